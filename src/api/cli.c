@@ -1,0 +1,222 @@
+/* The popek command line: `popek run ...`, `--help`, `--version`. */
+#include "api/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "popek/log.h"
+
+void cli_print_help(void)
+{
+	printf("popek %s: a hosted x86-64 virtual machine monitor\n"
+	       "\n"
+	       "usage: popek run --kernel PATH [options]\n"
+	       "       popek --help | --version\n"
+	       "\n"
+	       "run options:\n"
+	       "  --kernel PATH      Linux bzImage or ELF vmlinux, or a multiboot v1 kernel\n"
+	       "  --initrd PATH      initramfs; for a multiboot kernel, its modules as\n"
+	       "                     \"path args,path args\" (\",,\" for a comma in a path)\n"
+	       "  --cmdline STR      kernel command line (default: \"console=ttyS0 panic=-1\")\n"
+	       "  --mem SIZE         guest RAM, e.g. 512M or 2G (default 256M, no suffix: MiB)\n"
+	       "  --cpus N           number of vCPUs, 1-%d (default 1)\n"
+	       "  --engine NAME      auto (default): kvm where /dev/kvm works and is fast,\n"
+	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
+	       "  --test-device      attach the test device used by popek's guest test programs\n"
+	       "\n"
+	       "The guest's console is the serial port (ttyS0) on this terminal. On a\n"
+	       "terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h lists escapes.\n"
+	       "Exit status: 0 when the guest powers off or reboots; (v << 1) | 1 when it\n"
+	       "writes v to the debug-exit port 0xf4; 2 when it crashes (triple fault);\n"
+	       "1 for a popek error; 128+N when stopped by signal N.\n"
+	       "Environment: POPEK_LOG=error|warn|info|debug sets the log level.\n",
+	       POPEK_VERSION, CONFIG_MAX_CPUS);
+}
+
+int cli_parse_size(const char *s, u64 *bytes)
+{
+	char *end;
+	unsigned long long v;
+	u64 unit = MiB;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 0:
+		break;
+	case 'k':
+	case 'K':
+		unit = KiB;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		unit = MiB;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		unit = GiB;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		unit = 1024 * GiB;
+		end++;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end == 'i' && end[1] == 'B')
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end || v > (~0ULL) / unit)
+		return -EINVAL;
+	*bytes = v * unit;
+	return 0;
+}
+
+static int cli_parse_cpus(const char *s, unsigned *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > CONFIG_MAX_CPUS) {
+		log_error("--cpus '%s': must be a number from 1 to %d", s, CONFIG_MAX_CPUS);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int cli_parse_engine(const char *s, enum engine_kind *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = ENGINE_AUTO;
+	else if (!strcmp(s, "kvm"))
+		*out = ENGINE_KVM;
+	else if (!strcmp(s, "soft"))
+		*out = ENGINE_SOFT;
+	else {
+		log_error("--engine '%s': must be auto, kvm or soft", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_CPUS,
+	OPT_ENGINE,
+	OPT_TESTDEV,
+	OPT_HELP,
+	OPT_VERSION
+};
+
+static const struct option cli_options[] = {
+	{"kernel", required_argument, NULL, OPT_KERNEL},
+	{"initrd", required_argument, NULL, OPT_INITRD},
+	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"mem", required_argument, NULL, OPT_MEM},
+	{"cpus", required_argument, NULL, OPT_CPUS},
+	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"test-device", no_argument, NULL, OPT_TESTDEV},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
+			    enum cli_action *action)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+		cfg->kernel_path = arg;
+		return 0;
+	case OPT_INITRD:
+		cfg->initrd_path = arg;
+		return 0;
+	case OPT_CMDLINE:
+		cfg->cmdline = arg;
+		return 0;
+	case OPT_MEM:
+		if (cli_parse_size(arg, &cfg->mem_size) < 0 || cfg->mem_size % (4 * KiB)) {
+			log_error("--mem '%s': not a size (use e.g. 512M or 2G)", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_CPUS:
+		return cli_parse_cpus(arg, &cfg->nr_cpus);
+	case OPT_ENGINE:
+		return cli_parse_engine(arg, &cfg->engine);
+	case OPT_TESTDEV:
+		cfg->testdev = true;
+		return 0;
+	case OPT_HELP:
+		*action = CLI_HELP;
+		return 0;
+	case OPT_VERSION:
+		*action = CLI_VERSION;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action)
+{
+	int opt, first = 1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = CONFIG_DEFAULT_MEM;
+	cfg->nr_cpus = 1;
+	cfg->engine = ENGINE_AUTO;
+	*action = CLI_RUN;
+	if (argc > 1 && !strcmp(argv[1], "run")) {
+		first = 2;
+	} else if (argc > 1 && argv[1][0] != '-') {
+		log_error("unknown command '%s' (see popek --help)", argv[1]);
+		return -EINVAL;
+	}
+	optind = first;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", cli_options, NULL)) != -1) {
+		if (opt == 'h')
+			opt = OPT_HELP;
+		if (opt == '?') {
+			log_error("unknown option '%s' (see popek --help)", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (opt == ':') {
+			log_error("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (cli_parse_option(opt, optarg, cfg, action) < 0)
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s' (see popek --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (*action == CLI_RUN && first == 1 && argc == 1) {
+		*action = CLI_HELP;
+		return 0;
+	}
+	if (*action == CLI_RUN && !cfg->kernel_path) {
+		log_error("no kernel given: use --kernel PATH (see popek --help)");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,18 @@
+/* Command-line parsing into struct vm_config. */
+#ifndef POPEK_CLI_H
+#define POPEK_CLI_H
+
+#include "core/config.h"
+
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+
+/* Parses argv (argv[0] is the program). On a bad argument logs one error
+ * line naming the option and the value and returns -EINVAL. */
+int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action);
+void cli_print_help(void);
+/* Parses "512M", "2G", "1024K", "4096" (MiB) into bytes; -EINVAL if malformed. */
+int cli_parse_size(const char *s, u64 *bytes);
+
+#define POPEK_VERSION "0.1.0"
+
+#endif

@@ -1,0 +1,82 @@
+/* Guest RAM mapping and the checked gpa -> host pointer translation. */
+#include "core/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "popek/layout.h"
+
+int guest_mem_init(struct guest_mem *mem, u64 ram_size)
+{
+	u64 low;
+	void *p;
+
+	memset(mem, 0, sizeof(*mem));
+	if (ram_size < 2 * MiB || ram_size % (4 * KiB))
+		return -EINVAL;
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	mem->base = p;
+	mem->ram_size = ram_size;
+	low = MIN(ram_size, LAYOUT_MMIO_HOLE_START);
+	mem->regions[0] = (struct guest_mem_region){0, low, mem->base};
+	mem->nr_regions = 1;
+	if (ram_size > low) {
+		mem->regions[1] = (struct guest_mem_region){
+			LAYOUT_HIGH_RAM_START, ram_size - low, mem->base + low};
+		mem->nr_regions = 2;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->ram_size);
+	memset(mem, 0, sizeof(*mem));
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len)
+{
+	if (!len)
+		len = 1;
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		/* Written so that no addition can overflow: off < size, len <= size - off. */
+		if (gpa < r->gpa)
+			continue;
+		u64 off = gpa - r->gpa;
+		if (off >= r->size || len > r->size - off)
+			continue;
+		return r->host + off;
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, gpa_t gpa, void *dst, u64 len)
+{
+	void *p = guest_mem_ptr(mem, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, gpa_t gpa, const void *src, u64 len)
+{
+	void *p = guest_mem_ptr(mem, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+u64 guest_mem_low_end(const struct guest_mem *mem)
+{
+	return mem->regions[0].size;
+}

@@ -1,0 +1,40 @@
+/* Guest RAM: one anonymous mapping split around the MMIO hole, and the only
+ * checked way to turn a guest physical address into a host pointer. */
+#ifndef POPEK_GUEST_MEM_H
+#define POPEK_GUEST_MEM_H
+
+#include "popek/types.h"
+
+struct guest_mem_region {
+	gpa_t gpa;     /* first guest physical address */
+	u64 size;      /* bytes */
+	u8 *host;      /* host address of gpa */
+};
+
+struct guest_mem {
+	u8 *base;      /* the whole mapping (munmap'ed by guest_mem_destroy) */
+	u64 ram_size;  /* total RAM bytes (sum of regions) */
+	unsigned nr_regions;
+	struct guest_mem_region regions[2]; /* low RAM, then RAM above 4 GiB */
+};
+
+/* Maps ram_size bytes (lazily populated, MAP_NORESERVE) and lays them out:
+ * low RAM up to LAYOUT_MMIO_HOLE_START, the rest from 4 GiB. ram_size must
+ * be a multiple of 4 KiB and at least 2 MiB. Returns 0 or -errno
+ * (-EINVAL for a bad size, -ENOMEM when the host cannot map it). */
+int guest_mem_init(struct guest_mem *mem, u64 ram_size);
+void guest_mem_destroy(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL when any byte of that range is not
+ * RAM (MMIO hole, beyond RAM, u64 overflow) or the range spans two regions.
+ * len 0 is treated as 1. The pointer stays valid for the machine's life. */
+void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len);
+
+/* Copy helpers over guest_mem_ptr(); return 0 or -EFAULT. */
+int guest_mem_read(const struct guest_mem *mem, gpa_t gpa, void *dst, u64 len);
+int guest_mem_write(const struct guest_mem *mem, gpa_t gpa, const void *src, u64 len);
+
+/* The highest gpa + 1 of low RAM (where the MMIO hole or the end of RAM starts). */
+u64 guest_mem_low_end(const struct guest_mem *mem);
+
+#endif

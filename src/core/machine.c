@@ -1,0 +1,302 @@
+/* Machine assembly (memory, buses, devices, ACPI, engine, kernel) and the
+ * vCPU threads' run loop. This is the composition root: the only core file
+ * that knows devices, loaders and engines by name. */
+#include "core/machine.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acpi/acpi.h"
+#include "boot/boot.h"
+#include "core/crash_dump.h"
+#include "cpu/engine.h"
+#include "cpu/kvm/kvm.h"
+#include "dev/devices.h"
+#include "popek/log.h"
+
+void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status)
+{
+	int expected = MACHINE_RUNNING;
+
+	if (!atomic_compare_exchange_strong(&m->stop_reason, &expected, (int)why))
+		return;
+	m->exit_status = status;
+	event_loop_quit(&m->loop);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (m->vcpus[i].ev)
+			m->engine->kick(m->vcpus[i].ev);
+}
+
+bool machine_stopping(const struct machine *m)
+{
+	return atomic_load(&m->stop_reason) != MACHINE_RUNNING;
+}
+
+/* Resolves --engine auto: KVM only where it exists and is fast enough. */
+static int machine_pick_engine(struct machine *m)
+{
+	char why[160] = "";
+
+	switch (m->cfg.engine) {
+	case ENGINE_KVM:
+		if (!kvm_engine_ops.probe(why, sizeof(why))) {
+			log_error("--engine kvm: %s", why);
+			return -ENODEV;
+		}
+		m->engine = &kvm_engine_ops;
+		return 0;
+	case ENGINE_SOFT:
+		m->engine = &soft_engine_ops;
+		return 0;
+	case ENGINE_AUTO:
+		if (kvm_engine_usable(why, sizeof(why))) {
+			m->engine = &kvm_engine_ops;
+		} else {
+			log_info("engine auto: using soft (%s)", why);
+			m->engine = &soft_engine_ops;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int machine_check_mem(const struct vm_config *cfg)
+{
+	u64 host = (u64)sysconf(_SC_PHYS_PAGES) * (u64)sysconf(_SC_PAGESIZE);
+
+	if (cfg->mem_size < CONFIG_MIN_MEM) {
+		log_error("--mem %llu MiB is too small: popek needs at least %llu MiB",
+			  (unsigned long long)(cfg->mem_size / MiB),
+			  (unsigned long long)(CONFIG_MIN_MEM / MiB));
+		return -EINVAL;
+	}
+	if (cfg->mem_size > host) {
+		log_error("--mem %llu MiB is more than this host's %llu MiB of RAM",
+			  (unsigned long long)(cfg->mem_size / MiB), (unsigned long long)(host / MiB));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int machine_build_acpi(struct machine *m, gpa_t *rsdp)
+{
+	struct acpi_config acfg;
+	int err;
+
+	memset(&acfg, 0, sizeof(acfg));
+	acfg.nr_cpus = m->cfg.nr_cpus;
+	acfg.has_uart = true;
+	acfg.has_rtc = true;
+	err = acpi_build(&m->mem, &acfg, rsdp);
+	if (err < 0)
+		log_error("cannot build ACPI tables: %s", strerror(-err));
+	return err;
+}
+
+static int machine_create_vcpus(struct machine *m, const struct boot_result *boot)
+{
+	int err;
+
+	for (unsigned i = 0; i < m->cfg.nr_cpus; i++) {
+		struct machine_vcpu *v = &m->vcpus[i];
+		v->m = m;
+		v->id = i;
+		err = m->engine->vcpu_create(m->evm, i, &v->ev);
+		if (err < 0) {
+			log_error("%s engine: cannot create vCPU %u: %s", m->engine->name, i,
+				  strerror(-err));
+			return err;
+		}
+		m->nr_vcpus = i + 1;
+	}
+	err = m->engine->set_state(m->vcpus[0].ev, &boot->entry);
+	if (err < 0)
+		log_error("%s engine: cannot set the boot vCPU state: %s", m->engine->name,
+			  strerror(-err));
+	return err;
+}
+
+int machine_create(const struct vm_config *cfg, struct machine **out)
+{
+	struct boot_result boot;
+	struct machine *m;
+	gpa_t rsdp = 0;
+	int err;
+
+	*out = NULL;
+	err = machine_check_mem(cfg);
+	if (err < 0)
+		return err;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cfg = *cfg;
+	pthread_mutex_init(&m->dev_lock, NULL);
+	bus_init(&m->pio, "pio", &m->dev_lock);
+	bus_init(&m->mmio, "mmio", &m->dev_lock);
+	err = event_loop_init(&m->loop);
+	if (err < 0) {
+		log_error("cannot create the event loop: %s", strerror(-err));
+		goto fail;
+	}
+	err = guest_mem_init(&m->mem, cfg->mem_size);
+	if (err < 0) {
+		log_error("--mem %llu MiB: cannot map guest RAM: %s",
+			  (unsigned long long)(cfg->mem_size / MiB), strerror(-err));
+		goto fail;
+	}
+	err = machine_pick_engine(m);
+	if (err < 0)
+		goto fail;
+	err = m->engine->vm_create(m, &m->evm);
+	if (!err)
+		err = m->engine->map_ram(m->evm);
+	if (err < 0) {
+		log_error("%s engine: cannot create the VM: %s", m->engine->name, strerror(-err));
+		goto fail;
+	}
+	err = devices_create(m);
+	if (err < 0)
+		goto fail;
+	err = machine_build_acpi(m, &rsdp);
+	if (err < 0)
+		goto fail;
+	err = boot_load(&m->mem, cfg, rsdp, &boot);
+	if (err < 0)
+		goto fail;
+	err = machine_create_vcpus(m, &boot);
+	if (err < 0)
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	machine_destroy(m);
+	return err;
+}
+
+static void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	log_info("vCPU %u halted with interrupts disabled", v->id);
+	while (!machine_stopping(m))
+		nanosleep(&ts, NULL);
+}
+
+static void machine_vcpu_crashed(struct machine *m, struct machine_vcpu *v)
+{
+	struct x86_state st;
+
+	log_error("guest crashed: vCPU %u shut down (triple fault)", v->id);
+	if (m->engine->get_state(v->ev, &st) == 0)
+		crash_dump(stderr, &m->mem, v->id, &st);
+	machine_request_stop(m, MACHINE_STOP_CRASH, 2);
+}
+
+static void *machine_vcpu_thread(void *arg)
+{
+	struct machine_vcpu *v = arg;
+	struct machine *m = v->m;
+	struct vcpu_exit exit;
+
+	while (!machine_stopping(m)) {
+		int err = m->engine->run(v->ev, &exit);
+		if (err < 0) {
+			log_error("vCPU %u: %s engine failed: %s", v->id, m->engine->name,
+				  strerror(-err));
+			machine_request_stop(m, MACHINE_STOP_ERROR, 1);
+			break;
+		}
+		switch (exit.reason) {
+		case VCPU_EXIT_KICKED:
+			break;
+		case VCPU_EXIT_HLT:
+			machine_vcpu_halted(m, v);
+			break;
+		case VCPU_EXIT_SHUTDOWN:
+			machine_vcpu_crashed(m, v);
+			break;
+		case VCPU_EXIT_ERROR:
+			log_error("vCPU %u: %s", v->id, exit.msg);
+			machine_request_stop(m, MACHINE_STOP_ERROR, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* Termination signals arrive through a signalfd on the event loop, so no
+ * signal handler and no global state is needed. */
+static void machine_on_signal(void *opaque, int fd, u32 events)
+{
+	struct machine *m = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_warn("received signal %u: stopping the VM", si.ssi_signo);
+	machine_request_stop(m, MACHINE_STOP_USER, 128 + (int)si.ssi_signo);
+}
+
+int machine_run(struct machine *m)
+{
+	sigset_t sigs;
+	int sfd;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by the vCPU threads */
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd >= 0)
+		event_loop_add(&m->loop, sfd, machine_on_signal, m);
+
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct machine_vcpu *v = &m->vcpus[i];
+		if (pthread_create(&v->thread, NULL, machine_vcpu_thread, v) != 0) {
+			log_error("cannot start the thread of vCPU %u", i);
+			machine_request_stop(m, MACHINE_STOP_ERROR, 1);
+			break;
+		}
+		v->thread_started = true;
+	}
+	if (!machine_stopping(m))
+		event_loop_run(&m->loop);
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct machine_vcpu *v = &m->vcpus[i];
+		if (!v->thread_started)
+			continue;
+		m->engine->kick(v->ev);
+		pthread_join(v->thread, NULL);
+		v->thread_started = false;
+	}
+	if (sfd >= 0) {
+		event_loop_remove(&m->loop, sfd);
+		close(sfd);
+	}
+	return m->exit_status;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (m->vcpus[i].ev)
+			m->engine->vcpu_destroy(m->vcpus[i].ev);
+	if (m->devs)
+		devices_destroy(m);
+	if (m->evm)
+		m->engine->vm_destroy(m->evm);
+	guest_mem_destroy(&m->mem);
+	event_loop_destroy(&m->loop);
+	pthread_mutex_destroy(&m->dev_lock);
+	free(m);
+}

@@ -1,0 +1,71 @@
+/* The machine: guest memory, buses, interrupt lines, devices and vCPUs of one
+ * VM. Everything mutable in popek hangs off a struct machine. */
+#ifndef POPEK_MACHINE_H
+#define POPEK_MACHINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/event_loop.h"
+#include "core/guest_mem.h"
+#include "core/irq.h"
+
+struct engine_ops;
+struct engine_vm;
+struct engine_vcpu;
+struct machine_devices; /* src/dev/devices.h: the legacy device set */
+
+enum machine_stop_reason {
+	MACHINE_RUNNING = 0,
+	MACHINE_STOP_POWEROFF, /* ACPI S5 or guest poweroff: exit 0 */
+	MACHINE_STOP_RESET,    /* guest reboot: exit 0 */
+	MACHINE_STOP_DEBUG_EXIT, /* port 0xf4: exit (v << 1) | 1 */
+	MACHINE_STOP_CRASH,    /* triple fault/shutdown: exit 2 */
+	MACHINE_STOP_ERROR,    /* popek error: exit 1 */
+	MACHINE_STOP_USER,     /* signal or API stop: exit 0 */
+};
+
+struct machine_vcpu {
+	struct machine *m;
+	unsigned id;
+	struct engine_vcpu *ev;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct machine {
+	struct vm_config cfg;
+	struct guest_mem mem;
+	pthread_mutex_t dev_lock; /* serializes all device callbacks */
+	struct bus pio, mmio;
+	struct irq_router irq;
+	struct event_loop loop;
+
+	const struct engine_ops *engine;
+	struct engine_vm *evm;
+	unsigned nr_vcpus;
+	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];
+
+	struct machine_devices *devs;
+
+	_Atomic int stop_reason; /* enum machine_stop_reason */
+	int exit_status;         /* process exit status once stopped */
+};
+
+/* Builds a machine from cfg: memory, buses, devices, ACPI, engine, vCPUs and
+ * the loaded kernel. Logs one error line and returns -errno on failure, with
+ * everything it made undone. */
+int machine_create(const struct vm_config *cfg, struct machine **out);
+/* Starts the vCPU threads and serves I/O until the guest stops; returns the
+ * process exit status (see enum machine_stop_reason). */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+
+/* From any thread (devices, signal handling, vCPUs): ask the machine to stop.
+ * The first request wins; status is the process exit status. */
+void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status);
+bool machine_stopping(const struct machine *m);
+
+#endif

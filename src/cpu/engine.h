@@ -1,0 +1,58 @@
+/* The vCPU engine interface: what the machine asks of a CPU engine (kvm or
+ * soft). Engines call back into the machine only through its buses
+ * (m->pio, m->mmio), its guest memory (m->mem) and machine_request_stop(). */
+#ifndef POPEK_ENGINE_H
+#define POPEK_ENGINE_H
+
+#include "core/x86_state.h"
+
+struct machine;
+struct engine_vm;   /* engine-private */
+struct engine_vcpu; /* engine-private */
+
+enum vcpu_exit_reason {
+	VCPU_EXIT_KICKED,   /* kick() was called (stop/pause requested): check and re-run */
+	VCPU_EXIT_HLT,      /* halted and nothing can wake it (HLT with IF=0) */
+	VCPU_EXIT_SHUTDOWN, /* triple fault or shutdown: the guest crashed */
+	VCPU_EXIT_ERROR,    /* the engine failed (message in vcpu_exit.msg) */
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	char msg[160];
+};
+
+struct engine_ops {
+	const char *name; /* "kvm", "soft" */
+
+	/* Whether this engine can run here; on false writes why (e.g.
+	 * "no /dev/kvm") into why. Cheap; no side effects left behind. */
+	bool (*probe)(char *why, size_t whylen);
+
+	/* Creates the VM for machine m and installs m->irq.set so devices'
+	 * interrupt lines reach the engine's interrupt controllers. */
+	int (*vm_create)(struct machine *m, struct engine_vm **out);
+	/* Makes every region of m->mem guest RAM. Called once after vm_create. */
+	int (*map_ram)(struct engine_vm *vm);
+	void (*vm_destroy)(struct engine_vm *vm);
+
+	/* vCPU id is also its APIC id; vCPU 0 is the boot CPU, the others wait
+	 * for INIT/SIPI from the guest. */
+	int (*vcpu_create)(struct engine_vm *vm, unsigned id, struct engine_vcpu **out);
+	void (*vcpu_destroy)(struct engine_vcpu *vcpu);
+	int (*get_state)(struct engine_vcpu *vcpu, struct x86_state *st);
+	int (*set_state)(struct engine_vcpu *vcpu, const struct x86_state *st);
+
+	/* Runs the vCPU on the calling thread until one exit; devices are
+	 * served inside. Returns 0 with *exit filled, or -errno. */
+	int (*run)(struct engine_vcpu *vcpu, struct vcpu_exit *exit);
+	/* From any thread: makes run() return VCPU_EXIT_KICKED soon. */
+	void (*kick)(struct engine_vcpu *vcpu);
+	/* Count of a named per-engine statistic, e.g. "instructions"; 0 if none. */
+	u64 (*stat)(struct engine_vcpu *vcpu, const char *name);
+};
+
+extern const struct engine_ops kvm_engine_ops;
+extern const struct engine_ops soft_engine_ops;
+
+#endif

@@ -1,0 +1,197 @@
+/* The soft engine's vCPU: architectural state and the internal contracts
+ * between its parts (decoder/interpreter, MMU and system, FPU/SSE, APIC).
+ * Everything here is private to src/cpu/soft/. */
+#ifndef POPEK_SOFT_CPU_H
+#define POPEK_SOFT_CPU_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+
+#include "core/x86_state.h"
+#include "cpu/soft/tlb.h"
+
+struct machine;
+struct soft_vm;
+struct soft_lapic;
+struct soft_dcache;
+
+/* Exception vectors (Intel SDM Vol. 3A 6.15). */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+	EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+	EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+/* Which x86 mode the vCPU is in; recomputed by soft_mode_update() after any
+ * write to CR0, EFER, CS or RFLAGS.VM. */
+enum soft_mode {
+	SOFT_MODE_REAL,   /* CR0.PE = 0 */
+	SOFT_MODE_PROT,   /* protected mode, 16- or 32-bit code per CS.db */
+	SOFT_MODE_COMPAT, /* long mode, CS.l = 0 */
+	SOFT_MODE_LONG64, /* long mode, CS.l = 1 */
+};
+
+/* x87 + SSE state kept in FXSAVE layout (Intel SDM Vol. 1 10.5.1) so that
+ * FXSAVE/FXRSTOR/XSAVE are plain copies and snapshots need no conversion. */
+struct soft_fxstate {
+	u16 fcw, fsw;
+	u8 ftw_abridged, rsvd1;
+	u16 fop;
+	u64 fip, fdp;
+	u32 mxcsr, mxcsr_mask;
+	u8 st[8][16];   /* 80-bit values in FXSAVE order: st[i] is ST(i); MMi = ST((i - TOP) & 7) */
+	u8 xmm[16][16];
+	u8 rsvd2[96];
+} __attribute__((aligned(16)));
+
+_Static_assert(sizeof(struct soft_fxstate) == 512, "FXSAVE area is 512 bytes");
+
+struct soft_msrs {
+	u64 star, lstar, cstar, sfmask, kernel_gs_base, tsc_aux;
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;
+	u64 pat, misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	u64 tsc_offset;            /* guest TSC = clock-derived TSC + offset */
+	u64 kvm_system_time;       /* MSR_KVM_SYSTEM_TIME_NEW (kvmclock) */
+	u64 kvm_wall_clock;
+	u64 spec_ctrl;
+};
+
+/* Lazy arithmetic flags: the last flag-setting operation is recorded and
+ * CF/PF/AF/ZF/SF/OF are computed only when read (soft_flags_get). */
+struct soft_lazy {
+	u32 op;      /* enum defined by the interpreter (flags.c); 0 = flags are in rflags */
+	u8 size;     /* operand size in bytes */
+	u64 dst, src, res;
+};
+
+struct soft_cpu {
+	/* Architectural registers. */
+	u64 gpr[16];
+	u64 rip;
+	u64 rflags;  /* non-arithmetic flags always; arithmetic ones when lazy.op == 0 */
+	struct soft_lazy lazy;
+	struct x86_seg seg[6];   /* enum x86_segreg */
+	struct x86_seg tr, ldt;
+	struct x86_dtable gdt, idt;
+	u64 cr0, cr2, cr3, cr4, efer, xcr0;
+	struct soft_msrs msr;
+	struct soft_fxstate fx;
+
+	/* Derived state (soft_mode_update). */
+	enum soft_mode mode;
+	u8 cpl;
+	u8 code_size;   /* default operand/address size: 2, 4 or 8 */
+	u8 stack_size;  /* SS.db: 2 or 4; 8 in 64-bit mode */
+
+	/* Per-instruction state. */
+	u64 insn_rip;        /* RIP of the instruction being executed */
+	jmp_buf fault_jmp;   /* soft_raise() longjmps here */
+	u8 intr_shadow;      /* 1: STI or MOV SS shadow covers the next instruction */
+	bool nmi_blocked;
+
+	/* Pending exception delivery (set by soft_raise, consumed by the loop). */
+	int pending_vector;  /* -1 none */
+	u32 pending_error;
+	bool pending_has_error;
+
+	/* Run state. */
+	bool halted;               /* HLT executed, waiting for an interrupt */
+	bool wait_for_sipi;        /* AP before INIT-SIPI, or after INIT */
+	_Atomic bool kick;         /* set by kick(): leave run() soon */
+	bool shutdown;             /* triple fault happened */
+
+	struct soft_tlb tlb;
+	struct soft_lapic *lapic;
+	struct soft_vm *vm;
+	struct machine *m;
+	unsigned id;               /* vCPU index = APIC id */
+
+	/* Interpreter state (interp.c, engine.c). */
+	_Atomic bool attention;    /* another thread wants the run loop to look (IRQ, IPI, INIT) */
+	bool exec_stop;            /* end soft_exec's batch after this instruction */
+	pthread_mutex_t *held_lock; /* held across accesses that may fault: released on a fault */
+	int undo_reg;              /* GPR to restore (to undo_val) if the instruction faults, or -1 */
+	u64 undo_val;
+	u64 dr[8];                 /* debug registers (stored; breakpoints not implemented) */
+	struct soft_dcache *dcache; /* decoded-instruction cache (interp.c), NULL: none */
+
+	u64 stat_insns;            /* instructions retired */
+	u64 stat_tlb_misses;
+	u64 stat_ud;               /* #UD raised for undefined/unimplemented opcodes */
+};
+
+/* ---- Faults (exception.c) ---------------------------------------------
+ * soft_raise aborts the current instruction: it records the exception and
+ * longjmps to cpu->fault_jmp; the run loop then delivers it with
+ * soft_deliver_exception(). Instructions must therefore finish all
+ * accesses that can fault before they change architectural state. */
+_Noreturn void soft_raise(struct soft_cpu *cpu, int vector, u32 error_code);
+_Noreturn void soft_raise_noerr(struct soft_cpu *cpu, int vector);
+/* Delivers the pending exception (or a hardware/software interrupt) through
+ * the IVT/IDT: privilege and stack switch, IST, error code push, #DF on a
+ * fault during delivery, shutdown (cpu->shutdown) on a triple fault. */
+void soft_deliver_exception(struct soft_cpu *cpu);
+enum soft_int_kind { SOFT_INT_HW, SOFT_INT_SOFTWARE /* INT n */, SOFT_INT_INT3, SOFT_INT_INTO,
+		     SOFT_INT_ICEBP };
+void soft_deliver_interrupt(struct soft_cpu *cpu, int vector, enum soft_int_kind kind);
+
+/* ---- Memory (mmu.c, seg.c): all guest memory access goes through here ----
+ * seg is enum x86_segreg (or -1 for a linear address). Each checks segment
+ * limits/rights (or canonical form in 64-bit mode), translates through the
+ * TLB/page tables with the CPL's rights, sets A/D bits, sends non-RAM to the
+ * MMIO bus, and raises #GP/#SS/#PF/#AC as the SDM says. size: 1, 2, 4, 8. */
+u64 soft_read(struct soft_cpu *cpu, int seg, u64 offset, unsigned size);
+void soft_write(struct soft_cpu *cpu, int seg, u64 offset, unsigned size, u64 value);
+/* Any length (10-byte x87, 16-byte SSE, 512-byte FXSAVE), checked as a whole
+ * before any byte is written. */
+void soft_read_buf(struct soft_cpu *cpu, int seg, u64 offset, void *dst, unsigned len);
+void soft_write_buf(struct soft_cpu *cpu, int seg, u64 offset, const void *src, unsigned len);
+/* Read-modify-write: checks the write permission up front, returns the old value. */
+u64 soft_read_for_write(struct soft_cpu *cpu, int seg, u64 offset, unsigned size);
+/* Supervisor-implicit linear accesses for descriptor tables, TSS, IDT. */
+u64 soft_read_sys(struct soft_cpu *cpu, u64 linear, unsigned size);
+void soft_write_sys(struct soft_cpu *cpu, u64 linear, unsigned size, u64 value);
+/* Instruction fetch of len (<= 15) bytes at CS:offset. */
+void soft_fetch(struct soft_cpu *cpu, u64 offset, void *dst, unsigned len);
+
+/* ---- System (seg.c, cr.c, msr.c, cpuid.c, mode.c) ----------------------- */
+void soft_mode_update(struct soft_cpu *cpu);
+void soft_load_seg(struct soft_cpu *cpu, int seg, u16 selector); /* MOV/POP Sreg, LxS */
+void soft_far_jump(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);
+void soft_far_call(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);
+void soft_far_ret(struct soft_cpu *cpu, unsigned opsize, u16 pop_bytes);
+void soft_iret(struct soft_cpu *cpu, unsigned opsize);
+void soft_syscall(struct soft_cpu *cpu);
+void soft_sysret(struct soft_cpu *cpu, unsigned opsize);
+void soft_sysenter(struct soft_cpu *cpu);
+void soft_sysexit(struct soft_cpu *cpu, unsigned opsize);
+u64 soft_read_cr(struct soft_cpu *cpu, int n);
+void soft_write_cr(struct soft_cpu *cpu, int n, u64 value);  /* flushes TLB as needed */
+void soft_write_xcr(struct soft_cpu *cpu, u32 index, u64 value);
+void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value); /* #GP(0) if unknown */
+void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 value);
+void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
+u64 soft_rdtsc(struct soft_cpu *cpu);
+void soft_lgdt_lidt_ltr_lldt(struct soft_cpu *cpu); /* placeholder: see seg.c */
+void soft_reset(struct soft_cpu *cpu);  /* power-on / INIT state (SDM Vol. 3A 9.1) */
+
+/* ---- Flags (flags.c) ---------------------------------------------------- */
+u64 soft_flags_get(struct soft_cpu *cpu);            /* full RFLAGS */
+void soft_flags_set(struct soft_cpu *cpu, u64 rflags, u64 writable_mask);
+
+/* ---- Interpreter (interp.c) --------------------------------------------- */
+/* Executes instructions until budget runs out, an interrupt window opens
+ * with something pending, HLT, or a kick. Returns instructions executed. */
+u64 soft_exec(struct soft_cpu *cpu, u64 budget);
+
+/* ---- FPU/SSE (fpu_*.c, sse_*.c) ----------------------------------------- */
+struct soft_insn;
+/* Executes an x87 (D8-DF), MMX or SSE/SSE2/SSE3/SSSE3/SSE4 instruction that
+ * the decoder classified as such; raises #UD/#NM/#MF/#XM as appropriate. */
+void soft_exec_x87(struct soft_cpu *cpu, const struct soft_insn *in);
+void soft_exec_simd(struct soft_cpu *cpu, const struct soft_insn *in);
+void soft_fpu_reset(struct soft_cpu *cpu); /* FNINIT + MXCSR default */
+void soft_fwait(struct soft_cpu *cpu);     /* 9B WAIT: #NM (MP&TS), pending #MF */
+
+#endif

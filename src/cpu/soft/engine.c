@@ -1,0 +1,424 @@
+/* The soft engine's engine_ops: VM and vCPU lifecycle, register state, and
+ * the run loop around soft_exec() (interrupts, exceptions, HLT, INIT/SIPI). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/machine.h"
+#include "cpu/engine.h"
+#include "cpu/soft/interp.h"
+#include "cpu/soft/sys.h"
+#include "cpu/soft/vm.h"
+#include "popek/log.h"
+
+/* Instructions per soft_exec() call: timers and interrupts are looked at
+ * between calls, so this bounds their latency (~0.1-0.5 ms). */
+#define SOFT_BUDGET 20000
+
+u64 soft_vm_now(const struct soft_vm *vm)
+{
+	return soft_clock_ns() - vm->clock_base;
+}
+
+static u64 vm_clock(void *opaque)
+{
+	return soft_vm_now(opaque);
+}
+
+static struct soft_vcpu *vm_vcpu(struct soft_vm *vm, unsigned id)
+{
+	return id < CONFIG_MAX_CPUS ? atomic_load(&vm->vcpus[id]) : NULL;
+}
+
+/* Makes v's run loop look at its state soon: out of soft_exec and out of
+ * a HLT/wait-for-SIPI sleep. Any thread; takes only v's wait lock. */
+static void vcpu_wake(struct soft_vcpu *v)
+{
+	atomic_store(&v->cpu.attention, true);
+	pthread_mutex_lock(&v->wait_lock);
+	atomic_store(&v->wake_pending, true);
+	pthread_cond_signal(&v->wake);
+	pthread_mutex_unlock(&v->wait_lock);
+}
+
+/* ---- the APIC bus's view of the vCPUs ---- */
+
+static void apic_init(void *opaque, unsigned id)
+{
+	struct soft_vcpu *v = vm_vcpu(opaque, id);
+
+	if (v) {
+		atomic_store(&v->init_pending, true);
+		vcpu_wake(v);
+	}
+}
+
+static void apic_sipi(void *opaque, unsigned id, u8 vector)
+{
+	struct soft_vcpu *v = vm_vcpu(opaque, id);
+
+	if (v) {
+		atomic_store(&v->sipi_vector, vector);
+		vcpu_wake(v);
+	}
+}
+
+static void apic_kick(void *opaque, unsigned id)
+{
+	struct soft_vcpu *v = vm_vcpu(opaque, id);
+
+	if (v)
+		vcpu_wake(v);
+}
+
+static const struct soft_apic_cpu_ops soft_apic_cpu_ops = {
+	.init = apic_init,
+	.sipi = apic_sipi,
+	.kick = apic_kick,
+};
+
+/* ---- VM ---- */
+
+static bool soft_probe(char *why, size_t whylen)
+{
+	(void)why, (void)whylen;
+	return true;
+}
+
+static int soft_vm_create(struct machine *m, struct engine_vm **out)
+{
+	struct soft_vm *vm = calloc(1, sizeof(*vm));
+	int err;
+
+	*out = NULL;
+	if (!vm)
+		return -ENOMEM;
+	vm->m = m;
+	vm->clock_base = soft_clock_ns();
+	pthread_mutex_init(&vm->atomic_lock, NULL);
+	soft_apic_bus_init(&vm->apic, &soft_apic_cpu_ops, vm);
+	err = soft_irq_route_init(&vm->irq, &vm->apic, MAX(1u, m->cfg.nr_cpus), vm_clock, vm);
+	if (err < 0)
+		goto fail;
+	vm->irq_ready = true;
+	err = soft_irq_route_register(&vm->irq, &m->pio, &m->mmio);
+	if (err < 0)
+		goto fail;
+	m->irq.set = soft_irq_route_irq_set;
+	m->irq.opaque = &vm->irq;
+	*out = (struct engine_vm *)vm;
+	return 0;
+fail:
+	if (vm->irq_ready)
+		soft_irq_route_destroy(&vm->irq);
+	pthread_mutex_destroy(&vm->atomic_lock);
+	free(vm);
+	return err;
+}
+
+static int soft_map_ram(struct engine_vm *evm)
+{
+	(void)evm; /* guest RAM is reached through m->mem directly */
+	return 0;
+}
+
+static void soft_vm_destroy(struct engine_vm *evm)
+{
+	struct soft_vm *vm = (struct soft_vm *)evm;
+
+	if (!vm)
+		return;
+	if (vm->m && vm->m->irq.opaque == &vm->irq) {
+		vm->m->irq.set = NULL;
+		vm->m->irq.opaque = NULL;
+	}
+	if (vm->irq_ready)
+		soft_irq_route_destroy(&vm->irq);
+	pthread_mutex_destroy(&vm->atomic_lock);
+	free(vm);
+}
+
+/* ---- vCPU ---- */
+
+static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vcpu **out)
+{
+	struct soft_vm *vm = (struct soft_vm *)evm;
+	struct soft_vcpu *v;
+	pthread_condattr_t ca;
+	int err;
+
+	*out = NULL;
+	if (id >= CONFIG_MAX_CPUS || vm_vcpu(vm, id))
+		return -EINVAL;
+	if (posix_memalign((void **)&v, 64, sizeof(*v)))
+		return -ENOMEM;
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->cpu.dcache = soft_dcache_new();
+	if (!v->cpu.dcache) {
+		free(v);
+		return -ENOMEM;
+	}
+	err = soft_lapic_init(&v->lapic, &vm->apic, id);
+	if (err < 0) {
+		soft_dcache_free(v->cpu.dcache);
+		free(v);
+		return err;
+	}
+	pthread_mutex_init(&v->wait_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&v->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&v->sipi_vector, -1);
+
+	struct soft_cpu *cpu = &v->cpu;
+	cpu->vm = vm;
+	cpu->m = vm->m;
+	cpu->id = id;
+	cpu->lapic = &v->lapic;
+	cpu->undo_reg = -1;
+	soft_tlb_init(&cpu->tlb, NULL); /* decoded code is checked by bytes, see interp.c */
+	soft_reset(cpu);
+	cpu->dr[6] = 0xffff0ff0;
+	cpu->dr[7] = 0x400;
+	cpu->wait_for_sipi = id != 0;
+	atomic_store(&vm->vcpus[id], v);
+	if (id >= vm->nr_vcpus)
+		vm->nr_vcpus = id + 1;
+	*out = (struct engine_vcpu *)v;
+	return 0;
+}
+
+static void soft_vcpu_destroy(struct engine_vcpu *ev)
+{
+	struct soft_vcpu *v = (struct soft_vcpu *)ev;
+
+	if (!v)
+		return;
+	atomic_store(&v->vm->vcpus[v->cpu.id], NULL);
+	soft_lapic_destroy(&v->lapic);
+	pthread_cond_destroy(&v->wake);
+	pthread_mutex_destroy(&v->wait_lock);
+	soft_dcache_free(v->cpu.dcache);
+	free(v);
+}
+
+static int soft_get_state(struct engine_vcpu *ev, struct x86_state *st)
+{
+	struct soft_cpu *cpu = &((struct soft_vcpu *)ev)->cpu;
+
+	memset(st, 0, sizeof(*st));
+	memcpy(st->regs.gpr, cpu->gpr, sizeof(cpu->gpr));
+	st->regs.rip = cpu->rip;
+	st->regs.rflags = soft_flags_get(cpu);
+	memcpy(st->sregs.seg, cpu->seg, sizeof(cpu->seg));
+	st->sregs.tr = cpu->tr;
+	st->sregs.ldt = cpu->ldt;
+	st->sregs.gdt = cpu->gdt;
+	st->sregs.idt = cpu->idt;
+	st->sregs.cr0 = cpu->cr0;
+	st->sregs.cr2 = cpu->cr2;
+	st->sregs.cr3 = cpu->cr3;
+	st->sregs.cr4 = cpu->cr4;
+	st->sregs.cr8 = cpu->lapic ? soft_lapic_get_cr8(cpu->lapic) : 0;
+	st->sregs.efer = cpu->efer;
+	st->sregs.apic_base = cpu->lapic ? soft_lapic_get_base(cpu->lapic) : 0;
+	return 0;
+}
+
+static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
+{
+	struct soft_cpu *cpu = &((struct soft_vcpu *)ev)->cpu;
+
+	memcpy(cpu->gpr, st->regs.gpr, sizeof(cpu->gpr));
+	cpu->rip = st->regs.rip;
+	cpu->lazy.op = 0;
+	cpu->rflags = st->regs.rflags | X86_RFLAGS_FIXED;
+	memcpy(cpu->seg, st->sregs.seg, sizeof(cpu->seg));
+	cpu->tr = st->sregs.tr;
+	cpu->ldt = st->sregs.ldt;
+	cpu->gdt = st->sregs.gdt;
+	cpu->idt = st->sregs.idt;
+	cpu->cr0 = st->sregs.cr0;
+	cpu->cr2 = st->sregs.cr2;
+	cpu->cr3 = st->sregs.cr3;
+	cpu->cr4 = st->sregs.cr4;
+	cpu->efer = st->sregs.efer;
+	if (cpu->lapic) {
+		if (st->sregs.apic_base && soft_lapic_set_base(cpu->lapic, st->sregs.apic_base) < 0)
+			log_warn("soft: vCPU %u: APIC base %#llx refused", cpu->id,
+				 (unsigned long long)st->sregs.apic_base);
+		soft_lapic_set_cr8(cpu->lapic, st->sregs.cr8);
+	}
+	soft_tlb_flush(cpu, false);
+	if ((cpu->cr0 & X86_CR0_PG) && (cpu->cr4 & X86_CR4_PAE) && !(cpu->efer & X86_EFER_LMA) &&
+	    !soft_mmu_load_pdptes(cpu, cpu->cr3))
+		return -EINVAL;
+	soft_mode_update(cpu);
+	cpu->wait_for_sipi = false;
+	cpu->halted = false;
+	cpu->shutdown = false;
+	cpu->pending_vector = -1;
+	cpu->intr_shadow = 0;
+	return 0;
+}
+
+static void soft_kick(struct engine_vcpu *ev)
+{
+	struct soft_vcpu *v = (struct soft_vcpu *)ev;
+
+	atomic_store(&v->cpu.kick, true);
+	vcpu_wake(v);
+}
+
+static u64 soft_stat(struct engine_vcpu *ev, const char *name)
+{
+	struct soft_cpu *cpu = &((struct soft_vcpu *)ev)->cpu;
+
+	if (!strcmp(name, "instructions"))
+		return cpu->stat_insns;
+	if (!strcmp(name, "ud"))
+		return cpu->stat_ud;
+	if (!strcmp(name, "tlb_misses"))
+		return cpu->stat_tlb_misses;
+	return 0;
+}
+
+/* ---- run loop ---- */
+
+/* Sleeps until woken or until guest time deadline (UINT64_MAX: none). */
+static void vcpu_sleep(struct soft_vcpu *v, u64 deadline)
+{
+	struct soft_vm *vm = v->vm;
+	struct timespec ts;
+
+	pthread_mutex_lock(&v->wait_lock);
+	if (deadline != UINT64_MAX) {
+		u64 host = deadline + vm->clock_base;
+		ts.tv_sec = (time_t)(host / 1000000000ULL);
+		ts.tv_nsec = (long)(host % 1000000000ULL);
+	}
+	while (!atomic_load(&v->wake_pending) && !atomic_load(&v->cpu.kick)) {
+		if (deadline == UINT64_MAX) {
+			pthread_cond_wait(&v->wake, &v->wait_lock);
+		} else if (pthread_cond_timedwait(&v->wake, &v->wait_lock, &ts) == ETIMEDOUT) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&v->wait_lock);
+}
+
+/* Fires expired LAPIC and PIT timers; returns the next deadline. */
+static u64 vcpu_timers(struct soft_vcpu *v)
+{
+	struct soft_vm *vm = v->vm;
+	u64 now = soft_vm_now(vm);
+	u64 d1 = soft_lapic_next_deadline(&v->lapic), d2 = soft_irq_route_next_deadline(&vm->irq);
+
+	if (d1 <= now) {
+		soft_lapic_tick(&v->lapic, now);
+		d1 = soft_lapic_next_deadline(&v->lapic);
+	}
+	if (d2 <= now) {
+		soft_irq_route_tick(&vm->irq, now);
+		d2 = soft_irq_route_next_deadline(&vm->irq);
+	}
+	return MIN(d1, d2);
+}
+
+/* INIT and SIPI sent by other vCPUs (SDM Vol. 3A 8.4.4). */
+static void vcpu_init_sipi(struct soft_vcpu *v)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	int vec;
+
+	if (atomic_exchange(&v->init_pending, false)) {
+		soft_init(cpu);
+		cpu->wait_for_sipi = cpu->id != 0;
+		atomic_store(&v->sipi_vector, -1);
+	}
+	vec = atomic_exchange(&v->sipi_vector, -1);
+	if (vec >= 0 && cpu->wait_for_sipi)
+		soft_sipi(cpu, (u8)vec);
+}
+
+/* Delivers an NMI or an external interrupt if one can be taken now. */
+static void vcpu_interrupts(struct soft_vcpu *v)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	int vec;
+
+	if (cpu->intr_shadow)
+		return;
+	if (!cpu->nmi_blocked && soft_lapic_nmi_pending(&v->lapic) && soft_lapic_take_nmi(&v->lapic)) {
+		soft_deliver_interrupt(cpu, EXC_NMI, SOFT_INT_HW);
+		return;
+	}
+	if (!(cpu->rflags & X86_RFLAGS_IF) || soft_lapic_pending_vector(&v->lapic) < 0)
+		return;
+	vec = soft_lapic_ack(&v->lapic);
+	if (vec >= 0)
+		soft_deliver_interrupt(cpu, vec, SOFT_INT_HW);
+}
+
+static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
+{
+	struct soft_vcpu *v = (struct soft_vcpu *)ev;
+	struct soft_cpu *cpu = &v->cpu;
+
+	memset(exit, 0, sizeof(*exit));
+	for (;;) {
+		u64 deadline;
+
+		if (atomic_exchange(&cpu->kick, false)) {
+			exit->reason = VCPU_EXIT_KICKED;
+			return 0;
+		}
+		if (cpu->shutdown) {
+			exit->reason = VCPU_EXIT_SHUTDOWN;
+			return 0;
+		}
+		/* Cleared before looking: a wake-up after this point is not lost. */
+		atomic_store(&v->wake_pending, false);
+		atomic_store(&cpu->attention, false);
+		vcpu_init_sipi(v);
+		deadline = vcpu_timers(v);
+		if (cpu->wait_for_sipi) {
+			vcpu_sleep(v, UINT64_MAX);
+			continue;
+		}
+		if (cpu->pending_vector >= 0) {
+			soft_deliver_exception(cpu);
+			continue;
+		}
+		vcpu_interrupts(v);
+		if (cpu->shutdown)
+			continue;
+		if (cpu->halted) {
+			if (!(cpu->rflags & X86_RFLAGS_IF) && !soft_lapic_nmi_pending(&v->lapic)) {
+				exit->reason = VCPU_EXIT_HLT;
+				return 0;
+			}
+			vcpu_sleep(v, deadline);
+			continue;
+		}
+		soft_exec(cpu, SOFT_BUDGET);
+	}
+}
+
+const struct engine_ops soft_engine_ops = {
+	.name = "soft",
+	.probe = soft_probe,
+	.vm_create = soft_vm_create,
+	.map_ram = soft_map_ram,
+	.vm_destroy = soft_vm_destroy,
+	.vcpu_create = soft_vcpu_create,
+	.vcpu_destroy = soft_vcpu_destroy,
+	.get_state = soft_get_state,
+	.set_state = soft_set_state,
+	.run = soft_run,
+	.kick = soft_kick,
+	.stat = soft_stat,
+};

@@ -1,0 +1,96 @@
+/* Software TLB: {linear page -> host page} for read, write and fetch, per
+ * privilege, filled only for RAM (MMIO always takes the slow path), and the
+ * per-VM map of guest pages that hold decoded code (self-modifying code).
+ *
+ * Contract with the rest of the soft engine:
+ * - mmu.c fills entries after a successful page walk (Intel SDM Vol. 3A 4.10.2):
+ *   a write tag only once the leaf's dirty bit is set and the page holds no
+ *   decoded code; a read tag for any successful walk; a fetch tag when the
+ *   page is executable. Entries are 4 KiB even for 2M/4M/1G mappings.
+ * - cr.c flushes on CR3 (keeping global entries when CR4.PGE), CR4.PGE/PAE/
+ *   PSE/SMEP and CR0.PG/WP changes; INVLPG calls soft_tlb_flush_page().
+ *
+ * Self-modifying code (for the interpreter, which owns decoded-code caches):
+ * 1. At VM creation: soft_codemap_init(&vm->code, &m->mem, written_fn, vm).
+ *    At vCPU creation: soft_tlb_init(&cpu->tlb, &vm->code) (before it runs).
+ * 2. Before caching code decoded from guest-physical page P, call
+ *    soft_codemap_add(map, P). From then on no vCPU has a write entry for P,
+ *    so every guest write into P takes the slow path, which performs the
+ *    write and then calls written_fn(opaque, gpa, len) on the writing vCPU's
+ *    thread (gpa, len: the bytes just written, within one page).
+ * 3. When written_fn has dropped every decode of P, it may call
+ *    soft_codemap_clear(map, P) so writes to P are fast again (until the next
+ *    soft_codemap_add).
+ * Device DMA (virtio) writes RAM directly and does not call written_fn. */
+#ifndef POPEK_SOFT_TLB_H
+#define POPEK_SOFT_TLB_H
+
+#include "core/config.h"
+#include "core/guest_mem.h"
+#include "popek/types.h"
+
+struct soft_cpu;
+
+#define SOFT_TLB_BITS 8
+#define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
+#define SOFT_TLB_EMPTY 1ULL /* never equal to a page-aligned address */
+
+enum soft_access { SOFT_ACC_READ = 0, SOFT_ACC_WRITE = 1, SOFT_ACC_FETCH = 2 };
+
+struct soft_tlb_entry {
+	u64 tag[3];    /* [enum soft_access]: linear page (lin & ~0xfff) or SOFT_TLB_EMPTY */
+	u8 *host;      /* host address of the page's first byte */
+	u64 gpa;       /* guest-physical page address */
+	u8 shift;      /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
+	bool global;   /* from a G=1 leaf with CR4.PGE set */
+};
+
+typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
+
+/* One per VM, shared by its vCPUs. bits: one bit per 4 KiB guest-physical page. */
+struct soft_codemap {
+	u64 *bits;                /* accessed with __atomic builtins */
+	u64 npages;
+	soft_code_written_fn *written;
+	void *opaque;
+	unsigned nr_tlbs;
+	struct soft_tlb *tlbs[CONFIG_MAX_CPUS];
+};
+
+struct soft_tlb {
+	struct soft_tlb_entry e[2][SOFT_TLB_SIZE]; /* [0] CPL 0-2 and implicit, [1] CPL 3 */
+	u64 pdpte[4];      /* PAE PDPTE registers (SDM Vol. 3A 4.4.1), loaded by CR3 writes */
+	bool has_large;    /* some entry came from a mapping larger than 4 KiB */
+	struct soft_codemap *code; /* NULL: no decoded-code tracking */
+};
+
+/* Empties tlb and attaches it to code (may be NULL). Returns 0 or -ENOSPC. */
+int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code);
+
+/* Drops every entry, or every non-global one when keep_global. */
+void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global);
+/* INVLPG (SDM Vol. 3A 4.10.4.1): drops the entries for the page containing
+ * lin, global or not, including all 4 KiB pieces of a larger mapping. */
+void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
+/* Fills the entry for linear page lin (privilege index user) from a walk. */
+void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, bool readable,
+		   bool writable, bool executable, bool global, unsigned shift);
+
+/* Decoded-code map, see the comment at the top. Returns 0 or -errno. */
+int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
+		      soft_code_written_fn *written, void *opaque);
+void soft_codemap_destroy(struct soft_codemap *map);
+/* Returns true if P was not a code page before. Safe from any vCPU thread. */
+bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa);
+void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa);
+
+static inline bool soft_codemap_test(const struct soft_codemap *map, gpa_t gpa)
+{
+	u64 pg = gpa >> 12;
+
+	if (!map || pg >= map->npages)
+		return false;
+	return (__atomic_load_n(&map->bits[pg / 64], __ATOMIC_RELAXED) >> (pg % 64)) & 1;
+}
+
+#endif

@@ -1,0 +1,58 @@
+/* The soft engine's VM and vCPU objects (struct engine_vm / engine_vcpu of
+ * engine.h): the vCPUs, the shared clock and the interrupt controllers. */
+#ifndef POPEK_SOFT_VM_H
+#define POPEK_SOFT_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/config.h"
+#include "cpu/soft/cpu.h"
+#include "cpu/soft/insn.h"
+#include "cpu/soft/irq_route.h"
+#include "cpu/soft/lapic.h"
+
+struct soft_vcpu {
+	struct soft_cpu cpu;
+	struct soft_lapic lapic;
+	struct soft_vm *vm;
+
+	/* Sleeping in HLT or waiting for a SIPI: woken by wake (kick, IPI,
+	 * interrupt, timer). */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wake;
+	_Atomic bool wake_pending;
+
+	/* INIT / SIPI requests from another vCPU's LAPIC, applied by this
+	 * vCPU's thread between instructions. */
+	_Atomic bool init_pending;
+	_Atomic int sipi_vector; /* -1: none */
+};
+
+struct soft_vm {
+	struct machine *m;
+	u64 clock_base;          /* soft_clock_ns() at creation: guest time 0 */
+	unsigned nr_vcpus;
+	struct soft_vcpu *_Atomic vcpus[CONFIG_MAX_CPUS];
+
+	/* Serializes LOCK-prefixed accesses that cannot use a host atomic
+	 * (MMIO, page-crossing or cache-line-splitting operands). */
+	pthread_mutex_t atomic_lock;
+
+	struct soft_apic_bus apic;
+	struct soft_irq_route irq;
+	bool irq_ready;
+
+	/* One bit per (opcode map, opcode) that already logged a #UD. */
+	_Atomic u64 ud_seen[4 * 256 / 64];
+};
+
+/* Guest time in ns (the clock of the LAPIC timers, the PIT and the TSC). */
+u64 soft_vm_now(const struct soft_vm *vm);
+
+static inline struct soft_vcpu *soft_vcpu_of(struct soft_cpu *cpu)
+{
+	return (struct soft_vcpu *)((char *)cpu - offsetof(struct soft_vcpu, cpu));
+}
+
+#endif

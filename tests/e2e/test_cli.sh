@@ -1,0 +1,68 @@
+#!/bin/bash
+# Negative and basic CLI tests: each bad input must give exit status 1 and
+# exactly one line on stderr that names the problem and the value.
+set -u
+cd "$(dirname "$0")/../.."
+POPEK=${POPEK:-build/asan/popek}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+expect_error() { # name expected-substring args...
+	local name=$1 want=$2 rc lines
+	shift 2
+	"$POPEK" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+	rc=$?
+	lines=$(wc -l <"$TMP/err")
+	if [ "$rc" -ne 1 ]; then
+		echo "FAIL $name: exit status $rc, wanted 1 ($(head -c 300 "$TMP/err"))"
+	elif [ "$lines" -ne 1 ]; then
+		echo "FAIL $name: $lines lines on stderr, wanted 1: $(head -c 300 "$TMP/err")"
+	elif ! grep -qF -- "$want" "$TMP/err"; then
+		echo "FAIL $name: stderr lacks '$want': $(cat "$TMP/err")"
+	else
+		echo "PASS $name"
+	fi
+}
+
+"$POPEK" --help >"$TMP/help" 2>&1 && grep -q -- '--kernel' "$TMP/help" &&
+	grep -q -- '--engine' "$TMP/help" && echo "PASS help" || echo "FAIL help: $(head -3 "$TMP/help")"
+"$POPEK" --version | grep -qE '^popek [0-9]+\.[0-9]+' && echo "PASS version" || echo "FAIL version"
+
+head -c 4096 /dev/urandom >"$TMP/junk"
+: >"$TMP/empty"
+head -c $((24 * 1024 * 1024)) /dev/zero >"$TMP/big-initrd"
+
+expect_error missing_kernel "/nonexistent/vmlinuz" run --kernel /nonexistent/vmlinuz
+expect_error kernel_is_directory "$TMP" run --kernel "$TMP"
+expect_error empty_kernel "$TMP/empty" run --kernel "$TMP/empty"
+expect_error not_a_kernel "$TMP/junk" run --kernel "$TMP/junk"
+expect_error no_kernel "--kernel" run
+expect_error unknown_option "--frobnicate" run --frobnicate
+expect_error unknown_command "fly" fly
+expect_error missing_value "--mem" run --kernel "$TMP/junk" --mem
+expect_error bad_mem "--mem 'lots'" run --kernel "$TMP/junk" --mem lots
+expect_error mem_too_small "--mem 1 MiB" run --kernel "$TMP/junk" --mem 1M
+expect_error mem_too_large "--mem 104857600 MiB" run --kernel "$TMP/junk" --mem 100T
+expect_error mem_way_too_large "--mem 102400000 MiB" run --kernel "$TMP/junk" --mem 100000G
+expect_error cpus_zero "--cpus '0'" run --kernel "$TMP/junk" --cpus 0
+expect_error cpus_too_many "--cpus '65'" run --kernel "$TMP/junk" --cpus 65
+expect_error bad_engine "--engine 'warp'" run --kernel "$TMP/junk" --engine warp
+
+
+# --engine kvm where there is no KVM: POPEK_KVM_DEVICE points the probe elsewhere.
+POPEK_KVM_DEVICE=/nonexistent/kvm expect_error engine_kvm_without_kvm "--engine kvm: no /nonexistent/kvm" \
+	run --kernel "$TMP/junk" --engine kvm
+
+KERNEL=build/guest/vmlinuz
+if [ -f "$KERNEL" ]; then
+	head -c 200000 "$KERNEL" >"$TMP/truncated"
+	expect_error truncated_bzimage "$TMP/truncated" run --kernel "$TMP/truncated"
+	expect_error kernel_does_not_fit "--mem 24M" run --kernel "$KERNEL" --mem 24M
+	expect_error initrd_does_not_fit "$TMP/big-initrd" run --kernel "$KERNEL" \
+		--initrd "$TMP/big-initrd" --mem 80M
+	expect_error missing_initrd_real_kernel "/nonexistent/initrd" run --kernel "$KERNEL" \
+		--initrd /nonexistent/initrd
+else
+	echo "SKIP truncated_bzimage: build/guest/vmlinuz not built"
+	echo "SKIP initrd_does_not_fit: build/guest/vmlinuz not built"
+fi

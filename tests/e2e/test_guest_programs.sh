@@ -1,0 +1,115 @@
+#!/bin/bash
+# Runs popek's guest test programs (tests/guest/build/*.elf, built by `make test`)
+# on every engine and prints "PASS guest/ENGINE/NAME", "FAIL guest/ENGINE/NAME: why
+# (last lines)" or "SKIP guest/ENGINE/NAME: why" for each.
+# Environment: POPEK (default build/asan/popek), POPEK_GUEST_ENGINES (default
+# "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30).
+set -u
+cd "$(dirname "$0")/../.."
+POPEK=${POPEK:-build/asan/popek}
+ENGINES=${POPEK_GUEST_ENGINES:-soft kvm}
+LIMIT=${POPEK_GUEST_TIMEOUT:-30}
+DIR=tests/guest
+BUILD=$DIR/build
+SOFT_LIST=$DIR/soft_expected_failures.txt
+PVM_LIST=$DIR/kvm_pvm_limits.txt
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+PROGRAMS=$(make -s --no-print-directory -C "$DIR" list)
+if [ -z "$PROGRAMS" ] || [ ! -x "$POPEK" ]; then
+	echo "FAIL guest: no program list or no $POPEK (run make test)"
+	exit 1
+fi
+
+# The line for NAME in a list file ("NAME [reason]", '#' comments), or nothing.
+list_entry() { # file name
+	[ -f "$1" ] && sed '/^[[:space:]]*#/d' "$1" | awk -v n="$2" '$1 == n { $1 = ""; sub(/^ +/, ""); print; f = 1 } END { exit !f }'
+}
+
+kvm_usable() {
+	[ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
+}
+
+run_one() { # engine name
+	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M)
+
+	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
+		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
+	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 </dev/null
+	echo $? >"$TMP/$1.$2.rc"
+}
+
+# Prints why the run of NAME did not go as expected; nothing when it did.
+judge() { # engine name
+	local out=$TMP/$1.$2.out rc want=33 last
+	rc=$(cat "$TMP/$1.$2.rc")
+	case $2 in
+	triple_fault) want=2 ;;
+	debug_exit) want=85 ;;
+	esac
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "timed out after ${LIMIT}s"
+	elif [ "$rc" -ne "$want" ]; then
+		echo "exit status $rc, wanted $want"
+	elif [ "$2" = triple_fault ]; then
+		grep -q '^triple_fault: loading an empty IDT' "$out" || echo "the program did not start"
+		grep -q 'state at the crash' "$out" || echo "no crash dump"
+	elif [ "$2" = debug_exit ]; then
+		grep -q '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
+	else
+		last=$(grep -v '^popek: ' "$out" | tail -n 1)
+		grep -q '^not ok' "$out" && echo "$(grep -c '^not ok' "$out") checks failed"
+		grep -q '# SKIP' "$out" && echo "checks skipped although the test device is attached"
+		[ "$last" = PASS ] || echo "last line is '$last', not PASS"
+	fi
+}
+
+report() { # engine name
+	local e=$1 n=$2 why tail reason
+	why=$(judge "$e" "$n" | paste -sd ';' | sed 's/;/; /g')
+	tail=$(grep -E '^(not ok|popek:)' "$TMP/$e.$n.out" | head -n 3; tail -n 3 "$TMP/$e.$n.out")
+	tail=$(printf '%s' "$tail" | tr -d '\r' | paste -sd '|' | cut -c 1-400)
+	if [ "$e" = soft ] && list_entry "$SOFT_LIST" "$n" >/dev/null; then
+		if [ -z "$why" ]; then
+			echo "FAIL guest/$e/$n: listed as expected failure but passes: remove it from the list ($SOFT_LIST)"
+		else
+			echo "SKIP guest/$e/$n: not yet supported by the soft engine ($SOFT_LIST)"
+		fi
+	elif [ "$e" = kvm ] && [ -d /sys/module/kvm_pvm ] && reason=$(list_entry "$PVM_LIST" "$n"); then
+		if [ -z "$why" ]; then
+			echo "FAIL guest/$e/$n: listed as a kvm_pvm host limit but passes: remove it from $PVM_LIST"
+		else
+			echo "SKIP guest/$e/$n: this host's KVM is kvm_pvm: $reason ($PVM_LIST; here: $why)"
+		fi
+	elif [ -z "$why" ]; then
+		echo "PASS guest/$e/$n"
+	else
+		echo "FAIL guest/$e/$n: $why ($tail)"
+	fi
+}
+
+jobs_max=$(nproc 2>/dev/null || echo 2)
+for e in $ENGINES; do
+	if [ "$e" = kvm ] && ! kvm_usable; then
+		for n in $PROGRAMS; do
+			echo "SKIP guest/kvm/$n: no /dev/kvm"
+		done
+		continue
+	fi
+	for n in $PROGRAMS; do
+		if [ ! -f "$BUILD/$n.elf" ]; then
+			echo "127" >"$TMP/$e.$n.rc"
+			echo "$BUILD/$n.elf is missing (make guest-programs)" >"$TMP/$e.$n.out"
+			continue
+		fi
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+			wait -n
+		done
+		run_one "$e" "$n" &
+	done
+	wait
+	for n in $PROGRAMS; do
+		report "$e" "$n"
+	done
+done

@@ -1,0 +1,282 @@
+/* The soft engine's correctness oracle: every instruction form runs on
+ * random inputs natively and in the engine; one PASS/FAIL line per form.
+ * Environment: POPEK_ORACLE_CASES (total cases), POPEK_ORACLE_SEED,
+ * POPEK_ORACLE_FILTER (substring of form names), POPEK_ORACLE_NATIVE_ONLY=1
+ * (compare the host with itself: a self-test of the harness). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "oracle/oracle.h"
+
+#define DEFAULT_SEED 0x706f70656bULL /* "popek" */
+#define DEFAULT_PER_FORM 400
+
+struct oracle_stats {
+	unsigned pass, fail, skip;
+	u64 cases;
+};
+
+struct form_outcome {
+	u64 cases, failed, warned;
+	char first_fail[1100];
+	char first_fail_case[2048];
+	char first_warn[600];
+	char first_warn_case[2048];
+};
+
+struct oracle_form *form_add(struct form_list *l, oracle_gen_fn *gen, const char *fmt, ...)
+{
+	struct oracle_form *f;
+	va_list ap;
+
+	if (l->n == l->cap) {
+		unsigned cap = l->cap ? 2 * l->cap : 256;
+		struct oracle_form *v = realloc(l->v, cap * sizeof(*v));
+		if (!v) {
+			fprintf(stderr, "oracle: out of memory for forms\n");
+			abort();
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	f = &l->v[l->n++];
+	memset(f, 0, sizeof(*f));
+	f->gen = gen;
+	f->digit = -1;
+	f->rm = RM_ANY;
+	f->flags_def = FL_ARITH;
+	va_start(ap, fmt);
+	vsnprintf(f->name, sizeof(f->name), fmt, ap);
+	va_end(ap);
+	return f;
+}
+
+static u64 env_u64(const char *name, u64 def)
+{
+	const char *s = getenv(name);
+	char *end;
+	u64 v;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end) {
+		fprintf(stderr, "oracle: %s=%s is not a number; using %llu\n", name, s,
+			(unsigned long long)def);
+		return def;
+	}
+	return v;
+}
+
+static u64 hash_name(const char *s)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (u8)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct oracle_ctx {
+	struct native_world *nw;
+	struct guest_world *gw;  /* NULL: native-only self-test */
+	u64 base, seed;
+	struct oracle_case *c;
+	struct oracle_result *want, *got;
+	u8 *want_mem;            /* native-only: copy of the first run's memory */
+	struct oracle_verdict v;
+};
+
+static void run_form(struct oracle_ctx *x, const struct oracle_form *f, u64 ncases,
+		     struct form_outcome *o)
+{
+	struct oracle_rng rng;
+	u64 h = hash_name(f->name);
+
+	memset(o, 0, sizeof(*o));
+	for (u64 i = 0; i < ncases; i++) {
+		rng.s = x->seed ^ h ^ (i * 0xd1342543de82ef95ULL);
+		rng_next(&rng);
+		f->gen(f, &rng, x->base, x->c);
+		native_run(x->nw, x->c, x->want);
+		if (x->gw) {
+			guest_run(x->gw, x->c, x->got);
+		} else {
+			memcpy(x->want_mem, x->want->mem, OR_MEM_SIZE);
+			x->want->mem = x->want_mem;
+			native_run(x->nw, x->c, x->got);
+		}
+		oracle_compare(x->c, x->base, x->want, x->got, &x->v);
+		o->cases++;
+		if (x->v.fail) {
+			if (!o->failed++) {
+				snprintf(o->first_fail, sizeof(o->first_fail), "case %llu:%s",
+					 (unsigned long long)i, x->v.text);
+				oracle_describe_case(x->c, o->first_fail_case,
+						     sizeof(o->first_fail_case));
+			}
+			/* Enough evidence; keep the long run moving. */
+			if (o->failed >= 20)
+				break;
+		} else if (x->v.warn && !o->warned++) {
+			snprintf(o->first_warn, sizeof(o->first_warn), "case %llu:%s",
+				 (unsigned long long)i, x->v.wtext);
+			oracle_describe_case(x->c, o->first_warn_case, sizeof(o->first_warn_case));
+		}
+	}
+}
+
+static void report_form(const struct oracle_form *f, const struct form_outcome *o,
+			struct oracle_stats *st)
+{
+	st->cases += o->cases;
+	if (o->failed) {
+		st->fail++;
+		printf("FAIL %s: %llu%s of %llu cases differ; first %s\n    %s\n", f->name,
+		       (unsigned long long)o->failed, o->failed >= 20 ? "+" : "",
+		       (unsigned long long)o->cases, o->first_fail, o->first_fail_case);
+	} else {
+		st->pass++;
+		printf("PASS %s\n", f->name);
+	}
+	if (o->warned)
+		printf("  note %s: undefined flags/values differ from the host in %llu of %llu "
+		       "cases (first: %s)\n    %s\n",
+		       f->name, (unsigned long long)o->warned, (unsigned long long)o->cases,
+		       o->first_warn, o->first_warn_case);
+	fflush(stdout);
+}
+
+static int oracle_setup(struct oracle_ctx *x, bool native_only)
+{
+	char why[256] = "";
+	int err;
+
+	err = native_create(&x->nw);
+	if (err < 0) {
+		printf("FAIL soft_oracle: cannot map the native test region below 60 MiB: %s\n",
+		       strerror(-err));
+		return err;
+	}
+	x->base = native_base(x->nw);
+	if (oracle_selftest(x->nw, why, sizeof(why)) < 0) {
+		printf("FAIL oracle_harness: the native side gives a wrong known answer: %s\n", why);
+		return -EIO;
+	}
+	x->c = aligned_alloc(64, ALIGN_UP(sizeof(*x->c), 64));
+	x->want = aligned_alloc(64, ALIGN_UP(sizeof(*x->want), 64));
+	x->got = aligned_alloc(64, ALIGN_UP(sizeof(*x->got), 64));
+	x->want_mem = malloc(OR_MEM_SIZE);
+	if (!x->c || !x->want || !x->got || !x->want_mem) {
+		printf("FAIL soft_oracle: out of memory\n");
+		return -ENOMEM;
+	}
+	memset(x->c, 0, sizeof(*x->c));
+	if (native_only)
+		return 0;
+	err = guest_create(x->base, &x->gw, why, sizeof(why));
+	if (err < 0) {
+		printf("SKIP soft_oracle: engine not ready (%s)\n", why);
+		return 1;
+	}
+	return 0;
+}
+
+static void oracle_teardown(struct oracle_ctx *x)
+{
+	guest_destroy(x->gw);
+	native_destroy(x->nw);
+	free(x->c);
+	free(x->want);
+	free(x->got);
+	free(x->want_mem);
+}
+
+int main(void)
+{
+	struct oracle_ctx x;
+	struct form_list forms = {0};
+	struct oracle_stats st = {0};
+	struct form_outcome *o = malloc(sizeof(*o));
+	const char *filter = getenv("POPEK_ORACLE_FILTER");
+	bool native_only = env_u64("POPEK_ORACLE_NATIVE_ONLY", 0) != 0;
+	u64 host, engine, total, per_form, skipped_by[FEAT_COUNT] = {0};
+	unsigned nsel = 0;
+	double t0 = now_s();
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&x, 0, sizeof(x));
+	x.seed = env_u64("POPEK_ORACLE_SEED", DEFAULT_SEED);
+	forms_alu_register(&forms);
+	forms_shift_register(&forms);
+	forms_move_register(&forms);
+	forms_misc_register(&forms);
+	forms_string_register(&forms);
+	forms_sse_register(&forms);
+
+	err = oracle_setup(&x, native_only);
+	if (err) {
+		oracle_teardown(&x);
+		free(forms.v);
+		free(o);
+		return err < 0 ? 1 : 0;
+	}
+	host = native_features();
+	engine = host;
+	if (x.gw && guest_features(x.gw, &engine) < 0) {
+		printf("FAIL soft_oracle: CPUID in the engine did not complete\n");
+		engine = 1ULL << FEAT_NONE;
+	}
+	for (unsigned i = 0; i < forms.n; i++)
+		if (!filter || strstr(forms.v[i].name, filter))
+			nsel++;
+	total = env_u64("POPEK_ORACLE_CASES", (u64)nsel * DEFAULT_PER_FORM);
+	per_form = nsel ? (total + nsel - 1) / nsel : 0;
+	printf("oracle: seed=0x%llx (POPEK_ORACLE_SEED) cases=%llu forms=%u per-form=%llu "
+	       "region=0x%llx%s\n",
+	       (unsigned long long)x.seed, (unsigned long long)total, nsel,
+	       (unsigned long long)per_form, (unsigned long long)x.base,
+	       native_only ? " (native self-test)" : "");
+
+	for (unsigned i = 0; i < forms.n; i++) {
+		const struct oracle_form *f = &forms.v[i];
+		if (filter && !strstr(f->name, filter))
+			continue;
+		if (!(engine & host & (1ULL << f->feature))) {
+			skipped_by[f->feature]++;
+			continue;
+		}
+		run_form(&x, f, per_form, o);
+		report_form(f, o, &st);
+	}
+	for (unsigned i = 0; i < FEAT_COUNT; i++) {
+		if (!skipped_by[i])
+			continue;
+		st.skip++;
+		printf("SKIP oracle_%s: %llu forms need %s, which %s does not advertise\n",
+		       oracle_feature_name(i), (unsigned long long)skipped_by[i],
+		       oracle_feature_name(i), engine & (1ULL << i) ? "the host" : "the engine");
+	}
+	printf("oracle: %u forms passed, %u failed, %u feature groups skipped; %llu cases in "
+	       "%.1f s (seed 0x%llx)\n",
+	       st.pass, st.fail, st.skip, (unsigned long long)st.cases, now_s() - t0,
+	       (unsigned long long)x.seed);
+	oracle_teardown(&x);
+	free(forms.v);
+	free(o);
+	return st.fail ? 1 : 0;
+}

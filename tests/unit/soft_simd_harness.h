@@ -1,0 +1,342 @@
+/* Test harness shared by test_soft_sse.c and test_soft_x87.c: one soft vCPU
+ * in 64-bit mode whose TLB maps a host buffer at its own address (so guest
+ * and host see the same pointers), and a native runner that executes the
+ * same instruction bytes on the host CPU from the same register state. The
+ * host is the oracle: results, flags, MXCSR/FSW bits and exceptions
+ * (#UD, #GP, #XM, #MF arrive as SIGILL, SIGSEGV, SIGFPE) must all match. */
+#ifndef POPEK_TEST_SOFT_SIMD_HARNESS_H
+#define POPEK_TEST_SOFT_SIMD_HARNESS_H
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "cpu/soft/cpu.h"
+#include "cpu/soft/insn.h"
+#include "cpu/soft/interp.h"
+
+#define H_PAGES 16
+#define H_MEM_SIZE (H_PAGES * 4096)
+
+/* Register state in the layout the native runner below expects. */
+struct h_state {
+	u8 fx[512];     /* FXSAVE64 image: x87, MMX, XMM, MXCSR */
+	u64 gpr[16];    /* offset 512 */
+	u64 rflags;     /* offset 640 */
+	u64 pad;
+	u8 hostfx[512]; /* offset 656: the host's own state while the guest's runs */
+} __attribute__((aligned(16)));
+
+_Static_assert(__builtin_offsetof(struct h_state, gpr) == 512, "layout");
+_Static_assert(__builtin_offsetof(struct h_state, rflags) == 640, "layout");
+_Static_assert(__builtin_offsetof(struct h_state, hostfx) == 656, "layout");
+
+/* h_native_exec(state, code): loads state, calls code (the instruction and
+ * RET), stores the state back. RSP is never loaded from the state. */
+asm(".text\n"
+    ".globl h_native_exec\n"
+    ".type h_native_exec, @function\n"
+    "h_native_exec:\n"
+    "push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+    "push %rsi\n push %rdi\n"
+    "fxsave64 656(%rdi)\n"
+    "fxrstor64 0(%rdi)\n"
+    "pushq 640(%rdi)\n popfq\n"
+    "mov 512(%rdi), %rax\n mov 520(%rdi), %rcx\n mov 528(%rdi), %rdx\n"
+    "mov 536(%rdi), %rbx\n mov 552(%rdi), %rbp\n mov 560(%rdi), %rsi\n"
+    "mov 576(%rdi), %r8\n mov 584(%rdi), %r9\n mov 592(%rdi), %r10\n"
+    "mov 600(%rdi), %r11\n mov 608(%rdi), %r12\n mov 616(%rdi), %r13\n"
+    "mov 624(%rdi), %r14\n mov 632(%rdi), %r15\n mov 568(%rdi), %rdi\n"
+    "call *8(%rsp)\n"
+    "pushfq\n push %rdi\n mov 16(%rsp), %rdi\n"
+    "mov %rax, 512(%rdi)\n mov %rcx, 520(%rdi)\n mov %rdx, 528(%rdi)\n"
+    "mov %rbx, 536(%rdi)\n mov %rbp, 552(%rdi)\n mov %rsi, 560(%rdi)\n"
+    "mov %r8, 576(%rdi)\n mov %r9, 584(%rdi)\n mov %r10, 592(%rdi)\n"
+    "mov %r11, 600(%rdi)\n mov %r12, 608(%rdi)\n mov %r13, 616(%rdi)\n"
+    "mov %r14, 624(%rdi)\n mov %r15, 632(%rdi)\n"
+    "popq 568(%rdi)\n popq 640(%rdi)\n"
+    "fxsave64 0(%rdi)\n"
+    "fxrstor64 656(%rdi)\n"
+    "pop %rdi\n pop %rsi\n"
+    "pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+    "ret\n"
+    ".size h_native_exec, .-h_native_exec\n");
+
+void h_native_exec(struct h_state *s, const void *code);
+
+struct harness {
+	struct soft_cpu *cpu;
+	u8 *mem;  /* H_MEM_SIZE bytes, guest linear address == host address */
+	u8 *code; /* RWX page for the native instruction */
+	u64 rng;
+};
+
+static sigjmp_buf h_sig_env;
+static volatile u32 h_sig_mxcsr;
+
+static void h_sig_handler(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+
+	(void)si;
+	if (uc->uc_mcontext.fpregs)
+		h_sig_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+	siglongjmp(h_sig_env, sig);
+}
+
+static __attribute__((unused)) u64 h_rand(struct harness *h)
+{
+	h->rng ^= h->rng << 13;
+	h->rng ^= h->rng >> 7;
+	h->rng ^= h->rng << 17;
+	return h->rng;
+}
+
+static __attribute__((unused)) void h_init(struct harness *h)
+{
+	struct sigaction sa;
+	struct soft_cpu *cpu;
+
+	memset(h, 0, sizeof(*h));
+	h->rng = 0x9e3779b97f4a7c15ULL;
+	cpu = aligned_alloc(64, ALIGN_UP(sizeof(*cpu), 64));
+	memset(cpu, 0, sizeof(*cpu));
+	h->cpu = cpu;
+	h->mem = mmap(NULL, H_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h->code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (h->mem == MAP_FAILED || h->code == MAP_FAILED)
+		abort();
+	soft_tlb_init(&cpu->tlb, NULL);
+	for (unsigned p = 0; p < H_PAGES; p++) {
+		u8 *page = h->mem + 4096 * p;
+		soft_tlb_fill(&cpu->tlb, (u64)(uintptr_t)page, false, page, 0x100000 + 4096ULL * p,
+			      true, true, false, false, 12);
+	}
+	cpu->mode = SOFT_MODE_LONG64;
+	cpu->cpl = 0;
+	cpu->code_size = 8;
+	cpu->stack_size = 8;
+	cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+	cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+	cpu->efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE;
+	cpu->seg[X86_CS].l = 1;
+	cpu->rflags = X86_RFLAGS_FIXED;
+	cpu->pending_vector = -1;
+	soft_fpu_reset(cpu);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = h_sig_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGFPE, &sa, NULL);
+}
+
+/* The vector a native signal stands for (-1: none). */
+static __attribute__((unused)) int h_sig_vector(int sig)
+{
+	switch (sig) {
+	case 0:
+		return -1;
+	case SIGILL:
+		return EXC_UD;
+	case SIGSEGV:
+	case SIGBUS:
+		return EXC_GP;
+	case SIGFPE:
+		return EXC_XM; /* or #MF: the caller knows which */
+	default:
+		return 100 + sig;
+	}
+}
+
+/* Runs bytes[0..n) natively on s. Returns the exception vector or -1. */
+static __attribute__((unused)) int h_run_native(struct harness *h, struct h_state *s, const u8 *bytes, unsigned n)
+{
+	int sig;
+
+	memcpy(h->code, bytes, n);
+	h->code[n] = 0xc3; /* RET */
+	s->rflags = (s->rflags & 0x8d5) | X86_RFLAGS_FIXED;
+	sig = sigsetjmp(h_sig_env, 1);
+	if (sig == 0)
+		h_native_exec(s, h->code);
+	else /* the signal left the guest's FP state loaded: put the host's back */
+		asm volatile("fxrstor64 %0" : : "m"(*(const u8(*)[512])s->hostfx));
+	return h_sig_vector(sig);
+}
+
+/* Copies s into the soft vCPU (FXSAVE image into cpu->fx). */
+static __attribute__((unused)) void h_load_soft(struct harness *h, const struct h_state *s)
+{
+	struct soft_cpu *cpu = h->cpu;
+
+	memcpy(cpu->gpr, s->gpr, sizeof(cpu->gpr));
+	cpu->rflags = (s->rflags & 0x8d5) | X86_RFLAGS_FIXED;
+	cpu->lazy.op = 0;
+	memcpy(&cpu->fx, s->fx, 512);
+	cpu->fx.mxcsr_mask = 0xffff;
+}
+
+/* Decodes and executes bytes on the soft vCPU through the interpreter's
+ * dispatch. Returns the exception vector raised or -1; -2 if undecodable. */
+static __attribute__((unused)) int h_run_soft(struct harness *h, const u8 *bytes, unsigned n)
+{
+	struct soft_cpu *cpu = h->cpu;
+	struct soft_insn in;
+
+	if (soft_decode(bytes, n, 8, &in) != 0)
+		return EXC_UD;
+	soft_insn_bind(&in);
+	cpu->insn_rip = 0x401000;
+	cpu->rip = cpu->insn_rip + in.len;
+	cpu->pending_vector = -1;
+	if (setjmp(cpu->fault_jmp))
+		return cpu->pending_vector;
+	in.exec(cpu, &in);
+	return -1;
+}
+
+static u8 h_snap[H_MEM_SIZE], h_natmem[H_MEM_SIZE];
+/* Optional: called with the native and soft memory before they are compared
+ * (to blank fields that legitimately differ, like stored FPU IP). */
+static void (*h_mem_fixup)(u8 *native, u8 *soft);
+
+static void h_print_bytes(const u8 *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		printf("%02x ", b[i]);
+}
+
+static int h_diff(const u8 *b, unsigned n, const char *what, const void *nat, const void *soft,
+		  unsigned len)
+{
+	const u8 *x = nat, *y = soft;
+
+	if (!memcmp(nat, soft, len))
+		return 0;
+	printf("  [");
+	h_print_bytes(b, n);
+	printf("] %s differs: native", what);
+	for (unsigned i = 0; i < len; i++)
+		printf("%s%02x", i % 8 ? "" : " ", x[len - 1 - i]);
+	printf(" soft");
+	for (unsigned i = 0; i < len; i++)
+		printf("%s%02x", i % 8 ? "" : " ", y[len - 1 - i]);
+	printf("\n");
+	return 1;
+}
+
+/* Runs b natively and on the soft vCPU from init and compares everything
+ * architectural. fsw_ignore: FSW bits whose value the SDM leaves undefined.
+ * Returns 0 when equal; prints the differences otherwise. */
+static __attribute__((unused)) int h_case(struct harness *h, const struct h_state *init,
+					  const u8 *b, unsigned n, u16 fsw_ignore)
+{
+	struct soft_cpu *cpu = h->cpu;
+	struct h_state nat = *init;
+	int nv, sv, bad = 0;
+	u32 nat_mxcsr;
+
+	memcpy(h_snap, h->mem, H_MEM_SIZE);
+	nv = h_run_native(h, &nat, b, n);
+	nat_mxcsr = h_sig_mxcsr;
+	memcpy(h_natmem, h->mem, H_MEM_SIZE);
+	memcpy(h->mem, h_snap, H_MEM_SIZE);
+	h_load_soft(h, init);
+	sv = h_run_soft(h, b, n);
+	if (nv == EXC_XM && sv == EXC_MF)
+		nv = EXC_MF; /* SIGFPE is both */
+	if (nv == EXC_XM && sv == EXC_UD && !(cpu->cr4 & X86_CR4_OSXMMEXCPT))
+		nv = EXC_UD;
+	if (nv != sv) {
+		printf("  [");
+		h_print_bytes(b, n);
+		printf("] exception: native %d soft %d\n", nv, sv);
+		return 1;
+	}
+	if (nv == EXC_XM) {
+		/* Known deviation: after an unmasked overflow/underflow the CPU
+		 * reports PE for the result at unbounded exponent range, which a
+		 * masked host run cannot show. */
+		u32 smx = cpu->fx.mxcsr;
+		if (nat_mxcsr & 0x18) {
+			nat_mxcsr &= ~0x20u;
+			smx &= ~0x20u;
+		}
+		bad |= h_diff(b, n, "MXCSR at #XM", &nat_mxcsr, &smx, 4);
+	}
+	if (nv >= 0) {
+		bad |= h_diff(b, n, "memory after fault", h_snap, h->mem, H_MEM_SIZE);
+		return bad;
+	}
+	{
+		u16 nfsw, sfsw = cpu->fx.fsw & ~fsw_ignore;
+		u64 nfl = nat.rflags & 0x8d5, sfl = soft_flags_get(cpu) & 0x8d5;
+		u32 nmx, smx = cpu->fx.mxcsr;
+
+		memcpy(&nfsw, nat.fx + 2, 2);
+		nfsw &= ~fsw_ignore;
+		memcpy(&nmx, nat.fx + 24, 4);
+		bad |= h_diff(b, n, "FCW", nat.fx, &cpu->fx.fcw, 2);
+		bad |= h_diff(b, n, "FSW", &nfsw, &sfsw, 2);
+		bad |= h_diff(b, n, "FTW", nat.fx + 4, &cpu->fx.ftw_abridged, 1);
+		for (unsigned i = 0; i < 8; i++) {
+			char what[16];
+			snprintf(what, sizeof(what), "ST%u", i);
+			bad |= h_diff(b, n, what, nat.fx + 32 + 16 * i, cpu->fx.st[i], 10);
+		}
+		bad |= h_diff(b, n, "MXCSR", &nmx, &smx, 4);
+		for (unsigned i = 0; i < 16; i++) {
+			char what[16];
+			snprintf(what, sizeof(what), "XMM%u", i);
+			bad |= h_diff(b, n, what, nat.fx + 160 + 16 * i, cpu->fx.xmm[i], 16);
+		}
+		for (unsigned i = 0; i < 16; i++) {
+			char what[16];
+			if (i == X86_RSP)
+				continue;
+			snprintf(what, sizeof(what), "GPR%u", i);
+			bad |= h_diff(b, n, what, &nat.gpr[i], &cpu->gpr[i], 8);
+		}
+		bad |= h_diff(b, n, "RFLAGS", &nfl, &sfl, 8);
+		if (h_mem_fixup)
+			h_mem_fixup(h_natmem, h->mem);
+		if (memcmp(h_natmem, h->mem, H_MEM_SIZE)) {
+			for (unsigned i = 0; i < H_MEM_SIZE; i++) {
+				if (h_natmem[i] != h->mem[i]) {
+					char what[32];
+					snprintf(what, sizeof(what), "memory at +%u", i & ~15u);
+					bad |= h_diff(b, n, what, h_natmem + (i & ~15u),
+						      h->mem + (i & ~15u), 16);
+					break;
+				}
+			}
+		}
+	}
+	return bad;
+}
+
+/* Parses "66 0f 58 c1" into bytes; returns the count. */
+static __attribute__((unused)) unsigned h_hex(const char *hex, u8 *out)
+{
+	unsigned n = 0, v;
+
+	while (*hex) {
+		if (*hex == ' ') {
+			hex++;
+			continue;
+		}
+		if (sscanf(hex, "%2x", &v) != 1)
+			break;
+		out[n++] = (u8)v;
+		hex += 2;
+	}
+	return n;
+}
+
+#endif

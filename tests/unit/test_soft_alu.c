@@ -1,0 +1,349 @@
+/* Soft engine arithmetic cores against the host CPU: every ALU, shift,
+ * rotate, multiply, divide and bit-scan operation at every operand size is
+ * run natively (inline assembly) and through the soft engine's cores on the
+ * same random operands and input flags; results and all six arithmetic
+ * flags (including the ones the SDM calls undefined) must match. */
+#include <stdlib.h>
+
+#include "test.h"
+#include "cpu/soft/interp.h"
+
+#define ARITH 0x8d5ULL
+
+/* The red zone below RSP belongs to the compiler: step over it before pushing. */
+#define NATIVE(body, ...)                                                                          \
+	asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" body                      \
+		     "\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"                             \
+		     : [d] "+r"(d), [fl] "+r"(fl)__VA_ARGS__                                      \
+		     : [s] "r"(s), [c] "c"(c)                                                      \
+		     : "cc", "memory")
+
+typedef void native_fn(u64 *dst, u64 src, u64 count, u64 *flags);
+
+#define NFN(name, body)                                                                            \
+	static void name(u64 *dp, u64 s, u64 c, u64 *fp)                                           \
+	{                                                                                          \
+		u64 d = *dp, fl = *fp;                                                             \
+		NATIVE(body);                                                                      \
+		*dp = d;                                                                           \
+		*fp = fl;                                                                          \
+	}
+
+/* Two-operand op at four sizes: d = d op s. */
+#define BIN4(op)                                                                                   \
+	NFN(n_##op##1, #op "b %b[s], %b[d]")                                                       \
+	NFN(n_##op##2, #op "w %w[s], %w[d]")                                                       \
+	NFN(n_##op##4, #op "l %k[s], %k[d]")                                                       \
+	NFN(n_##op##8, #op "q %q[s], %q[d]")
+#define UN4(op)                                                                                    \
+	NFN(n_##op##1, #op "b %b[d]")                                                              \
+	NFN(n_##op##2, #op "w %w[d]")                                                              \
+	NFN(n_##op##4, #op "l %k[d]")                                                              \
+	NFN(n_##op##8, #op "q %q[d]")
+#define SH4(op)                                                                                    \
+	NFN(n_##op##1, #op "b %%cl, %b[d]")                                                        \
+	NFN(n_##op##2, #op "w %%cl, %w[d]")                                                        \
+	NFN(n_##op##4, #op "l %%cl, %k[d]")                                                        \
+	NFN(n_##op##8, #op "q %%cl, %q[d]")
+#define BIN3(op)                                                                                   \
+	NFN(n_##op##2, #op "w %w[s], %w[d]")                                                       \
+	NFN(n_##op##4, #op "l %k[s], %k[d]")                                                       \
+	NFN(n_##op##8, #op "q %q[s], %q[d]")
+#define SHD3(op)                                                                                   \
+	NFN(n_##op##2, #op "w %%cl, %w[s], %w[d]")                                                 \
+	NFN(n_##op##4, #op "l %%cl, %k[s], %k[d]")                                                 \
+	NFN(n_##op##8, #op "q %%cl, %q[s], %q[d]")
+
+BIN4(add) BIN4(or) BIN4(adc) BIN4(sbb) BIN4(and) BIN4(sub) BIN4(xor) BIN4(cmp)
+UN4(inc) UN4(dec) UN4(neg)
+SH4(rol) SH4(ror) SH4(rcl) SH4(rcr) SH4(shl) SH4(shr) SH4(sar)
+SHD3(shld) SHD3(shrd)
+BIN3(imul) BIN3(bsf) BIN3(bsr) BIN3(tzcnt) BIN3(lzcnt) BIN3(popcnt)
+BIN3(bt) BIN3(bts) BIN3(btr) BIN3(btc)
+
+#define ROW4(op) {n_##op##1, n_##op##2, n_##op##4, n_##op##8}
+#define ROW3(op) {NULL, n_##op##2, n_##op##4, n_##op##8}
+
+static const unsigned sizes[4] = {1, 2, 4, 8};
+
+static u64 rnd64(void)
+{
+	static const u64 special[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff,
+				      0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffffULL,
+				      0x8000000000000000ULL, ~0ULL, 0x0f, 0x10, 0x99};
+	u64 r = ((u64)rand() << 62) ^ ((u64)rand() << 31) ^ (u64)rand();
+
+	switch (rand() % 4) {
+	case 0:
+		return special[rand() % ARRAY_SIZE(special)];
+	case 1:
+		return r & 0xff;
+	default:
+		return r;
+	}
+}
+
+static struct soft_cpu *cpu_new(void)
+{
+	struct soft_cpu *cpu = calloc(1, sizeof(*cpu));
+
+	cpu->rflags = X86_RFLAGS_FIXED;
+	cpu->mode = SOFT_MODE_LONG64;
+	return cpu;
+}
+
+static unsigned iters(void)
+{
+	return getenv("POPEK_TEST_LONG") ? 200000 : 20000;
+}
+
+static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fin, u64 nr,
+		    u64 nf, u64 sr, u64 sf)
+{
+	static const char *last;
+	static int shown;
+
+	if (what != last) {
+		last = what;
+		shown = 0;
+	}
+	if (shown++ < 4)
+		printf("  %s/%u a=%#llx b=%#llx c=%llu fin=%#llx: native %#llx f %#llx, soft %#llx f "
+		       "%#llx\n",
+		       what, size, (unsigned long long)a, (unsigned long long)b,
+		       (unsigned long long)c, (unsigned long long)fin, (unsigned long long)nr,
+		       (unsigned long long)nf, (unsigned long long)sr, (unsigned long long)sf);
+	return 1;
+}
+
+/* Runs native and soft for one op; kind selects the soft core. */
+enum kind { K_ALU, K_INC, K_DEC, K_NEG, K_SHIFT, K_SHLD, K_SHRD, K_IMUL2, K_SCAN, K_BT };
+
+static int run_case(struct soft_cpu *cpu, enum kind kind, unsigned sub, const char *name,
+		    native_fn *nat, unsigned size, u64 a, u64 b, u64 c, u64 fin)
+{
+	u64 m = soft_size_mask(size), nd = a, nf = fin, sr = 0;
+	unsigned cnt = (unsigned)(c & (size == 8 ? 63 : 31));
+
+	nat(&nd, b, c, &nf);
+	cpu->rflags = fin;
+	cpu->lazy.op = 0;
+	switch (kind) {
+	case K_ALU:
+		sr = soft_alu(cpu, sub, size, a, b);
+		if (sub == SOFT_ALU_CMP)
+			sr = a;
+		break;
+	case K_INC:
+		sr = soft_alu_inc(cpu, size, a);
+		break;
+	case K_DEC:
+		sr = soft_alu_dec(cpu, size, a);
+		break;
+	case K_NEG:
+		sr = soft_alu_neg(cpu, size, a);
+		break;
+	case K_SHIFT:
+		sr = soft_shift(cpu, sub, size, a, cnt);
+		break;
+	case K_SHLD:
+	case K_SHRD:
+		sr = soft_shxd(cpu, kind == K_SHLD, size, a, b, cnt);
+		break;
+	case K_IMUL2:
+		sr = soft_imul2(cpu, size, a, b);
+		break;
+	case K_SCAN:
+		sr = soft_bitscan(cpu, sub, size, b, a);
+		break;
+	case K_BT: {
+		unsigned bitno = (unsigned)(b & (size * 8 - 1));
+		u64 bitv = 1ULL << bitno;
+		/* The cores behind BT: CF = the bit, the rest kept. */
+		u64 f = soft_flags_get(cpu) & ~X86_RFLAGS_CF;
+		soft_flags_set_arith(cpu, f | (((a >> bitno) & 1) ? X86_RFLAGS_CF : 0));
+		sr = sub == 0 ? a : sub == 1 ? a | bitv : sub == 2 ? a & ~bitv : a ^ bitv;
+		break;
+	}
+	}
+	u64 sf = soft_flags_get(cpu);
+	if ((nd & m) != (sr & m) || (nf & ARITH) != (sf & ARITH))
+		return mismatch(name, size, a, b, c, fin, nd & m, nf & ARITH, sr & m, sf & ARITH);
+	return 0;
+}
+
+struct optab {
+	const char *name;
+	enum kind kind;
+	unsigned sub;
+	native_fn *fn[4];
+};
+
+static const struct optab ops[] = {
+	{"add", K_ALU, SOFT_ALU_ADD, ROW4(add)}, {"or", K_ALU, SOFT_ALU_OR, ROW4(or)},
+	{"adc", K_ALU, SOFT_ALU_ADC, ROW4(adc)}, {"sbb", K_ALU, SOFT_ALU_SBB, ROW4(sbb)},
+	{"and", K_ALU, SOFT_ALU_AND, ROW4(and)}, {"sub", K_ALU, SOFT_ALU_SUB, ROW4(sub)},
+	{"xor", K_ALU, SOFT_ALU_XOR, ROW4(xor)}, {"cmp", K_ALU, SOFT_ALU_CMP, ROW4(cmp)},
+	{"inc", K_INC, 0, ROW4(inc)},		 {"dec", K_DEC, 0, ROW4(dec)},
+	{"neg", K_NEG, 0, ROW4(neg)},		 {"rol", K_SHIFT, 0, ROW4(rol)},
+	{"ror", K_SHIFT, 1, ROW4(ror)},		 {"rcl", K_SHIFT, 2, ROW4(rcl)},
+	{"rcr", K_SHIFT, 3, ROW4(rcr)},		 {"shl", K_SHIFT, 4, ROW4(shl)},
+	{"shr", K_SHIFT, 5, ROW4(shr)},		 {"sar", K_SHIFT, 7, ROW4(sar)},
+	{"shld", K_SHLD, 0, ROW3(shld)},	 {"shrd", K_SHRD, 0, ROW3(shrd)},
+	{"imul2", K_IMUL2, 0, ROW3(imul)},	 {"bsf", K_SCAN, 0, ROW3(bsf)},
+	{"bsr", K_SCAN, 1, ROW3(bsr)},		 {"tzcnt", K_SCAN, 2, ROW3(tzcnt)},
+	{"lzcnt", K_SCAN, 3, ROW3(lzcnt)},	 {"popcnt", K_SCAN, 4, ROW3(popcnt)},
+	{"bt", K_BT, 0, ROW3(bt)},		 {"bts", K_BT, 1, ROW3(bts)},
+	{"btr", K_BT, 2, ROW3(btr)},		 {"btc", K_BT, 3, ROW3(btc)},
+};
+
+static void test_alu_vs_host(void)
+{
+	struct soft_cpu *cpu = cpu_new();
+	unsigned bad = 0;
+
+	srand(42);
+	for (unsigned o = 0; o < ARRAY_SIZE(ops); o++) {
+		unsigned opbad = 0;
+		for (unsigned si = 0; si < 4; si++) {
+			if (!ops[o].fn[si])
+				continue;
+			for (unsigned it = 0; it < iters(); it++) {
+				u64 fin = ((u64)rand() & ARITH) | X86_RFLAGS_FIXED;
+				u64 a = rnd64(), b = rnd64(), c = (u64)rand() % 70;
+				opbad += (unsigned)run_case(cpu, ops[o].kind, ops[o].sub, ops[o].name,
+							    ops[o].fn[si], sizes[si], a, b, c, fin);
+			}
+		}
+		if (opbad)
+			printf("  %s: %u mismatches\n", ops[o].name, opbad);
+		bad += opbad;
+	}
+	CHECK_EQ(bad, 0);
+	free(cpu);
+}
+
+/* MUL/IMUL/DIV/IDIV on the accumulator, skipping operands that fault. */
+#define MD4(op)                                                                                    \
+	static void m_##op(unsigned size, u64 *ax, u64 *dx, u64 s, u64 *fp)                       \
+	{                                                                                          \
+		u64 a = *ax, d = *dx, fl = *fp;                                                    \
+		switch (size) {                                                                    \
+		case 1:                                                                            \
+			asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" #op        \
+				     "b %b[s]\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"      \
+				     : "+a"(a), "+d"(d), [fl] "+r"(fl)                             \
+				     : [s] "c"(s)                                                  \
+				     : "cc", "memory");                                            \
+			break;                                                                     \
+		case 2:                                                                            \
+			asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" #op        \
+				     "w %w[s]\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"      \
+				     : "+a"(a), "+d"(d), [fl] "+r"(fl)                             \
+				     : [s] "c"(s)                                                  \
+				     : "cc", "memory");                                            \
+			break;                                                                     \
+		case 4:                                                                            \
+			asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" #op        \
+				     "l %k[s]\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"      \
+				     : "+a"(a), "+d"(d), [fl] "+r"(fl)                             \
+				     : [s] "c"(s)                                                  \
+				     : "cc", "memory");                                            \
+			break;                                                                     \
+		default:                                                                           \
+			asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" #op        \
+				     "q %q[s]\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"      \
+				     : "+a"(a), "+d"(d), [fl] "+r"(fl)                             \
+				     : [s] "c"(s)                                                  \
+				     : "cc", "memory");                                            \
+			break;                                                                     \
+		}                                                                                  \
+		*ax = a;                                                                           \
+		*dx = d;                                                                           \
+		*fp = fl;                                                                          \
+	}
+MD4(mul) MD4(imul) MD4(div) MD4(idiv)
+
+static void test_muldiv_vs_host(void)
+{
+	typedef void md_fn(unsigned, u64 *, u64 *, u64, u64 *);
+	static md_fn *const fns[4] = {m_mul, m_imul, m_div, m_idiv};
+	static const char *const names[4] = {"mul", "imul", "div", "idiv"};
+	struct soft_cpu *cpu = cpu_new();
+	unsigned bad = 0;
+
+	srand(7);
+	for (unsigned op = 0; op < 4; op++) {
+		for (unsigned si = 0; si < 4; si++) {
+			unsigned size = sizes[si];
+			u64 m = soft_size_mask(size);
+			for (unsigned it = 0; it < iters(); it++) {
+				u64 fin = ((u64)rand() & ARITH) | X86_RFLAGS_FIXED;
+				u64 ax = rnd64(), dx = op >= 2 && rand() % 2 ? rnd64() % 4 : rnd64();
+				u64 s = rnd64();
+				u64 sax = ax, sdx = dx, nax = ax, ndx = dx, nf = fin;
+				cpu->rflags = fin;
+				cpu->lazy.op = 0;
+				if (!soft_muldiv_core(cpu, op + 4, size, &sax, &sdx, s))
+					continue; /* #DE: not run natively */
+				fns[op](size, &nax, &ndx, s, &nf);
+				u64 sf = soft_flags_get(cpu);
+				u64 am = size == 1 ? 0xffff : m, dm = size == 1 ? 0 : m;
+				if ((nax & am) != (sax & am) || (ndx & dm) != (sdx & dm) ||
+				    (nf & ARITH) != (sf & ARITH)) {
+					bad += (unsigned)mismatch(names[op], size, ax, s, dx, fin,
+								  nax & am, nf & ARITH, sax & am,
+								  sf & ARITH);
+				}
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
+	free(cpu);
+}
+
+static void test_cond(void)
+{
+	struct soft_cpu *cpu = cpu_new();
+	unsigned bad = 0;
+
+	srand(99);
+	for (unsigned it = 0; it < iters() * 4; it++) {
+		unsigned size = sizes[rand() % 4], op = (unsigned)rand() % 8;
+		u64 a = rnd64(), b = rnd64();
+		cpu->rflags = ((u64)rand() & ARITH) | X86_RFLAGS_FIXED;
+		cpu->lazy.op = 0;
+		soft_alu(cpu, op, size, a, b);
+		struct soft_lazy saved = cpu->lazy;
+		for (unsigned cc = 0; cc < 16; cc++) {
+			cpu->lazy = saved;
+			bool fast = soft_cond(cpu, cc);
+			cpu->lazy = saved;
+			u64 f = soft_flags_get(cpu);
+			bool of = f & X86_RFLAGS_OF, cf = f & X86_RFLAGS_CF, zf = f & X86_RFLAGS_ZF;
+			bool sf = f & X86_RFLAGS_SF, pf = f & X86_RFLAGS_PF, r;
+			switch (cc >> 1) {
+			case 0: r = of; break;
+			case 1: r = cf; break;
+			case 2: r = zf; break;
+			case 3: r = cf || zf; break;
+			case 4: r = sf; break;
+			case 5: r = pf; break;
+			case 6: r = sf != of; break;
+			default: r = zf || sf != of; break;
+			}
+			if ((r ^ (cc & 1)) != fast)
+				bad++;
+		}
+	}
+	CHECK_EQ(bad, 0);
+	free(cpu);
+}
+
+int main(void)
+{
+	TEST_RUN(test_alu_vs_host);
+	TEST_RUN(test_muldiv_vs_host);
+	TEST_RUN(test_cond);
+	return test_done();
+}
