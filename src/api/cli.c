@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/cli_devices.h"
 #include "popek/log.h"
 
 void cli_print_help(void)
@@ -25,6 +26,18 @@ void cli_print_help(void)
 	       "  --cpus N           number of vCPUs, 1-%d (default 1)\n"
 	       "  --engine NAME      auto (default): kvm where /dev/kvm works and is fast,\n"
 	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
+	       "  --disk PATH[,ro][,id=NAME]\n"
+	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
+	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
+	       "                     user-mode network (guest 10.0.2.15, host loopback 10.0.2.2)\n"
+	       "  --net tap,ifname=NAME[,mac=MAC]\n"
+	       "                     network through an existing tap interface\n"
+	       "  --vsock cid=N,path=SOCKET\n"
+	       "                     virtio-vsock; the host connects to SOCKET and sends\n"
+	       "                     \"CONNECT port\\n\"; guest connections to port P reach SOCKET_P\n"
+	       "  --balloon[=SIZE]   virtio-balloon, optionally inflated to SIZE at start\n"
+	       "  --no-rng           no virtio-rng (present by default)\n"
+	       "  --virtio-console   attach the console to hvc0 (virtio-console) instead of ttyS0\n"
 	       "  --test-device      attach the test device used by popek's guest test programs\n"
 	       "\n"
 	       "The guest's console is the serial port (ttyS0) on this terminal. On a\n"
@@ -99,6 +112,20 @@ static int cli_parse_cpus(const char *s, unsigned *out)
 	return 0;
 }
 
+static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
+{
+	u64 bytes;
+
+	if (!arg)
+		return 0;
+	if (cli_parse_size(arg, &bytes) < 0 || bytes % (4 * KiB)) {
+		log_error("--balloon '%s': not a size (use e.g. --balloon=64M)", arg);
+		return -EINVAL;
+	}
+	cfg->balloon_target_bytes = bytes;
+	return 0;
+}
+
 static int cli_parse_engine(const char *s, enum engine_kind *out)
 {
 	if (!strcmp(s, "auto"))
@@ -123,7 +150,13 @@ enum {
 	OPT_ENGINE,
 	OPT_TESTDEV,
 	OPT_HELP,
-	OPT_VERSION
+	OPT_VERSION,
+	OPT_DISK,
+	OPT_NET,
+	OPT_VSOCK,
+	OPT_BALLOON,
+	OPT_NO_RNG,
+	OPT_VIRTIO_CONSOLE,
 };
 
 static const struct option cli_options[] = {
@@ -136,6 +169,12 @@ static const struct option cli_options[] = {
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"disk", required_argument, NULL, OPT_DISK},
+	{"net", required_argument, NULL, OPT_NET},
+	{"vsock", required_argument, NULL, OPT_VSOCK},
+	{"balloon", optional_argument, NULL, OPT_BALLOON},
+	{"no-rng", no_argument, NULL, OPT_NO_RNG},
+	{"virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -165,6 +204,21 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_TESTDEV:
 		cfg->testdev = true;
 		return 0;
+	case OPT_DISK:
+		return cli_parse_disk(arg, cfg);
+	case OPT_NET:
+		return cli_parse_net(arg, cfg);
+	case OPT_VSOCK:
+		return cli_parse_vsock(arg, cfg);
+	case OPT_BALLOON:
+		cfg->balloon = true;
+		return cli_parse_balloon(arg, cfg);
+	case OPT_NO_RNG:
+		cfg->rng = false;
+		return 0;
+	case OPT_VIRTIO_CONSOLE:
+		cfg->virtio_console = true;
+		return 0;
 	case OPT_HELP:
 		*action = CLI_HELP;
 		return 0;
@@ -183,6 +237,7 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 	cfg->mem_size = CONFIG_DEFAULT_MEM;
 	cfg->nr_cpus = 1;
 	cfg->engine = ENGINE_AUTO;
+	cfg->rng = true;
 	*action = CLI_RUN;
 	if (argc > 1 && !strcmp(argv[1], "run")) {
 		first = 2;

@@ -11,6 +11,43 @@ enum engine_kind { ENGINE_AUTO, ENGINE_KVM, ENGINE_SOFT };
 #define CONFIG_DEFAULT_MEM (256 * MiB)
 #define CONFIG_MIN_MEM (16 * MiB)
 
+#define CONFIG_MAX_DISKS 8
+#define CONFIG_MAX_NETS 4
+#define CONFIG_MAX_HOSTFWD 8
+#define CONFIG_DISK_ID_LEN 20 /* virtio-blk serial (VIRTIO_BLK_ID_BYTES) */
+
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_UDS_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+struct disk_config {
+	char path[CONFIG_PATH_MAX];
+	bool readonly;
+	char id[CONFIG_DISK_ID_LEN + 1]; /* empty: derived from the path */
+};
+
+enum net_mode { NET_USER, NET_TAP };
+
+struct hostfwd_config {
+	u32 host_addr;   /* IPv4, host byte order; 0 = 127.0.0.1 */
+	u16 host_port;
+	u16 guest_port;  /* TCP */
+};
+
+struct net_config {
+	enum net_mode mode;
+	char ifname[16];  /* tap */
+	bool has_mac;
+	u8 mac[6];
+	unsigned nr_hostfwd;
+	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
+};
+
+struct vsock_config {
+	bool enabled;
+	u32 guest_cid;     /* >= 3 */
+	char uds_path[CONFIG_UDS_PATH_MAX]; /* host connects here; guest port P at uds_path_P */
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path;  /* Linux initrd, or multiboot modules list */
@@ -19,6 +56,16 @@ struct vm_config {
 	unsigned nr_cpus;
 	enum engine_kind engine;
 	bool testdev;             /* attach the guest-program test device */
+
+	unsigned nr_disks;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned nr_nets;
+	struct net_config nets[CONFIG_MAX_NETS];
+	struct vsock_config vsock;
+	bool rng;                 /* virtio-rng (default on) */
+	bool balloon;             /* virtio-balloon */
+	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
+	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
 };
 
 const char *config_engine_name(enum engine_kind kind);

@@ -18,6 +18,7 @@
 #include "cpu/kvm/kvm.h"
 #include "dev/devices.h"
 #include "popek/log.h"
+#include "virtio/devices.h"
 
 void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status)
 {
@@ -92,6 +93,12 @@ static int machine_build_acpi(struct machine *m, gpa_t *rsdp)
 	acfg.nr_cpus = m->cfg.nr_cpus;
 	acfg.has_uart = true;
 	acfg.has_rtc = true;
+	acfg.nr_virtio = m->nr_virtio_slots;
+	for (unsigned i = 0; i < m->nr_virtio_slots; i++) {
+		acfg.virtio[i].mmio_base = m->virtio_slots[i].base;
+		acfg.virtio[i].mmio_size = m->virtio_slots[i].size;
+		acfg.virtio[i].gsi = m->virtio_slots[i].gsi;
+	}
 	err = acpi_build(&m->mem, &acfg, rsdp);
 	if (err < 0)
 		log_error("cannot build ACPI tables: %s", strerror(-err));
@@ -161,6 +168,9 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 		goto fail;
 	}
 	err = devices_create(m);
+	if (err < 0)
+		goto fail;
+	err = virtio_devices_create(m);
 	if (err < 0)
 		goto fail;
 	err = machine_build_acpi(m, &rsdp);
@@ -291,6 +301,8 @@ void machine_destroy(struct machine *m)
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i].ev)
 			m->engine->vcpu_destroy(m->vcpus[i].ev);
+	if (m->virtio)
+		virtio_devices_destroy(m);
 	if (m->devs)
 		devices_destroy(m);
 	if (m->evm)

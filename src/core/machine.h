@@ -11,11 +11,13 @@
 #include "core/event_loop.h"
 #include "core/guest_mem.h"
 #include "core/irq.h"
+#include "popek/layout.h"
 
 struct engine_ops;
 struct engine_vm;
 struct engine_vcpu;
 struct machine_devices; /* src/dev/devices.h: the legacy device set */
+struct machine_virtio;  /* src/virtio/devices.h: the virtio device set */
 
 enum machine_stop_reason {
 	MACHINE_RUNNING = 0,
@@ -49,6 +51,15 @@ struct machine {
 	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];
 
 	struct machine_devices *devs;
+	struct machine_virtio *virtio; /* src/virtio/devices.h */
+
+	/* virtio-mmio slots in use, for the ACPI DSDT (filled by virtio_mmio_create). */
+	unsigned nr_virtio_slots;
+	struct {
+		u64 base;
+		u32 size;
+		u32 gsi;
+	} virtio_slots[LAYOUT_VIRTIO_MMIO_MAX];
 
 	_Atomic int stop_reason; /* enum machine_stop_reason */
 	int exit_status;         /* process exit status once stopped */

@@ -49,6 +49,17 @@ expect_error cpus_too_many "--cpus '65'" run --kernel "$TMP/junk" --cpus 65
 expect_error bad_engine "--engine 'warp'" run --kernel "$TMP/junk" --engine warp
 
 
+expect_error net_unknown_mode "--net 'bridge': unknown mode 'bridge'" run --kernel "$TMP/junk" --net bridge
+expect_error net_bad_hostfwd "bad hostfwd 'tcp:127.0.0.1:80'" run --kernel "$TMP/junk" \
+	--net user,hostfwd=tcp:127.0.0.1:80
+expect_error net_bad_hostfwd_port "bad hostfwd 'tcp::99999-:80'" run --kernel "$TMP/junk" \
+	--net user,hostfwd=tcp::99999-:80
+expect_error net_bad_mac "bad MAC address 'zz'" run --kernel "$TMP/junk" --net user,mac=zz
+expect_error tap_without_ifname "tap needs ifname=NAME" run --kernel "$TMP/junk" --net tap
+expect_error disk_bad_option "unknown or bad option 'rw'" run --kernel "$TMP/junk" --disk "$TMP/junk,rw"
+expect_error vsock_bad_cid "bad cid '2'" run --kernel "$TMP/junk" --vsock cid=2,path=/tmp/v.sock
+expect_error balloon_bad_size "--balloon 'huge'" run --kernel "$TMP/junk" --balloon=huge
+
 # --engine kvm where there is no KVM: POPEK_KVM_DEVICE points the probe elsewhere.
 POPEK_KVM_DEVICE=/nonexistent/kvm expect_error engine_kvm_without_kvm "--engine kvm: no /nonexistent/kvm" \
 	run --kernel "$TMP/junk" --engine kvm

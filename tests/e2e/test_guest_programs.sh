@@ -69,7 +69,7 @@ report() { # engine name
 	local e=$1 n=$2 why tail reason
 	why=$(judge "$e" "$n" | paste -sd ';' | sed 's/;/; /g')
 	tail=$(grep -E '^(not ok|popek:)' "$TMP/$e.$n.out" | head -n 3; tail -n 3 "$TMP/$e.$n.out")
-	tail=$(printf '%s' "$tail" | tr -d '\r' | paste -sd '|' | cut -c 1-400)
+	tail=$(printf '%s\n' "$tail" | tr -d '\r' | awk '!seen[$0]++' | paste -sd '|' | cut -c 1-400)
 	if [ "$e" = soft ] && list_entry "$SOFT_LIST" "$n" >/dev/null; then
 		if [ -z "$why" ]; then
 			echo "FAIL guest/$e/$n: listed as expected failure but passes: remove it from the list ($SOFT_LIST)"

@@ -51,7 +51,7 @@ static void lapic_timer(void)
 	halt_until(VEC_ONESHOT, 1);
 	check_eq("one-shot timer: the handler ran once", count[VEC_ONESHOT], 1);
 	check_eq("one-shot timer: current count is 0 after expiry", lapic_read(LAPIC_TIMER_CUR), 0);
-	wait_count(&count[VEC_ONESHOT], 2, 200000);
+	wait_count(&count[VEC_ONESHOT], 2, WAIT_SHORT);
 	check_eq("one-shot timer: no second interrupt", count[VEC_ONESHOT], 1);
 
 	printf("# periodic timer, vector %#x\n", VEC_PERIODIC);
@@ -79,12 +79,12 @@ static void ioapic(void)
 	check_eq("IOAPIC redirection entry reads back", ioapic_read(IOREDTBL(TESTDEV_GSI)),
 		 VEC_EDGE);
 	mmio_write32(TESTDEV_MMIO + TESTDEV_PULSE, 1);
-	check(wait_count(&count[VEC_EDGE], 1, 1000000), "edge: pulse on GSI 10 delivers vector %#x",
+	check(wait_count(&count[VEC_EDGE], 1, WAIT_LONG), "edge: pulse on GSI 10 delivers vector %#x",
 	      VEC_EDGE);
-	wait_count(&count[VEC_EDGE], 2, 200000);
+	wait_count(&count[VEC_EDGE], 2, WAIT_SHORT);
 	check_eq("edge: exactly one interrupt per pulse", count[VEC_EDGE], 1);
 	mmio_write32(TESTDEV_MMIO + TESTDEV_PULSE, 1);
-	check(wait_count(&count[VEC_EDGE], 2, 1000000), "edge: a second pulse, a second interrupt");
+	check(wait_count(&count[VEC_EDGE], 2, WAIT_LONG), "edge: a second pulse, a second interrupt");
 
 	ioapic_write(IOREDTBL(TESTDEV_GSI), RTE_MASKED);
 }

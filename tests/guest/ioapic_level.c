@@ -50,11 +50,11 @@ void test_main(void)
 	check_eq("LEVEL reads 0 at first", mmio_read32(LEVEL), 0);
 
 	mmio_write32(LEVEL, 1);
-	check(wait_count(&count, 1, 1000000), "raising GSI 10 delivers vector %#x", VEC);
+	check(wait_count(&count, 1, WAIT_LONG), "raising GSI 10 delivers vector %#x", VEC);
 	check(seen_high, "the line reads high in the handler");
 	check(rte_in_handler & RTE_REMOTE_IRR, "Remote IRR set while the handler runs (%#lx)",
 	      rte_in_handler);
-	wait_count(&count, 2, 200000);
+	wait_count(&count, 2, WAIT_SHORT);
 	check_eq("one interrupt: the handler lowered the line before EOI", count, 1);
 	rte = ioapic_read(IOREDTBL(TESTDEV_GSI));
 	check(!(rte & RTE_REMOTE_IRR), "Remote IRR clear after EOI (entry %#x)", rte);
@@ -66,25 +66,25 @@ void test_main(void)
 	mmio_write32(LEVEL, 1);
 	mmio_write32(LEVEL, 0);
 	ioapic_write(IOREDTBL(TESTDEV_GSI), VEC | RTE_LEVEL);
-	wait_count(&count, 1, 200000);
+	wait_count(&count, 1, WAIT_SHORT);
 	check_eq("a line raised and lowered while masked delivers nothing", count, 0);
 
 	/* Masked while high, then unmasked while still high: delivered. */
 	count = 0;
 	ioapic_write(IOREDTBL(TESTDEV_GSI), VEC | RTE_LEVEL | RTE_MASKED);
 	mmio_write32(LEVEL, 1);
-	wait_count(&count, 1, 200000);
+	wait_count(&count, 1, WAIT_SHORT);
 	check_eq("a masked pin delivers nothing", count, 0);
 	ioapic_write(IOREDTBL(TESTDEV_GSI), VEC | RTE_LEVEL);
-	check(wait_count(&count, 1, 1000000), "unmasking a high line delivers");
-	wait_count(&count, 2, 200000);
+	check(wait_count(&count, 1, WAIT_LONG), "unmasking a high line delivers");
+	wait_count(&count, 2, WAIT_SHORT);
 	check_eq("and only once", count, 1);
 
 	/* A pulse is a short high level: delivered once. */
 	count = 0;
 	mmio_write32(TESTDEV_MMIO + TESTDEV_PULSE, 1);
-	check(wait_count(&count, 1, 1000000), "a pulse on the level-triggered pin delivers");
-	wait_count(&count, 2, 200000);
+	check(wait_count(&count, 1, WAIT_LONG), "a pulse on the level-triggered pin delivers");
+	wait_count(&count, 2, WAIT_SHORT);
 	check_eq("exactly once", count, 1);
 	ioapic_write(IOREDTBL(TESTDEV_GSI), RTE_MASKED);
 }

@@ -14,8 +14,6 @@ static u64 size_mask(unsigned size)
 	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 }
 
-/* No ModRM: [66][REX.W] opcode [imm]; the opcode's low 3 bits may name a
- * register (kind 1: opc + r, REX.B for r8-r15). */
 void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 	       struct oracle_case *c)
 {
@@ -94,7 +92,7 @@ static void fix_cmpxchg(const struct oracle_form *f, struct oracle_rng *r, u64 b
 static void fix_cmpxchg_wide(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 			     struct oracle_case *c, struct enc *e, struct gen_info *gi)
 {
-	unsigned half = f->size == 16 ? 8 : 4;
+	unsigned half = f->mem_size / 2;
 
 	(void)e;
 	if (!rng_chance(r, 50))
@@ -175,9 +173,9 @@ static void add_extend(struct form_list *l)
 				continue;
 			for (unsigned sx = 0; sx < 2; sx++) {
 				u8 op = (u8)((sx ? 0xbe : 0xb6) + (src == 2));
-				f = add_rm(l, dst, 0x0f, op, 0, 2, "%s r%u,rm%u", 8 * dst, 8 * src);
-				snprintf(f->name, sizeof(f->name), "%s r%u,rm%u (0f %02x)",
-					 sx ? "movsx" : "movzx", 8 * dst, 8 * src, op);
+				f = form_add(l, gen_simple, "%s r%u,rm%u (0f %02x)",
+					     sx ? "movsx" : "movzx", 8 * dst, 8 * src, op);
+				f->size = (u8)dst, f->opc[0] = 0x0f, f->opc[1] = op, f->nopc = 2;
 				f->mem_size = (u8)src;
 			}
 		}

@@ -20,15 +20,30 @@ void gen_base_state(struct oracle_rng *r, u64 base, struct oracle_case *c)
 	c->flags_warn = 0;
 	c->gpr_warn = 0;
 	c->xmm_tolerance = 0;
+	c->gs_base = 0;
+	c->mem_ign_off = -1;
+	c->mem_ign_bits = 0;
 	for (unsigned i = 0; i < 16; i++)
 		c->in.gpr[i] = rng_value(r);
 	c->in.gpr[R_SP] = base + OR_STACK + 0x800 + 8 * rng_below(r, 64);
 	c->in.rflags = 2 | (rng_next(r) & FL_ARITH) | (rng_chance(r, 25) ? FL_DF : 0);
-	for (unsigned i = 0; i < OR_MEM_SIZE / 8; i++)
-		m[i] = rng_next(r);
+	/* Four interleaved xorshift64 streams for the bulk bytes (the case
+	 * generator's hot spot); the stack is random only around RSP. */
+	u64 x[4] = {rng_next(r) | 1, rng_next(r) | 1, rng_next(r) | 1, rng_next(r) | 1};
+	for (unsigned i = (MEM_STACK_OFF + 0x600) / 8; i < OR_MEM_SIZE / 8; i += 4) {
+		for (unsigned k = 0; k < 4; k++) {
+			x[k] ^= x[k] << 13;
+			x[k] ^= x[k] >> 7;
+			x[k] ^= x[k] << 17;
+			m[i + k] = x[k];
+		}
+	}
+	memset(c->mem + MEM_STACK_OFF, 0, 0x600);
+	memset(c->mem + MEM_STACK_OFF + 0xc00, 0, OR_STACK_SIZE - 0xc00);
 	/* Some zero and all-ones stretches, so memory operands see edge values. */
 	if (rng_chance(r, 20))
-		memset(c->mem + rng_below(r, OR_DATA_SIZE - 64), rng_chance(r, 50) ? 0 : 0xff, 64);
+		memset(c->mem + MEM_DATA_OFF + rng_below(r, OR_DATA_SIZE - 64),
+		       rng_chance(r, 50) ? 0 : 0xff, 64);
 }
 
 u64 gen_data_ea(struct oracle_rng *r, u64 base, unsigned size, unsigned margin)
@@ -57,7 +72,7 @@ static int pick_reg(struct oracle_rng *r, u32 avoid)
 }
 
 void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 avoid,
-		     struct enc_mem *m)
+		     struct enc_mem *m, u64 base_lo)
 {
 	unsigned kind = rng_below(r, 100);
 	u64 idxv = 0, scale;
@@ -65,6 +80,8 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 	memset(m, 0, sizeof(*m));
 	m->target = ea;
 	m->base = m->index = -1;
+	if (ea >= 1ULL << 31)
+		kind = 17 + kind % 83; /* no disp32-only forms can reach it */
 	if (kind < 8) {
 		m->rip_rel = true;
 		return;
@@ -74,7 +91,7 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 		m->disp_size = 4;
 		return;
 	}
-	m->addr32 = rng_chance(r, 15);
+	m->addr32 = ea < 1ULL << 32 && rng_chance(r, 15);
 	m->scale = rng_below(r, 4);
 	scale = 1ULL << m->scale;
 	if (kind < 17) {
@@ -96,6 +113,22 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 	m->base = pick_reg(r, avoid | (rng_chance(r, 95) ? 1U << R_SP : 0));
 	if (m->base < 0)
 		goto absolute;
+	if (m->base == R_SP) {
+		/* RSP must stay a usable stack pointer (the guest pushes an
+		 * exception frame there): [rsp+disp8] with RSP in the data area. */
+		s64 d = (s8)rng_next(r);
+		if ((s64)(ea - base_lo) - d < 128)
+			d = MAX((s64)(ea - base_lo) - 128, -128);
+		/* ... and below the guard page, or the frame push faults. */
+		if ((s64)(ea - base_lo) - d > OR_MEM_SIZE)
+			d = (s64)(ea - base_lo) - OR_MEM_SIZE;
+		m->disp = (s32)d;
+		m->disp_size = 1;
+		m->addr32 = false;
+		m->scale = 0;
+		c->in.gpr[R_SP] = ea - (u64)d;
+		return;
+	}
 	switch (rng_below(r, 3)) {
 	case 0:
 		m->disp_size = 0;
@@ -123,6 +156,11 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 		c->in.gpr[m->base] = (u32)c->in.gpr[m->base] | rng_next(r) << 32;
 	return;
 absolute:
+	if (ea >= 1ULL << 31) {
+		fprintf(stderr, "oracle: generator bug: no register to address 0x%llx\n",
+			(unsigned long long)ea);
+		abort();
+	}
 	m->base = m->index = -1;
 	m->addr32 = false;
 	m->scale = 0;
@@ -152,8 +190,41 @@ void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc
 	e->modrm = true;
 	e->reg = reg;
 	if (kinds == RM_MEM || (kinds & RM_MEM && rng_chance(r, 55))) {
+		u64 ea = gen_data_ea(r, base, mem_size, 48);
+		/* A LOCKed access split across cache lines makes Linux stall the
+		 * process for 10 ms (split_lock_mitigate): never do that natively.
+		 * Aligned, also BTS's bit-offset chunks stay inside one line. */
+		bool fault = !e->no_line_split && rng_chance(r, 3);
+		if (e->no_line_split)
+			ea = ALIGN_DOWN(ea, mem_size);
+		if (fault)
+			avoid |= 1U << R_SP; /* RSP must stay usable for the frame */
+		if (fault && rng_chance(r, 65)) {
+			/* Ends in (or lies in) the unmapped guard page: #PF, and
+			 * nothing may be written to the part before it. */
+			ea = base + OR_GUARD - rng_below(r, mem_size ? mem_size : 1);
+		} else if (fault) {
+			/* Non-canonical: #GP(0) (#SS(0) through RBP). */
+			ea = (rng_chance(r, 50) ? 0x0000800000000000ULL : 0xffff000000000000ULL) +
+			     (rng_next(r) & 0xffffffffULL);
+		}
+		/* GS override: the offset is the linear address minus GS.base. */
+		bool gs = c->gs_ok && rng_chance(r, 5);
+		u64 lin = ea;
+		if (gs) {
+			c->gs_base = rng_chance(r, 50) ? 16 * rng_below(r, 1U << 20) : rng_value(r);
+			/* WRGSBASE takes canonical addresses only */
+			c->gs_base = (u64)((s64)(c->gs_base << 16) >> 16);
+			ea = lin - c->gs_base;
+			avoid |= 1U << R_SP;
+			e->pfx[e->npfx++] = 0x65;
+		}
 		e->mem = true;
-		gen_mem_operand(r, c, gen_data_ea(r, base, mem_size, 48), avoid, &e->m);
+		gen_mem_operand(r, c, ea, avoid, &e->m, base + OR_MEM);
+		e->m.fault = fault;
+		e->m.seg_base = gs ? c->gs_base : 0;
+		gi->ea = lin;
+		gi->mem = true;
 	} else {
 		e->mem = false;
 		e->rm = rng_below(r, 16);
@@ -161,7 +232,8 @@ void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc
 	gi->mem = e->mem;
 	gi->reg = reg;
 	gi->rm = e->rm;
-	gi->ea = e->m.target;
+	if (!e->mem)
+		gi->ea = 0;
 	gi->rex = enc_has_rex(e);
 	gi->addr_regs = 0;
 	if (e->mem && e->m.base >= 0)
@@ -194,7 +266,9 @@ static void gen_check_ea(const struct oracle_case *c, const struct enc *e, u64 b
 		ea += c->in.gpr[m->index] << m->scale;
 	if (m->addr32)
 		ea = (u32)ea;
-	if (ea != m->target || ea < base + OR_MEM || ea + 16 > base + OR_MEM + OR_MEM_SIZE) {
+	u64 lin = ea + m->seg_base;
+	if (ea != m->target ||
+	    (!m->fault && (lin < base + OR_MEM || lin + 16 > base + OR_MEM + OR_MEM_SIZE))) {
 		fprintf(stderr, "oracle: generator bug: memory operand 0x%llx, wanted 0x%llx\n",
 			(unsigned long long)ea, (unsigned long long)m->target);
 		abort();
@@ -243,16 +317,27 @@ void gen_reg_set(struct oracle_case *c, unsigned reg, unsigned size, bool rex, u
 	}
 }
 
+bool gen_mem_ok(u64 base, u64 ea, unsigned size)
+{
+	return ea >= base + OR_MEM && ea + size <= base + OR_MEM + OR_MEM_SIZE;
+}
+
+/* Operands placed to fault are outside the image: reads give 0, writes
+ * are dropped. */
 u64 gen_mem_get(const struct oracle_case *c, u64 base, u64 ea, unsigned size)
 {
 	u64 v = 0;
 
+	if (!gen_mem_ok(base, ea, size))
+		return 0;
 	memcpy(&v, c->mem + (ea - base - OR_MEM), size);
 	return v;
 }
 
 void gen_mem_set(struct oracle_case *c, u64 base, u64 ea, unsigned size, u64 v)
 {
+	if (!gen_mem_ok(base, ea, size))
+		return;
 	memcpy(c->mem + (ea - base - OR_MEM), &v, size);
 }
 
@@ -300,6 +385,19 @@ const char *gen_reg_name(unsigned reg, unsigned size, bool rex)
 	}
 }
 
+/* The guest pushes an exception frame at RSP; the host takes signals on
+ * another stack. A fixup that gave RSP a random value would turn every
+ * fault into a triple fault in the guest only: put RSP back on the stack. */
+static void gen_check_rsp(struct oracle_case *c, const struct enc *e, u64 base)
+{
+	u64 sp = c->in.gpr[R_SP];
+
+	if (e->modrm && e->mem && (e->m.base == R_SP || e->m.index == R_SP))
+		return;
+	if (sp < base + OR_MEM + 256 || sp > base + OR_MEM + OR_MEM_SIZE - 64)
+		c->in.gpr[R_SP] = base + OR_STACK + 0x800;
+}
+
 void gen_note(struct oracle_case *c, const char *fmt, ...)
 {
 	size_t n = strlen(c->note);
@@ -320,6 +418,7 @@ void gen_finish(struct oracle_case *c, const struct enc *e, u64 base, const stru
 {
 	const struct enc_mem *m = &e->m;
 
+	gen_check_rsp(c, e, base);
 	gen_check_ea(c, e, base);
 	enc_emit(e, base + OR_INSN, c);
 	c->nexits = 1;
@@ -331,16 +430,20 @@ void gen_finish(struct oracle_case *c, const struct enc *e, u64 base, const stru
 		return;
 	}
 	if (m->rip_rel) {
-		gen_note(c, "memory [rip%+d] ea=data+0x%llx", m->disp,
-			 (unsigned long long)(m->target - base - OR_DATA));
+		gen_note(c, "memory [rip%+d] ea=data%+lld%s", m->disp,
+			 (long long)(m->target + m->seg_base - base - OR_DATA),
+			 m->seg_base ? " (+gs.base)" : "");
 		return;
 	}
-	gen_note(c, "memory [%s%s%s*%u%+d]%s ea=data+0x%llx",
+	if (m->seg_base)
+		gen_note(c, "gs.base=0x%llx", (unsigned long long)m->seg_base);
+	gen_note(c, "memory [%s%s%s*%u%+d]%s ea=data%+lld%s",
 		 m->base >= 0 ? gen_reg_name((unsigned)m->base, 8, true) : "",
 		 m->index >= 0 ? "+" : "",
 		 m->index >= 0 ? gen_reg_name((unsigned)m->index, 8, true) : "", 1U << m->scale,
 		 m->disp, m->addr32 ? " addr32" : "",
-		 (unsigned long long)(m->target - base - OR_DATA));
+		 (long long)(m->target + m->seg_base - base - OR_DATA),
+		 m->fault ? " (placed to fault)" : "");
 }
 
 void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base,
@@ -356,10 +459,18 @@ void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 	memset(&e, 0, sizeof(e));
 	if (rng_chance(r, 4))
 		e.pfx[e.npfx++] = null_seg[rng_below(r, 4)]; /* ignored in 64-bit mode */
-	if (f->lockable && rng_chance(r, 25))
+	if (f->lockable && rng_chance(r, 25)) {
 		e.pfx[e.npfx++] = 0xf0;
-	if (f->avoid_reg && f->digit < 0)
+		e.no_line_split = true;
+	}
+	/* XCHG with memory is locked without the prefix. */
+	if (f->nopc == 1 && (f->opc[0] == 0x86 || f->opc[0] == 0x87))
+		e.no_line_split = true;
+	if (f->avoid_reg && f->digit < 0) {
+		if (reg == R_SP) /* the fixup sets it: not the stack pointer */
+			reg = R_BP;
 		avoid |= 1U << reg;
+	}
 	gen_modrm(r, base, c, &e, f->size, f->rm, reg, avoid, f->mem_size ? f->mem_size : f->size,
 		  &gi);
 	if (f->pfx)

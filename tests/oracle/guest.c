@@ -20,6 +20,7 @@
 #define SYS_IDT_PLAIN 0x104000ULL /* handlers: hlt */
 #define SYS_IDT_FX 0x105000ULL    /* handlers: fxsave64 [FX_OUT]; hlt */
 #define SYS_TSS 0x106000ULL
+#define SYS_PT 0x107000ULL        /* 4 KiB pages of the 2 MiB around the region */
 #define H_PLAIN 0x000             /* handler offsets within OR_STUB, 16 bytes each */
 #define H_FX 0x200
 #define H_OTHER 0x400             /* vectors 32-255 */
@@ -87,6 +88,13 @@ static int guest_build_system(struct guest_world *gw)
 	err |= guest_write64(gw, SYS_PDPT, SYS_PD | 7);
 	for (u64 i = 0; i < GUEST_RAM / (2 * MiB); i++)
 		err |= guest_write64(gw, SYS_PD + 8 * i, i * 2 * MiB | 0x87);
+	/* The region's 2 MiB in 4 KiB pages, with the guard page not present. */
+	u64 big = ALIGN_DOWN(gw->base, 2 * MiB);
+	err |= guest_write64(gw, SYS_PD + 8 * (big / (2 * MiB)), SYS_PT | 7);
+	for (u64 i = 0; i < 512; i++) {
+		u64 pa = big + 0x1000 * i;
+		err |= guest_write64(gw, SYS_PT + 8 * i, pa == gw->base + OR_GUARD ? 0 : pa | 7);
+	}
 	err |= guest_write64(gw, SYS_GDT + 0x08, 0x00af9b000000ffffULL);
 	err |= guest_write64(gw, SYS_GDT + 0x10, 0x00cf93000000ffffULL);
 	err |= guest_write64(gw, SYS_GDT + 0x18,
@@ -201,6 +209,7 @@ static void guest_decode_end(struct guest_world *gw, const struct oracle_case *c
 		res->vector = (int)((off - OR_STUB) % 0x200 / 16);
 		res->has_err = res->vector == 8 || (res->vector >= 10 && res->vector <= 14) ||
 			       res->vector == 17 || res->vector == 21;
+		res->cr2 = st->sregs.cr2;
 		guest_frame(gw, st->regs.gpr[R_SP], res);
 		return;
 	}
@@ -245,6 +254,7 @@ void guest_run(struct guest_world *gw, const struct oracle_case *c, struct oracl
 	}
 	memcpy(gw->region + OR_MEM, c->mem, OR_MEM_SIZE);
 	memcpy(st.regs.gpr, c->in.gpr, sizeof(st.regs.gpr));
+	st.sregs.seg[X86_GS].base = c->gs_base;
 	st.regs.rflags = 2 | (c->in.rflags & (FL_ARITH | FL_DF));
 
 	err = gw->ops->set_state(gw->ev, &st);

@@ -1,30 +1,35 @@
 /* The native side of the oracle: runs a case's instruction bytes on the host
  * CPU through a generated stub in a fixed-address RWX region, catching
- * faults (SIGFPE, SIGILL, SIGSEGV, ...) as exception vectors. */
+ * faults (SIGFPE, SIGILL, SIGSEGV, ...) as exception vectors. The signal
+ * handler resumes at a recovery stub instead of siglongjmp'ing: that keeps
+ * faults cheap under ASan, which unpoisons the whole stack on longjmp. */
 #include <cpuid.h>
 #include <errno.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "oracle/oracle.h"
 
 #define NATIVE_MAGIC 0x6f7261636c65ULL /* "oracle" */
+#define EXIT_FAULT 0xfe
 #define ALTSTACK_SIZE (256 * 1024)
 
 /* Lives at base + OR_CTL, so the signal handler finds it from the fault RIP. */
 struct native_ctl {
 	u64 magic;
 	u64 host_rsp;
+	u64 resume;     /* the recovery stub the signal handler returns to */
+	u64 in_gsbase, host_gsbase;
 	u64 in_gpr[16], in_rflags;
 	u64 out_gpr[16], out_rflags;
 	u8 exit, sse;
 	int sig;
-	u64 trapno, err, rip, rsp, rflags, gregs[16];
-	sigjmp_buf jb;
+	u64 trapno, err, rip, rsp, rflags, cr2, gregs[16];
 	u8 fx_in[512] __attribute__((aligned(64)));
 	u8 fx_out[512] __attribute__((aligned(64)));
 	u8 fx_host[512] __attribute__((aligned(64)));
@@ -38,6 +43,8 @@ struct native_world {
 	struct native_ctl *ctl;
 	void (*entry)(void);
 	u64 exit_stub[OR_MAX_EXITS];
+	int dirty_lo, dirty_hi;  /* code bytes the last case wrote, from OR_INSN */
+	bool gs_ok;              /* RDGSBASE/WRGSBASE are enabled for user code */
 	void *altstack;
 	struct sigaction old[6];
 };
@@ -99,28 +106,42 @@ static void sb_jmp(struct stub_buf *b, u64 target)
 
 #define CTL_ADDR(nw, field) ((u64)(nw)->ctl + offsetof(struct native_ctl, field))
 
-/* Writes the prologue (the entry point), the common epilogue and one small
- * stub per exit point that records which exit was reached. */
+/* cmp byte [sse], 0; je over the next fxsave/fxrstor (9 bytes) */
+static void sb_skip_fx_unless_sse(struct native_world *nw, struct stub_buf *b)
+{
+	sb_bytes(b, (const u8[]){0x80, 0x3c, 0x25}, 3);
+	sb_u32(b, (u32)CTL_ADDR(nw, sse));
+	sb_u8(b, 0);
+	sb_bytes(b, (const u8[]){0x74, 9}, 2);
+}
+
+/* Writes the prologue (the entry point), the common epilogue, the fault
+ * recovery stub and one small stub per exit point that records which exit
+ * was reached. */
 static void native_build_stubs(struct native_world *nw)
 {
 	struct stub_buf b = {nw->region + OR_STUB, 0};
 	static const u8 push_callee[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
 	static const u8 pop_callee[] = {0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b};
-	u64 epilogue;
+	u64 epilogue, tail;
 
 	memset(b.p, 0xcc, 0x1000);
 	nw->entry = (void (*)(void))(void *)b.p;
 	sb_bytes(&b, push_callee, sizeof(push_callee));
 	sb_mov_abs(&b, R_SP, CTL_ADDR(nw, host_rsp), false);
-	/* cmp byte [sse], 0; je +18: skip fxsave host / fxrstor in (9 bytes each) */
-	sb_bytes(&b, (const u8[]){0x80, 0x3c, 0x25}, 3);
-	sb_u32(&b, (u32)CTL_ADDR(nw, sse));
-	sb_u8(&b, 0);
-	sb_bytes(&b, (const u8[]){0x74, 18}, 2);
+	sb_skip_fx_unless_sse(nw, &b);
 	sb_fx(&b, false, CTL_ADDR(nw, fx_host));
+	sb_skip_fx_unless_sse(nw, &b);
 	sb_fx(&b, true, CTL_ADDR(nw, fx_in));
+	if (nw->gs_ok) {
+		/* rdgsbase rax; mov [host_gsbase], rax; mov rax, [in_gsbase]; wrgsbase rax */
+		sb_bytes(&b, (const u8[]){0xf3, 0x48, 0x0f, 0xae, 0xc8}, 5);
+		sb_mov_abs(&b, R_AX, CTL_ADDR(nw, host_gsbase), false);
+		sb_mov_abs(&b, R_AX, CTL_ADDR(nw, in_gsbase), true);
+		sb_bytes(&b, (const u8[]){0xf3, 0x48, 0x0f, 0xae, 0xd8}, 5);
+	}
 	/* push qword [in_rflags]; popfq */
-	sb_bytes(&b, (const u8[]){0xff}, 1);
+	sb_u8(&b, 0xff);
 	sb_abs(&b, 6, CTL_ADDR(nw, in_rflags));
 	sb_u8(&b, 0x9d);
 	for (unsigned r = 0; r < 16; r++)
@@ -134,18 +155,29 @@ static void native_build_stubs(struct native_world *nw)
 	sb_mov_abs(&b, R_SP, CTL_ADDR(nw, host_rsp), true);
 	sb_bytes(&b, (const u8[]){0x9c, 0x58}, 2); /* pushfq; pop rax */
 	sb_mov_abs(&b, R_AX, CTL_ADDR(nw, out_rflags), false);
-	sb_bytes(&b, (const u8[]){0x80, 0x3c, 0x25}, 3);
-	sb_u32(&b, (u32)CTL_ADDR(nw, sse));
-	sb_u8(&b, 0);
-	sb_bytes(&b, (const u8[]){0x74, 18}, 2);
+	sb_skip_fx_unless_sse(nw, &b);
 	sb_fx(&b, false, CTL_ADDR(nw, fx_out));
+	tail = (u64)b.p + b.n;
+	sb_skip_fx_unless_sse(nw, &b);
 	sb_fx(&b, true, CTL_ADDR(nw, fx_host));
+	if (nw->gs_ok) {
+		/* mov rax, [host_gsbase]; wrgsbase rax */
+		sb_mov_abs(&b, R_AX, CTL_ADDR(nw, host_gsbase), true);
+		sb_bytes(&b, (const u8[]){0xf3, 0x48, 0x0f, 0xae, 0xd8}, 5);
+	}
 	/* push 0x202; popfq: clean flags (DF, ID) for the C code */
 	sb_u8(&b, 0x68);
 	sb_u32(&b, 0x202);
 	sb_u8(&b, 0x9d);
 	sb_bytes(&b, pop_callee, sizeof(pop_callee));
 	sb_u8(&b, 0xc3);
+
+	/* After a fault the kernel's sigreturn lands here with the test's
+	 * registers: back to the host stack, host FPU state and flags. */
+	b.n = ALIGN_UP(b.n, 16);
+	nw->ctl->resume = (u64)b.p + b.n;
+	sb_mov_abs(&b, R_SP, CTL_ADDR(nw, host_rsp), true);
+	sb_jmp(&b, tail);
 
 	for (unsigned k = 0; k < OR_MAX_EXITS; k++) {
 		b.n = ALIGN_UP(b.n, 16);
@@ -177,7 +209,6 @@ static void native_signal(int sig, siginfo_t *si, void *uc_)
 				    REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
 				    REG_R12, REG_R13, REG_R14, REG_R15};
 
-	(void)si;
 	/* Only faults of the code under test are ours: anything else is a real
 	 * crash, re-raised with the default action when the handler returns. */
 	if (sigaltstack(NULL, &ss) != 0 || !ss.ss_sp) {
@@ -186,6 +217,10 @@ static void native_signal(int sig, siginfo_t *si, void *uc_)
 	}
 	hdr = ss.ss_sp;
 	if (hdr->magic != NATIVE_MAGIC || rip - hdr->region >= OR_STUB) {
+		static const char msg[] = "oracle: fault outside the code under test\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0) {
+			/* nothing more to do: the default action follows */
+		}
 		signal(sig, SIG_DFL);
 		return;
 	}
@@ -196,13 +231,15 @@ static void native_signal(int sig, siginfo_t *si, void *uc_)
 	ctl->rip = rip;
 	ctl->rsp = (u64)g[REG_RSP];
 	ctl->rflags = (u64)g[REG_EFL];
+	ctl->cr2 = (u64)si->si_addr;
 	for (unsigned r = 0; r < 16; r++)
 		ctl->gregs[r] = (u64)g[map[r]];
 	if (uc->uc_mcontext.fpregs)
 		memcpy(ctl->fx_fault, uc->uc_mcontext.fpregs, 512);
 	else
 		memset(ctl->fx_fault, 0, 512);
-	siglongjmp(ctl->jb, 1);
+	ctl->exit = EXIT_FAULT;
+	g[REG_RIP] = (greg_t)ctl->resume;
 }
 
 /* Maps the region at the first free 1 MiB-aligned address below 60 MiB
@@ -212,7 +249,8 @@ static u8 *native_map_region(void)
 	for (u64 a = 16 * MiB; a < 60 * MiB; a += OR_REGION_ALIGN) {
 		void *p = mmap((void *)a, OR_REGION_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p == (void *)a)
+		/* The guard page: page-crossing accesses fault on it. */
+		if (p == (void *)a && mprotect((u8 *)p + OR_GUARD, 0x1000, PROT_NONE) == 0)
 			return p;
 		if (p != MAP_FAILED)
 			munmap(p, OR_REGION_SIZE);
@@ -235,6 +273,7 @@ int native_create(struct native_world **out)
 	}
 	nw->ctl = (struct native_ctl *)(nw->region + OR_CTL);
 	nw->ctl->magic = NATIVE_MAGIC;
+	nw->gs_ok = getauxval(AT_HWCAP2) & 2; /* HWCAP2_FSGSBASE */
 	native_build_stubs(nw);
 	memset(nw->region + OR_CODE, 0xcc, 0x1000);
 
@@ -254,8 +293,7 @@ int native_create(struct native_world **out)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = native_signal;
-	/* SA_NODEFER: the handler leaves by siglongjmp without restoring a mask. */
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	for (unsigned i = 0; i < ARRAY_SIZE(native_signals); i++)
 		sigaction(native_signals[i], &sa, &nw->old[i]);
@@ -277,6 +315,11 @@ void native_destroy(struct native_world *nw)
 	free(nw);
 }
 
+bool native_gs_ok(const struct native_world *nw)
+{
+	return nw->gs_ok;
+}
+
 u64 native_base(const struct native_world *nw)
 {
 	return (u64)nw->region;
@@ -287,10 +330,16 @@ void native_run(struct native_world *nw, const struct oracle_case *c, struct ora
 	struct native_ctl *ctl = nw->ctl;
 	u8 *code = nw->region + OR_CODE;
 
-	memset(code + OR_WINDOW_LO, 0xcc, OR_WINDOW_HI - OR_WINDOW_LO);
+	/* Restore only what the last case wrote: stores into recently run
+	 * code are expensive (self-modifying-code pipeline clears). */
+	memset(code + OR_INSN + nw->dirty_lo, 0xcc, (size_t)(nw->dirty_hi - nw->dirty_lo));
+	nw->dirty_lo = 0;
+	nw->dirty_hi = (int)c->len;
 	memcpy(code + OR_INSN, c->code, c->len);
 	for (unsigned k = 0; k < c->nexits; k++) {
 		u8 *p = code + OR_INSN + c->exit_off[k];
+		nw->dirty_lo = MIN(nw->dirty_lo, c->exit_off[k]);
+		nw->dirty_hi = MAX(nw->dirty_hi, c->exit_off[k] + 5);
 		u32 rel = (u32)(nw->exit_stub[k] - ((u64)p + 5));
 		p[0] = 0xe9;
 		memcpy(p + 1, &rel, 4);
@@ -299,14 +348,15 @@ void native_run(struct native_world *nw, const struct oracle_case *c, struct ora
 	memcpy(ctl->in_gpr, c->in.gpr, sizeof(ctl->in_gpr));
 	ctl->in_rflags = 0x202 | (c->in.rflags & (FL_ARITH | FL_DF));
 	ctl->sse = c->sse;
+	ctl->in_gsbase = c->gs_base;
 	if (c->sse)
 		memcpy(ctl->fx_in, c->in.fx, 512);
 	ctl->exit = 0xff;
 
 	memset(res, 0, sizeof(*res));
 	res->mem = nw->region + OR_MEM;
-	if (sigsetjmp(ctl->jb, 0) == 0) {
-		nw->entry();
+	nw->entry();
+	if (ctl->exit != EXIT_FAULT) {
 		res->end = END_EXIT;
 		res->exit = ctl->exit;
 		memcpy(res->out.gpr, ctl->out_gpr, sizeof(res->out.gpr));
@@ -321,6 +371,7 @@ void native_run(struct native_world *nw, const struct oracle_case *c, struct ora
 	res->fault_rsp = ctl->rsp;
 	res->fault_rflags = ctl->rflags;
 	res->err = ctl->err;
+	res->cr2 = ctl->cr2;
 	res->has_err = res->vector == 8 || (res->vector >= 10 && res->vector <= 14) ||
 		       res->vector == 17;
 	memcpy(res->out.gpr, ctl->gregs, sizeof(res->out.gpr));

@@ -12,19 +12,22 @@
  */
 #define OR_CODE 0x0000       /* code page; the instruction under test at OR_INSN */
 #define OR_INSN 0x0400
-#define OR_WINDOW_LO 0x0300  /* [LO, HI) of the code page is rewritten per case */
+#define OR_WINDOW_LO 0x0300  /* [LO, HI) of the code page may hold case code */
 #define OR_WINDOW_HI 0x0600
 #define OR_STUB 0x1000       /* native prologue/epilogues; guest: exception handlers */
-#define OR_DATA 0x2000       /* memory operands live here (compared) */
-#define OR_DATA_SIZE 0x2000
-#define OR_STACK 0x4000      /* the stack (compared) */
+#define OR_STACK 0x2000      /* the stack (compared) */
 #define OR_STACK_SIZE 0x1000
-#define OR_MEM OR_DATA       /* the compared image: data then stack */
-#define OR_MEM_SIZE (OR_DATA_SIZE + OR_STACK_SIZE)
-#define OR_CTL 0x5000        /* native control block; guest: FXSAVE in/out areas */
+#define OR_DATA 0x3000       /* memory operands live here (compared) */
+#define OR_DATA_SIZE 0x2000
+#define OR_GUARD 0x5000      /* not mapped in either world: page-crossing faults */
+#define OR_MEM OR_STACK      /* the compared image: stack then data */
+#define OR_MEM_SIZE (OR_STACK_SIZE + OR_DATA_SIZE)
+#define MEM_STACK_OFF (OR_STACK - OR_MEM)
+#define MEM_DATA_OFF (OR_DATA - OR_MEM)
+#define OR_CTL 0x6000        /* native control block; guest: FXSAVE in/out areas */
 #define OR_GUEST_FX_IN (OR_CTL + 0x000)
 #define OR_GUEST_FX_OUT (OR_CTL + 0x200)
-#define OR_REGION_SIZE 0x8000
+#define OR_REGION_SIZE 0x9000
 #define OR_REGION_ALIGN 0x100000 /* region bases are 1 MiB aligned */
 
 #define OR_MAX_EXITS 4
@@ -74,6 +77,10 @@ struct oracle_case {
 	u64 flags_warn;             /* RFLAGS bits (undefined) compared as warnings */
 	u32 gpr_warn;               /* GPRs whose value is undefined: warnings only */
 	u32 xmm_tolerance;          /* bit i: XMMi compared with approximation tolerance */
+	u64 gs_base;                /* GS.base for GS-prefixed memory operands */
+	bool gs_ok;                 /* the host can set GS.base (FSGSBASE); set by main */
+	int mem_ign_off;            /* >= 0: offset in mem of a u64 whose bits ... */
+	u64 mem_ign_bits;           /* ... mem_ign_bits differ between the worlds (PUSHF IF) */
 	char note[96];              /* what the generator chose (reg/mem, addressing) */
 };
 
@@ -85,6 +92,7 @@ struct oracle_result {
 	int vector;      /* END_EXCEPTION */
 	u64 fault_rip, fault_rsp, fault_rflags;
 	u64 err;
+	u64 cr2;         /* #PF: the faulting linear address */
 	bool has_err;
 	char why[160];   /* END_OTHER: description */
 	struct oracle_state out;
@@ -167,6 +175,8 @@ struct enc_mem {
 	bool addr32;     /* 0x67 prefix */
 	u64 target;      /* effective address */
 	bool no_access;  /* LEA, NOP r/m: the address is not accessed */
+	bool fault;      /* deliberately at the guard page or non-canonical */
+	u64 seg_base;    /* GS.base when GS-prefixed (target is the offset) */
 };
 
 struct enc {
@@ -184,6 +194,7 @@ struct enc {
 	struct enc_mem m;
 	u64 imm;
 	unsigned imm_size;
+	bool no_line_split; /* keep the memory operand inside one cache line */
 };
 
 /* Emits e at code offset 0 (address insn_addr) into c->code; sets c->len. */
@@ -205,9 +216,10 @@ bool gen_reg_is_addr(const struct gen_info *gi, unsigned reg, unsigned size);
  * inside the stack area; all flags strict by default. */
 void gen_base_state(struct oracle_rng *r, u64 base, struct oracle_case *c);
 /* Chooses a random memory operand at ea (in the data area) avoiding the
- * registers in avoid, and sets the base/index registers to reach it. */
+ * registers in avoid, and sets the base/index registers to reach it;
+ * base_lo is the lowest address RSP may point to when it is the base. */
 void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 avoid,
-		     struct enc_mem *m);
+		     struct enc_mem *m, u64 base_lo);
 /* Random ea in the data area such that [ea - margin, ea + size + margin) fits. */
 u64 gen_data_ea(struct oracle_rng *r, u64 base, unsigned size, unsigned margin);
 /* Fills e's operand-size prefix/REX.W for size, the opcode, and a random r/m
@@ -217,10 +229,14 @@ void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc
 	       struct gen_info *gi);
 u64 gen_reg_get(const struct oracle_case *c, unsigned reg, unsigned size, bool rex);
 void gen_reg_set(struct oracle_case *c, unsigned reg, unsigned size, bool rex, u64 v);
+bool gen_mem_ok(u64 base, u64 ea, unsigned size);
 u64 gen_mem_get(const struct oracle_case *c, u64 base, u64 ea, unsigned size);
 void gen_mem_set(struct oracle_case *c, u64 base, u64 ea, unsigned size, u64 v);
 u64 gen_rm_get(const struct oracle_case *c, u64 base, const struct gen_info *gi, unsigned size);
 void gen_rm_set(struct oracle_case *c, u64 base, const struct gen_info *gi, unsigned size, u64 v);
+/* No ModRM: [66][REX.W] opcode [imm]; kind 1: opcode + register. */
+void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base,
+	       struct oracle_case *c);
 /* The generic ModRM form: prefixes, random operands, immediate, fixup. */
 void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 		struct oracle_case *c);
@@ -237,6 +253,8 @@ struct guest_world;
 int native_create(struct native_world **out);
 void native_destroy(struct native_world *nw);
 u64 native_base(const struct native_world *nw);
+/* Whether the host lets user code set GS.base (WRGSBASE, Linux >= 5.9). */
+bool native_gs_ok(const struct native_world *nw);
 void native_run(struct native_world *nw, const struct oracle_case *c, struct oracle_result *res);
 /* Host CPUID features (mask of 1 << enum oracle_feature). */
 u64 native_features(void);

@@ -1,8 +1,9 @@
 /* The soft engine's correctness oracle: every instruction form runs on
  * random inputs natively and in the engine; one PASS/FAIL line per form.
  * Environment: POPEK_ORACLE_CASES (total cases), POPEK_ORACLE_SEED,
- * POPEK_ORACLE_FILTER (substring of form names), POPEK_ORACLE_NATIVE_ONLY=1
- * (compare the host with itself: a self-test of the harness). */
+ * POPEK_ORACLE_FILTER (substring of form names), POPEK_ORACLE_VERBOSE=1 (time
+ * per form), POPEK_ORACLE_NATIVE_ONLY=1 (compare the host with itself: a
+ * self-test of the harness). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -185,6 +186,7 @@ static int oracle_setup(struct oracle_ctx *x, bool native_only)
 		return -ENOMEM;
 	}
 	memset(x->c, 0, sizeof(*x->c));
+	x->c->gs_ok = native_gs_ok(x->nw);
 	if (native_only)
 		return 0;
 	err = guest_create(x->base, &x->gw, why, sizeof(why));
@@ -213,6 +215,7 @@ int main(void)
 	struct form_outcome *o = malloc(sizeof(*o));
 	const char *filter = getenv("POPEK_ORACLE_FILTER");
 	bool native_only = env_u64("POPEK_ORACLE_NATIVE_ONLY", 0) != 0;
+	bool verbose = env_u64("POPEK_ORACLE_VERBOSE", 0) != 0;
 	u64 host, engine, total, per_form, skipped_by[FEAT_COUNT] = {0};
 	unsigned nsel = 0;
 	double t0 = now_s();
@@ -260,8 +263,11 @@ int main(void)
 			skipped_by[f->feature]++;
 			continue;
 		}
+		double tf = now_s();
 		run_form(&x, f, per_form, o);
 		report_form(f, o, &st);
+		if (verbose)
+			printf("  time %s: %.3f s\n", f->name, now_s() - tf);
 	}
 	for (unsigned i = 0; i < FEAT_COUNT; i++) {
 		if (!skipped_by[i])

@@ -87,14 +87,14 @@ static inline u64 fx_page(struct fx *f)
 	return p;
 }
 
-#define PTE_P 1ULL
-#define PTE_W 2ULL
-#define PTE_U 4ULL
-#define PTE_A 0x20ULL
-#define PTE_D 0x40ULL
-#define PTE_PS 0x80ULL
-#define PTE_G 0x100ULL
-#define PTE_NX (1ULL << 63)
+#define PTE_P     1ULL
+#define PTE_W     2ULL
+#define PTE_U     4ULL
+#define PTE_A     0x20ULL
+#define PTE_D     0x40ULL
+#define PTE_PS    0x80ULL
+#define PTE_G     0x100ULL
+#define PTE_NX    (1ULL << 63)
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
 
 /* 4-level paging: maps lin to gpa with leaf flags at level 'shift' (12, 21
@@ -163,8 +163,7 @@ static inline u64 fx_map32(struct fx *f, u64 cr3, u32 lin, u32 gpa, u32 flags, u
 }
 
 /* A flat code/data segment descriptor (SDM Vol. 3A 3.4.5). */
-static inline u64 fx_desc(u32 base, u32 limit, unsigned type, unsigned dpl, bool l, bool db,
-			  bool g)
+static inline u64 fx_desc(u32 base, u32 limit, unsigned type, unsigned dpl, bool l, bool db, bool g)
 {
 	return (limit & 0xffffULL) | ((u64)(base & 0xffffff) << 16) | ((u64)type << 40) |
 	       (1ULL << 44) | ((u64)dpl << 45) | (1ULL << 47) | ((u64)(limit >> 16 & 0xf) << 48) |
@@ -238,7 +237,7 @@ static inline void fx_user64(struct fx *f)
 /* Runs stmt and reports whether it raised (vector/error in cpu->pending_*). */
 #define FX_FAULTS(cpu, stmt)                                                                       \
 	({                                                                                         \
-		volatile bool faulted_ = true;                                                              \
+		volatile bool faulted_ = true;                                                     \
 		(cpu)->pending_vector = -1;                                                        \
 		if (setjmp((cpu)->fault_jmp) == 0) {                                               \
 			stmt;                                                                      \

@@ -17,14 +17,14 @@
 #include "cpu/soft/insn.h"
 #include "cpu/soft/interp.h"
 
-#define H_PAGES 16
+#define H_PAGES    16
 #define H_MEM_SIZE (H_PAGES * 4096)
 
 /* Register state in the layout the native runner below expects. */
 struct h_state {
-	u8 fx[512];     /* FXSAVE64 image: x87, MMX, XMM, MXCSR */
-	u64 gpr[16];    /* offset 512 */
-	u64 rflags;     /* offset 640 */
+	u8 fx[512];  /* FXSAVE64 image: x87, MMX, XMM, MXCSR */
+	u64 gpr[16]; /* offset 512 */
+	u64 rflags;  /* offset 640 */
 	u64 pad;
 	u8 hostfx[512]; /* offset 656: the host's own state while the guest's runs */
 } __attribute__((aligned(16)));
@@ -104,7 +104,9 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	cpu = aligned_alloc(64, ALIGN_UP(sizeof(*cpu), 64));
 	memset(cpu, 0, sizeof(*cpu));
 	h->cpu = cpu;
-	h->mem = mmap(NULL, H_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Below 2 GiB so that 32-bit code can address it too. */
+	h->mem = mmap(NULL, H_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	h->code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
 	if (h->mem == MAP_FAILED || h->code == MAP_FAILED)
@@ -136,6 +138,33 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	sigaction(SIGFPE, &sa, NULL);
 }
 
+/* Switches the soft vCPU between 64-bit mode and flat 32-bit protected
+ * mode (CS/DS/ES/SS base 0, limit 4 GiB). The native side always runs in
+ * 64-bit mode: REX-free encodings mean the same there. */
+static __attribute__((unused)) void h_set_mode32(struct harness *h, bool on)
+{
+	struct soft_cpu *cpu = h->cpu;
+
+	for (unsigned i = 0; i < 6; i++) {
+		struct x86_seg *sg = &cpu->seg[i];
+		memset(sg, 0, sizeof(*sg));
+		sg->limit = 0xffffffff;
+		sg->type = i == X86_CS ? 0xb : 0x3;
+		sg->s = 1;
+		sg->present = 1;
+		sg->db = on;
+		sg->g = 1;
+		sg->l = !on && i == X86_CS;
+	}
+	cpu->mode = on ? SOFT_MODE_PROT : SOFT_MODE_LONG64;
+	cpu->code_size = on ? 4 : 8;
+	cpu->stack_size = on ? 4 : 8;
+	if (on)
+		cpu->efer &= ~(X86_EFER_LMA | X86_EFER_LME);
+	else
+		cpu->efer |= X86_EFER_LMA | X86_EFER_LME;
+}
+
 /* The vector a native signal stands for (-1: none). */
 static __attribute__((unused)) int h_sig_vector(int sig)
 {
@@ -155,7 +184,8 @@ static __attribute__((unused)) int h_sig_vector(int sig)
 }
 
 /* Runs bytes[0..n) natively on s. Returns the exception vector or -1. */
-static __attribute__((unused)) int h_run_native(struct harness *h, struct h_state *s, const u8 *bytes, unsigned n)
+static __attribute__((unused)) int h_run_native(struct harness *h, struct h_state *s,
+						const u8 *bytes, unsigned n)
 {
 	int sig;
 
@@ -189,7 +219,7 @@ static __attribute__((unused)) int h_run_soft(struct harness *h, const u8 *bytes
 	struct soft_cpu *cpu = h->cpu;
 	struct soft_insn in;
 
-	if (soft_decode(bytes, n, 8, &in) != 0)
+	if (soft_decode(bytes, n, cpu->code_size, &in) != 0)
 		return EXC_UD;
 	soft_insn_bind(&in);
 	cpu->insn_rip = 0x401000;
@@ -205,6 +235,8 @@ static u8 h_snap[H_MEM_SIZE], h_natmem[H_MEM_SIZE];
 /* Optional: called with the native and soft memory before they are compared
  * (to blank fields that legitimately differ, like stored FPU IP). */
 static void (*h_mem_fixup)(u8 *native, u8 *soft);
+/* Statistics: cases compared, and how many of them ended in an exception. */
+static unsigned h_ncases, h_nfaults;
 
 static void h_print_bytes(const u8 *b, unsigned n)
 {
@@ -253,6 +285,8 @@ static __attribute__((unused)) int h_case(struct harness *h, const struct h_stat
 		nv = EXC_MF; /* SIGFPE is both */
 	if (nv == EXC_XM && sv == EXC_UD && !(cpu->cr4 & X86_CR4_OSXMMEXCPT))
 		nv = EXC_UD;
+	h_ncases++;
+	h_nfaults += nv >= 0;
 	if (nv != sv) {
 		printf("  [");
 		h_print_bytes(b, n);

@@ -3,12 +3,12 @@
  * fault, INT n DPL check, IRET back. */
 #include "soft_fixture.h"
 
-#define GDT 0x1000
-#define IDT 0x2000
-#define TSS 0x3000
-#define RSP0 0x9000
-#define IST1 0xa008
-#define HANDLER(v) (0x400000ULL + (v) * 0x10)
+#define GDT        0x1000
+#define IDT        0x2000
+#define TSS        0x3000
+#define RSP0       0x9000
+#define IST1       0xa008
+#define HANDLER(v) (0x400000ULL + (v)*0x10)
 
 static void idt64_set(struct fx *f, unsigned vec, u16 sel, u64 target, unsigned type, unsigned dpl,
 		      unsigned ist, bool present)

@@ -3,12 +3,12 @@
 #include "soft_fixture.h"
 
 /* Expects stmt to raise #PF with error code err and CR2 = addr. */
-#define CHECK_PF(f, stmt, err, addr)                                                                \
+#define CHECK_PF(f, stmt, err, addr)                                                               \
 	do {                                                                                       \
 		CHECK(FX_FAULTS(&(f)->cpu, stmt));                                                 \
 		CHECK_EQ((f)->cpu.pending_vector, EXC_PF);                                         \
 		CHECK_EQ((f)->cpu.pending_error, (err));                                           \
-		CHECK_EQ((f)->cpu.cr2, (addr));                                                     \
+		CHECK_EQ((f)->cpu.cr2, (addr));                                                    \
 	} while (0)
 
 #define OK(f, stmt) CHECK(!FX_FAULTS(&(f)->cpu, stmt))
@@ -221,6 +221,16 @@ static void test_tlb_flush(void)
 	OK(f, soft_invlpg(cpu, 0x40100000));
 	OK(f, v = soft_read(cpu, X86_DS, 0x40001000, 8));
 	CHECK_EQ(v, 9);
+	/* More large mappings than the TLB tracks: INVLPG still finds them. */
+	for (u64 i = 0; i < SOFT_TLB_LARGE_MAX + 4; i++) {
+		fx_map4(f, pml4, 0x80000000ULL + (i << 21), 0x200000, PTE_P | PTE_W, 21);
+		OK(f, soft_read(cpu, X86_DS, 0x80000000ULL + (i << 21) + 0x1000, 8));
+	}
+	CHECK(cpu->tlb.large_overflow);
+	big = fx_map4(f, pml4, 0x80000000ULL, 0x400000, PTE_P | PTE_W, 21);
+	OK(f, soft_invlpg(cpu, 0x80000000ULL + 0x1ff000));
+	OK(f, v = soft_read(cpu, X86_DS, 0x80001000ULL, 8));
+	CHECK_EQ(v, 9);
 	fx_free(f);
 }
 
@@ -272,6 +282,11 @@ static void test_mmio(void)
 	CHECK_EQ(d.last_off, 0x20);
 	CHECK_EQ(d.last_size, 2);
 	CHECK_EQ(d.last_val, 0xbeef);
+	/* A probe touches no device. */
+	OK(f, soft_check_access(cpu, X86_DS, 0x10000010, 8, SOFT_ACC_WRITE));
+	CHECK_EQ(d.reads, 2);
+	CHECK_EQ(d.writes, 1);
+	CHECK_PF(f, soft_check_access(cpu, X86_DS, 0x10000ffc, 8, SOFT_ACC_READ), 0, 0x10001000);
 	/* A 16-byte access is split into 8-byte device accesses. */
 	u8 buf[16];
 	OK(f, soft_read_buf(cpu, X86_DS, 0x10000100, buf, 16));

@@ -43,14 +43,14 @@ static void test_prot_load(void)
 	CHECK_EQ(cpu->seg[X86_DS].type, 0x3);
 	CHECK((fx_rd64(f, GDT + 0x18) >> 40) & 1); /* accessed bit written back */
 
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_DS, 0x80), EXC_GP, 0x80);  /* beyond limit */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x20), EXC_NP, 0x20);  /* not present */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x1b), EXC_GP, 0x18);  /* RPL 3 > DPL 0 */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x30), EXC_GP, 0x30);  /* exec-only code */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0), EXC_GP, 0);        /* null SS */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x28), EXC_GP, 0x28);  /* read-only SS */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x38), EXC_GP, 0x38);  /* DPL != CPL */
-	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x20), EXC_SS, 0x20);  /* not present */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_DS, 0x80), EXC_GP, 0x80); /* beyond limit */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x20), EXC_NP, 0x20); /* not present */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x1b), EXC_GP, 0x18); /* RPL 3 > DPL 0 */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_ES, 0x30), EXC_GP, 0x30); /* exec-only code */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0), EXC_GP, 0);       /* null SS */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x28), EXC_GP, 0x28); /* read-only SS */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x38), EXC_GP, 0x38); /* DPL != CPL */
+	CHECK_FAULT(cpu, soft_load_seg(cpu, X86_SS, 0x20), EXC_SS, 0x20); /* not present */
 	/* A null selector loads into DS; using it faults. */
 	OK(cpu, soft_load_seg(cpu, X86_DS, 0));
 	CHECK(cpu->seg[X86_DS].unusable);
@@ -165,8 +165,9 @@ static void test_call_gate64(void)
 	fx_wr64(f, TSS + 4, 0x9000);
 	OK(cpu, soft_ltr(cpu, 0x28));
 	/* 64-bit call gate at 0x38 (16 bytes), DPL 3, to 0x08:target. */
-	fx_wr64(f, GDT + 0x38, (target & 0xffff) | (0x08ULL << 16) | (0xcULL << 40) |
-				       (3ULL << 45) | (1ULL << 47) | (((target >> 16) & 0xffff) << 48));
+	fx_wr64(f, GDT + 0x38,
+		(target & 0xffff) | (0x08ULL << 16) | (0xcULL << 40) | (3ULL << 45) | (1ULL << 47) |
+		    (((target >> 16) & 0xffff) << 48));
 	fx_wr64(f, GDT + 0x40, target >> 32);
 	fx_user64(f);
 	cpu->gpr[X86_RSP] = 0x7000;
@@ -231,13 +232,13 @@ static void test_io_bitmap(void)
 	struct soft_cpu *cpu = &f->cpu;
 
 	fx_prot32(f, GDT);
-	fx_wr64(f, GDT + 0x28, fx_desc(TSS, 0x68 + 0x80, 0x9, 0, false, false, false) &
-				       ~(1ULL << 44));
+	fx_wr64(f, GDT + 0x28,
+		fx_desc(TSS, 0x68 + 0x80, 0x9, 0, false, false, false) & ~(1ULL << 44));
 	OK(cpu, soft_ltr(cpu, 0x28));
 	fx_wr32(f, TSS + 100, 0x68u << 16); /* I/O map base */
 	memset(fx_ptr(f, TSS + 0x68), 0xff, 0x80);
 	fx_ptr(f, TSS + 0x68 + 0x3f8 / 8)[0] = 0xfe; /* only port 0x3f8 allowed */
-	CHECK(soft_io_allowed(cpu, 0x80, 1)); /* CPL 0 <= IOPL 0 */
+	CHECK(soft_io_allowed(cpu, 0x80, 1));        /* CPL 0 <= IOPL 0 */
 	fx_seg(cpu, X86_SS, 0x23, fx_desc(0, 0xfffff, 0x3, 3, false, true, true));
 	soft_mode_update(cpu);
 	CHECK(soft_io_allowed(cpu, 0x3f8, 1));

@@ -9,18 +9,31 @@
 
 static struct harness H;
 
-
 static const u32 f32_special[] = {
-	0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7fa00000,
-	0xff812345, 0x00000001, 0x807fffff, 0x00800000, 0x3f800000, 0xbf800000, 0x7f7fffff,
-	0x4f000000, 0xcf000000, 0x5f000000, 0x3effffff, 0x3f000000, 0x40490fdb,
+    0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7fa00000,
+    0xff812345, 0x00000001, 0x807fffff, 0x00800000, 0x3f800000, 0xbf800000, 0x7f7fffff,
+    0x4f000000, 0xcf000000, 0x5f000000, 0x3effffff, 0x3f000000, 0x40490fdb,
 };
 static const u64 f64_special[] = {
-	0, 1ULL << 63, 0x7ff0000000000000ULL, 0xfff0000000000000ULL, 0x7ff8000000000000ULL,
-	0x7ff4000000000000ULL, 0xfff0000000000001ULL, 1, 0x800fffffffffffffULL,
-	0x0010000000000000ULL, 0x3ff0000000000000ULL, 0xbff0000000000000ULL,
-	0x7fefffffffffffffULL, 0x41e0000000000000ULL, 0xc1e0000000000000ULL,
-	0x43e0000000000000ULL, 0x3fe0000000000000ULL, 0x400921fb54442d18ULL, 0x36a0000000000000ULL,
+    0,
+    1ULL << 63,
+    0x7ff0000000000000ULL,
+    0xfff0000000000000ULL,
+    0x7ff8000000000000ULL,
+    0x7ff4000000000000ULL,
+    0xfff0000000000001ULL,
+    1,
+    0x800fffffffffffffULL,
+    0x0010000000000000ULL,
+    0x3ff0000000000000ULL,
+    0xbff0000000000000ULL,
+    0x7fefffffffffffffULL,
+    0x41e0000000000000ULL,
+    0xc1e0000000000000ULL,
+    0x43e0000000000000ULL,
+    0x3fe0000000000000ULL,
+    0x400921fb54442d18ULL,
+    0x36a0000000000000ULL,
 };
 
 static u64 rand_lane(struct harness *h)
@@ -91,6 +104,8 @@ static bool has_imm(unsigned map, unsigned op)
 
 /* A random encoding of (map, prefix class, opcode) in a register or
  * [RBX+disp8] form. ModRM.reg/rm never name 4 (RSP as a GPR operand). */
+static bool g_no_rex; /* 32-bit code: no REX prefixes */
+
 static unsigned gen(struct harness *h, unsigned map, unsigned pfx, unsigned op, bool mem, u8 *b)
 {
 	static const u8 grp_regs[3][4] = {{2, 4, 6, 6}, {2, 4, 6, 6}, {2, 6, 3, 7}};
@@ -101,7 +116,7 @@ static unsigned gen(struct harness *h, unsigned map, unsigned pfx, unsigned op, 
 		rex |= (u8)(h_rand(h) & 1);
 	if (pfx)
 		b[n++] = (u8[]){0, 0x66, 0xf3, 0xf2}[pfx];
-	if (h_rand(h) & 1)
+	if ((h_rand(h) & 1) && !g_no_rex)
 		b[n++] = 0x40 | rex;
 	b[n++] = 0x0f;
 	if (map == 2)
@@ -113,7 +128,8 @@ static unsigned gen(struct harness *h, unsigned map, unsigned pfx, unsigned op, 
 		reg = h_rand(h) & 7;
 	while (reg == 4);
 	if (map == 1 && op >= 0x71 && op <= 0x73)
-		reg = grp_regs[op - 0x71][h_rand(h) % (pfx == 1 && op == 0x73 ? 4 : 2 + (op != 0x73))];
+		reg = grp_regs[op - 0x71]
+			      [h_rand(h) % (pfx == 1 && op == 0x73 ? 4 : 2 + (op != 0x73))];
 	do
 		rm = h_rand(h) & 7;
 	while (rm == 4);
@@ -142,13 +158,15 @@ static void sweep_table(const struct simd_op (*tab)[256], unsigned map, unsigned
 			if (!d->fn)
 				continue;
 			for (unsigned i = 0; i < iters && bad < 3; i++) {
-				bool mem = (d->flags & SOP_MEM) || (!(d->flags & SOP_REG) && (i & 1));
+				bool mem =
+				    (d->flags & SOP_MEM) || (!(d->flags & SOP_REG) && (i & 1));
 				unsigned n = gen(&H, map, pfx, op, mem, b);
 				rand_state(&H, &s);
 				bad += h_case(&H, &s, b, n, 0);
 			}
 			if (bad) {
-				printf("  ^ map %s prefix class %u opcode %02x\n", maps[map], pfx, op);
+				printf("  ^ map %s prefix class %u opcode %02x\n", maps[map], pfx,
+				       op);
 				test_state_g.failed_now = 1;
 			}
 		}
@@ -168,6 +186,19 @@ static void test_sse_sweep_0f38(void)
 static void test_sse_sweep_0f3a(void)
 {
 	sweep_table(simd_tab_0f3a, 3, 400);
+}
+
+/* The same sweep with the soft vCPU in 32-bit protected mode (segmented
+ * address computation, no REX, XMM0-7 only). */
+static void test_sse_sweep_mode32(void)
+{
+	h_set_mode32(&H, true);
+	g_no_rex = true;
+	sweep_table(simd_tab_0f, 1, 40);
+	sweep_table(simd_tab_0f38, 2, 40);
+	sweep_table(simd_tab_0f3a, 3, 80);
+	g_no_rex = false;
+	h_set_mode32(&H, false);
 }
 
 /* Runs one hex-encoded instruction from a random state: both must agree. */
@@ -190,21 +221,51 @@ static void check_hex(const char *hex, unsigned iters)
 static void test_sse_selected(void)
 {
 	static const char *const list[] = {
-		"0f 77",		/* EMMS */
-		"48 0f 6e c3", "48 0f 7e c3", /* MOVQ mm, rbx / rbx, mm */
-		"66 48 0f 6e c3", "66 48 0f 7e c3", "66 4d 0f 6e c3", "66 4d 0f 7e c3",
-		"f3 48 0f 2a c3", "f2 48 0f 2a c3", "f3 48 0f 2d c3", "f2 4c 0f 2c c3",
-		"66 0f 3a 16 c3 01", "66 48 0f 3a 16 c3 01", "66 48 0f 3a 22 c3 01",
-		"66 0f 3a 14 c3 0f", "66 0f 3a 20 c3 0f", "66 0f 3a 20 c7 03",
-		"66 48 0f 3a 17 c3 02", "66 0f c5 c3 07", "0f c5 c3 03",
-		"66 0f 3a 61 0b 1a", "66 48 0f 3a 61 c1 0c", "66 48 0f 3a 60 c1 44",
-		"66 f3 0f 10 c1", "f2 f3 0f 58 c1", "f3 66 0f 58 c1", /* last mandatory prefix wins */
-		"66 0f 73 db 05", "66 0f 73 fb 11", "0f 73 d3 40", "66 0f 71 e3 11",
-		"66 0f 3a 0f c1 13", "66 0f 3a 0f c1 20", "0f 3a 0f c1 09",
-		"66 0f f7 c1", "0f f7 c1",
-		"0f 12 c1", "0f 16 c1", "66 0f d6 c1", "f3 0f d6 c1", "f2 0f d6 c1",
-		"66 0f 38 f0 c1", "0f 0d 03", /* not SIMD, must agree anyway */
-		"66 45 0f 3a 44 c7 11", "66 0f 3a df c1 1b", "66 44 0f 38 dc f9",
+	    "0f 77", /* EMMS */
+	    "48 0f 6e c3",
+	    "48 0f 7e c3", /* MOVQ mm, rbx / rbx, mm */
+	    "66 48 0f 6e c3",
+	    "66 48 0f 7e c3",
+	    "66 4d 0f 6e c3",
+	    "66 4d 0f 7e c3",
+	    "f3 48 0f 2a c3",
+	    "f2 48 0f 2a c3",
+	    "f3 48 0f 2d c3",
+	    "f2 4c 0f 2c c3",
+	    "66 0f 3a 16 c3 01",
+	    "66 48 0f 3a 16 c3 01",
+	    "66 48 0f 3a 22 c3 01",
+	    "66 0f 3a 14 c3 0f",
+	    "66 0f 3a 20 c3 0f",
+	    "66 0f 3a 20 c7 03",
+	    "66 48 0f 3a 17 c3 02",
+	    "66 0f c5 c3 07",
+	    "0f c5 c3 03",
+	    "66 0f 3a 61 0b 1a",
+	    "66 48 0f 3a 61 c1 0c",
+	    "66 48 0f 3a 60 c1 44",
+	    "66 f3 0f 10 c1",
+	    "f2 f3 0f 58 c1",
+	    "f3 66 0f 58 c1", /* last mandatory prefix wins */
+	    "66 0f 73 db 05",
+	    "66 0f 73 fb 11",
+	    "0f 73 d3 40",
+	    "66 0f 71 e3 11",
+	    "66 0f 3a 0f c1 13",
+	    "66 0f 3a 0f c1 20",
+	    "0f 3a 0f c1 09",
+	    "66 0f f7 c1",
+	    "0f f7 c1",
+	    "0f 12 c1",
+	    "0f 16 c1",
+	    "66 0f d6 c1",
+	    "f3 0f d6 c1",
+	    "f2 0f d6 c1",
+	    "66 0f 38 f0 c1",
+	    "0f 0d 03", /* not SIMD, must agree anyway */
+	    "66 45 0f 3a 44 c7 11",
+	    "66 0f 3a df c1 1b",
+	    "66 44 0f 38 dc f9",
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(list); i++)
@@ -216,12 +277,14 @@ static void test_sse_selected(void)
 static void test_sse_unmasked(void)
 {
 	static const char *const list[] = {
-		"0f 58 c1", "66 0f 5e c1", "f3 0f 51 c1", "f2 0f 5d c1", "0f c2 c1 01",
-		"0f 2f c1", "66 0f 2e c1", "f2 0f 2d c1", "0f 5b c1", "66 0f 5a c1",
-		"66 0f 3a 0a c1 00", "f2 0f 7c c1", "0f 59 03", "66 0f 7d c1", "f2 0f d0 c1",
-		"0f 5d c1", "66 0f 5f c1", "66 0f c2 c1 05", "f3 0f 2a c3", "f2 48 0f 2a c3",
-		"f3 0f 5a c1", "f2 0f 5a c1", "66 0f 5b c1", "0f 2d c1", "66 0f e6 c1",
-		"66 0f 3a 08 c1 03", "66 0f 3a 09 c1 0c", "0f 52 c1", "0f 53 c1", "66 0f 51 c1",
+	    "0f 58 c1",    "66 0f 5e c1",       "f3 0f 51 c1",       "f2 0f 5d c1",
+	    "0f c2 c1 01", "0f 2f c1",          "66 0f 2e c1",       "f2 0f 2d c1",
+	    "0f 5b c1",    "66 0f 5a c1",       "66 0f 3a 0a c1 00", "f2 0f 7c c1",
+	    "0f 59 03",    "66 0f 7d c1",       "f2 0f d0 c1",       "0f 5d c1",
+	    "66 0f 5f c1", "66 0f c2 c1 05",    "f3 0f 2a c3",       "f2 48 0f 2a c3",
+	    "f3 0f 5a c1", "f2 0f 5a c1",       "66 0f 5b c1",       "0f 2d c1",
+	    "66 0f e6 c1", "66 0f 3a 08 c1 03", "66 0f 3a 09 c1 0c", "0f 52 c1",
+	    "0f 53 c1",    "66 0f 51 c1",
 	};
 	struct h_state s;
 	u8 b[16];
@@ -349,16 +412,28 @@ static void test_fxsave(void)
 	check_hex("0f ae 4b 04", 5);
 }
 
+extern const u8 simd_stubs[], simd_stubs_end[];
+
+/* The stub table holds exactly the stubs the enum names, 16 bytes each. */
+static void test_sse_stub_table(void)
+{
+	CHECK_EQ(simd_stubs_end - simd_stubs, 16 * SS_COUNT);
+	CHECK_EQ(simd_stubs[16 * SS_S_addps + 3], 0xc3); /* addps xmm1, xmm2; ret */
+}
+
 int main(void)
 {
 	h_init(&H);
-
+	TEST_RUN(test_sse_stub_table);
 	TEST_RUN(test_sse_selected);
 	TEST_RUN(test_sse_sweep_0f);
 	TEST_RUN(test_sse_sweep_0f38);
 	TEST_RUN(test_sse_sweep_0f3a);
+	TEST_RUN(test_sse_sweep_mode32);
 	TEST_RUN(test_sse_unmasked);
 	TEST_RUN(test_sse_state_checks);
 	TEST_RUN(test_fxsave);
+	printf("  %u cases compared with the host, %u of them ended in an exception\n", h_ncases,
+	       h_nfaults);
 	return test_done();
 }

@@ -39,10 +39,10 @@ static void test_cr_rules(void)
 	struct soft_cpu *cpu = &f->cpu;
 	u64 pml4;
 
-	CHECK_FAULT(cpu, soft_write_cr(cpu, 0, X86_CR0_PG), EXC_GP, 0);       /* PG without PE */
-	CHECK_FAULT(cpu, soft_write_cr(cpu, 0, X86_CR0_NW | 1), EXC_GP, 0);   /* NW without CD */
+	CHECK_FAULT(cpu, soft_write_cr(cpu, 0, X86_CR0_PG), EXC_GP, 0);     /* PG without PE */
+	CHECK_FAULT(cpu, soft_write_cr(cpu, 0, X86_CR0_NW | 1), EXC_GP, 0); /* NW without CD */
 	CHECK_FAULT(cpu, soft_write_cr(cpu, 0, 1ULL << 32), EXC_GP, 0);
-	CHECK_FAULT(cpu, soft_write_cr(cpu, 4, 1ULL << 13), EXC_GP, 0);       /* VMXE */
+	CHECK_FAULT(cpu, soft_write_cr(cpu, 4, 1ULL << 13), EXC_GP, 0); /* VMXE */
 	CHECK_FAULT(cpu, soft_write_cr(cpu, 8, 16), EXC_GP, 0);
 	CHECK_FAULT(cpu, soft_write_cr(cpu, 5, 0), EXC_UD, 0);
 	/* IA-32e activation: LME + PAE + PG sets LMA. */
@@ -56,9 +56,9 @@ static void test_cr_rules(void)
 	OK(cpu, soft_write_cr(cpu, 0, cpu->cr0 | X86_CR0_PG));
 	CHECK(cpu->efer & X86_EFER_LMA);
 	CHECK_EQ(cpu->mode, SOFT_MODE_COMPAT);
-	CHECK_FAULT(cpu, soft_write_cr(cpu, 4, 0), EXC_GP, 0);              /* PAE off in IA-32e */
-	CHECK_FAULT(cpu, soft_write_cr(cpu, 3, 1ULL << 40), EXC_GP, 0);     /* beyond MAXPHYADDR */
-	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0xc0000080, 0), EXC_GP, 0);        /* LME with PG on */
+	CHECK_FAULT(cpu, soft_write_cr(cpu, 4, 0), EXC_GP, 0);          /* PAE off in IA-32e */
+	CHECK_FAULT(cpu, soft_write_cr(cpu, 3, 1ULL << 40), EXC_GP, 0); /* beyond MAXPHYADDR */
+	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0xc0000080, 0), EXC_GP, 0);    /* LME with PG on */
 	/* Leaving: PG off clears LMA (from compatibility mode). */
 	OK(cpu, soft_write_cr(cpu, 0, cpu->cr0 & ~X86_CR0_PG));
 	CHECK(!(cpu->efer & X86_EFER_LMA));
@@ -139,20 +139,21 @@ static void test_cpuid(void)
 	memcpy(s + 8, &r[2], 4);
 	CHECK(!strcmp(s, "GenuineIntel"));
 	soft_cpuid(cpu, 1, 0, r);
-	CHECK(r[2] & (1u << 31));  /* hypervisor */
-	CHECK(r[3] & (1u << 6));   /* PAE */
+	CHECK(r[2] & (1u << 31));    /* hypervisor */
+	CHECK(r[3] & (1u << 6));     /* PAE */
 	CHECK(!(r[3] & (1u << 28))); /* no HTT with one vCPU */
 	soft_cpuid(cpu, 7, 0, r);
 	CHECK(!(r[1] & (1u << 7)));  /* no SMEP */
 	CHECK(!(r[2] & (1u << 16))); /* no LA57 */
 	soft_cpuid(cpu, 0x80000001, 0, r);
-	CHECK(r[3] & (1u << 29));  /* LM */
-	CHECK(r[3] & (1u << 20));  /* NX */
+	CHECK(r[3] & (1u << 29)); /* LM */
+	CHECK(r[3] & (1u << 20)); /* NX */
 	soft_cpuid(cpu, 0x80000008, 0, r);
 	CHECK_EQ(r[0], 0x3027);
 	soft_cpuid(cpu, 0x40000000, 0, r);
 	CHECK_EQ(r[0], 0x40000010);
-	CHECK(!memcmp(&r[1], "KVMK", 4) && !memcmp(&r[2], "VMKV", 4) && !memcmp(&r[3], "M\0\0\0", 4));
+	CHECK(!memcmp(&r[1], "KVMK", 4) && !memcmp(&r[2], "VMKV", 4) &&
+	      !memcmp(&r[3], "M\0\0\0", 4));
 	soft_cpuid(cpu, 0x40000001, 0, r);
 	CHECK_EQ(r[0], (1u << 3) | (1u << 24));
 	soft_cpuid(cpu, 0x40000010, 0, r);

@@ -193,5 +193,10 @@ void soft_exec_x87(struct soft_cpu *cpu, const struct soft_insn *in);
 void soft_exec_simd(struct soft_cpu *cpu, const struct soft_insn *in);
 void soft_fpu_reset(struct soft_cpu *cpu); /* FNINIT + MXCSR default */
 void soft_fwait(struct soft_cpu *cpu);     /* 9B WAIT: #NM (MP&TS), pending #MF */
+/* CPUID.1 ECX/EDX bits the FPU/SIMD code implements on this host: guest SIMD
+ * instructions run on the host's own units, so each extension is offered
+ * only when the host has it (EDX: FPU MMX FXSR SSE SSE2; ECX: SSE3
+ * PCLMULQDQ SSSE3 SSE4.1 SSE4.2 AES). */
+void soft_simd_cpuid(u32 *ecx, u32 *edx);
 
 #endif

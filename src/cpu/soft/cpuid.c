@@ -10,8 +10,8 @@
 enum { EAX, EBX, ECX, EDX };
 
 #define SOFT_MAX_BASIC 0x16u
-#define SOFT_MAX_EXT 0x80000008u
-#define SOFT_MAX_HV 0x40000010u
+#define SOFT_MAX_EXT   0x80000008u
+#define SOFT_MAX_HV    0x40000010u
 #define SOFT_SIGNATURE 0x000806f8u /* family 6, model 0x8f, stepping 8 (reset.c) */
 
 /* Table key of leaf 7 subleaf 2 (the other leaves use subleaf 0). */
@@ -25,46 +25,48 @@ struct cpuid_feature {
 /* Every feature bit the soft engine sets, with the file that implements it.
  * A bit goes here only once its implementation exists. */
 static const struct cpuid_feature soft_features[] = {
-	{1, EDX, 0},	     /* FPU: x87 (interpreter's fpu_*.c) */
-	{1, EDX, 3},	     /* PSE: 4 MiB pages, mmu.c */
-	{1, EDX, 4},	     /* TSC: RDTSC, tsc.c */
-	{1, EDX, 5},	     /* MSR: RDMSR/WRMSR, msr.c */
-	{1, EDX, 6},	     /* PAE: mmu.c, cr.c (PDPTE registers) */
-	{1, EDX, 8},	     /* CX8: CMPXCHG8B, interpreter (move.c grp9) */
-	{1, EDX, 9},	     /* APIC: lapic.c */
-	{1, EDX, 11},	     /* SEP: SYSENTER/SYSEXIT, fastsys.c */
-	{1, EDX, 12},	     /* MTRR: msr.c */
-	{1, EDX, 13},	     /* PGE: global pages, mmu.c/tlb.c */
-	{1, EDX, 15},	     /* CMOV: interpreter (move.c) */
-	{1, EDX, 16},	     /* PAT: msr.c (no effect on caching) */
-	{1, EDX, 17},	     /* PSE-36: mmu.c (4 MiB pages above 4 GiB) */
-	{1, EDX, 19},	     /* CLFSH: CLFLUSH, interpreter (grp15) */
-	{1, EDX, 23},	     /* MMX: interpreter (sse_*.c) */
-	{1, EDX, 24},	     /* FXSR: FXSAVE/FXRSTOR, interpreter (grp15) */
-	{1, EDX, 25},	     /* SSE: interpreter (sse_*.c) */
-	{1, EDX, 26},	     /* SSE2: interpreter (sse_*.c) */
-	{1, ECX, 0},	     /* SSE3: interpreter (sse_*.c) */
-	{1, ECX, 9},	     /* SSSE3: interpreter (sse_*.c) */
-	{1, ECX, 13},	     /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
-	{1, ECX, 19},	     /* SSE4.1: interpreter (sse_*.c) */
-	{1, ECX, 20},	     /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
-	{1, ECX, 21},	     /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */
-	{1, ECX, 23},	     /* POPCNT: interpreter (bit.c) */
-	{1, ECX, 24},	     /* TSC-deadline: lapic.c (MSR 0x6e0 via msr.c) */
-	{1, ECX, 31},	     /* hypervisor present */
-	{6, EAX, 2},	     /* ARAT: the LAPIC timer runs in HLT, lapic.c */
-	{7, EBX, 9},	     /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
-	{7, EDX, 4},	     /* FSRM: same fast path for short copies (string.c) */
-	{7, EDX, 26},	     /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
-	{7, EDX, 29},	     /* IA32_ARCH_CAPABILITIES: msr.c */
-	{LEAF_7_2, EDX, 4},  /* BHI_CTRL: SPEC_CTRL.BHI_DIS_S accepted, msr.c */
-	{0x80000001, ECX, 0},  /* LAHF/SAHF in 64-bit mode: interpreter (move.c) */
-	{0x80000001, EDX, 11}, /* SYSCALL/SYSRET: fastsys.c */
-	{0x80000001, EDX, 20}, /* NX: mmu.c (EFER.NXE, msr.c) */
-	{0x80000001, EDX, 26}, /* 1 GiB pages: mmu.c */
-	{0x80000001, EDX, 27}, /* RDTSCP: interpreter (grp7) + tsc.c, TSC_AUX in msr.c */
-	{0x80000001, EDX, 29}, /* LM: IA-32e mode, cr.c/mmu.c/seg.c */
-	{0x80000007, EDX, 8},  /* invariant TSC: tsc.c (1 GHz from CLOCK_MONOTONIC) */
+    {1, EDX, 0},           /* FPU: x87 (interpreter's fpu_*.c) */
+    {1, EDX, 3},           /* PSE: 4 MiB pages, mmu.c */
+    {1, EDX, 4},           /* TSC: RDTSC, tsc.c */
+    {1, EDX, 5},           /* MSR: RDMSR/WRMSR, msr.c */
+    {1, EDX, 6},           /* PAE: mmu.c, cr.c (PDPTE registers) */
+    {1, EDX, 8},           /* CX8: CMPXCHG8B, interpreter (move.c grp9) */
+    {1, EDX, 9},           /* APIC: lapic.c */
+    {1, EDX, 11},          /* SEP: SYSENTER/SYSEXIT, fastsys.c */
+    {1, EDX, 12},          /* MTRR: msr.c */
+    {1, EDX, 13},          /* PGE: global pages, mmu.c/tlb.c */
+    {1, EDX, 15},          /* CMOV: interpreter (move.c) */
+    {1, EDX, 16},          /* PAT: msr.c (no effect on caching) */
+    {1, EDX, 17},          /* PSE-36: mmu.c (4 MiB pages above 4 GiB) */
+    {1, EDX, 19},          /* CLFSH: CLFLUSH, interpreter (grp15) */
+    {1, EDX, 23},          /* MMX: interpreter (sse_*.c) */
+    {1, EDX, 24},          /* FXSR: FXSAVE/FXRSTOR, interpreter (grp15) */
+    {1, EDX, 25},          /* SSE: interpreter (sse_*.c) */
+    {1, EDX, 26},          /* SSE2: interpreter (sse_*.c) */
+    {1, ECX, 0},           /* SSE3: interpreter (sse_*.c) */
+    {1, ECX, 9},           /* SSSE3: interpreter (sse_*.c) */
+    {1, ECX, 13},          /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
+    {1, ECX, 19},          /* SSE4.1: interpreter (sse_*.c) */
+    {1, ECX, 20},          /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
+    {1, ECX, 21},          /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */
+    {1, ECX, 22},          /* MOVBE: interpreter (move.c) */
+    {1, ECX, 23},          /* POPCNT: interpreter (bit.c) */
+    {1, ECX, 24},          /* TSC-deadline: lapic.c (MSR 0x6e0 via msr.c) */
+    {1, ECX, 31},          /* hypervisor present */
+    {6, EAX, 2},           /* ARAT: the LAPIC timer runs in HLT, lapic.c */
+    {7, EBX, 9},           /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
+    {7, EDX, 4},           /* FSRM: same fast path for short copies (string.c) */
+    {7, EDX, 26},          /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
+    {7, EDX, 29},          /* IA32_ARCH_CAPABILITIES: msr.c */
+    {LEAF_7_2, EDX, 4},    /* BHI_CTRL: SPEC_CTRL.BHI_DIS_S accepted, msr.c */
+    {0x80000001, ECX, 0},  /* LAHF/SAHF in 64-bit mode: interpreter (move.c) */
+    {0x80000001, ECX, 5},  /* LZCNT (ABM): interpreter (bit.c, F3 0F BD) */
+    {0x80000001, EDX, 11}, /* SYSCALL/SYSRET: fastsys.c */
+    {0x80000001, EDX, 20}, /* NX: mmu.c (EFER.NXE, msr.c) */
+    {0x80000001, EDX, 26}, /* 1 GiB pages: mmu.c */
+    {0x80000001, EDX, 27}, /* RDTSCP: interpreter (grp7) + tsc.c, TSC_AUX in msr.c */
+    {0x80000001, EDX, 29}, /* LM: IA-32e mode, cr.c/mmu.c/seg.c */
+    {0x80000007, EDX, 8},  /* invariant TSC: tsc.c (1 GHz from CLOCK_MONOTONIC) */
 };
 
 static u32 feature_word(u32 leaf, unsigned reg)
@@ -109,10 +111,10 @@ static void cache_leaf(const struct soft_cpu *cpu, u32 sub, u32 out[4])
 		u32 sets;
 		bool shared;
 	} caches[] = {
-		{1, 1, 8, 64, false},	  /* L1d 32 KiB */
-		{2, 1, 8, 64, false},	  /* L1i 32 KiB */
-		{3, 2, 16, 1024, false},  /* L2 1 MiB */
-		{3, 3, 16, 16384, true},  /* L3 16 MiB, shared by the package */
+	    {1, 1, 8, 64, false},    /* L1d 32 KiB */
+	    {2, 1, 8, 64, false},    /* L1i 32 KiB */
+	    {3, 2, 16, 1024, false}, /* L2 1 MiB */
+	    {3, 3, 16, 16384, true}, /* L3 16 MiB, shared by the package */
 	};
 	unsigned n = nr_cpus(cpu), cores = (1u << order_of(n)) - 1;
 
@@ -209,7 +211,8 @@ static void leaf_ext(struct soft_cpu *cpu, u32 leaf, u32 out[4])
 		put_str(out, brand + 16 * (leaf - 0x80000002), regs, 4);
 		break;
 	case 0x80000006:
-		out[ECX] = (1024u << 16) | (8u << 12) | 64; /* L2 1 MiB, 16-way (8), 64-byte lines */
+		out[ECX] =
+		    (1024u << 16) | (8u << 12) | 64; /* L2 1 MiB, 16-way (8), 64-byte lines */
 		break;
 	case 0x80000007:
 		out[EDX] = feature_word(leaf, EDX);

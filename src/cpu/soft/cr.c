@@ -7,20 +7,20 @@
 
 /* CR4 bits this CPU accepts (everything else is #GP): the features CPUID
  * advertises (cpuid.c). VME/PVI are not (no virtual-8086 mode). */
-#define CR4_DE (1ULL << 3)
-#define CR4_TSD (1ULL << 2)
-#define CR4_MCE (1ULL << 6)
-#define CR4_PCE (1ULL << 8)
+#define CR4_DE      (1ULL << 3)
+#define CR4_TSD     (1ULL << 2)
+#define CR4_MCE     (1ULL << 6)
+#define CR4_PCE     (1ULL << 8)
 #define CR4_OSXSAVE (1ULL << 18)
-#define CR4_SMEP (1ULL << 20)
+#define CR4_SMEP    (1ULL << 20)
 #define CR4_SUPPORTED                                                                              \
 	(CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE |          \
 	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
 
 /* CR0 bits that exist; writes to the other bits of CR0[31:0] are ignored. */
 #define CR0_DEFINED                                                                                \
-	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | \
-	 X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
+	(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | X86_CR0_TS | X86_CR0_ET | X86_CR0_NE |             \
+	 X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | X86_CR0_CD | X86_CR0_PG)
 
 void soft_mode_update(struct soft_cpu *cpu)
 {
@@ -178,7 +178,8 @@ void soft_write_xcr(struct soft_cpu *cpu, u32 index, u64 value)
 	/* XSETBV (SDM Vol. 2C): only x87|SSE state exists here (no AVX). */
 	if (!(cpu->cr4 & CR4_OSXSAVE))
 		soft_raise_noerr(cpu, EXC_UD);
-	if ((cpu->mode != SOFT_MODE_REAL && cpu->cpl) || index != 0 || !(value & 1) || (value & ~3ULL))
+	if ((cpu->mode != SOFT_MODE_REAL && cpu->cpl) || index != 0 || !(value & 1) ||
+	    (value & ~3ULL))
 		soft_raise(cpu, EXC_GP, 0);
 	cpu->xcr0 = value;
 }

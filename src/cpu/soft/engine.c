@@ -8,6 +8,7 @@
 #include "core/machine.h"
 #include "cpu/engine.h"
 #include "cpu/soft/interp.h"
+#include "cpu/soft/profile.h"
 #include "cpu/soft/sys.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
@@ -172,6 +173,7 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	pthread_cond_init(&v->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&v->sipi_vector, -1);
+	v->profile = soft_profile_new();
 
 	struct soft_cpu *cpu = &v->cpu;
 	cpu->vm = vm;
@@ -198,6 +200,7 @@ static void soft_vcpu_destroy(struct engine_vcpu *ev)
 	if (!v)
 		return;
 	atomic_store(&v->vm->vcpus[v->cpu.id], NULL);
+	soft_profile_report(v->profile, v->cpu.id);
 	soft_lapic_destroy(&v->lapic);
 	pthread_cond_destroy(&v->wake);
 	pthread_mutex_destroy(&v->wait_lock);
@@ -404,7 +407,9 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			vcpu_sleep(v, deadline);
 			continue;
 		}
-		soft_exec(cpu, SOFT_BUDGET);
+		u64 n = soft_exec(cpu, SOFT_BUDGET);
+		if (v->profile)
+			soft_profile_sample(v->profile, cpu->rip, n);
 	}
 }
 

@@ -21,7 +21,13 @@ static bool vector_has_error(int vector)
 {
 	/* SDM Vol. 3A Table 6-1: #DF #TS #NP #SS #GP #PF #AC (and #CP). */
 	switch (vector) {
-	case EXC_DF: case EXC_TS: case EXC_NP: case EXC_SS: case EXC_GP: case EXC_PF: case EXC_AC:
+	case EXC_DF:
+	case EXC_TS:
+	case EXC_NP:
+	case EXC_SS:
+	case EXC_GP:
+	case EXC_PF:
+	case EXC_AC:
 	case 21:
 		return true;
 	default:
@@ -106,7 +112,8 @@ static void deliver_real(struct soft_cpu *cpu, const struct soft_event *ev)
 	vals[1] = cpu->seg[X86_CS].selector;
 	vals[2] = cpu->rip & 0xffff;
 	u64 mask = sp_mask_of(&cpu->seg[X86_SS]);
-	u64 nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 3, 2, false, 0);
+	u64 nsp =
+	    soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 3, 2, false, 0);
 	set_sp(cpu, nsp, mask);
 	cpu->rflags &= ~(X86_RFLAGS_IF | X86_RFLAGS_TF | X86_RFLAGS_AC | RFLAGS_RF);
 	soft_seg_load_real(cpu, X86_CS, (u16)(ivt >> 16));
@@ -318,7 +325,11 @@ static enum exc_class ev_class(const struct soft_event *ev)
 	if (ev->kind != EV_EXCEPTION)
 		return EXC_BENIGN;
 	switch (ev->vector) {
-	case EXC_DE: case EXC_TS: case EXC_NP: case EXC_SS: case EXC_GP:
+	case EXC_DE:
+	case EXC_TS:
+	case EXC_NP:
+	case EXC_SS:
+	case EXC_GP:
 		return EXC_CONTRIBUTORY;
 	case EXC_PF:
 		return EXC_PAGEFAULT;

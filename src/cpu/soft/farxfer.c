@@ -82,11 +82,11 @@ static u64 check_target_ip(struct soft_cpu *cpu, const struct x86_seg *d, u64 ip
 }
 
 struct gate {
-	u16 sel;       /* target code segment */
+	u16 sel; /* target code segment */
 	u64 offset;
 	unsigned size; /* 2, 4 or 8: the gate's operand size */
 	unsigned params;
-	u64 desc;      /* target code-segment descriptor */
+	u64 desc; /* target code-segment descriptor */
 	struct x86_seg cs;
 };
 
@@ -219,8 +219,8 @@ void soft_far_call(struct soft_cpu *cpu, u16 sel, u64 offset, unsigned opsize)
 	vals[0] = cpu->seg[X86_CS].selector;
 	vals[1] = cpu->rip;
 	if (legacy(cpu)) {
-		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2, opsize,
-				      cpu->cpl == 3, 0);
+		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2,
+				      opsize, cpu->cpl == 3, 0);
 		stk_set(cpu, nsp, mask);
 		soft_seg_load_real(cpu, X86_CS, sel);
 		cpu->rip = offset & opmask(opsize);
@@ -230,8 +230,8 @@ void soft_far_call(struct soft_cpu *cpu, u16 sel, u64 offset, unsigned opsize)
 	if (d.s) {
 		check_code(cpu, sel, &d, false);
 		u64 ip = check_target_ip(cpu, &d, offset & opmask(opsize));
-		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2, opsize,
-				      cpu->cpl == 3, 0);
+		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2,
+				      opsize, cpu->cpl == 3, 0);
 		soft_desc_set_accessed(cpu, sel, desc);
 		stk_set(cpu, nsp, mask);
 		soft_set_cs(cpu, sel, desc, cpu->cpl);
@@ -322,8 +322,8 @@ static void return_commit(struct soft_cpu *cpu, u16 cs_sel, u64 cs_desc, u64 ip,
 		cpu->seg[X86_SS] = nss;
 		soft_set_cs(cpu, cs_sel, cs_desc, newcpl);
 		mask = stk_mask(cpu);
-		cpu->gpr[X86_RSP] = mask == 0xffffULL ? (cpu->gpr[X86_RSP] & ~mask) | (sp & mask)
-						       : sp & mask;
+		cpu->gpr[X86_RSP] =
+		    mask == 0xffffULL ? (cpu->gpr[X86_RSP] & ~mask) | (sp & mask) : sp & mask;
 	} else {
 		u64 mask = stk_mask(cpu);
 		stk_set(cpu, cpu->gpr[X86_RSP] + sp_add, mask);

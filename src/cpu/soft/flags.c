@@ -49,6 +49,11 @@ static u64 lazy_compute(const struct soft_lazy *lz)
 		of = res == sb - 1;
 		af = (res & 0xf) == 0xf;
 		break;
+	case SOFT_LAZY_MUL:
+		f &= ~X86_RFLAGS_ZF;
+		/* fall through */
+	case SOFT_LAZY_SHIFT:
+		return f | (src & (X86_RFLAGS_CF | X86_RFLAGS_OF));
 	}
 	if (cf)
 		f |= X86_RFLAGS_CF;
@@ -97,6 +102,9 @@ bool soft_flags_cf(const struct soft_cpu *cpu)
 		return lz->dst <= lz->src;
 	case SOFT_LAZY_LOGIC:
 		return false;
+	case SOFT_LAZY_SHIFT:
+	case SOFT_LAZY_MUL:
+		return lz->src & X86_RFLAGS_CF;
 	default:
 		return lz->src; /* INC, DEC */
 	}

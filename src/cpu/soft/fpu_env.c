@@ -14,8 +14,24 @@ void fpu_update_es(struct soft_fxstate *fx)
 		fx->fsw &= ~(FSW_ES | FSW_B);
 }
 
+/* Changes TOP. st[] is kept in stack order (FXSAVE's), so the physical
+ * registers, which do not move, rotate in it. */
+static void fpu_set_top(struct soft_fxstate *fx, unsigned top)
+{
+	unsigned delta = (top - FPU_TOP(fx)) & 7;
+	u8 st[8][16];
+
+	if (delta) {
+		for (unsigned k = 0; k < 8; k++)
+			memcpy(st[k], fx->st[(k + delta) & 7], 16);
+		memcpy(fx->st, st, sizeof(st));
+	}
+	fx->fsw = (u16)((fx->fsw & ~FSW_TOP) | (top & 7) << 11);
+}
+
 void fpu_init(struct soft_fxstate *fx)
 {
+	fpu_set_top(fx, 0);
 	fx->fcw = 0x37f;
 	fx->fsw = 0;
 	fx->ftw_abridged = 0;
@@ -131,17 +147,16 @@ static unsigned fpu_env_store(const struct soft_cpu *cpu, bool o16, u8 *e)
 }
 
 /* Loads an environment image built as above into a state copy. */
-static void fpu_env_load(const struct soft_cpu *cpu, bool o16, const u8 *e,
-			 struct soft_fxstate *fx)
+static void fpu_env_load(const struct soft_cpu *cpu, bool o16, const u8 *e, struct soft_fxstate *fx)
 {
 	bool real = fpu_real_format(cpu);
-	u16 tw;
+	u16 tw, fsw;
 
 	if (o16) {
 		u16 h[7];
 		memcpy(h, e, 14);
 		fx->fcw = h[0];
-		fx->fsw = h[1];
+		fsw = h[1];
 		tw = h[2];
 		fx->fip = h[3];
 		fx->fdp = h[5];
@@ -154,7 +169,7 @@ static void fpu_env_load(const struct soft_cpu *cpu, bool o16, const u8 *e,
 		u32 w[7];
 		memcpy(w, e, 28);
 		fx->fcw = (u16)w[0];
-		fx->fsw = (u16)w[1];
+		fsw = (u16)w[1];
 		tw = (u16)w[2];
 		if (real) {
 			fx->fip = (w[3] & 0xffff) | ((w[4] & 0x0ffff000u) << 4);
@@ -166,6 +181,8 @@ static void fpu_env_load(const struct soft_cpu *cpu, bool o16, const u8 *e,
 			fx->fdp = w[5];
 		}
 	}
+	fpu_set_top(fx, (fsw >> 11) & 7);
+	fx->fsw = fsw;
 	/* FCW bit 6 reads as 1 and bits 7, 13-15 as 0 on current CPUs. */
 	fx->fcw = (fx->fcw & 0x1f3f) | 0x40;
 	fx->ftw_abridged = fpu_abridged_tag(tw);

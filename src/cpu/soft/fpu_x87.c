@@ -40,30 +40,30 @@ extern const u8 x87_stubs[];
  * FCOM2/FCOMP3 DC D0+i, FXCH4 DD C8+i, FCOMP5 DE D0+i, FFREEP/FXCH7/FSTP8/9
  * DF C0-DF). DB E0-E4 and DF E0 are handled in C first. */
 static const u64 x87_reg_valid[8] = {
-	~0ULL,
-	0x1ffffULL | (0x3ffULL << 24) | (3ULL << 36) | (0x7fULL << 40) | (0xffffULL << 48),
-	0xffffffffULL | (1ULL << 41),
-	0xffffffffULL | (0xffffULL << 40),
-	~0ULL,
-	(1ULL << 48) - 1,
-	0xffffffULL | (1ULL << 25) | (0xffffffffULL << 32),
-	0xffffffffULL | (0xffffULL << 40),
+    ~0ULL,
+    0x1ffffULL | (0x3ffULL << 24) | (3ULL << 36) | (0x7fULL << 40) | (0xffffULL << 48),
+    0xffffffffULL | (1ULL << 41),
+    0xffffffffULL | (0xffffULL << 40),
+    ~0ULL,
+    (1ULL << 48) - 1,
+    0xffffffULL | (1ULL << 25) | (0xffffffffULL << 32),
+    0xffffffffULL | (0xffffULL << 40),
 };
 
 /* Memory forms: operand size in bytes by opcode and ModRM.reg (0: not a
  * computing form), and which of them store. */
 static const u8 x87_mem_size[8][8] = {
-	{4, 4, 4, 4, 4, 4, 4, 4}, {4, 0, 4, 4, 0, 0, 0, 0}, {4, 4, 4, 4, 4, 4, 4, 4},
-	{4, 4, 4, 4, 0, 10, 0, 10}, {8, 8, 8, 8, 8, 8, 8, 8}, {8, 8, 8, 8, 0, 0, 0, 0},
-	{2, 2, 2, 2, 2, 2, 2, 2}, {2, 2, 2, 2, 10, 8, 10, 8},
+    {4, 4, 4, 4, 4, 4, 4, 4},   {4, 0, 4, 4, 0, 0, 0, 0},   {4, 4, 4, 4, 4, 4, 4, 4},
+    {4, 4, 4, 4, 0, 10, 0, 10}, {8, 8, 8, 8, 8, 8, 8, 8},   {8, 8, 8, 8, 0, 0, 0, 0},
+    {2, 2, 2, 2, 2, 2, 2, 2},   {2, 2, 2, 2, 10, 8, 10, 8},
 };
 static const u8 x87_mem_store[8] = {0, 0x0c, 0, 0x8e, 0, 0x0e, 0, 0xce};
 
 struct x87_frame {
 	struct soft_fxstate g; /* guest x87 state in, result out */
 	u8 host[512] __attribute__((aligned(16)));
-	u8 mem[16];            /* memory operand, at [RAX] for the stub */
-	u64 rflags;            /* in: guest arithmetic flags (FCMOVcc); out: FCOMI's */
+	u8 mem[16]; /* memory operand, at [RAX] for the stub */
+	u64 rflags; /* in: guest arithmetic flags (FCMOVcc); out: FCOMI's */
 };
 
 #define XF(f) [f] "i"(offsetof(struct x87_frame, f))
@@ -155,6 +155,9 @@ void soft_exec_x87(struct soft_cpu *cpu, const struct soft_insn *in)
 		valid = x87_mem_size[op][in->reg & 7] != 0;
 	else
 		valid = (x87_reg_valid[op] >> (in->modrm & 0x3f)) & 1;
+	/* FISTTP (DB/DD/DF /1) is SSE3: not on a host without it. */
+	if (valid && in->mem && (in->reg & 7) == 1 && (op & 1) && !__builtin_cpu_supports("sse3"))
+		valid = false;
 	if (!valid)
 		soft_raise_noerr(cpu, EXC_UD);
 	fpu_check_pending(cpu);

@@ -7,8 +7,19 @@
 
 /* Byte offsets in the FXSAVE area (SDM Vol. 2A Tables 3-53 and 3-56). */
 enum {
-	FX_FCW = 0, FX_FSW = 2, FX_FTW = 4, FX_FOP = 6, FX_FIP = 8, FX_FCS = 12, FX_FDP = 16,
-	FX_FDS = 20, FX_MXCSR = 24, FX_MXCSR_MASK = 28, FX_ST = 32, FX_XMM = 160, FX_SIZE = 512,
+	FX_FCW = 0,
+	FX_FSW = 2,
+	FX_FTW = 4,
+	FX_FOP = 6,
+	FX_FIP = 8,
+	FX_FCS = 12,
+	FX_FDP = 16,
+	FX_FDS = 20,
+	FX_MXCSR = 24,
+	FX_MXCSR_MASK = 28,
+	FX_ST = 32,
+	FX_XMM = 160,
+	FX_SIZE = 512,
 };
 
 void soft_fpu_reset(struct soft_cpu *cpu)

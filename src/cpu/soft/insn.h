@@ -44,6 +44,7 @@ struct soft_insn {
 	/* Added by the interpreter lead (decode.c / interp.c). */
 	u8 size;         /* size of the main operand: 1 for byte forms, else opsize */
 	bool seg_override; /* a segment prefix chose seg (string insns' source) */
+	bool ends_block; /* set by soft_insn_bind(): an unconditional control transfer */
 	/* The handler, set by soft_insn_bind() (interp.c) after decoding, so that
 	 * a cached decoded instruction dispatches with one indirect call. */
 	void (*exec)(struct soft_cpu *cpu, const struct soft_insn *in);

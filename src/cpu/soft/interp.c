@@ -21,61 +21,79 @@
  * relying on the codemap could drop it later.) */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cpu/soft/interp.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
 
-#define DCACHE_BITS 14
+/* Decoded blocks: straight-line runs of instructions within one page,
+ * ending at an unconditional control transfer (or after BLOCK_INSNS
+ * instructions / BLOCK_BYTES bytes). Conditional branches do not end a
+ * block: execution leaves it wherever RIP stops following it. */
+#define DCACHE_BITS 13
 #define DCACHE_SIZE (1u << DCACHE_BITS)
-#define DCACHE_EMPTY (~0ULL)
+#define BLOCK_INSNS 8
+#define BLOCK_BYTES 64
 
-struct soft_dcache_entry {
-	u64 gpa;        /* guest-physical address of the first byte, or DCACHE_EMPTY */
-	u8 bytes[16];   /* the instruction's bytes (in.len of them) */
+/* key = gpa + 1 of the first byte, so that zeroed (never used) memory is an
+ * empty slot: the cache is calloc'ed and its pages populate on first use. */
+struct soft_block {
+	u64 key;
 	u8 code_size;
-	struct soft_insn in;
-};
+	u8 n;           /* instructions */
+	u16 nbytes;
+	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
+	struct soft_insn in[BLOCK_INSNS];
+} __attribute__((aligned(64)));
 
 struct soft_dcache {
-	struct soft_dcache_entry e[DCACHE_SIZE];
+	u64 lookups, misses;
+	struct soft_block b[DCACHE_SIZE];
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
 
 struct soft_dcache *soft_dcache_new(void)
 {
-	struct soft_dcache *dc = malloc(sizeof(*dc));
+	/* Fresh anonymous memory reads as zero (all slots empty) and is only
+	 * populated where blocks get built. */
+	void *p = mmap(NULL, sizeof(struct soft_dcache), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!dc)
-		return NULL;
-	for (unsigned i = 0; i < DCACHE_SIZE; i++)
-		dc->e[i].gpa = DCACHE_EMPTY;
-	return dc;
+	return p == MAP_FAILED ? NULL : p;
 }
 
 void soft_dcache_free(struct soft_dcache *dc)
 {
-	free(dc);
+	if (dc && dc->lookups)
+		log_info("soft: decoded blocks: %llu lookups, %llu misses (%.2f%%)",
+			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
+			 100.0 * (double)dc->misses / (double)dc->lookups);
+	if (dc)
+		munmap(dc, sizeof(*dc));
+}
+
+/* The block's bytes still equal guest memory at host (n <= BLOCK_BYTES). */
+static bool block_same(const struct soft_block *b, const u8 *host)
+{
+	unsigned n = b->nbytes, i = 0;
+	u64 x, y;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, b->bytes + i, 8);
+		memcpy(&y, host + i, 8);
+		if (x != y)
+			return false;
+	}
+	for (; i < n; i++)
+		if (b->bytes[i] != host[i])
+			return false;
+	return true;
 }
 
 static unsigned dcache_index(u64 gpa)
 {
-	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 28)) & (DCACHE_SIZE - 1));
-}
-
-static bool same_bytes(const u8 *a, const u8 *b, unsigned len, unsigned avail)
-{
-	u64 x0, y0, x1, y1;
-
-	if (avail < 16)
-		return memcmp(a, b, len) == 0;
-	memcpy(&x0, a, 8);
-	memcpy(&y0, b, 8);
-	if (len <= 8)
-		return ((x0 ^ y0) << (64 - 8 * len)) == 0;
-	memcpy(&x1, a + 8, 8);
-	memcpy(&y1, b + 8, 8);
-	return x0 == y0 && ((x1 ^ y1) << (128 - 8 * len)) == 0;
+	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 24)) & (DCACHE_SIZE - 1));
 }
 
 /* ---- #UD reporting ---- */
@@ -135,12 +153,12 @@ static const struct soft_insn *decode_failed(struct soft_cpu *cpu, int r,
 	raise_ud(cpu, partial->map, partial->opcode);
 }
 
-/* Slow path: code that is not RAM, crosses a page or the CS limit. Bytes
- * are fetched one at a time as the decoder asks, so a fault on the next
- * page happens only if the instruction really extends into it. */
-static const struct soft_insn *fetch_slow(struct soft_cpu *cpu, struct soft_dcache *dc)
+/* One instruction the slow way: code that is not RAM, or that crosses a
+ * page or the CS limit. Bytes are fetched one at a time as the decoder
+ * asks, so a fault on the next page happens only if the instruction really
+ * extends into it. */
+static const struct soft_insn *fetch_one(struct soft_cpu *cpu, struct soft_insn *in)
 {
-	struct soft_insn *in = &dc->scratch;
 	u8 buf[16];
 	unsigned n = 0;
 	int r;
@@ -154,17 +172,52 @@ static const struct soft_insn *fetch_slow(struct soft_cpu *cpu, struct soft_dcac
 	}
 	if (r)
 		return decode_failed(cpu, r, in);
-	soft_insn_bind(in);
+	soft_insn_bind(in, cpu->code_size);
 	return in;
 }
 
-static const struct soft_insn *fetch(struct soft_cpu *cpu, struct soft_dcache *dc)
+/* Decodes a new block at host (avail bytes left in the page and CS limit).
+ * Returns NULL when not even the first instruction fits: the caller takes
+ * the slow path. A first instruction that does not decode raises. */
+static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b, const u8 *host,
+				      unsigned avail, u64 gpa)
 {
-	struct soft_dcache_entry *ent;
+	unsigned off = 0;
+	int r;
+
+	b->key = 0;
+	b->n = 0;
+	while (b->n < BLOCK_INSNS) {
+		struct soft_insn *in = &b->in[b->n];
+		r = soft_decode(host + off, avail - off, cpu->code_size, in);
+		if (r || off + in->len > BLOCK_BYTES) {
+			if (b->n)
+				break; /* the block ends before it; it faults when reached */
+			if (r == -2)
+				return NULL;
+			decode_failed(cpu, r, in);
+		}
+		soft_insn_bind(in, cpu->code_size);
+		off += in->len;
+		b->n++;
+		if (in->ends_block || off >= avail)
+			break;
+	}
+	b->nbytes = (u16)off;
+	memcpy(b->bytes, host, off);
+	b->code_size = cpu->code_size;
+	b->key = gpa + 1;
+	return b;
+}
+
+/* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
+ * an instruction fetch. */
+static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc)
+{
+	struct soft_block *b;
 	const u8 *host;
 	unsigned avail;
 	u64 lin, gpa;
-	int r;
 
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
 		lin = cpu->rip;
@@ -183,45 +236,16 @@ static const struct soft_insn *fetch(struct soft_cpu *cpu, struct soft_dcache *d
 	} else {
 		host = soft_fetch_ptr(cpu, cpu->rip, &avail, &gpa);
 		if (!host)
-			return fetch_slow(cpu, dc);
+			return NULL;
 	}
-	ent = &dc->e[dcache_index(gpa)];
-	if (__builtin_expect(ent->gpa == gpa && ent->code_size == cpu->code_size &&
-				     ent->in.len <= avail &&
-				     same_bytes(ent->bytes, host, ent->in.len, avail),
+	b = &dc->b[dcache_index(gpa)];
+	dc->lookups++;
+	if (__builtin_expect(b->key == gpa + 1 && b->code_size == cpu->code_size &&
+				     b->nbytes <= avail && block_same(b, host),
 			     1))
-		return &ent->in;
-	ent->gpa = DCACHE_EMPTY;
-	r = soft_decode(host, avail, cpu->code_size, &ent->in);
-	if (r == -2 && avail < 15)
-		return fetch_slow(cpu, dc);
-	if (r)
-		return decode_failed(cpu, r, &ent->in);
-	soft_insn_bind(&ent->in);
-	memcpy(ent->bytes, host, ent->in.len);
-	ent->code_size = cpu->code_size;
-	ent->gpa = gpa;
-	return &ent->in;
-}
-
-/* Without a cache (unit tests that build a bare soft_cpu). */
-static const struct soft_insn *fetch_nocache(struct soft_cpu *cpu, struct soft_insn *in)
-{
-	u8 buf[16];
-	unsigned n = 0;
-	int r;
-
-	for (;;) {
-		soft_fetch(cpu, cpu->rip + n, &buf[n], 1);
-		n++;
-		r = soft_decode(buf, n, cpu->code_size, in);
-		if (r != -2)
-			break;
-	}
-	if (r)
-		return decode_failed(cpu, r, in);
-	soft_insn_bind(in);
-	return in;
+		return b;
+	dc->misses++;
+	return block_build(cpu, b, host, avail, gpa);
 }
 
 /* ---- the loop ---- */
@@ -238,11 +262,45 @@ static void fault_cleanup(struct soft_cpu *cpu)
 	}
 }
 
+/* Runs one instruction (page-crossing or MMIO code, the instruction in an
+ * interrupt shadow, or a CPU without a decoded-instruction cache). */
+static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch)
+{
+	const struct soft_insn *in;
+
+	cpu->insn_rip = cpu->rip;
+	in = fetch_one(cpu, scratch);
+	cpu->rip += in->len;
+	if (cpu->mode != SOFT_MODE_LONG64)
+		cpu->rip &= 0xffffffffULL;
+	in->exec(cpu, in);
+	cpu->stat_insns++;
+}
+
+/* Runs the block from its first instruction while RIP follows it. */
+static void exec_block(struct soft_cpu *cpu, const struct soft_block *b)
+{
+	const struct soft_insn *in = b->in, *end = b->in + b->n;
+	const bool wrap = cpu->mode != SOFT_MODE_LONG64;
+
+	do {
+		u64 next = cpu->rip + in->len;
+		if (wrap)
+			next &= 0xffffffffULL;
+		cpu->insn_rip = cpu->rip;
+		cpu->rip = next;
+		in->exec(cpu, in);
+		cpu->stat_insns++;
+		if (__builtin_expect(cpu->rip != next || cpu->exec_stop, 0))
+			return;
+	} while (++in < end);
+}
+
 u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 {
 	const u64 start = cpu->stat_insns;
 	struct soft_dcache *const dc = cpu->dcache;
-	struct soft_insn nocache;
+	struct soft_insn scratch;
 
 	if (setjmp(cpu->fault_jmp)) {
 		/* soft_raise(): the exception is pending, RIP is back on the
@@ -252,20 +310,24 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 	}
 	cpu->exec_stop = false;
 	cpu->undo_reg = -1;
-	while (cpu->stat_insns - start < budget) {
-		const struct soft_insn *in;
-		u8 shadow = cpu->intr_shadow;
-
-		cpu->insn_rip = cpu->rip;
-		in = dc ? fetch(cpu, dc) : fetch_nocache(cpu, &nocache);
-		cpu->rip += in->len;
-		if (cpu->mode != SOFT_MODE_LONG64)
-			cpu->rip &= 0xffffffffULL;
+	if (cpu->intr_shadow) {
+		/* The instruction after STI / MOV SS runs alone: then interrupts
+		 * may be taken (SDM Vol. 3A 6.8.3). */
 		cpu->intr_shadow = 0;
-		in->exec(cpu, in);
-		cpu->stat_insns++;
-		/* The instruction after STI / MOV SS ran: interrupts may be taken. */
-		if (__builtin_expect(cpu->exec_stop | shadow, 0))
+		exec_one(cpu, dc ? &dc->scratch : &scratch);
+		return cpu->stat_insns - start;
+	}
+	while (cpu->stat_insns - start < budget) {
+		const struct soft_block *b;
+
+		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
+		b = dc ? block_get(cpu, dc) : NULL;
+
+		if (b)
+			exec_block(cpu, b);
+		else
+			exec_one(cpu, dc ? &dc->scratch : &scratch);
+		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))
 			break;
 		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||
 					     atomic_load_explicit(&cpu->kick, memory_order_relaxed),

@@ -21,6 +21,8 @@ enum soft_lazy_op {
 	SOFT_LAZY_LOGIC,    /* AND OR XOR TEST: CF=OF=AF=0 */
 	SOFT_LAZY_INC,      /* res = dst + 1; src holds the preserved CF */
 	SOFT_LAZY_DEC,      /* res = dst - 1; src holds the preserved CF */
+	SOFT_LAZY_SHIFT,    /* SHL/SHR/SAR: ZF SF PF of res, src = CF | OF << 11, AF=0 */
+	SOFT_LAZY_MUL,      /* MUL/IMUL: SF PF of res, ZF=0, src = CF | OF << 11, AF=0 */
 };
 
 #define SOFT_FLAGS_ARITH                                                                           \
@@ -249,8 +251,11 @@ u64 soft_io_in(struct soft_cpu *cpu, u16 port, unsigned size);
 void soft_io_out(struct soft_cpu *cpu, u16 port, unsigned size, u64 v);
 void soft_io_check(struct soft_cpu *cpu, u16 port, unsigned size);
 
-/* Binds in->exec to the handler of its opcode (interp_tables.c). */
-void soft_insn_bind(struct soft_insn *in);
+/* Binds in->exec to the handler of its opcode (interp_tables.c), or to a
+ * specialized one for frequent forms (fast.c); code_size as decoded. */
+void soft_insn_bind(struct soft_insn *in, unsigned code_size);
+void soft_insn_bind_generic(struct soft_insn *in); /* without fast.c (tests) */
+void soft_fast_bind(struct soft_insn *in, unsigned code_size);
 /* Decoded-instruction cache (interp.c): allocated per vCPU, freed with it. */
 struct soft_dcache *soft_dcache_new(void);
 void soft_dcache_free(struct soft_dcache *dc);

@@ -81,7 +81,7 @@ static void op_undefined(struct soft_cpu *cpu, const struct soft_insn *in)
 	soft_insn_ud(cpu, in);
 }
 
-void soft_insn_bind(struct soft_insn *in)
+void soft_insn_bind_generic(struct soft_insn *in)
 {
 	soft_handler_fn *fn = NULL;
 
@@ -106,4 +106,19 @@ void soft_insn_bind(struct soft_insn *in)
 		break;
 	}
 	in->exec = fn ? fn : op_undefined;
+	/* Unconditional control transfers end a decoded block (interp.c): the
+	 * bytes after them are often not code. */
+	in->ends_block = !fn || fn == soft_op_jmp_rel || fn == soft_op_call_rel ||
+			 fn == soft_op_ret || fn == soft_op_ret_far || fn == soft_op_jmp_far ||
+			 fn == soft_op_call_far || fn == soft_op_iret || fn == soft_op_int ||
+			 fn == soft_op_hlt || fn == soft_op_syscall || fn == soft_op_sysret ||
+			 fn == soft_op_sysenter || fn == soft_op_sysexit || fn == soft_op_ud ||
+			 (fn == soft_op_grp5 && ((in->modrm >> 3) & 7) >= 2 &&
+			  ((in->modrm >> 3) & 7) <= 5);
+}
+
+void soft_insn_bind(struct soft_insn *in, unsigned code_size)
+{
+	soft_insn_bind_generic(in);
+	soft_fast_bind(in, code_size);
 }

@@ -38,6 +38,12 @@ void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len
 u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, bool user);
 void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value, bool user);
 
+/* Probes an access of len (<= 4096) bytes at seg:off of kind acc: every
+ * segment and paging check, #GP/#SS/#PF as the access would raise them,
+ * A/D bits as it would set them, but no data moves and no device is
+ * touched (unlike soft_read_for_write() on MMIO). */
+void soft_check_access(struct soft_cpu *cpu, int seg, u64 off, unsigned len, enum soft_access acc);
+
 /* Host pointer for a locked read-modify-write of size bytes at seg:off,
  * after the checks and the D-bit update of a write. NULL when the access
  * crosses a page, is not RAM or hits a page holding decoded code: then use
@@ -123,7 +129,7 @@ static inline u64 soft_mem_linear(struct soft_cpu *cpu, int seg, u64 off, unsign
 
 static inline struct soft_tlb_entry *soft_tlb_slot(struct soft_cpu *cpu, u64 lin, bool user)
 {
-	return &cpu->tlb.e[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	return &cpu->tlb.e[user][soft_tlb_index(lin)];
 }
 
 /* True when a size-byte access at lin stays inside its page. */

@@ -1,6 +1,5 @@
 /* Paging (Intel SDM Vol. 3A ch. 4: 32-bit, PAE, 4-level) and the slow paths
  * of guest memory access: TLB fill, page-crossing splits, MMIO. */
-#include <stdio.h>
 #include <string.h>
 
 #include "core/machine.h"
@@ -10,21 +9,21 @@
 #include "popek/log.h"
 
 /* Paging-structure entry bits (SDM Vol. 3A 4.3, 4.4.2, 4.5.4). */
-#define PTE_P (1ULL << 0)
+#define PTE_P  (1ULL << 0)
 #define PTE_RW (1ULL << 1)
 #define PTE_US (1ULL << 2)
-#define PTE_A (1ULL << 5)
-#define PTE_D (1ULL << 6)
+#define PTE_A  (1ULL << 5)
+#define PTE_D  (1ULL << 6)
 #define PTE_PS (1ULL << 7)
-#define PTE_G (1ULL << 8)
+#define PTE_G  (1ULL << 8)
 #define PTE_XD (1ULL << 63)
 
 /* #PF error code bits (SDM Vol. 3A 4.7). */
-#define PF_P (1u << 0)
-#define PF_W (1u << 1)
-#define PF_U (1u << 2)
+#define PF_P    (1u << 0)
+#define PF_W    (1u << 1)
+#define PF_U    (1u << 2)
 #define PF_RSVD (1u << 3)
-#define PF_ID (1u << 4)
+#define PF_ID   (1u << 4)
 
 #define PA_MASK (((1ULL << SOFT_MAXPHYADDR) - 1) & ~0xfffULL)
 
@@ -125,7 +124,8 @@ retry:;
 				/* 4 MiB page only with CR4.PSE; PSE-36 bits 13..(M-20), then
 				 * reserved up to bit 21 (SDM Vol. 3A Table 4-4). */
 				if (cpu->cr4 & X86_CR4_PSE) {
-					if (e & (((1ULL << 22) - 1) & ~((1ULL << (SOFT_MAXPHYADDR - 19)) - 1)))
+					if (e & (((1ULL << 22) - 1) &
+						 ~((1ULL << (SOFT_MAXPHYADDR - 19)) - 1)))
 						goto reserved;
 					leaf = true;
 				}
@@ -147,7 +147,8 @@ retry:;
 			if (esize == 4 && sh == 22)
 				w->gpa = (e & 0xffc00000ULL) | (((e >> 13) & 0x7f) << 32);
 			else
-				w->gpa = (esize == 8 ? e & PA_MASK : e & 0xfffff000ULL) & ~(size - 1);
+				w->gpa =
+				    (esize == 8 ? e & PA_MASK : e & 0xfffff000ULL) & ~(size - 1);
 			w->gpa |= lin & (size - 1);
 			w->shift = sh;
 			break;
@@ -216,8 +217,6 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool us
 		return e->host + (lin & 0xfff);
 	}
 	cpu->stat_tlb_misses++;
-	if (!(cpu->stat_tlb_misses & 0xfffff))
-		fprintf(stderr, "TLBSTAT misses=%llu insns=%llu\n", (unsigned long long)cpu->stat_tlb_misses, (unsigned long long)cpu->stat_insns);
 	mmu_check_canonical(cpu, lin);
 	if (!mmu_walk(cpu, lin, acc, user, &w, &err)) {
 		cpu->cr2 = lin;
@@ -415,6 +414,14 @@ u64 soft_read_for_write(struct soft_cpu *cpu, int seg, u64 offset, unsigned size
 	else
 		parts_read(cpu, &p, (u8 *)&v);
 	return v;
+}
+
+void soft_check_access(struct soft_cpu *cpu, int seg, u64 off, unsigned len, enum soft_access acc)
+{
+	u64 lin = soft_mem_linear(cpu, seg, off, len, acc);
+	struct lin_parts p;
+
+	lin_prepare(cpu, lin, len, acc, cpu->cpl == 3, &p);
 }
 
 static u64 sys_linear(const struct soft_cpu *cpu, u64 linear)

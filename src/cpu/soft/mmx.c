@@ -15,9 +15,9 @@ u64 mmx_get(const struct soft_cpu *cpu, unsigned i)
 	return v;
 }
 
-/* SDM Vol. 1 9.5.1: every MMX instruction but EMMS sets TOP to 0 and all
- * tags to valid. Physical registers stay put, so the stack-ordered image
- * rotates when TOP was not already 0. */
+/* SDM Vol. 1 9.5.1: every MMX instruction sets TOP to 0 and all tags to
+ * valid. Physical registers stay put, so the stack-ordered image rotates
+ * when TOP was not already 0. */
 void mmx_enter(struct soft_cpu *cpu)
 {
 	struct soft_fxstate *fx = &cpu->fx;

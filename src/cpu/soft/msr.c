@@ -5,35 +5,35 @@
 #include "cpu/soft/sys.h"
 #include "popek/log.h"
 
-#define MSR_TSC 0x10
-#define MSR_PLATFORM_ID 0x17
-#define MSR_SPEC_CTRL 0x48
-#define MSR_PRED_CMD 0x49
-#define MSR_APIC_BASE 0x1b
-#define MSR_FEATURE_CONTROL 0x3a
-#define MSR_BIOS_SIGN_ID 0x8b
-#define MSR_MTRRCAP 0xfe
-#define MSR_ARCH_CAPABILITIES 0x10a
-#define MSR_SYSENTER_CS 0x174
-#define MSR_SYSENTER_ESP 0x175
-#define MSR_SYSENTER_EIP 0x176
-#define MSR_MISC_ENABLE 0x1a0
-#define MSR_DEBUGCTL 0x1d9
-#define MSR_MTRR_VAR_FIRST 0x200
-#define MSR_MTRR_VAR_LAST 0x20f
-#define MSR_PAT 0x277
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_TSC_DEADLINE 0x6e0
-#define MSR_EFER 0xc0000080
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_TSC_AUX 0xc0000103
-#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define MSR_TSC                 0x10
+#define MSR_PLATFORM_ID         0x17
+#define MSR_SPEC_CTRL           0x48
+#define MSR_PRED_CMD            0x49
+#define MSR_APIC_BASE           0x1b
+#define MSR_FEATURE_CONTROL     0x3a
+#define MSR_BIOS_SIGN_ID        0x8b
+#define MSR_MTRRCAP             0xfe
+#define MSR_ARCH_CAPABILITIES   0x10a
+#define MSR_SYSENTER_CS         0x174
+#define MSR_SYSENTER_ESP        0x175
+#define MSR_SYSENTER_EIP        0x176
+#define MSR_MISC_ENABLE         0x1a0
+#define MSR_DEBUGCTL            0x1d9
+#define MSR_MTRR_VAR_FIRST      0x200
+#define MSR_MTRR_VAR_LAST       0x20f
+#define MSR_PAT                 0x277
+#define MSR_MTRR_DEF_TYPE       0x2ff
+#define MSR_TSC_DEADLINE        0x6e0
+#define MSR_EFER                0xc0000080
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_SFMASK              0xc0000084
+#define MSR_FS_BASE             0xc0000100
+#define MSR_GS_BASE             0xc0000101
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_TSC_AUX             0xc0000103
+#define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 
 /* IA32_ARCH_CAPABILITIES (advertised by CPUID.7.0:EDX[29], cpuid.c): this
@@ -182,7 +182,8 @@ void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 	}
 	if (index == MSR_APIC_BASE || index == MSR_TSC_DEADLINE ||
 	    (index >= SOFT_MSR_X2APIC_FIRST && index <= SOFT_MSR_X2APIC_LAST)) {
-		if (cpu->lapic && soft_lapic_msr_read(cpu->lapic, index, soft_now_ns(cpu), value) == 0)
+		if (cpu->lapic &&
+		    soft_lapic_msr_read(cpu->lapic, index, soft_now_ns(cpu), value) == 0)
 			return;
 	}
 	msr_fault(cpu, "read", index, 0);

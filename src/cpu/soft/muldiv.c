@@ -9,11 +9,8 @@ typedef __int128 s128;
 
 static void mul_flags(struct soft_cpu *cpu, unsigned size, u64 lo, bool overflow)
 {
-	u64 f = soft_flags_szp(lo, size) & ~X86_RFLAGS_ZF;
-
-	if (overflow)
-		f |= X86_RFLAGS_CF | X86_RFLAGS_OF;
-	soft_flags_set_arith(cpu, f);
+	soft_lazy_set(cpu, SOFT_LAZY_MUL, size, 0,
+		      overflow ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0, lo);
 }
 
 /* IMUL r, r/m (, imm): the truncated signed product, CF=OF when it did not fit. */

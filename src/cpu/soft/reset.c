@@ -62,7 +62,7 @@ void soft_reset(struct soft_cpu *cpu)
 	reset_regs(cpu);
 	memset(msr, 0, sizeof(*msr));
 	msr->tsc_offset = tsc_offset;
-	msr->pat = 0x0007040600070406ULL; /* SDM Vol. 3A 11.12.4 */
+	msr->pat = 0x0007040600070406ULL;               /* SDM Vol. 3A 11.12.4 */
 	msr->misc_enable = 1 | (1u << 11) | (1u << 12); /* fast strings; no BTS, no PEBS */
 	/* MTRRs as firmware leaves them (SDM Vol. 3A 11.11): enabled, fixed
 	 * ranges on, write-back by default and for the first MiB, and the

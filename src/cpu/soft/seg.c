@@ -276,8 +276,8 @@ static bool desc_visible(struct soft_cpu *cpu, u16 sel, struct x86_seg *d, u64 *
 bool soft_lar(struct soft_cpu *cpu, u16 sel, u32 *out)
 {
 	/* System types LAR accepts: legacy mode / IA-32e mode. */
-	static const u16 legacy = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 9 |
-				  1u << 11 | 1u << 12;
+	static const u16 legacy =
+	    1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 9 | 1u << 11 | 1u << 12;
 	static const u16 ia32e = 1u << 2 | 1u << 9 | 1u << 11 | 1u << 12;
 	struct x86_seg d;
 	u64 desc;

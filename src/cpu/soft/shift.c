@@ -33,6 +33,12 @@ static u64 rcr(u64 v, unsigned bits, unsigned count, bool *cf)
 	return v;
 }
 
+/* SHL/SHR/SAR/SHLD/SHRD: lazy flags from the result, CF and OF. */
+static void shift_flags(struct soft_cpu *cpu, unsigned size, u64 res, bool cf, bool of)
+{
+	soft_lazy_set(cpu, SOFT_LAZY_SHIFT, size, 0, (cf ? CF : 0) | (of ? OF : 0), res);
+}
+
 static void set_cf_of(struct soft_cpu *cpu, u64 f, bool cf, bool of)
 {
 	f &= ~(CF | OF);
@@ -88,8 +94,7 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 			res = 0;
 			cf = count == bits ? val & 1 : 0;
 		}
-		f = soft_flags_szp(res, size);
-		set_cf_of(cpu, f, cf, bit(val, bits - 1) ^ bit(val, bits - 2));
+		shift_flags(cpu, size, res, cf, bit(val, bits - 1) ^ bit(val, bits - 2));
 		return res;
 	case 5: /* SHR */
 		if (count < bits) {
@@ -99,8 +104,7 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 			res = 0;
 			cf = count == bits ? bit(val, bits - 1) : 0;
 		}
-		f = soft_flags_szp(res, size);
-		set_cf_of(cpu, f, cf, bit(val, bits - 1));
+		shift_flags(cpu, size, res, cf, bit(val, bits - 1));
 		return res;
 	default: { /* SAR */
 		s64 sv = soft_sext(val, size);
@@ -111,8 +115,7 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 			res = sv < 0 ? m : 0;
 			cf = sv < 0;
 		}
-		f = soft_flags_szp(res, size);
-		set_cf_of(cpu, f, cf, false);
+		shift_flags(cpu, size, res, cf, false);
 		return res;
 	}
 	}
@@ -121,7 +124,7 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 u64 soft_shxd(struct soft_cpu *cpu, bool left, unsigned size, u64 dst, u64 src, unsigned count)
 {
 	unsigned bits = size * 8;
-	u64 m = soft_size_mask(size), res, f;
+	u64 m = soft_size_mask(size), res;
 	bool cf, of;
 
 	dst &= m;
@@ -147,8 +150,7 @@ u64 soft_shxd(struct soft_cpu *cpu, bool left, unsigned size, u64 dst, u64 src, 
 	}
 	/* OF as for a one-bit shift, whatever the count (as Intel does). */
 	of = left ? bit(dst, bits - 1) ^ bit(dst, bits - 2) : bit(dst, bits - 1) ^ (src & 1);
-	f = soft_flags_szp(res, size);
-	set_cf_of(cpu, f, cf, of);
+	shift_flags(cpu, size, res, cf, of);
 	return res;
 }
 

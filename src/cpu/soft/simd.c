@@ -89,15 +89,18 @@ void simd_mxcsr_merge(struct soft_cpu *cpu, u32 host_after)
 static void simd_run(struct soft_cpu *cpu, const struct simd_op *op, struct simd_host *h,
 		     enum simd_stub stub, bool mmx)
 {
+	unsigned how = (mmx ? SIMD_RUN_MMX : 0) | ((op->flags & SOP_FP) ? SIMD_RUN_FP : 0);
 	bool um = (op->flags & SOP_FP) && !(cpu->fx.mxcsr & (1u << 11));
 	struct simd_host again;
 
+	if (!simd_host_has(stub))
+		soft_raise_noerr(cpu, EXC_UD);
 	if (um)
 		again = *h;
-	simd_host_run(h, stub, mmx);
+	simd_host_run(h, stub, how);
 	if (um) {
 		again.mxcsr |= 0x8000;
-		simd_host_run(&again, stub, mmx);
+		simd_host_run(&again, stub, how);
 		h->mxcsr |= again.mxcsr & 0x10;
 	}
 }
@@ -122,7 +125,7 @@ static void simd_results(struct soft_cpu *cpu, const struct simd_op *op, struct 
 	if (op->flags & SOP_EFL)
 		soft_flags_set(cpu, h->rflags,
 			       X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF |
-				       X86_RFLAGS_SF | X86_RFLAGS_OF);
+				   X86_RFLAGS_SF | X86_RFLAGS_OF);
 }
 
 /* PCMPESTRx length registers: with REX.W they are RAX/RDX as 64-bit signed
@@ -171,7 +174,7 @@ void simd_mmx(struct soft_cpu *cpu, const struct soft_insn *in, const struct sim
 		h.mm1 = mmx_get(cpu, in->rm);
 	h.mm0 = mmx_get(cpu, in->reg);
 	h.mxcsr = simd_host_mxcsr(cpu);
-	simd_host_run(&h, simd_stub_for(in, op), true);
+	simd_run(cpu, op, &h, simd_stub_for(in, op), true);
 	mmx_enter(cpu);
 	mmx_set(cpu, in->reg, h.mm0);
 }

@@ -23,6 +23,7 @@
  * operand (CVTxx2SI result, CVTSI2xx source); RAX/RDX/RCX for PCMPESTRx
  * and PCMPxSTRI. SIMD_STUBS_I entries expand to n stubs, stub k carrying the
  * immediate k (the assembler symbol simd_i). */
+/* clang-format off */
 #define SIMD_BOTH(X, name) X(S_##name, #name " %xmm2,%xmm1") X(M_##name, #name " %mm1,%mm0")
 
 #define SIMD_STUBS(X, XI)                                                                          \
@@ -136,50 +137,52 @@ enum simd_stub {
 	SS_none = -1,
 	SIMD_STUBS(SIMD_STUB_ENUM, SIMD_STUB_ENUM_I) SS_COUNT
 };
+/* clang-format on */
 
 /* Operands and results of one host stub call. */
 struct simd_host {
 	u8 x0[16], x1[16], x2[16]; /* XMM0 (implicit), XMM1 (dst), XMM2 (src) */
 	u64 mm0, mm1;              /* MM0 (dst), MM1 (src) */
 	u64 rax, rcx, rdx;
-	u64 rflags;                /* out: host RFLAGS after the stub */
-	u32 mxcsr;                 /* in: control to run with; out: MXCSR after */
-	u32 host_mxcsr;            /* scratch: the host's own MXCSR */
+	u64 rflags;     /* out: host RFLAGS after the stub */
+	u32 mxcsr;      /* in: control to run with; out: MXCSR after */
+	u32 host_mxcsr; /* scratch: the host's own MXCSR */
 };
 
-/* Runs stub on h's registers. mmx: also load/store MM0/MM1 (then EMMS).
- * The host's MXCSR and MMX/x87 state are left as they were. */
-void simd_host_run(struct simd_host *h, enum simd_stub stub, bool mmx);
-
-/* ---- x87 host execution (fpu_x87.c) ----
- * The x87 register stack (FXSAVE image, 512 bytes, 16-byte aligned). */
+/* Runs stub on h's registers. SIMD_RUN_FP: under MXCSR h->mxcsr, which then
+ * holds the MXCSR after the stub; SIMD_RUN_MMX: with MM0/MM1 (then EMMS),
+ * always under h->mxcsr. The host's MXCSR and x87/MMX state are kept. */
+enum { SIMD_RUN_INT = 0, SIMD_RUN_FP = 1, SIMD_RUN_MMX = 2 };
+void simd_host_run(struct simd_host *h, enum simd_stub stub, unsigned how);
+/* True when the host CPU has the extension stub belongs to. */
+bool simd_host_has(enum simd_stub stub);
 
 /* ---- opcode descriptors (simd_table.c) ---- */
 struct simd_op;
 typedef void simd_fn(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op);
 
 enum {
-	SOP_FP = 1 << 0,       /* uses MXCSR: merge flags, #XM on unmasked exceptions */
-	SOP_UNAL = 1 << 1,     /* 16-byte memory operand need not be aligned */
-	SOP_MMX = 1 << 2,      /* MMX-state instruction: #UD on EM, #MF, x87 tag/TOP effects */
-	SOP_EFL = 1 << 3,      /* result is ZF/PF/CF/OF/SF/AF of the host */
-	SOP_NODST = 1 << 4,    /* the destination register is not written */
-	SOP_REG = 1 << 5,      /* ModRM must name a register */
-	SOP_MEM = 1 << 6,      /* ModRM must name memory */
-	SOP_W = 1 << 7,        /* REX.W selects stub + 1 (64-bit GPR operand) */
-	SOP_X0 = 1 << 8,       /* XMM0 is written (PCMPxSTRM) */
-	SOP_ECX = 1 << 9,      /* ECX is written (PCMPxSTRI) */
-	SOP_LEN = 1 << 10,     /* EAX/EDX are string lengths (PCMPESTRx) */
-	SOP_MMSRC = 1 << 11,   /* the ModRM source is an MMX register (CVTPI2Px) */
-	SOP_MMDST = 1 << 12,   /* the destination is an MMX register (CVTPx2PI) */
+	SOP_FP = 1 << 0,     /* uses MXCSR: merge flags, #XM on unmasked exceptions */
+	SOP_UNAL = 1 << 1,   /* 16-byte memory operand need not be aligned */
+	SOP_MMX = 1 << 2,    /* MMX-state instruction: #UD on EM, #MF, x87 tag/TOP effects */
+	SOP_EFL = 1 << 3,    /* result is ZF/PF/CF/OF/SF/AF of the host */
+	SOP_NODST = 1 << 4,  /* the destination register is not written */
+	SOP_REG = 1 << 5,    /* ModRM must name a register */
+	SOP_MEM = 1 << 6,    /* ModRM must name memory */
+	SOP_W = 1 << 7,      /* REX.W selects stub + 1 (64-bit GPR operand) */
+	SOP_X0 = 1 << 8,     /* XMM0 is written (PCMPxSTRM) */
+	SOP_ECX = 1 << 9,    /* ECX is written (PCMPxSTRI) */
+	SOP_LEN = 1 << 10,   /* EAX/EDX are string lengths (PCMPESTRx) */
+	SOP_MMSRC = 1 << 11, /* the ModRM source is an MMX register (CVTPI2Px) */
+	SOP_MMDST = 1 << 12, /* the destination is an MMX register (CVTPx2PI) */
 };
 
 struct simd_op {
-	simd_fn *fn;    /* NULL: #UD */
-	s16 stub;       /* enum simd_stub, or the first of an immediate range */
-	u8 size;        /* bytes read from a memory source operand */
-	u8 imm_mask;    /* stub + (imm8 & imm_mask) for immediate ranges */
-	u16 flags;      /* SOP_* */
+	simd_fn *fn; /* NULL: #UD */
+	s16 stub;    /* enum simd_stub, or the first of an immediate range */
+	u8 size;     /* bytes read from a memory source operand */
+	u8 imm_mask; /* stub + (imm8 & imm_mask) for immediate ranges */
+	u16 flags;   /* SOP_* */
 };
 
 /* [prefix class][opcode]: 0 none, 1 66, 2 F3, 3 F2 (F2/F3 win over 66). */
@@ -188,11 +191,11 @@ extern const struct simd_op simd_tab_0f38[4][256];
 extern const struct simd_op simd_tab_0f3a[4][256];
 
 /* ---- generic handlers (simd.c) ---- */
-simd_fn simd_xmm;      /* XMM1 op= XMM2/mem */
-simd_fn simd_mmx;      /* MM0 op= MM1/mem */
-simd_fn simd_gpr_xmm;  /* GPR = op(XMM/mem)  (CVTxx2SI) */
-simd_fn simd_xmm_gpr;  /* XMM op= GPR/mem    (CVTSI2xx) */
-simd_fn simd_cvt_mmx;  /* CVTPI2Px / CVTPx2PI */
+simd_fn simd_xmm;     /* XMM1 op= XMM2/mem */
+simd_fn simd_mmx;     /* MM0 op= MM1/mem */
+simd_fn simd_gpr_xmm; /* GPR = op(XMM/mem)  (CVTxx2SI) */
+simd_fn simd_xmm_gpr; /* XMM op= GPR/mem    (CVTSI2xx) */
+simd_fn simd_cvt_mmx; /* CVTPI2Px / CVTPx2PI */
 /* ---- moves (sse_move.c) ---- */
 simd_fn sse_movups, sse_movups_st, sse_movss, sse_movss_st, sse_movsd, sse_movsd_st;
 simd_fn sse_movlps, sse_movhps, sse_movlps_st, sse_movhps_st;
@@ -236,8 +239,9 @@ void simd_gpr_write(struct soft_cpu *cpu, unsigned reg, unsigned size, u64 v);
 /* ---- MMX state (mmx.c) ---- */
 /* Value of MMi (the mantissa of physical x87 register i). */
 u64 mmx_get(const struct soft_cpu *cpu, unsigned i);
-/* The MMX state transition of every MMX instruction but EMMS: TOP = 0 and
- * all tags valid (Intel SDM Vol. 1 9.5.1). Call after all faulting steps. */
+/* The x87->MMX transition every MMX instruction makes: TOP = 0 and all
+ * tags valid (Intel SDM Vol. 1 9.5.1; EMMS then empties the tags). Call
+ * after all steps that can fault. */
 void mmx_enter(struct soft_cpu *cpu);
 /* Writes MMi (after mmx_enter): mantissa = v, sign/exponent = all ones. */
 void mmx_set(struct soft_cpu *cpu, unsigned i, u64 v);
@@ -248,15 +252,15 @@ void simd_check_mmx(struct soft_cpu *cpu);
 void simd_emms(struct soft_cpu *cpu);
 
 /* ---- x87 helpers (fpu_env.c) ---- */
-#define FSW_IE 0x0001
-#define FSW_SF 0x0040
-#define FSW_ES 0x0080
-#define FSW_C0 0x0100
-#define FSW_C1 0x0200
-#define FSW_C2 0x0400
-#define FSW_TOP 0x3800
-#define FSW_C3 0x4000
-#define FSW_B 0x8000
+#define FSW_IE      0x0001
+#define FSW_SF      0x0040
+#define FSW_ES      0x0080
+#define FSW_C0      0x0100
+#define FSW_C1      0x0200
+#define FSW_C2      0x0400
+#define FSW_TOP     0x3800
+#define FSW_C3      0x4000
+#define FSW_B       0x8000
 #define FPU_TOP(fx) (((fx)->fsw >> 11) & 7)
 /* Raises #MF for a pending unmasked x87 exception when CR0.NE = 1 (the
  * check of every waiting x87 and MMX instruction, SDM Vol. 1 8.6). */
@@ -266,7 +270,7 @@ void fpu_update_es(struct soft_fxstate *fx);
 /* The full 16-bit tag word from the abridged one (SDM Vol. 1 10.5.1.1). */
 u16 fpu_full_tag(const struct soft_fxstate *fx);
 u8 fpu_abridged_tag(u16 full);
-/* FNINIT's state changes (SDM Vol. 1 8.1.9... FINIT/FNINIT). */
+/* FNINIT's state changes (SDM Vol. 2A FINIT/FNINIT): the data registers stay. */
 void fpu_init(struct soft_fxstate *fx);
 /* x87 environment/control instructions done in C; returns false when
  * (op, modrm) is not one of them. */

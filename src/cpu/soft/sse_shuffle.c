@@ -103,14 +103,14 @@ void sse_shufpd(struct soft_cpu *cpu, const struct soft_insn *in, const struct s
 void sse_shift_imm(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
 	static const s16 xmm_stub[3][8] = {
-		{[2] = SS_S_psrlw, [4] = SS_S_psraw, [6] = SS_S_psllw},
-		{[2] = SS_S_psrld, [4] = SS_S_psrad, [6] = SS_S_pslld},
-		{[2] = SS_S_psrlq, [6] = SS_S_psllq},
+	    {[2] = SS_S_psrlw, [4] = SS_S_psraw, [6] = SS_S_psllw},
+	    {[2] = SS_S_psrld, [4] = SS_S_psrad, [6] = SS_S_pslld},
+	    {[2] = SS_S_psrlq, [6] = SS_S_psllq},
 	};
 	static const s16 mmx_stub[3][8] = {
-		{[2] = SS_M_psrlw, [4] = SS_M_psraw, [6] = SS_M_psllw},
-		{[2] = SS_M_psrld, [4] = SS_M_psrad, [6] = SS_M_pslld},
-		{[2] = SS_M_psrlq, [6] = SS_M_psllq},
+	    {[2] = SS_M_psrlw, [4] = SS_M_psraw, [6] = SS_M_psllw},
+	    {[2] = SS_M_psrld, [4] = SS_M_psrad, [6] = SS_M_pslld},
+	    {[2] = SS_M_psrlq, [6] = SS_M_psllq},
 	};
 	bool mmx = (op->flags & SOP_MMX) != 0;
 	unsigned row = in->opcode - 0x71, sub = in->reg & 7;
@@ -140,7 +140,7 @@ void sse_shift_imm(struct soft_cpu *cpu, const struct soft_insn *in, const struc
 		memcpy(h.x1, simd_xmm_reg(cpu, in->rm), 16);
 		h.x2[0] = (u8)in->imm;
 	}
-	simd_host_run(&h, (enum simd_stub)stub, mmx);
+	simd_host_run(&h, (enum simd_stub)stub, mmx ? SIMD_RUN_MMX : SIMD_RUN_INT);
 	if (mmx) {
 		mmx_enter(cpu);
 		mmx_set(cpu, in->rm, h.mm0);

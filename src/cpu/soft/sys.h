@@ -12,29 +12,29 @@
 #define SEG_TYPE_ACCESSED 0x1
 #define SEG_TYPE_WRITABLE 0x2 /* data */
 #define SEG_TYPE_READABLE 0x2 /* code */
-#define SEG_TYPE_EXPDOWN 0x4  /* data */
-#define SEG_TYPE_CONFORM 0x4  /* code */
-#define SEG_TYPE_CODE 0x8
+#define SEG_TYPE_EXPDOWN  0x4 /* data */
+#define SEG_TYPE_CONFORM  0x4 /* code */
+#define SEG_TYPE_CODE     0x8
 
 /* System descriptor types (SDM Vol. 3A Table 3-2). */
 #define SYS_TSS16_AVAIL 0x1
-#define SYS_LDT 0x2
-#define SYS_TSS16_BUSY 0x3
-#define SYS_CALLGATE16 0x4
-#define SYS_TASKGATE 0x5
-#define SYS_INTGATE16 0x6
-#define SYS_TRAPGATE16 0x7
-#define SYS_TSS_AVAIL 0x9 /* 32-bit TSS, or 64-bit TSS in IA-32e mode */
-#define SYS_TSS_BUSY 0xb
-#define SYS_CALLGATE 0xc
-#define SYS_INTGATE 0xe
-#define SYS_TRAPGATE 0xf
+#define SYS_LDT         0x2
+#define SYS_TSS16_BUSY  0x3
+#define SYS_CALLGATE16  0x4
+#define SYS_TASKGATE    0x5
+#define SYS_INTGATE16   0x6
+#define SYS_TRAPGATE16  0x7
+#define SYS_TSS_AVAIL   0x9 /* 32-bit TSS, or 64-bit TSS in IA-32e mode */
+#define SYS_TSS_BUSY    0xb
+#define SYS_CALLGATE    0xc
+#define SYS_INTGATE     0xe
+#define SYS_TRAPGATE    0xf
 
-#define RFLAGS_RF (1ULL << 16)
-#define RFLAGS_VM (1ULL << 17)
-#define RFLAGS_VIF (1ULL << 19)
-#define RFLAGS_VIP (1ULL << 20)
-#define RFLAGS_NT (1ULL << 14)
+#define RFLAGS_RF   (1ULL << 16)
+#define RFLAGS_VM   (1ULL << 17)
+#define RFLAGS_VIF  (1ULL << 19)
+#define RFLAGS_VIP  (1ULL << 20)
+#define RFLAGS_NT   (1ULL << 14)
 #define RFLAGS_IOPL (3ULL << 12)
 
 /* ---- descriptors (seg.c) ---- */
@@ -53,8 +53,7 @@ void soft_desc_set_accessed(struct soft_cpu *cpu, u16 sel, u64 desc);
 void soft_seg_set_null(struct x86_seg *s, u16 sel);
 /* Pure check of a data access of size bytes at off against the cached
  * descriptor s (type and limit; type ignored in real mode). */
-bool soft_seg_ok(const struct x86_seg *s, u64 off, unsigned size, enum soft_access acc,
-		 bool real);
+bool soft_seg_ok(const struct x86_seg *s, u64 off, unsigned size, enum soft_access acc, bool real);
 /* Reads size bytes at offset of the current TSS; #TS(TR) beyond its limit. */
 u64 soft_tss_read(struct soft_cpu *cpu, u32 offset, unsigned size);
 

@@ -18,6 +18,14 @@ static void tlb_entry_clear(struct soft_tlb_entry *e)
 	e->shift = 12;
 }
 
+static u64 entry_page(const struct soft_tlb_entry *e)
+{
+	for (unsigned k = 0; k < 3; k++)
+		if (e->tag[k] != SOFT_TLB_EMPTY)
+			return e->tag[k];
+	return SOFT_TLB_EMPTY;
+}
+
 int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
 {
 	memset(tlb, 0, sizeof(*tlb));
@@ -33,56 +41,87 @@ int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
 	return 0;
 }
 
+/* Remembers the large mapping lin came from (base | shift). */
+static void large_note(struct soft_tlb *tlb, u64 lin, unsigned shift)
+{
+	u64 key = (lin & ~((1ULL << shift) - 1)) | shift;
+
+	for (unsigned i = 0; i < tlb->nr_large; i++)
+		if (tlb->large[i] == key)
+			return;
+	if (tlb->nr_large == SOFT_TLB_LARGE_MAX)
+		tlb->large_overflow = true;
+	else
+		tlb->large[tlb->nr_large++] = key;
+}
+
 void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
-	bool large = false;
+
+	tlb->nr_large = 0;
+	tlb->large_overflow = false;
+	for (unsigned p = 0; p < 2; p++) {
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+			struct soft_tlb_entry *e = &tlb->e[p][i];
+			if (e->tag[0] == SOFT_TLB_EMPTY && e->tag[1] == SOFT_TLB_EMPTY &&
+			    e->tag[2] == SOFT_TLB_EMPTY)
+				continue;
+			if (keep_global && e->global) {
+				if (e->shift > 12)
+					large_note(tlb, entry_page(e), e->shift);
+				continue;
+			}
+			tlb_entry_clear(e);
+		}
+	}
+}
+
+/* Drops every 4 KiB piece of the large mapping key (base | shift). */
+static void flush_large(struct soft_tlb *tlb, u64 key)
+{
+	unsigned shift = key & 0xfff;
+	u64 base = key & ~0xfffULL, mask = ~((1ULL << shift) - 1);
 
 	for (unsigned p = 0; p < 2; p++) {
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 			struct soft_tlb_entry *e = &tlb->e[p][i];
-			if (keep_global && e->global) {
-				large |= e->shift > 12;
-				continue;
-			}
-			if (e->tag[0] != SOFT_TLB_EMPTY || e->tag[1] != SOFT_TLB_EMPTY ||
-			    e->tag[2] != SOFT_TLB_EMPTY)
+			if (e->shift == shift && (entry_page(e) & mask) == base)
 				tlb_entry_clear(e);
 		}
 	}
-	tlb->has_large = large;
-}
-
-static u64 entry_page(const struct soft_tlb_entry *e)
-{
-	for (unsigned k = 0; k < 3; k++)
-		if (e->tag[k] != SOFT_TLB_EMPTY)
-			return e->tag[k];
-	return SOFT_TLB_EMPTY;
 }
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
 	u64 page = lin & ~0xfffULL;
-	unsigned idx = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	unsigned idx = soft_tlb_index(lin);
 
 	for (unsigned p = 0; p < 2; p++)
 		if (entry_page(&tlb->e[p][idx]) == page)
 			tlb_entry_clear(&tlb->e[p][idx]);
-	if (!tlb->has_large)
-		return;
-	/* The pieces of a large mapping live at other indexes. */
-	for (unsigned p = 0; p < 2; p++) {
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
-			struct soft_tlb_entry *e = &tlb->e[p][i];
-			u64 pg = entry_page(e);
-			if (pg == SOFT_TLB_EMPTY || e->shift == 12)
-				continue;
-			u64 mask = ~((1ULL << e->shift) - 1);
-			if ((pg & mask) == (lin & mask))
-				tlb_entry_clear(e);
+	/* The other pieces of a large mapping live at other indexes. */
+	if (tlb->large_overflow) {
+		for (unsigned p = 0; p < 2; p++) {
+			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				struct soft_tlb_entry *e = &tlb->e[p][i];
+				u64 mask = ~((1ULL << e->shift) - 1);
+				if (e->shift > 12 && (entry_page(e) & mask) == (lin & mask))
+					tlb_entry_clear(e);
+			}
 		}
+		return;
+	}
+	for (unsigned i = 0; i < tlb->nr_large;) {
+		u64 key = tlb->large[i];
+		u64 mask = ~((1ULL << (key & 0xfff)) - 1);
+		if ((lin & mask) != (key & ~0xfffULL)) {
+			i++;
+			continue;
+		}
+		flush_large(tlb, key);
+		tlb->large[i] = tlb->large[--tlb->nr_large];
 	}
 }
 
@@ -90,7 +129,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, 
 		   bool writable, bool executable, bool global, unsigned shift)
 {
 	u64 page = lin & ~0xfffULL;
-	struct soft_tlb_entry *e = &tlb->e[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	struct soft_tlb_entry *e = &tlb->e[user][soft_tlb_index(lin)];
 
 	/* Keep the tags of the same page that an earlier fill set (e.g. a read
 	 * entry stays when a write fills the write tag). */
@@ -101,7 +140,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, 
 	e->shift = (u8)shift;
 	e->global = global;
 	if (shift > 12)
-		tlb->has_large = true;
+		large_note(tlb, lin, shift);
 	if (writable && soft_codemap_test(tlb->code, e->gpa))
 		writable = false;
 	if (readable)

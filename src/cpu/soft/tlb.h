@@ -31,25 +31,36 @@
 
 struct soft_cpu;
 
-#define SOFT_TLB_BITS 8
-#define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
+#define SOFT_TLB_BITS  10
+#define SOFT_TLB_SIZE  (1u << SOFT_TLB_BITS)
 #define SOFT_TLB_EMPTY 1ULL /* never equal to a page-aligned address */
+
+/* Direct-mapped slot of linear address lin. The page number is folded with
+ * its next bits so that two pages a multiple of SOFT_TLB_SIZE pages apart
+ * (a copy between buffers 4 MiB apart) do not evict each other on every
+ * access. */
+static inline unsigned soft_tlb_index(u64 lin)
+{
+	u64 pg = lin >> 12;
+
+	return (unsigned)((pg ^ (pg >> SOFT_TLB_BITS)) & (SOFT_TLB_SIZE - 1));
+}
 
 enum soft_access { SOFT_ACC_READ = 0, SOFT_ACC_WRITE = 1, SOFT_ACC_FETCH = 2 };
 
 struct soft_tlb_entry {
-	u64 tag[3];    /* [enum soft_access]: linear page (lin & ~0xfff) or SOFT_TLB_EMPTY */
-	u8 *host;      /* host address of the page's first byte */
-	u64 gpa;       /* guest-physical page address */
-	u8 shift;      /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
-	bool global;   /* from a G=1 leaf with CR4.PGE set */
+	u64 tag[3];  /* [enum soft_access]: linear page (lin & ~0xfff) or SOFT_TLB_EMPTY */
+	u8 *host;    /* host address of the page's first byte */
+	u64 gpa;     /* guest-physical page address */
+	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
+	bool global; /* from a G=1 leaf with CR4.PGE set */
 };
 
 typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
 
 /* One per VM, shared by its vCPUs. bits: one bit per 4 KiB guest-physical page. */
 struct soft_codemap {
-	u64 *bits;                /* accessed with __atomic builtins */
+	u64 *bits; /* accessed with __atomic builtins */
 	u64 npages;
 	soft_code_written_fn *written;
 	void *opaque;
@@ -57,10 +68,16 @@ struct soft_codemap {
 	struct soft_tlb *tlbs[CONFIG_MAX_CPUS];
 };
 
+#define SOFT_TLB_LARGE_MAX 16
+
 struct soft_tlb {
 	struct soft_tlb_entry e[2][SOFT_TLB_SIZE]; /* [0] CPL 0-2 and implicit, [1] CPL 3 */
-	u64 pdpte[4];      /* PAE PDPTE registers (SDM Vol. 3A 4.4.1), loaded by CR3 writes */
-	bool has_large;    /* some entry came from a mapping larger than 4 KiB */
+	u64 pdpte[4]; /* PAE PDPTE registers (SDM Vol. 3A 4.4.1), loaded by CR3 writes */
+	/* Mappings larger than 4 KiB that entries came from, as base | shift,
+	 * so that INVLPG scans the TLB only when it hits one of them. */
+	u64 large[SOFT_TLB_LARGE_MAX];
+	unsigned nr_large;
+	bool large_overflow;       /* more than fit: every INVLPG scans */
 	struct soft_codemap *code; /* NULL: no decoded-code tracking */
 };
 

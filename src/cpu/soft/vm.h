@@ -16,6 +16,7 @@ struct soft_vcpu {
 	struct soft_cpu cpu;
 	struct soft_lapic lapic;
 	struct soft_vm *vm;
+	struct soft_profile *profile; /* POPEK_SOFT_PROFILE sampling, or NULL */
 
 	/* Sleeping in HLT or waiting for a SIPI: woken by wake (kick, IPI,
 	 * interrupt, timer). */

@@ -50,7 +50,14 @@ _start:
 	movl %ebx, mb_info
 	movl %cr0, %ecx
 	movl %ecx, mb_entry_cr0
-	cmpl $MB_BOOT_MAGIC, %eax
+	/* ELF loaders zero .bss (memsz > filesz); do it again rather than
+	 * trust every loader. Nothing in .bss is live yet. */
+	movl $__bss_start, %edi
+	movl $__bss_end, %ecx
+	subl %edi, %ecx
+	xorl %eax, %eax
+	rep stosb
+	cmpl $MB_BOOT_MAGIC, mb_magic
 	jne bad_magic
 
 	/* Identity map 0-4 GiB with 2 MiB pages (Intel SDM Vol. 3A 4.5).

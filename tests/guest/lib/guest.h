@@ -173,7 +173,11 @@ u32 lapic_read(u32 reg);
 void lapic_write(u32 reg, u32 v);
 void lapic_enable(void);
 void lapic_eoi(void);
-bool wait_count(volatile u64 *count, u64 want, u64 spins); /* IF=1 while spinning */
+/* Spins with IF=1 until *count >= want or spins ran out. WAIT_LONG for an
+ * interrupt that must come, WAIT_SHORT to see that no other one does. */
+bool wait_count(volatile u64 *count, u64 want, u64 spins);
+#define WAIT_LONG 1000000
+#define WAIT_SHORT 20000
 
 /* Saved by lib/entry.S at the multiboot entry, before anything changed. */
 extern u32 mb_magic, mb_info, mb_entry_cr0, mb_entry_eflags;

@@ -1,0 +1,49 @@
+#!/bin/bash
+# popek benchmarks, side by side in one run: boot time of the default guest
+# (popek soft vs QEMU TCG, same kernel and initramfs, to the same console
+# marker) and a CPU-bound guest program (popek soft vs QEMU TCG vs native).
+# Measures and prints; never fails on speed. RUNS=N sets the repetitions.
+set -u
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
+MARKER="popek guest ready"
+QEMU=qemu-system-x86_64
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+
+time_runs() { # label cmd... ; prints the median of RUNS timings
+	local i t all=""
+	for i in $(seq "$RUNS"); do
+		t=$(bench/boot_time.sh "$MARKER" 300 "$@")
+		all="$all$t"$'\n'
+	done
+	printf '%s' "$all" | grep -E '^[0-9.]+$' | median
+}
+
+echo "== boot to \"$MARKER\" (median of $RUNS runs, wall seconds)"
+popek_boot=$(time_runs build/popek run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --engine soft)
+qemu_boot=$(time_runs $QEMU -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M \
+	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD" \
+	-append "console=ttyS0 panic=-1 tsc_early_khz=2000000")
+printf '%-28s %8s s\n' "popek --engine soft" "$popek_boot" "qemu -accel tcg (microvm)" "$qemu_boot"
+printf '%-28s %8s\n' "popek / qemu" "$(ratio "$popek_boot" "$qemu_boot")"
+
+echo
+echo "== CPU-bound program (bench/cpu_work.h, 200 rounds; wall seconds)"
+make -s -C bench/guest ROUNDS=200 >/dev/null
+mkdir -p build/bench
+gcc -O2 -o build/bench/cpu_native bench/cpu_native.c
+native=$(for i in $(seq "$RUNS"); do build/bench/cpu_native 200 | tail -1; done | median)
+cpu_popek=$(for i in $(seq "$RUNS"); do
+	s=$(date +%s.%N); build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M >/dev/null 2>&1
+	echo "$(date +%s.%N) - $s" | bc; done | median)
+cpu_qemu=$(for i in $(seq "$RUNS"); do
+	s=$(date +%s.%N); $QEMU -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf >/dev/null 2>&1
+	echo "$(date +%s.%N) - $s" | bc; done | median)
+printf '%-28s %8s s\n' "native (gcc -O2)" "$native" "popek --engine soft" "$cpu_popek" \
+	"qemu -accel tcg (pc)" "$cpu_qemu"
+printf '%-28s %8s\n' "popek / native" "$(ratio "$cpu_popek" "$native")" \
+	"popek / qemu" "$(ratio "$cpu_popek" "$cpu_qemu")"

@@ -1,0 +1,14 @@
+/* The virtio device set of a machine, created from its vm_config. */
+#ifndef POPEK_VIRTIO_DEVICES_H
+#define POPEK_VIRTIO_DEVICES_H
+
+struct machine;
+
+/* Creates every virtio device m->cfg asks for (disks, network interfaces,
+ * rng, console, vsock, balloon), each in its own virtio-mmio slot, and sets
+ * m->virtio. Logs one error line naming the option and value on failure and
+ * returns -errno with nothing left half-made. */
+int virtio_devices_create(struct machine *m);
+void virtio_devices_destroy(struct machine *m);
+
+#endif

@@ -1,0 +1,58 @@
+# Helpers for end-to-end tests that drive a guest through its serial console.
+# Source this file; it defines vm_start, vm_wait, vm_send, vm_wait_exit.
+# The VM's console output accumulates in $VM_OUT; input goes through a fifo.
+
+vm_start() { # args: popek arguments...
+	VM_DIR=$(mktemp -d)
+	VM_OUT=$VM_DIR/console.log
+	mkfifo "$VM_DIR/in"
+	"${POPEK:-build/popek}" "$@" <"$VM_DIR/in" >"$VM_OUT" 2>&1 &
+	VM_PID=$!
+	exec {VM_IN}>"$VM_DIR/in"
+}
+
+# vm_wait PATTERN TIMEOUT: waits until the console output contains the
+# fixed string PATTERN; returns 1 on timeout or if popek exited first.
+vm_wait() {
+	local pattern=$1 limit=$2 t0=$SECONDS
+	while ! grep -aqF -- "$pattern" "$VM_OUT"; do
+		if ! kill -0 "$VM_PID" 2>/dev/null; then
+			grep -aqF -- "$pattern" "$VM_OUT" && return 0
+			return 1
+		fi
+		[ $((SECONDS - t0)) -ge "$limit" ] && return 1
+		sleep 0.2
+	done
+}
+
+vm_send() { # one line of input
+	printf '%s\n' "$1" >&"$VM_IN"
+}
+
+# vm_wait_exit TIMEOUT: waits for popek to end; sets VM_STATUS (124 on timeout).
+vm_wait_exit() {
+	local limit=$1 t0=$SECONDS
+	while kill -0 "$VM_PID" 2>/dev/null; do
+		if [ $((SECONDS - t0)) -ge "$limit" ]; then
+			kill -9 "$VM_PID" 2>/dev/null
+			wait "$VM_PID" 2>/dev/null
+			VM_STATUS=124
+			return
+		fi
+		sleep 0.2
+	done
+	wait "$VM_PID"
+	VM_STATUS=$?
+}
+
+vm_cleanup() {
+	[ -n "${VM_IN:-}" ] && exec {VM_IN}>&-
+	kill -9 "$VM_PID" 2>/dev/null
+	wait "$VM_PID" 2>/dev/null
+	rm -rf "$VM_DIR"
+}
+
+# The value printed by the guest as "RESULT name value" (last one wins).
+vm_result() {
+	tr -d '\r' <"$VM_OUT" | sed -n "s/^RESULT $1 //p" | tail -1
+}

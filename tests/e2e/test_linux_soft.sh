@@ -1,0 +1,57 @@
+#!/bin/bash
+# Boots the default Debian guest on the soft engine (1 and 2 vCPUs), runs
+# commands on its console, checks their results against the host's, checks the
+# kernel log for trouble, and powers off expecting exit status 0.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/e2e/lib/vm_console.sh
+KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
+if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
+	echo "SKIP linux_soft: default guest not built (make guest)"
+	exit 0
+fi
+BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
+
+host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
+host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += sqrt(i) * 1.5 / 3.7; printf "%.9f", s }')
+host_sort=$(seq 1 100000 | awk '{ print ($1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)
+
+check() { # name got want
+	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
+}
+
+boot_and_check() { # tag cpus
+	local tag=$1 cpus=$2
+	vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M --cpus "$cpus"
+	if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
+		echo "FAIL $tag/boot: no shell prompt within ${BOOT_LIMIT}s"
+		tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
+		vm_cleanup
+		return
+	fi
+	echo "PASS $tag/boot"
+	vm_send 'echo "RESULT uname $(uname -r)"'
+	vm_send 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
+	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += sqrt(i) * 1.5 / 3.7; printf \"RESULT awk %.9f\\n\", s }'"
+	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
+	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
+	vm_send 'echo "RESULT done"'
+	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
+	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
+	check "$tag/sha256sum" "$(vm_result sha)" "$host_sha"
+	check "$tag/awk_float" "$(vm_result awk)" "$host_awk"
+	check "$tag/sort_100k" "$(vm_result sort)" "$host_sort"
+	check "$tag/cpus_online" "$(vm_result cpus)" "$cpus"
+	vm_send 'poweroff'
+	vm_wait_exit 120
+	check "$tag/poweroff_status" "$VM_STATUS" 0
+	bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'BUG|WARNING|Oops|Kernel panic|TSC unstable|calibrat.*fail|Unable to calibrate' | head -3)
+	check "$tag/clean_kernel_log" "$bad" ""
+	if grep -aq 'popek: .*#UD' "$VM_OUT"; then
+		echo "  $tag: note: $(grep -a 'popek: .*#UD' "$VM_OUT" | head -3 | tr '\n' ' ')"
+	fi
+	vm_cleanup
+}
+
+boot_and_check linux_soft_1cpu 1
+boot_and_check linux_soft_2cpu 2
