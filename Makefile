@@ -3,7 +3,7 @@
 CC ?= gcc
 WARN := -Wall -Wextra -Wshadow -Wvla -Wmissing-prototypes -Werror
 CFLAGS_COMMON := -std=gnu11 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE -pthread -MMD -MP
-LDLIBS := -pthread -llz4
+LDLIBS := -pthread -llz4 -lslirp
 
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -66,6 +66,7 @@ FOBJ := build/fuzz/obj
 FCFLAGS := $(filter-out -MMD -MP,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer-no-link,address,undefined
 FLIB_OBJS := $(LIB_SRCS:%.c=$(FOBJ)/%.o)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+.SECONDARY: $(FLIB_OBJS)
 
 $(FOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -91,7 +91,9 @@ step "kernel package $PKG $VERSION"
 
 STAMP="kernel=$PKG $VERSION
 build=$(sha256sum "$HERE/build.sh" | cut -d' ' -f1)
-init=$(sha256sum "$INIT_SRC" | cut -d' ' -f1)"
+init=$(sha256sum "$INIT_SRC" | cut -d' ' -f1)
+dhcp=$(sha256sum "$HERE/udhcpc.script" | cut -d' ' -f1)
+tools=$(cat "$HERE"/tools/*.c 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if stamp_ok && [ "$(cat "$OUT/.stamp")" = "$STAMP" ]; then
 	step "up to date in $OUT"
 	exit 0
@@ -220,6 +222,17 @@ done
 
 cp "$INIT_SRC" "$ROOT/init"
 chmod 0755 "$ROOT/init"
+# Test tools busybox lacks (AF_VSOCK): static C programs from guest/tools/.
+for src in "$HERE"/tools/*.c; do
+	[ -f "$src" ] || continue
+	gcc -static -O2 -s -o "$ROOT/usr/bin/$(basename "$src" .c)" "$src" ||
+		die "cannot build $src (needs gcc and libc6-dev)"
+done
+# The udhcpc event script, at the path guest/init names and at Debian's default.
+mkdir -p "$ROOT/usr/share/udhcpc" "$ROOT/etc/udhcpc"
+cp "$HERE/udhcpc.script" "$ROOT/usr/share/udhcpc/default.script"
+chmod 0755 "$ROOT/usr/share/udhcpc/default.script"
+ln -s /usr/share/udhcpc/default.script "$ROOT/etc/udhcpc/default.script"
 echo popek >"$ROOT/etc/hostname"
 
 # Modules: the listed ones plus everything they depend on (modules.dep lines

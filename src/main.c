@@ -26,8 +26,12 @@ int main(int argc, char **argv)
 		printf("popek %s\n", POPEK_VERSION);
 		return 0;
 	}
+	/* With --virtio-console, hvc0 owns the input: make it the last console
+	 * (the one /dev/console and init's shell use), keeping ttyS0 for early
+	 * messages. */
 	if (!cfg.cmdline)
-		cfg.cmdline = "console=ttyS0 panic=-1";
+		cfg.cmdline = cfg.virtio_console ? "console=ttyS0 console=hvc0 panic=-1"
+						 : "console=ttyS0 panic=-1";
 	/* A closed stdout must not kill popek with the terminal left raw. */
 	signal(SIGPIPE, SIG_IGN);
 	if (machine_create(&cfg, &m) < 0)

@@ -35,7 +35,9 @@ int devices_create(struct machine *m)
 	err = uart_init(&d->uart0, &m->pio, PORT_UART0, &m->irq, GSI_UART0, STDOUT_FILENO);
 	if (err < 0)
 		return devices_fail("uart", err);
-	err = console_init(&d->console, &d->uart0, &m->loop, &m->dev_lock, STDIN_FILENO, &stop);
+	/* With --virtio-console, stdin belongs to hvc0 (src/virtio/console.h). */
+	err = console_init(&d->console, &d->uart0, &m->loop, &m->dev_lock,
+			   m->cfg.virtio_console ? -1 : STDIN_FILENO, &stop);
 	if (err < 0)
 		return err; /* console_init logged it */
 	err = rtc_init(&d->rtc, &m->pio, ram, NULL, NULL);

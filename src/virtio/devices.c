@@ -1,16 +1,152 @@
-/* Creation of the configured virtio devices (placeholder until the
- * transport lands: no devices yet). */
+/* Creation of the configured virtio devices, each in its own virtio-mmio
+ * slot, in a fixed order: disks (so --disk number 0 is slot 0 and /dev/vda),
+ * network interfaces, rng, console, vsock, balloon. */
 #include "virtio/devices.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "core/machine.h"
+#include "virtio/blk.h"
+#include "virtio/rng.h"
+#include "virtio/net.h"
+#include "virtio/balloon.h"
+#include "virtio/console.h"
+#include "virtio/vsock.h"
+
+typedef void virtio_destroy_fn(void *dev);
+
+/* Every device made, in creation order, with the function that undoes it. */
+struct machine_virtio {
+	unsigned nr;
+	struct {
+		virtio_destroy_fn *destroy;
+		void *dev;
+	} devs[LAYOUT_VIRTIO_MMIO_MAX];
+	struct virtio_balloon *balloon; /* for balloon_set_target() and stats */
+};
+
+static void virtio_track(struct machine_virtio *v, virtio_destroy_fn *destroy, void *dev)
+{
+	/* Each device took a slot, and there are as many entries as slots. */
+	v->devs[v->nr].destroy = destroy;
+	v->devs[v->nr].dev = dev;
+	v->nr++;
+}
+
+static void blk_destroy_fn(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+static void rng_destroy_fn(void *dev)
+{
+	virtio_rng_destroy(dev);
+}
+
+static void net_destroy_fn(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+static void console_destroy_fn(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
+static void vsock_destroy_fn(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+static void balloon_destroy_fn(void *dev)
+{
+	virtio_balloon_destroy(dev);
+}
 
 int virtio_devices_create(struct machine *m)
 {
-	(void)m;
+	struct machine_virtio *v = calloc(1, sizeof(*v));
+	int err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	m->virtio = v;
+
+	for (unsigned i = 0; i < m->cfg.nr_disks; i++) {
+		struct virtio_blk *b;
+		err = virtio_blk_create(m, &m->cfg.disks[i], i, &b);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, blk_destroy_fn, b);
+	}
+
+	for (unsigned i = 0; i < m->cfg.nr_nets; i++) {
+		struct virtio_net *n;
+		err = virtio_net_create(m, &m->cfg.nets[i], i, &n);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, net_destroy_fn, n);
+	}
+
+	if (m->cfg.rng) {
+		struct virtio_rng *r;
+		err = virtio_rng_create(m, &r);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, rng_destroy_fn, r);
+	}
+
+	if (m->cfg.virtio_console) {
+		/* hvc0 takes the console's stdio; the UART then gets no input. */
+		struct virtio_console *c;
+		err = virtio_console_create(m, STDIN_FILENO, STDOUT_FILENO, &c);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, console_destroy_fn, c);
+	}
+
+	if (m->cfg.vsock.enabled) {
+		struct virtio_vsock *vs;
+		err = virtio_vsock_create(m, &m->cfg.vsock, &vs);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, vsock_destroy_fn, vs);
+	}
+
+	if (m->cfg.balloon) {
+		struct virtio_balloon *b;
+		err = virtio_balloon_create(m, m->cfg.balloon_target_bytes, &b);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, balloon_destroy_fn, b);
+		v->balloon = b;
+	}
+
 	return 0;
+fail:
+	virtio_devices_destroy(m);
+	return err;
 }
 
+struct virtio_balloon *virtio_devices_balloon(struct machine *m)
+{
+	return m->virtio ? m->virtio->balloon : NULL;
+}
+
+/* Reverse order; each destroy stops the device's thread or event source
+ * first. Called when no vCPU runs any more. */
 void virtio_devices_destroy(struct machine *m)
 {
+	struct machine_virtio *v = m->virtio;
+
+	if (!v)
+		return;
+	while (v->nr) {
+		v->nr--;
+		v->devs[v->nr].destroy(v->devs[v->nr].dev);
+	}
+	free(v);
 	m->virtio = NULL;
 }

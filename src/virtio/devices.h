@@ -11,4 +11,7 @@ struct machine;
 int virtio_devices_create(struct machine *m);
 void virtio_devices_destroy(struct machine *m);
 
+/* The machine's virtio-balloon, or NULL without --balloon. */
+struct virtio_balloon *virtio_devices_balloon(struct machine *m);
+
 #endif

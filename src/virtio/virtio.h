@@ -30,26 +30,26 @@ struct virtio_mmio;
 
 /* Device status bits (virtio 1.2 section 2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_DRIVER      2
+#define VIRTIO_STATUS_DRIVER_OK   4
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED 128
+#define VIRTIO_STATUS_FAILED      128
 
 /* Transport feature bits offered for every device. */
 #define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
 
 /* What a device tells the transport. Callbacks run with the machine's device
  * lock held (on a vCPU thread for MMIO accesses); long work (disk, network)
  * belongs on the device's own thread. */
 struct virtio_dev_ops {
-	const char *name;        /* "blk", "net", ... for messages */
-	u32 device_id;           /* virtio 1.2 section 5 */
-	u64 features;            /* device-specific feature bits offered */
+	const char *name; /* "blk", "net", ... for messages */
+	u32 device_id;    /* virtio 1.2 section 5 */
+	u64 features;     /* device-specific feature bits offered */
 	unsigned nr_queues;
-	u16 queue_max;           /* QueueNumMax */
+	u16 queue_max; /* QueueNumMax */
 	u32 config_size;
 	/* Device configuration space reads/writes (offset < config_size). */
 	void (*config_read)(void *opaque, u32 offset, void *buf, u32 len);

@@ -6,11 +6,11 @@
 #include <string.h>
 
 /* Ring layouts (virtio 1.2 sections 2.7.5, 2.7.6, 2.7.8). */
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
-#define VRING_DESC_F_INDIRECT 4
+#define VRING_DESC_F_NEXT          1
+#define VRING_DESC_F_WRITE         2
+#define VRING_DESC_F_INDIRECT      4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
-#define VRING_USED_F_NO_NOTIFY 1
+#define VRING_USED_F_NO_NOTIFY     1
 
 struct vring_desc {
 	u64 addr;
@@ -94,8 +94,8 @@ static int virtq_fail(const char **why, const char *what)
 }
 
 /* Walks the chain starting at head (2.7.5, 2.7.5.3 indirect descriptors). */
-static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head,
-		      struct virtq_elem *e, const char **why)
+static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head, struct virtq_elem *e,
+		      const char **why)
 {
 	const struct vring_desc *table = guest_mem_ptr(mem, q->desc, 16 * (u64)q->size);
 	u32 table_size = q->size, idx = head, count = 0, n = 0;
@@ -119,7 +119,8 @@ static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head,
 			if (d.flags & VRING_DESC_F_NEXT)
 				return virtq_fail(why, "indirect descriptor with NEXT");
 			if (!d.len || d.len % 16)
-				return virtq_fail(why, "indirect table length not a multiple of 16");
+				return virtq_fail(why,
+						  "indirect table length not a multiple of 16");
 			if (d.len / 16 > VIRTQ_MAX_SEGS)
 				return virtq_fail(why, "indirect table too long");
 			table = guest_mem_ptr(mem, d.addr, d.len);
@@ -167,8 +168,7 @@ static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head,
 	return 1;
 }
 
-int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e,
-	      const char **why)
+int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e, const char **why)
 {
 	struct vring_avail *avail;
 	struct vring_used *used = NULL;
@@ -242,7 +242,8 @@ bool virtq_should_notify(struct virtq *q, const struct guest_mem *mem)
 	 * suppression fields, or both sides could skip the interrupt. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!q->event_idx)
-		return !(__atomic_load_n(&avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT);
+		return !(__atomic_load_n(&avail->flags, __ATOMIC_RELAXED) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
 	q->signalled_used = new;
 	q->signalled_valid = true;
 	if (!valid)

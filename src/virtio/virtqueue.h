@@ -18,21 +18,21 @@
 
 #include "core/guest_mem.h"
 
-#define VIRTQ_MAX_SIZE 1024   /* largest queue size popek offers */
-#define VIRTQ_MAX_SEGS 1024   /* longest chain (direct + indirect) accepted */
+#define VIRTQ_MAX_SIZE 1024 /* largest queue size popek offers */
+#define VIRTQ_MAX_SEGS 1024 /* longest chain (direct + indirect) accepted */
 
 /* The driver-visible configuration of one queue plus the device's progress. */
 struct virtq {
-	u16 size;          /* QueueNum, a power of 2 <= VIRTQ_MAX_SIZE */
-	bool ready;        /* QueueReady */
+	u16 size;   /* QueueNum, a power of 2 <= VIRTQ_MAX_SIZE */
+	bool ready; /* QueueReady */
 	gpa_t desc, avail, used;
-	u16 last_avail;    /* next avail ring index the device will read */
-	u16 used_idx;      /* device's copy of used->idx */
-	bool event_idx;    /* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;     /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	u16 last_avail;     /* next avail ring index the device will read */
+	u16 used_idx;       /* device's copy of used->idx */
+	bool event_idx;     /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect;      /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	u16 signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
-	bool notify_off;    /* virtq_set_notify(false) in force */
+	bool notify_off; /* virtq_set_notify(false) in force */
 };
 
 /* Checks size (power of 2, <= VIRTQ_MAX_SIZE), ring alignment (16/2/4) and
@@ -44,9 +44,9 @@ int virtq_validate(const struct virtq *q, const struct guest_mem *mem, const cha
  * writable ones, as host pointers already checked to lie in guest RAM. */
 struct virtq_elem {
 	u16 head;
-	unsigned nr_out, nr_in;   /* readable, writable segment counts */
-	struct iovec *out, *in;   /* point into iov[] */
-	u64 out_len, in_len;      /* total bytes each way */
+	unsigned nr_out, nr_in; /* readable, writable segment counts */
+	struct iovec *out, *in; /* point into iov[] */
+	u64 out_len, in_len;    /* total bytes each way */
 	struct iovec iov[VIRTQ_MAX_SEGS];
 };
 
@@ -56,8 +56,7 @@ struct virtq_elem {
  * after a writable one, a bad indirect table, an avail index that jumps by
  * more than the queue size); *why then says which, for one log line, and the
  * device must enter DEVICE_NEEDS_RESET. */
-int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e,
-	      const char **why);
+int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e, const char **why);
 
 /* Returns chain head with len bytes written to it to the used ring. */
 int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len);

@@ -13,7 +13,7 @@ fi
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
 
 host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
-host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += sqrt(i) * 1.5 / 3.7; printf "%.9f", s }')
+host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf "%.9f", s }')
 host_sort=$(seq 1 100000 | awk '{ print ($1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)
 
 check() { # name got want
@@ -32,7 +32,7 @@ boot_and_check() { # tag cpus
 	echo "PASS $tag/boot"
 	vm_send 'echo "RESULT uname $(uname -r)"'
 	vm_send 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
-	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += sqrt(i) * 1.5 / 3.7; printf \"RESULT awk %.9f\\n\", s }'"
+	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
 	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
 	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
 	vm_send 'echo "RESULT done"'

@@ -134,7 +134,8 @@ static void add_alu(struct form_list *l)
 			f->lockable = lk;
 			if (size == 1)
 				continue;
-			f = form_add(l, gen_simple, "%s rm%u,imm8 (83 /%u)", alu_names[op], bits, op);
+			f = form_add(l, gen_simple, "%s rm%u,imm8 (83 /%u)", alu_names[op], bits,
+				     op);
 			f->size = (u8)size, f->opc[0] = 0x83, f->nopc = 1, f->digit = (s8)op;
 			f->imm = 1, f->flags_def = fl, f->lockable = lk;
 		}
@@ -143,10 +144,10 @@ static void add_alu(struct form_list *l)
 
 static void add_test_and_group3(struct form_list *l)
 {
-	static const char *const g3[8] = {"test", "test", "not", "neg", "mul", "imul", "div",
-					  "idiv"};
-	static const u64 g3_flags[8] = {LOGIC_FLAGS, LOGIC_FLAGS, FL_ARITH, FL_ARITH,
-					FL_CF | FL_OF, FL_CF | FL_OF, 0, 0};
+	static const char *const g3[8] = {"test", "test", "not", "neg",
+					  "mul",  "imul", "div", "idiv"};
+	static const u64 g3_flags[8] = {LOGIC_FLAGS,   LOGIC_FLAGS,   FL_ARITH, FL_ARITH,
+					FL_CF | FL_OF, FL_CF | FL_OF, 0,        0};
 
 	for (unsigned s = 0; s < 4; s++) {
 		unsigned size = sizes[s], w = size > 1, bits = 8 * size;

@@ -7,8 +7,21 @@
 
 #define SLOT 5 /* bytes an exit point needs (the native side's jmp rel32) */
 
-enum { BR_JCC8, BR_JCC32, BR_JMP8, BR_JMP32, BR_CALL, BR_RET, BR_RETN, BR_JRCXZ, BR_LOOP,
-       BR_LOOPE, BR_LOOPNE, BR_CALL_RM, BR_JMP_RM };
+enum {
+	BR_JCC8,
+	BR_JCC32,
+	BR_JMP8,
+	BR_JMP32,
+	BR_CALL,
+	BR_RET,
+	BR_RETN,
+	BR_JRCXZ,
+	BR_LOOP,
+	BR_LOOPE,
+	BR_LOOPNE,
+	BR_CALL_RM,
+	BR_JMP_RM
+};
 
 /* POPF: a stack value with only the user-settable flags a CPL3 host and a
  * CPL0 guest treat alike (no IF, IOPL, TF, AC, NT). */
@@ -41,8 +54,8 @@ static void fix_frame(const struct oracle_form *f, struct oracle_rng *r, u64 bas
 	(void)gi;
 	c->in.gpr[R_BP] = base + OR_STACK + 0x700 + rng_below(r, 0x200);
 	if (f->opc[0] == 0xc8) /* ENTER size, level: a small frame, nesting 0-4 or any */
-		e->imm = rng_below(r, 64) | (u64)(rng_chance(r, 80) ? rng_below(r, 5)
-								     : rng_below(r, 256)) << 16;
+		e->imm = rng_below(r, 64) |
+			 (u64)(rng_chance(r, 80) ? rng_below(r, 5) : rng_below(r, 256)) << 16;
 	if (f->opc[0] == 0xc9 && f->size == 2) /* LEAVE o16 pops BP from [RBP] */
 		c->in.gpr[R_BP] &= ~1ULL;
 }
@@ -99,8 +112,8 @@ static void add_flags_stack(struct form_list *l)
 	static const struct {
 		const char *name;
 		u8 op;
-	} fl[] = {{"clc", 0xf8}, {"stc", 0xf9}, {"cmc", 0xf5}, {"cld", 0xfc}, {"std", 0xfd},
-		  {"nop", 0x90}};
+	} fl[] = {{"clc", 0xf8}, {"stc", 0xf9}, {"cmc", 0xf5},
+		  {"cld", 0xfc}, {"std", 0xfd}, {"nop", 0x90}};
 	struct oracle_form *f;
 
 	for (unsigned i = 0; i < ARRAY_SIZE(fl); i++) {
@@ -150,8 +163,8 @@ static int pick_target(struct oracle_rng *r, unsigned len)
 static void gen_branch(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 		       struct oracle_case *c)
 {
-	static const u8 op8[] = {[BR_JRCXZ] = 0xe3, [BR_LOOP] = 0xe2, [BR_LOOPE] = 0xe1,
-				 [BR_LOOPNE] = 0xe0};
+	static const u8 op8[] = {
+	    [BR_JRCXZ] = 0xe3, [BR_LOOP] = 0xe2, [BR_LOOPE] = 0xe1, [BR_LOOPNE] = 0xe0};
 	struct gen_info gi;
 	struct enc e;
 	unsigned cc = rng_below(r, 16), len;
@@ -161,24 +174,33 @@ static void gen_branch(const struct oracle_form *f, struct oracle_rng *r, u64 ba
 	gen_base_state(r, base, c);
 	memset(&e, 0, sizeof(e));
 	switch (f->kind) {
-	case BR_JCC8: case BR_JMP8: case BR_JRCXZ: case BR_LOOP: case BR_LOOPE: case BR_LOOPNE:
+	case BR_JCC8:
+	case BR_JMP8:
+	case BR_JRCXZ:
+	case BR_LOOP:
+	case BR_LOOPE:
+	case BR_LOOPNE:
 		if (f->size == 4)
 			e.pfx[e.npfx++] = 0x67; /* ECX instead of RCX */
-		e.opc[0] = f->kind == BR_JCC8 ? (u8)(0x70 + cc) : f->kind == BR_JMP8 ? 0xeb
-										: op8[f->kind];
+		e.opc[0] = f->kind == BR_JCC8   ? (u8)(0x70 + cc)
+			   : f->kind == BR_JMP8 ? 0xeb
+						: op8[f->kind];
 		e.nopc = 1;
 		e.imm_size = 1;
 		if (f->kind >= BR_JRCXZ && rng_chance(r, 60))
-			c->in.gpr[R_CX] = (c->in.gpr[R_CX] & (rng_chance(r, 50) ? ~0ULL << 32 : 0)) |
-					  rng_below(r, 3);
+			c->in.gpr[R_CX] =
+			    (c->in.gpr[R_CX] & (rng_chance(r, 50) ? ~0ULL << 32 : 0)) |
+			    rng_below(r, 3);
 		break;
 	case BR_JCC32:
 		e.opc[0] = 0x0f, e.opc[1] = (u8)(0x80 + cc), e.nopc = 2, e.imm_size = 4;
 		break;
-	case BR_JMP32: case BR_CALL:
+	case BR_JMP32:
+	case BR_CALL:
 		e.opc[0] = f->kind == BR_CALL ? 0xe8 : 0xe9, e.nopc = 1, e.imm_size = 4;
 		break;
-	case BR_RET: case BR_RETN:
+	case BR_RET:
+	case BR_RETN:
 		e.opc[0] = f->kind == BR_RET ? 0xc3 : 0xc2, e.nopc = 1;
 		e.imm_size = f->kind == BR_RETN ? 2 : 0;
 		e.imm = rng_below(r, 80);
@@ -213,14 +235,14 @@ static void add_branches(struct form_list *l)
 		const char *name;
 		unsigned kind, size;
 	} br[] = {
-		{"jcc rel8 (70+cc)", BR_JCC8, 8},     {"jcc rel32 (0f 80+cc)", BR_JCC32, 8},
-		{"jmp rel8 (eb)", BR_JMP8, 8},        {"jmp rel32 (e9)", BR_JMP32, 8},
-		{"call rel32 (e8)", BR_CALL, 8},      {"ret (c3)", BR_RET, 8},
-		{"ret imm16 (c2)", BR_RETN, 8},       {"jrcxz (e3)", BR_JRCXZ, 8},
-		{"jecxz (67 e3)", BR_JRCXZ, 4},       {"loop rcx (e2)", BR_LOOP, 8},
-		{"loop ecx (67 e2)", BR_LOOP, 4},     {"loope (e1)", BR_LOOPE, 8},
-		{"loopne (e0)", BR_LOOPNE, 8},        {"call rm64 (ff /2)", BR_CALL_RM, 8},
-		{"jmp rm64 (ff /4)", BR_JMP_RM, 8},
+	    {"jcc rel8 (70+cc)", BR_JCC8, 8},   {"jcc rel32 (0f 80+cc)", BR_JCC32, 8},
+	    {"jmp rel8 (eb)", BR_JMP8, 8},      {"jmp rel32 (e9)", BR_JMP32, 8},
+	    {"call rel32 (e8)", BR_CALL, 8},    {"ret (c3)", BR_RET, 8},
+	    {"ret imm16 (c2)", BR_RETN, 8},     {"jrcxz (e3)", BR_JRCXZ, 8},
+	    {"jecxz (67 e3)", BR_JRCXZ, 4},     {"loop rcx (e2)", BR_LOOP, 8},
+	    {"loop ecx (67 e2)", BR_LOOP, 4},   {"loope (e1)", BR_LOOPE, 8},
+	    {"loopne (e0)", BR_LOOPNE, 8},      {"call rm64 (ff /2)", BR_CALL_RM, 8},
+	    {"jmp rm64 (ff /4)", BR_JMP_RM, 8},
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(br); i++) {
@@ -251,21 +273,39 @@ static void add_ud(struct form_list *l)
 		u8 b[3];
 		u8 n;
 	} ud[] = {
-		{"push es", {0x06}, 1},     {"pop es", {0x07}, 1},      {"push cs", {0x0e}, 1},
-		{"push ss", {0x16}, 1},     {"pop ss", {0x17}, 1},      {"push ds", {0x1e}, 1},
-		{"pop ds", {0x1f}, 1},      {"daa", {0x27}, 1},         {"das", {0x2f}, 1},
-		{"aaa", {0x37}, 1},         {"aas", {0x3f}, 1},         {"pusha", {0x60}, 1},
-		{"popa", {0x61}, 1},        {"grp1 82", {0x82}, 1},     {"call far", {0x9a}, 1},
-		{"into", {0xce}, 1},        {"aam", {0xd4}, 1},         {"aad", {0xd5}, 1},
-		{"salc", {0xd6}, 1},        {"jmp far", {0xea}, 1},     {"ud2", {0x0f, 0x0b}, 2},
-		{"ud1", {0x0f, 0xb9}, 2},   {"ud0", {0x0f, 0xff}, 2},   {"lock nop", {0xf0, 0x90}, 2},
-		{"lock mov", {0xf0, 0x89}, 2}, {"lock add reg", {0xf0, 0x01}, 2},
-		{"lea reg,reg", {0x8d}, 1}, {"lock cmp mem", {0xf0, 0x39, 0x03}, 3},
+	    {"push es", {0x06}, 1},
+	    {"pop es", {0x07}, 1},
+	    {"push cs", {0x0e}, 1},
+	    {"push ss", {0x16}, 1},
+	    {"pop ss", {0x17}, 1},
+	    {"push ds", {0x1e}, 1},
+	    {"pop ds", {0x1f}, 1},
+	    {"daa", {0x27}, 1},
+	    {"das", {0x2f}, 1},
+	    {"aaa", {0x37}, 1},
+	    {"aas", {0x3f}, 1},
+	    {"pusha", {0x60}, 1},
+	    {"popa", {0x61}, 1},
+	    {"grp1 82", {0x82}, 1},
+	    {"call far", {0x9a}, 1},
+	    {"into", {0xce}, 1},
+	    {"aam", {0xd4}, 1},
+	    {"aad", {0xd5}, 1},
+	    {"salc", {0xd6}, 1},
+	    {"jmp far", {0xea}, 1},
+	    {"ud2", {0x0f, 0x0b}, 2},
+	    {"ud1", {0x0f, 0xb9}, 2},
+	    {"ud0", {0x0f, 0xff}, 2},
+	    {"lock nop", {0xf0, 0x90}, 2},
+	    {"lock mov", {0xf0, 0x89}, 2},
+	    {"lock add reg", {0xf0, 0x01}, 2},
+	    {"lea reg,reg", {0x8d}, 1},
+	    {"lock cmp mem", {0xf0, 0x39, 0x03}, 3},
 	};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(ud); i++) {
-		struct oracle_form *f = form_add(l, gen_ud, "#UD %s (%02x%s)", ud[i].name, ud[i].b[0],
-						 ud[i].n > 1 ? " ..." : "");
+		struct oracle_form *f = form_add(l, gen_ud, "#UD %s (%02x%s)", ud[i].name,
+						 ud[i].b[0], ud[i].n > 1 ? " ..." : "");
 		memcpy(f->opc, ud[i].b, 3);
 		f->nopc = ud[i].n;
 	}
@@ -286,8 +326,8 @@ static void fix_vex(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 	e->npfx = 0; /* no 66 with VEX */
 	/* BEXTR/BZHI control: small start/length bytes */
 	if (rng_chance(r, 50) && !gen_reg_is_addr(gi, e->vex_v, 8))
-		c->in.gpr[e->vex_v] = (c->in.gpr[e->vex_v] & ~0xffffULL) | rng_below(r, 72) |
-				      rng_below(r, 72) << 8;
+		c->in.gpr[e->vex_v] =
+		    (c->in.gpr[e->vex_v] & ~0xffffULL) | rng_below(r, 72) | rng_below(r, 72) << 8;
 }
 
 static void add_ext(struct form_list *l)
@@ -300,19 +340,19 @@ static void add_ext(struct form_list *l)
 		enum oracle_feature feat;
 		u8 imm;
 	} vex[] = {
-		{"andn", 0, 2, 0xf2, -1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
-		{"bextr", 0, 2, 0xf7, -1, FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
-		{"blsr", 0, 2, 0xf3, 1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
-		{"blsmsk", 0, 2, 0xf3, 2, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
-		{"blsi", 0, 2, 0xf3, 3, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
-		{"bzhi", 0, 2, 0xf5, -1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI2, 0},
-		{"pdep", 3, 2, 0xf5, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"pext", 2, 2, 0xf5, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"mulx", 3, 2, 0xf6, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"sarx", 2, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"shlx", 1, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"shrx", 3, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
-		{"rorx", 3, 3, 0xf0, -1, FL_ARITH, FEAT_BMI2, 1},
+	    {"andn", 0, 2, 0xf2, -1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
+	    {"bextr", 0, 2, 0xf7, -1, FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
+	    {"blsr", 0, 2, 0xf3, 1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
+	    {"blsmsk", 0, 2, 0xf3, 2, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
+	    {"blsi", 0, 2, 0xf3, 3, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI1, 0},
+	    {"bzhi", 0, 2, 0xf5, -1, FL_SF | FL_ZF | FL_CF | FL_OF, FEAT_BMI2, 0},
+	    {"pdep", 3, 2, 0xf5, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"pext", 2, 2, 0xf5, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"mulx", 3, 2, 0xf6, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"sarx", 2, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"shlx", 1, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"shrx", 3, 2, 0xf7, -1, FL_ARITH, FEAT_BMI2, 0},
+	    {"rorx", 3, 3, 0xf0, -1, FL_ARITH, FEAT_BMI2, 1},
 	};
 	struct oracle_form *f;
 

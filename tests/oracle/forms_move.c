@@ -14,8 +14,7 @@ static u64 size_mask(unsigned size)
 	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 }
 
-void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-	       struct oracle_case *c)
+void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c)
 {
 	struct enc e;
 
@@ -32,8 +31,8 @@ void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 	if (f->kind == 1) {
 		e.rm = rng_below(r, 16);
 		e.opc[e.nopc - 1] = (u8)(e.opc[e.nopc - 1] + (e.rm & 7));
-		gen_note(c, "register %s", gen_reg_name(e.rm, f->size, e.rex_force || e.rm >= 8 ||
-							e.rex_w));
+		gen_note(c, "register %s",
+			 gen_reg_name(e.rm, f->size, e.rex_force || e.rm >= 8 || e.rex_w));
 	}
 	e.imm_size = f->imm;
 	e.imm = rng_value(r) & size_mask(f->imm);
@@ -155,8 +154,8 @@ static void add_mov(struct form_list *l)
 		f->size = (u8)size, f->opc[0] = w ? 0xb8 : 0xb0, f->nopc = 1, f->kind = 1;
 		f->imm = (u8)size;
 		for (unsigned store = 0; store < 2; store++) {
-			f = form_add(l, gen_moffs, "mov %s (%02x, moffs)", store ? "moffs,acc" : "acc,moffs",
-				     0xa0 + 2 * store + w);
+			f = form_add(l, gen_moffs, "mov %s (%02x, moffs)",
+				     store ? "moffs,acc" : "acc,moffs", 0xa0 + 2 * store + w);
 			f->size = (u8)size, f->opc[0] = (u8)(0xa0 + 2 * store + w);
 		}
 	}
@@ -184,7 +183,8 @@ static void add_extend(struct form_list *l)
 	f->mem_size = 4;
 	f = add_rm(l, 4, 0x63, 0, 0, 1, "movsxd r%u,rm%u (63, no rex.w)", 32, 32);
 
-	static const char *const cbw[3] = {"cbw", "cwde", "cdqe"}, *const cwd[3] = {"cwd", "cdq", "cqo"};
+	static const char *const cbw[3] = {"cbw", "cwde", "cdqe"}, *const cwd[3] = {"cwd", "cdq",
+										    "cqo"};
 	for (unsigned s = 1; s < 4; s++) {
 		f = form_add(l, gen_plain, "%s (98)", cbw[s - 1]);
 		f->size = (u8)sizes[s], f->opc[0] = 0x98, f->nopc = 1;
@@ -209,8 +209,8 @@ static void add_exchange(struct form_list *l)
 			   bits);
 		f->lockable = true, f->fixup = fix_cmpxchg, f->avoid = 1U << R_AX;
 		if (size > 1) {
-			f = form_add(l, gen_plain, "xchg %s,r%u (90+r)", gen_reg_name(R_AX, size, 0),
-				     bits);
+			f = form_add(l, gen_plain, "xchg %s,r%u (90+r)",
+				     gen_reg_name(R_AX, size, 0), bits);
 			f->size = (u8)size, f->opc[0] = 0x90, f->nopc = 1, f->kind = 1;
 		}
 	}
@@ -242,7 +242,8 @@ static void add_lea_movbe(struct form_list *l)
 
 	for (unsigned s = 1; s < 4; s++) {
 		for (unsigned a = 4; a <= 8; a += 4) {
-			f = form_add(l, gen_lea, "lea r%u,m (8d, %u-bit address)", 8 * sizes[s], 8 * a);
+			f = form_add(l, gen_lea, "lea r%u,m (8d, %u-bit address)", 8 * sizes[s],
+				     8 * a);
 			f->size = (u8)sizes[s], f->kind = (u8)a;
 		}
 		f = add_rm(l, sizes[s], 0x0f, 0x38, 0xf0, 3, "movbe r%u,m%u (0f 38 f0)",

@@ -168,11 +168,11 @@ static void add_bits(struct form_list *l)
 		u64 flags;
 		enum oracle_feature feat;
 	} scans[] = {
-		{"bsf", 0, 0xbc, 1, FL_ZF, FEAT_NONE},
-		{"bsr", 0, 0xbd, 1, FL_ZF, FEAT_NONE},
-		{"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_BMI1},
-		{"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_LZCNT},
-		{"popcnt", 0xf3, 0xb8, 2, FL_ARITH, FEAT_POPCNT},
+	    {"bsf", 0, 0xbc, 1, FL_ZF, FEAT_NONE},
+	    {"bsr", 0, 0xbd, 1, FL_ZF, FEAT_NONE},
+	    {"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_BMI1},
+	    {"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_LZCNT},
+	    {"popcnt", 0xf3, 0xb8, 2, FL_ARITH, FEAT_POPCNT},
 	};
 
 	for (unsigned s = 1; s < 4; s++) {
@@ -185,7 +185,8 @@ static void add_bits(struct form_list *l)
 			f->size = (u8)size, f->opc[0] = 0x0f, f->opc[1] = (u8)(0xa3 + 8 * op);
 			f->nopc = 2, f->kind = 1, f->fixup = fix_bt, f->avoid_reg = true;
 			f->flags_def = FL_CF | FL_ZF, f->lockable = op != 0;
-			f = form_add(l, gen_simple, "%s rm%u,imm8 (0f ba /%u)", bt[op], bits, 4 + op);
+			f = form_add(l, gen_simple, "%s rm%u,imm8 (0f ba /%u)", bt[op], bits,
+				     4 + op);
 			f->size = (u8)size, f->opc[0] = 0x0f, f->opc[1] = 0xba, f->nopc = 2;
 			f->digit = (s8)(4 + op), f->imm = 1, f->flags_def = FL_CF | FL_ZF;
 			f->lockable = op != 0;

@@ -58,7 +58,8 @@ static void gen_string(const struct oracle_form *f, struct oracle_rng *r, u64 ba
 	/* Sometimes a pointer runs into the unmapped guard page: #PF in the
 	 * middle of a REP, with RCX/RSI/RDI showing the iterations done. */
 	if (rng_chance(r, 6)) {
-		bool src = op == STR_LODS || ((op == STR_MOVS || op == STR_CMPS) && rng_chance(r, 50));
+		bool src =
+		    op == STR_LODS || ((op == STR_MOVS || op == STR_CMPS) && rng_chance(r, 50));
 		u64 *p = &c->in.gpr[src ? R_SI : R_DI];
 		u64 at = base + OR_GUARD;
 		if (c->in.rflags & FL_DF)
@@ -79,8 +80,8 @@ static void gen_string(const struct oracle_form *f, struct oracle_rng *r, u64 ba
 	e.rex_w = size == 8;
 	e.opc[0] = (u8)(str_op[op] + (size > 1));
 	e.nopc = 1;
-	gen_note(c, "%s DF=%d count=%u", a32 ? "addr32" : "addr64",
-		 c->in.rflags & FL_DF ? 1 : 0, n);
+	gen_note(c, "%s DF=%d count=%u", a32 ? "addr32" : "addr64", c->in.rflags & FL_DF ? 1 : 0,
+		 n);
 	gen_finish(c, &e, base, NULL);
 }
 
@@ -100,7 +101,9 @@ void forms_string_register(struct form_list *l)
 					continue;
 				f = form_add(l, gen_string, "%s%s%c (%s%02x)", pn[cmp][p],
 					     str_names[op], "bwdq"[s],
-					     p == 0 ? "" : p == 1 ? "f3 " : "f2 ",
+					     p == 0   ? ""
+					     : p == 1 ? "f3 "
+						      : "f2 ",
 					     str_op[op] + (size > 1));
 				f->kind = (u8)op, f->size = (u8)size, f->pfx = pfx[p];
 			}

@@ -15,6 +15,7 @@ void gen_base_state(struct oracle_rng *r, u64 base, struct oracle_case *c)
 	c->len = 0;
 	c->nexits = 0;
 	c->sse = false;
+	c->mmx = false;
 	c->note[0] = 0;
 	c->flags_strict = FL_ARITH;
 	c->flags_warn = 0;
@@ -104,7 +105,8 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 		m->disp_size = 4;
 		idxv = (ea - (u64)(s64)m->disp) >> m->scale;
 		if (m->addr32)
-			idxv = (idxv & 0xffffffffULL >> m->scale) | (rng_next(r) << (32 - m->scale));
+			idxv =
+			    (idxv & 0xffffffffULL >> m->scale) | (rng_next(r) << (32 - m->scale));
 		else
 			idxv |= m->scale ? rng_next(r) << (64 - m->scale) : 0;
 		c->in.gpr[m->index] = idxv;
@@ -177,9 +179,8 @@ static bool enc_has_rex(const struct enc *e)
 	return e->m.base >= 8 || e->m.index >= 8;
 }
 
-void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc *e,
-	       unsigned size, unsigned kinds, unsigned reg, u32 avoid, unsigned mem_size,
-	       struct gen_info *gi)
+void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc *e, unsigned size,
+	       unsigned kinds, unsigned reg, u32 avoid, unsigned mem_size, struct gen_info *gi)
 {
 	if (size == 2)
 		e->pfx[e->npfx++] = 0x66;
@@ -358,17 +359,16 @@ void gen_rm_set(struct oracle_case *c, u64 base, const struct gen_info *gi, unsi
 
 const char *gen_reg_name(unsigned reg, unsigned size, bool rex)
 {
-	static const char *const n64[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
-					    "rsi", "rdi", "r8",  "r9",  "r10", "r11",
-					    "r12", "r13", "r14", "r15"};
-	static const char *const n32[16] = {"eax", "ecx", "edx", "ebx", "esp", "ebp",
-					    "esi", "edi", "r8d", "r9d", "r10d", "r11d",
+	static const char *const n64[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+					    "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+	static const char *const n32[16] = {"eax",  "ecx",  "edx",  "ebx", "esp",  "ebp",
+					    "esi",  "edi",  "r8d",  "r9d", "r10d", "r11d",
 					    "r12d", "r13d", "r14d", "r15d"};
-	static const char *const n16[16] = {"ax", "cx", "dx", "bx", "sp", "bp",
-					    "si", "di", "r8w", "r9w", "r10w", "r11w",
+	static const char *const n16[16] = {"ax",   "cx",   "dx",   "bx",  "sp",   "bp",
+					    "si",   "di",   "r8w",  "r9w", "r10w", "r11w",
 					    "r12w", "r13w", "r14w", "r15w"};
-	static const char *const n8[16] = {"al", "cl", "dl", "bl", "spl", "bpl",
-					   "sil", "dil", "r8b", "r9b", "r10b", "r11b",
+	static const char *const n8[16] = {"al",   "cl",   "dl",   "bl",  "spl",  "bpl",
+					   "sil",  "dil",  "r8b",  "r9b", "r10b", "r11b",
 					   "r12b", "r13b", "r14b", "r15b"};
 	static const char *const n8h[4] = {"ah", "ch", "dh", "bh"};
 
@@ -437,17 +437,20 @@ void gen_finish(struct oracle_case *c, const struct enc *e, u64 base, const stru
 	}
 	if (m->seg_base)
 		gen_note(c, "gs.base=0x%llx", (unsigned long long)m->seg_base);
-	gen_note(c, "memory [%s%s%s*%u%+d]%s ea=data%+lld%s",
+	gen_note(c, "memory [%s%s%s*%u%+d]%s",
 		 m->base >= 0 ? gen_reg_name((unsigned)m->base, 8, true) : "",
 		 m->index >= 0 ? "+" : "",
 		 m->index >= 0 ? gen_reg_name((unsigned)m->index, 8, true) : "", 1U << m->scale,
-		 m->disp, m->addr32 ? " addr32" : "",
-		 (long long)(m->target + m->seg_base - base - OR_DATA),
-		 m->fault ? " (placed to fault)" : "");
+		 m->disp, m->addr32 ? " addr32" : "");
+	if (m->fault)
+		gen_note(c, "linear 0x%llx (placed to fault)",
+			 (unsigned long long)(m->target + m->seg_base));
+	else
+		gen_note(c, "ea=data+0x%llx",
+			 (unsigned long long)(m->target + m->seg_base - base - OR_DATA));
 }
 
-void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-		struct oracle_case *c)
+void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c)
 {
 	static const u8 null_seg[4] = {0x26, 0x2e, 0x36, 0x3e};
 	struct gen_info gi;

@@ -12,19 +12,19 @@
 #include "cpu/engine.h"
 #include "oracle/oracle.h"
 
-#define GUEST_RAM (64 * MiB)
-#define SYS_PML4 0x100000ULL
-#define SYS_PDPT 0x101000ULL
-#define SYS_PD 0x102000ULL
-#define SYS_GDT 0x103000ULL
+#define GUEST_RAM     (64 * MiB)
+#define SYS_PML4      0x100000ULL
+#define SYS_PDPT      0x101000ULL
+#define SYS_PD        0x102000ULL
+#define SYS_GDT       0x103000ULL
 #define SYS_IDT_PLAIN 0x104000ULL /* handlers: hlt */
-#define SYS_IDT_FX 0x105000ULL    /* handlers: fxsave64 [FX_OUT]; hlt */
-#define SYS_TSS 0x106000ULL
-#define SYS_PT 0x107000ULL        /* 4 KiB pages of the 2 MiB around the region */
-#define H_PLAIN 0x000             /* handler offsets within OR_STUB, 16 bytes each */
-#define H_FX 0x200
-#define H_OTHER 0x400             /* vectors 32-255 */
-#define FX_LEN 9                  /* fxsave64/fxrstor64 [disp32] */
+#define SYS_IDT_FX    0x105000ULL /* handlers: fxsave64 [FX_OUT]; hlt */
+#define SYS_TSS       0x106000ULL
+#define SYS_PT        0x107000ULL /* 4 KiB pages of the 2 MiB around the region */
+#define H_PLAIN       0x000       /* handler offsets within OR_STUB, 16 bytes each */
+#define H_FX          0x200
+#define H_OTHER       0x400 /* vectors 32-255 */
+#define FX_LEN        9     /* fxsave64/fxrstor64 [disp32] */
 
 struct guest_world {
 	struct machine *m;
@@ -39,7 +39,7 @@ struct guest_world {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool quit;
-	_Atomic u64 run_seq;    /* odd while run() is in progress */
+	_Atomic u64 run_seq; /* odd while run() is in progress */
 	_Atomic bool timed_out;
 };
 
@@ -99,7 +99,7 @@ static int guest_build_system(struct guest_world *gw)
 	err |= guest_write64(gw, SYS_GDT + 0x10, 0x00cf93000000ffffULL);
 	err |= guest_write64(gw, SYS_GDT + 0x18,
 			     0x67 | (SYS_TSS & 0xffffff) << 16 | 0x8bULL << 40 |
-				     (SYS_TSS >> 24 & 0xff) << 56);
+				 (SYS_TSS >> 24 & 0xff) << 56);
 	err |= guest_write64(gw, SYS_GDT + 0x20, SYS_TSS >> 32);
 	err |= guest_write64(gw, SYS_TSS + 4, gw->base + OR_STACK + OR_STACK_SIZE - 64);
 
@@ -110,7 +110,8 @@ static int guest_build_system(struct guest_world *gw)
 		for (unsigned t = 0; t < 2; t++) {
 			u64 h = t ? hf : hp;
 			/* 64-bit interrupt gate, DPL0, selector 0x08 (SDM Vol. 3A 6.14.1) */
-			u64 lo = (h & 0xffff) | 0x08ULL << 16 | 0x8eULL << 40 | (h >> 16 & 0xffff) << 48;
+			u64 lo =
+			    (h & 0xffff) | 0x08ULL << 16 | 0x8eULL << 40 | (h >> 16 & 0xffff) << 48;
 			u64 at = (t ? SYS_IDT_FX : SYS_IDT_PLAIN) + 16 * v;
 			err |= guest_write64(gw, at, lo);
 			err |= guest_write64(gw, at + 8, h >> 32);
@@ -204,7 +205,8 @@ static void guest_decode_end(struct guest_world *gw, const struct oracle_case *c
 			return;
 		}
 	}
-	if (off >= OR_STUB + H_PLAIN + 1 && off < OR_STUB + H_OTHER && off % 16 == 1 + (off >= OR_STUB + H_FX ? FX_LEN : 0)) {
+	if (off >= OR_STUB + H_PLAIN + 1 && off < OR_STUB + H_OTHER &&
+	    off % 16 == 1 + (off >= OR_STUB + H_FX ? FX_LEN : 0)) {
 		res->end = END_EXCEPTION;
 		res->vector = (int)((off - OR_STUB) % 0x200 / 16);
 		res->has_err = res->vector == 8 || (res->vector >= 10 && res->vector <= 14) ||
@@ -284,7 +286,8 @@ void guest_run(struct guest_world *gw, const struct oracle_case *c, struct oracl
 	if (ex.reason != VCPU_EXIT_HLT) {
 		res->end = END_OTHER;
 		snprintf(res->why, sizeof(res->why), "%s%s%.120s",
-			 ex.reason == VCPU_EXIT_SHUTDOWN ? "shutdown (triple fault)" : "engine error",
+			 ex.reason == VCPU_EXIT_SHUTDOWN ? "shutdown (triple fault)"
+							 : "engine error",
 			 ex.msg[0] ? ": " : "", ex.msg);
 		return;
 	}

@@ -11,19 +11,18 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <ucontext.h>
-#include <unistd.h>
 
 #include "oracle/oracle.h"
 
-#define NATIVE_MAGIC 0x6f7261636c65ULL /* "oracle" */
-#define EXIT_FAULT 0xfe
+#define NATIVE_MAGIC  0x6f7261636c65ULL /* "oracle" */
+#define EXIT_FAULT    0xfe
 #define ALTSTACK_SIZE (256 * 1024)
 
 /* Lives at base + OR_CTL, so the signal handler finds it from the fault RIP. */
 struct native_ctl {
 	u64 magic;
 	u64 host_rsp;
-	u64 resume;     /* the recovery stub the signal handler returns to */
+	u64 resume; /* the recovery stub the signal handler returns to */
 	u64 in_gsbase, host_gsbase;
 	u64 in_gpr[16], in_rflags;
 	u64 out_gpr[16], out_rflags;
@@ -43,8 +42,8 @@ struct native_world {
 	struct native_ctl *ctl;
 	void (*entry)(void);
 	u64 exit_stub[OR_MAX_EXITS];
-	int dirty_lo, dirty_hi;  /* code bytes the last case wrote, from OR_INSN */
-	bool gs_ok;              /* RDGSBASE/WRGSBASE are enabled for user code */
+	int dirty_lo, dirty_hi; /* code bytes the last case wrote, from OR_INSN */
+	bool gs_ok;             /* RDGSBASE/WRGSBASE are enabled for user code */
 	void *altstack;
 	struct sigaction old[6];
 };
@@ -121,7 +120,8 @@ static void sb_skip_fx_unless_sse(struct native_world *nw, struct stub_buf *b)
 static void native_build_stubs(struct native_world *nw)
 {
 	struct stub_buf b = {nw->region + OR_STUB, 0};
-	static const u8 push_callee[] = {0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57};
+	static const u8 push_callee[] = {0x53, 0x55, 0x41, 0x54, 0x41,
+					 0x55, 0x41, 0x56, 0x41, 0x57};
 	static const u8 pop_callee[] = {0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5d, 0x5b};
 	u64 epilogue, tail;
 
@@ -195,6 +195,7 @@ static void native_build_stubs(struct native_world *nw)
 struct native_altstack_hdr {
 	u64 magic;
 	u64 region;
+	const struct sigaction *old; /* the handlers before ours (ASan's) */
 };
 
 static void native_signal(int sig, siginfo_t *si, void *uc_)
@@ -217,11 +218,15 @@ static void native_signal(int sig, siginfo_t *si, void *uc_)
 	}
 	hdr = ss.ss_sp;
 	if (hdr->magic != NATIVE_MAGIC || rip - hdr->region >= OR_STUB) {
-		static const char msg[] = "oracle: fault outside the code under test\n";
-		if (write(2, msg, sizeof(msg) - 1) < 0) {
-			/* nothing more to do: the default action follows */
-		}
-		signal(sig, SIG_DFL);
+		/* A real crash: put the previous handler (ASan's, or the
+		 * default) back; the fault repeats when this one returns. */
+		unsigned i;
+		for (i = 0; i < ARRAY_SIZE(native_signals) && native_signals[i] != sig; i++)
+			;
+		if (hdr->magic == NATIVE_MAGIC && i < ARRAY_SIZE(native_signals))
+			sigaction(sig, &hdr->old[i], NULL);
+		else
+			signal(sig, SIG_DFL);
 		return;
 	}
 	ctl = (struct native_ctl *)(hdr->region + OR_CTL);
@@ -277,8 +282,8 @@ int native_create(struct native_world **out)
 	native_build_stubs(nw);
 	memset(nw->region + OR_CODE, 0xcc, 0x1000);
 
-	nw->altstack = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	nw->altstack =
+	    mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (nw->altstack == MAP_FAILED) {
 		munmap(nw->region, OR_REGION_SIZE);
 		free(nw);
@@ -286,6 +291,7 @@ int native_create(struct native_world **out)
 	}
 	((struct native_altstack_hdr *)nw->altstack)->magic = NATIVE_MAGIC;
 	((struct native_altstack_hdr *)nw->altstack)->region = (u64)nw->region;
+	((struct native_altstack_hdr *)nw->altstack)->old = nw->old;
 	ss.ss_sp = nw->altstack;
 	ss.ss_size = ALTSTACK_SIZE;
 	ss.ss_flags = 0;
@@ -372,8 +378,8 @@ void native_run(struct native_world *nw, const struct oracle_case *c, struct ora
 	res->fault_rflags = ctl->rflags;
 	res->err = ctl->err;
 	res->cr2 = ctl->cr2;
-	res->has_err = res->vector == 8 || (res->vector >= 10 && res->vector <= 14) ||
-		       res->vector == 17;
+	res->has_err =
+	    res->vector == 8 || (res->vector >= 10 && res->vector <= 14) || res->vector == 17;
 	memcpy(res->out.gpr, ctl->gregs, sizeof(res->out.gpr));
 	res->out.rflags = ctl->rflags;
 	if (c->sse)
@@ -385,11 +391,11 @@ u64 oracle_features_from_cpuid(u32 l1_ecx, u32 l1_edx, u32 l7_ebx, u32 e1_ecx)
 	static const struct {
 		u8 leaf, bit, feat; /* leaf: 0 = 1.ECX, 1 = 1.EDX, 2 = 7.EBX, 3 = 8000_0001.ECX */
 	} bits[] = {
-		{0, 0, FEAT_SSE3},   {0, 1, FEAT_PCLMUL}, {0, 9, FEAT_SSSE3},  {0, 13, FEAT_CX16},
-		{0, 19, FEAT_SSE41}, {0, 20, FEAT_SSE42}, {0, 22, FEAT_MOVBE}, {0, 23, FEAT_POPCNT},
-		{0, 25, FEAT_AES},   {1, 15, FEAT_CMOV},  {1, 24, FEAT_FXSR},  {1, 25, FEAT_SSE},
-		{1, 26, FEAT_SSE2},  {2, 3, FEAT_BMI1},   {2, 8, FEAT_BMI2},   {2, 19, FEAT_ADX},
-		{3, 0, FEAT_LAHF64}, {3, 5, FEAT_LZCNT},
+	    {0, 0, FEAT_SSE3},   {0, 1, FEAT_PCLMUL}, {0, 9, FEAT_SSSE3},  {0, 13, FEAT_CX16},
+	    {0, 19, FEAT_SSE41}, {0, 20, FEAT_SSE42}, {0, 22, FEAT_MOVBE}, {0, 23, FEAT_POPCNT},
+	    {0, 25, FEAT_AES},   {1, 15, FEAT_CMOV},  {1, 24, FEAT_FXSR},  {1, 25, FEAT_SSE},
+	    {1, 26, FEAT_SSE2},  {1, 23, FEAT_MMX},   {2, 3, FEAT_BMI1},   {2, 8, FEAT_BMI2},
+	    {2, 19, FEAT_ADX},   {3, 0, FEAT_LAHF64}, {3, 5, FEAT_LZCNT},
 	};
 	u32 regs[4] = {l1_ecx, l1_edx, l7_ebx, e1_ecx};
 	u64 mask = 1ULL << FEAT_NONE;
@@ -403,13 +409,13 @@ u64 oracle_features_from_cpuid(u32 l1_ecx, u32 l1_edx, u32 l7_ebx, u32 e1_ecx)
 const char *oracle_feature_name(enum oracle_feature f)
 {
 	static const char *const names[FEAT_COUNT] = {
-		[FEAT_NONE] = "none",     [FEAT_CX16] = "cx16",     [FEAT_POPCNT] = "popcnt",
-		[FEAT_LZCNT] = "lzcnt",   [FEAT_BMI1] = "bmi1",     [FEAT_BMI2] = "bmi2",
-		[FEAT_ADX] = "adx",       [FEAT_MOVBE] = "movbe",   [FEAT_SSE] = "sse",
-		[FEAT_SSE2] = "sse2",     [FEAT_SSE3] = "sse3",     [FEAT_SSSE3] = "ssse3",
-		[FEAT_SSE41] = "sse4.1",  [FEAT_SSE42] = "sse4.2",  [FEAT_LAHF64] = "lahf_lm",
-		[FEAT_CMOV] = "cmov",     [FEAT_FXSR] = "fxsr",     [FEAT_PCLMUL] = "pclmulqdq",
-		[FEAT_AES] = "aes",
+	    [FEAT_NONE] = "none",    [FEAT_CX16] = "cx16",    [FEAT_POPCNT] = "popcnt",
+	    [FEAT_LZCNT] = "lzcnt",  [FEAT_BMI1] = "bmi1",    [FEAT_BMI2] = "bmi2",
+	    [FEAT_ADX] = "adx",      [FEAT_MOVBE] = "movbe",  [FEAT_SSE] = "sse",
+	    [FEAT_SSE2] = "sse2",    [FEAT_SSE3] = "sse3",    [FEAT_SSSE3] = "ssse3",
+	    [FEAT_SSE41] = "sse4.1", [FEAT_SSE42] = "sse4.2", [FEAT_LAHF64] = "lahf_lm",
+	    [FEAT_CMOV] = "cmov",    [FEAT_FXSR] = "fxsr",    [FEAT_PCLMUL] = "pclmulqdq",
+	    [FEAT_AES] = "aes",      [FEAT_MMX] = "mmx",
 	};
 	return f < FEAT_COUNT && names[f] ? names[f] : "?";
 }

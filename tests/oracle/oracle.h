@@ -10,40 +10,40 @@
  * the guest (identity-paged), so that every address an instruction computes
  * or stores is identical in both worlds and all 16 GPRs compare exactly.
  */
-#define OR_CODE 0x0000       /* code page; the instruction under test at OR_INSN */
-#define OR_INSN 0x0400
-#define OR_WINDOW_LO 0x0300  /* [LO, HI) of the code page may hold case code */
-#define OR_WINDOW_HI 0x0600
-#define OR_STUB 0x1000       /* native prologue/epilogues; guest: exception handlers */
-#define OR_STACK 0x2000      /* the stack (compared) */
-#define OR_STACK_SIZE 0x1000
-#define OR_DATA 0x3000       /* memory operands live here (compared) */
-#define OR_DATA_SIZE 0x2000
-#define OR_GUARD 0x5000      /* not mapped in either world: page-crossing faults */
-#define OR_MEM OR_STACK      /* the compared image: stack then data */
-#define OR_MEM_SIZE (OR_STACK_SIZE + OR_DATA_SIZE)
-#define MEM_STACK_OFF (OR_STACK - OR_MEM)
-#define MEM_DATA_OFF (OR_DATA - OR_MEM)
-#define OR_CTL 0x6000        /* native control block; guest: FXSAVE in/out areas */
-#define OR_GUEST_FX_IN (OR_CTL + 0x000)
+#define OR_CODE         0x0000 /* code page; the instruction under test at OR_INSN */
+#define OR_INSN         0x0400
+#define OR_WINDOW_LO    0x0300 /* [LO, HI) of the code page may hold case code */
+#define OR_WINDOW_HI    0x0600
+#define OR_STUB         0x1000 /* native prologue/epilogues; guest: exception handlers */
+#define OR_STACK        0x2000 /* the stack (compared) */
+#define OR_STACK_SIZE   0x1000
+#define OR_DATA         0x3000 /* memory operands live here (compared) */
+#define OR_DATA_SIZE    0x2000
+#define OR_GUARD        0x5000   /* not mapped in either world: page-crossing faults */
+#define OR_MEM          OR_STACK /* the compared image: stack then data */
+#define OR_MEM_SIZE     (OR_STACK_SIZE + OR_DATA_SIZE)
+#define MEM_STACK_OFF   (OR_STACK - OR_MEM)
+#define MEM_DATA_OFF    (OR_DATA - OR_MEM)
+#define OR_CTL          0x6000 /* native control block; guest: FXSAVE in/out areas */
+#define OR_GUEST_FX_IN  (OR_CTL + 0x000)
 #define OR_GUEST_FX_OUT (OR_CTL + 0x200)
-#define OR_REGION_SIZE 0x9000
+#define OR_REGION_SIZE  0x9000
 #define OR_REGION_ALIGN 0x100000 /* region bases are 1 MiB aligned */
 
 #define OR_MAX_EXITS 4
-#define OR_MAX_CODE 48
+#define OR_MAX_CODE  48
 
-#define FL_CF 0x001ULL
-#define FL_PF 0x004ULL
-#define FL_AF 0x010ULL
-#define FL_ZF 0x040ULL
-#define FL_SF 0x080ULL
-#define FL_TF 0x100ULL
-#define FL_IF 0x200ULL
-#define FL_DF 0x400ULL
-#define FL_OF 0x800ULL
-#define FL_AC (1ULL << 18)
-#define FL_ID (1ULL << 21)
+#define FL_CF    0x001ULL
+#define FL_PF    0x004ULL
+#define FL_AF    0x010ULL
+#define FL_ZF    0x040ULL
+#define FL_SF    0x080ULL
+#define FL_TF    0x100ULL
+#define FL_IF    0x200ULL
+#define FL_DF    0x400ULL
+#define FL_OF    0x800ULL
+#define FL_AC    (1ULL << 18)
+#define FL_ID    (1ULL << 21)
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
@@ -51,9 +51,25 @@ enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI };
 /* CPUID-advertised features a form may need (bit numbers of a u64 mask). */
 enum oracle_feature {
 	FEAT_NONE = 0,
-	FEAT_CX16, FEAT_POPCNT, FEAT_LZCNT, FEAT_BMI1, FEAT_BMI2, FEAT_ADX, FEAT_MOVBE,
-	FEAT_SSE, FEAT_SSE2, FEAT_SSE3, FEAT_SSSE3, FEAT_SSE41, FEAT_SSE42, FEAT_LAHF64,
-	FEAT_CMOV, FEAT_FXSR, FEAT_PCLMUL, FEAT_AES,
+	FEAT_CX16,
+	FEAT_POPCNT,
+	FEAT_LZCNT,
+	FEAT_BMI1,
+	FEAT_BMI2,
+	FEAT_ADX,
+	FEAT_MOVBE,
+	FEAT_SSE,
+	FEAT_SSE2,
+	FEAT_SSE3,
+	FEAT_SSSE3,
+	FEAT_SSE41,
+	FEAT_SSE42,
+	FEAT_LAHF64,
+	FEAT_CMOV,
+	FEAT_FXSR,
+	FEAT_PCLMUL,
+	FEAT_AES,
+	FEAT_MMX,
 	FEAT_COUNT
 };
 
@@ -71,32 +87,33 @@ struct oracle_case {
 	unsigned nexits;            /* exit 0 is always the fall-through at len */
 	int exit_off[OR_MAX_EXITS]; /* offsets from OR_INSN where execution may end */
 	bool sse;                   /* load/compare the FXSAVE image */
+	bool mmx;                   /* also compare the x87/MMX part of it */
 	struct oracle_state in;
-	u8 mem[OR_MEM_SIZE];        /* initial data + stack */
-	u64 flags_strict;           /* RFLAGS bits compared as failures */
-	u64 flags_warn;             /* RFLAGS bits (undefined) compared as warnings */
-	u32 gpr_warn;               /* GPRs whose value is undefined: warnings only */
-	u32 xmm_tolerance;          /* bit i: XMMi compared with approximation tolerance */
-	u64 gs_base;                /* GS.base for GS-prefixed memory operands */
-	bool gs_ok;                 /* the host can set GS.base (FSGSBASE); set by main */
-	int mem_ign_off;            /* >= 0: offset in mem of a u64 whose bits ... */
-	u64 mem_ign_bits;           /* ... mem_ign_bits differ between the worlds (PUSHF IF) */
-	char note[96];              /* what the generator chose (reg/mem, addressing) */
+	u8 mem[OR_MEM_SIZE]; /* initial data + stack */
+	u64 flags_strict;    /* RFLAGS bits compared as failures */
+	u64 flags_warn;      /* RFLAGS bits (undefined) compared as warnings */
+	u32 gpr_warn;        /* GPRs whose value is undefined: warnings only */
+	u32 xmm_tolerance;   /* bit i: XMMi compared with approximation tolerance */
+	u64 gs_base;         /* GS.base for GS-prefixed memory operands */
+	bool gs_ok;          /* the host can set GS.base (FSGSBASE); set by main */
+	int mem_ign_off;     /* >= 0: offset in mem of a u64 whose bits ... */
+	u64 mem_ign_bits;    /* ... mem_ign_bits differ between the worlds (PUSHF IF) */
+	char note[96];       /* what the generator chose (reg/mem, addressing) */
 };
 
 enum oracle_end { END_EXIT, END_EXCEPTION, END_OTHER };
 
 struct oracle_result {
 	enum oracle_end end;
-	int exit;        /* END_EXIT: index into exit_off */
-	int vector;      /* END_EXCEPTION */
+	int exit;   /* END_EXIT: index into exit_off */
+	int vector; /* END_EXCEPTION */
 	u64 fault_rip, fault_rsp, fault_rflags;
 	u64 err;
-	u64 cr2;         /* #PF: the faulting linear address */
+	u64 cr2; /* #PF: the faulting linear address */
 	bool has_err;
-	char why[160];   /* END_OTHER: description */
+	char why[160]; /* END_OTHER: description */
 	struct oracle_state out;
-	const u8 *mem;   /* OR_MEM_SIZE bytes after the run */
+	const u8 *mem; /* OR_MEM_SIZE bytes after the run */
 };
 
 struct oracle_rng {
@@ -116,22 +133,23 @@ typedef void oracle_fixup_fn(const struct oracle_form *f, struct oracle_rng *r, 
 struct oracle_form {
 	char name[64];
 	oracle_gen_fn *gen;
-	u8 size;        /* operand size (1, 2, 4, 8), or 16 for XMM forms */
+	u8 size; /* operand size (1, 2, 4, 8), or 16 for XMM forms */
 	u8 opc[3];
 	u8 nopc;
-	u8 pfx;         /* mandatory prefix: 0, 0x66, 0xF2, 0xF3 */
-	s8 digit;       /* ModRM.reg opcode extension, or -1 */
-	u8 imm;         /* immediate bytes */
-	u8 kind;        /* generator-specific */
-	u8 rm;          /* RM_REG | RM_MEM: allowed r/m operand kinds */
-	u32 arg;        /* generator-specific */
-	u64 flags_def;  /* defined arithmetic flags */
+	u8 pfx;        /* mandatory prefix: 0, 0x66, 0xF2, 0xF3 */
+	s8 digit;      /* ModRM.reg opcode extension, or -1 */
+	u8 imm;        /* immediate bytes */
+	u8 kind;       /* generator-specific */
+	u8 rm;         /* RM_REG | RM_MEM: allowed r/m operand kinds */
+	u32 arg;       /* generator-specific */
+	u64 flags_def; /* defined arithmetic flags */
 	enum oracle_feature feature;
 	oracle_fixup_fn *fixup;
 	u32 avoid;      /* registers not to use for addressing (implicit operands) */
 	bool avoid_reg; /* nor the ModRM.reg register (the fixup sets it) */
 	bool lockable;  /* LOCK is valid with a memory destination */
 	u8 mem_size;    /* memory operand bytes if not size */
+	bool run;       /* selected for this run (oracle_main.c) */
 };
 
 #define RM_REG 1
@@ -144,13 +162,19 @@ struct form_list {
 };
 
 struct oracle_form *form_add(struct form_list *l, oracle_gen_fn *gen, const char *fmt, ...)
-	PRINTF_FMT(3, 4);
+    PRINTF_FMT(3, 4);
 void forms_alu_register(struct form_list *l);
 void forms_shift_register(struct form_list *l);
 void forms_move_register(struct form_list *l);
 void forms_misc_register(struct form_list *l);
 void forms_string_register(struct form_list *l);
 void forms_sse_register(struct form_list *l);
+void forms_mmx_register(struct form_list *l);
+
+/* SSE/MMX generator (forms_sse.c): random XMM/MMX state and MXCSR, ModRM
+ * operands; kind is one of enum sse_kind, arg 1 for MMX forms. */
+enum sse_kind { K_NONE, K_CMP, K_ROUND, K_STR, K_TOL, K_IMM7, K_PLAIN };
+void gen_sse(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c);
 
 /* ---- random values (encode.c) ------------------------------------------ */
 u64 rng_next(struct oracle_rng *r);
@@ -171,26 +195,26 @@ struct enc_mem {
 	unsigned scale;  /* 0-3 */
 	s32 disp;
 	unsigned disp_size; /* 0, 1, 4 */
-	bool rip_rel;    /* disp computed from target at emit time */
-	bool addr32;     /* 0x67 prefix */
-	u64 target;      /* effective address */
-	bool no_access;  /* LEA, NOP r/m: the address is not accessed */
-	bool fault;      /* deliberately at the guard page or non-canonical */
-	u64 seg_base;    /* GS.base when GS-prefixed (target is the offset) */
+	bool rip_rel;       /* disp computed from target at emit time */
+	bool addr32;        /* 0x67 prefix */
+	u64 target;         /* effective address */
+	bool no_access;     /* LEA, NOP r/m: the address is not accessed */
+	bool fault;         /* deliberately at the guard page or non-canonical */
+	u64 seg_base;       /* GS.base when GS-prefixed (target is the offset) */
 };
 
 struct enc {
 	u8 pfx[4];
 	unsigned npfx;
 	bool rex_w, rex_force;
-	bool vex;        /* VEX3 (C4) instead of legacy/REX: map from opc[0..] */
+	bool vex; /* VEX3 (C4) instead of legacy/REX: map from opc[0..] */
 	unsigned vex_map, vex_pp, vex_v, vex_w;
 	u8 opc[3];
 	unsigned nopc;
 	bool modrm;
-	unsigned reg;    /* ModRM.reg (register or digit), 0-15 */
+	unsigned reg; /* ModRM.reg (register or digit), 0-15 */
 	bool mem;
-	unsigned rm;     /* register r/m, 0-15 */
+	unsigned rm; /* register r/m, 0-15 */
 	struct enc_mem m;
 	u64 imm;
 	unsigned imm_size;
@@ -204,9 +228,9 @@ int enc_emit(const struct enc *e, u64 insn_addr, struct oracle_case *c);
 struct gen_info {
 	bool mem;
 	unsigned reg, rm;
-	bool rex;        /* a REX prefix is present (byte registers 4-7 are SPL..DIL) */
+	bool rex; /* a REX prefix is present (byte registers 4-7 are SPL..DIL) */
 	u64 ea;
-	u32 addr_regs;   /* base/index registers of the memory operand */
+	u32 addr_regs; /* base/index registers of the memory operand */
 };
 
 /* Whether writing register reg of size bytes would change the address. */
@@ -224,9 +248,8 @@ void gen_mem_operand(struct oracle_rng *r, struct oracle_case *c, u64 ea, u32 av
 u64 gen_data_ea(struct oracle_rng *r, u64 base, unsigned size, unsigned margin);
 /* Fills e's operand-size prefix/REX.W for size, the opcode, and a random r/m
  * operand (kinds), with ModRM.reg = reg. Returns the choice in gi. */
-void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc *e,
-	       unsigned size, unsigned kinds, unsigned reg, u32 avoid, unsigned mem_size,
-	       struct gen_info *gi);
+void gen_modrm(struct oracle_rng *r, u64 base, struct oracle_case *c, struct enc *e, unsigned size,
+	       unsigned kinds, unsigned reg, u32 avoid, unsigned mem_size, struct gen_info *gi);
 u64 gen_reg_get(const struct oracle_case *c, unsigned reg, unsigned size, bool rex);
 void gen_reg_set(struct oracle_case *c, unsigned reg, unsigned size, bool rex, u64 v);
 bool gen_mem_ok(u64 base, u64 ea, unsigned size);
@@ -235,11 +258,9 @@ void gen_mem_set(struct oracle_case *c, u64 base, u64 ea, unsigned size, u64 v);
 u64 gen_rm_get(const struct oracle_case *c, u64 base, const struct gen_info *gi, unsigned size);
 void gen_rm_set(struct oracle_case *c, u64 base, const struct gen_info *gi, unsigned size, u64 v);
 /* No ModRM: [66][REX.W] opcode [imm]; kind 1: opcode + register. */
-void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-	       struct oracle_case *c);
+void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c);
 /* The generic ModRM form: prefixes, random operands, immediate, fixup. */
-void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-		struct oracle_case *c);
+void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c);
 /* Appends to the case's note (shown with a failing case). */
 void gen_note(struct oracle_case *c, const char *fmt, ...) PRINTF_FMT(2, 3);
 /* Finishes: emits e, records a note and the fall-through exit. */
@@ -275,8 +296,8 @@ int oracle_selftest(struct native_world *nw, char *why, size_t whylen);
 /* ---- comparison (compare.c) --------------------------------------------- */
 struct oracle_verdict {
 	bool fail, warn;
-	char text[1024];  /* failures */
-	char wtext[512];  /* differences in undefined results */
+	char text[1024]; /* failures */
+	char wtext[512]; /* differences in undefined results */
 };
 void oracle_compare(const struct oracle_case *c, u64 base, const struct oracle_result *want,
 		    const struct oracle_result *got, struct oracle_verdict *v);

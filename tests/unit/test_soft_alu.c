@@ -4,6 +4,7 @@
  * same random operands and input flags; results and all six arithmetic
  * flags (including the ones the SDM calls undefined) must match. */
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "test.h"
 #include "cpu/soft/interp.h"
@@ -12,9 +13,9 @@
 
 /* The red zone below RSP belongs to the compiler: step over it before pushing. */
 #define NATIVE(body, ...)                                                                          \
-	asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" body                      \
+	asm volatile("lea -128(%%rsp), %%rsp\n\tpush %[fl]\n\tpopf\n\t" body                       \
 		     "\n\tpushf\n\tpop %[fl]\n\tlea 128(%%rsp), %%rsp"                             \
-		     : [d] "+r"(d), [fl] "+r"(fl)__VA_ARGS__                                      \
+		     : [d] "+r"(d), [fl] "+r"(fl)__VA_ARGS__                                       \
 		     : [s] "r"(s), [c] "c"(c)                                                      \
 		     : "cc", "memory")
 
@@ -54,23 +55,43 @@ typedef void native_fn(u64 *dst, u64 src, u64 count, u64 *flags);
 	NFN(n_##op##4, #op "l %%cl, %k[s], %k[d]")                                                 \
 	NFN(n_##op##8, #op "q %%cl, %q[s], %q[d]")
 
-BIN4(add) BIN4(or) BIN4(adc) BIN4(sbb) BIN4(and) BIN4(sub) BIN4(xor) BIN4(cmp)
-UN4(inc) UN4(dec) UN4(neg)
-SH4(rol) SH4(ror) SH4(rcl) SH4(rcr) SH4(shl) SH4(shr) SH4(sar)
-SHD3(shld) SHD3(shrd)
-BIN3(imul) BIN3(bsf) BIN3(bsr) BIN3(tzcnt) BIN3(lzcnt) BIN3(popcnt)
-BIN3(bt) BIN3(bts) BIN3(btr) BIN3(btc)
+BIN4(add)
+BIN4(or) BIN4(adc) BIN4(sbb) BIN4(and) BIN4(sub) BIN4(xor) BIN4(cmp) UN4(inc) UN4(dec) UN4(neg)
+    SH4(rol) SH4(ror) SH4(rcl) SH4(rcr) SH4(shl) SH4(shr) SH4(sar) SHD3(shld) SHD3(shrd) BIN3(imul)
+	BIN3(bsf) BIN3(bsr) BIN3(tzcnt) BIN3(lzcnt) BIN3(popcnt) BIN3(bt) BIN3(bts) BIN3(btr)
+	    BIN3(btc)
 
-#define ROW4(op) {n_##op##1, n_##op##2, n_##op##4, n_##op##8}
-#define ROW3(op) {NULL, n_##op##2, n_##op##4, n_##op##8}
+#define ROW4(op)                                                                                   \
+	{                                                                                          \
+		n_##op##1, n_##op##2, n_##op##4, n_##op##8                                         \
+	}
+#define ROW3(op)                                                                                   \
+	{                                                                                          \
+		NULL, n_##op##2, n_##op##4, n_##op##8                                              \
+	}
 
-static const unsigned sizes[4] = {1, 2, 4, 8};
+		static const unsigned sizes[4] = {1, 2, 4, 8};
 
 static u64 rnd64(void)
 {
-	static const u64 special[] = {0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff,
-				      0x7fffffff, 0x80000000, 0xffffffff, 0x7fffffffffffffffULL,
-				      0x8000000000000000ULL, ~0ULL, 0x0f, 0x10, 0x99};
+	static const u64 special[] = {0,
+				      1,
+				      2,
+				      0x7f,
+				      0x80,
+				      0xff,
+				      0x7fff,
+				      0x8000,
+				      0xffff,
+				      0x7fffffff,
+				      0x80000000,
+				      0xffffffff,
+				      0x7fffffffffffffffULL,
+				      0x8000000000000000ULL,
+				      ~0ULL,
+				      0x0f,
+				      0x10,
+				      0x99};
 	u64 r = ((u64)rand() << 62) ^ ((u64)rand() << 31) ^ (u64)rand();
 
 	switch (rand() % 4) {
@@ -97,8 +118,8 @@ static unsigned iters(void)
 	return getenv("POPEK_TEST_LONG") ? 200000 : 20000;
 }
 
-static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fin, u64 nr,
-		    u64 nf, u64 sr, u64 sf)
+static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fin, u64 nr, u64 nf,
+		    u64 sr, u64 sf)
 {
 	static const char *last;
 	static int shown;
@@ -108,11 +129,12 @@ static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fi
 		shown = 0;
 	}
 	if (shown++ < 4)
-		printf("  %s/%u a=%#llx b=%#llx c=%llu fin=%#llx: native %#llx f %#llx, soft %#llx f "
-		       "%#llx\n",
-		       what, size, (unsigned long long)a, (unsigned long long)b,
-		       (unsigned long long)c, (unsigned long long)fin, (unsigned long long)nr,
-		       (unsigned long long)nf, (unsigned long long)sr, (unsigned long long)sf);
+		printf(
+		    "  %s/%u a=%#llx b=%#llx c=%llu fin=%#llx: native %#llx f %#llx, soft %#llx f "
+		    "%#llx\n",
+		    what, size, (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
+		    (unsigned long long)fin, (unsigned long long)nr, (unsigned long long)nf,
+		    (unsigned long long)sr, (unsigned long long)sf);
 	return 1;
 }
 
@@ -180,21 +202,36 @@ struct optab {
 };
 
 static const struct optab ops[] = {
-	{"add", K_ALU, SOFT_ALU_ADD, ROW4(add)}, {"or", K_ALU, SOFT_ALU_OR, ROW4(or)},
-	{"adc", K_ALU, SOFT_ALU_ADC, ROW4(adc)}, {"sbb", K_ALU, SOFT_ALU_SBB, ROW4(sbb)},
-	{"and", K_ALU, SOFT_ALU_AND, ROW4(and)}, {"sub", K_ALU, SOFT_ALU_SUB, ROW4(sub)},
-	{"xor", K_ALU, SOFT_ALU_XOR, ROW4(xor)}, {"cmp", K_ALU, SOFT_ALU_CMP, ROW4(cmp)},
-	{"inc", K_INC, 0, ROW4(inc)},		 {"dec", K_DEC, 0, ROW4(dec)},
-	{"neg", K_NEG, 0, ROW4(neg)},		 {"rol", K_SHIFT, 0, ROW4(rol)},
-	{"ror", K_SHIFT, 1, ROW4(ror)},		 {"rcl", K_SHIFT, 2, ROW4(rcl)},
-	{"rcr", K_SHIFT, 3, ROW4(rcr)},		 {"shl", K_SHIFT, 4, ROW4(shl)},
-	{"shr", K_SHIFT, 5, ROW4(shr)},		 {"sar", K_SHIFT, 7, ROW4(sar)},
-	{"shld", K_SHLD, 0, ROW3(shld)},	 {"shrd", K_SHRD, 0, ROW3(shrd)},
-	{"imul2", K_IMUL2, 0, ROW3(imul)},	 {"bsf", K_SCAN, 0, ROW3(bsf)},
-	{"bsr", K_SCAN, 1, ROW3(bsr)},		 {"tzcnt", K_SCAN, 2, ROW3(tzcnt)},
-	{"lzcnt", K_SCAN, 3, ROW3(lzcnt)},	 {"popcnt", K_SCAN, 4, ROW3(popcnt)},
-	{"bt", K_BT, 0, ROW3(bt)},		 {"bts", K_BT, 1, ROW3(bts)},
-	{"btr", K_BT, 2, ROW3(btr)},		 {"btc", K_BT, 3, ROW3(btc)},
+    {"add", K_ALU, SOFT_ALU_ADD, ROW4(add)},
+    {"or", K_ALU, SOFT_ALU_OR, ROW4(or)},
+    {"adc", K_ALU, SOFT_ALU_ADC, ROW4(adc)},
+    {"sbb", K_ALU, SOFT_ALU_SBB, ROW4(sbb)},
+    {"and", K_ALU, SOFT_ALU_AND, ROW4(and)},
+    {"sub", K_ALU, SOFT_ALU_SUB, ROW4(sub)},
+    {"xor", K_ALU, SOFT_ALU_XOR, ROW4(xor)},
+    {"cmp", K_ALU, SOFT_ALU_CMP, ROW4(cmp)},
+    {"inc", K_INC, 0, ROW4(inc)},
+    {"dec", K_DEC, 0, ROW4(dec)},
+    {"neg", K_NEG, 0, ROW4(neg)},
+    {"rol", K_SHIFT, 0, ROW4(rol)},
+    {"ror", K_SHIFT, 1, ROW4(ror)},
+    {"rcl", K_SHIFT, 2, ROW4(rcl)},
+    {"rcr", K_SHIFT, 3, ROW4(rcr)},
+    {"shl", K_SHIFT, 4, ROW4(shl)},
+    {"shr", K_SHIFT, 5, ROW4(shr)},
+    {"sar", K_SHIFT, 7, ROW4(sar)},
+    {"shld", K_SHLD, 0, ROW3(shld)},
+    {"shrd", K_SHRD, 0, ROW3(shrd)},
+    {"imul2", K_IMUL2, 0, ROW3(imul)},
+    {"bsf", K_SCAN, 0, ROW3(bsf)},
+    {"bsr", K_SCAN, 1, ROW3(bsr)},
+    {"tzcnt", K_SCAN, 2, ROW3(tzcnt)},
+    {"lzcnt", K_SCAN, 3, ROW3(lzcnt)},
+    {"popcnt", K_SCAN, 4, ROW3(popcnt)},
+    {"bt", K_BT, 0, ROW3(bt)},
+    {"bts", K_BT, 1, ROW3(bts)},
+    {"btr", K_BT, 2, ROW3(btr)},
+    {"btc", K_BT, 3, ROW3(btc)},
 };
 
 static void test_alu_vs_host(void)
@@ -211,8 +248,9 @@ static void test_alu_vs_host(void)
 			for (unsigned it = 0; it < iters(); it++) {
 				u64 fin = ((u64)rand() & ARITH) | X86_RFLAGS_FIXED;
 				u64 a = rnd64(), b = rnd64(), c = (u64)rand() % 70;
-				opbad += (unsigned)run_case(cpu, ops[o].kind, ops[o].sub, ops[o].name,
-							    ops[o].fn[si], sizes[si], a, b, c, fin);
+				opbad +=
+				    (unsigned)run_case(cpu, ops[o].kind, ops[o].sub, ops[o].name,
+						       ops[o].fn[si], sizes[si], a, b, c, fin);
 			}
 		}
 		if (opbad)
@@ -225,7 +263,7 @@ static void test_alu_vs_host(void)
 
 /* MUL/IMUL/DIV/IDIV on the accumulator, skipping operands that fault. */
 #define MD4(op)                                                                                    \
-	static void m_##op(unsigned size, u64 *ax, u64 *dx, u64 s, u64 *fp)                       \
+	static void m_##op(unsigned size, u64 *ax, u64 *dx, u64 s, u64 *fp)                        \
 	{                                                                                          \
 		u64 a = *ax, d = *dx, fl = *fp;                                                    \
 		switch (size) {                                                                    \
@@ -262,9 +300,10 @@ static void test_alu_vs_host(void)
 		*dx = d;                                                                           \
 		*fp = fl;                                                                          \
 	}
-MD4(mul) MD4(imul) MD4(div) MD4(idiv)
+MD4(mul)
+MD4(imul) MD4(div) MD4(idiv)
 
-static void test_muldiv_vs_host(void)
+    static void test_muldiv_vs_host(void)
 {
 	typedef void md_fn(unsigned, u64 *, u64 *, u64, u64 *);
 	static md_fn *const fns[4] = {m_mul, m_imul, m_div, m_idiv};
@@ -279,7 +318,8 @@ static void test_muldiv_vs_host(void)
 			u64 m = soft_size_mask(size);
 			for (unsigned it = 0; it < iters(); it++) {
 				u64 fin = ((u64)rand() & ARITH) | X86_RFLAGS_FIXED;
-				u64 ax = rnd64(), dx = op >= 2 && rand() % 2 ? rnd64() % 4 : rnd64();
+				u64 ax = rnd64(),
+				    dx = op >= 2 && rand() % 2 ? rnd64() % 4 : rnd64();
 				u64 s = rnd64();
 				u64 sax = ax, sdx = dx, nax = ax, ndx = dx, nf = fin;
 				cpu->rflags = fin;
@@ -323,14 +363,30 @@ static void test_cond(void)
 			bool of = f & X86_RFLAGS_OF, cf = f & X86_RFLAGS_CF, zf = f & X86_RFLAGS_ZF;
 			bool sf = f & X86_RFLAGS_SF, pf = f & X86_RFLAGS_PF, r;
 			switch (cc >> 1) {
-			case 0: r = of; break;
-			case 1: r = cf; break;
-			case 2: r = zf; break;
-			case 3: r = cf || zf; break;
-			case 4: r = sf; break;
-			case 5: r = pf; break;
-			case 6: r = sf != of; break;
-			default: r = zf || sf != of; break;
+			case 0:
+				r = of;
+				break;
+			case 1:
+				r = cf;
+				break;
+			case 2:
+				r = zf;
+				break;
+			case 3:
+				r = cf || zf;
+				break;
+			case 4:
+				r = sf;
+				break;
+			case 5:
+				r = pf;
+				break;
+			case 6:
+				r = sf != of;
+				break;
+			default:
+				r = zf || sf != of;
+				break;
 			}
 			if ((r ^ (cc & 1)) != fast)
 				bad++;
@@ -340,10 +396,102 @@ static void test_cond(void)
 	free(cpu);
 }
 
+/* ---- BCD instructions (invalid in 64-bit mode): the host runs them in a
+ * compat-mode (CS 0x23) snippet on a page below 4 GiB. */
+
+static u8 *low_page;
+
+/* Runs the 32-bit instruction bytes with EAX and EFLAGS in, returns both. */
+static void run32(const u8 *insn, unsigned n, u32 *eax, u32 *flags)
+{
+	static const u8 tramp[] = {0x48, 0x8b, 0x25, 0, 0, 0, 0, 0xff, 0x25, 0, 0, 0, 0};
+	u8 *p = low_page;
+	unsigned k = 0;
+	s32 d1 = 0x208 - (0x100 + 7), d2 = 0x200 - (0x100 + 13);
+	u64 a = *eax, f = *flags;
+
+	p[k++] = 0x52; /* push edx; popf */
+	p[k++] = 0x9d;
+	memcpy(p + k, insn, n);
+	k += n;
+	p[k++] = 0x9c; /* pushf; pop edx; lret */
+	p[k++] = 0x5a;
+	p[k++] = 0xcb;
+	/* 64-bit way back at 0x100: mov rsp, [saved rsp]; jmp [return address] */
+	memcpy(p + 0x100, tramp, sizeof(tramp));
+	memcpy(p + 0x103, &d1, 4);
+	memcpy(p + 0x109, &d2, 4);
+	asm volatile("lea 1f(%%rip), %%r11\n\t"
+		     "mov %%r11, 0x200(%[p])\n\t"
+		     "mov %%rsp, 0x208(%[p])\n\t"
+		     "lea 0xff0(%[p]), %%rsp\n\t"
+		     "lea 0x100(%[p]), %%r11\n\t"
+		     "sub $8, %%rsp\n\t"
+		     "movl %%r11d, (%%rsp)\n\t"
+		     "movl $0x33, 4(%%rsp)\n\t"
+		     "push $0x23\n\t"
+		     "push %[p]\n\t"
+		     "lretq\n\t"
+		     "1:\n\t"
+		     : "+a"(a), "+d"(f)
+		     : [p] "r"(p)
+		     : "r11", "memory", "cc");
+	*eax = (u32)a;
+	*flags = (u32)f;
+}
+
+static void test_bcd_vs_host(void)
+{
+	static const u8 forms[][2] = {{0x27, 0},  {0x2f, 0}, {0x37, 0},  {0x3f, 0},  {0xd4, 10},
+				      {0xd4, 16}, {0xd4, 7}, {0xd5, 10}, {0xd5, 16}, {0xd5, 3}};
+	struct soft_cpu *cpu = cpu_new();
+	unsigned bad = 0;
+
+	low_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (low_page == MAP_FAILED) {
+		printf("SKIP test_bcd_vs_host: no memory below 4 GiB\n");
+		free(cpu);
+		return;
+	}
+	cpu->mode = SOFT_MODE_PROT;
+	srand(5);
+	for (unsigned fi = 0; fi < ARRAY_SIZE(forms); fi++) {
+		struct soft_insn in;
+		unsigned n = forms[fi][0] >= 0xd4 ? 2 : 1;
+		CHECK_EQ(soft_decode(forms[fi], n, 4, &in), 0);
+		for (unsigned it = 0; it < 4096; it++) {
+			u32 ax = (u32)((it & 0xff) | (rand() & 0xff) << 8);
+			u32 fin = (u32)(((it >> 8) & 1 ? X86_RFLAGS_CF : 0) |
+					((it >> 9) & 1 ? X86_RFLAGS_AF : 0) | (rand() & 0x8c4) | 2);
+			u32 nax = ax, nf = fin;
+			run32(forms[fi], n, &nax, &nf);
+			cpu->gpr[X86_RAX] = ax;
+			cpu->rflags = fin;
+			cpu->lazy.op = 0;
+			soft_op_bcd(cpu, &in);
+			u32 sax = (u32)cpu->gpr[X86_RAX], sf = (u32)soft_flags_get(cpu);
+			if ((nax & 0xffff) != (sax & 0xffff) || (nf & ARITH) != (sf & ARITH))
+				bad += (unsigned)mismatch(forms[fi][0] == 0x27   ? "daa"
+							  : forms[fi][0] == 0x2f ? "das"
+							  : forms[fi][0] == 0x37 ? "aaa"
+							  : forms[fi][0] == 0x3f ? "aas"
+							  : forms[fi][0] == 0xd4 ? "aam"
+										 : "aad",
+							  forms[fi][1], ax, 0, 0, fin, nax & 0xffff,
+							  nf & ARITH, sax & 0xffff, sf & ARITH);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	munmap(low_page, 4096);
+	free(cpu);
+}
+
 int main(void)
 {
 	TEST_RUN(test_alu_vs_host);
 	TEST_RUN(test_muldiv_vs_host);
 	TEST_RUN(test_cond);
+	TEST_RUN(test_bcd_vs_host);
 	return test_done();
 }

@@ -80,6 +80,25 @@ asm(".pushsection .rodata\n"
     "	div %ecx\n"
     "	cmp $0xde, %r15d\n"
     "	jne g64_fail\n"
+    /* single-step: #DB after each of three NOPs, then the handler clears TF */
+    "	lea g64_idt + 16(%rip), %rdi\n"
+    "	lea g64_db(%rip), %rax\n"
+    "	mov %ax, (%rdi)\n"
+    "	movw $0x08, 2(%rdi)\n"
+    "	movw $0x8e00, 4(%rdi)\n"
+    "	shr $16, %rax\n"
+    "	mov %eax, 6(%rdi)\n"
+    "	movl $0, 12(%rdi)\n"
+    "	xor %r12d, %r12d\n"
+    "	pushfq\n"
+    "	orq $0x100, (%rsp)\n"
+    "	popfq\n"
+    "	nop\n"
+    "	nop\n"
+    "	nop\n"
+    "	nop\n"
+    "	cmp $3, %r12d\n"
+    "	jne g64_fail\n"
     "	mov $0x3f8, %dx\n"
     "	mov $'O', %al\n"
     "	out %al, %dx\n"
@@ -99,6 +118,12 @@ asm(".pushsection .rodata\n"
     "	mov $0x1234, %ebx\n"
     "	leave\n"
     "	ret\n"
+    "g64_db:\n"
+    "	inc %r12d\n"
+    "	cmp $3, %r12d\n"
+    "	jb 1f\n"
+    "	andq $~0x100, 16(%rsp)\n"
+    "1:	iretq\n"
     "g64_de:\n"
     "	mov $0xde, %r15d\n"
     "	addq $2, (%rsp)\n"
@@ -111,7 +136,7 @@ asm(".pushsection .rodata\n"
     ".balign 16\n"
     "g64_idt: .space 16 * 32\n"
     "g64_end:\n"
-    ".popsection\n");
+    ".code64\n.popsection\n");
 
 /* 32-bit protected mode, flat, loaded at 0x10000 (absolute addresses). */
 asm(".pushsection .rodata\n"
@@ -140,7 +165,7 @@ asm(".pushsection .rodata\n"
     "	hlt\n"
     "g32_msg: .ascii \"p32\\n\"\n"
     "g32_end:\n"
-    ".popsection\n");
+    ".code64\n.popsection\n");
 
 /* Real mode at 0000:7c00: prints, then enters 16-bit-addressed 32-bit
  * protected mode through a GDT at 0x7e00 and prints again. */
@@ -185,7 +210,7 @@ asm(".pushsection .rodata\n"
     "g16_gdtr: .word 23\n"
     "	.long 0x7c00 + (g16_gdt - g16_start)\n"
     "g16_end:\n"
-    ".popsection\n");
+    ".code64\n.popsection\n");
 
 /* Multiboot-style: 32-bit protected mode without paging at 0x100000; builds
  * 1 GiB identity page tables at 0x1000, enables PAE + LME + PG, jumps to
@@ -198,9 +223,9 @@ asm(".pushsection .rodata\n"
     "	xor %eax, %eax\n"
     "	mov $3072, %ecx\n"
     "	rep stosl\n"
-    "	movl $0x2003, 0x1000\n"          /* PML4[0] -> PDPT */
-    "	movl $0x00000083, 0x2000\n"      /* PDPT[0]: 1 GiB page at 0 */
-    "	movl $0xc0000083, 0x2018\n"      /* PDPT[3]: 1 GiB page at 3 GiB (LAPIC) */
+    "	movl $0x2003, 0x1000\n"     /* PML4[0] -> PDPT */
+    "	movl $0x00000083, 0x2000\n" /* PDPT[0]: 1 GiB page at 0 */
+    "	movl $0xc0000083, 0x2018\n" /* PDPT[3]: 1 GiB page at 3 GiB (LAPIC) */
     "	mov $0x1000, %eax\n"
     "	mov %eax, %cr3\n"
     "	mov %cr4, %eax\n"
@@ -262,7 +287,7 @@ asm(".pushsection .rodata\n"
     "	out %al, %dx\n"
     "	cli\n"
     "	hlt\n"
-    "gb_gate:\n"                         /* rax handler, rbx gate */
+    "gb_gate:\n" /* rax handler, rbx gate */
     "	mov %ax, (%rbx)\n"
     "	movw $0x08, 2(%rbx)\n"
     "	movw $0x8e00, 4(%rbx)\n"
@@ -272,14 +297,14 @@ asm(".pushsection .rodata\n"
     "	ret\n"
     "gb_gp:\n"
     "	mov $0x6d, %r14d\n"
-    "	add $8, %rsp\n"                  /* error code */
+    "	add $8, %rsp\n" /* error code */
     "	addq $3, (%rsp)\n"
     "	iretq\n"
     "gb_tick:\n"
     "	inc %r13d\n"
     "	push %rax\n"
     "	mov $0xfee000b0, %eax\n"
-    "	movl $0, (%rax)\n"               /* EOI */
+    "	movl $0, (%rax)\n" /* EOI */
     "	pop %rax\n"
     "	iretq\n"
     ".balign 8\n"
@@ -292,7 +317,168 @@ asm(".pushsection .rodata\n"
     ".balign 16\n"
     "gb_idt: .space 16 * 256\n"
     "gboot_end:\n"
-    ".popsection\n");
+    ".code64\n.popsection\n");
+
+/* 32-bit protected mode at 0x20000 with its own GDT (0x08 code, 0x10 data,
+ * 0x18 16-bit code, 0x20 a non-conforming DPL 0 code segment for LAR):
+ * descriptor-table stores, LAR/LSL/VERR/VERW/ARPL, ENTER/LEAVE, PUSHA/POPA,
+ * BOUND, LDS, XLAT, CMPXCHG8B, BSWAP, 16-bit addressing, LOOP on CX, a far
+ * call and return, and a trip through 16-bit protected mode. Prints "OK". */
+GUEST(gsys);
+asm(".pushsection .rodata\n"
+    ".code32\n"
+    "gsys_start:\n"
+    "	lgdt 0x20000 + (gs_gdtr - gsys_start)\n"
+    "	ljmp $0x08, $0x20000 + (1f - gsys_start)\n"
+    "1:	mov $0x10, %ax\n"
+    "	mov %ax, %ds\n"
+    "	mov %ax, %es\n"
+    "	mov %ax, %ss\n"
+    "	mov $0x90000, %esp\n"
+    /* SGDT: limit and base back */
+    "	sgdt 0x30000\n"
+    "	cmpw $39, 0x30000\n"
+    "	jne gs_fail\n"
+    "	cmpl $0x20000 + (gs_gdt - gsys_start), 0x30002\n"
+    "	jne gs_fail\n"
+    "	smsw %eax\n"
+    "	test $1, %al\n"
+    "	jz gs_fail\n"
+    /* LAR/LSL on the data segment; VERR/VERW */
+    "	mov $0x10, %ecx\n"
+    "	lar %ecx, %eax\n"
+    "	jnz gs_fail\n"
+    "	and $0x00f0ff00, %eax\n"
+    "	cmp $0x00c09300, %eax\n"
+    "	jne gs_fail\n"
+    "	lsl %ecx, %eax\n"
+    "	jnz gs_fail\n"
+    "	cmp $0xffffffff, %eax\n"
+    "	jne gs_fail\n"
+    "	verw %cx\n"
+    "	jnz gs_fail\n"
+    "	mov $0x08, %ecx\n"
+    "	verw %cx\n"
+    "	jz gs_fail\n"
+    "	mov $0x48, %ecx\n"               /* beyond the GDT limit */
+    "	lar %ecx, %eax\n"
+    "	jz gs_fail\n"
+    /* ARPL */
+    "	mov $0x10, %ax\n"
+    "	mov $0x13, %bx\n"
+    "	arpl %bx, %ax\n"
+    "	jnz gs_fail\n"
+    "	cmp $0x13, %ax\n"
+    "	jne gs_fail\n"
+    /* ENTER with nesting, LEAVE */
+    "	mov $0x1234, %ebp\n"
+    "	enter $16, $2\n"
+    "	lea 16(%esp), %eax\n"
+    "	leave\n"
+    "	cmp $0x1234, %ebp\n"
+    "	jne gs_fail\n"
+    "	cmp $0x90000, %esp\n"
+    "	jne gs_fail\n"
+    /* PUSHA/POPA */
+    "	mov $1, %eax\n"
+    "	mov $2, %ebx\n"
+    "	pusha\n"
+    "	xor %eax, %eax\n"
+    "	xor %ebx, %ebx\n"
+    "	popa\n"
+    "	cmp $1, %eax\n"
+    "	jne gs_fail\n"
+    "	cmp $2, %ebx\n"
+    "	jne gs_fail\n"
+    /* BOUND inside the bounds */
+    "	movl $-5, 0x30010\n"
+    "	movl $5, 0x30014\n"
+    "	mov $3, %eax\n"
+    "	bound %eax, 0x30010\n"
+    /* LDS */
+    "	movl $0xabcd, 0x30020\n"
+    "	movw $0x10, 0x30024\n"
+    "	lds 0x30020, %esi\n"
+    "	cmp $0xabcd, %esi\n"
+    "	jne gs_fail\n"
+    /* XLAT */
+    "	movb $0x77, 0x30105\n"
+    "	mov $0x30100, %ebx\n"
+    "	mov $5, %al\n"
+    "	xlat\n"
+    "	cmp $0x77, %al\n"
+    "	jne gs_fail\n"
+    /* CMPXCHG8B (equal), BSWAP */
+    "	movl $1, 0x30030\n"
+    "	movl $2, 0x30034\n"
+    "	mov $1, %eax\n"
+    "	mov $2, %edx\n"
+    "	mov $0x11, %ebx\n"
+    "	mov $0x22, %ecx\n"
+    "	lock cmpxchg8b 0x30030\n"
+    "	jne gs_fail\n"
+    "	cmpl $0x22, 0x30034\n"
+    "	jne gs_fail\n"
+    "	mov $0x11223344, %eax\n"
+    "	bswap %eax\n"
+    "	cmp $0x44332211, %eax\n"
+    "	jne gs_fail\n"
+    /* 16-bit addressing in 32-bit code: movsb with SI/DI/CX, loop on CX */
+    "	movl $0x64636261, 0x8000\n"
+    "	mov $0x8000, %esi\n"
+    "	mov $0xffff9000, %edi\n"        /* upper half ignored with a 16-bit DI */
+    "	mov $4, %ecx\n"
+    "	addr16 rep movsb\n"
+    "	cmpl $0x64636261, 0x9000\n"
+    "	jne gs_fail\n"
+    "	cmp $0xffff9004, %edi\n"
+    "	jne gs_fail\n"
+    "	mov $0x10003, %ecx\n"
+    "	xor %eax, %eax\n"
+    "2:	inc %eax\n"
+    "	addr16 loop 2b\n"
+    "	cmp $3, %eax\n"
+    "	jne gs_fail\n"
+    "	cmp $0x10000, %ecx\n"
+    "	jne gs_fail\n"
+    /* far call through the GDT and far return */
+    "	lcall $0x08, $0x20000 + (gs_far - gsys_start)\n"
+    "	cmp $0xfa, %eax\n"
+    "	jne gs_fail\n"
+    /* 16-bit protected mode and back */
+    "	ljmp $0x18, $(gs_p16 - gsys_start)\n"
+    "gs_back:\n"
+    "	cmp $0x1616, %ebx\n"
+    "	jne gs_fail\n"
+    "	mov $0x3f8, %dx\n"
+    "	mov $'O', %al\n"
+    "	out %al, %dx\n"
+    "	mov $'K', %al\n"
+    "	out %al, %dx\n"
+    "	hlt\n"
+    "gs_fail:\n"
+    "	mov $0x3f8, %dx\n"
+    "	mov $'F', %al\n"
+    "	out %al, %dx\n"
+    "	hlt\n"
+    "gs_far:\n"
+    "	mov $0xfa, %eax\n"
+    "	lret\n"
+    ".code16\n"
+    "gs_p16:\n"                          /* CS base 0x20000, 16-bit */
+    "	mov $0x1616, %bx\n"
+    "	push %bx\n"
+    "	pop %cx\n"
+    "	mov %cx, %bx\n"
+    "	ljmpl $0x08, $0x20000 + (gs_back - gsys_start)\n"
+    ".balign 8\n"
+    "gs_gdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n"
+    "	.quad 0x00009a020000ffff\n"        /* 0x18: 16-bit code, base 0x20000 */
+    "	.quad 0x00cf9a000000ffff\n"
+    "gs_gdtr: .word 39\n"
+    "	.long 0x20000 + (gs_gdt - gsys_start)\n"
+    "gsys_end:\n"
+    ".code64\n.popsection\n");
 
 /* ---- the machine ---------------------------------------------------------- */
 
@@ -385,14 +571,25 @@ static enum vcpu_exit_reason tm_run(struct tmach *t)
 
 static struct x86_seg seg_flat(u16 sel, u8 type, bool l, bool db)
 {
-	return (struct x86_seg){.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-				.s = 1, .present = 1, .l = l, .db = db, .g = 1};
+	return (struct x86_seg){.base = 0,
+				.limit = 0xffffffff,
+				.selector = sel,
+				.type = type,
+				.s = 1,
+				.present = 1,
+				.l = l,
+				.db = db,
+				.g = 1};
 }
 
 static struct x86_seg seg_real(u16 sel, u8 type)
 {
-	return (struct x86_seg){.base = (u64)sel << 4, .limit = 0xffff, .selector = sel,
-				.type = type, .s = 1, .present = 1};
+	return (struct x86_seg){.base = (u64)sel << 4,
+				.limit = 0xffff,
+				.selector = sel,
+				.type = type,
+				.s = 1,
+				.present = 1};
 }
 
 static void state_prot32(struct x86_state *st, u64 rip)
@@ -435,8 +632,17 @@ static void test_exec_64(void)
 	CHECK_EQ(tm_run(t), VCPU_EXIT_HLT);
 	t->out[t->outlen] = 0;
 	CHECK(!strcmp(t->out, "hello\nOK"));
-	if (strcmp(t->out, "hello\nOK"))
-		printf("  output: \"%s\"\n", t->out);
+	if (strcmp(t->out, "hello\nOK")) {
+		struct x86_state now;
+		u64 stk[8];
+		soft_engine_ops.get_state(t->vcpu, &now);
+		guest_mem_read(&t->m.mem, now.regs.gpr[X86_RSP], stk, sizeof(stk));
+		printf("  output: \"%s\" rip %#llx rsp %#llx r12 %#llx\n", t->out,
+		       (unsigned long long)now.regs.rip, (unsigned long long)now.regs.gpr[X86_RSP],
+		       (unsigned long long)now.regs.gpr[X86_R12]);
+		for (int i = 0; i < 8; i++)
+			printf("    [rsp+%d] %#llx\n", i * 8, (unsigned long long)stk[i]);
+	}
 	CHECK(soft_engine_ops.stat(t->vcpu, "instructions") > 50);
 	CHECK_EQ(soft_engine_ops.stat(t->vcpu, "ud"), 0);
 	tm_free(t);
@@ -502,11 +708,35 @@ static void test_exec_boot_to_long(void)
 	tm_free(t);
 }
 
+static void test_exec_sys32(void)
+{
+	struct tmach *t = tm_new();
+	struct x86_state st;
+
+	tm_load(t, 0x20000, gsys_start, gsys_end);
+	state_prot32(&st, 0x20000);
+	st.regs.gpr[X86_RSP] = 0x90000;
+	CHECK_EQ(soft_engine_ops.set_state(t->vcpu, &st), 0);
+	CHECK_EQ(tm_run(t), VCPU_EXIT_HLT);
+	t->out[t->outlen] = 0;
+	CHECK(!strcmp(t->out, "OK"));
+	if (strcmp(t->out, "OK")) {
+		struct x86_state now;
+		soft_engine_ops.get_state(t->vcpu, &now);
+		printf("  output: \"%s\" rip %#llx\n", t->out, (unsigned long long)now.regs.rip);
+		for (int r = 0; r < 8; r++)
+			printf("    r%d %#llx\n", r, (unsigned long long)now.regs.gpr[r]);
+	}
+	CHECK_EQ(soft_engine_ops.stat(t->vcpu, "ud"), 0);
+	tm_free(t);
+}
+
 int main(void)
 {
 	TEST_RUN(test_exec_64);
 	TEST_RUN(test_exec_32);
 	TEST_RUN(test_exec_real);
 	TEST_RUN(test_exec_boot_to_long);
+	TEST_RUN(test_exec_sys32);
 	return test_done();
 }

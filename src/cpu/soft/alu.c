@@ -230,12 +230,7 @@ static void bcd_daa_das(struct soft_cpu *cpu, bool sub)
 	}
 	soft_reg_set(cpu, X86_RAX, 1, true, al);
 	f = soft_flags_szp(al, 1) | (ncf ? X86_RFLAGS_CF : 0) | (af ? X86_RFLAGS_AF : 0);
-	/* OF is undefined: Intel sets it like the signed overflow of the adjustment. */
-	if (!sub && !(old & 0x80) && (al & 0x80))
-		f |= X86_RFLAGS_OF;
-	if (sub && (old & 0x80) && !(al & 0x80))
-		f |= X86_RFLAGS_OF;
-	soft_flags_set_arith(cpu, f);
+	soft_flags_set_arith(cpu, f); /* OF (undefined) is cleared, as on Intel */
 }
 
 static void bcd_aaa_aas(struct soft_cpu *cpu, bool sub)
@@ -245,11 +240,9 @@ static void bcd_aaa_aas(struct soft_cpu *cpu, bool sub)
 	bool adj = (ax & 0xf) > 9 || (f & X86_RFLAGS_AF);
 
 	if (adj) {
-		if (sub) {
-			ax = (u16)(((ax - 6) & 0xff) | (((ax >> 8) - 1) & 0xff) << 8);
-		} else {
-			ax = (u16)(ax + 0x106);
-		}
+		/* SDM: AX <- AX - 6 (a borrow reaches AH), AH <- AH - 1; AAA
+		 * adds 106H to AX. */
+		ax = sub ? (u16)(ax - 6 - 0x100) : (u16)(ax + 0x106);
 	}
 	ax &= 0xff0f;
 	soft_reg_set(cpu, X86_RAX, 2, true, ax);

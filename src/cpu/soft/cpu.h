@@ -113,6 +113,8 @@ struct soft_cpu {
 	pthread_mutex_t *held_lock; /* held across accesses that may fault: released on a fault */
 	int undo_reg;              /* GPR to restore (to undo_val) if the instruction faults, or -1 */
 	u64 undo_val;
+	bool undo_flags;           /* restore RFLAGS to undo_rflags if the instruction faults */
+	u64 undo_rflags;
 	u64 dr[8];                 /* debug registers (stored; breakpoints not implemented) */
 	struct soft_dcache *dcache; /* decoded-instruction cache (interp.c), NULL: none */
 

@@ -25,7 +25,7 @@ struct cpuid_feature {
 /* Every feature bit the soft engine sets, with the file that implements it.
  * A bit goes here only once its implementation exists. */
 static const struct cpuid_feature soft_features[] = {
-    {1, EDX, 0},           /* FPU: x87 (interpreter's fpu_*.c) */
+    {1, EDX, 0},           /* FPU: x87 (fpu_x87.c, fpu_env.c) */
     {1, EDX, 3},           /* PSE: 4 MiB pages, mmu.c */
     {1, EDX, 4},           /* TSC: RDTSC, tsc.c */
     {1, EDX, 5},           /* MSR: RDMSR/WRMSR, msr.c */
@@ -39,19 +39,21 @@ static const struct cpuid_feature soft_features[] = {
     {1, EDX, 16},          /* PAT: msr.c (no effect on caching) */
     {1, EDX, 17},          /* PSE-36: mmu.c (4 MiB pages above 4 GiB) */
     {1, EDX, 19},          /* CLFSH: CLFLUSH, interpreter (grp15) */
-    {1, EDX, 23},          /* MMX: interpreter (sse_*.c) */
+    {1, EDX, 23},          /* MMX: simd.c (host-executed, see simd_host.c) */
     {1, EDX, 24},          /* FXSR: FXSAVE/FXRSTOR, interpreter (grp15) */
-    {1, EDX, 25},          /* SSE: interpreter (sse_*.c) */
-    {1, EDX, 26},          /* SSE2: interpreter (sse_*.c) */
-    {1, ECX, 0},           /* SSE3: interpreter (sse_*.c) */
-    {1, ECX, 9},           /* SSSE3: interpreter (sse_*.c) */
+    {1, EDX, 25},          /* SSE: simd.c (host-executed, see simd_host.c) */
+    {1, EDX, 26},          /* SSE2: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 0},           /* SSE3: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 1},           /* PCLMULQDQ: simd.c (host-executed) */
+    {1, ECX, 9},           /* SSSE3: simd.c (host-executed, see simd_host.c) */
     {1, ECX, 13},          /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
-    {1, ECX, 19},          /* SSE4.1: interpreter (sse_*.c) */
+    {1, ECX, 19},          /* SSE4.1: simd.c (host-executed, see simd_host.c) */
     {1, ECX, 20},          /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
     {1, ECX, 21},          /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */
     {1, ECX, 22},          /* MOVBE: interpreter (move.c) */
     {1, ECX, 23},          /* POPCNT: interpreter (bit.c) */
     {1, ECX, 24},          /* TSC-deadline: lapic.c (MSR 0x6e0 via msr.c) */
+    {1, ECX, 25},          /* AES-NI: simd.c (host-executed) */
     {1, ECX, 31},          /* hypervisor present */
     {6, EAX, 2},           /* ARAT: the LAPIC timer runs in HLT, lapic.c */
     {7, EBX, 9},           /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
@@ -142,6 +144,17 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 		out[EBX] = (8u << 8) | ((1u << order_of(n)) << 16) | (cpu->id << 24);
 		out[ECX] = feature_word(1, ECX);
 		out[EDX] = feature_word(1, EDX) | (n > 1 ? 1u << 28 : 0); /* HTT */
+		/* SIMD instructions run on the host's own units: offer only those it has. */
+		{
+			const u32 simd_ecx = 1u << 0 | 1u << 1 | 1u << 9 | 1u << 19 | 1u << 20 |
+					     1u << 25;
+			const u32 simd_edx = 1u << 0 | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26;
+			u32 host_ecx, host_edx;
+
+			soft_simd_cpuid(&host_ecx, &host_edx);
+			out[ECX] &= ~simd_ecx | host_ecx;
+			out[EDX] &= ~simd_edx | host_edx;
+		}
 		break;
 	case 2:
 		out[EAX] = 1; /* no descriptors: see leaf 4 */

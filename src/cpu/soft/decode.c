@@ -34,7 +34,8 @@ static s64 decode_sext(u64 v, unsigned n)
 }
 
 /* 16-bit ModRM addressing forms (SDM Vol. 2A Table 2-1). */
-static const s8 base16[8] = {X86_RBX, X86_RBX, X86_RBP, X86_RBP, X86_RSI, X86_RDI, X86_RBP, X86_RBX};
+static const s8 base16[8] = {X86_RBX, X86_RBX, X86_RBP, X86_RBP,
+			     X86_RSI, X86_RDI, X86_RBP, X86_RBX};
 static const s8 index16[8] = {X86_RSI, X86_RDI, X86_RSI, X86_RDI, -1, -1, -1, -1};
 
 /* Group opcodes whose validity, LOCK-ability or operand size depends on

@@ -2,6 +2,8 @@
  * (Intel SDM Vol. 2D, Appendix A.3, "One, Two and Three-Byte Opcode Maps"). */
 #include "cpu/soft/insn.h"
 
+/* One opcode row per line reads best here. */
+/* clang-format off */
 #define M SOFT_D_MODRM
 #define B SOFT_D_BYTE
 #define LK SOFT_D_LOCK
@@ -97,3 +99,4 @@ const u16 soft_decode_0f[256] = {
 	[0xc4 ... 0xc6] = M | IUB, [0xc7] = M | G,
 	[0xd0 ... 0xff] = M,
 };
+/* clang-format on */

@@ -74,9 +74,9 @@ static void apic_kick(void *opaque, unsigned id)
 }
 
 static const struct soft_apic_cpu_ops soft_apic_cpu_ops = {
-	.init = apic_init,
-	.sipi = apic_sipi,
-	.kick = apic_kick,
+    .init = apic_init,
+    .sipi = apic_sipi,
+    .kick = apic_kick,
 };
 
 /* ---- VM ---- */
@@ -355,7 +355,8 @@ static void vcpu_interrupts(struct soft_vcpu *v)
 
 	if (cpu->intr_shadow)
 		return;
-	if (!cpu->nmi_blocked && soft_lapic_nmi_pending(&v->lapic) && soft_lapic_take_nmi(&v->lapic)) {
+	if (!cpu->nmi_blocked && soft_lapic_nmi_pending(&v->lapic) &&
+	    soft_lapic_take_nmi(&v->lapic)) {
 		soft_deliver_interrupt(cpu, EXC_NMI, SOFT_INT_HW);
 		return;
 	}
@@ -393,6 +394,9 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			continue;
 		}
 		if (cpu->pending_vector >= 0) {
+			log_debug("soft: vCPU %u: exception %d (error %#x) at %#llx", cpu->id,
+				  cpu->pending_vector, cpu->pending_error,
+				  (unsigned long long)cpu->rip);
 			soft_deliver_exception(cpu);
 			continue;
 		}
@@ -414,16 +418,16 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 }
 
 const struct engine_ops soft_engine_ops = {
-	.name = "soft",
-	.probe = soft_probe,
-	.vm_create = soft_vm_create,
-	.map_ram = soft_map_ram,
-	.vm_destroy = soft_vm_destroy,
-	.vcpu_create = soft_vcpu_create,
-	.vcpu_destroy = soft_vcpu_destroy,
-	.get_state = soft_get_state,
-	.set_state = soft_set_state,
-	.run = soft_run,
-	.kick = soft_kick,
-	.stat = soft_stat,
+    .name = "soft",
+    .probe = soft_probe,
+    .vm_create = soft_vm_create,
+    .map_ram = soft_map_ram,
+    .vm_destroy = soft_vm_destroy,
+    .vcpu_create = soft_vcpu_create,
+    .vcpu_destroy = soft_vcpu_destroy,
+    .get_state = soft_get_state,
+    .set_state = soft_set_state,
+    .run = soft_run,
+    .kick = soft_kick,
+    .stat = soft_stat,
 };

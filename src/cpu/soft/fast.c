@@ -82,7 +82,7 @@ static void lea64(struct soft_cpu *cpu, const struct soft_insn *in)
 #define ALU_RR(name, size, expr, lazyop, write)                                                    \
 	static void name(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                          \
-		const u64 m = soft_size_mask(size);                                               \
+		const u64 m = soft_size_mask(size);                                                \
 		u64 d = cpu->gpr[DST(in)] & m, s = cpu->gpr[SRC(in)] & m, r = (expr)&m;            \
 		soft_lazy_set(cpu, lazyop, size, d, s, r);                                         \
 		if (write)                                                                         \
@@ -120,7 +120,7 @@ static void adcsbb_rr(struct soft_cpu *cpu, const struct soft_insn *in)
 #define ALU_RI(name, size, expr, lazyop, write)                                                    \
 	static void name(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                          \
-		const u64 m = soft_size_mask(size);                                               \
+		const u64 m = soft_size_mask(size);                                                \
 		u64 d = cpu->gpr[in->rm] & m, s = in->imm & m, r = (expr)&m;                       \
 		soft_lazy_set(cpu, lazyop, size, d, s, r);                                         \
 		if (write)                                                                         \
@@ -144,7 +144,7 @@ ALU_RI(xor_ri32, 4, d ^ s, SOFT_LAZY_LOGIC, 1)
 #define ALU_RM(name, size, expr, lazyop, write)                                                    \
 	static void name(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                          \
-		const u64 m = soft_size_mask(size);                                               \
+		const u64 m = soft_size_mask(size);                                                \
 		u64 s = ld(cpu, in, size), d = cpu->gpr[in->reg] & m, r = (expr)&m;                \
 		soft_lazy_set(cpu, lazyop, size, d, s, r);                                         \
 		if (write)                                                                         \
@@ -199,7 +199,7 @@ static void incdec_r(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->size, r = in->rm;
 	u64 v = (in->modrm >> 3) & 1 ? soft_alu_dec(cpu, size, cpu->gpr[r])
-				      : soft_alu_inc(cpu, size, cpu->gpr[r]);
+				     : soft_alu_inc(cpu, size, cpu->gpr[r]);
 
 	cpu->gpr[r] = v; /* masked to 32 bits by the core for size 4 */
 }
@@ -286,17 +286,17 @@ static void setcc_r(struct soft_cpu *cpu, const struct soft_insn *in)
 
 /* ---- binding ---- */
 
-static soft_handler_fn *const alu_rr64[8] = {add_rr64, or_rr64, adcsbb_rr, adcsbb_rr,
-					     and_rr64, sub_rr64, xor_rr64, cmp_rr64};
-static soft_handler_fn *const alu_rr32[8] = {add_rr32, or_rr32, adcsbb_rr, adcsbb_rr,
-					     and_rr32, sub_rr32, xor_rr32, cmp_rr32};
-static soft_handler_fn *const alu_ri64[8] = {add_ri64, or_ri64, NULL, NULL,
+static soft_handler_fn *const alu_rr64[8] = {add_rr64, or_rr64,  adcsbb_rr, adcsbb_rr,
+					     and_rr64, sub_rr64, xor_rr64,  cmp_rr64};
+static soft_handler_fn *const alu_rr32[8] = {add_rr32, or_rr32,  adcsbb_rr, adcsbb_rr,
+					     and_rr32, sub_rr32, xor_rr32,  cmp_rr32};
+static soft_handler_fn *const alu_ri64[8] = {add_ri64, or_ri64,  NULL,     NULL,
 					     and_ri64, sub_ri64, xor_ri64, cmp_ri64};
-static soft_handler_fn *const alu_ri32[8] = {add_ri32, or_ri32, NULL, NULL,
+static soft_handler_fn *const alu_ri32[8] = {add_ri32, or_ri32,  NULL,     NULL,
 					     and_ri32, sub_ri32, xor_ri32, cmp_ri32};
-static soft_handler_fn *const alu_rm64[8] = {add_rm64, or_rm64, NULL, NULL,
+static soft_handler_fn *const alu_rm64[8] = {add_rm64, or_rm64,  NULL,     NULL,
 					     and_rm64, sub_rm64, xor_rm64, cmp_rm64};
-static soft_handler_fn *const alu_rm32[8] = {add_rm32, or_rm32, NULL, NULL,
+static soft_handler_fn *const alu_rm32[8] = {add_rm32, or_rm32,  NULL,     NULL,
 					     and_rm32, sub_rm32, xor_rm32, cmp_rm32};
 
 /* A specialized handler for in, or NULL. code64: decoded as 64-bit code

@@ -13,12 +13,19 @@
  * instruction groups need no change. Blocks need invalidation on guest
  * writes: tlb.h's codemap (soft_codemap_add / written callback) provides it.
  *
- * The decoded-instruction cache is keyed by the guest-physical address of
- * the instruction and the code size, and every hit compares the cached raw
- * bytes with guest memory, so it is always correct: self-modifying code,
- * other vCPUs and device DMA into code pages need no invalidation protocol.
- * (The comparison costs two 8-byte compares per instruction; a block cache
- * relying on the codemap could drop it later.) */
+ * The decoded-instruction cache holds straight-line blocks keyed by the
+ * guest-physical address of their first byte and the code size; every entry
+ * into a block compares its cached raw bytes with guest memory, so
+ * self-modifying code, other vCPUs and device DMA into code pages need no
+ * invalidation protocol. The one case not caught is a store into the rest of
+ * the block being executed (code patching the next few instructions of its
+ * own straight-line run without a jump in between); x86 code that patches
+ * itself jumps or serializes first (Intel SDM Vol. 3A 8.1.3), and Linux's
+ * text_poke does. A translator relying on the codemap could drop the byte
+ * comparison.
+ *
+ * Debugging: POPEK_SOFT_TRACE=1 logs every instruction (and runs without
+ * blocks); POPEK_SOFT_PROFILE=1 (engine.c, profile.c) samples guest RIPs. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,7 +48,7 @@
 struct soft_block {
 	u64 key;
 	u8 code_size;
-	u8 n;           /* instructions */
+	u8 n; /* instructions */
 	u16 nbytes;
 	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
 	struct soft_insn in[BLOCK_INSNS];
@@ -49,6 +56,7 @@ struct soft_block {
 
 struct soft_dcache {
 	u64 lookups, misses;
+	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_block b[DCACHE_SIZE];
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
@@ -57,10 +65,14 @@ struct soft_dcache *soft_dcache_new(void)
 {
 	/* Fresh anonymous memory reads as zero (all slots empty) and is only
 	 * populated where blocks get built. */
-	void *p = mmap(NULL, sizeof(struct soft_dcache), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct soft_dcache *dc = mmap(NULL, sizeof(struct soft_dcache), PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const char *t = getenv("POPEK_SOFT_TRACE");
 
-	return p == MAP_FAILED ? NULL : p;
+	if (dc == MAP_FAILED)
+		return NULL;
+	dc->trace = t && *t && strcmp(t, "0");
+	return dc;
 }
 
 void soft_dcache_free(struct soft_dcache *dc)
@@ -127,8 +139,12 @@ static _Noreturn void raise_ud(struct soft_cpu *cpu, unsigned map, unsigned opco
 		char esc[80];
 		unsigned n = ud_bytes(cpu, b);
 		log_warn("soft: vCPU %u: #UD for opcode %s%02x at %#llx (bytes \"%s\")", cpu->id,
-			 map == 0 ? "" : map == 1 ? "0f " : map == 2 ? "0f 38 " : "0f 3a ", opcode,
-			 (unsigned long long)cpu->insn_rip, log_escape(esc, sizeof(esc), b, n));
+			 map == 0   ? ""
+			 : map == 1 ? "0f "
+			 : map == 2 ? "0f 38 "
+				    : "0f 3a ",
+			 opcode, (unsigned long long)cpu->insn_rip,
+			 log_escape(esc, sizeof(esc), b, n));
 	}
 	soft_raise_noerr(cpu, EXC_UD);
 }
@@ -241,7 +257,7 @@ static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc
 	b = &dc->b[dcache_index(gpa)];
 	dc->lookups++;
 	if (__builtin_expect(b->key == gpa + 1 && b->code_size == cpu->code_size &&
-				     b->nbytes <= avail && block_same(b, host),
+				 b->nbytes <= avail && block_same(b, host),
 			     1))
 		return b;
 	dc->misses++;
@@ -260,16 +276,26 @@ static void fault_cleanup(struct soft_cpu *cpu)
 		cpu->gpr[cpu->undo_reg] = cpu->undo_val;
 		cpu->undo_reg = -1;
 	}
+	if (cpu->undo_flags) {
+		cpu->lazy.op = SOFT_LAZY_NONE;
+		cpu->rflags = cpu->undo_rflags;
+		cpu->undo_flags = false;
+	}
 }
 
 /* Runs one instruction (page-crossing or MMIO code, the instruction in an
  * interrupt shadow, or a CPU without a decoded-instruction cache). */
-static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch)
+static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace)
 {
 	const struct soft_insn *in;
 
 	cpu->insn_rip = cpu->rip;
 	in = fetch_one(cpu, scratch);
+	if (trace)
+		log_warn("soft trace: vCPU %u %04x:%#llx map %u op %02x len %u rax %#llx rflags %#llx",
+			 cpu->id, cpu->seg[X86_CS].selector, (unsigned long long)cpu->rip,
+			 in->map, in->opcode, in->len, (unsigned long long)cpu->gpr[X86_RAX],
+			 (unsigned long long)soft_flags_get(cpu));
 	cpu->rip += in->len;
 	if (cpu->mode != SOFT_MODE_LONG64)
 		cpu->rip &= 0xffffffffULL;
@@ -310,27 +336,41 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 	}
 	cpu->exec_stop = false;
 	cpu->undo_reg = -1;
+	cpu->undo_flags = false;
 	if (cpu->intr_shadow) {
 		/* The instruction after STI / MOV SS runs alone: then interrupts
 		 * may be taken (SDM Vol. 3A 6.8.3). */
 		cpu->intr_shadow = 0;
-		exec_one(cpu, dc ? &dc->scratch : &scratch);
+		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		return cpu->stat_insns - start;
+	}
+	if (cpu->rflags & X86_RFLAGS_TF) {
+		/* Single-step: a #DB trap after the instruction, DR6.BS set
+		 * (SDM Vol. 3A 17.3.1.4); not after one that delivered an
+		 * interrupt or cleared TF (a simplification for POPF/IRET). */
+		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		if (cpu->pending_vector < 0 && (cpu->rflags & X86_RFLAGS_TF)) {
+			cpu->dr[6] |= 1ULL << 14;
+			cpu->pending_vector = EXC_DB;
+			cpu->pending_error = 0;
+			cpu->pending_has_error = false;
+		}
 		return cpu->stat_insns - start;
 	}
 	while (cpu->stat_insns - start < budget) {
 		const struct soft_block *b;
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
-		b = dc ? block_get(cpu, dc) : NULL;
+		b = dc && !dc->trace ? block_get(cpu, dc) : NULL;
 
 		if (b)
 			exec_block(cpu, b);
 		else
-			exec_one(cpu, dc ? &dc->scratch : &scratch);
+			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
 		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))
 			break;
 		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||
-					     atomic_load_explicit(&cpu->kick, memory_order_relaxed),
+					 atomic_load_explicit(&cpu->kick, memory_order_relaxed),
 				     0))
 			break;
 	}

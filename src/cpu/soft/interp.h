@@ -29,8 +29,8 @@ enum soft_lazy_op {
 	(X86_RFLAGS_CF | X86_RFLAGS_PF | X86_RFLAGS_AF | X86_RFLAGS_ZF | X86_RFLAGS_SF |           \
 	 X86_RFLAGS_OF)
 
-static inline void soft_lazy_set(struct soft_cpu *cpu, unsigned op, unsigned size, u64 dst,
-				 u64 src, u64 res)
+static inline void soft_lazy_set(struct soft_cpu *cpu, unsigned op, unsigned size, u64 dst, u64 src,
+				 u64 res)
 {
 	cpu->lazy.op = op;
 	cpu->lazy.size = (u8)size;
@@ -50,8 +50,14 @@ u64 soft_flags_szp(u64 res, unsigned size);
 
 /* ---- Arithmetic cores (alu.c, shift.c, muldiv.c), also used by tests --- */
 enum soft_alu_op {
-	SOFT_ALU_ADD, SOFT_ALU_OR, SOFT_ALU_ADC, SOFT_ALU_SBB,
-	SOFT_ALU_AND, SOFT_ALU_SUB, SOFT_ALU_XOR, SOFT_ALU_CMP,
+	SOFT_ALU_ADD,
+	SOFT_ALU_OR,
+	SOFT_ALU_ADC,
+	SOFT_ALU_SBB,
+	SOFT_ALU_AND,
+	SOFT_ALU_SUB,
+	SOFT_ALU_XOR,
+	SOFT_ALU_CMP,
 };
 /* Computes dst op src (size bytes), sets the flags, returns the result. */
 u64 soft_alu(struct soft_cpu *cpu, unsigned op, unsigned size, u64 dst, u64 src);
@@ -182,7 +188,7 @@ static inline void soft_greg_write(struct soft_cpu *cpu, const struct soft_insn 
  * access and returns the old value; soft_rmw_end() stores the new one. Not
  * atomic: LOCK-prefixed forms use soft_locked_*() below. */
 struct soft_rmw {
-	u8 *host;  /* RAM fast path, or NULL */
+	u8 *host; /* RAM fast path, or NULL */
 	u64 ea;
 	bool mem;
 };
@@ -263,7 +269,7 @@ void soft_dcache_free(struct soft_dcache *dc);
 /* ---- Handlers, by file ----------------------------------------------- */
 /* alu.c */
 soft_handler_fn soft_op_alu, soft_op_alu_imm_acc, soft_op_grp1, soft_op_test, soft_op_grp3,
-	soft_op_incdec_reg, soft_op_grp4, soft_op_bcd, soft_op_salc, soft_op_flagop;
+    soft_op_incdec_reg, soft_op_grp4, soft_op_bcd, soft_op_salc, soft_op_flagop;
 /* shift.c */
 soft_handler_fn soft_op_grp2, soft_op_shxd;
 /* muldiv.c */
@@ -274,25 +280,25 @@ soft_handler_fn soft_op_bt, soft_op_bt_imm, soft_op_bsf_bsr, soft_op_popcnt;
 /* string.c */
 soft_handler_fn soft_op_string;
 /* stack.c */
-soft_handler_fn soft_op_push_reg, soft_op_pop_reg, soft_op_push_imm, soft_op_pop_rm,
-	soft_op_pushf, soft_op_popf, soft_op_pusha, soft_op_popa, soft_op_enter, soft_op_leave,
-	soft_op_push_sreg, soft_op_pop_sreg;
+soft_handler_fn soft_op_push_reg, soft_op_pop_reg, soft_op_push_imm, soft_op_pop_rm, soft_op_pushf,
+    soft_op_popf, soft_op_pusha, soft_op_popa, soft_op_enter, soft_op_leave, soft_op_push_sreg,
+    soft_op_pop_sreg;
 void soft_push_rm(struct soft_cpu *cpu, const struct soft_insn *in);
 /* branch.c */
 soft_handler_fn soft_op_jcc, soft_op_jmp_rel, soft_op_call_rel, soft_op_ret, soft_op_loop,
-	soft_op_jmp_far, soft_op_call_far, soft_op_ret_far, soft_op_grp5, soft_op_bound;
+    soft_op_jmp_far, soft_op_call_far, soft_op_ret_far, soft_op_grp5, soft_op_bound;
 /* move.c */
 soft_handler_fn soft_op_mov, soft_op_mov_imm, soft_op_mov_moffs, soft_op_mov_sreg, soft_op_lea,
-	soft_op_movzx, soft_op_movsx, soft_op_movsxd, soft_op_xchg, soft_op_xchg_acc,
-	soft_op_cmpxchg, soft_op_grp9, soft_op_xadd, soft_op_bswap, soft_op_cmov, soft_op_setcc,
-	soft_op_cbw, soft_op_cwd, soft_op_lahf_sahf, soft_op_xlat, soft_op_movbe_crc32,
-	soft_op_load_far, soft_op_movnti;
+    soft_op_movzx, soft_op_movsx, soft_op_movsxd, soft_op_xchg, soft_op_xchg_acc, soft_op_cmpxchg,
+    soft_op_grp9, soft_op_xadd, soft_op_bswap, soft_op_cmov, soft_op_setcc, soft_op_cbw,
+    soft_op_cwd, soft_op_lahf_sahf, soft_op_xlat, soft_op_movbe_crc32, soft_op_load_far,
+    soft_op_movnti;
 /* system_insn.c */
-soft_handler_fn soft_op_hlt, soft_op_cli, soft_op_sti, soft_op_in_out, soft_op_cpuid,
-	soft_op_rdtsc, soft_op_rdmsr, soft_op_wrmsr, soft_op_mov_cr, soft_op_mov_dr, soft_op_clts,
-	soft_op_int, soft_op_iret, soft_op_syscall, soft_op_sysret, soft_op_sysenter,
-	soft_op_sysexit, soft_op_nop, soft_op_ud, soft_op_invd, soft_op_grp15, soft_op_pause,
-	soft_op_x87, soft_op_simd, soft_op_rdpmc, soft_op_rsm, soft_op_wait, soft_op_rdrand;
+soft_handler_fn soft_op_hlt, soft_op_cli, soft_op_sti, soft_op_in_out, soft_op_cpuid, soft_op_rdtsc,
+    soft_op_rdmsr, soft_op_wrmsr, soft_op_mov_cr, soft_op_mov_dr, soft_op_clts, soft_op_int,
+    soft_op_iret, soft_op_syscall, soft_op_sysret, soft_op_sysenter, soft_op_sysexit, soft_op_nop,
+    soft_op_ud, soft_op_invd, soft_op_grp15, soft_op_pause, soft_op_x87, soft_op_simd,
+    soft_op_rdpmc, soft_op_rsm, soft_op_wait, soft_op_rdrand;
 /* system_desc.c */
 soft_handler_fn soft_op_grp6, soft_op_grp7, soft_op_lar_lsl, soft_op_arpl;
 

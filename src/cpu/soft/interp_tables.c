@@ -2,6 +2,8 @@
  * and 0F 3A maps go to the SIMD code except MOVBE/CRC32). */
 #include "cpu/soft/interp.h"
 
+/* One opcode row per line reads best here. */
+/* clang-format off */
 #define ALU6(o) [(o) ... (o) + 3] = soft_op_alu, [(o) + 4 ... (o) + 5] = soft_op_alu_imm_acc
 
 static soft_handler_fn *const tab_1b[256] = {
@@ -75,6 +77,7 @@ static soft_handler_fn *const tab_0f[256] = {
 	[0xc8 ... 0xcf] = soft_op_bswap,
 	[0xd0 ... 0xfe] = soft_op_simd, [0xff] = soft_op_ud,
 };
+/* clang-format on */
 
 static void op_undefined(struct soft_cpu *cpu, const struct soft_insn *in)
 {
@@ -98,8 +101,8 @@ void soft_insn_bind_generic(struct soft_insn *in)
 	case SOFT_MAP_0F38:
 		/* MOVBE, or CRC32 with F2 (SSE4.2); the rest is SIMD. */
 		fn = (in->opcode == 0xf0 || in->opcode == 0xf1) && in->rep != 0xf3
-			     ? soft_op_movbe_crc32
-			     : soft_op_simd;
+			 ? soft_op_movbe_crc32
+			 : soft_op_simd;
 		break;
 	default:
 		fn = soft_op_simd;
@@ -108,13 +111,13 @@ void soft_insn_bind_generic(struct soft_insn *in)
 	in->exec = fn ? fn : op_undefined;
 	/* Unconditional control transfers end a decoded block (interp.c): the
 	 * bytes after them are often not code. */
-	in->ends_block = !fn || fn == soft_op_jmp_rel || fn == soft_op_call_rel ||
-			 fn == soft_op_ret || fn == soft_op_ret_far || fn == soft_op_jmp_far ||
-			 fn == soft_op_call_far || fn == soft_op_iret || fn == soft_op_int ||
-			 fn == soft_op_hlt || fn == soft_op_syscall || fn == soft_op_sysret ||
-			 fn == soft_op_sysenter || fn == soft_op_sysexit || fn == soft_op_ud ||
-			 (fn == soft_op_grp5 && ((in->modrm >> 3) & 7) >= 2 &&
-			  ((in->modrm >> 3) & 7) <= 5);
+	in->ends_block =
+	    !fn || fn == soft_op_jmp_rel || fn == soft_op_call_rel || fn == soft_op_ret ||
+	    fn == soft_op_ret_far || fn == soft_op_jmp_far || fn == soft_op_call_far ||
+	    fn == soft_op_iret || fn == soft_op_int || fn == soft_op_hlt || fn == soft_op_syscall ||
+	    fn == soft_op_sysret || fn == soft_op_sysenter || fn == soft_op_sysexit ||
+	    fn == soft_op_ud ||
+	    (fn == soft_op_grp5 && ((in->modrm >> 3) & 7) >= 2 && ((in->modrm >> 3) & 7) <= 5);
 }
 
 void soft_insn_bind(struct soft_insn *in, unsigned code_size)

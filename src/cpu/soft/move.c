@@ -183,7 +183,11 @@ static void cmpxchg8b16b(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (!in->mem)
 		soft_insn_ud(cpu, in);
-	if (wide && (ea & 15))
+	/* The 16-byte form must be aligned, as a linear address. */
+	if (wide &&
+	    ((ea +
+	      (cpu->mode != SOFT_MODE_LONG64 || in->seg >= X86_FS ? cpu->seg[in->seg].base : 0)) &
+	     15))
 		soft_raise(cpu, EXC_GP, 0);
 	p = soft_rmw_ptr(cpu, in->seg, ea, size);
 	if (p && ((uintptr_t)p & 63) + size <= 64) {
@@ -200,15 +204,18 @@ static void cmpxchg8b16b(struct soft_cpu *cpu, const struct soft_insn *in)
 			(void)exp;
 		} else {
 			u64 exp = exp_hi << 32 | exp_lo;
-			eq = __atomic_compare_exchange_n((u64 *)(void *)p, &exp, new_hi << 32 | new_lo,
-							 false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+			eq = __atomic_compare_exchange_n((u64 *)(void *)p, &exp,
+							 new_hi << 32 | new_lo, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 			cur_lo = exp & half;
 			cur_hi = exp >> 32;
 		}
 	} else {
 		struct soft_vm *vm = cpu->vm;
 		unsigned hsz = size / 2;
-		u64 ea2 = in->addrsize == 8 ? ea + hsz : in->addrsize == 4 ? (u32)(ea + hsz) : (u16)(ea + hsz);
+		u64 ea2 = in->addrsize == 8   ? ea + hsz
+			  : in->addrsize == 4 ? (u32)(ea + hsz)
+					      : (u16)(ea + hsz);
 		soft_read_for_write(cpu, in->seg, ea, hsz);
 		soft_read_for_write(cpu, in->seg, ea2, hsz);
 		if (vm) {
@@ -270,6 +277,13 @@ void soft_op_xadd(struct soft_cpu *cpu, const struct soft_insn *in)
 	u64 src = soft_greg_read(cpu, in, size), old;
 	struct soft_rmw r;
 
+	if (!in->mem) {
+		/* SRC <- DEST, then DEST <- sum: with one register, the sum wins. */
+		old = soft_reg_get(cpu, in->rm, size, in->rex);
+		soft_greg_write(cpu, in, size, old);
+		soft_reg_set(cpu, in->rm, size, in->rex, xadd_fn(cpu, old, src, size, 0));
+		return;
+	}
 	if (in->lock) {
 		old = soft_locked_rmw(cpu, in, size, xadd_fn, src, 0);
 	} else {
@@ -378,7 +392,8 @@ void soft_op_movbe_crc32(struct soft_cpu *cpu, const struct soft_insn *in)
 	if (in->rep == 0xf2) {
 		unsigned ss = in->opcode == 0xf0 ? 1 : size;
 		u32 crc = (u32)cpu->gpr[in->reg];
-		soft_greg_write(cpu, in, in->rex & 8 ? 8 : 4, crc32c(crc, soft_rm_read(cpu, in, ss), ss));
+		soft_greg_write(cpu, in, in->rex & 8 ? 8 : 4,
+				crc32c(crc, soft_rm_read(cpu, in, ss), ss));
 		return;
 	}
 	if (!in->mem || in->rep)
@@ -388,8 +403,9 @@ void soft_op_movbe_crc32(struct soft_cpu *cpu, const struct soft_insn *in)
 	} else {
 		v = soft_greg_read(cpu, in, size);
 	}
-	v = size == 2 ? __builtin_bswap16((u16)v) : size == 4 ? __builtin_bswap32((u32)v)
-							     : __builtin_bswap64(v);
+	v = size == 2   ? __builtin_bswap16((u16)v)
+	    : size == 4 ? __builtin_bswap32((u32)v)
+			: __builtin_bswap64(v);
 	if (in->opcode == 0xf0)
 		soft_greg_write(cpu, in, size, v);
 	else

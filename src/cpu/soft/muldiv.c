@@ -9,8 +9,8 @@ typedef __int128 s128;
 
 static void mul_flags(struct soft_cpu *cpu, unsigned size, u64 lo, bool overflow)
 {
-	soft_lazy_set(cpu, SOFT_LAZY_MUL, size, 0,
-		      overflow ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0, lo);
+	soft_lazy_set(cpu, SOFT_LAZY_MUL, size, 0, overflow ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0,
+		      lo);
 }
 
 /* IMUL r, r/m (, imm): the truncated signed product, CF=OF when it did not fit. */

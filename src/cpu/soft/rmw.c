@@ -16,21 +16,21 @@ static bool cas(u8 *p, unsigned size, u64 *old, u64 new)
 	switch (size) {
 	case 1: {
 		u8 o = (u8)*old;
-		bool ok = __atomic_compare_exchange_n(p, &o, (u8)new, false, __ATOMIC_SEQ_CST,
+		bool ok = __atomic_compare_exchange_n(p, &o, (u8) new, false, __ATOMIC_SEQ_CST,
 						      __ATOMIC_SEQ_CST);
 		*old = o;
 		return ok;
 	}
 	case 2: {
 		u16 o = (u16)*old;
-		bool ok = __atomic_compare_exchange_n((u16 *)(void *)p, &o, (u16)new, false,
+		bool ok = __atomic_compare_exchange_n((u16 *)(void *)p, &o, (u16) new, false,
 						      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		*old = o;
 		return ok;
 	}
 	case 4: {
 		u32 o = (u32)*old;
-		bool ok = __atomic_compare_exchange_n((u32 *)(void *)p, &o, (u32)new, false,
+		bool ok = __atomic_compare_exchange_n((u32 *)(void *)p, &o, (u32) new, false,
 						      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 		*old = o;
 		return ok;

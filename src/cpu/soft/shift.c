@@ -65,7 +65,8 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 	case 1: /* ROR */
 		c = count & (bits - 1);
 		res = c ? ((val >> c) | (val << (bits - c))) & m : val;
-		set_cf_of(cpu, soft_flags_get(cpu), bit(res, bits - 1), bit(val, 0) ^ bit(val, bits - 1));
+		set_cf_of(cpu, soft_flags_get(cpu), bit(res, bits - 1),
+			  bit(val, 0) ^ bit(val, bits - 1));
 		return res;
 	case 2: /* RCL */
 		f = soft_flags_get(cpu);

@@ -126,8 +126,10 @@ void soft_op_popf(struct soft_cpu *cpu, const struct soft_insn *in)
 		mask &= 0xffff;
 	soft_rsp_add(cpu, in->opsize);
 	soft_flags_set(cpu, v & ~RFLAGS_RF, mask);
-	if (!(old & X86_RFLAGS_IF) && (cpu->rflags & X86_RFLAGS_IF))
-		cpu->exec_stop = true; /* pending interrupts may now be taken */
+	/* Pending interrupts may now be taken, or single-stepping starts. */
+	if ((!(old & X86_RFLAGS_IF) && (cpu->rflags & X86_RFLAGS_IF)) ||
+	    (cpu->rflags & X86_RFLAGS_TF))
+		cpu->exec_stop = true;
 }
 
 /* 60: PUSHA/PUSHAD. */

@@ -11,11 +11,11 @@
 #define REP_CHUNK 4096 /* iterations (or bytes on the fast path) per execution */
 
 struct str_ctx {
-	unsigned size;  /* element size */
-	unsigned as;    /* address size */
+	unsigned size; /* element size */
+	unsigned as;   /* address size */
 	u64 amask;
-	s64 delta;      /* +size or -size by DF */
-	int src_seg;    /* DS or the override */
+	s64 delta;   /* +size or -size by DF */
+	int src_seg; /* DS or the override */
 };
 
 static u64 idx_get(const struct soft_cpu *cpu, const struct str_ctx *c, int r)
@@ -164,7 +164,26 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 		str_once(cpu, in, &c);
 		return;
 	}
+	/* With a 32-bit address size RCX is written (zero-extended) even when
+	 * no iteration runs, as on Intel... */
+	if (c.as == 4) {
+		cpu->gpr[X86_RCX] = (u32)cpu->gpr[X86_RCX];
+		/* ...and for MOVS/STOS the index registers too (CMPS, SCAS and
+		 * LODS leave them alone: checked against the host). */
+		if (in->opcode == 0xa4 || in->opcode == 0xa5)
+			cpu->gpr[X86_RSI] = (u32)cpu->gpr[X86_RSI];
+		if (in->opcode >= 0xa4 && in->opcode <= 0xab && in->opcode != 0xa6 &&
+		    in->opcode != 0xa7)
+			cpu->gpr[X86_RDI] = (u32)cpu->gpr[X86_RDI];
+	}
 	count = idx_get(cpu, &c, X86_RCX);
+	/* A fault in the middle of REP CMPS/SCAS leaves RCX/RSI/RDI advanced
+	 * but the flags as they were before the instruction (as on Intel). */
+	bool cmp = (in->opcode & 0xf6) == 0xa6;
+	if (cmp && count) {
+		cpu->undo_rflags = soft_flags_get(cpu);
+		cpu->undo_flags = true;
+	}
 	bool fast_ok = c.delta > 0 && (in->opcode == 0xa4 || in->opcode == 0xa5 ||
 				       in->opcode == 0xaa || in->opcode == 0xab);
 	while (count) {
@@ -178,10 +197,11 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 		done += n * (fast_ok ? c.size : 1);
 		soft_reg_set(cpu, X86_RCX, c.as, true, count);
 		if (!go)
-			return;
+			break;
 		if (count && done >= REP_CHUNK) {
 			cpu->rip = cpu->insn_rip; /* continue later: interrupt window */
-			return;
+			break;
 		}
 	}
+	cpu->undo_flags = false;
 }

@@ -8,9 +8,9 @@
 #include "cpu/soft/interp.h"
 #include "cpu/soft/sys.h"
 
-#define CR4_TSD (1ULL << 2)
-#define CR4_DE (1ULL << 3)
-#define CR4_PCE (1ULL << 8)
+#define CR4_TSD      (1ULL << 2)
+#define CR4_DE       (1ULL << 3)
+#define CR4_PCE      (1ULL << 8)
 #define CR4_FSGSBASE (1ULL << 16)
 
 /* #GP(0) unless CPL 0 (real mode counts as CPL 0). */
@@ -367,8 +367,9 @@ void soft_op_grp15(struct soft_cpu *cpu, const struct soft_insn *in)
 	}
 	if (op == 7 || (op == 6 && in->p66)) {
 		/* CLFLUSH, CLFLUSHOPT, CLWB: coherent memory; only the checks of
-		 * a one-byte read (SDM Vol. 2A "CLFLUSH"). */
-		soft_mem_linear(cpu, in->seg, soft_ea(cpu, in), 1, SOFT_ACC_READ);
+		 * a one-byte read, with no access (SDM Vol. 2A "CLFLUSH"). */
+		u64 lin = soft_mem_linear(cpu, in->seg, soft_ea(cpu, in), 1, SOFT_ACC_READ);
+		soft_translate(cpu, lin, SOFT_ACC_READ, cpu->cpl == 3);
 		return;
 	}
 	soft_op_simd(cpu, in);

@@ -32,7 +32,7 @@ struct soft_vcpu {
 
 struct soft_vm {
 	struct machine *m;
-	u64 clock_base;          /* soft_clock_ns() at creation: guest time 0 */
+	u64 clock_base; /* soft_clock_ns() at creation: guest time 0 */
 	unsigned nr_vcpus;
 	struct soft_vcpu *_Atomic vcpus[CONFIG_MAX_CPUS];
 

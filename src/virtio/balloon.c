@@ -1,0 +1,360 @@
+/* virtio-balloon device (virtio 1.2 section 5.5): inflate/deflate queues of
+ * 4 KiB page frame numbers and the memory statistics queue, served on the
+ * machine's event loop thread. */
+#include "virtio/balloon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/machine.h"
+#include "popek/log.h"
+#include "virtio/devices.h"
+#include "virtio/virtio.h"
+
+#define VIRTIO_ID_BALLOON         5
+#define VIRTIO_BALLOON_F_STATS_VQ 1
+#define BALLOON_INFLATEQ          0
+#define BALLOON_DEFLATEQ          1
+#define BALLOON_STATSQ            2
+#define BALLOON_QUEUE_MAX         128
+#define BALLOON_PAGE              4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest's page size */
+#define BALLOON_PFN_CHUNK         256
+#define BALLOON_MAX_REQUEST       (64 * KiB) /* 16384 PFNs; Linux sends 256 at most */
+#define BALLOON_MAX_STATS         64         /* entries read from one report */
+
+struct balloon_stat_entry { /* struct virtio_balloon_stat (5.5.6.3) */
+	u16 tag;
+	u64 val;
+} __attribute__((packed));
+
+struct virtio_balloon {
+	struct machine *m;
+	struct virtio_mmio *vm;
+	struct event_loop *loop;
+	int kick_fd;
+
+	/* Under the device lock. */
+	bool active;
+	u32 num_pages, actual; /* struct virtio_balloon_config (5.5.4) */
+	bool stats_held;       /* the driver's stats buffer waits for a request */
+	u16 stats_head;
+	struct balloon_stats stats;
+	struct virtq_elem elem; /* loop thread, or get_stats, both with the lock */
+};
+
+/* ---- transport callbacks (vCPU thread, device lock held) ----------------- */
+
+static void balloon_kick(struct virtio_balloon *b)
+{
+	u64 one = 1;
+
+	if (write(b->kick_fd, &one, sizeof(one)) < 0) {
+		/* the counter is already non-zero: the loop will run */
+	}
+}
+
+static void balloon_config_read(void *opaque, u32 offset, void *buf, u32 len)
+{
+	struct virtio_balloon *b = opaque;
+	u32 cfg[2] = {b->num_pages, b->actual};
+
+	memset(buf, 0, len);
+	if (offset < sizeof(cfg))
+		memcpy(buf, (u8 *)cfg + offset, MIN(len, sizeof(cfg) - offset));
+}
+
+static void balloon_config_write(void *opaque, u32 offset, const void *buf, u32 len)
+{
+	struct virtio_balloon *b = opaque;
+	u32 cfg[2] = {b->num_pages, b->actual};
+
+	/* Only actual is the driver's to write (5.5.4). */
+	if (offset < 4 || offset >= sizeof(cfg))
+		return;
+	memcpy((u8 *)cfg + offset, buf, MIN(len, sizeof(cfg) - offset));
+	b->actual = cfg[1];
+}
+
+static int balloon_activate(void *opaque, u64 features)
+{
+	struct virtio_balloon *b = opaque;
+
+	(void)features;
+	b->active = true;
+	balloon_kick(b);
+	return 0;
+}
+
+static void balloon_notify(void *opaque, unsigned q)
+{
+	(void)q;
+	balloon_kick(opaque);
+}
+
+static void balloon_reset(void *opaque)
+{
+	struct virtio_balloon *b = opaque;
+
+	b->active = false;
+	b->stats_held = false;
+	b->actual = 0; /* a new driver starts with an empty balloon */
+}
+
+static const struct virtio_dev_ops balloon_ops = {
+    .name = "balloon",
+    .device_id = VIRTIO_ID_BALLOON,
+    .features = 1ull << VIRTIO_BALLOON_F_STATS_VQ,
+    .nr_queues = 3,
+    .queue_max = BALLOON_QUEUE_MAX,
+    .config_size = 8,
+    .config_read = balloon_config_read,
+    .config_write = balloon_config_write,
+    .activate = balloon_activate,
+    .notify = balloon_notify,
+    .reset = balloon_reset,
+};
+
+/* ---- queues (loop thread, device lock held) ------------------------------ */
+
+/* One inflate or deflate request: an array of le32 PFNs (5.5.6). Inflated
+ * pages go back to the host, runs of adjacent pages in one madvise. */
+static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
+{
+	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
+	const struct virtq_elem *e = &b->elem;
+	u8 *run = NULL;
+	size_t run_len = 0;
+	u32 pfn[BALLOON_PFN_CHUNK];
+
+	if (e->out_len % 4)
+		return "balloon request not a whole number of page frame numbers";
+	if (e->out_len > BALLOON_MAX_REQUEST)
+		return "balloon request over 64 KiB"; /* bounds the time under the lock */
+	for (u64 off = 0; off < e->out_len; off += sizeof(pfn)) {
+		size_t n = iov_to_buf(e->out, e->nr_out, off, pfn, sizeof(pfn)) / 4;
+
+		for (size_t i = 0; i < n; i++) {
+			u8 *p = guest_mem_ptr(mem, (gpa_t)pfn[i] * BALLOON_PAGE, BALLOON_PAGE);
+
+			if (!p)
+				return "balloon page frame number outside RAM";
+			if (inflate) {
+				if (run && p == run + run_len) {
+					run_len += BALLOON_PAGE;
+					continue;
+				}
+				if (run)
+					madvise(run, run_len, MADV_DONTNEED);
+				run = p;
+				run_len = BALLOON_PAGE;
+			}
+		}
+	}
+	if (run)
+		madvise(run, run_len, MADV_DONTNEED);
+	if (inflate)
+		b->stats.inflated_pages += e->out_len / 4;
+	else
+		b->stats.deflated_pages += e->out_len / 4;
+	return NULL;
+}
+
+/* The driver's statistics buffer (5.5.6.3): read it and keep it until the
+ * next request. */
+static void balloon_stats_take(struct virtio_balloon *b)
+{
+	const struct virtq_elem *e = &b->elem;
+	u64 len = MIN(e->out_len, BALLOON_MAX_STATS * sizeof(struct balloon_stat_entry));
+	struct timespec ts;
+
+	for (u64 off = 0; off + sizeof(struct balloon_stat_entry) <= len;
+	     off += sizeof(struct balloon_stat_entry)) {
+		struct balloon_stat_entry s;
+
+		iov_to_buf(e->out, e->nr_out, off, &s, sizeof(s));
+		if (s.tag < BALLOON_NR_STATS) {
+			b->stats.val[s.tag] = s.val;
+			b->stats.valid |= 1u << s.tag;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	b->stats.updated_ms = (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+	b->stats_held = true;
+	b->stats_head = e->head;
+}
+
+/* Serves queue q. Returns false when the device had to stop. */
+static bool balloon_queue(struct virtio_balloon *b, unsigned q)
+{
+	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
+	struct virtq *vq = virtio_mmio_queue(b->vm, q);
+	bool pushed = false;
+	const char *why = NULL;
+	int r;
+
+	while ((r = virtq_pop(vq, mem, &b->elem, &why)) > 0) {
+		if (q == BALLOON_STATSQ) {
+			if (b->stats_held) { /* a second buffer: give the first back */
+				virtq_push(vq, mem, b->stats_head, 0);
+				pushed = true;
+			}
+			balloon_stats_take(b);
+			continue;
+		}
+		why = balloon_pages(b, q == BALLOON_INFLATEQ);
+		if (why) {
+			r = -EINVAL;
+			break;
+		}
+		virtq_push(vq, mem, b->elem.head, 0);
+		pushed = true;
+	}
+	if (r < 0) {
+		virtio_mmio_needs_reset(b->vm, why);
+		return false;
+	}
+	if (pushed)
+		virtio_mmio_signal_used(b->vm, q);
+	return true;
+}
+
+static void balloon_on_kick(void *opaque, int fd, u32 events)
+{
+	struct virtio_balloon *b = opaque;
+	u64 v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* spurious wake-up */
+	}
+	virtio_mmio_lock(b->vm);
+	for (unsigned q = 0; q < 3 && b->active; q++)
+		if (!balloon_queue(b, q))
+			break;
+	virtio_mmio_unlock(b->vm);
+}
+
+/* ---- host side -------------------------------------------------------------- */
+
+static int balloon_check_target(struct virtio_balloon *b, u64 bytes, u32 *pages)
+{
+	u64 ram = b->m->mem.ram_size;
+
+	if (bytes > ram) {
+		log_error("balloon target %llu KiB is more than the guest's %llu KiB of RAM",
+			  (unsigned long long)(bytes / KiB), (unsigned long long)(ram / KiB));
+		return -EINVAL;
+	}
+	*pages = (u32)(bytes / BALLOON_PAGE); /* RAM is far below 16 TiB */
+	return 0;
+}
+
+int virtio_balloon_set_target(struct virtio_balloon *b, u64 bytes)
+{
+	u32 pages;
+	int err = balloon_check_target(b, bytes, &pages);
+
+	if (err < 0)
+		return err;
+	virtio_mmio_lock(b->vm);
+	if (b->num_pages != pages) {
+		b->num_pages = pages;
+		if (b->active)
+			virtio_mmio_signal_config(b->vm); /* 5.5.6: the driver rereads num_pages */
+	}
+	virtio_mmio_unlock(b->vm);
+	return 0;
+}
+
+void virtio_balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *out)
+{
+	virtio_mmio_lock(b->vm);
+	*out = b->stats;
+	out->target_bytes = (u64)b->num_pages * BALLOON_PAGE;
+	out->actual_bytes = (u64)b->actual * BALLOON_PAGE;
+	if (b->active && b->stats_held) {
+		/* Using the buffer is the request for new statistics (5.5.6.3). */
+		virtq_push(virtio_mmio_queue(b->vm, BALLOON_STATSQ), virtio_mmio_mem(b->vm),
+			   b->stats_head, 0);
+		virtio_mmio_signal_used(b->vm, BALLOON_STATSQ);
+		b->stats_held = false;
+	}
+	virtio_mmio_unlock(b->vm);
+}
+
+int balloon_set_target(struct machine *m, u64 bytes)
+{
+	struct virtio_balloon *b = virtio_devices_balloon(m);
+
+	if (!b) {
+		log_error("balloon: this machine has no balloon (start it with --balloon)");
+		return -ENODEV;
+	}
+	return virtio_balloon_set_target(b, bytes);
+}
+
+int balloon_get_stats(struct machine *m, struct balloon_stats *out)
+{
+	struct virtio_balloon *b = virtio_devices_balloon(m);
+
+	if (!b)
+		return -ENODEV;
+	virtio_balloon_get_stats(b, out);
+	return 0;
+}
+
+int virtio_balloon_create(struct machine *m, u64 target_bytes, struct virtio_balloon **out)
+{
+	struct virtio_balloon *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->m = m;
+	b->loop = &m->loop;
+	err = balloon_check_target(b, target_bytes, &b->num_pages);
+	if (err < 0) {
+		free(b);
+		return err;
+	}
+	b->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->kick_fd < 0) {
+		err = -errno;
+		log_error("--balloon: cannot create an eventfd: %s", strerror(-err));
+		free(b);
+		return err;
+	}
+	err = virtio_mmio_create(m, &balloon_ops, b, &b->vm);
+	if (err < 0) {
+		log_error("--balloon: cannot add the device: %s", strerror(-err));
+		goto fail;
+	}
+	err = event_loop_add(b->loop, b->kick_fd, balloon_on_kick, b);
+	if (err < 0) {
+		log_error("--balloon: cannot add to the event loop: %s", strerror(-err));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	virtio_balloon_destroy(b);
+	return err;
+}
+
+void virtio_balloon_destroy(struct virtio_balloon *b)
+{
+	if (!b)
+		return;
+	if (b->kick_fd >= 0) {
+		event_loop_remove(b->loop, b->kick_fd);
+		close(b->kick_fd);
+	}
+	if (b->vm)
+		virtio_mmio_destroy(b->vm);
+	free(b);
+}

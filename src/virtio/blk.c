@@ -1,0 +1,425 @@
+/* virtio-blk: request execution (virtio 1.2 section 5.2.6) and the device
+ * thread that serves the request queue off the vCPU threads. */
+#include "virtio/blk.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/machine.h"
+#include "popek/log.h"
+#include "virtio/virtio.h"
+
+/* ---- Request execution ---------------------------------------------------- */
+
+static u32 le32_at(const u8 *p)
+{
+	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
+}
+
+static u64 le64_at(const u8 *p)
+{
+	return le32_at(p) | (u64)le32_at(p + 4) << 32;
+}
+
+static void put_le16(u8 *p, u16 v)
+{
+	p[0] = (u8)v;
+	p[1] = (u8)(v >> 8);
+}
+
+static void put_le32(u8 *p, u32 v)
+{
+	put_le16(p, (u16)v);
+	put_le16(p + 2, (u16)(v >> 16));
+}
+
+static void put_le64(u8 *p, u64 v)
+{
+	put_le32(p, (u32)v);
+	put_le32(p + 4, (u32)(v >> 32));
+}
+
+/* Does [sector, sector + bytes/512) lie on the disk? (no overflow possible) */
+static bool blk_in_range(const struct virtio_blk_req_env *env, u64 sector, u64 bytes)
+{
+	return sector <= env->capacity && bytes / DISK_SECTOR <= env->capacity - sector;
+}
+
+/* env->data = the bytes [skip, skip + len) of iov[0..n). Returns the count. */
+static int blk_slice(struct virtio_blk_req_env *env, const struct iovec *iov, unsigned n, u64 skip,
+		     u64 len)
+{
+	int k = 0;
+
+	for (unsigned i = 0; i < n && len; i++) {
+		u64 seg = iov[i].iov_len;
+		if (skip >= seg) {
+			skip -= seg;
+			continue;
+		}
+		u64 c = MIN(seg - skip, len);
+		env->data[k].iov_base = (u8 *)iov[i].iov_base + skip;
+		env->data[k].iov_len = c;
+		k++;
+		len -= c;
+		skip = 0;
+	}
+	return k;
+}
+
+/* Discard and write-zeroes (5.2.6.2): validate every segment, then run them. */
+static u8 blk_discard_zeroes(struct virtio_blk_req_env *env, const struct virtq_elem *e, u32 type)
+{
+	u64 feat = type == VIRTIO_BLK_T_DISCARD ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES;
+	u64 payload = e->out_len - VIRTIO_BLK_HDR_LEN, nseg = payload / VIRTIO_BLK_SEG_LEN;
+	u8 seg[VIRTIO_BLK_SEG_LEN];
+
+	if (!(env->features >> feat & 1))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (env->disk->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (!nseg || payload % VIRTIO_BLK_SEG_LEN || nseg > VIRTIO_BLK_DISCARD_SEGS)
+		return VIRTIO_BLK_S_IOERR;
+	for (int pass = 0; pass < 2; pass++) {
+		for (u64 i = 0; i < nseg; i++) {
+			iov_to_buf(e->out, e->nr_out, VIRTIO_BLK_HDR_LEN + i * VIRTIO_BLK_SEG_LEN,
+				   seg, sizeof(seg));
+			u64 sector = le64_at(seg);
+			u32 num = le32_at(seg + 8), flags = le32_at(seg + 12);
+			if (pass == 0) {
+				/* Unknown flags, or unmap on a discard: UNSUPP (5.2.6.2). */
+				u32 allowed =
+				    type == VIRTIO_BLK_T_DISCARD ? 0 : VIRTIO_BLK_WZ_UNMAP;
+				if (flags & ~allowed)
+					return VIRTIO_BLK_S_UNSUPP;
+				if (num > VIRTIO_BLK_DISCARD_SECTORS ||
+				    !blk_in_range(env, sector, (u64)num * DISK_SECTOR))
+					return VIRTIO_BLK_S_IOERR;
+				continue;
+			}
+			int err = type == VIRTIO_BLK_T_DISCARD
+				      ? disk_discard(env->disk, sector * DISK_SECTOR,
+						     (u64)num * DISK_SECTOR)
+				      : disk_write_zeroes(env->disk, sector * DISK_SECTOR,
+							  (u64)num * DISK_SECTOR,
+							  flags & VIRTIO_BLK_WZ_UNMAP);
+			if (err < 0)
+				return VIRTIO_BLK_S_IOERR;
+		}
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *e, u32 *used_len,
+		       const char **why)
+{
+	u8 hdr[VIRTIO_BLK_HDR_LEN], status = VIRTIO_BLK_S_OK, *status_p;
+	const struct iovec *last;
+	u64 data_in, data_out, sector;
+	u32 type, written = 0;
+	int n, err;
+
+	/* 5.2.6: the status is the last writable byte; without it there is no
+	 * way to answer, so the driver is broken. */
+	if (!e->nr_in) {
+		*why = "request without a writable status byte";
+		return -EINVAL;
+	}
+	last = &e->in[e->nr_in - 1];
+	status_p = (u8 *)last->iov_base + last->iov_len - 1;
+	data_in = e->in_len - 1;
+	if (e->out_len < VIRTIO_BLK_HDR_LEN) {
+		status = VIRTIO_BLK_S_IOERR; /* no readable header: nothing to do */
+		goto done;
+	}
+	iov_to_buf(e->out, e->nr_out, 0, hdr, sizeof(hdr));
+	type = le32_at(hdr);
+	sector = le64_at(hdr + 8);
+	data_out = e->out_len - VIRTIO_BLK_HDR_LEN;
+
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+		if (data_in % DISK_SECTOR || !blk_in_range(env, sector, data_in)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = blk_slice(env, e->in, e->nr_in, 0, data_in);
+		err = n ? disk_preadv(env->disk, env->data, n, sector * DISK_SECTOR) : 0;
+		if (err < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		else
+			written = (u32)MIN(data_in, UINT32_MAX - 1);
+		break;
+	case VIRTIO_BLK_T_OUT:
+		if (env->disk->readonly || data_out % DISK_SECTOR ||
+		    !blk_in_range(env, sector, data_out)) {
+			status = VIRTIO_BLK_S_IOERR;
+			break;
+		}
+		n = blk_slice(env, e->out, e->nr_out, VIRTIO_BLK_HDR_LEN, data_out);
+		err = n ? disk_pwritev(env->disk, env->data, n, sector * DISK_SECTOR) : 0;
+		if (err < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		/* 5.2.6.4: completed writes are durable before the flush completes. */
+		if (disk_flush(env->disk) < 0)
+			status = VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		written = (u32)MIN(data_in, VIRTIO_BLK_ID_BYTES);
+		iov_from_buf(e->in, e->nr_in, 0, env->id, written);
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = blk_discard_zeroes(env, e, type);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+done:
+	*status_p = status;
+	*used_len = written + 1;
+	return 0;
+}
+
+void virtio_blk_config_fill(u8 *cfg, u64 capacity_sectors)
+{
+	memset(cfg, 0, VIRTIO_BLK_CONFIG_LEN);
+	put_le64(cfg + 0, capacity_sectors);            /* capacity */
+	put_le32(cfg + 12, VIRTIO_BLK_SEG_MAX);         /* seg_max */
+	put_le32(cfg + 20, DISK_SECTOR);                /* blk_size */
+	put_le32(cfg + 36, VIRTIO_BLK_DISCARD_SECTORS); /* max_discard_sectors */
+	put_le32(cfg + 40, VIRTIO_BLK_DISCARD_SEGS);    /* max_discard_seg */
+	put_le32(cfg + 44, 1);                          /* discard_sector_alignment */
+	put_le32(cfg + 48, VIRTIO_BLK_DISCARD_SECTORS); /* max_write_zeroes_sectors */
+	put_le32(cfg + 52, VIRTIO_BLK_DISCARD_SEGS);    /* max_write_zeroes_seg */
+	cfg[56] = 1;                                    /* write_zeroes_may_unmap */
+}
+
+u64 virtio_blk_features(bool readonly)
+{
+	u64 f = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+		1ULL << VIRTIO_BLK_F_FLUSH;
+
+	if (readonly)
+		return f | 1ULL << VIRTIO_BLK_F_RO;
+	return f | 1ULL << VIRTIO_BLK_F_DISCARD | 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
+}
+
+/* ---- The device ------------------------------------------------------------ */
+
+struct virtio_blk {
+	struct machine *m;
+	struct virtio_mmio *vm;
+	struct virtio_dev_ops ops;
+	struct disk disk;
+	char name[32];
+	char path[CONFIG_PATH_MAX]; /* the disk's messages point here */
+	u8 config[VIRTIO_BLK_CONFIG_LEN];
+	int kick_fd;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+	/* Under the device lock: */
+	bool active;                   /* DRIVER_OK and not reset since */
+	unsigned gen;                  /* bumped by every reset */
+	bool busy;                     /* the thread is executing a request unlocked */
+	pthread_cond_t idle;           /* signalled when busy drops */
+	struct virtio_blk_req_env env; /* the thread's, used unlocked */
+	struct virtq_elem elem;
+};
+
+static void blk_config_read(void *opaque, u32 offset, void *buf, u32 len)
+{
+	struct virtio_blk *b = opaque;
+	memcpy(buf, b->config + offset, len);
+}
+
+static void blk_kick(struct virtio_blk *b)
+{
+	u64 one = 1;
+	if (write(b->kick_fd, &one, sizeof(one)) < 0) {
+		/* The counter is saturated: the thread has a wake-up pending. */
+	}
+}
+
+static int blk_activate(void *opaque, u64 features)
+{
+	struct virtio_blk *b = opaque;
+
+	b->env.features = features;
+	b->active = true;
+	blk_kick(b);
+	return 0;
+}
+
+static void blk_notify(void *opaque, unsigned q)
+{
+	(void)q;
+	blk_kick(opaque);
+}
+
+/* Called with the device lock held: wait until the thread no longer touches
+ * guest memory for a request of the old generation (2.4: after reset the
+ * device must not use the old queues). */
+static void blk_reset(void *opaque)
+{
+	struct virtio_blk *b = opaque;
+
+	b->active = false;
+	b->gen++;
+	while (b->busy)
+		pthread_cond_wait(&b->idle, virtio_mmio_lock_ptr(b->vm));
+}
+
+/* Serves the queue until it is empty (device lock held on entry and exit). */
+static void blk_drain(struct virtio_blk *b)
+{
+	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
+	struct virtq *q = virtio_mmio_queue(b->vm, 0);
+
+	while (b->active && !atomic_load(&b->stop)) {
+		const char *why = NULL;
+		unsigned gen = b->gen;
+		u32 used = 0;
+		int r = virtq_pop(q, mem, &b->elem, &why);
+
+		if (r < 0)
+			virtio_mmio_needs_reset(b->vm, why);
+		if (r <= 0)
+			return;
+		b->busy = true;
+		virtio_mmio_unlock(b->vm);
+		r = virtio_blk_execute(&b->env, &b->elem, &used, &why);
+		virtio_mmio_lock(b->vm);
+		b->busy = false;
+		pthread_cond_broadcast(&b->idle);
+		if (gen != b->gen)
+			return; /* reset while we worked: drop the completion */
+		if (r < 0) {
+			virtio_mmio_needs_reset(b->vm, why);
+			return;
+		}
+		virtq_push(q, mem, b->elem.head, used);
+		virtio_mmio_signal_used(b->vm, 0);
+	}
+}
+
+static void *blk_thread(void *opaque)
+{
+	struct virtio_blk *b = opaque;
+	u64 v;
+
+	while (!atomic_load(&b->stop)) {
+		if (read(b->kick_fd, &v, sizeof(v)) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(&b->stop))
+			break;
+		virtio_mmio_lock(b->vm);
+		blk_drain(b);
+		virtio_mmio_unlock(b->vm);
+	}
+	return NULL;
+}
+
+static void blk_make_id(struct virtio_blk *b, const struct disk_config *cfg)
+{
+	const char *id = cfg->id, *slash;
+
+	if (!id[0]) {
+		slash = strrchr(cfg->path, '/');
+		id = slash ? slash + 1 : cfg->path;
+	}
+	memset(b->env.id, 0, sizeof(b->env.id));
+	memcpy(b->env.id, id, strnlen(id, VIRTIO_BLK_ID_BYTES));
+}
+
+int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned index,
+		      struct virtio_blk **out)
+{
+	struct virtio_blk *b;
+	int err;
+
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->m = m;
+	b->kick_fd = -1;
+	pthread_cond_init(&b->idle, NULL);
+	snprintf(b->name, sizeof(b->name), "blk%u", index);
+	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
+	err = disk_open(&b->disk, b->path, cfg->readonly);
+	if (err < 0)
+		goto fail_free;
+	b->env.disk = &b->disk;
+	b->env.capacity = b->disk.size / DISK_SECTOR;
+	blk_make_id(b, cfg);
+	virtio_blk_config_fill(b->config, b->env.capacity);
+	b->ops = (struct virtio_dev_ops){
+	    .name = b->name,
+	    .device_id = VIRTIO_ID_BLOCK,
+	    .features = virtio_blk_features(cfg->readonly),
+	    .nr_queues = 1,
+	    .queue_max = VIRTIO_BLK_QUEUE_MAX,
+	    .config_size = VIRTIO_BLK_CONFIG_LEN,
+	    .config_read = blk_config_read,
+	    .activate = blk_activate,
+	    .notify = blk_notify,
+	    .reset = blk_reset,
+	};
+	b->kick_fd = eventfd(0, EFD_CLOEXEC);
+	if (b->kick_fd < 0) {
+		err = -errno;
+		log_error("--disk %s: cannot create an eventfd: %s", cfg->path, strerror(errno));
+		goto fail_disk;
+	}
+	err = virtio_mmio_create(m, &b->ops, b, &b->vm);
+	if (err < 0) {
+		log_error("--disk %s: no free virtio-mmio slot (at most %u devices): %s", cfg->path,
+			  LAYOUT_VIRTIO_MMIO_MAX, strerror(-err));
+		goto fail_fd;
+	}
+	err = -pthread_create(&b->thread, NULL, blk_thread, b);
+	if (err < 0) {
+		log_error("--disk %s: cannot start the I/O thread: %s", cfg->path, strerror(-err));
+		goto fail_vm;
+	}
+	b->thread_started = true;
+	*out = b;
+	return 0;
+fail_vm:
+	virtio_mmio_destroy(b->vm);
+fail_fd:
+	close(b->kick_fd);
+fail_disk:
+	disk_close(&b->disk);
+fail_free:
+	pthread_cond_destroy(&b->idle);
+	free(b);
+	return err;
+}
+
+void virtio_blk_destroy(struct virtio_blk *b)
+{
+	if (!b)
+		return;
+	if (b->thread_started) {
+		atomic_store(&b->stop, true);
+		blk_kick(b);
+		pthread_join(b->thread, NULL);
+	}
+	virtio_mmio_destroy(b->vm);
+	close(b->kick_fd);
+	disk_close(&b->disk);
+	pthread_cond_destroy(&b->idle);
+	free(b);
+}
