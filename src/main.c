@@ -1,22 +1,154 @@
-/* popek entry point: parse the command line, build the machine, run it. The
- * process exit status is decided only here. */
+/* popek entry point: parse the command line (or a config file, or wait for the
+ * API), build the machine, confine the process, run it. The process exit
+ * status is decided only here. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "api/api_server.h"
 #include "api/cli.h"
+#include "api/config_file.h"
+#include "api/ctl.h"
 #include "core/machine.h"
+#include "core/metrics.h"
+#include "host/seccomp.h"
 #include "host/term.h"
+#include "popek/log.h"
+
+/* The default command line, and root= for a root drive (Firecracker's rule). */
+static int main_finalize(struct vm_config *cfg, struct config_store *st)
+{
+	char err[160];
+
+	/* With --virtio-console, hvc0 owns the input: make it the last console
+	 * (the one /dev/console and init's shell use), keeping ttyS0 for early
+	 * messages. */
+	if (!cfg->cmdline)
+		cfg->cmdline = cfg->virtio_console ? "console=ttyS0 console=hvc0 panic=-1"
+						   : "console=ttyS0 panic=-1";
+	if (config_finalize(cfg, st, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int main_open_metrics(const struct vm_config *cfg, int *fd)
+{
+	*fd = -1;
+	if (!cfg->metrics_file)
+		return 0;
+	*fd = open(cfg->metrics_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0) {
+		int err = -errno;
+		log_error("--metrics-file '%s': %s", cfg->metrics_file, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* Builds the machine, then puts the I/O filter on every thread there is
+ * (main, device threads, the API thread); vCPU threads made later inherit it
+ * and add their own. */
+static int main_start(struct vm_config *cfg, struct config_store *st, struct machine **m,
+		      int *metrics_fd)
+{
+	int err;
+
+	*m = NULL;
+	err = main_finalize(cfg, st);
+	if (!err)
+		err = main_open_metrics(cfg, metrics_fd);
+	if (err < 0)
+		return err;
+	err = machine_create(cfg, m);
+	if (!err && cfg->seccomp)
+		err = seccomp_apply(SECCOMP_ROLE_IO, true);
+	if (err < 0) {
+		machine_destroy(*m);
+		*m = NULL;
+		if (*metrics_fd >= 0)
+			close(*metrics_fd);
+		*metrics_fd = -1;
+	}
+	return err;
+}
+
+static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
+{
+	struct term_state term;
+	int status;
+
+	memset(&term, 0, sizeof(term));
+	term_raw(&term, 0);
+	status = machine_run(m);
+	term_restore(&term);
+	api_server_destroy(s);
+	if (metrics_fd >= 0) {
+		int err = metrics_write(m, metrics_fd);
+		if (err < 0)
+			log_warn("--metrics-file: cannot write: %s", strerror(-err));
+		close(metrics_fd);
+	}
+	machine_destroy(m);
+	return status;
+}
+
+/* popek run --api-sock: configure and start through the API (or at once
+ * when the command line names a kernel). */
+static int main_api(struct vm_config *cfg, struct config_store *st)
+{
+	bool autostart = cfg->kernel_path != NULL;
+	struct api_server *s;
+	struct machine *m = NULL;
+	int metrics_fd = -1, status = 1, err;
+	sigset_t sigs;
+
+	/* Blocked in every thread from here; the API thread, then the
+	 * machine's loop, take them through a signalfd. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (api_server_create(cfg->api_sock, cfg, st, autostart, &s) < 0)
+		return 1;
+	for (;;) {
+		if (!autostart && api_server_wait_start(s, &status) < 0)
+			break;
+		err = main_start(cfg, st, &m, &metrics_fd);
+		if (api_server_started(s, m, err, metrics_fd, &status) < 0)
+			break;
+		if (m)
+			return main_serve(m, s, metrics_fd);
+		if (autostart) {
+			status = 1;
+			break;
+		}
+		/* A failed InstanceStart: the API stays up for another try. */
+	}
+	api_server_destroy(s);
+	if (metrics_fd >= 0)
+		close(metrics_fd);
+	machine_destroy(m);
+	return status;
+}
 
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct config_store st;
 	enum cli_action action;
-	struct term_state term;
 	struct machine *m;
-	int status;
+	int metrics_fd = -1;
 
-	if (cli_parse(argc, argv, &cfg, &action) < 0)
+	if (argc > 1 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	if (cli_parse(argc, argv, &cfg, &st, &action) < 0)
 		return 1;
 	if (action == CLI_HELP) {
 		cli_print_help();
@@ -26,20 +158,14 @@ int main(int argc, char **argv)
 		printf("popek %s\n", POPEK_VERSION);
 		return 0;
 	}
-	/* With --virtio-console, hvc0 owns the input: make it the last console
-	 * (the one /dev/console and init's shell use), keeping ttyS0 for early
-	 * messages. */
-	if (!cfg.cmdline)
-		cfg.cmdline = cfg.virtio_console ? "console=ttyS0 console=hvc0 panic=-1"
-						 : "console=ttyS0 panic=-1";
 	/* A closed stdout must not kill popek with the terminal left raw. */
 	signal(SIGPIPE, SIG_IGN);
-	if (machine_create(&cfg, &m) < 0)
+	/* glibc reads /etc/localtime on its first time conversion (the RTC's
+	 * gmtime_r on a vCPU thread): now, before the seccomp filters. */
+	tzset();
+	if (cfg.api_sock)
+		return main_api(&cfg, &st);
+	if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
 		return 1;
-	memset(&term, 0, sizeof(term));
-	term_raw(&term, 0);
-	status = machine_run(m);
-	term_restore(&term);
-	machine_destroy(m);
-	return status;
+	return main_serve(m, NULL, metrics_fd);
 }

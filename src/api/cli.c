@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/cli_devices.h"
+#include "api/config_file.h"
 #include "popek/log.h"
 
 void cli_print_help(void)
@@ -15,6 +16,9 @@ void cli_print_help(void)
 	printf("popek %s: a hosted x86-64 virtual machine monitor\n"
 	       "\n"
 	       "usage: popek run --kernel PATH [options]\n"
+	       "       popek run --config-file FILE [options]\n"
+	       "       popek run --api-sock PATH [options]   (configured and started through the API)\n"
+	       "       popek ctl --sock PATH COMMAND         (see popek ctl --help)\n"
 	       "       popek --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -41,6 +45,20 @@ void cli_print_help(void)
 	       "  --virtio-console   terminal input goes to hvc0 (virtio-console) instead of\n"
 	       "                     ttyS0; kernel messages may then appear on both\n"
 	       "  --test-device      attach the test device used by popek's guest test programs\n"
+	       "\n"
+	       "control plane:\n"
+	       "  --config-file FILE a Firecracker-style JSON config (boot-source, drives,\n"
+	       "                     machine-config, network-interfaces, vsock, balloon,\n"
+	       "                     metrics); other options on the command line add to it\n"
+	       "                     or override it\n"
+	       "  --api-sock PATH    serve Firecracker's HTTP API on this Unix socket; without\n"
+	       "                     a kernel, wait for the configuration and InstanceStart\n"
+	       "  --id NAME          the VM's id in the API (default \"" CONFIG_DEFAULT_VM_ID "\")\n"
+	       "  --metrics-file PATH\n"
+	       "                     append the VM's counters as one JSON line on the API's\n"
+	       "                     FlushMetrics and when the VM stops\n"
+	       "  --no-seccomp       do not confine popek's threads with seccomp filters (on\n"
+	       "                     by default once the VM is set up)\n"
 	       "\n"
 	       "The guest's console is the serial port (ttyS0) on this terminal. On a\n"
 	       "terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h lists escapes.\n"
@@ -159,6 +177,11 @@ enum {
 	OPT_BALLOON,
 	OPT_NO_RNG,
 	OPT_VIRTIO_CONSOLE,
+	OPT_CONFIG_FILE,
+	OPT_API_SOCK,
+	OPT_ID,
+	OPT_METRICS_FILE,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option cli_options[] = {
@@ -177,13 +200,49 @@ static const struct option cli_options[] = {
 	{"balloon", optional_argument, NULL, OPT_BALLOON},
 	{"no-rng", no_argument, NULL, OPT_NO_RNG},
 	{"virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE},
+	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
+	{"api-sock", required_argument, NULL, OPT_API_SOCK},
+	{"id", required_argument, NULL, OPT_ID},
+	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
 	{NULL, 0, NULL, 0},
 };
+
+/* Firecracker's instance ids: 1 to 64 letters, digits, '-' or '_'. */
+static int cli_parse_id(const char *s, struct vm_config *cfg)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			n = 0;
+	if (!n || n > CONFIG_VM_ID_MAX) {
+		log_error("--id '%s': must be 1 to %d letters, digits, '-' or '_'", s,
+			  CONFIG_VM_ID_MAX);
+		return -EINVAL;
+	}
+	strcpy(cfg->vm_id, s);
+	return 0;
+}
 
 static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 			    enum cli_action *action)
 {
 	switch (opt) {
+	case OPT_CONFIG_FILE: /* loaded by the first pass */
+		return 0;
+	case OPT_API_SOCK:
+		cfg->api_sock = arg;
+		return 0;
+	case OPT_ID:
+		return cli_parse_id(arg, cfg);
+	case OPT_METRICS_FILE:
+		cfg->metrics_file = arg;
+		return 0;
+	case OPT_NO_SECCOMP:
+		cfg->seccomp = false;
+		return 0;
 	case OPT_KERNEL:
 		cfg->kernel_path = arg;
 		return 0;
@@ -231,15 +290,40 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 	return -EINVAL;
 }
 
-int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action)
+/* First pass: --config-file, so that the other options add to it or
+ * override it whatever their order. Option errors are left to the second. */
+static int cli_load_config_file(int argc, char **argv, struct vm_config *cfg,
+				struct config_store *st)
+{
+	const char *file = NULL;
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", cli_options, NULL)) != -1) {
+		if (opt != OPT_CONFIG_FILE)
+			continue;
+		if (file) {
+			log_error("--config-file '%s': only one config file may be given", optarg);
+			return -EINVAL;
+		}
+		file = optarg;
+	}
+	return file ? config_file_load(file, cfg, st) : 0;
+}
+
+int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store *st,
+	      enum cli_action *action)
 {
 	int opt, first = 1;
 
 	memset(cfg, 0, sizeof(*cfg));
+	config_store_init(st);
 	cfg->mem_size = CONFIG_DEFAULT_MEM;
 	cfg->nr_cpus = 1;
 	cfg->engine = ENGINE_AUTO;
 	cfg->rng = true;
+	cfg->seccomp = true;
 	*action = CLI_RUN;
 	if (argc > 1 && !strcmp(argv[1], "run")) {
 		first = 2;
@@ -247,7 +331,13 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 		log_error("unknown command '%s' (see popek --help)", argv[1]);
 		return -EINVAL;
 	}
-	optind = first;
+	/* getopt sees argv from the word before the first option: "run" or
+	 * the program name stands in for argv[0]; optind = 0 restarts it. */
+	argc -= first - 1;
+	argv += first - 1;
+	if (cli_load_config_file(argc, argv, cfg, st) < 0)
+		return -EINVAL;
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", cli_options, NULL)) != -1) {
 		if (opt == 'h')
@@ -271,8 +361,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *act
 		*action = CLI_HELP;
 		return 0;
 	}
-	if (*action == CLI_RUN && !cfg->kernel_path) {
-		log_error("no kernel given: use --kernel PATH (see popek --help)");
+	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->api_sock) {
+		log_error("no kernel given: use --kernel PATH, --config-file FILE or --api-sock PATH "
+			  "(see popek --help)");
 		return -EINVAL;
 	}
 	return 0;

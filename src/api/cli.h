@@ -4,11 +4,15 @@
 
 #include "core/config.h"
 
+struct config_store;
+
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
-/* Parses argv (argv[0] is the program). On a bad argument logs one error
- * line naming the option and the value and returns -EINVAL. */
-int cli_parse(int argc, char **argv, struct vm_config *cfg, enum cli_action *action);
+/* Parses argv (argv[0] is the program). --config-file is applied first;
+ * strings it sets live in st, which must outlive cfg. On a bad argument logs
+ * one error line naming the option and the value and returns -EINVAL. */
+int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store *st,
+	      enum cli_action *action);
 void cli_print_help(void);
 /* Parses "512M", "2G", "1024K", "4096" (MiB) into bytes; -EINVAL if malformed. */
 int cli_parse_size(const char *s, u64 *bytes);

@@ -18,6 +18,8 @@ enum engine_kind { ENGINE_AUTO, ENGINE_KVM, ENGINE_SOFT };
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_UDS_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+#define CONFIG_VM_ID_MAX 64     /* Firecracker's instance id: 1-64 characters */
+#define CONFIG_DEFAULT_VM_ID "anonymous-instance"
 
 struct disk_config {
 	char path[CONFIG_PATH_MAX];
@@ -66,6 +68,12 @@ struct vm_config {
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
+
+	/* Control plane (src/api): */
+	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */
+	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */
+	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
+	bool seccomp;             /* per-thread seccomp filters after set-up (cli default on) */
 };
 
 const char *config_engine_name(enum engine_kind kind);

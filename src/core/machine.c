@@ -14,9 +14,11 @@
 #include "acpi/acpi.h"
 #include "boot/boot.h"
 #include "core/crash_dump.h"
+#include "core/metrics.h"
 #include "cpu/engine.h"
 #include "cpu/kvm/kvm.h"
 #include "dev/devices.h"
+#include "host/seccomp.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
 
@@ -31,11 +33,83 @@ void machine_request_stop(struct machine *m, enum machine_stop_reason why, int s
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i].ev)
 			m->engine->kick(m->vcpus[i].ev);
+	/* Parked vCPUs and a waiting machine_pause() must see the stop. */
+	pthread_mutex_lock(&m->pause_lock);
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->pause_lock);
 }
 
 bool machine_stopping(const struct machine *m)
 {
 	return atomic_load(&m->stop_reason) != MACHINE_RUNNING;
+}
+
+static u64 machine_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
+}
+
+int machine_pause(struct machine *m)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&m->pause_lock);
+	if (!atomic_load(&m->pause_requested)) {
+		atomic_store(&m->pause_requested, true);
+		m->paused_since_ns = machine_now_ns();
+	}
+	pthread_mutex_unlock(&m->pause_lock);
+	/* A kick is sticky on both engines: a vCPU between two runs returns
+	 * from its next run at once, then parks. */
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		m->engine->kick(m->vcpus[i].ev);
+	pthread_mutex_lock(&m->pause_lock);
+	while (m->nr_parked < m->nr_vcpu_threads && !machine_stopping(m)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&m->pause_cond, &m->pause_lock, &ts);
+	}
+	pthread_mutex_unlock(&m->pause_lock);
+	return machine_stopping(m) ? -ESHUTDOWN : 0;
+}
+
+void machine_resume(struct machine *m)
+{
+	pthread_mutex_lock(&m->pause_lock);
+	if (atomic_load(&m->pause_requested)) {
+		atomic_store(&m->pause_requested, false);
+		atomic_fetch_add(&m->paused_total_ns, machine_now_ns() - m->paused_since_ns);
+		pthread_cond_broadcast(&m->pause_cond);
+	}
+	pthread_mutex_unlock(&m->pause_lock);
+}
+
+bool machine_paused(struct machine *m)
+{
+	return atomic_load(&m->pause_requested);
+}
+
+/* On a vCPU thread between runs: waits while a pause is requested. */
+static void machine_vcpu_park(struct machine *m)
+{
+	if (!atomic_load(&m->pause_requested))
+		return;
+	pthread_mutex_lock(&m->pause_lock);
+	if (atomic_load(&m->pause_requested) && !machine_stopping(m)) {
+		m->nr_parked++;
+		pthread_cond_broadcast(&m->pause_cond);
+		while (atomic_load(&m->pause_requested) && !machine_stopping(m))
+			pthread_cond_wait(&m->pause_cond, &m->pause_lock);
+		m->nr_parked--;
+	}
+	pthread_mutex_unlock(&m->pause_lock);
 }
 
 /* Resolves --engine auto: KVM only where it exists and is fast enough. */
@@ -144,6 +218,8 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 		return -ENOMEM;
 	m->cfg = *cfg;
 	pthread_mutex_init(&m->dev_lock, NULL);
+	pthread_mutex_init(&m->pause_lock, NULL);
+	pthread_cond_init(&m->pause_cond, NULL);
 	bus_init(&m->pio, "pio", &m->dev_lock);
 	bus_init(&m->mmio, "mmio", &m->dev_lock);
 	err = event_loop_init(&m->loop);
@@ -182,6 +258,9 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 	err = machine_create_vcpus(m, &boot);
 	if (err < 0)
 		goto fail;
+	err = metrics_attach(m);
+	if (err < 0)
+		goto fail;
 	*out = m;
 	return 0;
 fail:
@@ -194,8 +273,10 @@ static void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v)
 	struct timespec ts = {0, 10 * 1000 * 1000};
 
 	log_info("vCPU %u halted with interrupts disabled", v->id);
-	while (!machine_stopping(m))
+	while (!machine_stopping(m)) {
+		machine_vcpu_park(m);
 		nanosleep(&ts, NULL);
+	}
 }
 
 static void machine_vcpu_crashed(struct machine *m, struct machine_vcpu *v)
@@ -214,7 +295,15 @@ static void *machine_vcpu_thread(void *arg)
 	struct machine *m = v->m;
 	struct vcpu_exit exit;
 
+	pthread_mutex_lock(&m->pause_lock);
+	m->nr_vcpu_threads++;
+	pthread_mutex_unlock(&m->pause_lock);
+	if (m->cfg.seccomp && seccomp_apply(SECCOMP_ROLE_VCPU, false) < 0)
+		machine_request_stop(m, MACHINE_STOP_ERROR, 1);
 	while (!machine_stopping(m)) {
+		machine_vcpu_park(m);
+		if (machine_stopping(m))
+			break;
 		int err = m->engine->run(v->ev, &exit);
 		if (err < 0) {
 			log_error("vCPU %u: %s engine failed: %s", v->id, m->engine->name,
@@ -222,6 +311,8 @@ static void *machine_vcpu_thread(void *arg)
 			machine_request_stop(m, MACHINE_STOP_ERROR, 1);
 			break;
 		}
+		if ((unsigned)exit.reason < ARRAY_SIZE(v->exits))
+			atomic_fetch_add_explicit(&v->exits[exit.reason], 1, memory_order_relaxed);
 		switch (exit.reason) {
 		case VCPU_EXIT_KICKED:
 			break;
@@ -237,6 +328,10 @@ static void *machine_vcpu_thread(void *arg)
 			break;
 		}
 	}
+	pthread_mutex_lock(&m->pause_lock);
+	m->nr_vcpu_threads--;
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->pause_lock);
 	return NULL;
 }
 
@@ -267,6 +362,7 @@ int machine_run(struct machine *m)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd >= 0)
 		event_loop_add(&m->loop, sfd, machine_on_signal, m);
+	m->started_ns = machine_now_ns();
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct machine_vcpu *v = &m->vcpus[i];
@@ -298,6 +394,7 @@ void machine_destroy(struct machine *m)
 {
 	if (!m)
 		return;
+	metrics_detach(m);
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i].ev)
 			m->engine->vcpu_destroy(m->vcpus[i].ev);
@@ -309,6 +406,8 @@ void machine_destroy(struct machine *m)
 		m->engine->vm_destroy(m->evm);
 	guest_mem_destroy(&m->mem);
 	event_loop_destroy(&m->loop);
+	pthread_cond_destroy(&m->pause_cond);
+	pthread_mutex_destroy(&m->pause_lock);
 	pthread_mutex_destroy(&m->dev_lock);
 	free(m);
 }

@@ -35,6 +35,7 @@ struct machine_vcpu {
 	struct engine_vcpu *ev;
 	pthread_t thread;
 	bool thread_started;
+	_Atomic u64 exits[4]; /* run() returns by enum vcpu_exit_reason, for metrics */
 };
 
 struct machine {
@@ -63,6 +64,18 @@ struct machine {
 
 	_Atomic int stop_reason; /* enum machine_stop_reason */
 	int exit_status;         /* process exit status once stopped */
+
+	/* Pause/resume (machine_pause): vCPU threads park on pause_cond. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	_Atomic bool pause_requested;
+	unsigned nr_parked;       /* vCPU threads parked (under pause_lock) */
+	unsigned nr_vcpu_threads; /* vCPU threads in their run loop (under pause_lock) */
+	u64 started_ns;           /* CLOCK_MONOTONIC at machine_run */
+	u64 paused_since_ns;      /* while paused (under pause_lock) */
+	_Atomic u64 paused_total_ns;
+
+	struct metrics *metrics; /* src/core/metrics.h: interrupt counts; NULL: none */
 };
 
 /* Builds a machine from cfg: memory, buses, devices, ACPI, engine, vCPUs and
@@ -78,5 +91,19 @@ void machine_destroy(struct machine *m);
  * The first request wins; status is the process exit status. */
 void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status);
 bool machine_stopping(const struct machine *m);
+
+/*
+ * Pause and resume (any thread but a vCPU's, e.g. the API's). Pause kicks
+ * every vCPU and returns once each vCPU thread is parked between two runs
+ * (or has not started yet: it parks before its first run), so no guest
+ * instruction executes until resume. Devices on the event loop keep serving
+ * host I/O. Guest time is not frozen: the engines' clocks follow
+ * CLOCK_MONOTONIC, so after resume the guest sees the time that passed, as
+ * a suspended laptop does. Both are idempotent. machine_pause returns 0, or
+ * -ESHUTDOWN when the machine is stopping (a stop also releases parked vCPUs).
+ */
+int machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_paused(struct machine *m);
 
 #endif

@@ -37,10 +37,11 @@ run_one() { # engine name
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
 	[ "$2" = virtio_net_hostile ] && args+=(--net user)
-	if [ "$2" = virtio_blk_hostile ]; then # a 1 MiB image whose sector 0 starts with a marker
+	if [ "$2" = virtio_blk_hostile ]; then # 1 MiB images whose sector 0 starts with a marker
 		head -c 1M /dev/zero >"$TMP/$1.blk.img"
 		printf 'popek-blk-hostile' | dd of="$TMP/$1.blk.img" conv=notrunc status=none
-		args+=(--disk "$TMP/$1.blk.img,id=hostile-id")
+		cp "$TMP/$1.blk.img" "$TMP/$1.blk-ro.img"
+		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
 	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 </dev/null
 	echo $? >"$TMP/$1.$2.rc"

@@ -48,7 +48,7 @@ vm_send 'echo "RESULT sizes $(cat /sys/block/vda/size) $(cat /sys/block/vdb/size
 vm_send 'echo "RESULT rng $(cat /sys/class/misc/hw_random/rng_current)"'
 vm_send 'echo "RESULT hwrng $(dd if=/dev/hwrng bs=1k count=1024 2>/dev/null | wc -c)"'
 vm_send 'echo "RESULT roread $(dd if=/dev/vdb bs=64k 2>/dev/null | sha256sum | cut -d" " -f1)"'
-vm_send 'dd if=/dev/zero of=/dev/vdb bs=4k count=1 oflag=direct 2>/dev/null; echo "RESULT rowrite $?"'
+vm_send 'dd if=/dev/zero of=/dev/vdb bs=4k count=1 conv=fsync 2>/tmp/e; echo "RESULT rowrite $? $(head -n 1 /tmp/e)"'
 vm_send 'blkdiscard /dev/vdc; echo "RESULT discard $?"'
 vm_send 'mkdir -p /mnt/d && mount /dev/vda /mnt/d; echo "RESULT mount $?"'
 vm_send 'seq 1 30000 >/mnt/d/f && fstrim /mnt/d; echo "RESULT fstrim $?"'
@@ -67,12 +67,13 @@ check virtio_blk/capacity "$(vm_result sizes)" "131072 8192"
 check virtio_rng/current "$(vm_result rng)" virtio_rng.0
 check virtio_rng/read_1MiB "$(vm_result hwrng)" 1048576
 check virtio_blk/ro_read "$(vm_result roread)" "$ro_sum"
-rowrite=$(vm_result rowrite)
-if [ -n "$rowrite" ] && [ "$rowrite" != 0 ]; then
-	echo "PASS virtio_blk/ro_write_fails"
-else
-	echo "FAIL virtio_blk/ro_write_fails: dd to the ,ro disk returned '$rowrite'"
-fi
+# The guest kernel honours VIRTIO_BLK_F_RO (EPERM); the device's own IOERR
+# for a write that gets past it is checked by tests/guest/virtio_blk_hostile.c.
+got=$(vm_result rowrite)
+case $got in
+0* | "") echo "FAIL virtio_blk/ro_write_fails: dd to the ,ro disk: '$got'" ;;
+*) echo "PASS virtio_blk/ro_write_fails (${got#* })" ;;
+esac
 check virtio_blk/ro_unchanged "$(sha256sum <"$RO" | cut -d' ' -f1)" "$ro_sum"
 check virtio_blk/discard_status "$(vm_result discard)" 0
 check virtio_blk/discard_zeroes "$(cmp -s <(head -c 4M /dev/zero) "$RAW" && echo zero)" zero

@@ -1,9 +1,10 @@
-/* Guest program: a hostile virtio-blk driver (needs --disk on an image whose
- * first sector starts with "popek-blk-hostile"). Broken chains (buffer
- * outside RAM, descriptor loop, huge length, readable status byte, no status
- * byte, avail index jump, misaligned ring) must each put the device in
- * DEVICE_NEEDS_RESET; bad requests get an error status without breaking the
- * device; after a reset, a correct read and a write read back succeed. */
+/* Guest program: a hostile virtio-blk driver (needs --disk IMG,id=hostile-id
+ * --disk IMG2,ro, both images starting with "popek-blk-hostile"). Broken
+ * chains (buffer outside RAM, descriptor loop, huge length, readable status
+ * byte, no status byte, avail index jump, misaligned ring) must each put the
+ * device in DEVICE_NEEDS_RESET; bad requests get an error status without
+ * breaking the device; after a reset, a correct read and a write read back
+ * succeed. The read-only disk answers a write with IOERR and keeps its data. */
 #include "guest.h"
 
 #define VIRTIO_MMIO_BASE 0xD0000000UL /* include/popek/layout.h */
@@ -93,12 +94,13 @@ static void wr(u32 reg, u32 v)
 	mmio_write32(dev + reg, v);
 }
 
-static bool find_device(void)
+/* The nth virtio-blk device (0: the first). */
+static bool find_device(unsigned nth)
 {
 	for (unsigned i = 0; i < VIRTIO_MMIO_SLOTS; i++) {
 		u64 base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE;
 		if (mmio_read32(base + R_MAGIC) == 0x74726976 &&
-		    mmio_read32(base + R_DEVICE_ID) == 2) {
+		    mmio_read32(base + R_DEVICE_ID) == 2 && nth-- == 0) {
 			dev = base;
 			return true;
 		}
@@ -331,9 +333,24 @@ static void after(void)
 	check(same, "the written data reads back");
 }
 
+/* The second disk is read-only: the device itself refuses writes (5.2.6.2). */
+static void readonly_disk(void)
+{
+	if (!check(find_device(1), "a second virtio-blk device (--disk IMG2,ro)"))
+		return;
+	wr(R_DEV_FEATURES_SEL, 0);
+	check(rd(R_DEV_FEATURES) & 1u << 5, "VIRTIO_BLK_F_RO offered");
+	if (!check(init_device(), "read-only disk: driver initialization"))
+		return;
+	memset(data, 0x5A, 512);
+	check_eq("write to the read-only disk: IOERR", request(T_OUT, 0, 512, true), ST_IOERR);
+	check_eq("read-only disk: read of sector 0 OK", request(T_IN, 0, 512, false), ST_OK);
+	check(!memcmp(data, "popek-blk-hostile", 17), "read-only disk: sector 0 unchanged");
+}
+
 void test_main(void)
 {
-	if (!check(find_device(), "a virtio-blk device is present (run with --disk IMAGE)"))
+	if (!check(find_device(0), "a virtio-blk device is present (run with --disk IMAGE)"))
 		return;
 	identity();
 	if (!check(init_device(), "driver initialization"))
@@ -342,4 +359,5 @@ void test_main(void)
 	bad_requests();
 	hostile();
 	after();
+	readonly_disk();
 }

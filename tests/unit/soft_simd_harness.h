@@ -221,7 +221,7 @@ static __attribute__((unused)) int h_run_soft(struct harness *h, const u8 *bytes
 
 	if (soft_decode(bytes, n, cpu->code_size, &in) != 0)
 		return EXC_UD;
-	soft_insn_bind(&in);
+	soft_insn_bind(&in, cpu->code_size);
 	cpu->insn_rip = 0x401000;
 	cpu->rip = cpu->insn_rip + in.len;
 	cpu->pending_vector = -1;

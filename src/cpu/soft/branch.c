@@ -89,21 +89,18 @@ void soft_op_loop(struct soft_cpu *cpu, const struct soft_insn *in)
 void soft_op_jmp_far(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	soft_far_jump(cpu, (u16)in->imm2, in->imm, in->opsize);
-	cpu->exec_stop = true;
 }
 
 /* 9A: CALL ptr16:16/32. */
 void soft_op_call_far(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	soft_far_call(cpu, (u16)in->imm2, in->imm, in->opsize);
-	cpu->exec_stop = true;
 }
 
 /* CB: RETF, CA: RETF imm16. */
 void soft_op_ret_far(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	soft_far_ret(cpu, in->opsize, in->opcode == 0xca ? (u16)in->imm : 0);
-	cpu->exec_stop = true;
 }
 
 /* FF /3, /5: the m16:16/32/64 far pointer operand. */
@@ -138,7 +135,6 @@ void soft_op_grp5(struct soft_cpu *cpu, const struct soft_insn *in)
 	case 3:
 		far_pointer(cpu, in, &sel, &off);
 		soft_far_call(cpu, sel, off, in->opsize);
-		cpu->exec_stop = true;
 		break;
 	case 4:
 		soft_jump(cpu, soft_rm_read(cpu, in, in->opsize), in->opsize);
@@ -146,7 +142,6 @@ void soft_op_grp5(struct soft_cpu *cpu, const struct soft_insn *in)
 	case 5:
 		far_pointer(cpu, in, &sel, &off);
 		soft_far_jump(cpu, sel, off, in->opsize);
-		cpu->exec_stop = true;
 		break;
 	default:
 		soft_push_rm(cpu, in);

@@ -174,6 +174,8 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	pthread_condattr_destroy(&ca);
 	atomic_init(&v->sipi_vector, -1);
 	v->profile = soft_profile_new();
+	if (v->profile)
+		soft_dcache_set_profile(v->cpu.dcache, v->profile);
 
 	struct soft_cpu *cpu = &v->cpu;
 	cpu->vm = vm;
@@ -411,9 +413,7 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			vcpu_sleep(v, deadline);
 			continue;
 		}
-		u64 n = soft_exec(cpu, SOFT_BUDGET);
-		if (v->profile)
-			soft_profile_sample(v->profile, cpu->rip, n);
+		soft_exec(cpu, SOFT_BUDGET);
 	}
 }
 

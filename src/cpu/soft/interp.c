@@ -31,14 +31,18 @@
 #include <sys/mman.h>
 
 #include "cpu/soft/interp.h"
+#include "cpu/soft/profile.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
 
 /* Decoded blocks: straight-line runs of instructions within one page,
  * ending at an unconditional control transfer (or after BLOCK_INSNS
  * instructions / BLOCK_BYTES bytes). Conditional branches do not end a
- * block: execution leaves it wherever RIP stops following it. */
-#define DCACHE_BITS 13
+ * block: execution leaves it wherever RIP stops following it. 32768 slots
+ * of 640 bytes (20 MiB of address space per vCPU, populated as used): a
+ * Linux guest running user programs missed 5% of lookups with 8192 slots,
+ * 1.5% with 32768. */
+#define DCACHE_BITS 15
 #define DCACHE_SIZE (1u << DCACHE_BITS)
 #define BLOCK_INSNS 8
 #define BLOCK_BYTES 64
@@ -47,6 +51,7 @@
  * empty slot: the cache is calloc'ed and its pages populate on first use. */
 struct soft_block {
 	u64 key;
+	struct soft_block *hint; /* the block that ran after this one last time */
 	u8 code_size;
 	u8 n; /* instructions */
 	u16 nbytes;
@@ -57,6 +62,8 @@ struct soft_block {
 struct soft_dcache {
 	u64 lookups, misses;
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
+	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
+	u64 prof_next;             /* stat_insns value of the next sample */
 	struct soft_block b[DCACHE_SIZE];
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
@@ -66,7 +73,7 @@ struct soft_dcache *soft_dcache_new(void)
 	/* Fresh anonymous memory reads as zero (all slots empty) and is only
 	 * populated where blocks get built. */
 	struct soft_dcache *dc = mmap(NULL, sizeof(struct soft_dcache), PROT_READ | PROT_WRITE,
-				      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	const char *t = getenv("POPEK_SOFT_TRACE");
 
 	if (dc == MAP_FAILED)
@@ -83,6 +90,12 @@ void soft_dcache_free(struct soft_dcache *dc)
 			 100.0 * (double)dc->misses / (double)dc->lookups);
 	if (dc)
 		munmap(dc, sizeof(*dc));
+}
+
+void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof)
+{
+	dc->prof = prof;
+	dc->prof_next = 0;
 }
 
 /* The block's bytes still equal guest memory at host (n <= BLOCK_BYTES). */
@@ -203,6 +216,7 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 
 	b->key = 0;
 	b->n = 0;
+	b->hint = NULL;
 	while (b->n < BLOCK_INSNS) {
 		struct soft_insn *in = &b->in[b->n];
 		r = soft_decode(host + off, avail - off, cpu->code_size, in);
@@ -357,16 +371,35 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 		}
 		return cpu->stat_insns - start;
 	}
+	struct soft_block *prev = NULL;
+
 	while (cpu->stat_insns - start < budget) {
-		const struct soft_block *b;
+		struct soft_block *b;
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
 		b = dc && !dc->trace ? block_get(cpu, dc) : NULL;
 
-		if (b)
+		if (b) {
+			/* Decoded blocks outgrow the host's caches: fetch the block
+			 * that followed this one last time while this one runs. */
+			if (prev)
+				prev->hint = b;
+			if (b->hint) {
+				__builtin_prefetch(b->hint);
+				__builtin_prefetch((const char *)b->hint + 64);
+				__builtin_prefetch((const char *)b->hint + 128);
+			}
 			exec_block(cpu, b);
-		else
+			prev = b;
+		} else {
+			prev = NULL;
 			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		}
+		/* Profiling: one sample every SOFT_PROFILE_PERIOD instructions. */
+		if (__builtin_expect(dc && dc->prof && cpu->stat_insns >= dc->prof_next, 0)) {
+			soft_profile_sample(dc->prof, cpu->rip, 1);
+			dc->prof_next = cpu->stat_insns + SOFT_PROFILE_PERIOD;
+		}
 		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))
 			break;
 		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||

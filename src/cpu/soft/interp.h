@@ -246,6 +246,17 @@ void soft_rsp_add(struct soft_cpu *cpu, s64 delta);
  * CS limit elsewhere). */
 void soft_jump(struct soft_cpu *cpu, u64 target, unsigned opsize);
 
+/* Ends the soft_exec() batch when an instruction opened an interrupt window
+ * (IF went from 0 to 1) or set TF, so that the run loop looks at pending
+ * interrupts / single-steps. Instructions that change the mode or CS end
+ * their decoded block anyway (ends_block) and need no stop. */
+static inline void soft_stop_if_window(struct soft_cpu *cpu, u64 old_rflags)
+{
+	if ((!(old_rflags & X86_RFLAGS_IF) && (cpu->rflags & X86_RFLAGS_IF)) ||
+	    (cpu->rflags & X86_RFLAGS_TF))
+		cpu->exec_stop = true;
+}
+
 /* #UD for an undefined or unimplemented form: counts it in cpu->stat_ud
  * and logs the first one of each opcode (interp.c). */
 _Noreturn void soft_insn_ud(struct soft_cpu *cpu, const struct soft_insn *in);
@@ -265,6 +276,9 @@ void soft_fast_bind(struct soft_insn *in, unsigned code_size);
 /* Decoded-instruction cache (interp.c): allocated per vCPU, freed with it. */
 struct soft_dcache *soft_dcache_new(void);
 void soft_dcache_free(struct soft_dcache *dc);
+/* Starts sampling guest RIPs into prof (profile.h); NULL stops. */
+struct soft_profile;
+void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof);
 
 /* ---- Handlers, by file ----------------------------------------------- */
 /* alu.c */

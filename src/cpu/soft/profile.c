@@ -1,9 +1,8 @@
 /* Guest-RIP sampling for finding where a guest spends its time under the
- * soft engine: with POPEK_SOFT_PROFILE=1 in the environment, the RIP after
- * every soft_exec() batch is counted and the hottest RIPs are logged when
- * the vCPU is destroyed (match them against the guest's System.map). Each
- * sample weighs the instructions of its batch, so that batches cut short
- * (IRET, port I/O...) do not dominate. */
+ * soft engine: with POPEK_SOFT_PROFILE=1 in the environment, the interpreter
+ * records the RIP every SOFT_PROFILE_PERIOD instructions (at the next block
+ * boundary) and the hottest 64-byte lines are logged when the vCPU is
+ * destroyed (match them against the guest's System.map). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,10 +55,17 @@ void soft_profile_report(struct soft_profile *p, unsigned cpu_id)
 {
 	if (!p)
 		return;
+	u64 kernel = 0;
+
+	for (unsigned i = 0; i < PROF_SLOTS; i++)
+		if (p->slot[i].rip >> 63)
+			kernel += p->slot[i].count;
 	qsort(p->slot, PROF_SLOTS, sizeof(p->slot[0]), prof_cmp);
-	log_warn("soft profile vCPU %u: %llu instructions; hottest 64-byte lines:", cpu_id,
-		 (unsigned long long)p->samples);
-	for (unsigned i = 0; i < 30 && p->slot[i].count; i++)
+	log_warn("soft profile vCPU %u: %llu samples, %.1f%% in the upper half (kernel); hottest "
+		 "64-byte lines:",
+		 cpu_id, (unsigned long long)p->samples,
+		 p->samples ? 100.0 * (double)kernel / (double)p->samples : 0.0);
+	for (unsigned i = 0; i < 60 && p->slot[i].count; i++)
 		log_warn("  %#18llx %6.2f%%", (unsigned long long)p->slot[i].rip,
 			 100.0 * (double)p->slot[i].count / (double)p->samples);
 	free(p);

@@ -6,6 +6,9 @@
 
 struct soft_profile;
 
+/* Instructions between two samples (a prime, so loops do not alias). */
+#define SOFT_PROFILE_PERIOD 9973
+
 /* NULL unless POPEK_SOFT_PROFILE is set (then sampling is on). */
 struct soft_profile *soft_profile_new(void);
 void soft_profile_sample(struct soft_profile *p, u64 rip, u64 weight);

@@ -74,9 +74,9 @@ u64 soft_io_in(struct soft_cpu *cpu, u16 port, unsigned size)
 
 void soft_io_out(struct soft_cpu *cpu, u16 port, unsigned size, u64 v)
 {
+	/* A device that stops the machine or raises an interrupt kicks the
+	 * vCPU (cpu->kick / cpu->attention): no need to end the batch here. */
 	bus_write(&cpu->m->pio, port, size, v & soft_size_mask(size));
-	/* A device may have stopped the machine or raised an interrupt. */
-	cpu->exec_stop = true;
 }
 
 /* E4-E7 (imm8 port), EC-EF (DX port). */
@@ -221,45 +221,57 @@ void soft_op_int(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_deliver_interrupt(cpu, EXC_DB, SOFT_INT_ICEBP);
 		break;
 	}
-	cpu->exec_stop = true;
+	/* Delivery may have ended in a shutdown (triple fault). */
+	if (cpu->shutdown)
+		cpu->exec_stop = true;
 }
 
 /* CF: IRET/IRETD/IRETQ. */
 void soft_op_iret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	u64 old = cpu->rflags;
+
 	soft_iret(cpu, in->opsize);
-	cpu->exec_stop = true;
+	soft_stop_if_window(cpu, old);
 }
 
 /* 0F 05: SYSCALL (64-bit mode with EFER.SCE only, on Intel). */
 void soft_op_syscall(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	u64 old = cpu->rflags;
+
 	if (cpu->mode != SOFT_MODE_LONG64 || !(cpu->efer & X86_EFER_SCE))
 		soft_insn_ud(cpu, in);
 	soft_syscall(cpu);
-	cpu->exec_stop = true;
+	soft_stop_if_window(cpu, old);
 }
 
 /* 0F 07: SYSRET. */
 void soft_op_sysret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	u64 old = cpu->rflags;
+
 	if (!(cpu->efer & X86_EFER_LMA) || !(cpu->efer & X86_EFER_SCE))
 		soft_insn_ud(cpu, in);
 	soft_sysret(cpu, in->opsize);
-	cpu->exec_stop = true;
+	soft_stop_if_window(cpu, old);
 }
 
 void soft_op_sysenter(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	u64 old = cpu->rflags;
+
 	(void)in;
 	soft_sysenter(cpu);
-	cpu->exec_stop = true;
+	soft_stop_if_window(cpu, old);
 }
 
 void soft_op_sysexit(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	u64 old = cpu->rflags;
+
 	soft_sysexit(cpu, in->opsize);
-	cpu->exec_stop = true;
+	soft_stop_if_window(cpu, old);
 }
 
 /* ---- no-ops, caches, undefined ---- */

@@ -1,0 +1,482 @@
+/* The API's resources, after Firecracker's OpenAPI description: 204 for a
+ * successful PUT/PATCH, 200 with JSON for a GET, 400 with fault_message for
+ * a bad or wrong-phase request, 404 for an unknown path. */
+#include "api/api_routes.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/cli.h"
+#include "core/machine.h"
+#include "core/metrics.h"
+#include "cpu/engine.h"
+#include "popek/log.h"
+#include "virtio/balloon.h"
+#include "virtio/devices.h"
+
+#define API_AFTER_START "The requested operation is not supported after starting the microVM."
+
+struct api_ctx {
+	struct api_vm *vm;
+	const struct http_request *req;
+	const char *id; /* {id} of /drives/{id} and /network-interfaces/{id} */
+	cJSON *body;    /* parsed body of PUT/PATCH */
+	int *status;
+	char **out;
+};
+
+char *api_fault(const char *msg)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "fault_message", msg);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+static void api_fail(struct api_ctx *c, int status, const char *fmt, ...) PRINTF_FMT(3, 4);
+
+static void api_fail(struct api_ctx *c, int status, const char *fmt, ...)
+{
+	char msg[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*c->status = status;
+	*c->out = api_fault(msg);
+}
+
+/* 200 with doc as the body; doc is consumed. */
+static void api_json(struct api_ctx *c, cJSON *doc)
+{
+	*c->out = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	cJSON_Delete(doc);
+	*c->status = *c->out ? 200 : 500;
+	if (!*c->out)
+		*c->out = api_fault("out of memory");
+}
+
+static void api_done(struct api_ctx *c)
+{
+	*c->status = 204;
+	*c->out = NULL;
+}
+
+static const char *api_state(struct api_vm *vm)
+{
+	if (vm->phase != API_RUNNING)
+		return "Not started";
+	return machine_paused(vm->m) ? "Paused" : "Running";
+}
+
+/* Pre-boot resources: true when the VM has not started (else answered). */
+static bool api_before_start(struct api_ctx *c)
+{
+	if (c->vm->phase == API_NOT_STARTED)
+		return true;
+	api_fail(c, 400, API_AFTER_START);
+	return false;
+}
+
+static bool api_running(struct api_ctx *c, const char *what)
+{
+	if (c->vm->phase == API_RUNNING)
+		return true;
+	api_fail(c, 400, "%s: the microVM is not running (send InstanceStart first)", what);
+	return false;
+}
+
+/* Applies a config_set_* result: 204, or 400 with the parser's message. */
+static void api_config_result(struct api_ctx *c, int r, const char *msg)
+{
+	if (r < 0)
+		api_fail(c, 400, "%s", msg);
+	else
+		api_done(c);
+}
+
+static void api_get_root(struct api_ctx *c)
+{
+	struct api_vm *vm = c->vm;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", vm->cfg->vm_id[0] ? vm->cfg->vm_id : CONFIG_DEFAULT_VM_ID);
+	cJSON_AddStringToObject(o, "state", api_state(vm));
+	cJSON_AddStringToObject(o, "vmm_version", POPEK_VERSION);
+	cJSON_AddStringToObject(o, "app_name", "popek");
+	cJSON_AddStringToObject(o, "engine", vm->m ? vm->m->engine->name
+						  : config_engine_name(vm->cfg->engine));
+	api_json(c, o);
+}
+
+static cJSON *api_machine_json(struct api_vm *vm)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "vcpu_count", vm->cfg->nr_cpus);
+	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(vm->cfg->mem_size / MiB));
+	cJSON_AddBoolToObject(o, "smt", false);
+	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
+	cJSON_AddStringToObject(o, "engine", vm->m ? vm->m->engine->name
+						  : config_engine_name(vm->cfg->engine));
+	return o;
+}
+
+static void api_put_config(struct api_ctx *c, const char *res)
+{
+	struct api_vm *vm = c->vm;
+	char msg[600];
+	struct config_err e = {msg, sizeof(msg), ""};
+	int r;
+
+	if (!api_before_start(c))
+		return;
+	if (!strcmp(res, "machine-config"))
+		r = config_set_machine(c->body, vm->cfg, &e);
+	else if (!strcmp(res, "boot-source"))
+		r = config_set_boot_source(c->body, vm->cfg, vm->st, &e);
+	else if (!strcmp(res, "drives"))
+		r = config_set_drive(c->body, c->id, vm->cfg, vm->st, &e);
+	else if (!strcmp(res, "network-interfaces"))
+		r = config_set_net(c->body, c->id, vm->cfg, vm->st, &e);
+	else if (!strcmp(res, "vsock"))
+		r = config_set_vsock(c->body, vm->cfg, &e);
+	else if (!strcmp(res, "balloon"))
+		r = config_set_balloon(c->body, vm->cfg, &e);
+	else
+		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
+	api_config_result(c, r, msg);
+}
+
+/* PATCH /machine-config: the current values overlaid with the body's. */
+static void api_patch_machine(struct api_ctx *c)
+{
+	char msg[600];
+	struct config_err e = {msg, sizeof(msg), ""};
+	cJSON *merged, *it;
+
+	if (!api_before_start(c))
+		return;
+	if (!cJSON_IsObject(c->body)) {
+		api_fail(c, 400, "request body: must be a JSON object");
+		return;
+	}
+	merged = api_machine_json(c->vm);
+	cJSON_DeleteItemFromObject(merged, "engine"); /* "auto" stays unless given */
+	cJSON_ArrayForEach(it, c->body) {
+		cJSON *dup = cJSON_Duplicate(it, true);
+		if (cJSON_GetObjectItemCaseSensitive(merged, it->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(merged, it->string, dup);
+		else
+			cJSON_AddItemToObject(merged, it->string, dup);
+	}
+	api_config_result(c, config_set_machine(merged, c->vm->cfg, &e), msg);
+	cJSON_Delete(merged);
+}
+
+static void api_instance_start(struct api_ctx *c)
+{
+	struct api_vm *vm = c->vm;
+
+	if (vm->phase != API_NOT_STARTED) {
+		api_fail(c, 400, "InstanceStart: the microVM is already %s",
+			 vm->phase == API_RUNNING ? "running" : "starting");
+		return;
+	}
+	if (!vm->cfg->kernel_path) {
+		api_fail(c, 400, "InstanceStart: no kernel configured (PUT /boot-source first)");
+		return;
+	}
+	vm->phase = API_STARTING;
+	vm->start_requested = true;
+	pthread_cond_broadcast(&vm->cond);
+	while (vm->phase == API_STARTING && !vm->quit)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->phase == API_RUNNING)
+		api_done(c);
+	else
+		api_fail(c, 400, "InstanceStart failed: %s (popek's log has the details)",
+			 vm->quit ? "popek is exiting" : strerror(-vm->start_err));
+}
+
+static void api_put_actions(struct api_ctx *c)
+{
+	struct api_vm *vm = c->vm;
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(c->body, "action_type");
+	const cJSON *it;
+	int err;
+
+	cJSON_ArrayForEach(it, c->body) {
+		if (strcmp(it->string, "action_type")) {
+			api_fail(c, 400, "%.64s: unknown key", it->string);
+			return;
+		}
+	}
+	if (!cJSON_IsObject(c->body) || !cJSON_IsString(a)) {
+		api_fail(c, 400, "action_type: missing (a string is required)");
+		return;
+	}
+	if (!strcmp(a->valuestring, "InstanceStart")) {
+		api_instance_start(c);
+	} else if (!strcmp(a->valuestring, "SendCtrlAltDel")) {
+		if (!api_running(c, "SendCtrlAltDel"))
+			return;
+		/* popek's i8042 has no keyboard to carry the keys: a stop. */
+		log_info("api: SendCtrlAltDel: stopping the VM");
+		machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
+		api_done(c);
+	} else if (!strcmp(a->valuestring, "FlushMetrics")) {
+		if (!api_running(c, "FlushMetrics"))
+			return;
+		if (vm->metrics_fd < 0) {
+			api_fail(c, 400, "FlushMetrics: no metrics file (--metrics-file or PUT /metrics)");
+			return;
+		}
+		err = metrics_write(vm->m, vm->metrics_fd);
+		if (err < 0)
+			api_fail(c, 400, "FlushMetrics: cannot write the metrics file: %s",
+				 strerror(-err));
+		else
+			api_done(c);
+	} else {
+		api_fail(c, 400, "action_type: '%.64s' is not InstanceStart, SendCtrlAltDel or "
+			 "FlushMetrics", a->valuestring);
+	}
+}
+
+static void api_patch_vm(struct api_ctx *c)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c->body, "state");
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, c->body) {
+		if (strcmp(it->string, "state")) {
+			api_fail(c, 400, "%.64s: unknown key", it->string);
+			return;
+		}
+	}
+	if (!cJSON_IsObject(c->body) || !cJSON_IsString(s)) {
+		api_fail(c, 400, "state: missing (\"Paused\" or \"Resumed\" is required)");
+		return;
+	}
+	if (strcmp(s->valuestring, "Paused") && strcmp(s->valuestring, "Resumed")) {
+		api_fail(c, 400, "state: '%.64s' is not \"Paused\" or \"Resumed\"", s->valuestring);
+		return;
+	}
+	if (!api_running(c, "PATCH /vm"))
+		return;
+	if (!strcmp(s->valuestring, "Resumed")) {
+		machine_resume(c->vm->m);
+	} else if (machine_pause(c->vm->m) < 0) {
+		api_fail(c, 400, "PATCH /vm: the microVM is stopping");
+		return;
+	}
+	log_info("api: VM %s", s->valuestring);
+	api_done(c);
+}
+
+static void api_get_metrics(struct api_ctx *c)
+{
+	struct api_vm *vm = c->vm;
+	cJSON *doc = vm->phase == API_RUNNING ? metrics_collect(vm->m) : cJSON_CreateObject();
+	cJSON *api;
+
+	if (doc) {
+		cJSON_AddStringToObject(doc, "state", api_state(vm));
+		api = cJSON_AddObjectToObject(doc, "api");
+		cJSON_AddNumberToObject(api, "requests", (double)vm->requests);
+		cJSON_AddNumberToObject(api, "errors", (double)vm->errors);
+	}
+	api_json(c, doc);
+}
+
+static void api_balloon(struct api_ctx *c, enum http_method method, bool statistics)
+{
+	static const char *const names[BALLOON_NR_STATS] = {
+	    "swap_in", "swap_out", "major_faults", "minor_faults", "free_memory",
+	    "total_memory", "available_memory", "disk_caches", "hugetlb_allocations",
+	    "hugetlb_failures"};
+	struct api_vm *vm = c->vm;
+	struct balloon_stats bs;
+	u64 mib;
+	cJSON *o;
+
+	if (!vm->cfg->balloon) {
+		api_fail(c, 400, "no balloon device is configured (PUT /balloon before the start)");
+		return;
+	}
+	if (method == HTTP_PATCH && !statistics) {
+		o = cJSON_GetObjectItemCaseSensitive(c->body, "amount_mib");
+		if (!cJSON_IsObject(c->body) || cJSON_GetArraySize(c->body) != 1 ||
+		    !cJSON_IsNumber(o) || o->valuedouble < 0 || o->valuedouble > 1024.0 * 1024 ||
+		    o->valuedouble != (double)(u64)o->valuedouble) {
+			api_fail(c, 400, "request body: must be {\"amount_mib\": N} (an integer)");
+			return;
+		}
+		mib = (u64)o->valuedouble;
+		if (vm->phase != API_RUNNING)
+			vm->cfg->balloon_target_bytes = mib * MiB;
+		else if (balloon_set_target(vm->m, mib * MiB) < 0) {
+			api_fail(c, 400, "amount_mib: %llu MiB is more than the guest's memory",
+				 (unsigned long long)mib);
+			return;
+		}
+		api_done(c);
+		return;
+	}
+	if (statistics && !api_running(c, "GET /balloon/statistics"))
+		return;
+	o = cJSON_CreateObject();
+	if (vm->phase != API_RUNNING || balloon_get_stats(vm->m, &bs) < 0) {
+		cJSON_AddNumberToObject(o, "amount_mib", (double)(vm->cfg->balloon_target_bytes / MiB));
+		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
+		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
+		api_json(c, o);
+		return;
+	}
+	if (!statistics) {
+		cJSON_AddNumberToObject(o, "amount_mib", (double)(bs.target_bytes / MiB));
+		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
+		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
+	} else {
+		cJSON_AddNumberToObject(o, "target_pages", (double)(bs.target_bytes / 4096));
+		cJSON_AddNumberToObject(o, "actual_pages", (double)(bs.actual_bytes / 4096));
+		cJSON_AddNumberToObject(o, "target_mib", (double)(bs.target_bytes / MiB));
+		cJSON_AddNumberToObject(o, "actual_mib", (double)(bs.actual_bytes / MiB));
+		for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
+			if (bs.valid & (1u << i))
+				cJSON_AddNumberToObject(o, names[i], (double)bs.val[i]);
+	}
+	api_json(c, o);
+}
+
+/* Body of a PUT/PATCH as JSON; NULL (answered 400) when malformed. */
+static cJSON *api_parse_body(struct api_ctx *c, const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *doc;
+
+	if (!len) {
+		api_fail(c, 400, "request body: missing (a JSON object is required)");
+		return NULL;
+	}
+	doc = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (doc && end) {
+		while (end < body + len && strchr(" \t\r\n", *end))
+			end++;
+		if (end != body + len) {
+			cJSON_Delete(doc);
+			doc = NULL;
+		}
+	}
+	if (!doc) {
+		size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
+		api_fail(c, 400, "request body: malformed JSON at byte %zu", off);
+	}
+	return doc;
+}
+
+/* Splits "/res/{id}": returns the resource name; *id is NULL without one. */
+static const char *api_split(char *path, char **id)
+{
+	char *slash;
+
+	*id = NULL;
+	slash = strchr(path + 1, '/');
+	if (slash) {
+		*slash = 0;
+		*id = slash + 1;
+	}
+	return path + 1;
+}
+
+void api_route(struct api_vm *vm, const struct http_request *req, const char *body,
+	       size_t body_len, int *status, char **out)
+{
+	struct api_ctx c = {vm, req, NULL, NULL, status, out};
+	enum http_method m = req->method;
+	char path[HTTP_MAX_PATH];
+	const char *res;
+	char *id;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s", req->path);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = 0;
+	res = api_split(path, &id);
+	pthread_mutex_lock(&vm->lock);
+	vm->requests++;
+	c.id = id;
+	if ((m == HTTP_PUT || m == HTTP_PATCH) && !(c.body = api_parse_body(&c, body, body_len)))
+		goto out;
+
+#define ROUTE(name, meth) (!strcmp(res, name) && m == (meth))
+	if (id && (!strcmp(res, "drives") || !strcmp(res, "network-interfaces")) && *id &&
+	    !strchr(id, '/')) {
+		if (m == HTTP_PUT)
+			api_put_config(&c, res);
+		else
+			goto bad_method;
+	} else if (id && !strcmp(res, "balloon") && !strcmp(id, "statistics")) {
+		if (m == HTTP_GET)
+			api_balloon(&c, m, true);
+		else
+			goto bad_method;
+	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {
+		if (m == HTTP_GET)
+			api_json(&c, config_to_json(vm->cfg, vm->st));
+		else
+			goto bad_method;
+	} else if (id) {
+		goto unknown;
+	} else if (!*res) {
+		if (m == HTTP_GET)
+			api_get_root(&c);
+		else
+			goto bad_method;
+	} else if (ROUTE("machine-config", HTTP_GET)) {
+		api_json(&c, api_machine_json(vm));
+	} else if (ROUTE("machine-config", HTTP_PATCH)) {
+		api_patch_machine(&c);
+	} else if (ROUTE("machine-config", HTTP_PUT) || ROUTE("boot-source", HTTP_PUT) ||
+		   ROUTE("vsock", HTTP_PUT) || ROUTE("balloon", HTTP_PUT) ||
+		   ROUTE("metrics", HTTP_PUT)) {
+		api_put_config(&c, res);
+	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
+		api_balloon(&c, m, false);
+	} else if (ROUTE("actions", HTTP_PUT)) {
+		api_put_actions(&c);
+	} else if (ROUTE("vm", HTTP_PATCH)) {
+		api_patch_vm(&c);
+	} else if (ROUTE("metrics", HTTP_GET)) {
+		api_get_metrics(&c);
+	} else if (!strcmp(res, "machine-config") || !strcmp(res, "boot-source") ||
+		   !strcmp(res, "vsock") || !strcmp(res, "balloon") || !strcmp(res, "metrics") ||
+		   !strcmp(res, "actions") || !strcmp(res, "vm")) {
+		goto bad_method;
+	} else {
+		goto unknown;
+	}
+#undef ROUTE
+	goto out;
+bad_method:
+	api_fail(&c, 400, "Invalid request method: %s %s", req->method_name, req->path);
+	goto out;
+unknown:
+	api_fail(&c, 404, "unknown resource: %s", req->path);
+out:
+	if (*status >= 400)
+		vm->errors++;
+	pthread_mutex_unlock(&vm->lock);
+	cJSON_Delete(c.body);
+}

@@ -1,0 +1,49 @@
+/* The API's resources (Firecracker's paths, fields and status codes) and the
+ * VM lifecycle they drive; shared by the API thread and main. */
+#ifndef POPEK_API_ROUTES_H
+#define POPEK_API_ROUTES_H
+
+#include <pthread.h>
+
+#include "api/config_file.h"
+#include "api/http.h"
+
+struct machine;
+
+enum api_phase {
+	API_NOT_STARTED, /* configuring; InstanceStart starts the VM */
+	API_STARTING,    /* main is building the machine */
+	API_RUNNING,     /* m is set (running or paused) */
+};
+
+/*
+ * The lifecycle state. lock guards every field; cond signals changes of
+ * phase, start_requested and quit. Before the start the API thread owns cfg
+ * and st (main only reads them once start_requested is seen); afterwards
+ * they are read-only.
+ */
+struct api_vm {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vm_config *cfg;
+	struct config_store *st;
+	enum api_phase phase;
+	bool start_requested; /* InstanceStart waiting for main */
+	int start_err;        /* main's answer when the start failed */
+	bool quit;            /* a signal or shutdown: main stops waiting */
+	bool autostart;       /* --kernel given: no InstanceStart */
+	struct machine *m;    /* once running */
+	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
+	u64 requests, errors;
+};
+
+/* Answers one complete request. Fills *status and *body (a malloc'd JSON
+ * text, or NULL for no body). May block briefly: InstanceStart waits for
+ * main to build the machine, PATCH /vm for the vCPUs to park. */
+void api_route(struct api_vm *vm, const struct http_request *req, const char *body,
+	       size_t body_len, int *status, char **out);
+
+/* {"fault_message": msg} as a malloc'd JSON text (NULL if out of memory). */
+char *api_fault(const char *msg);
+
+#endif

@@ -1,0 +1,180 @@
+/* Per-VM counters: interrupt edges counted by a shim in front of the
+ * engine's interrupt lines, plus what the vCPU loop and the engine count. */
+#include "core/metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/machine.h"
+#include "cpu/engine.h"
+#include "virtio/balloon.h"
+
+struct metrics {
+	struct irq_router engine_irq; /* what the shim forwards to */
+	_Atomic bool level[METRICS_MAX_GSI];
+	_Atomic u64 edges[METRICS_MAX_GSI];
+};
+
+/* The interrupt shim: counts low-to-high changes, forwards every call. */
+static void metrics_irq_set(void *opaque, unsigned gsi, bool level)
+{
+	struct metrics *mt = opaque;
+
+	if (gsi < METRICS_MAX_GSI) {
+		bool was = atomic_exchange(&mt->level[gsi], level);
+		if (level && !was)
+			atomic_fetch_add_explicit(&mt->edges[gsi], 1, memory_order_relaxed);
+	}
+	if (mt->engine_irq.set)
+		mt->engine_irq.set(mt->engine_irq.opaque, gsi, level);
+}
+
+int metrics_attach(struct machine *m)
+{
+	struct metrics *mt = calloc(1, sizeof(*mt));
+
+	if (!mt)
+		return -ENOMEM;
+	mt->engine_irq = m->irq;
+	m->irq.set = metrics_irq_set;
+	m->irq.opaque = mt;
+	m->metrics = mt;
+	return 0;
+}
+
+void metrics_detach(struct machine *m)
+{
+	if (!m->metrics)
+		return;
+	m->irq = m->metrics->engine_irq;
+	free(m->metrics);
+	m->metrics = NULL;
+}
+
+static u64 metrics_clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+static const char *const metrics_soft_stats[] = {"instructions", "tlb_misses", "ud", NULL};
+static const char *const metrics_kvm_stats[] = {
+    "exits",        "exits_io",       "exits_mmio",         "exits_hlt",
+    "exits_intr",   "exits_shutdown", "exits_system_event", "exits_other", NULL};
+
+static cJSON *metrics_vcpu(struct machine *m, struct machine_vcpu *v)
+{
+	static const char *const run_exits[] = {"kicked", "hlt", "shutdown", "error"};
+	const char *const *names = strcmp(m->engine->name, "kvm") ? metrics_soft_stats
+								    : metrics_kvm_stats;
+	cJSON *o = cJSON_CreateObject(), *ex;
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "id", v->id);
+	ex = cJSON_AddObjectToObject(o, "run_exits");
+	for (unsigned i = 0; ex && i < ARRAY_SIZE(run_exits); i++)
+		cJSON_AddNumberToObject(ex, run_exits[i], (double)atomic_load(&v->exits[i]));
+	for (unsigned i = 0; names[i]; i++)
+		cJSON_AddNumberToObject(o, names[i], (double)m->engine->stat(v->ev, names[i]));
+	return o;
+}
+
+static void metrics_interrupts(struct machine *m, cJSON *doc)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, "interrupts"), *per;
+	u64 total = 0;
+
+	if (!o || !m->metrics)
+		return;
+	per = cJSON_CreateObject();
+	for (unsigned g = 0; per && g < METRICS_MAX_GSI; g++) {
+		u64 n = atomic_load(&m->metrics->edges[g]);
+		char name[8];
+		if (!n)
+			continue;
+		snprintf(name, sizeof(name), "%u", g);
+		cJSON_AddNumberToObject(per, name, (double)n);
+		total += n;
+	}
+	cJSON_AddNumberToObject(o, "total", (double)total);
+	if (per)
+		cJSON_AddItemToObject(o, "per_gsi", per);
+}
+
+static void metrics_balloon(struct machine *m, cJSON *doc)
+{
+	struct balloon_stats bs;
+	cJSON *o;
+
+	if (balloon_get_stats(m, &bs) < 0)
+		return;
+	o = cJSON_AddObjectToObject(doc, "balloon");
+	if (!o)
+		return;
+	cJSON_AddNumberToObject(o, "target_mib", (double)(bs.target_bytes / MiB));
+	cJSON_AddNumberToObject(o, "actual_mib", (double)(bs.actual_bytes / MiB));
+	cJSON_AddNumberToObject(o, "inflated_pages", (double)bs.inflated_pages);
+	cJSON_AddNumberToObject(o, "deflated_pages", (double)bs.deflated_pages);
+}
+
+cJSON *metrics_collect(struct machine *m)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	u64 now = metrics_clock_ms(CLOCK_MONOTONIC), paused_ns;
+
+	if (!doc)
+		return NULL;
+	pthread_mutex_lock(&m->pause_lock);
+	paused_ns = atomic_load(&m->paused_total_ns);
+	if (atomic_load(&m->pause_requested)) /* the pause still going on */
+		paused_ns += now * 1000000 - MIN(now * 1000000, m->paused_since_ns);
+	pthread_mutex_unlock(&m->pause_lock);
+	cJSON_AddNumberToObject(doc, "utc_timestamp_ms", (double)metrics_clock_ms(CLOCK_REALTIME));
+	cJSON_AddStringToObject(doc, "engine", m->engine->name);
+	cJSON_AddNumberToObject(doc, "uptime_ms",
+				m->started_ns ? (double)(now - m->started_ns / 1000000) : 0);
+	cJSON_AddBoolToObject(doc, "paused", machine_paused(m));
+	cJSON_AddNumberToObject(doc, "paused_ms", (double)(paused_ns / 1000000));
+	arr = cJSON_AddArrayToObject(doc, "vcpus");
+	for (unsigned i = 0; arr && i < m->nr_vcpus; i++) {
+		cJSON *v = metrics_vcpu(m, &m->vcpus[i]);
+		if (v)
+			cJSON_AddItemToArray(arr, v);
+	}
+	metrics_interrupts(m, doc);
+	metrics_balloon(m, doc);
+	return doc;
+}
+
+int metrics_write(struct machine *m, int fd)
+{
+	cJSON *doc = metrics_collect(m);
+	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+	size_t len, off = 0;
+	int err = 0;
+
+	cJSON_Delete(doc);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	text[len] = '\n'; /* replaces the NUL: the line is written by length */
+	while (off < len + 1) {
+		ssize_t n = write(fd, text + off, len + 1 - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	return err;
+}

@@ -1,0 +1,41 @@
+/* Per-VM counters (vCPU exits, engine statistics, interrupts, balloon) as
+ * JSON, for the API's GET /metrics, FlushMetrics and --metrics-file. */
+#ifndef POPEK_METRICS_H
+#define POPEK_METRICS_H
+
+#include <cjson/cJSON.h>
+
+#include "popek/types.h"
+
+struct machine;
+
+#define METRICS_MAX_GSI 24 /* IOAPIC pins */
+
+/* Sets m->metrics and puts a counting shim in front of m->irq's set
+ * function (the engine's): each rising edge of a GSI is counted. Call once
+ * the engine and devices exist and before any vCPU or device thread runs.
+ * Returns 0 or -ENOMEM. */
+int metrics_attach(struct machine *m);
+/* Puts the engine's interrupt function back and frees m->metrics. */
+void metrics_detach(struct machine *m);
+
+/*
+ * A JSON object with the counters of m, read while it runs (values are
+ * read without stopping the vCPUs, so they are a consistent-enough snapshot,
+ * not an atomic one):
+ *   utc_timestamp_ms, engine, uptime_ms, paused_ms, paused,
+ *   vcpus: [{id, run_exits: {kicked, hlt, shutdown, error}, <engine stats>}]
+ *     where the soft engine reports instructions, tlb_misses, ud and the kvm
+ *     engine exits, exits_io, exits_mmio, exits_hlt, exits_intr, ...,
+ *   interrupts: {total, per_gsi: {"4": n, ...}} (rising edges per line),
+ *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages} when
+ *     the machine has a balloon.
+ * NULL when out of memory. The caller frees it with cJSON_Delete.
+ */
+cJSON *metrics_collect(struct machine *m);
+
+/* Appends metrics_collect() as one line of JSON to fd (Firecracker's
+ * metrics file format: one object per flush). Returns 0 or -errno. */
+int metrics_write(struct machine *m, int fd);
+
+#endif
