@@ -47,3 +47,6 @@ printf '%-28s %8s s\n' "native (gcc -O2)" "$native" "popek --engine soft" "$cpu_
 	"qemu -accel tcg (pc)" "$cpu_qemu"
 printf '%-28s %8s\n' "popek / native" "$(ratio "$cpu_popek" "$native")" \
 	"popek / qemu" "$(ratio "$cpu_popek" "$cpu_qemu")"
+
+echo
+bench/disk.sh

@@ -113,8 +113,8 @@ static void api_get_root(struct api_ctx *c)
 	cJSON_AddStringToObject(o, "state", api_state(vm));
 	cJSON_AddStringToObject(o, "vmm_version", POPEK_VERSION);
 	cJSON_AddStringToObject(o, "app_name", "popek");
-	cJSON_AddStringToObject(o, "engine", vm->m ? vm->m->engine->name
-						  : config_engine_name(vm->cfg->engine));
+	cJSON_AddStringToObject(o, "engine",
+				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
 	api_json(c, o);
 }
 
@@ -126,8 +126,8 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(vm->cfg->mem_size / MiB));
 	cJSON_AddBoolToObject(o, "smt", false);
 	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
-	cJSON_AddStringToObject(o, "engine", vm->m ? vm->m->engine->name
-						  : config_engine_name(vm->cfg->engine));
+	cJSON_AddStringToObject(o, "engine",
+				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
 	return o;
 }
 
@@ -172,7 +172,8 @@ static void api_patch_machine(struct api_ctx *c)
 	}
 	merged = api_machine_json(c->vm);
 	cJSON_DeleteItemFromObject(merged, "engine"); /* "auto" stays unless given */
-	cJSON_ArrayForEach(it, c->body) {
+	cJSON_ArrayForEach(it, c->body)
+	{
 		cJSON *dup = cJSON_Duplicate(it, true);
 		if (cJSON_GetObjectItemCaseSensitive(merged, it->string))
 			cJSON_ReplaceItemInObjectCaseSensitive(merged, it->string, dup);
@@ -215,7 +216,8 @@ static void api_put_actions(struct api_ctx *c)
 	const cJSON *it;
 	int err;
 
-	cJSON_ArrayForEach(it, c->body) {
+	cJSON_ArrayForEach(it, c->body)
+	{
 		if (strcmp(it->string, "action_type")) {
 			api_fail(c, 400, "%.64s: unknown key", it->string);
 			return;
@@ -238,7 +240,8 @@ static void api_put_actions(struct api_ctx *c)
 		if (!api_running(c, "FlushMetrics"))
 			return;
 		if (vm->metrics_fd < 0) {
-			api_fail(c, 400, "FlushMetrics: no metrics file (--metrics-file or PUT /metrics)");
+			api_fail(c, 400,
+				 "FlushMetrics: no metrics file (--metrics-file or PUT /metrics)");
 			return;
 		}
 		err = metrics_write(vm->m, vm->metrics_fd);
@@ -248,8 +251,10 @@ static void api_put_actions(struct api_ctx *c)
 		else
 			api_done(c);
 	} else {
-		api_fail(c, 400, "action_type: '%.64s' is not InstanceStart, SendCtrlAltDel or "
-			 "FlushMetrics", a->valuestring);
+		api_fail(c, 400,
+			 "action_type: '%.64s' is not InstanceStart, SendCtrlAltDel or "
+			 "FlushMetrics",
+			 a->valuestring);
 	}
 }
 
@@ -258,7 +263,8 @@ static void api_patch_vm(struct api_ctx *c)
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c->body, "state");
 	const cJSON *it;
 
-	cJSON_ArrayForEach(it, c->body) {
+	cJSON_ArrayForEach(it, c->body)
+	{
 		if (strcmp(it->string, "state")) {
 			api_fail(c, 400, "%.64s: unknown key", it->string);
 			return;
@@ -302,8 +308,9 @@ static void api_get_metrics(struct api_ctx *c)
 static void api_balloon(struct api_ctx *c, enum http_method method, bool statistics)
 {
 	static const char *const names[BALLOON_NR_STATS] = {
-	    "swap_in", "swap_out", "major_faults", "minor_faults", "free_memory",
-	    "total_memory", "available_memory", "disk_caches", "hugetlb_allocations",
+	    "swap_in",          "swap_out",    "major_faults",
+	    "minor_faults",     "free_memory", "total_memory",
+	    "available_memory", "disk_caches", "hugetlb_allocations",
 	    "hugetlb_failures"};
 	struct api_vm *vm = c->vm;
 	struct balloon_stats bs;
@@ -337,7 +344,8 @@ static void api_balloon(struct api_ctx *c, enum http_method method, bool statist
 		return;
 	o = cJSON_CreateObject();
 	if (vm->phase != API_RUNNING || balloon_get_stats(vm->m, &bs) < 0) {
-		cJSON_AddNumberToObject(o, "amount_mib", (double)(vm->cfg->balloon_target_bytes / MiB));
+		cJSON_AddNumberToObject(o, "amount_mib",
+					(double)(vm->cfg->balloon_target_bytes / MiB));
 		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
 		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
 		api_json(c, o);
@@ -399,8 +407,8 @@ static const char *api_split(char *path, char **id)
 	return path + 1;
 }
 
-void api_route(struct api_vm *vm, const struct http_request *req, const char *body,
-	       size_t body_len, int *status, char **out)
+void api_route(struct api_vm *vm, const struct http_request *req, const char *body, size_t body_len,
+	       int *status, char **out)
 {
 	struct api_ctx c = {vm, req, NULL, NULL, status, out};
 	enum http_method m = req->method;

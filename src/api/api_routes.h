@@ -40,8 +40,8 @@ struct api_vm {
 /* Answers one complete request. Fills *status and *body (a malloc'd JSON
  * text, or NULL for no body). May block briefly: InstanceStart waits for
  * main to build the machine, PATCH /vm for the vCPUs to park. */
-void api_route(struct api_vm *vm, const struct http_request *req, const char *body,
-	       size_t body_len, int *status, char **out);
+void api_route(struct api_vm *vm, const struct http_request *req, const char *body, size_t body_len,
+	       int *status, char **out);
 
 /* {"fault_message": msg} as a malloc'd JSON text (NULL if out of memory). */
 char *api_fault(const char *msg);

@@ -21,8 +21,8 @@
 #include "host/seccomp.h"
 #include "popek/log.h"
 
-#define API_IN_MAX (HTTP_MAX_HEAD + HTTP_MAX_BODY)
-#define API_DRAIN_MS 2000         /* after a 413: read and drop the body this long */
+#define API_IN_MAX    (HTTP_MAX_HEAD + HTTP_MAX_BODY)
+#define API_DRAIN_MS  2000 /* after a 413: read and drop the body this long */
 #define API_DRAIN_MAX (1024 * 1024)
 
 enum { API_TAG_LISTEN = 1, API_TAG_WAKE, API_TAG_SIGNAL, API_TAG_CONN };

@@ -9,7 +9,7 @@ struct api_server;
 struct machine;
 
 #define API_MAX_CONNS 256   /* more are accepted and closed at once */
-#define API_IDLE_MS 10000   /* a connection with no progress for this long is closed */
+#define API_IDLE_MS   10000 /* a connection with no progress for this long is closed */
 
 /*
  * Listens on the Unix socket path (a stale socket file that nobody listens

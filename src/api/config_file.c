@@ -46,7 +46,8 @@ static int config_load_array(const cJSON *arr, const char *name, struct vm_confi
 		snprintf(err, errlen, "%s: must be an array", name);
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		char prefix[64];
 		int r;
 
@@ -62,12 +63,12 @@ static int config_load_array(const cJSON *arr, const char *name, struct vm_confi
 	return 0;
 }
 
-int config_json_load(const char *text, size_t len, struct vm_config *cfg,
-		     struct config_store *st, char *err, size_t errlen)
+int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct config_store *st,
+		     char *err, size_t errlen)
 {
-	static const char *const sections[] = {"machine-config", "boot-source", "drives",
-					       "network-interfaces", "vsock", "balloon",
-					       "metrics", NULL};
+	static const char *const sections[] = {
+	    "machine-config", "boot-source", "drives",  "network-interfaces",
+	    "vsock",          "balloon",     "metrics", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -88,7 +89,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg,
 	}
 	/* Unknown and duplicate top-level keys first, then sections in an
 	 * order where nothing depends on what comes later. */
-	cJSON_ArrayForEach(it, doc) {
+	cJSON_ArrayForEach(it, doc)
+	{
 		bool known = false;
 		for (unsigned i = 0; sections[i]; i++)
 			known |= !strcmp(it->string, sections[i]);
@@ -164,7 +166,8 @@ int config_file_load(const char *path, struct vm_config *cfg, struct config_stor
 	r = n < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0 || n != sb.st_size) {
-		log_error("--config-file '%s': cannot read: %s", path, r ? strerror(-r) : "short read");
+		log_error("--config-file '%s': cannot read: %s", path,
+			  r ? strerror(-r) : "short read");
 		free(text);
 		return r ? r : -EIO;
 	}

@@ -8,8 +8,9 @@
 #include "core/config.h"
 
 #define CONFIG_CMDLINE_MAX 4096 /* more than Linux's 2048 on x86 */
-#define CONFIG_ID_MAX 64        /* iface_id, drive_id (a drive_id is also its
-				   virtio-blk serial: at most CONFIG_DISK_ID_LEN) */
+#define CONFIG_ID_MAX                                                                              \
+	64                            /* iface_id, drive_id (a drive_id is also its                \
+					 virtio-blk serial: at most CONFIG_DISK_ID_LEN) */
 #define CONFIG_JSON_MAX (1024 * 1024) /* a config file larger than this is refused */
 
 /*
@@ -76,8 +77,8 @@ int config_set_metrics(const cJSON *o, struct vm_config *cfg, struct config_stor
 /* Applies a whole Firecracker config document (text of len bytes) to cfg.
  * "where" prefixes the message (the file name). Returns 0 or -EINVAL with
  * one message in err naming the key. */
-int config_json_load(const char *text, size_t len, struct vm_config *cfg,
-		     struct config_store *st, char *err, size_t errlen);
+int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct config_store *st,
+		     char *err, size_t errlen);
 
 /* Reads the file at path and applies it as config_json_load() does. Logs
  * one line naming the file and the key and returns -errno on failure. */

@@ -12,7 +12,7 @@
 #include "popek/log.h"
 
 static int cfg_fail(const struct config_err *e, const char *key, const char *fmt, ...)
-	PRINTF_FMT(3, 4);
+    PRINTF_FMT(3, 4);
 
 static int cfg_fail(const struct config_err *e, const char *key, const char *fmt, ...)
 {
@@ -56,7 +56,8 @@ static int cfg_check_keys(const struct config_err *e, const cJSON *o, const char
 
 	if (!cJSON_IsObject(o))
 		return cfg_fail(e, NULL, "must be a JSON object, not %s", cfg_type_name(o));
-	cJSON_ArrayForEach(it, o) {
+	cJSON_ArrayForEach(it, o)
+	{
 		bool known = false;
 		char key[80];
 
@@ -130,8 +131,8 @@ static int cfg_get_str(const struct config_err *e, const cJSON *o, const char *k
 }
 
 /* Only the given string (or null/absent) is accepted: features popek lacks. */
-static int cfg_only_str(const struct config_err *e, const cJSON *o, const char *key,
-			const char *a, const char *b)
+static int cfg_only_str(const struct config_err *e, const cJSON *o, const char *key, const char *a,
+			const char *b)
 {
 	char s[64];
 	int r = cfg_get_str(e, o, key, false, s, sizeof(s));
@@ -172,8 +173,9 @@ static int cfg_readable(const struct config_err *e, const char *key, const char 
 
 int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
-	static const char *const keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
-					   "cpu_template", "huge_pages", "engine", NULL};
+	static const char *const keys[] = {
+	    "vcpu_count",   "mem_size_mib", "smt",    "track_dirty_pages",
+	    "cpu_template", "huge_pages",   "engine", NULL};
 	u64 cpus, mib;
 	enum engine_kind engine = cfg->engine;
 	char name[16];
@@ -197,8 +199,8 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 		else if (!strcmp(name, "soft"))
 			engine = ENGINE_SOFT;
 		else
-			return cfg_fail(e, "engine", "'%s' is not one of \"auto\", \"kvm\", \"soft\"",
-					name);
+			return cfg_fail(e, "engine",
+					"'%s' is not one of \"auto\", \"kvm\", \"soft\"", name);
 	}
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
@@ -245,7 +247,8 @@ static int cfg_check_id(const struct config_err *e, const char *key, const char 
 	for (const char *p = id; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '_'))
-			return cfg_fail(e, key, "'%s' may only contain letters, digits and '_'", id);
+			return cfg_fail(e, key, "'%s' may only contain letters, digits and '_'",
+					id);
 	if (path_id && strcmp(path_id, id))
 		return cfg_fail(e, key, "'%s' does not match the id in the request path ('%s')", id,
 				path_id);
@@ -255,9 +258,9 @@ static int cfg_check_id(const struct config_err *e, const char *key, const char 
 int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		     struct config_store *st, const struct config_err *e)
 {
-	static const char *const keys[] = {"drive_id", "path_on_host", "is_root_device",
-					   "is_read_only", "partuuid", "cache_type",
-					   "io_engine", "rate_limiter", "socket", NULL};
+	static const char *const keys[] = {
+	    "drive_id",   "path_on_host", "is_root_device", "is_read_only", "partuuid",
+	    "cache_type", "io_engine",    "rate_limiter",   "socket",       NULL};
 	struct disk_config d;
 	bool root = false;
 	unsigned idx;
@@ -310,12 +313,14 @@ static bool cfg_parse_mac(const char *s, u8 mac[6])
 
 static int cfg_hostfwd(const struct config_err *e, const cJSON *arr, struct net_config *n)
 {
-	static const char *const keys[] = {"protocol", "host_addr", "host_port", "guest_port", NULL};
+	static const char *const keys[] = {"protocol", "host_addr", "host_port", "guest_port",
+					   NULL};
 	const cJSON *it;
 
 	if (!cJSON_IsArray(arr))
 		return cfg_fail(e, "hostfwd", "must be an array, not %s", cfg_type_name(arr));
-	cJSON_ArrayForEach(it, arr) {
+	cJSON_ArrayForEach(it, arr)
+	{
 		struct hostfwd_config *f = &n->hostfwd[n->nr_hostfwd];
 		char prefix[96], addr[INET_ADDRSTRLEN];
 		struct config_err fe = *e;
@@ -338,7 +343,8 @@ static int cfg_hostfwd(const struct config_err *e, const cJSON *arr, struct net_
 		f->host_addr = 0;
 		if (r > 0) {
 			if (inet_pton(AF_INET, addr, &in) != 1)
-				return cfg_fail(&fe, "host_addr", "'%s' is not an IPv4 address", addr);
+				return cfg_fail(&fe, "host_addr", "'%s' is not an IPv4 address",
+						addr);
 			f->host_addr = ntohl(in.s_addr);
 		}
 		f->host_port = (u16)hport;
@@ -351,9 +357,9 @@ static int cfg_hostfwd(const struct config_err *e, const cJSON *arr, struct net_
 int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		   struct config_store *st, const struct config_err *e)
 {
-	static const char *const keys[] = {"iface_id", "host_dev_name", "guest_mac",
-					   "rx_rate_limiter", "tx_rate_limiter", "mode", "hostfwd",
-					   NULL};
+	static const char *const keys[] = {
+	    "iface_id",        "host_dev_name", "guest_mac", "rx_rate_limiter",
+	    "tx_rate_limiter", "mode",          "hostfwd",   NULL};
 	char id[CONFIG_ID_MAX + 1], mode[8] = "tap", mac[32];
 	const cJSON *fwd;
 	struct net_config n;
@@ -361,9 +367,11 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	unsigned idx;
 
 	memset(&n, 0, sizeof(n));
-	if (cfg_check_keys(e, o, keys) < 0 || cfg_get_str(e, o, "iface_id", true, id, sizeof(id)) < 0 ||
+	if (cfg_check_keys(e, o, keys) < 0 ||
+	    cfg_get_str(e, o, "iface_id", true, id, sizeof(id)) < 0 ||
 	    cfg_check_id(e, "iface_id", id, path_id) < 0 ||
-	    cfg_only_null(e, o, "rx_rate_limiter") < 0 || cfg_only_null(e, o, "tx_rate_limiter") < 0 ||
+	    cfg_only_null(e, o, "rx_rate_limiter") < 0 ||
+	    cfg_only_null(e, o, "tx_rate_limiter") < 0 ||
 	    cfg_get_str(e, o, "mode", false, mode, sizeof(mode)) < 0)
 		return -EINVAL;
 	if (strcmp(mode, "tap") && strcmp(mode, "user"))
@@ -378,8 +386,10 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	if (r < 0)
 		return r;
 	if (r > 0 && !cfg_parse_mac(mac, n.mac))
-		return cfg_fail(e, "guest_mac", "'%s' is not a unicast MAC address like "
-				"06:00:ac:10:00:02", mac);
+		return cfg_fail(e, "guest_mac",
+				"'%s' is not a unicast MAC address like "
+				"06:00:ac:10:00:02",
+				mac);
 	n.has_mac = r > 0;
 	fwd = cJSON_GetObjectItemCaseSensitive(o, "hostfwd");
 	if (fwd && !cJSON_IsNull(fwd)) {

@@ -16,7 +16,7 @@
 #include "popek/log.h"
 
 #define CTL_MAX_RESPONSE (16 * 1024 * 1024)
-#define CTL_TIMEOUT_S 30
+#define CTL_TIMEOUT_S    30
 
 static const struct {
 	const char *name, *method, *path, *body;
@@ -33,19 +33,20 @@ static const struct {
 
 void ctl_print_help(void)
 {
-	printf("usage: popek ctl --sock PATH COMMAND\n"
-	       "       popek ctl --sock PATH request METHOD URL-PATH [JSON-BODY]\n"
-	       "\n"
-	       "commands (each one request to the API socket of a running popek):\n"
-	       "  info           GET /: id, state (Not started, Running, Paused), version, engine\n"
-	       "  config         GET /vm/config: the configuration as a config file\n"
-	       "  metrics        GET /metrics: the VM's counters as JSON\n"
-	       "  pause, resume  PATCH /vm: stop or restart every vCPU\n"
-	       "  start          PUT /actions InstanceStart (popek run --api-sock without --kernel)\n"
-	       "  stop           PUT /actions SendCtrlAltDel: stops the VM (popek exits 0)\n"
-	       "  flush-metrics  PUT /actions FlushMetrics: appends a line to the metrics file\n"
-	       "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
-	       "error (the API's fault_message on stderr).\n");
+	printf(
+	    "usage: popek ctl --sock PATH COMMAND\n"
+	    "       popek ctl --sock PATH request METHOD URL-PATH [JSON-BODY]\n"
+	    "\n"
+	    "commands (each one request to the API socket of a running popek):\n"
+	    "  info           GET /: id, state (Not started, Running, Paused), version, engine\n"
+	    "  config         GET /vm/config: the configuration as a config file\n"
+	    "  metrics        GET /metrics: the VM's counters as JSON\n"
+	    "  pause, resume  PATCH /vm: stop or restart every vCPU\n"
+	    "  start          PUT /actions InstanceStart (popek run --api-sock without --kernel)\n"
+	    "  stop           PUT /actions SendCtrlAltDel: stops the VM (popek exits 0)\n"
+	    "  flush-metrics  PUT /actions FlushMetrics: appends a line to the metrics file\n"
+	    "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
+	    "error (the API's fault_message on stderr).\n");
 }
 
 static int ctl_connect(const char *path)
@@ -140,11 +141,12 @@ static int ctl_request(const char *sock, const char *method, const char *path, c
 	fd = ctl_connect(sock);
 	if (fd < 0)
 		return 1;
-	n = snprintf(head, sizeof(head),
-		     "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
-		     "Connection: close\r\n%s%zu\r\n\r\n",
-		     method, path, body ? "Content-Type: application/json\r\nContent-Length: " : "Content-Length: ",
-		     blen);
+	n = snprintf(
+	    head, sizeof(head),
+	    "%s %s HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n"
+	    "Connection: close\r\n%s%zu\r\n\r\n",
+	    method, path,
+	    body ? "Content-Type: application/json\r\nContent-Length: " : "Content-Length: ", blen);
 	if (n < 0 || (size_t)n >= sizeof(head)) {
 		log_error("ctl: request path too long");
 		close(fd);
@@ -157,7 +159,9 @@ static int ctl_request(const char *sock, const char *method, const char *path, c
 	close(fd);
 	if (!resp) {
 		log_error("ctl: %s %s: no answer from '%s': %s", method, path, sock,
-			  strerror(err ? -err : errno ? errno : EIO));
+			  strerror(err     ? -err
+				   : errno ? errno
+					   : EIO));
 		return 1;
 	}
 	sep = strstr(resp, "\r\n\r\n");
@@ -214,11 +218,14 @@ int ctl_main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[i], "request")) {
-		if (argc - i < 3 || argc - i > 4 || argv[i + 2][0] != '/') {
-			log_error("ctl: request needs METHOD /PATH [JSON-BODY]");
+		if (argc - i < 3 || argc - i > 4 || argv[i + 2][0] != '/' ||
+		    strpbrk(argv[i + 1], " \r\n") || strpbrk(argv[i + 2], " \r\n")) {
+			log_error(
+			    "ctl: request needs METHOD /PATH [JSON-BODY] (no spaces or line ends)");
 			return 1;
 		}
-		return ctl_request(sock, argv[i + 1], argv[i + 2], argc - i == 4 ? argv[i + 3] : NULL);
+		return ctl_request(sock, argv[i + 1], argv[i + 2],
+				   argc - i == 4 ? argv[i + 3] : NULL);
 	}
 	if (argc - i != 1) {
 		log_error("ctl: unexpected argument '%s'", argv[i + 1]);

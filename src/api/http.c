@@ -89,7 +89,8 @@ static int http_request_line(const char *s, size_t n, struct http_request *req, 
 
 	vlen = n - (size_t)(sp2 + 1 - s);
 	if (vlen != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1'))
-		return http_fail(err, errlen, 400, "unsupported protocol version (HTTP/1.0 or 1.1)");
+		return http_fail(err, errlen, 400,
+				 "unsupported protocol version (HTTP/1.0 or 1.1)");
 	*v11 = sp2[8] == '1';
 
 	target = sp1 + 1;
@@ -111,7 +112,8 @@ static int http_request_line(const char *s, size_t n, struct http_request *req, 
 			return http_fail(err, errlen, 400, "malformed request target");
 	}
 	if (!tlen || target[0] != '/')
-		return http_fail(err, errlen, 400, "request target must be a path starting with '/'");
+		return http_fail(err, errlen, 400,
+				 "request target must be a path starting with '/'");
 	if (tlen >= sizeof(req->path))
 		return http_fail(err, errlen, 400, "request path longer than %d bytes",
 				 HTTP_MAX_PATH - 1);
@@ -138,7 +140,8 @@ static int http_content_length(const char *v, size_t n, struct http_request *req
 	if (*seen && len != req->content_length)
 		return http_fail(err, errlen, 400, "conflicting Content-Length fields");
 	if (len > HTTP_MAX_BODY)
-		return http_fail(err, errlen, 413, "request body larger than %d bytes", HTTP_MAX_BODY);
+		return http_fail(err, errlen, 413, "request body larger than %d bytes",
+				 HTTP_MAX_BODY);
 	*seen = true;
 	req->content_length = (size_t)len;
 	return 0;
@@ -209,8 +212,7 @@ static int http_field(const char *s, size_t n, struct http_request *req, bool *s
 	return 0;
 }
 
-int http_parse_head(const char *buf, size_t len, struct http_request *req, char *err,
-		    size_t errlen)
+int http_parse_head(const char *buf, size_t len, struct http_request *req, char *err, size_t errlen)
 {
 	const char *p, *end, *line;
 	bool v11 = true, seen_length = false;
@@ -271,8 +273,8 @@ const char *http_reason(int status)
 	}
 }
 
-int http_format_response(int status, const char *body, size_t body_len, bool keep_alive,
-			 char **out, size_t *outlen)
+int http_format_response(int status, const char *body, size_t body_len, bool keep_alive, char **out,
+			 size_t *outlen)
 {
 	bool has_body = status >= 200 && status != 204 && status != 304;
 	char head[256];
@@ -281,15 +283,18 @@ int http_format_response(int status, const char *body, size_t body_len, bool kee
 	if (!has_body)
 		body_len = 0;
 	if (status < 200)
-		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n\r\n", status, http_reason(status));
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n\r\n", status,
+			     http_reason(status));
 	else if (!has_body)
-		n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nServer: popek\r\nConnection: %s\r\n\r\n",
-			     status, http_reason(status), keep_alive ? "keep-alive" : "close");
+		n = snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d %s\r\nServer: popek\r\nConnection: %s\r\n\r\n", status,
+			     http_reason(status), keep_alive ? "keep-alive" : "close");
 	else
 		n = snprintf(head, sizeof(head),
 			     "HTTP/1.1 %d %s\r\nServer: popek\r\nContent-Type: application/json\r\n"
 			     "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-			     status, http_reason(status), body_len, keep_alive ? "keep-alive" : "close");
+			     status, http_reason(status), body_len,
+			     keep_alive ? "keep-alive" : "close");
 	*out = malloc((size_t)n + body_len);
 	if (!*out)
 		return -ENOMEM;

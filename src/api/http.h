@@ -44,7 +44,7 @@ const char *http_reason(int status);
 /* Formats a whole response (status line, Content-Type: application/json and
  * Content-Length when there is a body, Connection) into a malloc'd buffer.
  * 204 and 1xx carry no body. Returns 0 or -ENOMEM. */
-int http_format_response(int status, const char *body, size_t body_len, bool keep_alive,
-			 char **out, size_t *outlen);
+int http_format_response(int status, const char *body, size_t body_len, bool keep_alive, char **out,
+			 size_t *outlen);
 
 #endif

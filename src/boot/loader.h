@@ -144,6 +144,22 @@ int linux_load_bzimage(struct guest_mem *mem, const struct vm_config *cfg,
 int linux_load_elf64(struct guest_mem *mem, const struct vm_config *cfg, const struct boot_file *f,
 		     const struct elf_image *img, struct boot_result *out);
 
+/* ---- unpack.c: the bzImage payload unpacked on the host ---------------- */
+
+/* Unpacks an LZ4 legacy frame followed by the u32 unpacked size (the kernel's
+ * compressed payload). Pure (fuzzable). On success *out is malloc'ed.
+ * Returns 0, -EINVAL for anything malformed, or -ENOMEM. */
+int linux_unlz4(const u8 *in, u64 len, u8 **out, u64 *out_len);
+
+/* Boots the bzImage f (header h) without its in-guest decompressor: unpacks
+ * an LZ4 payload on the host and enters the vmlinux through its PVH note
+ * (no KASLR then). Returns 0 when loaded, -ENOTSUP (silently) when the
+ * kernel is not of that kind, or another -errno: the caller then loads the
+ * bzImage the normal way. */
+int linux_load_unpacked(struct guest_mem *mem, const struct vm_config *cfg,
+			const struct boot_file *f, const struct linux_header *h,
+			struct boot_result *out);
+
 /* ---- pvh.c: PVH boot ABI (Xen docs/misc/pvh.pandoc) ---------------------- */
 
 #define PVH_START_INFO_MAGIC 0x336ec578

@@ -65,14 +65,14 @@ static u64 metrics_clock_ms(clockid_t clk)
 
 static const char *const metrics_soft_stats[] = {"instructions", "tlb_misses", "ud", NULL};
 static const char *const metrics_kvm_stats[] = {
-    "exits",        "exits_io",       "exits_mmio",         "exits_hlt",
-    "exits_intr",   "exits_shutdown", "exits_system_event", "exits_other", NULL};
+    "exits",          "exits_io",           "exits_mmio",  "exits_hlt", "exits_intr",
+    "exits_shutdown", "exits_system_event", "exits_other", NULL};
 
 static cJSON *metrics_vcpu(struct machine *m, struct machine_vcpu *v)
 {
 	static const char *const run_exits[] = {"kicked", "hlt", "shutdown", "error"};
-	const char *const *names = strcmp(m->engine->name, "kvm") ? metrics_soft_stats
-								    : metrics_kvm_stats;
+	const char *const *names =
+	    strcmp(m->engine->name, "kvm") ? metrics_soft_stats : metrics_kvm_stats;
 	cJSON *o = cJSON_CreateObject(), *ex;
 
 	if (!o)

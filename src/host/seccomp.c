@@ -17,55 +17,126 @@
 /* What any thread of popek needs once running: memory, time, futexes,
  * signals for itself, ending. */
 static const char *const seccomp_common[] = {
-    "read", "write", "readv", "writev", "close", "futex", "futex_waitv",
-    "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "clock_getres",
-    "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "sched_yield",
-    "exit", "exit_group", "gettid", "getpid", "tgkill",
-    "mmap", "munmap", "mremap", "mprotect", "brk", "madvise", "rseq",
-    "eventfd2", "getrandom", "fcntl", "lseek", "fstat", "newfstatat",
-    NULL,
+    "read",         "write",        "readv",         "writev",          "close",
+    "futex",        "futex_waitv",  "clock_gettime", "clock_nanosleep", "nanosleep",
+    "gettimeofday", "clock_getres", "rt_sigreturn",  "rt_sigprocmask",  "restart_syscall",
+    "sched_yield",  "exit",         "exit_group",    "gettid",          "getpid",
+    "tgkill",       "mmap",         "munmap",        "mremap",          "mprotect",
+    "brk",          "madvise",      "rseq",          "eventfd2",        "getrandom",
+    "fcntl",        "lseek",        "fstat",         "newfstatat",      NULL,
 };
 
 /* vCPU threads: device callbacks write to disk images, descriptors and
  * sockets that exist; KVM's run and state calls are ioctls. */
 static const char *const seccomp_vcpu[] = {
-    "ioctl", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
-    "fsync", "fdatasync", "sendto", "sendmsg", "recvfrom", "recvmsg",
-    "poll", "ppoll", "epoll_ctl",
-    NULL,
+    "ioctl",    "pread64", "pwrite64",  "preadv",    "pwritev", "preadv2",
+    "pwritev2", "fsync",   "fdatasync", "sendto",    "sendmsg", "recvfrom",
+    "recvmsg",  "poll",    "ppoll",     "epoll_ctl", NULL,
 };
 
 /* The event loop and device threads. */
 static const char *const seccomp_io[] = {
-    "ioctl", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
-    "fsync", "fdatasync", "fallocate",
-    "epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "poll", "ppoll", "select",
-    "pselect6", "socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
-    "getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown", "sendto",
-    "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg", "pipe2", "dup", "dup3",
-    "timerfd_create", "timerfd_settime", "timerfd_gettime", "signalfd4", "statx", "access",
+    "ioctl",
+    "pread64",
+    "pwrite64",
+    "preadv",
+    "pwritev",
+    "preadv2",
+    "pwritev2",
+    "fsync",
+    "fdatasync",
+    "fallocate",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_ctl",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "socket",
+    "socketpair",
+    "connect",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "shutdown",
+    "sendto",
+    "sendmsg",
+    "sendmmsg",
+    "recvfrom",
+    "recvmsg",
+    "recvmmsg",
+    "pipe2",
+    "dup",
+    "dup3",
+    "timerfd_create",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "signalfd4",
+    "statx",
+    "access",
     "faccessat",
-    "faccessat2", "unlink", "unlinkat", "uname", "sysinfo", "getrlimit", "prlimit64",
-    "sched_getaffinity", "set_robust_list", "sigaltstack", "rt_sigaction",
-    "getuid", "geteuid", "getgid", "getegid", "umask",
+    "faccessat2",
+    "unlink",
+    "unlinkat",
+    "uname",
+    "sysinfo",
+    "getrlimit",
+    "prlimit64",
+    "sched_getaffinity",
+    "set_robust_list",
+    "sigaltstack",
+    "rt_sigaction",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "umask",
     NULL,
 };
 
 /* The API server thread. */
 static const char *const seccomp_api[] = {
-    "epoll_wait", "epoll_pwait", "epoll_ctl", "accept", "accept4", "recvfrom", "recvmsg",
-    "sendto", "sendmsg", "shutdown", "getsockopt", "setsockopt",
-    NULL,
+    "epoll_wait", "epoll_pwait", "epoll_ctl", "accept",     "accept4",    "recvfrom", "recvmsg",
+    "sendto",     "sendmsg",     "shutdown",  "getsockopt", "setsockopt", NULL,
 };
 
 #ifdef __SANITIZE_ADDRESS__
 /* AddressSanitizer's runtime at exit: LeakSanitizer stops the threads with
  * ptrace from a helper task made by clone (not a thread), and reads /proc. */
 static const char *const seccomp_sanitizer[] = {
-    "clone", "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity", "sigaltstack",
-    "rt_sigaction", "openat", "open", "getdents", "getdents64", "readlink", "readlinkat", "pipe2",
-    "getppid", "kill", "process_vm_readv", "unlink", "getrlimit", "prlimit64",
-    "set_robust_list", "sched_getparam", "sched_getscheduler", "dup2", "dup3",
+    "clone",
+    "ptrace",
+    "wait4",
+    "waitid",
+    "prctl",
+    "sched_getaffinity",
+    "sigaltstack",
+    "rt_sigaction",
+    "openat",
+    "open",
+    "getdents",
+    "getdents64",
+    "readlink",
+    "readlinkat",
+    "pipe2",
+    "getppid",
+    "kill",
+    "process_vm_readv",
+    "unlink",
+    "getrlimit",
+    "prlimit64",
+    "set_robust_list",
+    "sched_getparam",
+    "sched_getscheduler",
+    "dup2",
+    "dup3",
     NULL,
 };
 #endif
@@ -113,9 +184,9 @@ static int seccomp_io_rules(scmp_filter_ctx ctx)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Opening existing files for reading (slirp rereads resolv.conf). */
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
-					       O_RDONLY));
+		err = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
 	/* The vCPU and API threads install their own, narrower filters after
 	 * this one is on (libseccomp sets no_new_privs first); a filter can
 	 * only take permissions away. Threads may name themselves. */

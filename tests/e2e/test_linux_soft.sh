@@ -35,7 +35,7 @@ boot_and_check() { # tag cpus
 	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
 	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
 	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
-	vm_send 'echo "RESULT done"'
+	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
 	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
 	check "$tag/sha256sum" "$(vm_result sha)" "$host_sha"

@@ -45,9 +45,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	 * successful reload is compared. */
 	if (config_json_load(text, strlen(text), &b, &sb, err, sizeof(err)) == 0) {
 		if (b.nr_cpus != a.nr_cpus || b.mem_size != a.mem_size || b.engine != a.engine ||
-		    b.nr_disks != a.nr_disks || b.nr_nets != a.nr_nets || sb.root_drive != sa.root_drive ||
-		    memcmp(b.nets, a.nets, sizeof(a.nets)) || memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)) ||
-		    b.balloon != a.balloon || b.balloon_target_bytes != a.balloon_target_bytes)
+		    b.nr_disks != a.nr_disks || b.nr_nets != a.nr_nets ||
+		    sb.root_drive != sa.root_drive || memcmp(b.nets, a.nets, sizeof(a.nets)) ||
+		    memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)) || b.balloon != a.balloon ||
+		    b.balloon_target_bytes != a.balloon_target_bytes)
 			abort();
 		if (config_finalize(&b, &sb, err, sizeof(err)) == 0 && sb.root_drive > 0)
 			abort();

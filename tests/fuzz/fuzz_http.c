@@ -51,7 +51,8 @@ static void fuzz_route(const struct http_request *req, const char *body)
 		abort();
 	if ((status == 204) != (out == NULL))
 		abort();
-	if (http_format_response(status, out, out ? strlen(out) : 0, req->keep_alive, &resp, &len) == 0)
+	if (http_format_response(status, out, out ? strlen(out) : 0, req->keep_alive, &resp,
+				 &len) == 0)
 		free(resp);
 	free(out);
 	pthread_cond_destroy(&vm.cond);

@@ -1,6 +1,7 @@
 /* Unit tests of the Linux loaders: bzImage, ELF vmlinux (PVH and startup_64), e820, entry state. */
 #include <errno.h>
 #include <fcntl.h>
+#include <lz4.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -661,6 +662,148 @@ static void test_mutations(void)
 	free(elf);
 }
 
+/* ---- bzImage with an LZ4 payload, unpacked on the host ------------------ */
+
+/* An LZ4 legacy frame of data in blocks of at most block bytes, with a
+ * second frame magic before the last block and the size trailer. */
+static u8 *lz4_legacy(const u8 *data, size_t len, size_t block, size_t *out_len)
+{
+	size_t cap = 16 + len / block * 8 + (size_t)LZ4_compressBound((int)len) + 64, pos = 4;
+	u8 *o = calloc(1, cap);
+
+	put_le32(o, 0x184C2102);
+	for (size_t off = 0; off < len; off += block) {
+		size_t n = MIN(block, len - off);
+		int c;
+		if (off && off + n == len) {
+			put_le32(o + pos, 0x184C2102);
+			pos += 4;
+		}
+		c = LZ4_compress_default((const char *)data + off, (char *)o + pos + 4, (int)n,
+					 (int)(cap - pos - 4));
+		if (c <= 0)
+			abort();
+		put_le32(o + pos, (u32)c);
+		pos += 4 + (size_t)c;
+	}
+	put_le32(o + pos, (u32)len);
+	*out_len = pos + 4;
+	return o;
+}
+
+static void test_unlz4(void)
+{
+	size_t len = 300 * 1000, zlen;
+	u8 *data = malloc(len), *z, *out;
+	u64 out_len;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (u8)(i % 251 < 100 ? i / 97 : i * 13);
+	z = lz4_legacy(data, len, 64 * 1024, &zlen);
+	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), 0);
+	CHECK_EQ(out_len, len);
+	CHECK(out && !memcmp(out, data, len));
+	free(out);
+	/* Truncated, a wrong size trailer, a bad magic, a bad block size. */
+	CHECK_EQ(linux_unlz4(z, zlen - 9, &out, &out_len), -EINVAL);
+	CHECK(!out && !out_len);
+	put_le32(z + zlen - 4, (u32)len + 1);
+	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
+	put_le32(z + zlen - 4, (u32)len - 1);
+	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
+	put_le32(z + zlen - 4, (u32)len);
+	put_le32(z + 4, 0xfffffff0);
+	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
+	z[0] ^= 1;
+	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
+	free(z);
+	/* Random corruption never reads or writes out of bounds (ASan). */
+	z = lz4_legacy(data, len, 64 * 1024, &zlen);
+	srand(7);
+	for (int k = 0; k < 300; k++) {
+		u8 *m = malloc(zlen);
+		memcpy(m, z, zlen);
+		for (int j = 0; j < 4; j++)
+			m[4 + (size_t)rand() % (zlen - 8)] ^= (u8)(1 + rand() % 255);
+		if (linux_unlz4(m, zlen, &out, &out_len) == 0)
+			CHECK_EQ(out_len, len);
+		free(out);
+		free(m);
+	}
+	free(z);
+	free(data);
+}
+
+/* A bzImage whose payload is the LZ4-compressed PVH ELF of elf64_build():
+ * booted through PVH with the initrd and command line; a corrupt payload
+ * falls back to the normal bzImage path without a word. */
+
+static void test_bzimage_lz4_unpacked(void)
+{
+	static const u8 initrd_data[5000] = {9};
+	char *initrd = tmp_write("initrd", initrd_data, sizeof(initrd_data)), *path;
+	size_t elen, zlen, setup = 5 * 512, blen;
+	u8 *elf = elf64_build(true, ELF_TEXT_PADDR, &elen), *z, *bz, *si;
+	struct vm_config cfg = {.initrd_path = initrd, .cmdline = "console=ttyS0 ro"};
+	struct guest_mem mem;
+	struct boot_result res;
+	char err[1024];
+
+	z = lz4_legacy(elf, elen, 4096, &zlen);
+	blen = setup + 0x100 + zlen;
+	bz = bz_build(&bz_default, &(size_t){0});
+	bz = realloc(bz, blen);
+	memset(bz + setup, 0x90, 0x100);
+	memcpy(bz + setup + 0x100, z, zlen);
+	put_le32(bz + 0x1f4, (u32)((blen - setup) / 16));
+	put_le32(bz + 0x248, 0x100);
+	put_le32(bz + 0x24c, (u32)zlen);
+	path = tmp_write("bzlz4", bz, blen);
+	cfg.kernel_path = path;
+
+	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
+	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	CHECK_EQ(res.kind, BOOT_LINUX_ELF);
+	CHECK_EQ(res.rsdp, RSDP_ADDR);
+	CHECK_EQ(res.entry.regs.rip, ELF_TEXT_PADDR + 0x850);
+	CHECK_EQ(res.entry.regs.gpr[X86_RBX], LAYOUT_BOOT_PARAMS);
+	CHECK(!memcmp(guest_mem_ptr(&mem, ELF_TEXT_PADDR, ELF_TEXT_SIZE), elf + 0x1000,
+		      ELF_TEXT_SIZE));
+	si = guest_mem_ptr(&mem, LAYOUT_BOOT_PARAMS, 56);
+	CHECK_EQ(get_le32(si), PVH_START_INFO_MAGIC);
+	CHECK(!strcmp((char *)guest_mem_ptr(&mem, get_le64(si + 24), 1), cfg.cmdline));
+	CHECK_EQ(rd64(&mem, get_le64(si + 16)), res.initrd_start);
+	CHECK_EQ(rd64(&mem, get_le64(si + 16) + 8), sizeof(initrd_data));
+	CHECK(!memcmp(guest_mem_ptr(&mem, res.initrd_start, sizeof(initrd_data)), initrd_data,
+		      sizeof(initrd_data)));
+	guest_mem_destroy(&mem);
+	tmp_remove(path);
+
+	/* A corrupt block: the bzImage as it is, entered at startup_64. */
+	bz[setup + 0x100 + 8] ^= 0xff;
+	put_le32(bz + setup + 0x100 + 4, 0x7fffffff);
+	path = tmp_write("bzlz4bad", bz, blen);
+	cfg.kernel_path = path;
+	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
+	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	CHECK_EQ(res.kind, BOOT_LINUX_BZIMAGE);
+	CHECK_EQ(res.rsdp, RSDP_ADDR);
+	CHECK_EQ(res.entry.regs.rip, MiB + 0x200);
+	CHECK_EQ(res.entry.regs.gpr[X86_RSI], LAYOUT_BOOT_PARAMS);
+	CHECK_EQ(res.entry.regs.gpr[X86_RBX], 0);
+	CHECK(!memcmp(guest_mem_ptr(&mem, MiB, blen - setup), bz + setup, blen - setup));
+	CHECK_EQ(res.initrd_size, sizeof(initrd_data));
+	check_long_mode(&res.entry);
+	guest_mem_destroy(&mem);
+	tmp_remove(path);
+	tmp_remove(initrd);
+	free(bz);
+	free(z);
+	free(elf);
+}
+
 /* ---- the real Debian kernel --------------------------------------------- */
 
 static void test_boot_debian_kernel(void)
@@ -680,6 +823,17 @@ static void test_boot_debian_kernel(void)
 	CHECK_EQ(boot_file_read("kernel", path, &f), 0);
 	setup = ((u64)(f.data[0x1f1] ? f.data[0x1f1] : 4) + 1) * 512;
 	bp = guest_mem_ptr(&mem, LAYOUT_BOOT_PARAMS, 4096);
+	if (get_le32(f.data + setup + get_le32(f.data + 0x248)) == 0x184C2102) {
+		/* The cloud kernel's LZ4 payload: unpacked on the host, PVH entry. */
+		CHECK_EQ(res.kind, BOOT_LINUX_ELF);
+		CHECK_EQ(get_le32(bp), PVH_START_INFO_MAGIC);
+		CHECK_EQ(res.entry.regs.gpr[X86_RBX], LAYOUT_BOOT_PARAMS);
+		CHECK(!strcmp((char *)guest_mem_ptr(&mem, get_le64(bp + 24), 1), cfg.cmdline));
+		CHECK(res.kernel_end - res.kernel_start > f.size - setup);
+		boot_file_free(&f);
+		guest_mem_destroy(&mem);
+		return;
+	}
 	CHECK(get_le16(bp + 0x206) >= 0x020f);
 	CHECK(get_le16(bp + 0x236) & 1); /* XLF_KERNEL_64 */
 	CHECK_EQ(res.kernel_end - res.kernel_start, f.size - setup);
@@ -737,6 +891,8 @@ int main(void)
 	TEST_RUN(test_elf_startup64);
 	TEST_RUN(test_elf_errors);
 	TEST_RUN(test_mutations);
+	TEST_RUN(test_unlz4);
+	TEST_RUN(test_bzimage_lz4_unpacked);
 	if (access("build/guest/vmlinuz", R_OK) == 0)
 		TEST_RUN(test_boot_debian_kernel);
 	else

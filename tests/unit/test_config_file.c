@@ -77,13 +77,16 @@ static const char full_config[] =
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
     "                     \"track_dirty_pages\": false, \"engine\": \"soft\"},\n"
     "  \"network-interfaces\": [\n"
-    "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": \"06:00:AC:10:00:02\"},\n"
+    "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
+    "\"06:00:AC:10:00:02\"},\n"
     "    {\"iface_id\": \"eth1\", \"mode\": \"user\", \"hostfwd\": [\n"
-    "       {\"protocol\": \"tcp\", \"host_addr\": \"127.0.0.1\", \"host_port\": 2222, \"guest_port\": 22},\n"
+    "       {\"protocol\": \"tcp\", \"host_addr\": \"127.0.0.1\", \"host_port\": 2222, "
+    "\"guest_port\": 22},\n"
     "       {\"host_port\": 8080, \"guest_port\": 80}]}\n"
     "  ],\n"
     "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"},\n"
-    "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false, \"stats_polling_interval_s\": 1},\n"
+    "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false, \"stats_polling_interval_s\": "
+    "1},\n"
     "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"}\n"
     "}\n";
 
@@ -157,21 +160,26 @@ static void test_errors(void)
 		     "machine-config.mem_size_mib: must be an integer from 16 to 1048576 (got 8)");
 	expect_error("{\"machine-config\": {\"vcpu_count\": 1}}",
 		     "machine-config.mem_size_mib: missing (an integer is required)");
-	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"smt\": true}}",
-		     "machine-config.smt: true is not supported by popek");
-	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"engine\": \"x\"}}",
-		     "machine-config.engine: 'x' is not one of \"auto\", \"kvm\", \"soft\"");
-	expect_error("{\"machine-config\": [1]}", "machine-config: must be a JSON object, not an array");
-	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"vcpu_count\": 2, \"mem_size_mib\": 64}}",
-		     "machine-config.vcpu_count: given twice");
+	expect_error(
+	    "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"smt\": true}}",
+	    "machine-config.smt: true is not supported by popek");
+	expect_error(
+	    "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"engine\": \"x\"}}",
+	    "machine-config.engine: 'x' is not one of \"auto\", \"kvm\", \"soft\"");
+	expect_error("{\"machine-config\": [1]}",
+		     "machine-config: must be a JSON object, not an array");
+	expect_error(
+	    "{\"machine-config\": {\"vcpu_count\": 1, \"vcpu_count\": 2, \"mem_size_mib\": 64}}",
+	    "machine-config.vcpu_count: given twice");
 	expect_error("{\n  \"boot-source\": {\n    \"kernel_image_path\": KERNEL\n  }\n}",
 		     "malformed JSON at line 3, column 26");
 	expect_error("[]", "the document must be a JSON object");
 	expect_error("{\"boot-source\": {\"initrd_path\": \"INITRD\"}}",
 		     "boot-source.kernel_image_path: missing (a string is required)");
-	expect_error("{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinuz\"}}",
-		     "boot-source.kernel_image_path: cannot read '/nonexistent/vmlinuz': No such file "
-		     "or directory");
+	expect_error(
+	    "{\"boot-source\": {\"kernel_image_path\": \"/nonexistent/vmlinuz\"}}",
+	    "boot-source.kernel_image_path: cannot read '/nonexistent/vmlinuz': No such file "
+	    "or directory");
 	expect_error("{\"boot-source\": {\"kernel_image_path\": \"KERNEL\", \"boot_args\": 7}}",
 		     "boot-source.boot_args: must be a string, not a number");
 	expect_error("{\"drives\": {}}", "drives: must be an array");
@@ -183,36 +191,44 @@ static void test_errors(void)
 	expect_error("{\"drives\": [{\"drive_id\": \"abcdefghijklmnopqrstu\", \"path_on_host\": "
 		     "\"DISK\", \"is_root_device\": false}]}",
 		     "drives[0].drive_id: too long (21 bytes; at most 20)");
-	expect_error("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
-		     "true}, {\"drive_id\": \"b\", \"path_on_host\": \"DISK2\", \"is_root_device\": true}]}",
-		     "drives[1].is_root_device: drive 'a' is already the root device");
-	expect_error("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
-		     "false, \"cache_type\": \"Fast\"}]}",
-		     "drives[0].cache_type: 'Fast' is not supported (only \"Unsafe\" or \"Writeback\")");
-	expect_error("{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
-		     "false, \"rate_limiter\": {}}]}",
-		     "drives[0].rate_limiter: not supported by popek (must be null or absent)");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "true}, {\"drive_id\": \"b\", \"path_on_host\": \"DISK2\", \"is_root_device\": true}]}",
+	    "drives[1].is_root_device: drive 'a' is already the root device");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"cache_type\": \"Fast\"}]}",
+	    "drives[0].cache_type: 'Fast' is not supported (only \"Unsafe\" or \"Writeback\")");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"rate_limiter\": {}}]}",
+	    "drives[0].rate_limiter: not supported by popek (must be null or absent)");
 	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\"}]}",
 		     "network-interfaces[0].host_dev_name: missing (a string is required)");
-	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
-		     "\"guest_mac\": \"01:00:00:00:00:01\"}]}",
-		     "network-interfaces[0].guest_mac: '01:00:00:00:00:01' is not a unicast MAC address "
-		     "like 06:00:ac:10:00:02");
-	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
-		     "\"hostfwd\": []}]}",
-		     "network-interfaces[0].hostfwd: only with \"mode\": \"user\"");
-	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
-		     "\"hostfwd\": [{\"host_port\": 70000, \"guest_port\": 22}]}]}",
-		     "network-interfaces[0].hostfwd[0].host_port: must be an integer from 1 to 65535 "
-		     "(got 70000)");
-	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
-		     "\"hostfwd\": [{\"host_addr\": \"localhost\", \"host_port\": 1, \"guest_port\": 2}]}]}",
-		     "network-interfaces[0].hostfwd[0].host_addr: 'localhost' is not an IPv4 address");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+	    "\"guest_mac\": \"01:00:00:00:00:01\"}]}",
+	    "network-interfaces[0].guest_mac: '01:00:00:00:00:01' is not a unicast MAC address "
+	    "like 06:00:ac:10:00:02");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", "
+	    "\"hostfwd\": []}]}",
+	    "network-interfaces[0].hostfwd: only with \"mode\": \"user\"");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
+	    "\"hostfwd\": [{\"host_port\": 70000, \"guest_port\": 22}]}]}",
+	    "network-interfaces[0].hostfwd[0].host_port: must be an integer from 1 to 65535 "
+	    "(got 70000)");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
+	    "\"hostfwd\": [{\"host_addr\": \"localhost\", \"host_port\": 1, \"guest_port\": 2}]}]}",
+	    "network-interfaces[0].hostfwd[0].host_addr: 'localhost' is not an IPv4 address");
 	expect_error("{\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/tmp/v\"}}",
 		     "vsock.guest_cid: must be an integer from 3 to 4294967294 (got 2)");
 	expect_error("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": false}}",
 		     "balloon.amount_mib: must be an integer from 0 to 1048576 (got -1)");
-	expect_error("{\"metrics\": {\"metrics_path\": \"\"}}", "metrics.metrics_path: must not be empty");
+	expect_error("{\"metrics\": {\"metrics_path\": \"\"}}",
+		     "metrics.metrics_path: must not be empty");
 	expect_error("{\"boot-source\": {\"kernel_image_path\": \"a\\u0001b\"}}",
 		     "boot-source.kernel_image_path: contains a control character");
 }
@@ -235,9 +251,11 @@ static void test_unchanged_on_error(void)
 	cJSON_Delete(o);
 
 	/* The API form: the id in the path must match the body's. */
-	o = cJSON_Parse("{\"drive_id\": \"rootfs\", \"path_on_host\": \"/x\", \"is_root_device\": true}");
+	o = cJSON_Parse(
+	    "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/x\", \"is_root_device\": true}");
 	CHECK_EQ(config_set_drive(o, "other", &cfg, &st, &e), -EINVAL);
-	CHECK(!strcmp(err, "drive_id: 'rootfs' does not match the id in the request path ('other')"));
+	CHECK(
+	    !strcmp(err, "drive_id: 'rootfs' does not match the id in the request path ('other')"));
 	CHECK_EQ(cfg.nr_disks, 0);
 	CHECK_EQ(st.root_drive, -1);
 	cJSON_Delete(o);
@@ -299,7 +317,8 @@ static void test_finalize_readonly_root(void)
 
 	CHECK_EQ(load("{\"drives\": [{\"drive_id\": \"r\", \"path_on_host\": \"DISK\", "
 		      "\"is_root_device\": true, \"is_read_only\": true}]}",
-		      &cfg, &st, err), 0);
+		      &cfg, &st, err),
+		 0);
 	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);
 	CHECK(cfg.cmdline && !strcmp(cfg.cmdline, "root=/dev/vda ro"));
 	/* A command line that names a root already is left alone. */

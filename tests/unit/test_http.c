@@ -89,7 +89,8 @@ static void test_variants(void)
 	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 65536\r\n\r\n", &req, err) > 0);
 	CHECK_EQ(req.content_length, HTTP_MAX_BODY);
 	/* The same length twice is accepted. */
-	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req, err) > 0);
+	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req,
+		    err) > 0);
 }
 
 static void expect_status(const char *s, int status, const char *why)
@@ -112,8 +113,10 @@ static void test_refused(void)
 		      "request body larger than 65536 bytes");
 	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", 413,
 		      "larger than");
-	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 400, "malformed Content-Length");
-	expect_status("PUT /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "malformed Content-Length");
+	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 400,
+		      "malformed Content-Length");
+	expect_status("PUT /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400,
+		      "malformed Content-Length");
 	expect_status("PUT /x HTTP/1.1\r\nContent-Length:\r\n\r\n", 400, "empty Content-Length");
 	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400,
 		      "conflicting Content-Length");

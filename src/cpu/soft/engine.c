@@ -264,6 +264,10 @@ static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
 	soft_mode_update(cpu);
 	cpu->wait_for_sipi = false;
 	cpu->halted = false;
+	/* A new architectural state starts with nothing pending from the old one. */
+	cpu->shutdown = false;
+	cpu->pending_vector = -1;
+	cpu->intr_shadow = 0;
 	cpu->shutdown = false;
 	cpu->pending_vector = -1;
 	cpu->intr_shadow = 0;

@@ -70,39 +70,43 @@ void simd_mxcsr_merge(struct soft_cpu *cpu, u32 host_after)
 	u32 flags = host_after & 0x3f;
 	u32 unmasked = flags & ~(cpu->fx.mxcsr >> 7) & 0x3f;
 
-	if (unmasked) {
-		/* SDM Vol. 1 11.5.1: an unmasked pre-computation exception
-		 * (invalid, denormal, divide-by-zero) stops the instruction before
-		 * post-computation exceptions are looked for. Known deviation:
-		 * with an unmasked overflow/underflow the CPU reports PE for the
-		 * result at unbounded exponent range; this keeps the masked PE. */
-		cpu->fx.mxcsr |= (unmasked & 7) ? flags & 7 : flags;
-		soft_raise_noerr(cpu, (cpu->cr4 & X86_CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD);
-	}
+	/* With an unmasked one these are the flags the CPU reports with its
+	 * #XM, as simd_run derived them (simd_fpexc_flags, SDM Vol. 1 11.5.3). */
 	cpu->fx.mxcsr |= flags;
+	if (unmasked)
+		soft_raise_noerr(cpu, (cpu->cr4 & X86_CR4_OSXMMEXCPT) ? EXC_XM : EXC_UD);
 }
 
 /* Runs a stub. For floating point with MXCSR.UM clear the CPU reports
  * underflow on tininess alone (SDM Vol. 1 11.5.2.5), which a run with
  * everything masked does not show for exact tiny results; a second run
- * with FTZ set flags every tiny result (UE), whatever its exactness. */
+ * with FTZ set flags every tiny result (UE), whatever its exactness. When
+ * the flags then include an unmasked exception, simd_fpexc_flags derives
+ * the ones the CPU reports with its #XM from the original operands. */
 static void simd_run(struct soft_cpu *cpu, const struct simd_op *op, struct simd_host *h,
 		     enum simd_stub stub, bool mmx)
 {
 	unsigned how = (mmx ? SIMD_RUN_MMX : 0) | ((op->flags & SOP_FP) ? SIMD_RUN_FP : 0);
-	bool um = (op->flags & SOP_FP) && !(cpu->fx.mxcsr & (1u << 11));
-	struct simd_host again;
+	u32 masks = (op->flags & SOP_FP) ? (cpu->fx.mxcsr >> 7) & 0x3f : 0x3f;
+	struct simd_host in;
 
 	if (!simd_host_has(stub))
 		soft_raise_noerr(cpu, EXC_UD);
-	if (um)
-		again = *h;
+	if (masks == 0x3f) {
+		simd_host_run(h, stub, how);
+		return;
+	}
+	in = *h;
 	simd_host_run(h, stub, how);
-	if (um) {
+	if (!(masks & 0x10)) {
+		struct simd_host again = in;
+
 		again.mxcsr |= 0x8000;
 		simd_host_run(&again, stub, how);
 		h->mxcsr |= again.mxcsr & 0x10;
 	}
+	if (h->mxcsr & ~masks & 0x3f)
+		h->mxcsr = (h->mxcsr & ~0x3fu) | simd_fpexc_flags(cpu, stub, &in, h->mxcsr);
 }
 
 static enum simd_stub simd_stub_for(const struct soft_insn *in, const struct simd_op *op)

@@ -229,10 +229,18 @@ static inline u32 simd_host_mxcsr(const struct soft_cpu *cpu)
 {
 	return (cpu->fx.mxcsr & 0xffc0) | 0x1f80;
 }
-/* Merges the exception flags the host raised into the guest MXCSR; for an
+/* Merges the exception flags of a simd_run into the guest MXCSR; for an
  * unmasked one raises #XM (CR4.OSXMMEXCPT) or #UD, destination untouched
  * (Intel SDM Vol. 1 11.5.1). */
 void simd_mxcsr_merge(struct soft_cpu *cpu, u32 host_after);
+/* The MXCSR flags the CPU reports for FP stub on the operands in (as they
+ * were before the run), given flags, those of the all-masked run, when some
+ * of them are unmasked in the guest's MXCSR: pre-computation exceptions
+ * stop before rounding, an unmasked overflow/underflow reports PE for the
+ * unbounded-exponent result, DPPS/DPPD stop after the stage that faulted
+ * (simd_fpexc.c; Intel SDM Vol. 1 11.5.2, 11.5.3). */
+u32 simd_fpexc_flags(const struct soft_cpu *cpu, enum simd_stub stub, const struct simd_host *in,
+		     u32 flags);
 /* Writes a GPR with 32-bit zero extension for size 4. */
 void simd_gpr_write(struct soft_cpu *cpu, unsigned reg, unsigned size, u64 v);
 

@@ -58,23 +58,25 @@ static void large_note(struct soft_tlb *tlb, u64 lin, unsigned shift)
 void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
+	unsigned kept = 0;
 
 	tlb->nr_large = 0;
 	tlb->large_overflow = false;
-	for (unsigned p = 0; p < 2; p++) {
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
-			struct soft_tlb_entry *e = &tlb->e[p][i];
-			if (e->tag[0] == SOFT_TLB_EMPTY && e->tag[1] == SOFT_TLB_EMPTY &&
-			    e->tag[2] == SOFT_TLB_EMPTY)
-				continue;
-			if (keep_global && e->global) {
-				if (e->shift > 12)
-					large_note(tlb, entry_page(e), e->shift);
-				continue;
-			}
-			tlb_entry_clear(e);
+	/* Entries off the list are empty: only listed ones need clearing. */
+	for (unsigned k = 0; k < tlb->nr_used; k++) {
+		unsigned slot = tlb->used[k];
+		struct soft_tlb_entry *e =
+			&tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+		if (keep_global && e->global && entry_page(e) != SOFT_TLB_EMPTY) {
+			if (e->shift > 12)
+				large_note(tlb, entry_page(e), e->shift);
+			tlb->used[kept++] = (u16)slot;
+			continue;
 		}
+		tlb_entry_clear(e);
+		e->listed = false;
 	}
+	tlb->nr_used = kept;
 }
 
 /* Drops every 4 KiB piece of the large mapping key (base | shift). */
@@ -129,12 +131,17 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, 
 		   bool writable, bool executable, bool global, unsigned shift)
 {
 	u64 page = lin & ~0xfffULL;
-	struct soft_tlb_entry *e = &tlb->e[user][soft_tlb_index(lin)];
+	unsigned idx = soft_tlb_index(lin);
+	struct soft_tlb_entry *e = &tlb->e[user][idx];
 
 	/* Keep the tags of the same page that an earlier fill set (e.g. a read
 	 * entry stays when a write fills the write tag). */
 	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL))
 		tlb_entry_clear(e);
+	if (!e->listed) {
+		e->listed = true;
+		tlb->used[tlb->nr_used++] = (u16)((unsigned)user << SOFT_TLB_BITS | idx);
+	}
 	e->host = host;
 	__atomic_store_n(&e->gpa, gpa & ~0xfffULL, __ATOMIC_RELAXED);
 	e->shift = (u8)shift;

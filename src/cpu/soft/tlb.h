@@ -54,6 +54,7 @@ struct soft_tlb_entry {
 	u64 gpa;     /* guest-physical page address */
 	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
 	bool global; /* from a G=1 leaf with CR4.PGE set */
+	bool listed; /* its slot is in soft_tlb.used (owner thread only) */
 };
 
 typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
@@ -78,6 +79,11 @@ struct soft_tlb {
 	u64 large[SOFT_TLB_LARGE_MAX];
 	unsigned nr_large;
 	bool large_overflow;       /* more than fit: every INVLPG scans */
+	/* Slots (user << SOFT_TLB_BITS | index) filled since their last flush:
+	 * every non-empty entry is listed, so a flush (each CR3 write) visits
+	 * only these instead of the whole TLB. Each slot at most once. */
+	u16 used[2 * SOFT_TLB_SIZE];
+	unsigned nr_used;
 	struct soft_codemap *code; /* NULL: no decoded-code tracking */
 };
 
