@@ -50,3 +50,6 @@ printf '%-28s %8s\n' "popek / native" "$(ratio "$cpu_popek" "$native")" \
 
 echo
 bench/disk.sh
+
+echo
+bench/startup.sh
