@@ -4,6 +4,7 @@
 #include <lz4.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "boot/loader.h"
 #include "popek/layout.h"
@@ -68,6 +69,24 @@ bad:
 	return -EINVAL;
 }
 
+/* True when pvh_load() will accept the command line and initrd for a
+ * kernel ending at end (the checks of boot_cmdline_write and
+ * boot_initrd_load, without their error messages: when this says no, the
+ * normal bzImage path runs and reports the problem once). */
+static bool unpacked_fits(const struct guest_mem *mem, const struct vm_config *cfg, u64 end)
+{
+	u64 hi = guest_mem_low_end(mem), lo = ALIGN_UP(end, 4096);
+	struct stat st;
+
+	if (cfg->cmdline && strlen(cfg->cmdline) > LAYOUT_CMDLINE_MAX - 1)
+		return false;
+	if (!cfg->initrd_path || !cfg->initrd_path[0])
+		return true;
+	if (stat(cfg->initrd_path, &st) || !S_ISREG(st.st_mode) || st.st_size < 0)
+		return false;
+	return (u64)st.st_size <= hi && ALIGN_DOWN(hi - (u64)st.st_size, 4096) >= lo;
+}
+
 int linux_load_unpacked(struct guest_mem *mem, const struct vm_config *cfg,
 			const struct boot_file *f, const struct linux_header *h,
 			struct boot_result *out)
@@ -94,7 +113,8 @@ int linux_load_unpacked(struct guest_mem *mem, const struct vm_config *cfg,
 	if (elf_parse(f->path, vmlinux.data, vmlinux.size, &img))
 		goto out;
 	if (!img.is64 || img.machine != EM_X86_64 || !img.has_pvh ||
-	    img.hi > guest_mem_low_end(mem) || img.lo < LAYOUT_KERNEL)
+	    img.hi > guest_mem_low_end(mem) || img.lo < LAYOUT_KERNEL ||
+	    !unpacked_fits(mem, cfg, img.hi))
 		goto out;
 	r = pvh_load(mem, cfg, &vmlinux, &img, out);
 	if (!r)

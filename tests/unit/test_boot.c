@@ -778,6 +778,15 @@ static void test_bzimage_lz4_unpacked(void)
 	CHECK(!memcmp(guest_mem_ptr(&mem, res.initrd_start, sizeof(initrd_data)), initrd_data,
 		      sizeof(initrd_data)));
 	guest_mem_destroy(&mem);
+
+	/* A missing initrd is reported once (by the normal path), not twice. */
+	cfg.initrd_path = "/nonexistent/initrd";
+	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
+	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), -ENOENT);
+	CHECK(!strcmp(err, "popek: error: initrd '/nonexistent/initrd': No such file or "
+			   "directory\n"));
+	guest_mem_destroy(&mem);
+	cfg.initrd_path = initrd;
 	tmp_remove(path);
 
 	/* A corrupt block: the bzImage as it is, entered at startup_64. */

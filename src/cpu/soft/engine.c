@@ -50,6 +50,9 @@ static void apic_init(void *opaque, unsigned id)
 	struct soft_vcpu *v = vm_vcpu(opaque, id);
 
 	if (v) {
+		/* Forget an older SIPI here, on the sender's side: the AP thread may
+		 * see this INIT only after the SIPIs that follow it have arrived. */
+		atomic_store(&v->sipi_vector, -1);
 		atomic_store(&v->init_pending, true);
 		vcpu_wake(v);
 	}
@@ -346,7 +349,6 @@ static void vcpu_init_sipi(struct soft_vcpu *v)
 	if (atomic_exchange(&v->init_pending, false)) {
 		soft_init(cpu);
 		cpu->wait_for_sipi = cpu->id != 0;
-		atomic_store(&v->sipi_vector, -1);
 	}
 	vec = atomic_exchange(&v->sipi_vector, -1);
 	if (vec >= 0 && cpu->wait_for_sipi)

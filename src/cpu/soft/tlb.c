@@ -59,6 +59,7 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
 	unsigned kept = 0;
+	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
 
 	tlb->nr_large = 0;
 	tlb->large_overflow = false;
@@ -68,8 +69,12 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 		struct soft_tlb_entry *e =
 			&tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
 		if (keep_global && e->global && entry_page(e) != SOFT_TLB_EMPTY) {
-			if (e->shift > 12)
-				large_note(tlb, entry_page(e), e->shift);
+			u64 page = entry_page(e);
+			u64 key = (page & ~((1ULL << e->shift) - 1)) | e->shift;
+			if (e->shift > 12 && key != last) {
+				last = key;
+				large_note(tlb, page, e->shift);
+			}
 			tlb->used[kept++] = (u16)slot;
 			continue;
 		}
