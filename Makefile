@@ -100,10 +100,10 @@ run: deps build/popek guest
 	build/popek run --kernel build/guest/vmlinuz --initrd build/guest/initramfs.cpio.gz \
 		--mem 512M --engine auto
 
-test: deps build/popek build/asan/popek $(UNIT_BINS) guest-programs
+test: deps build/popek build/asan/popek $(UNIT_BINS) guest-programs guest
 	@tests/run.sh
 
-test-long: deps build/popek build/asan/popek $(UNIT_BINS) guest-programs build/oracle
+test-long: deps build/popek build/asan/popek $(UNIT_BINS) guest-programs guest build/oracle
 	@POPEK_TEST_LONG=1 tests/run.sh
 
 bench: deps build/popek guest
