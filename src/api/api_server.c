@@ -19,6 +19,7 @@
 #include "api/api_routes.h"
 #include "core/machine.h"
 #include "host/seccomp.h"
+#include "host/unix_sock.h"
 #include "popek/log.h"
 
 #define API_IN_MAX    (HTTP_MAX_HEAD + HTTP_MAX_BODY)
@@ -366,56 +367,34 @@ static void *api_thread(void *arg)
 	return NULL;
 }
 
-/* Refuses a path that is in use; replaces a stale socket file. */
-static int api_check_path(const char *path)
+/* Listens on path through unix_listen(), which replaces a stale socket file
+ * and refuses one that something still listens on; the messages name the
+ * option. */
+static int api_listen(struct api_server *s, const char *path)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct stat st;
-	int fd, r;
+	int fd;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
+	if (strlen(path) >= sizeof(s->path) || !*path) {
+		log_error("--api-sock '%s': a socket path must have 1 to %zu bytes", path,
+			  sizeof(s->path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		log_error("--api-sock '%s': exists and is not a socket", path);
 		return -EEXIST;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	strcpy(addr.sun_path, path);
-	r = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	close(fd);
-	if (r == 0) {
+	fd = unix_listen(path, 128);
+	if (fd == -EADDRINUSE) {
 		log_error("--api-sock '%s': another process is listening on it", path);
-		return -EADDRINUSE;
+		return fd;
 	}
-	unlink(path);
-	return 0;
-}
-
-static int api_listen(struct api_server *s, const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int err;
-
-	if (strlen(path) >= sizeof(addr.sun_path) || !*path) {
-		log_error("--api-sock '%s': a socket path must have 1 to %zu bytes", path,
-			  sizeof(addr.sun_path) - 1);
-		return -ENAMETOOLONG;
+	if (fd < 0) {
+		log_error("--api-sock '%s': %s", path, strerror(-fd));
+		return fd;
 	}
-	err = api_check_path(path);
-	if (err < 0)
-		return err;
-	strcpy(addr.sun_path, path);
+	s->listen_fd = fd;
 	strcpy(s->path, path);
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(s->listen_fd, 128) < 0) {
-		err = -errno;
-		log_error("--api-sock '%s': %s", path, strerror(-err));
-		s->path[0] = 0;
-		return err;
-	}
 	return 0;
 }
 

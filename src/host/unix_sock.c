@@ -57,7 +57,7 @@ static bool unix_is_stale(const char *path)
 	return fd == -ECONNREFUSED;
 }
 
-int unix_listen(const char *path)
+int unix_listen(const char *path, int backlog)
 {
 	struct sockaddr_un sa;
 	int fd, err;
@@ -77,7 +77,7 @@ int unix_listen(const char *path)
 			goto fail;
 		}
 	}
-	if (listen(fd, 16) < 0) {
+	if (listen(fd, backlog) < 0) {
 		err = -errno;
 		unlink(path);
 		goto fail;

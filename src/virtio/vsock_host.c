@@ -52,7 +52,7 @@ int vsock_core_init(struct vsock_core *c, u64 guest_cid, const char *path)
 	if (c->kick_fd < 0 || epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->kick_fd, &ev) < 0)
 		goto fail_errno;
 	if (c->path[0]) {
-		c->listen_fd = unix_listen(c->path);
+		c->listen_fd = unix_listen(c->path, 16);
 		if (c->listen_fd < 0) {
 			err = c->listen_fd;
 			c->path[0] = 0; /* not ours to unlink */

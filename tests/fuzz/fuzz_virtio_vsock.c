@@ -47,7 +47,7 @@ static void fuzz_setup(void)
 	snprintf(env.path, sizeof(env.path), "%s/v.sock", env.dir);
 	for (int i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s_%d", env.path, i + 1);
-		env.listeners[i] = unix_listen(p);
+		env.listeners[i] = unix_listen(p, 16);
 		if (env.listeners[i] < 0)
 			abort();
 	}

@@ -81,7 +81,7 @@ static void spin(struct vsock_core *c)
 
 static int listen_at(const char *p)
 {
-	int fd = unix_listen(p);
+	int fd = unix_listen(p, 16);
 
 	CHECK(fd >= 0);
 	return fd;
@@ -452,7 +452,7 @@ static void test_stale_socket(void)
 
 	tmp_setup();
 	/* A socket file left behind by a dead popek is replaced... */
-	fd = unix_listen(path);
+	fd = unix_listen(path, 16);
 	CHECK(fd >= 0);
 	close(fd);
 	CHECK_EQ(vsock_core_init(&c, GCID, path), 0);
