@@ -60,28 +60,40 @@ build/asan/unit/test_soft_oracle: $(ORACLE_SRCS) $(wildcard tests/oracle/*.h) $(
 build/oracle: $(ORACLE_SRCS) $(wildcard tests/oracle/*.h) $(LIB_OBJS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -Itests -o $@ $(ORACLE_SRCS) $(LIB_OBJS) $(LDLIBS)
 
-# Fuzz targets (libFuzzer, clang): each tests/fuzz/fuzz_X.c runs FUZZ_SECONDS.
+# Fuzz targets (libFuzzer, clang): each tests/fuzz/fuzz_X.c runs FUZZ_SECONDS,
+# starting from tests/fuzz/seeds/fuzz_X/ when there is one (the corpus grows
+# in build/fuzz/corpus/); the JSON/HTTP targets get tests/fuzz/json.dict.
 FUZZ_SECONDS ?= 30
 FOBJ := build/fuzz/obj
 FCFLAGS := $(filter-out -MMD -MP,$(CFLAGS_COMMON)) -O1 -fsanitize=fuzzer-no-link,address,undefined
 FLIB_OBJS := $(LIB_SRCS:%.c=$(FOBJ)/%.o)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-.SECONDARY: $(FLIB_OBJS)
+# Code the targets share (every tests/fuzz/*.c that is not a fuzz_*.c).
+FUZZ_SHARED_OBJS := $(patsubst %.c,$(FOBJ)/%.o,$(filter-out tests/fuzz/fuzz_%.c,$(wildcard tests/fuzz/*.c)))
+.SECONDARY: $(FLIB_OBJS) $(FUZZ_SHARED_OBJS)
 
 $(FOBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)clang $(FCFLAGS) -Wno-unused-command-line-argument -c -o $@ $<
+	$(call say,CC,$@)clang $(FCFLAGS) -MMD -MP -Wno-unused-command-line-argument -c -o $@ $<
 
-build/fuzz/%: tests/fuzz/%.c $(FLIB_OBJS)
-	$(call say,LD,$@)clang $(FCFLAGS) -fsanitize=fuzzer -o $@ $< $(FLIB_OBJS) $(LDLIBS)
+build/fuzz/%: tests/fuzz/%.c $(FLIB_OBJS) $(FUZZ_SHARED_OBJS)
+	$(call say,LD,$@)clang $(FCFLAGS) -MMD -MP -fsanitize=fuzzer -o $@ $< $(FLIB_OBJS) $(FUZZ_SHARED_OBJS) $(LDLIBS)
 
+# UBSan findings stop the run (the objects are built to recover); an input
+# running over FUZZ_TIMEOUT seconds is reported as a hang.
+FUZZ_TIMEOUT ?= 20
 fuzz: deps $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
-		mkdir -p build/fuzz/corpus/$$(basename $$f); \
+		n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus/$$n; \
+		seeds=; [ -d tests/fuzz/seeds/$$n ] && seeds=tests/fuzz/seeds/$$n; \
+		case $$n in fuzz_config_file|fuzz_http) dict=-dict=tests/fuzz/json.dict;; *) dict=;; esac; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 build/fuzz/corpus/$$(basename $$f) \
-			2>build/fuzz/$$(basename $$f).log || { tail -30 build/fuzz/$$(basename $$f).log; exit 1; }; \
-		grep -E '^Done|^#[0-9]+ *DONE' build/fuzz/$$(basename $$f).log | tail -1; \
+		UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -close_fd_mask=3 $$dict \
+			-artifact_prefix=build/fuzz/$$n- build/fuzz/corpus/$$n $$seeds \
+			2>build/fuzz/$$n.log || { tail -30 build/fuzz/$$n.log; exit 1; }; \
+		grep -E '^Done|^#[0-9]+[[:space:]]+DONE' build/fuzz/$$(basename $$f).log | tail -2; \
 	done
 
 # Guest test programs (tests/guest/*): built by their own makefile.

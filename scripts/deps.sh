@@ -2,7 +2,7 @@
 # Installs the Debian packages popek needs to build, test and boot its default
 # guest, only when one is missing. Needs root (or sudo) and Debian's apt.
 set -e
-PKGS="gcc make libc6-dev liblz4-dev busybox-static cpio gzip e2fsprogs clang libclang-rt-14-dev qemu-system-x86 lz4 acpica-tools bc libslirp-dev libcjson-dev libseccomp-dev curl python3"
+PKGS="gcc make libc6-dev liblz4-dev busybox-static cpio gzip e2fsprogs clang libclang-rt-14-dev qemu-system-x86 lz4 acpica-tools bc libslirp-dev libcjson-dev libseccomp-dev curl python3 jq"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -15,6 +15,7 @@
 #include "api/ctl.h"
 #include "core/machine.h"
 #include "core/metrics.h"
+#include "host/jail.h"
 #include "host/seccomp.h"
 #include "host/term.h"
 #include "popek/log.h"
@@ -141,6 +142,18 @@ static int main_api(struct vm_config *cfg, struct config_store *st)
 	return status;
 }
 
+/* --jail: chroot and drop to --uid/--gid before anything is opened (and so
+ * long before the guest runs), then parse again: --config-file is a path
+ * inside the jail. /dev/kvm is kept open unless the engine is soft. */
+static int main_jail(int argc, char **argv, struct vm_config *cfg, struct config_store *st)
+{
+	enum cli_action action;
+
+	if (jail_enter(cfg->jail_dir, cfg->jail_uid, cfg->jail_gid, cfg->engine != ENGINE_SOFT) < 0)
+		return -EPERM;
+	return cli_parse(argc, argv, true, cfg, st, &action);
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -151,7 +164,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
-	if (cli_parse(argc, argv, &cfg, &st, &action) < 0)
+	if (cli_parse(argc, argv, false, &cfg, &st, &action) < 0)
 		return 1;
 	if (action == CLI_HELP) {
 		cli_print_help();
@@ -164,8 +177,11 @@ int main(int argc, char **argv)
 	/* A closed stdout must not kill popek with the terminal left raw. */
 	signal(SIGPIPE, SIG_IGN);
 	/* glibc reads /etc/localtime on its first time conversion (the RTC's
-	 * gmtime_r on a vCPU thread): now, before the seccomp filters. */
+	 * gmtime_r on a vCPU thread): now, before the jail and the seccomp
+	 * filters. */
 	tzset();
+	if (cfg.jail_dir && main_jail(argc, argv, &cfg, &st) < 0)
+		return 1;
 	if (cfg.api_sock)
 		return main_api(&cfg, &st);
 	if (main_start(&cfg, &st, &m, &metrics_fd) < 0)

@@ -21,7 +21,9 @@
 #define LAYOUT_MB_AREA 0x30000ULL      /* multiboot mmap, strings, module list */
 #define LAYOUT_EBDA_START 0x9FC00ULL   /* reserved from here up to 1 MiB */
 #define LAYOUT_ACPI_START 0xE0000ULL   /* RSDP, then all ACPI tables */
-#define LAYOUT_ACPI_END 0x100000ULL
+#define LAYOUT_ACPI_END 0xF0000ULL
+#define LAYOUT_MPTABLE 0xF0000ULL      /* MP table, only with acpi=off (no ACPI tables) */
+#define LAYOUT_RESET_VECTOR 0xFFFF0ULL /* F000:FFF0, where a BIOS reboot jumps */
 #define LAYOUT_KERNEL 0x100000ULL      /* protected-mode kernel load address */
 #define LAYOUT_BOOT_STACK 0x8FF0ULL    /* initial RSP for the 64-bit entry */
 
@@ -55,6 +57,7 @@
 
 /* Interrupt lines (GSIs, = ISA IRQs below 16). */
 #define GSI_PIT 0  /* routed to IOAPIC pin 2 by the MADT override */
+#define GSI_I8042_KBD 1 /* i8042 keyboard port (ISA IRQ 1) */
 #define GSI_UART0 4
 #define GSI_RTC 8
 #define GSI_ACPI_SCI 9

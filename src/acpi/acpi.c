@@ -75,7 +75,7 @@ static int acpi_check_gsi(const struct acpi_config *cfg, unsigned i)
 	u32 gsi = cfg->virtio[i].gsi;
 
 	/* GSI 2 is the pin IRQ0 (the PIT) is overridden to, see madt.c. */
-	if (gsi >= LAYOUT_IOAPIC_PINS || gsi == GSI_PIT || gsi == 2 ||
+	if (gsi >= LAYOUT_IOAPIC_PINS || gsi == GSI_PIT || gsi == 2 || gsi == GSI_I8042_KBD ||
 	    (cfg->has_uart && gsi == GSI_UART0) || (cfg->has_rtc && gsi == GSI_RTC)) {
 		log_error("acpi: virtio device %u: GSI %u is not free", i, gsi);
 		return -EINVAL;

@@ -25,7 +25,8 @@ struct acpi_config {
  * and returns the RSDP's address in *rsdp. Returns 0, -ENOSPC when they do
  * not fit, or -EFAULT when that range is not RAM (-EINVAL for a bad config:
  * no CPU or more than 254, a virtio window not below 4 GiB, a virtio GSI that
- * is >= 24, 0, 2, used by COM1/RTC or by another virtio device).
+ * is >= 24, 0, 1, 2, used by COM1/RTC or by another virtio device). The DSDT
+ * always describes the i8042 keyboard controller (PNP0303: 0x60, 0x64, IRQ 1).
  *
  * What the guest then writes (for the devices behind these ports):
  * poweroff: 0x80 to PORT_ACPI_SLEEP_STS (clear WAK_STS), then 0x34

@@ -29,9 +29,15 @@ static void dsdt_s5(struct aml_buf *b)
 	aml_end(b, pkg);
 }
 
-/* An ISA device with one fixed I/O range and one ISA IRQ (edge, active high). */
-static void dsdt_isa_device(struct aml_buf *b, const char *name, const char *eisaid, u16 port,
-			    u8 len, unsigned irq)
+/* A fixed I/O range of an ISA device. */
+struct dsdt_io {
+	u16 port;
+	u8 len;
+};
+
+/* An ISA device with fixed I/O ranges and one ISA IRQ (edge, active high). */
+static void dsdt_isa_device(struct aml_buf *b, const char *name, const char *eisaid,
+			    const struct dsdt_io *io, unsigned nr_io, unsigned irq)
 {
 	struct aml_block dev, crs;
 
@@ -41,7 +47,8 @@ static void dsdt_isa_device(struct aml_buf *b, const char *name, const char *eis
 	aml_method_return_integer(b, "_STA", STA_PRESENT);
 	aml_name(b, "_CRS");
 	crs = aml_restemplate(b);
-	aml_res_io(b, port, port, 1, len);
+	for (unsigned i = 0; i < nr_io; i++)
+		aml_res_io(b, io[i].port, io[i].port, 1, io[i].len);
 	aml_res_irq_noflags(b, irq);
 	aml_restemplate_end(b, crs);
 	aml_end(b, dev);
@@ -73,6 +80,8 @@ static void dsdt_virtio(struct aml_buf *b, unsigned idx, const struct acpi_virti
 
 int acpi_dsdt_emit(struct aml_buf *b, const struct acpi_config *cfg)
 {
+	static const struct dsdt_io uart = {PORT_UART0, 8}, rtc = {PORT_RTC, 2};
+	static const struct dsdt_io kbd[2] = {{PORT_I8042_DATA, 1}, {PORT_I8042_CMD, 1}};
 	struct acpi_table_header h;
 	struct aml_block sb;
 
@@ -83,9 +92,16 @@ int acpi_dsdt_emit(struct aml_buf *b, const struct acpi_config *cfg)
 	dsdt_s5(b);
 	sb = aml_scope(b, "\\_SB");
 	if (cfg->has_uart)
-		dsdt_isa_device(b, "COM1", "PNP0501", PORT_UART0, 8, GSI_UART0);
+		dsdt_isa_device(b, "COM1", "PNP0501", &uart, 1, GSI_UART0);
 	if (cfg->has_rtc)
-		dsdt_isa_device(b, "RTC", "PNP0B00", PORT_RTC, 2, GSI_RTC);
+		dsdt_isa_device(b, "RTC", "PNP0B00", &rtc, 1, GSI_RTC);
+	/*
+	 * The i8042's keyboard port, always there. With ACPI hardware-reduced
+	 * Linux maps no ISA IRQ by itself: this device is how its i8042 driver
+	 * finds data port, command port and IRQ 1 (i8042-acpipnpio.h,
+	 * i8042_pnp_kbd_probe). There is no aux (mouse) port to describe.
+	 */
+	dsdt_isa_device(b, "KBD", "PNP0303", kbd, 2, GSI_I8042_KBD);
 	for (unsigned i = 0; i < cfg->nr_virtio && i < ACPI_MAX_VIRTIO; i++)
 		dsdt_virtio(b, i, &cfg->virtio[i]);
 	aml_end(b, sb);

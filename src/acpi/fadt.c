@@ -74,7 +74,7 @@ _Static_assert(offsetof(struct acpi_fadt, sleep_control_reg) == 244, "FADT sleep
 
 /* 5.2.9.3 IA-PC Boot Architecture Flags. */
 #define IAPC_LEGACY_DEVICES       (1u << 0)
-#define IAPC_8042                 (1u << 1) /* Linux only probes the i8042 when set */
+#define IAPC_8042                 (1u << 1) /* an i8042 exists (also in the DSDT: PNP0303) */
 #define IAPC_VGA_NOT_PRESENT      (1u << 2)
 #define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
 
@@ -121,8 +121,10 @@ int acpi_fadt_build(struct acpi_area *a, const struct acpi_config *cfg, gpa_t ds
 	f->sleep_control_reg = fadt_io_byte(PORT_ACPI_SLEEP_CTL);
 	f->sleep_status_reg = fadt_io_byte(PORT_ACPI_SLEEP_STS);
 	/*
-	 * COM1 and the RTC are ISA devices; the 8042 flag lets Linux probe the
-	 * i8042 (its keyboard-controller reset is a fallback reboot path). No VGA.
+	 * COM1 and the RTC are ISA devices; the 8042 flag says the keyboard
+	 * controller exists (without it Linux's arch/x86/kernel/acpi/boot.c
+	 * marks it firmware-absent; Linux finds it through its PNP0303 device in
+	 * the DSDT, see dsdt.c). No VGA.
 	 * CENTURY stays 0: the RTC need not implement CMOS register 0x32.
 	 */
 	f->iapc_boot_arch = IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT;

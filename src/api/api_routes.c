@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/cli.h"
 #include "core/machine.h"
 #include "core/metrics.h"
 #include "cpu/engine.h"
+#include "dev/devices.h"
 #include "popek/log.h"
 #include "virtio/balloon.h"
 #include "virtio/devices.h"
@@ -209,6 +211,64 @@ static void api_instance_start(struct api_ctx *c)
 			 vm->quit ? "popek is exiting" : strerror(-vm->start_err));
 }
 
+static u64 api_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+}
+
+/*
+ * SendCtrlAltDel, as Firecracker does it: the keys go to the guest through
+ * the i8042 keyboard; a guest that stops on them (Linux: a restart, or
+ * SIGINT to init) ends popek. One that ignores them is stopped once
+ * API_CAD_GRACE_MS have passed (api_routes_tick), and one with no keyboard
+ * driver listening (e.g. the multiboot test programs) at once. Never waits:
+ * the answer stays immediate. The keys are typed on the event loop's thread
+ * (i8042_request_ctrl_alt_del): this thread may not drive interrupt lines.
+ * Called with vm->lock held.
+ */
+static void api_ctrl_alt_del(struct api_vm *vm)
+{
+	struct machine *m = vm->m;
+	struct i8042 *kbd = &m->devs->i8042;
+	int err;
+
+	pthread_mutex_lock(&m->dev_lock);
+	err = i8042_ctrl_alt_del_ready(kbd);
+	pthread_mutex_unlock(&m->dev_lock);
+	if (!err)
+		err = i8042_request_ctrl_alt_del(kbd);
+	if (err < 0) {
+		log_warn("api: SendCtrlAltDel: %s: stopping the VM",
+			 err == -ENODEV ? "no keyboard driver listens in the guest"
+					: "the guest's keyboard queue is full");
+		machine_request_stop(m, MACHINE_STOP_USER, 0);
+		return;
+	}
+	log_info("api: SendCtrlAltDel: keys typed; the VM is stopped if still running in %u s",
+		 API_CAD_GRACE_MS / 1000);
+	if (!vm->cad_deadline_ms) /* a second request does not extend the first */
+		vm->cad_deadline_ms = api_clock_ms() + API_CAD_GRACE_MS;
+}
+
+void api_routes_tick(struct api_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->cad_deadline_ms && vm->phase == API_RUNNING &&
+	    api_clock_ms() >= vm->cad_deadline_ms) {
+		vm->cad_deadline_ms = 0;
+		if (!machine_stopping(vm->m)) {
+			log_warn("api: SendCtrlAltDel: the guest did not shut down within %u s: "
+				 "stopping the VM",
+				 API_CAD_GRACE_MS / 1000);
+			machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void api_put_actions(struct api_ctx *c)
 {
 	struct api_vm *vm = c->vm;
@@ -232,9 +292,7 @@ static void api_put_actions(struct api_ctx *c)
 	} else if (!strcmp(a->valuestring, "SendCtrlAltDel")) {
 		if (!api_running(c, "SendCtrlAltDel"))
 			return;
-		/* popek's i8042 has no keyboard to carry the keys: a stop. */
-		log_info("api: SendCtrlAltDel: stopping the VM");
-		machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
+		api_ctrl_alt_del(vm);
 		api_done(c);
 	} else if (!strcmp(a->valuestring, "FlushMetrics")) {
 		if (!api_running(c, "FlushMetrics"))

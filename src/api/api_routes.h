@@ -35,13 +35,22 @@ struct api_vm {
 	struct machine *m;    /* once running */
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
 	u64 requests, errors;
+	u64 cad_deadline_ms; /* SendCtrlAltDel: hard stop at this CLOCK_MONOTONIC ms; 0 */
 };
+
+/* How long SendCtrlAltDel waits for the guest to shut down before stopping
+ * it (checked once a second by api_routes_tick). */
+#define API_CAD_GRACE_MS 10000
 
 /* Answers one complete request. Fills *status and *body (a malloc'd JSON
  * text, or NULL for no body). May block briefly: InstanceStart waits for
  * main to build the machine, PATCH /vm for the vCPUs to park. */
 void api_route(struct api_vm *vm, const struct http_request *req, const char *body, size_t body_len,
 	       int *status, char **out);
+
+/* Called by the API thread about once a second, vm->lock not held: stops a
+ * machine that ignored SendCtrlAltDel for API_CAD_GRACE_MS (one log line). */
+void api_routes_tick(struct api_vm *vm);
 
 /* {"fault_message": msg} as a malloc'd JSON text (NULL if out of memory). */
 char *api_fault(const char *msg);

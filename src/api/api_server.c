@@ -363,6 +363,7 @@ static void *api_thread(void *arg)
 			}
 		}
 		api_sweep(s);
+		api_routes_tick(&s->vm);
 	}
 	return NULL;
 }

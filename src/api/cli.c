@@ -60,6 +60,13 @@ void cli_print_help(void)
 	       "                     FlushMetrics and when the VM stops\n"
 	       "  --no-seccomp       do not confine popek's threads with seccomp filters (on\n"
 	       "                     by default once the VM is set up)\n"
+	       "  --jail DIR --uid UID --gid GID\n"
+	       "                     (root only) before opening anything, chroot into DIR,\n"
+	       "                     a directory you prepared, and run as user UID, group\n"
+	       "                     GID (both required, as for Firecracker's jailer); every\n"
+	       "                     path (kernel, initrd, disks, sockets, --config-file,\n"
+	       "                     --api-sock, paths sent to the API) is then inside DIR\n"
+	       "                     and must be usable by that user\n"
 	       "\n"
 	       "The guest's console is the serial port (ttyS0) on this terminal. On a\n"
 	       "terminal, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h lists escapes.\n"
@@ -183,6 +190,9 @@ enum {
 	OPT_ID,
 	OPT_METRICS_FILE,
 	OPT_NO_SECCOMP,
+	OPT_JAIL,
+	OPT_UID,
+	OPT_GID,
 };
 
 static const struct option cli_options[] = {
@@ -206,6 +216,9 @@ static const struct option cli_options[] = {
 	{"id", required_argument, NULL, OPT_ID},
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+	{"jail", required_argument, NULL, OPT_JAIL},
+	{"uid", required_argument, NULL, OPT_UID},
+	{"gid", required_argument, NULL, OPT_GID},
 	{NULL, 0, NULL, 0},
 };
 
@@ -227,6 +240,24 @@ static int cli_parse_id(const char *s, struct vm_config *cfg)
 	return 0;
 }
 
+/* A user or group id: decimal, 0 to 2^32 - 2 ((uid_t)-1 means "unchanged"
+ * to setresuid). */
+static int cli_parse_ugid(const char *opt, const char *s, u32 *out, bool *given)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s < '0' || *s > '9' || v > 0xFFFFFFFEULL) {
+		log_error("%s '%s': must be a number from 0 to 4294967294", opt, s);
+		return -EINVAL;
+	}
+	*out = (u32)v;
+	*given = true;
+	return 0;
+}
+
 static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 			    enum cli_action *action)
 {
@@ -244,6 +275,13 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_NO_SECCOMP:
 		cfg->seccomp = false;
 		return 0;
+	case OPT_JAIL:
+		cfg->jail_dir = arg;
+		return 0;
+	case OPT_UID:
+		return cli_parse_ugid("--uid", arg, &cfg->jail_uid, &cfg->has_jail_uid);
+	case OPT_GID:
+		return cli_parse_ugid("--gid", arg, &cfg->jail_gid, &cfg->has_jail_gid);
 	case OPT_KERNEL:
 		cfg->kernel_path = arg;
 		return 0;
@@ -292,16 +330,21 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 }
 
 /* First pass: --config-file, so that the other options add to it or
- * override it whatever their order. Option errors are left to the second. */
-static int cli_load_config_file(int argc, char **argv, struct vm_config *cfg,
-				struct config_store *st)
+ * override it whatever their order. Option errors are left to the second.
+ * With --jail the file is inside the jail: it is read only once in it, and
+ * *deferred says that it was not read yet. */
+static int cli_load_config_file(int argc, char **argv, bool in_jail, struct vm_config *cfg,
+				struct config_store *st, bool *deferred)
 {
 	const char *file = NULL;
+	bool jail = false;
 	int opt;
 
+	*deferred = false;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", cli_options, NULL)) != -1) {
+		jail |= opt == OPT_JAIL;
 		if (opt != OPT_CONFIG_FILE)
 			continue;
 		if (file) {
@@ -310,13 +353,35 @@ static int cli_load_config_file(int argc, char **argv, struct vm_config *cfg,
 		}
 		file = optarg;
 	}
+	if (file && jail && !in_jail) {
+		*deferred = true;
+		return 0;
+	}
 	return file ? config_file_load(file, cfg, st) : 0;
 }
 
-int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store *st,
+/* --jail goes with --uid and --gid, and they with it. */
+static int cli_check_jail(const struct vm_config *cfg)
+{
+	if (!cfg->jail_dir && (cfg->has_jail_uid || cfg->has_jail_gid)) {
+		log_error("%s needs --jail DIR (see popek --help)",
+			  cfg->has_jail_uid ? "--uid" : "--gid");
+		return -EINVAL;
+	}
+	if (cfg->jail_dir && (!cfg->has_jail_uid || !cfg->has_jail_gid)) {
+		log_error("--jail '%s' needs --uid N and --gid N: the user and group popek runs as "
+			  "inside the jail",
+			  cfg->jail_dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
 	      enum cli_action *action)
 {
 	int opt, first = 1;
+	bool deferred;
 
 	memset(cfg, 0, sizeof(*cfg));
 	config_store_init(st);
@@ -336,7 +401,7 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store 
 	 * the program name stands in for argv[0]; optind = 0 restarts it. */
 	argc -= first - 1;
 	argv += first - 1;
-	if (cli_load_config_file(argc, argv, cfg, st) < 0)
+	if (cli_load_config_file(argc, argv, in_jail, cfg, st, &deferred) < 0)
 		return -EINVAL;
 	optind = 0;
 	opterr = 0;
@@ -362,7 +427,9 @@ int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store 
 		*action = CLI_HELP;
 		return 0;
 	}
-	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->api_sock) {
+	if (*action == CLI_RUN && cli_check_jail(cfg) < 0)
+		return -EINVAL;
+	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->api_sock && !deferred) {
 		log_error("no kernel given: use --kernel PATH, --config-file FILE or --api-sock PATH "
 			  "(see popek --help)");
 		return -EINVAL;

@@ -10,8 +10,11 @@ enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
 /* Parses argv (argv[0] is the program). --config-file is applied first;
  * strings it sets live in st, which must outlive cfg. On a bad argument logs
- * one error line naming the option and the value and returns -EINVAL. */
-int cli_parse(int argc, char **argv, struct vm_config *cfg, struct config_store *st,
+ * one error line naming the option and the value and returns -EINVAL.
+ * With --jail, the config file's path is inside the jail: it is read only
+ * when in_jail is true, so main parses once, enters cfg->jail_dir, and
+ * parses again with in_jail. */
+int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
 	      enum cli_action *action);
 void cli_print_help(void);
 /* Parses "512M", "2G", "1024K", "4096" (MiB) into bytes; -EINVAL if malformed. */

@@ -191,6 +191,18 @@ static int boot_load_vmlinux(struct guest_mem *mem, const struct vm_config *cfg,
 	return linux_load_elf64(mem, cfg, f, &img, out);
 }
 
+int boot_write_reset_stub(const struct guest_mem *mem)
+{
+	const u8 stub[] = {
+	    0xBA, PORT_ACPI_RESET & 0xFF, PORT_ACPI_RESET >> 8, /* mov dx, PORT_ACPI_RESET */
+	    0xB0, ACPI_RESET_VALUE,                             /* mov al, ACPI_RESET_VALUE */
+	    0xEE,                                               /* out dx, al */
+	    0xFA, 0xF4, 0xEB, 0xFD,                             /* cli; hlt; jmp hlt */
+	};
+
+	return guest_mem_write(mem, LAYOUT_RESET_VECTOR, stub, sizeof(stub)) ? -EFAULT : 0;
+}
+
 int boot_load(struct guest_mem *mem, const struct vm_config *cfg, gpa_t rsdp,
 	      struct boot_result *out)
 {

@@ -28,4 +28,10 @@ struct boot_result {
 int boot_load(struct guest_mem *mem, const struct vm_config *cfg, gpa_t rsdp,
 	      struct boot_result *out);
 
+/* Writes a stub at the reset vector (0xFFFF0) that resets the machine
+ * through the ACPI reset register: without firmware, a guest that reboots
+ * "through the BIOS" (Linux on hardware-reduced ACPI without EFI) jumps
+ * there. Returns 0 or -errno. */
+int boot_write_reset_stub(const struct guest_mem *mem);
+
 #endif

@@ -74,6 +74,13 @@ struct vm_config {
 	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */
 	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
 	bool seccomp;             /* per-thread seccomp filters after set-up (cli default on) */
+
+	/* --jail (command line only, as Firecracker's jailer options are): before
+	 * anything is opened, chroot into jail_dir and run as jail_uid/jail_gid;
+	 * every path above is then resolved inside the jail (src/host/jail.h). */
+	const char *jail_dir;     /* NULL: no jail */
+	bool has_jail_uid, has_jail_gid;
+	u32 jail_uid, jail_gid;
 };
 
 const char *config_engine_name(enum engine_kind kind);

@@ -60,29 +60,34 @@ int event_loop_remove(struct event_loop *loop, int fd)
 	return -ENOENT;
 }
 
-void event_loop_run(struct event_loop *loop)
+int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[16];
+	int n = epoll_wait(loop->epfd, evs, ARRAY_SIZE(evs), timeout_ms);
 
-	while (!loop->quit) {
-		int n = epoll_wait(loop->epfd, evs, ARRAY_SIZE(evs), 100);
-		for (int i = 0; i < n && !loop->quit; i++) {
-			int fd = evs[i].data.fd;
-			if (fd == -1) {
-				u64 v;
-				if (read(loop->wake_fd, &v, sizeof(v)) < 0) {
-					/* nothing to drain */
-				}
-				continue;
+	for (int i = 0; i < n && !loop->quit; i++) {
+		int fd = evs[i].data.fd;
+		if (fd == -1) {
+			u64 v;
+			if (read(loop->wake_fd, &v, sizeof(v)) < 0) {
+				/* nothing to drain */
 			}
-			for (unsigned h = 0; h < loop->nr; h++) {
-				if (loop->handlers[h].fd == fd) {
-					loop->handlers[h].fn(loop->handlers[h].opaque, fd, evs[i].events);
-					break;
-				}
+			continue;
+		}
+		for (unsigned h = 0; h < loop->nr; h++) {
+			if (loop->handlers[h].fd == fd) {
+				loop->handlers[h].fn(loop->handlers[h].opaque, fd, evs[i].events);
+				break;
 			}
 		}
 	}
+	return n < 0 ? 0 : n;
+}
+
+void event_loop_run(struct event_loop *loop)
+{
+	while (!loop->quit)
+		event_loop_dispatch(loop, 100);
 }
 
 void event_loop_quit(struct event_loop *loop)

@@ -7,7 +7,9 @@
 
 typedef void event_fn(void *opaque, int fd, u32 events);
 
-#define EVENT_LOOP_MAX 64
+/* Host fds, ioeventfds (one per virtio queue) and irqfd resample fds (one
+ * per virtio device): 13 virtio slots of up to 3 queues fit with room. */
+#define EVENT_LOOP_MAX 128
 
 struct event_loop {
 	int epfd;
@@ -27,8 +29,11 @@ void event_loop_destroy(struct event_loop *loop);
  * (events are EPOLL* bits). Returns 0 or -errno. */
 int event_loop_add(struct event_loop *loop, int fd, event_fn *fn, void *opaque);
 int event_loop_remove(struct event_loop *loop, int fd);
-/* Serves events until event_loop_quit(); timeout_ms bounds each wait. */
+/* Serves events until event_loop_quit(), waking at least every 100 ms. */
 void event_loop_run(struct event_loop *loop);
+/* One round: waits up to timeout_ms (0: not at all) and calls the handlers
+ * of the fds that are ready. Returns how many were ready. */
+int event_loop_dispatch(struct event_loop *loop, int timeout_ms);
 void event_loop_quit(struct event_loop *loop);
 
 #endif

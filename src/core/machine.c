@@ -13,6 +13,7 @@
 
 #include "acpi/acpi.h"
 #include "boot/boot.h"
+#include "boot/mptable.h"
 #include "core/crash_dump.h"
 #include "core/metrics.h"
 #include "cpu/engine.h"
@@ -21,6 +22,7 @@
 #include "host/seccomp.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
+#include "virtio/virtio.h"
 
 void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status)
 {
@@ -179,6 +181,72 @@ static int machine_build_acpi(struct machine *m, gpa_t *rsdp)
 	return err;
 }
 
+/* True when the command line holds word as a whole word (the kernel splits it
+ * on spaces). */
+static bool cmdline_has_word(const char *cmdline, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = cmdline; p && (p = strstr(p, word)); p += n)
+		if ((p == cmdline || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/* With acpi=off the guest reads the MP table instead of the MADT, and finds
+ * the virtio-mmio devices on its command line (kernels built with
+ * VIRTIO_MMIO_CMDLINE_DEVICES); else ACPI describes everything. */
+static bool machine_acpi_off(const struct machine *m)
+{
+	return cmdline_has_word(m->cfg.cmdline, "acpi=off");
+}
+
+static int machine_build_tables(struct machine *m, gpa_t *rsdp)
+{
+	unsigned level[LAYOUT_VIRTIO_MMIO_MAX];
+	struct mptable_config mp = {m->cfg.nr_cpus, m->nr_virtio_slots, level};
+	int err;
+
+	err = boot_write_reset_stub(&m->mem);
+	if (err < 0) {
+		log_error("cannot write the reset stub: %s", strerror(-err));
+		return err;
+	}
+	if (!machine_acpi_off(m))
+		return machine_build_acpi(m, rsdp);
+	*rsdp = 0;
+	for (unsigned i = 0; i < m->nr_virtio_slots; i++)
+		level[i] = m->virtio_slots[i].gsi;
+	err = mptable_build(&m->mem, &mp);
+	if (err < 0)
+		log_error("cannot build the MP table: %s", strerror(-err));
+	return err;
+}
+
+/* Loads the kernel with the configured command line, plus the virtio-mmio
+ * devices when there is no ACPI to describe them. */
+static int machine_load_kernel(struct machine *m, gpa_t rsdp, struct boot_result *boot)
+{
+	struct vm_config cfg = m->cfg;
+	size_t len;
+	char *line;
+	int err;
+
+	if (!machine_acpi_off(m) || !m->nr_virtio_slots)
+		return boot_load(&m->mem, &m->cfg, rsdp, boot);
+	len = strlen(m->cfg.cmdline) + 1 + m->nr_virtio_slots * 48;
+	line = malloc(len);
+	if (!line)
+		return -ENOMEM;
+	snprintf(line, len, "%s", m->cfg.cmdline);
+	err = virtio_mmio_cmdline(m, line, len);
+	cfg.cmdline = line;
+	if (err >= 0)
+		err = boot_load(&m->mem, &cfg, rsdp, boot);
+	free(line);
+	return err;
+}
+
 static int machine_create_vcpus(struct machine *m, const struct boot_result *boot)
 {
 	int err;
@@ -249,10 +317,10 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 	err = virtio_devices_create(m);
 	if (err < 0)
 		goto fail;
-	err = machine_build_acpi(m, &rsdp);
+	err = machine_build_tables(m, &rsdp);
 	if (err < 0)
 		goto fail;
-	err = boot_load(&m->mem, cfg, rsdp, &boot);
+	err = machine_load_kernel(m, rsdp, &boot);
 	if (err < 0)
 		goto fail;
 	err = machine_create_vcpus(m, &boot);
@@ -268,14 +336,25 @@ fail:
 	return err;
 }
 
+/* A vCPU halted with interrupts disabled, or an AP waiting for its SIPI: only
+ * another vCPU can wake it (the engine sleeps until then). When every vCPU is so stuck,
+ * nothing ever will: that is how Linux stops without ACPI ("System halted"),
+ * so popek ends as for a power-off. */
 static void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v)
 {
 	struct timespec ts = {0, 10 * 1000 * 1000};
+	unsigned dead = 0;
 
-	log_info("vCPU %u halted with interrupts disabled", v->id);
-	while (!machine_stopping(m)) {
-		machine_vcpu_park(m);
-		nanosleep(&ts, NULL);
+	if (atomic_exchange(&v->dead_halt, true)) {
+		nanosleep(&ts, NULL); /* an engine that cannot wait by itself */
+		return;
+	}
+	log_debug("vCPU %u stopped: halted with interrupts disabled or waiting for a SIPI", v->id);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		dead += atomic_load(&m->vcpus[i].dead_halt);
+	if (dead == m->nr_vcpus) {
+		log_info("all vCPUs halted with interrupts disabled: the guest has stopped");
+		machine_request_stop(m, MACHINE_STOP_POWEROFF, 0);
 	}
 }
 
@@ -313,6 +392,8 @@ static void *machine_vcpu_thread(void *arg)
 		}
 		if ((unsigned)exit.reason < ARRAY_SIZE(v->exits))
 			atomic_fetch_add_explicit(&v->exits[exit.reason], 1, memory_order_relaxed);
+		if (exit.reason != VCPU_EXIT_HLT)
+			atomic_store(&v->dead_halt, false);
 		switch (exit.reason) {
 		case VCPU_EXIT_KICKED:
 			break;

@@ -9,6 +9,7 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/event_loop.h"
+#include "core/fastpath.h"
 #include "core/guest_mem.h"
 #include "core/irq.h"
 #include "popek/layout.h"
@@ -18,6 +19,7 @@ struct engine_vm;
 struct engine_vcpu;
 struct machine_devices; /* src/dev/devices.h: the legacy device set */
 struct machine_virtio;  /* src/virtio/devices.h: the virtio device set */
+struct virtio_mmio;
 
 enum machine_stop_reason {
 	MACHINE_RUNNING = 0,
@@ -36,6 +38,7 @@ struct machine_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic u64 exits[4]; /* run() returns by enum vcpu_exit_reason, for metrics */
+	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_vcpu_halted) */
 };
 
 struct machine {
@@ -60,6 +63,7 @@ struct machine {
 		u64 base;
 		u32 size;
 		u32 gsi;
+		struct virtio_mmio *dev; /* src/virtio/virtio.h */
 	} virtio_slots[LAYOUT_VIRTIO_MMIO_MAX];
 
 	_Atomic int stop_reason; /* enum machine_stop_reason */
@@ -76,6 +80,7 @@ struct machine {
 	_Atomic u64 paused_total_ns;
 
 	struct metrics *metrics; /* src/core/metrics.h: interrupt counts; NULL: none */
+	struct fastpath_stats fastpath; /* src/core/fastpath.h: ioeventfd/irqfd use */
 };
 
 /* Builds a machine from cfg: memory, buses, devices, ACPI, engine, vCPUs and

@@ -12,6 +12,7 @@
 #include "core/machine.h"
 #include "cpu/engine.h"
 #include "virtio/balloon.h"
+#include "virtio/virtio.h"
 
 struct metrics {
 	struct irq_router engine_irq; /* what the shim forwards to */
@@ -108,6 +109,49 @@ static void metrics_interrupts(struct machine *m, cJSON *doc)
 		cJSON_AddItemToObject(o, "per_gsi", per);
 }
 
+/* src/core/fastpath.h: which engine fast paths devices use, and how much. */
+static void metrics_fastpath(struct machine *m, cJSON *doc)
+{
+	const struct fastpath_stats *f = &m->fastpath;
+	cJSON *o = cJSON_AddObjectToObject(doc, "fast_paths");
+
+	if (!o)
+		return;
+	cJSON_AddBoolToObject(o, "ioeventfd", atomic_load(&f->notify_fd));
+	cJSON_AddBoolToObject(o, "irqfd", atomic_load(&f->level_irq_fd));
+	cJSON_AddNumberToObject(o, "ioeventfd_notifies", (double)atomic_load(&f->notifies));
+	cJSON_AddNumberToObject(o, "irqfd_raises", (double)atomic_load(&f->irq_raises));
+	cJSON_AddNumberToObject(o, "irqfd_resamples", (double)atomic_load(&f->irq_resamples));
+}
+
+/* Per virtio device: what its queues carried (src/virtio/virtio.h). */
+static void metrics_devices(struct machine *m, cJSON *doc)
+{
+	cJSON *arr = cJSON_AddArrayToObject(doc, "devices");
+
+	for (unsigned i = 0; arr && i < m->nr_virtio_slots; i++) {
+		struct virtio_mmio *vm = m->virtio_slots[i].dev;
+		struct virtio_dev_stats st;
+		cJSON *o;
+		char base[24];
+
+		if (!vm || !(o = cJSON_CreateObject()))
+			continue;
+		virtio_mmio_stats(vm, &st);
+		snprintf(base, sizeof(base), "%#llx", (unsigned long long)m->virtio_slots[i].base);
+		cJSON_AddStringToObject(o, "type", virtio_mmio_name(vm));
+		cJSON_AddStringToObject(o, "mmio_base", base);
+		cJSON_AddNumberToObject(o, "gsi", m->virtio_slots[i].gsi);
+		cJSON_AddNumberToObject(o, "requests", (double)st.requests);
+		cJSON_AddNumberToObject(o, "bytes_from_guest", (double)st.bytes_read);
+		cJSON_AddNumberToObject(o, "bytes_to_guest", (double)st.bytes_written);
+		cJSON_AddNumberToObject(o, "notifies", (double)st.notifies);
+		cJSON_AddNumberToObject(o, "interrupts", (double)st.interrupts);
+		cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
 static void metrics_balloon(struct machine *m, cJSON *doc)
 {
 	struct balloon_stats bs;
@@ -149,6 +193,8 @@ cJSON *metrics_collect(struct machine *m)
 			cJSON_AddItemToArray(arr, v);
 	}
 	metrics_interrupts(m, doc);
+	metrics_fastpath(m, doc);
+	metrics_devices(m, doc);
 	metrics_balloon(m, doc);
 	return doc;
 }

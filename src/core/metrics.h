@@ -28,6 +28,13 @@ void metrics_detach(struct machine *m);
  *     where the soft engine reports instructions, tlb_misses, ud and the kvm
  *     engine exits, exits_io, exits_mmio, exits_hlt, exits_intr, ...,
  *   interrupts: {total, per_gsi: {"4": n, ...}} (rising edges per line),
+ *   fast_paths: {ioeventfd, irqfd (in use), ioeventfd_notifies,
+ *     irqfd_raises, irqfd_resamples} (src/core/fastpath.h),
+ *   devices: [{type, mmio_base, gsi, requests, bytes_from_guest,
+ *     bytes_to_guest, notifies, interrupts, errors}] per virtio device
+ *     (bytes_from_guest: readable buffers the device popped, e.g. data
+ *     written to a disk plus request headers; bytes_to_guest: what it
+ *     wrote into the guest's buffers),
  *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages} when
  *     the machine has a balloon.
  * NULL when out of memory. The caller frees it with cJSON_Delete.

@@ -12,7 +12,7 @@ struct engine_vcpu; /* engine-private */
 
 enum vcpu_exit_reason {
 	VCPU_EXIT_KICKED,   /* kick() was called (stop/pause requested): check and re-run */
-	VCPU_EXIT_HLT,      /* halted and nothing can wake it (HLT with IF=0) */
+	VCPU_EXIT_HLT,      /* only another vCPU can wake it (HLT with IF=0, wait for SIPI) */
 	VCPU_EXIT_SHUTDOWN, /* triple fault or shutdown: the guest crashed */
 	VCPU_EXIT_ERROR,    /* the engine failed (message in vcpu_exit.msg) */
 };
@@ -50,6 +50,25 @@ struct engine_ops {
 	void (*kick)(struct engine_vcpu *vcpu);
 	/* Count of a named per-engine statistic, e.g. "instructions"; 0 if none. */
 	u64 (*stat)(struct engine_vcpu *vcpu, const char *name);
+
+	/*
+	 * Optional host fast paths (KVM's ioeventfd and irqfd), reached through
+	 * src/core/fastpath.h. NULL where the engine has none (soft); a present
+	 * op returns -ENOTSUP where the host lacks the capability. Called on the
+	 * main thread while the machine is assembled or torn down.
+	 *
+	 * add_notify_fd: from now on a guest MMIO write of exactly len bytes
+	 * with value datamatch at gpa adds 1 to the eventfd fd and completes in
+	 * the engine: it never reaches m->mmio. Any other write there still
+	 * does, so each write takes exactly one of the two paths.
+	 * del_notify_fd undoes it (same arguments).
+	 */
+	int (*add_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+	int (*del_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+	/* The line gsi is level-triggered and driven by one device only: from
+	 * now on the engine may raise it through an eventfd instead of a call
+	 * per change. Devices keep using irq_set_level(&m->irq, gsi, ...). */
+	int (*level_irq_fd)(struct engine_vm *vm, unsigned gsi);
 };
 
 extern const struct engine_ops kvm_engine_ops;

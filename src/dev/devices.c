@@ -46,6 +46,9 @@ int devices_create(struct machine *m)
 	err = i8042_init(&d->i8042, &m->pio, &m->irq, &stop);
 	if (err < 0)
 		return devices_fail("i8042", err);
+	err = i8042_attach(&d->i8042, &m->loop, &m->dev_lock);
+	if (err < 0)
+		return err; /* i8042_attach logged it */
 	err = fw_cfg_init(&d->fw_cfg, &m->pio, ram, m->cfg.nr_cpus);
 	if (err < 0)
 		return devices_fail("fw_cfg", err);
@@ -69,6 +72,7 @@ void devices_destroy(struct machine *m)
 	if (!m->devs)
 		return;
 	console_destroy(&m->devs->console);
+	i8042_detach(&m->devs->i8042);
 	free(m->devs);
 	m->devs = NULL;
 }

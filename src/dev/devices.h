@@ -38,8 +38,9 @@ struct machine_devices {
  * only ends console output (logged once).
  */
 int devices_create(struct machine *m);
-/* Takes the console off m->loop (call before event_loop_destroy) and frees
- * m->devs. The vCPUs must be stopped: the buses still point at the devices. */
+/* Takes the console and the i8042 off m->loop (call before event_loop_destroy)
+ * and frees m->devs. The vCPUs must be stopped: the buses still point at the
+ * devices. */
 void devices_destroy(struct machine *m);
 
 #endif

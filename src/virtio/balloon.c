@@ -198,6 +198,11 @@ static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 	int r;
 
 	while ((r = virtq_pop(vq, mem, &b->elem, &why)) > 0) {
+		if (b->elem.nr_in) { /* all three queues carry driver-readable buffers (5.5.6) */
+			why = "balloon buffer is device-writable";
+			r = -EINVAL;
+			break;
+		}
 		if (q == BALLOON_STATSQ) {
 			if (b->stats_held) { /* a second buffer: give the first back */
 				virtq_push(vq, mem, b->stats_head, 0);

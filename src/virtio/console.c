@@ -153,6 +153,10 @@ static void console_tx(struct virtio_console *c)
 		gen = c->gen;
 		if (c->active) {
 			r = virtq_pop(virtio_mmio_queue(c->vm, CONSOLE_TXQ), mem, &c->elem, &why);
+			if (r > 0 && c->elem.nr_in) { /* 5.3.6.1 */
+				why = "transmit buffer is device-writable";
+				r = -EINVAL;
+			}
 			if (r < 0)
 				virtio_mmio_needs_reset(c->vm, why);
 		}
@@ -189,6 +193,10 @@ static void console_rx(struct virtio_console *c)
 		size_t n;
 		int r = virtq_pop(q, mem, &c->elem, &why);
 
+		if (r > 0 && c->elem.nr_out) { /* 5.3.6.1 */
+			why = "receive buffer is device-readable";
+			r = -EINVAL;
+		}
 		if (r < 0)
 			virtio_mmio_needs_reset(c->vm, why);
 		if (r <= 0)

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "core/fastpath.h"
 #include "core/machine.h"
 #include "popek/log.h"
 
@@ -80,6 +82,16 @@ struct virtio_mmio {
 	u32 warned;
 	u32 queue_ready[VIRTIO_MAX_QUEUES]; /* QueueReady as the driver sees it */
 	struct virtq q[VIRTIO_MAX_QUEUES];
+	/* Counters of queues since reset (q[] keeps the current ones). */
+	struct virtio_dev_stats stats;
+
+	/* QueueNotify writes of each queue's index that the engine turns into
+	 * eventfd signals (KVM's ioeventfd); fd -1: they arrive as MMIO writes. */
+	struct mmio_notify_fd {
+		struct virtio_mmio *vm;
+		unsigned q;
+		int fd;
+	} notify_fd[VIRTIO_MAX_QUEUES];
 };
 
 static void mmio_update_line(struct virtio_mmio *vm)
@@ -89,6 +101,7 @@ static void mmio_update_line(struct virtio_mmio *vm)
 	if (level == vm->line)
 		return;
 	vm->line = level;
+	vm->stats.interrupts += level;
 	irq_set_level(&vm->m->irq, vm->gsi, level);
 }
 
@@ -116,6 +129,7 @@ void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *why)
 	if (vm->broken)
 		return;
 	vm->broken = true;
+	vm->stats.errors++;
 	log_warn("virtio-%s@%#llx: %s: device needs reset", vm->ops->name,
 		 (unsigned long long)vm->base, why);
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
@@ -125,6 +139,27 @@ void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *why)
 		vm->isr |= VIRTIO_INT_CONFIG; /* 2.1.2: config change notification */
 		mmio_update_line(vm);
 	}
+}
+
+static void mmio_stats_add(struct virtio_dev_stats *st, const struct virtq *q)
+{
+	st->requests += q->nr_popped;
+	st->bytes_read += q->bytes_read;
+	st->bytes_written += q->bytes_written;
+}
+
+void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out)
+{
+	pthread_mutex_lock(&vm->m->dev_lock);
+	*out = vm->stats;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		mmio_stats_add(out, &vm->q[i]);
+	pthread_mutex_unlock(&vm->m->dev_lock);
+}
+
+const char *virtio_mmio_name(const struct virtio_mmio *vm)
+{
+	return vm->ops->name;
 }
 
 /* Status 0: back to the state after creation (4.2.3.1, 2.4). The device
@@ -140,6 +175,8 @@ static void mmio_reset(struct virtio_mmio *vm)
 	vm->isr = 0;
 	vm->broken = false;
 	memset(vm->queue_ready, 0, sizeof(vm->queue_ready));
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		mmio_stats_add(&vm->stats, &vm->q[i]);
 	memset(vm->q, 0, sizeof(vm->q));
 	mmio_update_line(vm);
 }
@@ -270,11 +307,70 @@ static void mmio_notify(struct virtio_mmio *vm, u32 val)
 {
 	unsigned idx = val & 0xffff; /* without NOTIFICATION_DATA: the queue index */
 
+	vm->stats.notifies++;
 	if (idx >= vm->ops->nr_queues || vm->broken || !(vm->status & VIRTIO_STATUS_DRIVER_OK) ||
 	    !vm->q[idx].ready)
 		return;
 	if (vm->ops->notify)
 		vm->ops->notify(vm->opaque, idx);
+}
+
+/* The event loop: the guest wrote n->q to QueueNotify and the engine only
+ * signalled the eventfd. The same checks as for an MMIO write apply. */
+static void mmio_on_notify_fd(void *opaque, int fd, u32 events)
+{
+	struct mmio_notify_fd *n = opaque;
+	struct virtio_mmio *vm = n->vm;
+	u64 writes;
+
+	(void)events;
+	if (read(fd, &writes, sizeof(writes)) != sizeof(writes))
+		return;
+	atomic_fetch_add_explicit(&vm->m->fastpath.notifies, writes, memory_order_relaxed);
+	pthread_mutex_lock(&vm->m->dev_lock);
+	mmio_notify(vm, n->q);
+	pthread_mutex_unlock(&vm->m->dev_lock);
+}
+
+/* Where the engine can (KVM's ioeventfd), QueueNotify writes of a queue's
+ * index complete in the kernel and wake the event loop instead of exiting
+ * to a vCPU thread (virtio 1.2 section 4.2.3.3: without NOTIFICATION_DATA
+ * the value is the queue index). Writes of other values or sizes still
+ * arrive through mmio_write(), so each write is delivered by one path. */
+static void mmio_notify_fds_init(struct virtio_mmio *vm)
+{
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vm->notify_fd[q] = (struct mmio_notify_fd){vm, q, -1};
+	for (unsigned q = 0; q < vm->ops->nr_queues; q++) {
+		gpa_t reg = vm->base + REG_QUEUE_NOTIFY;
+		int fd = fastpath_add_notify(vm->m, reg, 4, q), err = fd;
+
+		if (fd == -ENOTSUP)
+			return;
+		if (fd >= 0)
+			err = event_loop_add(&vm->m->loop, fd, mmio_on_notify_fd, &vm->notify_fd[q]);
+		if (err < 0) {
+			fastpath_del_notify(vm->m, reg, 4, q, fd);
+			log_warn("virtio-%s@%#llx: no ioeventfd for queue %u (%s): its "
+				 "notifications exit to popek",
+				 vm->ops->name, (unsigned long long)vm->base, q, strerror(-err));
+			continue;
+		}
+		vm->notify_fd[q].fd = fd;
+	}
+}
+
+static void mmio_notify_fds_destroy(struct virtio_mmio *vm)
+{
+	for (unsigned q = 0; q < vm->ops->nr_queues; q++) {
+		int fd = vm->notify_fd[q].fd;
+
+		if (fd < 0)
+			continue;
+		event_loop_remove(&vm->m->loop, fd);
+		fastpath_del_notify(vm->m, vm->base + REG_QUEUE_NOTIFY, 4, q, fd);
+		vm->notify_fd[q].fd = -1;
+	}
 }
 
 static void mmio_write_reg(struct virtio_mmio *vm, u32 reg, u32 val)
@@ -455,7 +551,15 @@ int virtio_mmio_create(struct machine *m, const struct virtio_dev_ops *ops, void
 	m->virtio_slots[n].base = vm->base;
 	m->virtio_slots[n].size = LAYOUT_VIRTIO_MMIO_SIZE;
 	m->virtio_slots[n].gsi = vm->gsi;
+	m->virtio_slots[n].dev = vm;
 	m->nr_virtio_slots = n + 1;
+	mmio_notify_fds_init(vm);
+	/* The line is level-triggered (see mmio_update_line) and ours alone. */
+	err = fastpath_level_irq(m, vm->gsi);
+	if (err < 0 && err != -ENOTSUP)
+		log_warn("virtio-%s@%#llx: no irqfd for GSI %u (%s): interrupts go through the "
+			 "ordinary path",
+			 ops->name, (unsigned long long)vm->base, vm->gsi, strerror(-err));
 	*out = vm;
 	return 0;
 }
@@ -464,6 +568,9 @@ int virtio_mmio_create(struct machine *m, const struct virtio_dev_ops *ops, void
  * unregister), so no vCPU may run any more. */
 void virtio_mmio_destroy(struct virtio_mmio *vm)
 {
+	if (vm->m->virtio_slots[vm->slot].dev == vm)
+		vm->m->virtio_slots[vm->slot].dev = NULL;
+	mmio_notify_fds_destroy(vm);
 	free(vm);
 }
 

@@ -75,7 +75,7 @@ static const struct virtio_dev_ops rng_ops = {
 };
 
 /* Fills up to VIRTIO_RNG_MAX_FILL bytes of e's writable buffers; returns the
- * count. Readable buffers are ignored (the driver posts none). */
+ * count. The caller refused chains with readable buffers. */
 static u32 rng_fill(const struct virtq_elem *e)
 {
 	u32 total = 0;
@@ -120,6 +120,10 @@ static void rng_on_kick(void *opaque, int fd, u32 events)
 			break;
 		}
 		ret = virtq_pop(q, mem, &r->elem, &why);
+		if (ret > 0 && r->elem.nr_out) { /* 5.4.6.1: writable buffers only */
+			why = "request has a device-readable buffer";
+			ret = -EINVAL;
+		}
 		if (ret < 0)
 			virtio_mmio_needs_reset(r->vm, why);
 		if (ret <= 0)

@@ -74,6 +74,18 @@ void virtio_mmio_lock(struct virtio_mmio *vm);
 void virtio_mmio_unlock(struct virtio_mmio *vm);
 pthread_mutex_t *virtio_mmio_lock_ptr(struct virtio_mmio *vm);
 
+/* What a device did since it was created, summed over its queues and
+ * resets: chains popped (requests), bytes the driver gave it (read) and
+ * bytes it wrote back into guest buffers (written), QueueNotify writes,
+ * interrupts raised (rising edges of its line) and DEVICE_NEEDS_RESET
+ * events. Takes the device lock. */
+struct virtio_dev_stats {
+	u64 requests, bytes_read, bytes_written, notifies, interrupts, errors;
+};
+void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out);
+/* The device's short name ("blk", "net", ...). */
+const char *virtio_mmio_name(const struct virtio_mmio *vm);
+
 /* Appends " virtio_mmio.device=4K@0xBASE:GSI" for every slot of m to buf
  * (len bytes, NUL-terminated), for guests without ACPI whose kernel has
  * VIRTIO_MMIO_CMDLINE_DEVICES. Returns the length appended or -ENOSPC. */

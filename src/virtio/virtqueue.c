@@ -203,6 +203,8 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
 	if (r < 0)
 		return r;
 	q->last_avail++;
+	q->nr_popped++;
+	q->bytes_read += e->out_len;
 	return 1;
 }
 
@@ -222,6 +224,7 @@ int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len)
 	__atomic_store_n(&el->id, (u32)head, __ATOMIC_RELAXED);
 	__atomic_store_n(&el->len, len, __ATOMIC_RELAXED);
 	q->used_idx++;
+	q->bytes_written += len;
 	/* The element must be visible before the index that publishes it (2.7.8). */
 	__atomic_store_n(&used->idx, q->used_idx, __ATOMIC_RELEASE);
 	return 0;

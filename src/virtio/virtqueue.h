@@ -33,6 +33,10 @@ struct virtq {
 	u16 signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
 	bool notify_off; /* virtq_set_notify(false) in force */
+	/* What went through this queue since it was configured, for metrics:
+	 * chains popped, bytes the driver gave the device (readable segments)
+	 * and bytes the device wrote back (virtq_push's len). */
+	u64 nr_popped, bytes_read, bytes_written;
 };
 
 /* Checks size (power of 2, <= VIRTQ_MAX_SIZE), ring alignment (16/2/4) and

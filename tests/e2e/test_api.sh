@@ -377,7 +377,23 @@ expect linux_metrics "$S" GET /metrics 200 '"interrupts":{"total":'
 	echo "FAIL api/linux_instructions: $(jq_body '.vcpus[0]')"
 [ "$(jq_body '.interrupts.total')" -gt 0 ] && echo "PASS api/linux_interrupts" ||
 	echo "FAIL api/linux_interrupts: $(jq_body .interrupts)"
+# Per-device counters: the kernel's hwrng core reads the virtio-rng at once.
+rng=$(jq_body '[.devices[] | select(.type == "rng")][0]')
+[ "$(jq -r .requests <<<"$rng")" -gt 0 ] && [ "$(jq -r .bytes_to_guest <<<"$rng")" -gt 0 ] &&
+	[ "$(jq -r .errors <<<"$rng")" = 0 ] && echo "PASS api/linux_device_counters" ||
+	echo "FAIL api/linux_device_counters: $rng"
+t0=$(date +%s%N)
 expect linux_stop "$S" PUT /actions '{"action_type": "SendCtrlAltDel"}' 204
 wait_exit "$PL" 30
+ms=$((($(date +%s%N) - t0) / 1000000))
 check linux_stop_status "$STATUS" 0
 exec {LIN}>&-
+# The keys went through the i8042 to atkbd, the kernel sent SIGINT to /init,
+# which powered off: well before the 10 s after which popek stops hard.
+log=$(tr -d '\r' <"$OUT")
+check_has linux_cad_keyboard "$log" "input: AT Translated Set 2 keyboard"
+check_has linux_cad_init "$log" "popek guest: ctrl-alt-del: sync, unmount, poweroff"
+check_has linux_cad_poweroff "$log" "reboot: Power down"
+[ "$ms" -lt 5000 ] && echo "PASS api/linux_cad_in_time" || echo "FAIL api/linux_cad_in_time: ${ms} ms"
+bad=$(grep -aiE 'did not shut down|i8042.*(fail|error|timeout)|atkbd|keyboard.*fail' <<<"$log" | head -3)
+check linux_cad_clean_log "$bad" ""

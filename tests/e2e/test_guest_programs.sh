@@ -32,18 +32,25 @@ kvm_usable() {
 }
 
 run_one() { # engine name
-	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M)
+	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
 
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
 	[ "$2" = virtio_net_hostile ] && args+=(--net user)
+	[ "$2" = virtio_vsock_hostile ] && args+=(--vsock "cid=3,path=$TMP/$1.vsock")
+	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
+	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0
+		in=$TMP/$1.console.in
+		echo popek-console-rx >"$in"
+		args+=(--virtio-console)
+	fi
 	if [ "$2" = virtio_blk_hostile ]; then # 1 MiB images whose sector 0 starts with a marker
 		head -c 1M /dev/zero >"$TMP/$1.blk.img"
 		printf 'popek-blk-hostile' | dd of="$TMP/$1.blk.img" conv=notrunc status=none
 		cp "$TMP/$1.blk.img" "$TMP/$1.blk-ro.img"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
-	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 </dev/null
+	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
 	echo $? >"$TMP/$1.$2.rc"
 }
 
@@ -69,6 +76,9 @@ judge() { # engine name
 		grep -q '^not ok' "$out" && echo "$(grep -c '^not ok' "$out") checks failed"
 		grep -q '# SKIP' "$out" && echo "checks skipped although the test device is attached"
 		[ "$last" = PASS ] || echo "last line is '$last', not PASS"
+		if [ "$2" = virtio_console_hostile ]; then
+			grep -q '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
+		fi
 	fi
 }
 

@@ -1,26 +1,23 @@
 /* libFuzzer harness for the kernel loaders: the input is a kernel image that
  * boot_load() must accept or refuse with an error, never crash on, and never
  * write outside guest RAM for. */
-#define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
+#include "harness.h"
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	static struct guest_mem mem; /* reused: mapping 64 MiB per input is slow */
+	struct guest_mem *mem = fuzz_guest_mem(64 * MiB); /* mapping per input is slow */
 	struct vm_config cfg;
 	struct boot_result res;
 	char path[64];
 	int fd;
 
-	if (!mem.base && guest_mem_init(&mem, 64 * MiB) < 0)
-		abort();
 	fd = memfd_create("fuzz-kernel", 0);
 	if (fd < 0)
 		abort();
@@ -30,9 +27,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.kernel_path = path;
 	cfg.cmdline = "console=ttyS0";
-	cfg.mem_size = mem.ram_size;
+	cfg.mem_size = mem->ram_size;
 	cfg.nr_cpus = 1;
-	boot_load(&mem, &cfg, 0xE0000, &res);
+	boot_load(mem, &cfg, 0xE0000, &res);
 	close(fd);
 	return 0;
 }

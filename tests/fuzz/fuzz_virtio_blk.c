@@ -7,16 +7,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "virtio/blk.h"
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 #define FUZZ_RAM  (2 * MiB)
 #define FUZZ_AREA (32 * KiB) /* input bytes land here; the used ring after */
 #define FUZZ_DISK (256 * KiB)
 
 struct fuzz_state {
-	struct guest_mem mem;
+	struct guest_mem *mem;
 	struct disk disk;
 	char path[64];
 	struct virtio_blk_req_env env;
@@ -31,8 +30,9 @@ static struct fuzz_state *fuzz_state(void)
 		return s;
 	s = calloc(1, sizeof(*s));
 	int fd = memfd_create("popek-fuzz-disk", 0);
-	if (!s || fd < 0 || ftruncate(fd, FUZZ_DISK) || guest_mem_init(&s->mem, FUZZ_RAM))
+	if (!s || fd < 0 || ftruncate(fd, FUZZ_DISK))
 		abort();
+	s->mem = fuzz_guest_mem(FUZZ_RAM);
 	snprintf(s->path, sizeof(s->path), "/proc/self/fd/%d", fd);
 	if (disk_open(&s->disk, s->path, false))
 		abort();
@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	memset(s->mem.base, 0, FUZZ_AREA);
-	memcpy(s->mem.base, data + 2, MIN(size - 2, FUZZ_AREA));
+	memset(s->mem->base, 0, FUZZ_AREA);
+	memcpy(s->mem->base, data + 2, MIN(size - 2, FUZZ_AREA));
 	memset(&q, 0, sizeof(q));
 	q.size = (u16)(1u << (data[0] % 5));
 	q.indirect = data[1] & 1;
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		s->env.features &= ~(1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 	for (unsigned n = 0; n < q.size; n++) {
 		u32 used = 0;
-		int r = virtq_pop(&q, &s->mem, &s->e, &why);
+		int r = virtq_pop(&q, s->mem, &s->e, &why);
 		if (r <= 0)
 			break;
 		r = virtio_blk_execute(&s->env, &s->e, &used, &why);
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		u8 status = ((u8 *)last->iov_base)[last->iov_len - 1];
 		if (status > VIRTIO_BLK_S_UNSUPP)
 			abort();
-		virtq_push(&q, &s->mem, s->e.head, used);
+		virtq_push(&q, s->mem, s->e.head, used);
 	}
 	return 0;
 }

@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "virtio/net.h"
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 #define FUZZ_MEM    (2 * MiB)
 #define FUZZ_REGION 0x10000 /* the part of RAM the input fills */
@@ -18,7 +17,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 #define FUZZ_QMAX 16
 
 struct fuzz_ctx {
-	struct guest_mem mem;
+	struct guest_mem *mem;
 	struct virtq_elem elem;
 	u8 frame[VIRTIO_NET_FRAME_MAX];
 };
@@ -29,8 +28,9 @@ static struct fuzz_ctx *fuzz_ctx(void)
 
 	if (!c) {
 		c = calloc(1, sizeof(*c));
-		if (!c || guest_mem_init(&c->mem, FUZZ_MEM) < 0)
+		if (!c)
 			abort();
+		c->mem = fuzz_guest_mem(FUZZ_MEM);
 	}
 	return c;
 }
@@ -90,16 +90,16 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	flen = (size_t)(data[1] | data[2] << 8);
 	data += 3;
 	size -= 3;
-	memset(c->mem.base, 0, FUZZ_MEM);
-	memcpy(c->mem.base, data, MIN(size, FUZZ_REGION));
+	memset(c->mem->base, 0, FUZZ_MEM);
+	memcpy(c->mem->base, data, MIN(size, FUZZ_REGION));
 	fuzz_queue(&txq, TXQ_GPA, ctl);
 	fuzz_queue(&rxq, RXQ_GPA, (u8)(ctl >> 4));
-	fuzz_fold(&c->mem, &txq, ctl & 0x80);
-	fuzz_fold(&c->mem, &rxq, ctl & 0x80);
+	fuzz_fold(c->mem, &txq, ctl & 0x80);
+	fuzz_fold(c->mem, &rxq, ctl & 0x80);
 
 	for (unsigned i = 0; i < 2 * VIRTQ_MAX_SIZE; i++) {
 		why = NULL;
-		r = virtio_net_tx_pop(&txq, &c->mem, ctl & 0x10, &c->elem, c->frame, &len, &why);
+		r = virtio_net_tx_pop(&txq, c->mem, ctl & 0x10, &c->elem, c->frame, &len, &why);
 		if (r < 0) {
 			if (!why)
 				abort(); /* every failure says why */
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	flen = MIN(flen, MIN(size, (size_t)VIRTIO_NET_FRAME_MAX));
 	for (unsigned i = 0; i < 2 * VIRTQ_MAX_SIZE; i++) {
 		why = NULL;
-		r = virtio_net_rx_put(&rxq, &c->mem, &c->elem, data, flen, ctl & 0x20, &used, &why);
+		r = virtio_net_rx_put(&rxq, c->mem, &c->elem, data, flen, ctl & 0x20, &used, &why);
 		if (r < 0) {
 			if (!why)
 				abort();

@@ -10,10 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "host/unix_sock.h"
 #include "virtio/vsock_priv.h"
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 #define MAX_HOST 8
 
@@ -71,48 +70,26 @@ static void fuzz_check(const struct vsock_core *c)
 	}
 }
 
-struct cursor {
-	const u8 *p;
-	size_t left;
-};
-
-static u8 take8(struct cursor *cur)
-{
-	if (!cur->left)
-		return 0;
-	cur->left--;
-	return *cur->p++;
-}
-
-static u32 take32(struct cursor *cur)
-{
-	u32 v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (u32)take8(cur) << (8 * i);
-	return v;
-}
-
 /* A guest packet: mostly plausible addresses and small ports so that
  * packets meet existing connections, sometimes anything at all. */
-static void fuzz_packet(struct vsock_core *c, struct cursor *cur)
+static void fuzz_packet(struct vsock_core *c, struct fuzz_cursor *cur)
 {
 	struct vsock_hdr h;
-	u8 mode = take8(cur);
+	u8 mode = fuzz_take8(cur);
 
 	memset(&h, 0, sizeof(h));
-	h.src_cid = mode & 1 ? take32(cur) : 3;
-	h.dst_cid = mode & 2 ? take32(cur) : VSOCK_HOST_CID;
-	h.src_port = mode & 4 ? take32(cur) : 1024 + take8(cur) % 4;
-	h.dst_port = mode & 8 ? take32(cur) : take8(cur) % 4;
+	h.src_cid = mode & 1 ? fuzz_take32(cur) : 3;
+	h.dst_cid = mode & 2 ? fuzz_take32(cur) : VSOCK_HOST_CID;
+	h.src_port = mode & 4 ? fuzz_take32(cur) : 1024 + fuzz_take8(cur) % 4;
+	h.dst_port = mode & 8 ? fuzz_take32(cur) : fuzz_take8(cur) % 4;
 	if (h.dst_port >= 3 && !(mode & 8))
-		h.dst_port = VSOCK_HOST_PORT_BASE + take8(cur) % 4;
-	h.type = mode & 16 ? (u16)take32(cur) : VSOCK_TYPE_STREAM;
-	h.op = (u16)(take8(cur) % 9);
-	h.flags = take8(cur) % 4;
-	h.buf_alloc = mode & 32 ? take32(cur) : 4096u << (take8(cur) % 8);
-	h.fwd_cnt = take32(cur);
-	h.len = mode & 64 ? take32(cur) % (VSOCK_MAX_PKT + 1) : take8(cur);
+		h.dst_port = VSOCK_HOST_PORT_BASE + fuzz_take8(cur) % 4;
+	h.type = mode & 16 ? (u16)fuzz_take32(cur) : VSOCK_TYPE_STREAM;
+	h.op = (u16)(fuzz_take8(cur) % 9);
+	h.flags = fuzz_take8(cur) % 4;
+	h.buf_alloc = mode & 32 ? fuzz_take32(cur) : 4096u << (fuzz_take8(cur) % 8);
+	h.fwd_cnt = fuzz_take32(cur);
+	h.len = mode & 64 ? fuzz_take32(cur) % (VSOCK_MAX_PKT + 1) : fuzz_take8(cur);
 	if (h.len > cur->left)
 		h.len = (u32)cur->left;
 	vsock_core_guest_packet(c, &h, cur->p);
@@ -120,10 +97,10 @@ static void fuzz_packet(struct vsock_core *c, struct cursor *cur)
 	cur->left -= h.len;
 }
 
-static void fuzz_rx(struct vsock_core *c, struct cursor *cur)
+static void fuzz_rx(struct vsock_core *c, struct fuzz_cursor *cur)
 {
 	static u8 buf[VSOCK_HDR_SIZE + VSOCK_MAX_PKT];
-	size_t room = VSOCK_HDR_SIZE + (size_t)take8(cur) * 300;
+	size_t room = VSOCK_HDR_SIZE + (size_t)fuzz_take8(cur) * 300;
 	size_t n = vsock_core_rx_fill(c, buf, room);
 	struct vsock_hdr h;
 
@@ -135,9 +112,9 @@ static void fuzz_rx(struct vsock_core *c, struct cursor *cur)
 		abort();
 }
 
-static void fuzz_host(struct cursor *cur, int *fds, unsigned *nr)
+static void fuzz_host(struct fuzz_cursor *cur, int *fds, unsigned *nr)
 {
-	u8 op = take8(cur);
+	u8 op = fuzz_take8(cur);
 	char line[32];
 
 	switch (op % 4) {
@@ -146,10 +123,10 @@ static void fuzz_host(struct cursor *cur, int *fds, unsigned *nr)
 			int fd = unix_connect(env.path);
 			if (fd < 0)
 				break;
-			snprintf(line, sizeof(line), "CONNECT %u\n%s", take8(cur) % 4,
+			snprintf(line, sizeof(line), "CONNECT %u\n%s", fuzz_take8(cur) % 4,
 				 op & 4 ? "data" : "");
 			if (op & 8)
-				line[take8(cur) % 12] = (char)take8(cur);
+				line[fuzz_take8(cur) % 12] = (char)fuzz_take8(cur);
 			if (write(fd, line, strlen(line)) < 0) {
 				/* refused meanwhile */
 			}
@@ -174,7 +151,7 @@ static void fuzz_host(struct cursor *cur, int *fds, unsigned *nr)
 		break;
 	case 2: /* a host program writes or closes */
 		if (*nr) {
-			unsigned i = take8(cur) % *nr;
+			unsigned i = fuzz_take8(cur) % *nr;
 			if (op & 4) {
 				close(fds[i]);
 				fds[i] = fds[--*nr];
@@ -195,7 +172,7 @@ static void fuzz_host(struct cursor *cur, int *fds, unsigned *nr)
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
-	struct cursor cur = {data, size};
+	struct fuzz_cursor cur = {data, size};
 	static struct vsock_core c;
 	int fds[MAX_HOST];
 	unsigned nr = 0;
@@ -205,7 +182,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (vsock_core_init(&c, 3, env.path) < 0)
 		abort();
 	for (int steps = 0; cur.left && steps < 200; steps++) {
-		switch (take8(&cur) % 5) {
+		switch (fuzz_take8(&cur) % 5) {
 		case 0:
 		case 1:
 			fuzz_packet(&c, &cur);

@@ -5,25 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "virtio/virtqueue.h"
-
-int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 
 #define FUZZ_RAM  (2 * MiB)
 #define FUZZ_AREA (32 * KiB) /* input bytes land here; the used ring after */
-
-static struct guest_mem *fuzz_mem(void)
-{
-	static struct guest_mem mem; /* one mapping for the whole run */
-	static bool ready;
-
-	if (!ready) {
-		if (guest_mem_init(&mem, FUZZ_RAM))
-			abort();
-		ready = true;
-	}
-	return &mem;
-}
 
 static void fuzz_check_elem(const struct guest_mem *mem, const struct virtq_elem *e, u16 qsize)
 {
@@ -54,7 +40,7 @@ static void fuzz_check_elem(const struct guest_mem *mem, const struct virtq_elem
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	static struct virtq_elem e;
-	struct guest_mem *mem = fuzz_mem();
+	struct guest_mem *mem = fuzz_guest_mem(FUZZ_RAM);
 	struct virtq q;
 	const char *why;
 

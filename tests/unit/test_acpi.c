@@ -285,18 +285,29 @@ static void test_dsdt(void)
 				     "\x86\x09\x00\x01\x00\x20\x00\xD0\x00\x10\x00\x00", 12),
 			 1);
 		CHECK_EQ(count_bytes(t.dsdt, len, irq, sizeof(irq)), 1);
+		/* The i8042: EisaId ("PNP0303"), IO 0x60 and 0x64, IRQNoFlags {1}. */
+		CHECK_EQ(count_bytes(t.dsdt, len, "KBD_", 4), 1);
+		CHECK_EQ(count_bytes(t.dsdt, len, "\x0C\x41\xD0\x03\x03", 5), 1);
+		CHECK_EQ(count_bytes(t.dsdt, len,
+				     "\x47\x01\x60\x00\x60\x00\x01\x01"
+				     "\x47\x01\x64\x00\x64\x00\x01\x01\x22\x02\x00",
+				     19),
+			 1);
 	}
 	guest_mem_destroy(&mem);
 
-	/* Nothing but CPUs: \_S5 and an empty \_SB remain. */
+	/* Nothing but CPUs: \_S5 and \_SB with only the keyboard controller,
+	 * which is always there. */
 	CHECK_EQ(guest_mem_init(&mem, 2 * MiB), 0);
 	config_default(&cfg, 1, 0);
 	cfg.has_uart = cfg.has_rtc = false;
 	CHECK_EQ(build_and_walk(&mem, &cfg, &t), 0);
 	if (t.dsdt) {
 		len = rd32(t.dsdt + 4);
-		CHECK_EQ(len, 36 + sizeof(s5) + 7);
+		/* \_SB: ScopeOp, 2-byte PkgLength, "\\_SB_", 63-byte Device (KBD). */
+		CHECK_EQ(len, 36 + sizeof(s5) + 1 + 2 + 5 + 63);
 		CHECK_EQ(count_bytes(t.dsdt, len, "COM1", 4), 0);
+		CHECK_EQ(count_bytes(t.dsdt, len, "KBD_", 4), 1);
 	}
 	guest_mem_destroy(&mem);
 }
@@ -354,7 +365,7 @@ static void test_bad_config(void)
 	cfg.nr_virtio = ACPI_MAX_VIRTIO + 1;
 	CHECK_EQ(acpi_build(&mem, &cfg, &rsdp), -EINVAL);
 
-	static const u32 bad_gsi[] = {0, 2, GSI_UART0, GSI_RTC, LAYOUT_IOAPIC_PINS};
+	static const u32 bad_gsi[] = {0, GSI_I8042_KBD, 2, GSI_UART0, GSI_RTC, LAYOUT_IOAPIC_PINS};
 	for (size_t i = 0; i < ARRAY_SIZE(bad_gsi); i++) {
 		config_default(&cfg, 1, 1);
 		cfg.virtio[0].gsi = bad_gsi[i];
@@ -385,18 +396,18 @@ static void test_not_ram(void)
 	struct guest_mem mem;
 	struct acpi_config cfg;
 	gpa_t rsdp = 0;
-	u8 *host = calloc(1, 0xF0000);
+	u8 *host = calloc(1, 0xE8000);
 
 	memset(&mem, 0, sizeof(mem));
 	mem.base = host;
-	mem.ram_size = 0xF0000;
+	mem.ram_size = 0xE8000;
 	mem.nr_regions = 1;
-	mem.regions[0] = (struct guest_mem_region){0, 0xF0000, host};
+	mem.regions[0] = (struct guest_mem_region){0, 0xE8000, host};
 	config_default(&cfg, 1, 1);
 	CHECK_EQ(acpi_build(&mem, &cfg, &rsdp), -EFAULT);
 	CHECK_EQ(rsdp, 0);
-	CHECK_EQ(sum8(host, 0xF0000), 0);
-	CHECK_EQ(count_bytes(host, 0xF0000, "RSD PTR ", 8), 0);
+	CHECK_EQ(sum8(host, 0xE8000), 0);
+	CHECK_EQ(count_bytes(host, 0xE8000, "RSD PTR ", 8), 0);
 	free(host);
 }
 

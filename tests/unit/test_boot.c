@@ -885,8 +885,31 @@ static void test_boot_debian_vmlinux(void)
 	guest_mem_destroy(&mem);
 }
 
+/* The reset vector stub: mov dx, 0x602; mov al, 1; out dx, al; then halt. */
+static void test_reset_stub(void)
+{
+	struct guest_mem mem;
+	const u8 *p;
+
+	CHECK_EQ(guest_mem_init(&mem, 2 * MiB), 0);
+	CHECK_EQ(boot_write_reset_stub(&mem), 0);
+	p = guest_mem_ptr(&mem, LAYOUT_RESET_VECTOR, 16);
+	CHECK(p != NULL);
+	if (p) {
+		CHECK_EQ(p[0], 0xBA);
+		CHECK_EQ(p[1] | p[2] << 8, PORT_ACPI_RESET);
+		CHECK_EQ(p[3], 0xB0);
+		CHECK_EQ(p[4], ACPI_RESET_VALUE);
+		CHECK_EQ(p[5], 0xEE);
+		CHECK_EQ(p[7], 0xF4);
+	}
+	CHECK(LAYOUT_ACPI_END <= LAYOUT_MPTABLE && LAYOUT_RESET_VECTOR + 16 <= 0x100000);
+	guest_mem_destroy(&mem);
+}
+
 int main(void)
 {
+	TEST_RUN(test_reset_stub);
 	TEST_RUN(test_bzimage_good);
 	TEST_RUN(test_bzimage_no_cmdline_no_initrd);
 	TEST_RUN(test_bzimage_truncated);

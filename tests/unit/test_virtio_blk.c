@@ -461,6 +461,17 @@ static void test_device(void)
 	CHECK_EQ(rd32(m, 0x60), 1);
 	wr32(m, 0x64, 1);
 	CHECK(!level);
+	/* The per-device counters behind GET /metrics. */
+	struct virtio_dev_stats st;
+	struct virtio_mmio *vm = m->virtio_slots[0].dev;
+	CHECK(vm != NULL);
+	virtio_mmio_stats(vm, &st);
+	CHECK_EQ(st.requests, 1);
+	CHECK_EQ(st.bytes_read, 16);       /* the request header */
+	CHECK_EQ(st.bytes_written, 513);   /* the sector and the status byte */
+	CHECK_EQ(st.notifies, 1);
+	CHECK_EQ(st.interrupts, 1);
+	CHECK_EQ(st.errors, 0);
 
 	/* A descriptor loop: the device needs a reset and says so. */
 	put_desc(m, 0, REQ, 16, 1, 1);
@@ -484,6 +495,10 @@ static void test_device(void)
 	wr32(m, 0x50, 0);
 	CHECK(wait_used(m, 1));
 	CHECK_EQ(req[0x800], VIRTIO_BLK_S_OK);
+	virtio_mmio_stats(vm, &st); /* counted across the reset */
+	CHECK_EQ(st.requests, 2);
+	CHECK_EQ(st.bytes_written, 2 * 513);
+	CHECK_EQ(st.errors, 1);
 
 	/* Many requests in flight while the driver resets the device. */
 	for (int round = 0; round < 50; round++) {

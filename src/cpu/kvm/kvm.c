@@ -1,5 +1,5 @@
 /* KVM engine: /dev/kvm probing, VM creation (in-kernel irqchip, PIT, RAM
- * slots, GSI routing) and the engine_ops table. */
+ * slots, GSI routing, fast paths) and the engine_ops table. */
 #include "cpu/kvm/kvm.h"
 
 #include <errno.h>
@@ -32,11 +32,16 @@ static const struct {
 
 int kvm_open_dev(char *why, size_t whylen)
 {
-	/* POPEK_KVM_DEVICE lets tests point popek at a missing device. */
+	/* POPEK_KVM_DEVICE lets tests point popek at a missing device;
+	 * POPEK_KVM_FD is /dev/kvm kept open by --jail (src/host/jail.h). */
 	const char *path = getenv("POPEK_KVM_DEVICE") ? getenv("POPEK_KVM_DEVICE") : "/dev/kvm";
+	const char *kept = getenv("POPEK_KVM_FD");
 	int fd, ver, err;
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (kept)
+		fd = fcntl(atoi(kept), F_DUPFD_CLOEXEC, 3);
+	else
+		fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		if (why && whylen) {
@@ -78,12 +83,15 @@ static bool kvm_probe(char *why, size_t whylen)
 }
 
 /* Device interrupt lines: KVM_IRQ_LINE takes a GSI, routed by the table
- * kvm_vm_set_routing() installs. Called from device threads. */
+ * kvm_vm_set_routing() installs, unless the line's device asked for an
+ * irqfd (kvm_fastpath.c). Called from device threads. */
 static void kvm_irq_set(void *opaque, unsigned gsi, bool level)
 {
 	struct engine_vm *vm = opaque;
 	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
+	if (kvm_irqfd_set(vm, gsi, level))
+		return;
 	if (!vm->irqchip || gsi >= LAYOUT_IOAPIC_PINS) {
 		log_debug("kvm: dropped interrupt line %u (level %d)", gsi, level);
 		return;
@@ -169,6 +177,7 @@ static void kvm_vm_destroy(struct engine_vm *vm)
 		vm->m->irq.set = NULL;
 		vm->m->irq.opaque = NULL;
 	}
+	kvm_fastpath_destroy(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -260,6 +269,7 @@ int kvm_vm_create_opts(struct machine *m, const struct kvm_vm_opts *opts, struct
 	rc = kvm_cpuid_fetch(vm);
 	if (rc < 0)
 		goto fail;
+	kvm_fastpath_init(vm, opts);
 	m->irq.set = kvm_irq_set;
 	m->irq.opaque = vm;
 	*out = vm;
@@ -314,4 +324,7 @@ const struct engine_ops kvm_engine_ops = {
     .run = kvm_vcpu_run,
     .kick = kvm_vcpu_kick,
     .stat = kvm_vcpu_stat,
+    .add_notify_fd = kvm_add_notify_fd,
+    .del_notify_fd = kvm_del_notify_fd,
+    .level_irq_fd = kvm_level_irq_fd,
 };

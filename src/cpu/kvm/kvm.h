@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 
 #include "cpu/engine.h"
+#include "popek/layout.h"
 
 /* KVM's private guest-physical pages on Intel (VMX): the real-mode TSS (3
  * pages) and the EPT identity page table (1 page). Both sit in the MMIO hole
@@ -41,8 +42,12 @@ enum kvm_stat {
 
 /* Options for kvm_vm_create_opts(); vm_create() uses the defaults. */
 struct kvm_vm_opts {
-	bool no_irqchip; /* no in-kernel PIC/IOAPIC/LAPIC/PIT: HLT exits to us (tests) */
+	bool no_irqchip;   /* no in-kernel PIC/IOAPIC/LAPIC/PIT: HLT exits to us (tests) */
+	bool no_ioeventfd; /* device notifications always exit (tests, POPEK_KVM_DISABLE) */
+	bool no_irqfd;     /* interrupt lines always through KVM_IRQ_LINE (same) */
 };
+
+struct kvm_irq_line; /* kvm_fastpath.c: a level-triggered line raised through an irqfd */
 
 struct engine_vm {
 	struct machine *m;
@@ -52,6 +57,10 @@ struct engine_vm {
 	bool tsc_deadline;        /* KVM_CAP_TSC_DEADLINE_TIMER */
 	u32 tsc_khz;              /* guest TSC frequency (KVM_GET_TSC_KHZ), 0 if unknown */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
+	bool ioeventfd;           /* KVM_CAP_IOEVENTFD, in use */
+	bool irqfd;               /* KVM_CAP_IRQFD and _RESAMPLE with the irqchip, in use */
+	/* Lines raised through irqfds (set before the vCPUs run, then read-only). */
+	struct kvm_irq_line *lines[LAYOUT_IOAPIC_PINS];
 };
 
 struct engine_vcpu {
@@ -87,6 +96,20 @@ u64 kvm_vcpu_stat(struct engine_vcpu *vcpu, const char *name);
  * an access that cannot be right (bad size, data outside the area). */
 int kvm_exit_io(struct machine *m, struct kvm_run *run, size_t run_size, char *msg, size_t msglen);
 int kvm_exit_mmio(struct machine *m, struct kvm_run *run, char *msg, size_t msglen);
+
+/* kvm_fastpath.c: ioeventfd and irqfd (Documentation/virt/kvm/api.rst,
+ * KVM_IOEVENTFD and KVM_IRQFD). */
+/* Decides which fast paths the VM uses from KVM's capabilities and opts,
+ * and logs it in one info line. */
+void kvm_fastpath_init(struct engine_vm *vm, const struct kvm_vm_opts *opts);
+/* Detaches every irqfd line (from m->loop too) and closes its eventfds. */
+void kvm_fastpath_destroy(struct engine_vm *vm);
+/* kvm_irq_set() for a line raised through an irqfd: returns false when gsi
+ * is not one, and the caller uses KVM_IRQ_LINE. */
+bool kvm_irqfd_set(struct engine_vm *vm, unsigned gsi, bool level);
+int kvm_add_notify_fd(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+int kvm_del_notify_fd(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+int kvm_level_irq_fd(struct engine_vm *vm, unsigned gsi);
 
 /* kvm_state.c */
 int kvm_state_get(struct engine_vcpu *vcpu, struct x86_state *st);

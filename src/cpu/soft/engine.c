@@ -375,6 +375,21 @@ static void vcpu_interrupts(struct soft_vcpu *v)
 		soft_deliver_interrupt(cpu, vec, SOFT_INT_HW);
 }
 
+/* Waiting for a SIPI, or halted with interrupts disabled: only another
+ * vCPU (INIT, SIPI, NMI) can wake this one. Reports VCPU_EXIT_HLT once, so
+ * the machine can tell when all vCPUs are stuck, then sleeps. Returns true
+ * when run() should return with *exit. */
+static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
+{
+	if (!v->dead_halt_reported) {
+		v->dead_halt_reported = true;
+		exit->reason = VCPU_EXIT_HLT;
+		return true;
+	}
+	vcpu_sleep(v, UINT64_MAX);
+	return false;
+}
+
 static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 {
 	struct soft_vcpu *v = (struct soft_vcpu *)ev;
@@ -398,7 +413,8 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 		vcpu_init_sipi(v);
 		deadline = vcpu_timers(v);
 		if (cpu->wait_for_sipi) {
-			vcpu_sleep(v, UINT64_MAX);
+			if (vcpu_stuck(v, exit))
+				return 0;
 			continue;
 		}
 		if (cpu->pending_vector >= 0) {
@@ -411,11 +427,18 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 		vcpu_interrupts(v);
 		if (cpu->shutdown)
 			continue;
-		if (cpu->halted) {
-			if (!(cpu->rflags & X86_RFLAGS_IF) && !soft_lapic_nmi_pending(&v->lapic)) {
-				exit->reason = VCPU_EXIT_HLT;
+		if (cpu->halted && !(cpu->rflags & X86_RFLAGS_IF) &&
+		    !soft_lapic_nmi_pending(&v->lapic)) {
+			if (vcpu_stuck(v, exit))
 				return 0;
-			}
+			continue;
+		}
+		if (v->dead_halt_reported) {
+			v->dead_halt_reported = false;
+			exit->reason = VCPU_EXIT_KICKED;
+			return 0;
+		}
+		if (cpu->halted) {
 			vcpu_sleep(v, deadline);
 			continue;
 		}

@@ -28,6 +28,11 @@ struct soft_vcpu {
 	 * vCPU's thread between instructions. */
 	_Atomic bool init_pending;
 	_Atomic int sipi_vector; /* -1: none */
+
+	/* run() returned VCPU_EXIT_HLT for a halt with interrupts disabled or
+	 * the wait for a SIPI; it now sleeps there until INIT, SIPI or NMI, then
+	 * returns KICKED once so the machine knows this vCPU lives again. */
+	bool dead_halt_reported;
 };
 
 struct soft_vm {
