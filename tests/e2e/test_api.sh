@@ -331,6 +331,30 @@ for n in 1 2 3 4; do
 done
 check four_vms_stopped "$st" 0000
 
+# === 4b. Pause and resume on the KVM engine (the vCPUs leave KVM_RUN and park).
+if [ -w /dev/kvm ]; then
+	K=$TMP/k.sock
+	"$POPEK" run --kernel "$GUEST" --engine kvm --mem 32M --api-sock "$K" >"$TMP/k.out" 2>&1 </dev/null &
+	PK=$!
+	PIDS+=("$PK")
+	wait_sock "$K"
+	expect kvm_running "$K" GET / 200 '"engine":"kvm"'
+	wait_text "$TMP/k.out" "tick 3" 60 || echo "  (the KVM guest did not tick: $(tail -2 "$TMP/k.out"))"
+	expect kvm_pause "$K" PATCH /vm '{"state": "Paused"}' 204
+	sleep 0.3
+	k1=$(ticks "$TMP/k.out")
+	sleep 1.5
+	check kvm_paused_no_ticks "$(ticks "$TMP/k.out")" "$k1"
+	expect kvm_resume "$K" PATCH /vm '{"state": "Resumed"}' 204
+	wait_text "$TMP/k.out" "tick $((k1 + 3))" 20 && echo "PASS api/kvm_resumed_ticks" ||
+		echo "FAIL api/kvm_resumed_ticks: still $(ticks "$TMP/k.out") ticks"
+	"$POPEK" ctl --sock "$K" stop >/dev/null
+	wait_exit "$PK" 20
+	check kvm_stopped "$STATUS" 0
+else
+	echo "SKIP api/kvm_pause: no /dev/kvm"
+fi
+
 # === 5. A real Linux guest through the API: pause and resume while it prints.
 KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 if [ "${POPEK_API_LINUX:-1}" = 0 ] || [ ! -f "$KERNEL" ] || [ ! -x "$POPEK_LINUX" ]; then
