@@ -64,6 +64,8 @@ struct soft_dcache {
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
+	const struct soft_block *run; /* the block being executed, or NULL */
+	u64 run_rip;                  /* RIP of its first instruction */
 	struct soft_block b[DCACHE_SIZE];
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
@@ -98,22 +100,42 @@ void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof)
 	dc->prof_next = 0;
 }
 
-/* The block's bytes still equal guest memory at host (n <= BLOCK_BYTES). */
+static u64 load64(const u8 *p)
+{
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static u32 load32(const u8 *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The block's bytes still equal guest memory at host (1 <= n <= BLOCK_BYTES).
+ * Whole words without branches; the last word overlaps the one before it
+ * so that no byte-by-byte tail is needed and nothing past host[n - 1] is read. */
 static bool block_same(const struct soft_block *b, const u8 *host)
 {
-	unsigned n = b->nbytes, i = 0;
-	u64 x, y;
+	unsigned n = b->nbytes, i;
+	u64 diff = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, b->bytes + i, 8);
-		memcpy(&y, host + i, 8);
-		if (x != y)
-			return false;
+	if (__builtin_expect(n >= 8, 1)) {
+		for (i = 0; i + 8 < n; i += 8)
+			diff |= load64(b->bytes + i) ^ load64(host + i);
+		diff |= load64(b->bytes + n - 8) ^ load64(host + n - 8);
+		return !diff;
 	}
-	for (; i < n; i++)
-		if (b->bytes[i] != host[i])
-			return false;
-	return true;
+	if (n >= 4)
+		return !((load32(b->bytes) ^ load32(host)) |
+			 (load32(b->bytes + n - 4) ^ load32(host + n - 4)));
+	for (i = 0; i < n; i++)
+		diff |= b->bytes[i] ^ host[i];
+	return !diff;
 }
 
 static unsigned dcache_index(u64 gpa)
@@ -317,23 +339,58 @@ static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace
 	cpu->stat_insns++;
 }
 
-/* Runs the block from its first instruction while RIP follows it. */
-static void exec_block(struct soft_cpu *cpu, const struct soft_block *b)
+/* Runs the block from its first instruction while RIP follows it.
+ * Instructions are counted once per block, not one by one: when one faults
+ * (soft_raise longjmps out of here), soft_exec counts the instructions of
+ * the block before it from dc->run / dc->run_rip (block_retired()). */
+static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cpu *cpu,
+								  const struct soft_block *b,
+								  bool wrap)
 {
-	const struct soft_insn *in = b->in, *end = b->in + b->n;
-	const bool wrap = cpu->mode != SOFT_MODE_LONG64;
+	const struct soft_insn *in = b->in, *const end = b->in + b->n;
+	u64 rip = cpu->rip;
 
-	do {
-		u64 next = cpu->rip + in->len;
+	for (;;) {
+		u64 next = rip + in->len;
 		if (wrap)
 			next &= 0xffffffffULL;
-		cpu->insn_rip = cpu->rip;
+		cpu->insn_rip = rip;
 		cpu->rip = next;
 		in->exec(cpu, in);
-		cpu->stat_insns++;
-		if (__builtin_expect(cpu->rip != next || cpu->exec_stop, 0))
-			return;
-	} while (++in < end);
+		in++;
+		rip = cpu->rip;
+		if (__builtin_expect(rip != next || cpu->exec_stop, 0) || in == end)
+			break;
+	}
+	cpu->stat_insns += (u64)(in - b->in);
+}
+
+static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, const struct soft_block *b)
+{
+	dc->run = b;
+	dc->run_rip = cpu->rip;
+	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1))
+		exec_block_mode(cpu, b, false);
+	else
+		exec_block_mode(cpu, b, true);
+	dc->run = NULL;
+}
+
+/* After a fault inside dc->run: the instructions of the block before the
+ * faulting one (at insn_rip) retired; count them. */
+static void block_retired(struct soft_cpu *cpu, struct soft_dcache *dc)
+{
+	const struct soft_block *b = dc->run;
+	u64 rip = dc->run_rip;
+	unsigned i;
+
+	dc->run = NULL;
+	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
+		rip += b->in[i].len;
+		if (b->code_size != 8)
+			rip &= 0xffffffffULL;
+	}
+	cpu->stat_insns += i;
 }
 
 u64 soft_exec(struct soft_cpu *cpu, u64 budget)
@@ -346,6 +403,8 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 		/* soft_raise(): the exception is pending, RIP is back on the
 		 * faulting instruction; the run loop delivers it. */
 		fault_cleanup(cpu);
+		if (dc && dc->run)
+			block_retired(cpu, dc);
 		return cpu->stat_insns - start;
 	}
 	cpu->exec_stop = false;
@@ -389,7 +448,7 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 				__builtin_prefetch((const char *)b->hint + 64);
 				__builtin_prefetch((const char *)b->hint + 128);
 			}
-			exec_block(cpu, b);
+			exec_block(cpu, dc, b);
 			prev = b;
 		} else {
 			prev = NULL;
