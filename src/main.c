@@ -154,6 +154,22 @@ static int main_jail(int argc, char **argv, struct vm_config *cfg, struct config
 	return cli_parse(argc, argv, true, cfg, st, &action);
 }
 
+/* --log-level/--log-path or the config file's logger, before anything logs
+ * from another thread. */
+static int main_logging(const struct vm_config *cfg)
+{
+	int err;
+
+	if (cfg->log_level >= 0)
+		log_set_level((enum log_level)cfg->log_level);
+	if (!cfg->log_path)
+		return 0;
+	err = log_set_path(cfg->log_path);
+	if (err < 0)
+		log_error("--log-path '%s': %s", cfg->log_path, strerror(-err));
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -181,6 +197,8 @@ int main(int argc, char **argv)
 	 * filters. */
 	tzset();
 	if (cfg.jail_dir && main_jail(argc, argv, &cfg, &st) < 0)
+		return 1;
+	if (main_logging(&cfg) < 0)
 		return 1;
 	if (cfg.api_sock)
 		return main_api(&cfg, &st);

@@ -11,6 +11,18 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF_FMT(2, 3);
 bool log_enabled(enum log_level level);
 
+/* The level for a name: error, warn or warning, info, debug, and
+ * Firecracker's logger levels (Error, Warning, Info, Debug, Trace, Off; Off
+ * still shows errors), case-insensitive. Returns the level or -1. */
+int log_level_parse(const char *name);
+const char *log_level_name(enum log_level level);
+/* Sets the level for the whole process (POPEK_LOG). Call before threads
+ * that log run, or while they are quiet: the environment is not locked. */
+void log_set_level(enum log_level level);
+/* Sends popek's log lines (stderr) to path instead, appending (a file or
+ * a FIFO, as Firecracker's log_path). Returns 0 or -errno. */
+int log_set_path(const char *path);
+
 /* Copies len guest-controlled bytes into out (size outsz) with every
  * non-printable byte written as \xNN; always NUL-terminates. Returns out. */
 char *log_escape(char *out, size_t outsz, const void *in, size_t len);

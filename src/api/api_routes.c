@@ -133,6 +133,25 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	return o;
 }
 
+/* PUT /logger takes effect at once, as in Firecracker. Before the start only
+ * the API thread runs, so changing the process's log level is safe. */
+static int api_set_logger(const cJSON *body, struct api_vm *vm, const struct config_err *e)
+{
+	int r = config_set_logger(body, vm->cfg, vm->st, e);
+
+	if (r < 0)
+		return r;
+	if (vm->cfg->log_level >= 0)
+		log_set_level((enum log_level)vm->cfg->log_level);
+	if (vm->cfg->log_path && (r = log_set_path(vm->cfg->log_path)) < 0) {
+		snprintf(e->buf, e->len, "%slog_path: cannot open '%s': %s", e->prefix,
+			 vm->cfg->log_path, strerror(-r));
+		vm->cfg->log_path = NULL;
+		return r;
+	}
+	return 0;
+}
+
 static void api_put_config(struct api_ctx *c, const char *res)
 {
 	struct api_vm *vm = c->vm;
@@ -154,6 +173,8 @@ static void api_put_config(struct api_ctx *c, const char *res)
 		r = config_set_vsock(c->body, vm->cfg, &e);
 	else if (!strcmp(res, "balloon"))
 		r = config_set_balloon(c->body, vm->cfg, &e);
+	else if (!strcmp(res, "logger"))
+		r = api_set_logger(c->body, vm, &e);
 	else
 		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
 	api_config_result(c, r, msg);
@@ -516,7 +537,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_patch_machine(&c);
 	} else if (ROUTE("machine-config", HTTP_PUT) || ROUTE("boot-source", HTTP_PUT) ||
 		   ROUTE("vsock", HTTP_PUT) || ROUTE("balloon", HTTP_PUT) ||
-		   ROUTE("metrics", HTTP_PUT)) {
+		   ROUTE("metrics", HTTP_PUT) || ROUTE("logger", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
 		api_balloon(&c, m, false);
@@ -528,7 +549,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_get_metrics(&c);
 	} else if (!strcmp(res, "machine-config") || !strcmp(res, "boot-source") ||
 		   !strcmp(res, "vsock") || !strcmp(res, "balloon") || !strcmp(res, "metrics") ||
-		   !strcmp(res, "actions") || !strcmp(res, "vm")) {
+		   !strcmp(res, "actions") || !strcmp(res, "vm") || !strcmp(res, "logger")) {
 		goto bad_method;
 	} else {
 		goto unknown;

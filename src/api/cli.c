@@ -58,6 +58,11 @@ void cli_print_help(void)
 	       "  --metrics-file PATH\n"
 	       "                     append the VM's counters as one JSON line on the API's\n"
 	       "                     FlushMetrics and when the VM stops\n"
+	       "  --log-level LEVEL  error, warn (default), info or debug (also Firecracker's\n"
+	       "                     Error, Warning, Info, Debug, Trace, Off); POPEK_LOG=LEVEL\n"
+	       "                     in the environment does the same\n"
+	       "  --log-path PATH    append popek's log lines to PATH (a file or FIFO)\n"
+	       "                     instead of stderr\n"
 	       "  --no-seccomp       do not confine popek's threads with seccomp filters (on\n"
 	       "                     by default once the VM is set up)\n"
 	       "  --jail DIR --uid UID --gid GID\n"
@@ -190,6 +195,8 @@ enum {
 	OPT_ID,
 	OPT_METRICS_FILE,
 	OPT_NO_SECCOMP,
+	OPT_LOG_LEVEL,
+	OPT_LOG_PATH,
 	OPT_JAIL,
 	OPT_UID,
 	OPT_GID,
@@ -216,6 +223,8 @@ static const struct option cli_options[] = {
 	{"id", required_argument, NULL, OPT_ID},
 	{"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
 	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"log-path", required_argument, NULL, OPT_LOG_PATH},
 	{"jail", required_argument, NULL, OPT_JAIL},
 	{"uid", required_argument, NULL, OPT_UID},
 	{"gid", required_argument, NULL, OPT_GID},
@@ -274,6 +283,16 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return 0;
 	case OPT_NO_SECCOMP:
 		cfg->seccomp = false;
+		return 0;
+	case OPT_LOG_LEVEL:
+		cfg->log_level = log_level_parse(arg);
+		if (cfg->log_level < 0) {
+			log_error("--log-level '%s': not error, warn, info or debug", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_LOG_PATH:
+		cfg->log_path = arg;
 		return 0;
 	case OPT_JAIL:
 		cfg->jail_dir = arg;
@@ -390,6 +409,7 @@ int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct
 	cfg->engine = ENGINE_AUTO;
 	cfg->rng = true;
 	cfg->seccomp = true;
+	cfg->log_level = -1;
 	*action = CLI_RUN;
 	if (argc > 1 && !strcmp(argv[1], "run")) {
 		first = 2;

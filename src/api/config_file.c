@@ -68,7 +68,7 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 {
 	static const char *const sections[] = {
 	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", NULL};
+	    "vsock",          "balloon",     "metrics", "logger", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -127,6 +127,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_vsock(it, cfg, &e);
 		else if (!strcmp(name, "balloon"))
 			r = config_set_balloon(it, cfg, &e);
+		else if (!strcmp(name, "logger"))
+			r = config_set_logger(it, cfg, st, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -298,6 +300,15 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddStringToObject(o, "metrics_path", cfg->metrics_file);
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
+	}
+	if (cfg->log_level >= 0 || cfg->log_path) {
+		o = cJSON_AddObjectToObject(doc, "logger");
+		if (cfg->log_level >= 0)
+			cJSON_AddStringToObject(o, "level", log_level_name(cfg->log_level));
+		if (cfg->log_path)
+			cJSON_AddStringToObject(o, "log_path", cfg->log_path);
+	} else {
+		cJSON_AddNullToObject(doc, "logger");
 	}
 	return doc;
 }

@@ -24,6 +24,7 @@ struct config_store {
 	char boot_args[CONFIG_CMDLINE_MAX];
 	char cmdline[CONFIG_CMDLINE_MAX + 64]; /* boot_args + root=, by config_finalize */
 	char metrics[CONFIG_PATH_MAX];
+	char log_path[CONFIG_PATH_MAX];
 	char iface_id[CONFIG_MAX_NETS][CONFIG_ID_MAX + 1]; /* "" for --net interfaces */
 	int root_drive; /* index into cfg->disks of the is_root_device drive, or -1 */
 };
@@ -71,6 +72,11 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		   struct config_store *st, const struct config_err *e);
 int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
+/* logger: level (Error, Warning, Info, Debug, Trace, Off), log_path; show_level,
+ * show_log_origin and module are accepted and ignored. Takes effect when
+ * main applies it (config file) or at once (PUT /logger). */
+int config_set_logger(const cJSON *o, struct vm_config *cfg, struct config_store *st,
+		      const struct config_err *e);
 int config_set_metrics(const cJSON *o, struct vm_config *cfg, struct config_store *st,
 		       const struct config_err *e);
 

@@ -450,6 +450,33 @@ int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct confi
 	return 0;
 }
 
+int config_set_logger(const cJSON *o, struct vm_config *cfg, struct config_store *st,
+		      const struct config_err *e)
+{
+	static const char *const keys[] = {"level", "log_path", "show_level", "show_log_origin",
+					   "module", NULL};
+	char level[16] = "", path[CONFIG_PATH_MAX] = "", module[64];
+	bool flag;
+	int lv = -1;
+
+	if (cfg_check_keys(e, o, keys) < 0 || cfg_get_str(e, o, "level", false, level, sizeof(level)) < 0 ||
+	    cfg_get_str(e, o, "log_path", false, path, sizeof(path)) < 0 ||
+	    cfg_get_bool(e, o, "show_level", false, &flag) < 0 ||
+	    cfg_get_bool(e, o, "show_log_origin", false, &flag) < 0 ||
+	    cfg_get_str(e, o, "module", false, module, sizeof(module)) < 0)
+		return -EINVAL;
+	if (level[0] && (lv = log_level_parse(level)) < 0)
+		return cfg_fail(e, "level", "'%s' is not Error, Warning, Info, Debug, Trace or Off",
+				level);
+	if (lv >= 0)
+		cfg->log_level = lv;
+	if (path[0]) {
+		strcpy(st->log_path, path);
+		cfg->log_path = st->log_path;
+	}
+	return 0;
+}
+
 int config_set_metrics(const cJSON *o, struct vm_config *cfg, struct config_store *st,
 		       const struct config_err *e)
 {

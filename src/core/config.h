@@ -73,6 +73,8 @@ struct vm_config {
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */
 	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */
 	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
+	int log_level;            /* enum log_level from --log-level or "logger"; -1: POPEK_LOG */
+	const char *log_path;     /* --log-path or logger.log_path: stderr goes there, or NULL */
 	bool seccomp;             /* per-thread seccomp filters after set-up (cli default on) */
 
 	/* --jail (command line only, as Firecracker's jailer options are): before

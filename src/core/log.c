@@ -1,24 +1,61 @@
 /* Leveled logging to stderr with escaping of guest-controlled bytes. */
 #include "popek/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static const char *const log_env_names[] = {"error", "warn", "info", "debug"};
+
+int log_level_parse(const char *name)
+{
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} names[] = {{"error", LOG_ERROR}, {"off", LOG_ERROR},  {"warn", LOG_WARN},
+		     {"warning", LOG_WARN}, {"info", LOG_INFO},  {"debug", LOG_DEBUG},
+		     {"trace", LOG_DEBUG}};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcasecmp(name, names[i].name))
+			return names[i].level;
+	return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+	return log_env_names[level];
+}
+
+void log_set_level(enum log_level level)
+{
+	setenv("POPEK_LOG", log_env_names[level], 1);
+}
+
+int log_set_path(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fd != STDERR_FILENO && dup2(fd, STDERR_FILENO) < 0)
+		err = -errno;
+	if (fd != STDERR_FILENO)
+		close(fd);
+	return err;
+}
 
 static enum log_level log_threshold(void)
 {
 	const char *s = getenv("POPEK_LOG");
+	int level = s ? log_level_parse(s) : -1;
 
-	if (!s)
-		return LOG_WARN;
-	if (!strcmp(s, "error"))
-		return LOG_ERROR;
-	if (!strcmp(s, "info"))
-		return LOG_INFO;
-	if (!strcmp(s, "debug"))
-		return LOG_DEBUG;
-	return LOG_WARN;
+	return level < 0 ? LOG_WARN : (enum log_level)level;
 }
 
 bool log_enabled(enum log_level level)

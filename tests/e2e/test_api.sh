@@ -145,8 +145,16 @@ CODE=$(curl -s -m 20 --unix-socket "$S" -X PUT -o "$TMP/body" -w '%{http_code}' 
 check body_over_64k_curl "$CODE $(cat "$TMP/body")" '413 {"fault_message":"request body larger than 65536 bytes"}'
 expect still_not_started "$S" GET / 200 '"state":"Not started"'
 
+expect logger_bad_level "$S" PUT /logger '{"level": "Loud"}' 400 "level: 'Loud' is not Error"
+expect logger_bad_path "$S" PUT /logger '{"log_path": "/nonexistent/dir/log"}' 400 \
+	"log_path: cannot open '/nonexistent/dir/log'"
+expect logger "$S" PUT /logger "{\"level\": \"Info\", \"log_path\": \"$TMP/api.log\", \"show_level\": true}" 204
+
 # Start, then the same configuration requests are in the wrong phase.
 expect instance_start "$S" PUT /actions '{"action_type": "InstanceStart"}' 204
+wait_text "$TMP/api.log" "popek: info: " 10 && echo "PASS api/logger_file" ||
+	echo "FAIL api/logger_file: no info line in the log file"
+expect logger_after_start "$S" PUT /logger '{"level": "Debug"}' 400 "not supported after starting"
 expect root_running "$S" GET / 200 '"state":"Running"'
 check engine "$(jq_body .engine)" soft
 wait_text "$OUT" "tick 3" 60 && echo "PASS api/guest_runs" || echo "FAIL api/guest_runs: $(tail -3 "$OUT")"
@@ -292,8 +300,8 @@ config_error() { # name json want
 	check "config_file_$1" "$? $(wc -l <"$TMP/bad.out") $(cat "$TMP/bad.out")" \
 		"1 1 popek: error: --config-file '$TMP/bad.json': $3"
 }
-config_error unknown_key '{"boot-source": {"kernel_image_path": "'"$GUEST"'"}, "logger": {}}' \
-	"logger: unknown key"
+config_error unknown_key '{"boot-source": {"kernel_image_path": "'"$GUEST"'"}, "logging": {}}' \
+	"logging: unknown key"
 config_error wrong_type '{"machine-config": {"vcpu_count": true, "mem_size_mib": 64}}' \
 	"machine-config.vcpu_count: must be an integer, not a boolean"
 config_error out_of_range '{"machine-config": {"vcpu_count": 1, "mem_size_mib": 4}}' \

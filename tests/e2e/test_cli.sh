@@ -38,6 +38,15 @@ expect_error empty_kernel "$TMP/empty" run --kernel "$TMP/empty"
 expect_error not_a_kernel "$TMP/junk" run --kernel "$TMP/junk"
 expect_error no_kernel "--kernel" run
 expect_error unknown_option "--frobnicate" run --frobnicate
+expect_error bad_log_level "--log-level 'loud'" run --kernel "$TMP/junk" --log-level loud
+expect_error bad_log_path "--log-path '/nonexistent/dir/log'" run --kernel "$TMP/junk" \
+	--log-path /nonexistent/dir/log
+printf '{"logger": {"level": "Verbose"}}' >"$TMP/logger.json"
+expect_error bad_logger_config "logger.level: 'Verbose' is not" run --config-file "$TMP/logger.json"
+# --log-path takes the error about the kernel, and --log-level info adds lines.
+"$POPEK" run --kernel "$TMP/junk" --log-level info --log-path "$TMP/log" >/dev/null 2>"$TMP/err" </dev/null
+[ $? = 1 ] && [ ! -s "$TMP/err" ] && grep -q "popek: error: kernel '$TMP/junk'" "$TMP/log" &&
+	echo "PASS log_path_gets_errors" || echo "FAIL log_path_gets_errors: $(cat "$TMP/err" "$TMP/log")"
 expect_error unknown_command "fly" fly
 expect_error missing_value "--mem" run --kernel "$TMP/junk" --mem
 expect_error bad_mem "--mem 'lots'" run --kernel "$TMP/junk" --mem lots
