@@ -5,7 +5,9 @@
 # a 1 MiB file from an HTTP server on the host's 127.0.0.1 (as 10.0.2.2),
 # uploads 512 KiB to a host listener (TX with checksum offload: slirp drops
 # segments whose checksums are wrong), and the host reaches a server in the
-# guest through hostfwd. Then poweroff, exit status 0, and a clean log.
+# guest through hostfwd. A second interface, --net tap on a tap device the
+# test makes (root only; SKIP otherwise), carries pings both ways with static
+# addresses. Then poweroff, exit status 0, and a clean log.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
@@ -35,6 +37,7 @@ cleanup() {
 	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
 	[ -n "${VM_PID:-}" ] && vm_cleanup
 	rm -rf "$WORK"
+	[ -n "${TAP_ARGS[*]:-}" ] && ip link del "$TAP" 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -87,8 +90,14 @@ read -r HTTP_PORT UP_PORT <"$WORK/www/ports" || {
 }
 FWD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+# The tap interface: host 10.199.N.1, guest 10.199.N.2 (N from our pid).
+TAP=ptap$$ TAPNET=10.199.$(($$ % 250)) TAP_ARGS=()
+if [ "$(id -u)" = 0 ] && ip tuntap add dev "$TAP" mode tap 2>/dev/null; then
+	ip addr add "$TAPNET.1/24" dev "$TAP" && ip link set "$TAP" up
+	TAP_ARGS=(--net "tap,ifname=$TAP")
+fi
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M \
-	--net "user,hostfwd=tcp:127.0.0.1:$FWD_PORT-:8080,mac=52:54:00:ab:cd:ef"
+	--net "user,hostfwd=tcp:127.0.0.1:$FWD_PORT-:8080,mac=52:54:00:ab:cd:ef" "${TAP_ARGS[@]}"
 if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
 	echo "FAIL virtio_net/boot: no shell prompt within ${BOOT_LIMIT}s"
 	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
@@ -153,6 +162,18 @@ for _ in range(50):
 EOF
 )
 check virtio_net/hostfwd "$reply" hi-from-guest
+
+if [ ${#TAP_ARGS[@]} -gt 0 ]; then
+	vm_send "ip addr add $TAPNET.2/24 dev eth1; ip link set eth1 up"
+	vm_send "ping -c 3 -W 5 $TAPNET.1 >/dev/null; echo \"RESULT tap_ping \$?\""
+	vm_send 'echo "RESULT tap_do""ne"'
+	vm_wait "RESULT tap_done" 60
+	check virtio_net/tap_guest_to_host "$(vm_result tap_ping)" 0
+	busybox ping -c 3 -W 5 "$TAPNET.2" >/dev/null 2>&1 # busybox-static: no iputils needed
+	check virtio_net/tap_host_to_guest "$?" 0
+else
+	echo "SKIP virtio_net/tap: not root or no tap device (ip tuntap add)"
+fi
 
 vm_send 'poweroff'
 vm_wait_exit 120
