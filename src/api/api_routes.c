@@ -175,6 +175,8 @@ static void api_put_config(struct api_ctx *c, const char *res)
 		r = config_set_balloon(c->body, vm->cfg, &e);
 	else if (!strcmp(res, "logger"))
 		r = api_set_logger(c->body, vm, &e);
+	else if (!strcmp(res, "entropy"))
+		r = config_set_entropy(c->body, vm->cfg, &e);
 	else
 		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
 	api_config_result(c, r, msg);
@@ -537,7 +539,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_patch_machine(&c);
 	} else if (ROUTE("machine-config", HTTP_PUT) || ROUTE("boot-source", HTTP_PUT) ||
 		   ROUTE("vsock", HTTP_PUT) || ROUTE("balloon", HTTP_PUT) ||
-		   ROUTE("metrics", HTTP_PUT) || ROUTE("logger", HTTP_PUT)) {
+		   ROUTE("metrics", HTTP_PUT) || ROUTE("logger", HTTP_PUT) ||
+		   ROUTE("entropy", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
 		api_balloon(&c, m, false);
@@ -549,7 +552,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_get_metrics(&c);
 	} else if (!strcmp(res, "machine-config") || !strcmp(res, "boot-source") ||
 		   !strcmp(res, "vsock") || !strcmp(res, "balloon") || !strcmp(res, "metrics") ||
-		   !strcmp(res, "actions") || !strcmp(res, "vm") || !strcmp(res, "logger")) {
+		   !strcmp(res, "actions") || !strcmp(res, "vm") || !strcmp(res, "logger") ||
+		   !strcmp(res, "entropy")) {
 		goto bad_method;
 	} else {
 		goto unknown;

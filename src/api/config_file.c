@@ -68,7 +68,7 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 {
 	static const char *const sections[] = {
 	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", "logger", NULL};
+	    "vsock",          "balloon",     "metrics", "logger", "entropy", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -129,6 +129,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_balloon(it, cfg, &e);
 		else if (!strcmp(name, "logger"))
 			r = config_set_logger(it, cfg, st, &e);
+		else if (!strcmp(name, "entropy"))
+			r = config_set_entropy(it, cfg, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -301,6 +303,10 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
+	if (cfg->rng)
+		cJSON_AddObjectToObject(doc, "entropy");
+	else
+		cJSON_AddNullToObject(doc, "entropy");
 	if (cfg->log_level >= 0 || cfg->log_path) {
 		o = cJSON_AddObjectToObject(doc, "logger");
 		if (cfg->log_level >= 0)

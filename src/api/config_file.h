@@ -70,6 +70,9 @@ int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		     struct config_store *st, const struct config_err *e);
 int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		   struct config_store *st, const struct config_err *e);
+/* entropy: Firecracker's virtio-rng (popek has one by default; rate_limiter
+ * must be null). */
+int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 /* logger: level (Error, Warning, Info, Debug, Trace, Off), log_path; show_level,

@@ -431,6 +431,16 @@ int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_
 	return 0;
 }
 
+int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
+{
+	static const char *const keys[] = {"rate_limiter", NULL};
+
+	if (cfg_check_keys(e, o, keys) < 0 || cfg_only_null(e, o, "rate_limiter") < 0)
+		return -EINVAL;
+	cfg->rng = true;
+	return 0;
+}
+
 int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
 	static const char *const keys[] = {"amount_mib", "deflate_on_oom",

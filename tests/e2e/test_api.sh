@@ -145,6 +145,9 @@ CODE=$(curl -s -m 20 --unix-socket "$S" -X PUT -o "$TMP/body" -w '%{http_code}' 
 check body_over_64k_curl "$CODE $(cat "$TMP/body")" '413 {"fault_message":"request body larger than 65536 bytes"}'
 expect still_not_started "$S" GET / 200 '"state":"Not started"'
 
+expect entropy "$S" PUT /entropy '{"rate_limiter": null}' 204
+expect entropy_rate_limiter "$S" PUT /entropy '{"rate_limiter": {"bandwidth": {"size": 1}}}' 400 \
+	"rate_limiter: not supported by popek"
 expect logger_bad_level "$S" PUT /logger '{"level": "Loud"}' 400 "level: 'Loud' is not Error"
 expect logger_bad_path "$S" PUT /logger '{"log_path": "/nonexistent/dir/log"}' 400 \
 	"log_path: cannot open '/nonexistent/dir/log'"
