@@ -36,6 +36,10 @@ boot_and_check() { # tag cpus stop-command (poweroff or reboot: both end popek w
 	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
 	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
 	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
+	if [ "$cpus" -gt 1 ]; then # CPU hot-plug: the AP halts with IF=0, then INIT/SIPI
+		vm_send 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
+		vm_send 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
+	fi
 	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
 	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
@@ -43,6 +47,10 @@ boot_and_check() { # tag cpus stop-command (poweroff or reboot: both end popek w
 	check "$tag/awk_float" "$(vm_result awk)" "$host_awk"
 	check "$tag/sort_100k" "$(vm_result sort)" "$host_sort"
 	check "$tag/cpus_online" "$(vm_result cpus)" "$cpus"
+	if [ "$cpus" -gt 1 ]; then
+		check "$tag/cpu1_offline" "$(vm_result off)" 0
+		check "$tag/cpu1_online_again" "$(vm_result on)" "0-$((cpus - 1))"
+	fi
 	vm_send "$stop"
 	vm_wait_exit 120
 	check "$tag/${stop}_status" "$VM_STATUS" 0
