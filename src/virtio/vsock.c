@@ -179,7 +179,10 @@ static void vsock_rx(struct virtio_vsock *v)
 
 		if (r == 0)
 			break; /* the guest's next notify brings buffers */
-		if (r > 0 && v->elem.in_len < VSOCK_HDR_SIZE) {
+		if (r > 0 && v->elem.nr_out) {
+			why = "receive buffer is device-readable"; /* 5.10.6.1 */
+			r = -EINVAL;
+		} else if (r > 0 && v->elem.in_len < VSOCK_HDR_SIZE) {
 			why = "receive buffer smaller than a packet header";
 			r = -EINVAL;
 		}
