@@ -26,6 +26,7 @@ void soft_mode_update(struct soft_cpu *cpu)
 {
 	const struct x86_seg *cs = &cpu->seg[X86_CS], *ss = &cpu->seg[X86_SS];
 
+	cpu->tlb.gen++; /* chained blocks (interp.c) depend on CPL and mode */
 	if (!(cpu->cr0 & X86_CR0_PE))
 		cpu->mode = SOFT_MODE_REAL;
 	else if (!(cpu->efer & X86_EFER_LMA))

@@ -143,61 +143,13 @@ static bool cond_from_flags(u64 f, unsigned cc)
 	return r ^ (cc & 1);
 }
 
-/* Jcc after CMP/SUB/TEST/AND is the hot case: answer it from the operands. */
+/* The hot cases (after CMP/SUB/TEST/AND) are answered from the operands
+ * by soft_cond_quick() (interp.h). */
 bool soft_cond(struct soft_cpu *cpu, unsigned cc)
 {
-	const struct soft_lazy *lz = &cpu->lazy;
 	bool r;
 
-	if (lz->op == SOFT_LAZY_SUB) {
-		u64 d = lz->dst, s = lz->src;
-		s64 sd = soft_sext(d, lz->size), ss = soft_sext(s, lz->size);
-
-		switch (cc >> 1) {
-		case 1:
-			r = d < s;
-			break;
-		case 2:
-			r = d == s;
-			break;
-		case 3:
-			r = d <= s;
-			break;
-		case 6:
-			r = sd < ss;
-			break;
-		case 7:
-			r = sd <= ss;
-			break;
-		default:
-			return cond_from_flags(soft_flags_get(cpu), cc);
-		}
-		return r ^ (cc & 1);
-	}
-	if (lz->op == SOFT_LAZY_LOGIC) {
-		u64 res = lz->res;
-		bool neg = res & soft_sign_bit(lz->size);
-
-		switch (cc >> 1) {
-		case 0:
-		case 1:
-			r = false;
-			break;
-		case 2:
-		case 3:
-			r = res == 0;
-			break;
-		case 4:
-		case 6:
-			r = neg;
-			break;
-		case 7:
-			r = res == 0 || neg;
-			break;
-		default:
-			return cond_from_flags(soft_flags_get(cpu), cc);
-		}
-		return r ^ (cc & 1);
-	}
+	if (soft_cond_quick(cpu, cc, &r))
+		return r;
 	return cond_from_flags(soft_flags_get(cpu), cc);
 }

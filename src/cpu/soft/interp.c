@@ -22,7 +22,17 @@
  * own straight-line run without a jump in between); x86 code that patches
  * itself jumps or serializes first (Intel SDM Vol. 3A 8.1.3), and Linux's
  * text_poke does. A translator relying on the codemap could drop the byte
- * comparison.
+ * comparison (but device DMA into RAM does not go through the codemap).
+ *
+ * Chaining: each block remembers its last two successors with the
+ * translation that found them (struct soft_chain); while RIP and the TLB
+ * generation (tlb.h: every flush, INVLPG, remap of a page and mode/CPL
+ * change moves it) still match, the next block is taken from there without
+ * the TLB lookup and the hash, and its bytes are compared as always. Other
+ * vCPUs' writes are caught by that comparison like any write; their page-
+ * table changes reach this vCPU through its own INVLPG/CR3 write (a TLB
+ * shootdown), exactly as for the TLB itself. Instructions are counted per
+ * block (exec_block), and on a fault per instruction before it.
  *
  * Debugging: POPEK_SOFT_TRACE=1 logs every instruction (and runs without
  * blocks); POPEK_SOFT_PROFILE=1 (engine.c, profile.c) samples guest RIPs. */
@@ -52,6 +62,19 @@
 struct soft_block {
 	u64 key;
 	struct soft_block *hint; /* the block that ran after this one last time */
+	/* Chaining (64-bit mode), the last two successors: to->b started at
+	 * linear rip, guest-physical key - 1, host address host, with the TLB
+	 * at generation gen. While RIP and cpu->tlb.gen still match, that
+	 * translation is what the TLB would give (tlb.h: gen changes with every
+	 * flush, INVLPG, remap and mode/CPL change), so block_get() skips the
+	 * TLB and the hash; b->key == key checks that the slot was not rebuilt
+	 * for other code, and the byte comparison runs as on every entry. */
+	struct soft_chain {
+		struct soft_block *b;
+		u64 rip, key, gen;
+		const u8 *host;
+	} chain[2];
+	u8 chain_victim; /* which chain entry a new successor replaces */
 	u8 code_size;
 	u8 n; /* instructions */
 	u16 nbytes;
@@ -117,24 +140,51 @@ static u32 load32(const u8 *p)
 }
 
 /* The block's bytes still equal guest memory at host (1 <= n <= BLOCK_BYTES).
- * Whole words without branches; the last word overlaps the one before it
- * so that no byte-by-byte tail is needed and nothing past host[n - 1] is read. */
-static bool block_same(const struct soft_block *b, const u8 *host)
+ * Whole words without a loop: words 0, 8, ... before the last one, then
+ * the last word ending at n (overlapping), so nothing past host[n - 1] is
+ * read (it may be the end of RAM). */
+static inline __attribute__((always_inline)) bool block_same(const struct soft_block *b,
+							      const u8 *host)
 {
-	unsigned n = b->nbytes, i;
-	u64 diff = 0;
+	const unsigned n = b->nbytes;
+	const u8 *p = b->bytes;
+	u64 diff;
 
+	_Static_assert(BLOCK_BYTES <= 64, "block_same compares at most 8 words");
 	if (__builtin_expect(n >= 8, 1)) {
-		for (i = 0; i + 8 < n; i += 8)
-			diff |= load64(b->bytes + i) ^ load64(host + i);
-		diff |= load64(b->bytes + n - 8) ^ load64(host + n - 8);
+		diff = load64(p + n - 8) ^ load64(host + n - 8);
+		switch ((n - 1) >> 3) {
+		case 7:
+			diff |= load64(p + 48) ^ load64(host + 48);
+			/* fall through */
+		case 6:
+			diff |= load64(p + 40) ^ load64(host + 40);
+			/* fall through */
+		case 5:
+			diff |= load64(p + 32) ^ load64(host + 32);
+			/* fall through */
+		case 4:
+			diff |= load64(p + 24) ^ load64(host + 24);
+			/* fall through */
+		case 3:
+			diff |= load64(p + 16) ^ load64(host + 16);
+			/* fall through */
+		case 2:
+			diff |= load64(p + 8) ^ load64(host + 8);
+			/* fall through */
+		case 1:
+			diff |= load64(p) ^ load64(host);
+			/* fall through */
+		default:
+			break;
+		}
 		return !diff;
 	}
 	if (n >= 4)
-		return !((load32(b->bytes) ^ load32(host)) |
-			 (load32(b->bytes + n - 4) ^ load32(host + n - 4)));
-	for (i = 0; i < n; i++)
-		diff |= b->bytes[i] ^ host[i];
+		return !((load32(p) ^ load32(host)) | (load32(p + n - 4) ^ load32(host + n - 4)));
+	diff = 0;
+	for (unsigned i = 0; i < n; i++)
+		diff |= p[i] ^ host[i];
 	return !diff;
 }
 
@@ -239,6 +289,10 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	b->key = 0;
 	b->n = 0;
 	b->hint = NULL;
+	for (unsigned k = 0; k < 2; k++) {
+		b->chain[k].key = 0;
+		b->chain[k].gen = cpu->tlb.gen - 1; /* no chain: gen only grows */
+	}
 	while (b->n < BLOCK_INSNS) {
 		struct soft_insn *in = &b->in[b->n];
 		r = soft_decode(host + off, avail - off, cpu->code_size, in);
@@ -263,8 +317,9 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 }
 
 /* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
- * an instruction fetch. */
-static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc)
+ * an instruction fetch. prev: the block that ran just before, or NULL. */
+static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc,
+				    struct soft_block *prev)
 {
 	struct soft_block *b;
 	const u8 *host;
@@ -272,6 +327,19 @@ static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc
 	u64 lin, gpa;
 
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
+		if (prev) {
+			const struct soft_chain *c = &prev->chain[0];
+			if (c->rip != cpu->rip)
+				c++;
+			if (c->rip == cpu->rip && c->gen == cpu->tlb.gen) {
+				b = c->b;
+				dc->lookups++;
+				if (__builtin_expect(b->key == c->key && b->code_size == 8 &&
+							 block_same(b, c->host),
+						     1))
+					return b;
+			}
+		}
 		lin = cpu->rip;
 		avail = 4096 - (unsigned)(lin & 0xfff);
 	} else {
@@ -292,12 +360,31 @@ static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc
 	}
 	b = &dc->b[dcache_index(gpa)];
 	dc->lookups++;
-	if (__builtin_expect(b->key == gpa + 1 && b->code_size == cpu->code_size &&
-				 b->nbytes <= avail && block_same(b, host),
-			     1))
-		return b;
-	dc->misses++;
-	return block_build(cpu, b, host, avail, gpa);
+	if (__builtin_expect(!(b->key == gpa + 1 && b->code_size == cpu->code_size &&
+			       b->nbytes <= avail && block_same(b, host)),
+			     0)) {
+		dc->misses++;
+		b = block_build(cpu, b, host, avail, gpa);
+		if (!b)
+			return NULL;
+	}
+	if (prev) {
+		struct soft_chain *c = &prev->chain[prev->chain_victim];
+		prev->hint = b;
+		if (prev->chain[0].rip == cpu->rip)
+			c = &prev->chain[0];
+		else if (prev->chain[1].rip == cpu->rip)
+			c = &prev->chain[1];
+		else
+			prev->chain_victim ^= 1;
+		c->b = b;
+		c->rip = cpu->rip;
+		c->key = gpa + 1;
+		c->host = host;
+		/* Outside 64-bit mode (CS base and limit) no chain is used. */
+		c->gen = cpu->mode == SOFT_MODE_LONG64 ? cpu->tlb.gen : cpu->tlb.gen - 1;
+	}
+	return b;
 }
 
 /* ---- the loop ---- */
@@ -431,18 +518,18 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 		return cpu->stat_insns - start;
 	}
 	struct soft_block *prev = NULL;
+	const bool blocks = dc && !dc->trace;
+	struct soft_profile *const prof = dc ? dc->prof : NULL; /* set before the vCPU runs */
 
 	while (cpu->stat_insns - start < budget) {
 		struct soft_block *b;
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
-		b = dc && !dc->trace ? block_get(cpu, dc) : NULL;
+		b = blocks ? block_get(cpu, dc, prev) : NULL;
 
 		if (b) {
 			/* Decoded blocks outgrow the host's caches: fetch the block
 			 * that followed this one last time while this one runs. */
-			if (prev)
-				prev->hint = b;
 			if (b->hint) {
 				__builtin_prefetch(b->hint);
 				__builtin_prefetch((const char *)b->hint + 64);
@@ -455,8 +542,8 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
 		}
 		/* Profiling: one sample every SOFT_PROFILE_PERIOD instructions. */
-		if (__builtin_expect(dc && dc->prof && cpu->stat_insns >= dc->prof_next, 0)) {
-			soft_profile_sample(dc->prof, cpu->rip, 1);
+		if (__builtin_expect(prof && cpu->stat_insns >= dc->prof_next, 0)) {
+			soft_profile_sample(prof, cpu->rip, 1);
 			dc->prof_next = cpu->stat_insns + SOFT_PROFILE_PERIOD;
 		}
 		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))

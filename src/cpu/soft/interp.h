@@ -43,6 +43,81 @@ static inline void soft_lazy_set(struct soft_cpu *cpu, unsigned op, unsigned siz
 bool soft_flags_cf(const struct soft_cpu *cpu);
 /* Condition code cc (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
 bool soft_cond(struct soft_cpu *cpu, unsigned cc);
+
+static inline s64 soft_sext(u64 v, unsigned size);
+static inline u64 soft_sign_bit(unsigned size);
+
+/* Jcc after CMP/SUB/TEST/AND is the hot case: answers cc from the recorded
+ * operation without computing RFLAGS (Intel SDM Vol. 1 Appendix B). Sets *r
+ * and returns true, or returns false when the flags must be computed.
+ * Inline so that a handler with a constant cc keeps only its own case. */
+static inline bool soft_cond_quick(const struct soft_cpu *cpu, unsigned cc, bool *r)
+{
+	const struct soft_lazy *lz = &cpu->lazy;
+	bool v;
+
+	if (lz->op == SOFT_LAZY_SUB) {
+		u64 d = lz->dst, s = lz->src;
+
+		switch (cc >> 1) {
+		case 1: /* CF */
+			v = d < s;
+			break;
+		case 2: /* ZF */
+			v = d == s;
+			break;
+		case 3: /* CF | ZF */
+			v = d <= s;
+			break;
+		case 6: /* SF != OF */
+			v = soft_sext(d, lz->size) < soft_sext(s, lz->size);
+			break;
+		case 7: /* ZF | SF != OF */
+			v = soft_sext(d, lz->size) <= soft_sext(s, lz->size);
+			break;
+		default:
+			return false;
+		}
+	} else if (lz->op == SOFT_LAZY_LOGIC) {
+		/* CF = OF = 0 */
+		u64 res = lz->res;
+		bool neg = res & soft_sign_bit(lz->size);
+
+		switch (cc >> 1) {
+		case 0:
+		case 1:
+			v = false;
+			break;
+		case 2:
+		case 3:
+			v = res == 0;
+			break;
+		case 4:
+		case 6:
+			v = neg;
+			break;
+		case 7:
+			v = res == 0 || neg;
+			break;
+		default:
+			return false;
+		}
+	} else {
+		return false;
+	}
+	*r = v ^ (cc & 1);
+	return true;
+}
+
+/* soft_cond() with the hot cases inline. */
+static inline bool soft_cond_fast(struct soft_cpu *cpu, unsigned cc)
+{
+	bool r;
+
+	if (__builtin_expect(soft_cond_quick(cpu, cc, &r), 1))
+		return r;
+	return soft_cond(cpu, cc);
+}
 /* Sets the six arithmetic flags to f (others untouched), dropping the lazy state. */
 void soft_flags_set_arith(struct soft_cpu *cpu, u64 f);
 /* ZF, SF and PF of res (size bytes), as bits of RFLAGS. */
@@ -95,6 +170,59 @@ static inline s64 soft_sext(u64 v, unsigned size)
 	unsigned sh = 64 - size * 8;
 
 	return (s64)(v << sh) >> sh;
+}
+
+/* SHL/SAL (op 4, 6), SHR (5), SAR (7) of val (masked to size bytes) by
+ * count (1..63, already masked): the result, with lazy flags (Intel SDM
+ * Vol. 2B "SAL/SAR/SHL/SHR"; OF for counts above 1 as Intel processors do).
+ * Inline so that the fast handlers (fast.c) fold op and size; soft_shift()
+ * (shift.c) calls it for these ops. */
+static inline u64 soft_shift_sh(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val,
+				unsigned count)
+{
+	const unsigned bits = size * 8;
+	const u64 m = soft_size_mask(size);
+	u64 res;
+	bool cf, of;
+
+	switch (op) {
+	case 4: /* SHL */
+	case 6: /* SAL */
+		if (count < bits) {
+			res = (val << count) & m;
+			cf = (val >> (bits - count)) & 1;
+		} else {
+			res = 0;
+			cf = count == bits ? val & 1 : 0;
+		}
+		of = ((val >> (bits - 1)) ^ (val >> (bits - 2))) & 1;
+		break;
+	case 5: /* SHR */
+		if (count < bits) {
+			res = val >> count;
+			cf = (val >> (count - 1)) & 1;
+		} else {
+			res = 0;
+			cf = count == bits ? (val >> (bits - 1)) & 1 : 0;
+		}
+		of = (val >> (bits - 1)) & 1;
+		break;
+	default: { /* SAR */
+		s64 sv = soft_sext(val, size);
+		if (count < bits) {
+			res = (u64)(sv >> count) & m;
+			cf = ((u64)sv >> (count - 1)) & 1;
+		} else {
+			res = sv < 0 ? m : 0;
+			cf = sv < 0;
+		}
+		of = false;
+		break;
+	}
+	}
+	soft_lazy_set(cpu, SOFT_LAZY_SHIFT, size, 0,
+		      (cf ? X86_RFLAGS_CF : 0) | (of ? X86_RFLAGS_OF : 0), res);
+	return res;
 }
 
 /* Register r of size bytes; without REX, byte registers 4-7 are AH-BH. */

@@ -86,39 +86,8 @@ u64 soft_shift(struct soft_cpu *cpu, unsigned op, unsigned size, u64 val, unsign
 		res = rcr(val, bits, c, &cf);
 		set_cf_of(cpu, f, cf, bit(val, bits - 1) ^ !!(f & CF));
 		return res;
-	case 4: /* SHL */
-	case 6: /* SAL */
-		if (count < bits) {
-			res = (val << count) & m;
-			cf = bit(val, bits - count);
-		} else {
-			res = 0;
-			cf = count == bits ? val & 1 : 0;
-		}
-		shift_flags(cpu, size, res, cf, bit(val, bits - 1) ^ bit(val, bits - 2));
-		return res;
-	case 5: /* SHR */
-		if (count < bits) {
-			res = val >> count;
-			cf = bit(val, count - 1);
-		} else {
-			res = 0;
-			cf = count == bits ? bit(val, bits - 1) : 0;
-		}
-		shift_flags(cpu, size, res, cf, bit(val, bits - 1));
-		return res;
-	default: { /* SAR */
-		s64 sv = soft_sext(val, size);
-		if (count < bits) {
-			res = (u64)(sv >> count) & m;
-			cf = bit((u64)sv, count - 1);
-		} else {
-			res = sv < 0 ? m : 0;
-			cf = sv < 0;
-		}
-		shift_flags(cpu, size, res, cf, false);
-		return res;
-	}
+	default: /* SHL SHR SAL SAR */
+		return soft_shift_sh(cpu, op, size, val, count);
 	}
 }
 

@@ -61,6 +61,7 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 	unsigned kept = 0;
 	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
 
+	tlb->gen++;
 	tlb->nr_large = 0;
 	tlb->large_overflow = false;
 	/* Entries off the list are empty: only listed ones need clearing. */
@@ -69,11 +70,13 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 		struct soft_tlb_entry *e =
 			&tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
 		if (keep_global && e->global && entry_page(e) != SOFT_TLB_EMPTY) {
-			u64 page = entry_page(e);
-			u64 key = (page & ~((1ULL << e->shift) - 1)) | e->shift;
-			if (e->shift > 12 && key != last) {
-				last = key;
-				large_note(tlb, page, e->shift);
+			if (e->shift > 12) { /* only pieces of large pages are noted */
+				u64 page = entry_page(e);
+				u64 key = (page & ~((1ULL << e->shift) - 1)) | e->shift;
+				if (key != last) {
+					last = key;
+					large_note(tlb, page, e->shift);
+				}
 			}
 			tlb->used[kept++] = (u16)slot;
 			continue;
@@ -104,6 +107,8 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	struct soft_tlb *tlb = &cpu->tlb;
 	u64 page = lin & ~0xfffULL;
 	unsigned idx = soft_tlb_index(lin);
+
+	tlb->gen++;
 
 	for (unsigned p = 0; p < 2; p++)
 		if (entry_page(&tlb->e[p][idx]) == page)
@@ -141,8 +146,11 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, 
 
 	/* Keep the tags of the same page that an earlier fill set (e.g. a read
 	 * entry stays when a write fills the write tag). */
-	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL))
+	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL)) {
+		if (entry_page(e) == page)
+			tlb->gen++; /* the same page, now elsewhere */
 		tlb_entry_clear(e);
+	}
 	if (!e->listed) {
 		e->listed = true;
 		tlb->used[tlb->nr_used++] = (u16)((unsigned)user << SOFT_TLB_BITS | idx);

@@ -85,6 +85,12 @@ struct soft_tlb {
 	u16 used[2 * SOFT_TLB_SIZE];
 	unsigned nr_used;
 	struct soft_codemap *code; /* NULL: no decoded-code tracking */
+	/* Changes with every flush (whole TLB or one page), every refill of a
+	 * page with a different physical page and every soft_mode_update()
+	 * (CPL, mode, code size): a translation remembered together with gen
+	 * (the interpreter's chained blocks) is as valid as a TLB entry while
+	 * gen is unchanged. */
+	u64 gen;
 };
 
 /* Empties tlb and attaches it to code (may be NULL). Returns 0 or -ENOSPC. */
