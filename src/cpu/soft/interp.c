@@ -123,21 +123,6 @@ void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof)
 	dc->prof_next = 0;
 }
 
-static u64 load64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static u32 load32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
 
 /* The block's bytes still equal guest memory at host (1 <= n <= BLOCK_BYTES).
  * Whole words without a loop: words 0, 8, ... before the last one, then
@@ -152,28 +137,28 @@ static inline __attribute__((always_inline)) bool block_same(const struct soft_b
 
 	_Static_assert(BLOCK_BYTES <= 64, "block_same compares at most 8 words");
 	if (__builtin_expect(n >= 8, 1)) {
-		diff = load64(p + n - 8) ^ load64(host + n - 8);
+		diff = soft_host_load(p + n - 8, 8) ^ soft_host_load(host + n - 8, 8);
 		switch ((n - 1) >> 3) {
 		case 7:
-			diff |= load64(p + 48) ^ load64(host + 48);
+			diff |= soft_host_load(p + 48, 8) ^ soft_host_load(host + 48, 8);
 			/* fall through */
 		case 6:
-			diff |= load64(p + 40) ^ load64(host + 40);
+			diff |= soft_host_load(p + 40, 8) ^ soft_host_load(host + 40, 8);
 			/* fall through */
 		case 5:
-			diff |= load64(p + 32) ^ load64(host + 32);
+			diff |= soft_host_load(p + 32, 8) ^ soft_host_load(host + 32, 8);
 			/* fall through */
 		case 4:
-			diff |= load64(p + 24) ^ load64(host + 24);
+			diff |= soft_host_load(p + 24, 8) ^ soft_host_load(host + 24, 8);
 			/* fall through */
 		case 3:
-			diff |= load64(p + 16) ^ load64(host + 16);
+			diff |= soft_host_load(p + 16, 8) ^ soft_host_load(host + 16, 8);
 			/* fall through */
 		case 2:
-			diff |= load64(p + 8) ^ load64(host + 8);
+			diff |= soft_host_load(p + 8, 8) ^ soft_host_load(host + 8, 8);
 			/* fall through */
 		case 1:
-			diff |= load64(p) ^ load64(host);
+			diff |= soft_host_load(p, 8) ^ soft_host_load(host, 8);
 			/* fall through */
 		default:
 			break;
@@ -181,7 +166,8 @@ static inline __attribute__((always_inline)) bool block_same(const struct soft_b
 		return !diff;
 	}
 	if (n >= 4)
-		return !((load32(p) ^ load32(host)) | (load32(p + n - 4) ^ load32(host + n - 4)));
+		return !((soft_host_load(p, 4) ^ soft_host_load(host, 4)) |
+			 (soft_host_load(p + n - 4, 4) ^ soft_host_load(host + n - 4, 4)));
 	diff = 0;
 	for (unsigned i = 0; i < n; i++)
 		diff |= p[i] ^ host[i];

@@ -4,28 +4,8 @@
  * (Intel SDM Vol. 2 instruction pages; Vol. 1 10.4.1, 11.4.1). */
 #include <string.h>
 
+#include "cpu/soft/mem.h"
 #include "cpu/soft/simd.h"
-
-static u64 ld64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static u32 ld32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static void st64(u8 *p, u64 v)
-{
-	memcpy(p, &v, 8);
-}
 
 /* Memory offset of a store of size bytes, alignment-checked for aligned
  * 16-byte forms. */
@@ -79,7 +59,7 @@ static void movs_store(struct soft_cpu *cpu, const struct soft_insn *in, unsigne
 		memmove(simd_xmm_reg(cpu, in->rm), src, size);
 		return;
 	}
-	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), size, size == 8 ? ld64(src) : ld32(src));
+	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), size, soft_host_load(src, size));
 }
 
 void sse_movss(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
@@ -117,8 +97,8 @@ void sse_movlps(struct soft_cpu *cpu, const struct soft_insn *in, const struct s
 	if (in->mem)
 		v = soft_read(cpu, in->seg, simd_ea(cpu, in, 0), 8);
 	else
-		v = ld64(simd_xmm_reg(cpu, in->rm) + 8);
-	st64(dst, v);
+		v = soft_host_load(simd_xmm_reg(cpu, in->rm) + 8, 8);
+	soft_host_store(dst, 8, v);
 }
 
 /* 0F 16: MOVHPS/MOVHPD xmm, m64 (high half), or MOVLHPS xmm, xmm. */
@@ -131,20 +111,22 @@ void sse_movhps(struct soft_cpu *cpu, const struct soft_insn *in, const struct s
 	if (in->mem)
 		v = soft_read(cpu, in->seg, simd_ea(cpu, in, 0), 8);
 	else
-		v = ld64(simd_xmm_reg(cpu, in->rm));
-	st64(dst + 8, v);
+		v = soft_host_load(simd_xmm_reg(cpu, in->rm), 8);
+	soft_host_store(dst + 8, 8, v);
 }
 
 void sse_movlps_st(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
 	(void)op;
-	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), 8, ld64(simd_xmm_reg(cpu, in->reg)));
+	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), 8,
+		   soft_host_load(simd_xmm_reg(cpu, in->reg), 8));
 }
 
 void sse_movhps_st(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
 	(void)op;
-	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), 8, ld64(simd_xmm_reg(cpu, in->reg) + 8));
+	soft_write(cpu, in->seg, simd_ea(cpu, in, 0), 8,
+		   soft_host_load(simd_xmm_reg(cpu, in->reg) + 8, 8));
 }
 
 /* MOVSLDUP (odd = 0) and MOVSHDUP (odd = 1): duplicate even/odd dwords. */
@@ -237,14 +219,14 @@ void sse_movd_load(struct soft_cpu *cpu, const struct soft_insn *in, const struc
 	else
 		v = size == 8 ? cpu->gpr[in->rm] : (u32)cpu->gpr[in->rm];
 	memset(dst, 0, 16);
-	st64(dst, v);
+	soft_host_store(dst, 8, v);
 }
 
 /* 66 0F 7E: MOVD r/m32, xmm and MOVQ r/m64, xmm. */
 void sse_movd_store(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
 	unsigned size = (in->rex & 8) ? 8 : 4;
-	u64 v = ld64(simd_xmm_reg(cpu, in->reg));
+	u64 v = soft_host_load(simd_xmm_reg(cpu, in->reg), 8);
 
 	(void)op;
 	if (in->mem)
@@ -267,7 +249,7 @@ void sse_movq_load(struct soft_cpu *cpu, const struct soft_insn *in, const struc
 /* 66 0F D6: MOVQ xmm/m64, xmm (a register destination's upper half is zeroed). */
 void sse_movq_store(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
-	u64 v = ld64(simd_xmm_reg(cpu, in->reg));
+	u64 v = soft_host_load(simd_xmm_reg(cpu, in->reg), 8);
 	u8 *dst;
 
 	(void)op;
@@ -277,7 +259,7 @@ void sse_movq_store(struct soft_cpu *cpu, const struct soft_insn *in, const stru
 	}
 	dst = simd_xmm_reg(cpu, in->rm);
 	memset(dst, 0, 16);
-	st64(dst, v);
+	soft_host_store(dst, 8, v);
 }
 
 /* F3 0F D6: MOVQ2DQ xmm, mm. */
@@ -291,13 +273,13 @@ void sse_movq2dq(struct soft_cpu *cpu, const struct soft_insn *in, const struct 
 	v = mmx_get(cpu, in->rm);
 	mmx_enter(cpu);
 	memset(dst, 0, 16);
-	st64(dst, v);
+	soft_host_store(dst, 8, v);
 }
 
 /* F2 0F D6: MOVDQ2Q mm, xmm. */
 void sse_movdq2q(struct soft_cpu *cpu, const struct soft_insn *in, const struct simd_op *op)
 {
-	u64 v = ld64(simd_xmm_reg(cpu, in->rm));
+	u64 v = soft_host_load(simd_xmm_reg(cpu, in->rm), 8);
 
 	(void)op;
 	fpu_check_pending(cpu);
