@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/cli.h"
 #include "core/machine.h"
 #include "core/metrics.h"
 #include "cpu/engine.h"
 #include "dev/devices.h"
+#include "popek/clock.h"
 #include "popek/log.h"
 #include "virtio/balloon.h"
 #include "virtio/devices.h"
@@ -234,14 +234,6 @@ static void api_instance_start(struct api_ctx *c)
 			 vm->quit ? "popek is exiting" : strerror(-vm->start_err));
 }
 
-static u64 api_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
 /*
  * SendCtrlAltDel, as Firecracker does it: the keys go to the guest through
  * the i8042 keyboard; a guest that stops on them (Linux: a restart, or
@@ -273,14 +265,14 @@ static void api_ctrl_alt_del(struct api_vm *vm)
 	log_info("api: SendCtrlAltDel: keys typed; the VM is stopped if still running in %u s",
 		 API_CAD_GRACE_MS / 1000);
 	if (!vm->cad_deadline_ms) /* a second request does not extend the first */
-		vm->cad_deadline_ms = api_clock_ms() + API_CAD_GRACE_MS;
+		vm->cad_deadline_ms = clock_now_ms() + API_CAD_GRACE_MS;
 }
 
 void api_routes_tick(struct api_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	if (vm->cad_deadline_ms && vm->phase == API_RUNNING &&
-	    api_clock_ms() >= vm->cad_deadline_ms) {
+	    clock_now_ms() >= vm->cad_deadline_ms) {
 		vm->cad_deadline_ms = 0;
 		if (!machine_stopping(vm->m)) {
 			log_warn("api: SendCtrlAltDel: the guest did not shut down within %u s: "

@@ -20,6 +20,7 @@
 #include "core/machine.h"
 #include "host/seccomp.h"
 #include "host/unix_sock.h"
+#include "popek/clock.h"
 #include "popek/log.h"
 
 #define API_IN_MAX    (HTTP_MAX_HEAD + HTTP_MAX_BODY)
@@ -52,14 +53,6 @@ struct api_server {
 	int exit_status; /* 128 + signal, once vm.quit is set by a signal */
 	struct api_conn *conns[API_MAX_CONNS];
 };
-
-static u64 api_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
 
 static void api_conn_close(struct api_server *s, unsigned slot)
 {
@@ -101,7 +94,7 @@ static bool api_conn_flush(struct api_server *s, unsigned slot)
 			return false;
 		}
 		c->out_off += (size_t)n;
-		c->last_ms = api_now_ms();
+		c->last_ms = clock_now_ms();
 	}
 	free(c->out);
 	c->out = NULL;
@@ -242,7 +235,7 @@ static void api_conn_readable(struct api_server *s, unsigned slot)
 		return;
 	}
 	c->in_len += (size_t)n;
-	c->last_ms = api_now_ms();
+	c->last_ms = clock_now_ms();
 	api_conn_process(s, slot);
 }
 
@@ -271,7 +264,7 @@ static void api_accept(struct api_server *s)
 			continue;
 		}
 		c->fd = fd;
-		c->last_ms = api_now_ms();
+		c->last_ms = clock_now_ms();
 		s->conns[slot] = c;
 	}
 }
@@ -297,7 +290,7 @@ static void api_on_signal(struct api_server *s)
 
 static void api_sweep(struct api_server *s)
 {
-	u64 now = api_now_ms();
+	u64 now = clock_now_ms();
 
 	for (unsigned i = 0; i < API_MAX_CONNS; i++) {
 		struct api_conn *c = s->conns[i];

@@ -20,6 +20,7 @@
 #include "cpu/kvm/kvm.h"
 #include "dev/devices.h"
 #include "host/seccomp.h"
+#include "popek/clock.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
@@ -46,14 +47,6 @@ bool machine_stopping(const struct machine *m)
 	return atomic_load(&m->stop_reason) != MACHINE_RUNNING;
 }
 
-static u64 machine_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
-}
-
 int machine_pause(struct machine *m)
 {
 	struct timespec ts;
@@ -61,7 +54,7 @@ int machine_pause(struct machine *m)
 	pthread_mutex_lock(&m->pause_lock);
 	if (!atomic_load(&m->pause_requested)) {
 		atomic_store(&m->pause_requested, true);
-		m->paused_since_ns = machine_now_ns();
+		m->paused_since_ns = clock_now_ns();
 	}
 	pthread_mutex_unlock(&m->pause_lock);
 	/* A kick is sticky on both engines: a vCPU between two runs returns
@@ -87,7 +80,7 @@ void machine_resume(struct machine *m)
 	pthread_mutex_lock(&m->pause_lock);
 	if (atomic_load(&m->pause_requested)) {
 		atomic_store(&m->pause_requested, false);
-		atomic_fetch_add(&m->paused_total_ns, machine_now_ns() - m->paused_since_ns);
+		atomic_fetch_add(&m->paused_total_ns, clock_now_ns() - m->paused_since_ns);
 		pthread_cond_broadcast(&m->pause_cond);
 	}
 	pthread_mutex_unlock(&m->pause_lock);
@@ -443,7 +436,7 @@ int machine_run(struct machine *m)
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd >= 0)
 		event_loop_add(&m->loop, sfd, machine_on_signal, m);
-	m->started_ns = machine_now_ns();
+	m->started_ns = clock_now_ns();
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct machine_vcpu *v = &m->vcpus[i];

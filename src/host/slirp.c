@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "popek/clock.h"
 #include "popek/log.h"
 
 /* A slirp timer (libslirp uses them for IPv6 router advertisements). */
@@ -26,14 +27,6 @@ struct slirp_backend {
 	struct slirp_timer *timers;
 	struct net_pollset *ps; /* valid during poll_fill/poll_done */
 };
-
-static s64 slirp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (s64)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- callbacks from libslirp (on the I/O thread) ----------------------- */
 
@@ -56,7 +49,7 @@ static void slirp_cb_guest_error(const char *msg, void *opaque)
 static int64_t slirp_cb_clock_get_ns(void *opaque)
 {
 	(void)opaque;
-	return slirp_now_ns();
+	return (s64)clock_now_ns();
 }
 
 static void *slirp_cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
@@ -171,7 +164,7 @@ static void slirp_poll_fill(struct net_backend *b, struct net_pollset *ps, int *
 {
 	struct slirp_backend *s = (struct slirp_backend *)b;
 	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
-	s64 now_ms = slirp_now_ns() / 1000000;
+	s64 now_ms = (s64)clock_now_ns() / 1000000;
 
 	(void)can_rx; /* slirp cannot hold frames back: the device queues them */
 	for (struct slirp_timer *tm = s->timers; tm; tm = tm->next) {
@@ -198,7 +191,7 @@ static void slirp_poll_done(struct net_backend *b, const struct net_pollset *ps,
 	/* A callback may free or re-arm timers: restart the walk after each. */
 	do {
 		fired = false;
-		now_ms = slirp_now_ns() / 1000000;
+		now_ms = (s64)clock_now_ns() / 1000000;
 		for (struct slirp_timer *tm = s->timers; tm; tm = tm->next) {
 			if (tm->expire_ms >= 0 && tm->expire_ms <= now_ms) {
 				tm->expire_ms = -1;

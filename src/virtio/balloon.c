@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/machine.h"
+#include "popek/clock.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
@@ -170,8 +170,6 @@ static void balloon_stats_take(struct virtio_balloon *b)
 {
 	const struct virtq_elem *e = &b->elem;
 	u64 len = MIN(e->out_len, BALLOON_MAX_STATS * sizeof(struct balloon_stat_entry));
-	struct timespec ts;
-
 	for (u64 off = 0; off + sizeof(struct balloon_stat_entry) <= len;
 	     off += sizeof(struct balloon_stat_entry)) {
 		struct balloon_stat_entry s;
@@ -182,8 +180,7 @@ static void balloon_stats_take(struct virtio_balloon *b)
 			b->stats.valid |= 1u << s.tag;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	b->stats.updated_ms = (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
+	b->stats.updated_ms = clock_now_ms();
 	b->stats_held = true;
 	b->stats_head = e->head;
 }

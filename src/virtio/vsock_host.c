@@ -1,6 +1,7 @@
 /* virtio-vsock host side: the listening Unix socket ("CONNECT <port>\n"
  * handshake), reads and writes on each connection's socket, deadlines, and
  * the epoll set that the vsock thread waits on. */
+#include "popek/clock.h"
 #include "virtio/vsock_priv.h"
 
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "host/unix_sock.h"
@@ -21,14 +21,6 @@
 #define EV_LISTEN 1
 #define EV_CONN   2 /* + connection index */
 
-static u64 vsock_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
-}
-
 int vsock_core_init(struct vsock_core *c, u64 guest_cid, const char *path)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_KICK};
@@ -38,7 +30,7 @@ int vsock_core_init(struct vsock_core *c, u64 guest_cid, const char *path)
 	c->guest_cid = guest_cid;
 	c->epfd = c->listen_fd = c->kick_fd = -1;
 	c->next_port = VSOCK_HOST_PORT_BASE;
-	c->now_ms = vsock_clock_ms;
+	c->now_ms = clock_now_ms;
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++)
 		c->conns[i].fd = -1;
 	if (path && strlen(path) >= sizeof(c->path))

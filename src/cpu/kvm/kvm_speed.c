@@ -1,6 +1,7 @@
 /* Measures how fast this host's KVM runs guest code, so that `--engine auto`
  * can tell hardware virtualization from a trapping nested implementation. */
 #include "cpu/kvm/kvm.h"
+#include "popek/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,14 +30,6 @@ struct speed_vm {
 	size_t run_size;
 	u8 *mem;
 };
-
-static u64 speed_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (u64)t.tv_sec * 1000000000ULL + (u64)t.tv_nsec;
-}
 
 static void speed_vm_destroy(struct speed_vm *s)
 {
@@ -144,9 +137,9 @@ static int speed_run(struct speed_vm *s, u64 rip, u64 ecx, u64 *ns, char *why, s
 		snprintf(why, whylen, "KVM speed check: KVM_SET_REGS: %s", strerror(-rc));
 		return rc;
 	}
-	t0 = speed_now_ns();
+	t0 = clock_now_ns();
 	rc = ioctl(s->vcpu_fd, KVM_RUN, 0);
-	*ns = speed_now_ns() - t0;
+	*ns = clock_now_ns() - t0;
 	if (rc < 0 || s->run->exit_reason != KVM_EXIT_IO || s->run->io.port != SPEED_PORT) {
 		snprintf(why, whylen, "KVM speed check: unexpected exit (rc %d, reason %u)", rc,
 			 s->run->exit_reason);
@@ -206,7 +199,7 @@ int kvm_measure_speed(struct kvm_speed *out, char *why, size_t whylen)
 	rc = speed_run(&s, SPEED_EXIT_GPA, 0, &t, why, whylen);
 	if (rc < 0)
 		goto out;
-	t0 = speed_now_ns();
+	t0 = clock_now_ns();
 	for (unsigned i = 0; i < SPEED_EXITS; i++) {
 		if (ioctl(s.vcpu_fd, KVM_RUN, 0) < 0 || s.run->exit_reason != KVM_EXIT_IO) {
 			snprintf(why, whylen, "KVM speed check: unexpected exit in the exit loop");
@@ -214,7 +207,7 @@ int kvm_measure_speed(struct kvm_speed *out, char *why, size_t whylen)
 			goto out;
 		}
 	}
-	out->exit_ns = (speed_now_ns() - t0) / SPEED_EXITS;
+	out->exit_ns = (clock_now_ns() - t0) / SPEED_EXITS;
 out:
 	speed_vm_destroy(&s);
 	return rc;
