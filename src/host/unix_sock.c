@@ -22,17 +22,25 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-int unix_connect(const char *path)
+/* A non-blocking stream socket for path, with its address in *sa. Returns
+ * the fd or -errno. */
+static int unix_socket(const char *path, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa;
-	int fd, err;
+	int fd, err = unix_addr(path, sa);
 
-	err = unix_addr(path, &sa);
 	if (err < 0)
 		return err;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+int unix_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = unix_socket(path, &sa), err;
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		close(fd);
@@ -60,14 +68,10 @@ static bool unix_is_stale(const char *path)
 int unix_listen(const char *path, int backlog)
 {
 	struct sockaddr_un sa;
-	int fd, err;
+	int fd = unix_socket(path, &sa), err;
 
-	err = unix_addr(path, &sa);
-	if (err < 0)
-		return err;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
 		if (err != -EADDRINUSE || !unix_is_stale(path))
