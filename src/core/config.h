@@ -7,6 +7,10 @@
 
 enum engine_kind { ENGINE_AUTO, ENGINE_KVM, ENGINE_SOFT };
 
+/* The CPU the guest sees (--cpu-vendor): the soft engine models either;
+ * KVM always presents the host's. */
+enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
+
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_DEFAULT_MEM (256 * MiB)
 #define CONFIG_MIN_MEM (16 * MiB)
@@ -57,6 +61,7 @@ struct vm_config {
 	u64 mem_size;             /* bytes */
 	unsigned nr_cpus;
 	enum engine_kind engine;
+	enum cpu_vendor cpu_vendor; /* default CPU_VENDOR_HOST */
 	bool testdev;             /* attach the guest-program test device */
 
 	unsigned nr_disks;
@@ -86,5 +91,8 @@ struct vm_config {
 };
 
 const char *config_engine_name(enum engine_kind kind);
+const char *config_vendor_name(enum cpu_vendor v);
+/* "host", "intel" or "amd": 0, or -EINVAL for anything else. */
+int config_vendor_parse(const char *s, enum cpu_vendor *out);
 
 #endif

@@ -78,6 +78,12 @@ struct soft_cpu {
 	struct soft_msrs msr;
 	struct soft_fxstate fx;
 
+	/* The modelled CPU (vendor.h): enum cpu_vendor, never CPU_VENDOR_HOST,
+	 * and one bit per enum soft_quirk. Set by soft_reset() from the machine's
+	 * configuration. */
+	u8 vendor;
+	u32 quirks;
+
 	/* Derived state (soft_mode_update). */
 	enum soft_mode mode;
 	u8 cpl;

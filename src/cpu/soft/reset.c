@@ -2,8 +2,10 @@
  * Table 9-1; 10.4.4 and 8.4.4 for the MP start-up). */
 #include <string.h>
 
+#include "core/machine.h"
 #include "cpu/soft/mem.h"
 #include "cpu/soft/sys.h"
+#include "cpu/soft/vendor.h"
 
 /* CPUID.1:EAX (family 6, model 0x8f, stepping 8), also EDX after reset. */
 #define SOFT_CPU_SIGNATURE 0x000806f8u
@@ -59,6 +61,7 @@ void soft_reset(struct soft_cpu *cpu)
 	struct soft_msrs *msr = &cpu->msr;
 	u64 tsc_offset = msr->tsc_offset; /* one clock for all vCPUs: kept */
 
+	soft_vendor_set(cpu, cpu->m ? cpu->m->cfg.cpu_vendor : CPU_VENDOR_HOST);
 	reset_regs(cpu);
 	memset(msr, 0, sizeof(*msr));
 	msr->tsc_offset = tsc_offset;
