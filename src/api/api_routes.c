@@ -130,6 +130,9 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
 	cJSON_AddStringToObject(o, "engine",
 				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
+	/* Once running, the vendor the guest actually sees ("host" resolved). */
+	cJSON_AddStringToObject(o, "cpu_vendor",
+				config_vendor_name(vm->m ? vm->m->cpu_vendor : vm->cfg->cpu_vendor));
 	return o;
 }
 

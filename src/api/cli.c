@@ -32,6 +32,8 @@ void cli_print_help(void)
 	       "  --cpus N           number of vCPUs, 1-%d (default 1)\n"
 	       "  --engine NAME      auto (default): kvm where /dev/kvm works and is fast,\n"
 	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
+	       "  --cpu-vendor NAME  the CPU the guest sees: host (default), intel or amd;\n"
+	       "                     the soft engine models either, kvm only the host's\n"
 	       "  --disk PATH[,ro][,id=NAME]\n"
 	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
 	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
@@ -200,6 +202,7 @@ enum {
 	OPT_JAIL,
 	OPT_UID,
 	OPT_GID,
+	OPT_CPU_VENDOR,
 };
 
 static const struct option cli_options[] = {
@@ -209,6 +212,7 @@ static const struct option cli_options[] = {
 	{"mem", required_argument, NULL, OPT_MEM},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"cpu-vendor", required_argument, NULL, OPT_CPU_VENDOR},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -320,6 +324,12 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return cli_parse_cpus(arg, &cfg->nr_cpus);
 	case OPT_ENGINE:
 		return cli_parse_engine(arg, &cfg->engine);
+	case OPT_CPU_VENDOR:
+		if (config_vendor_parse(arg, &cfg->cpu_vendor) < 0) {
+			log_error("--cpu-vendor '%s': must be host, intel or amd", arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_TESTDEV:
 		cfg->testdev = true;
 		return 0;

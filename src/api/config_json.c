@@ -175,9 +175,10 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 {
 	static const char *const keys[] = {
 	    "vcpu_count",   "mem_size_mib", "smt",    "track_dirty_pages",
-	    "cpu_template", "huge_pages",   "engine", NULL};
+	    "cpu_template", "huge_pages",   "engine", "cpu_vendor", NULL};
 	u64 cpus, mib;
 	enum engine_kind engine = cfg->engine;
+	enum cpu_vendor vendor = cfg->cpu_vendor;
 	char name[16];
 	int r;
 
@@ -202,9 +203,17 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 			return cfg_fail(e, "engine",
 					"'%s' is not one of \"auto\", \"kvm\", \"soft\"", name);
 	}
+	/* popek's extension: the CPU vendor the guest sees (--cpu-vendor). */
+	r = cfg_get_str(e, o, "cpu_vendor", false, name, sizeof(name));
+	if (r < 0)
+		return r;
+	if (r > 0 && config_vendor_parse(name, &vendor) < 0)
+		return cfg_fail(e, "cpu_vendor", "'%s' is not one of \"host\", \"intel\", \"amd\"",
+				name);
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
+	cfg->cpu_vendor = vendor;
 	return 0;
 }
 

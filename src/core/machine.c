@@ -19,6 +19,7 @@
 #include "cpu/engine.h"
 #include "cpu/kvm/kvm.h"
 #include "dev/devices.h"
+#include "host/host_cpu.h"
 #include "host/seccomp.h"
 #include "popek/clock.h"
 #include "popek/log.h"
@@ -107,13 +108,22 @@ static void machine_vcpu_park(struct machine *m)
 	pthread_mutex_unlock(&m->pause_lock);
 }
 
-/* Resolves --engine auto: KVM only where it exists and is fast enough. */
+/* Resolves --engine auto: KVM only where it exists, is fast enough and can
+ * present the CPU vendor asked for (KVM always shows the host's). */
 static int machine_pick_engine(struct machine *m)
 {
+	enum cpu_vendor host = host_cpu_vendor();
 	char why[160] = "";
 
+	m->cpu_vendor = host_cpu_vendor_resolve(m->cfg.cpu_vendor);
 	switch (m->cfg.engine) {
 	case ENGINE_KVM:
+		if (m->cpu_vendor != host) {
+			log_error("--cpu-vendor %s: the kvm engine presents the host's CPU (%s); "
+				  "use --engine soft to model another vendor",
+				  config_vendor_name(m->cpu_vendor), config_vendor_name(host));
+			return -EINVAL;
+		}
 		if (!kvm_engine_ops.probe(why, sizeof(why))) {
 			log_error("--engine kvm: %s", why);
 			return -ENODEV;
@@ -124,7 +134,11 @@ static int machine_pick_engine(struct machine *m)
 		m->engine = &soft_engine_ops;
 		return 0;
 	case ENGINE_AUTO:
-		if (kvm_engine_usable(why, sizeof(why))) {
+		if (m->cpu_vendor != host) {
+			log_info("engine auto: using soft (only it can model a %s CPU on this %s host)",
+				 config_vendor_name(m->cpu_vendor), config_vendor_name(host));
+			m->engine = &soft_engine_ops;
+		} else if (kvm_engine_usable(why, sizeof(why))) {
 			m->engine = &kvm_engine_ops;
 		} else {
 			log_info("engine auto: using soft (%s)", why);

@@ -51,6 +51,7 @@ struct machine {
 
 	const struct engine_ops *engine;
 	struct engine_vm *evm;
+	enum cpu_vendor cpu_vendor; /* the vendor the guest sees: cfg's, "host" resolved */
 	unsigned nr_vcpus;
 	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];
 

@@ -19,7 +19,9 @@ struct fx {
 	u64 next_page; /* page-table allocator (guest-physical) */
 };
 
-static inline struct fx *fx_new(void)
+/* A machine whose CPU models vendor (CPU_VENDOR_HOST: the host's, as a
+ * test that compares with the host needs). */
+static inline struct fx *fx_new_vendor(enum cpu_vendor vendor)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
@@ -29,11 +31,18 @@ static inline struct fx *fx_new(void)
 	bus_init(&f->m.pio, "pio", &f->m.dev_lock);
 	bus_init(&f->m.mmio, "mmio", &f->m.dev_lock);
 	f->m.cfg.nr_cpus = 1;
+	f->m.cfg.cpu_vendor = vendor;
 	f->cpu.m = &f->m;
 	soft_tlb_init(&f->cpu.tlb, NULL);
 	soft_reset(&f->cpu);
 	f->next_page = 0x100000; /* page tables from 1 MiB up */
 	return f;
+}
+
+/* Tests of behaviour both vendors share. */
+static inline struct fx *fx_new(void)
+{
+	return fx_new_vendor(CPU_VENDOR_HOST);
 }
 
 static inline void fx_free(struct fx *f)

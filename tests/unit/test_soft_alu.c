@@ -8,6 +8,7 @@
 
 #include "test.h"
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 #define ARITH 0x8d5ULL
 
@@ -110,6 +111,8 @@ static struct soft_cpu *cpu_new(void)
 
 	cpu->rflags = X86_RFLAGS_FIXED;
 	cpu->mode = SOFT_MODE_LONG64;
+	/* The host is the oracle: model its vendor (test_soft_vendor covers the other). */
+	soft_vendor_set(cpu, CPU_VENDOR_HOST);
 	return cpu;
 }
 

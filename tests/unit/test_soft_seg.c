@@ -109,14 +109,19 @@ static void test_long_fs(void)
 	fx_free(f);
 }
 
-static void test_syscall(void)
+/* SYSCALL/SYSRET in 64-bit mode; where the vendors differ (a non-canonical
+ * SYSRET target, SYSCALL from compatibility mode) each model as its manual
+ * says: SDM Vol. 2B SYSRET/SYSCALL, APM Vol. 3 SYSRET/SYSCALL. */
+static void syscall_for(enum cpu_vendor vendor)
 {
-	struct fx *f = fx_new();
+	struct fx *f = fx_new_vendor(vendor);
 	struct soft_cpu *cpu = &f->cpu;
+	bool amd = vendor == CPU_VENDOR_AMD;
 
 	fx_long(f, GDT);
 	cpu->msr.star = (0x10ULL << 48) | (0x08ULL << 32);
 	cpu->msr.lstar = 0xffffffff81000000ULL;
+	cpu->msr.cstar = 0xffffffff82000000ULL;
 	cpu->msr.sfmask = X86_RFLAGS_IF | X86_RFLAGS_TF;
 	fx_user64(f);
 	cpu->rip = 0x400100;
@@ -136,21 +141,51 @@ static void test_syscall(void)
 	CHECK_EQ(cpu->rip, 0x400100);
 	CHECK_EQ(soft_flags_get(cpu), 0x302);
 	CHECK_EQ(cpu->mode, SOFT_MODE_LONG64);
-	/* SYSRET at CPL 3 and with a non-canonical RCX: #GP(0). */
+	/* SYSRET at CPL 3: #GP(0). */
 	CHECK_FAULT(cpu, soft_sysret(cpu, 8), EXC_GP, 0);
 	OK(cpu, soft_syscall(cpu));
+	/* A non-canonical RCX: Intel #GP(0) at CPL 0; AMD returns (the fetch
+	 * at CPL 3 faults later). */
 	cpu->gpr[X86_RCX] = 0x0000800000000000ULL;
-	CHECK_FAULT(cpu, soft_sysret(cpu, 8), EXC_GP, 0);
+	if (amd) {
+		OK(cpu, soft_sysret(cpu, 8));
+		CHECK_EQ(cpu->rip, 0x0000800000000000ULL);
+		CHECK_EQ(cpu->cpl, 3);
+		OK(cpu, soft_syscall(cpu));
+	} else {
+		CHECK_FAULT(cpu, soft_sysret(cpu, 8), EXC_GP, 0);
+	}
 	/* SYSRET to compatibility mode. */
 	cpu->gpr[X86_RCX] = 0x1234;
 	OK(cpu, soft_sysret(cpu, 4));
 	CHECK_EQ(cpu->mode, SOFT_MODE_COMPAT);
 	CHECK_EQ(cpu->seg[X86_CS].selector, 0x13);
+	/* SYSCALL from compatibility mode: Intel #UD; AMD enters at CSTAR. */
+	cpu->rip = 0x1236;
+	if (amd) {
+		OK(cpu, soft_syscall(cpu));
+		CHECK_EQ(cpu->rip, 0xffffffff82000000ULL);
+		CHECK_EQ(cpu->gpr[X86_RCX], 0x1236);
+		CHECK_EQ(cpu->mode, SOFT_MODE_LONG64);
+		CHECK_EQ(cpu->cpl, 0);
+	} else {
+		CHECK_FAULT(cpu, soft_syscall(cpu), EXC_UD, 0);
+	}
 	/* EFER.SCE off: #UD. */
 	cpu->efer &= ~X86_EFER_SCE;
 	fx_user64(f);
 	CHECK_FAULT(cpu, soft_syscall(cpu), EXC_UD, 0);
 	fx_free(f);
+}
+
+static void test_syscall_intel(void)
+{
+	syscall_for(CPU_VENDOR_INTEL);
+}
+
+static void test_syscall_amd(void)
+{
+	syscall_for(CPU_VENDOR_AMD);
 }
 
 static void test_call_gate64(void)
@@ -275,7 +310,8 @@ int main(void)
 	TEST_RUN(test_prot_load);
 	TEST_RUN(test_limits);
 	TEST_RUN(test_long_fs);
-	TEST_RUN(test_syscall);
+	TEST_RUN(test_syscall_intel);
+	TEST_RUN(test_syscall_amd);
 	TEST_RUN(test_call_gate64);
 	TEST_RUN(test_far_jump);
 	TEST_RUN(test_io_bitmap);

@@ -1,5 +1,6 @@
 /* Soft engine system state: reset/INIT/SIPI, control-register rules and
- * IA-32e activation, MSRs (EFER, PAT, MTRR, TSC, kvmclock), CPUID leaves. */
+ * IA-32e activation, MSRs (EFER, PAT, MTRR, TSC, kvmclock), CPUID leaves
+ * (of the Intel model where the vendors differ). */
 #include "soft_fixture.h"
 
 #define CHECK_FAULT(cpu, stmt, vec, err)                                                           \
@@ -12,7 +13,7 @@
 
 static void test_reset(void)
 {
-	struct fx *f = fx_new();
+	struct fx *f = fx_new_vendor(CPU_VENDOR_INTEL);
 	struct soft_cpu *cpu = &f->cpu;
 
 	CHECK_EQ(cpu->mode, SOFT_MODE_REAL);
@@ -69,9 +70,10 @@ static void test_cr_rules(void)
 	fx_free(f);
 }
 
+/* The Intel model's MSRs; test_soft_vendor has the AMD model's. */
 static void test_msrs(void)
 {
-	struct fx *f = fx_new();
+	struct fx *f = fx_new_vendor(CPU_VENDOR_INTEL);
 	struct soft_cpu *cpu = &f->cpu;
 	u64 v = 0, t0 = 0;
 
@@ -126,9 +128,10 @@ static void test_kvmclock(void)
 	fx_free(f);
 }
 
+/* The Intel model's CPUID; test_soft_vendor has the AMD model's. */
 static void test_cpuid(void)
 {
-	struct fx *f = fx_new();
+	struct fx *f = fx_new_vendor(CPU_VENDOR_INTEL);
 	struct soft_cpu *cpu = &f->cpu;
 	u32 r[4];
 	char s[13] = {0};

@@ -1,6 +1,7 @@
 /* Bit instructions: BT BTS BTR BTC (register and immediate offsets), BSF,
  * BSR, TZCNT, LZCNT, POPCNT (Intel SDM Vol. 2A/2B). */
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 enum { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
 
@@ -98,9 +99,10 @@ u64 soft_bitscan(struct soft_cpu *cpu, unsigned kind, unsigned size, u64 src, u6
 	u64 f, res;
 
 	src &= soft_size_mask(size);
-	/* Undefined flags as Intel processors leave them: BSF/BSR clear CF, OF,
-	 * SF and AF and set PF from the result (1 for a zero source); TZCNT/LZCNT clear all but
-	 * CF and ZF (checked against the host in test_soft_alu). */
+	/* Undefined flags as both vendors leave them: BSF/BSR clear CF, OF, SF
+	 * and AF and set PF from the result (1 for a zero source); TZCNT/LZCNT
+	 * clear all but CF and ZF, except that AMD keeps OF (SQ_XZCNT_KEEPS_OF).
+	 * Checked against the host in test_soft_alu. */
 	switch (kind) {
 	case 0:
 	case 1:
@@ -124,6 +126,8 @@ u64 soft_bitscan(struct soft_cpu *cpu, unsigned kind, unsigned size, u64 src, u6
 		return res;
 	}
 	f = (src ? 0 : X86_RFLAGS_CF) | (res ? 0 : X86_RFLAGS_ZF);
+	if (soft_quirk(cpu, SQ_XZCNT_KEEPS_OF))
+		f |= soft_flags_get(cpu) & X86_RFLAGS_OF;
 	soft_flags_set_arith(cpu, f);
 	return res;
 }

@@ -55,6 +55,7 @@ struct soft_msrs {
 	u64 kvm_system_time;       /* MSR_KVM_SYSTEM_TIME_NEW (kvmclock) */
 	u64 kvm_wall_clock;
 	u64 spec_ctrl;
+	u64 amd_hwcr, amd_nb_cfg, amd_de_cfg; /* AMD model only (msr_amd.c) */
 };
 
 /* Lazy arithmetic flags: the last flag-setting operation is recorded and

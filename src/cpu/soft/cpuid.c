@@ -1,83 +1,105 @@
-/* CPUID: advertises exactly what the soft engine implements (Intel SDM
- * Vol. 2A CPUID; KVM's leaves per Linux Documentation/virt/kvm/x86/cpuid.rst). */
+/* CPUID: advertises exactly what the soft engine implements, in the form the
+ * modelled vendor uses (Intel SDM Vol. 2A CPUID; AMD APM Vol. 3 Appendix E;
+ * KVM's leaves per Linux Documentation/virt/kvm/x86/cpuid.rst). */
 #include <string.h>
 
 #include "core/machine.h"
 #include "cpu/soft/lapic.h"
 #include "cpu/soft/mem.h"
 #include "cpu/soft/sys.h"
+#include "cpu/soft/vendor.h"
 
 enum { EAX, EBX, ECX, EDX };
 
-#define SOFT_MAX_BASIC 0x16u
-#define SOFT_MAX_EXT   0x80000008u
-#define SOFT_MAX_HV    0x40000010u
-#define SOFT_SIGNATURE 0x000806f8u /* family 6, model 0x8f, stepping 8 (reset.c) */
+#define SOFT_MAX_HV 0x40000010u
 
 /* Table key of leaf 7 subleaf 2 (the other leaves use subleaf 0). */
 #define LEAF_7_2 0x70002u
 
+/* Which vendors' CPUID shows a feature bit. */
+enum { V_BOTH, V_INTEL, V_AMD };
+
 struct cpuid_feature {
 	u32 leaf;
-	u8 reg, bit;
+	u8 reg, bit, vendors;
 };
 
 /* Every feature bit the soft engine sets, with the file that implements it.
- * A bit goes here only once its implementation exists. */
+ * A bit goes here only once its implementation exists. The fourth column
+ * limits a bit to one vendor's form of CPUID. */
 static const struct cpuid_feature soft_features[] = {
-    {1, EDX, 0},           /* FPU: x87 (fpu_x87.c, fpu_env.c) */
-    {1, EDX, 3},           /* PSE: 4 MiB pages, mmu.c */
-    {1, EDX, 4},           /* TSC: RDTSC, tsc.c */
-    {1, EDX, 5},           /* MSR: RDMSR/WRMSR, msr.c */
-    {1, EDX, 6},           /* PAE: mmu.c, cr.c (PDPTE registers) */
-    {1, EDX, 8},           /* CX8: CMPXCHG8B, interpreter (move.c grp9) */
-    {1, EDX, 9},           /* APIC: lapic.c */
-    {1, EDX, 11},          /* SEP: SYSENTER/SYSEXIT, fastsys.c */
-    {1, EDX, 12},          /* MTRR: msr.c */
-    {1, EDX, 13},          /* PGE: global pages, mmu.c/tlb.c */
-    {1, EDX, 15},          /* CMOV: interpreter (move.c) */
-    {1, EDX, 16},          /* PAT: msr.c (no effect on caching) */
-    {1, EDX, 17},          /* PSE-36: mmu.c (4 MiB pages above 4 GiB) */
-    {1, EDX, 19},          /* CLFSH: CLFLUSH, interpreter (grp15) */
-    {1, EDX, 23},          /* MMX: simd.c (host-executed, see simd_host.c) */
-    {1, EDX, 24},          /* FXSR: FXSAVE/FXRSTOR, interpreter (grp15) */
-    {1, EDX, 25},          /* SSE: simd.c (host-executed, see simd_host.c) */
-    {1, EDX, 26},          /* SSE2: simd.c (host-executed, see simd_host.c) */
-    {1, ECX, 0},           /* SSE3: simd.c (host-executed, see simd_host.c) */
-    {1, ECX, 1},           /* PCLMULQDQ: simd.c (host-executed) */
-    {1, ECX, 9},           /* SSSE3: simd.c (host-executed, see simd_host.c) */
-    {1, ECX, 13},          /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
-    {1, ECX, 19},          /* SSE4.1: simd.c (host-executed, see simd_host.c) */
-    {1, ECX, 20},          /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
-    {1, ECX, 21},          /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */
-    {1, ECX, 22},          /* MOVBE: interpreter (move.c) */
-    {1, ECX, 23},          /* POPCNT: interpreter (bit.c) */
-    {1, ECX, 24},          /* TSC-deadline: lapic.c (MSR 0x6e0 via msr.c) */
-    {1, ECX, 25},          /* AES-NI: simd.c (host-executed) */
-    {1, ECX, 31},          /* hypervisor present */
-    {6, EAX, 2},           /* ARAT: the LAPIC timer runs in HLT, lapic.c */
-    {7, EBX, 9},           /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
-    {7, EDX, 4},           /* FSRM: same fast path for short copies (string.c) */
-    {7, EDX, 26},          /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
-    {7, EDX, 29},          /* IA32_ARCH_CAPABILITIES: msr.c */
-    {LEAF_7_2, EDX, 4},    /* BHI_CTRL: SPEC_CTRL.BHI_DIS_S accepted, msr.c */
-    {0x80000001, ECX, 0},  /* LAHF/SAHF in 64-bit mode: interpreter (move.c) */
-    {0x80000001, ECX, 5},  /* LZCNT (ABM): interpreter (bit.c, F3 0F BD) */
-    {0x80000001, EDX, 11}, /* SYSCALL/SYSRET: fastsys.c */
-    {0x80000001, EDX, 20}, /* NX: mmu.c (EFER.NXE, msr.c) */
-    {0x80000001, EDX, 26}, /* 1 GiB pages: mmu.c */
-    {0x80000001, EDX, 27}, /* RDTSCP: interpreter (grp7) + tsc.c, TSC_AUX in msr.c */
-    {0x80000001, EDX, 29}, /* LM: IA-32e mode, cr.c/mmu.c/seg.c */
-    {0x80000007, EDX, 8},  /* invariant TSC: tsc.c (1 GHz from CLOCK_MONOTONIC) */
+    {1, EDX, 0, V_BOTH},   /* FPU: x87 (fpu_x87.c, fpu_env.c) */
+    {1, EDX, 3, V_BOTH},   /* PSE: 4 MiB pages, mmu.c */
+    {1, EDX, 4, V_BOTH},   /* TSC: RDTSC, tsc.c */
+    {1, EDX, 5, V_BOTH},   /* MSR: RDMSR/WRMSR, msr.c */
+    {1, EDX, 6, V_BOTH},   /* PAE: mmu.c, cr.c (PDPTE registers) */
+    {1, EDX, 8, V_BOTH},   /* CX8: CMPXCHG8B, interpreter (move.c grp9) */
+    {1, EDX, 9, V_BOTH},   /* APIC: lapic.c */
+    {1, EDX, 11, V_BOTH},  /* SEP: SYSENTER/SYSEXIT, fastsys.c */
+    {1, EDX, 12, V_BOTH},  /* MTRR: msr.c */
+    {1, EDX, 13, V_BOTH},  /* PGE: global pages, mmu.c/tlb.c */
+    {1, EDX, 15, V_BOTH},  /* CMOV: interpreter (move.c) */
+    {1, EDX, 16, V_BOTH},  /* PAT: msr.c (no effect on caching) */
+    {1, EDX, 17, V_BOTH},  /* PSE-36: mmu.c (4 MiB pages above 4 GiB) */
+    {1, EDX, 19, V_BOTH},  /* CLFSH: CLFLUSH, interpreter (grp15) */
+    {1, EDX, 23, V_BOTH},  /* MMX: simd.c (host-executed, see simd_host.c) */
+    {1, EDX, 24, V_BOTH},  /* FXSR: FXSAVE/FXRSTOR, interpreter (grp15) */
+    {1, EDX, 25, V_BOTH},  /* SSE: simd.c (host-executed, see simd_host.c) */
+    {1, EDX, 26, V_BOTH},  /* SSE2: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 0, V_BOTH},   /* SSE3: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 1, V_BOTH},   /* PCLMULQDQ: simd.c (host-executed) */
+    {1, ECX, 9, V_BOTH},   /* SSSE3: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 13, V_BOTH},  /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
+    {1, ECX, 19, V_BOTH},  /* SSE4.1: simd.c (host-executed, see simd_host.c) */
+    {1, ECX, 20, V_BOTH},  /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
+    {1, ECX, 21, V_BOTH},  /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */
+    {1, ECX, 22, V_BOTH},  /* MOVBE: interpreter (move.c) */
+    {1, ECX, 23, V_BOTH},  /* POPCNT: interpreter (bit.c) */
+    {1, ECX, 24, V_BOTH},  /* TSC-deadline: lapic.c (MSR 0x6e0 via msr.c) */
+    {1, ECX, 25, V_BOTH},  /* AES-NI: simd.c (host-executed) */
+    {1, ECX, 31, V_BOTH},  /* hypervisor present */
+    {6, EAX, 2, V_BOTH},   /* ARAT: the LAPIC timer runs in HLT, lapic.c */
+    {7, EBX, 9, V_BOTH},   /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
+    {7, EDX, 4, V_BOTH},   /* FSRM: same fast path for short copies (string.c) */
+    {7, EDX, 26, V_INTEL}, /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
+    {7, EDX, 29, V_INTEL}, /* IA32_ARCH_CAPABILITIES: msr.c */
+    {LEAF_7_2, EDX, 4, V_INTEL},   /* BHI_CTRL: SPEC_CTRL.BHI_DIS_S accepted, msr.c */
+    {0x80000001, ECX, 0, V_BOTH},  /* LAHF/SAHF in 64-bit mode: interpreter (move.c) */
+    {0x80000001, ECX, 5, V_BOTH},  /* LZCNT (ABM): interpreter (bit.c, F3 0F BD) */
+    {0x80000001, EDX, 11, V_BOTH}, /* SYSCALL/SYSRET: fastsys.c */
+    {0x80000001, EDX, 20, V_BOTH}, /* NX: mmu.c (EFER.NXE, msr.c) */
+    {0x80000001, EDX, 26, V_BOTH}, /* 1 GiB pages: mmu.c */
+    {0x80000001, EDX, 27, V_BOTH}, /* RDTSCP: interpreter (grp7) + tsc.c, TSC_AUX in msr.c */
+    {0x80000001, EDX, 29, V_BOTH}, /* LM: IA-32e mode, cr.c/mmu.c/seg.c */
+    {0x80000007, EDX, 8, V_BOTH},  /* invariant TSC: tsc.c (1 GHz from CLOCK_MONOTONIC) */
+    /* AMD's speculation controls and "not affected" bits (APM Vol. 3 E.4.7,
+     * E.4.21): this CPU does not speculate, so Linux needs no retpolines,
+     * return thunks or buffer clearing (each costs interpreted instructions). */
+    {0x80000008, EBX, 12, V_AMD}, /* IBPB: PRED_CMD, msr.c */
+    {0x80000008, EBX, 14, V_AMD}, /* IBRS: SPEC_CTRL, msr.c */
+    {0x80000008, EBX, 15, V_AMD}, /* STIBP: SPEC_CTRL, msr.c */
+    {0x80000008, EBX, 26, V_AMD}, /* SSB_NO */
+    {0x80000008, EBX, 30, V_AMD}, /* IBPB_RET: IBPB also clears return predictions */
+    {0x80000021, EAX, 0, V_AMD},  /* NoNestedDataBp */
+    {0x80000021, EAX, 2, V_AMD},  /* LFENCE always serializing */
+    {0x80000021, EAX, 6, V_AMD},  /* null selector clears base: seg.c */
+    {0x80000021, EAX, 8, V_AMD},  /* Automatic IBRS: EFER.AIBRSE accepted, msr.c */
+    {0x80000021, EAX, 29, V_AMD}, /* SRSO_NO */
+    {0x80000021, ECX, 1, V_AMD},  /* TSA_SQ_NO */
+    {0x80000021, ECX, 2, V_AMD},  /* TSA_L1_NO */
 };
 
-static u32 feature_word(u32 leaf, unsigned reg)
+static u32 feature_word(const struct soft_cpu *cpu, u32 leaf, unsigned reg)
 {
+	unsigned mine = cpu->vendor == CPU_VENDOR_AMD ? V_AMD : V_INTEL;
 	u32 v = 0;
 
-	for (unsigned i = 0; i < ARRAY_SIZE(soft_features); i++)
-		if (soft_features[i].leaf == leaf && soft_features[i].reg == reg)
-			v |= 1u << soft_features[i].bit;
+	for (unsigned i = 0; i < ARRAY_SIZE(soft_features); i++) {
+		const struct cpuid_feature *f = &soft_features[i];
+		if (f->leaf == leaf && f->reg == reg &&
+		    (f->vendors == V_BOTH || f->vendors == mine))
+			v |= 1u << f->bit;
+	}
 	return v;
 }
 
@@ -133,21 +155,23 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 	static const u8 vendor_regs[3] = {EBX, EDX, ECX};
 	unsigned n = nr_cpus(cpu);
 
+	bool amd = cpu->vendor == CPU_VENDOR_AMD;
+
 	switch (leaf) {
 	case 0:
-		out[EAX] = SOFT_MAX_BASIC;
-		put_str(out, "GenuineIntel", vendor_regs, 3);
+		out[EAX] = soft_vendor_id(cpu)->max_basic;
+		put_str(out, soft_vendor_id(cpu)->cpuid_name, vendor_regs, 3);
 		break;
 	case 1:
-		out[EAX] = SOFT_SIGNATURE;
+		out[EAX] = soft_vendor_id(cpu)->signature;
 		/* CLFLUSH line 8*8 bytes, logical processor ids, initial APIC id. */
 		out[EBX] = (8u << 8) | ((1u << order_of(n)) << 16) | (cpu->id << 24);
-		out[ECX] = feature_word(1, ECX);
-		out[EDX] = feature_word(1, EDX) | (n > 1 ? 1u << 28 : 0); /* HTT */
+		out[ECX] = feature_word(cpu, 1, ECX);
+		out[EDX] = feature_word(cpu, 1, EDX) | (n > 1 ? 1u << 28 : 0); /* HTT */
 		/* SIMD instructions run on the host's own units: offer only those it has. */
 		{
-			const u32 simd_ecx = 1u << 0 | 1u << 1 | 1u << 9 | 1u << 19 | 1u << 20 |
-					     1u << 25;
+			const u32 simd_ecx =
+			    1u << 0 | 1u << 1 | 1u << 9 | 1u << 19 | 1u << 20 | 1u << 25;
 			const u32 simd_edx = 1u << 0 | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26;
 			u32 host_ecx, host_edx;
 
@@ -156,23 +180,25 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 			out[EDX] &= ~simd_edx | host_edx;
 		}
 		break;
-	case 2:
-		out[EAX] = 1; /* no descriptors: see leaf 4 */
+	case 2: /* Intel only, as leaf 4 (AMD describes caches in 0x8000_0005/6) */
+		if (!amd)
+			out[EAX] = 1; /* no descriptors: see leaf 4 */
 		break;
 	case 4:
-		cache_leaf(cpu, sub, out);
+		if (!amd)
+			cache_leaf(cpu, sub, out);
 		break;
 	case 6:
-		out[EAX] = feature_word(6, EAX);
+		out[EAX] = feature_word(cpu, 6, EAX);
 		break;
 	case 7:
 		if (sub == 0) {
 			out[EAX] = 2; /* highest subleaf */
-			out[EBX] = feature_word(7, EBX);
-			out[ECX] = feature_word(7, ECX);
-			out[EDX] = feature_word(7, EDX);
+			out[EBX] = feature_word(cpu, 7, EBX);
+			out[ECX] = feature_word(cpu, 7, ECX);
+			out[EDX] = feature_word(cpu, 7, EDX);
 		} else if (sub == 2) {
-			out[EDX] = feature_word(LEAF_7_2, EDX);
+			out[EDX] = feature_word(cpu, LEAF_7_2, EDX);
 		}
 		break;
 	case 0xb:
@@ -204,34 +230,70 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 	}
 }
 
+/* CPUID.1:EDX bits AMD repeats in 0x8000_0001 EDX (APM Vol. 3 E.4.2): FPU
+ * to APIC (0-9), MTRR to PSE36 (12-17), MMX, FXSR. */
+#define AMD_EXT_MIRROR 0x0183f3ffu
+
 static void leaf_ext(struct soft_cpu *cpu, u32 leaf, u32 out[4])
 {
 	static const char brand[48] = "popek soft x86-64 CPU";
 	static const u8 regs[4] = {EAX, EBX, ECX, EDX};
+	bool amd = cpu->vendor == CPU_VENDOR_AMD;
+	unsigned n = nr_cpus(cpu);
+	u32 basic[4];
 
-	(void)cpu;
 	switch (leaf) {
 	case 0x80000000:
-		out[EAX] = SOFT_MAX_EXT;
+		out[EAX] = soft_vendor_id(cpu)->max_ext;
+		if (amd)
+			put_str(out, soft_vendor_id(cpu)->cpuid_name, (const u8[]){EBX, EDX, ECX},
+				3);
 		break;
 	case 0x80000001:
-		out[ECX] = feature_word(leaf, ECX);
-		out[EDX] = feature_word(leaf, EDX);
+		out[ECX] = feature_word(cpu, leaf, ECX);
+		out[EDX] = feature_word(cpu, leaf, EDX);
+		if (amd) {
+			leaf_basic(cpu, 1, 0, basic);
+			out[EAX] = basic[EAX];
+			out[EDX] |= basic[EDX] & AMD_EXT_MIRROR;
+			if (n > 1)
+				out[ECX] |= 1u << 1; /* CmpLegacy: the HTT count is cores */
+		}
 		break;
 	case 0x80000002:
 	case 0x80000003:
 	case 0x80000004:
 		put_str(out, brand + 16 * (leaf - 0x80000002), regs, 4);
 		break;
+	case 0x80000005:
+		/* AMD L1 caches and TLBs: 32 KiB 8-way, 64-byte lines, one line
+		 * per tag; fully associative 64-entry TLBs (APM Vol. 3 E.4.4). */
+		if (amd) {
+			out[EAX] = 0xff40ff40u;
+			out[EBX] = 0xff40ff40u;
+			out[ECX] = out[EDX] = (32u << 24) | (8u << 16) | (1u << 8) | 64;
+		}
+		break;
 	case 0x80000006:
-		out[ECX] =
-		    (1024u << 16) | (8u << 12) | 64; /* L2 1 MiB, 16-way (8), 64-byte lines */
+		/* L2 1 MiB, 16-way (encoded 8), 64-byte lines; AMD adds L3 in
+		 * EDX: 16 MiB in 512 KiB units, 16-way. */
+		out[ECX] = (1024u << 16) | (8u << 12) | 64;
+		if (amd)
+			out[EDX] = (32u << 18) | (8u << 12) | 64;
 		break;
 	case 0x80000007:
-		out[EDX] = feature_word(leaf, EDX);
+		out[EDX] = feature_word(cpu, leaf, EDX);
 		break;
 	case 0x80000008:
 		out[EAX] = SOFT_MAXPHYADDR | (SOFT_VADDR_BITS << 8);
+		out[EBX] = feature_word(cpu, leaf, EBX);
+		/* AMD: cores in the package - 1 and the APIC id bits they take. */
+		if (amd)
+			out[ECX] = (n - 1) | (order_of(n) << 12);
+		break;
+	case 0x80000021:
+		out[EAX] = feature_word(cpu, leaf, EAX);
+		out[ECX] = feature_word(cpu, leaf, ECX);
 		break;
 	}
 }
@@ -264,12 +326,16 @@ void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 			leaf_hv(leaf, out);
 		return;
 	}
-	if (leaf >= 0x80000000 && leaf <= SOFT_MAX_EXT) {
+	if (leaf >= 0x80000000 && leaf <= soft_vendor_id(cpu)->max_ext) {
 		leaf_ext(cpu, leaf, out);
 		return;
 	}
-	/* Beyond the maximum: the highest basic leaf's data (SDM Vol. 2A CPUID). */
-	if (leaf > SOFT_MAX_BASIC)
-		leaf = SOFT_MAX_BASIC;
+	/* Beyond the maximum Intel returns the highest basic leaf's data (SDM
+	 * Vol. 2A CPUID), AMD zeros (APM Vol. 3 E.2). */
+	if (leaf > soft_vendor_id(cpu)->max_basic) {
+		if (cpu->vendor == CPU_VENDOR_AMD)
+			return;
+		leaf = soft_vendor_id(cpu)->max_basic;
+	}
 	leaf_basic(cpu, leaf, subleaf, out);
 }

@@ -53,7 +53,7 @@ static u64 lazy_compute(const struct soft_lazy *lz)
 		f &= ~X86_RFLAGS_ZF;
 		/* fall through */
 	case SOFT_LAZY_SHIFT:
-		return f | (src & (X86_RFLAGS_CF | X86_RFLAGS_OF));
+		return f | (src & (X86_RFLAGS_CF | X86_RFLAGS_AF | X86_RFLAGS_OF));
 	}
 	if (cf)
 		f |= X86_RFLAGS_CF;

@@ -1,9 +1,11 @@
 /* x87/SSE state management: FXSAVE/FXRSTOR (with and without REX.W),
  * LDMXCSR/STMXCSR and the reset FPU state
- * (Intel SDM Vol. 2A FXSAVE/FXRSTOR, Vol. 1 10.5.1, 11.6.6). */
+ * (Intel SDM Vol. 2A FXSAVE/FXRSTOR, Vol. 1 10.5.1, 11.6.6; AMD APM Vol. 4
+ * FXSAVE/FXRSTOR). Vendor differences: SQ_FXSAVE_PTRS_IF_ES, SQ_MXCSR_MM. */
 #include <string.h>
 
 #include "cpu/soft/simd.h"
+#include "cpu/soft/vendor.h"
 
 /* Byte offsets in the FXSAVE area (SDM Vol. 2A Tables 3-53 and 3-56). */
 enum {
@@ -22,12 +24,20 @@ enum {
 	FX_SIZE = 512,
 };
 
+/* MXCSR bits software may set: DAZ on both vendors; AMD also keeps MM
+ * (bit 17), which the engine stores but, like the measured family 1Ah
+ * parts, does not act on (misaligned legacy SSE still raises #GP). */
+static u32 mxcsr_mask(const struct soft_cpu *cpu)
+{
+	return SIMD_MXCSR_MASK | (soft_quirk(cpu, SQ_MXCSR_MM) ? 1u << 17 : 0);
+}
+
 void soft_fpu_reset(struct soft_cpu *cpu)
 {
 	memset(&cpu->fx, 0, sizeof(cpu->fx));
 	fpu_init(&cpu->fx);
 	cpu->fx.mxcsr = 0x1f80; /* SDM Vol. 1 11.6.4: all masked, round to nearest */
-	cpu->fx.mxcsr_mask = SIMD_MXCSR_MASK;
+	cpu->fx.mxcsr_mask = mxcsr_mask(cpu);
 }
 
 static void put16(u8 *p, unsigned off, u16 v)
@@ -75,16 +85,20 @@ static void fx_save(struct soft_cpu *cpu, const struct soft_insn *in)
 	put16(img, FX_FCW, fx->fcw);
 	put16(img, FX_FSW, fx->fsw);
 	img[FX_FTW] = fx->ftw_abridged;
-	put16(img, FX_FOP, fx->fop);
-	if (in->rex & 8) {
-		memcpy(img + FX_FIP, &fx->fip, 8);
-		memcpy(img + FX_FDP, &fx->fdp, 8);
-	} else {
-		put32(img, FX_FIP, (u32)fx->fip);
-		put32(img, FX_FDP, (u32)fx->fdp);
+	/* AMD stores the last x87 instruction's pointers only while an
+	 * unmasked exception is pending (FSW.ES); zeros otherwise. */
+	if (!soft_quirk(cpu, SQ_FXSAVE_PTRS_IF_ES) || (fx->fsw & FSW_ES)) {
+		put16(img, FX_FOP, fx->fop);
+		if (in->rex & 8) {
+			memcpy(img + FX_FIP, &fx->fip, 8);
+			memcpy(img + FX_FDP, &fx->fdp, 8);
+		} else {
+			put32(img, FX_FIP, (u32)fx->fip);
+			put32(img, FX_FDP, (u32)fx->fdp);
+		}
 	}
 	put32(img, FX_MXCSR, fx->mxcsr);
-	put32(img, FX_MXCSR_MASK, SIMD_MXCSR_MASK);
+	put32(img, FX_MXCSR_MASK, mxcsr_mask(cpu));
 	for (unsigned i = 0; i < 8; i++)
 		memcpy(img + FX_ST + 16 * i, fx->st[i], 10);
 	memcpy(img + FX_XMM, fx->xmm, 16 * n);
@@ -104,7 +118,7 @@ static void fx_restore(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	soft_read_buf(cpu, in->seg, simd_ea(cpu, in, 16), img, FX_SIZE);
 	mxcsr = get32(img, FX_MXCSR);
-	if (mxcsr & ~SIMD_MXCSR_MASK)
+	if (mxcsr & ~mxcsr_mask(cpu))
 		soft_raise(cpu, EXC_GP, 0);
 	fx->fcw = get16(img, FX_FCW);
 	fx->fsw = get16(img, FX_FSW);
@@ -149,7 +163,7 @@ void simd_exec_0fae(struct soft_cpu *cpu, const struct soft_insn *in)
 		u32 v;
 		simd_check_sse(cpu);
 		v = (u32)soft_read(cpu, in->seg, simd_ea(cpu, in, 0), 4);
-		if (v & ~SIMD_MXCSR_MASK)
+		if (v & ~mxcsr_mask(cpu))
 			soft_raise(cpu, EXC_GP, 0);
 		cpu->fx.mxcsr = v;
 		return;

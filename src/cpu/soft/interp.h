@@ -7,6 +7,7 @@
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/insn.h"
 #include "cpu/soft/mem.h"
+#include "cpu/soft/vendor.h"
 
 typedef void soft_handler_fn(struct soft_cpu *cpu, const struct soft_insn *in);
 
@@ -21,7 +22,7 @@ enum soft_lazy_op {
 	SOFT_LAZY_LOGIC,    /* AND OR XOR TEST: CF=OF=AF=0 */
 	SOFT_LAZY_INC,      /* res = dst + 1; src holds the preserved CF */
 	SOFT_LAZY_DEC,      /* res = dst - 1; src holds the preserved CF */
-	SOFT_LAZY_SHIFT,    /* SHL/SHR/SAR: ZF SF PF of res, src = CF | OF << 11, AF=0 */
+	SOFT_LAZY_SHIFT,    /* SHL/SHR/SAR: ZF SF PF of res, src = CF | AF | OF as in RFLAGS */
 	SOFT_LAZY_MUL,      /* MUL/IMUL: SF PF of res, ZF=0, src = CF | OF << 11, AF=0 */
 };
 
@@ -220,8 +221,16 @@ static inline u64 soft_shift_sh(struct soft_cpu *cpu, unsigned op, unsigned size
 		break;
 	}
 	}
+	u64 af = 0;
+	if (soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT)) {
+		/* AMD: OF as a one-bit shift would give it, read off the result
+		 * (left: MSB ^ CF; right: the top two bits), and AF set. */
+		of = op == 5 || op == 7 ? ((res >> (bits - 1)) ^ (res >> (bits - 2))) & 1
+				       : ((res >> (bits - 1)) & 1) ^ cf;
+		af = X86_RFLAGS_AF;
+	}
 	soft_lazy_set(cpu, SOFT_LAZY_SHIFT, size, 0,
-		      (cf ? X86_RFLAGS_CF : 0) | (of ? X86_RFLAGS_OF : 0), res);
+		      (cf ? X86_RFLAGS_CF : 0) | (of ? X86_RFLAGS_OF : 0) | af, res);
 	return res;
 }
 

@@ -1,8 +1,12 @@
-/* RDMSR/WRMSR for the MSRs a Linux guest touches (Intel SDM Vol. 4); any
- * other index raises #GP(0), as Linux's rdmsr_safe() probes expect. */
+/* RDMSR/WRMSR for the MSRs a Linux guest touches (Intel SDM Vol. 4; AMD's
+ * own in msr_amd.c); any other index raises #GP(0), as Linux's rdmsr_safe()
+ * probes expect. */
+#include <errno.h>
+
 #include "cpu/soft/lapic.h"
 #include "cpu/soft/mem.h"
 #include "cpu/soft/sys.h"
+#include "cpu/soft/vendor.h"
 #include "popek/log.h"
 
 #define MSR_TSC                 0x10
@@ -97,6 +101,10 @@ void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 	int slot;
 
 	check_cpl0(cpu);
+	if (soft_msr_vendor_lacks(cpu, index))
+		msr_fault(cpu, "read", index, 0);
+	if (cpu->vendor == CPU_VENDOR_AMD && soft_msr_amd_read(cpu, index, value))
+		return;
 	switch (index) {
 	case MSR_TSC:
 		*value = soft_now_ns(cpu) + m->tsc_offset;
@@ -189,9 +197,13 @@ void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 	msr_fault(cpu, "read", index, 0);
 }
 
+/* EFER.AIBRSE (bit 21): AMD's automatic IBRS, CPUID 8000_0021:EAX[8]. */
+#define EFER_AIBRSE (1ULL << 21)
+
 static void write_efer(struct soft_cpu *cpu, u64 v)
 {
-	const u64 writable = X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE;
+	const u64 writable = X86_EFER_SCE | X86_EFER_LME | X86_EFER_NXE |
+			     (cpu->vendor == CPU_VENDOR_AMD ? EFER_AIBRSE : 0);
 
 	/* LMA is read-only: a write may repeat it but not change it. */
 	if (v & ~(writable | X86_EFER_LMA))
@@ -217,6 +229,15 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 	int slot;
 
 	check_cpl0(cpu);
+	if (soft_msr_vendor_lacks(cpu, index))
+		msr_fault(cpu, "write", index, v);
+	if (cpu->vendor == CPU_VENDOR_AMD) {
+		int r = soft_msr_amd_write(cpu, index, v);
+		if (r == 0)
+			return;
+		if (r != -ENOENT)
+			msr_fault(cpu, "write", index, v);
+	}
 	switch (index) {
 	case MSR_TSC:
 		soft_tsc_write(cpu, v);
@@ -224,9 +245,10 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 	case MSR_BIOS_SIGN_ID:
 		return; /* Linux writes 0 before reading the revision */
 	case MSR_SPEC_CTRL:
-		/* IBRS (bit 0, CPUID.7.0:EDX[26]) and BHI_DIS_S (bit 10,
-		 * CPUID.7.2:EDX[4]); neither has an effect here. */
-		if (v & ~0x401ULL)
+		/* Intel: IBRS (bit 0, CPUID.7.0:EDX[26]) and BHI_DIS_S (bit 10,
+		 * CPUID.7.2:EDX[4]); AMD: IBRS and STIBP (bit 1, CPUID
+		 * 8000_0008:EBX[14, 15]). None has an effect here. */
+		if (v & ~(cpu->vendor == CPU_VENDOR_AMD ? 0x3ULL : 0x401ULL))
 			msr_fault(cpu, "write", index, v);
 		m->spec_ctrl = v;
 		return;

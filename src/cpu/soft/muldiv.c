@@ -1,16 +1,26 @@
 /* Multiplication and division: MUL, IMUL (one-, two- and three-operand),
  * DIV, IDIV (Intel SDM Vol. 2A/2B). #DE on a zero divisor or a quotient
- * that does not fit. Undefined flags follow Intel processors: SF/PF
- * from the low half of the product, ZF and AF cleared; DIV leaves flags alone. */
+ * that does not fit. The flags the manuals leave undefined follow the
+ * modelled vendor (vendor.c): Intel sets SF/PF from the low half of the
+ * product and clears ZF and AF, and DIV leaves every flag alone; AMD's
+ * MUL/IMUL leave SF ZF AF PF alone (SQ_MUL_KEEPS_SZAP) and its DIV/IDIV
+ * clear SF ZF PF and set AF (SQ_DIV_SETS_FLAGS). */
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 typedef unsigned __int128 u128;
 typedef __int128 s128;
 
 static void mul_flags(struct soft_cpu *cpu, unsigned size, u64 lo, bool overflow)
 {
-	soft_lazy_set(cpu, SOFT_LAZY_MUL, size, 0, overflow ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0,
-		      lo);
+	u64 cf_of = overflow ? X86_RFLAGS_CF | X86_RFLAGS_OF : 0;
+
+	if (soft_quirk(cpu, SQ_MUL_KEEPS_SZAP)) {
+		u64 f = soft_flags_get(cpu) & ~(X86_RFLAGS_CF | X86_RFLAGS_OF);
+		soft_flags_set_arith(cpu, f | cf_of);
+		return;
+	}
+	soft_lazy_set(cpu, SOFT_LAZY_MUL, size, 0, cf_of, lo);
 }
 
 /* IMUL r, r/m (, imm): the truncated signed product, CF=OF when it did not fit. */
@@ -77,6 +87,10 @@ bool soft_muldiv_core(struct soft_cpu *cpu, unsigned op, unsigned size, u64 *ax,
 		hi = (u64)(n % d) & m;
 		break;
 	}
+	}
+	if (op >= 6 && soft_quirk(cpu, SQ_DIV_SETS_FLAGS)) {
+		u64 f = soft_flags_get(cpu) & (X86_RFLAGS_CF | X86_RFLAGS_OF);
+		soft_flags_set_arith(cpu, f | X86_RFLAGS_AF);
 	}
 	if (size == 1) {
 		*ax = (lo & 0xff) | (hi & 0xff) << 8;

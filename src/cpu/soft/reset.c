@@ -7,9 +7,6 @@
 #include "cpu/soft/sys.h"
 #include "cpu/soft/vendor.h"
 
-/* CPUID.1:EAX (family 6, model 0x8f, stepping 8), also EDX after reset. */
-#define SOFT_CPU_SIGNATURE 0x000806f8u
-
 static void reset_seg(struct x86_seg *s, u16 sel, u64 base, u8 type)
 {
 	memset(s, 0, sizeof(*s));
@@ -25,7 +22,7 @@ static void reset_seg(struct x86_seg *s, u16 sel, u64 base, u8 type)
 static void reset_regs(struct soft_cpu *cpu)
 {
 	memset(cpu->gpr, 0, sizeof(cpu->gpr));
-	cpu->gpr[X86_RDX] = SOFT_CPU_SIGNATURE;
+	cpu->gpr[X86_RDX] = soft_vendor_id(cpu)->signature; /* CPUID.1:EAX */
 	cpu->rip = 0xfff0;
 	cpu->rflags = X86_RFLAGS_FIXED;
 	memset(&cpu->lazy, 0, sizeof(cpu->lazy));

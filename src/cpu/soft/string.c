@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 #define REP_CHUNK 4096 /* iterations (or bytes on the fast path) per execution */
 
@@ -164,9 +165,10 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 		str_once(cpu, in, &c);
 		return;
 	}
-	/* With a 32-bit address size RCX is written (zero-extended) even when
-	 * no iteration runs, as on Intel... */
-	if (c.as == 4) {
+	/* With a 32-bit address size Intel writes RCX (zero-extended) even when
+	 * no iteration runs; AMD writes the registers only in an iteration
+	 * (SQ_STR_A32_LAZY_WRITE)... */
+	if (c.as == 4 && !soft_quirk(cpu, SQ_STR_A32_LAZY_WRITE)) {
 		cpu->gpr[X86_RCX] = (u32)cpu->gpr[X86_RCX];
 		/* ...and for MOVS/STOS the index registers too (CMPS, SCAS and
 		 * LODS leave them alone: checked against the host). */
@@ -177,10 +179,11 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 			cpu->gpr[X86_RDI] = (u32)cpu->gpr[X86_RDI];
 	}
 	count = idx_get(cpu, &c, X86_RCX);
-	/* A fault in the middle of REP CMPS/SCAS leaves RCX/RSI/RDI advanced
-	 * but the flags as they were before the instruction (as on Intel). */
+	/* A fault in the middle of REP CMPS/SCAS leaves RCX/RSI/RDI advanced;
+	 * Intel restores the flags from before the instruction, AMD keeps
+	 * those of the last completed iteration (SQ_REP_CMP_FAULT_NEW_FLAGS). */
 	bool cmp = (in->opcode & 0xf6) == 0xa6;
-	if (cmp && count) {
+	if (cmp && count && !soft_quirk(cpu, SQ_REP_CMP_FAULT_NEW_FLAGS)) {
 		cpu->undo_rflags = soft_flags_get(cpu);
 		cpu->undo_flags = true;
 	}

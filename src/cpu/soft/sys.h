@@ -125,4 +125,12 @@ bool soft_kvm_wall_clock(struct soft_cpu *cpu, u64 gpa);
  * clock is SOFT_LAPIC_BUS_HZ (lapic.h). */
 #define SOFT_TSC_KHZ 1000000u
 
+/* Vendor-specific MSRs (msr_amd.c): whether index belongs to the other
+ * vendor only (then RDMSR/WRMSR fault), and AMD's own: the read returns
+ * true when it handled index; the write 0 when it did, -EINVAL when the
+ * MSR refuses the value, -ENOENT for an index it does not know. */
+bool soft_msr_vendor_lacks(const struct soft_cpu *cpu, u32 index);
+bool soft_msr_amd_read(struct soft_cpu *cpu, u32 index, u64 *value);
+int soft_msr_amd_write(struct soft_cpu *cpu, u32 index, u64 value);
+
 #endif

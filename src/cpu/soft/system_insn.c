@@ -235,13 +235,12 @@ void soft_op_iret(struct soft_cpu *cpu, const struct soft_insn *in)
 	soft_stop_if_window(cpu, old);
 }
 
-/* 0F 05: SYSCALL (64-bit mode with EFER.SCE only, on Intel). */
+/* 0F 05: SYSCALL; fastsys.c checks the modes each vendor allows. */
 void soft_op_syscall(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	u64 old = cpu->rflags;
 
-	if (cpu->mode != SOFT_MODE_LONG64 || !(cpu->efer & X86_EFER_SCE))
-		soft_insn_ud(cpu, in);
+	(void)in;
 	soft_syscall(cpu);
 	soft_stop_if_window(cpu, old);
 }
@@ -251,8 +250,6 @@ void soft_op_sysret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	u64 old = cpu->rflags;
 
-	if (!(cpu->efer & X86_EFER_LMA) || !(cpu->efer & X86_EFER_SCE))
-		soft_insn_ud(cpu, in);
 	soft_sysret(cpu, in->opsize);
 	soft_stop_if_window(cpu, old);
 }

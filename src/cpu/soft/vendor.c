@@ -22,20 +22,19 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
 					"PF undefined"},
     [SQ_DIV_SETS_FLAGS] = {false, true, "SDM Vol. 2A DIV/IDIV, APM Vol. 3 DIV/IDIV: all six "
 					"flags undefined"},
-    [SQ_STR_A32_KEEPS_UPPER] = {false, true,
-				"SDM Vol. 1 3.4.1.1 vs APM Vol. 3 1.2.3 (address-size "
-				"override): implicit rCX/rSI/rDI updates under 67h"},
+    [SQ_XZCNT_KEEPS_OF] = {false, true, "SDM Vol. 2B LZCNT/TZCNT, APM Vol. 3 LZCNT/TZCNT: OF "
+					"SF AF PF undefined"},
+    [SQ_STR_A32_LAZY_WRITE] = {false, true,
+			       "SDM Vol. 2B REP, APM Vol. 3 REP: whether a 67h REP with "
+			       "ECX = 0 writes (zero-extends) rCX/rSI/rDI is not specified"},
     [SQ_REP_CMP_FAULT_NEW_FLAGS] = {false, true,
 				    "SDM Vol. 2B REP/REPE/REPNE, APM Vol. 3 REPx: flags at a "
 				    "fault inside the loop not specified"},
     [SQ_FXSAVE_PTRS_IF_ES] = {false, true,
 			      "APM Vol. 4 FXSAVE: FOP/FIP/FDP saved only when FSW.ES=1 "
 			      "(SDM Vol. 2A FXSAVE: always)"},
-    [SQ_FXRSTOR_COMPUTES_ES] = {false, true,
-				"APM Vol. 4 FXRSTOR, Vol. 1 6.2.2.2: ES/B follow the unmasked "
-				"exception flags (SDM: loaded as stored)"},
-    [SQ_MXCSR_MM] = {false, true,
-		     "APM Vol. 1 4.2.2 MXCSR.MM (bit 17), CPUID Fn8000_0001_ECX[MisAlignSse]"},
+    [SQ_MXCSR_MM] = {false, true, "APM Vol. 1 4.2.2 MXCSR.MM (bit 17, misaligned exception "
+				  "mask); SDM Vol. 1 11.6.6 MXCSR_MASK"},
     [SQ_SYSCALL_ANY_MODE] = {false, true,
 			     "SDM Vol. 2B SYSCALL/SYSRET: #UD outside 64-bit mode; APM Vol. 3 "
 			     "SYSCALL/SYSRET: legacy and compatibility modes too"},
@@ -46,6 +45,20 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
 			       "SDM Vol. 2B SYSRET: #GP(0) at CPL 0 for a non-canonical RCX; "
 			       "APM Vol. 3 SYSRET: no check (the fetch faults at CPL 3)"},
 };
+
+/* Intel: family 6 model 0x8f stepping 8 (a Sapphire Rapids Xeon); leaves
+ * up to 0x16 (0x15/0x16 give the TSC and bus frequencies). AMD: family 0x19
+ * model 0x01 stepping 1 (a Milan EPYC, Zen 3: a model Linux knows, outside
+ * the Zen 1/2 errata paths); basic leaves to 0x10, extended to 0x80000021. */
+static const struct soft_vendor_id soft_vendor_ids[] = {
+    [CPU_VENDOR_INTEL] = {"GenuineIntel", 0x000806f8u, 0x16, 0x80000008u},
+    [CPU_VENDOR_AMD] = {"AuthenticAMD", 0x00a00f11u, 0x10, 0x80000021u},
+};
+
+const struct soft_vendor_id *soft_vendor_id(const struct soft_cpu *cpu)
+{
+	return &soft_vendor_ids[cpu->vendor == CPU_VENDOR_AMD ? CPU_VENDOR_AMD : CPU_VENDOR_INTEL];
+}
 
 void soft_vendor_set(struct soft_cpu *cpu, enum cpu_vendor v)
 {

@@ -14,17 +14,27 @@ enum soft_quirk {
 	SQ_SHIFT_OF_FROM_RESULT,   /* shifts/rotates: OF from the result for any count, AF set */
 	SQ_MUL_KEEPS_SZAP,         /* MUL/IMUL leave SF ZF AF PF alone */
 	SQ_DIV_SETS_FLAGS,         /* DIV/IDIV: SF ZF PF cleared, AF set, CF OF kept */
-	SQ_STR_A32_KEEPS_UPPER,    /* 32-bit-address string ops keep RCX/RSI/RDI[63:32] */
+	SQ_XZCNT_KEEPS_OF,         /* TZCNT/LZCNT leave OF alone */
+	SQ_STR_A32_LAZY_WRITE,     /* REP string op, 32-bit addresses, ECX = 0: RCX/RSI/RDI
+				      untouched (Intel zero-extends them) */
 	SQ_REP_CMP_FAULT_NEW_FLAGS, /* a fault inside REPE/REPNE CMPS/SCAS keeps the flags of
 				       the last completed iteration */
 	SQ_FXSAVE_PTRS_IF_ES,      /* FXSAVE stores FOP/FIP/FDP only while FSW.ES is set */
-	SQ_FXRSTOR_COMPUTES_ES,    /* FXRSTOR derives FSW.ES and B from the unmasked exceptions */
-	SQ_MXCSR_MM,               /* MXCSR.MM (bit 17): misaligned SSE accesses allowed */
+	SQ_MXCSR_MM,               /* MXCSR bit 17 (MM) is writable: MXCSR_MASK 0x2ffff */
 	SQ_SYSCALL_ANY_MODE,       /* SYSCALL/SYSRET also outside 64-bit mode */
 	SQ_SYSENTER_LONG_UD,       /* SYSENTER/SYSEXIT raise #UD in long mode */
 	SQ_SYSRET_NONCANON_OK,     /* SYSRET to a non-canonical RIP does not #GP at CPL 0 */
 	SQ_COUNT
 };
+
+/* Who the modelled CPU says it is (CPUID leaves 0, 1, 0x80000000). */
+struct soft_vendor_id {
+	const char *cpuid_name; /* 12 characters: leaf 0 EBX:EDX:ECX */
+	u32 signature;          /* CPUID.1:EAX, and EDX after reset */
+	u32 max_basic, max_ext; /* highest basic and extended leaves */
+};
+
+const struct soft_vendor_id *soft_vendor_id(const struct soft_cpu *cpu);
 
 /* Reads a quirk: the run-time cost is one AND. */
 static inline bool soft_quirk(const struct soft_cpu *cpu, enum soft_quirk q)
