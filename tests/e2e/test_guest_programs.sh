@@ -3,7 +3,8 @@
 # on every engine and prints "PASS guest/ENGINE/NAME", "FAIL guest/ENGINE/NAME: why
 # (last lines)" or "SKIP guest/ENGINE/NAME: why" for each.
 # Environment: POPEK (default build/asan/popek), POPEK_GUEST_ENGINES (default
-# "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30).
+# "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30),
+# POPEK_GUEST_PROGRAMS (names to run, default all of tests/guest/Makefile's).
 set -u
 cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
@@ -16,7 +17,7 @@ PVM_LIST=$DIR/kvm_pvm_limits.txt
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-PROGRAMS=$(make -s --no-print-directory -C "$DIR" list)
+PROGRAMS=${POPEK_GUEST_PROGRAMS:-$(make -s --no-print-directory -C "$DIR" list)}
 if [ -z "$PROGRAMS" ] || [ ! -x "$POPEK" ]; then
 	echo "FAIL guest: no program list or no $POPEK (run make test)"
 	exit 1
@@ -29,6 +30,40 @@ list_entry() { # file name
 
 kvm_usable() {
 	[ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
+}
+
+# The 1024 bytes virtio_blk_hostile writes to sectors 10-11 (written_byte()).
+blk_written() {
+	local i o s=
+	for ((i = 0; i < 1024; i++)); do
+		printf -v o '\\%03o' $(((i * 13 + 5) % 256))
+		s+=$o
+	done
+	printf "$s"
+}
+
+# The sectors in which image $1 differs from $2, or "size N" when the sizes differ.
+image_diff() { # image want
+	local got want
+	got=$(stat -c %s "$1") want=$(stat -c %s "$2")
+	if [ "$got" != "$want" ]; then
+		echo "size $got"
+	else
+		cmp -l "$1" "$2" | awk '{ print int(($1 - 1) / 512) }' | uniq | paste -sd ' '
+	fi
+}
+
+# The side effects virtio_blk_hostile must not have: a refused write that
+# reached an image (every one carries bytes no sector holds), and the check's
+# positive control, the legitimate write, missing.
+judge_blk() { # engine
+	local d rest
+	d=$(image_diff "$TMP/$1.blk.img" "$TMP/$1.blk.want")
+	rest=$(printf '%s\n' $d | grep -vxE '10|11' | paste -sd ' ')
+	[ -n "$rest" ] && echo "refused writes changed the disk image (sectors/size: $rest)"
+	printf '%s\n' $d | grep -qxE '10|11' && echo "the legitimate write of sectors 10-11 is not in the disk image"
+	d=$(image_diff "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want")
+	[ -n "$d" ] && echo "the read-only disk image changed (sectors/size: $d)"
 }
 
 run_one() { # engine name
@@ -48,6 +83,11 @@ run_one() { # engine name
 		head -c 1M /dev/zero >"$TMP/$1.blk.img"
 		printf 'popek-blk-hostile' | dd of="$TMP/$1.blk.img" conv=notrunc status=none
 		cp "$TMP/$1.blk.img" "$TMP/$1.blk-ro.img"
+		# What they must hold after the run: the same bytes, but for the
+		# program's one legitimate write (sectors 10-11 of the first).
+		cp "$TMP/$1.blk.img" "$TMP/$1.blk.want"
+		blk_written | dd of="$TMP/$1.blk.want" bs=512 seek=10 conv=notrunc status=none
+		cp "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
 	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
@@ -79,6 +119,7 @@ judge() { # engine name
 		if [ "$2" = virtio_console_hostile ]; then
 			grep -q '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
 		fi
+		[ "$2" = virtio_blk_hostile ] && judge_blk "$1"
 	fi
 }
 
