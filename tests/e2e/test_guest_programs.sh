@@ -66,12 +66,64 @@ judge_blk() { # engine
 	[ -n "$d" ] && echo "the read-only disk image changed (sectors/size: $d)"
 }
 
+# Why tests/e2e/lib/tap_netns.sh cannot run here; fails (prints nothing) when it can.
+tap_netns_unusable() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "not root: no tap in a private network namespace"
+	elif ! command -v python3 >/dev/null || ! command -v ip >/dev/null; then
+		echo "python3 and ip are needed to record a tap's traffic"
+	elif [ ! -c /dev/net/tun ] || ! unshare --net true 2>/dev/null; then
+		echo "no /dev/net/tun or no private network namespace (unshare --net)"
+	else
+		return 1
+	fi
+}
+
+# What virtio_net_hostile must not have done: send a frame of a rejected TX
+# chain (each carries popek-net-REJECTED) or anything but its ARP requests and
+# its one marker frame (popek-net-accepted, the check's positive control).
+judge_net() { # engine
+	local d=$TMP/$1.net rej acc other frames packets errs dropped
+	[ -f "$TMP/$1.virtio_net_hostile.skip" ] && return
+	if [ ! -f "$d/frames" ] || [ ! -f "$d/counters" ]; then
+		echo "no record of the tap's traffic"
+		return
+	fi
+	grep -q '^virtio_net_hostile: 2 NICs tested' "$TMP/$1.virtio_net_hostile.out" ||
+		echo "the program did not test the tap NIC"
+	rej=$(grep -c "$(hex_of popek-net-REJECTED)" "$d/frames")
+	acc=$(grep -c "$(hex_of popek-net-accepted)" "$d/frames")
+	other=$(awk '$1 != "0806"' "$d/frames" | grep -v "$(hex_of popek-net-accepted)" |
+		grep -vc "$(hex_of popek-net-REJECTED)")
+	[ "$rej" -eq 0 ] || echo "$rej frames of rejected TX chains left the NIC (tap capture)"
+	[ "$other" -eq 0 ] || echo "$other frames on the tap that the program never sent validly"
+	[ "$acc" -eq 1 ] || echo "the valid marker frame reached the tap $acc times, not once"
+	frames=$(wc -l <"$d/frames")
+	read -r packets errs dropped <"$d/counters"
+	[ "$packets/$errs/$dropped" = "$frames/0/0" ] ||
+		echo "the tap counted $packets frames ($errs errors, $dropped dropped), the capture $frames"
+}
+
+hex_of() { # string
+	printf %s "$1" | od -An -tx1 | tr -d ' \n'
+}
+
 run_one() { # engine name
 	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
+	local wrap=() reason
 
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
-	[ "$2" = virtio_net_hostile ] && args+=(--net user)
+	if [ "$2" = virtio_net_hostile ]; then
+		args+=(--net user)
+		if reason=$(tap_netns_unusable); then
+			echo "$reason" >"$TMP/$1.$2.skip"
+		else # a second NIC on a tap that records what the guest sends
+			wrap=(bash tests/e2e/lib/tap_netns.sh "$TMP/$1.net" ptap0 10.0.2.2/24)
+			mkdir -p "$TMP/$1.net"
+			args+=(--net tap,ifname=ptap0)
+		fi
+	fi
 	[ "$2" = virtio_vsock_hostile ] && args+=(--vsock "cid=3,path=$TMP/$1.vsock")
 	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
 	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0
@@ -90,7 +142,7 @@ run_one() { # engine name
 		cp "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
-	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
+	"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
 	echo $? >"$TMP/$1.$2.rc"
 }
 
@@ -123,6 +175,7 @@ judge() { # engine name
 	# What the host saw, whatever the program said.
 	case $2 in
 	virtio_blk_hostile) judge_blk "$1" ;;
+	virtio_net_hostile) judge_net "$1" ;;
 	esac
 }
 
@@ -147,6 +200,10 @@ report() { # engine name
 		echo "PASS guest/$e/$n"
 	else
 		echo "FAIL guest/$e/$n: $why ($tail)"
+	fi
+	# A host-side check that could not run here.
+	if [ -f "$TMP/$e.$n.skip" ]; then
+		echo "SKIP guest/$e/$n/host_side: $(cat "$TMP/$e.$n.skip")"
 	fi
 }
 
