@@ -89,7 +89,7 @@ judge_net() { # engine
 		echo "no record of the tap's traffic"
 		return
 	fi
-	grep -q '^virtio_net_hostile: 2 NICs tested' "$TMP/$1.virtio_net_hostile.out" ||
+	grep -aq '^virtio_net_hostile: 2 NICs tested' "$TMP/$1.virtio_net_hostile.out" ||
 		echo "the program did not test the tap NIC"
 	rej=$(grep -c "$(hex_of popek-net-REJECTED)" "$d/frames")
 	acc=$(grep -c "$(hex_of popek-net-accepted)" "$d/frames")
@@ -104,8 +104,19 @@ judge_net() { # engine
 		echo "the tap counted $packets frames ($errs errors, $dropped dropped), the capture $frames"
 }
 
+# The bytes of virtio_console_hostile's stdout that are not text: serial
+# lines are text, so these come from hvc0, and must be exactly the four 0xfe of
+# its valid transmission (the positive control), none of a rejected request.
+judge_console() { # engine
+	local odd
+	odd=$(LC_ALL=C tr -d '\n\r\t\040-\176' <"$TMP/$1.virtio_console_hostile.stdout" |
+		od -An -v -tx1 | tr -d ' \n')
+	[ "$odd" = fefefefe ] ||
+		echo "popek's stdout holds $((${#odd} / 2)) bytes that are not text (${odd:0:40}), not the valid transmission's 4 bytes fe"
+}
+
 hex_of() { # string
-	printf %s "$1" | od -An -tx1 | tr -d ' \n'
+	printf %s "$1" | od -An -v -tx1 | tr -d ' \n'
 }
 
 run_one() { # engine name
@@ -142,6 +153,13 @@ run_one() { # engine name
 		cp "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
+	if [ "$2" = virtio_console_hostile ]; then # the log apart: stdout is ttyS0's and hvc0's
+		"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" \
+			>"$TMP/$1.$2.stdout" 2>"$TMP/$1.$2.stderr" <"$in"
+		echo $? >"$TMP/$1.$2.rc"
+		cat "$TMP/$1.$2.stdout" "$TMP/$1.$2.stderr" >"$TMP/$1.$2.out"
+		return
+	fi
 	"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
 	echo $? >"$TMP/$1.$2.rc"
 }
@@ -159,30 +177,32 @@ judge() { # engine name
 	elif [ "$rc" -ne "$want" ]; then
 		echo "exit status $rc, wanted $want"
 	elif [ "$2" = triple_fault ]; then
-		grep -q '^triple_fault: loading an empty IDT' "$out" || echo "the program did not start"
-		grep -q 'state at the crash' "$out" || echo "no crash dump"
+		grep -aq '^triple_fault: loading an empty IDT' "$out" || echo "the program did not start"
+		grep -aq 'state at the crash' "$out" || echo "no crash dump"
 	elif [ "$2" = debug_exit ]; then
-		grep -q '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
+		grep -aq '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
 	else
-		last=$(grep -v '^popek: ' "$out" | tail -n 1)
-		grep -q '^not ok' "$out" && echo "$(grep -c '^not ok' "$out") checks failed"
-		grep -q '# SKIP' "$out" && echo "checks skipped although the test device is attached"
+		last=$(grep -av '^popek: ' "$out" | tail -n 1)
+		grep -aq '^not ok' "$out" && echo "$(grep -ac '^not ok' "$out") checks failed"
+		grep -aq '# SKIP' "$out" && echo "checks skipped although the test device is attached"
 		[ "$last" = PASS ] || echo "last line is '$last', not PASS"
 		if [ "$2" = virtio_console_hostile ]; then
-			grep -q '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
+			grep -aq '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
 		fi
 	fi
 	# What the host saw, whatever the program said.
 	case $2 in
 	virtio_blk_hostile) judge_blk "$1" ;;
 	virtio_net_hostile) judge_net "$1" ;;
+	virtio_console_hostile) judge_console "$1" ;;
 	esac
 }
 
 report() { # engine name
 	local e=$1 n=$2 why tail reason
 	why=$(judge "$e" "$n" | paste -sd ';' | sed 's/;/; /g')
-	tail=$(grep -E '^(not ok|popek:)' "$TMP/$e.$n.out" | head -n 3; tail -n 3 "$TMP/$e.$n.out")
+	tail=$(grep -a '^not ok' "$TMP/$e.$n.out" | head -n 3; grep -a '^popek:' "$TMP/$e.$n.out" |
+		head -n 2; tail -n 3 "$TMP/$e.$n.out")
 	tail=$(printf '%s\n' "$tail" | tr -d '\r' | awk '!seen[$0]++' | paste -sd '|' | cut -c 1-400)
 	if [ "$e" = soft ] && list_entry "$SOFT_LIST" "$n" >/dev/null; then
 		if [ -z "$why" ]; then
