@@ -115,13 +115,33 @@ judge_console() { # engine
 		echo "popek's stdout holds $((${#odd} / 2)) bytes that are not text (${odd:0:40}), not the valid transmission's 4 bytes fe"
 }
 
+# What virtio_vsock_hostile must not have done: connect to the listener on
+# port 5001 or send it data with a rejected packet. Its one valid connection
+# (the positive control) must have brought popek-vsock-accepted and no more.
+judge_vsock() { # engine
+	local f=$TMP/$1.vsock.conns n got
+	if [ ! -f "$f" ]; then
+		echo "no record of the vsock listener"
+		return
+	fi
+	n=$(grep -c '^accept' "$f")
+	[ "$n" = 1 ] || echo "the listener on port 5001 got $n connections, not 1 (the valid one)"
+	got=$(sed -n 's/^closed 1 //p' "$f")
+	[ "$got" = "$(hex_of $'popek-vsock-accepted\n')" ] ||
+		echo "the valid connection brought '$(text_of "$got" | cut -c 1-60)', not popek-vsock-accepted"
+}
+
 hex_of() { # string
 	printf %s "$1" | od -An -v -tx1 | tr -d ' \n'
 }
 
+text_of() { # hex: its printable characters
+	printf '%b' "$(printf %s "$1" | sed 's/../\\x&/g')" | tr -cd '[:print:]'
+}
+
 run_one() { # engine name
 	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
-	local wrap=() reason
+	local wrap=() reason listener=
 
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
@@ -135,7 +155,15 @@ run_one() { # engine name
 			args+=(--net tap,ifname=ptap0)
 		fi
 	fi
-	[ "$2" = virtio_vsock_hostile ] && args+=(--vsock "cid=3,path=$TMP/$1.vsock")
+	if [ "$2" = virtio_vsock_hostile ]; then # a listener on guest port 5001's socket
+		args+=(--vsock "cid=3,path=$TMP/$1.vsock")
+		python3 tests/e2e/lib/unix_recorder.py "$TMP/$1.vsock_5001" "$TMP/$1.vsock.conns" &
+		listener=$!
+		for _ in $(seq 1 100); do
+			[ -S "$TMP/$1.vsock_5001" ] && break
+			sleep 0.05
+		done
+	fi
 	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
 	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0
 		in=$TMP/$1.console.in
@@ -162,6 +190,15 @@ run_one() { # engine name
 	fi
 	"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
 	echo $? >"$TMP/$1.$2.rc"
+	if [ -n "$listener" ]; then # until it has seen every connection end
+		for _ in $(seq 1 40); do
+			[ "$(grep -c '^accept' "$TMP/$1.vsock.conns")" = \
+				"$(grep -c '^closed' "$TMP/$1.vsock.conns")" ] && break
+			sleep 0.05
+		done
+		kill "$listener"
+		wait "$listener" 2>/dev/null
+	fi
 }
 
 # Prints why the run of NAME did not go as expected; nothing when it did.
@@ -195,6 +232,7 @@ judge() { # engine name
 	virtio_blk_hostile) judge_blk "$1" ;;
 	virtio_net_hostile) judge_net "$1" ;;
 	virtio_console_hostile) judge_console "$1" ;;
+	virtio_vsock_hostile) judge_vsock "$1" ;;
 	esac
 }
 
