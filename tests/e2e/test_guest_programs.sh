@@ -126,9 +126,9 @@ judge_vsock() { # engine
 	fi
 	n=$(grep -c '^accept' "$f")
 	[ "$n" = 1 ] || echo "the listener on port 5001 got $n connections, not 1 (the valid one)"
-	got=$(sed -n 's/^closed 1 //p' "$f")
+	got=$(sed -n 's/^closed [0-9]* //p' "$f" | tr -d '\n')
 	[ "$got" = "$(hex_of $'popek-vsock-accepted\n')" ] ||
-		echo "the valid connection brought '$(text_of "$got" | cut -c 1-60)', not popek-vsock-accepted"
+		echo "the listener got '$(text_of "$got" | cut -c 1-80)' in all, not popek-vsock-accepted"
 }
 
 hex_of() { # string
