@@ -28,10 +28,10 @@ static struct virtio_dev bal;
 #define KEEP_BYTE 0x3C
 
 static u8 page[4096] __attribute__((aligned(4096))); /* the page we give away */
-/* other[1] never directly follows page: a run of its own for popek. */
-static u8 other[2][4096] __attribute__((aligned(4096)));
 static u32 pfns[16 * 1024 + 4];                      /* a list longer than 64 KiB */
 static struct balloon_stat stats[2];
+/* other[1] never directly follows page: a run of its own for popek. */
+static u8 other[2][4096] __attribute__((aligned(4096)));
 
 static void identity(void)
 {

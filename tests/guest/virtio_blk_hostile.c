@@ -129,7 +129,8 @@ static void bad_requests(void)
 	/* Refused writes: the image must not grow or change (the runner looks). */
 	check_eq("write beyond the end: IOERR", rejected_write(2048, 512), ST_IOERR);
 	check_eq("write straddling the end: IOERR", rejected_write(2047, 1024), ST_IOERR);
-	check_eq("write at sector 2^55 (byte 2^64): IOERR", rejected_write(1ULL << 55, 512), ST_IOERR);
+	check_eq("write at sector 2^55 (byte 2^64): IOERR", rejected_write(1ULL << 55, 512),
+		 ST_IOERR);
 	check_eq("write of 100 bytes: IOERR", rejected_write(REJECT_SECTOR, 100), ST_IOERR);
 	check(!(rd(VREG_STATUS) & VSTAT_NEEDS_RESET), "bad requests do not break the device");
 	check_eq("a read after the bad ones: OK", request(T_IN, 0, 512, false), ST_OK);

@@ -13,15 +13,15 @@
  * records what reaches the tap, can tell that none was sent. */
 #include "virtio.h"
 
-#define F_MAC          5
-#define F_STATUS       16
-#define RXQ            0
-#define TXQ            1
-#define HDR            12
-#define HDR_F_NEEDS_CSUM 1   /* virtio_net_hdr.flags (5.1.6) */
-#define HDR_GSO_TCPV4  1     /* virtio_net_hdr.gso_type */
-#define ETHERTYPE_TEST 0x88B5 /* IEEE 802 local experimental */
-#define MARKED_LEN     64     /* header and frame */
+#define F_MAC            5
+#define F_STATUS         16
+#define RXQ              0
+#define TXQ              1
+#define HDR              12
+#define HDR_F_NEEDS_CSUM 1      /* virtio_net_hdr.flags (5.1.6) */
+#define HDR_GSO_TCPV4    1      /* virtio_net_hdr.gso_type */
+#define ETHERTYPE_TEST   0x88B5 /* IEEE 802 local experimental */
+#define MARKED_LEN       64     /* header and frame */
 
 static const char REJECT_MARK[] = "popek-net-REJECTED";
 static const char ACCEPT_MARK[] = "popek-net-accepted";

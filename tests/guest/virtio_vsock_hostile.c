@@ -14,14 +14,14 @@
  * listener saw exactly one connection, which brought exactly ACCEPT_DATA. */
 #include "virtio.h"
 
-#define RXQ        0
-#define TXQ        1
-#define EVQ        2
-#define GUEST_CID  3
-#define HOST_CID   2
-#define HOST_PORT  5000 /* nothing listens at P_5000 */
+#define RXQ         0
+#define TXQ         1
+#define EVQ         2
+#define GUEST_CID   3
+#define HOST_CID    2
+#define HOST_PORT   5000 /* nothing listens at P_5000 */
 #define LISTEN_PORT 5001 /* the runner's listener records P_5001's connections */
-#define GUEST_PORT 1234
+#define GUEST_PORT  1234
 
 /* struct virtio_vsock_hdr (5.10.6). */
 struct vsock_hdr {
