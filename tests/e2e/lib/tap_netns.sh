@@ -23,7 +23,10 @@ fi
 DIR=$1 TAP=$2 ADDR=$3
 shift 3
 here=$(readlink /proc/self/ns/net)
-if [ -z "$here" ] || [ "$here" = "${POPEK_TAP_NETNS_FROM:-}" ]; then
+# Configure only a namespace made for us: not the one we came from, and
+# with no interface but lo (the environment variables could lie).
+links=$(ip -o link show | awk -F': ' '{ print $2 }' | paste -sd ' ')
+if [ -z "$here" ] || [ "$here" = "${POPEK_TAP_NETNS_FROM:-}" ] || [ "$links" != lo ]; then
 	echo "tap_netns.sh: not in a private network namespace: configuring nothing" >&2
 	exit 125
 fi
