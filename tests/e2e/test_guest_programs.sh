@@ -36,21 +36,19 @@ kvm_usable() {
 blk_written() {
 	local i o s=
 	for ((i = 0; i < 1024; i++)); do
-		printf -v o '\\%03o' $(((i * 13 + 5) % 256))
+		printf -v o '\\0%03o' $(((i * 13 + 5) % 256))
 		s+=$o
 	done
-	printf "$s"
+	printf '%b' "$s"
 }
 
-# The sectors in which image $1 differs from $2, or "size N" when the sizes differ.
+# How image $1 differs from $2: "size N" when its size does, then the
+# sectors (of their common length) that do, one a line.
 image_diff() { # image want
-	local got want
-	got=$(stat -c %s "$1") want=$(stat -c %s "$2")
-	if [ "$got" != "$want" ]; then
-		echo "size $got"
-	else
-		cmp -l "$1" "$2" | awk '{ print int(($1 - 1) / 512) }' | uniq | paste -sd ' '
-	fi
+	local got
+	got=$(stat -c %s "$1")
+	[ "$got" = "$(stat -c %s "$2")" ] || echo "size $got"
+	cmp -l "$1" "$2" 2>/dev/null | awk '{ print int(($1 - 1) / 512) }' | uniq
 }
 
 # The side effects virtio_blk_hostile must not have: a refused write that
@@ -59,11 +57,11 @@ image_diff() { # image want
 judge_blk() { # engine
 	local d rest
 	d=$(image_diff "$TMP/$1.blk.img" "$TMP/$1.blk.want")
-	rest=$(printf '%s\n' $d | grep -vxE '10|11' | paste -sd ' ')
+	rest=$(printf '%s\n' "$d" | grep -vxE '10|11|' | paste -sd ' ')
 	[ -n "$rest" ] && echo "refused writes changed the disk image (sectors/size: $rest)"
-	printf '%s\n' $d | grep -qxE '10|11' && echo "the legitimate write of sectors 10-11 is not in the disk image"
+	printf '%s\n' "$d" | grep -qxE '10|11' && echo "the legitimate write of sectors 10-11 is not in the disk image"
 	d=$(image_diff "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want")
-	[ -n "$d" ] && echo "the read-only disk image changed (sectors/size: $d)"
+	[ -n "$d" ] && echo "the read-only disk image changed (sectors/size: $(paste -sd ' ' <<<"$d"))"
 }
 
 # Why tests/e2e/lib/tap_netns.sh cannot run here; fails (prints nothing) when it can.
@@ -152,7 +150,7 @@ run_one() { # engine name
 		else # a second NIC on a tap that records what the guest sends
 			wrap=(bash tests/e2e/lib/tap_netns.sh "$TMP/$1.net" ptap0 10.0.2.2/24)
 			mkdir -p "$TMP/$1.net"
-			args+=(--net tap,ifname=ptap0)
+			args+=(--net "tap,ifname=ptap0")
 		fi
 	fi
 	if [ "$2" = virtio_vsock_hostile ]; then # a listener on guest port 5001's socket

@@ -40,7 +40,9 @@ ip link set lo up || fail "cannot bring lo up"
 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
 	fail "cannot turn IPv6 off"
 ip tuntap add dev "$TAP" mode tap || fail "cannot make tap $TAP"
-ip addr add "$ADDR" dev "$TAP" && ip link set "$TAP" up || fail "cannot configure $TAP"
+if ! ip addr add "$ADDR" dev "$TAP" || ! ip link set "$TAP" up; then
+	fail "cannot configure $TAP"
+fi
 
 CAP_PID=
 trap '[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null' EXIT
