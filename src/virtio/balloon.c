@@ -23,7 +23,6 @@
 #define BALLOON_STATSQ            2
 #define BALLOON_QUEUE_MAX         128
 #define BALLOON_PAGE              4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest's page size */
-#define BALLOON_PFN_CHUNK         256
 #define BALLOON_MAX_REQUEST       (64 * KiB) /* 16384 PFNs; Linux sends 256 at most */
 #define BALLOON_MAX_STATS         64         /* entries read from one report */
 
@@ -44,7 +43,8 @@ struct virtio_balloon {
 	bool stats_held;       /* the driver's stats buffer waits for a request */
 	u16 stats_head;
 	struct balloon_stats stats;
-	struct virtq_elem elem; /* loop thread, or get_stats, both with the lock */
+	struct virtq_elem elem;            /* loop thread, or get_stats, both with the lock */
+	u32 pfns[BALLOON_MAX_REQUEST / 4]; /* the request being served (loop thread) */
 };
 
 /* ---- transport callbacks (vCPU thread, device lock held) ----------------- */
@@ -121,46 +121,43 @@ static const struct virtio_dev_ops balloon_ops = {
 
 /* ---- queues (loop thread, device lock held) ------------------------------ */
 
-/* One inflate or deflate request: an array of le32 PFNs (5.5.6). Inflated
- * pages go back to the host, runs of adjacent pages in one madvise. */
+/* One inflate or deflate request: an array of le32 PFNs (5.5.6). The list is
+ * copied once (the guest may change it while we look) and checked whole
+ * before any page goes back to the host, so that a refused request has no
+ * effect. Inflated pages go back in runs of adjacent pages, one madvise each. */
 static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 {
 	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
 	const struct virtq_elem *e = &b->elem;
+	size_t n = e->out_len / 4, run_len = 0;
 	u8 *run = NULL;
-	size_t run_len = 0;
-	u32 pfn[BALLOON_PFN_CHUNK];
 
 	if (e->out_len % 4)
 		return "balloon request not a whole number of page frame numbers";
 	if (e->out_len > BALLOON_MAX_REQUEST)
 		return "balloon request over 64 KiB"; /* bounds the time under the lock */
-	for (u64 off = 0; off < e->out_len; off += sizeof(pfn)) {
-		size_t n = iov_to_buf(e->out, e->nr_out, off, pfn, sizeof(pfn)) / 4;
+	iov_to_buf(e->out, e->nr_out, 0, b->pfns, e->out_len);
+	for (size_t i = 0; i < n; i++)
+		if (!guest_mem_ptr(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE))
+			return "balloon page frame number outside RAM";
+	for (size_t i = 0; inflate && i < n; i++) {
+		u8 *p = guest_mem_ptr(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE);
 
-		for (size_t i = 0; i < n; i++) {
-			u8 *p = guest_mem_ptr(mem, (gpa_t)pfn[i] * BALLOON_PAGE, BALLOON_PAGE);
-
-			if (!p)
-				return "balloon page frame number outside RAM";
-			if (inflate) {
-				if (run && p == run + run_len) {
-					run_len += BALLOON_PAGE;
-					continue;
-				}
-				if (run)
-					madvise(run, run_len, MADV_DONTNEED);
-				run = p;
-				run_len = BALLOON_PAGE;
-			}
+		if (run && p == run + run_len) {
+			run_len += BALLOON_PAGE;
+			continue;
 		}
+		if (run)
+			madvise(run, run_len, MADV_DONTNEED);
+		run = p;
+		run_len = BALLOON_PAGE;
 	}
 	if (run)
 		madvise(run, run_len, MADV_DONTNEED);
 	if (inflate)
-		b->stats.inflated_pages += e->out_len / 4;
+		b->stats.inflated_pages += n;
 	else
-		b->stats.deflated_pages += e->out_len / 4;
+		b->stats.deflated_pages += n;
 	return NULL;
 }
 

@@ -3,7 +3,8 @@
 # on every engine and prints "PASS guest/ENGINE/NAME", "FAIL guest/ENGINE/NAME: why
 # (last lines)" or "SKIP guest/ENGINE/NAME: why" for each.
 # Environment: POPEK (default build/asan/popek), POPEK_GUEST_ENGINES (default
-# "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30).
+# "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30),
+# POPEK_GUEST_PROGRAMS (names to run, default all of tests/guest/Makefile's).
 set -u
 cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
@@ -16,7 +17,7 @@ PVM_LIST=$DIR/kvm_pvm_limits.txt
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-PROGRAMS=$(make -s --no-print-directory -C "$DIR" list)
+PROGRAMS=${POPEK_GUEST_PROGRAMS:-$(make -s --no-print-directory -C "$DIR" list)}
 if [ -z "$PROGRAMS" ] || [ ! -x "$POPEK" ]; then
 	echo "FAIL guest: no program list or no $POPEK (run make test)"
 	exit 1
@@ -31,13 +32,136 @@ kvm_usable() {
 	[ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
 }
 
+# The 1024 bytes virtio_blk_hostile writes to sectors 10-11 (written_byte()).
+blk_written() {
+	local i o s=
+	for ((i = 0; i < 1024; i++)); do
+		printf -v o '\\0%03o' $(((i * 13 + 5) % 256))
+		s+=$o
+	done
+	printf '%b' "$s"
+}
+
+# How image $1 differs from $2: "size N" when its size does, then the
+# sectors (of their common length) that do, one a line.
+image_diff() { # image want
+	local got
+	got=$(stat -c %s "$1")
+	[ "$got" = "$(stat -c %s "$2")" ] || echo "size $got"
+	cmp -l "$1" "$2" 2>/dev/null | awk '{ print int(($1 - 1) / 512) }' | uniq
+}
+
+# The side effects virtio_blk_hostile must not have: a refused write that
+# reached an image (every one carries bytes no sector holds), and the check's
+# positive control, the legitimate write, missing.
+judge_blk() { # engine
+	local d rest
+	d=$(image_diff "$TMP/$1.blk.img" "$TMP/$1.blk.want")
+	rest=$(printf '%s\n' "$d" | grep -vxE '10|11|' | paste -sd ' ')
+	[ -n "$rest" ] && echo "refused writes changed the disk image (sectors/size: $rest)"
+	printf '%s\n' "$d" | grep -qxE '10|11' && echo "the legitimate write of sectors 10-11 is not in the disk image"
+	d=$(image_diff "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want")
+	[ -n "$d" ] && echo "the read-only disk image changed (sectors/size: $(paste -sd ' ' <<<"$d"))"
+}
+
+# Why tests/e2e/lib/tap_netns.sh cannot run here; fails (prints nothing) when it can.
+tap_netns_unusable() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "not root: no tap in a private network namespace"
+	elif ! command -v python3 >/dev/null || ! command -v ip >/dev/null; then
+		echo "python3 and ip are needed to record a tap's traffic"
+	elif [ ! -c /dev/net/tun ] || ! unshare --net true 2>/dev/null; then
+		echo "no /dev/net/tun or no private network namespace (unshare --net)"
+	else
+		return 1
+	fi
+}
+
+# What virtio_net_hostile must not have done: send a frame of a rejected TX
+# chain (each carries popek-net-REJECTED) or anything but its ARP requests and
+# its one marker frame (popek-net-accepted, the check's positive control).
+judge_net() { # engine
+	local d=$TMP/$1.net rej acc other frames packets errs dropped
+	[ -f "$TMP/$1.virtio_net_hostile.skip" ] && return
+	if [ ! -f "$d/frames" ] || [ ! -f "$d/counters" ]; then
+		echo "no record of the tap's traffic"
+		return
+	fi
+	grep -aq '^virtio_net_hostile: 2 NICs tested' "$TMP/$1.virtio_net_hostile.out" ||
+		echo "the program did not test the tap NIC"
+	rej=$(grep -c "$(hex_of popek-net-REJECTED)" "$d/frames")
+	acc=$(grep -c "$(hex_of popek-net-accepted)" "$d/frames")
+	other=$(awk '$1 != "0806"' "$d/frames" | grep -v "$(hex_of popek-net-accepted)" |
+		grep -vc "$(hex_of popek-net-REJECTED)")
+	[ "$rej" -eq 0 ] || echo "$rej frames of rejected TX chains left the NIC (tap capture)"
+	[ "$other" -eq 0 ] || echo "$other frames on the tap that the program never sent validly"
+	[ "$acc" -eq 1 ] || echo "the valid marker frame reached the tap $acc times, not once"
+	frames=$(wc -l <"$d/frames")
+	read -r packets errs dropped <"$d/counters"
+	[ "$packets/$errs/$dropped" = "$frames/0/0" ] ||
+		echo "the tap counted $packets frames ($errs errors, $dropped dropped), the capture $frames"
+}
+
+# The bytes of virtio_console_hostile's stdout that are not text: serial
+# lines are text, so these come from hvc0, and must be exactly the four 0xfe of
+# its valid transmission (the positive control), none of a rejected request.
+judge_console() { # engine
+	local odd
+	odd=$(LC_ALL=C tr -d '\n\r\t\040-\176' <"$TMP/$1.virtio_console_hostile.stdout" |
+		od -An -v -tx1 | tr -d ' \n')
+	[ "$odd" = fefefefe ] ||
+		echo "popek's stdout holds $((${#odd} / 2)) bytes that are not text (${odd:0:40}), not the valid transmission's 4 bytes fe"
+}
+
+# What virtio_vsock_hostile must not have done: connect to the listener on
+# port 5001 or send it data with a rejected packet. Its one valid connection
+# (the positive control) must have brought popek-vsock-accepted and no more.
+judge_vsock() { # engine
+	local f=$TMP/$1.vsock.conns n got
+	if [ ! -f "$f" ]; then
+		echo "no record of the vsock listener"
+		return
+	fi
+	n=$(grep -c '^accept' "$f")
+	[ "$n" = 1 ] || echo "the listener on port 5001 got $n connections, not 1 (the valid one)"
+	got=$(sed -n 's/^closed [0-9]* //p' "$f" | tr -d '\n')
+	[ "$got" = "$(hex_of $'popek-vsock-accepted\n')" ] ||
+		echo "the listener got '$(text_of "$got" | cut -c 1-80)' in all, not popek-vsock-accepted"
+}
+
+hex_of() { # string
+	printf %s "$1" | od -An -v -tx1 | tr -d ' \n'
+}
+
+text_of() { # hex: its printable characters
+	printf '%b' "$(printf %s "$1" | sed 's/../\\x&/g')" | tr -cd '[:print:]'
+}
+
 run_one() { # engine name
 	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
+	local wrap=() reason listener=
 
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
-	[ "$2" = virtio_net_hostile ] && args+=(--net user)
-	[ "$2" = virtio_vsock_hostile ] && args+=(--vsock "cid=3,path=$TMP/$1.vsock")
+	if [ "$2" = virtio_net_hostile ]; then
+		args+=(--net user)
+		if reason=$(tap_netns_unusable); then
+			echo "$reason" >"$TMP/$1.$2.skip"
+		else # a second NIC on a tap that records what the guest sends
+			wrap=(bash tests/e2e/lib/tap_netns.sh "$TMP/$1.net" ptap0 10.0.2.2/24)
+			mkdir -p "$TMP/$1.net"
+			args+=(--net "tap,ifname=ptap0")
+		fi
+	fi
+	if [ "$2" = virtio_vsock_hostile ]; then # a listener on guest port 5001's socket
+		args+=(--vsock "cid=3,path=$TMP/$1.vsock")
+		python3 tests/e2e/lib/unix_recorder.py "$TMP/$1.vsock_5001" "$TMP/$1.vsock.conns" &
+		listener=$!
+		for _ in $(seq 1 100); do
+			[ -S "$TMP/$1.vsock_5001" ] && break
+			sleep 0.05
+		done
+	fi
 	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
 	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0
 		in=$TMP/$1.console.in
@@ -48,10 +172,31 @@ run_one() { # engine name
 		head -c 1M /dev/zero >"$TMP/$1.blk.img"
 		printf 'popek-blk-hostile' | dd of="$TMP/$1.blk.img" conv=notrunc status=none
 		cp "$TMP/$1.blk.img" "$TMP/$1.blk-ro.img"
+		# What they must hold after the run: the same bytes, but for the
+		# program's one legitimate write (sectors 10-11 of the first).
+		cp "$TMP/$1.blk.img" "$TMP/$1.blk.want"
+		blk_written | dd of="$TMP/$1.blk.want" bs=512 seek=10 conv=notrunc status=none
+		cp "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
-	timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
+	if [ "$2" = virtio_console_hostile ]; then # the log apart: stdout is ttyS0's and hvc0's
+		"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" \
+			>"$TMP/$1.$2.stdout" 2>"$TMP/$1.$2.stderr" <"$in"
+		echo $? >"$TMP/$1.$2.rc"
+		cat "$TMP/$1.$2.stdout" "$TMP/$1.$2.stderr" >"$TMP/$1.$2.out"
+		return
+	fi
+	"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" >"$TMP/$1.$2.out" 2>&1 <"$in"
 	echo $? >"$TMP/$1.$2.rc"
+	if [ -n "$listener" ]; then # until it has seen every connection end
+		for _ in $(seq 1 40); do
+			[ "$(grep -c '^accept' "$TMP/$1.vsock.conns")" = \
+				"$(grep -c '^closed' "$TMP/$1.vsock.conns")" ] && break
+			sleep 0.05
+		done
+		kill "$listener"
+		wait "$listener" 2>/dev/null
+	fi
 }
 
 # Prints why the run of NAME did not go as expected; nothing when it did.
@@ -67,25 +212,33 @@ judge() { # engine name
 	elif [ "$rc" -ne "$want" ]; then
 		echo "exit status $rc, wanted $want"
 	elif [ "$2" = triple_fault ]; then
-		grep -q '^triple_fault: loading an empty IDT' "$out" || echo "the program did not start"
-		grep -q 'state at the crash' "$out" || echo "no crash dump"
+		grep -aq '^triple_fault: loading an empty IDT' "$out" || echo "the program did not start"
+		grep -aq 'state at the crash' "$out" || echo "no crash dump"
 	elif [ "$2" = debug_exit ]; then
-		grep -q '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
+		grep -aq '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
 	else
-		last=$(grep -v '^popek: ' "$out" | tail -n 1)
-		grep -q '^not ok' "$out" && echo "$(grep -c '^not ok' "$out") checks failed"
-		grep -q '# SKIP' "$out" && echo "checks skipped although the test device is attached"
+		last=$(grep -av '^popek: ' "$out" | tail -n 1)
+		grep -aq '^not ok' "$out" && echo "$(grep -ac '^not ok' "$out") checks failed"
+		grep -aq '# SKIP' "$out" && echo "checks skipped although the test device is attached"
 		[ "$last" = PASS ] || echo "last line is '$last', not PASS"
 		if [ "$2" = virtio_console_hostile ]; then
-			grep -q '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
+			grep -aq '^popek-console-tx-ok' "$out" || echo "no hvc0 output on popek's stdout"
 		fi
 	fi
+	# What the host saw, whatever the program said.
+	case $2 in
+	virtio_blk_hostile) judge_blk "$1" ;;
+	virtio_net_hostile) judge_net "$1" ;;
+	virtio_console_hostile) judge_console "$1" ;;
+	virtio_vsock_hostile) judge_vsock "$1" ;;
+	esac
 }
 
 report() { # engine name
 	local e=$1 n=$2 why tail reason
 	why=$(judge "$e" "$n" | paste -sd ';' | sed 's/;/; /g')
-	tail=$(grep -E '^(not ok|popek:)' "$TMP/$e.$n.out" | head -n 3; tail -n 3 "$TMP/$e.$n.out")
+	tail=$(grep -a '^not ok' "$TMP/$e.$n.out" | head -n 3; grep -a '^popek:' "$TMP/$e.$n.out" |
+		head -n 2; tail -n 3 "$TMP/$e.$n.out")
 	tail=$(printf '%s\n' "$tail" | tr -d '\r' | awk '!seen[$0]++' | paste -sd '|' | cut -c 1-400)
 	if [ "$e" = soft ] && list_entry "$SOFT_LIST" "$n" >/dev/null; then
 		if [ -z "$why" ]; then
@@ -103,6 +256,10 @@ report() { # engine name
 		echo "PASS guest/$e/$n"
 	else
 		echo "FAIL guest/$e/$n: $why ($tail)"
+	fi
+	# A host-side check that could not run here.
+	if [ -f "$TMP/$e.$n.skip" ]; then
+		echo "SKIP guest/$e/$n/host_side: $(cat "$TMP/$e.$n.skip")"
 	fi
 }
 

@@ -5,7 +5,12 @@
  * RAM, a partial frame number, more than 64 KiB), must each put the device in
  * DEVICE_NEEDS_RESET; after a reset, inflating and deflating a page of ours
  * works (popek drops the page's memory: it reads back as zeros) and a
- * statistics buffer is held for the next request (5.5.6.3). */
+ * statistics buffer is held for the next request (5.5.6.3).
+ * The side effect of an inflate is seen from here: the page reads back as
+ * zeros. Every rejected inflate names our two pages, which hold KEEP_BYTE
+ * until the valid one, the check's positive control. Deflate has no effect
+ * popek lets a guest see (the page was never taken away), and statistics
+ * only show in the API's balloon statistics, which this runner does not read. */
 #include "virtio.h"
 
 #define F_STATS_VQ 1
@@ -20,9 +25,13 @@ struct balloon_stat {
 } __attribute__((packed));
 
 static struct virtio_dev bal;
+#define KEEP_BYTE 0x3C
+
 static u8 page[4096] __attribute__((aligned(4096))); /* the page we give away */
 static u32 pfns[16 * 1024 + 4];                      /* a list longer than 64 KiB */
 static struct balloon_stat stats[2];
+/* other[1] never directly follows page: a run of its own for popek. */
+static u8 other[2][4096] __attribute__((aligned(4096)));
 
 static void identity(void)
 {
@@ -50,6 +59,21 @@ static void post_pages(unsigned qi, u32 len)
 	virtio_kick(&bal, qi, 0);
 }
 
+static bool holds(const volatile u8 *p, u8 v, u32 n)
+{
+	for (u32 i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* No rejected inflate gave our pages back to the host. */
+static void pages_kept(const char *after)
+{
+	check(holds(page, KEEP_BYTE, sizeof(page)) && holds(other[1], KEEP_BYTE, sizeof(other[1])),
+	      "after %s: our pages still hold their bytes", after);
+}
+
 static void bad_lists(void)
 {
 	pfns[0] = (u32)(VIRTIO_BAD_ADDR >> 12);
@@ -64,6 +88,15 @@ static void bad_lists(void)
 		pfns[i] = (u32)((u64)page >> 12);
 	post_pages(INFLATEQ, sizeof(pfns));
 	virtio_expect_reset(&bal, INFLATEQ, "inflate list over 64 KiB");
+	pages_kept("an inflate list over 64 KiB");
+
+	/* Two good pages, then one outside RAM: the whole list is refused. */
+	pfns[0] = (u32)((u64)page >> 12);
+	pfns[1] = (u32)((u64)other[1] >> 12);
+	pfns[2] = (u32)(VIRTIO_BAD_ADDR >> 12);
+	post_pages(INFLATEQ, 12);
+	virtio_expect_reset(&bal, INFLATEQ, "inflate list whose last page is outside RAM");
+	pages_kept("an inflate list whose last page is outside RAM");
 }
 
 static bool all_zero(const volatile u8 *p, u32 n)
@@ -109,8 +142,11 @@ void test_main(void)
 	identity();
 	if (!check(init_device(), "driver initialization"))
 		return;
+	memset(page, KEEP_BYTE, sizeof(page));
+	memset(other[1], KEEP_BYTE, sizeof(other[1]));
 	pfns[0] = (u32)((u64)page >> 12);
 	virtio_attack_queue(&bal, INFLATEQ, "inflateq", (u64)pfns, 4, false, NULL);
+	pages_kept("the broken inflate chains");
 	virtio_attack_queue(&bal, DEFLATEQ, "deflateq", (u64)pfns, 4, false, NULL);
 	virtio_attack_queue(&bal, STATSQ, "statsq", (u64)stats, sizeof(stats), false, NULL);
 	bad_lists();

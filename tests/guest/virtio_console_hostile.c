@@ -5,7 +5,13 @@
  * the receive queue while input waits, must each put the device in
  * DEVICE_NEEDS_RESET; after a reset, "popek-console-tx-ok" reaches popek's
  * output (the runner checks) and the waiting input arrives. Without
- * VIRTIO_CONSOLE_F_MULTIPORT there is no control queue to attack (5.3.2). */
+ * VIRTIO_CONSOLE_F_MULTIPORT there is no control queue to attack (5.3.2).
+ * hvc0 output lands on popek's stdout among the serial port's lines, which
+ * are plain text: the rejected transmit buffers hold REJECT_BYTE, and the one
+ * valid transmission ends with TX_MARKS of them, so the runner can check that
+ * popek's stdout holds exactly TX_MARKS bytes that are not text, i.e. no byte
+ * of a rejected request (be it REJECT_BYTE or zeros from outside RAM). That
+ * rejected receive requests took no input shows in valid_rx(). */
 #include "virtio.h"
 
 #define F_MULTIPORT 1
@@ -16,7 +22,9 @@ static struct virtio_dev con;
 static struct virtq *const rxq = &con.q[RXQ], *const txq = &con.q[TXQ];
 static u8 txbuf[64] __attribute__((aligned(64)));
 static u8 rxbuf[64] __attribute__((aligned(64)));
-static const char tx_line[] = "popek-console-tx-ok\n";
+#define REJECT_BYTE 0xFE
+#define TX_MARKS    4
+static const char tx_line[] = "popek-console-tx-ok \xfe\xfe\xfe\xfe\n";
 static const char rx_input[] = "popek-console-rx";
 
 static void identity(void)
@@ -65,6 +73,7 @@ void test_main(void)
 	identity();
 	if (!check(virtio_init(&con, 0, 2), "driver initialization"))
 		return;
+	memset(txbuf, REJECT_BYTE, sizeof(txbuf));
 	virtio_attack_queue(&con, TXQ, "transmitq", (u64)txbuf, sizeof(txbuf), false, NULL);
 	/* The device reads receive buffers only while input waits. */
 	virtio_attack_queue(&con, RXQ, "receiveq", (u64)rxbuf, sizeof(rxbuf), true, NULL);

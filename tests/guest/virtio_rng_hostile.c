@@ -2,7 +2,10 @@
  * chains on the request queue (buffer outside RAM, descriptor loop, huge
  * length, a device-readable buffer, indirect loop and indirect table outside
  * RAM; lib/virtio.c) must each put the device in DEVICE_NEEDS_RESET; after a
- * reset the device fills valid buffers with random bytes (5.4.6). */
+ * reset the device fills valid buffers with random bytes (5.4.6).
+ * A request's only effect is on its buffer, which the guest sees: the broken
+ * requests' buffers must come out unchanged (lib/virtio.c poisons and checks
+ * them), and valid_use(), before and after, is the positive control. */
 #include "virtio.h"
 
 #define REQUESTQ 0

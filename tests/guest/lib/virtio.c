@@ -205,8 +205,7 @@ bool virtio_expect_reset(struct virtio_dev *d, unsigned qi, const char *what)
 	return ok;
 }
 
-/* "<a>: <b>" into what (n bytes): the freestanding runtime has no snprintf. */
-static void vq_join(char *what, unsigned n, const char *a, const char *b)
+void vq_join(char *what, unsigned n, const char *a, const char *b)
 {
 	unsigned i = 0;
 
@@ -219,11 +218,23 @@ static void vq_join(char *what, unsigned n, const char *a, const char *b)
 	what[i] = 0;
 }
 
+/* FNV-1a over n bytes: enough to see whether a buffer changed. */
+u64 vq_hash(const volatile u8 *p, u32 n)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+
+	for (u32 i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 void virtio_attack_queue(struct virtio_dev *d, unsigned qi, const char *qname, u64 buf, u32 len,
 			 bool write, virtio_trigger_fn trigger)
 {
 	for (unsigned a = 0; a < VQ_NR_ATTACKS; a++) {
+		u8 *p = (u8 *)buf;
 		char what[96];
+		u64 before;
 
 		vq_join(what, sizeof(what), qname, vq_attack_name(a));
 		/* Each attack starts on a working device (the last one ends
@@ -231,9 +242,16 @@ void virtio_attack_queue(struct virtio_dev *d, unsigned qi, const char *qname, u
 		if (virtio_rd(d, VREG_STATUS) != VSTAT_ALL &&
 		    !check(virtio_init(d, d->want, d->nr_queues), "%s: device ready", what))
 			return;
+		/* A rejected request has no effect, on guest memory either:
+		 * a device-writable buffer is poisoned first, so that a
+		 * device writing it anyway changes it. */
+		if (write)
+			memset(p, VQ_POISON, len);
+		before = vq_hash(p, len);
 		virtio_kick(d, qi, vq_build_attack(&d->q[qi], a, buf, len, write));
 		if (trigger)
 			trigger(d);
 		virtio_expect_reset(d, qi, what);
+		check(vq_hash(p, len) == before, "%s: its buffer is unchanged", what);
 	}
 }

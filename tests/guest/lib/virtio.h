@@ -171,6 +171,11 @@ const char *vq_attack_name(enum vq_attack a);
  * the head to publish. */
 u16 vq_build_attack(struct virtq *q, enum vq_attack a, u64 buf, u32 len, bool write);
 
+/* "<a>: <b>" into what (n bytes): the freestanding runtime has no snprintf. */
+void vq_join(char *what, unsigned n, const char *a, const char *b);
+/* A hash of n bytes at p (FNV-1a), to see whether a device changed them. */
+u64 vq_hash(const volatile u8 *p, u32 n);
+
 /* Checks that the device set DEVICE_NEEDS_RESET with a configuration change
  * interrupt and completed nothing on queue qi, then that virtio_init() with
  * the same features and queues brings it back. Returns whether all held. */
@@ -181,7 +186,10 @@ bool virtio_expect_reset(struct virtio_dev *d, unsigned qi, const char *what);
 typedef void (*virtio_trigger_fn)(struct virtio_dev *d);
 /* Every vq_attack on queue qi (named qname in messages), each on a freshly
  * initialized device: posted, notified, trigger (if set) called, and
- * virtio_expect_reset(). (buf, len, write) is a valid request's buffer. */
+ * virtio_expect_reset(). (buf, len, write) is a valid request's buffer; a
+ * device-writable one is filled with VQ_POISON before each attack, and
+ * either kind must come out unchanged (a rejected request has no effect). */
+#define VQ_POISON 0xA5
 void virtio_attack_queue(struct virtio_dev *d, unsigned qi, const char *qname, u64 buf, u32 len,
 			 bool write, virtio_trigger_fn trigger);
 
