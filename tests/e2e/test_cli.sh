@@ -25,7 +25,8 @@ expect_error() { # name expected-substring args...
 }
 
 "$POPEK" --help >"$TMP/help" 2>&1 && grep -q -- '--kernel' "$TMP/help" &&
-	grep -q -- '--engine' "$TMP/help" && echo "PASS help" || echo "FAIL help: $(head -3 "$TMP/help")"
+	grep -q -- '--engine' "$TMP/help" && grep -q -- '--cpu-vendor NAME  the CPU the guest sees' "$TMP/help" &&
+	echo "PASS help" || echo "FAIL help: $(head -3 "$TMP/help")"
 "$POPEK" --version | grep -qE '^popek [0-9]+\.[0-9]+' && echo "PASS version" || echo "FAIL version"
 
 head -c 4096 /dev/urandom >"$TMP/junk"
@@ -56,6 +57,13 @@ expect_error mem_way_too_large "--mem 102400000 MiB" run --kernel "$TMP/junk" --
 expect_error cpus_zero "--cpus '0'" run --kernel "$TMP/junk" --cpus 0
 expect_error cpus_too_many "--cpus '65'" run --kernel "$TMP/junk" --cpus 65
 expect_error bad_engine "--engine 'warp'" run --kernel "$TMP/junk" --engine warp
+expect_error bad_cpu_vendor "--cpu-vendor 'arm': must be host, intel or amd" run --kernel "$TMP/junk" \
+	--cpu-vendor arm
+# KVM shows the host's CPU: asking it for the other vendor is refused before
+# anything else is tried (so this runs without /dev/kvm too).
+if grep -qm1 AuthenticAMD /proc/cpuinfo; then host=amd other=intel; else host=intel other=amd; fi
+expect_error kvm_other_vendor "--cpu-vendor $other: the kvm engine presents the host's CPU ($host)" \
+	run --kernel "$TMP/junk" --engine kvm --cpu-vendor "$other"
 
 
 expect_error net_unknown_mode "--net 'bridge': unknown mode 'bridge'" run --kernel "$TMP/junk" --net bridge

@@ -75,7 +75,8 @@ static const char full_config[] =
     "     \"is_read_only\": false}\n"
     "  ],\n"
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
-    "                     \"track_dirty_pages\": false, \"engine\": \"soft\"},\n"
+    "                     \"track_dirty_pages\": false, \"engine\": \"soft\",\n"
+    "                     \"cpu_vendor\": \"amd\"},\n"
     "  \"network-interfaces\": [\n"
     "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
     "\"06:00:AC:10:00:02\"},\n"
@@ -105,6 +106,7 @@ static void test_full_config(void)
 	CHECK_EQ(cfg.nr_cpus, 2);
 	CHECK_EQ(cfg.mem_size, 512 * MiB);
 	CHECK_EQ(cfg.engine, ENGINE_SOFT);
+	CHECK_EQ(cfg.cpu_vendor, CPU_VENDOR_AMD);
 	CHECK_EQ(cfg.nr_disks, 2);
 	CHECK(!strcmp(cfg.disks[0].id, "scratch") && cfg.disks[0].readonly);
 	CHECK(!strcmp(cfg.disks[1].id, "rootfs") && !cfg.disks[1].readonly);
@@ -166,6 +168,9 @@ static void test_errors(void)
 	expect_error(
 	    "{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"engine\": \"x\"}}",
 	    "machine-config.engine: 'x' is not one of \"auto\", \"kvm\", \"soft\"");
+	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, "
+		     "\"cpu_vendor\": \"via\"}}",
+		     "machine-config.cpu_vendor: 'via' is not one of \"host\", \"intel\", \"amd\"");
 	expect_error("{\"machine-config\": [1]}",
 		     "machine-config: must be a JSON object, not an array");
 	expect_error(
