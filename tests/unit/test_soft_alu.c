@@ -3,6 +3,7 @@
  * run natively (inline assembly) and through the soft engine's cores on the
  * same random operands and input flags; results and all six arithmetic
  * flags (including the ones the SDM calls undefined) must match. */
+#include <cpuid.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -141,6 +142,30 @@ static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fi
 	return 1;
 }
 
+/* The bit-scan core the host's instruction bytes stand for: F3 0F BC/BD
+ * (the tzcnt/lzcnt rows) are TZCNT/LZCNT only where CPUID announces BMI1 or
+ * LZCNT, and BSF/BSR elsewhere (SDM Vol. 2B "TZCNT", "LZCNT"); a row then
+ * checks the core the host really ran, and says so once. */
+static unsigned host_scan_kind(unsigned kind)
+{
+	static int bmi1 = -1, lzcnt = -1;
+	unsigned a, b, c, d;
+
+	if (bmi1 < 0) {
+		bmi1 = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3));
+		lzcnt = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5));
+		if (!bmi1)
+			printf("  note: no BMI1 here: tzcnt is BSF; its row checks BSF\n");
+		if (!lzcnt)
+			printf("  note: no LZCNT here: lzcnt is BSR; its row checks BSR\n");
+	}
+	if (kind == 2 && !bmi1)
+		return 0;
+	if (kind == 3 && !lzcnt)
+		return 1;
+	return kind;
+}
+
 /* Runs native and soft for one op; kind selects the soft core. */
 enum kind { K_ALU, K_INC, K_DEC, K_NEG, K_SHIFT, K_SHLD, K_SHRD, K_IMUL2, K_SCAN, K_BT };
 
@@ -179,7 +204,7 @@ static int run_case(struct soft_cpu *cpu, enum kind kind, unsigned sub, const ch
 		sr = soft_imul2(cpu, size, a, b);
 		break;
 	case K_SCAN:
-		sr = soft_bitscan(cpu, sub, size, b, a);
+		sr = soft_bitscan(cpu, host_scan_kind(sub), size, b, a);
 		break;
 	case K_BT: {
 		unsigned bitno = (unsigned)(b & (size * 8 - 1));
