@@ -5,7 +5,8 @@
  * host is the oracle: results, flags, MXCSR/FSW bits and exceptions
  * (#UD, #GP, #XM, #MF arrive as SIGILL, SIGSEGV, SIGFPE; the vector and
  * error code come from the signal context) must all match, and a faulting
- * instruction must leave the same state on both sides. */
+ * instruction must leave the same state on both sides. The soft vCPU models
+ * the host's vendor (vendor.h), so vendor-specific results match too. */
 #ifndef POPEK_TEST_SOFT_SIMD_HARNESS_H
 #define POPEK_TEST_SOFT_SIMD_HARNESS_H
 
@@ -18,6 +19,7 @@
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/insn.h"
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 #define H_PAGES    16
 #define H_MEM_SIZE (H_PAGES * 4096)
@@ -79,6 +81,7 @@ struct harness {
 	u8 *mem;  /* H_MEM_SIZE bytes, guest linear address == host address */
 	u8 *code; /* RWX page for the native instruction */
 	u64 rng;
+	u32 mxcsr_mask; /* the host's MXCSR_MASK, as its FXSAVE stores it */
 };
 
 /* What the signal handler saw at a native fault: the vector and error code
@@ -115,6 +118,19 @@ static void h_sig_handler(int sig, siginfo_t *si, void *uc_)
 	else
 		memset(h_sig_fault.fx, 0, 512);
 	siglongjmp(h_sig_env, sig);
+}
+
+/* MXCSR_MASK as this host's FXSAVE stores it (0 stands for 0xffbf, Intel
+ * SDM Vol. 1 11.6.6): 0xffff on Intel, 0x2ffff on AMD with MXCSR.MM. */
+static __attribute__((unused)) u32 h_host_mxcsr_mask(void)
+{
+	u8 img[512] __attribute__((aligned(16)));
+	u32 mask;
+
+	memset(img, 0, sizeof(img));
+	asm volatile("fxsave64 %0" : "=m"(img));
+	memcpy(&mask, img + 28, 4);
+	return mask ? mask : 0xffbf;
 }
 
 static __attribute__((unused)) u64 h_rand(struct harness *h)
@@ -159,7 +175,11 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	cpu->rflags = X86_RFLAGS_FIXED;
 	cpu->pending_vector = -1;
 	cpu->undo_reg = -1;
+	/* The host's vendor, as soft_reset() gives a machine by default; the
+	 * FPU reset state (MXCSR_MASK) follows it. */
+	soft_vendor_set(cpu, CPU_VENDOR_HOST);
 	soft_fpu_reset(cpu);
+	h->mxcsr_mask = h_host_mxcsr_mask();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = h_sig_handler;
@@ -233,16 +253,18 @@ static __attribute__((unused)) int h_run_native(struct harness *h, struct h_stat
 	return h_sig_fault.trapno;
 }
 
-/* Copies s into the soft vCPU (FXSAVE image into cpu->fx). */
+/* Copies s into the soft vCPU (FXSAVE image into cpu->fx). MXCSR_MASK stays
+ * the engine's own: it is the modelled CPU's, not part of the state. */
 static __attribute__((unused)) void h_load_soft(struct harness *h, const struct h_state *s)
 {
 	struct soft_cpu *cpu = h->cpu;
+	u32 mask = cpu->fx.mxcsr_mask;
 
 	memcpy(cpu->gpr, s->gpr, sizeof(cpu->gpr));
 	cpu->rflags = (s->rflags & 0x8d5) | X86_RFLAGS_FIXED;
 	cpu->lazy.op = 0;
 	memcpy(&cpu->fx, s->fx, 512);
-	cpu->fx.mxcsr_mask = 0xffff;
+	cpu->fx.mxcsr_mask = mask;
 }
 
 /* Decodes and executes bytes on the soft vCPU through the interpreter's
