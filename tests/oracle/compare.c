@@ -280,6 +280,12 @@ void oracle_describe_case(const struct oracle_case *c, char *out, size_t outsz)
 	addf(out, outsz, "bytes");
 	for (unsigned i = 0; i < c->len && i < OR_MAX_CODE; i++)
 		addf(out, outsz, " %02x", c->code[i]);
+	if (c->native_alt) {
+		addf(out, outsz, " (the host ran");
+		for (unsigned i = 0; i < c->len && i < OR_MAX_CODE; i++)
+			addf(out, outsz, " %02x", c->native_code[i]);
+		addf(out, outsz, ")");
+	}
 	if (c->note[0])
 		addf(out, outsz, "; %s", c->note);
 	addf(out, outsz, "\n    in: rflags=0x%llx (%s)", (unsigned long long)c->in.rflags,

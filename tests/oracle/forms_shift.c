@@ -100,20 +100,61 @@ static void fix_bt(const struct oracle_form *f, struct oracle_rng *r, u64 base,
 	gen_reg_set(c, gi->reg, 8, true, (u64)off);
 }
 
-static void fix_scan(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-		     struct oracle_case *c, struct enc *e, struct gen_info *gi)
+/* Source operands with zeros and single bits; bsf: BSF/BSR semantics. */
+static void scan_inputs(struct oracle_rng *r, u64 base, struct oracle_case *c,
+			const struct gen_info *gi, unsigned size, bool bsf)
 {
 	u64 src;
 
-	(void)e;
 	if (rng_chance(r, 20))
-		gen_rm_set(c, base, gi, f->size, 0);
+		gen_rm_set(c, base, gi, size, 0);
 	else if (rng_chance(r, 20))
-		gen_rm_set(c, base, gi, f->size, 1ULL << rng_below(r, 8 * f->size));
-	src = gen_rm_get(c, base, gi, f->size);
+		gen_rm_set(c, base, gi, size, 1ULL << rng_below(r, 8 * size));
+	src = gen_rm_get(c, base, gi, size);
 	/* BSF/BSR of zero: "the content of the destination is undefined". */
-	if (f->kind == 1 && src == 0)
+	if (bsf && src == 0)
 		c->gpr_warn |= 1U << gi->reg;
+}
+
+static void fix_scan(const struct oracle_form *f, struct oracle_rng *r, u64 base,
+		     struct oracle_case *c, struct enc *e, struct gen_info *gi)
+{
+	(void)e;
+	scan_inputs(r, base, c, gi, f->size, f->kind == 1);
+}
+
+/* F3 0F BC is TZCNT only on a CPU whose CPUID announces BMI1; on any other
+ * the prefix is ignored and it runs as BSF (SDM Vol. 2B "TZCNT"). The engine
+ * runs the case's bytes; the host stands in for the modelled CPU, so for a
+ * model without BMI1 it runs the same instruction without the F3 (0F BC,
+ * padded with a NOP to the same length), whatever it makes of F3 0F BC. */
+static void fix_tzcnt(const struct oracle_form *f, struct oracle_rng *r, u64 base,
+		      struct oracle_case *c, struct enc *e, struct gen_info *gi)
+{
+	const u64 bmi1 = 1ULL << FEAT_BMI1;
+	struct enc bsf = *e;
+	unsigned len;
+
+	if (c->model_features & bmi1) {
+		scan_inputs(r, base, c, gi, f->size, false);
+		if (!(c->host_features & bmi1))
+			gen_note(c, "the model has BMI1 and this host has not: it cannot stand in");
+		return;
+	}
+	scan_inputs(r, base, c, gi, f->size, true);
+	c->flags_strict = FL_ZF;
+	c->flags_warn = FL_ARITH & ~FL_ZF;
+	bsf.npfx = 0;
+	for (unsigned i = 0; i < e->npfx; i++)
+		if (e->pfx[i] != 0xf3)
+			bsf.pfx[bsf.npfx++] = e->pfx[i];
+	enc_emit(e, base + OR_INSN, c);
+	len = c->len;
+	enc_emit(&bsf, base + OR_INSN, c); /* RIP-relative: from its own end */
+	memcpy(c->native_code, c->code, c->len);
+	memset(c->native_code + c->len, 0x90, len - c->len);
+	c->native_alt = true;
+	gen_note(c, "the model has no BMI1: bsf");
 }
 
 static void add_shifts(struct form_list *l)
@@ -167,12 +208,14 @@ static void add_bits(struct form_list *l)
 		u8 pfx, op, kind;
 		u64 flags;
 		enum oracle_feature feat;
+		oracle_fixup_fn *fixup;
 	} scans[] = {
-	    {"bsf", 0, 0xbc, 1, FL_ZF, FEAT_NONE},
-	    {"bsr", 0, 0xbd, 1, FL_ZF, FEAT_NONE},
-	    {"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_BMI1},
-	    {"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_LZCNT},
-	    {"popcnt", 0xf3, 0xb8, 2, FL_ARITH, FEAT_POPCNT},
+	    {"bsf", 0, 0xbc, 1, FL_ZF, FEAT_NONE, fix_scan},
+	    {"bsr", 0, 0xbd, 1, FL_ZF, FEAT_NONE, fix_scan},
+	    /* run on every model: TZCNT or BSF (fix_tzcnt) */
+	    {"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_NONE, fix_tzcnt},
+	    {"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_LZCNT, fix_scan},
+	    {"popcnt", 0xf3, 0xb8, 2, FL_ARITH, FEAT_POPCNT, fix_scan},
 	};
 
 	for (unsigned s = 1; s < 4; s++) {
@@ -196,7 +239,7 @@ static void add_bits(struct form_list *l)
 				     bits, scans[i].pfx ? "f3 " : "", scans[i].op);
 			f->size = (u8)size, f->pfx = scans[i].pfx, f->opc[0] = 0x0f;
 			f->opc[1] = scans[i].op, f->nopc = 2, f->kind = scans[i].kind;
-			f->fixup = fix_scan, f->flags_def = scans[i].flags;
+			f->fixup = scans[i].fixup, f->flags_def = scans[i].flags;
 			f->feature = scans[i].feat;
 		}
 	}

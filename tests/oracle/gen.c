@@ -24,6 +24,7 @@ void gen_base_state(struct oracle_rng *r, u64 base, struct oracle_case *c)
 	c->gs_base = 0;
 	c->mem_ign_off = -1;
 	c->mem_ign_bits = 0;
+	c->native_alt = false;
 	for (unsigned i = 0; i < 16; i++)
 		c->in.gpr[i] = rng_value(r);
 	c->in.gpr[R_SP] = base + OR_STACK + 0x800 + 8 * rng_below(r, 64);

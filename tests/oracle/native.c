@@ -341,7 +341,7 @@ void native_run(struct native_world *nw, const struct oracle_case *c, struct ora
 	memset(code + OR_INSN + nw->dirty_lo, 0xcc, (size_t)(nw->dirty_hi - nw->dirty_lo));
 	nw->dirty_lo = 0;
 	nw->dirty_hi = (int)c->len;
-	memcpy(code + OR_INSN, c->code, c->len);
+	memcpy(code + OR_INSN, c->native_alt ? c->native_code : c->code, c->len);
 	for (unsigned k = 0; k < c->nexits; k++) {
 		u8 *p = code + OR_INSN + c->exit_off[k];
 		nw->dirty_lo = MIN(nw->dirty_lo, c->exit_off[k]);

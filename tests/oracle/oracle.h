@@ -99,6 +99,13 @@ struct oracle_case {
 	int mem_ign_off;     /* >= 0: offset in mem of a u64 whose bits ... */
 	u64 mem_ign_bits;    /* ... mem_ign_bits differ between the worlds (PUSHF IF) */
 	char note[96];       /* what the generator chose (reg/mem, addressing) */
+	/* The CPU the host stands in for: what the engine's CPUID announces, and
+	 * the host's own (1 << enum oracle_feature); both set by main. */
+	u64 model_features, host_features;
+	/* The host runs native_code (same length and exits) instead of code:
+	 * the modelled CPU reads code differently from this host. */
+	bool native_alt;
+	u8 native_code[OR_MAX_CODE];
 };
 
 enum oracle_end { END_EXIT, END_EXCEPTION, END_OTHER };

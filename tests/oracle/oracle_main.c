@@ -251,6 +251,8 @@ int main(void)
 		printf(" %s%s%s", oracle_feature_name(i), host & (1ULL << i) ? "" : "-host",
 		       engine & (1ULL << i) ? "" : "-engine");
 	printf("\n");
+	x.c->model_features = engine;
+	x.c->host_features = host;
 	/* The forms to run: by name filter, then by CPUID features; the cases
 	 * are shared among those that run. */
 	for (unsigned i = 0; i < forms.n; i++) {

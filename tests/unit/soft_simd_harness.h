@@ -3,7 +3,10 @@
  * and host see the same pointers), and a native runner that executes the
  * same instruction bytes on the host CPU from the same register state. The
  * host is the oracle: results, flags, MXCSR/FSW bits and exceptions
- * (#UD, #GP, #XM, #MF arrive as SIGILL, SIGSEGV, SIGFPE) must all match. */
+ * (#UD, #GP, #XM, #MF arrive as SIGILL, SIGSEGV, SIGFPE; the vector and
+ * error code come from the signal context) must all match, and a faulting
+ * instruction must leave the same state on both sides. The soft vCPU models
+ * the host's vendor (vendor.h), so vendor-specific results match too. */
 #ifndef POPEK_TEST_SOFT_SIMD_HARNESS_H
 #define POPEK_TEST_SOFT_SIMD_HARNESS_H
 
@@ -16,6 +19,7 @@
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/insn.h"
 #include "cpu/soft/interp.h"
+#include "cpu/soft/vendor.h"
 
 #define H_PAGES    16
 #define H_MEM_SIZE (H_PAGES * 4096)
@@ -25,16 +29,20 @@ struct h_state {
 	u8 fx[512];  /* FXSAVE64 image: x87, MMX, XMM, MXCSR */
 	u64 gpr[16]; /* offset 512 */
 	u64 rflags;  /* offset 640 */
-	u64 pad;
+	/* offset 648: RSP before the call while the code runs, then how far
+	 * the code moved RSP (h_run_native applies it to gpr[RSP]) */
+	u64 rsp_scratch;
 	u8 hostfx[512]; /* offset 656: the host's own state while the guest's runs */
 } __attribute__((aligned(16)));
 
 _Static_assert(__builtin_offsetof(struct h_state, gpr) == 512, "layout");
 _Static_assert(__builtin_offsetof(struct h_state, rflags) == 640, "layout");
+_Static_assert(__builtin_offsetof(struct h_state, rsp_scratch) == 648, "layout");
 _Static_assert(__builtin_offsetof(struct h_state, hostfx) == 656, "layout");
 
 /* h_native_exec(state, code): loads state, calls code (the instruction and
- * RET), stores the state back. RSP is never loaded from the state. */
+ * RET), stores the state back. RSP is never loaded from the state: the code
+ * runs on the host stack, and rsp_scratch says how far it moved RSP. */
 asm(".text\n"
     ".globl h_native_exec\n"
     ".type h_native_exec, @function\n"
@@ -48,7 +56,8 @@ asm(".text\n"
     "mov 536(%rdi), %rbx\n mov 552(%rdi), %rbp\n mov 560(%rdi), %rsi\n"
     "mov 576(%rdi), %r8\n mov 584(%rdi), %r9\n mov 592(%rdi), %r10\n"
     "mov 600(%rdi), %r11\n mov 608(%rdi), %r12\n mov 616(%rdi), %r13\n"
-    "mov 624(%rdi), %r14\n mov 632(%rdi), %r15\n mov 568(%rdi), %rdi\n"
+    "mov 624(%rdi), %r14\n mov 632(%rdi), %r15\n"
+    "mov %rsp, 648(%rdi)\n mov 568(%rdi), %rdi\n"
     "call *8(%rsp)\n"
     "pushfq\n push %rdi\n mov 16(%rsp), %rdi\n"
     "mov %rax, 512(%rdi)\n mov %rcx, 520(%rdi)\n mov %rdx, 528(%rdi)\n"
@@ -57,6 +66,7 @@ asm(".text\n"
     "mov %r11, 600(%rdi)\n mov %r12, 608(%rdi)\n mov %r13, 616(%rdi)\n"
     "mov %r14, 624(%rdi)\n mov %r15, 632(%rdi)\n"
     "popq 568(%rdi)\n popq 640(%rdi)\n"
+    "mov %rsp, %rax\n sub 648(%rdi), %rax\n mov %rax, 648(%rdi)\n"
     "fxsave64 0(%rdi)\n"
     "fxrstor64 656(%rdi)\n"
     "pop %rdi\n pop %rsi\n"
@@ -71,19 +81,56 @@ struct harness {
 	u8 *mem;  /* H_MEM_SIZE bytes, guest linear address == host address */
 	u8 *code; /* RWX page for the native instruction */
 	u64 rng;
+	u32 mxcsr_mask; /* the host's MXCSR_MASK, as its FXSAVE stores it */
+};
+
+/* What the signal handler saw at a native fault: the vector and error code
+ * the CPU reported, the registers and the FXSAVE image at the fault. */
+struct h_fault {
+	int trapno;
+	u64 err, rip, rsp, rflags;
+	u64 gpr[16]; /* gpr[X86_RSP] unused: see rsp */
+	u8 fx[512];
 };
 
 static sigjmp_buf h_sig_env;
-static volatile u32 h_sig_mxcsr;
+static struct h_fault h_sig_fault;
 
 static void h_sig_handler(int sig, siginfo_t *si, void *uc_)
 {
+	static const int map[16] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP,
+				    REG_RSI, REG_RDI, REG_R8,  REG_R9,  REG_R10, REG_R11,
+				    REG_R12, REG_R13, REG_R14, REG_R15};
 	ucontext_t *uc = uc_;
+	const greg_t *g = uc->uc_mcontext.gregs;
 
 	(void)si;
+	h_sig_fault.trapno = (int)g[REG_TRAPNO];
+	h_sig_fault.err = (u64)g[REG_ERR];
+	h_sig_fault.rip = (u64)g[REG_RIP];
+	h_sig_fault.rsp = (u64)g[REG_RSP];
+	h_sig_fault.rflags = (u64)g[REG_EFL];
+	for (unsigned i = 0; i < 16; i++)
+		h_sig_fault.gpr[i] = (u64)g[map[i]];
+	/* The legacy (FXSAVE) part of the kernel's XSAVE image of the task. */
 	if (uc->uc_mcontext.fpregs)
-		h_sig_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+		memcpy(h_sig_fault.fx, uc->uc_mcontext.fpregs, 512);
+	else
+		memset(h_sig_fault.fx, 0, 512);
 	siglongjmp(h_sig_env, sig);
+}
+
+/* MXCSR_MASK as this host's FXSAVE stores it (0 stands for 0xffbf, Intel
+ * SDM Vol. 1 11.6.6): 0xffff on Intel, 0x2ffff on AMD with MXCSR.MM. */
+static __attribute__((unused)) u32 h_host_mxcsr_mask(void)
+{
+	u8 img[512] __attribute__((aligned(16)));
+	u32 mask;
+
+	memset(img, 0, sizeof(img));
+	asm volatile("fxsave64 %0" : "=m"(img));
+	memcpy(&mask, img + 28, 4);
+	return mask ? mask : 0xffbf;
 }
 
 static __attribute__((unused)) u64 h_rand(struct harness *h)
@@ -127,7 +174,12 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	cpu->seg[X86_CS].l = 1;
 	cpu->rflags = X86_RFLAGS_FIXED;
 	cpu->pending_vector = -1;
+	cpu->undo_reg = -1;
+	/* The host's vendor, as soft_reset() gives a machine by default; the
+	 * FPU reset state (MXCSR_MASK) follows it. */
+	soft_vendor_set(cpu, CPU_VENDOR_HOST);
 	soft_fpu_reset(cpu);
+	h->mxcsr_mask = h_host_mxcsr_mask();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = h_sig_handler;
@@ -165,51 +217,54 @@ static __attribute__((unused)) void h_set_mode32(struct harness *h, bool on)
 		cpu->efer |= X86_EFER_LMA | X86_EFER_LME;
 }
 
-/* The vector a native signal stands for (-1: none). */
-static __attribute__((unused)) int h_sig_vector(int sig)
+/* Whether the CPU pushes an error code for vector v (SDM Vol. 3A 6.13). */
+static __attribute__((unused)) bool h_vector_has_error(int v)
 {
-	switch (sig) {
-	case 0:
-		return -1;
-	case SIGILL:
-		return EXC_UD;
-	case SIGSEGV:
-	case SIGBUS:
-		return EXC_GP;
-	case SIGFPE:
-		return EXC_XM; /* or #MF: the caller knows which */
-	default:
-		return 100 + sig;
-	}
+	return v == EXC_DF || (v >= EXC_TS && v <= EXC_PF) || v == EXC_AC || v == 21;
 }
 
-/* Runs bytes[0..n) natively on s. Returns the exception vector or -1. */
+/* Runs bytes[0..n) natively on s. Returns the exception vector or -1. After
+ * a fault s holds the registers and FXSAVE image at the fault, and
+ * h_sig_fault.err the error code. */
 static __attribute__((unused)) int h_run_native(struct harness *h, struct h_state *s,
 						const u8 *bytes, unsigned n)
 {
+	u64 rsp_in = s->gpr[X86_RSP];
 	int sig;
 
 	memcpy(h->code, bytes, n);
 	h->code[n] = 0xc3; /* RET */
 	s->rflags = (s->rflags & 0x8d5) | X86_RFLAGS_FIXED;
 	sig = sigsetjmp(h_sig_env, 1);
-	if (sig == 0)
+	if (sig == 0) {
 		h_native_exec(s, h->code);
-	else /* the signal left the guest's FP state loaded: put the host's back */
-		asm volatile("fxrstor64 %0" : : "m"(*(const u8(*)[512])s->hostfx));
-	return h_sig_vector(sig);
+		s->gpr[X86_RSP] = rsp_in + s->rsp_scratch;
+		return -1;
+	}
+	/* The signal left the guest's FP state loaded: put the host's back. */
+	asm volatile("fxrstor64 %0" : : "m"(*(const u8(*)[512])s->hostfx));
+	memcpy(s->gpr, h_sig_fault.gpr, sizeof(s->gpr));
+	/* At the instruction RSP was the pre-call RSP - 8 (the return address). */
+	s->gpr[X86_RSP] = rsp_in + (h_sig_fault.rsp - (s->rsp_scratch - 8));
+	s->rflags = h_sig_fault.rflags;
+	memcpy(s->fx, h_sig_fault.fx, 512);
+	if (h_sig_fault.rip - (u64)(uintptr_t)h->code >= n)
+		return 100 + h_sig_fault.trapno; /* not in the code: never equal */
+	return h_sig_fault.trapno;
 }
 
-/* Copies s into the soft vCPU (FXSAVE image into cpu->fx). */
+/* Copies s into the soft vCPU (FXSAVE image into cpu->fx). MXCSR_MASK stays
+ * the engine's own: it is the modelled CPU's, not part of the state. */
 static __attribute__((unused)) void h_load_soft(struct harness *h, const struct h_state *s)
 {
 	struct soft_cpu *cpu = h->cpu;
+	u32 mask = cpu->fx.mxcsr_mask;
 
 	memcpy(cpu->gpr, s->gpr, sizeof(cpu->gpr));
 	cpu->rflags = (s->rflags & 0x8d5) | X86_RFLAGS_FIXED;
 	cpu->lazy.op = 0;
 	memcpy(&cpu->fx, s->fx, 512);
-	cpu->fx.mxcsr_mask = 0xffff;
+	cpu->fx.mxcsr_mask = mask;
 }
 
 /* Decodes and executes bytes on the soft vCPU through the interpreter's
@@ -225,8 +280,18 @@ static __attribute__((unused)) int h_run_soft(struct harness *h, const u8 *bytes
 	cpu->insn_rip = 0x401000;
 	cpu->rip = cpu->insn_rip + in.len;
 	cpu->pending_vector = -1;
-	if (setjmp(cpu->fault_jmp))
+	cpu->undo_reg = -1;
+	cpu->undo_flags = false;
+	if (setjmp(cpu->fault_jmp)) {
+		/* What the run loop's fault_cleanup (interp.c) undoes. */
+		if (cpu->undo_reg >= 0)
+			cpu->gpr[cpu->undo_reg] = cpu->undo_val;
+		if (cpu->undo_flags) {
+			cpu->lazy.op = SOFT_LAZY_NONE;
+			cpu->rflags = cpu->undo_rflags;
+		}
 		return cpu->pending_vector;
+	}
 	in.exec(cpu, &in);
 	return -1;
 }
@@ -264,27 +329,30 @@ static int h_diff(const u8 *b, unsigned n, const char *what, const void *nat, co
 }
 
 /* Runs b natively and on the soft vCPU from init and compares everything
- * architectural. fsw_ignore: FSW bits whose value the SDM leaves undefined.
- * Returns 0 when equal; prints the differences otherwise. */
+ * architectural: the exception (vector, error code) and, whether or not the
+ * instruction faulted, all GPRs including RSP, RFLAGS, the x87/MMX and SSE
+ * registers, MXCSR and memory. A faulting instruction must leave the same
+ * state as the host's (its own input, but for #XM's MXCSR flags).
+ * fsw_ignore: FSW bits whose value the SDM leaves undefined. Returns 0 when
+ * equal; prints the differences otherwise. */
 static __attribute__((unused)) int h_case(struct harness *h, const struct h_state *init,
 					  const u8 *b, unsigned n, u16 fsw_ignore)
 {
 	struct soft_cpu *cpu = h->cpu;
 	struct h_state nat = *init;
 	int nv, sv, bad = 0;
-	u32 nat_mxcsr;
+	u16 nfsw, sfsw;
+	u64 nfl, sfl;
+	u32 nmx, smx;
 
 	memcpy(h_snap, h->mem, H_MEM_SIZE);
 	nv = h_run_native(h, &nat, b, n);
-	nat_mxcsr = h_sig_mxcsr;
 	memcpy(h_natmem, h->mem, H_MEM_SIZE);
 	memcpy(h->mem, h_snap, H_MEM_SIZE);
 	h_load_soft(h, init);
 	sv = h_run_soft(h, b, n);
-	if (nv == EXC_XM && sv == EXC_MF)
-		nv = EXC_MF; /* SIGFPE is both */
 	if (nv == EXC_XM && sv == EXC_UD && !(cpu->cr4 & X86_CR4_OSXMMEXCPT))
-		nv = EXC_UD;
+		nv = EXC_UD; /* the host always has OSXMMEXCPT (SDM Vol. 3A 2.5) */
 	h_ncases++;
 	h_nfaults += nv >= 0;
 	if (nv != sv) {
@@ -293,64 +361,55 @@ static __attribute__((unused)) int h_case(struct harness *h, const struct h_stat
 		printf("] exception: native %d soft %d\n", nv, sv);
 		return 1;
 	}
-	if (nv == EXC_XM) {
+	if (nv >= 0 && h_vector_has_error(nv)) {
+		u64 serr = cpu->pending_error;
+		bad |= h_diff(b, n, "error code", &h_sig_fault.err, &serr, 8);
+	}
+	memcpy(&nfsw, nat.fx + 2, 2);
+	nfsw &= ~fsw_ignore;
+	sfsw = cpu->fx.fsw & ~fsw_ignore;
+	memcpy(&nmx, nat.fx + 24, 4);
+	smx = cpu->fx.mxcsr;
+	if (nv == EXC_XM && (nmx & 0x18)) {
 		/* Known deviation: after an unmasked overflow/underflow the CPU
 		 * reports PE for the result at unbounded exponent range, which a
 		 * masked host run cannot show. */
-		u32 smx = cpu->fx.mxcsr;
-		if (nat_mxcsr & 0x18) {
-			nat_mxcsr &= ~0x20u;
-			smx &= ~0x20u;
-		}
-		bad |= h_diff(b, n, "MXCSR at #XM", &nat_mxcsr, &smx, 4);
+		nmx &= ~0x20u;
+		smx &= ~0x20u;
 	}
-	if (nv >= 0) {
-		bad |= h_diff(b, n, "memory after fault", h_snap, h->mem, H_MEM_SIZE);
-		return bad;
+	bad |= h_diff(b, n, "FCW", nat.fx, &cpu->fx.fcw, 2);
+	bad |= h_diff(b, n, "FSW", &nfsw, &sfsw, 2);
+	bad |= h_diff(b, n, "FTW", nat.fx + 4, &cpu->fx.ftw_abridged, 1);
+	for (unsigned i = 0; i < 8; i++) {
+		char what[16];
+		snprintf(what, sizeof(what), "ST%u", i);
+		bad |= h_diff(b, n, what, nat.fx + 32 + 16 * i, cpu->fx.st[i], 10);
 	}
-	{
-		u16 nfsw, sfsw = cpu->fx.fsw & ~fsw_ignore;
-		u64 nfl = nat.rflags & 0x8d5, sfl = soft_flags_get(cpu) & 0x8d5;
-		u32 nmx, smx = cpu->fx.mxcsr;
-
-		memcpy(&nfsw, nat.fx + 2, 2);
-		nfsw &= ~fsw_ignore;
-		memcpy(&nmx, nat.fx + 24, 4);
-		bad |= h_diff(b, n, "FCW", nat.fx, &cpu->fx.fcw, 2);
-		bad |= h_diff(b, n, "FSW", &nfsw, &sfsw, 2);
-		bad |= h_diff(b, n, "FTW", nat.fx + 4, &cpu->fx.ftw_abridged, 1);
-		for (unsigned i = 0; i < 8; i++) {
-			char what[16];
-			snprintf(what, sizeof(what), "ST%u", i);
-			bad |= h_diff(b, n, what, nat.fx + 32 + 16 * i, cpu->fx.st[i], 10);
-		}
-		bad |= h_diff(b, n, "MXCSR", &nmx, &smx, 4);
-		for (unsigned i = 0; i < 16; i++) {
-			char what[16];
-			snprintf(what, sizeof(what), "XMM%u", i);
-			bad |= h_diff(b, n, what, nat.fx + 160 + 16 * i, cpu->fx.xmm[i], 16);
-		}
-		for (unsigned i = 0; i < 16; i++) {
-			char what[16];
-			if (i == X86_RSP)
-				continue;
-			snprintf(what, sizeof(what), "GPR%u", i);
-			bad |= h_diff(b, n, what, &nat.gpr[i], &cpu->gpr[i], 8);
-		}
-		bad |= h_diff(b, n, "RFLAGS", &nfl, &sfl, 8);
-		if (h_mem_fixup)
-			h_mem_fixup(h_natmem, h->mem);
-		if (memcmp(h_natmem, h->mem, H_MEM_SIZE)) {
-			for (unsigned i = 0; i < H_MEM_SIZE; i++) {
-				if (h_natmem[i] != h->mem[i]) {
-					char what[32];
-					snprintf(what, sizeof(what), "memory at +%u", i & ~15u);
-					bad |= h_diff(b, n, what, h_natmem + (i & ~15u),
-						      h->mem + (i & ~15u), 16);
-					break;
-				}
-			}
-		}
+	bad |= h_diff(b, n, nv == EXC_XM ? "MXCSR at #XM" : "MXCSR", &nmx, &smx, 4);
+	for (unsigned i = 0; i < 16; i++) {
+		char what[16];
+		snprintf(what, sizeof(what), "XMM%u", i);
+		bad |= h_diff(b, n, what, nat.fx + 160 + 16 * i, cpu->fx.xmm[i], 16);
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		char what[16];
+		snprintf(what, sizeof(what), i == X86_RSP ? "RSP" : "GPR%u", i);
+		bad |= h_diff(b, n, what, &nat.gpr[i], &cpu->gpr[i], 8);
+	}
+	nfl = nat.rflags & 0x8d5;
+	sfl = soft_flags_get(cpu) & 0x8d5;
+	bad |= h_diff(b, n, "RFLAGS", &nfl, &sfl, 8);
+	if (h_mem_fixup)
+		h_mem_fixup(h_natmem, h->mem);
+	if (memcmp(h_natmem, h->mem, H_MEM_SIZE)) {
+		unsigned i = 0;
+		char what[48];
+		while (h_natmem[i] == h->mem[i])
+			i++;
+		i &= ~15u;
+		snprintf(what, sizeof(what), "memory at +%u%s", i,
+			 nv >= 0 ? " after the fault" : "");
+		bad |= h_diff(b, n, what, h_natmem + i, h->mem + i, 16);
 	}
 	return bad;
 }

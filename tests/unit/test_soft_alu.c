@@ -3,6 +3,7 @@
  * run natively (inline assembly) and through the soft engine's cores on the
  * same random operands and input flags; results and all six arithmetic
  * flags (including the ones the SDM calls undefined) must match. */
+#include <cpuid.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -141,6 +142,30 @@ static int mismatch(const char *what, unsigned size, u64 a, u64 b, u64 c, u64 fi
 	return 1;
 }
 
+/* The bit-scan core the host's instruction bytes stand for: F3 0F BC/BD
+ * (the tzcnt/lzcnt rows) are TZCNT/LZCNT only where CPUID announces BMI1 or
+ * LZCNT, and BSF/BSR elsewhere (SDM Vol. 2B "TZCNT", "LZCNT"); a row then
+ * checks the core the host really ran, and says so once. */
+static unsigned host_scan_kind(unsigned kind)
+{
+	static int bmi1 = -1, lzcnt = -1;
+	unsigned a, b, c, d;
+
+	if (bmi1 < 0) {
+		bmi1 = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3));
+		lzcnt = __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5));
+		if (!bmi1)
+			printf("  note: no BMI1 here: tzcnt is BSF; its row checks BSF\n");
+		if (!lzcnt)
+			printf("  note: no LZCNT here: lzcnt is BSR; its row checks BSR\n");
+	}
+	if (kind == 2 && !bmi1)
+		return 0;
+	if (kind == 3 && !lzcnt)
+		return 1;
+	return kind;
+}
+
 /* Runs native and soft for one op; kind selects the soft core. */
 enum kind { K_ALU, K_INC, K_DEC, K_NEG, K_SHIFT, K_SHLD, K_SHRD, K_IMUL2, K_SCAN, K_BT };
 
@@ -179,7 +204,7 @@ static int run_case(struct soft_cpu *cpu, enum kind kind, unsigned sub, const ch
 		sr = soft_imul2(cpu, size, a, b);
 		break;
 	case K_SCAN:
-		sr = soft_bitscan(cpu, sub, size, b, a);
+		sr = soft_bitscan(cpu, host_scan_kind(sub), size, b, a);
 		break;
 	case K_BT: {
 		unsigned bitno = (unsigned)(b & (size * 8 - 1));
@@ -400,45 +425,124 @@ static void test_cond(void)
 }
 
 /* ---- BCD instructions (invalid in 64-bit mode): the host runs them in a
- * compat-mode (CS 0x23) snippet on a page below 4 GiB. */
+ * compatibility-mode snippet on pages below 2 GiB (MAP_32BIT), entered by a
+ * far return to a 32-bit user code segment and left by one back to this
+ * code's own CS.
+ *
+ * The page, from its start: the 32-bit code; at 0x100 the 64-bit way back;
+ * at 0x200 what the way back restores; the stack at the top. The way back
+ * restores RSP and every callee-saved register from memory: the high halves
+ * of GPRs are undefined after compatibility mode (AMD APM Vol. 1 3.1.2,
+ * "GPR High 32 Bits Across Mode Switches"), so the compiler's live values
+ * must not ride through it in registers. */
 
-static u8 *low_page;
+#define C32_BACK  0x100 /* 64-bit code: restore, jump back */
+#define C32_SAVE  0x200 /* return address, RSP, RBX, RBP, R12-R15 */
+#define C32_SIZE  0x4000
+#define C32_STACK (C32_SIZE - 0x18)
+
+struct compat32 {
+	u8 *page; /* C32_SIZE bytes, MAP_32BIT */
+	u16 cs32; /* a 32-bit user code segment (Linux: 0x23) */
+	u16 cs64; /* the CS this code runs with (Linux: 0x33; Xen PV: 0xe033) */
+};
+
+/* A present DPL-3 code segment with L=0 and D=1 in the GDT, found with LAR
+ * (SDM Vol. 2A LAR: bits 8-23 of the descriptor), or 0 when the kernel has
+ * none, as with IA-32 emulation turned off. */
+static u16 compat32_find_cs(void)
+{
+	for (u32 sel = 3; sel < 0x10000; sel += 8) {
+		u32 ar;
+		u8 ok;
+
+		asm("lar %2, %0\n\tsetz %1" : "=r"(ar), "=q"(ok) : "r"(sel) : "cc");
+		if (ok && (ar & 0x60f800) == 0x40f800)
+			return (u16)sel;
+	}
+	return 0;
+}
+
+/* mov reg, [rip + to C32_SAVE + slot] (REX.W 8B /r, mod 00 rm 101). */
+static unsigned c32_emit_load(u8 *p, unsigned k, unsigned reg, unsigned slot)
+{
+	s32 d = (s32)(C32_SAVE + 8 * slot) - (s32)(k + 7);
+
+	p[k] = (u8)(0x48 | (reg >= 8 ? 4 : 0));
+	p[k + 1] = 0x8b;
+	p[k + 2] = (u8)((reg & 7) << 3 | 5);
+	memcpy(p + k + 3, &d, 4);
+	return k + 7;
+}
+
+/* 0: ready; 1: this host cannot run 32-bit user code (why says so). */
+static int compat32_init(struct compat32 *c, char *why, size_t whylen)
+{
+	static const u8 regs[] = {X86_RSP, X86_RBX, X86_RBP, 12, 13, 14, 15};
+	unsigned k = C32_BACK;
+	s32 d;
+
+	c->cs32 = compat32_find_cs();
+	if (!c->cs32) {
+		snprintf(why, whylen, "no 32-bit user code segment (IA-32 emulation off?)");
+		return 1;
+	}
+	asm("mov %%cs, %0" : "=r"(c->cs64));
+	c->page = mmap(NULL, C32_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (c->page == MAP_FAILED) {
+		snprintf(why, whylen, "no memory below 2 GiB (MAP_32BIT)");
+		return 1;
+	}
+	/* Slot 0 is the return address, 1.. the registers in regs[] order. */
+	for (unsigned i = 0; i < ARRAY_SIZE(regs); i++)
+		k = c32_emit_load(c->page, k, regs[i], 1 + i);
+	d = (s32)C32_SAVE - (s32)(k + 6); /* jmp [rip + to slot 0] */
+	c->page[k] = 0xff;
+	c->page[k + 1] = 0x25;
+	memcpy(c->page + k + 2, &d, 4);
+	return 0;
+}
 
 /* Runs the 32-bit instruction bytes with EAX and EFLAGS in, returns both. */
-static void run32(const u8 *insn, unsigned n, u32 *eax, u32 *flags)
+static void run32(const struct compat32 *c, const u8 *insn, unsigned n, u32 *eax, u32 *flags)
 {
-	static const u8 tramp[] = {0x48, 0x8b, 0x25, 0, 0, 0, 0, 0xff, 0x25, 0, 0, 0, 0};
-	u8 *p = low_page;
+	u8 *p = c->page;
 	unsigned k = 0;
-	s32 d1 = 0x208 - (0x100 + 7), d2 = 0x200 - (0x100 + 13);
 	u64 a = *eax, f = *flags;
 
 	p[k++] = 0x52; /* push edx; popf */
 	p[k++] = 0x9d;
 	memcpy(p + k, insn, n);
 	k += n;
-	p[k++] = 0x9c; /* pushf; pop edx; lret */
+	p[k++] = 0x9c; /* pushf; pop edx; lret (to cs64:C32_BACK) */
 	p[k++] = 0x5a;
 	p[k++] = 0xcb;
-	/* 64-bit way back at 0x100: mov rsp, [saved rsp]; jmp [return address] */
-	memcpy(p + 0x100, tramp, sizeof(tramp));
-	memcpy(p + 0x103, &d1, 4);
-	memcpy(p + 0x109, &d2, 4);
-	asm volatile("lea 1f(%%rip), %%r11\n\t"
-		     "mov %%r11, 0x200(%[p])\n\t"
-		     "mov %%rsp, 0x208(%[p])\n\t"
-		     "lea 0xff0(%[p]), %%rsp\n\t"
-		     "lea 0x100(%[p]), %%r11\n\t"
-		     "sub $8, %%rsp\n\t"
-		     "movl %%r11d, (%%rsp)\n\t"
-		     "movl $0x33, 4(%%rsp)\n\t"
-		     "push $0x23\n\t"
+	/* Inputs sit in registers that are neither outputs nor clobbered, that
+	 * is callee-saved ones, which the way back restores. */
+	asm volatile("mov %%rbx, %c[save] + 16(%[p])\n\t"
+		     "mov %%rbp, %c[save] + 24(%[p])\n\t"
+		     "mov %%r12, %c[save] + 32(%[p])\n\t"
+		     "mov %%r13, %c[save] + 40(%[p])\n\t"
+		     "mov %%r14, %c[save] + 48(%[p])\n\t"
+		     "mov %%r15, %c[save] + 56(%[p])\n\t"
+		     "mov %%rsp, %c[save] + 8(%[p])\n\t"
+		     "lea 1f(%%rip), %%rcx\n\t"
+		     "mov %%rcx, %c[save](%[p])\n\t"
+		     "lea %c[stack](%[p]), %%rsp\n\t"
+		     /* the 32-bit LRET's frame: EIP, CS */
+		     "lea %c[back](%[p]), %%rcx\n\t"
+		     "movl %%ecx, (%%rsp)\n\t"
+		     "movl %k[cs64], 4(%%rsp)\n\t"
+		     /* LRETQ's: RIP, CS */
+		     "push %[cs32]\n\t"
 		     "push %[p]\n\t"
-		     "lretq\n\t"
-		     "1:\n\t"
+		     "lretq\n"
+		     "1:"
 		     : "+a"(a), "+d"(f)
-		     : [p] "r"(p)
-		     : "r11", "memory", "cc");
+		     : [p] "r"(p), [cs32] "r"((u64)c->cs32), [cs64] "r"((u32)c->cs64),
+		       [save] "i"(C32_SAVE), [back] "i"(C32_BACK), [stack] "i"(C32_STACK)
+		     : "rcx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc");
 	*eax = (u32)a;
 	*flags = (u32)f;
 }
@@ -447,16 +551,16 @@ static void test_bcd_vs_host(void)
 {
 	static const u8 forms[][2] = {{0x27, 0},  {0x2f, 0}, {0x37, 0},  {0x3f, 0},  {0xd4, 10},
 				      {0xd4, 16}, {0xd4, 7}, {0xd5, 10}, {0xd5, 16}, {0xd5, 3}};
-	struct soft_cpu *cpu = cpu_new();
+	struct soft_cpu *cpu;
+	struct compat32 c32;
 	unsigned bad = 0;
+	char why[128];
 
-	low_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-	if (low_page == MAP_FAILED) {
-		printf("SKIP test_bcd_vs_host: no memory below 4 GiB\n");
-		free(cpu);
+	if (compat32_init(&c32, why, sizeof(why))) {
+		printf("SKIP test_bcd_vs_host: this host cannot run 32-bit code: %s\n", why);
 		return;
 	}
+	cpu = cpu_new();
 	cpu->mode = SOFT_MODE_PROT;
 	srand(5);
 	for (unsigned fi = 0; fi < ARRAY_SIZE(forms); fi++) {
@@ -468,7 +572,7 @@ static void test_bcd_vs_host(void)
 			u32 fin = (u32)(((it >> 8) & 1 ? X86_RFLAGS_CF : 0) |
 					((it >> 9) & 1 ? X86_RFLAGS_AF : 0) | (rand() & 0x8c4) | 2);
 			u32 nax = ax, nf = fin;
-			run32(forms[fi], n, &nax, &nf);
+			run32(&c32, forms[fi], n, &nax, &nf);
 			cpu->gpr[X86_RAX] = ax;
 			cpu->rflags = fin;
 			cpu->lazy.op = 0;
@@ -486,7 +590,7 @@ static void test_bcd_vs_host(void)
 		}
 	}
 	CHECK_EQ(bad, 0);
-	munmap(low_page, 4096);
+	munmap(c32.page, C32_SIZE);
 	free(cpu);
 }
 

@@ -132,14 +132,31 @@ u64 soft_bitscan(struct soft_cpu *cpu, unsigned kind, unsigned size, u64 src, u6
 	return res;
 }
 
-/* 0F BC/BD: BSF/BSR, or TZCNT/LZCNT with F3 (BMI1 / LZCNT are offered). */
+/* Whether F3 0F BC/BD count: TZCNT needs BMI1 (CPUID.(EAX=7,ECX=0):EBX[3]),
+ * LZCNT needs CPUID.80000001H:ECX[5]. A CPU that does not announce them
+ * ignores the prefix and runs BSF/BSR (SDM Vol. 2B "TZCNT", "LZCNT"; APM
+ * Vol. 3 same). Asked of soft_cpuid itself, so what the guest is told and
+ * what it gets cannot part; only the F3-prefixed forms pay for the lookup. */
+static bool bitscan_counts(struct soft_cpu *cpu, bool lzcnt)
+{
+	u32 r[4];
+
+	if (lzcnt) {
+		soft_cpuid(cpu, 0x80000001, 0, r);
+		return r[2] & (1u << 5);
+	}
+	soft_cpuid(cpu, 7, 0, r);
+	return r[1] & (1u << 3);
+}
+
+/* 0F BC/BD: BSF/BSR; with F3, TZCNT/LZCNT where CPUID announces them. */
 void soft_op_bsf_bsr(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->size, kind = in->opcode & 1;
 	u64 src = soft_rm_read(cpu, in, size);
 	u64 dst = soft_greg_read(cpu, in, size);
 
-	if (in->rep == 0xf3)
+	if (in->rep == 0xf3 && bitscan_counts(cpu, kind))
 		kind += 2;
 	if (kind < 2 && !(src & soft_size_mask(size))) {
 		soft_bitscan(cpu, kind, size, src, dst);
