@@ -135,18 +135,19 @@ u64 soft_bitscan(struct soft_cpu *cpu, unsigned kind, unsigned size, u64 src, u6
 /* Whether F3 0F BC/BD count: TZCNT needs BMI1 (CPUID.(EAX=7,ECX=0):EBX[3]),
  * LZCNT needs CPUID.80000001H:ECX[5]. A CPU that does not announce them
  * ignores the prefix and runs BSF/BSR (SDM Vol. 2B "TZCNT", "LZCNT"; APM
- * Vol. 3 same). Asked of soft_cpuid itself, so what the guest is told and
- * what it gets cannot part; only the F3-prefixed forms pay for the lookup. */
-static bool bitscan_counts(struct soft_cpu *cpu, bool lzcnt)
+ * Vol. 3 same). Asked of soft_cpuid itself at reset, so what the guest is
+ * told and what it gets cannot part. */
+void soft_bitscan_reset(struct soft_cpu *cpu)
 {
 	u32 r[4];
 
-	if (lzcnt) {
-		soft_cpuid(cpu, 0x80000001, 0, r);
-		return r[2] & (1u << 5);
-	}
+	cpu->f3_bitscan = 0;
 	soft_cpuid(cpu, 7, 0, r);
-	return r[1] & (1u << 3);
+	if (r[1] & (1u << 3))
+		cpu->f3_bitscan |= 1;
+	soft_cpuid(cpu, 0x80000001, 0, r);
+	if (r[2] & (1u << 5))
+		cpu->f3_bitscan |= 2;
 }
 
 /* 0F BC/BD: BSF/BSR; with F3, TZCNT/LZCNT where CPUID announces them. */
@@ -156,7 +157,7 @@ void soft_op_bsf_bsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	u64 src = soft_rm_read(cpu, in, size);
 	u64 dst = soft_greg_read(cpu, in, size);
 
-	if (in->rep == 0xf3 && bitscan_counts(cpu, kind))
+	if (in->rep == 0xf3 && (cpu->f3_bitscan & (1u << kind)))
 		kind += 2;
 	if (kind < 2 && !(src & soft_size_mask(size))) {
 		soft_bitscan(cpu, kind, size, src, dst);

@@ -84,6 +84,7 @@ struct soft_cpu {
 	 * configuration. */
 	u8 vendor;
 	u32 quirks;
+	u8 f3_bitscan; /* bit 0: F3 0F BC is TZCNT, bit 1: F3 0F BD is LZCNT (bit.c) */
 
 	/* Derived state (soft_mode_update). */
 	enum soft_mode mode;
@@ -184,6 +185,7 @@ void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4]);
 u64 soft_rdtsc(struct soft_cpu *cpu);
 void soft_lgdt_lidt_ltr_lldt(struct soft_cpu *cpu); /* placeholder: see seg.c */
 void soft_reset(struct soft_cpu *cpu);  /* power-on / INIT state (SDM Vol. 3A 9.1) */
+void soft_bitscan_reset(struct soft_cpu *cpu); /* f3_bitscan from CPUID (bit.c) */
 
 /* ---- Flags (flags.c) ---------------------------------------------------- */
 u64 soft_flags_get(struct soft_cpu *cpu);            /* full RFLAGS */

@@ -68,6 +68,7 @@ void soft_vendor_set(struct soft_cpu *cpu, enum cpu_vendor v)
 	for (unsigned q = 0; q < SQ_COUNT; q++)
 		if (v == CPU_VENDOR_AMD ? soft_quirk_table[q].amd : soft_quirk_table[q].intel)
 			cpu->quirks |= 1u << q;
+	soft_bitscan_reset(cpu); /* what F3 0F BC/BD are follows this CPU's CPUID */
 }
 
 const char *soft_quirk_source(enum soft_quirk q)

@@ -42,7 +42,8 @@ static inline bool soft_quirk(const struct soft_cpu *cpu, enum soft_quirk q)
 	return cpu->quirks & (1u << q);
 }
 
-/* Sets cpu->vendor and cpu->quirks for v (CPU_VENDOR_HOST: the host's). */
+/* Sets cpu->vendor, cpu->quirks and what depends on them for v
+ * (CPU_VENDOR_HOST: the host's). */
 void soft_vendor_set(struct soft_cpu *cpu, enum cpu_vendor v);
 
 /* The manual section a quirk follows, for logs and tests. */
