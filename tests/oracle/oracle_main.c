@@ -193,10 +193,12 @@ static int oracle_setup(struct oracle_ctx *x, bool native_only)
 	x->c->gs_ok = native_gs_ok(x->nw);
 	if (native_only)
 		return 0;
+	/* The engine cannot even run NOP;HLT: that is a broken engine, not a
+	 * host that lacks something, so it must fail rather than skip. */
 	err = guest_create(x->base, &x->gw, why, sizeof(why));
 	if (err < 0) {
-		printf("SKIP soft_oracle: engine not ready (%s)\n", why);
-		return 1;
+		printf("FAIL soft_oracle: the engine cannot run the smoke test (%s)\n", why);
+		return err;
 	}
 	return 0;
 }
@@ -242,8 +244,8 @@ int main(void)
 		oracle_teardown(&x);
 		free(forms.v);
 		free(o);
-		printf(END_MARKER ": 0 passed, %d failed, %d skipped\n", err < 0, err > 0);
-		return err < 0 ? 1 : 0;
+		printf(END_MARKER ": 0 passed, 1 failed, 0 skipped\n");
+		return 1;
 	}
 	host = native_features();
 	engine = host;
