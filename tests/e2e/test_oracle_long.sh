@@ -21,9 +21,19 @@ grep -E '^(FAIL|SKIP) ' "$LOG" | sed -E 's/^(FAIL|SKIP) /\1 oracle_long\//'
 nfail=$(grep -c '^FAIL ' "$LOG")
 npass=$(grep -c '^PASS ' "$LOG")
 summary=$(grep '^oracle: .* forms passed' "$LOG" | tail -n 1)
-if [ "$nfail" -eq 0 ] && [ "$rc" -ne 0 ]; then
-	echo "FAIL oracle_long: exit status $rc without a FAIL line (see $LOG)"
-	tail -n 5 "$LOG"
+# As tests/run.sh judges a unit binary: a crash is a failure of its own,
+# whatever FAIL lines came before it.
+why=
+if ! grep -q '^END-OF-TESTS' "$LOG"; then
+	why="did not finish: exit status $rc, no end marker"
+elif [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+	why="did not finish: exit status $rc"
+elif [ "$nfail" -eq 0 ] && [ "$rc" -ne 0 ]; then
+	why="exit status $rc without a FAIL line"
+fi
+if [ -n "$why" ]; then
+	echo "FAIL oracle_long: $why (see $LOG)"
+	tail -n 5 "$LOG" | sed "s/^/    | /" # indented: not counted as PASS/FAIL lines
 	exit 1
 fi
 if [ "$nfail" -eq 0 ] && [ "$npass" -gt 0 ]; then

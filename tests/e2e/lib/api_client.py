@@ -90,8 +90,23 @@ def oversize(path):
         s.sendall(body[1000:])
     except (BrokenPipeError, ConnectionResetError):
         pass
-    data = read_until_closed(s)
-    print(data.split(b"\r\n")[0].decode(), "closed")
+    # The answer, then the end of the stream: "closed" only when the server
+    # ends the connection (EOF or a reset), "open" when it keeps it idle.
+    s.settimeout(5)
+    data, closed = b"", False
+    while True:
+        try:
+            d = s.recv(65536)
+        except ConnectionResetError:
+            closed = True
+            break
+        except socket.timeout:
+            break
+        if not d:
+            closed = True
+            break
+        data += d
+    print(data.split(b"\r\n")[0].decode(), "closed" if closed else "open")
 
 
 def garbage(path):
