@@ -24,12 +24,11 @@ enum {
 	FX_SIZE = 512,
 };
 
-/* MXCSR bits software may set: DAZ on both vendors; AMD also keeps MM
- * (bit 17), which the engine stores but, like the measured family 1Ah
- * parts, does not act on (misaligned legacy SSE still raises #GP). */
+/* MXCSR bits software may set: DAZ on both vendors; AMD also has MM (bit
+ * 17, misaligned SSE mode: simd.c). */
 static u32 mxcsr_mask(const struct soft_cpu *cpu)
 {
-	return SIMD_MXCSR_MASK | (soft_quirk(cpu, SQ_MXCSR_MM) ? 1u << 17 : 0);
+	return SIMD_MXCSR_MASK | (soft_quirk(cpu, SQ_MXCSR_MM) ? SIMD_MXCSR_MM : 0);
 }
 
 void soft_fpu_reset(struct soft_cpu *cpu)

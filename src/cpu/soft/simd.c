@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cpu/soft/simd.h"
+#include "cpu/soft/vendor.h"
 
 /* Intel SDM Vol. 3A 2.5 and Vol. 2 "SIMD Floating-Point Exceptions"
  * tables: EM or !OSFXSR is #UD, then TS is #NM. */
@@ -41,8 +42,17 @@ u64 simd_ea(struct soft_cpu *cpu, const struct soft_insn *in, unsigned align)
 	return ea;
 }
 
-void simd_src_xmm(struct soft_cpu *cpu, const struct soft_insn *in, unsigned size, bool unal,
-		  u8 out[16])
+/* AMD's misaligned SSE mode (APM Vol. 1 4.3.2, MXCSR.MM): with MM set, the
+ * 16-byte operands of computing instructions need no alignment; the
+ * explicitly aligned moves (MOVAPS/APD/DQA, MOVNT*), FXSAVE and FXRSTOR
+ * still do. Measured the same on family 1Ah. */
+static bool misaligned_ok(const struct soft_cpu *cpu)
+{
+	return soft_quirk(cpu, SQ_MXCSR_MM) && (cpu->fx.mxcsr & SIMD_MXCSR_MM);
+}
+
+static void src_xmm(struct soft_cpu *cpu, const struct soft_insn *in, unsigned size, bool unal,
+		    u8 out[16])
 {
 	u64 ea, v;
 
@@ -58,6 +68,17 @@ void simd_src_xmm(struct soft_cpu *cpu, const struct soft_insn *in, unsigned siz
 	}
 	v = soft_read(cpu, in->seg, ea, size);
 	memcpy(out, &v, size);
+}
+
+void simd_src_xmm(struct soft_cpu *cpu, const struct soft_insn *in, unsigned size, bool unal,
+		  u8 out[16])
+{
+	src_xmm(cpu, in, size, unal || misaligned_ok(cpu), out);
+}
+
+void simd_src_xmm_move(struct soft_cpu *cpu, const struct soft_insn *in, bool unal, u8 out[16])
+{
+	src_xmm(cpu, in, 16, unal, out);
 }
 
 void simd_gpr_write(struct soft_cpu *cpu, unsigned reg, unsigned size, u64 v)
@@ -236,15 +257,17 @@ void simd_cvt_mmx(struct soft_cpu *cpu, const struct soft_insn *in, const struct
 	}
 	h.mxcsr = simd_host_mxcsr(cpu);
 	simd_run(cpu, op, &h, simd_stub_for(in, op), true);
-	simd_results(cpu, op, &h);
-	if (mm_src) {
-		memcpy(simd_xmm_reg(cpu, in->reg), h.x1, 16);
-		if (!in->mem)
-			mmx_enter(cpu);
-	} else {
+	/* The switch to MMX state (not for a memory MMX source) is made before
+	 * a SIMD exception is reported, so #XM finds it done; a fault on the
+	 * memory operand (above) leaves the x87 state alone. Measured on AMD
+	 * family 1Ah; QEMU and Bochs order it the same way. */
+	if (!mm_src || !in->mem)
 		mmx_enter(cpu);
+	simd_results(cpu, op, &h);
+	if (mm_src)
+		memcpy(simd_xmm_reg(cpu, in->reg), h.x1, 16);
+	else
 		mmx_set(cpu, in->reg, h.mm0);
-	}
 }
 
 void soft_exec_simd(struct soft_cpu *cpu, const struct soft_insn *in)

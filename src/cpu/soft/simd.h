@@ -220,6 +220,9 @@ static inline u8 *simd_xmm_reg(struct soft_cpu *cpu, unsigned n)
  * 16-byte reads are alignment-checked unless unal) or the whole XMM rm. */
 void simd_src_xmm(struct soft_cpu *cpu, const struct soft_insn *in, unsigned size, bool unal,
 		  u8 out[16]);
+/* The same for the moves MOVAPS/MOVUPS/MOVDQA/... and MOVNTDQA: AMD's
+ * misaligned SSE mode does not relax their alignment. */
+void simd_src_xmm_move(struct soft_cpu *cpu, const struct soft_insn *in, bool unal, u8 out[16]);
 /* Offset of the memory operand, after the #GP(0) alignment check for
  * 16-byte operands of aligned forms (Intel SDM Vol. 1 11.6.8). */
 u64 simd_ea(struct soft_cpu *cpu, const struct soft_insn *in, unsigned align);
@@ -289,5 +292,7 @@ void simd_exec_0fae(struct soft_cpu *cpu, const struct soft_insn *in);
 
 /* MXCSR bits this CPU lets software set (FXSAVE's MXCSR_MASK): DAZ too. */
 #define SIMD_MXCSR_MASK 0xffffu
+/* AMD's MXCSR.MM (bit 17): misaligned SSE mode, writable on the AMD model. */
+#define SIMD_MXCSR_MM (1u << 17)
 
 #endif

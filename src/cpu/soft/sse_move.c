@@ -20,7 +20,7 @@ void sse_movups(struct soft_cpu *cpu, const struct soft_insn *in, const struct s
 {
 	u8 v[16];
 
-	simd_src_xmm(cpu, in, 16, op->flags & SOP_UNAL, v);
+	simd_src_xmm_move(cpu, in, op->flags & SOP_UNAL, v);
 	memcpy(simd_xmm_reg(cpu, in->reg), v, 16);
 }
 

@@ -33,8 +33,8 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
     [SQ_FXSAVE_PTRS_IF_ES] = {false, true,
 			      "APM Vol. 4 FXSAVE: FOP/FIP/FDP saved only when FSW.ES=1 "
 			      "(SDM Vol. 2A FXSAVE: always)"},
-    [SQ_MXCSR_MM] = {false, true, "APM Vol. 1 4.2.2 MXCSR.MM (bit 17, misaligned exception "
-				  "mask); SDM Vol. 1 11.6.6 MXCSR_MASK"},
+    [SQ_MXCSR_MM] = {false, true, "APM Vol. 1 4.2.2 MXCSR.MM and 4.3.2 misaligned SSE "
+				  "mode; SDM Vol. 1 11.6.6 MXCSR_MASK (bit 17 reserved)"},
     [SQ_SYSCALL_ANY_MODE] = {false, true,
 			     "SDM Vol. 2B SYSCALL/SYSRET: #UD outside 64-bit mode; APM Vol. 3 "
 			     "SYSCALL/SYSRET: legacy and compatibility modes too"},

@@ -20,7 +20,8 @@ enum soft_quirk {
 	SQ_REP_CMP_FAULT_NEW_FLAGS, /* a fault inside REPE/REPNE CMPS/SCAS keeps the flags of
 				       the last completed iteration */
 	SQ_FXSAVE_PTRS_IF_ES,      /* FXSAVE stores FOP/FIP/FDP only while FSW.ES is set */
-	SQ_MXCSR_MM,               /* MXCSR bit 17 (MM) is writable: MXCSR_MASK 0x2ffff */
+	SQ_MXCSR_MM,               /* MXCSR.MM (bit 17, MXCSR_MASK 0x2ffff): when set, SSE
+				      computing instructions take misaligned operands */
 	SQ_SYSCALL_ANY_MODE,       /* SYSCALL/SYSRET also outside 64-bit mode */
 	SQ_SYSENTER_LONG_UD,       /* SYSENTER/SYSEXIT raise #UD in long mode */
 	SQ_SYSRET_NONCANON_OK,     /* SYSRET to a non-canonical RIP does not #GP at CPL 0 */
