@@ -145,7 +145,10 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 
 	switch (type) {
 	case VIRTIO_BLK_T_IN:
-		if (data_in % DISK_SECTOR || !blk_in_range(env, sector, data_in)) {
+		/* 5.2.6: a read's data buffers are device-writable; readable ones
+		 * after the header mean a confused driver: refuse, as for a write
+		 * whose data sits in writable buffers. */
+		if (data_out || data_in % DISK_SECTOR || !blk_in_range(env, sector, data_in)) {
 			status = VIRTIO_BLK_S_IOERR;
 			break;
 		}
@@ -157,7 +160,7 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 			written = (u32)MIN(data_in, UINT32_MAX - 1);
 		break;
 	case VIRTIO_BLK_T_OUT:
-		if (env->disk->readonly || data_out % DISK_SECTOR ||
+		if (env->disk->readonly || data_in || data_out % DISK_SECTOR ||
 		    !blk_in_range(env, sector, data_out)) {
 			status = VIRTIO_BLK_S_IOERR;
 			break;

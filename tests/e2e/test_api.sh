@@ -123,6 +123,9 @@ expect machine_config "$S" PUT /machine-config '{"vcpu_count": 2, "mem_size_mib"
 expect machine_config_get "$S" GET /machine-config 200 '"vcpu_count":2,"mem_size_mib":32'
 expect machine_config_patch "$S" PATCH /machine-config '{"vcpu_count": 1}' 204
 expect machine_config_patched "$S" GET /machine-config 200 '"vcpu_count":1,"mem_size_mib":32'
+expect cpu_vendor_default "$S" GET /machine-config 200 '"cpu_vendor":"host"'
+expect cpu_vendor_bad "$S" PATCH /machine-config '{"cpu_vendor": "arm"}' 400 \
+	"cpu_vendor: 'arm' is not one of"
 # A start that fails (not a kernel) leaves the API up for another try.
 head -c 4096 /dev/urandom >"$TMP/junk"
 expect boot_source_junk "$S" PUT /boot-source "{\"kernel_image_path\": \"$TMP/junk\"}" 204
@@ -170,6 +173,9 @@ wait_text "$TMP/api.log" "popek: info: " 10 && echo "PASS api/logger_file" ||
 expect logger_after_start "$S" PUT /logger '{"level": "Debug"}' 400 "not supported after starting"
 expect root_running "$S" GET / 200 '"state":"Running"'
 check engine "$(jq_body .engine)" soft
+# Running, machine-config says which vendor "host" became.
+if grep -qm1 AuthenticAMD /proc/cpuinfo; then host_vendor=amd; else host_vendor=intel; fi
+expect cpu_vendor_resolved "$S" GET /machine-config 200 "\"cpu_vendor\":\"$host_vendor\""
 wait_text "$OUT" "tick 3" 60 && echo "PASS api/guest_runs" || echo "FAIL api/guest_runs: $(tail -3 "$OUT")"
 expect start_twice "$S" PUT /actions '{"action_type": "InstanceStart"}' 400 "already running"
 expect put_after_start "$S" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 \

@@ -269,6 +269,28 @@ static void fxsave_for(enum cpu_vendor vendor)
 	fx_free(f);
 }
 
+/* CVTPS2PI mm0, xmm1 with an unmasked precision exception: #XM on both;
+ * AMD has already switched the x87 to MMX state (TOP 0, all tags valid),
+ * Intel has not (SQ_MMX_BEFORE_XM). */
+static void mmx_xm_for(enum cpu_vendor vendor)
+{
+	static const u8 cvtps2pi[] = {0x0f, 0x2d, 0xc1};
+	static const float inexact[4] = {1.5f, 2.5f, 0, 0};
+	struct fx *f = machine_for(vendor);
+	struct soft_cpu *cpu = &f->cpu;
+	bool amd = vendor == CPU_VENDOR_AMD;
+
+	cpu->cr4 |= X86_CR4_OSXMMEXCPT;
+	cpu->fx.mxcsr = 0x1f80 & ~0x1000u; /* precision unmasked */
+	memcpy(cpu->fx.xmm[1], inexact, sizeof(inexact));
+	cpu->fx.fsw = 3u << 11; /* TOP 3, x87 registers empty */
+	cpu->fx.ftw_abridged = 0;
+	CHECK_EQ(run_insn(f, cvtps2pi, sizeof(cvtps2pi)), EXC_XM);
+	CHECK_EQ(cpu->fx.ftw_abridged, amd ? 0xff : 0);
+	CHECK_EQ((cpu->fx.fsw >> 11) & 7, amd ? 0 : 3);
+	fx_free(f);
+}
+
 /* SYSENTER and SYSEXIT in long mode: valid on Intel, #UD on AMD
  * (SQ_SYSENTER_LONG_UD). */
 static void sysenter_for(enum cpu_vendor vendor)
@@ -405,6 +427,7 @@ BOTH(test_rep_a32, rep_a32_for)
 BOTH(test_rep_fault, rep_fault_for)
 BOTH(test_fxsave, fxsave_for)
 BOTH(test_sysenter, sysenter_for)
+BOTH(test_mmx_xm, mmx_xm_for)
 BOTH(test_msrs, msrs_for)
 
 /* Every quirk names the manual section it follows. */
@@ -426,6 +449,8 @@ int main(void)
 	TEST_RUN(test_fxsave_amd);
 	TEST_RUN(test_sysenter_intel);
 	TEST_RUN(test_sysenter_amd);
+	TEST_RUN(test_mmx_xm_intel);
+	TEST_RUN(test_mmx_xm_amd);
 	TEST_RUN(test_cpuid_amd);
 	TEST_RUN(test_cpuid_intel_beyond);
 	TEST_RUN(test_msrs_intel);

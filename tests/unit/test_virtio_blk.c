@@ -164,6 +164,17 @@ static void test_bad_requests(void)
 	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(run(&f, VIRTIO_BLK_T_OUT, 0, 513, true, &used), 0);
 	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
+	/* Data on the wrong side (5.2.6: a write's data is device-readable, a
+	 * read's device-writable): refused, and the disk is left alone. */
+	u8 before[512], after[512];
+	CHECK_EQ(pread(f.disk.fd, before, 512, 0), 512);
+	memset(f.data, 0x5A, 512);
+	CHECK_EQ(run(&f, VIRTIO_BLK_T_OUT, 0, 512, false, &used), 0);
+	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(pread(f.disk.fd, after, 512, 0), 512);
+	CHECK(!memcmp(before, after, 512));
+	CHECK_EQ(run(&f, VIRTIO_BLK_T_IN, 0, 512, true, &used), 0);
+	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
 	/* Zero-length read at the very end is fine. */
 	CHECK_EQ(run(&f, VIRTIO_BLK_T_IN, SECTORS, 0, false, &used), 0);
 	CHECK_EQ(f.status, VIRTIO_BLK_S_OK);

@@ -257,13 +257,16 @@ void simd_cvt_mmx(struct soft_cpu *cpu, const struct soft_insn *in, const struct
 	}
 	h.mxcsr = simd_host_mxcsr(cpu);
 	simd_run(cpu, op, &h, simd_stub_for(in, op), true);
-	/* The switch to MMX state (not for a memory MMX source) is made before
-	 * a SIMD exception is reported, so #XM finds it done; a fault on the
-	 * memory operand (above) leaves the x87 state alone. Measured on AMD
-	 * family 1Ah; QEMU and Bochs order it the same way. */
-	if (!mm_src || !in->mem)
+	/* The switch to MMX state (none for a memory MMX source): AMD makes it
+	 * before reporting a SIMD exception, so #XM finds it done; Intel after
+	 * (SQ_MMX_BEFORE_XM). A fault on the memory operand (above) leaves the
+	 * x87 state alone on both. */
+	bool to_mmx = !mm_src || !in->mem;
+	if (to_mmx && soft_quirk(cpu, SQ_MMX_BEFORE_XM))
 		mmx_enter(cpu);
 	simd_results(cpu, op, &h);
+	if (to_mmx)
+		mmx_enter(cpu);
 	if (mm_src)
 		memcpy(simd_xmm_reg(cpu, in->reg), h.x1, 16);
 	else

@@ -35,6 +35,9 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
 			      "(SDM Vol. 2A FXSAVE: always)"},
     [SQ_MXCSR_MM] = {false, true, "APM Vol. 1 4.2.2 MXCSR.MM and 4.3.2 misaligned SSE "
 				  "mode; SDM Vol. 1 11.6.6 MXCSR_MASK (bit 17 reserved)"},
+    [SQ_MMX_BEFORE_XM] = {false, true,
+			  "SDM Vol. 2A CVTPS2PI/CVTPI2PS, APM Vol. 4 same: the order of the "
+			  "x87-to-MMX transition and #XM is not specified"},
     [SQ_SYSCALL_ANY_MODE] = {false, true,
 			     "SDM Vol. 2B SYSCALL/SYSRET: #UD outside 64-bit mode; APM Vol. 3 "
 			     "SYSCALL/SYSRET: legacy and compatibility modes too"},

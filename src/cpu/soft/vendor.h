@@ -22,6 +22,7 @@ enum soft_quirk {
 	SQ_FXSAVE_PTRS_IF_ES,      /* FXSAVE stores FOP/FIP/FDP only while FSW.ES is set */
 	SQ_MXCSR_MM,               /* MXCSR.MM (bit 17, MXCSR_MASK 0x2ffff): when set, SSE
 				      computing instructions take misaligned operands */
+	SQ_MMX_BEFORE_XM,          /* CVT*PS2PI/CVTPI2P* enter MMX state before an #XM */
 	SQ_SYSCALL_ANY_MODE,       /* SYSCALL/SYSRET also outside 64-bit mode */
 	SQ_SYSENTER_LONG_UD,       /* SYSENTER/SYSEXIT raise #UD in long mode */
 	SQ_SYSRET_NONCANON_OK,     /* SYSRET to a non-canonical RIP does not #GP at CPL 0 */
