@@ -219,7 +219,7 @@ static int zy_open(struct zy *z, char *why, size_t whylen)
 /* Opcodes that Zydis decodes but popek deliberately treats as #UD. */
 static bool allowed_ud(const u8 *b, unsigned n, const ZydisDecodedInstruction *zi)
 {
-	(void)n;
+	(void)b, (void)n;
 	if (zi->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
 		return true; /* VEX, EVEX, XOP, 3DNow!, MVEX */
 	switch (zi->mnemonic) {
@@ -235,8 +235,7 @@ static bool allowed_ud(const u8 *b, unsigned n, const ZydisDecodedInstruction *z
 	default:
 		break;
 	}
-	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F && (b[n - 1] == 0 || true) &&
-	    (zi->opcode == 0xa6 || zi->opcode == 0xa7))
+	if (zi->opcode_map == ZYDIS_OPCODE_MAP_0F && (zi->opcode == 0xa6 || zi->opcode == 0xa7))
 		return true; /* VIA PadLock */
 	return false;
 }
