@@ -123,38 +123,43 @@ static void fix_scan(const struct oracle_form *f, struct oracle_rng *r, u64 base
 	scan_inputs(r, base, c, gi, f->size, f->kind == 1);
 }
 
-/* F3 0F BC is TZCNT only on a CPU whose CPUID announces BMI1; on any other
- * the prefix is ignored and it runs as BSF (SDM Vol. 2B "TZCNT"). The engine
- * runs the case's bytes; the host stands in for the modelled CPU, so for a
- * model without BMI1 it runs the same instruction without the F3 (0F BC,
- * padded with a NOP to the same length), whatever it makes of F3 0F BC. */
-static void fix_tzcnt(const struct oracle_form *f, struct oracle_rng *r, u64 base,
-		      struct oracle_case *c, struct enc *e, struct gen_info *gi)
+/* F3 0F BC is TZCNT only on a CPU whose CPUID announces BMI1, F3 0F BD is
+ * LZCNT only on one that announces LZCNT (CPUID.80000001H:ECX[5]); on any
+ * other the prefix is ignored and they run as BSF/BSR (SDM Vol. 2B "TZCNT",
+ * "LZCNT"; APM Vol. 3 "TZCNT", "LZCNT"). The engine runs the case's bytes;
+ * the host stands in for the modelled CPU, so for a model without the
+ * feature it runs the same instruction without the F3 (0F BC/BD, padded
+ * with a NOP to the same length), whatever it makes of the F3 form. */
+static void fix_f3_scan(const struct oracle_form *f, struct oracle_rng *r, u64 base,
+			struct oracle_case *c, struct enc *e, struct gen_info *gi)
 {
-	const u64 bmi1 = 1ULL << FEAT_BMI1;
-	struct enc bsf = *e;
+	const bool tz = f->opc[1] == 0xbc;
+	const enum oracle_feature feat = tz ? FEAT_BMI1 : FEAT_LZCNT;
+	const u64 bit = 1ULL << feat;
+	struct enc bsx = *e;
 	unsigned len;
 
-	if (c->model_features & bmi1) {
+	if (c->model_features & bit) {
 		scan_inputs(r, base, c, gi, f->size, false);
-		if (!(c->host_features & bmi1))
-			gen_note(c, "the model has BMI1 and this host has not: it cannot stand in");
+		if (!(c->host_features & bit))
+			gen_note(c, "the model has %s and this host has not: it cannot stand in",
+				 oracle_feature_name(feat));
 		return;
 	}
 	scan_inputs(r, base, c, gi, f->size, true);
 	c->flags_strict = FL_ZF;
 	c->flags_warn = FL_ARITH & ~FL_ZF;
-	bsf.npfx = 0;
+	bsx.npfx = 0;
 	for (unsigned i = 0; i < e->npfx; i++)
 		if (e->pfx[i] != 0xf3)
-			bsf.pfx[bsf.npfx++] = e->pfx[i];
+			bsx.pfx[bsx.npfx++] = e->pfx[i];
 	enc_emit(e, base + OR_INSN, c);
 	len = c->len;
-	enc_emit(&bsf, base + OR_INSN, c); /* RIP-relative: from its own end */
+	enc_emit(&bsx, base + OR_INSN, c); /* RIP-relative: from its own end */
 	memcpy(c->native_code, c->code, c->len);
 	memset(c->native_code + c->len, 0x90, len - c->len);
 	c->native_alt = true;
-	gen_note(c, "the model has no BMI1: bsf");
+	gen_note(c, "the model has no %s: %s", oracle_feature_name(feat), tz ? "bsf" : "bsr");
 }
 
 static void add_shifts(struct form_list *l)
@@ -212,9 +217,9 @@ static void add_bits(struct form_list *l)
 	} scans[] = {
 	    {"bsf", 0, 0xbc, 1, FL_ZF, FEAT_NONE, fix_scan},
 	    {"bsr", 0, 0xbd, 1, FL_ZF, FEAT_NONE, fix_scan},
-	    /* run on every model: TZCNT or BSF (fix_tzcnt) */
-	    {"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_NONE, fix_tzcnt},
-	    {"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_LZCNT, fix_scan},
+	    /* run on every model: TZCNT or BSF, LZCNT or BSR (fix_f3_scan) */
+	    {"tzcnt", 0xf3, 0xbc, 2, FL_ZF | FL_CF, FEAT_NONE, fix_f3_scan},
+	    {"lzcnt", 0xf3, 0xbd, 2, FL_ZF | FL_CF, FEAT_NONE, fix_f3_scan},
 	    {"popcnt", 0xf3, 0xb8, 2, FL_ARITH, FEAT_POPCNT, fix_scan},
 	};
 

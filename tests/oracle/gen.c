@@ -415,6 +415,32 @@ void gen_note(struct oracle_case *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void gen_expect_ud(struct oracle_case *c, const char *feature)
+{
+	char note[sizeof(c->note)];
+
+	/* Every form with a feature has at least two opcode bytes. */
+	if (c->len < 2) {
+		fprintf(stderr, "oracle: a %u-byte instruction cannot stand UD2 in\n", c->len);
+		abort();
+	}
+	c->native_code[0] = 0x0f;
+	c->native_code[1] = 0x0b;
+	memset(c->native_code + 2, 0x90, c->len - 2);
+	c->native_alt = true;
+	/* Nothing is undefined about an instruction that does not execute. */
+	c->flags_strict = FL_ARITH;
+	c->flags_warn = 0;
+	c->gpr_warn = 0;
+	c->xmm_tolerance = 0;
+	/* First in the note, where a long operand note cannot cut it off. */
+	memcpy(note, c->note, sizeof(note));
+	c->note[0] = 0;
+	gen_note(c, "the model has no %s: #UD", feature);
+	if (note[0])
+		gen_note(c, "%s", note);
+}
+
 void gen_finish(struct oracle_case *c, const struct enc *e, u64 base, const struct gen_info *gi)
 {
 	const struct enc_mem *m = &e->m;

@@ -150,6 +150,11 @@ struct oracle_form {
 	u8 rm;         /* RM_REG | RM_MEM: allowed r/m operand kinds */
 	u32 arg;       /* generator-specific */
 	u64 flags_def; /* defined arithmetic flags */
+	/* The CPUID feature the encoding needs: on a CPU that does not announce
+	 * it, the encoding raises #UD (each instruction's "#UD If CPUID..." in
+	 * Intel SDM Vol. 2; AMD APM Vol. 3). An encoding that means something
+	 * else there (F3 0F BC/BD: BSF/BSR) says FEAT_NONE and sorts that out in
+	 * its own fixup. */
 	enum oracle_feature feature;
 	oracle_fixup_fn *fixup;
 	u32 avoid;      /* registers not to use for addressing (implicit operands) */
@@ -157,6 +162,7 @@ struct oracle_form {
 	bool lockable;  /* LOCK is valid with a memory destination */
 	u8 mem_size;    /* memory operand bytes if not size */
 	bool run;       /* selected for this run (oracle_main.c) */
+	bool expect_ud; /* the engine does not announce feature: every case must #UD */
 };
 
 #define RM_REG 1
@@ -270,6 +276,10 @@ void gen_plain(const struct oracle_form *f, struct oracle_rng *r, u64 base, stru
 void gen_simple(const struct oracle_form *f, struct oracle_rng *r, u64 base, struct oracle_case *c);
 /* Appends to the case's note (shown with a failing case). */
 void gen_note(struct oracle_case *c, const char *fmt, ...) PRINTF_FMT(2, 3);
+/* The case's instruction needs a feature the modelled CPU does not announce
+ * (named feature): it must raise #UD and change nothing. The host stands in
+ * with UD2 at the same address (c->native_code); every flag is compared. */
+void gen_expect_ud(struct oracle_case *c, const char *feature);
 /* Finishes: emits e, records a note and the fall-through exit. */
 void gen_finish(struct oracle_case *c, const struct enc *e, u64 base, const struct gen_info *gi);
 const char *gen_reg_name(unsigned reg, unsigned size, bool rex);
