@@ -27,7 +27,7 @@ enum kind { K_SHIFT, K_SHLD, K_SHRD, K_MULDIV, K_SCAN };
 struct vec {
 	enum kind kind;
 	unsigned op, size;
-	u64 a, b, c, fin; /* c: count (shifts) or RDX (divides) */
+	u64 a, b, c, fin;     /* c: count (shifts) or RDX (divides) */
 	u64 intel[2], amd[2]; /* result, arithmetic flags */
 };
 
@@ -38,7 +38,15 @@ static const struct vec vecs[] = {
     {K_SHIFT, 0, 1, 0x81, 0, 2, 0x8d7, {0x6, 0x8d4}, {0x6, 0xd4}},
     {K_SHIFT, 0, 2, 0x4001, 0, 8, 0x2, {0x140, 0x800}, {0x140, 0}},
     {K_SHIFT, 0, 4, 0x80000001, 0, 16, 0x8d7, {0x18000, 0x8d4}, {0x18000, 0xd4}},
-    {K_SHIFT, 0, 8, 0xc000000000000001, 0, 63, 0x2, {0xe000000000000000, 0}, {0xe000000000000000, 0x800}},
+    {K_SHIFT,
+     0,
+     8,
+     0xc000000000000001,
+     0,
+     63,
+     0x2,
+     {0xe000000000000000, 0},
+     {0xe000000000000000, 0x800}},
     {K_SHIFT, 0, 1, 0x81, 0, 8, 0x2, {0x81, 0x801}, {0x81, 0x1}},
     {K_SHIFT, 1, 1, 0x81, 0, 1, 0x8d7, {0xc0, 0xd5}, {0xc0, 0xd5}},
     {K_SHIFT, 1, 1, 0x81, 0, 2, 0x2, {0x60, 0}, {0x60, 0x800}},
@@ -63,7 +71,15 @@ static const struct vec vecs[] = {
     {K_SHIFT, 4, 1, 0x81, 0, 9, 0x8d7, {0, 0x844}, {0, 0x54}},
     {K_SHIFT, 4, 2, 0x4001, 0, 2, 0x2, {0x4, 0x801}, {0x4, 0x811}},
     {K_SHIFT, 4, 4, 0x60000000, 0, 1, 0x2, {0xc0000000, 0x884}, {0xc0000000, 0x894}},
-    {K_SHIFT, 4, 8, 0x3000000000000001, 0, 3, 0x8d7, {0x8000000000000008, 0x81}, {0x8000000000000008, 0x91}},
+    {K_SHIFT,
+     4,
+     8,
+     0x3000000000000001,
+     0,
+     3,
+     0x8d7,
+     {0x8000000000000008, 0x81},
+     {0x8000000000000008, 0x91}},
     {K_SHIFT, 5, 1, 0x81, 0, 1, 0x2, {0x40, 0x801}, {0x40, 0x811}},
     {K_SHIFT, 5, 1, 0x81, 0, 2, 0x8d7, {0x20, 0x800}, {0x20, 0x10}},
     {K_SHIFT, 5, 2, 0xc000, 0, 1, 0x2, {0x6000, 0x804}, {0x6000, 0x814}},
@@ -73,25 +89,65 @@ static const struct vec vecs[] = {
     {K_SHIFT, 7, 1, 0x81, 0, 3, 0x8d7, {0xf0, 0x84}, {0xf0, 0x94}},
     {K_SHIFT, 7, 2, 0x8000, 0, 15, 0x2, {0xffff, 0x84}, {0xffff, 0x94}},
     {K_SHIFT, 7, 4, 0x40000000, 0, 30, 0x8d7, {0x1, 0}, {0x1, 0x10}},
-    {K_SHIFT, 7, 8, 0x8000000000000001, 0, 1, 0x2, {0xc000000000000000, 0x85}, {0xc000000000000000, 0x95}},
+    {K_SHIFT,
+     7,
+     8,
+     0x8000000000000001,
+     0,
+     1,
+     0x2,
+     {0xc000000000000000, 0x85},
+     {0xc000000000000000, 0x95}},
     /* 16-bit SHLD/SHRD by 16 or more: the result itself is undefined. */
     {K_SHLD, 0, 2, 0x41f2, 0x7c, 20, 0x2, {0x7c4, 0x800}, {0x7c0, 0x14}},
     {K_SHLD, 0, 2, 0xc70c, 0xffff, 16, 0x8d7, {0xffff, 0x84}, {0xffff, 0x94}},
     {K_SHLD, 0, 2, 0x8001, 0x4000, 3, 0x2, {0xa, 0x804}, {0xa, 0x14}},
     {K_SHLD, 0, 4, 0x40000001, 0x80000000, 2, 0x8d7, {0x6, 0x805}, {0x6, 0x815}},
-    {K_SHLD, 0, 8, 0xc000000000000000, 0x1, 1, 0x2, {0x8000000000000000, 0x85}, {0x8000000000000000, 0x95}},
+    {K_SHLD,
+     0,
+     8,
+     0xc000000000000000,
+     0x1,
+     1,
+     0x2,
+     {0x8000000000000000, 0x85},
+     {0x8000000000000000, 0x95}},
     {K_SHRD, 0, 2, 0x45, 0x10, 21, 0x2, {0x2800, 0x5}, {0x8000, 0x894}},
     {K_SHRD, 0, 2, 0x8001, 0x1234, 16, 0x8d7, {0x1234, 0x801}, {0x1234, 0x11}},
     {K_SHRD, 0, 2, 0x3, 0x8000, 2, 0x8d7, {0, 0x45}, {0, 0x55}},
     {K_SHRD, 0, 4, 0x80000003, 0x1, 3, 0x2, {0x30000000, 0x4}, {0x30000000, 0x14}},
     {K_SHRD, 0, 8, 0x2, 0x8000000000000000, 2, 0x8d7, {0, 0x45}, {0, 0x55}},
-    {K_MULDIV, 4, 8, 0xffffffffffffffff, 0x3, 0, 0x8d7, {0xfffffffffffffffd, 0x881}, {0xfffffffffffffffd, 0x8d5}},
+    {K_MULDIV,
+     4,
+     8,
+     0xffffffffffffffff,
+     0x3,
+     0,
+     0x8d7,
+     {0xfffffffffffffffd, 0x881},
+     {0xfffffffffffffffd, 0x8d5}},
     {K_MULDIV, 4, 8, 0x5, 0x7, 0, 0x2, {0x23, 0}, {0x23, 0}},
-    {K_MULDIV, 5, 8, 0xfffffffffffffffe, 0x3, 0, 0xc2, {0xfffffffffffffffa, 0x84}, {0xfffffffffffffffa, 0xc0}},
+    {K_MULDIV,
+     5,
+     8,
+     0xfffffffffffffffe,
+     0x3,
+     0,
+     0xc2,
+     {0xfffffffffffffffa, 0x84},
+     {0xfffffffffffffffa, 0xc0}},
     {K_MULDIV, 5, 8, 0x4000000000000000, 0x4, 0, 0x14, {0, 0x805}, {0, 0x815}},
     {K_MULDIV, 6, 8, 0x64, 0x7, 0, 0x8d7, {0xe, 0x8d5}, {0xe, 0x811}},
     {K_MULDIV, 6, 8, 0, 0x9, 0, 0x2, {0, 0}, {0, 0x10}},
-    {K_MULDIV, 7, 8, 0xffffffffffffff9c, 0x7, 0xffffffffffffffff, 0x8c5, {0xfffffffffffffff2, 0x8c5}, {0xfffffffffffffff2, 0x811}},
+    {K_MULDIV,
+     7,
+     8,
+     0xffffffffffffff9c,
+     0x7,
+     0xffffffffffffffff,
+     0x8c5,
+     {0xfffffffffffffff2, 0x8c5},
+     {0xfffffffffffffff2, 0x811}},
     {K_MULDIV, 7, 8, 0x32, 0x5, 0, 0x41, {0xa, 0x41}, {0xa, 0x11}},
     {K_SCAN, 2, 8, 0x1111, 0x100, 0, 0x8d7, {0x8, 0}, {0x8, 0x800}},
     {K_SCAN, 2, 8, 0x1111, 0, 0, 0x802, {0x40, 0x1}, {0x40, 0x801}},
@@ -229,9 +285,9 @@ static void rep_fault_for(enum cpu_vendor vendor)
 	CHECK_EQ(run_insn(f, insn, sizeof(insn)), EXC_PF);
 	CHECK_EQ(cpu->gpr[X86_RCX], 7);
 	CHECK_EQ(cpu->gpr[X86_RDI], EDGE + 0x1000);
-	CHECK_EQ(soft_flags_get(cpu) & ARITH,
-		 vendor == CPU_VENDOR_AMD ? X86_RFLAGS_SF | X86_RFLAGS_OF | X86_RFLAGS_CF
-					  : X86_RFLAGS_ZF | X86_RFLAGS_PF);
+	CHECK_EQ(soft_flags_get(cpu) & ARITH, vendor == CPU_VENDOR_AMD
+						  ? X86_RFLAGS_SF | X86_RFLAGS_OF | X86_RFLAGS_CF
+						  : X86_RFLAGS_ZF | X86_RFLAGS_PF);
 	fx_free(f);
 }
 
@@ -258,8 +314,8 @@ static void fxsave_for(enum cpu_vendor vendor)
 	CHECK_EQ(fx_rd64(f, DATA + 8), amd ? 0 : 0x401000);
 	CHECK_EQ(fx_rd64(f, DATA + 16), amd ? 0 : 0x502000);
 	CHECK_EQ(fx_rd32(f, DATA + 28), amd ? 0x2ffff : 0xffff);
-	cpu->fx.fcw &= ~1;                  /* invalid operation unmasked... */
-	cpu->fx.fsw |= 0x0001 | 0x0080;     /* ...and pending: IE, ES */
+	cpu->fx.fcw &= ~1;              /* invalid operation unmasked... */
+	cpu->fx.fsw |= 0x0001 | 0x0080; /* ...and pending: IE, ES */
 	CHECK_EQ(run_insn(f, fxsave64, sizeof(fxsave64)), -1);
 	CHECK_EQ(fx_rd32(f, DATA + 6) & 0xffff, 0x123);
 	CHECK_EQ(fx_rd64(f, DATA + 8), 0x401000);
@@ -344,9 +400,9 @@ static void test_cpuid_amd(void)
 	basic_edx = r[3];
 	soft_cpuid(cpu, 0x80000001, 0, r);
 	CHECK_EQ(r[3] & 0x0183f3ffu, basic_edx & 0x0183f3ffu); /* mirrored bits */
-	CHECK(r[3] & (1u << 29));                             /* LM */
-	CHECK(r[2] & (1u << 5));                              /* ABM (LZCNT) */
-	CHECK(!(r[2] & (1u << 1)));                           /* CmpLegacy: one core */
+	CHECK(r[3] & (1u << 29));                              /* LM */
+	CHECK(r[2] & (1u << 5));                               /* ABM (LZCNT) */
+	CHECK(!(r[2] & (1u << 1)));                            /* CmpLegacy: one core */
 	soft_cpuid(cpu, 4, 0, r); /* Intel's cache leaf: nothing on AMD */
 	CHECK_EQ(r[0] | r[1] | r[2] | r[3], 0);
 	soft_cpuid(cpu, 0x80000005, 0, r);
@@ -354,7 +410,7 @@ static void test_cpuid_amd(void)
 	soft_cpuid(cpu, 0x80000006, 0, r);
 	CHECK_EQ(r[3] >> 18, 32); /* L3 16 MiB */
 	soft_cpuid(cpu, 0x80000021, 0, r);
-	CHECK(r[0] & (1u << 6)); /* null selector clears base */
+	CHECK(r[0] & (1u << 6));     /* null selector clears base */
 	soft_cpuid(cpu, 0x15, 0, r); /* Intel's TSC leaf: above AMD's highest basic leaf */
 	CHECK_EQ(r[0] | r[1] | r[2] | r[3], 0);
 	f->m.cfg.nr_cpus = 4;

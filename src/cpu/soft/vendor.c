@@ -18,12 +18,15 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
     [SQ_SHIFT_OF_FROM_RESULT] = {false, true,
 				 "SDM Vol. 2B SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR and APM Vol. 3 "
 				 "same: OF for counts > 1 and AF undefined"},
-    [SQ_MUL_KEEPS_SZAP] = {false, true, "SDM Vol. 2B MUL/IMUL, APM Vol. 3 MUL/IMUL: SF ZF AF "
-					"PF undefined"},
-    [SQ_DIV_SETS_FLAGS] = {false, true, "SDM Vol. 2A DIV/IDIV, APM Vol. 3 DIV/IDIV: all six "
-					"flags undefined"},
-    [SQ_XZCNT_KEEPS_OF] = {false, true, "SDM Vol. 2B LZCNT/TZCNT, APM Vol. 3 LZCNT/TZCNT: OF "
-					"SF AF PF undefined"},
+    [SQ_MUL_KEEPS_SZAP] = {false, true,
+			   "SDM Vol. 2B MUL/IMUL, APM Vol. 3 MUL/IMUL: SF ZF AF "
+			   "PF undefined"},
+    [SQ_DIV_SETS_FLAGS] = {false, true,
+			   "SDM Vol. 2A DIV/IDIV, APM Vol. 3 DIV/IDIV: all six "
+			   "flags undefined"},
+    [SQ_XZCNT_KEEPS_OF] = {false, true,
+			   "SDM Vol. 2B LZCNT/TZCNT, APM Vol. 3 LZCNT/TZCNT: OF "
+			   "SF AF PF undefined"},
     [SQ_STR_A32_LAZY_WRITE] = {false, true,
 			       "SDM Vol. 2B REP, APM Vol. 3 REP: whether a 67h REP with "
 			       "ECX = 0 writes (zero-extends) rCX/rSI/rDI is not specified"},
@@ -33,8 +36,9 @@ static const struct soft_quirk_row soft_quirk_table[SQ_COUNT] = {
     [SQ_FXSAVE_PTRS_IF_ES] = {false, true,
 			      "APM Vol. 4 FXSAVE: FOP/FIP/FDP saved only when FSW.ES=1 "
 			      "(SDM Vol. 2A FXSAVE: always)"},
-    [SQ_MXCSR_MM] = {false, true, "APM Vol. 1 4.2.2 MXCSR.MM and 4.3.2 misaligned SSE "
-				  "mode; SDM Vol. 1 11.6.6 MXCSR_MASK (bit 17 reserved)"},
+    [SQ_MXCSR_MM] = {false, true,
+		     "APM Vol. 1 4.2.2 MXCSR.MM and 4.3.2 misaligned SSE "
+		     "mode; SDM Vol. 1 11.6.6 MXCSR_MASK (bit 17 reserved)"},
     [SQ_MMX_BEFORE_XM] = {false, true,
 			  "SDM Vol. 2A CVTPS2PI/CVTPI2PS, APM Vol. 4 same: the order of the "
 			  "x87-to-MMX transition and #XM is not specified"},

@@ -11,21 +11,21 @@
 /* A quirk's bit is set in cpu->quirks when the modelled vendor behaves
  * that way; the name says what the set bit means. */
 enum soft_quirk {
-	SQ_SHIFT_OF_FROM_RESULT,   /* shifts/rotates: OF from the result for any count, AF set */
-	SQ_MUL_KEEPS_SZAP,         /* MUL/IMUL leave SF ZF AF PF alone */
-	SQ_DIV_SETS_FLAGS,         /* DIV/IDIV: SF ZF PF cleared, AF set, CF OF kept */
-	SQ_XZCNT_KEEPS_OF,         /* TZCNT/LZCNT leave OF alone */
-	SQ_STR_A32_LAZY_WRITE,     /* REP string op, 32-bit addresses, ECX = 0: RCX/RSI/RDI
-				      untouched (Intel zero-extends them) */
+	SQ_SHIFT_OF_FROM_RESULT,    /* shifts/rotates: OF from the result for any count, AF set */
+	SQ_MUL_KEEPS_SZAP,          /* MUL/IMUL leave SF ZF AF PF alone */
+	SQ_DIV_SETS_FLAGS,          /* DIV/IDIV: SF ZF PF cleared, AF set, CF OF kept */
+	SQ_XZCNT_KEEPS_OF,          /* TZCNT/LZCNT leave OF alone */
+	SQ_STR_A32_LAZY_WRITE,      /* REP string op, 32-bit addresses, ECX = 0: RCX/RSI/RDI
+				       untouched (Intel zero-extends them) */
 	SQ_REP_CMP_FAULT_NEW_FLAGS, /* a fault inside REPE/REPNE CMPS/SCAS keeps the flags of
 				       the last completed iteration */
-	SQ_FXSAVE_PTRS_IF_ES,      /* FXSAVE stores FOP/FIP/FDP only while FSW.ES is set */
-	SQ_MXCSR_MM,               /* MXCSR.MM (bit 17, MXCSR_MASK 0x2ffff): when set, SSE
-				      computing instructions take misaligned operands */
-	SQ_MMX_BEFORE_XM,          /* CVT*PS2PI/CVTPI2P* enter MMX state before an #XM */
-	SQ_SYSCALL_ANY_MODE,       /* SYSCALL/SYSRET also outside 64-bit mode */
-	SQ_SYSENTER_LONG_UD,       /* SYSENTER/SYSEXIT raise #UD in long mode */
-	SQ_SYSRET_NONCANON_OK,     /* SYSRET to a non-canonical RIP does not #GP at CPL 0 */
+	SQ_FXSAVE_PTRS_IF_ES,       /* FXSAVE stores FOP/FIP/FDP only while FSW.ES is set */
+	SQ_MXCSR_MM,                /* MXCSR.MM (bit 17, MXCSR_MASK 0x2ffff): when set, SSE
+				       computing instructions take misaligned operands */
+	SQ_MMX_BEFORE_XM,           /* CVT*PS2PI/CVTPI2P* enter MMX state before an #XM */
+	SQ_SYSCALL_ANY_MODE,        /* SYSCALL/SYSRET also outside 64-bit mode */
+	SQ_SYSENTER_LONG_UD,        /* SYSENTER/SYSEXIT raise #UD in long mode */
+	SQ_SYSRET_NONCANON_OK,      /* SYSRET to a non-canonical RIP does not #GP at CPL 0 */
 	SQ_COUNT
 };
 
