@@ -1,10 +1,12 @@
 #!/bin/bash
 # Runs popek's guest test programs (tests/guest/build/*.elf, built by `make test`)
 # on every engine and prints "PASS guest/ENGINE/NAME", "FAIL guest/ENGINE/NAME: why
-# (last lines)" or "SKIP guest/ENGINE/NAME: why" for each.
+# (last lines)" or "SKIP guest/ENGINE/NAME: why" for each. A program that depends on
+# the CPU vendor runs once per model, as NAME@intel and NAME@amd (runs_of).
 # Environment: POPEK (default build/asan/popek), POPEK_GUEST_ENGINES (default
 # "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30),
-# POPEK_GUEST_PROGRAMS (names to run, default all of tests/guest/Makefile's).
+# POPEK_GUEST_PROGRAMS (names to run, NAME or NAME@VARIANT, default all of
+# tests/guest/Makefile's).
 set -u
 cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
@@ -17,7 +19,29 @@ PVM_LIST=$DIR/kvm_pvm_limits.txt
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-PROGRAMS=${POPEK_GUEST_PROGRAMS:-$(make -s --no-print-directory -C "$DIR" list)}
+# The runs of program NAME: NAME@intel and NAME@amd for those whose result
+# depends on the modelled vendor (--cpu-vendor), else NAME.
+runs_of() { # name
+	case $1 in
+	*@*) echo "$1" ;;
+	syscall_compat | misc_enable) echo "$1@intel $1@amd" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# The host's CPU vendor as --cpu-vendor names it (KVM can model only that one).
+host_vendor() {
+	case $(grep -m1 '^vendor_id' /proc/cpuinfo 2>/dev/null) in
+	*GenuineIntel*) echo intel ;;
+	*AuthenticAMD* | *HygonGenuine*) echo amd ;;
+	*) echo unknown ;;
+	esac
+}
+
+PROGRAMS=
+for n in ${POPEK_GUEST_PROGRAMS:-$(make -s --no-print-directory -C "$DIR" list)}; do
+	PROGRAMS+="$(runs_of "$n") "
+done
 if [ -z "$PROGRAMS" ] || [ ! -x "$POPEK" ]; then
 	echo "FAIL guest: no program list or no $POPEK (run make test)"
 	exit 1
@@ -138,9 +162,12 @@ text_of() { # hex: its printable characters
 }
 
 run_one() { # engine name
-	local args=(run --kernel "$BUILD/$2.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
+	local args=(run --kernel "$BUILD/${2%@*}.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
 	local wrap=() reason listener=
 
+	case $2 in
+	*@intel | *@amd) args+=(--cpu-vendor "${2#*@}") ;;
+	esac
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
 	if [ "$2" = virtio_net_hostile ]; then
@@ -218,6 +245,10 @@ judge() { # engine name
 		grep -aq '^debug_exit: writing 0x2a' "$out" || echo "the program did not start"
 	else
 		last=$(grep -av '^popek: ' "$out" | tail -n 1)
+		case $2 in # the program saw the vendor it was run for
+		*@intel) grep -aq '^# vendor GenuineIntel' "$out" || echo "the program did not report vendor GenuineIntel" ;;
+		*@amd) grep -aq '^# vendor AuthenticAMD' "$out" || echo "the program did not report vendor AuthenticAMD" ;;
+		esac
 		grep -aq '^not ok' "$out" && echo "$(grep -ac '^not ok' "$out") checks failed"
 		grep -aq '# SKIP' "$out" && echo "checks skipped although the test device is attached"
 		[ "$last" = PASS ] || echo "last line is '$last', not PASS"
@@ -271,10 +302,15 @@ for e in $ENGINES; do
 		done
 		continue
 	fi
+	skip_kvm_vendor=
 	for n in $PROGRAMS; do
-		if [ ! -f "$BUILD/$n.elf" ]; then
+		if [ "$e" = kvm ] && [[ $n == *@* ]] && [ "${n#*@}" != "$(host_vendor)" ]; then
+			skip_kvm_vendor+=" $n"
+			continue
+		fi
+		if [ ! -f "$BUILD/${n%@*}.elf" ]; then
 			echo "127" >"$TMP/$e.$n.rc"
-			echo "$BUILD/$n.elf is missing (make guest-programs)" >"$TMP/$e.$n.out"
+			echo "$BUILD/${n%@*}.elf is missing (make guest-programs)" >"$TMP/$e.$n.out"
 			continue
 		fi
 		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
@@ -284,6 +320,10 @@ for e in $ENGINES; do
 	done
 	wait
 	for n in $PROGRAMS; do
+		if [[ " $skip_kvm_vendor " == *" $n "* ]]; then
+			echo "SKIP guest/$e/$n: KVM presents the host's CPU ($(host_vendor)), not ${n#*@}"
+			continue
+		fi
 		report "$e" "$n"
 	done
 done

@@ -64,10 +64,19 @@ typedef int64_t s64;
 #define LAPIC_EOI 0xB0
 #define LAPIC_SVR 0xF0
 #define LAPIC_IRR 0x200
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3E0
+#define ICR_NMI (4u << 8)          /* delivery modes (SDM Vol. 3A 11.6.1) */
+#define ICR_INIT (5u << 8)
+#define ICR_SIPI (6u << 8)
+#define ICR_BUSY (1u << 12)         /* delivery status: send pending */
+#define ICR_ASSERT (1u << 14)
+#define ICR_SELF (1u << 18)         /* destination shorthands */
+#define ICR_ALL_BUT_SELF (3u << 18)
 #define LVT_MASKED (1u << 16)
 #define LVT_PERIODIC (1u << 17)
 
@@ -178,6 +187,40 @@ void lapic_eoi(void);
 bool wait_count(volatile u64 *count, u64 want, u64 spins);
 #define WAIT_LONG 1000000
 #define WAIT_SHORT 20000
+
+/* The value of "key=N" (decimal) on the multiboot command line, or def. */
+u64 cmdline_u64(const char *key, u64 def);
+
+/* SMP (lib/smp.c; Intel SDM Vol. 3A "MP Initialization Example"): CPU n
+ * has APIC id n. Each CPU has its own TSS (selector SEL_TSS + 16 * cpu)
+ * and stacks; the IDT, GDT and page tables are shared. */
+#define SMP_MAX_CPUS 8
+struct __attribute__((packed)) tss64 { /* 64-bit TSS, Intel SDM Vol. 3A 7.7 */
+	u32 reserved0;
+	u64 rsp[3];
+	u64 reserved1;
+	u64 ist[7];
+	u64 reserved2;
+	u16 reserved3, iomap_base;
+};
+/* Loads the shared GDT and IDT and CPU cpu's TSS t (filled here). */
+void cpu_tables_load(unsigned cpu, struct tss64 *t, void *ist1_top, void *rsp0_top);
+/* This CPU's number, from its task register (0 before smp_start). */
+static inline unsigned smp_cpu(void)
+{
+	u16 tr;
+	asm volatile("str %0" : "=r"(tr));
+	return tr >= SEL_TSS ? (unsigned)(tr - SEL_TSS) / 16 : 0;
+}
+typedef void (*smp_fn)(unsigned cpu);
+/* Starts CPUs 1..n-1 with INIT-SIPI-SIPI; each runs fn(cpu) with its LAPIC
+ * software-enabled and IF=0, then counts itself in smp_done and halts.
+ * Returns how many CPUs run (the BSP included): n unless some never came. */
+unsigned smp_start(unsigned n, smp_fn fn);
+extern volatile u64 smp_done;
+/* Sends an IPI: icr_lo to APIC id dest (ignored with a shorthand), then
+ * waits until the LAPIC has sent it. */
+void lapic_ipi(u32 dest, u32 icr_lo);
 
 /* Saved by lib/entry.S at the multiboot entry, before anything changed. */
 extern u32 mb_magic, mb_info, mb_entry_cr0, mb_entry_eflags;

@@ -2,9 +2,10 @@
 #include "guest.h"
 
 /* Long-mode GDT (Intel SDM Vol. 3A 3.4.5, 7.2.3) with Linux's selectors
- * (arch/x86/include/asm/segment.h), in the order SYSRET expects. The
- * 16-byte TSS descriptor is filled at run time. Loaded by the 32-bit entry. */
-u64 gdt[10] = {
+ * (arch/x86/include/asm/segment.h), in the order SYSRET expects, then one
+ * 16-byte TSS descriptor per CPU (SEL_TSS + 16 * cpu), filled at run time.
+ * Loaded by the 32-bit entry. */
+u64 gdt[8 + 2 * SMP_MAX_CPUS] = {
 	0,
 	0x00CF9A000000FFFFULL, /* 0x08 kernel code, 32-bit (unused) */
 	0x00AF9A000000FFFFULL, /* 0x10 kernel code, 64-bit */
@@ -14,16 +15,9 @@ u64 gdt[10] = {
 	0x00AFFA000000FFFFULL, /* 0x33 user code, 64-bit */
 };
 
-/* 64-bit TSS (Intel SDM Vol. 3A 7.7): RSP0 for ring 3 -> 0, IST1 for
+/* The BSP's TSS (lib/smp.c has the APs'): RSP0 for ring 3 -> 0, IST1 for
  * NMI, #DF and #MC so that they always get a good stack. */
-static struct __attribute__((packed)) {
-	u32 reserved0;
-	u64 rsp[3];
-	u64 reserved1;
-	u64 ist[7];
-	u64 reserved2;
-	u16 reserved3, iomap_base;
-} tss;
+static struct tss64 tss;
 static u64 ist1_stack[1024] __attribute__((aligned(16)));
 static u64 rsp0_stack[2048] __attribute__((aligned(16)));
 
@@ -41,6 +35,7 @@ extern char idt_stubs[];
 extern u64 pd[];
 static trap_fn handlers[256];
 static int failures;
+static int print_owner = -1, print_depth; /* see print_lock() */
 volatile struct trap_info last_trap;
 volatile u64 trap_resume, catch_start, catch_end;
 
@@ -168,24 +163,54 @@ void vprintf(const char *fmt, va_list ap)
 	}
 }
 
+/* Keeps the lines of different CPUs apart. The owner may take it again (a
+ * trap handler printing while its CPU prints), so it never deadlocks. */
+static void print_lock(void)
+{
+	int me = (int)smp_cpu(), free = -1;
+
+	if (__atomic_load_n(&print_owner, __ATOMIC_ACQUIRE) == me) {
+		print_depth++;
+		return;
+	}
+	while (!__atomic_compare_exchange_n(&print_owner, &free, me, false, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		free = -1;
+		pause();
+	}
+	print_depth = 1;
+}
+
+static void print_unlock(void)
+{
+	if (--print_depth == 0)
+		__atomic_store_n(&print_owner, -1, __ATOMIC_RELEASE);
+}
+
 void printf(const char *fmt, ...)
 {
 	va_list ap;
+
+	print_lock();
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+	print_unlock();
 }
 
 bool check(bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
+	print_lock();
 	printf(ok ? "ok - " : "not ok - ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar_serial('\n');
-	failures += !ok;
+	print_unlock();
+	if (!ok)
+		__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
 	return ok;
 }
 
@@ -204,6 +229,7 @@ void debug_exit(u8 v)
 /* PASS: v = 0x10, popek status 0x21; FAIL: v = 0x11, status 0x23. */
 void guest_exit(bool pass)
 {
+	pass = pass && !__atomic_load_n(&failures, __ATOMIC_RELAXED);
 	printf(pass ? "PASS\n" : "FAIL\n");
 	debug_exit(pass ? 0x10 : 0x11);
 }
@@ -241,21 +267,32 @@ void trap_handler(struct trap_frame *f)
 	guest_exit(false);
 }
 
+struct __attribute__((packed)) dtable_ptr {
+	u16 limit;
+	u64 base;
+};
+
+void cpu_tables_load(unsigned cpu, struct tss64 *t, void *ist1_top, void *rsp0_top)
+{
+	u64 base = (u64)t;
+	struct dtable_ptr p = {sizeof(gdt) - 1, (u64)gdt};
+	struct dtable_ptr i = {sizeof(idt) - 1, (u64)idt};
+
+	memset(t, 0, sizeof(*t));
+	t->ist[0] = (u64)ist1_top;
+	t->rsp[0] = (u64)rsp0_top;
+	t->iomap_base = sizeof(*t);
+	/* Available 64-bit TSS, type 9 (Intel SDM Vol. 3A 7.2.3, Figure 7-4). */
+	gdt[8 + 2 * cpu] = (sizeof(*t) - 1) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 |
+			   ((base >> 24) & 0xFF) << 56;
+	gdt[9 + 2 * cpu] = base >> 32;
+	asm volatile("lgdt %0; ltr %w1; lidt %2" ::"m"(p), "r"(SEL_TSS + 16 * cpu), "m"(i)
+		     : "memory");
+}
+
 static void descriptors_init(void)
 {
-	u64 base = (u64)&tss, stubs = (u64)idt_stubs;
-	struct __attribute__((packed)) { u16 limit; u64 base; } p;
-
-	tss.ist[0] = (u64)&ist1_stack[1024];
-	tss.rsp[0] = (u64)&rsp0_stack[2048];
-	tss.iomap_base = sizeof(tss);
-	/* Available 64-bit TSS, type 9 (Intel SDM Vol. 3A 7.2.3, Figure 7-4). */
-	gdt[8] = (sizeof(tss) - 1) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 |
-		 ((base >> 24) & 0xFF) << 56;
-	gdt[9] = base >> 32;
-	p.limit = sizeof(gdt) - 1;
-	p.base = (u64)gdt;
-	asm volatile("lgdt %0; ltr %w1" ::"m"(p), "r"(SEL_TSS) : "memory");
+	u64 stubs = (u64)idt_stubs;
 
 	for (int v = 0; v < 256; v++) {
 		u64 a = stubs + 16 * v;
@@ -266,9 +303,7 @@ static void descriptors_init(void)
 		idt[v].mid = (u16)(a >> 16);
 		idt[v].hi = (u32)(a >> 32);
 	}
-	p.limit = sizeof(idt) - 1;
-	p.base = (u64)idt;
-	asm volatile("lidt %0" ::"m"(p) : "memory");
+	cpu_tables_load(0, &tss, &ist1_stack[1024], &rsp0_stack[2048]);
 }
 
 /* Remap the 8259s to vectors 0x20-0x2F and mask them: firmware may have
@@ -306,6 +341,31 @@ u64 *paging_pte(u64 va)
 void paging_flush(void)
 {
 	asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory");
+}
+
+/* The multiboot command line (flag bit 2, Multiboot Specification 3.3),
+ * "path args", or "" when the loader gave none. */
+static const char *cmdline(void)
+{
+	const u32 *info = (const u32 *)(u64)mb_info;
+
+	return info && (info[0] & (1u << 2)) && info[4] ? (const char *)(u64)info[4] : "";
+}
+
+u64 cmdline_u64(const char *key, u64 def)
+{
+	const char *p = cmdline();
+	size_t n = strlen(key);
+	u64 v = 0;
+
+	for (; *p; p++) {
+		if ((p != cmdline() && p[-1] != ' ') || memcmp(p, key, n) || p[n] != '=')
+			continue;
+		for (p += n + 1; *p >= '0' && *p <= '9'; p++)
+			v = v * 10 + (u64)(*p - '0');
+		return v;
+	}
+	return def;
 }
 
 bool testdev_present(void)
