@@ -168,6 +168,9 @@ run_one() { # engine name
 	case $2 in
 	*@intel | *@amd) args+=(--cpu-vendor "${2#*@}") ;;
 	esac
+	case $2 in
+	nmi) args+=(--cpus 2) ;;
+	esac
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
 	if [ "$2" = virtio_net_hostile ]; then

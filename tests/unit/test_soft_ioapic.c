@@ -185,7 +185,7 @@ static void test_destinations(void)
 	/* NMI delivery mode. */
 	set_rte(&r.io, 7, (1ull << 56) | 0x400);
 	set_pin(&r.io, 7, true);
-	CHECK(soft_lapic_take_nmi(&r.l[1]));
+	CHECK(soft_lapic_take_nmis(&r.l[1]));
 	/* Physical broadcast 0xFF. */
 	set_rte(&r.io, 8, (0xFFull << 56) | 0x70);
 	set_pin(&r.io, 8, true);

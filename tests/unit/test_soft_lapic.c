@@ -357,8 +357,12 @@ static void test_ipi_physical_and_shorthands(void)
 	/* NMI. */
 	send(&r.l[2], 1, 0x4400);
 	CHECK(soft_lapic_nmi_pending(&r.l[1]));
-	CHECK(soft_lapic_take_nmi(&r.l[1]));
-	CHECK(!soft_lapic_take_nmi(&r.l[1]));
+	CHECK_EQ(soft_lapic_take_nmis(&r.l[1]), 1);
+	CHECK_EQ(soft_lapic_take_nmis(&r.l[1]), 0);
+	/* Two NMIs before the vCPU looks are two, not one. */
+	send(&r.l[2], 1, 0x4400);
+	send(&r.l[0], 1, 0x4400);
+	CHECK_EQ(soft_lapic_take_nmis(&r.l[1]), 2);
 	rig_destroy(&r);
 }
 

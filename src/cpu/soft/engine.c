@@ -267,6 +267,7 @@ static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
 	soft_mode_update(cpu);
 	cpu->wait_for_sipi = false;
 	cpu->halted = false;
+	((struct soft_vcpu *)ev)->nmi_held = 0;
 	/* A new architectural state starts with nothing pending from the old one. */
 	cpu->shutdown = false;
 	cpu->pending_vector = -1;
@@ -348,11 +349,35 @@ static void vcpu_init_sipi(struct soft_vcpu *v)
 
 	if (atomic_exchange(&v->init_pending, false)) {
 		soft_init(cpu);
+		v->nmi_held = 0;
 		cpu->wait_for_sipi = cpu->id != 0;
 	}
 	vec = atomic_exchange(&v->sipi_vector, -1);
 	if (vec >= 0 && cpu->wait_for_sipi)
 		soft_sipi(cpu, (u8)vec);
+}
+
+/* Takes the NMIs the LAPIC received and delivers one if NMIs are not
+ * blocked; returns whether it did.
+ *
+ * NMIs (SDM Vol. 3A 6.7.1): one is in service until its IRET and one more
+ * can wait behind it; later ones are lost. NMIs that arrive before the CPU
+ * took the first are two, not one, as KVM counts them (arch/x86/kvm/x86.c,
+ * process_nmi): this CPU looks only between instruction batches, so
+ * "together" happens far more often than on hardware, and a guest that
+ * sends itself an NMI while another CPU sends it one must get both. */
+static bool vcpu_nmi(struct soft_vcpu *v)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	unsigned nmis = soft_lapic_take_nmis(&v->lapic);
+
+	if (nmis)
+		v->nmi_held = MIN(v->nmi_held + nmis, cpu->nmi_blocked ? 1u : 2u);
+	if (cpu->intr_shadow || cpu->nmi_blocked || !v->nmi_held)
+		return false;
+	v->nmi_held--;
+	soft_deliver_interrupt(cpu, EXC_NMI, SOFT_INT_HW);
+	return true;
 }
 
 /* Delivers an NMI or an external interrupt if one can be taken now. */
@@ -361,14 +386,13 @@ static void vcpu_interrupts(struct soft_vcpu *v)
 	struct soft_cpu *cpu = &v->cpu;
 	int vec;
 
-	if (cpu->intr_shadow)
+	if (vcpu_nmi(v) || cpu->intr_shadow)
 		return;
-	if (!cpu->nmi_blocked && soft_lapic_nmi_pending(&v->lapic) &&
-	    soft_lapic_take_nmi(&v->lapic)) {
-		soft_deliver_interrupt(cpu, EXC_NMI, SOFT_INT_HW);
-		return;
-	}
 	if (!(cpu->rflags & X86_RFLAGS_IF) || soft_lapic_pending_vector(&v->lapic) < 0)
+		return;
+	/* An NMI sent before the interrupt just seen (its sender counted it
+	 * before setting IRR) still goes first, as on KVM. */
+	if (vcpu_nmi(v))
 		return;
 	vec = soft_lapic_ack(&v->lapic);
 	if (vec >= 0)

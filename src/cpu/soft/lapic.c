@@ -167,14 +167,14 @@ int soft_lapic_ack(struct soft_lapic *l)
 	return v;
 }
 
-bool soft_lapic_take_nmi(struct soft_lapic *l)
+unsigned soft_lapic_take_nmis(struct soft_lapic *l)
 {
-	return atomic_exchange(&l->nmi_pending, false);
+	return atomic_exchange(&l->nmi_pending, 0);
 }
 
 bool soft_lapic_nmi_pending(struct soft_lapic *l)
 {
-	return atomic_load(&l->nmi_pending);
+	return atomic_load(&l->nmi_pending) != 0;
 }
 
 bool soft_lapic_set_pic_intr(struct soft_lapic *l, bool level)
@@ -380,7 +380,7 @@ void lapic_reset_regs_locked(struct soft_lapic *l)
 	l->timer_deadline_ns = UINT64_MAX;
 	l->tsc_deadline = 0;
 	l->extint_req = false;
-	atomic_store(&l->nmi_pending, false);
+	atomic_store(&l->nmi_pending, 0);
 }
 
 int lapic_set_base_locked(struct soft_lapic *l, u64 value)
@@ -455,7 +455,7 @@ int soft_lapic_init(struct soft_lapic *l, struct soft_apic_bus *bus, unsigned id
 	l->bus = bus;
 	l->id = id;
 	atomic_init(&l->base, lapic_default_base(id));
-	atomic_init(&l->nmi_pending, false);
+	atomic_init(&l->nmi_pending, 0);
 	lapic_reset_regs_locked(l);
 	if (bus)
 		atomic_store(&bus->lapic[id], l);
@@ -573,7 +573,9 @@ void soft_apic_bus_deliver(struct soft_apic_bus *bus, const struct soft_apic_msg
 				kick = lapic_accept_fixed_locked(t, m->vector, m->level);
 			break;
 		case SOFT_APIC_DM_NMI:
-			atomic_store(&t->nmi_pending, true);
+			/* Counted, not a flag: two that arrive before the
+			 * vCPU looks are two NMIs (engine.c vcpu_interrupts). */
+			atomic_fetch_add(&t->nmi_pending, 1);
 			kick = true;
 			break;
 		case SOFT_APIC_DM_EXTINT:

@@ -138,7 +138,8 @@ struct soft_lapic {
 	u64 tsc_offset;        /* guest TSC = now_ns + tsc_offset */
 	bool pic_intr;         /* the 8259A's INTR output on LINT0 (BSP only) */
 	bool extint_req;       /* ExtINT message from the IOAPIC not yet acknowledged */
-	_Atomic bool nmi_pending;
+	/* NMI messages the vCPU has not taken yet (a count: see engine.c). */
+	_Atomic unsigned nmi_pending;
 };
 
 /* ---- The bus ------------------------------------------------------------ */
@@ -200,8 +201,9 @@ int soft_lapic_pending_vector(struct soft_lapic *l);
  * IRR to ISR and returns it; for ExtINT asks the PIC; returns the spurious
  * vector (SVR[7:0]) when nothing is deliverable any more (SDM 10.9). */
 int soft_lapic_ack(struct soft_lapic *l);
-/* Takes the pending NMI (IPI or LVT NMI delivery): true once per NMI. */
-bool soft_lapic_take_nmi(struct soft_lapic *l);
+/* Takes the NMIs (IPI or LVT NMI deliveries) that arrived since the last
+ * call: their number. The vCPU decides how many it keeps (engine.c). */
+unsigned soft_lapic_take_nmis(struct soft_lapic *l);
 bool soft_lapic_nmi_pending(struct soft_lapic *l);
 /* The 8259A's INTR output level (wired to the BSP's LINT0). Returns true
  * when the vCPU must be woken for it; the caller kicks (it holds the PIC

@@ -272,9 +272,13 @@ static u64 phys_io_read(struct soft_cpu *cpu, u64 gpa, unsigned size)
 
 static void phys_io_write(struct soft_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
-	if (cpu->lapic && soft_lapic_is_mmio(cpu->lapic, gpa))
+	if (cpu->lapic && soft_lapic_is_mmio(cpu->lapic, gpa)) {
 		soft_lapic_mmio_write(cpu->lapic, gpa & 0xfff, size, v, soft_now_ns(cpu));
-	else
+		/* An IPI to self, an EOI or a lower TPR: the run loop looks at
+		 * interrupts before the next instruction, as after the x2APIC
+		 * MSR writes (system_insn.c) and as KVM does. */
+		cpu->exec_stop = true;
+	} else
 		bus_write(&cpu->m->mmio, gpa, size, v);
 }
 

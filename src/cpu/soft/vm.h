@@ -29,6 +29,10 @@ struct soft_vcpu {
 	_Atomic bool init_pending;
 	_Atomic int sipi_vector; /* -1: none */
 
+	/* NMIs taken from the LAPIC, not yet delivered (engine.c
+	 * vcpu_interrupts): at most 1 while NMIs are blocked, else 2. */
+	unsigned nmi_held;
+
 	/* run() returned VCPU_EXIT_HLT for a halt with interrupts disabled or
 	 * the wait for a SIPI; it now sleeps there until INIT, SIPI or NMI, then
 	 * returns KICKED once so the machine knows this vCPU lives again. */
