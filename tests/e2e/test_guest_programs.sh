@@ -24,7 +24,7 @@ trap 'rm -rf "$TMP"' EXIT
 runs_of() { # name
 	case $1 in
 	*@*) echo "$1" ;;
-	syscall_compat | misc_enable) echo "$1@intel $1@amd" ;;
+	syscall_compat | misc_enable | apic_disable) echo "$1@intel $1@amd" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -169,7 +169,7 @@ run_one() { # engine name
 	*@intel | *@amd) args+=(--cpu-vendor "${2#*@}") ;;
 	esac
 	case $2 in
-	nmi) args+=(--cpus 2) ;;
+	nmi | apic_disable@*) args+=(--cpus 2) ;;
 	esac
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")

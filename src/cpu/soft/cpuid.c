@@ -168,6 +168,10 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 		out[EBX] = (8u << 8) | ((1u << order_of(n)) << 16) | (cpu->id << 24);
 		out[ECX] = feature_word(cpu, 1, ECX);
 		out[EDX] = feature_word(cpu, 1, EDX) | (n > 1 ? 1u << 28 : 0); /* HTT */
+		/* A globally disabled APIC is not there (SDM Vol. 3A 10.4.3); AMD's
+		 * copy in 0x8000_0001 follows (leaf_ext). */
+		if (cpu->lapic && !(soft_lapic_get_base(cpu->lapic) & SOFT_APIC_BASE_EN))
+			out[EDX] &= ~(1u << 9);
 		/* SIMD instructions run on the host's own units: offer only those it has. */
 		{
 			const u32 simd_ecx =

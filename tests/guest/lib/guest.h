@@ -188,6 +188,14 @@ bool wait_count(volatile u64 *count, u64 want, u64 spins);
 #define WAIT_LONG 1000000
 #define WAIT_SHORT 20000
 
+/* CPUID.0's vendor string ("GenuineIntel", "AuthenticAMD"); prints
+ * "# vendor NAME", which the runner checks for NAME@intel and NAME@amd. */
+const char *cpu_vendor(void);
+static inline bool cpu_is_amd(void)
+{
+	return !strcmp(cpu_vendor(), "AuthenticAMD");
+}
+
 /* The value of "key=N" (decimal) on the multiboot command line, or def. */
 u64 cmdline_u64(const char *key, u64 def);
 

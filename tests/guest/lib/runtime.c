@@ -368,6 +368,21 @@ u64 cmdline_u64(const char *key, u64 def)
 	return def;
 }
 
+const char *cpu_vendor(void)
+{
+	static char name[13];
+	u32 r[4];
+
+	if (!name[0]) {
+		cpuid(0, 0, r);
+		memcpy(name, &r[1], 4);
+		memcpy(name + 4, &r[3], 4);
+		memcpy(name + 8, &r[2], 4);
+		printf("# vendor %s\n", name);
+	}
+	return name;
+}
+
 bool testdev_present(void)
 {
 	return inb(TESTDEV_PORT + 4) == 0x5A;
