@@ -53,6 +53,16 @@
 	 (1ULL << 8) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 20) | (1ULL << 24) |  \
 	 (1ULL << 26) | (1ULL << 27) | (1ULL << 62))
 
+/* IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2) as KVM lets a guest write it
+ * (arch/x86/kvm/x86.c, kvm_set_msr_common): BTS_UNAVAILABLE and
+ * PEBS_UNAVAILABLE are read-only, a write changing them raises #GP; EMON
+ * ("performance monitoring available": no PMU here) ignores writes; every
+ * other bit keeps what the guest wrote and, as under KVM, changes nothing:
+ * fast strings (0), thermal control (3), SpeedStep (16), MONITOR FSM (18,
+ * CPUID has no MONITOR), limit CPUID (22), xTPR disable (23), XD disable (34). */
+#define MISC_ENABLE_EMON     (1ULL << 7)
+#define MISC_ENABLE_READONLY ((1ULL << 11) | (1ULL << 12))
+
 /* The MTRRs: 8 variable ranges, fixed ranges, write combining (SDM Vol. 3A 11.11.1). */
 #define SOFT_MTRRCAP (8u | (1u << 8) | (1u << 10))
 
@@ -272,8 +282,9 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 		m->sysenter_eip = v;
 		return;
 	case MSR_MISC_ENABLE:
-		/* Keep the read-only "unavailable" bits; fast strings may toggle. */
-		m->misc_enable = (m->misc_enable & ~1ULL) | (v & 1);
+		if ((v ^ m->misc_enable) & MISC_ENABLE_READONLY)
+			msr_fault(cpu, "write", index, v);
+		m->misc_enable = (v & ~MISC_ENABLE_EMON) | (m->misc_enable & MISC_ENABLE_EMON);
 		return;
 	case MSR_PAT:
 		if (!bytes_types_ok(v, true))
