@@ -79,6 +79,36 @@ struct mb_kernel {
 	u64 start, end, entry;
 };
 
+/* What popek writes below 1 MiB for a multiboot kernel (layout.h). The rest
+ * of low RAM is the kernel's to load into, as the spec allows (3.1.3: any
+ * address the memory map shows as RAM); the modules go above 1 MiB. */
+static const struct {
+	u64 start, end;
+	const char *what;
+} mb_low_use[] = {
+    {LAYOUT_GDT, LAYOUT_IDT, "the boot GDT"},
+    {LAYOUT_MB_INFO, LAYOUT_MB_INFO + MBI_SIZE, "the multiboot information"},
+    {LAYOUT_MB_AREA, LAYOUT_EBDA_START, "the multiboot memory map, command line and module list"},
+    {LAYOUT_EBDA_START, LAYOUT_KERNEL,
+     "the EBDA, ACPI tables and BIOS area (reserved in the e820 map)"},
+};
+
+/* Refuses [start, end) (a segment, or the a.out image) when it overlaps
+ * what popek places in low memory, naming it. */
+static int mb_check_low(const char *path, const char *what, u64 start, u64 end)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(mb_low_use); i++) {
+		if (start >= mb_low_use[i].end || end <= mb_low_use[i].start)
+			continue;
+		log_error("kernel '%s': multiboot %s [%#llx, %#llx) overlaps %s at [%#llx, %#llx)",
+			  path, what, (unsigned long long)start, (unsigned long long)end,
+			  mb_low_use[i].what, (unsigned long long)mb_low_use[i].start,
+			  (unsigned long long)mb_low_use[i].end);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The a.out kludge (spec 3.1.3): addresses come from the header, the file
  * is copied from the offset that corresponds to load_addr. */
 static int mb_load_aout(const struct guest_mem *mem, const struct boot_file *f, u64 hdr,
@@ -116,16 +146,16 @@ static int mb_load_aout(const struct guest_mem *mem, const struct boot_file *f, 
 	}
 	k->start = load_addr;
 	k->end = bss_end ? bss_end : load_addr + load_size;
-	if (k->start < LAYOUT_KERNEL || k->end > guest_mem_low_end(mem) ||
-	    !guest_mem_ptr(mem, k->start, k->end - k->start)) {
+	if (k->end > guest_mem_low_end(mem) || !guest_mem_ptr(mem, k->start, k->end - k->start)) {
 		log_error("kernel '%s': multiboot image [%#llx, %#llx) is outside guest RAM "
-			  "[%#llx, %#llx) with --mem %lluM",
+			  "[0, %#llx) with --mem %lluM",
 			  f->path, (unsigned long long)k->start, (unsigned long long)k->end,
-			  (unsigned long long)LAYOUT_KERNEL,
 			  (unsigned long long)guest_mem_low_end(mem),
 			  (unsigned long long)(mem->ram_size / MiB));
 		return -ENOMEM;
 	}
+	if (mb_check_low(f->path, "image", k->start, k->end))
+		return -ENOMEM;
 	guest_mem_write(mem, load_addr, f->data + text_off, load_size);
 	memset(guest_mem_ptr(mem, k->start, k->end - k->start) + load_size, 0,
 	       k->end - k->start - load_size);
@@ -145,8 +175,11 @@ static int mb_load_elf(const struct guest_mem *mem, const struct boot_file *f, s
 		return -ENOEXEC;
 	}
 	r = elf_entry_paddr(f->path, &img, &k->entry);
+	for (unsigned i = 0; i < img.nr_load && !r; i++)
+		r = mb_check_low(f->path, "segment", img.load[i].paddr,
+				 img.load[i].paddr + img.load[i].memsz);
 	if (!r)
-		r = elf_load(mem, f->path, f->data, &img, LAYOUT_KERNEL, guest_mem_low_end(mem));
+		r = elf_load(mem, f->path, f->data, &img, 0, guest_mem_low_end(mem));
 	k->start = img.lo;
 	k->end = img.hi;
 	return r;
@@ -222,14 +255,15 @@ static int mb_load_module(const struct guest_mem *mem, struct mb_area *a, const 
 	return 0;
 }
 
-/* Modules from cfg->initrd_path, placed after the kernel; their list goes
- * to the MB area. Sets the MODS fields of info. */
+/* Modules from cfg->initrd_path, placed after the kernel (and above 1 MiB:
+ * a low kernel's end is followed by the areas of mb_low_use); their list
+ * goes to the MB area. Sets the MODS fields of info. */
 static int mb_load_modules(const struct guest_mem *mem, struct mb_area *a, const char *list,
 			   u64 kernel_end, u8 *info, struct boot_result *out)
 {
 	size_t cap = strlen(list) + 1;
 	char *entry = malloc(cap), *path = malloc(cap);
-	u64 count = 0, next = kernel_end, mods_size;
+	u64 count = 0, next = MAX(kernel_end, LAYOUT_KERNEL), mods_size;
 	const char *p = list;
 	u8 *mods = NULL;
 	gpa_t mods_at;

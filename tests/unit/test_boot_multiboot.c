@@ -305,6 +305,120 @@ static void test_multiboot_aout(void)
 	guest_mem_destroy(&mem);
 }
 
+/* mb_elf_build's kernel moved to physical (and virtual) address at, len
+ * bytes of memory (up to 0x2000 of them from the file). */
+static void mb_elf_at(u8 *b, u32 at, u32 len)
+{
+	mb_elf_build(b, true);
+	put_le32(b + 24, at + 0x10); /* entry */
+	put_le32(b + 52 + 8, at);
+	put_le32(b + 52 + 12, at);
+	put_le32(b + 52 + 16, MIN(len, 0x2000u));
+	put_le32(b + 52 + 20, len);
+}
+
+/* A kernel below 1 MiB (linked at 0x8000) is RAM like any other; its
+ * modules still go above 1 MiB, clear of the low areas popek uses. */
+static void test_multiboot_low(void)
+{
+	static u8 img[MB_ELF_LEN];
+	static const u8 m1[100] = {0x5a};
+	char *p1 = tmp_write("mod", m1, sizeof(m1)), err[1024];
+	struct guest_mem mem;
+	struct boot_result res;
+	u32 mods;
+
+	mb_elf_at(img, 0x8000, 0x3000);
+	CHECK_EQ(mb_run(img, sizeof(img), p1, NULL, &mem, &res, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	check_protected_entry(&res, 0x8010);
+	CHECK_EQ(res.kernel_start, 0x8000);
+	CHECK_EQ(res.kernel_end, 0xb000);
+	CHECK(!memcmp(guest_mem_ptr(&mem, 0x8000, 0x2000), img + 0x1000, 0x2000));
+	CHECK_EQ(*(u8 *)guest_mem_ptr(&mem, 0xafff, 1), 0);
+	CHECK_EQ(rd32(&mem, LAYOUT_MB_INFO + 20), 1);
+	mods = rd32(&mem, LAYOUT_MB_INFO + 24);
+	CHECK_EQ(rd32(&mem, mods), MiB);
+	CHECK(!memcmp(guest_mem_ptr(&mem, MiB, sizeof(m1)), m1, sizeof(m1)));
+	guest_mem_destroy(&mem);
+
+	/* The largest that fits: from 0x7074 (after the info) to 0x30000. */
+	mb_elf_at(img, 0x7078, 0x30000 - 0x7078);
+	CHECK_EQ(mb_run(img, sizeof(img), NULL, NULL, &mem, &res, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	guest_mem_destroy(&mem);
+
+	/* The a.out kludge at 0x8000 too. */
+	aout_build(img, 0x800, 0, 0x9000, 0x8040);
+	put_le32(img + 0x2c, 0x8020);
+	put_le32(img + 0x30, 0x8000);
+	CHECK_EQ(mb_run(img, 0x800, NULL, NULL, &mem, &res, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(err[0], 0);
+	check_protected_entry(&res, 0x8040);
+	CHECK(!memcmp(guest_mem_ptr(&mem, 0x8000, 0x800), img, 0x800));
+	guest_mem_destroy(&mem);
+	tmp_remove(p1);
+}
+
+/* Segments over what popek writes below 1 MiB for a multiboot kernel are
+ * refused with a line naming it. */
+static void test_multiboot_low_overlaps(void)
+{
+	static const struct {
+		u32 at, len;
+		const char *msg;
+	} cases[] = {
+	    {0x400, 0x1000,
+	     "': multiboot segment [0x400, 0x1400) overlaps the boot GDT at "
+	     "[0x500, 0x520)\n"},
+	    {0x6000, 0x3000,
+	     "': multiboot segment [0x6000, 0x9000) overlaps the multiboot "
+	     "information at [0x7000, 0x7074)\n"},
+	    {0x2f000, 0x2000,
+	     "': multiboot segment [0x2f000, 0x31000) overlaps the multiboot "
+	     "memory map, command line and module list at [0x30000, 0x9fc00)\n"},
+	    {0x9f000, 0x1000,
+	     "': multiboot segment [0x9f000, 0xa0000) overlaps the multiboot "
+	     "memory map, command line and module list at [0x30000, 0x9fc00)\n"},
+	    {0xe0000, 0x1000,
+	     "': multiboot segment [0xe0000, 0xe1000) overlaps the EBDA, ACPI "
+	     "tables and BIOS area (reserved in the e820 map) at [0x9fc00, "
+	     "0x100000)\n"},
+	    {0xff000, 0x3000,
+	     "': multiboot segment [0xff000, 0x102000) overlaps the EBDA, ACPI "
+	     "tables and BIOS area (reserved in the e820 map) at [0x9fc00, "
+	     "0x100000)\n"},
+	};
+	static u8 img[MB_ELF_LEN];
+	struct guest_mem mem;
+	struct boot_result res;
+	char err[1024];
+
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+		mb_elf_at(img, cases[i].at, cases[i].len);
+		CHECK_EQ(mb_run(img, sizeof(img), NULL, NULL, &mem, &res, NULL, err, sizeof(err)),
+			 -ENOMEM);
+		CHECK(strstr(err, cases[i].msg) != NULL);
+		if (!strstr(err, cases[i].msg))
+			printf("  got: %s", err);
+		guest_mem_destroy(&mem);
+	}
+	/* The a.out kludge is checked the same way. */
+	aout_build(img, 0x800, 0, 0, 0x7040);
+	put_le32(img + 0x2c, 0x7020);
+	put_le32(img + 0x30, 0x7000);
+	CHECK_EQ(mb_run(img, 0x800, NULL, NULL, &mem, &res, NULL, err, sizeof(err)), -ENOMEM);
+	CHECK(strstr(err, "': multiboot image [0x7000, 0x7800) overlaps the multiboot "
+			  "information at [0x7000, 0x7074)\n") != NULL);
+	guest_mem_destroy(&mem);
+	/* Beyond RAM is still beyond RAM. */
+	mb_elf_at(img, 0x3fff000, 0x2000);
+	CHECK_EQ(mb_run(img, sizeof(img), NULL, NULL, &mem, &res, NULL, err, sizeof(err)), -ENOMEM);
+	CHECK(strstr(err, "': ELF segment [0x3fff000, 0x4001000) is outside guest RAM [0, "
+			  "0x4000000) with --mem 64M\n") != NULL);
+	guest_mem_destroy(&mem);
+}
+
 static void test_multiboot_errors(void)
 {
 	static u8 img[0x800], elf[MB_ELF_LEN];
@@ -350,14 +464,9 @@ static void test_multiboot_errors(void)
 	EXPECT(-ENOEXEC, "': multiboot entry point 0x100900 is outside the image "
 			 "[0x100000, 0x100800)\n");
 
-	aout_build(img, sizeof(img), 0, 0, 0x8040);
-	put_le32(img + 0x2c, 0x8020);
-	put_le32(img + 0x30, 0x8000);
-	EXPECT(-ENOMEM, "': multiboot image [0x8000, 0x8800) is outside guest RAM "
-			"[0x100000, 0x4000000) with --mem 64M\n");
-
 	aout_build(img, sizeof(img), 0, 0xf0000000, 0x100040);
-	EXPECT(-ENOMEM, "': multiboot image [0x100000, 0xf0000000) is outside guest RAM");
+	EXPECT(-ENOMEM, "': multiboot image [0x100000, 0xf0000000) is outside guest RAM "
+			"[0, 0x4000000) with --mem 64M\n");
 
 	/* Modules: missing file, empty path, too big. */
 	aout_build(img, sizeof(img), 0, 0, 0x100040);
@@ -440,6 +549,8 @@ int main(void)
 	TEST_RUN(test_find_header);
 	TEST_RUN(test_multiboot_elf_modules);
 	TEST_RUN(test_multiboot_aout);
+	TEST_RUN(test_multiboot_low);
+	TEST_RUN(test_multiboot_low_overlaps);
 	TEST_RUN(test_multiboot_errors);
 	TEST_RUN(test_multiboot_mutations);
 	return test_done();
