@@ -120,6 +120,16 @@ static void test_kvmclock(void)
 	OK(cpu, soft_wrmsr(cpu, 0x4b564d01, 0x5000 | 1));
 	memcpy(&wver, p, 4);
 	CHECK_EQ(wver, ver + 2);
+	/* A TSC write moves the TSC, not kvmclock: the page is rewritten to map
+	 * the new TSC to the same time (system_time is the VM's clock). */
+	OK(cpu, soft_wrmsr(cpu, 0x10, 5000000000000ULL));
+	memcpy(&wver, p, 4);
+	memcpy(&tsc, p + 8, 8);
+	memcpy(&sys, p + 16, 8);
+	CHECK_EQ(wver, ver + 4);
+	CHECK(tsc >= 5000000000000ULL && tsc < 5000000000000ULL + 1000000000ULL);
+	CHECK_EQ(tsc - sys, cpu->msr.tsc_offset);
+	CHECK(sys <= soft_now_ns(cpu));
 	OK(cpu, soft_wrmsr(cpu, 0x4b564d00, 0x6000));
 	memcpy(&wver, fx_ptr(f, 0x6000), 4);
 	memcpy(&sec, fx_ptr(f, 0x6004), 4);

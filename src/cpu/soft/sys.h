@@ -113,7 +113,8 @@ u64 soft_clock_ns(void);
 /* Guest time in ns: soft_vm_now(cpu->vm) (vm.h: ns since VM start, shared
  * by all vCPUs, the LAPIC timers and the PIT), or soft_clock_ns() for a
  * CPU without a VM (unit tests). The guest TSC runs at 1 GHz:
- * TSC = soft_now_ns(cpu) + cpu->msr.tsc_offset; kvmclock time = TSC. */
+ * TSC = soft_now_ns(cpu) + cpu->msr.tsc_offset; kvmclock time =
+ * soft_now_ns(cpu) on every vCPU, whatever its TSC offset. */
 u64 soft_now_ns(struct soft_cpu *cpu);
 /* WRMSR IA32_TSC: the guest TSC reads value now. */
 void soft_tsc_write(struct soft_cpu *cpu, u64 value);

@@ -54,11 +54,17 @@ u64 soft_rdtsc(struct soft_cpu *cpu)
 	return soft_now_ns(cpu) + cpu->msr.tsc_offset;
 }
 
+static bool kvmclock_update(struct soft_cpu *cpu);
+
 static void tsc_offset_set(struct soft_cpu *cpu, u64 offset)
 {
 	cpu->msr.tsc_offset = offset;
 	if (cpu->lapic)
 		soft_lapic_set_tsc_offset(cpu->lapic, offset);
+	/* The page maps this vCPU's TSC to kvmclock time: re-map it, as KVM
+	 * does after a guest's TSC write (KVM_REQ_CLOCK_UPDATE). */
+	if (cpu->msr.kvm_system_time & 1)
+		kvmclock_update(cpu);
 }
 
 void soft_tsc_write(struct soft_cpu *cpu, u64 value)
@@ -74,34 +80,42 @@ static void pv_version(u8 *p, u32 v)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-bool soft_kvmclock_enable(struct soft_cpu *cpu, u64 msr_value)
+/* Writes this vCPU's pvclock page. kvmclock time is the VM's clock in ns
+ * (soft_now_ns), the same on every vCPU whatever its TSC offset: a guest's
+ * WRMSR IA32_TSC moves that vCPU's TSC, not kvmclock, as under KVM (there
+ * system_time comes from the host's clock). The TSC runs at 1 GHz, so the
+ * scale is the identity ((delta << 1) * 2^31 >> 32) and the page needs a
+ * rewrite only when the TSC offset changes. */
+static bool kvmclock_update(struct soft_cpu *cpu)
 {
 	struct pvclock_time t;
 	u8 *p;
 	u32 ver;
+	u64 now;
 
-	cpu->msr.kvm_system_time = msr_value;
-	if (!(msr_value & 1))
-		return true;
-	p = guest_mem_ptr(&cpu->m->mem, msr_value & ~1ULL, sizeof(t));
+	p = guest_mem_ptr(&cpu->m->mem, cpu->msr.kvm_system_time & ~1ULL, sizeof(t));
 	if (!p)
 		return false;
 	memcpy(&ver, p, 4);
 	ver = (ver + 1) | 1;
 	pv_version(p, ver);
-	/* The guest TSC runs at 1 GHz and kvmclock time is that TSC in ns, so
-	 * the scale is the identity ((delta << 1) * 2^31 >> 32) and this page
-	 * never needs a refresh. */
 	memset(&t, 0, sizeof(t));
+	now = soft_now_ns(cpu);
 	t.version = ver;
-	t.tsc_timestamp = soft_rdtsc(cpu);
-	t.system_time = t.tsc_timestamp;
+	t.tsc_timestamp = now + cpu->msr.tsc_offset;
+	t.system_time = now;
 	t.tsc_to_system_mul = 0x80000000u;
 	t.tsc_shift = 1;
 	t.flags = PVCLOCK_TSC_STABLE_BIT;
 	memcpy(p + 4, (u8 *)&t + 4, sizeof(t) - 4);
 	pv_version(p, ver + 1);
 	return true;
+}
+
+bool soft_kvmclock_enable(struct soft_cpu *cpu, u64 msr_value)
+{
+	cpu->msr.kvm_system_time = msr_value;
+	return !(msr_value & 1) || kvmclock_update(cpu);
 }
 
 bool soft_kvm_wall_clock(struct soft_cpu *cpu, u64 gpa)
@@ -115,9 +129,9 @@ bool soft_kvm_wall_clock(struct soft_cpu *cpu, u64 gpa)
 	cpu->msr.kvm_wall_clock = gpa;
 	if (!p)
 		return false;
-	/* Wall-clock time at kvmclock system_time 0. */
+	/* Wall-clock time at kvmclock time 0. */
 	clock_gettime(CLOCK_REALTIME, &rt);
-	now_sys = soft_now_ns(cpu) + cpu->msr.tsc_offset;
+	now_sys = soft_now_ns(cpu);
 	boot_ns = (u64)rt.tv_sec * 1000000000ULL + (u64)rt.tv_nsec - now_sys;
 	memcpy(&ver, p, 4);
 	ver = (ver + 1) | 1;
