@@ -20,11 +20,13 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # The runs of program NAME: NAME@intel and NAME@amd for those whose result
-# depends on the modelled vendor (--cpu-vendor), else NAME.
+# depends on the modelled vendor (--cpu-vendor), NAME@VARIANT for other
+# settings (run_one), else NAME.
 runs_of() { # name
 	case $1 in
 	*@*) echo "$1" ;;
 	syscall_compat | misc_enable | apic_disable) echo "$1@intel $1@amd" ;;
+	clock_warp) echo "$1 $1@break_tsc" ;; # @break_tsc: the control that must see warps
 	*) echo "$1" ;;
 	esac
 }
@@ -170,6 +172,8 @@ run_one() { # engine name
 	esac
 	case $2 in
 	nmi | apic_disable@*) args+=(--cpus 2) ;;
+	clock_warp) args+=(--cpus 2 --cmdline "cpus=2 seconds=2") ;; # 60 s: test_clock_warp.sh
+	clock_warp@break_tsc) args+=(--cpus 2 --cmdline "cpus=2 seconds=2 break_tsc=1") ;;
 	esac
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
