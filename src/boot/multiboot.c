@@ -80,8 +80,8 @@ struct mb_kernel {
 };
 
 /* What popek writes below 1 MiB for a multiboot kernel (layout.h). The rest
- * of low RAM is the kernel's to load into, as the spec allows (3.1.3: any
- * address the memory map shows as RAM); the modules go above 1 MiB. */
+ * of low RAM is the kernel's to load into: the spec sets no lower bound on
+ * load_addr (3.1.3) or an ELF segment's address; the modules go above 1 MiB. */
 static const struct {
 	u64 start, end;
 	const char *what;

@@ -278,8 +278,9 @@ static void phys_io_write(struct soft_cpu *cpu, u64 gpa, unsigned size, u64 v)
 		 * interrupts before the next instruction, as after the x2APIC
 		 * MSR writes (system_insn.c) and as KVM does. */
 		cpu->exec_stop = true;
-	} else
+	} else {
 		bus_write(&cpu->m->mmio, gpa, size, v);
+	}
 }
 
 static unsigned mmio_piece(u64 left)
