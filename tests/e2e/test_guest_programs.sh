@@ -2,7 +2,8 @@
 # Runs popek's guest test programs (tests/guest/build/*.elf, built by `make test`)
 # on every engine and prints "PASS guest/ENGINE/NAME", "FAIL guest/ENGINE/NAME: why
 # (last lines)" or "SKIP guest/ENGINE/NAME: why" for each. A program that depends on
-# the CPU vendor runs once per model, as NAME@intel and NAME@amd (runs_of).
+# the CPU vendor runs once per model, as NAME@intel and NAME@amd, and some once more
+# with other settings, as NAME@VARIANT (runs_of, run_one).
 # Environment: POPEK (default build/asan/popek), POPEK_GUEST_ENGINES (default
 # "soft kvm"), POPEK_GUEST_TIMEOUT (seconds per program, default 30),
 # POPEK_GUEST_PROGRAMS (names to run, NAME or NAME@VARIANT, default all of
@@ -311,7 +312,8 @@ for e in $ENGINES; do
 	fi
 	skip_kvm_vendor=
 	for n in $PROGRAMS; do
-		if [ "$e" = kvm ] && [[ $n == *@* ]] && [ "${n#*@}" != "$(host_vendor)" ]; then
+		if [ "$e" = kvm ] && [[ $n == *@intel || $n == *@amd ]] &&
+			[ "${n#*@}" != "$(host_vendor)" ]; then
 			skip_kvm_vendor+=" $n"
 			continue
 		fi
