@@ -1,7 +1,9 @@
 /* Guest runtime SMP: starts the other CPUs (INIT-SIPI-SIPI) into long mode with their own TSS. */
 #include "guest.h"
 
-#define TRAMPOLINE  0x10000UL /* startup vector 0x10: free low RAM (include/popek/layout.h) */
+/* Startup vector 0x10: low RAM popek leaves free (include/popek/layout.h),
+ * unless the program itself is linked there (multiboot_low.c is). */
+#define TRAMPOLINE  0x10000UL
 #define STACK_WORDS 2048
 
 extern char smp_tramp[], smp_tramp_gdtr[], smp_tramp_end[];
