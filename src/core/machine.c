@@ -141,7 +141,18 @@ static int machine_pick_engine(struct machine *m)
 		} else if (kvm_engine_usable(why, sizeof(why))) {
 			m->engine = &kvm_engine_ops;
 		} else {
-			log_info("engine auto: using soft (%s)", why);
+			/* No /dev/kvm, or a KVM too slow to help: the soft engine is
+			 * the expected choice. A /dev/kvm that is there but refuses
+			 * us (permissions, API) is a problem the user can fix: say so
+			 * at the default level. */
+			char probe_why[160] = "";
+			if (!kvm_engine_ops.probe(probe_why, sizeof(probe_why)) &&
+			    strncmp(probe_why, "no ", 3) != 0)
+				log_warn("engine auto: using the soft engine (much slower) because "
+					 "KVM is not usable: %s",
+					 probe_why);
+			else
+				log_info("engine auto: using soft (%s)", why);
 			m->engine = &soft_engine_ops;
 		}
 		return 0;
