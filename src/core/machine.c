@@ -354,28 +354,6 @@ fail:
 	return err;
 }
 
-/* A vCPU halted with interrupts disabled, or an AP waiting for its SIPI: only
- * another vCPU can wake it (the engine sleeps until then). When every vCPU is so stuck,
- * nothing ever will: that is how Linux stops without ACPI ("System halted"),
- * so popek ends as for a power-off. */
-static void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v)
-{
-	struct timespec ts = {0, 10 * 1000 * 1000};
-	unsigned dead = 0;
-
-	if (atomic_exchange(&v->dead_halt, true)) {
-		nanosleep(&ts, NULL); /* an engine that cannot wait by itself */
-		return;
-	}
-	log_debug("vCPU %u stopped: halted with interrupts disabled or waiting for a SIPI", v->id);
-	for (unsigned i = 0; i < m->nr_vcpus; i++)
-		dead += atomic_load(&m->vcpus[i].dead_halt);
-	if (dead == m->nr_vcpus) {
-		log_info("all vCPUs halted with interrupts disabled: the guest has stopped");
-		machine_request_stop(m, MACHINE_STOP_POWEROFF, 0);
-	}
-}
-
 static void machine_vcpu_crashed(struct machine *m, struct machine_vcpu *v)
 {
 	struct x86_state st;
@@ -411,7 +389,7 @@ static void *machine_vcpu_thread(void *arg)
 		if ((unsigned)exit.reason < ARRAY_SIZE(v->exits))
 			atomic_fetch_add_explicit(&v->exits[exit.reason], 1, memory_order_relaxed);
 		if (exit.reason != VCPU_EXIT_HLT)
-			atomic_store(&v->dead_halt, false);
+			machine_vcpu_running(v);
 		switch (exit.reason) {
 		case VCPU_EXIT_KICKED:
 			break;
@@ -472,8 +450,10 @@ int machine_run(struct machine *m)
 		}
 		v->thread_started = true;
 	}
+	machine_halt_probe_start(m);
 	if (!machine_stopping(m))
 		event_loop_run(&m->loop);
+	machine_halt_probe_stop(m);
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct machine_vcpu *v = &m->vcpus[i];
 		if (!v->thread_started)

@@ -38,7 +38,8 @@ struct machine_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic u64 exits[4]; /* run() returns by enum vcpu_exit_reason, for metrics */
-	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_vcpu_halted) */
+	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_halt.c) */
+	_Atomic u64 dead_round, dead_since; /* halt-probe rounds of the last report, of the first */
 };
 
 struct machine {
@@ -49,6 +50,8 @@ struct machine {
 	struct irq_router irq;
 	struct event_loop loop;
 
+	_Atomic u64 halt_round; /* halt probes so far (machine_halt.c) */
+	int halt_timer_fd;      /* -1: the engine reports stuck halts itself */
 	const struct engine_ops *engine;
 	struct engine_vm *evm;
 	enum cpu_vendor cpu_vendor; /* the vendor the guest sees: cfg's, "host" resolved */
@@ -111,5 +114,11 @@ bool machine_stopping(const struct machine *m);
 int machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 bool machine_paused(struct machine *m);
+
+/* machine_halt.c: the guest stopped for good (every vCPU stuck in a halt). */
+void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v); /* run() said HLT */
+void machine_vcpu_running(struct machine_vcpu *v);                   /* any other exit */
+int machine_halt_probe_start(struct machine *m);
+void machine_halt_probe_stop(struct machine *m);
 
 #endif

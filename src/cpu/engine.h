@@ -46,7 +46,12 @@ struct engine_ops {
 	/* Runs the vCPU on the calling thread until one exit; devices are
 	 * served inside. Returns 0 with *exit filled, or -errno. */
 	int (*run)(struct engine_vcpu *vcpu, struct vcpu_exit *exit);
-	/* From any thread: makes run() return VCPU_EXIT_KICKED soon. */
+	/* Whether run() reports a vCPU stuck in a halt (VCPU_EXIT_HLT) only when
+	 * kicked, so the machine must kick periodically to notice a guest that
+	 * has stopped for good (src/core/machine_halt.c). */
+	bool needs_halt_probe;
+	/* From any thread: makes run() return VCPU_EXIT_KICKED soon (or
+	 * VCPU_EXIT_HLT for a vCPU stuck in a halt). */
 	void (*kick)(struct engine_vcpu *vcpu);
 	/* Count of a named per-engine statistic, e.g. "instructions"; 0 if none. */
 	u64 (*stat)(struct engine_vcpu *vcpu, const char *name);

@@ -325,6 +325,7 @@ const struct engine_ops kvm_engine_ops = {
     .get_state = kvm_state_get,
     .set_state = kvm_state_set,
     .run = kvm_vcpu_run,
+    .needs_halt_probe = true, /* a halted vCPU stays inside KVM_RUN */
     .kick = kvm_vcpu_kick,
     .stat = kvm_vcpu_stat,
     .add_notify_fd = kvm_add_notify_fd,

@@ -148,6 +148,9 @@ int kvm_measure_speed(struct kvm_speed *out, char *why, size_t whylen);
  * can run real guests; otherwise why says what is missing or too slow,
  * e.g. "KVM too slow: 1040 ns per loop iteration (limit 50 ns)". */
 bool kvm_engine_usable(char *why, size_t whylen);
+/* The verdict on one measurement: true when within both limits, else false
+ * with why saying which limit and by how much. */
+bool kvm_speed_verdict(const struct kvm_speed *sp, char *why, size_t whylen);
 
 /* Sets the reset MSRs both engines share (kvm_msrs.c). */
 int kvm_msrs_reset(struct engine_vcpu *vcpu);

@@ -309,6 +309,23 @@ static int kvm_run_ioctl(struct engine_vcpu *vcpu, int *err)
 	return rc;
 }
 
+/* With the in-kernel LAPIC a halted vCPU waits inside KVM_RUN; a kick tells
+ * whether it is stuck there for good: halted with interrupts disabled, or
+ * an AP still waiting for INIT/SIPI (machine_halt.c decides for the VM). */
+static bool kvm_vcpu_stuck(struct engine_vcpu *vcpu)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+
+	if (!vcpu->vm->irqchip || ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return false;
+	if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED || mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return true;
+	if (mp.mp_state != KVM_MP_STATE_HALTED || ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	return !(regs.rflags & X86_RFLAGS_IF);
+}
+
 /* Ends a run() that stops for a kick. An I/O exit is only finished (RIP
  * advanced, IN data stored) by the next KVM_RUN, so KVM_RUN runs again with
  * immediate_exit set, which completes it without running guest code (api.rst
@@ -344,6 +361,8 @@ static int kvm_vcpu_stop_for_kick(struct engine_vcpu *vcpu, struct vcpu_exit *ex
 		exit->reason = VCPU_EXIT_KICKED;
 	}
 	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (exit->reason == VCPU_EXIT_KICKED && kvm_vcpu_stuck(vcpu))
+		exit->reason = VCPU_EXIT_HLT;
 	return 0;
 }
 
