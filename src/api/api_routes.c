@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "api/cli.h"
-#include "core/machine.h"
-#include "core/metrics.h"
+#include "vmm/vmm.h"
+#include "vmm/metrics.h"
 #include "cpu/engine.h"
 #include "dev/devices.h"
 #include "popek/clock.h"

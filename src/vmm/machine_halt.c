@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/machine.h"
 #include "cpu/engine.h"
 #include "popek/log.h"
+#include "vmm/vmm.h"
 
 #define HALT_PROBE_MS 250
 
