@@ -39,7 +39,7 @@ static void test_emit_bytes(void)
 	BYTES(jit_mov_ri(&e, JR_RAX, 0x12345678), "b8 78 56 34 12");
 	BYTES(jit_mov_ri(&e, JR_R8, ~0ULL), "49 c7 c0 ff ff ff ff");
 	BYTES(jit_alu_mr(&e, JA_ADD, 8, JR_R15, 8, JR_RAX), "49 01 47 08");
-	BYTES(jit_alu_ri(&e, JA_SUB, JR_RSP, 8), "48 83 ec 08");
+	BYTES(jit_alu_ri(&e, JA_SUB, 8, JR_RSP, 8), "48 83 ec 08");
 	BYTES(jit_push(&e, JR_R15), "41 57");
 	BYTES(jit_ret(&e), "c3");
 #undef BYTES
@@ -128,8 +128,16 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_alu_mr(&e, JA_XOR, 1, JR_RSP, 2, JR_RSP), "xor [rsp+0x02], spl");
 	SAME(jit_alu_rm(&e, JA_SUB, 2, JR_RAX, JR_R14, 0x7fffffff), "sub ax, [r14+0x7FFFFFFF]");
 	SAME(jit_alu_rm(&e, JA_SBB, 8, JR_R11, JR_RBP, 0), "sbb r11, [rbp]");
-	SAME(jit_alu_ri(&e, JA_AND, JR_RSP, -16), "and rsp, 0xFFFFFFFFFFFFFFF0");
-	SAME(jit_alu_ri(&e, JA_OR, JR_R10, 0x1000), "or r10, 0x1000");
+	SAME(jit_alu_ri(&e, JA_AND, 8, JR_RSP, -16), "and rsp, 0xFFFFFFFFFFFFFFF0");
+	SAME(jit_alu_ri(&e, JA_OR, 8, JR_R10, 0x1000), "or r10, 0x1000");
+	SAME(jit_alu_ri(&e, JA_XOR, 4, JR_RAX, -1), "xor eax, 0xFFFFFFFF");
+	SAME(jit_alu_ri(&e, JA_CMP, 4, JR_R9, 0x12345), "cmp r9d, 0x12345");
+	SAME(jit_test_mr(&e, 8, JR_RBX, 0x28, JR_RAX), "test [rbx+0x28], rax");
+	SAME(jit_test_mr(&e, 4, JR_R15, 0, JR_R8), "test [r15], r8d");
+	SAME(jit_test_ri(&e, 8, JR_RCX, 0x80), "test rcx, 0x80");
+	SAME(jit_test_ri(&e, 4, JR_R11, -2), "test r11d, 0xFFFFFFFE");
+	SAME(jit_pushf(&e), "pushfq");
+	SAME(jit_popf(&e), "popfq");
 	SAME(jit_alu_mi(&e, JA_ADC, 8, JR_R15, 0x100, 1), "adc qword ptr [r15+0x100], 0x01");
 	SAME(jit_alu_mi(&e, JA_CMP, 4, JR_RAX, 0, 0x12345), "cmp dword ptr [rax], 0x12345");
 	SAME(jit_alu_mi(&e, JA_SUB, 1, JR_R12, 0, 5), "sub byte ptr [r12], 0x05");

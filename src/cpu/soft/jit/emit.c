@@ -150,15 +150,40 @@ void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 	modrm_mem(e, r, base, disp);
 }
 
-void jit_alu_ri(struct jit_emit *e, enum jit_alu op, enum jit_reg r, s32 imm)
+void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm)
 {
-	prefixes(e, 8, 0, r, true);
+	prefixes(e, size, 0, r, true);
 	put8(e, fits_s8(imm) ? 0x83 : 0x81);
 	modrm_reg(e, op, r);
 	if (fits_s8(imm))
 		put8(e, (u8)imm);
 	else
 		put32(e, (u32)imm);
+}
+
+void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, 0x85);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, 0xf7);
+	modrm_reg(e, 0, r);
+	put32(e, (u32)imm);
+}
+
+void jit_pushf(struct jit_emit *e)
+{
+	put8(e, 0x9c);
+}
+
+void jit_popf(struct jit_emit *e)
+{
+	put8(e, 0x9d);
 }
 
 void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
@@ -236,4 +261,12 @@ void jit_patch_here(struct jit_emit *e, u8 *at)
 		return;
 	rel = (s32)(e->p - (at + 4));
 	memcpy(at, &rel, 4);
+}
+
+void jit_jmp_to(struct jit_emit *e, const u8 *target)
+{
+	s64 rel = target - (e->p + 5);
+
+	put8(e, 0xe9);
+	put32(e, (u32)(s32)rel);
 }

@@ -56,8 +56,14 @@ void jit_alu_mr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 		enum jit_reg r);
 void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r,
 		enum jit_reg base, s32 disp);
-/* op reg, simm32 (64-bit; the imm8 form when it fits). */
-void jit_alu_ri(struct jit_emit *e, enum jit_alu op, enum jit_reg r, s32 imm);
+/* op reg, simm32 (size 4 or 8; the imm8 form when it fits). */
+void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm);
+/* test [base + disp], reg and test reg, imm32 (size 4 or 8). */
+void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
+void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
+/* pushfq and popfq. */
+void jit_pushf(struct jit_emit *e);
+void jit_popf(struct jit_emit *e);
 /* op qword [base + disp], simm32 (the imm8 form when it fits). */
 void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
 		s32 imm);
@@ -73,5 +79,7 @@ u8 *jit_jmp_fwd(struct jit_emit *e);
 u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
 /* Points the rel32 at at the current position. */
 void jit_patch_here(struct jit_emit *e, u8 *at);
+/* jmp rel32 to target, a position already written in this buffer. */
+void jit_jmp_to(struct jit_emit *e, const u8 *target);
 
 #endif
