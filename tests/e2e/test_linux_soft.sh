@@ -35,6 +35,7 @@ boot_and_check() { # tag vendor cpus stop-command [popek options...] (poweroff o
 		return
 	fi
 	echo "PASS $tag/boot"
+	vm_ready 60 || echo "  $tag: the shell did not answer a marker within 60 s"
 	vm_send 'echo "RESULT uname $(uname -r)"'
 	vm_send 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
 	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
