@@ -34,6 +34,11 @@ void cli_print_help(void)
 	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
 	       "  --cpu-vendor NAME  the CPU the guest sees: host (default), intel or amd;\n"
 	       "                     the soft engine models either, kvm only the host's\n"
+	       "  --soft-jit on|off  the soft engine translates hot guest code to host code\n"
+	       "                     (default on); off: it only interprets\n"
+	       "  --soft-jit-cache SIZE\n"
+	       "                     translated code per vCPU before the cache is flushed\n"
+	       "                     (default 32M)\n"
 	       "  --disk PATH[,ro][,id=NAME]\n"
 	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
 	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
@@ -203,6 +208,8 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_CPU_VENDOR,
+	OPT_SOFT_JIT,
+	OPT_SOFT_JIT_CACHE,
 };
 
 static const struct option cli_options[] = {
@@ -213,6 +220,8 @@ static const struct option cli_options[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"cpu-vendor", required_argument, NULL, OPT_CPU_VENDOR},
+	{"soft-jit", required_argument, NULL, OPT_SOFT_JIT},
+	{"soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -324,6 +333,20 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return cli_parse_cpus(arg, &cfg->nr_cpus);
 	case OPT_ENGINE:
 		return cli_parse_engine(arg, &cfg->engine);
+	case OPT_SOFT_JIT:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			log_error("--soft-jit '%s': must be on or off", arg);
+			return -EINVAL;
+		}
+		cfg->soft_jit_off = !strcmp(arg, "off");
+		return 0;
+	case OPT_SOFT_JIT_CACHE:
+		if (cli_parse_size(arg, &cfg->soft_jit_cache) < 0 || cfg->soft_jit_cache < MiB ||
+		    cfg->soft_jit_cache > 1024 * MiB) {
+			log_error("--soft-jit-cache '%s': not a size from 1M to 1G", arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_CPU_VENDOR:
 		if (config_vendor_parse(arg, &cfg->cpu_vendor) < 0) {
 			log_error("--cpu-vendor '%s': must be host, intel or amd", arg);

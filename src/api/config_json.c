@@ -175,7 +175,8 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 {
 	static const char *const keys[] = {
 	    "vcpu_count",   "mem_size_mib", "smt",    "track_dirty_pages",
-	    "cpu_template", "huge_pages",   "engine", "cpu_vendor", NULL};
+	    "cpu_template", "huge_pages",   "engine", "cpu_vendor", "soft_jit",
+	    "soft_jit_cache_mib", NULL};
 	u64 cpus, mib;
 	enum engine_kind engine = cfg->engine;
 	enum cpu_vendor vendor = cfg->cpu_vendor;
@@ -210,10 +211,18 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	if (r > 0 && config_vendor_parse(name, &vendor) < 0)
 		return cfg_fail(e, "cpu_vendor", "'%s' is not one of \"host\", \"intel\", \"amd\"",
 				name);
+	/* popek's extensions for the soft engine's translator (--soft-jit). */
+	bool jit = !cfg->soft_jit_off;
+	u64 jit_mib = cfg->soft_jit_cache / MiB;
+	if (cfg_get_bool(e, o, "soft_jit", false, &jit) < 0 ||
+	    cfg_get_uint(e, o, "soft_jit_cache_mib", false, 1, 1024, &jit_mib) < 0)
+		return -EINVAL;
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
 	cfg->cpu_vendor = vendor;
+	cfg->soft_jit_off = !jit;
+	cfg->soft_jit_cache = jit_mib * MiB;
 	return 0;
 }
 
