@@ -1,5 +1,6 @@
 /* Unit tests of the payload unpackers (LZ4, XZ, gzip, zstd): truncation, corruption, bombs. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "payload_fixture.h"
@@ -99,6 +100,43 @@ static void test_gzip_header_fields(void)
 	free(out);
 	free(p);
 	free(data);
+}
+
+/* The fuzz seeds, made by the command-line tools as the kernel's build runs
+ * them (xz --check=crc32 --x86, gzip -n -9, zstd -19, lz4 -l, then the size
+ * word; see tests/fuzz/seeds/fuzz_unpack/README): the same 5800 bytes. */
+static void test_tool_payloads(void)
+{
+	static const char *const names[] = {"lz4", "xz", "gzip", "zstd"};
+	u8 data[5800 + 1], file[4096], *out; /* + sprintf's NUL */
+	size_t pos = 0;
+	u64 out_len;
+
+	for (unsigned i = 0; i < 200; i++) {
+		data[pos] = 0xe8;
+		put_le32(data + pos + 1, i * 40);
+		pos += 5;
+		pos += (size_t)sprintf((char *)data + pos, "popek unpacks kernels %u\n", i % 7);
+	}
+	CHECK_EQ(pos, 5800);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char path[128];
+		enum unpack_format got;
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "tests/fuzz/seeds/fuzz_unpack/%s.bin", names[i]);
+		f = fopen(path, "rb");
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		n = fread(file, 1, sizeof(file), f);
+		fclose(f);
+		CHECK_EQ(unpack(file, n, UNPACK_MAX, &out, &out_len, &got), 0);
+		CHECK_EQ(got, payload_formats[i]);
+		CHECK(out_len == 5800 && !memcmp(out, data, 5800));
+		free(out);
+	}
 }
 
 /* ---- damage ---------------------------------------------------------------- */
@@ -282,6 +320,7 @@ int main(void)
 	TEST_RUN(test_identify);
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_gzip_header_fields);
+	TEST_RUN(test_tool_payloads);
 	TEST_RUN(test_truncated);
 	TEST_RUN(test_size_word);
 	TEST_RUN(test_corrupt);
