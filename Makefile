@@ -3,7 +3,7 @@
 CC ?= gcc
 WARN := -Wall -Wextra -Wshadow -Wvla -Wmissing-prototypes -Werror
 CFLAGS_COMMON := -std=gnu11 -g $(WARN) -Iinclude -Isrc -D_GNU_SOURCE -pthread -MMD -MP
-LDLIBS := -pthread -llz4 -lslirp -lcjson -lseccomp
+LDLIBS := -pthread -llz4 -llzma -lz -lzstd -lslirp -lcjson -lseccomp
 
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))

@@ -144,16 +144,12 @@ int linux_load_bzimage(struct guest_mem *mem, const struct vm_config *cfg,
 int linux_load_elf64(struct guest_mem *mem, const struct vm_config *cfg, const struct boot_file *f,
 		     const struct elf_image *img, struct boot_result *out);
 
-/* ---- unpack.c: the bzImage payload unpacked on the host ---------------- */
-
-/* Unpacks an LZ4 legacy frame followed by the u32 unpacked size (the kernel's
- * compressed payload). Pure (fuzzable). On success *out is malloc'ed.
- * Returns 0, -EINVAL for anything malformed, or -ENOMEM. */
-int linux_unlz4(const u8 *in, u64 len, u8 **out, u64 *out_len);
+/* ---- unpack.c: the bzImage payload unpacked on the host (unpack.h) ------ */
 
 /* Boots the bzImage f (header h) without its in-guest decompressor: unpacks
- * an LZ4 payload on the host and enters the vmlinux through its PVH note
- * (no KASLR then). Returns 0 when loaded, -ENOTSUP (silently) when the
+ * an LZ4, XZ, gzip or zstd payload on the host (unpack_payload) and enters
+ * the vmlinux through its PVH note (no KASLR then). Logs at info level which
+ * path it took and why. Returns 0 when loaded, -ENOTSUP when the
  * kernel is not of that kind, or another -errno: the caller then loads the
  * bzImage the normal way. */
 int linux_load_unpacked(struct guest_mem *mem, const struct vm_config *cfg,

@@ -1,12 +1,12 @@
-/* Unit tests of the Linux loaders: bzImage, ELF vmlinux (PVH and startup_64), e820, entry state. */
+/* Unit tests of the Linux loaders: bzImage (payload unpacked or not), ELF vmlinux, e820, entry. */
 #include <errno.h>
 #include <fcntl.h>
-#include <lz4.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "boot/boot.h"
 #include "boot/loader.h"
+#include "payload_fixture.h"
 #include "popek/layout.h"
 #include "test.h"
 
@@ -662,155 +662,193 @@ static void test_mutations(void)
 	free(elf);
 }
 
-/* ---- bzImage with an LZ4 payload, unpacked on the host ------------------ */
+/* ---- bzImage with a compressed payload, unpacked on the host ------------ */
 
-/* An LZ4 legacy frame of data in blocks of at most block bytes, with a
- * second frame magic before the last block and the size trailer. */
-static u8 *lz4_legacy(const u8 *data, size_t len, size_t block, size_t *out_len)
+/* A bzImage (bz_build's header) whose payload field points 0x100 bytes into
+ * the protected-mode code at payload (plen bytes). */
+static u8 *bz_with_payload(const u8 *payload, size_t plen, size_t *blen)
 {
-	size_t cap = 16 + len / block * 8 + (size_t)LZ4_compressBound((int)len) + 64, pos = 4;
-	u8 *o = calloc(1, cap);
+	size_t setup = 5 * 512;
+	u8 *bz = bz_build(&bz_default, &(size_t){0});
 
-	put_le32(o, 0x184C2102);
-	for (size_t off = 0; off < len; off += block) {
-		size_t n = MIN(block, len - off);
-		int c;
-		if (off && off + n == len) {
-			put_le32(o + pos, 0x184C2102);
-			pos += 4;
-		}
-		c = LZ4_compress_default((const char *)data + off, (char *)o + pos + 4, (int)n,
-					 (int)(cap - pos - 4));
-		if (c <= 0)
-			abort();
-		put_le32(o + pos, (u32)c);
-		pos += 4 + (size_t)c;
-	}
-	put_le32(o + pos, (u32)len);
-	*out_len = pos + 4;
-	return o;
+	*blen = setup + 0x100 + plen;
+	bz = realloc(bz, *blen);
+	memset(bz + setup, 0x90, 0x100);
+	memcpy(bz + setup + 0x100, payload, plen);
+	put_le32(bz + 0x1f4, (u32)((*blen - setup) / 16));
+	put_le32(bz + 0x248, 0x100);
+	put_le32(bz + 0x24c, (u32)plen);
+	return bz;
 }
 
-static void test_unlz4(void)
+/* Loads the bzImage bz with POPEK_LOG=info (the unpack path's reports)
+ * into a fresh 64 MiB guest; returns boot_load's result. */
+static int bz_load_info(const u8 *bz, size_t blen, struct vm_config *cfg, struct guest_mem *mem,
+			struct boot_result *res, char *err, size_t errsz)
 {
-	size_t len = 300 * 1000, zlen;
-	u8 *data = malloc(len), *z, *out;
-	u64 out_len;
+	char *path = tmp_write("bzpay", bz, blen);
+	int r;
 
-	for (size_t i = 0; i < len; i++)
-		data[i] = (u8)(i % 251 < 100 ? i / 97 : i * 13);
-	z = lz4_legacy(data, len, 64 * 1024, &zlen);
-	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), 0);
-	CHECK_EQ(out_len, len);
-	CHECK(out && !memcmp(out, data, len));
-	free(out);
-	/* Truncated, a wrong size trailer, a bad magic, a bad block size. */
-	CHECK_EQ(linux_unlz4(z, zlen - 9, &out, &out_len), -EINVAL);
-	CHECK(!out && !out_len);
-	put_le32(z + zlen - 4, (u32)len + 1);
-	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
-	put_le32(z + zlen - 4, (u32)len - 1);
-	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
-	put_le32(z + zlen - 4, (u32)len);
-	put_le32(z + 4, 0xfffffff0);
-	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
-	z[0] ^= 1;
-	CHECK_EQ(linux_unlz4(z, zlen, &out, &out_len), -EINVAL);
-	free(z);
-	/* Random corruption never reads or writes out of bounds (ASan). */
-	z = lz4_legacy(data, len, 64 * 1024, &zlen);
-	srand(7);
-	for (int k = 0; k < 300; k++) {
-		u8 *m = malloc(zlen);
-		memcpy(m, z, zlen);
-		for (int j = 0; j < 4; j++)
-			m[4 + (size_t)rand() % (zlen - 8)] ^= (u8)(1 + rand() % 255);
-		if (linux_unlz4(m, zlen, &out, &out_len) == 0)
-			CHECK_EQ(out_len, len);
-		free(out);
-		free(m);
-	}
-	free(z);
-	free(data);
+	cfg->kernel_path = path;
+	if (guest_mem_init(mem, 64 * MiB))
+		abort();
+	setenv("POPEK_LOG", "info", 1);
+	r = load_capture(mem, cfg, res, err, errsz);
+	unsetenv("POPEK_LOG");
+	tmp_remove(path);
+	cfg->kernel_path = NULL;
+	return r;
 }
 
-/* A bzImage whose payload is the LZ4-compressed PVH ELF of elf64_build():
- * booted through PVH with the initrd and command line; a corrupt payload
- * falls back to the normal bzImage path without a word. */
+/* The normal bzImage path: the image as it is at 1 MiB, entered at
+ * startup_64 with the initrd. */
+static void check_bzimage_path(struct guest_mem *mem, const struct boot_result *res, const u8 *bz,
+			       size_t blen, u64 initrd_size)
+{
+	size_t setup = 5 * 512;
 
-static void test_bzimage_lz4_unpacked(void)
+	CHECK_EQ(res->kind, BOOT_LINUX_BZIMAGE);
+	CHECK_EQ(res->rsdp, RSDP_ADDR);
+	CHECK_EQ(res->entry.regs.rip, MiB + 0x200);
+	CHECK_EQ(res->entry.regs.gpr[X86_RSI], LAYOUT_BOOT_PARAMS);
+	CHECK_EQ(res->entry.regs.gpr[X86_RBX], 0);
+	CHECK(!memcmp(guest_mem_ptr(mem, MiB, blen - setup), bz + setup, blen - setup));
+	CHECK_EQ(res->initrd_size, initrd_size);
+	check_long_mode(&res->entry);
+}
+
+/* A bzImage whose payload is the PVH ELF of elf64_build() compressed as
+ * the kernel's build does (LZ4, XZ, gzip, zstd): booted through PVH with
+ * the initrd and command line, reported once at info level (nothing at the
+ * default level); a corrupt payload falls back to the normal bzImage path,
+ * reported at info level only. */
+static void test_bzimage_unpacked(void)
 {
 	static const u8 initrd_data[5000] = {9};
-	char *initrd = tmp_write("initrd", initrd_data, sizeof(initrd_data)), *path;
-	size_t elen, zlen, setup = 5 * 512, blen;
-	u8 *elf = elf64_build(true, ELF_TEXT_PADDR, &elen), *z, *bz, *si;
+	char *initrd = tmp_write("initrd", initrd_data, sizeof(initrd_data));
+	size_t elen, plen, blen;
+	u8 *elf = elf64_build(true, ELF_TEXT_PADDR, &elen);
 	struct vm_config cfg = {.initrd_path = initrd, .cmdline = "console=ttyS0 ro"};
+	struct guest_mem mem;
+	struct boot_result res;
+	char err[1024], want[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(payload_formats); i++) {
+		enum unpack_format f = payload_formats[i];
+		const char *name = unpack_format_name(f);
+		u8 *p = payload_build(f, elf, elen, &plen), *bz, *si;
+
+		bz = bz_with_payload(p, plen, &blen);
+		CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+		snprintf(want, sizeof(want), "': %s payload unpacked on the host (1 MiB in ", name);
+		CHECK(strstr(err, want) && strstr(err, "), PVH entry 0x1000850\n"));
+		CHECK(!strchr(err, '\n') || !strchr(strchr(err, '\n') + 1, '\n')); /* one line */
+		CHECK_EQ(res.kind, BOOT_LINUX_ELF);
+		CHECK_EQ(res.rsdp, RSDP_ADDR);
+		CHECK_EQ(res.entry.regs.rip, ELF_TEXT_PADDR + 0x850);
+		CHECK_EQ(res.entry.regs.gpr[X86_RBX], LAYOUT_BOOT_PARAMS);
+		CHECK(!memcmp(guest_mem_ptr(&mem, ELF_TEXT_PADDR, ELF_TEXT_SIZE), elf + 0x1000,
+			      ELF_TEXT_SIZE));
+		si = guest_mem_ptr(&mem, LAYOUT_BOOT_PARAMS, 56);
+		CHECK_EQ(get_le32(si), PVH_START_INFO_MAGIC);
+		CHECK(!strcmp((char *)guest_mem_ptr(&mem, get_le64(si + 24), 1), cfg.cmdline));
+		CHECK_EQ(rd64(&mem, get_le64(si + 16)), res.initrd_start);
+		CHECK_EQ(rd64(&mem, get_le64(si + 16) + 8), sizeof(initrd_data));
+		CHECK(!memcmp(guest_mem_ptr(&mem, res.initrd_start, sizeof(initrd_data)),
+			      initrd_data, sizeof(initrd_data)));
+		guest_mem_destroy(&mem);
+
+		/* Silent at the default level. */
+		cfg.kernel_path = tmp_write("bzpay", bz, blen);
+		CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
+		CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), 0);
+		CHECK_EQ(err[0], 0);
+		CHECK_EQ(res.kind, BOOT_LINUX_ELF);
+		guest_mem_destroy(&mem);
+
+		/* A missing initrd is reported once (by the normal path), not twice. */
+		cfg.initrd_path = "/nonexistent/initrd";
+		CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
+		CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), -ENOENT);
+		CHECK(!strcmp(err, "popek: error: initrd '/nonexistent/initrd': No such file or "
+				   "directory\n"));
+		guest_mem_destroy(&mem);
+		cfg.initrd_path = initrd;
+		tmp_remove((char *)cfg.kernel_path);
+		cfg.kernel_path = NULL;
+		free(bz);
+
+		/* A corrupt stream (a block size for LZ4, which has no check):
+		 * the bzImage as it is, entered at startup_64. */
+		if (f == UNPACK_LZ4)
+			put_le32(p + 4, 0x7fffffff);
+		else
+			p[plen / 2] ^= 0xff;
+		bz = bz_with_payload(p, plen, &blen);
+		CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+		snprintf(want, sizeof(want),
+			 "': %s payload not unpacked on the host (truncated or corrupt); the "
+			 "kernel decompresses itself\n",
+			 name);
+		CHECK(strstr(err, want) != NULL);
+		check_bzimage_path(&mem, &res, bz, blen, sizeof(initrd_data));
+		guest_mem_destroy(&mem);
+		free(bz);
+		free(p);
+	}
+	tmp_remove(initrd);
+	free(elf);
+}
+
+/* Payloads the host path leaves to the kernel, which then boots the normal
+ * way: an unknown format (bzip2), a zstd bomb unpacking to more than the
+ * guest's low RAM, a payload that is no PVH ELF, and a payload field
+ * pointing past the file. */
+static void test_bzimage_not_unpacked(void)
+{
+	static const char bzip2[] = "BZh91AY&SY\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a";
+	struct vm_config cfg = {.cmdline = "console=ttyS0"};
+	size_t big = 65 * MiB, plen, blen;
+	u8 *zeros = calloc(1, big), *p, *bz;
 	struct guest_mem mem;
 	struct boot_result res;
 	char err[1024];
 
-	z = lz4_legacy(elf, elen, 4096, &zlen);
-	blen = setup + 0x100 + zlen;
-	bz = bz_build(&bz_default, &(size_t){0});
-	bz = realloc(bz, blen);
-	memset(bz + setup, 0x90, 0x100);
-	memcpy(bz + setup + 0x100, z, zlen);
-	put_le32(bz + 0x1f4, (u32)((blen - setup) / 16));
-	put_le32(bz + 0x248, 0x100);
-	put_le32(bz + 0x24c, (u32)zlen);
-	path = tmp_write("bzlz4", bz, blen);
-	cfg.kernel_path = path;
-
-	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
-	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), 0);
-	CHECK_EQ(err[0], 0);
-	CHECK_EQ(res.kind, BOOT_LINUX_ELF);
-	CHECK_EQ(res.rsdp, RSDP_ADDR);
-	CHECK_EQ(res.entry.regs.rip, ELF_TEXT_PADDR + 0x850);
-	CHECK_EQ(res.entry.regs.gpr[X86_RBX], LAYOUT_BOOT_PARAMS);
-	CHECK(!memcmp(guest_mem_ptr(&mem, ELF_TEXT_PADDR, ELF_TEXT_SIZE), elf + 0x1000,
-		      ELF_TEXT_SIZE));
-	si = guest_mem_ptr(&mem, LAYOUT_BOOT_PARAMS, 56);
-	CHECK_EQ(get_le32(si), PVH_START_INFO_MAGIC);
-	CHECK(!strcmp((char *)guest_mem_ptr(&mem, get_le64(si + 24), 1), cfg.cmdline));
-	CHECK_EQ(rd64(&mem, get_le64(si + 16)), res.initrd_start);
-	CHECK_EQ(rd64(&mem, get_le64(si + 16) + 8), sizeof(initrd_data));
-	CHECK(!memcmp(guest_mem_ptr(&mem, res.initrd_start, sizeof(initrd_data)), initrd_data,
-		      sizeof(initrd_data)));
+	bz = bz_with_payload((const u8 *)bzip2, sizeof(bzip2), &blen);
+	CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+	CHECK(strstr(err, "': payload format not unpacked on the host; the kernel decompresses "
+			  "itself\n"));
+	check_bzimage_path(&mem, &res, bz, blen, 0);
 	guest_mem_destroy(&mem);
-
-	/* A missing initrd is reported once (by the normal path), not twice. */
-	cfg.initrd_path = "/nonexistent/initrd";
-	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
-	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), -ENOENT);
-	CHECK(!strcmp(err, "popek: error: initrd '/nonexistent/initrd': No such file or "
-			   "directory\n"));
-	guest_mem_destroy(&mem);
-	cfg.initrd_path = initrd;
-	tmp_remove(path);
-
-	/* A corrupt block: the bzImage as it is, entered at startup_64. */
-	bz[setup + 0x100 + 8] ^= 0xff;
-	put_le32(bz + setup + 0x100 + 4, 0x7fffffff);
-	path = tmp_write("bzlz4bad", bz, blen);
-	cfg.kernel_path = path;
-	CHECK_EQ(guest_mem_init(&mem, 64 * MiB), 0);
-	CHECK_EQ(load_capture(&mem, &cfg, &res, err, sizeof(err)), 0);
-	CHECK_EQ(err[0], 0);
-	CHECK_EQ(res.kind, BOOT_LINUX_BZIMAGE);
-	CHECK_EQ(res.rsdp, RSDP_ADDR);
-	CHECK_EQ(res.entry.regs.rip, MiB + 0x200);
-	CHECK_EQ(res.entry.regs.gpr[X86_RSI], LAYOUT_BOOT_PARAMS);
-	CHECK_EQ(res.entry.regs.gpr[X86_RBX], 0);
-	CHECK(!memcmp(guest_mem_ptr(&mem, MiB, blen - setup), bz + setup, blen - setup));
-	CHECK_EQ(res.initrd_size, sizeof(initrd_data));
-	check_long_mode(&res.entry);
-	guest_mem_destroy(&mem);
-	tmp_remove(path);
-	tmp_remove(initrd);
 	free(bz);
-	free(z);
-	free(elf);
+
+	p = payload_build(UNPACK_ZSTD, zeros, big, &plen);
+	CHECK(plen < 64 * KiB);
+	bz = bz_with_payload(p, plen, &blen);
+	CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+	CHECK(strstr(err, "': zstd payload unpacks to more than 64 MiB; the kernel decompresses "
+			  "itself\n"));
+	check_bzimage_path(&mem, &res, bz, blen, 0);
+	guest_mem_destroy(&mem);
+	free(bz);
+	free(p);
+
+	p = payload_build(UNPACK_XZ, zeros, MiB, &plen);
+	bz = bz_with_payload(p, plen, &blen);
+	CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+	CHECK(strstr(err, "': the unpacked XZ payload is not an x86-64 ELF with a PVH entry that "
+			  "fits in guest RAM; the kernel decompresses itself\n"));
+	check_bzimage_path(&mem, &res, bz, blen, 0);
+	guest_mem_destroy(&mem);
+
+	put_le32(bz + 0x24c, (u32)plen + 1); /* one byte past the file's end */
+	CHECK_EQ(bz_load_info(bz, blen, &cfg, &mem, &res, err, sizeof(err)), 0);
+	CHECK(!strstr(err, "unpack"));
+	check_bzimage_path(&mem, &res, bz, blen, 0);
+	guest_mem_destroy(&mem);
+	free(bz);
+	free(p);
+	free(zeros);
 }
 
 /* ---- the real Debian kernel --------------------------------------------- */
@@ -931,8 +969,8 @@ int main(void)
 	TEST_RUN(test_elf_startup64);
 	TEST_RUN(test_elf_errors);
 	TEST_RUN(test_mutations);
-	TEST_RUN(test_unlz4);
-	TEST_RUN(test_bzimage_lz4_unpacked);
+	TEST_RUN(test_bzimage_unpacked);
+	TEST_RUN(test_bzimage_not_unpacked);
 	TEST_RUN(test_boot_debian_kernel);
 	TEST_RUN(test_boot_debian_vmlinux);
 	return test_done();
