@@ -34,6 +34,9 @@ void cli_print_help(void)
 	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
 	       "  --cpu-vendor NAME  the CPU the guest sees: host (default), intel or amd;\n"
 	       "                     the soft engine models either, kvm only the host's\n"
+	       "  --no-pv            offer the guest no KVM paravirtual features (PV\n"
+	       "                     spinlocks, PV IPIs, steal time, PV TLB flush, PV EOI,\n"
+	       "                     PV sched yield) but kvmclock\n"
 	       "  --disk PATH[,ro][,id=NAME]\n"
 	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
 	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
@@ -203,6 +206,7 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_CPU_VENDOR,
+	OPT_NO_PV,
 };
 
 static const struct option cli_options[] = {
@@ -213,6 +217,7 @@ static const struct option cli_options[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"cpu-vendor", required_argument, NULL, OPT_CPU_VENDOR},
+	{"no-pv", no_argument, NULL, OPT_NO_PV},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -329,6 +334,9 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 			log_error("--cpu-vendor '%s': must be host, intel or amd", arg);
 			return -EINVAL;
 		}
+		return 0;
+	case OPT_NO_PV:
+		cfg->no_pv = true;
 		return 0;
 	case OPT_TESTDEV:
 		cfg->testdev = true;

@@ -280,6 +280,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
 	cJSON_AddStringToObject(o, "engine", config_engine_name(cfg->engine));
 	cJSON_AddStringToObject(o, "cpu_vendor", config_vendor_name(cfg->cpu_vendor));
+	cJSON_AddBoolToObject(o, "pv", !cfg->no_pv);
 	arr = cJSON_AddArrayToObject(doc, "network-interfaces");
 	for (unsigned i = 0; i < cfg->nr_nets; i++)
 		cJSON_AddItemToArray(arr, config_net_json(cfg, st, i));

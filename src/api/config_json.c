@@ -173,12 +173,15 @@ static int cfg_readable(const struct config_err *e, const char *key, const char 
 
 int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
-	static const char *const keys[] = {
-	    "vcpu_count",   "mem_size_mib", "smt",    "track_dirty_pages",
-	    "cpu_template", "huge_pages",   "engine", "cpu_vendor", NULL};
+	static const char *const keys[] = {"vcpu_count",   "mem_size_mib",
+					   "smt",          "track_dirty_pages",
+					   "cpu_template", "huge_pages",
+					   "engine",       "cpu_vendor",
+					   "pv",           NULL};
 	u64 cpus, mib;
 	enum engine_kind engine = cfg->engine;
 	enum cpu_vendor vendor = cfg->cpu_vendor;
+	bool pv = !cfg->no_pv;
 	char name[16];
 	int r;
 
@@ -210,10 +213,14 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	if (r > 0 && config_vendor_parse(name, &vendor) < 0)
 		return cfg_fail(e, "cpu_vendor", "'%s' is not one of \"host\", \"intel\", \"amd\"",
 				name);
+	/* popek's extension: false offers no KVM PV features but kvmclock (--no-pv). */
+	if (cfg_get_bool(e, o, "pv", false, &pv) < 0)
+		return -EINVAL;
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
 	cfg->cpu_vendor = vendor;
+	cfg->no_pv = !pv;
 	return 0;
 }
 

@@ -62,6 +62,7 @@ struct vm_config {
 	unsigned nr_cpus;
 	enum engine_kind engine;
 	enum cpu_vendor cpu_vendor; /* default CPU_VENDOR_HOST */
+	bool no_pv;               /* --no-pv: no KVM PV features but kvmclock */
 	bool testdev;             /* attach the guest-program test device */
 
 	unsigned nr_disks;

@@ -100,6 +100,7 @@ static int soft_vm_create(struct machine *m, struct engine_vm **out)
 		return -ENOMEM;
 	vm->m = m;
 	vm->clock_base = soft_clock_ns();
+	vm->pv_features = soft_pv_vm_features(vm);
 	pthread_mutex_init(&vm->atomic_lock, NULL);
 	soft_apic_bus_init(&vm->apic, &soft_apic_cpu_ops, vm);
 	err = soft_irq_route_init(&vm->irq, &vm->apic, MAX(1u, m->cfg.nr_cpus), vm_clock, vm);
@@ -176,6 +177,7 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	pthread_cond_init(&v->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&v->sipi_vector, -1);
+	soft_pv_vcpu_init(v);
 	v->profile = soft_profile_new();
 	if (v->profile)
 		soft_dcache_set_profile(v->cpu.dcache, v->profile);
@@ -207,6 +209,7 @@ static void soft_vcpu_destroy(struct engine_vcpu *ev)
 	atomic_store(&v->vm->vcpus[v->cpu.id], NULL);
 	soft_profile_report(v->profile, v->cpu.id);
 	soft_lapic_destroy(&v->lapic);
+	soft_pv_vcpu_destroy(v);
 	pthread_cond_destroy(&v->wake);
 	pthread_mutex_destroy(&v->wait_lock);
 	soft_dcache_free(v->cpu.dcache);
@@ -295,6 +298,8 @@ static u64 soft_stat(struct engine_vcpu *ev, const char *name)
 		return cpu->stat_ud;
 	if (!strcmp(name, "tlb_misses"))
 		return cpu->stat_tlb_misses;
+	if (!strcmp(name, "hypercalls"))
+		return ((struct soft_vcpu *)ev)->pv.hypercalls;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "cpu/soft/insn.h"
 #include "cpu/soft/irq_route.h"
 #include "cpu/soft/lapic.h"
+#include "cpu/soft/pv.h"
 
 struct soft_vcpu {
 	struct soft_cpu cpu;
@@ -33,6 +34,8 @@ struct soft_vcpu {
 	 * the wait for a SIPI; it now sleeps there until INIT, SIPI or NMI, then
 	 * returns KICKED once so the machine knows this vCPU lives again. */
 	bool dead_halt_reported;
+
+	struct soft_pv_vcpu pv; /* KVM PV features (pv.h) */
 };
 
 struct soft_vm {
@@ -44,6 +47,8 @@ struct soft_vm {
 	/* Serializes LOCK-prefixed accesses that cannot use a host atomic
 	 * (MMIO, page-crossing or cache-line-splitting operands). */
 	pthread_mutex_t atomic_lock;
+
+	u32 pv_features; /* CPUID 0x40000001 EAX: KVM_FEATURE_* bits (pv.h) */
 
 	struct soft_apic_bus apic;
 	struct soft_irq_route irq;

@@ -1,0 +1,95 @@
+/* KVM's hypercalls on the soft engine (Linux Documentation/virt/kvm/x86/
+ * hypercalls.rst): VMCALL or VMMCALL, the number in RAX, arguments in RBX,
+ * RCX, RDX, RSI, the result in RAX and no other register changed. What the
+ * guest sees follows KVM's kvm_emulate_hypercall() (arch/x86/kvm/x86.c), as
+ * KVM behaves with KVM_CAP_ENFORCE_PV_FEATURE_CPUID: a call whose feature
+ * CPUID does not announce is unknown (-KVM_ENOSYS). */
+#include <string.h>
+#include <time.h>
+
+#include "core/machine.h"
+#include "cpu/soft/pv.h"
+#include "cpu/soft/sys.h"
+#include "cpu/soft/vendor.h"
+#include "cpu/soft/vm.h"
+
+/* struct kvm_clock_pairing (hypercalls.rst): 64 bytes. */
+struct pv_clock_pairing {
+	s64 sec, nsec;
+	u64 tsc;
+	u32 flags;
+	u32 pad[9];
+};
+
+_Static_assert(sizeof(struct pv_clock_pairing) == 64, "struct kvm_clock_pairing is 64 bytes");
+
+/* KVM_HC_CLOCK_PAIRING: the host's CLOCK_REALTIME and the guest TSC at the
+ * same moment, written at gpa; only clock type 0 (wall clock) exists. */
+static s64 pv_clock_pairing(struct soft_cpu *cpu, u64 gpa, u64 clock_type)
+{
+	struct pv_clock_pairing cp;
+	struct timespec ts;
+
+	if (clock_type != 0)
+		return -KVM_EOPNOTSUPP;
+	memset(&cp, 0, sizeof(cp));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cp.tsc = soft_now_ns(cpu) + cpu->msr.tsc_offset;
+	cp.sec = ts.tv_sec;
+	cp.nsec = ts.tv_nsec;
+	if (guest_mem_write(&cpu->m->mem, gpa, &cp, sizeof(cp)) < 0)
+		return -KVM_EFAULT;
+	return 0;
+}
+
+static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4])
+{
+	switch (nr) {
+	case KVM_HC_VAPIC_POLL_IRQ: /* the run loop looks at interrupts after this */
+		return 0;
+	case KVM_HC_CLOCK_PAIRING:
+		return pv_clock_pairing(cpu, a[0], a[1]);
+	}
+	return -KVM_ENOSYS;
+}
+
+/*
+ * Which instruction is native: VMCALL on Intel, VMMCALL on AMD. KVM takes
+ * the other one too, through its instruction emulator (the #UD it raises
+ * is intercepted), which checks two things first (emulate.c, group7_rm0/
+ * rm3): VMCALL is Priv, so at CPL > 0 it is #GP(0) on an AMD processor;
+ * VMMCALL is Prot, so in real or virtual-8086 mode it is #UD on an Intel
+ * one. Otherwise the emulator rewrites the instruction into the native one
+ * and runs it again; popek leaves the code alone and gives the same result.
+ *
+ * At CPL > 0 KVM does not fault: kvm_emulate_hypercall() returns
+ * -KVM_EPERM in RAX (the issue's "#UD at CPL > 0" is not what KVM does;
+ * popek matches KVM). Outside 64-bit mode the number, the arguments and the
+ * result are 32-bit (the result zero-extended into RAX).
+ */
+void soft_hypercall(struct soft_cpu *cpu, bool amd_insn)
+{
+	bool op64 = cpu->mode == SOFT_MODE_LONG64;
+	bool amd = cpu->vendor == CPU_VENDOR_AMD;
+	u64 nr = cpu->gpr[X86_RAX];
+	u64 a[4] = {cpu->gpr[X86_RBX], cpu->gpr[X86_RCX], cpu->gpr[X86_RDX], cpu->gpr[X86_RSI]};
+	s64 ret;
+
+	if (amd && !amd_insn && cpu->cpl > 0)
+		soft_raise(cpu, EXC_GP, 0);
+	if (!amd && amd_insn && (cpu->mode == SOFT_MODE_REAL || (cpu->rflags & RFLAGS_VM)))
+		soft_raise_noerr(cpu, EXC_UD);
+	if (!op64) {
+		nr = (u32)nr;
+		for (unsigned i = 0; i < 4; i++)
+			a[i] = (u32)a[i];
+	}
+	if (cpu->cpl > 0)
+		ret = -KVM_EPERM;
+	else
+		ret = hypercall_run(cpu, nr, a);
+	cpu->gpr[X86_RAX] = op64 ? (u64)ret : (u32)ret;
+	if (cpu->vm)
+		soft_vcpu_of(cpu)->pv.hypercalls++;
+	cpu->exec_stop = true; /* KVM_HC_VAPIC_POLL_IRQ: let the run loop look */
+}

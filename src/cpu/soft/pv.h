@@ -1,0 +1,50 @@
+/* KVM's paravirtual interface on the soft engine: the hypercalls (Linux
+ * Documentation/virt/kvm/x86/hypercalls.rst), the feature bits of CPUID
+ * 0x40000001 (cpuid.rst) and the MSRs behind them (msr.rst). hypercall.c
+ * has VMCALL/VMMCALL and the calls; pv.c which features a VM offers.
+ * A feature is announced (and its hypercall or MSR answers) only when
+ * soft_pv_features() has its bit: --no-pv (vm_config.no_pv) leaves kvmclock. */
+#ifndef POPEK_SOFT_PV_H
+#define POPEK_SOFT_PV_H
+
+#include <stdatomic.h>
+
+#include "popek/types.h"
+
+struct soft_cpu;
+struct soft_vcpu;
+struct soft_vm;
+
+/* CPUID 0x40000001 EAX (cpuid.rst). */
+#define KVM_FEATURE_CLOCKSOURCE2       3
+#define KVM_FEATURE_CLOCKSOURCE_STABLE 24
+
+/* Hypercall numbers and results (include/uapi/linux/kvm_para.h). */
+#define KVM_HC_VAPIC_POLL_IRQ 1
+#define KVM_HC_CLOCK_PAIRING  9
+#define KVM_ENOSYS            1000
+#define KVM_EFAULT            14
+#define KVM_EPERM             1
+#define KVM_EOPNOTSUPP        95
+
+/* Per-vCPU state, in struct soft_vcpu. */
+struct soft_pv_vcpu {
+	u64 hypercalls; /* count, for the engine's statistics */
+};
+
+/* ---- VM and vCPU set-up (pv.c) ---- */
+
+/* The KVM_FEATURE_* bits this VM announces, from its configuration. Call
+ * at VM creation. */
+u32 soft_pv_vm_features(const struct soft_vm *vm);
+/* CPUID 0x40000001 EAX for cpu (kvmclock bits only without a VM). */
+u32 soft_pv_features(const struct soft_cpu *cpu);
+void soft_pv_vcpu_init(struct soft_vcpu *v);
+void soft_pv_vcpu_destroy(struct soft_vcpu *v);
+
+/* ---- instructions (hypercall.c) ---- */
+
+/* 0F 01 C1 VMCALL (amd_insn false) and 0F 01 D9 VMMCALL (true). */
+void soft_hypercall(struct soft_cpu *cpu, bool amd_insn);
+
+#endif

@@ -1,0 +1,258 @@
+/* Guest program: KVM's hypercall ABI (Linux Documentation/virt/kvm/x86/
+ * hypercalls.rst): VMCALL and VMMCALL, the number in RAX, arguments in RBX
+ * RCX RDX RSI, the result in RAX and nothing else changed; unknown numbers
+ * give -KVM_ENOSYS, a call at CPL 3 -KVM_EPERM, 32-bit callers get 32-bit
+ * numbers and results. Built twice: hypercall (PV features expected, as
+ * CPUID 0x40000001 must announce them) and hypercall_nopv (-DPV_OFF, run
+ * with --no-pv: only kvmclock announced, the PV calls and MSRs absent). */
+#include "guest.h"
+
+#define KVM_HC_VAPIC_POLL_IRQ 1
+#define KVM_HC_CLOCK_PAIRING 9
+#define ENOSYS_RET ((u64)-1000)
+#define EPERM_RET ((u64)-1)
+
+/* The features each build expects in CPUID 0x40000001 EAX: kvmclock's
+ * CLOCKSOURCE2 (3) and CLOCKSOURCE_STABLE_BIT (24), and the PV ones. */
+#define FEAT_KVMCLOCK ((1u << 3) | (1u << 24))
+#ifdef PV_OFF
+#define FEAT_PV 0u
+#else
+#define FEAT_PV 0u
+#endif
+
+static bool amd;
+
+/* The registers a hypercall may not change, and RAX. */
+struct regs {
+	u64 rax, rbx, rcx, rdx, rsi, rdi, r8;
+};
+
+static void vmcall(struct regs *r)
+{
+	asm volatile("vmcall"
+		     : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx), "+S"(r->rsi),
+		       "+D"(r->rdi), "+r"(r->r8)::"memory");
+}
+
+static void vmmcall(struct regs *r)
+{
+	asm volatile("vmmcall"
+		     : "+a"(r->rax), "+b"(r->rbx), "+c"(r->rcx), "+d"(r->rdx), "+S"(r->rsi),
+		       "+D"(r->rdi), "+r"(r->r8)::"memory");
+}
+
+static u64 hc(bool amd_insn, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct regs r = {nr, a0, a1, a2, a3, 0, 0};
+
+	if (amd_insn)
+		vmmcall(&r);
+	else
+		vmcall(&r);
+	return r.rax;
+}
+
+/* The native instruction of the modelled vendor. */
+static u64 hc_native(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	return hc(amd, nr, a0, a1, a2, a3);
+}
+
+static void test_identity(void)
+{
+	u32 r[4];
+
+	cpuid(0x40000000, 0, r);
+	check(r[1] == 0x4b4d564b && r[2] == 0x564b4d56 && r[3] == 0x4d, "CPUID 0x40000000: KVMKVMKVM");
+	cpuid(0x40000001, 0, r);
+	check_eq("CPUID 0x40000001 EAX: the features of this build", r[0], FEAT_KVMCLOCK | FEAT_PV);
+	cpuid(0, 0, r);
+	amd = r[1] == 0x68747541; /* "Auth" */
+}
+
+static void test_basic(void)
+{
+	for (int amd_insn = 0; amd_insn < 2; amd_insn++) {
+		const char *name = amd_insn ? "VMMCALL" : "VMCALL";
+		struct regs r = {KVM_HC_VAPIC_POLL_IRQ, 0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666};
+
+		amd_insn ? vmmcall(&r) : vmcall(&r);
+		check(r.rax == 0 && r.rbx == 0x1111 && r.rcx == 0x2222 && r.rdx == 0x3333 &&
+			      r.rsi == 0x4444 && r.rdi == 0x5555 && r.r8 == 0x6666,
+		      "%s KVM_HC_VAPIC_POLL_IRQ: RAX 0, other registers kept (rax %#lx rbx %#lx "
+		      "rcx %#lx rdx %#lx rsi %#lx)",
+		      name, r.rax, r.rbx, r.rcx, r.rdx, r.rsi);
+		r = (struct regs){0x12345, 1, 2, 3, 4, 5, 6};
+		amd_insn ? vmmcall(&r) : vmcall(&r);
+		check(r.rax == ENOSYS_RET && r.rbx == 1 && r.rcx == 2 && r.rdx == 3 && r.rsi == 4,
+		      "%s with an unknown number: -KVM_ENOSYS (rax %#lx)", name, r.rax);
+		/* 64-bit callers pass a 64-bit number: 1 + 2^32 is not 1. */
+		check_eq("a 64-bit number is not cut to 32 bits",
+			 hc(amd_insn, (1ULL << 32) | KVM_HC_VAPIC_POLL_IRQ, 0, 0, 0, 0), ENOSYS_RET);
+	}
+}
+
+/* struct kvm_clock_pairing. */
+static struct {
+	s64 sec, nsec;
+	u64 tsc;
+	u32 flags, pad[9];
+} pairing;
+
+static void test_clock_pairing(void)
+{
+	u64 t0, t1, ret;
+
+	memset(&pairing, 0xaa, sizeof(pairing));
+	t0 = rdtsc();
+	ret = hc_native(KVM_HC_CLOCK_PAIRING, (u64)&pairing, 0, 0, 0);
+	t1 = rdtsc();
+	check_eq("KVM_HC_CLOCK_PAIRING wall clock: 0", ret, 0);
+	check(pairing.tsc >= t0 && pairing.tsc <= t1,
+	      "its TSC is between the RDTSCs around the call (%lu <= %lu <= %lu)", t0, pairing.tsc,
+	      t1);
+	check(pairing.sec > 1600000000 && pairing.nsec >= 0 && pairing.nsec < 1000000000 &&
+		      pairing.flags == 0 && pairing.pad[8] == 0,
+	      "its wall clock is a time after 2020 (sec %ld nsec %ld flags %u)", pairing.sec,
+	      pairing.nsec, pairing.flags);
+	check_eq("clock type 1: -KVM_EOPNOTSUPP", hc_native(KVM_HC_CLOCK_PAIRING, (u64)&pairing, 1, 0, 0),
+		 (u64)-95);
+	check_eq("a structure outside RAM: -KVM_EFAULT",
+		 hc_native(KVM_HC_CLOCK_PAIRING, TESTDEV_MMIO, 0, 0, 0), (u64)-14);
+}
+
+/* 32-bit callers (compatibility mode, GDT entry 0x08: 32-bit ring 0 code):
+ * the number and the result are 32 bits, the result zero-extended. */
+u64 compat_call(u64 rax, u64 amd_insn);
+asm(".text\n"
+    "compat_call:\n\t" /* rdi = RAX to pass, rsi = 1 for VMMCALL */
+    "push %rbx\n\t"
+    "mov %rdi, %rax\n\t"
+    "mov %rsi, %rbx\n\t"
+    "lea compat_far(%rip), %rcx\n\t"
+    "lcall *(%rcx)\n\t"
+    "pop %rbx\n\t"
+    "ret\n"
+    ".code32\n"
+    "compat_code:\n\t"
+    "test %ebx, %ebx\n\t"
+    "jnz 1f\n\t"
+    "vmcall\n\t"
+    "lret\n"
+    "1:\tvmmcall\n\t"
+    "lret\n"
+    ".code64\n"
+    ".data\n"
+    "compat_far: .long compat_code\n\t.word 0x08\n"
+    ".text\n");
+
+static void test_compat(void)
+{
+	for (u64 amd_insn = 0; amd_insn < 2; amd_insn++) {
+		u64 r = compat_call(0xffffffff00000000ULL | KVM_HC_VAPIC_POLL_IRQ, amd_insn);
+		check_eq(amd_insn ? "compatibility mode VMMCALL: RAX[31:0] is the number, result 0"
+				  : "compatibility mode VMCALL: RAX[31:0] is the number, result 0",
+			 r, 0);
+		r = compat_call(0x12345, amd_insn);
+		check_eq("compatibility mode: -KVM_ENOSYS as 32 bits, zero-extended", r,
+			 (u32)ENOSYS_RET);
+	}
+}
+
+/* Ring 3: both instructions, results in user memory; UD2 returns to ring 0
+ * (on_user_ud). A #GP is recorded and the instruction skipped. */
+extern char __user_start[], __user_end[], user_hc[], user_hc_vmcall[];
+u64 user_results[4] __attribute__((section(".user.data"), aligned(4096)));
+static u64 user_stack[512] __attribute__((section(".user.data"), aligned(16)));
+u64 kernel_rsp;
+static volatile u64 user_gp_rip, user_gps;
+u64 enter_user(u64 rip, u64 rsp);
+asm(".text\n"
+    "enter_user:\n\t"
+    "push %rbp\n\tpush %rbx\n\tpush %r12\n\tpush %r13\n\tpush %r14\n\tpush %r15\n\t"
+    "mov %rsp, kernel_rsp(%rip)\n\t"
+    "pushq $0x2b\n\tpush %rsi\n\tpushq $0x202\n\tpushq $0x33\n\tpush %rdi\n\t"
+    "iretq\n"
+    "user_return:\n\t"
+    "mov kernel_rsp(%rip), %rsp\n\t"
+    "pop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbx\n\tpop %rbp\n\t"
+    "ret\n"
+    ".section .user.text, \"ax\"\n"
+    ".globl user_hc, user_hc_vmcall\n"
+    "user_hc:\n\t"
+    "movabs $user_results, %r8\n\t"
+    "mov $1, %eax\n"
+    "user_hc_vmcall:\n\t"
+    "vmcall\n\t"
+    "mov %rax, (%r8)\n\t"
+    "mov $1, %eax\n\t"
+    "vmmcall\n\t"
+    "mov %rax, 8(%r8)\n\t"
+    "mov $0x12345, %eax\n\t"
+    "vmcall\n\t"
+    "mov %rax, 16(%r8)\n\t"
+    "mov $0x12345, %eax\n\t"
+    "vmmcall\n\t"
+    "mov %rax, 24(%r8)\n\t"
+    "ud2\n"
+    ".text\n");
+
+extern char user_return[];
+
+static void on_user_ud(struct trap_frame *f)
+{
+	f->rip = (u64)user_return;
+	f->cs = SEL_KCODE;
+	f->ss = SEL_KDATA;
+	f->rflags &= ~RFLAGS_IF;
+}
+
+static void on_user_gp(struct trap_frame *f)
+{
+	if ((f->cs & 3) != 3) {
+		printf("not ok - #GP in ring 0 at %#lx\n", f->rip);
+		guest_exit(false);
+	}
+	if (!user_gps++)
+		user_gp_rip = f->rip;
+	f->rip += 3; /* skip the VMCALL */
+}
+
+static void test_cpl3(void)
+{
+	for (u64 va = (u64)__user_start; va < (u64)__user_end; va += 4096)
+		*paging_pte(va) |= PTE_US;
+	paging_flush();
+	trap_set_handler(6, on_user_ud);
+	trap_set_handler(13, on_user_gp);
+	trap_reset();
+	enter_user((u64)user_hc, (u64)&user_stack[512]);
+	trap_set_handler(13, NULL);
+	/* KVM: kvm_emulate_hypercall() answers -KVM_EPERM at CPL > 0. The other
+	 * vendor's instruction goes through KVM's emulator first, where VMCALL
+	 * is privileged: #GP(0) on AMD. */
+	if (amd) {
+		check_eq("CPL 3 VMCALL on AMD: #GP(0), twice", user_gps, 2);
+		check_eq("CPL 3 VMCALL on AMD: the first #GP at the first VMCALL", user_gp_rip,
+			 (u64)user_hc_vmcall);
+		check_eq("CPL 3 VMCALL on AMD: RAX unchanged", user_results[0], 1);
+	} else {
+		check_eq("CPL 3 VMCALL on Intel: no fault", user_gps, 0);
+		check_eq("CPL 3 VMCALL: -KVM_EPERM", user_results[0], EPERM_RET);
+	}
+	check_eq("CPL 3 VMMCALL: -KVM_EPERM", user_results[1], EPERM_RET);
+	check_eq("CPL 3 unknown number: -KVM_EPERM as well (VMCALL)",
+		 user_results[2], amd ? 0x12345 : EPERM_RET);
+	check_eq("CPL 3 unknown number: -KVM_EPERM as well (VMMCALL)", user_results[3], EPERM_RET);
+	check(!(read_rflags() & RFLAGS_IF), "back in ring 0 with interrupts off");
+}
+
+void test_main(void)
+{
+	test_identity();
+	test_basic();
+	test_clock_pairing();
+	test_compat();
+	test_cpl3();
+}
