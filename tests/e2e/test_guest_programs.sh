@@ -163,6 +163,7 @@ run_one() { # engine name
 		done
 	fi
 	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
+	[ "$2" = hypercall_nopv ] && args+=(--no-pv)
 	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0
 		in=$TMP/$1.console.in
 		echo popek-console-rx >"$in"

@@ -8,20 +8,19 @@
 #include "guest.h"
 
 #define KVM_HC_VAPIC_POLL_IRQ 1
+#define KVM_HC_KICK_CPU 5
 #define KVM_HC_CLOCK_PAIRING 9
 #define ENOSYS_RET ((u64)-1000)
 #define EPERM_RET ((u64)-1)
 
-/* The features each build expects in CPUID 0x40000001 EAX: kvmclock's
- * CLOCKSOURCE2 (3) and CLOCKSOURCE_STABLE_BIT (24), and the PV ones. */
+/* CPUID 0x40000001 EAX: kvmclock's bits (CLOCKSOURCE 0, CLOCKSOURCE2 3,
+ * CLOCKSOURCE_STABLE_BIT 24) and the PV features popek implements. */
 #define FEAT_KVMCLOCK ((1u << 3) | (1u << 24))
-#ifdef PV_OFF
-#define FEAT_PV 0u
-#else
-#define FEAT_PV 0u
-#endif
+#define PV_UNHALT (1u << 7)
+#define FEAT_PV PV_UNHALT
 
-static bool amd;
+static bool amd, soft;
+static u32 features, apic_id;
 
 /* The registers a hypercall may not change, and RAX. */
 struct regs {
@@ -65,10 +64,45 @@ static void test_identity(void)
 
 	cpuid(0x40000000, 0, r);
 	check(r[1] == 0x4b4d564b && r[2] == 0x564b4d56 && r[3] == 0x4d, "CPUID 0x40000000: KVMKVMKVM");
-	cpuid(0x40000001, 0, r);
-	check_eq("CPUID 0x40000001 EAX: the features of this build", r[0], FEAT_KVMCLOCK | FEAT_PV);
 	cpuid(0, 0, r);
 	amd = r[1] == 0x68747541; /* "Auth" */
+	cpuid(1, 0, r);
+	apic_id = r[1] >> 24;
+	cpuid(0x80000002, 0, r);
+	soft = r[0] == 0x656b6f70; /* "popek soft x86-64 CPU" */
+	cpuid(0x40000001, 0, r);
+	features = r[0];
+	/* KVM announces more than popek (async PF...): exact on the soft engine. */
+#ifdef PV_OFF
+	check_eq("--no-pv: CPUID 0x40000001 EAX has kvmclock and nothing else", features & ~1u,
+		 FEAT_KVMCLOCK);
+#else
+	check_eq("CPUID 0x40000001 EAX: kvmclock and the PV features", features & (FEAT_KVMCLOCK | FEAT_PV),
+		 FEAT_KVMCLOCK | FEAT_PV);
+	if (soft)
+		check_eq("soft engine: those and nothing else", features, FEAT_KVMCLOCK | FEAT_PV);
+#endif
+}
+
+/* KVM_HC_KICK_CPU (PV_UNHALT): a kicked vCPU's HLT ends, even with IF = 0;
+ * a kick that comes first ends the next HLT (KVM's pv_unhalted). A vCPU
+ * may kick itself. */
+static void test_kick(void)
+{
+#ifdef PV_OFF
+	check_eq("--no-pv: KVM_HC_KICK_CPU is unknown", hc_native(KVM_HC_KICK_CPU, 0, apic_id, 0, 0),
+		 ENOSYS_RET);
+#else
+	check_eq("KVM_HC_KICK_CPU to itself: 0", hc_native(KVM_HC_KICK_CPU, 0, apic_id, 0, 0), 0);
+	/* If the kick were lost, this would stop the machine for good. */
+	asm volatile("cli; hlt" ::: "memory");
+	check(true, "a HLT with IF = 0 after a kick ends");
+	check_eq("KVM_HC_KICK_CPU with VMMCALL: 0", hc(true, KVM_HC_KICK_CPU, 0, apic_id, 0, 0), 0);
+	asm volatile("sti; hlt; cli" ::: "memory");
+	check(true, "a HLT with IF = 1 and no interrupt coming ends after a kick too");
+	check_eq("KVM_HC_KICK_CPU to an APIC id with no vCPU: 0",
+		 hc_native(KVM_HC_KICK_CPU, 0, apic_id + 60, 0, 0), 0);
+#endif
 }
 
 static void test_basic(void)
@@ -253,6 +287,7 @@ void test_main(void)
 	test_identity();
 	test_basic();
 	test_clock_pairing();
+	test_kick();
 	test_compat();
 	test_cpl3();
 }

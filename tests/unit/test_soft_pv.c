@@ -1,6 +1,10 @@
 /* KVM's hypercall ABI and PV features on the soft engine (src/cpu/soft/
  * hypercall.c, pv.c): numbers, arguments and results in each mode and at
  * each CPL for both vendor models, and the pure parts of the PV features. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "cpu/engine.h"
 #include "cpu/soft/pv.h"
 #include "cpu/soft/vendor.h"
 #include "soft_fixture.h"
@@ -130,10 +134,131 @@ static void test_clock_pairing(void)
 	fx_free(f);
 }
 
+/* ---- A machine with the soft engine's vCPUs (engine_ops), for the
+ * features that involve the run loop. ---- */
+
+struct vm2 {
+	struct machine m;
+	struct engine_vm *evm;
+	struct engine_vcpu *v[2];
+};
+
+static struct vm2 *vm2_new(bool no_pv)
+{
+	struct vm2 *t = calloc(1, sizeof(*t));
+
+	CHECK_EQ(guest_mem_init(&t->m.mem, 16 * MiB), 0);
+	pthread_mutex_init(&t->m.dev_lock, NULL);
+	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
+	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
+	t->m.cfg.nr_cpus = 2;
+	t->m.cfg.no_pv = no_pv;
+	t->m.engine = &soft_engine_ops;
+	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
+	CHECK_EQ(soft_engine_ops.map_ram(t->evm), 0);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
+	return t;
+}
+
+static void vm2_free(struct vm2 *t)
+{
+	for (unsigned i = 0; i < 2; i++)
+		soft_engine_ops.vcpu_destroy(t->v[i]);
+	soft_engine_ops.vm_destroy(t->evm);
+	guest_mem_destroy(&t->m.mem);
+	pthread_mutex_destroy(&t->m.dev_lock);
+	free(t);
+}
+
+/* vCPU i runs the real-mode bytes code from gpa (CS = 0). */
+static void vm2_real(struct vm2 *t, unsigned i, u64 gpa, const u8 *code, unsigned len)
+{
+	struct x86_state st;
+
+	CHECK_EQ(guest_mem_write(&t->m.mem, gpa, code, len), 0);
+	memset(&st, 0, sizeof(st));
+	st.regs.rip = gpa;
+	st.regs.rflags = 2;
+	for (int s = 0; s < 6; s++)
+		st.sregs.seg[s] = (struct x86_seg){
+		    .limit = 0xffff, .type = s == X86_CS ? 0xb : 0x3, .s = 1, .present = 1};
+	st.sregs.tr = (struct x86_seg){.type = 0xb, .present = 1, .limit = 0xffff};
+	st.sregs.ldt = (struct x86_seg){.type = 0x2, .present = 1, .limit = 0xffff};
+	st.sregs.cr0 = X86_CR0_ET;
+	st.sregs.apic_base = 0xfee00800 | (i == 0 ? 0x100 : 0);
+	CHECK_EQ(soft_engine_ops.set_state(t->v[i], &st), 0);
+}
+
+static enum vcpu_exit_reason vm2_run(struct vm2 *t, unsigned i)
+{
+	struct vcpu_exit ex;
+
+	CHECK_EQ(soft_engine_ops.run(t->v[i], &ex), 0);
+	return ex.reason;
+}
+
+static u64 vm2_rip(struct vm2 *t, unsigned i)
+{
+	struct x86_state st;
+
+	soft_engine_ops.get_state(t->v[i], &st);
+	return st.regs.rip;
+}
+
+struct vm2_thread {
+	struct vm2 *t;
+	unsigned i;
+	_Atomic int reason; /* -1 while run() has not returned */
+};
+
+static void *vm2_thread_run(void *arg)
+{
+	struct vm2_thread *r = arg;
+
+	atomic_store(&r->reason, (int)vm2_run(r->t, r->i));
+	return NULL;
+}
+
+/* KVM_HC_KICK_CPU ends the HLT of a vCPU halted with IF = 0. And the machine
+ * (machine.c), which stops the guest once every vCPU is halted with IF = 0,
+ * must not be told so by the kicker while the kicked vCPU's thread has not
+ * yet run: vCPU 1 kicks vCPU 0 and halts; it may report itself stuck only
+ * after vCPU 0's run() returned and was called again. */
+static void test_kick_and_stuck(void)
+{
+	static const u8 halts[] = {0xfa, 0xf4, 0xfa, 0xf4}; /* cli; hlt; cli; hlt */
+	static const u8 kicker[] = {
+	    0x66, 0xb8, 5,    0, 0, 0, /* mov eax, KVM_HC_KICK_CPU */
+	    0x66, 0x31, 0xc9,          /* xor ecx, ecx: APIC id 0 */
+	    0x0f, 0x01, 0xc1,          /* vmcall */
+	    0xfa, 0xf4,                /* cli; hlt */
+	};
+	struct vm2 *t = vm2_new(false);
+	struct vm2_thread r = {t, 1, -1};
+	pthread_t th;
+
+	vm2_real(t, 0, 0x1000, halts, sizeof(halts));
+	vm2_real(t, 1, 0x2000, kicker, sizeof(kicker));
+	CHECK_EQ(vm2_run(t, 0), VCPU_EXIT_HLT);
+	CHECK_EQ(vm2_rip(t, 0), 0x1002);
+	pthread_create(&th, NULL, vm2_thread_run, &r);
+	usleep(100 * 1000);
+	CHECK_EQ(atomic_load(&r.reason), -1);      /* vCPU 1 waits for vCPU 0 to settle */
+	CHECK_EQ(vm2_run(t, 0), VCPU_EXIT_KICKED); /* its HLT ended: it lives */
+	CHECK_EQ(vm2_run(t, 0), VCPU_EXIT_HLT);    /* the second cli; hlt */
+	CHECK_EQ(vm2_rip(t, 0), 0x1004);
+	pthread_join(th, NULL);
+	CHECK_EQ(atomic_load(&r.reason), VCPU_EXIT_HLT);
+	CHECK_EQ(vm2_rip(t, 1), 0x200e);
+	vm2_free(t);
+}
+
 int main(void)
 {
 	TEST_RUN(test_abi_intel);
 	TEST_RUN(test_abi_amd);
 	TEST_RUN(test_clock_pairing);
+	TEST_RUN(test_kick_and_stuck);
 	return test_done();
 }

@@ -36,6 +36,10 @@ static struct soft_vcpu *vm_vcpu(struct soft_vm *vm, unsigned id)
  * a HLT/wait-for-SIPI sleep. Any thread; takes only v's wait lock. */
 static void vcpu_wake(struct soft_vcpu *v)
 {
+	int reported = SOFT_STUCK_REPORTED;
+
+	if (atomic_compare_exchange_strong(&v->stuck, &reported, SOFT_STUCK_WOKEN))
+		atomic_fetch_add(&v->vm->unsettled, 1);
 	atomic_store(&v->cpu.attention, true);
 	pthread_mutex_lock(&v->wait_lock);
 	atomic_store(&v->wake_pending, true);
@@ -353,6 +357,7 @@ static void vcpu_init_sipi(struct soft_vcpu *v)
 
 	if (atomic_exchange(&v->init_pending, false)) {
 		soft_init(cpu);
+		soft_pv_reset(v);
 		cpu->wait_for_sipi = cpu->id != 0;
 	}
 	vec = atomic_exchange(&v->sipi_vector, -1);
@@ -386,13 +391,39 @@ static void vcpu_interrupts(struct soft_vcpu *v)
  * when run() should return with *exit. */
 static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
 {
+	struct soft_vm *vm = v->vm;
+
 	if (!v->dead_halt_reported) {
+		atomic_store(&v->stuck, SOFT_STUCK_REPORTED);
+		if (atomic_load(&vm->unsettled)) {
+			/* Another vCPU was woken but the machine may still count
+			 * it as stuck: report later (see soft_vcpu.stuck). */
+			if (atomic_exchange(&v->stuck, SOFT_STUCK_NO) == SOFT_STUCK_WOKEN)
+				atomic_fetch_sub(&vm->unsettled, 1);
+			vcpu_sleep(v, soft_vm_now(vm) + 1000000);
+			return false;
+		}
 		v->dead_halt_reported = true;
 		exit->reason = VCPU_EXIT_HLT;
 		return true;
 	}
+	/* Woken but still stuck: the machine's count is right again. */
+	if (atomic_exchange(&v->stuck, SOFT_STUCK_REPORTED) == SOFT_STUCK_WOKEN)
+		atomic_fetch_sub(&vm->unsettled, 1);
 	vcpu_sleep(v, UINT64_MAX);
 	return false;
+}
+
+/* run() returns reason: after a report of a stuck vCPU, any other reason
+ * makes the machine forget it, which the next run() settles. */
+static int vcpu_exit(struct soft_vcpu *v, struct vcpu_exit *exit, enum vcpu_exit_reason reason)
+{
+	exit->reason = reason;
+	if (reason != VCPU_EXIT_HLT && v->dead_halt_reported) {
+		v->dead_halt_reported = false;
+		v->settle = true;
+	}
+	return 0;
 }
 
 static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
@@ -401,17 +432,19 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 	struct soft_cpu *cpu = &v->cpu;
 
 	memset(exit, 0, sizeof(*exit));
+	if (v->settle) {
+		/* The machine no longer counts this vCPU as stuck. */
+		v->settle = false;
+		if (atomic_exchange(&v->stuck, SOFT_STUCK_NO) == SOFT_STUCK_WOKEN)
+			atomic_fetch_sub(&v->vm->unsettled, 1);
+	}
 	for (;;) {
 		u64 deadline;
 
-		if (atomic_exchange(&cpu->kick, false)) {
-			exit->reason = VCPU_EXIT_KICKED;
-			return 0;
-		}
-		if (cpu->shutdown) {
-			exit->reason = VCPU_EXIT_SHUTDOWN;
-			return 0;
-		}
+		if (atomic_exchange(&cpu->kick, false))
+			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
+		if (cpu->shutdown)
+			return vcpu_exit(v, exit, VCPU_EXIT_SHUTDOWN);
 		/* Cleared before looking: a wake-up after this point is not lost. */
 		atomic_store(&v->wake_pending, false);
 		atomic_store(&cpu->attention, false);
@@ -429,6 +462,9 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			soft_deliver_exception(cpu);
 			continue;
 		}
+		/* KVM_HC_KICK_CPU ends a HLT, or the next one (pv.h). */
+		if (cpu->halted && atomic_exchange(&v->pv.unhalt, false))
+			cpu->halted = false;
 		vcpu_interrupts(v);
 		if (cpu->shutdown)
 			continue;
@@ -438,11 +474,8 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 				return 0;
 			continue;
 		}
-		if (v->dead_halt_reported) {
-			v->dead_halt_reported = false;
-			exit->reason = VCPU_EXIT_KICKED;
-			return 0;
-		}
+		if (v->dead_halt_reported)
+			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
 		if (cpu->halted) {
 			vcpu_sleep(v, deadline);
 			continue;

@@ -13,6 +13,34 @@
 #include "cpu/soft/vendor.h"
 #include "cpu/soft/vm.h"
 
+/* The vCPU with APIC id, if its APIC is enabled (in KVM's APIC map). */
+static struct soft_vcpu *pv_target(struct soft_vm *vm, u64 apic_id)
+{
+	struct soft_vcpu *t;
+
+	if (!vm || apic_id >= CONFIG_MAX_CPUS)
+		return NULL;
+	t = atomic_load(&vm->vcpus[apic_id]);
+	if (!t || !(soft_lapic_get_base(&t->lapic) & SOFT_APIC_BASE_EN))
+		return NULL;
+	return t;
+}
+
+/* KVM_HC_KICK_CPU: the vCPU with APIC id a1 leaves its HLT, or its next
+ * one (KVM's APIC_DM_REMRD delivery sets pv_unhalted). */
+static void pv_kick(struct soft_cpu *cpu, u64 apic_id)
+{
+	struct soft_vcpu *t = pv_target(cpu->vm, apic_id);
+	struct soft_apic_bus *bus;
+
+	if (!t)
+		return;
+	atomic_store(&t->pv.unhalt, true);
+	bus = &cpu->vm->apic;
+	if (bus->cpu && bus->cpu->kick)
+		bus->cpu->kick(bus->cpu_opaque, t->cpu.id);
+}
+
 /* struct kvm_clock_pairing (hypercalls.rst): 64 bytes. */
 struct pv_clock_pairing {
 	s64 sec, nsec;
@@ -42,10 +70,20 @@ static s64 pv_clock_pairing(struct soft_cpu *cpu, u64 gpa, u64 clock_type)
 	return 0;
 }
 
+static bool has(const struct soft_cpu *cpu, unsigned feature)
+{
+	return soft_pv_features(cpu) & (1u << feature);
+}
+
 static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4])
 {
 	switch (nr) {
 	case KVM_HC_VAPIC_POLL_IRQ: /* the run loop looks at interrupts after this */
+		return 0;
+	case KVM_HC_KICK_CPU:
+		if (!has(cpu, KVM_FEATURE_PV_UNHALT))
+			break;
+		pv_kick(cpu, a[1]);
 		return 0;
 	case KVM_HC_CLOCK_PAIRING:
 		return pv_clock_pairing(cpu, a[0], a[1]);
@@ -91,5 +129,6 @@ void soft_hypercall(struct soft_cpu *cpu, bool amd_insn)
 	cpu->gpr[X86_RAX] = op64 ? (u64)ret : (u32)ret;
 	if (cpu->vm)
 		soft_vcpu_of(cpu)->pv.hypercalls++;
-	cpu->exec_stop = true; /* KVM_HC_VAPIC_POLL_IRQ: let the run loop look */
+	/* A kick to itself, KVM_HC_VAPIC_POLL_IRQ: let the run loop look. */
+	cpu->exec_stop = true;
 }

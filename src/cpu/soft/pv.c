@@ -10,6 +10,7 @@ u32 soft_pv_vm_features(const struct soft_vm *vm)
 
 	if (vm->m->cfg.no_pv)
 		return f;
+	f |= 1u << KVM_FEATURE_PV_UNHALT;
 	return f;
 }
 
@@ -22,10 +23,15 @@ u32 soft_pv_features(const struct soft_cpu *cpu)
 
 void soft_pv_vcpu_init(struct soft_vcpu *v)
 {
-	(void)v;
+	atomic_init(&v->pv.unhalt, false);
 }
 
 void soft_pv_vcpu_destroy(struct soft_vcpu *v)
 {
 	(void)v;
+}
+
+void soft_pv_reset(struct soft_vcpu *v)
+{
+	atomic_store(&v->pv.unhalt, false);
 }

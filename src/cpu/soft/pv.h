@@ -17,10 +17,12 @@ struct soft_vm;
 
 /* CPUID 0x40000001 EAX (cpuid.rst). */
 #define KVM_FEATURE_CLOCKSOURCE2       3
+#define KVM_FEATURE_PV_UNHALT          7
 #define KVM_FEATURE_CLOCKSOURCE_STABLE 24
 
 /* Hypercall numbers and results (include/uapi/linux/kvm_para.h). */
 #define KVM_HC_VAPIC_POLL_IRQ 1
+#define KVM_HC_KICK_CPU       5
 #define KVM_HC_CLOCK_PAIRING  9
 #define KVM_ENOSYS            1000
 #define KVM_EFAULT            14
@@ -29,6 +31,9 @@ struct soft_vm;
 
 /* Per-vCPU state, in struct soft_vcpu. */
 struct soft_pv_vcpu {
+	/* KVM_HC_KICK_CPU arrived (KVM's pv_unhalted, set by any vCPU): the run
+	 * loop ends the current HLT, or the next one, even with IF = 0. */
+	_Atomic bool unhalt;
 	u64 hypercalls; /* count, for the engine's statistics */
 };
 
@@ -41,6 +46,8 @@ u32 soft_pv_vm_features(const struct soft_vm *vm);
 u32 soft_pv_features(const struct soft_cpu *cpu);
 void soft_pv_vcpu_init(struct soft_vcpu *v);
 void soft_pv_vcpu_destroy(struct soft_vcpu *v);
+/* Power-on or INIT: a pending kick is forgotten (KVM's kvm_vcpu_reset). */
+void soft_pv_reset(struct soft_vcpu *v);
 
 /* ---- instructions (hypercall.c) ---- */
 

@@ -13,6 +13,8 @@
 #include "cpu/soft/lapic.h"
 #include "cpu/soft/pv.h"
 
+enum soft_stuck { SOFT_STUCK_NO, SOFT_STUCK_REPORTED, SOFT_STUCK_WOKEN };
+
 struct soft_vcpu {
 	struct soft_cpu cpu;
 	struct soft_lapic lapic;
@@ -31,9 +33,15 @@ struct soft_vcpu {
 	_Atomic int sipi_vector; /* -1: none */
 
 	/* run() returned VCPU_EXIT_HLT for a halt with interrupts disabled or
-	 * the wait for a SIPI; it now sleeps there until INIT, SIPI or NMI, then
-	 * returns KICKED once so the machine knows this vCPU lives again. */
+	 * the wait for a SIPI; it now sleeps there until INIT, SIPI, NMI or a
+	 * PV kick, then returns KICKED once so the machine knows this vCPU lives
+	 * again. Until the machine has seen that (the next run()), stuck is
+	 * SOFT_STUCK_WOKEN and counts in soft_vm.unsettled: no other vCPU
+	 * reports itself stuck meanwhile, as the machine would still count this
+	 * one and could stop a guest that is not stuck. */
 	bool dead_halt_reported;
+	bool settle;       /* returned something else than HLT after a report */
+	_Atomic int stuck; /* enum soft_stuck */
 
 	struct soft_pv_vcpu pv; /* KVM PV features (pv.h) */
 };
@@ -48,7 +56,8 @@ struct soft_vm {
 	 * (MMIO, page-crossing or cache-line-splitting operands). */
 	pthread_mutex_t atomic_lock;
 
-	u32 pv_features; /* CPUID 0x40000001 EAX: KVM_FEATURE_* bits (pv.h) */
+	u32 pv_features;       /* CPUID 0x40000001 EAX: KVM_FEATURE_* bits (pv.h) */
+	_Atomic int unsettled; /* vCPUs in SOFT_STUCK_WOKEN */
 
 	struct soft_apic_bus apic;
 	struct soft_irq_route irq;
