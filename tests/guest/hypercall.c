@@ -10,6 +10,7 @@
 #define KVM_HC_VAPIC_POLL_IRQ 1
 #define KVM_HC_KICK_CPU 5
 #define KVM_HC_CLOCK_PAIRING 9
+#define KVM_HC_SEND_IPI 10
 #define ENOSYS_RET ((u64)-1000)
 #define EPERM_RET ((u64)-1)
 
@@ -17,7 +18,8 @@
  * CLOCKSOURCE_STABLE_BIT 24) and the PV features popek implements. */
 #define FEAT_KVMCLOCK ((1u << 3) | (1u << 24))
 #define PV_UNHALT (1u << 7)
-#define FEAT_PV PV_UNHALT
+#define PV_SEND_IPI (1u << 11)
+#define FEAT_PV (PV_UNHALT | PV_SEND_IPI)
 
 static bool amd, soft;
 static u32 features, apic_id;
@@ -156,6 +158,60 @@ static void test_clock_pairing(void)
 		 hc_native(KVM_HC_CLOCK_PAIRING, TESTDEV_MMIO, 0, 0, 0), (u64)-14);
 }
 
+/* KVM_HC_SEND_IPI: a0/a1 a bitmap of APIC ids from a2, a3 the ICR; the
+ * result counts the APICs that took it. */
+#define IPI_VEC 0x41
+#ifndef PV_OFF
+static volatile u64 ipis, nmis;
+
+static void on_ipi(struct trap_frame *f)
+{
+	(void)f;
+	ipis++;
+	lapic_eoi();
+}
+
+static void on_nmi(struct trap_frame *f)
+{
+	(void)f;
+	nmis++;
+}
+#endif
+
+static void test_send_ipi(void)
+{
+#ifdef PV_OFF
+	check_eq("--no-pv: KVM_HC_SEND_IPI is unknown",
+		 hc_native(KVM_HC_SEND_IPI, 1, 0, apic_id, IPI_VEC), ENOSYS_RET);
+#else
+	bool ok;
+
+	lapic_enable();
+	trap_set_handler(IPI_VEC, on_ipi);
+	trap_set_handler(2, on_nmi);
+	check_eq("KVM_HC_SEND_IPI to itself: 1 APIC took it",
+		 hc_native(KVM_HC_SEND_IPI, 1, 0, apic_id, IPI_VEC), 1);
+	ok = wait_count(&ipis, 1, WAIT_LONG) && !wait_count(&ipis, 2, WAIT_SHORT);
+	check(ok, "the interrupt came, once (%lu)", ipis);
+	check_eq("with VMMCALL too", hc(true, KVM_HC_SEND_IPI, 1, 0, apic_id, IPI_VEC), 1);
+	ok = wait_count(&ipis, 2, WAIT_LONG);
+	check(ok, "and its interrupt came (%lu)", ipis);
+	check_eq("APIC ids with no vCPU (bit 1 of a0 is a2 + 1, bit 0 of a1 a2 + 64): 0",
+		 hc_native(KVM_HC_SEND_IPI, 2, 1, apic_id, IPI_VEC), 0);
+	check_eq("an empty bitmap: 0", hc_native(KVM_HC_SEND_IPI, 0, 0, apic_id, IPI_VEC), 0);
+	check_eq("a logical destination: -KVM_EINVAL",
+		 hc_native(KVM_HC_SEND_IPI, 1, 0, apic_id, 0x800 | IPI_VEC), (u64)-22);
+	check_eq("a shorthand: -KVM_EINVAL",
+		 hc_native(KVM_HC_SEND_IPI, 1, 0, apic_id, 0x40000 | IPI_VEC), (u64)-22);
+	ok = !wait_count(&ipis, 3, WAIT_SHORT);
+	check(ok, "and no interrupt for those (%lu)", ipis);
+	check_eq("an NMI to itself: 1", hc_native(KVM_HC_SEND_IPI, 1, 0, apic_id, 0x400), 1);
+	ok = wait_count(&nmis, 1, WAIT_LONG);
+	check(ok, "the NMI came (%lu)", nmis);
+	trap_set_handler(2, NULL);
+#endif
+}
+
 /* 32-bit callers (compatibility mode, GDT entry 0x08: 32-bit ring 0 code):
  * the number and the result are 32 bits, the result zero-extended. */
 u64 compat_call(u64 rax, u64 amd_insn);
@@ -288,6 +344,7 @@ void test_main(void)
 	test_basic();
 	test_clock_pairing();
 	test_kick();
+	test_send_ipi();
 	test_compat();
 	test_cpl3();
 }

@@ -7,6 +7,7 @@
 #include "cpu/engine.h"
 #include "cpu/soft/pv.h"
 #include "cpu/soft/vendor.h"
+#include "cpu/soft/vm.h"
 #include "soft_fixture.h"
 
 #define CHECK_FAULT(cpu, stmt, vec, err)                                                           \
@@ -134,6 +135,53 @@ static void test_clock_pairing(void)
 	fx_free(f);
 }
 
+/* KVM_HC_SEND_IPI's bitmap (pure): which APIC ids, in which order. */
+struct ids {
+	unsigned n;
+	u32 id[8];
+};
+
+static unsigned collect(void *opaque, u32 id)
+{
+	struct ids *r = opaque;
+
+	if (r->n < 8)
+		r->id[r->n++] = id;
+	return id == 7 ? 0 : 1; /* pretend APIC 7 refuses */
+}
+
+static unsigned ipi_ids(u64 lo, u64 hi, u64 min, bool op64, u32 limit, struct ids *r)
+{
+	memset(r, 0, sizeof(*r));
+	return soft_pv_ipi_each(lo, hi, min, op64, limit, collect, r);
+}
+
+static void test_ipi_bitmap(void)
+{
+	struct ids r;
+
+	/* 64-bit: bit i of a0 is min + i, bit i of a1 is min + 64 + i. */
+	CHECK_EQ(ipi_ids(0x5, 0x1, 3, true, 128, &r), 3);
+	CHECK(r.n == 3 && r.id[0] == 3 && r.id[1] == 5 && r.id[2] == 67);
+	/* The count is of the APICs that took it. */
+	CHECK_EQ(ipi_ids(0x11, 0, 3, true, 128, &r), 1);
+	CHECK(r.n == 2 && r.id[0] == 3 && r.id[1] == 7);
+	/* Ids from limit on (no such vCPU) are not visited. */
+	CHECK_EQ(ipi_ids(0, 1, 0, true, 64, &r), 0);
+	CHECK_EQ(r.n, 0);
+	CHECK_EQ(ipi_ids(0x3, 0, 63, true, 64, &r), 1);
+	CHECK(r.n == 1 && r.id[0] == 63);
+	/* 32-bit: a0 and a1 are 32 bits, the second cluster starts at min + 32. */
+	CHECK_EQ(ipi_ids(0x100000001ULL, 0x2, 1, false, 64, &r), 2);
+	CHECK(r.n == 2 && r.id[0] == 1 && r.id[1] == 34);
+	/* min is 32-bit; min + 64 is not wrapped around to a low id. */
+	CHECK_EQ(ipi_ids(0x1, 0, 0x100000002ULL, true, 64, &r), 1);
+	CHECK(r.n == 1 && r.id[0] == 2);
+	CHECK_EQ(ipi_ids(0x1, 0x1, 0xffffffc0ULL, true, 64, &r), 0);
+	CHECK_EQ(r.n, 0);
+	CHECK_EQ(ipi_ids(0, 0, 0, true, 64, &r), 0);
+}
+
 /* ---- A machine with the soft engine's vCPUs (engine_ops), for the
  * features that involve the run loop. ---- */
 
@@ -254,11 +302,52 @@ static void test_kick_and_stuck(void)
 	vm2_free(t);
 }
 
+static struct soft_vcpu *vm2_vcpu(struct vm2 *t, unsigned i)
+{
+	return (struct soft_vcpu *)t->v[i];
+}
+
+/* KVM_HC_SEND_IPI from a 32-bit (real-mode) caller: each APIC named takes
+ * the vector; the result counts them; a logical destination is refused. */
+static void test_send_ipi(void)
+{
+	static const u8 code[] = {
+	    0x66, 0xb8, 10,   0,    0, 0, /* mov eax, KVM_HC_SEND_IPI */
+	    0x66, 0xbb, 0x03, 0,    0, 0, /* mov ebx, 0b11: APIC ids 0 and 1 */
+	    0x66, 0x31, 0xc9,             /* xor ecx, ecx */
+	    0x66, 0x31, 0xd2,             /* xor edx, edx: min 0 */
+	    0x66, 0xbe, 0x41, 0,    0, 0, /* mov esi, 0x41: fixed, vector 0x41 */
+	    0x0f, 0x01, 0xc1,             /* vmcall */
+	    0x66, 0x89, 0xc7,             /* mov edi, eax */
+	    0x66, 0xb8, 10,   0,    0, 0, /* mov eax, KVM_HC_SEND_IPI */
+	    0x66, 0xbe, 0x42, 0x08, 0, 0, /* mov esi, 0x842: logical */
+	    0x0f, 0x01, 0xc1,             /* vmcall */
+	    0xfa, 0xf4,                   /* cli; hlt */
+	};
+	struct vm2 *t = vm2_new(false);
+	struct x86_state st;
+
+	for (unsigned i = 0; i < 2; i++)
+		soft_lapic_mmio_write(&vm2_vcpu(t, i)->lapic, 0xf0, 4, 0x1ff, 0); /* SVR: on */
+	vm2_real(t, 1, 0x2000, code, sizeof(code));
+	CHECK_EQ(vm2_run(t, 1), VCPU_EXIT_HLT);
+	soft_engine_ops.get_state(t->v[1], &st);
+	CHECK_EQ(st.regs.gpr[X86_RDI], 2);
+	CHECK_EQ(st.regs.gpr[X86_RAX], (u32)-KVM_EINVAL);
+	CHECK_EQ(soft_lapic_pending_vector(&vm2_vcpu(t, 0)->lapic), 0x41);
+	CHECK_EQ(soft_lapic_pending_vector(&vm2_vcpu(t, 1)->lapic), 0x41);
+	CHECK_EQ(soft_lapic_ack(&vm2_vcpu(t, 0)->lapic), 0x41);
+	CHECK_EQ(soft_lapic_pending_vector(&vm2_vcpu(t, 0)->lapic), -1); /* once, not twice */
+	vm2_free(t);
+}
+
 int main(void)
 {
 	TEST_RUN(test_abi_intel);
 	TEST_RUN(test_abi_amd);
 	TEST_RUN(test_clock_pairing);
+	TEST_RUN(test_ipi_bitmap);
 	TEST_RUN(test_kick_and_stuck);
+	TEST_RUN(test_send_ipi);
 	return test_done();
 }

@@ -13,6 +13,35 @@
 #include "cpu/soft/vendor.h"
 #include "cpu/soft/vm.h"
 
+/* ICR fields KVM_HC_SEND_IPI takes (SDM Vol. 3A 10.6.1). */
+#define ICR_VECTOR       0xffu
+#define ICR_MODE_SHIFT   8
+#define ICR_DEST_LOGICAL (1u << 11)
+#define ICR_LEVEL_ASSERT (1u << 14)
+#define ICR_LEVEL_TRIG   (1u << 15)
+#define ICR_SHORTHAND    (3u << 18)
+
+unsigned soft_pv_ipi_each(u64 lo, u64 hi, u64 min, bool op64, u32 limit, soft_ipi_dest_fn *fn,
+			  void *opaque)
+{
+	const unsigned cluster = op64 ? 64 : 32;
+	const u64 half[2] = {op64 ? lo : (u32)lo, op64 ? hi : (u32)hi};
+	unsigned count = 0;
+
+	/* KVM passes min as a u32 (kvm_pv_send_ipi). */
+	min = (u32)min;
+	for (unsigned h = 0; h < 2; h++) {
+		u64 base = min + h * cluster;
+		for (u64 bits = half[h]; bits; bits &= bits - 1) {
+			u64 id = base + (unsigned)__builtin_ctzll(bits);
+			if (id >= limit)
+				break;
+			count += fn(opaque, (u32)id);
+		}
+	}
+	return count;
+}
+
 /* The vCPU with APIC id, if its APIC is enabled (in KVM's APIC map). */
 static struct soft_vcpu *pv_target(struct soft_vm *vm, u64 apic_id)
 {
@@ -39,6 +68,61 @@ static void pv_kick(struct soft_cpu *cpu, u64 apic_id)
 	bus = &cpu->vm->apic;
 	if (bus->cpu && bus->cpu->kick)
 		bus->cpu->kick(bus->cpu_opaque, t->cpu.id);
+}
+
+struct pv_ipi {
+	struct soft_vm *vm;
+	u32 icr;
+};
+
+/* One destination of KVM_HC_SEND_IPI: 1 when its APIC took the message
+ * (KVM's kvm_apic_set_irq()). */
+static unsigned pv_ipi_one(void *opaque, u32 id)
+{
+	const struct pv_ipi *ipi = opaque;
+	struct soft_vcpu *t = pv_target(ipi->vm, id);
+	unsigned mode = (ipi->icr >> ICR_MODE_SHIFT) & 7;
+	bool level = ipi->icr & ICR_LEVEL_TRIG, assert = ipi->icr & ICR_LEVEL_ASSERT;
+	struct soft_apic_msg msg = {
+	    .dest = id,
+	    .vector = (u8)(ipi->icr & ICR_VECTOR),
+	    .mode = (u8)mode,
+	    .level = level,
+	    .assert = assert,
+	    .x2apic = true, /* a 32-bit physical id: never the broadcast id */
+	    .src = -1,
+	};
+
+	if (!t)
+		return 0;
+	switch (mode) {
+	case SOFT_APIC_DM_FIXED:
+	case SOFT_APIC_DM_LOWEST:
+		if (level && !assert)
+			return 0;
+		return soft_lapic_set_irq(&t->lapic, msg.vector, level) ? 1 : 0;
+	case SOFT_APIC_DM_NMI:
+	case SOFT_APIC_DM_SIPI:
+		soft_apic_bus_deliver(&ipi->vm->apic, &msg);
+		return 1;
+	case SOFT_APIC_DM_INIT:
+		if (level && !assert)
+			return 0;
+		soft_apic_bus_deliver(&ipi->vm->apic, &msg);
+		return 1;
+	}
+	return 0; /* SMI (no SMM here), ExtINT and reserved modes */
+}
+
+/* KVM_HC_SEND_IPI: returns how many APICs took it, -KVM_EINVAL for a
+ * logical destination or a shorthand. */
+static s64 pv_send_ipi(struct soft_cpu *cpu, u64 lo, u64 hi, u64 min, u64 icr, bool op64)
+{
+	struct pv_ipi ipi = {cpu->vm, (u32)icr};
+
+	if (icr & (ICR_DEST_LOGICAL | ICR_SHORTHAND))
+		return -KVM_EINVAL;
+	return soft_pv_ipi_each(lo, hi, min, op64, CONFIG_MAX_CPUS, pv_ipi_one, &ipi);
 }
 
 /* struct kvm_clock_pairing (hypercalls.rst): 64 bytes. */
@@ -75,7 +159,7 @@ static bool has(const struct soft_cpu *cpu, unsigned feature)
 	return soft_pv_features(cpu) & (1u << feature);
 }
 
-static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4])
+static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4], bool op64)
 {
 	switch (nr) {
 	case KVM_HC_VAPIC_POLL_IRQ: /* the run loop looks at interrupts after this */
@@ -87,6 +171,10 @@ static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4])
 		return 0;
 	case KVM_HC_CLOCK_PAIRING:
 		return pv_clock_pairing(cpu, a[0], a[1]);
+	case KVM_HC_SEND_IPI:
+		if (!has(cpu, KVM_FEATURE_PV_SEND_IPI))
+			break;
+		return pv_send_ipi(cpu, a[0], a[1], a[2], a[3], op64);
 	}
 	return -KVM_ENOSYS;
 }
@@ -125,10 +213,10 @@ void soft_hypercall(struct soft_cpu *cpu, bool amd_insn)
 	if (cpu->cpl > 0)
 		ret = -KVM_EPERM;
 	else
-		ret = hypercall_run(cpu, nr, a);
+		ret = hypercall_run(cpu, nr, a, op64);
 	cpu->gpr[X86_RAX] = op64 ? (u64)ret : (u32)ret;
 	if (cpu->vm)
 		soft_vcpu_of(cpu)->pv.hypercalls++;
-	/* A kick to itself, KVM_HC_VAPIC_POLL_IRQ: let the run loop look. */
+	/* An IPI or a kick to itself, KVM_HC_VAPIC_POLL_IRQ: let the run loop look. */
 	cpu->exec_stop = true;
 }

@@ -120,7 +120,7 @@ static void lapic_kick(struct soft_lapic *l)
 		bus->cpu->kick(bus->cpu_opaque, l->id);
 }
 
-void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
+bool soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
 {
 	bool ok;
 
@@ -129,6 +129,7 @@ void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
 	pthread_mutex_unlock(&l->lock);
 	if (ok)
 		lapic_kick(l);
+	return ok;
 }
 
 int soft_lapic_pending_vector(struct soft_lapic *l)

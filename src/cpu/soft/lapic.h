@@ -190,8 +190,9 @@ u64 soft_lapic_get_cr8(struct soft_lapic *l);
 void soft_lapic_set_cr8(struct soft_lapic *l, u64 cr8);
 
 /* Accepts a fixed interrupt (as an IOAPIC/IPI delivery would): sets IRR
- * (and TMR when level_trigger) and kicks the vCPU. */
-void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger);
+ * (and TMR when level_trigger) and kicks the vCPU. False when the APIC
+ * refused it (disabled, or an illegal vector). */
+bool soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger);
 /* The highest vector the CPU should take now (IRR above PPR), SOFT_LAPIC_EXTINT
  * when the PIC interrupts through LINT0/ExtINT, or -1. Ignores RFLAGS.IF:
  * the caller checks IF and the interrupt shadow. */

@@ -18,14 +18,17 @@ struct soft_vm;
 /* CPUID 0x40000001 EAX (cpuid.rst). */
 #define KVM_FEATURE_CLOCKSOURCE2       3
 #define KVM_FEATURE_PV_UNHALT          7
+#define KVM_FEATURE_PV_SEND_IPI        11
 #define KVM_FEATURE_CLOCKSOURCE_STABLE 24
 
 /* Hypercall numbers and results (include/uapi/linux/kvm_para.h). */
 #define KVM_HC_VAPIC_POLL_IRQ 1
 #define KVM_HC_KICK_CPU       5
 #define KVM_HC_CLOCK_PAIRING  9
+#define KVM_HC_SEND_IPI       10
 #define KVM_ENOSYS            1000
 #define KVM_EFAULT            14
+#define KVM_EINVAL            22
 #define KVM_EPERM             1
 #define KVM_EOPNOTSUPP        95
 
@@ -36,6 +39,16 @@ struct soft_pv_vcpu {
 	_Atomic bool unhalt;
 	u64 hypercalls; /* count, for the engine's statistics */
 };
+
+/* KVM_HC_SEND_IPI's destinations (hypercall.c; pure): bit i of lo is APIC
+ * id min + i, bit i of hi is APIC id min + cluster + i, the cluster being 64
+ * bits in 64-bit mode and 32 otherwise (where lo and hi are 32-bit). min is
+ * 32-bit, as KVM takes it, but min + cluster does not wrap around to 0 as in
+ * KVM's u32 arithmetic. Calls fn for each id below limit, lowest first;
+ * returns the sum of fn's results. */
+typedef unsigned soft_ipi_dest_fn(void *opaque, u32 apic_id);
+unsigned soft_pv_ipi_each(u64 lo, u64 hi, u64 min, bool op64, u32 limit, soft_ipi_dest_fn *fn,
+			  void *opaque);
 
 /* ---- VM and vCPU set-up (pv.c) ---- */
 
