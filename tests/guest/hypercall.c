@@ -11,6 +11,7 @@
 #define KVM_HC_KICK_CPU 5
 #define KVM_HC_CLOCK_PAIRING 9
 #define KVM_HC_SEND_IPI 10
+#define KVM_HC_SCHED_YIELD 11
 #define ENOSYS_RET ((u64)-1000)
 #define EPERM_RET ((u64)-1)
 
@@ -19,7 +20,8 @@
 #define FEAT_KVMCLOCK ((1u << 3) | (1u << 24))
 #define PV_UNHALT (1u << 7)
 #define PV_SEND_IPI (1u << 11)
-#define FEAT_PV (PV_UNHALT | PV_SEND_IPI)
+#define PV_SCHED_YIELD (1u << 13)
+#define FEAT_PV (PV_UNHALT | PV_SEND_IPI | PV_SCHED_YIELD)
 
 static bool amd, soft;
 static u32 features, apic_id;
@@ -212,6 +214,20 @@ static void test_send_ipi(void)
 #endif
 }
 
+/* KVM_HC_SCHED_YIELD: a hint, 0 whatever the APIC id. */
+static void test_sched_yield(void)
+{
+#ifdef PV_OFF
+	check_eq("--no-pv: KVM_HC_SCHED_YIELD is unknown",
+		 hc_native(KVM_HC_SCHED_YIELD, apic_id, 0, 0, 0), ENOSYS_RET);
+#else
+	check_eq("KVM_HC_SCHED_YIELD to itself: 0", hc_native(KVM_HC_SCHED_YIELD, apic_id, 0, 0, 0),
+		 0);
+	check_eq("KVM_HC_SCHED_YIELD to no vCPU: 0",
+		 hc(true, KVM_HC_SCHED_YIELD, apic_id + 60, 0, 0, 0), 0);
+#endif
+}
+
 /* 32-bit callers (compatibility mode, GDT entry 0x08: 32-bit ring 0 code):
  * the number and the result are 32 bits, the result zero-extended. */
 u64 compat_call(u64 rax, u64 amd_insn);
@@ -345,6 +361,7 @@ void test_main(void)
 	test_clock_pairing();
 	test_kick();
 	test_send_ipi();
+	test_sched_yield();
 	test_compat();
 	test_cpl3();
 }

@@ -341,6 +341,34 @@ static void test_send_ipi(void)
 	vm2_free(t);
 }
 
+/* KVM_HC_SCHED_YIELD: 0, to any vCPU or none; unknown with --no-pv. */
+static void test_sched_yield(void)
+{
+	static const u8 code[] = {
+	    0x66, 0xb8, 11,   0, 0, 0, /* mov eax, KVM_HC_SCHED_YIELD */
+	    0x66, 0x31, 0xdb,          /* xor ebx, ebx: APIC id 0 */
+	    0x0f, 0x01, 0xc1,          /* vmcall */
+	    0x66, 0x89, 0xc7,          /* mov edi, eax */
+	    0x66, 0xb8, 11,   0, 0, 0, /* mov eax, KVM_HC_SCHED_YIELD */
+	    0x66, 0xbb, 9,    0, 0, 0, /* mov ebx, 9: no such vCPU */
+	    0x0f, 0x01, 0xd9,          /* vmmcall */
+	    0xfa, 0xf4,                /* cli; hlt */
+	};
+
+	for (int no_pv = 0; no_pv < 2; no_pv++) {
+		struct vm2 *t = vm2_new(no_pv);
+		struct x86_state st;
+		u32 want = no_pv ? (u32)-KVM_ENOSYS : 0;
+
+		vm2_real(t, 1, 0x2000, code, sizeof(code));
+		CHECK_EQ(vm2_run(t, 1), VCPU_EXIT_HLT);
+		soft_engine_ops.get_state(t->v[1], &st);
+		CHECK_EQ(st.regs.gpr[X86_RDI], want);
+		CHECK_EQ(st.regs.gpr[X86_RAX], want);
+		vm2_free(t);
+	}
+}
+
 int main(void)
 {
 	TEST_RUN(test_abi_intel);
@@ -349,5 +377,6 @@ int main(void)
 	TEST_RUN(test_ipi_bitmap);
 	TEST_RUN(test_kick_and_stuck);
 	TEST_RUN(test_send_ipi);
+	TEST_RUN(test_sched_yield);
 	return test_done();
 }

@@ -4,6 +4,7 @@
  * guest sees follows KVM's kvm_emulate_hypercall() (arch/x86/kvm/x86.c), as
  * KVM behaves with KVM_CAP_ENFORCE_PV_FEATURE_CPUID: a call whose feature
  * CPUID does not announce is unknown (-KVM_ENOSYS). */
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,6 +54,21 @@ static struct soft_vcpu *pv_target(struct soft_vm *vm, u64 apic_id)
 	if (!t || !(soft_lapic_get_base(&t->lapic) & SOFT_APIC_BASE_EN))
 		return NULL;
 	return t;
+}
+
+/* KVM_HC_SCHED_YIELD (KVM's kvm_sched_yield()): the guest waits for the
+ * vCPU with APIC id a0, which it sees preempted (steal time's flag), so let
+ * the host run other threads. KVM yields to that vCPU's thread (yield_to);
+ * popek cannot name the thread to run next and yields to whoever waits,
+ * like KVM only for another, existing vCPU. A kick does not yield here:
+ * KVM's directed yield_to costs the kicker little, an undirected
+ * sched_yield() on a loaded host can cost it a whole time slice. */
+static void pv_yield_to(struct soft_cpu *cpu, u64 apic_id)
+{
+	struct soft_vcpu *t = pv_target(cpu->vm, apic_id);
+
+	if (t && &t->cpu != cpu)
+		sched_yield();
 }
 
 /* KVM_HC_KICK_CPU: the vCPU with APIC id a1 leaves its HLT, or its next
@@ -175,6 +191,11 @@ static s64 hypercall_run(struct soft_cpu *cpu, u64 nr, const u64 a[4], bool op64
 		if (!has(cpu, KVM_FEATURE_PV_SEND_IPI))
 			break;
 		return pv_send_ipi(cpu, a[0], a[1], a[2], a[3], op64);
+	case KVM_HC_SCHED_YIELD:
+		if (!has(cpu, KVM_FEATURE_PV_SCHED_YIELD))
+			break;
+		pv_yield_to(cpu, a[0]);
+		return 0;
 	}
 	return -KVM_ENOSYS;
 }

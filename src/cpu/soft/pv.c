@@ -10,7 +10,8 @@ u32 soft_pv_vm_features(const struct soft_vm *vm)
 
 	if (vm->m->cfg.no_pv)
 		return f;
-	f |= 1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_SEND_IPI;
+	f |= 1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_SEND_IPI |
+	     1u << KVM_FEATURE_PV_SCHED_YIELD;
 	return f;
 }
 

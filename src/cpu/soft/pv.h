@@ -19,6 +19,7 @@ struct soft_vm;
 #define KVM_FEATURE_CLOCKSOURCE2       3
 #define KVM_FEATURE_PV_UNHALT          7
 #define KVM_FEATURE_PV_SEND_IPI        11
+#define KVM_FEATURE_PV_SCHED_YIELD     13
 #define KVM_FEATURE_CLOCKSOURCE_STABLE 24
 
 /* Hypercall numbers and results (include/uapi/linux/kvm_para.h). */
@@ -26,6 +27,7 @@ struct soft_vm;
 #define KVM_HC_KICK_CPU       5
 #define KVM_HC_CLOCK_PAIRING  9
 #define KVM_HC_SEND_IPI       10
+#define KVM_HC_SCHED_YIELD    11
 #define KVM_ENOSYS            1000
 #define KVM_EFAULT            14
 #define KVM_EINVAL            22
