@@ -21,7 +21,11 @@
 #define PV_UNHALT (1u << 7)
 #define PV_SEND_IPI (1u << 11)
 #define PV_SCHED_YIELD (1u << 13)
-#define FEAT_PV (PV_UNHALT | PV_SEND_IPI | PV_SCHED_YIELD)
+#define STEAL_TIME (1u << 5)
+#define PV_TLB_FLUSH (1u << 9)
+#define FEAT_PV (PV_UNHALT | PV_SEND_IPI | PV_SCHED_YIELD | STEAL_TIME | PV_TLB_FLUSH)
+
+#define MSR_KVM_STEAL_TIME 0x4b564d03
 
 static bool amd, soft;
 static u32 features, apic_id;
@@ -228,6 +232,113 @@ static void test_sched_yield(void)
 #endif
 }
 
+/* Runs rdmsr or wrmsr on msr and returns whether it raised #GP(0). */
+static bool msr_faults(u32 msr, bool write, u64 v)
+{
+	trap_reset();
+	if (write)
+		asm volatile(CATCH("wrmsr") ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
+			     : "r11", "memory");
+	else
+		asm volatile(CATCH("rdmsr") ::"c"(msr) : "rax", "rdx", "r11", "memory");
+	return last_trap.count == 1 && last_trap.vector == 13 && last_trap.error == 0 &&
+	       last_trap.rip == catch_start;
+}
+
+#ifndef PV_OFF
+/* struct kvm_steal_time (msr.rst). */
+static struct {
+	u64 steal;
+	u32 version, flags;
+	u8 preempted, pad[3];
+	u32 pad2[11];
+} st __attribute__((aligned(64)));
+
+static volatile u64 timer_ticks;
+
+static void on_timer(struct trap_frame *f)
+{
+	(void)f;
+	timer_ticks++;
+	lapic_eoi();
+}
+
+/* Sleeps in HLT until the LAPIC timer fires (about 1 ms). */
+static void hlt_on_timer(void)
+{
+	u64 t = timer_ticks;
+
+	lapic_write(LAPIC_TIMER_INIT, 1000000);
+	while (timer_ticks == t)
+		asm volatile("sti; hlt; cli" ::: "memory");
+}
+
+/* The steal field read as Linux's kvm_steal_clock() does. */
+static u64 steal_read(u32 *version)
+{
+	u32 v;
+	u64 steal;
+
+	/* Bounded: an odd version the host never moves is reported, not waited for. */
+	for (int i = 0; i < 1000000; i++) {
+		v = *(volatile u32 *)&st.version;
+		asm volatile("" ::: "memory");
+		steal = *(volatile u64 *)&st.steal;
+		asm volatile("" ::: "memory");
+		if (!(v & 1) && v == *(volatile u32 *)&st.version)
+			break;
+	}
+	*version = v;
+	return steal;
+}
+#endif
+
+/* STEAL_TIME: MSR_KVM_STEAL_TIME takes a 64-byte aligned struct and the
+ * enable bit; the host keeps steal (and its version) current and the
+ * preempted byte 0 while the vCPU runs. (The preempted flag and the TLB
+ * flush asked through it need a second vCPU: tests/unit/test_soft_pv.c.) */
+static void test_steal_time(void)
+{
+#ifdef PV_OFF
+	check(msr_faults(MSR_KVM_STEAL_TIME, false, 0), "--no-pv: RDMSR MSR_KVM_STEAL_TIME: #GP");
+	check(msr_faults(MSR_KVM_STEAL_TIME, true, 0), "--no-pv: WRMSR MSR_KVM_STEAL_TIME: #GP");
+#else
+	u64 s0, s1;
+	u32 v0, v1;
+
+	check_eq("MSR_KVM_STEAL_TIME reads 0 at first", rdmsr(MSR_KVM_STEAL_TIME), 0);
+	check(msr_faults(MSR_KVM_STEAL_TIME, true, (u64)&st | 2 | 1),
+	      "reserved bits (5:1) set: #GP");
+	check(!msr_faults(MSR_KVM_STEAL_TIME, true, TESTDEV_MMIO | 1),
+	      "a struct outside RAM: accepted, as KVM does");
+	check_eq("and read back", rdmsr(MSR_KVM_STEAL_TIME), TESTDEV_MMIO | 1);
+	memset(&st, 0, sizeof(st));
+	st.version = 41; /* odd: the host makes it even before counting */
+	wrmsr(MSR_KVM_STEAL_TIME, (u64)&st | 1);
+	check_eq("enabled: read back", rdmsr(MSR_KVM_STEAL_TIME), (u64)&st | 1);
+	lapic_enable();
+	trap_set_handler(0x42, on_timer);
+	lapic_write(LAPIC_TIMER_DIV, 0xB);
+	lapic_write(LAPIC_LVT_TIMER, 0x42);
+	hlt_on_timer();
+	s0 = steal_read(&v0);
+	check(v0 >= 42 && !(v0 & 1), "the host updated it (version %u, even)", v0);
+	check_eq("preempted is 0 while the vCPU runs", st.preempted, 0);
+	for (int i = 0; i < 3; i++)
+		hlt_on_timer();
+	s1 = steal_read(&v1);
+	check(v1 > v0 && s1 >= s0, "later: version %u -> %u, steal %lu -> %lu ns", v0, v1, s0, s1);
+	check_eq("preempted is 0 again after HLT", st.preempted, 0);
+
+	wrmsr(MSR_KVM_STEAL_TIME, 0);
+	v0 = st.version;
+	hlt_on_timer();
+	check(rdmsr(MSR_KVM_STEAL_TIME) == 0 && st.version == v0,
+	      "disabled: the struct is left alone (version %u)", st.version);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
+#endif
+}
+
 /* 32-bit callers (compatibility mode, GDT entry 0x08: 32-bit ring 0 code):
  * the number and the result are 32 bits, the result zero-extended. */
 u64 compat_call(u64 rax, u64 amd_insn);
@@ -362,6 +473,7 @@ void test_main(void)
 	test_kick();
 	test_send_ipi();
 	test_sched_yield();
+	test_steal_time();
 	test_compat();
 	test_cpl3();
 }

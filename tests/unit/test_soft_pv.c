@@ -1,6 +1,7 @@
 /* KVM's hypercall ABI and PV features on the soft engine (src/cpu/soft/
  * hypercall.c, pv.c): numbers, arguments and results in each mode and at
  * each CPL for both vendor models, and the pure parts of the PV features. */
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -182,6 +183,59 @@ static void test_ipi_bitmap(void)
 	CHECK_EQ(ipi_ids(0, 0, 0, true, 64, &r), 0);
 }
 
+/* /proc/.../schedstat: "run_time run_delay timeslices". */
+static void test_schedstat_parse(void)
+{
+	u64 rd = 7;
+
+	CHECK(soft_schedstat_parse("123456 7890123 45\n", &rd));
+	CHECK_EQ(rd, 7890123);
+	CHECK(soft_schedstat_parse("1 2", &rd));
+	CHECK_EQ(rd, 2);
+	CHECK(!soft_schedstat_parse("", &rd));
+	CHECK(!soft_schedstat_parse("12\n", &rd));
+	CHECK(!soft_schedstat_parse("12 x 3\n", &rd));
+	CHECK(!soft_schedstat_parse("-1 2 3\n", &rd));
+	CHECK(!soft_schedstat_parse("1 2x 3\n", &rd));
+	CHECK_EQ(rd, 2);
+}
+
+/* struct kvm_steal_time's steal and version (KVM's record_steal_time()). */
+static void test_steal_update(void)
+{
+	u8 st[KVM_STEAL_SIZE] __attribute__((aligned(64)));
+	u64 last = 1000, steal;
+	u32 version;
+
+	memset(st, 0, sizeof(st));
+	steal = 100;
+	memcpy(st + KVM_STEAL_OFF_STEAL, &steal, 8);
+	soft_steal_update(st, &last, 1500);
+	memcpy(&steal, st + KVM_STEAL_OFF_STEAL, 8);
+	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
+	CHECK_EQ(steal, 600);
+	CHECK_EQ(version, 2);
+	CHECK_EQ(last, 1500);
+	soft_steal_update(st, &last, 1500); /* nothing new: only the version moves */
+	memcpy(&steal, st + KVM_STEAL_OFF_STEAL, 8);
+	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
+	CHECK_EQ(steal, 600);
+	CHECK_EQ(version, 4);
+	version = 7; /* odd, left by the guest: made even first, then +2 */
+	memcpy(st + KVM_STEAL_OFF_VERSION, &version, 4);
+	soft_steal_update(st, &last, 1501);
+	memcpy(&steal, st + KVM_STEAL_OFF_STEAL, 8);
+	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
+	CHECK_EQ(steal, 601);
+	CHECK_EQ(version, 10);
+	soft_steal_update(st, &last, 10); /* a smaller run_delay adds nothing */
+	memcpy(&steal, st + KVM_STEAL_OFF_STEAL, 8);
+	CHECK_EQ(steal, 601);
+	CHECK_EQ(last, 10);
+	for (unsigned i = 16; i < KVM_STEAL_SIZE; i++) /* preempted and the rest untouched */
+		CHECK_EQ(st[i], 0);
+}
+
 /* ---- A machine with the soft engine's vCPUs (engine_ops), for the
  * features that involve the run loop. ---- */
 
@@ -307,6 +361,11 @@ static struct soft_vcpu *vm2_vcpu(struct vm2 *t, unsigned i)
 	return (struct soft_vcpu *)t->v[i];
 }
 
+static u8 *fx_guest(struct vm2 *t, u64 gpa)
+{
+	return guest_mem_ptr(&t->m.mem, gpa, 1);
+}
+
 /* KVM_HC_SEND_IPI from a 32-bit (real-mode) caller: each APIC named takes
  * the vector; the result counts them; a logical destination is refused. */
 static void test_send_ipi(void)
@@ -369,14 +428,124 @@ static void test_sched_yield(void)
 	}
 }
 
+/* MSR_KVM_STEAL_TIME: reserved bits #GP, as does the MSR without the
+ * feature; a struct outside RAM is accepted (and never written). The
+ * preempted flag: set while the vCPU is out, cleared (with the TLB flush
+ * another vCPU asked for) before it runs; steal time updated. */
+static void test_steal_time(void)
+{
+	struct vm2 *t = vm2_new(false), *off = vm2_new(true);
+	struct soft_vcpu *v = vm2_vcpu(t, 0);
+	struct soft_cpu *cpu = &v->cpu;
+	const u64 gpa = 0x3040, lin = 0x7000;
+	u8 *st = guest_mem_ptr(&t->m.mem, gpa, KVM_STEAL_SIZE);
+	u64 value = 0, steal;
+	u32 version;
+	struct soft_tlb_entry *e = &cpu->tlb.e[0][soft_tlb_index(lin)];
+
+	CHECK_EQ(soft_pv_wrmsr(&vm2_vcpu(off, 0)->cpu, MSR_KVM_STEAL_TIME, gpa | 1), -EINVAL);
+	CHECK_EQ(soft_pv_rdmsr(&vm2_vcpu(off, 0)->cpu, MSR_KVM_STEAL_TIME, &value), -EINVAL);
+	CHECK_EQ(soft_pv_rdmsr(cpu, MSR_KVM_STEAL_TIME + 9, &value), -ENOENT);
+	if (!(v->vm->pv_features & (1u << KVM_FEATURE_STEAL_TIME))) {
+		TEST_SKIP("this host has no readable /proc/thread-self/schedstat");
+		goto out;
+	}
+	CHECK(v->vm->pv_features & (1u << KVM_FEATURE_PV_TLB_FLUSH));
+	CHECK_EQ(soft_pv_rdmsr(cpu, MSR_KVM_STEAL_TIME, &value), 0);
+	CHECK_EQ(value, 0);
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_STEAL_TIME, gpa | 2 | 1), -EINVAL);
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_STEAL_TIME, 0xd0000000ULL | 1), 0); /* MMIO: kept */
+	CHECK_EQ(soft_pv_rdmsr(cpu, MSR_KVM_STEAL_TIME, &value), 0);
+	CHECK_EQ(value, 0xd0000001ULL);
+	soft_pv_leave(v);
+	soft_pv_enter(v); /* nothing to write to */
+	soft_engine_ops.thread_start(t->v[0]);
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_STEAL_TIME, gpa | 1), 0);
+	soft_pv_enter(v);
+	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
+	memcpy(&steal, st + KVM_STEAL_OFF_STEAL, 8);
+	CHECK_EQ(version, 2);
+	CHECK_EQ(steal, 0); /* counted from the MSR write */
+	usleep(2000);
+	soft_pv_enter(v); /* a millisecond later: updated again */
+	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
+	CHECK_EQ(version, 4);
+	/* Out: preempted. Another vCPU asks for a flush; in: flushed, cleared. */
+	soft_tlb_fill(&cpu->tlb, lin, false, fx_guest(t, 0x9000), 0x9000, true, true, true, true,
+		      12);
+	CHECK_EQ(e->tag[SOFT_ACC_READ], lin);
+	soft_pv_leave(v);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], KVM_VCPU_PREEMPTED);
+	soft_pv_enter(v);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0);
+	CHECK_EQ(e->tag[SOFT_ACC_READ], lin); /* no flush asked: kept */
+	soft_pv_leave(v);
+	st[KVM_STEAL_OFF_PREEMPTED] |= KVM_VCPU_FLUSH_TLB;
+	soft_pv_enter(v);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0);
+	CHECK(e->tag[SOFT_ACC_READ] != lin); /* global entries too */
+	/* Disabled: never written again. */
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_STEAL_TIME, gpa), 0);
+	soft_pv_leave(v);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0);
+out:
+	vm2_free(t);
+	vm2_free(off);
+}
+
+/* Which sleeps count as preempted: not an idle HLT (Linux would never find
+ * an idle vCPU available), but a HLT with IF = 0 and any time out of run(). */
+static void test_preempted_marking(void)
+{
+	static const u8 code[] = {0xfb, 0xf4, 0xfa, 0xf4}; /* sti; hlt; cli; hlt */
+	struct vm2 *t = vm2_new(false);
+	struct soft_vcpu *v = vm2_vcpu(t, 0);
+	struct soft_vm *vm = (struct soft_vm *)t->evm;
+	const u64 gpa = 0x3000;
+	u8 *st = guest_mem_ptr(&t->m.mem, gpa, KVM_STEAL_SIZE);
+	struct vm2_thread r = {t, 0, -1};
+	pthread_t th;
+
+	if (!(vm->pv_features & (1u << KVM_FEATURE_STEAL_TIME))) {
+		TEST_SKIP("this host has no readable /proc/thread-self/schedstat");
+		vm2_free(t);
+		return;
+	}
+	vm2_real(t, 0, 0x1000, code, sizeof(code));
+	CHECK_EQ(soft_pv_wrmsr(&v->cpu, MSR_KVM_STEAL_TIME, gpa | 1), 0);
+	pthread_create(&th, NULL, vm2_thread_run, &r);
+	usleep(100 * 1000);
+	CHECK_EQ(atomic_load(&r.reason), -1); /* asleep in sti; hlt */
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0);
+	soft_engine_ops.kick(t->v[0]);
+	pthread_join(th, NULL);
+	CHECK_EQ(atomic_load(&r.reason), VCPU_EXIT_KICKED);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], KVM_VCPU_PREEMPTED); /* out of run() */
+	atomic_store(&r.reason, -1);
+	pthread_create(&th, NULL, vm2_thread_run, &r);
+	usleep(100 * 1000);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0); /* in run(), halted with IF = 1 again */
+	atomic_store(&v->pv.unhalt, true);        /* as KVM_HC_KICK_CPU does */
+	vm->apic.cpu->kick(vm->apic.cpu_opaque, 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(atomic_load(&r.reason), VCPU_EXIT_HLT); /* cli; hlt: stuck */
+	CHECK_EQ(vm2_rip(t, 0), 0x1004);
+	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], KVM_VCPU_PREEMPTED);
+	vm2_free(t);
+}
+
 int main(void)
 {
 	TEST_RUN(test_abi_intel);
 	TEST_RUN(test_abi_amd);
 	TEST_RUN(test_clock_pairing);
 	TEST_RUN(test_ipi_bitmap);
+	TEST_RUN(test_schedstat_parse);
+	TEST_RUN(test_steal_update);
 	TEST_RUN(test_kick_and_stuck);
 	TEST_RUN(test_send_ipi);
 	TEST_RUN(test_sched_yield);
+	TEST_RUN(test_steal_time);
+	TEST_RUN(test_preempted_marking);
 	return test_done();
 }

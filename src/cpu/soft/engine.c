@@ -284,6 +284,11 @@ static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
 	return 0;
 }
 
+static void soft_thread_start(struct engine_vcpu *ev)
+{
+	soft_pv_thread_start((struct soft_vcpu *)ev);
+}
+
 static void soft_kick(struct engine_vcpu *ev)
 {
 	struct soft_vcpu *v = (struct soft_vcpu *)ev;
@@ -388,11 +393,16 @@ static void vcpu_interrupts(struct soft_vcpu *v)
 /* Waiting for a SIPI, or halted with interrupts disabled: only another
  * vCPU (INIT, SIPI, NMI) can wake this one. Reports VCPU_EXIT_HLT once, so
  * the machine can tell when all vCPUs are stuck, then sleeps. Returns true
- * when run() should return with *exit. */
-static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
+ * when run() should return VCPU_EXIT_HLT. */
+static bool vcpu_stuck(struct soft_vcpu *v)
 {
 	struct soft_vm *vm = v->vm;
 
+	/* Not idle (Linux halts with IF = 0 to wait for a lock, PV_UNHALT) and
+	 * not running: preempted, as far as the guest's steal time says. An
+	 * idle HLT is not, as in KVM: Linux would then never see an idle vCPU
+	 * as available (available_idle_cpu()). */
+	soft_pv_leave(v);
 	if (!v->dead_halt_reported) {
 		atomic_store(&v->stuck, SOFT_STUCK_REPORTED);
 		if (atomic_load(&vm->unsettled)) {
@@ -404,7 +414,6 @@ static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
 			return false;
 		}
 		v->dead_halt_reported = true;
-		exit->reason = VCPU_EXIT_HLT;
 		return true;
 	}
 	/* Woken but still stuck: the machine's count is right again. */
@@ -419,6 +428,7 @@ static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
 static int vcpu_exit(struct soft_vcpu *v, struct vcpu_exit *exit, enum vcpu_exit_reason reason)
 {
 	exit->reason = reason;
+	soft_pv_leave(v);
 	if (reason != VCPU_EXIT_HLT && v->dead_halt_reported) {
 		v->dead_halt_reported = false;
 		v->settle = true;
@@ -451,10 +461,11 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 		vcpu_init_sipi(v);
 		deadline = vcpu_timers(v);
 		if (cpu->wait_for_sipi) {
-			if (vcpu_stuck(v, exit))
-				return 0;
+			if (vcpu_stuck(v))
+				return vcpu_exit(v, exit, VCPU_EXIT_HLT);
 			continue;
 		}
+		soft_pv_enter(v); /* before anything touches guest memory */
 		if (cpu->pending_vector >= 0) {
 			log_debug("soft: vCPU %u: exception %d (error %#x) at %#llx", cpu->id,
 				  cpu->pending_vector, cpu->pending_error,
@@ -470,8 +481,8 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			continue;
 		if (cpu->halted && !(cpu->rflags & X86_RFLAGS_IF) &&
 		    !soft_lapic_nmi_pending(&v->lapic)) {
-			if (vcpu_stuck(v, exit))
-				return 0;
+			if (vcpu_stuck(v))
+				return vcpu_exit(v, exit, VCPU_EXIT_HLT);
 			continue;
 		}
 		if (v->dead_halt_reported)
@@ -494,6 +505,7 @@ const struct engine_ops soft_engine_ops = {
     .vcpu_destroy = soft_vcpu_destroy,
     .get_state = soft_get_state,
     .set_state = soft_set_state,
+    .thread_start = soft_thread_start,
     .run = soft_run,
     .kick = soft_kick,
     .stat = soft_stat,
