@@ -22,10 +22,14 @@
 #define PV_SEND_IPI (1u << 11)
 #define PV_SCHED_YIELD (1u << 13)
 #define STEAL_TIME (1u << 5)
+#define PV_EOI (1u << 6)
 #define PV_TLB_FLUSH (1u << 9)
-#define FEAT_PV (PV_UNHALT | PV_SEND_IPI | PV_SCHED_YIELD | STEAL_TIME | PV_TLB_FLUSH)
+#define FEAT_PV (PV_UNHALT | PV_SEND_IPI | PV_SCHED_YIELD | STEAL_TIME | PV_TLB_FLUSH | PV_EOI)
 
 #define MSR_KVM_STEAL_TIME 0x4b564d03
+#define MSR_KVM_PV_EOI_EN 0x4b564d04
+#define LAPIC_ISR 0x100
+#define LAPIC_ICR_LO 0x300
 
 static bool amd, soft;
 static u32 features, apic_id;
@@ -339,6 +343,70 @@ static void test_steal_time(void)
 #endif
 }
 
+/* PV_EOI: MSR_KVM_PV_EOI_EN names a 4-byte aligned word in RAM; while the
+ * host sets its bit 0, the guest's handler may clear it instead of writing
+ * EOI (Linux's kvm_guest_apic_eoi_write()), and the host ends the interrupt. */
+#define EOI_VEC 0x43
+#ifndef PV_OFF
+static volatile u64 pv_eoi_word __attribute__((aligned(8)));
+static volatile u64 eoi_irqs, eoi_bits;
+
+static void on_eoi_ipi(struct trap_frame *f)
+{
+	(void)f;
+	eoi_irqs++;
+	if (pv_eoi_word & 1) {
+		eoi_bits++;
+		pv_eoi_word &= ~1ULL; /* the PV EOI: no write to the APIC */
+	} else {
+		lapic_eoi();
+	}
+}
+
+static void self_ipi(u8 vec)
+{
+	lapic_write(LAPIC_ICR_LO, (1u << 18) | vec); /* shorthand self, fixed */
+}
+#endif
+
+static void test_pv_eoi(void)
+{
+#ifdef PV_OFF
+	check(msr_faults(MSR_KVM_PV_EOI_EN, false, 0), "--no-pv: RDMSR MSR_KVM_PV_EOI_EN: #GP");
+	check(msr_faults(MSR_KVM_PV_EOI_EN, true, 0), "--no-pv: WRMSR MSR_KVM_PV_EOI_EN: #GP");
+#else
+	u64 base = (u64)&pv_eoi_word;
+	bool ok;
+
+	check_eq("MSR_KVM_PV_EOI_EN reads 0 at first", rdmsr(MSR_KVM_PV_EOI_EN), 0);
+	check(msr_faults(MSR_KVM_PV_EOI_EN, true, (base + 2) | 1), "an address not 4-byte aligned: #GP");
+	check(msr_faults(MSR_KVM_PV_EOI_EN, true, LAPIC_BASE | 1), "enabled outside RAM: #GP");
+	pv_eoi_word = 0;
+	check(!msr_faults(MSR_KVM_PV_EOI_EN, true, base | 1), "enabled in RAM");
+	check_eq("and read back", rdmsr(MSR_KVM_PV_EOI_EN), base | 1);
+	lapic_enable();
+	trap_set_handler(EOI_VEC, on_eoi_ipi);
+	self_ipi(EOI_VEC);
+	ok = wait_count(&eoi_irqs, 1, WAIT_LONG);
+	check(ok && eoi_bits == 1, "the handler found the PV EOI bit set (%lu of %lu)", eoi_bits,
+	      eoi_irqs);
+	/* Had the host not ended it, the vector would block itself. */
+	self_ipi(EOI_VEC);
+	ok = wait_count(&eoi_irqs, 2, WAIT_LONG);
+	check(ok && eoi_bits == 2, "a second one came, the first ended by PV EOI (%lu of %lu)",
+	      eoi_bits, eoi_irqs);
+	for (int i = 0; i < 100 && (lapic_read(LAPIC_ISR + 0x20) & (1u << (EOI_VEC & 31))); i++)
+		asm volatile("sti; nop; cli" ::: "memory");
+	check_eq("and nothing is left in service", lapic_read(LAPIC_ISR + 0x20) & (1u << (EOI_VEC & 31)),
+		 0);
+	wrmsr(MSR_KVM_PV_EOI_EN, 0);
+	self_ipi(EOI_VEC);
+	ok = wait_count(&eoi_irqs, 3, WAIT_LONG);
+	check(ok && eoi_bits == 2, "disabled: the bit is not set any more (%lu of %lu)", eoi_bits,
+	      eoi_irqs);
+#endif
+}
+
 /* 32-bit callers (compatibility mode, GDT entry 0x08: 32-bit ring 0 code):
  * the number and the result are 32 bits, the result zero-extended. */
 u64 compat_call(u64 rax, u64 amd_insn);
@@ -474,6 +542,7 @@ void test_main(void)
 	test_send_ipi();
 	test_sched_yield();
 	test_steal_time();
+	test_pv_eoi();
 	test_compat();
 	test_cpl3();
 }

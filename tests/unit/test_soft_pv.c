@@ -534,6 +534,85 @@ static void test_preempted_marking(void)
 	vm2_free(t);
 }
 
+/* When the LAPIC lets the guest end an interrupt through PV EOI. */
+static void test_pv_eoi_lapic(void)
+{
+	struct soft_lapic l;
+
+	CHECK_EQ(soft_lapic_init(&l, NULL, 0), 0);
+	soft_lapic_mmio_write(&l, 0xf0, 4, 0x1ff, 0); /* SVR: on */
+	CHECK(!soft_lapic_pv_eoi_ok(&l));             /* nothing in service */
+	CHECK(soft_lapic_set_irq(&l, 0x41, false));
+	CHECK_EQ(soft_lapic_ack(&l), 0x41);
+	CHECK(soft_lapic_pv_eoi_ok(&l)); /* one edge vector in service, none waiting */
+	CHECK(soft_lapic_set_irq(&l, 0x31, false));
+	CHECK(!soft_lapic_pv_eoi_ok(&l)); /* one waits */
+	soft_lapic_eoi(&l);
+	CHECK_EQ(soft_lapic_ack(&l), 0x31);
+	CHECK(soft_lapic_pv_eoi_ok(&l));
+	CHECK(soft_lapic_set_irq(&l, 0x51, false));
+	CHECK_EQ(soft_lapic_ack(&l), 0x51);
+	CHECK(!soft_lapic_pv_eoi_ok(&l)); /* nested: two in service */
+	soft_lapic_eoi(&l);               /* ends 0x51, the highest */
+	CHECK(soft_lapic_pv_eoi_ok(&l));
+	soft_lapic_eoi(&l);
+	CHECK(soft_lapic_set_irq(&l, 0x61, true));
+	CHECK_EQ(soft_lapic_ack(&l), 0x61);
+	CHECK(!soft_lapic_pv_eoi_ok(&l)); /* level-triggered: the IOAPIC needs the EOI */
+	soft_lapic_eoi(&l);
+	CHECK_EQ(soft_lapic_pending_vector(&l), -1);
+	CHECK(!soft_lapic_pv_eoi_ok(&l));
+	soft_lapic_destroy(&l);
+}
+
+/* MSR_KVM_PV_EOI_EN and the bit's round trip: offered for the interrupt in
+ * service, the guest clears it instead of its EOI, popek then does the EOI. */
+static void test_pv_eoi(void)
+{
+	struct vm2 *t = vm2_new(false), *off = vm2_new(true);
+	struct soft_vcpu *v = vm2_vcpu(t, 0);
+	struct soft_cpu *cpu = &v->cpu;
+	const u64 gpa = 0x3100;
+	u8 *bit = guest_mem_ptr(&t->m.mem, gpa, 1);
+	u64 value = 7;
+
+	CHECK_EQ(soft_pv_wrmsr(&vm2_vcpu(off, 0)->cpu, MSR_KVM_PV_EOI_EN, gpa | 1), -EINVAL);
+	CHECK_EQ(soft_pv_rdmsr(&vm2_vcpu(off, 0)->cpu, MSR_KVM_PV_EOI_EN, &value), -EINVAL);
+	CHECK_EQ(soft_pv_rdmsr(cpu, MSR_KVM_PV_EOI_EN, &value), 0);
+	CHECK_EQ(value, 0);
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_PV_EOI_EN, (gpa + 2) | 1), -EINVAL); /* alignment */
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_PV_EOI_EN, gpa + 2), -EINVAL);       /* even disabled */
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_PV_EOI_EN, 0xfee00000ULL | 1), -EINVAL); /* not RAM */
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_PV_EOI_EN, 0xfee00000ULL), 0); /* disabled: any */
+	CHECK_EQ(soft_pv_wrmsr(cpu, MSR_KVM_PV_EOI_EN, gpa | 1), 0);
+	CHECK_EQ(soft_pv_rdmsr(cpu, MSR_KVM_PV_EOI_EN, &value), 0);
+	CHECK_EQ(value, gpa | 1);
+
+	soft_lapic_mmio_write(&v->lapic, 0xf0, 4, 0x1ff, 0);
+	soft_pv_eoi_offer(v);
+	CHECK_EQ(*bit, 0); /* nothing in service */
+	CHECK(soft_lapic_set_irq(&v->lapic, 0x41, false));
+	CHECK_EQ(soft_lapic_ack(&v->lapic), 0x41);
+	soft_pv_eoi_offer(v);
+	CHECK_EQ(*bit, 1);
+	*bit = 0; /* the guest's handler: test-and-clear, no EOI write */
+	soft_pv_enter(v);
+	CHECK(!soft_lapic_pv_eoi_ok(&v->lapic)); /* popek did the EOI */
+	CHECK(soft_lapic_set_irq(&v->lapic, 0x41, false));
+	CHECK_EQ(soft_lapic_pending_vector(&v->lapic), 0x41); /* not blocked by 0x41 in service */
+	CHECK_EQ(soft_lapic_ack(&v->lapic), 0x41);
+	soft_pv_eoi_offer(v);
+	CHECK_EQ(*bit, 1);
+	soft_pv_enter(v); /* the guest did not end it yet: the bit is taken back */
+	CHECK_EQ(*bit, 0);
+	CHECK(soft_lapic_pv_eoi_ok(&v->lapic)); /* still in service */
+	soft_lapic_eoi(&v->lapic);              /* the guest's own EOI write */
+	soft_pv_eoi_offer(v);
+	CHECK_EQ(*bit, 0);
+	vm2_free(t);
+	vm2_free(off);
+}
+
 int main(void)
 {
 	TEST_RUN(test_abi_intel);
@@ -547,5 +626,7 @@ int main(void)
 	TEST_RUN(test_sched_yield);
 	TEST_RUN(test_steal_time);
 	TEST_RUN(test_preempted_marking);
+	TEST_RUN(test_pv_eoi_lapic);
+	TEST_RUN(test_pv_eoi);
 	return test_done();
 }

@@ -491,6 +491,7 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			vcpu_sleep(v, deadline);
 			continue;
 		}
+		soft_pv_eoi_offer(v);
 		soft_exec(cpu, SOFT_BUDGET);
 	}
 }

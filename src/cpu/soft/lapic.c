@@ -217,6 +217,32 @@ void soft_lapic_set_cr8(struct soft_lapic *l, u64 cr8)
 	soft_lapic_set_tpr(l, (u8)((cr8 & 0xF) << 4));
 }
 
+bool soft_lapic_pv_eoi_ok(struct soft_lapic *l)
+{
+	unsigned in_service = 0;
+	bool ok;
+
+	pthread_mutex_lock(&l->lock);
+	for (unsigned i = 0; i < 8; i++)
+		in_service += (unsigned)__builtin_popcount(l->isr[i]);
+	ok = in_service == 1 && vec_highest(l->irr) < 0 &&
+	     !vec_test(l->tmr, (unsigned)vec_highest(l->isr));
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+void soft_lapic_eoi(struct soft_lapic *l)
+{
+	struct soft_apic_bus *bus = l->bus;
+	int v;
+
+	pthread_mutex_lock(&l->lock);
+	v = lapic_eoi_locked(l);
+	pthread_mutex_unlock(&l->lock);
+	if (v >= 0 && bus && bus->irq && bus->irq->eoi)
+		bus->irq->eoi(bus->irq_opaque, (u8)v);
+}
+
 /* ---- Timer (SDM 10.5.4) -------------------------------------------------- */
 
 /* Divide configuration register bits 0, 1 and 3 (SDM Figure 10-10). */

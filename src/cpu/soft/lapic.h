@@ -209,6 +209,14 @@ bool soft_lapic_nmi_pending(struct soft_lapic *l);
  * lock, see soft_apic_bus_defer_kick). */
 bool soft_lapic_set_pic_intr(struct soft_lapic *l, bool level);
 
+/* PV EOI (KVM's apic_sync_pv_eoi_to_guest(), src/cpu/soft/pv.c): whether
+ * the guest may end the interrupt in service by clearing a bit in its memory
+ * instead of writing EOI: one vector in ISR, it edge-triggered, nothing in
+ * IRR. soft_lapic_eoi() is the EOI the guest so made (as a write of the EOI
+ * register, SDM 10.8.5). */
+bool soft_lapic_pv_eoi_ok(struct soft_lapic *l);
+void soft_lapic_eoi(struct soft_lapic *l);
+
 /* Timer: the next expiry in guest ns (UINT64_MAX: none), and firing of
  * expired timers (call from the vCPU's own thread; it does not kick). */
 u64 soft_lapic_next_deadline(struct soft_lapic *l);

@@ -1,7 +1,8 @@
 /* KVM's PV features on the soft engine besides the hypercalls: which
  * features a VM announces, steal time with its preempted flag and the PV
- * TLB flush that rides on it (Linux Documentation/virt/kvm/x86/cpuid.rst,
- * msr.rst; KVM's record_steal_time() is the reference). */
+ * TLB flush that rides on it, PV EOI (Linux Documentation/virt/kvm/x86/
+ * cpuid.rst, msr.rst; KVM's record_steal_time() and apic_sync_pv_eoi_*()
+ * are the reference). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -91,7 +92,7 @@ u32 soft_pv_vm_features(const struct soft_vm *vm)
 	if (vm->m->cfg.no_pv)
 		return f;
 	f |= 1u << KVM_FEATURE_PV_UNHALT | 1u << KVM_FEATURE_PV_SEND_IPI |
-	     1u << KVM_FEATURE_PV_SCHED_YIELD;
+	     1u << KVM_FEATURE_PV_SCHED_YIELD | 1u << KVM_FEATURE_PV_EOI;
 	/* Linux flushes other vCPUs' TLBs through steal time's preempted flag. */
 	if (schedstat_usable())
 		f |= 1u << KVM_FEATURE_STEAL_TIME | 1u << KVM_FEATURE_PV_TLB_FLUSH;
@@ -147,6 +148,9 @@ void soft_pv_reset(struct soft_vcpu *v)
 	pv->steal_msr = 0;
 	pv->steal = NULL;
 	pv->preempted = false;
+	pv->eoi_msr = 0;
+	pv->eoi = NULL;
+	pv->eoi_pending = false;
 }
 
 /* ---- the run loop's hooks ---- */
@@ -164,11 +168,38 @@ static void steal_record(struct soft_pv_vcpu *pv)
 	soft_steal_update(pv->steal, &pv->run_delay, rd);
 }
 
+/* KVM's apic_sync_pv_eoi_from_guest(): the guest cleared the bit (and
+ * skipped its EOI write) or it did not (and will write EOI): the bit is
+ * popek's again either way. */
+static void pv_eoi_take(struct soft_vcpu *v)
+{
+	struct soft_pv_vcpu *pv = &v->pv;
+
+	pv->eoi_pending = false;
+	if (__atomic_load_n(pv->eoi, __ATOMIC_ACQUIRE) & 1) {
+		__atomic_store_n(pv->eoi, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	soft_lapic_eoi(&v->lapic);
+}
+
+void soft_pv_eoi_offer(struct soft_vcpu *v)
+{
+	struct soft_pv_vcpu *pv = &v->pv;
+
+	if (!pv->eoi || pv->eoi_pending || !soft_lapic_pv_eoi_ok(&v->lapic))
+		return;
+	__atomic_store_n(pv->eoi, 1, __ATOMIC_RELEASE);
+	pv->eoi_pending = true;
+}
+
 void soft_pv_enter(struct soft_vcpu *v)
 {
 	struct soft_pv_vcpu *pv = &v->pv;
 	u64 now;
 
+	if (pv->eoi_pending)
+		pv_eoi_take(v);
 	if (!pv->steal)
 		return;
 	if (pv->preempted) {
@@ -227,9 +258,34 @@ static int steal_msr_write(struct soft_cpu *cpu, u64 value)
 	return 0;
 }
 
+static int eoi_msr_write(struct soft_cpu *cpu, u64 value)
+{
+	struct soft_vcpu *v = soft_vcpu_of(cpu);
+	u64 gpa = value & ~1ULL;
+	u8 *p = NULL;
+
+	if (gpa & 3)
+		return -EINVAL;
+	if (value & 1) {
+		p = guest_mem_ptr(&cpu->m->mem, gpa, 1);
+		if (!p)
+			return -EINVAL; /* KVM's kvm_gfn_to_hva_cache_init() fails */
+	}
+	if (v->pv.eoi_pending)
+		pv_eoi_take(v);
+	v->pv.eoi_msr = value;
+	v->pv.eoi = p;
+	return 0;
+}
+
 int soft_pv_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 {
 	switch (index) {
+	case MSR_KVM_PV_EOI_EN:
+		if (!has(cpu, KVM_FEATURE_PV_EOI))
+			return -EINVAL;
+		*value = soft_vcpu_of(cpu)->pv.eoi_msr;
+		return 0;
 	case MSR_KVM_STEAL_TIME:
 		if (!has(cpu, KVM_FEATURE_STEAL_TIME))
 			return -EINVAL;
@@ -246,6 +302,10 @@ int soft_pv_wrmsr(struct soft_cpu *cpu, u32 index, u64 value)
 		if (!has(cpu, KVM_FEATURE_STEAL_TIME))
 			return -EINVAL;
 		return steal_msr_write(cpu, value);
+	case MSR_KVM_PV_EOI_EN:
+		if (!has(cpu, KVM_FEATURE_PV_EOI))
+			return -EINVAL;
+		return eoi_msr_write(cpu, value);
 	}
 	return -ENOENT;
 }

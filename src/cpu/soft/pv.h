@@ -18,6 +18,7 @@ struct soft_vm;
 /* CPUID 0x40000001 EAX (cpuid.rst). */
 #define KVM_FEATURE_CLOCKSOURCE2       3
 #define KVM_FEATURE_STEAL_TIME         5
+#define KVM_FEATURE_PV_EOI             6
 #define KVM_FEATURE_PV_UNHALT          7
 #define KVM_FEATURE_PV_TLB_FLUSH       9
 #define KVM_FEATURE_PV_SEND_IPI        11
@@ -38,6 +39,7 @@ struct soft_vm;
 
 /* MSRs (msr.rst). */
 #define MSR_KVM_STEAL_TIME 0x4b564d03u
+#define MSR_KVM_PV_EOI_EN  0x4b564d04u
 
 /* struct kvm_steal_time: 64 bytes, 64-byte aligned, so never across a page. */
 #define KVM_STEAL_SIZE          64
@@ -62,6 +64,10 @@ struct soft_pv_vcpu {
 	u64 steal_next;   /* soft_clock_ns() after which to update again */
 	bool preempted;   /* popek set KVM_VCPU_PREEMPTED in the guest's struct */
 	int schedstat_fd; /* this vCPU thread's /proc/thread-self/schedstat, or -1 */
+
+	u64 eoi_msr;      /* MSR_KVM_PV_EOI_EN as written (0 after reset) */
+	u8 *eoi;          /* its byte in RAM when enabled, or NULL */
+	bool eoi_pending; /* popek set the guest's bit for the vector in service */
 
 	u64 hypercalls; /* count, for the engine's statistics */
 };
@@ -109,18 +115,22 @@ void soft_pv_thread_start(struct soft_vcpu *v);
 
 /* Before the vCPU touches guest state again: clears the preempted flag and
  * flushes the TLB if another vCPU asked for it instead of sending an IPI
- * (PV_TLB_FLUSH), and updates steal time when due. Cheap when steal time is
- * off or nothing is due. */
+ * (PV_TLB_FLUSH), updates steal time when due, and ends the interrupt the
+ * guest ended through PV EOI. Cheap when these are off or nothing is due. */
 void soft_pv_enter(struct soft_vcpu *v);
+/* Right before guest code runs: offers PV EOI for the interrupt in service
+ * when soft_lapic_pv_eoi_ok() (KVM's apic_sync_pv_eoi_to_guest()). */
+void soft_pv_eoi_offer(struct soft_vcpu *v);
 /* The vCPU stops running guest code though it is not idle (halted with IF
  * = 0, waiting for a SIPI, or out of run()): marks it preempted in its
  * steal time struct. */
 void soft_pv_leave(struct soft_vcpu *v);
 
-/* MSR_KVM_STEAL_TIME (msr.c asks first): 0, -ENOENT for another index, or
- * -EINVAL when the access must raise #GP (the feature is not announced, or
- * reserved bits are set, as in KVM). A struct outside RAM is accepted and
- * never written, as KVM does. */
+/* MSR_KVM_STEAL_TIME and MSR_KVM_PV_EOI_EN (msr.c asks last): 0, -ENOENT
+ * for another index, or -EINVAL when the access must raise #GP, as in KVM:
+ * the feature is not announced; steal time with reserved bits set (a struct
+ * outside RAM is accepted and never written); PV EOI at an address not
+ * 4-byte aligned, or enabled outside RAM. */
 int soft_pv_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value);
 int soft_pv_wrmsr(struct soft_cpu *cpu, u32 index, u64 value);
 
