@@ -375,34 +375,37 @@ static void test_pv_eoi(void)
 	check(msr_faults(MSR_KVM_PV_EOI_EN, false, 0), "--no-pv: RDMSR MSR_KVM_PV_EOI_EN: #GP");
 	check(msr_faults(MSR_KVM_PV_EOI_EN, true, 0), "--no-pv: WRMSR MSR_KVM_PV_EOI_EN: #GP");
 #else
-	u64 base = (u64)&pv_eoi_word;
+	u64 base = (u64)&pv_eoi_word, bits;
 	bool ok;
 
 	check_eq("MSR_KVM_PV_EOI_EN reads 0 at first", rdmsr(MSR_KVM_PV_EOI_EN), 0);
 	check(msr_faults(MSR_KVM_PV_EOI_EN, true, (base + 2) | 1), "an address not 4-byte aligned: #GP");
-	check(msr_faults(MSR_KVM_PV_EOI_EN, true, LAPIC_BASE | 1), "enabled outside RAM: #GP");
+	check(msr_faults(MSR_KVM_PV_EOI_EN, true, TESTDEV_MMIO | 1), "enabled outside RAM: #GP");
 	pv_eoi_word = 0;
 	check(!msr_faults(MSR_KVM_PV_EOI_EN, true, base | 1), "enabled in RAM");
 	check_eq("and read back", rdmsr(MSR_KVM_PV_EOI_EN), base | 1);
 	lapic_enable();
 	trap_set_handler(EOI_VEC, on_eoi_ipi);
+	/* KVM with APICv never offers it (the CPU delivers the interrupts):
+	 * there only the interrupts must keep coming. */
 	self_ipi(EOI_VEC);
 	ok = wait_count(&eoi_irqs, 1, WAIT_LONG);
-	check(ok && eoi_bits == 1, "the handler found the PV EOI bit set (%lu of %lu)", eoi_bits,
-	      eoi_irqs);
+	check(ok && (eoi_bits == 1 || !soft), "the handler found the PV EOI bit set (%lu of %lu)",
+	      eoi_bits, eoi_irqs);
 	/* Had the host not ended it, the vector would block itself. */
 	self_ipi(EOI_VEC);
 	ok = wait_count(&eoi_irqs, 2, WAIT_LONG);
-	check(ok && eoi_bits == 2, "a second one came, the first ended by PV EOI (%lu of %lu)",
-	      eoi_bits, eoi_irqs);
+	check(ok && (eoi_bits == 2 || !soft),
+	      "a second one came, the first ended by PV EOI (%lu of %lu)", eoi_bits, eoi_irqs);
 	for (int i = 0; i < 100 && (lapic_read(LAPIC_ISR + 0x20) & (1u << (EOI_VEC & 31))); i++)
 		asm volatile("sti; nop; cli" ::: "memory");
 	check_eq("and nothing is left in service", lapic_read(LAPIC_ISR + 0x20) & (1u << (EOI_VEC & 31)),
 		 0);
 	wrmsr(MSR_KVM_PV_EOI_EN, 0);
+	bits = eoi_bits;
 	self_ipi(EOI_VEC);
 	ok = wait_count(&eoi_irqs, 3, WAIT_LONG);
-	check(ok && eoi_bits == 2, "disabled: the bit is not set any more (%lu of %lu)", eoi_bits,
+	check(ok && eoi_bits == bits, "disabled: the bit is not set any more (%lu of %lu)", eoi_bits,
 	      eoi_irqs);
 #endif
 }
