@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "api/cli.h"
-#include "core/machine.h"
-#include "core/metrics.h"
+#include "vmm/vmm.h"
+#include "vmm/metrics.h"
 #include "cpu/engine.h"
 #include "dev/devices.h"
 #include "popek/clock.h"
@@ -134,6 +134,7 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	cJSON_AddStringToObject(o, "cpu_vendor",
 				config_vendor_name(vm->m ? vm->m->cpu_vendor : vm->cfg->cpu_vendor));
 	cJSON_AddBoolToObject(o, "pv", !vm->cfg->no_pv);
+	cJSON_AddBoolToObject(o, "soft_jit", !vm->cfg->soft_jit_off);
 	return o;
 }
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "api/api_routes.h"
-#include "core/machine.h"
+#include "vmm/vmm.h"
 #include "host/seccomp.h"
 #include "host/unix_sock.h"
 #include "popek/clock.h"

@@ -37,6 +37,11 @@ void cli_print_help(void)
 	       "  --no-pv            offer the guest no KVM paravirtual features (PV\n"
 	       "                     spinlocks, PV IPIs, steal time, PV TLB flush, PV EOI,\n"
 	       "                     PV sched yield) but kvmclock\n"
+	       "  --soft-jit on|off  the soft engine translates hot guest code to host code\n"
+	       "                     (default on); off: it only interprets\n"
+	       "  --soft-jit-cache SIZE\n"
+	       "                     translated code per vCPU before the cache is flushed\n"
+	       "                     (default 32M)\n"
 	       "  --disk PATH[,ro][,id=NAME]\n"
 	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
 	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
@@ -207,6 +212,8 @@ enum {
 	OPT_GID,
 	OPT_CPU_VENDOR,
 	OPT_NO_PV,
+	OPT_SOFT_JIT,
+	OPT_SOFT_JIT_CACHE,
 };
 
 static const struct option cli_options[] = {
@@ -218,6 +225,8 @@ static const struct option cli_options[] = {
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"cpu-vendor", required_argument, NULL, OPT_CPU_VENDOR},
 	{"no-pv", no_argument, NULL, OPT_NO_PV},
+	{"soft-jit", required_argument, NULL, OPT_SOFT_JIT},
+	{"soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -329,6 +338,20 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return cli_parse_cpus(arg, &cfg->nr_cpus);
 	case OPT_ENGINE:
 		return cli_parse_engine(arg, &cfg->engine);
+	case OPT_SOFT_JIT:
+		if (strcmp(arg, "on") && strcmp(arg, "off")) {
+			log_error("--soft-jit '%s': must be on or off", arg);
+			return -EINVAL;
+		}
+		cfg->soft_jit_off = !strcmp(arg, "off");
+		return 0;
+	case OPT_SOFT_JIT_CACHE:
+		if (cli_parse_size(arg, &cfg->soft_jit_cache) < 0 || cfg->soft_jit_cache < MiB ||
+		    cfg->soft_jit_cache > 1024 * MiB) {
+			log_error("--soft-jit-cache '%s': not a size from 1M to 1G", arg);
+			return -EINVAL;
+		}
+		return 0;
 	case OPT_CPU_VENDOR:
 		if (config_vendor_parse(arg, &cfg->cpu_vendor) < 0) {
 			log_error("--cpu-vendor '%s': must be host, intel or amd", arg);

@@ -12,6 +12,7 @@ enum engine_kind { ENGINE_AUTO, ENGINE_KVM, ENGINE_SOFT };
 enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 
 #define CONFIG_MAX_CPUS 64
+#define CONFIG_SOFT_JIT_CACHE (32 * MiB) /* per vCPU; pages are used as code fills them */
 #define CONFIG_DEFAULT_MEM (256 * MiB)
 #define CONFIG_MIN_MEM (16 * MiB)
 
@@ -63,6 +64,8 @@ struct vm_config {
 	enum engine_kind engine;
 	enum cpu_vendor cpu_vendor; /* default CPU_VENDOR_HOST */
 	bool no_pv;               /* --no-pv: no KVM PV features but kvmclock */
+	bool soft_jit_off;        /* --soft-jit off: the soft engine only interprets */
+	u64 soft_jit_cache;       /* --soft-jit-cache: bytes per vCPU; 0: CONFIG_SOFT_JIT_CACHE */
 	bool testdev;             /* attach the guest-program test device */
 
 	unsigned nr_disks;

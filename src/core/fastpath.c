@@ -1,5 +1,5 @@
 /* Engine fast paths for device notifications and interrupt lines: the
- * engine-neutral side, which forwards to the engine's optional ops. */
+ * engine-neutral side, which forwards to the machine's fastpath_ops. */
 #include "core/fastpath.h"
 
 #include <errno.h>
@@ -7,18 +7,17 @@
 #include <unistd.h>
 
 #include "core/machine.h"
-#include "cpu/engine.h"
 
 int fastpath_add_notify(struct machine *m, gpa_t gpa, unsigned len, u64 datamatch)
 {
 	int fd, err;
 
-	if (!m->engine || !m->evm || !m->engine->add_notify_fd)
+	if (!m->fastpath_ops || !m->evm || !m->fastpath_ops->add_notify_fd)
 		return -ENOTSUP;
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	err = m->engine->add_notify_fd(m->evm, gpa, len, datamatch, fd);
+	err = m->fastpath_ops->add_notify_fd(m->evm, gpa, len, datamatch, fd);
 	if (err < 0) {
 		close(fd);
 		return err;
@@ -31,8 +30,8 @@ void fastpath_del_notify(struct machine *m, gpa_t gpa, unsigned len, u64 datamat
 {
 	if (fd < 0)
 		return;
-	if (m->engine && m->evm && m->engine->del_notify_fd)
-		m->engine->del_notify_fd(m->evm, gpa, len, datamatch, fd);
+	if (m->fastpath_ops && m->evm && m->fastpath_ops->del_notify_fd)
+		m->fastpath_ops->del_notify_fd(m->evm, gpa, len, datamatch, fd);
 	close(fd);
 }
 
@@ -40,9 +39,9 @@ int fastpath_level_irq(struct machine *m, unsigned gsi)
 {
 	int err;
 
-	if (!m->engine || !m->evm || !m->engine->level_irq_fd)
+	if (!m->fastpath_ops || !m->evm || !m->fastpath_ops->level_irq_fd)
 		return -ENOTSUP;
-	err = m->engine->level_irq_fd(m->evm, gsi);
+	err = m->fastpath_ops->level_irq_fd(m->evm, gsi);
 	if (!err)
 		atomic_store(&m->fastpath.level_irq_fd, true);
 	return err;

@@ -11,6 +11,29 @@
 #include "popek/types.h"
 
 struct machine;
+struct engine_vm; /* engine-private (src/cpu/engine.h) */
+
+/*
+ * An engine's optional host fast paths (KVM's ioeventfd and irqfd): part of
+ * its struct engine_ops, reached by devices only through the functions
+ * below (the machine's fastpath_ops, set when it is assembled). NULL where
+ * the engine has none (soft); a present op returns -ENOTSUP where the host
+ * lacks the capability. Called on the main thread while the machine is
+ * assembled or torn down.
+ *
+ * add_notify_fd: from now on a guest MMIO write of exactly len bytes with
+ * value datamatch at gpa adds 1 to the eventfd fd and completes in the
+ * engine: it never reaches m->mmio. Any other write there still does, so
+ * each write takes exactly one of the two paths. del_notify_fd undoes it
+ * (same arguments). level_irq_fd: the line gsi is level-triggered and
+ * driven by one device only: from now on the engine may raise it through an
+ * eventfd instead of a call per change (devices keep using irq_set_level).
+ */
+struct fastpath_ops {
+	int (*add_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+	int (*del_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
+	int (*level_irq_fd)(struct engine_vm *vm, unsigned gsi);
+};
 
 /* What is in use on a machine (struct machine's fastpath), for metrics. */
 struct fastpath_stats {

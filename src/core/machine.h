@@ -38,7 +38,8 @@ struct machine_vcpu {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic u64 exits[4]; /* run() returns by enum vcpu_exit_reason, for metrics */
-	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_vcpu_halted) */
+	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_halt.c) */
+	_Atomic u64 dead_round, dead_since; /* halt-probe rounds of the last report, of the first */
 };
 
 struct machine {
@@ -49,8 +50,14 @@ struct machine {
 	struct irq_router irq;
 	struct event_loop loop;
 
+	_Atomic u64 halt_round; /* halt probes so far (src/vmm/machine_halt.c) */
+	int halt_timer_fd;      /* -1: the engine reports stuck halts itself */
+	/* The engine, opaque down here: the VMM (src/vmm) picks and drives it.
+	 * What the ground floor needs of it are two hooks the VMM sets: */
 	const struct engine_ops *engine;
 	struct engine_vm *evm;
+	const struct fastpath_ops *fastpath_ops; /* the engine's, for devices; NULL: none */
+	void (*kick_vcpus)(struct machine *m);   /* every vCPU leaves run() soon */
 	enum cpu_vendor cpu_vendor; /* the vendor the guest sees: cfg's, "host" resolved */
 	unsigned nr_vcpus;
 	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];
@@ -80,36 +87,13 @@ struct machine {
 	u64 paused_since_ns;      /* while paused (under pause_lock) */
 	_Atomic u64 paused_total_ns;
 
-	struct metrics *metrics; /* src/core/metrics.h: interrupt counts; NULL: none */
+	struct metrics *metrics; /* src/vmm/metrics.h: interrupt counts; NULL: none */
 	struct fastpath_stats fastpath; /* src/core/fastpath.h: ioeventfd/irqfd use */
 };
-
-/* Builds a machine from cfg: memory, buses, devices, ACPI, engine, vCPUs and
- * the loaded kernel. Logs one error line and returns -errno on failure, with
- * everything it made undone. */
-int machine_create(const struct vm_config *cfg, struct machine **out);
-/* Starts the vCPU threads and serves I/O until the guest stops; returns the
- * process exit status (see enum machine_stop_reason). */
-int machine_run(struct machine *m);
-void machine_destroy(struct machine *m);
 
 /* From any thread (devices, signal handling, vCPUs): ask the machine to stop.
  * The first request wins; status is the process exit status. */
 void machine_request_stop(struct machine *m, enum machine_stop_reason why, int status);
 bool machine_stopping(const struct machine *m);
-
-/*
- * Pause and resume (any thread but a vCPU's, e.g. the API's). Pause kicks
- * every vCPU and returns once each vCPU thread is parked between two runs
- * (or has not started yet: it parks before its first run), so no guest
- * instruction executes until resume. Devices on the event loop keep serving
- * host I/O. Guest time is not frozen: the engines' clocks follow
- * CLOCK_MONOTONIC, so after resume the guest sees the time that passed, as
- * a suspended laptop does. Both are idempotent. machine_pause returns 0, or
- * -ESHUTDOWN when the machine is stopping (a stop also releases parked vCPUs).
- */
-int machine_pause(struct machine *m);
-void machine_resume(struct machine *m);
-bool machine_paused(struct machine *m);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef POPEK_ENGINE_H
 #define POPEK_ENGINE_H
 
+#include "core/fastpath.h"
 #include "core/x86_state.h"
 
 struct machine;
@@ -51,29 +52,18 @@ struct engine_ops {
 	/* Runs the vCPU on the calling thread until one exit; devices are
 	 * served inside. Returns 0 with *exit filled, or -errno. */
 	int (*run)(struct engine_vcpu *vcpu, struct vcpu_exit *exit);
-	/* From any thread: makes run() return VCPU_EXIT_KICKED soon. */
+	/* Whether run() reports a vCPU stuck in a halt (VCPU_EXIT_HLT) only when
+	 * kicked, so the machine must kick periodically to notice a guest that
+	 * has stopped for good (src/vmm/machine_halt.c). */
+	bool needs_halt_probe;
+	/* From any thread: makes run() return VCPU_EXIT_KICKED soon (or
+	 * VCPU_EXIT_HLT for a vCPU stuck in a halt). */
 	void (*kick)(struct engine_vcpu *vcpu);
 	/* Count of a named per-engine statistic, e.g. "instructions"; 0 if none. */
 	u64 (*stat)(struct engine_vcpu *vcpu, const char *name);
 
-	/*
-	 * Optional host fast paths (KVM's ioeventfd and irqfd), reached through
-	 * src/core/fastpath.h. NULL where the engine has none (soft); a present
-	 * op returns -ENOTSUP where the host lacks the capability. Called on the
-	 * main thread while the machine is assembled or torn down.
-	 *
-	 * add_notify_fd: from now on a guest MMIO write of exactly len bytes
-	 * with value datamatch at gpa adds 1 to the eventfd fd and completes in
-	 * the engine: it never reaches m->mmio. Any other write there still
-	 * does, so each write takes exactly one of the two paths.
-	 * del_notify_fd undoes it (same arguments).
-	 */
-	int (*add_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
-	int (*del_notify_fd)(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
-	/* The line gsi is level-triggered and driven by one device only: from
-	 * now on the engine may raise it through an eventfd instead of a call
-	 * per change. Devices keep using irq_set_level(&m->irq, gsi, ...). */
-	int (*level_irq_fd)(struct engine_vm *vm, unsigned gsi);
+	/* Optional host fast paths (KVM's ioeventfd and irqfd): src/core/fastpath.h. */
+	struct fastpath_ops fastpath;
 };
 
 extern const struct engine_ops kvm_engine_ops;

@@ -60,6 +60,14 @@ expect_error cpus_too_many "--cpus '65'" run --kernel "$TMP/junk" --cpus 65
 expect_error bad_engine "--engine 'warp'" run --kernel "$TMP/junk" --engine warp
 expect_error bad_cpu_vendor "--cpu-vendor 'arm': must be host, intel or amd" run --kernel "$TMP/junk" \
 	--cpu-vendor arm
+# --engine auto with a /dev/kvm that is there but unusable says so at the
+# default log level (a missing one is the normal case: nothing said).
+POPEK_KVM_DEVICE=/dev/null "$POPEK" run --kernel "$TMP/junk" >/dev/null 2>"$TMP/err" </dev/null
+grep -q "warning: engine auto: using the soft engine (much slower) because KVM is not usable: /dev/null" "$TMP/err" &&
+	echo "PASS auto_kvm_unusable_warns" || echo "FAIL auto_kvm_unusable_warns: $(cat "$TMP/err")"
+POPEK_KVM_DEVICE=/nonexistent/kvm "$POPEK" run --kernel "$TMP/junk" >/dev/null 2>"$TMP/err" </dev/null
+grep -q "engine auto" "$TMP/err" && echo "FAIL auto_no_kvm_quiet: $(cat "$TMP/err")" ||
+	echo "PASS auto_no_kvm_quiet"
 # KVM shows the host's CPU: asking it for the other vendor is refused before
 # anything else is tried (so this runs without /dev/kvm too).
 if grep -qm1 AuthenticAMD /proc/cpuinfo; then host=amd other=intel; else host=intel other=amd; fi

@@ -76,7 +76,8 @@ static const char full_config[] =
     "  ],\n"
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
     "                     \"track_dirty_pages\": false, \"engine\": \"soft\",\n"
-    "                     \"cpu_vendor\": \"amd\", \"pv\": false},\n"
+    "                     \"cpu_vendor\": \"amd\", \"soft_jit\": false,\n"
+    "                     \"soft_jit_cache_mib\": 64, \"pv\": false},\n"
     "  \"network-interfaces\": [\n"
     "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
     "\"06:00:AC:10:00:02\"},\n"
@@ -107,6 +108,8 @@ static void test_full_config(void)
 	CHECK_EQ(cfg.mem_size, 512 * MiB);
 	CHECK_EQ(cfg.engine, ENGINE_SOFT);
 	CHECK_EQ(cfg.cpu_vendor, CPU_VENDOR_AMD);
+	CHECK(cfg.soft_jit_off);
+	CHECK_EQ(cfg.soft_jit_cache, 64 * MiB);
 	CHECK(cfg.no_pv);
 	CHECK_EQ(cfg.nr_disks, 2);
 	CHECK(!strcmp(cfg.disks[0].id, "scratch") && cfg.disks[0].readonly);

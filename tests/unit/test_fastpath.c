@@ -95,13 +95,12 @@ static int fake_level(struct engine_vm *vm, unsigned gsi)
 	return 0;
 }
 
-static const struct engine_ops fake_engine_ops = {
-    .name = "fake",
+static const struct fastpath_ops fake_fastpath = {
     .add_notify_fd = fake_add,
     .del_notify_fd = fake_del,
     .level_irq_fd = fake_level,
 };
-static const struct engine_ops bare_engine_ops = {.name = "bare"}; /* as the soft engine */
+static const struct fastpath_ops bare_fastpath = {0}; /* as the soft engine */
 
 static void signal_fd(int fd, u64 n)
 {
@@ -120,7 +119,7 @@ static void test_transport_ioeventfd(void)
 	struct fd_driver d;
 
 	fd_machine_init(&fm);
-	fm.m->engine = &fake_engine_ops;
+	fm.m->fastpath_ops = &fake_fastpath;
 	fm.m->evm = (struct engine_vm *)&fe;
 	CHECK_EQ(virtio_mmio_create(fm.m, &count_ops, &dev, &vm), 0);
 	CHECK_EQ(fe.nr_added, NR_QUEUES);
@@ -186,7 +185,7 @@ static void test_transport_loop_full(void)
 	unsigned n = 0;
 
 	fd_machine_init(&fm);
-	fm.m->engine = &fake_engine_ops;
+	fm.m->fastpath_ops = &fake_fastpath;
 	fm.m->evm = (struct engine_vm *)&fe;
 	while (fm.m->loop.nr < EVENT_LOOP_MAX - 1) {
 		fillers[n] = eventfd(0, EFD_CLOEXEC);
@@ -215,7 +214,7 @@ static void test_transport_loop_full(void)
  * falls back to MMIO writes and says nothing is in use. */
 static void test_transport_fallback(void)
 {
-	static const struct engine_ops *engines[] = {NULL, &bare_engine_ops, &fake_engine_ops};
+	static const struct fastpath_ops *engines[] = {NULL, &bare_fastpath, &fake_fastpath};
 	struct fake_engine fe = {.add_err = -ENOTSUP};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(engines); i++) {
@@ -225,7 +224,7 @@ static void test_transport_fallback(void)
 		struct fd_driver d;
 
 		fd_machine_init(&fm);
-		fm.m->engine = engines[i];
+		fm.m->fastpath_ops = engines[i];
 		fm.m->evm = engines[i] ? (struct engine_vm *)&fe : NULL;
 		CHECK_EQ(fastpath_add_notify(fm.m, NOTIFY_GPA, 4, 0), -ENOTSUP);
 		CHECK_EQ(virtio_mmio_create(fm.m, &count_ops, &dev, &vm), 0);
@@ -242,7 +241,7 @@ static void test_transport_fallback(void)
 		struct fd_machine fm;
 
 		fd_machine_init(&fm);
-		fm.m->engine = &bare_engine_ops;
+		fm.m->fastpath_ops = &bare_fastpath;
 		fm.m->evm = (struct engine_vm *)&fe;
 		CHECK_EQ(fastpath_level_irq(fm.m, 11), -ENOTSUP);
 		CHECK(!fm.m->fastpath.level_irq_fd);
@@ -318,6 +317,7 @@ static int rig_create(struct kvm_rig *r, const struct kvm_vm_opts *opts)
 	m->irq.set = NULL;
 	m->cfg.nr_cpus = 1;
 	m->engine = &kvm_engine_ops;
+	m->fastpath_ops = &kvm_engine_ops.fastpath;
 	bus_init(&m->pio, "pio", &m->dev_lock);
 	CHECK_EQ(bus_register(&m->pio, PORT_TESTDEV, 8, &rig_pio_ops, r), 0);
 	if (kvm_vm_create_opts(m, opts, &m->evm) < 0 || kvm_engine_ops.map_ram(m->evm) < 0 ||

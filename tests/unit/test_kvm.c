@@ -9,6 +9,8 @@
 
 #include "core/machine.h"
 #include "cpu/kvm/kvm.h"
+#include "cpu/reset_msrs.h"
+#include "host/host_cpu.h"
 #include "popek/layout.h"
 #include "test.h"
 
@@ -730,11 +732,46 @@ static void test_kvm_speed(void)
 	       (unsigned long long)sp.loop_ps, (unsigned long long)sp.exit_ns);
 	CHECK(sp.loop_ps > 0);
 	CHECK(sp.exit_ns > 0);
-	usable = kvm_engine_usable(why, sizeof(why));
-	printf("  kvm_engine_usable: %s (%s)\n", usable ? "yes" : "no", why);
-	CHECK(usable ==
-		  (sp.loop_ps <= KVM_SPEED_MAX_LOOP_PS && sp.exit_ns <= KVM_SPEED_MAX_EXIT_NS) ||
-	      strstr(why, "too slow") != NULL);
+	/* The verdict on this very measurement (a second one could differ). */
+	usable = kvm_speed_verdict(&sp, why, sizeof(why));
+	printf("  verdict: %s (%s)\n", usable ? "usable" : "not usable", why);
+	CHECK_EQ(usable, sp.loop_ps <= KVM_SPEED_MAX_LOOP_PS && sp.exit_ns <= KVM_SPEED_MAX_EXIT_NS);
+	CHECK(usable ? strstr(why, "KVM usable") != NULL : strstr(why, "too slow") != NULL);
+	/* Both limits, each alone, with made-up measurements. */
+	struct kvm_speed slow_loop = {.loop_ps = KVM_SPEED_MAX_LOOP_PS + 1, .exit_ns = 1};
+	struct kvm_speed slow_exit = {.loop_ps = 1, .exit_ns = KVM_SPEED_MAX_EXIT_NS + 1};
+	struct kvm_speed fast = {.loop_ps = 1, .exit_ns = 1};
+	CHECK(!kvm_speed_verdict(&slow_loop, why, sizeof(why)) && strstr(why, "per loop"));
+	CHECK(!kvm_speed_verdict(&slow_exit, why, sizeof(why)) && strstr(why, "per I/O exit"));
+	CHECK(kvm_speed_verdict(&fast, why, sizeof(why)));
+}
+
+/* The reset MSRs both engines share (src/cpu/reset_msrs.h) are what a new
+ * vCPU reads, so the guest sees one machine on either engine. */
+static void test_kvm_reset_msrs(void)
+{
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + 3 * sizeof(msrs->entries[0]));
+	struct tvm t;
+
+	if (tvm_create(&t, true, 1) < 0) {
+		CHECK(!"tvm_create");
+		free(msrs);
+		return;
+	}
+	msrs->nmsrs = 2;
+	msrs->entries[0].index = RESET_MSR_MTRR_DEF_TYPE;
+	msrs->entries[1].index = RESET_MSR_PAT;
+	CHECK_EQ(ioctl(t.vcpu->fd, KVM_GET_MSRS, msrs), 2);
+	CHECK_EQ(msrs->entries[0].data, RESET_MTRR_DEF_TYPE);
+	CHECK_EQ(msrs->entries[1].data, RESET_PAT);
+	if (host_cpu_vendor() == CPU_VENDOR_INTEL) {
+		msrs->nmsrs = 1;
+		msrs->entries[0].index = RESET_MSR_MISC_ENABLE;
+		CHECK_EQ(ioctl(t.vcpu->fd, KVM_GET_MSRS, msrs), 1);
+		CHECK(msrs->entries[0].data & 1); /* fast strings */
+	}
+	free(msrs);
+	tvm_destroy(&t);
 }
 
 static bool kvm_present;
@@ -771,5 +808,6 @@ int main(void)
 	TEST_RUN(test_kvm_map_two_regions);
 	TEST_RUN(test_kvm_bad_exits);
 	TEST_RUN(test_kvm_speed);
+	TEST_RUN(test_kvm_reset_msrs);
 	return test_done();
 }

@@ -1,15 +1,10 @@
 /* Soft engine decoder tests: hand-checked encodings in 16/32/64-bit code, and
  * a comparison against Zydis (loaded with dlopen when installed, so that the
  * test needs no extra link flag) over many random byte strings. */
-#include <dlfcn.h>
 #include <stdlib.h>
 
-#if __has_include(<Zydis/Zydis.h>)
-#include <Zydis/Zydis.h>
-#define HAVE_ZYDIS 1
-#endif
-
 #include "test.h"
+#include "zydis_loader.h"
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/insn.h"
 
@@ -174,47 +169,6 @@ static void test_decode_16_32(void)
 
 /* ---- Zydis oracle --------------------------------------------------------- */
 #ifdef HAVE_ZYDIS
-
-typedef ZyanStatus zy_init_fn(ZydisDecoder *, ZydisMachineMode, ZydisStackWidth);
-typedef ZyanStatus zy_decode_fn(const ZydisDecoder *, ZydisDecoderContext *, const void *,
-				ZyanUSize, ZydisDecodedInstruction *);
-
-struct zy {
-	void *lib;
-	zy_init_fn *init;
-	zy_decode_fn *decode;
-};
-
-/* 0: loaded; 1: no libZydis on this host (the test skips); -1: a libZydis
- * that this build cannot use (the test fails: it would compare nothing). */
-static int zy_open(struct zy *z, char *why, size_t whylen)
-{
-	ZyanU64 (*version)(void);
-
-	z->lib = dlopen("libZydis.so.4.0", RTLD_NOW);
-	if (!z->lib)
-		z->lib = dlopen("libZydis.so", RTLD_NOW);
-	if (!z->lib) {
-		snprintf(why, whylen, "%s", dlerror());
-		return 1;
-	}
-	version = (ZyanU64(*)(void))dlsym(z->lib, "ZydisGetVersion");
-	z->init = (zy_init_fn *)dlsym(z->lib, "ZydisDecoderInit");
-	z->decode = (zy_decode_fn *)dlsym(z->lib, "ZydisDecoderDecodeInstruction");
-	if (!version || !z->init || !z->decode) {
-		snprintf(why, whylen, "libZydis lacks the Zydis 4 decoder API");
-		return -1;
-	}
-	/* The structures are laid out as the headers built in here say. */
-	if (ZYDIS_VERSION_MAJOR(version()) != ZYDIS_VERSION_MAJOR(ZYDIS_VERSION) ||
-	    ZYDIS_VERSION_MINOR(version()) != ZYDIS_VERSION_MINOR(ZYDIS_VERSION)) {
-		snprintf(why, whylen, "libZydis %u.%u, built against headers %u.%u",
-			 ZYDIS_VERSION_MAJOR(version()), ZYDIS_VERSION_MINOR(version()),
-			 ZYDIS_VERSION_MAJOR(ZYDIS_VERSION), ZYDIS_VERSION_MINOR(ZYDIS_VERSION));
-		return -1;
-	}
-	return 0;
-}
 
 /* Opcodes that Zydis decodes but popek deliberately treats as #UD. */
 static bool allowed_ud(const u8 *b, unsigned n, const ZydisDecodedInstruction *zi)

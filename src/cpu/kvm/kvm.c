@@ -55,7 +55,8 @@ int kvm_open_dev(char *why, size_t whylen)
 	ver = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (ver != KVM_API_VERSION) {
 		if (why && whylen && ver < 0)
-			snprintf(why, whylen, "/dev/kvm: KVM_GET_API_VERSION: %s", strerror(errno));
+			snprintf(why, whylen, "%s: KVM_GET_API_VERSION: %s", kept ? "/dev/kvm" : path,
+				 strerror(errno));
 		else if (why && whylen)
 			snprintf(why, whylen, "KVM API version %d", ver);
 		close(fd);
@@ -261,8 +262,10 @@ int kvm_vm_create_opts(struct machine *m, const struct kvm_vm_opts *opts, struct
 		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	}
 	/* The guest TSC runs at the host's rate unless we ask otherwise (we do
-	 * not: KVM_SET_TSC_KHZ only helps migration). 0 if KVM cannot say. */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_TSC_KHZ) > 0) {
+	 * not: KVM_SET_TSC_KHZ only helps migration). The VM fd answers only with
+	 * KVM_CAP_VM_TSC_CONTROL; otherwise the first vCPU asks its own fd
+	 * (kvm_vcpu_create). 0 while unknown. */
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TSC_CONTROL) > 0) {
 		int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (u32)khz : 0;
 	}
@@ -322,9 +325,10 @@ const struct engine_ops kvm_engine_ops = {
     .get_state = kvm_state_get,
     .set_state = kvm_state_set,
     .run = kvm_vcpu_run,
+    .needs_halt_probe = true, /* a halted vCPU stays inside KVM_RUN */
     .kick = kvm_vcpu_kick,
     .stat = kvm_vcpu_stat,
-    .add_notify_fd = kvm_add_notify_fd,
-    .del_notify_fd = kvm_del_notify_fd,
-    .level_irq_fd = kvm_level_irq_fd,
+    .fastpath = {.add_notify_fd = kvm_add_notify_fd,
+		 .del_notify_fd = kvm_del_notify_fd,
+		 .level_irq_fd = kvm_level_irq_fd},
 };

@@ -21,8 +21,8 @@
 #define KVM_LAPIC_BUS_KHZ 1000000U
 
 /* Kick scheme (see kvm_vcpu_kick): kick() sets kick_pending, then
- * run->immediate_exit, then sends KVM_KICK_SIGNAL to the thread inside
- * run(). immediate_exit covers a kick that lands just before KVM_RUN, the
+ * run->immediate_exit, then sends KVM_KICK_SIGNAL to the thread if it is in
+ * KVM_RUN. immediate_exit covers a kick that lands just before KVM_RUN, the
  * signal one that lands inside it (KVM_RUN returns -EINTR for any pending
  * signal that is not blocked). The handler does nothing. */
 #define KVM_KICK_SIGNAL SIGUSR1
@@ -70,11 +70,12 @@ struct engine_vcpu {
 	struct kvm_run *run; /* mmap of vm->run_size bytes */
 	bool io_incomplete;  /* last exit was I/O: KVM completes it on the next KVM_RUN */
 
-	/* kick(): the lock orders "thread is inside run()" against pthread_kill,
-	 * so a signal is only ever sent to a live thread inside run(). */
+	/* kick(): the lock orders "thread is inside KVM_RUN" against
+	 * pthread_kill, so a signal is only ever sent to a thread in (or just
+	 * entering or leaving) KVM_RUN, never to one serving a device. */
 	pthread_mutex_t kick_lock;
 	pthread_t thread;
-	bool in_run;
+	bool in_kvm_run;
 	atomic_bool kick_pending;
 
 	_Atomic u64 stats[KVM_STAT_NR];
@@ -147,5 +148,11 @@ int kvm_measure_speed(struct kvm_speed *out, char *why, size_t whylen);
  * can run real guests; otherwise why says what is missing or too slow,
  * e.g. "KVM too slow: 1040 ns per loop iteration (limit 50 ns)". */
 bool kvm_engine_usable(char *why, size_t whylen);
+/* The verdict on one measurement: true when within both limits, else false
+ * with why saying which limit and by how much. */
+bool kvm_speed_verdict(const struct kvm_speed *sp, char *why, size_t whylen);
+
+/* Sets the reset MSRs both engines share (kvm_msrs.c). */
+int kvm_msrs_reset(struct engine_vcpu *vcpu);
 
 #endif

@@ -225,6 +225,26 @@ static void cpuid_enforce_pv(struct engine_vcpu *vcpu)
 			 strerror(errno));
 }
 
+/* AMD's own topology leaves (APM Vol. 3 E.4.7, E.4.15), as the soft engine's
+ * AMD model has them: one thread per core, every core in one package.
+ * 0x8000_0008 ECX: cores - 1 and the APIC id bits they use; 0x8000_001D:
+ * each cache level's sharing count (EAX[25:14] + 1): L1 and L2 per core,
+ * L3 (level 3) by the package. */
+static void cpuid_amd_topology(struct kvm_cpuid2 *c, unsigned nr_cpus)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000008, 0);
+
+	if (e)
+		e->ecx = (e->ecx & ~0xf0ffU) | ((nr_cpus - 1) & 0xff) | (cpuid_order(nr_cpus) << 12);
+	for (u32 i = 0; i < c->nent; i++) {
+		e = &c->entries[i];
+		if (e->function != 0x8000001d || !(e->eax & 0x1f))
+			continue;
+		unsigned sharing = ((e->eax >> 5) & 7) == 3 ? nr_cpus - 1 : 0;
+		e->eax = (e->eax & ~(0xfffU << 14)) | (sharing << 14);
+	}
+}
+
 int kvm_cpuid_setup(struct engine_vcpu *vcpu, unsigned nr_cpus)
 {
 	const struct engine_vm *vm = vcpu->vm;
@@ -268,11 +288,14 @@ int kvm_cpuid_setup(struct engine_vcpu *vcpu, unsigned nr_cpus)
 		cpuid_topology_leaf(c, 0x1f, id, nr_cpus);
 	if (intel && vm->tsc_khz)
 		cpuid_tsc_leaves(c, max_basic, vm->tsc_khz);
-	e = cpuid_find(c, 0x8000001e, 0); /* AMD: extended APIC id */
+	e = cpuid_find(c, 0x8000001e, 0); /* AMD: extended APIC id, core id, node */
 	if (e) {
 		e->eax = id;
-		e->ebx = (e->ebx & ~0xffU) | (id & 0xff);
+		e->ebx = id & 0xff; /* one thread per core (ThreadsPerCore - 1 = 0) */
+		e->ecx &= ~0x7ffU;  /* one node, node 0 */
 	}
+	if (!intel)
+		cpuid_amd_topology(c, nr_cpus);
 	cpuid_hypervisor_leaves(c, vm->tsc_khz);
 	if (vm->m && vm->m->cfg.no_pv)
 		cpuid_no_pv(c);

@@ -213,6 +213,27 @@ out:
 	return rc;
 }
 
+bool kvm_speed_verdict(const struct kvm_speed *sp, char *why, size_t whylen)
+{
+	if (sp->loop_ps > KVM_SPEED_MAX_LOOP_PS) {
+		snprintf(why, whylen,
+			 "KVM too slow: %llu ns per loop iteration (limit %llu ns), "
+			 "likely a KVM without hardware support that emulates every instruction",
+			 (unsigned long long)(sp->loop_ps / 1000),
+			 (unsigned long long)(KVM_SPEED_MAX_LOOP_PS / 1000));
+		return false;
+	}
+	if (sp->exit_ns > KVM_SPEED_MAX_EXIT_NS) {
+		snprintf(why, whylen, "KVM too slow: %llu ns per I/O exit (limit %llu ns)",
+			 (unsigned long long)sp->exit_ns, (unsigned long long)KVM_SPEED_MAX_EXIT_NS);
+		return false;
+	}
+	if (why && whylen)
+		snprintf(why, whylen, "KVM usable: %llu ps per loop iteration, %llu ns per exit",
+			 (unsigned long long)sp->loop_ps, (unsigned long long)sp->exit_ns);
+	return true;
+}
+
 bool kvm_engine_usable(char *why, size_t whylen)
 {
 	struct kvm_speed sp;
@@ -224,21 +245,5 @@ bool kvm_engine_usable(char *why, size_t whylen)
 		snprintf(why, whylen, "%s", buf);
 		return false;
 	}
-	if (sp.loop_ps > KVM_SPEED_MAX_LOOP_PS) {
-		snprintf(why, whylen,
-			 "KVM too slow: %llu ns per loop iteration (limit %llu ns), "
-			 "likely a KVM without hardware support that emulates every instruction",
-			 (unsigned long long)(sp.loop_ps / 1000),
-			 (unsigned long long)(KVM_SPEED_MAX_LOOP_PS / 1000));
-		return false;
-	}
-	if (sp.exit_ns > KVM_SPEED_MAX_EXIT_NS) {
-		snprintf(why, whylen, "KVM too slow: %llu ns per I/O exit (limit %llu ns)",
-			 (unsigned long long)sp.exit_ns, (unsigned long long)KVM_SPEED_MAX_EXIT_NS);
-		return false;
-	}
-	if (why && whylen)
-		snprintf(why, whylen, "KVM usable: %llu ps per loop iteration, %llu ns per exit",
-			 (unsigned long long)sp.loop_ps, (unsigned long long)sp.exit_ns);
-	return true;
+	return kvm_speed_verdict(&sp, why, whylen);
 }

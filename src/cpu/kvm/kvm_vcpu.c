@@ -59,7 +59,17 @@ int kvm_vcpu_create(struct engine_vm *vm, unsigned id, struct engine_vcpu **out)
 	vcpu->run = run;
 	pthread_mutex_init(&vcpu->kick_lock, NULL);
 
+	/* The TSC rate on the vCPU fd: it works on every kernel, the VM fd only
+	 * with KVM_CAP_VM_TSC_CONTROL. CPUID (0x15, 0x16, 0x40000010) needs it. */
+	if (!vm->tsc_khz) {
+		int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		if (khz > 0)
+			vm->tsc_khz = (u32)khz;
+	}
 	rc = kvm_cpuid_setup(vcpu, nr_cpus);
+	if (rc < 0)
+		goto fail;
+	rc = kvm_msrs_reset(vcpu);
 	if (rc < 0)
 		goto fail;
 	rc = kvm_state_fpu_reset(vcpu);
@@ -223,48 +233,12 @@ static void kvm_exit_system_event(struct engine_vcpu *vcpu)
 	}
 }
 
-/* Ends a run() that stops for a kick. An I/O exit is only finished (RIP
- * advanced, IN data stored) by the next KVM_RUN, so one more KVM_RUN with
- * immediate_exit set completes it without running guest code (api.rst 5,
- * the note after KVM_EXIT_IO); get_state() then sees consistent registers. */
-static void kvm_vcpu_settle(struct engine_vcpu *vcpu)
-{
-	atomic_store(&vcpu->kick_pending, false);
-	if (vcpu->io_incomplete) {
-		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (ioctl(vcpu->fd, KVM_RUN, 0) == 0)
-			log_debug("kvm: vCPU %u: KVM_RUN ran despite immediate_exit", vcpu->id);
-		vcpu->io_incomplete = false;
-	}
-	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-}
-
-/* One KVM_RUN and its exit. Returns 1 to keep running, 0 when exit is filled. */
-static int kvm_vcpu_run_once(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
+/* Serves the exit KVM_RUN returned. Returns 1 to run on, 0 when *exit is
+ * filled for the caller, 2 when the run must stop for a kick. */
+static int kvm_vcpu_exit_dispatch(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
 {
 	struct machine *m = vcpu->vm->m;
 	struct kvm_run *run = vcpu->run;
-	int rc, err;
-
-	if (atomic_load(&vcpu->kick_pending) || machine_stopping(m)) {
-		kvm_vcpu_settle(vcpu);
-		exit->reason = VCPU_EXIT_KICKED;
-		return 0;
-	}
-	rc = ioctl(vcpu->fd, KVM_RUN, 0);
-	err = errno;
-	vcpu->io_incomplete = false;
-	kvm_stat_inc(vcpu, KVM_STAT_EXITS);
-	if (rc < 0) {
-		if (err == EINTR || err == EAGAIN) {
-			kvm_stat_inc(vcpu, KVM_STAT_INTR);
-			kvm_vcpu_settle(vcpu);
-			exit->reason = VCPU_EXIT_KICKED;
-			return 0;
-		}
-		snprintf(exit->msg, sizeof(exit->msg), "KVM_RUN: %s", strerror(err));
-		return kvm_exit_error(exit, KVM_STAT_OTHER, vcpu);
-	}
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -291,15 +265,11 @@ static int kvm_vcpu_run_once(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
 		return 0;
 	case KVM_EXIT_INTR:
 		kvm_stat_inc(vcpu, KVM_STAT_INTR);
-		kvm_vcpu_settle(vcpu);
-		exit->reason = VCPU_EXIT_KICKED;
-		return 0;
+		return 2;
 	case KVM_EXIT_SYSTEM_EVENT:
 		kvm_stat_inc(vcpu, KVM_STAT_SYSTEM_EVENT);
 		kvm_exit_system_event(vcpu);
-		kvm_vcpu_settle(vcpu);
-		exit->reason = VCPU_EXIT_KICKED;
-		return 0;
+		return 2;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(exit->msg, sizeof(exit->msg),
 			 "KVM entry failed: hardware reason 0x%llx on host CPU %u",
@@ -320,6 +290,111 @@ static int kvm_vcpu_run_once(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
 	}
 }
 
+/* KVM_RUN, with kick signals allowed only while inside it: a signal landing
+ * in device code would end its poll(), epoll_wait() or nanosleep() early
+ * (SA_RESTART does not restart them). kvm_vcpu_kick() signals only while
+ * in_kvm_run is set, under kick_lock. */
+static int kvm_run_ioctl(struct engine_vcpu *vcpu, int *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&vcpu->kick_lock);
+	vcpu->in_kvm_run = true;
+	pthread_mutex_unlock(&vcpu->kick_lock);
+	rc = ioctl(vcpu->fd, KVM_RUN, 0);
+	*err = errno;
+	pthread_mutex_lock(&vcpu->kick_lock);
+	vcpu->in_kvm_run = false;
+	pthread_mutex_unlock(&vcpu->kick_lock);
+	return rc;
+}
+
+/* With the in-kernel LAPIC a halted vCPU waits inside KVM_RUN; a kick tells
+ * whether it is stuck there for good: halted with interrupts disabled, or
+ * an AP still waiting for INIT/SIPI (machine_halt.c decides for the VM). */
+static bool kvm_vcpu_stuck(struct engine_vcpu *vcpu)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+
+	if (!vcpu->vm->irqchip || ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) < 0)
+		return false;
+	if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED || mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return true;
+	if (mp.mp_state != KVM_MP_STATE_HALTED || ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	return !(regs.rflags & X86_RFLAGS_IF);
+}
+
+/* Ends a run() that stops for a kick. An I/O exit is only finished (RIP
+ * advanced, IN data stored) by the next KVM_RUN, so KVM_RUN runs again with
+ * immediate_exit set, which completes it without running guest code (api.rst
+ * 5, the note after KVM_EXIT_IO); get_state() then sees consistent registers.
+ * Completing may take another trip to user space (the next piece of an MMIO
+ * access over 8 bytes or across a page, the write half of a read-modify-write
+ * on MMIO): KVM_RUN then returns 0 with that exit, which is served like any
+ * other; only -EINTR says all is done. Fills *exit: KICKED, or an exit that
+ * came up meanwhile and must reach the caller. */
+static int kvm_vcpu_stop_for_kick(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
+{
+	int rc, err, r;
+
+	atomic_store(&vcpu->kick_pending, false);
+	while (vcpu->io_incomplete) {
+		__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		rc = ioctl(vcpu->fd, KVM_RUN, 0);
+		err = errno;
+		vcpu->io_incomplete = false;
+		if (rc < 0) {
+			if (err != EINTR && err != EAGAIN) {
+				snprintf(exit->msg, sizeof(exit->msg), "KVM_RUN: %s", strerror(err));
+				kvm_exit_error(exit, KVM_STAT_OTHER, vcpu);
+				break;
+			}
+			exit->reason = VCPU_EXIT_KICKED;
+			break;
+		}
+		kvm_stat_inc(vcpu, KVM_STAT_EXITS);
+		r = kvm_vcpu_exit_dispatch(vcpu, exit);
+		if (r == 0)
+			break; /* an exit the caller must see; io_incomplete is false */
+		exit->reason = VCPU_EXIT_KICKED;
+	}
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (exit->reason == VCPU_EXIT_KICKED && kvm_vcpu_stuck(vcpu))
+		exit->reason = VCPU_EXIT_HLT;
+	return 0;
+}
+
+/* One KVM_RUN and its exit. Returns 1 to keep running, 0 when exit is filled. */
+static int kvm_vcpu_run_once(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
+{
+	int rc, err, r;
+
+	if (atomic_load(&vcpu->kick_pending) || machine_stopping(vcpu->vm->m)) {
+		exit->reason = VCPU_EXIT_KICKED;
+		return kvm_vcpu_stop_for_kick(vcpu, exit);
+	}
+	rc = kvm_run_ioctl(vcpu, &err);
+	vcpu->io_incomplete = false;
+	kvm_stat_inc(vcpu, KVM_STAT_EXITS);
+	if (rc < 0) {
+		if (err == EINTR || err == EAGAIN) {
+			kvm_stat_inc(vcpu, KVM_STAT_INTR);
+			exit->reason = VCPU_EXIT_KICKED;
+			return kvm_vcpu_stop_for_kick(vcpu, exit);
+		}
+		snprintf(exit->msg, sizeof(exit->msg), "KVM_RUN: %s", strerror(err));
+		return kvm_exit_error(exit, KVM_STAT_OTHER, vcpu);
+	}
+	r = kvm_vcpu_exit_dispatch(vcpu, exit);
+	if (r == 2) {
+		exit->reason = VCPU_EXIT_KICKED;
+		return kvm_vcpu_stop_for_kick(vcpu, exit);
+	}
+	return r;
+}
+
 int kvm_vcpu_run(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
 {
 	sigset_t kick;
@@ -333,16 +408,11 @@ int kvm_vcpu_run(struct engine_vcpu *vcpu, struct vcpu_exit *exit)
 
 	pthread_mutex_lock(&vcpu->kick_lock);
 	vcpu->thread = pthread_self();
-	vcpu->in_run = true;
 	pthread_mutex_unlock(&vcpu->kick_lock);
 
 	do
 		rc = kvm_vcpu_run_once(vcpu, exit);
 	while (rc > 0);
-
-	pthread_mutex_lock(&vcpu->kick_lock);
-	vcpu->in_run = false;
-	pthread_mutex_unlock(&vcpu->kick_lock);
 	return 0;
 }
 
@@ -355,7 +425,7 @@ void kvm_vcpu_kick(struct engine_vcpu *vcpu)
 	atomic_store(&vcpu->kick_pending, true);
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&vcpu->kick_lock);
-	if (vcpu->in_run && !pthread_equal(vcpu->thread, pthread_self()))
+	if (vcpu->in_kvm_run && !pthread_equal(vcpu->thread, pthread_self()))
 		pthread_kill(vcpu->thread, KVM_KICK_SIGNAL);
 	pthread_mutex_unlock(&vcpu->kick_lock);
 }

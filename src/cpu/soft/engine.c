@@ -169,6 +169,13 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 		free(v);
 		return -ENOMEM;
 	}
+	if (!vm->m->cfg.soft_jit_off) {
+		u64 size = vm->m->cfg.soft_jit_cache ? vm->m->cfg.soft_jit_cache : CONFIG_SOFT_JIT_CACHE;
+		err = soft_dcache_jit(v->cpu.dcache, size);
+		if (err < 0)
+			log_warn("soft: vCPU %u: no code cache for the translator (%s): interpreting",
+				 id, strerror(-err));
+	}
 	err = soft_lapic_init(&v->lapic, &vm->apic, id);
 	if (err < 0) {
 		soft_dcache_free(v->cpu.dcache);

@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 
 #include "cpu/soft/interp.h"
+#include "cpu/soft/jit/translate.h"
 #include "cpu/soft/profile.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
@@ -76,14 +77,28 @@ struct soft_block {
 	} chain[2];
 	u8 chain_victim; /* which chain entry a new successor replaces */
 	u8 code_size;
+	u16 execs;          /* runs through the interpreter, up to JIT_HOT */
+	u32 jit_gen;        /* jit is valid while this equals the dcache's jit_gen */
+	jit_block_fn *jit;  /* the translation, or NULL */
 	u8 n; /* instructions */
 	u16 nbytes;
 	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
 	struct soft_insn in[BLOCK_INSNS];
 } __attribute__((aligned(64)));
 
+/* A block is translated once it has run this often in the interpreter;
+ * JIT_NEVER marks one the translator cannot take. */
+#define JIT_HOT   32
+#define JIT_NEVER 0xffff
+
 struct soft_dcache {
 	u64 lookups, misses;
+	/* The translator (jit/): on or off, its code cache, whose flush moves
+	 * jit_gen so that every older translation is dropped at once. */
+	bool jit_on;
+	u32 jit_gen;
+	struct jit_cache jit;
+	u64 jit_blocks, jit_flushes;
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
@@ -104,7 +119,29 @@ struct soft_dcache *soft_dcache_new(void)
 	if (dc == MAP_FAILED)
 		return NULL;
 	dc->trace = t && *t && strcmp(t, "0");
+	dc->jit.fd = -1;
 	return dc;
+}
+
+u64 soft_dcache_jit_blocks(const struct soft_dcache *dc)
+{
+	return dc->jit_blocks;
+}
+
+u64 soft_dcache_jit_flushes(const struct soft_dcache *dc)
+{
+	return dc->jit_flushes;
+}
+
+int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
+{
+	int err = jit_cache_init(&dc->jit, cache_size);
+
+	if (err < 0)
+		return err;
+	dc->jit_on = true;
+	dc->jit_gen = 1;
+	return 0;
 }
 
 void soft_dcache_free(struct soft_dcache *dc)
@@ -113,6 +150,11 @@ void soft_dcache_free(struct soft_dcache *dc)
 		log_info("soft: decoded blocks: %llu lookups, %llu misses (%.2f%%)",
 			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
 			 100.0 * (double)dc->misses / (double)dc->lookups);
+	if (dc && dc->jit_on)
+		log_info("soft: translated %llu blocks, %llu code cache flushes",
+			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_flushes);
+	if (dc && dc->jit_on)
+		jit_cache_destroy(&dc->jit);
 	if (dc)
 		munmap(dc, sizeof(*dc));
 }
@@ -275,6 +317,8 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	b->key = 0;
 	b->n = 0;
 	b->hint = NULL;
+	b->jit = NULL;
+	b->execs = 0;
 	for (unsigned k = 0; k < 2; k++) {
 		b->chain[k].key = 0;
 		b->chain[k].gen = cpu->tlb.gen - 1; /* no chain: gen only grows */
@@ -438,14 +482,41 @@ static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cp
 	cpu->stat_insns += (u64)(in - b->in);
 }
 
-static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, const struct soft_block *b)
+/* Translates a block that got hot (64-bit code only, for now); a full code
+ * cache is flushed whole and the block retried once. */
+static void jit_block(struct soft_dcache *dc, struct soft_block *b)
+{
+	b->jit = jit_translate(&dc->jit, b->in, b->n);
+	if (!b->jit) {
+		jit_cache_flush(&dc->jit);
+		dc->jit_gen++;
+		dc->jit_flushes++;
+		b->jit = jit_translate(&dc->jit, b->in, b->n);
+	}
+	b->jit_gen = dc->jit_gen;
+	if (b->jit)
+		dc->jit_blocks++;
+	else
+		b->execs = JIT_NEVER;
+}
+
+static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
 	dc->run = b;
 	dc->run_rip = cpu->rip;
-	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1))
-		exec_block_mode(cpu, b, false);
-	else
+	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
+		if (b->jit && b->jit_gen == dc->jit_gen) {
+			cpu->stat_insns += b->jit(cpu);
+		} else {
+			exec_block_mode(cpu, b, false);
+			/* Hot (or translated before a cache flush): translate. */
+			if (dc->jit_on && b->execs != JIT_NEVER &&
+			    (b->execs >= JIT_HOT || ++b->execs == JIT_HOT))
+				jit_block(dc, b);
+		}
+	} else {
 		exec_block_mode(cpu, b, true);
+	}
 	dc->run = NULL;
 }
 

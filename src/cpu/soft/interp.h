@@ -413,6 +413,12 @@ void soft_fast_bind(struct soft_insn *in, unsigned code_size);
 /* Decoded-instruction cache (interp.c): allocated per vCPU, freed with it. */
 struct soft_dcache *soft_dcache_new(void);
 void soft_dcache_free(struct soft_dcache *dc);
+/* Turns the translator on for this cache with a code cache of cache_size
+ * bytes (jit/). Before the seccomp filters go on. Returns 0 or -errno. */
+int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size);
+/* Blocks translated and code cache flushes so far. */
+u64 soft_dcache_jit_blocks(const struct soft_dcache *dc);
+u64 soft_dcache_jit_flushes(const struct soft_dcache *dc);
 /* Starts sampling guest RIPs into prof (profile.h); NULL stops. */
 struct soft_profile;
 void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "cpu/reset_msrs.h"
 #include "cpu/soft/mem.h"
 #include "cpu/soft/sys.h"
 #include "cpu/soft/vendor.h"
@@ -62,16 +63,14 @@ void soft_reset(struct soft_cpu *cpu)
 	reset_regs(cpu);
 	memset(msr, 0, sizeof(*msr));
 	msr->tsc_offset = tsc_offset;
-	msr->pat = 0x0007040600070406ULL;               /* SDM Vol. 3A 11.12.4 */
-	msr->misc_enable = 1 | (1u << 11) | (1u << 12); /* fast strings; no BTS, no PEBS */
-	/* MTRRs as firmware leaves them (SDM Vol. 3A 11.11): enabled, fixed
-	 * ranges on, write-back by default and for the first MiB, and the
-	 * MMIO hole 3 GiB..4 GiB uncacheable through variable range 0. */
-	msr->mtrr_def_type = (1u << 11) | (1u << 10) | 6;
+	/* As firmware leaves them, the same on KVM (src/cpu/reset_msrs.h). */
+	msr->pat = RESET_PAT;
+	msr->misc_enable = RESET_MISC_ENABLE;
+	msr->mtrr_def_type = RESET_MTRR_DEF_TYPE;
 	for (unsigned i = 0; i < ARRAY_SIZE(msr->mtrr_fixed); i++)
-		msr->mtrr_fixed[i] = 0x0606060606060606ULL;
-	msr->mtrr_var[0] = 0xc0000000ULL | 0; /* base, type UC */
-	msr->mtrr_var[1] = (((1ULL << SOFT_MAXPHYADDR) - 1) & ~(1ULL * GiB - 1)) | (1u << 11);
+		msr->mtrr_fixed[i] = RESET_MTRR_FIXED;
+	msr->mtrr_var[0] = reset_mtrr_var0_base();
+	msr->mtrr_var[1] = reset_mtrr_var0_mask(SOFT_MAXPHYADDR);
 	soft_fpu_reset(cpu);
 }
 

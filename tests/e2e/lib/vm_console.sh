@@ -29,6 +29,20 @@ vm_send() { # one line of input
 	printf '%s\n' "$1" >&"$VM_IN"
 }
 
+# vm_ready TIMEOUT: after the first prompt, makes sure the shell takes input.
+# busybox ash asks the terminal for the cursor position (ESC [6n) as it
+# starts; a line typed while it waits for the answer can be eaten, so this
+# retypes a marker until the shell answers it.
+vm_ready() {
+	local limit=$1 t0=$SECONDS n=0
+	while [ $((SECONDS - t0)) -lt "$limit" ]; do
+		n=$((n + 1))
+		vm_send "echo \"RESULT rea\"\"dy$n\"" # the typed line must not match
+		vm_wait "RESULT ready$n" 10 && return 0
+	done
+	return 1
+}
+
 # vm_wait_exit TIMEOUT: waits for popek to end; sets VM_STATUS (124 on timeout).
 vm_wait_exit() {
 	local limit=$1 t0=$SECONDS

@@ -1,6 +1,6 @@
 /* Per-VM counters: interrupt edges counted by a shim in front of the
  * engine's interrupt lines, plus what the vCPU loop and the engine count. */
-#include "core/metrics.h"
+#include "vmm/metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/machine.h"
+#include "vmm/vmm.h"
 #include "cpu/engine.h"
 #include "virtio/balloon.h"
 #include "virtio/virtio.h"

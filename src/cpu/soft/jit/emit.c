@@ -1,0 +1,272 @@
+/* x86-64 instruction encoding for the translator (Intel SDM Vol. 2A 2.1-2.2:
+ * prefixes, REX, ModRM/SIB, displacements, immediates). */
+#include <string.h>
+
+#include "cpu/soft/jit/emit.h"
+
+void jit_emit_init(struct jit_emit *e, u8 *buf, size_t size, s64 exec_delta)
+{
+	e->p = e->start = buf;
+	e->end = buf + size;
+	e->exec_delta = exec_delta;
+	e->full = false;
+}
+
+void jit_emit_bytes(struct jit_emit *e, const void *bytes, size_t n)
+{
+	if (e->full || (size_t)(e->end - e->p) < n) {
+		e->full = true;
+		return;
+	}
+	memcpy(e->p, bytes, n);
+	e->p += n;
+}
+
+static void put8(struct jit_emit *e, u8 b)
+{
+	jit_emit_bytes(e, &b, 1);
+}
+
+static void put32(struct jit_emit *e, u32 v)
+{
+	jit_emit_bytes(e, &v, 4);
+}
+
+static bool fits_s8(s64 v)
+{
+	return v >= -128 && v <= 127;
+}
+
+static bool fits_s32(s64 v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* Operand-size prefix and REX for an instruction with operand size `size`,
+ * ModRM.reg `reg` and ModRM.rm (or SIB.base) `rm`. REX is also needed for
+ * the byte registers SPL, BPL, SIL and DIL (4-7 without REX are AH..BH). */
+static void prefixes(struct jit_emit *e, unsigned size, unsigned reg, unsigned rm, bool rm_is_reg)
+{
+	u8 rex = 0x40 | (size == 8 ? 8 : 0) | (reg & 8 ? 4 : 0) | (rm & 8 ? 1 : 0);
+
+	if (size == 2)
+		put8(e, 0x66);
+	if (rex != 0x40 || (size == 1 && ((reg & 7) >= 4 || (rm_is_reg && (rm & 7) >= 4))))
+		put8(e, rex);
+}
+
+/* ModRM (and SIB, displacement) for [base + disp] with ModRM.reg = reg. */
+static void modrm_mem(struct jit_emit *e, unsigned reg, enum jit_reg base, s32 disp)
+{
+	unsigned mod = (disp == 0 && (base & 7) != JR_RBP) ? 0 : fits_s8(disp) ? 1 : 2;
+
+	put8(e, (u8)(mod << 6 | (reg & 7) << 3 | (base & 7)));
+	if ((base & 7) == JR_RSP)
+		put8(e, 0x24); /* SIB: no index, base = rsp/r12 */
+	if (mod == 1)
+		put8(e, (u8)disp);
+	else if (mod == 2)
+		put32(e, (u32)disp);
+}
+
+static void modrm_reg(struct jit_emit *e, unsigned reg, unsigned rm)
+{
+	put8(e, (u8)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+
+void jit_mov_ri(struct jit_emit *e, enum jit_reg r, u64 imm)
+{
+	if (imm <= UINT32_MAX) { /* mov r32, imm32 zero-extends */
+		if (r & 8)
+			put8(e, 0x41);
+		put8(e, (u8)(0xb8 | (r & 7)));
+		put32(e, (u32)imm);
+	} else if (fits_s32((s64)imm)) { /* mov r/m64, simm32 */
+		prefixes(e, 8, 0, r, true);
+		put8(e, 0xc7);
+		modrm_reg(e, 0, r);
+		put32(e, (u32)imm);
+	} else {
+		put8(e, (u8)(0x48 | (r & 8 ? 1 : 0)));
+		put8(e, (u8)(0xb8 | (r & 7)));
+		jit_emit_bytes(e, &imm, 8);
+	}
+}
+
+void jit_mov_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base, s32 disp)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, size == 1 ? 0x8a : 0x8b);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_mov_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, size == 1 ? 0x88 : 0x89);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm)
+{
+	prefixes(e, size, 0, base, false);
+	put8(e, size == 1 ? 0xc6 : 0xc7);
+	modrm_mem(e, 0, base, disp);
+	if (size == 1)
+		put8(e, (u8)imm);
+	else if (size == 2)
+		jit_emit_bytes(e, &imm, 2);
+	else
+		put32(e, (u32)imm);
+}
+
+void jit_mov_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src)
+{
+	prefixes(e, 8, src, dst, true);
+	put8(e, 0x89);
+	modrm_reg(e, src, dst);
+}
+
+void jit_lea(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp)
+{
+	prefixes(e, 8, r, base, false);
+	put8(e, 0x8d);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_alu_mr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
+		enum jit_reg r)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, (u8)(op * 8 + (size == 1 ? 0 : 1)));
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r,
+		enum jit_reg base, s32 disp)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, (u8)(op * 8 + (size == 1 ? 2 : 3)));
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, fits_s8(imm) ? 0x83 : 0x81);
+	modrm_reg(e, op, r);
+	if (fits_s8(imm))
+		put8(e, (u8)imm);
+	else
+		put32(e, (u32)imm);
+}
+
+void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, 0x85);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, 0xf7);
+	modrm_reg(e, 0, r);
+	put32(e, (u32)imm);
+}
+
+void jit_pushf(struct jit_emit *e)
+{
+	put8(e, 0x9c);
+}
+
+void jit_popf(struct jit_emit *e)
+{
+	put8(e, 0x9d);
+}
+
+void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
+		s32 imm)
+{
+	bool short_imm = size != 1 && fits_s8(imm);
+
+	prefixes(e, size, 0, base, false);
+	put8(e, size == 1 ? 0x80 : short_imm ? 0x83 : 0x81);
+	modrm_mem(e, op, base, disp);
+	if (size == 1 || short_imm)
+		put8(e, (u8)imm);
+	else if (size == 2)
+		jit_emit_bytes(e, &imm, 2);
+	else
+		put32(e, (u32)imm);
+}
+
+void jit_push(struct jit_emit *e, enum jit_reg r)
+{
+	if (r & 8)
+		put8(e, 0x41);
+	put8(e, (u8)(0x50 | (r & 7)));
+}
+
+void jit_pop(struct jit_emit *e, enum jit_reg r)
+{
+	if (r & 8)
+		put8(e, 0x41);
+	put8(e, (u8)(0x58 | (r & 7)));
+}
+
+void jit_ret(struct jit_emit *e)
+{
+	put8(e, 0xc3);
+}
+
+void jit_call(struct jit_emit *e, const void *target, enum jit_reg scratch)
+{
+	/* rel32 counts from the end of the 5-byte call, at its executable address. */
+	s64 rel = (s64)(uintptr_t)target - ((s64)(uintptr_t)e->p + e->exec_delta + 5);
+
+	if (fits_s32(rel)) {
+		put8(e, 0xe8);
+		put32(e, (u32)rel);
+		return;
+	}
+	jit_mov_ri(e, scratch, (u64)(uintptr_t)target);
+	if (scratch & 8)
+		put8(e, 0x41);
+	put8(e, 0xff);
+	modrm_reg(e, 2, scratch);
+}
+
+u8 *jit_jmp_fwd(struct jit_emit *e)
+{
+	put8(e, 0xe9);
+	put32(e, 0);
+	return e->full ? NULL : e->p - 4;
+}
+
+u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc)
+{
+	put8(e, 0x0f);
+	put8(e, (u8)(0x80 | cc));
+	put32(e, 0);
+	return e->full ? NULL : e->p - 4;
+}
+
+void jit_patch_here(struct jit_emit *e, u8 *at)
+{
+	s32 rel;
+
+	if (!at || e->full)
+		return;
+	rel = (s32)(e->p - (at + 4));
+	memcpy(at, &rel, 4);
+}
+
+void jit_jmp_to(struct jit_emit *e, const u8 *target)
+{
+	s64 rel = target - (e->p + 5);
+
+	put8(e, 0xe9);
+	put32(e, (u32)(s32)rel);
+}

@@ -1,0 +1,85 @@
+/* The translator's x86-64 emitter: host instructions written into a code
+ * buffer (Intel SDM Vol. 2, Chapter 2: REX, ModRM, SIB and displacement
+ * encoding). Only the forms the translator needs, each a function; a write
+ * past the end of the buffer is not done and marks it full, so a block that
+ * does not fit is simply not translated. */
+#ifndef POPEK_JIT_EMIT_H
+#define POPEK_JIT_EMIT_H
+
+#include "popek/types.h"
+
+/* Host registers by their encoding number. */
+enum jit_reg {
+	JR_RAX, JR_RCX, JR_RDX, JR_RBX, JR_RSP, JR_RBP, JR_RSI, JR_RDI,
+	JR_R8, JR_R9, JR_R10, JR_R11, JR_R12, JR_R13, JR_R14, JR_R15,
+};
+
+/* Group-1 ALU operations by their ModRM.reg / opcode-row number. */
+enum jit_alu { JA_ADD, JA_OR, JA_ADC, JA_SBB, JA_AND, JA_SUB, JA_XOR, JA_CMP };
+
+/* x86 condition codes (the low nibble of Jcc/SETcc). */
+enum jit_cc {
+	JC_O, JC_NO, JC_B, JC_AE, JC_E, JC_NE, JC_BE, JC_A,
+	JC_S, JC_NS, JC_P, JC_NP, JC_L, JC_GE, JC_LE, JC_G,
+};
+
+struct jit_emit {
+	u8 *p;          /* where the next byte goes (in the writable mapping) */
+	u8 *start, *end;
+	s64 exec_delta; /* executable address = writable address + exec_delta */
+	bool full;      /* a write did not fit: the code is incomplete */
+};
+
+void jit_emit_init(struct jit_emit *e, u8 *buf, size_t size, s64 exec_delta);
+/* Bytes written so far. */
+static inline size_t jit_emit_len(const struct jit_emit *e)
+{
+	return (size_t)(e->p - e->start);
+}
+
+void jit_emit_bytes(struct jit_emit *e, const void *bytes, size_t n);
+
+/* mov reg64, imm64 (the shortest encoding that gives the same value). */
+void jit_mov_ri(struct jit_emit *e, enum jit_reg r, u64 imm);
+/* mov reg, [base + disp] and mov [base + disp], reg; size 1, 2, 4 or 8
+ * (a 32-bit load zero-extends, as on x86; 1 and 2 leave the rest). */
+void jit_mov_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base, s32 disp);
+void jit_mov_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
+/* mov qword/dword [base + disp], simm32 (size 8: sign-extended). */
+void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm);
+/* mov dst, src (64-bit). */
+void jit_mov_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src);
+/* lea reg, [base + disp]. */
+void jit_lea(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp);
+/* op [base + disp], reg and op reg, [base + disp] (size 1, 2, 4, 8). */
+void jit_alu_mr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
+		enum jit_reg r);
+void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r,
+		enum jit_reg base, s32 disp);
+/* op reg, simm32 (size 4 or 8; the imm8 form when it fits). */
+void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm);
+/* test [base + disp], reg and test reg, imm32 (size 4 or 8). */
+void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
+void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
+/* pushfq and popfq. */
+void jit_pushf(struct jit_emit *e);
+void jit_popf(struct jit_emit *e);
+/* op qword [base + disp], simm32 (the imm8 form when it fits). */
+void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
+		s32 imm);
+void jit_push(struct jit_emit *e, enum jit_reg r);
+void jit_pop(struct jit_emit *e, enum jit_reg r);
+void jit_ret(struct jit_emit *e);
+/* call target: rel32 when it reaches from the executable address, else
+ * through scratch (mov scratch, imm64; call scratch). */
+void jit_call(struct jit_emit *e, const void *target, enum jit_reg scratch);
+/* jmp/jcc rel32 to a place not yet known: returns the position of the
+ * rel32 for jit_patch_rel32(), or NULL when the buffer is full. */
+u8 *jit_jmp_fwd(struct jit_emit *e);
+u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
+/* Points the rel32 at at the current position. */
+void jit_patch_here(struct jit_emit *e, u8 *at);
+/* jmp rel32 to target, a position already written in this buffer. */
+void jit_jmp_to(struct jit_emit *e, const u8 *target);
+
+#endif

@@ -1,0 +1,45 @@
+/* The VMM: the machine as a whole, above the devices, loaders and engines it
+ * assembles (src/vmm). What main and the API use, and what the VMM's own
+ * files share. Nothing below src/vmm includes this. */
+#ifndef POPEK_VMM_H
+#define POPEK_VMM_H
+
+#include "core/machine.h"
+
+/* Builds a machine from cfg: memory, buses, devices, ACPI, engine, vCPUs and
+ * the loaded kernel. Logs one error line and returns -errno on failure, with
+ * everything it made undone (build.c). */
+int machine_create(const struct vm_config *cfg, struct machine **out);
+/* Starts the vCPU threads and serves I/O until the guest stops; returns the
+ * process exit status (see enum machine_stop_reason) (vcpu_loop.c). */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+
+/*
+ * Pause and resume (any thread but a vCPU's, e.g. the API's; lifecycle.c).
+ * Pause kicks every vCPU and returns once each vCPU thread is parked between
+ * two runs (or has not started yet: it parks before its first run), so no
+ * guest instruction executes until resume. Devices on the event loop keep
+ * serving host I/O. Guest time is not frozen: the engines' clocks follow
+ * CLOCK_MONOTONIC, so after resume the guest sees the time that passed, as a
+ * suspended laptop does. Both are idempotent. machine_pause returns 0, or
+ * -ESHUTDOWN when the machine is stopping (a stop also releases parked vCPUs).
+ */
+int machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_paused(struct machine *m);
+
+/* ---- inside the VMM ---- */
+
+/* The hook machine_request_stop() calls (lifecycle.c). */
+void vmm_kick_vcpus(struct machine *m);
+/* On a vCPU thread between runs: waits while a pause is requested. */
+void machine_vcpu_park(struct machine *m);
+
+/* machine_halt.c: the guest stopped for good (every vCPU stuck in a halt). */
+void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v); /* run() said HLT */
+void machine_vcpu_running(struct machine_vcpu *v);                   /* any other exit */
+int machine_halt_probe_start(struct machine *m);
+void machine_halt_probe_stop(struct machine *m);
+
+#endif

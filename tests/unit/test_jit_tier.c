@@ -1,0 +1,339 @@
+/* The translator tier (src/cpu/soft/jit/, interp.c): a guest loop run with
+ * the translator and without ends in exactly the same state, hot blocks do
+ * get translated, a fault inside translated code is precise (same RIP,
+ * registers and retired-instruction count as the interpreter), a branch out
+ * of the middle of a block leaves it there, and a full code cache is flushed
+ * and refilled. */
+#include <stdlib.h>
+
+#include "cpu/soft/interp.h"
+#include "soft_fixture.h"
+
+#define GDT  0x8000
+#define CODE 0x400000
+#define DATA 0x500000
+
+/* sum = 0; for (i = 1000; i; i--) { data[i & 15] += i; sum ^= i * 3; }
+ * then a division by rbx = 0 at the end (#DE, with RIP on the div). */
+static const u8 loop[] = {
+    0x48, 0xc7, 0xc1, 0xe8, 0x03, 0x00, 0x00, /* mov rcx, 1000 */
+    0x31, 0xc0,                               /* xor eax, eax */
+    0x48, 0xc7, 0xc6, 0x00, 0x00, 0x50, 0x00, /* mov rsi, DATA */
+    /* top: */
+    0x48, 0x89, 0xca,                         /* mov rdx, rcx */
+    0x48, 0x83, 0xe2, 0x0f,                   /* and rdx, 15 */
+    0x48, 0x01, 0x0c, 0xd6,                   /* add [rsi + rdx * 8], rcx */
+    0x48, 0x8d, 0x14, 0x49,                   /* lea rdx, [rcx + rcx * 2] */
+    0x48, 0x31, 0xd0,                         /* xor rax, rdx */
+    0x48, 0xff, 0xc9,                         /* dec rcx */
+    0x75, 0xe9,                               /* jnz top */
+    0x31, 0xdb,                               /* xor ebx, ebx */
+    0x48, 0xf7, 0xf3,                         /* div rbx: #DE */
+    0xf4,                                     /* hlt (not reached) */
+};
+#define DIV_OFFSET 41
+
+static struct fx *machine(bool jit)
+{
+	struct fx *f = fx_new();
+	u64 pml4 = fx_long(f, GDT);
+
+	fx_map4(f, pml4, CODE, CODE, PTE_P | PTE_W, 21);
+	soft_tlb_flush(&f->cpu, false);
+	f->cpu.dcache = soft_dcache_new();
+	CHECK(f->cpu.dcache != NULL);
+	if (jit)
+		CHECK_EQ(soft_dcache_jit(f->cpu.dcache, 1 * MiB), 0);
+	memcpy(fx_ptr(f, CODE), loop, sizeof(loop));
+	f->cpu.rip = CODE;
+	return f;
+}
+
+/* Runs until the #DE; returns the instructions retired. */
+static u64 run_to_fault(struct fx *f)
+{
+	u64 n = 0;
+
+	for (unsigned i = 0; i < 1000 && f->cpu.pending_vector < 0; i++)
+		n += soft_exec(&f->cpu, 100000);
+	return n;
+}
+
+static void test_jit_same_state(void)
+{
+	struct fx *a = machine(false), *b = machine(true);
+	u64 na, nb;
+
+	a->cpu.pending_vector = b->cpu.pending_vector = -1;
+	na = run_to_fault(a);
+	nb = run_to_fault(b);
+	CHECK_EQ(a->cpu.pending_vector, EXC_DE);
+	CHECK_EQ(b->cpu.pending_vector, EXC_DE);
+	CHECK_EQ(a->cpu.rip, CODE + DIV_OFFSET);
+	CHECK_EQ(b->cpu.rip, CODE + DIV_OFFSET);
+	CHECK_EQ(na, nb);
+	CHECK_EQ(a->cpu.stat_insns, b->cpu.stat_insns);
+	for (unsigned r = 0; r < 16; r++)
+		CHECK_EQ(a->cpu.gpr[r], b->cpu.gpr[r]);
+	CHECK_EQ(soft_flags_get(&a->cpu), soft_flags_get(&b->cpu));
+	CHECK(!memcmp(fx_ptr(a, DATA), fx_ptr(b, DATA), 16 * 8));
+	CHECK(soft_dcache_jit_blocks(b->cpu.dcache) > 0);
+	CHECK_EQ(soft_dcache_jit_blocks(a->cpu.dcache), 0);
+	soft_dcache_free(a->cpu.dcache);
+	soft_dcache_free(b->cpu.dcache);
+	fx_free(a);
+	fx_free(b);
+}
+
+/* A page fault inside a hot, translated block: the loop reads one qword at
+ * a time up to an unmapped page; the #PF must come with the RIP of the load,
+ * the address in CR2 and the same counts as in the interpreter. */
+static const u8 walk[] = {
+    0x48, 0xc7, 0xc6, 0x00, 0x00, 0x60, 0x00, /* mov rsi, 0x600000 */
+    0x31, 0xc9,                               /* xor ecx, ecx */
+    /* top (9): */
+    0x48, 0x8b, 0x06,                         /* mov rax, [rsi] */
+    0x48, 0x01, 0xc1,                         /* add rcx, rax */
+    0x48, 0x83, 0xc6, 0x08,                   /* add rsi, 8 */
+    0xeb, 0xf2,                               /* jmp top */
+};
+#define WALK_LOAD 9
+
+static void test_jit_precise_fault(void)
+{
+	struct fx *f[2];
+
+	for (unsigned j = 0; j < 2; j++) {
+		f[j] = machine(j == 1);
+		fx_map4(f[j], f[j]->cpu.cr3, 0x600000, 0x600000, PTE_P | PTE_W, 12);
+		soft_tlb_flush(&f[j]->cpu, false);
+		for (unsigned q = 0; q < 512; q++)
+			fx_wr64(f[j], 0x600000 + 8 * q, q * 7 + 1);
+		memcpy(fx_ptr(f[j], CODE), walk, sizeof(walk));
+		f[j]->cpu.pending_vector = -1;
+		run_to_fault(f[j]);
+		CHECK_EQ(f[j]->cpu.pending_vector, EXC_PF);
+		CHECK_EQ(f[j]->cpu.rip, CODE + WALK_LOAD);
+		CHECK_EQ(f[j]->cpu.cr2, 0x601000);
+		CHECK_EQ(f[j]->cpu.gpr[X86_RSI], 0x601000);
+	}
+	CHECK_EQ(f[0]->cpu.gpr[X86_RCX], f[1]->cpu.gpr[X86_RCX]);
+	CHECK_EQ(f[0]->cpu.stat_insns, f[1]->cpu.stat_insns);
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
+/* A cache that holds only a few blocks: flushed, refilled, same result. */
+static void test_jit_flush(void)
+{
+	struct fx *a = machine(false), *b = machine(true);
+
+	soft_dcache_free(b->cpu.dcache);
+	b->cpu.dcache = soft_dcache_new();
+	CHECK_EQ(soft_dcache_jit(b->cpu.dcache, 4096), 0);
+	a->cpu.pending_vector = b->cpu.pending_vector = -1;
+	/* The loop at many places: more blocks than fit. */
+	for (unsigned k = 1; k < 64; k++) {
+		memcpy(fx_ptr(a, CODE + k * 0x1000), loop, sizeof(loop));
+		memcpy(fx_ptr(b, CODE + k * 0x1000), loop, sizeof(loop));
+	}
+	for (unsigned k = 0; k < 64; k++) {
+		a->cpu.rip = b->cpu.rip = CODE + k * 0x1000;
+		a->cpu.pending_vector = b->cpu.pending_vector = -1;
+		run_to_fault(a);
+		run_to_fault(b);
+	}
+	CHECK_EQ(a->cpu.stat_insns, b->cpu.stat_insns);
+	CHECK(!memcmp(fx_ptr(a, DATA), fx_ptr(b, DATA), 16 * 8));
+	CHECK(soft_dcache_jit_flushes(b->cpu.dcache) > 0);
+	soft_dcache_free(a->cpu.dcache);
+	soft_dcache_free(b->cpu.dcache);
+	fx_free(a);
+	fx_free(b);
+}
+
+/* ---- random blocks: the translator against the interpreter ----------------
+ * A loop of random register-only instructions (the forms the translator runs
+ * natively and neighbours it calls handlers for, so that flags cross between
+ * the two), a conditional branch and a jump back, run from the same random
+ * state with the translator and without for the same budget: registers,
+ * flags, RIP and counts must agree. */
+static unsigned rnd(unsigned n)
+{
+	return (unsigned)rand() % n;
+}
+
+static unsigned gen_insn(u8 *p)
+{
+	static const u8 alu_ops[] = {0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38};
+	unsigned n = 0, a = rnd(16), b = rnd(16), w = rnd(2); /* w: 64-bit */
+	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
+	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
+
+	switch (rnd(12)) {
+	case 0: /* ALU r/m, r: op a, b (01 + op) */
+	case 1:
+		p[n++] = rex;
+		p[n++] = (u8)(alu_ops[rnd(8)] + 1);
+		p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		break;
+	case 2: /* ALU r, r/m (03 + op) */
+		p[n++] = rex;
+		p[n++] = (u8)(alu_ops[rnd(8)] + 3);
+		p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		break;
+	case 3: /* group 1 r, imm8 / imm32 */
+		p[n++] = (u8)(rex & ~4);
+		if (imm >= -128 && imm <= 127) {
+			p[n++] = 0x83;
+			p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
+			p[n++] = (u8)imm;
+		} else {
+			p[n++] = 0x81;
+			p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
+			memcpy(p + n, &imm, 4);
+			n += 4;
+		}
+		break;
+	case 4: /* TEST r, r */
+		p[n++] = rex;
+		p[n++] = 0x85;
+		p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		break;
+	case 5: /* MOV r, r (89 or 8B) */
+		p[n++] = rex;
+		p[n++] = rnd(2) ? 0x89 : 0x8b;
+		p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		break;
+	case 6: /* MOV r, imm32 / imm64 */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = (u8)(0xb8 | (a & 7));
+		memcpy(p + n, &imm, 4);
+		n += 4;
+		if (w) {
+			memcpy(p + n, &imm, 4);
+			n += 4;
+		}
+		break;
+	case 7: /* LEA r, [b + index * scale + disp8] (no RSP index) */
+	{
+		unsigned idx = rnd(16);
+		if ((idx & 7) == 4 && !(idx & 8))
+			idx = 5;
+		p[n++] = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 4 : 0) | (idx & 8 ? 2 : 0) | (b & 8 ? 1 : 0));
+		p[n++] = 0x8d;
+		p[n++] = (u8)(0x44 | (a & 7) << 3); /* mod 01, SIB */
+		p[n++] = (u8)(rnd(4) << 6 | (idx & 7) << 3 | (b & 7));
+		p[n++] = (u8)imm;
+		break;
+	}
+	case 8: /* INC/DEC r: a handler that keeps CF */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = 0xff;
+		p[n++] = (u8)(0xc0 | rnd(2) << 3 | (a & 7));
+		break;
+	case 9: /* shift by imm8: a handler with its own flags */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = 0xc1;
+		p[n++] = (u8)(0xc0 | (4 + rnd(4)) << 3 | (a & 7));
+		p[n++] = (u8)rnd(64);
+		break;
+	case 10: /* SETcc r8 reads flags through a handler */
+		p[n++] = (u8)(0x40 | (a & 8 ? 1 : 0));
+		p[n++] = 0x0f;
+		p[n++] = (u8)(0x90 | rnd(16));
+		p[n++] = (u8)(0xc0 | (a & 7));
+		break;
+	default: /* TEST r, imm32 (F7 /0) */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = 0xf7;
+		p[n++] = (u8)(0xc0 | (a & 7));
+		memcpy(p + n, &imm, 4);
+		n += 4;
+		break;
+	}
+	return n;
+}
+
+/* A random loop at CODE: returns its length. */
+static unsigned gen_loop(u8 *p)
+{
+	unsigned n = 0, count = 1 + rnd(10);
+
+	for (unsigned i = 0; i < count; i++)
+		n += gen_insn(p + n);
+	p[n++] = (u8)(0x70 | rnd(16)); /* Jcc over the next instruction */
+	p[n++] = 3;
+	n += gen_insn(p + n) * 0;  /* (keep n: the skipped one is fixed below) */
+	p[n++] = 0x48, p[n++] = 0x31, p[n++] = 0xc0; /* xor rax, rax: skipped or not */
+	p[n++] = 0xeb; /* jmp back to the start */
+	p[n] = (u8)(-(s32)(n + 1));
+	n++;
+	return n;
+}
+
+static void test_jit_random_blocks(void)
+{
+	unsigned rounds = getenv("POPEK_TEST_LONG") ? 20000 : 1000, bad = 0;
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	srand(1234);
+	for (unsigned r = 0; r < rounds && bad < 5; r++) {
+		u8 code[256];
+		u64 gpr[16], fl = ((u64)rand() & 0x8d5) | X86_RFLAGS_FIXED;
+		unsigned len = gen_loop(code);
+
+		for (unsigned i = 0; i < 16; i++)
+			gpr[i] = ((u64)rand() << 40) ^ ((u64)rand() << 20) ^ (u64)rand();
+		for (unsigned j = 0; j < 2; j++) {
+			struct soft_cpu *cpu = &f[j]->cpu;
+			/* Fresh code: the block cache sees new bytes and rebuilds. */
+			memcpy(fx_ptr(f[j], CODE), code, len);
+			memcpy(cpu->gpr, gpr, sizeof(gpr));
+			cpu->rflags = fl;
+			cpu->lazy.op = 0;
+			cpu->rip = CODE;
+			cpu->pending_vector = -1;
+			cpu->stat_insns = 0;
+			soft_exec(cpu, 3000);
+		}
+		struct soft_cpu *a = &f[0]->cpu, *b = &f[1]->cpu;
+		bool same = a->rip == b->rip && a->stat_insns == b->stat_insns &&
+			    !memcmp(a->gpr, b->gpr, sizeof(a->gpr)) &&
+			    soft_flags_get(a) == soft_flags_get(b) &&
+			    a->pending_vector == b->pending_vector;
+		if (!same) {
+			printf("  round %u: interpreter rip %#llx n %llu flags %#llx, translator rip "
+			       "%#llx n %llu flags %#llx; code:",
+			       r, (unsigned long long)a->rip, (unsigned long long)a->stat_insns,
+			       (unsigned long long)soft_flags_get(a), (unsigned long long)b->rip,
+			       (unsigned long long)b->stat_insns, (unsigned long long)soft_flags_get(b));
+			for (unsigned i = 0; i < len; i++)
+				printf(" %02x", code[i]);
+			printf("\n");
+			for (unsigned i = 0; i < 16; i++)
+				if (a->gpr[i] != b->gpr[i])
+					printf("    r%u: %#llx vs %#llx\n", i, (unsigned long long)a->gpr[i],
+					       (unsigned long long)b->gpr[i]);
+			bad++;
+		}
+	}
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	CHECK_EQ(bad, 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
+int main(void)
+{
+	TEST_RUN(test_jit_same_state);
+	TEST_RUN(test_jit_precise_fault);
+	TEST_RUN(test_jit_flush);
+	TEST_RUN(test_jit_random_blocks);
+	return test_done();
+}
