@@ -1,7 +1,10 @@
 /* KVM's paravirtual interface on the soft engine: the hypercalls (Linux
  * Documentation/virt/kvm/x86/hypercalls.rst), the feature bits of CPUID
  * 0x40000001 (cpuid.rst) and the MSRs behind them (msr.rst). hypercall.c
- * has VMCALL/VMMCALL and the calls; pv.c which features a VM offers.
+ * has VMCALL/VMMCALL and the calls; pv.c which features a VM offers, steal
+ * time with the preempted flag and PV TLB flush, PV EOI and the run loop's
+ * hooks. Guest-visible behaviour is KVM's (arch/x86/kvm), as with
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID.
  * A feature is announced (and its hypercall or MSR answers) only when
  * soft_pv_features() has its bit: --no-pv (vm_config.no_pv) leaves kvmclock. */
 #ifndef POPEK_SOFT_PV_H
