@@ -133,6 +133,7 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	/* Once running, the vendor the guest actually sees ("host" resolved). */
 	cJSON_AddStringToObject(o, "cpu_vendor",
 				config_vendor_name(vm->m ? vm->m->cpu_vendor : vm->cfg->cpu_vendor));
+	cJSON_AddBoolToObject(o, "pv", !vm->cfg->no_pv);
 	cJSON_AddBoolToObject(o, "soft_jit", !vm->cfg->soft_jit_off);
 	return o;
 }

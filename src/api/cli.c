@@ -34,6 +34,9 @@ void cli_print_help(void)
 	       "                     else soft; kvm: hardware-assisted; soft: software CPU\n"
 	       "  --cpu-vendor NAME  the CPU the guest sees: host (default), intel or amd;\n"
 	       "                     the soft engine models either, kvm only the host's\n"
+	       "  --no-pv            offer the guest no KVM paravirtual features (PV\n"
+	       "                     spinlocks, PV IPIs, steal time, PV TLB flush, PV EOI,\n"
+	       "                     PV sched yield) but kvmclock\n"
 	       "  --soft-jit on|off  the soft engine translates hot guest code to host code\n"
 	       "                     (default on); off: it only interprets\n"
 	       "  --soft-jit-cache SIZE\n"
@@ -208,6 +211,7 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_CPU_VENDOR,
+	OPT_NO_PV,
 	OPT_SOFT_JIT,
 	OPT_SOFT_JIT_CACHE,
 };
@@ -220,6 +224,7 @@ static const struct option cli_options[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"cpu-vendor", required_argument, NULL, OPT_CPU_VENDOR},
+	{"no-pv", no_argument, NULL, OPT_NO_PV},
 	{"soft-jit", required_argument, NULL, OPT_SOFT_JIT},
 	{"soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
@@ -352,6 +357,9 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 			log_error("--cpu-vendor '%s': must be host, intel or amd", arg);
 			return -EINVAL;
 		}
+		return 0;
+	case OPT_NO_PV:
+		cfg->no_pv = true;
 		return 0;
 	case OPT_TESTDEV:
 		cfg->testdev = true;

@@ -280,6 +280,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
 	cJSON_AddStringToObject(o, "engine", config_engine_name(cfg->engine));
 	cJSON_AddStringToObject(o, "cpu_vendor", config_vendor_name(cfg->cpu_vendor));
+	cJSON_AddBoolToObject(o, "pv", !cfg->no_pv);
 	cJSON_AddBoolToObject(o, "soft_jit", !cfg->soft_jit_off);
 	cJSON_AddNumberToObject(o, "soft_jit_cache_mib",
 				(double)((cfg->soft_jit_cache ? cfg->soft_jit_cache : CONFIG_SOFT_JIT_CACHE) / MiB));

@@ -174,12 +174,13 @@ static int cfg_readable(const struct config_err *e, const char *key, const char 
 int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
 	static const char *const keys[] = {
-	    "vcpu_count",   "mem_size_mib", "smt",    "track_dirty_pages",
-	    "cpu_template", "huge_pages",   "engine", "cpu_vendor", "soft_jit",
-	    "soft_jit_cache_mib", NULL};
+	    "vcpu_count",   "mem_size_mib",       "smt",    "track_dirty_pages",
+	    "cpu_template", "huge_pages",         "engine", "cpu_vendor",
+	    "soft_jit",     "soft_jit_cache_mib", "pv",     NULL};
 	u64 cpus, mib;
 	enum engine_kind engine = cfg->engine;
 	enum cpu_vendor vendor = cfg->cpu_vendor;
+	bool pv = !cfg->no_pv;
 	char name[16];
 	int r;
 
@@ -217,10 +218,14 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	if (cfg_get_bool(e, o, "soft_jit", false, &jit) < 0 ||
 	    cfg_get_uint(e, o, "soft_jit_cache_mib", false, 1, 1024, &jit_mib) < 0)
 		return -EINVAL;
+	/* popek's extension: false offers no KVM PV features but kvmclock (--no-pv). */
+	if (cfg_get_bool(e, o, "pv", false, &pv) < 0)
+		return -EINVAL;
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
 	cfg->cpu_vendor = vendor;
+	cfg->no_pv = !pv;
 	cfg->soft_jit_off = !jit;
 	cfg->soft_jit_cache = jit_mib * MiB;
 	return 0;

@@ -63,6 +63,7 @@ struct vm_config {
 	unsigned nr_cpus;
 	enum engine_kind engine;
 	enum cpu_vendor cpu_vendor; /* default CPU_VENDOR_HOST */
+	bool no_pv;               /* --no-pv: no KVM PV features but kvmclock */
 	bool soft_jit_off;        /* --soft-jit off: the soft engine only interprets */
 	u64 soft_jit_cache;       /* --soft-jit-cache: bytes per vCPU; 0: CONFIG_SOFT_JIT_CACHE */
 	bool testdev;             /* attach the guest-program test device */

@@ -44,6 +44,11 @@ struct engine_ops {
 	int (*get_state)(struct engine_vcpu *vcpu, struct x86_state *st);
 	int (*set_state)(struct engine_vcpu *vcpu, const struct x86_state *st);
 
+	/* Optional (NULL: nothing to do). Called once on the thread that will
+	 * run the vCPU, before that thread's seccomp filter is installed: opens
+	 * what the engine reads per thread (the soft engine: the thread's
+	 * scheduler statistics, for steal time). */
+	void (*thread_start)(struct engine_vcpu *vcpu);
 	/* Runs the vCPU on the calling thread until one exit; devices are
 	 * served inside. Returns 0 with *exit filled, or -errno. */
 	int (*run)(struct engine_vcpu *vcpu, struct vcpu_exit *exit);

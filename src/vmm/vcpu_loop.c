@@ -31,6 +31,8 @@ static void *machine_vcpu_thread(void *arg)
 	pthread_mutex_lock(&m->pause_lock);
 	m->nr_vcpu_threads++;
 	pthread_mutex_unlock(&m->pause_lock);
+	if (m->engine->thread_start)
+		m->engine->thread_start(v->ev);
 	if (m->cfg.seccomp && seccomp_apply(SECCOMP_ROLE_VCPU, false) < 0)
 		machine_request_stop(m, MACHINE_STOP_ERROR, 1);
 	while (!machine_stopping(m)) {

@@ -126,6 +126,11 @@ expect machine_config_patched "$S" GET /machine-config 200 '"vcpu_count":1,"mem_
 expect cpu_vendor_default "$S" GET /machine-config 200 '"cpu_vendor":"host"'
 expect cpu_vendor_bad "$S" PATCH /machine-config '{"cpu_vendor": "arm"}' 400 \
 	"cpu_vendor: 'arm' is not one of"
+expect pv_default "$S" GET /machine-config 200 '"pv":true'
+expect pv_off "$S" PATCH /machine-config '{"pv": false}' 204
+expect pv_off_get "$S" GET /machine-config 200 '"pv":false'
+expect pv_bad "$S" PATCH /machine-config '{"pv": "no"}' 400 "pv: must be true or false, not a string"
+expect pv_on "$S" PATCH /machine-config '{"pv": true}' 204
 # A start that fails (not a kernel) leaves the API up for another try.
 head -c 4096 /dev/urandom >"$TMP/junk"
 expect boot_source_junk "$S" PUT /boot-source "{\"kernel_image_path\": \"$TMP/junk\"}" 204

@@ -26,6 +26,7 @@ expect_error() { # name expected-substring args...
 
 "$POPEK" --help >"$TMP/help" 2>&1 && grep -q -- '--kernel' "$TMP/help" &&
 	grep -q -- '--engine' "$TMP/help" && grep -q -- '--cpu-vendor NAME  the CPU the guest sees' "$TMP/help" &&
+	grep -q -- '--no-pv            offer the guest no KVM paravirtual features' "$TMP/help" &&
 	echo "PASS help" || echo "FAIL help: $(head -3 "$TMP/help")"
 "$POPEK" --version | grep -qE '^popek [0-9]+\.[0-9]+' && echo "PASS version" || echo "FAIL version"
 

@@ -77,7 +77,7 @@ static const char full_config[] =
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
     "                     \"track_dirty_pages\": false, \"engine\": \"soft\",\n"
     "                     \"cpu_vendor\": \"amd\", \"soft_jit\": false,\n"
-    "                     \"soft_jit_cache_mib\": 64},\n"
+    "                     \"soft_jit_cache_mib\": 64, \"pv\": false},\n"
     "  \"network-interfaces\": [\n"
     "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
     "\"06:00:AC:10:00:02\"},\n"
@@ -110,6 +110,7 @@ static void test_full_config(void)
 	CHECK_EQ(cfg.cpu_vendor, CPU_VENDOR_AMD);
 	CHECK(cfg.soft_jit_off);
 	CHECK_EQ(cfg.soft_jit_cache, 64 * MiB);
+	CHECK(cfg.no_pv);
 	CHECK_EQ(cfg.nr_disks, 2);
 	CHECK(!strcmp(cfg.disks[0].id, "scratch") && cfg.disks[0].readonly);
 	CHECK(!strcmp(cfg.disks[1].id, "rootfs") && !cfg.disks[1].readonly);
@@ -174,6 +175,8 @@ static void test_errors(void)
 	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, "
 		     "\"cpu_vendor\": \"via\"}}",
 		     "machine-config.cpu_vendor: 'via' is not one of \"host\", \"intel\", \"amd\"");
+	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 64, \"pv\": 0}}",
+		     "machine-config.pv: must be true or false, not a number");
 	expect_error("{\"machine-config\": [1]}",
 		     "machine-config: must be a JSON object, not an array");
 	expect_error(
@@ -298,6 +301,7 @@ static void test_round_trip(void)
 	CHECK(!strcmp(b.kernel_path, a.kernel_path) && !strcmp(b.cmdline, a.cmdline));
 	CHECK(!strcmp(b.initrd_path, a.initrd_path));
 	CHECK(b.nr_cpus == a.nr_cpus && b.mem_size == a.mem_size && b.engine == a.engine);
+	CHECK(b.no_pv && a.no_pv);
 	CHECK(b.nr_disks == 2 && sb.root_drive == 1 && b.disks[0].readonly);
 	CHECK(!memcmp(b.nets, a.nets, sizeof(a.nets)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));

@@ -26,6 +26,10 @@
 #define CPUID_KVM_EBX 0x4b4d564bU
 #define CPUID_KVM_ECX 0x564b4d56U
 #define CPUID_KVM_EDX 0x0000004dU
+/* Leaf 0x40000001 EAX: KVM_FEATURE_CLOCKSOURCE (0), CLOCKSOURCE2 (3) and
+ * CLOCKSOURCE_STABLE_BIT (24), kvmclock: all that --no-pv leaves. */
+#define CPUID_KVM_FEATURES       0x40000001U
+#define CPUID_KVM_CLOCK_FEATURES ((1U << 0) | (1U << 3) | (1U << 24))
 /* Leaf 0x40000010: EAX = TSC kHz, EBX = APIC bus kHz (the VMware timing
  * leaf, which QEMU also offers to KVM guests). */
 #define CPUID_TIMING_LEAF 0x40000010U
@@ -194,6 +198,33 @@ static void cpuid_hypervisor_leaves(struct kvm_cpuid2 *c, u32 tsc_khz)
 	}
 }
 
+/* --no-pv: leaf 0x40000001 offers kvmclock only (EDX's hints go too), and
+ * KVM refuses the PV MSRs and hypercalls CPUID no longer offers, where it
+ * can (KVM_CAP_ENFORCE_PV_FEATURE_CPUID), as the soft engine does. */
+static void cpuid_no_pv(struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, CPUID_KVM_FEATURES, 0);
+
+	if (e) {
+		e->eax &= CPUID_KVM_CLOCK_FEATURES;
+		e->edx = 0;
+	}
+}
+
+static void cpuid_enforce_pv(struct engine_vcpu *vcpu)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = {1}};
+
+	if (ioctl(vcpu->vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ENFORCE_PV_FEATURE_CPUID) <= 0) {
+		log_warn("kvm: no KVM_CAP_ENFORCE_PV_FEATURE_CPUID: with --no-pv the guest is not "
+			 "offered PV features, but KVM still answers them");
+		return;
+	}
+	if (ioctl(vcpu->fd, KVM_ENABLE_CAP, &cap) < 0)
+		log_warn("kvm: KVM_ENABLE_CAP ENFORCE_PV_FEATURE_CPUID on vCPU %u: %s", vcpu->id,
+			 strerror(errno));
+}
+
 /* AMD's own topology leaves (APM Vol. 3 E.4.7, E.4.15), as the soft engine's
  * AMD model has them: one thread per core, every core in one package.
  * 0x8000_0008 ECX: cores - 1 and the APIC id bits they use; 0x8000_001D:
@@ -266,10 +297,14 @@ int kvm_cpuid_setup(struct engine_vcpu *vcpu, unsigned nr_cpus)
 	if (!intel)
 		cpuid_amd_topology(c, nr_cpus);
 	cpuid_hypervisor_leaves(c, vm->tsc_khz);
+	if (vm->m && vm->m->cfg.no_pv)
+		cpuid_no_pv(c);
 
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		rc = -errno;
 		log_error("kvm: KVM_SET_CPUID2 on vCPU %u: %s", id, strerror(-rc));
+	} else if (vm->m && vm->m->cfg.no_pv) {
+		cpuid_enforce_pv(vcpu);
 	}
 	free(c);
 	return rc;

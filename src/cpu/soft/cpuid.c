@@ -6,6 +6,7 @@
 #include "core/machine.h"
 #include "cpu/soft/lapic.h"
 #include "cpu/soft/mem.h"
+#include "cpu/soft/pv.h"
 #include "cpu/soft/sys.h"
 #include "cpu/soft/vendor.h"
 
@@ -302,7 +303,7 @@ static void leaf_ext(struct soft_cpu *cpu, u32 leaf, u32 out[4])
 	}
 }
 
-static void leaf_hv(u32 leaf, u32 out[4])
+static void leaf_hv(const struct soft_cpu *cpu, u32 leaf, u32 out[4])
 {
 	static const u8 sig_regs[3] = {EBX, ECX, EDX};
 
@@ -312,8 +313,8 @@ static void leaf_hv(u32 leaf, u32 out[4])
 		put_str(out, "KVMKVMKVM\0\0\0", sig_regs, 3);
 		break;
 	case 0x40000001:
-		/* KVM_FEATURE_CLOCKSOURCE2 (3) and CLOCKSOURCE_STABLE_BIT (24): tsc.c. */
-		out[EAX] = (1u << 3) | (1u << 24);
+		/* kvmclock (tsc.c) and the PV features this VM offers (pv.h). */
+		out[EAX] = soft_pv_features(cpu);
 		break;
 	case 0x40000010:
 		out[EAX] = SOFT_TSC_KHZ;
@@ -327,7 +328,7 @@ void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	memset(out, 0, 4 * sizeof(u32));
 	if (leaf >= 0x40000000 && leaf <= 0x4fffffff) {
 		if (leaf <= SOFT_MAX_HV)
-			leaf_hv(leaf, out);
+			leaf_hv(cpu, leaf, out);
 		return;
 	}
 	if (leaf >= 0x80000000 && leaf <= soft_vendor_id(cpu)->max_ext) {

@@ -36,6 +36,10 @@ static struct soft_vcpu *vm_vcpu(struct soft_vm *vm, unsigned id)
  * a HLT/wait-for-SIPI sleep. Any thread; takes only v's wait lock. */
 static void vcpu_wake(struct soft_vcpu *v)
 {
+	int reported = SOFT_STUCK_REPORTED;
+
+	if (atomic_compare_exchange_strong(&v->stuck, &reported, SOFT_STUCK_WOKEN))
+		atomic_fetch_add(&v->vm->unsettled, 1);
 	atomic_store(&v->cpu.attention, true);
 	pthread_mutex_lock(&v->wait_lock);
 	atomic_store(&v->wake_pending, true);
@@ -100,6 +104,7 @@ static int soft_vm_create(struct machine *m, struct engine_vm **out)
 		return -ENOMEM;
 	vm->m = m;
 	vm->clock_base = soft_clock_ns();
+	vm->pv_features = soft_pv_vm_features(vm);
 	pthread_mutex_init(&vm->atomic_lock, NULL);
 	soft_apic_bus_init(&vm->apic, &soft_apic_cpu_ops, vm);
 	err = soft_irq_route_init(&vm->irq, &vm->apic, MAX(1u, m->cfg.nr_cpus), vm_clock, vm);
@@ -183,6 +188,7 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	pthread_cond_init(&v->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&v->sipi_vector, -1);
+	soft_pv_vcpu_init(v);
 	v->profile = soft_profile_new();
 	if (v->profile)
 		soft_dcache_set_profile(v->cpu.dcache, v->profile);
@@ -214,6 +220,7 @@ static void soft_vcpu_destroy(struct engine_vcpu *ev)
 	atomic_store(&v->vm->vcpus[v->cpu.id], NULL);
 	soft_profile_report(v->profile, v->cpu.id);
 	soft_lapic_destroy(&v->lapic);
+	soft_pv_vcpu_destroy(v);
 	pthread_cond_destroy(&v->wake);
 	pthread_mutex_destroy(&v->wait_lock);
 	soft_dcache_free(v->cpu.dcache);
@@ -285,6 +292,11 @@ static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
 	return 0;
 }
 
+static void soft_thread_start(struct engine_vcpu *ev)
+{
+	soft_pv_thread_start((struct soft_vcpu *)ev);
+}
+
 static void soft_kick(struct engine_vcpu *ev)
 {
 	struct soft_vcpu *v = (struct soft_vcpu *)ev;
@@ -303,6 +315,8 @@ static u64 soft_stat(struct engine_vcpu *ev, const char *name)
 		return cpu->stat_ud;
 	if (!strcmp(name, "tlb_misses"))
 		return cpu->stat_tlb_misses;
+	if (!strcmp(name, "hypercalls"))
+		return ((struct soft_vcpu *)ev)->pv.hypercalls;
 	return 0;
 }
 
@@ -357,6 +371,7 @@ static void vcpu_init_sipi(struct soft_vcpu *v)
 	if (atomic_exchange(&v->init_pending, false)) {
 		soft_init(cpu);
 		v->nmi_held = 0;
+		soft_pv_reset(v);
 		cpu->wait_for_sipi = cpu->id != 0;
 	}
 	vec = atomic_exchange(&v->sipi_vector, -1);
@@ -409,16 +424,47 @@ static void vcpu_interrupts(struct soft_vcpu *v)
 /* Waiting for a SIPI, or halted with interrupts disabled: only another
  * vCPU (INIT, SIPI, NMI) can wake this one. Reports VCPU_EXIT_HLT once, so
  * the machine can tell when all vCPUs are stuck, then sleeps. Returns true
- * when run() should return with *exit. */
-static bool vcpu_stuck(struct soft_vcpu *v, struct vcpu_exit *exit)
+ * when run() should return VCPU_EXIT_HLT. */
+static bool vcpu_stuck(struct soft_vcpu *v)
 {
+	struct soft_vm *vm = v->vm;
+
+	/* Not idle (Linux halts with IF = 0 to wait for a lock, PV_UNHALT) and
+	 * not running: preempted, as far as the guest's steal time says. An
+	 * idle HLT is not, as in KVM: Linux would then never see an idle vCPU
+	 * as available (available_idle_cpu()). */
+	soft_pv_leave(v);
 	if (!v->dead_halt_reported) {
+		atomic_store(&v->stuck, SOFT_STUCK_REPORTED);
+		if (atomic_load(&vm->unsettled)) {
+			/* Another vCPU was woken but the machine may still count
+			 * it as stuck: report later (see soft_vcpu.stuck). */
+			if (atomic_exchange(&v->stuck, SOFT_STUCK_NO) == SOFT_STUCK_WOKEN)
+				atomic_fetch_sub(&vm->unsettled, 1);
+			vcpu_sleep(v, soft_vm_now(vm) + 1000000);
+			return false;
+		}
 		v->dead_halt_reported = true;
-		exit->reason = VCPU_EXIT_HLT;
 		return true;
 	}
+	/* Woken but still stuck: the machine's count is right again. */
+	if (atomic_exchange(&v->stuck, SOFT_STUCK_REPORTED) == SOFT_STUCK_WOKEN)
+		atomic_fetch_sub(&vm->unsettled, 1);
 	vcpu_sleep(v, UINT64_MAX);
 	return false;
+}
+
+/* run() returns reason: after a report of a stuck vCPU, any other reason
+ * makes the machine forget it, which the next run() settles. */
+static int vcpu_exit(struct soft_vcpu *v, struct vcpu_exit *exit, enum vcpu_exit_reason reason)
+{
+	exit->reason = reason;
+	soft_pv_leave(v);
+	if (reason != VCPU_EXIT_HLT && v->dead_halt_reported) {
+		v->dead_halt_reported = false;
+		v->settle = true;
+	}
+	return 0;
 }
 
 static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
@@ -427,27 +473,30 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 	struct soft_cpu *cpu = &v->cpu;
 
 	memset(exit, 0, sizeof(*exit));
+	if (v->settle) {
+		/* The machine no longer counts this vCPU as stuck. */
+		v->settle = false;
+		if (atomic_exchange(&v->stuck, SOFT_STUCK_NO) == SOFT_STUCK_WOKEN)
+			atomic_fetch_sub(&v->vm->unsettled, 1);
+	}
 	for (;;) {
 		u64 deadline;
 
-		if (atomic_exchange(&cpu->kick, false)) {
-			exit->reason = VCPU_EXIT_KICKED;
-			return 0;
-		}
-		if (cpu->shutdown) {
-			exit->reason = VCPU_EXIT_SHUTDOWN;
-			return 0;
-		}
+		if (atomic_exchange(&cpu->kick, false))
+			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
+		if (cpu->shutdown)
+			return vcpu_exit(v, exit, VCPU_EXIT_SHUTDOWN);
 		/* Cleared before looking: a wake-up after this point is not lost. */
 		atomic_store(&v->wake_pending, false);
 		atomic_store(&cpu->attention, false);
 		vcpu_init_sipi(v);
 		deadline = vcpu_timers(v);
 		if (cpu->wait_for_sipi) {
-			if (vcpu_stuck(v, exit))
-				return 0;
+			if (vcpu_stuck(v))
+				return vcpu_exit(v, exit, VCPU_EXIT_HLT);
 			continue;
 		}
+		soft_pv_enter(v); /* before anything touches guest memory */
 		if (cpu->pending_vector >= 0) {
 			log_debug("soft: vCPU %u: exception %d (error %#x) at %#llx", cpu->id,
 				  cpu->pending_vector, cpu->pending_error,
@@ -455,24 +504,25 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 			soft_deliver_exception(cpu);
 			continue;
 		}
+		/* KVM_HC_KICK_CPU ends a HLT, or the next one (pv.h). */
+		if (cpu->halted && atomic_exchange(&v->pv.unhalt, false))
+			cpu->halted = false;
 		vcpu_interrupts(v);
 		if (cpu->shutdown)
 			continue;
 		if (cpu->halted && !(cpu->rflags & X86_RFLAGS_IF) &&
 		    !soft_lapic_nmi_pending(&v->lapic)) {
-			if (vcpu_stuck(v, exit))
-				return 0;
+			if (vcpu_stuck(v))
+				return vcpu_exit(v, exit, VCPU_EXIT_HLT);
 			continue;
 		}
-		if (v->dead_halt_reported) {
-			v->dead_halt_reported = false;
-			exit->reason = VCPU_EXIT_KICKED;
-			return 0;
-		}
+		if (v->dead_halt_reported)
+			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
 		if (cpu->halted) {
 			vcpu_sleep(v, deadline);
 			continue;
 		}
+		soft_pv_eoi_offer(v);
 		soft_exec(cpu, SOFT_BUDGET);
 	}
 }
@@ -487,6 +537,7 @@ const struct engine_ops soft_engine_ops = {
     .vcpu_destroy = soft_vcpu_destroy,
     .get_state = soft_get_state,
     .set_state = soft_set_state,
+    .thread_start = soft_thread_start,
     .run = soft_run,
     .kick = soft_kick,
     .stat = soft_stat,

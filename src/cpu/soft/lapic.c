@@ -120,7 +120,7 @@ static void lapic_kick(struct soft_lapic *l)
 		bus->cpu->kick(bus->cpu_opaque, l->id);
 }
 
-void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
+bool soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
 {
 	bool ok;
 
@@ -129,6 +129,7 @@ void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger)
 	pthread_mutex_unlock(&l->lock);
 	if (ok)
 		lapic_kick(l);
+	return ok;
 }
 
 int soft_lapic_pending_vector(struct soft_lapic *l)
@@ -214,6 +215,32 @@ u64 soft_lapic_get_cr8(struct soft_lapic *l)
 void soft_lapic_set_cr8(struct soft_lapic *l, u64 cr8)
 {
 	soft_lapic_set_tpr(l, (u8)((cr8 & 0xF) << 4));
+}
+
+bool soft_lapic_pv_eoi_ok(struct soft_lapic *l)
+{
+	unsigned in_service = 0;
+	bool ok;
+
+	pthread_mutex_lock(&l->lock);
+	for (unsigned i = 0; i < 8; i++)
+		in_service += (unsigned)__builtin_popcount(l->isr[i]);
+	ok = in_service == 1 && vec_highest(l->irr) < 0 &&
+	     !vec_test(l->tmr, (unsigned)vec_highest(l->isr));
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+void soft_lapic_eoi(struct soft_lapic *l)
+{
+	struct soft_apic_bus *bus = l->bus;
+	int v;
+
+	pthread_mutex_lock(&l->lock);
+	v = lapic_eoi_locked(l);
+	pthread_mutex_unlock(&l->lock);
+	if (v >= 0 && bus && bus->irq && bus->irq->eoi)
+		bus->irq->eoi(bus->irq_opaque, (u8)v);
 }
 
 /* ---- Timer (SDM 10.5.4) -------------------------------------------------- */

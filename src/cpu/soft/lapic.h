@@ -191,8 +191,9 @@ u64 soft_lapic_get_cr8(struct soft_lapic *l);
 void soft_lapic_set_cr8(struct soft_lapic *l, u64 cr8);
 
 /* Accepts a fixed interrupt (as an IOAPIC/IPI delivery would): sets IRR
- * (and TMR when level_trigger) and kicks the vCPU. */
-void soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger);
+ * (and TMR when level_trigger) and kicks the vCPU. False when the APIC
+ * refused it (disabled, or an illegal vector). */
+bool soft_lapic_set_irq(struct soft_lapic *l, u8 vector, bool level_trigger);
 /* The highest vector the CPU should take now (IRR above PPR), SOFT_LAPIC_EXTINT
  * when the PIC interrupts through LINT0/ExtINT, or -1. Ignores RFLAGS.IF:
  * the caller checks IF and the interrupt shadow. */
@@ -209,6 +210,14 @@ bool soft_lapic_nmi_pending(struct soft_lapic *l);
  * when the vCPU must be woken for it; the caller kicks (it holds the PIC
  * lock, see soft_apic_bus_defer_kick). */
 bool soft_lapic_set_pic_intr(struct soft_lapic *l, bool level);
+
+/* PV EOI (KVM's apic_sync_pv_eoi_to_guest(), src/cpu/soft/pv.c): whether
+ * the guest may end the interrupt in service by clearing a bit in its memory
+ * instead of writing EOI: one vector in ISR, it edge-triggered, nothing in
+ * IRR. soft_lapic_eoi() is the EOI the guest so made (as a write of the EOI
+ * register, SDM 10.8.5). */
+bool soft_lapic_pv_eoi_ok(struct soft_lapic *l);
+void soft_lapic_eoi(struct soft_lapic *l);
 
 /* Timer: the next expiry in guest ns (UINT64_MAX: none), and firing of
  * expired timers (call from the vCPU's own thread; it does not kick). */

@@ -5,6 +5,7 @@
 
 #include "cpu/soft/lapic.h"
 #include "cpu/soft/mem.h"
+#include "cpu/soft/pv.h"
 #include "cpu/soft/sys.h"
 #include "cpu/soft/vendor.h"
 #include "popek/log.h"
@@ -204,6 +205,8 @@ void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 		    soft_lapic_msr_read(cpu->lapic, index, soft_now_ns(cpu), value) == 0)
 			return;
 	}
+	if (soft_pv_rdmsr(cpu, index, value) == 0) /* KVM's PV MSRs, pv.c */
+		return;
 	msr_fault(cpu, "read", index, 0);
 }
 
@@ -360,5 +363,7 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 		if (cpu->lapic && soft_lapic_msr_write(cpu->lapic, index, v, soft_now_ns(cpu)) == 0)
 			return;
 	}
+	if (soft_pv_wrmsr(cpu, index, v) == 0) /* KVM's PV MSRs, pv.c */
+		return;
 	msr_fault(cpu, "write", index, v);
 }

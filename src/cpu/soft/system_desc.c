@@ -2,6 +2,7 @@
  * LTR VERR VERW), group 7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG SWAPGS
  * RDTSCP XGETBV XSETBV CLAC STAC), LAR, LSL, ARPL (Intel SDM Vol. 2, 3A). */
 #include "cpu/soft/interp.h"
+#include "cpu/soft/pv.h"
 #include "cpu/soft/sys.h"
 
 static bool real_or_vm86(const struct soft_cpu *cpu)
@@ -109,6 +110,10 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 	u64 v;
 
 	switch (in->modrm) {
+	case 0xc1: /* VMCALL */
+	case 0xd9: /* VMMCALL: KVM's hypercalls, either on either vendor */
+		soft_hypercall(cpu, in->modrm == 0xd9);
+		return;
 	case 0xca: /* CLAC */
 	case 0xcb: /* STAC: SMAP is not offered */
 		soft_insn_ud(cpu, in);

@@ -11,6 +11,9 @@
 #include "cpu/soft/insn.h"
 #include "cpu/soft/irq_route.h"
 #include "cpu/soft/lapic.h"
+#include "cpu/soft/pv.h"
+
+enum soft_stuck { SOFT_STUCK_NO, SOFT_STUCK_REPORTED, SOFT_STUCK_WOKEN };
 
 struct soft_vcpu {
 	struct soft_cpu cpu;
@@ -34,9 +37,17 @@ struct soft_vcpu {
 	unsigned nmi_held;
 
 	/* run() returned VCPU_EXIT_HLT for a halt with interrupts disabled or
-	 * the wait for a SIPI; it now sleeps there until INIT, SIPI or NMI, then
-	 * returns KICKED once so the machine knows this vCPU lives again. */
+	 * the wait for a SIPI; it now sleeps there until INIT, SIPI, NMI or a
+	 * PV kick, then returns KICKED once so the machine knows this vCPU lives
+	 * again. Until the machine has seen that (the next run()), stuck is
+	 * SOFT_STUCK_WOKEN and counts in soft_vm.unsettled: no other vCPU
+	 * reports itself stuck meanwhile, as the machine would still count this
+	 * one and could stop a guest that is not stuck. */
 	bool dead_halt_reported;
+	bool settle;       /* returned something else than HLT after a report */
+	_Atomic int stuck; /* enum soft_stuck */
+
+	struct soft_pv_vcpu pv; /* KVM PV features (pv.h) */
 };
 
 struct soft_vm {
@@ -48,6 +59,9 @@ struct soft_vm {
 	/* Serializes LOCK-prefixed accesses that cannot use a host atomic
 	 * (MMIO, page-crossing or cache-line-splitting operands). */
 	pthread_mutex_t atomic_lock;
+
+	u32 pv_features;       /* CPUID 0x40000001 EAX: KVM_FEATURE_* bits (pv.h) */
+	_Atomic int unsettled; /* vCPUs in SOFT_STUCK_WOKEN */
 
 	struct soft_apic_bus apic;
 	struct soft_irq_route irq;
