@@ -59,7 +59,9 @@ static const struct cpuid_feature soft_features[] = {
     {1, ECX, 25, V_BOTH},  /* AES-NI: simd.c (host-executed) */
     {1, ECX, 31, V_BOTH},  /* hypervisor present */
     {6, EAX, 2, V_BOTH},   /* ARAT: the LAPIC timer runs in HLT, lapic.c */
+    {7, EBX, 7, V_BOTH},   /* SMEP: mmu.c (CR4.SMEP, cr.c) */
     {7, EBX, 9, V_BOTH},   /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
+    {7, EBX, 20, V_BOTH},  /* SMAP: mmu.c (CR4.SMAP, EFLAGS.AC), STAC/CLAC in system_desc.c */
     {7, EDX, 4, V_BOTH},   /* FSRM: same fast path for short copies (string.c) */
     {7, EDX, 26, V_INTEL}, /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
     {7, EDX, 29, V_INTEL}, /* IA32_ARCH_CAPABILITIES: msr.c */

@@ -110,8 +110,15 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	switch (in->modrm) {
 	case 0xca: /* CLAC */
-	case 0xcb: /* STAC: SMAP is not offered */
-		soft_insn_ud(cpu, in);
+	case 0xcb: /* STAC (SDM Vol. 2A CLAC, Vol. 2B STAC): CPL 0 only, #UD else */
+		if (in->p66 || in->rep || cpu->cpl > 0)
+			soft_insn_ud_defined(cpu); /* architectural: not logged */
+		if (in->modrm == 0xcb)
+			cpu->rflags |= X86_RFLAGS_AC;
+		else
+			cpu->rflags &= ~X86_RFLAGS_AC;
+		soft_priv_update(cpu);
+		return;
 	case 0xd0: /* XGETBV */
 		if (!(cpu->cr4 & (1ULL << 18)))
 			soft_insn_ud(cpu, in);
