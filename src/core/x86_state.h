@@ -68,6 +68,7 @@ struct x86_state {
 #define X86_CR4_OSXMMEXCPT (1ULL << 10)
 #define X86_CR4_SMEP (1ULL << 20)
 #define X86_CR4_SMAP (1ULL << 21)
+#define X86_CR4_PKE (1ULL << 22)
 #define X86_EFER_SCE (1ULL << 0)
 #define X86_EFER_LME (1ULL << 8)
 #define X86_EFER_LMA (1ULL << 10)

@@ -162,7 +162,7 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	for (unsigned p = 0; p < H_PAGES; p++) {
 		u8 *page = h->mem + 4096 * p;
 		soft_tlb_fill(&cpu->tlb, (u64)(uintptr_t)page, SOFT_PRIV_SUP, page,
-			      0x100000 + 4096ULL * p, true, true, false, false, 12);
+			      0x100000 + 4096ULL * p, true, true, false, false, 12, 0);
 	}
 	cpu->mode = SOFT_MODE_LONG64;
 	cpu->cpl = 0;

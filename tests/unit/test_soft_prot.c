@@ -1,5 +1,6 @@
 /* Soft engine access-rights features (Intel SDM Vol. 3A 4.6, 4.7): SMEP,
- * SMAP with EFLAGS.AC, STAC/CLAC and implicit supervisor accesses; that the
+ * SMAP with EFLAGS.AC, STAC/CLAC and implicit supervisor accesses,
+ * protection keys (PKRU, RDPKRU/WRPKRU, #PF's PK bit); that the
  * software TLB never lets through what these deny; CR4 and CPUID for both
  * vendor models. */
 #include "cpu/soft/vendor.h"
@@ -25,15 +26,21 @@
 #define E_W  0x2u
 #define E_U  0x4u
 #define E_ID 0x10u
+#define E_PK 0x20u
 
-#define GDT   0x8000
-#define CODE  0x400000ULL   /* supervisor code page */
-#define UCODE 0x401000ULL   /* user code page */
-#define UDATA 0x10000000ULL /* user, writable */
-#define URO   0x10001000ULL /* user, read-only */
-#define KDATA 0x10002000ULL /* supervisor, writable */
+#define GDT     0x8000
+#define CODE    0x400000ULL   /* supervisor code page */
+#define UCODE   0x401000ULL   /* user code page */
+#define UDATA   0x10000000ULL /* user, writable */
+#define URO     0x10001000ULL /* user, read-only */
+#define KDATA   0x10002000ULL /* supervisor, writable */
+#define UKEY5   0x10003000ULL /* user, writable, protection key 5 */
+#define KKEY5   0x10004000ULL /* supervisor, writable, key bits 5 (no effect) */
+#define UKEY0   0x10005000ULL /* user, writable, key 0 */
+#define PKEY(k) ((u64)(k) << 59)
 
 static const u8 stac[] = {0x0f, 0x01, 0xcb}, clac[] = {0x0f, 0x01, 0xca};
+static const u8 rdpkru[] = {0x0f, 0x01, 0xee}, wrpkru[] = {0x0f, 0x01, 0xef};
 
 /* 64-bit mode, CPL 0, CR0.WP, NXE, the pages above. */
 static struct fx *machine_for(enum cpu_vendor vendor)
@@ -46,6 +53,9 @@ static struct fx *machine_for(enum cpu_vendor vendor)
 	fx_map4(f, pml4, UDATA, 0x500000, PTE_P | PTE_W | PTE_U, 12);
 	fx_map4(f, pml4, URO, 0x501000, PTE_P | PTE_U, 12);
 	fx_map4(f, pml4, KDATA, 0x502000, PTE_P | PTE_W, 12);
+	fx_map4(f, pml4, UKEY5, 0x503000, PTE_P | PTE_W | PTE_U | PKEY(5), 12);
+	fx_map4(f, pml4, KKEY5, 0x504000, PTE_P | PTE_W | PKEY(5), 12);
+	fx_map4(f, pml4, UKEY0, 0x505000, PTE_P | PTE_W | PTE_U, 12);
 	soft_tlb_flush(&f->cpu, false);
 	return f;
 }
@@ -243,8 +253,134 @@ static void test_stac_clac(void)
 	fx_free(f);
 }
 
-/* CR4 takes exactly the bits CPUID announces; leaf 7 shows SMEP and SMAP
- * on both vendor models. */
+/* Protection keys (SDM Vol. 3A 4.6.2, 4.7): PKRU's AD/WD bits for the key
+ * in bits 62:59 of a user-mode address's leaf, data accesses of either
+ * privilege, WD binding supervisor writes only with CR0.WP; PK in #PF. */
+static void test_pkeys(void)
+{
+	struct fx *f = machine_for(CPU_VENDOR_HOST);
+	struct soft_cpu *cpu = &f->cpu;
+	u8 b;
+
+	/* CR4.PKE = 0: keys mean nothing, PKRU is not there. */
+	cpu->pkru = 3u << 10; /* AD5 | WD5 */
+	OK(f, soft_write(cpu, X86_DS, UKEY5, 8, 1));
+	CHECK_EQ(run_insn(f, rdpkru, sizeof(rdpkru)), EXC_UD);
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), EXC_UD);
+	cr4_set(f, X86_CR4_PKE, true);
+
+	/* AD5: no data access of either privilege; fetches are not data. */
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY5, 8), E_P | E_PK, UKEY5);
+	CHECK_PF(f, soft_write(cpu, X86_DS, UKEY5, 8, 1), E_P | E_W | E_PK, UKEY5);
+	OK(f, soft_read(cpu, X86_DS, KKEY5, 8)); /* supervisor page: keys do not apply */
+	OK(f, soft_read(cpu, X86_DS, UKEY0, 8)); /* key 0 allows everything */
+	fx_user64(f);
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY5 + 8, 8), E_P | E_U | E_PK, UKEY5 + 8);
+	CHECK_PF(f, soft_write(cpu, X86_DS, UKEY5, 1, 1), E_P | E_W | E_U | E_PK, UKEY5);
+	OK(f, soft_fetch(cpu, UKEY5, &b, 1));
+	/* A user access to a supervisor page faults without PK. */
+	CHECK_PF(f, soft_read(cpu, X86_DS, KKEY5, 8), E_P | E_U, KKEY5);
+
+	/* WD5 only: reads pass; user writes fault, supervisor ones with WP. */
+	cpu->pkru = 2u << 10;
+	soft_tlb_flush(cpu, false);
+	OK(f, soft_read(cpu, X86_DS, UKEY5, 8));
+	CHECK_PF(f, soft_write(cpu, X86_DS, UKEY5, 8, 1), E_P | E_W | E_U | E_PK, UKEY5);
+	kernel64(f);
+	OK(f, soft_read(cpu, X86_DS, UKEY5, 8));
+	CHECK_PF(f, soft_write(cpu, X86_DS, UKEY5, 8, 1), E_P | E_W | E_PK, UKEY5);
+	OK(f, soft_write_cr(cpu, 0, cpu->cr0 & ~X86_CR0_WP));
+	OK(f, soft_write(cpu, X86_DS, UKEY5, 8, 2));
+	OK(f, soft_write_cr(cpu, 0, cpu->cr0 | X86_CR0_WP));
+	/* PK is set whenever the key forbids the access, whatever else does:
+	 * a read-only user page with WD, SMAP with AD. */
+	fx_map4(f, cpu->cr3, URO, 0x501000, PTE_P | PTE_U | PKEY(5), 12);
+	soft_tlb_flush(cpu, false);
+	fx_user64(f);
+	CHECK_PF(f, soft_write(cpu, X86_DS, URO, 4, 1), E_P | E_W | E_U | E_PK, URO);
+	kernel64(f);
+	cpu->pkru = 1u << 10;
+	soft_tlb_flush(cpu, false);
+	cr4_set(f, X86_CR4_SMAP, true);
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY5, 8), E_P | E_PK, UKEY5);
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY0, 8), E_P, UKEY0);
+	set_ac(cpu, true);
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY5, 8), E_P | E_PK, UKEY5);
+	OK(f, soft_read(cpu, X86_DS, UKEY0, 8));
+	set_ac(cpu, false);
+	cr4_set(f, X86_CR4_SMAP, false);
+	/* Not present: no key, no PK. */
+	CHECK_PF(f, soft_read(cpu, X86_DS, 0x30000000, 8), 0, 0x30000000);
+	fx_free(f);
+}
+
+/* RDPKRU/WRPKRU (SDM Vol. 2B, 2D) and the TLB: a PKRU write drops the
+ * entries of the keys whose bits changed, and only those. */
+static void test_rdpkru_wrpkru(void)
+{
+	static const u8 wrpkru66[] = {0x66, 0x0f, 0x01, 0xef};
+	struct fx *f = machine_for(CPU_VENDOR_HOST);
+	struct soft_cpu *cpu = &f->cpu;
+	u64 v = 0;
+
+	cr4_set(f, X86_CR4_PKE, true);
+	CHECK_EQ(cpu->pkru, 0);     /* reset value */
+	fx_user64(f);               /* any CPL */
+	cpu->gpr[X86_RAX] = 0x0c00; /* AD5 | WD5 */
+	cpu->gpr[X86_RCX] = 0;
+	cpu->gpr[X86_RDX] = 1;
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), EXC_GP);
+	CHECK_EQ(cpu->pending_error, 0);
+	cpu->gpr[X86_RDX] = 0xffffffff00000000ULL; /* only EDX counts */
+	cpu->gpr[X86_RCX] = 1;
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), EXC_GP);
+	CHECK_EQ(run_insn(f, rdpkru, sizeof(rdpkru)), EXC_GP);
+	cpu->gpr[X86_RCX] = 0xffffffff00000000ULL;
+	CHECK_EQ(run_insn(f, wrpkru66, sizeof(wrpkru66)), EXC_UD);
+	CHECK_EQ(cpu->pkru, 0);
+
+	/* Fill entries for key 5 and key 0 pages while PKRU allows all. */
+	OK(f, soft_write(cpu, X86_DS, UKEY5, 8, 0x55));
+	OK(f, soft_write(cpu, X86_DS, UKEY0, 8, 0x66));
+	u64 gen = cpu->tlb.gen;
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), -1);
+	CHECK_EQ(cpu->pkru, 0x0c00);
+	CHECK(cpu->tlb.gen != gen);
+	CHECK_PF(f, soft_read(cpu, X86_DS, UKEY5, 8), E_P | E_U | E_PK, UKEY5);
+	u64 misses = cpu->stat_tlb_misses;
+	OK(f, v = soft_read(cpu, X86_DS, UKEY0, 8)); /* key 0's entry stayed */
+	CHECK_EQ(v, 0x66);
+	CHECK_EQ(cpu->stat_tlb_misses, misses);
+	cpu->gpr[X86_RAX] = 0xdeadbeefdeadbeefULL;
+	cpu->gpr[X86_RDX] = 0x1234;
+	CHECK_EQ(run_insn(f, rdpkru, sizeof(rdpkru)), -1);
+	CHECK_EQ(cpu->gpr[X86_RAX], 0x0c00);
+	CHECK_EQ(cpu->gpr[X86_RDX], 0);
+	/* The same value again drops nothing. */
+	cpu->gpr[X86_RAX] = 0x0c00;
+	gen = cpu->tlb.gen;
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), -1);
+	CHECK_EQ(cpu->tlb.gen, gen);
+	/* WD5 alone: reads come back. */
+	cpu->gpr[X86_RAX] = 0x0800;
+	CHECK_EQ(run_insn(f, wrpkru, sizeof(wrpkru)), -1);
+	OK(f, v = soft_read(cpu, X86_DS, UKEY5, 8));
+	CHECK_EQ(v, 0x55);
+	CHECK_PF(f, soft_write(cpu, X86_DS, UKEY5, 8, 0), E_P | E_W | E_U | E_PK, UKEY5);
+	/* Turning CR4.PKE off drops the key's rights from the TLB. */
+	kernel64(f);
+	cr4_set(f, X86_CR4_PKE, false);
+	OK(f, soft_write(cpu, X86_DS, UKEY5, 8, 0));
+	/* INIT keeps PKRU, power-on clears it. */
+	soft_init(cpu);
+	CHECK_EQ(cpu->pkru, 0x0800);
+	soft_reset(cpu);
+	CHECK_EQ(cpu->pkru, 0);
+	fx_free(f);
+}
+
+/* CR4 takes exactly the bits CPUID announces; leaf 7 shows SMEP, SMAP and
+ * PKU on both vendor models, OSPKE following CR4.PKE. */
 static void cpuid_for(enum cpu_vendor vendor)
 {
 	struct fx *f = fx_new_vendor(vendor);
@@ -254,11 +390,17 @@ static void cpuid_for(enum cpu_vendor vendor)
 	soft_cpuid(cpu, 7, 0, r);
 	CHECK(r[1] & (1u << 7));     /* SMEP */
 	CHECK(r[1] & (1u << 20));    /* SMAP */
+	CHECK(r[2] & (1u << 3));     /* PKU */
+	CHECK(!(r[2] & (1u << 4)));  /* OSPKE: CR4.PKE = 0 */
 	CHECK(!(r[1] & (1u << 0)));  /* no FSGSBASE */
 	CHECK(!(r[2] & (1u << 16))); /* no LA57 */
 	CHECK(!(r[2] & (1u << 31))); /* no PKS */
-	OK(f, soft_write_cr(cpu, 4, X86_CR4_SMEP | X86_CR4_SMAP));
+	OK(f, soft_write_cr(cpu, 4, X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE));
+	soft_cpuid(cpu, 7, 0, r);
+	CHECK(r[2] & (1u << 4));
 	OK(f, soft_write_cr(cpu, 4, 0));
+	soft_cpuid(cpu, 7, 0, r);
+	CHECK(!(r[2] & (1u << 4)));
 	/* Not announced: FSGSBASE (16), LA57 (12), CET (23), PKS (24). */
 	CHECK_FAULT(f, soft_write_cr(cpu, 4, 1ULL << 16), EXC_GP, 0);
 	CHECK_FAULT(f, soft_write_cr(cpu, 4, 1ULL << 12), EXC_GP, 0);
@@ -282,6 +424,8 @@ int main(void)
 	TEST_RUN(test_smep);
 	TEST_RUN(test_smap);
 	TEST_RUN(test_stac_clac);
+	TEST_RUN(test_pkeys);
+	TEST_RUN(test_rdpkru_wrpkru);
 	TEST_RUN(test_cpuid_cr4_intel);
 	TEST_RUN(test_cpuid_cr4_amd);
 	return test_done();

@@ -76,6 +76,7 @@ struct soft_cpu {
 	struct x86_seg tr, ldt;
 	struct x86_dtable gdt, idt;
 	u64 cr0, cr2, cr3, cr4, efer, xcr0;
+	u32 pkru; /* protection-key rights for user pages (SDM Vol. 3A 2.7, 4.6.2) */
 	struct soft_msrs msr;
 	struct soft_fxstate fx;
 

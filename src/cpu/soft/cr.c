@@ -14,10 +14,11 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SUPPORTED                                                                              \
 	(CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE |          \
-	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_SMEP | X86_CR4_SMAP)
+	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
 /* CR4 bits whose change flushes the TLB: the paging mode (SDM Vol. 3A
- * 4.10.4.1), and the rights its entries cache (SMEP, SMAP: tlb.h). */
-#define CR4_TLB_BITS (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP)
+ * 4.10.4.1), and the rights its entries cache (SMEP, SMAP, PKE: tlb.h). */
+#define CR4_TLB_BITS                                                                               \
+	(X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
 
 /* CR0 bits that exist; writes to the other bits of CR0[31:0] are ignored. */
 #define CR0_DEFINED                                                                                \
@@ -188,6 +189,19 @@ void soft_write_xcr(struct soft_cpu *cpu, u32 index, u64 value)
 	    (value & ~3ULL))
 		soft_raise(cpu, EXC_GP, 0);
 	cpu->xcr0 = value;
+}
+
+void soft_pkru_write(struct soft_cpu *cpu, u32 v)
+{
+	u32 diff = cpu->pkru ^ v;
+	unsigned keys = 0;
+
+	for (unsigned k = 0; k < 16; k++)
+		if ((diff >> (2 * k)) & 3)
+			keys |= 1u << k;
+	cpu->pkru = v;
+	if (keys)
+		soft_tlb_flush_pkeys(cpu, keys);
 }
 
 void soft_clts(struct soft_cpu *cpu)

@@ -24,6 +24,10 @@
 #define PF_U    (1u << 2)
 #define PF_RSVD (1u << 3)
 #define PF_ID   (1u << 4)
+#define PF_PK   (1u << 5)
+
+/* Protection key of a 4-level paging leaf (SDM Vol. 3A 4.6.2). */
+#define PTE_PKEY_SHIFT 59
 
 #define PA_MASK (((1ULL << SOFT_MAXPHYADDR) - 1) & ~0xfffULL)
 
@@ -33,6 +37,7 @@ struct soft_walk {
 	u64 gpa;
 	bool readable, writable, executable, dirty, global;
 	unsigned shift;
+	unsigned pkey; /* protection key + 1 when PKRU took part in the rights, else 0 */
 };
 
 static u64 pte_load(struct soft_cpu *cpu, u64 gpa, unsigned size, u8 **host)
@@ -66,13 +71,17 @@ static bool pte_set(u8 *host, unsigned size, u64 old, u64 bits)
 }
 
 /* Which accesses the rights of SDM Vol. 3A 4.6 allow to a page whose
- * paging-structure entries combine to us (U/S), rw (R/W) and xd, for
- * privilege priv: sets *r, *w, *x. */
-static void mmu_rights(const struct soft_cpu *cpu, unsigned priv, bool us, bool rw, bool xd,
-		       bool *r, bool *w, bool *x)
+ * paging-structure entries combine to us (U/S), rw (R/W) and xd, with leaf
+ * e, for privilege priv: sets *r, *w, *x, and in *pk_r, *pk_w whether the
+ * protection key alone forbids a read or a write (the #PF error code's PK
+ * bit, SDM Vol. 3A 4.7). Returns the page's key + 1 when PKRU takes part
+ * in its rights (a TLB entry then depends on that key's PKRU bits), else 0. */
+static unsigned mmu_rights(const struct soft_cpu *cpu, unsigned priv, bool us, bool rw, bool xd,
+			   u64 e, bool *r, bool *w, bool *x, bool *pk_r, bool *pk_w)
 {
 	const bool wp = cpu->cr0 & X86_CR0_WP, user = priv == SOFT_PRIV_USER;
 
+	*pk_r = *pk_w = false;
 	if (user) {
 		*r = us;
 		*w = us && rw;
@@ -86,6 +95,17 @@ static void mmu_rights(const struct soft_cpu *cpu, unsigned priv, bool us, bool 
 		*w = *r && (rw || !wp);
 		*x = !xd && !(us && (cpu->cr4 & X86_CR4_SMEP));
 	}
+	/* Protection keys (SDM Vol. 3A 4.6.2): 4-level paging, user-mode
+	 * addresses, data accesses of either privilege; WD binds supervisor
+	 * writes only with CR0.WP. */
+	if (!us || !(cpu->cr4 & X86_CR4_PKE) || !(cpu->efer & X86_EFER_LMA))
+		return 0;
+	unsigned key = (unsigned)(e >> PTE_PKEY_SHIFT) & 15, kr = cpu->pkru >> (2 * key);
+	*pk_r = kr & 1;
+	*pk_w = (kr & 1) || ((kr & 2) && (user || wp));
+	*r = *r && !*pk_r;
+	*w = *w && !*pk_w;
+	return key + 1;
 }
 
 /* Walks the paging structures for lin. Returns true with *w filled, or
@@ -102,7 +122,7 @@ static bool mmu_walk(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsign
 	u8 *host = NULL;
 
 	if (!(cpu->cr0 & X86_CR0_PG)) {
-		*w = (struct soft_walk){lin, true, true, true, true, false, 12};
+		*w = (struct soft_walk){lin, true, true, true, true, false, 12, 0};
 		return true;
 	}
 	/* I/D (SDM Vol. 3A 4.7): fetches, when SMEP or PAE-style NX is on. */
@@ -186,10 +206,12 @@ retry:;
 	}
 
 	/* Access rights (SDM Vol. 3A 4.6). */
-	bool r_ok, w_ok, x_ok;
-	mmu_rights(cpu, priv, us, rw, xd, &r_ok, &w_ok, &x_ok);
+	bool r_ok, w_ok, x_ok, pk_r, pk_w;
+	w->pkey = mmu_rights(cpu, priv, us, rw, xd, e, &r_ok, &w_ok, &x_ok, &pk_r, &pk_w);
 	if (!(acc == SOFT_ACC_READ ? r_ok : acc == SOFT_ACC_WRITE ? w_ok : x_ok)) {
 		*err = ecode | PF_P;
+		if (acc == SOFT_ACC_READ ? pk_r : acc == SOFT_ACC_WRITE && pk_w)
+			*err |= PF_PK;
 		return false;
 	}
 	if (!pte_set(host, esize, e, PTE_A | (acc == SOFT_ACC_WRITE ? PTE_D : 0)))
@@ -249,7 +271,7 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 	if (!host)
 		return NULL; /* MMIO: never cached */
 	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable, w.writable && w.dirty,
-		      w.executable, w.global, w.shift);
+		      w.executable, w.global, w.shift, w.pkey);
 	return host + (lin & 0xfff);
 }
 

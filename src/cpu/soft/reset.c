@@ -60,6 +60,7 @@ void soft_reset(struct soft_cpu *cpu)
 
 	soft_vendor_set(cpu, cpu->m ? cpu->m->cfg.cpu_vendor : CPU_VENDOR_HOST);
 	reset_regs(cpu);
+	cpu->pkru = 0; /* INIT keeps it, as the x87/SSE state (SDM Vol. 3A 9.1) */
 	memset(msr, 0, sizeof(*msr));
 	msr->tsc_offset = tsc_offset;
 	msr->pat = 0x0007040600070406ULL;               /* SDM Vol. 3A 11.12.4 */

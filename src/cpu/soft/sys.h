@@ -92,6 +92,9 @@ bool soft_io_allowed(struct soft_cpu *cpu, u16 port, unsigned size);
 
 /* ---- control registers (cr.c) ---- */
 void soft_clts(struct soft_cpu *cpu);
+/* WRPKRU after its checks: sets PKRU and drops the TLB entries whose
+ * rights came from a key whose AD/WD bits changed. */
+void soft_pkru_write(struct soft_cpu *cpu, u32 v);
 void soft_lmsw(struct soft_cpu *cpu, u16 value);
 void soft_invlpg(struct soft_cpu *cpu, u64 lin);
 /* Loads the PAE PDPTE registers from cr3; false on reserved bits. */

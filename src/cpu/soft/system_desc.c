@@ -1,6 +1,7 @@
 /* Descriptor-table and privileged-state instructions: group 6 (SLDT STR LLDT
  * LTR VERR VERW), group 7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG SWAPGS
- * RDTSCP XGETBV XSETBV CLAC STAC), LAR, LSL, ARPL (Intel SDM Vol. 2, 3A). */
+ * RDTSCP XGETBV XSETBV CLAC STAC RDPKRU WRPKRU), LAR, LSL, ARPL (Intel SDM
+ * Vol. 2, 3A). */
 #include "cpu/soft/interp.h"
 #include "cpu/soft/sys.h"
 
@@ -119,6 +120,21 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 			cpu->rflags &= ~X86_RFLAGS_AC;
 		soft_priv_update(cpu);
 		return;
+	case 0xee: /* RDPKRU (SDM Vol. 2B): any CPL, #UD unless CR4.PKE */
+		if (in->p66 || in->rep || !(cpu->cr4 & X86_CR4_PKE))
+			soft_insn_ud_defined(cpu);
+		if ((u32)cpu->gpr[X86_RCX] != 0)
+			soft_raise(cpu, EXC_GP, 0);
+		cpu->gpr[X86_RAX] = cpu->pkru;
+		cpu->gpr[X86_RDX] = 0;
+		return;
+	case 0xef: /* WRPKRU (SDM Vol. 2D) */
+		if (in->p66 || in->rep || !(cpu->cr4 & X86_CR4_PKE))
+			soft_insn_ud_defined(cpu);
+		if ((u32)cpu->gpr[X86_RCX] != 0 || (u32)cpu->gpr[X86_RDX] != 0)
+			soft_raise(cpu, EXC_GP, 0);
+		soft_pkru_write(cpu, (u32)cpu->gpr[X86_RAX]);
+		return;
 	case 0xd0: /* XGETBV */
 		if (!(cpu->cr4 & (1ULL << 18)))
 			soft_insn_ud(cpu, in);
@@ -159,7 +175,7 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 		cpu->exec_stop = true;
 		return;
 	}
-	/* MONITOR/MWAIT, VMX/SVM, XEND/XTEST, RDPKRU..., not offered. */
+	/* MONITOR/MWAIT, VMX/SVM, XEND/XTEST..., not offered. */
 	soft_insn_ud(cpu, in);
 }
 

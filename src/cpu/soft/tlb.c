@@ -16,6 +16,7 @@ static void tlb_entry_clear(struct soft_tlb_entry *e)
 	__atomic_store_n(&e->tag[SOFT_ACC_FETCH], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
 	e->global = false;
 	e->shift = 12;
+	e->pkey = 0;
 }
 
 static u64 entry_page(const struct soft_tlb_entry *e)
@@ -137,8 +138,23 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	}
 }
 
+void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	tlb->gen++;
+	/* Entries stay listed (empty ones may be): the next flush unlists them. */
+	for (unsigned k = 0; k < tlb->nr_used; k++) {
+		unsigned slot = tlb->used[k];
+		struct soft_tlb_entry *e =
+		    &tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+		if (e->pkey && (keys >> (e->pkey - 1) & 1))
+			tlb_entry_clear(e);
+	}
+}
+
 void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
-		   bool writable, bool executable, bool global, unsigned shift)
+		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey)
 {
 	u64 page = lin & ~0xfffULL;
 	unsigned idx = soft_tlb_index(lin);
@@ -156,6 +172,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 		tlb->used[tlb->nr_used++] = (u16)(priv << SOFT_TLB_BITS | idx);
 	}
 	e->host = host;
+	e->pkey = (u8)pkey;
 	__atomic_store_n(&e->gpa, gpa & ~0xfffULL, __ATOMIC_RELAXED);
 	e->shift = (u8)shift;
 	e->global = global;

@@ -5,14 +5,15 @@
  * Contract with the rest of the soft engine:
  * - mmu.c fills entries after a successful page walk (Intel SDM Vol. 3A 4.10.2)
  *   with the rights of the bank's privilege under the current CR0.WP, CR4
- *   (SMEP, SMAP) and EFER.NXE (SDM Vol. 3A 4.6): a read tag when a
+ *   (SMEP, SMAP, PKE), EFER.NXE and PKRU (SDM Vol. 3A 4.6): a read tag when a
  *   read is allowed, a write tag when a write is and the leaf's dirty bit is
  *   set and the page holds no decoded code, a fetch tag when a fetch is. A
  *   hit therefore never lets through an access the rights would deny.
  *   Entries are 4 KiB even for 2M/4M/1G mappings.
  * - cr.c flushes on CR3 (keeping global entries when CR4.PGE), CR4.PGE/PAE/
- *   PSE/SMEP/SMAP and CR0.PG/WP changes, msr.c on EFER.NXE changes;
- *   INVLPG calls soft_tlb_flush_page(). EFLAGS.AC selects a bank instead of
+ *   PSE/SMEP/SMAP/PKE and CR0.PG/WP changes, msr.c on EFER.NXE changes;
+ *   INVLPG calls soft_tlb_flush_page(); WRPKRU calls soft_tlb_flush_pkeys()
+ *   for the keys whose rights changed. EFLAGS.AC selects a bank instead of
  *   flushing (enum soft_priv), so STAC/CLAC cost nothing here.
  *
  * Self-modifying code (for the interpreter, which owns decoded-code caches):
@@ -71,6 +72,7 @@ struct soft_tlb_entry {
 	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
 	bool global; /* from a G=1 leaf with CR4.PGE set */
 	bool listed; /* its slot is in soft_tlb.used (owner thread only) */
+	u8 pkey;     /* protection key + 1 when PKRU took part in the rights, else 0 */
 };
 
 typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
@@ -117,10 +119,14 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global);
 /* INVLPG (SDM Vol. 3A 4.10.4.1): drops the entries for the page containing
  * lin, global or not, including all 4 KiB pieces of a larger mapping. */
 void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
+/* WRPKRU: drops the entries whose rights came from one of the protection
+ * keys in the bit mask keys (bit k: key k). */
+void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys);
 /* Fills the entry for linear page lin in bank priv (enum soft_priv) from a
- * walk. */
+ * walk; pkey: the leaf's protection key + 1 when PKRU took part in the
+ * rights (a user page under CR4.PKE in IA-32e mode), else 0. */
 void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
-		   bool writable, bool executable, bool global, unsigned shift);
+		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey);
 
 /* Decoded-code map, see the comment at the top. Returns 0 or -errno. */
 int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
