@@ -1,6 +1,6 @@
 /* Soft engine access-rights features (Intel SDM Vol. 3A 4.6, 4.7): SMEP,
  * SMAP with EFLAGS.AC, STAC/CLAC and implicit supervisor accesses,
- * protection keys (PKRU, RDPKRU/WRPKRU, #PF's PK bit); that the
+ * protection keys (PKRU, RDPKRU/WRPKRU, #PF's PK bit), UMIP; that the
  * software TLB never lets through what these deny; CR4 and CPUID for both
  * vendor models. */
 #include "cpu/soft/vendor.h"
@@ -379,8 +379,51 @@ static void test_rdpkru_wrpkru(void)
 	fx_free(f);
 }
 
-/* CR4 takes exactly the bits CPUID announces; leaf 7 shows SMEP, SMAP and
- * PKU on both vendor models, OSPKE following CR4.PKE. */
+/* UMIP (SDM Vol. 3A 2.5): SGDT SIDT SLDT SMSW STR raise #GP(0) at CPL > 0. */
+static void test_umip(void)
+{
+	static const struct {
+		u8 b[4];
+		unsigned len;
+	} insns[] = {
+	    {{0x0f, 0x01, 0x03}, 3}, /* sgdt [rbx] */
+	    {{0x0f, 0x01, 0x0b}, 3}, /* sidt [rbx] */
+	    {{0x0f, 0x00, 0xc0}, 3}, /* sldt eax */
+	    {{0x0f, 0x00, 0xc8}, 3}, /* str eax */
+	    {{0x0f, 0x01, 0xe0}, 3}, /* smsw eax */
+	    {{0x0f, 0x01, 0x23}, 3}, /* smsw [rbx] */
+	    {{0x0f, 0x00, 0x03}, 3}, /* sldt [rbx] */
+	};
+	struct fx *f = machine_for(CPU_VENDOR_HOST);
+	struct soft_cpu *cpu = &f->cpu;
+
+	cpu->gpr[X86_RBX] = UDATA;
+	cr4_set(f, X86_CR4_UMIP, true);
+	for (unsigned i = 0; i < ARRAY_SIZE(insns); i++) /* CPL 0: as ever */
+		CHECK_EQ(run_insn(f, insns[i].b, insns[i].len), -1);
+	fx_user64(f);
+	for (unsigned i = 0; i < ARRAY_SIZE(insns); i++) {
+		cpu->gpr[X86_RAX] = 0x77;
+		CHECK_EQ(run_insn(f, insns[i].b, insns[i].len), EXC_GP);
+		CHECK_EQ(cpu->pending_error, 0);
+		CHECK_EQ(cpu->gpr[X86_RAX], 0x77);
+	}
+	/* The #GP comes before the memory operand is looked at. */
+	cpu->gpr[X86_RBX] = KDATA;
+	CHECK_EQ(run_insn(f, insns[0].b, insns[0].len), EXC_GP);
+	/* Without UMIP, CPL 3 may. */
+	kernel64(f);
+	cr4_set(f, X86_CR4_UMIP, false);
+	fx_user64(f);
+	cpu->gpr[X86_RBX] = UDATA;
+	for (unsigned i = 0; i < ARRAY_SIZE(insns); i++)
+		CHECK_EQ(run_insn(f, insns[i].b, insns[i].len), -1);
+	CHECK_EQ(cpu->gpr[X86_RAX], cpu->cr0 & 0xffffffff); /* smsw eax */
+	fx_free(f);
+}
+
+/* CR4 takes exactly the bits CPUID announces; leaf 7 shows SMEP, SMAP,
+ * UMIP, PKU on both vendor models, OSPKE following CR4.PKE. */
 static void cpuid_for(enum cpu_vendor vendor)
 {
 	struct fx *f = fx_new_vendor(vendor);
@@ -390,12 +433,13 @@ static void cpuid_for(enum cpu_vendor vendor)
 	soft_cpuid(cpu, 7, 0, r);
 	CHECK(r[1] & (1u << 7));     /* SMEP */
 	CHECK(r[1] & (1u << 20));    /* SMAP */
+	CHECK(r[2] & (1u << 2));     /* UMIP */
 	CHECK(r[2] & (1u << 3));     /* PKU */
 	CHECK(!(r[2] & (1u << 4)));  /* OSPKE: CR4.PKE = 0 */
 	CHECK(!(r[1] & (1u << 0)));  /* no FSGSBASE */
 	CHECK(!(r[2] & (1u << 16))); /* no LA57 */
 	CHECK(!(r[2] & (1u << 31))); /* no PKS */
-	OK(f, soft_write_cr(cpu, 4, X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE));
+	OK(f, soft_write_cr(cpu, 4, X86_CR4_UMIP | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE));
 	soft_cpuid(cpu, 7, 0, r);
 	CHECK(r[2] & (1u << 4));
 	OK(f, soft_write_cr(cpu, 4, 0));
@@ -426,6 +470,7 @@ int main(void)
 	TEST_RUN(test_stac_clac);
 	TEST_RUN(test_pkeys);
 	TEST_RUN(test_rdpkru_wrpkru);
+	TEST_RUN(test_umip);
 	TEST_RUN(test_cpuid_cr4_intel);
 	TEST_RUN(test_cpuid_cr4_amd);
 	return test_done();

@@ -62,6 +62,7 @@ static const struct cpuid_feature soft_features[] = {
     {7, EBX, 7, V_BOTH},   /* SMEP: mmu.c (CR4.SMEP, cr.c) */
     {7, EBX, 9, V_BOTH},   /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
     {7, EBX, 20, V_BOTH},  /* SMAP: mmu.c (CR4.SMAP, EFLAGS.AC), STAC/CLAC in system_desc.c */
+    {7, ECX, 2, V_BOTH},   /* UMIP: SGDT SIDT SLDT SMSW STR at CPL > 0, system_desc.c */
     {7, ECX, 3, V_BOTH},   /* PKU: mmu.c (CR4.PKE), RDPKRU/WRPKRU in system_desc.c */
     {7, EDX, 4, V_BOTH},   /* FSRM: same fast path for short copies (string.c) */
     {7, EDX, 26, V_INTEL}, /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
