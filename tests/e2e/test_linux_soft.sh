@@ -2,8 +2,9 @@
 # Boots the default Debian guest on the soft engine with each CPU vendor model
 # (--cpu-vendor intel and amd, whatever the host is), on 1 and 2 vCPUs, runs
 # commands on its console, checks their results against the host's, checks
-# that Linux took the vendor's own paths and that the kernel log has no
-# trouble, and powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0.
+# that Linux took the vendor's own paths, found SMEP, SMAP, UMIP and PKU on
+# every CPU and turned them on, and that the kernel log has no trouble, and
+# powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
@@ -43,10 +44,18 @@ boot_and_check() { # tag vendor cpus stop-command (poweroff or reboot: both end 
 	vm_send 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
 	vm_send 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
 	vm_send 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
+	# Hardening (SDM Vol. 3A 4.6, 2.5): the flags of CPU 0, Linux's report of
+	# CR4.UMIP, and (below) how many CPUs show all five flags. ospke is
+	# Linux's mark that it set CR4.PKE; SMEP and SMAP it sets whenever their
+	# flags are there (arch/x86/kernel/cpu/common.c).
+	vm_send 'echo "RESULT hard $(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -xE "smep|smap|umip|pku|ospke" | sort | xargs)"'
+	vm_send 'echo "RESULT umip $(dmesg | grep -c "User Mode Instruction Prevention (UMIP) activated")"'
 	if [ "$cpus" -gt 1 ]; then # CPU hot-plug: the AP halts with IF=0, then INIT/SIPI
 		vm_send 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
 		vm_send 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
 	fi
+	# (after the hot-plug, so that the CPU brought back counts too)
+	vm_send 'echo "RESULT hardcpus $(grep ^flags /proc/cpuinfo | grep -w smep | grep -w smap | grep -w umip | grep -w pku | grep -cw ospke)"'
 	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
 	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
@@ -61,6 +70,9 @@ boot_and_check() { # tag vendor cpus stop-command (poweroff or reboot: both end 
 		check "$tag/vendor_id" "$(vm_result vendor)" GenuineIntel
 		check "$tag/linux_intel_path" "$(vm_result cpu0) $(vm_result amdbug)" "Intel 0"
 	fi
+	check "$tag/hardening_flags" "$(vm_result hard)" "ospke pku smap smep umip"
+	check "$tag/hardening_all_cpus" "$(vm_result hardcpus)" "$cpus"
+	check "$tag/umip_activated" "$(vm_result umip)" 1
 	if [ "$cpus" -gt 1 ]; then
 		check "$tag/cpu1_offline" "$(vm_result off)" 0
 		check "$tag/cpu1_online_again" "$(vm_result on)" "0-$((cpus - 1))"
