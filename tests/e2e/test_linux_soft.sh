@@ -19,6 +19,21 @@ host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
 host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf "%.9f", s }')
 host_sort=$(seq 1 100000 | awk '{ print ($1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)
 
+# vm_run NAME COMMAND: types one command and waits for its "RESULT NAME" line.
+# Lines typed ahead arrive while a command runs and the tty's echo of them
+# can land in the middle of its output ("... | grep RESULT uname 6.1.0-...",
+# seen now and then on 2 vCPUs, on main too), so the next line goes only
+# once the shell has answered.
+vm_run() {
+	local t0=$SECONDS
+	vm_send "$2"
+	until tr -d '\r' <"$VM_OUT" | grep -aq "^RESULT $1 "; do
+		kill -0 "$VM_PID" 2>/dev/null || return 1
+		[ $((SECONDS - t0)) -ge 600 ] && return 1
+		sleep 0.2
+	done
+}
+
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
 }
@@ -34,28 +49,28 @@ boot_and_check() { # tag vendor cpus stop-command (poweroff or reboot: both end 
 		return
 	fi
 	echo "PASS $tag/boot"
-	vm_send 'echo "RESULT uname $(uname -r)"'
-	vm_send 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
-	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
-	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
-	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
+	vm_run uname 'echo "RESULT uname $(uname -r)"'
+	vm_run sha 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
+	vm_run awk "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
+	vm_run sort "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
+	vm_run cpus 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
 	# The vendor as Linux saw it, and a trace of its vendor-specific set-up:
 	# init_amd() marks the SYSRET SS-attributes bug, init_intel() never does.
-	vm_send 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
-	vm_send 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
-	vm_send 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
+	vm_run vendor 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
+	vm_run cpu0 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
+	vm_run amdbug 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
 	# Hardening (SDM Vol. 3A 4.6, 2.5): the flags of CPU 0, Linux's report of
 	# CR4.UMIP, and (below) how many CPUs show all five flags. ospke is
 	# Linux's mark that it set CR4.PKE; SMEP and SMAP it sets whenever their
 	# flags are there (arch/x86/kernel/cpu/common.c).
-	vm_send 'echo "RESULT hard $(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -xE "smep|smap|umip|pku|ospke" | sort | xargs)"'
-	vm_send 'echo "RESULT umip $(dmesg | grep -c "User Mode Instruction Prevention (UMIP) activated")"'
+	vm_run hard 'echo "RESULT hard $(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -xE "smep|smap|umip|pku|ospke" | sort | xargs)"'
+	vm_run umip 'echo "RESULT umip $(dmesg | grep -c "User Mode Instruction Prevention (UMIP) activated")"'
 	if [ "$cpus" -gt 1 ]; then # CPU hot-plug: the AP halts with IF=0, then INIT/SIPI
-		vm_send 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
-		vm_send 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
+		vm_run off 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
+		vm_run on 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
 	fi
 	# (after the hot-plug, so that the CPU brought back counts too)
-	vm_send 'echo "RESULT hardcpus $(grep ^flags /proc/cpuinfo | grep -w smep | grep -w smap | grep -w umip | grep -w pku | grep -cw ospke)"'
+	vm_run hardcpus 'echo "RESULT hardcpus $(grep ^flags /proc/cpuinfo | grep -w smep | grep -w smap | grep -w umip | grep -w pku | grep -cw ospke)"'
 	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
 	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
