@@ -3,8 +3,9 @@
 # (--cpu-vendor intel and amd, whatever the host is), on 1 and 2 vCPUs, with
 # the translator (the default) and once without it (--soft-jit off), runs
 # commands on its console, checks their results against the host's, checks
-# that Linux took the vendor's own paths and that the kernel log has no
-# trouble, and powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0.
+# that Linux took the vendor's own paths, found SMEP, SMAP, UMIP and PKU on
+# every CPU and turned them on, and that the kernel log has no trouble, and
+# powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0.
 # KVM's PV features: the 2-vCPU guests must log that they use them (PV
 # spinlocks, PV IPIs, PV sched yield, PV TLB flush, steal time) and one sees
 # /proc/stat's steal time move while the host is loaded; the AMD 2-vCPU boot
@@ -24,6 +25,21 @@ BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
 host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
 host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf "%.9f", s }')
 host_sort=$(seq 1 100000 | awk '{ print ($1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)
+
+# vm_run NAME COMMAND: types one command and waits for its "RESULT NAME" line.
+# Lines typed ahead arrive while a command runs and the tty's echo of them
+# can land in the middle of its output ("... | grep RESULT uname 6.1.0-...",
+# seen now and then on 2 vCPUs, on main too), so the next line goes only
+# once the shell has answered.
+vm_run() {
+	local t0=$SECONDS
+	vm_send "$2"
+	until tr -d '\r' <"$VM_OUT" | grep -aq "^RESULT $1 "; do
+		kill -0 "$VM_PID" 2>/dev/null || return 1
+		[ $((SECONDS - t0)) -ge 600 ] && return 1
+		sleep 0.2
+	done
+}
 
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
@@ -57,31 +73,39 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 	fi
 	echo "PASS $tag/boot"
 	vm_ready 60 || echo "  $tag: the shell did not answer a marker within 60 s"
-	vm_send 'echo "RESULT uname $(uname -r)"'
-	vm_send 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
-	vm_send "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
-	vm_send "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
-	vm_send 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
+	vm_run uname 'echo "RESULT uname $(uname -r)"'
+	vm_run sha 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
+	vm_run awk "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
+	vm_run sort "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
+	vm_run cpus 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
 	# The vendor as Linux saw it, and a trace of its vendor-specific set-up:
 	# init_amd() marks the SYSRET SS-attributes bug, init_intel() never does.
-	vm_send 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
-	vm_send 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
-	vm_send 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
+	vm_run vendor 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
+	vm_run cpu0 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
+	vm_run amdbug 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
+	# Hardening (SDM Vol. 3A 4.6, 2.5): the flags of CPU 0, Linux's report of
+	# CR4.UMIP, and (below) how many CPUs show all five flags. ospke is
+	# Linux's mark that it set CR4.PKE; SMEP and SMAP it sets whenever their
+	# flags are there (arch/x86/kernel/cpu/common.c).
+	vm_run hard 'echo "RESULT hard $(grep -m1 ^flags /proc/cpuinfo | tr " " "\n" | grep -xE "smep|smap|umip|pku|ospke" | sort | xargs)"'
+	vm_run umip 'echo "RESULT umip $(dmesg | grep -c "User Mode Instruction Prevention (UMIP) activated")"'
 	if [ "$cpus" -gt 1 ]; then # CPU hot-plug: the AP halts with IF=0, then INIT/SIPI
-		vm_send 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
-		vm_send 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
+		vm_run off 'echo 0 >/sys/devices/system/cpu/cpu1/online; echo "RESULT off $(cat /sys/devices/system/cpu/online)"'
+		vm_run on 'echo 1 >/sys/devices/system/cpu/cpu1/online; echo "RESULT on $(cat /sys/devices/system/cpu/online)"'
 	fi
 	# What Linux says about KVM's PV features (arch/x86/kernel/kvm.c).
-	vm_send 'echo "RESULT pvspin $(dmesg | grep -o "kvm-guest: PV spinlocks [A-Za-z, ]*" | cut -d" " -f4- | head -1)"'
-	vm_send 'echo "RESULT pvfeat $(dmesg | grep -oE "kvm-guest: (setup PV IPIs|setup PV sched yield|KVM setup pv remote TLB flush)" | sort -u | wc -l)"'
-	vm_send 'echo "RESULT stealtime $(dmesg | grep -c "kvm-guest: stealtime: cpu")"'
+	vm_run pvspin 'echo "RESULT pvspin $(dmesg | grep -o "kvm-guest: PV spinlocks [A-Za-z, ]*" | cut -d" " -f4- | head -1)"'
+	vm_run pvfeat 'echo "RESULT pvfeat $(dmesg | grep -oE "kvm-guest: (setup PV IPIs|setup PV sched yield|KVM setup pv remote TLB flush)" | sort -u | wc -l)"'
+	vm_run stealtime 'echo "RESULT stealtime $(dmesg | grep -c "kvm-guest: stealtime: cpu")"'
 	if [ "$pv" = pv-load ]; then # both vCPUs busy 5 s while the host's CPUs are too
 		vm_send 's0=$(awk "/^cpu /{print \$9}" /proc/stat); for i in 1 2; do timeout 5 sh -c "while :; do :; done" & done; wait; echo "RESULT ste""al $s0 $(awk "/^cpu /{print \$9}" /proc/stat)"'
 		host_busy 8
 		vm_wait "RESULT steal" 300 || echo "  (the steal measurement did not finish)"
 		wait "${HOST_BUSY[@]}"
 	fi
-	vm_send 'echo "RESULT stealticks $(awk "/^cpu /{print \$9}" /proc/stat)"'
+	vm_run stealticks 'echo "RESULT stealticks $(awk "/^cpu /{print \$9}" /proc/stat)"'
+	# (after the hot-plug, so that the CPU brought back counts too)
+	vm_run hardcpus 'echo "RESULT hardcpus $(grep ^flags /proc/cpuinfo | grep -w smep | grep -w smap | grep -w umip | grep -w pku | grep -cw ospke)"'
 	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
 	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
@@ -96,6 +120,9 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 		check "$tag/vendor_id" "$(vm_result vendor)" GenuineIntel
 		check "$tag/linux_intel_path" "$(vm_result cpu0) $(vm_result amdbug)" "Intel 0"
 	fi
+	check "$tag/hardening_flags" "$(vm_result hard)" "ospke pku smap smep umip"
+	check "$tag/hardening_all_cpus" "$(vm_result hardcpus)" "$cpus"
+	check "$tag/umip_activated" "$(vm_result umip)" 1
 	if [ "$cpus" -gt 1 ]; then
 		check "$tag/cpu1_offline" "$(vm_result off)" 0
 		check "$tag/cpu1_online_again" "$(vm_result on)" "0-$((cpus - 1))"

@@ -161,8 +161,8 @@ static __attribute__((unused)) void h_init(struct harness *h)
 	soft_tlb_init(&cpu->tlb, NULL);
 	for (unsigned p = 0; p < H_PAGES; p++) {
 		u8 *page = h->mem + 4096 * p;
-		soft_tlb_fill(&cpu->tlb, (u64)(uintptr_t)page, false, page, 0x100000 + 4096ULL * p,
-			      true, true, false, false, 12);
+		soft_tlb_fill(&cpu->tlb, (u64)(uintptr_t)page, SOFT_PRIV_SUP, page,
+			      0x100000 + 4096ULL * p, true, true, false, false, 12, 0);
 	}
 	cpu->mode = SOFT_MODE_LONG64;
 	cpu->cpl = 0;

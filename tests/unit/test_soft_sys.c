@@ -156,7 +156,7 @@ static void test_cpuid(void)
 	CHECK(r[3] & (1u << 6));     /* PAE */
 	CHECK(!(r[3] & (1u << 28))); /* no HTT with one vCPU */
 	soft_cpuid(cpu, 7, 0, r);
-	CHECK(!(r[1] & (1u << 7)));  /* no SMEP */
+	CHECK(r[1] & (1u << 7));     /* SMEP (test_soft_prot has the rest) */
 	CHECK(!(r[2] & (1u << 16))); /* no LA57 */
 	soft_cpuid(cpu, 0x80000001, 0, r);
 	CHECK(r[3] & (1u << 29)); /* LM */

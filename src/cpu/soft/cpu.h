@@ -76,6 +76,7 @@ struct soft_cpu {
 	struct x86_seg tr, ldt;
 	struct x86_dtable gdt, idt;
 	u64 cr0, cr2, cr3, cr4, efer, xcr0;
+	u32 pkru; /* protection-key rights for user pages (SDM Vol. 3A 2.7, 4.6.2) */
 	struct soft_msrs msr;
 	struct soft_fxstate fx;
 
@@ -91,6 +92,7 @@ struct soft_cpu {
 	u8 cpl;
 	u8 code_size;   /* default operand/address size: 2, 4 or 8 */
 	u8 stack_size;  /* SS.db: 2 or 4; 8 in 64-bit mode */
+	u8 dpriv;       /* TLB bank of explicit data accesses (enum soft_priv): soft_priv_update() */
 
 	/* Per-instruction state. */
 	u64 insn_rip;        /* RIP of the instruction being executed */
@@ -167,6 +169,24 @@ void soft_fetch(struct soft_cpu *cpu, u64 offset, void *dst, unsigned len);
 
 /* ---- System (seg.c, cr.c, msr.c, cpuid.c, mode.c) ----------------------- */
 void soft_mode_update(struct soft_cpu *cpu);
+
+/* The TLB bank of an explicit data access at privilege level cpl (SDM Vol.
+ * 3A 4.6: EFLAGS.AC = 1 lifts SMAP for explicit accesses at CPL < 3). */
+static inline u8 soft_data_priv(const struct soft_cpu *cpu, unsigned cpl)
+{
+	if (cpl == 3)
+		return SOFT_PRIV_USER;
+	if ((cpu->cr4 & X86_CR4_SMAP) && (cpu->rflags & X86_RFLAGS_AC))
+		return SOFT_PRIV_SUP_AC;
+	return SOFT_PRIV_SUP;
+}
+
+/* Recomputes cpu->dpriv: after any change of CPL, CR4.SMAP or RFLAGS.AC
+ * (soft_mode_update() and soft_flags_set() call it). */
+static inline void soft_priv_update(struct soft_cpu *cpu)
+{
+	cpu->dpriv = soft_data_priv(cpu, cpu->cpl);
+}
 void soft_load_seg(struct soft_cpu *cpu, int seg, u16 selector); /* MOV/POP Sreg, LxS */
 void soft_far_jump(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);
 void soft_far_call(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);

@@ -60,7 +60,11 @@ static const struct cpuid_feature soft_features[] = {
     {1, ECX, 25, V_BOTH},  /* AES-NI: simd.c (host-executed) */
     {1, ECX, 31, V_BOTH},  /* hypervisor present */
     {6, EAX, 2, V_BOTH},   /* ARAT: the LAPIC timer runs in HLT, lapic.c */
+    {7, EBX, 7, V_BOTH},   /* SMEP: mmu.c (CR4.SMEP, cr.c) */
     {7, EBX, 9, V_BOTH},   /* ERMS: REP MOVSB/STOSB fast path, interpreter (string.c) */
+    {7, EBX, 20, V_BOTH},  /* SMAP: mmu.c (CR4.SMAP, EFLAGS.AC), STAC/CLAC in system_desc.c */
+    {7, ECX, 2, V_BOTH},   /* UMIP: SGDT SIDT SLDT SMSW STR at CPL > 0, system_desc.c */
+    {7, ECX, 3, V_BOTH},   /* PKU: mmu.c (CR4.PKE), RDPKRU/WRPKRU in system_desc.c */
     {7, EDX, 4, V_BOTH},   /* FSRM: same fast path for short copies (string.c) */
     {7, EDX, 26, V_INTEL}, /* IBRS/IBPB: SPEC_CTRL/PRED_CMD as no-ops (no speculation), msr.c */
     {7, EDX, 29, V_INTEL}, /* IA32_ARCH_CAPABILITIES: msr.c */
@@ -201,6 +205,8 @@ static void leaf_basic(struct soft_cpu *cpu, u32 leaf, u32 sub, u32 out[4])
 			out[EAX] = 2; /* highest subleaf */
 			out[EBX] = feature_word(cpu, 7, EBX);
 			out[ECX] = feature_word(cpu, 7, ECX);
+			if (cpu->cr4 & X86_CR4_PKE)
+				out[ECX] |= 1u << 4; /* OSPKE: mirrors CR4.PKE */
 			out[EDX] = feature_word(cpu, 7, EDX);
 		} else if (sub == 2) {
 			out[EDX] = feature_word(cpu, LEAF_7_2, EDX);

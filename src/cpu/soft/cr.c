@@ -12,10 +12,14 @@
 #define CR4_MCE     (1ULL << 6)
 #define CR4_PCE     (1ULL << 8)
 #define CR4_OSXSAVE (1ULL << 18)
-#define CR4_SMEP    (1ULL << 20)
 #define CR4_SUPPORTED                                                                              \
 	(CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE |          \
-	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_SMEP | X86_CR4_SMAP |        \
+	 X86_CR4_PKE)
+/* CR4 bits whose change flushes the TLB: the paging mode (SDM Vol. 3A
+ * 4.10.4.1), and the rights its entries cache (SMEP, SMAP, PKE: tlb.h). */
+#define CR4_TLB_BITS                                                                               \
+	(X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
 
 /* CR0 bits that exist; writes to the other bits of CR0[31:0] are ignored. */
 #define CR0_DEFINED                                                                                \
@@ -47,6 +51,7 @@ void soft_mode_update(struct soft_cpu *cpu)
 		cpu->code_size = (cs->db && !(cpu->rflags & RFLAGS_VM)) ? 4 : 2;
 		cpu->stack_size = ss->db ? 4 : 2;
 	}
+	soft_priv_update(cpu);
 }
 
 static bool pae_paging(u64 cr0, u64 cr4, u64 efer)
@@ -138,13 +143,15 @@ static void write_cr4(struct soft_cpu *cpu, u64 v)
 		soft_raise(cpu, EXC_GP, 0);
 	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
 		soft_raise(cpu, EXC_GP, 0);
+	/* SDM Vol. 3A 4.4.1: these changes reload the PAE PDPTEs. */
 	if (pae_paging(cpu->cr0, v, cpu->efer) &&
-	    ((v ^ old) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP)))
+	    ((v ^ old) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP)))
 		if (!soft_mmu_load_pdptes(cpu, cpu->cr3))
 			soft_raise(cpu, EXC_GP, 0);
 	cpu->cr4 = v;
-	if ((v ^ old) & (X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | CR4_SMEP))
+	if ((v ^ old) & CR4_TLB_BITS)
 		soft_tlb_flush(cpu, false);
+	soft_priv_update(cpu); /* SMAP */
 }
 
 void soft_write_cr(struct soft_cpu *cpu, int n, u64 value)
@@ -183,6 +190,19 @@ void soft_write_xcr(struct soft_cpu *cpu, u32 index, u64 value)
 	    (value & ~3ULL))
 		soft_raise(cpu, EXC_GP, 0);
 	cpu->xcr0 = value;
+}
+
+void soft_pkru_write(struct soft_cpu *cpu, u32 v)
+{
+	u32 diff = cpu->pkru ^ v;
+	unsigned keys = 0;
+
+	for (unsigned k = 0; k < 16; k++)
+		if ((diff >> (2 * k)) & 3)
+			keys |= 1u << k;
+	cpu->pkru = v;
+	if (keys)
+		soft_tlb_flush_pkeys(cpu, keys);
 }
 
 void soft_clts(struct soft_cpu *cpu)

@@ -68,7 +68,7 @@ static _Noreturn void raise_idt(struct soft_cpu *cpu, int vector, const struct s
 }
 
 u64 soft_push_frame(struct soft_cpu *cpu, const struct x86_seg *ss, u64 sp, u64 sp_mask,
-		    const u64 *vals, unsigned n, unsigned size, bool user, u32 ss_err)
+		    const u64 *vals, unsigned n, unsigned size, unsigned priv, u32 ss_err)
 {
 	u8 buf[8 * 8];
 	unsigned total = n * size;
@@ -85,7 +85,7 @@ u64 soft_push_frame(struct soft_cpu *cpu, const struct x86_seg *ss, u64 sp, u64 
 			soft_raise(cpu, EXC_SS, ss_err);
 		lin = (ss->base + nsp) & 0xffffffffULL;
 	}
-	soft_lin_write(cpu, lin, buf, total, user);
+	soft_lin_write(cpu, lin, buf, total, priv);
 	return nsp;
 }
 
@@ -112,10 +112,11 @@ static void deliver_real(struct soft_cpu *cpu, const struct soft_event *ev)
 	vals[1] = cpu->seg[X86_CS].selector;
 	vals[2] = cpu->rip & 0xffff;
 	u64 mask = sp_mask_of(&cpu->seg[X86_SS]);
-	u64 nsp =
-	    soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 3, 2, false, 0);
+	u64 nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 3, 2,
+				  SOFT_PRIV_SUP, 0);
 	set_sp(cpu, nsp, mask);
 	cpu->rflags &= ~(X86_RFLAGS_IF | X86_RFLAGS_TF | X86_RFLAGS_AC | RFLAGS_RF);
+	soft_priv_update(cpu);
 	soft_seg_load_real(cpu, X86_CS, (u16)(ivt >> 16));
 	cpu->rip = ivt & 0xffff;
 }
@@ -188,7 +189,7 @@ static void deliver_long(struct soft_cpu *cpu, const struct soft_event *ev)
 	vals[n++] = cpu->rip;
 	if (ev->kind == EV_EXCEPTION && ev->has_error)
 		vals[n++] = ev->error;
-	rsp = soft_push_frame(cpu, NULL, rsp, ~0ULL, vals, n, 8, newcpl == 3, ext);
+	rsp = soft_push_frame(cpu, NULL, rsp, ~0ULL, vals, n, 8, soft_data_priv(cpu, newcpl), ext);
 
 	/* Commit (the accessed-bit write can still fault: first). */
 	soft_desc_set_accessed(cpu, sel, desc);
@@ -279,7 +280,8 @@ static void deliver_prot(struct soft_cpu *cpu, const struct soft_event *ev)
 		vals[n++] = ev->error;
 	u64 mask = sp_mask_of(&newss);
 	u32 ss_err = newcpl < cpu->cpl ? ((newss.selector & 0xfffc) | ext) : ext;
-	sp = soft_push_frame(cpu, &newss, sp, mask, vals, n, size, newcpl == 3, ss_err);
+	sp = soft_push_frame(cpu, &newss, sp, mask, vals, n, size, soft_data_priv(cpu, newcpl),
+			     ss_err);
 
 	/* Commit (the accessed-bit writes can still fault: first). */
 	soft_desc_set_accessed(cpu, sel, desc);

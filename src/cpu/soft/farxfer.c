@@ -31,7 +31,7 @@ static u64 stk_read(struct soft_cpu *cpu, u64 delta, unsigned size)
 	} else {
 		lin = soft_seg_linear(cpu, X86_SS, sp, size, SOFT_ACC_READ);
 	}
-	return soft_lin_load(cpu, lin, size, cpu->cpl == 3);
+	return soft_lin_load(cpu, lin, size, cpu->dpriv);
 }
 
 static void stk_set(struct soft_cpu *cpu, u64 sp, u64 mask)
@@ -196,8 +196,8 @@ static void call_gate_inner(struct soft_cpu *cpu, const struct gate *g)
 	u64 nsp = sp;
 	for (unsigned done = 0; done < n;) {
 		unsigned chunk = MIN(n - done, 8u);
-		nsp = soft_push_frame(cpu, &ss, nsp, mask, vals + done, chunk, g->size, newcpl == 3,
-				      ss.selector & 0xfffc);
+		nsp = soft_push_frame(cpu, &ss, nsp, mask, vals + done, chunk, g->size,
+				      soft_data_priv(cpu, newcpl), ss.selector & 0xfffc);
 		done += chunk;
 	}
 	soft_desc_set_accessed(cpu, g->sel, g->desc);
@@ -220,7 +220,7 @@ void soft_far_call(struct soft_cpu *cpu, u16 sel, u64 offset, unsigned opsize)
 	vals[1] = cpu->rip;
 	if (legacy(cpu)) {
 		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2,
-				      opsize, cpu->cpl == 3, 0);
+				      opsize, cpu->dpriv, 0);
 		stk_set(cpu, nsp, mask);
 		soft_seg_load_real(cpu, X86_CS, sel);
 		cpu->rip = offset & opmask(opsize);
@@ -231,7 +231,7 @@ void soft_far_call(struct soft_cpu *cpu, u16 sel, u64 offset, unsigned opsize)
 		check_code(cpu, sel, &d, false);
 		u64 ip = check_target_ip(cpu, &d, offset & opmask(opsize));
 		nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2,
-				      opsize, cpu->cpl == 3, 0);
+				      opsize, cpu->dpriv, 0);
 		soft_desc_set_accessed(cpu, sel, desc);
 		stk_set(cpu, nsp, mask);
 		soft_set_cs(cpu, sel, desc, cpu->cpl);
@@ -244,7 +244,7 @@ void soft_far_call(struct soft_cpu *cpu, u16 sel, u64 offset, unsigned opsize)
 		return;
 	}
 	nsp = soft_push_frame(cpu, &cpu->seg[X86_SS], cpu->gpr[X86_RSP], mask, vals, 2, g.size,
-			      cpu->cpl == 3, 0);
+			      cpu->dpriv, 0);
 	soft_desc_set_accessed(cpu, g.sel, g.desc);
 	stk_set(cpu, nsp, mask);
 	soft_set_cs(cpu, g.sel, g.desc, cpu->cpl);

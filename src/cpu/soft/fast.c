@@ -61,7 +61,7 @@ static inline __attribute__((always_inline)) u64 ld_k(struct soft_cpu *cpu,
 						      unsigned kind)
 {
 	u64 off = ea_of(cpu, in, kind), lin = lin_of(cpu, in, kind, off);
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->dpriv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_READ] == (lin & ~0xfffULL) && soft_in_page(lin, size),
 			     1))
@@ -74,7 +74,7 @@ static inline __attribute__((always_inline)) void st_k(struct soft_cpu *cpu,
 						       unsigned kind, u64 v)
 {
 	u64 off = ea_of(cpu, in, kind), lin = lin_of(cpu, in, kind, off);
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->dpriv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_WRITE] == (lin & ~0xfffULL) && soft_in_page(lin, size),
 			     1)) {
@@ -361,7 +361,7 @@ static void push_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned r = (in->opcode & 7) | (in->rex & 1 ? 8 : 0);
 	u64 sp = cpu->gpr[X86_RSP] - 8, v = cpu->gpr[r];
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->dpriv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_WRITE] == (sp & ~0xfffULL) && soft_in_page(sp, 8), 1))
 		soft_host_store(e->host + (sp & 0xfff), 8, v);
@@ -374,7 +374,7 @@ static void pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned r = (in->opcode & 7) | (in->rex & 1 ? 8 : 0);
 	u64 sp = cpu->gpr[X86_RSP], v;
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->dpriv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_READ] == (sp & ~0xfffULL) && soft_in_page(sp, 8), 1))
 		v = soft_host_load(e->host + (sp & 0xfff), 8);
@@ -446,7 +446,7 @@ static void call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
 
 	if (__builtin_expect(!soft_canonical(t), 0))
 		soft_raise(cpu, EXC_GP, 0);
-	e = soft_tlb_slot(cpu, sp, cpu->cpl == 3);
+	e = soft_tlb_slot(cpu, sp, cpu->dpriv);
 	if (__builtin_expect(e->tag[SOFT_ACC_WRITE] == (sp & ~0xfffULL) && soft_in_page(sp, 8), 1))
 		soft_host_store(e->host + (sp & 0xfff), 8, cpu->rip);
 	else
@@ -458,7 +458,7 @@ static void call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
 static void ret64(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	u64 sp = cpu->gpr[X86_RSP], t;
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, sp, cpu->dpriv);
 
 	(void)in;
 	if (__builtin_expect(e->tag[SOFT_ACC_READ] == (sp & ~0xfffULL) && soft_in_page(sp, 8), 1))

@@ -77,6 +77,7 @@ void soft_flags_set(struct soft_cpu *cpu, u64 rflags, u64 writable_mask)
 {
 	soft_flags_get(cpu);
 	cpu->rflags = (cpu->rflags & ~writable_mask) | (rflags & writable_mask) | X86_RFLAGS_FIXED;
+	soft_priv_update(cpu); /* AC */
 }
 
 void soft_flags_set_arith(struct soft_cpu *cpu, u64 f)

@@ -433,6 +433,7 @@ static void fault_cleanup(struct soft_cpu *cpu)
 		cpu->lazy.op = SOFT_LAZY_NONE;
 		cpu->rflags = cpu->undo_rflags;
 		cpu->undo_flags = false;
+		soft_priv_update(cpu);
 	}
 }
 

@@ -343,7 +343,7 @@ static inline u64 soft_rmw_begin(struct soft_cpu *cpu, const struct soft_insn *i
 	r->mem = true;
 	r->ea = soft_ea(cpu, in);
 	u64 lin = soft_mem_linear(cpu, in->seg, r->ea, size, SOFT_ACC_WRITE);
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->dpriv);
 	if (__builtin_expect(e->tag[SOFT_ACC_WRITE] == (lin & ~0xfffULL) && soft_in_page(lin, size),
 			     1)) {
 		r->host = e->host + (lin & 0xfff);

@@ -24,19 +24,21 @@ u64 soft_seg_linear(struct soft_cpu *cpu, int seg, u64 off, unsigned size, enum 
 /* #GP(0), or #SS(0) when seg is SS: a non-canonical address in 64-bit mode. */
 _Noreturn void soft_raise_noncanonical(struct soft_cpu *cpu, int seg);
 
-/* Translation of linear address lin for an access of kind acc at user
- * (CPL 3) or supervisor privilege: sets A/D bits, raises #PF (CR2 = lin).
- * Returns the guest-physical address. Does not touch the TLB. */
-u64 soft_translate(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool user);
+/* Translation of linear address lin for an access of kind acc with
+ * privilege priv (enum soft_priv: the TLB bank the access uses): sets A/D
+ * bits, raises #PF (CR2 = lin). Returns the guest-physical address. Does
+ * not touch the TLB. */
+u64 soft_translate(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigned priv);
 
 /* Linear-address accesses of any length up to 4096 bytes: every page is
  * translated and checked before any byte moves; RAM through the TLB, other
- * addresses through the MMIO bus in naturally sized pieces. */
+ * addresses through the MMIO bus in naturally sized pieces. priv: enum
+ * soft_priv. */
 void soft_lin_read(struct soft_cpu *cpu, u64 lin, void *dst, unsigned len, enum soft_access acc,
-		   bool user);
-void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len, bool user);
-u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, bool user);
-void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value, bool user);
+		   unsigned priv);
+void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len, unsigned priv);
+u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, unsigned priv);
+void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value, unsigned priv);
 
 /* Probes an access of len (<= 4096) bytes at seg:off of kind acc: every
  * segment and paging check, #GP/#SS/#PF as the access would raise them,
@@ -127,9 +129,9 @@ static inline u64 soft_mem_linear(struct soft_cpu *cpu, int seg, u64 off, unsign
 	return soft_seg_linear(cpu, seg, off, size, acc);
 }
 
-static inline struct soft_tlb_entry *soft_tlb_slot(struct soft_cpu *cpu, u64 lin, bool user)
+static inline struct soft_tlb_entry *soft_tlb_slot(struct soft_cpu *cpu, u64 lin, unsigned priv)
 {
-	return &cpu->tlb.e[user][soft_tlb_index(lin)];
+	return &cpu->tlb.e[priv][soft_tlb_index(lin)];
 }
 
 /* True when a size-byte access at lin stays inside its page. */
@@ -138,27 +140,27 @@ static inline bool soft_in_page(u64 lin, unsigned size)
 	return (lin & 0xfff) <= 4096 - size;
 }
 
-static inline u64 soft_lin_load(struct soft_cpu *cpu, u64 lin, unsigned size, bool user)
+static inline u64 soft_lin_load(struct soft_cpu *cpu, u64 lin, unsigned size, unsigned priv)
 {
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, user);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, priv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_READ] == (lin & ~0xfffULL) && soft_in_page(lin, size),
 			     1))
 		return soft_host_load(e->host + (lin & 0xfff), size);
-	return soft_lin_read_slow(cpu, lin, size, user);
+	return soft_lin_read_slow(cpu, lin, size, priv);
 }
 
 static inline void soft_lin_store(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value,
-				  bool user)
+				  unsigned priv)
 {
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, user);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, priv);
 
 	if (__builtin_expect(e->tag[SOFT_ACC_WRITE] == (lin & ~0xfffULL) && soft_in_page(lin, size),
 			     1)) {
 		soft_host_store(e->host + (lin & 0xfff), size, value);
 		return;
 	}
-	soft_lin_write_slow(cpu, lin, size, value, user);
+	soft_lin_write_slow(cpu, lin, size, value, priv);
 }
 
 /* soft_read()/soft_write() inline: size 1, 2, 4 or 8. */
@@ -166,14 +168,14 @@ static inline u64 soft_mem_read(struct soft_cpu *cpu, int seg, u64 off, unsigned
 {
 	u64 lin = soft_mem_linear(cpu, seg, off, size, SOFT_ACC_READ);
 
-	return soft_lin_load(cpu, lin, size, cpu->cpl == 3);
+	return soft_lin_load(cpu, lin, size, cpu->dpriv);
 }
 
 static inline void soft_mem_write(struct soft_cpu *cpu, int seg, u64 off, unsigned size, u64 value)
 {
 	u64 lin = soft_mem_linear(cpu, seg, off, size, SOFT_ACC_WRITE);
 
-	soft_lin_store(cpu, lin, size, value, cpu->cpl == 3);
+	soft_lin_store(cpu, lin, size, value, cpu->dpriv);
 }
 
 #endif

@@ -24,13 +24,20 @@
 #define PF_U    (1u << 2)
 #define PF_RSVD (1u << 3)
 #define PF_ID   (1u << 4)
+#define PF_PK   (1u << 5)
+
+/* Protection key of a 4-level paging leaf (SDM Vol. 3A 4.6.2). */
+#define PTE_PKEY_SHIFT 59
 
 #define PA_MASK (((1ULL << SOFT_MAXPHYADDR) - 1) & ~0xfffULL)
 
+/* A successful walk: the translation and which accesses of the walk's
+ * privilege the rights allow now (what a TLB entry may cache). */
 struct soft_walk {
 	u64 gpa;
-	bool writable, executable, dirty, global;
+	bool readable, writable, executable, dirty, global;
 	unsigned shift;
+	unsigned pkey; /* protection key + 1 when PKRU took part in the rights, else 0 */
 };
 
 static u64 pte_load(struct soft_cpu *cpu, u64 gpa, unsigned size, u8 **host)
@@ -63,25 +70,64 @@ static bool pte_set(u8 *host, unsigned size, u64 old, u64 bits)
 					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* Which accesses the rights of SDM Vol. 3A 4.6 allow to a page whose
+ * paging-structure entries combine to us (U/S), rw (R/W) and xd, with leaf
+ * e, for privilege priv: sets *r, *w, *x, and in *pk_r, *pk_w whether the
+ * protection key alone forbids a read or a write (the #PF error code's PK
+ * bit, SDM Vol. 3A 4.7). Returns the page's key + 1 when PKRU takes part
+ * in its rights (a TLB entry then depends on that key's PKRU bits), else 0. */
+static unsigned mmu_rights(const struct soft_cpu *cpu, unsigned priv, bool us, bool rw, bool xd,
+			   u64 e, bool *r, bool *w, bool *x, bool *pk_r, bool *pk_w)
+{
+	const bool wp = cpu->cr0 & X86_CR0_WP, user = priv == SOFT_PRIV_USER;
+
+	*pk_r = *pk_w = false;
+	if (user) {
+		*r = us;
+		*w = us && rw;
+		*x = us && !xd;
+	} else {
+		/* Supervisor: R/W counts only with CR0.WP. On a user-mode
+		 * address (U/S = 1 at every level) SMEP forbids fetches and SMAP
+		 * data accesses, unless the bank is the explicit one of
+		 * EFLAGS.AC = 1 (SDM Vol. 3A 4.6.1). */
+		*r = !(us && (cpu->cr4 & X86_CR4_SMAP) && priv != SOFT_PRIV_SUP_AC);
+		*w = *r && (rw || !wp);
+		*x = !xd && !(us && (cpu->cr4 & X86_CR4_SMEP));
+	}
+	/* Protection keys (SDM Vol. 3A 4.6.2): 4-level paging, user-mode
+	 * addresses, data accesses of either privilege; WD binds supervisor
+	 * writes only with CR0.WP. */
+	if (!us || !(cpu->cr4 & X86_CR4_PKE) || !(cpu->efer & X86_EFER_LMA))
+		return 0;
+	unsigned key = (unsigned)(e >> PTE_PKEY_SHIFT) & 15, kr = cpu->pkru >> (2 * key);
+	*pk_r = kr & 1;
+	*pk_w = (kr & 1) || ((kr & 2) && (user || wp));
+	*r = *r && !*pk_r;
+	*w = *w && !*pk_w;
+	return key + 1;
+}
+
 /* Walks the paging structures for lin. Returns true with *w filled, or
  * false with the #PF error code in *err. */
-static bool mmu_walk(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool user,
+static bool mmu_walk(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigned priv,
 		     struct soft_walk *w, u32 *err)
 {
 	static const u8 sh4[] = {39, 30, 21, 12}, sh2[] = {22, 12}, shpae[] = {21, 12};
 	const bool nxe = cpu->efer & X86_EFER_NXE;
-	const bool wp = cpu->cr0 & X86_CR0_WP;
-	u32 ecode = (acc == SOFT_ACC_WRITE ? PF_W : 0) | (user ? PF_U : 0);
+	u32 ecode = (acc == SOFT_ACC_WRITE ? PF_W : 0) | (priv == SOFT_PRIV_USER ? PF_U : 0);
 	const u8 *shifts;
 	unsigned nlev, esize, lvl;
 	u64 table, rsvd, e = 0;
 	u8 *host = NULL;
 
 	if (!(cpu->cr0 & X86_CR0_PG)) {
-		*w = (struct soft_walk){lin, true, true, true, false, 12};
+		*w = (struct soft_walk){lin, true, true, true, true, false, 12, 0};
 		return true;
 	}
-	if (acc == SOFT_ACC_FETCH && nxe && (cpu->cr4 & X86_CR4_PAE))
+	/* I/D (SDM Vol. 3A 4.7): fetches, when SMEP or PAE-style NX is on. */
+	if (acc == SOFT_ACC_FETCH &&
+	    ((nxe && (cpu->cr4 & X86_CR4_PAE)) || (cpu->cr4 & X86_CR4_SMEP)))
 		ecode |= PF_ID;
 retry:;
 	bool rw = true, us = true, xd = false;
@@ -159,28 +205,26 @@ retry:;
 		table = esize == 8 ? e & PA_MASK : e & 0xfffff000ULL;
 	}
 
-	/* Access rights (SDM Vol. 3A 4.6); no SMEP/SMAP (not advertised). */
-	if (user) {
-		if (!us || (acc == SOFT_ACC_WRITE && !rw))
-			goto protection;
-	} else if (acc == SOFT_ACC_WRITE && !rw && wp) {
-		goto protection;
+	/* Access rights (SDM Vol. 3A 4.6). */
+	bool r_ok, w_ok, x_ok, pk_r, pk_w;
+	w->pkey = mmu_rights(cpu, priv, us, rw, xd, e, &r_ok, &w_ok, &x_ok, &pk_r, &pk_w);
+	if (!(acc == SOFT_ACC_READ ? r_ok : acc == SOFT_ACC_WRITE ? w_ok : x_ok)) {
+		*err = ecode | PF_P;
+		if (acc == SOFT_ACC_READ ? pk_r : acc == SOFT_ACC_WRITE && pk_w)
+			*err |= PF_PK;
+		return false;
 	}
-	if (acc == SOFT_ACC_FETCH && xd)
-		goto protection;
 	if (!pte_set(host, esize, e, PTE_A | (acc == SOFT_ACC_WRITE ? PTE_D : 0)))
 		goto retry;
-	w->writable = user ? rw : (rw || !wp);
-	w->executable = !xd;
+	w->readable = r_ok;
+	w->writable = w_ok;
+	w->executable = x_ok;
 	w->dirty = acc == SOFT_ACC_WRITE || (e & PTE_D);
 	w->global = (e & PTE_G) && (cpu->cr4 & X86_CR4_PGE);
 	return true;
 
 reserved:
 	*err = ecode | PF_P | PF_RSVD;
-	return false;
-protection:
-	*err = ecode | PF_P;
 	return false;
 }
 
@@ -190,13 +234,13 @@ static void mmu_check_canonical(struct soft_cpu *cpu, u64 lin)
 		soft_raise(cpu, EXC_GP, 0);
 }
 
-u64 soft_translate(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool user)
+u64 soft_translate(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigned priv)
 {
 	struct soft_walk w;
 	u32 err;
 
 	mmu_check_canonical(cpu, lin);
-	if (!mmu_walk(cpu, lin, acc, user, &w, &err)) {
+	if (!mmu_walk(cpu, lin, acc, priv, &w, &err)) {
 		cpu->cr2 = lin;
 		soft_raise(cpu, EXC_PF, err);
 	}
@@ -205,9 +249,9 @@ u64 soft_translate(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool use
 
 /* Host pointer for lin (NULL when the page is not RAM) and its gpa; fills
  * the TLB on a miss. Raises #PF/#GP. */
-static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool user, u64 *gpa)
+static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigned priv, u64 *gpa)
 {
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, user);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, priv);
 	struct soft_walk w;
 	u32 err;
 	u8 *host;
@@ -218,7 +262,7 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool us
 	}
 	cpu->stat_tlb_misses++;
 	mmu_check_canonical(cpu, lin);
-	if (!mmu_walk(cpu, lin, acc, user, &w, &err)) {
+	if (!mmu_walk(cpu, lin, acc, priv, &w, &err)) {
 		cpu->cr2 = lin;
 		soft_raise(cpu, EXC_PF, err);
 	}
@@ -226,8 +270,8 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, bool us
 	host = guest_mem_ptr(&cpu->m->mem, w.gpa & ~0xfffULL, 4096);
 	if (!host)
 		return NULL; /* MMIO: never cached */
-	soft_tlb_fill(&cpu->tlb, lin, user, host, w.gpa, true, w.writable && w.dirty, w.executable,
-		      w.global, w.shift);
+	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable, w.writable && w.dirty,
+		      w.executable, w.global, w.shift, w.pkey);
 	return host + (lin & 0xfff);
 }
 
@@ -240,7 +284,7 @@ struct lin_parts {
 };
 
 static void lin_prepare(struct soft_cpu *cpu, u64 lin, unsigned len, enum soft_access acc,
-			bool user, struct lin_parts *p)
+			unsigned priv, struct lin_parts *p)
 {
 	unsigned first = 4096 - (lin & 0xfff);
 
@@ -248,14 +292,14 @@ static void lin_prepare(struct soft_cpu *cpu, u64 lin, unsigned len, enum soft_a
 		soft_raise(cpu, EXC_GP, 0); /* callers never ask for more */
 	p->n = 1;
 	p->len[0] = MIN(first, len);
-	p->host[0] = lin_page(cpu, lin, acc, user, &p->gpa[0]);
+	p->host[0] = lin_page(cpu, lin, acc, priv, &p->gpa[0]);
 	if (len > first) {
 		u64 lin2 = lin + first;
 		if (cpu->mode != SOFT_MODE_LONG64)
 			lin2 &= 0xffffffffULL; /* linear addresses wrap at 4 GiB */
 		p->n = 2;
 		p->len[1] = len - first;
-		p->host[1] = lin_page(cpu, lin2, acc, user, &p->gpa[1]);
+		p->host[1] = lin_page(cpu, lin2, acc, priv, &p->gpa[1]);
 	}
 }
 
@@ -321,20 +365,20 @@ static void parts_read(struct soft_cpu *cpu, const struct lin_parts *p, u8 *dst)
 }
 
 void soft_lin_read(struct soft_cpu *cpu, u64 lin, void *dst, unsigned len, enum soft_access acc,
-		   bool user)
+		   unsigned priv)
 {
 	struct lin_parts p;
 
-	lin_prepare(cpu, lin, len, acc, user, &p);
+	lin_prepare(cpu, lin, len, acc, priv, &p);
 	parts_read(cpu, &p, dst);
 }
 
-void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len, bool user)
+void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len, unsigned priv)
 {
 	const u8 *s = src;
 	struct lin_parts p;
 
-	lin_prepare(cpu, lin, len, SOFT_ACC_WRITE, user, &p);
+	lin_prepare(cpu, lin, len, SOFT_ACC_WRITE, priv, &p);
 	for (unsigned i = 0; i < p.n; i++) {
 		if (!p.host[i]) {
 			mmio_write(cpu, p.gpa[i], s, p.len[i]);
@@ -348,26 +392,26 @@ void soft_lin_write(struct soft_cpu *cpu, u64 lin, const void *src, unsigned len
 	}
 }
 
-u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, bool user)
+u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, unsigned priv)
 {
 	u64 v = 0;
 
 	if (soft_in_page(lin, size)) {
 		u64 gpa;
-		u8 *host = lin_page(cpu, lin, SOFT_ACC_READ, user, &gpa);
+		u8 *host = lin_page(cpu, lin, SOFT_ACC_READ, priv, &gpa);
 		if (host)
 			return soft_host_load(host, size);
 		return phys_io_read(cpu, gpa, size); /* one device access */
 	}
-	soft_lin_read(cpu, lin, &v, size, SOFT_ACC_READ, user);
+	soft_lin_read(cpu, lin, &v, size, SOFT_ACC_READ, priv);
 	return v;
 }
 
-void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value, bool user)
+void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value, unsigned priv)
 {
 	if (soft_in_page(lin, size)) {
 		u64 gpa;
-		u8 *host = lin_page(cpu, lin, SOFT_ACC_WRITE, user, &gpa);
+		u8 *host = lin_page(cpu, lin, SOFT_ACC_WRITE, priv, &gpa);
 		if (!host) {
 			phys_io_write(cpu, gpa, size, value);
 			return;
@@ -378,7 +422,7 @@ void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value
 			code->written(code->opaque, gpa, size);
 		return;
 	}
-	soft_lin_write(cpu, lin, &value, size, user);
+	soft_lin_write(cpu, lin, &value, size, priv);
 }
 
 /* ---- the cpu.h memory interface ---- */
@@ -397,14 +441,14 @@ void soft_read_buf(struct soft_cpu *cpu, int seg, u64 offset, void *dst, unsigne
 {
 	u64 lin = soft_mem_linear(cpu, seg, offset, len, SOFT_ACC_READ);
 
-	soft_lin_read(cpu, lin, dst, len, SOFT_ACC_READ, cpu->cpl == 3);
+	soft_lin_read(cpu, lin, dst, len, SOFT_ACC_READ, cpu->dpriv);
 }
 
 void soft_write_buf(struct soft_cpu *cpu, int seg, u64 offset, const void *src, unsigned len)
 {
 	u64 lin = soft_mem_linear(cpu, seg, offset, len, SOFT_ACC_WRITE);
 
-	soft_lin_write(cpu, lin, src, len, cpu->cpl == 3);
+	soft_lin_write(cpu, lin, src, len, cpu->dpriv);
 }
 
 u64 soft_read_for_write(struct soft_cpu *cpu, int seg, u64 offset, unsigned size)
@@ -413,7 +457,7 @@ u64 soft_read_for_write(struct soft_cpu *cpu, int seg, u64 offset, unsigned size
 	struct lin_parts p;
 	u64 v = 0;
 
-	lin_prepare(cpu, lin, size, SOFT_ACC_WRITE, cpu->cpl == 3, &p);
+	lin_prepare(cpu, lin, size, SOFT_ACC_WRITE, cpu->dpriv, &p);
 	if (p.n == 1 && !p.host[0])
 		v = phys_io_read(cpu, p.gpa[0], size);
 	else
@@ -426,7 +470,7 @@ void soft_check_access(struct soft_cpu *cpu, int seg, u64 off, unsigned len, enu
 	u64 lin = soft_mem_linear(cpu, seg, off, len, acc);
 	struct lin_parts p;
 
-	lin_prepare(cpu, lin, len, acc, cpu->cpl == 3, &p);
+	lin_prepare(cpu, lin, len, acc, acc == SOFT_ACC_FETCH ? cpu->cpl == 3 : cpu->dpriv, &p);
 }
 
 static u64 sys_linear(const struct soft_cpu *cpu, u64 linear)
@@ -437,12 +481,12 @@ static u64 sys_linear(const struct soft_cpu *cpu, u64 linear)
 
 u64 soft_read_sys(struct soft_cpu *cpu, u64 linear, unsigned size)
 {
-	return soft_lin_load(cpu, sys_linear(cpu, linear), size, false);
+	return soft_lin_load(cpu, sys_linear(cpu, linear), size, SOFT_PRIV_SUP);
 }
 
 void soft_write_sys(struct soft_cpu *cpu, u64 linear, unsigned size, u64 value)
 {
-	soft_lin_store(cpu, sys_linear(cpu, linear), size, value, false);
+	soft_lin_store(cpu, sys_linear(cpu, linear), size, value, SOFT_PRIV_SUP);
 }
 
 void soft_fetch(struct soft_cpu *cpu, u64 offset, void *dst, unsigned len)
@@ -479,7 +523,7 @@ u8 *soft_rmw_ptr(struct soft_cpu *cpu, int seg, u64 off, unsigned size)
 
 	if (!soft_in_page(lin, size))
 		return NULL;
-	host = lin_page(cpu, lin, SOFT_ACC_WRITE, cpu->cpl == 3, &gpa);
+	host = lin_page(cpu, lin, SOFT_ACC_WRITE, cpu->dpriv, &gpa);
 	if (!host || soft_codemap_test(cpu->tlb.code, gpa))
 		return NULL;
 	return host;

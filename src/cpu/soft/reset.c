@@ -61,6 +61,7 @@ void soft_reset(struct soft_cpu *cpu)
 
 	soft_vendor_set(cpu, cpu->m ? cpu->m->cfg.cpu_vendor : CPU_VENDOR_HOST);
 	reset_regs(cpu);
+	cpu->pkru = 0; /* INIT keeps it, as the x87/SSE state (SDM Vol. 3A 9.1) */
 	memset(msr, 0, sizeof(*msr));
 	msr->tsc_offset = tsc_offset;
 	/* As firmware leaves them, the same on KVM (src/cpu/reset_msrs.h). */

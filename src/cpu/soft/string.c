@@ -96,7 +96,7 @@ static bool str_once(struct soft_cpu *cpu, const struct soft_insn *in, const str
 static u8 *str_host(struct soft_cpu *cpu, int seg, u64 off, unsigned len, enum soft_access acc)
 {
 	u64 lin = soft_mem_linear(cpu, seg, off, len, acc);
-	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->dpriv);
 
 	if (e->tag[acc] != (lin & ~0xfffULL) || !soft_in_page(lin, len))
 		return NULL;

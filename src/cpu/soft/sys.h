@@ -63,10 +63,11 @@ void soft_tss_stack(struct soft_cpu *cpu, unsigned dpl, u32 ext, struct x86_seg 
 		    u64 *ssdesc);
 /* Pushes n values of size bytes (vals[0] first, at the highest address)
  * below sp on the stack ss (sp_mask 0xffff, 0xffffffff, or ~0 for a 64-bit
- * stack, where ss is unused) with the given privilege; checks every byte
- * before writing any (#SS(ss_err)). Returns the new stack pointer. */
+ * stack, where ss is unused) with privilege priv (enum soft_priv: explicit
+ * accesses at the new CPL, soft_data_priv()); checks every byte before
+ * writing any (#SS(ss_err)). Returns the new stack pointer. */
 u64 soft_push_frame(struct soft_cpu *cpu, const struct x86_seg *ss, u64 sp, u64 sp_mask,
-		    const u64 *vals, unsigned n, unsigned size, bool user, u32 ss_err);
+		    const u64 *vals, unsigned n, unsigned size, unsigned priv, u32 ss_err);
 
 /* Loads CS with sel/desc (RPL replaced by cpl) and updates the mode. */
 void soft_set_cs(struct soft_cpu *cpu, u16 sel, u64 desc, unsigned cpl);
@@ -91,6 +92,9 @@ bool soft_io_allowed(struct soft_cpu *cpu, u16 port, unsigned size);
 
 /* ---- control registers (cr.c) ---- */
 void soft_clts(struct soft_cpu *cpu);
+/* WRPKRU after its checks: sets PKRU and drops the TLB entries whose
+ * rights came from a key whose AD/WD bits changed. */
+void soft_pkru_write(struct soft_cpu *cpu, u32 v);
 void soft_lmsw(struct soft_cpu *cpu, u16 value);
 void soft_invlpg(struct soft_cpu *cpu, u64 lin);
 /* Loads the PAE PDPTE registers from cr3; false on reserved bits. */

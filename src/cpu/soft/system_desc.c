@@ -1,6 +1,7 @@
 /* Descriptor-table and privileged-state instructions: group 6 (SLDT STR LLDT
  * LTR VERR VERW), group 7 (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG SWAPGS
- * RDTSCP XGETBV XSETBV CLAC STAC), LAR, LSL, ARPL (Intel SDM Vol. 2, 3A). */
+ * RDTSCP XGETBV XSETBV CLAC STAC RDPKRU WRPKRU), LAR, LSL, ARPL (Intel SDM
+ * Vol. 2, 3A), with UMIP's rule for the stores (SDM Vol. 3A 2.5, CR4.UMIP). */
 #include "cpu/soft/interp.h"
 #include "cpu/soft/pv.h"
 #include "cpu/soft/sys.h"
@@ -13,6 +14,14 @@ static bool real_or_vm86(const struct soft_cpu *cpu)
 static void need_cpl0(struct soft_cpu *cpu)
 {
 	if (cpu->cpl != 0)
+		soft_raise(cpu, EXC_GP, 0);
+}
+
+/* UMIP: SGDT, SIDT, SLDT, SMSW and STR raise #GP(0) at CPL > 0 (real mode
+ * is CPL 0, virtual-8086 mode CPL 3) when CR4.UMIP = 1. */
+static void umip_check(struct soft_cpu *cpu)
+{
+	if ((cpu->cr4 & X86_CR4_UMIP) && cpu->cpl > 0)
 		soft_raise(cpu, EXC_GP, 0);
 }
 
@@ -43,9 +52,11 @@ void soft_op_grp6(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_insn_ud(cpu, in);
 	switch (op) {
 	case 0:
+		umip_check(cpu);
 		store_sel(cpu, in, cpu->ldt.selector);
 		return;
 	case 1:
+		umip_check(cpu);
 		store_sel(cpu, in, cpu->tr.selector);
 		return;
 	}
@@ -74,6 +85,7 @@ static void store_dtable(struct soft_cpu *cpu, const struct soft_insn *in,
 	unsigned bsize = cpu->mode == SOFT_MODE_LONG64 ? 8 : 4;
 	u64 base = t->base;
 
+	umip_check(cpu);
 	if (in->addrsize == 4)
 		ea2 = (u32)ea2;
 	else if (in->addrsize == 2)
@@ -115,8 +127,30 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_hypercall(cpu, in->modrm == 0xd9);
 		return;
 	case 0xca: /* CLAC */
-	case 0xcb: /* STAC: SMAP is not offered */
-		soft_insn_ud(cpu, in);
+	case 0xcb: /* STAC (SDM Vol. 2A CLAC, Vol. 2B STAC): CPL 0 only, #UD else */
+		if (in->p66 || in->rep || cpu->cpl > 0)
+			soft_insn_ud_defined(cpu); /* architectural: not logged */
+		if (in->modrm == 0xcb)
+			cpu->rflags |= X86_RFLAGS_AC;
+		else
+			cpu->rflags &= ~X86_RFLAGS_AC;
+		soft_priv_update(cpu);
+		return;
+	case 0xee: /* RDPKRU (SDM Vol. 2B): any CPL, #UD unless CR4.PKE */
+		if (in->p66 || in->rep || !(cpu->cr4 & X86_CR4_PKE))
+			soft_insn_ud_defined(cpu);
+		if ((u32)cpu->gpr[X86_RCX] != 0)
+			soft_raise(cpu, EXC_GP, 0);
+		cpu->gpr[X86_RAX] = cpu->pkru;
+		cpu->gpr[X86_RDX] = 0;
+		return;
+	case 0xef: /* WRPKRU (SDM Vol. 2D) */
+		if (in->p66 || in->rep || !(cpu->cr4 & X86_CR4_PKE))
+			soft_insn_ud_defined(cpu);
+		if ((u32)cpu->gpr[X86_RCX] != 0 || (u32)cpu->gpr[X86_RDX] != 0)
+			soft_raise(cpu, EXC_GP, 0);
+		soft_pkru_write(cpu, (u32)cpu->gpr[X86_RAX]);
+		return;
 	case 0xd0: /* XGETBV */
 		if (!(cpu->cr4 & (1ULL << 18)))
 			soft_insn_ud(cpu, in);
@@ -149,6 +183,7 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 	}
 	switch ((in->modrm >> 3) & 7) {
 	case 4: /* SMSW r */
+		umip_check(cpu);
 		store_sel(cpu, in, in->opsize == 2 ? cpu->cr0 & 0xffff : cpu->cr0);
 		return;
 	case 6: /* LMSW r */
@@ -157,7 +192,7 @@ static void grp7_reg(struct soft_cpu *cpu, const struct soft_insn *in)
 		cpu->exec_stop = true;
 		return;
 	}
-	/* MONITOR/MWAIT, VMX/SVM, XEND/XTEST, RDPKRU..., not offered. */
+	/* MONITOR/MWAIT, VMX/SVM, XEND/XTEST..., not offered. */
 	soft_insn_ud(cpu, in);
 }
 
@@ -184,6 +219,7 @@ void soft_op_grp7(struct soft_cpu *cpu, const struct soft_insn *in)
 		load_dtable(cpu, in, true);
 		break;
 	case 4: /* SMSW m16 */
+		umip_check(cpu);
 		soft_mem_write(cpu, in->seg, soft_ea(cpu, in), 2, cpu->cr0 & 0xffff);
 		break;
 	case 6: /* LMSW m16 */

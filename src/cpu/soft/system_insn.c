@@ -378,7 +378,7 @@ void soft_op_grp15(struct soft_cpu *cpu, const struct soft_insn *in)
 		/* CLFLUSH, CLFLUSHOPT, CLWB: coherent memory; only the checks of
 		 * a one-byte read, with no access (SDM Vol. 2A "CLFLUSH"). */
 		u64 lin = soft_mem_linear(cpu, in->seg, soft_ea(cpu, in), 1, SOFT_ACC_READ);
-		soft_translate(cpu, lin, SOFT_ACC_READ, cpu->cpl == 3);
+		soft_translate(cpu, lin, SOFT_ACC_READ, cpu->dpriv);
 		return;
 	}
 	soft_op_simd(cpu, in);

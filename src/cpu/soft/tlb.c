@@ -16,6 +16,7 @@ static void tlb_entry_clear(struct soft_tlb_entry *e)
 	__atomic_store_n(&e->tag[SOFT_ACC_FETCH], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
 	e->global = false;
 	e->shift = 12;
+	e->pkey = 0;
 }
 
 static u64 entry_page(const struct soft_tlb_entry *e)
@@ -29,7 +30,7 @@ static u64 entry_page(const struct soft_tlb_entry *e)
 int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
 {
 	memset(tlb, 0, sizeof(*tlb));
-	for (unsigned p = 0; p < 2; p++)
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 			tlb_entry_clear(&tlb->e[p][i]);
 	if (code) {
@@ -93,7 +94,7 @@ static void flush_large(struct soft_tlb *tlb, u64 key)
 	unsigned shift = key & 0xfff;
 	u64 base = key & ~0xfffULL, mask = ~((1ULL << shift) - 1);
 
-	for (unsigned p = 0; p < 2; p++) {
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 			struct soft_tlb_entry *e = &tlb->e[p][i];
 			if (e->shift == shift && (entry_page(e) & mask) == base)
@@ -110,12 +111,12 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 
 	tlb->gen++;
 
-	for (unsigned p = 0; p < 2; p++)
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
 		if (entry_page(&tlb->e[p][idx]) == page)
 			tlb_entry_clear(&tlb->e[p][idx]);
 	/* The other pieces of a large mapping live at other indexes. */
 	if (tlb->large_overflow) {
-		for (unsigned p = 0; p < 2; p++) {
+		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 				struct soft_tlb_entry *e = &tlb->e[p][i];
 				u64 mask = ~((1ULL << e->shift) - 1);
@@ -137,12 +138,27 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	}
 }
 
-void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, bool readable,
-		   bool writable, bool executable, bool global, unsigned shift)
+void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	tlb->gen++;
+	/* Entries stay listed (empty ones may be): the next flush unlists them. */
+	for (unsigned k = 0; k < tlb->nr_used; k++) {
+		unsigned slot = tlb->used[k];
+		struct soft_tlb_entry *e =
+		    &tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+		if (e->pkey && (keys >> (e->pkey - 1) & 1))
+			tlb_entry_clear(e);
+	}
+}
+
+void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
+		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey)
 {
 	u64 page = lin & ~0xfffULL;
 	unsigned idx = soft_tlb_index(lin);
-	struct soft_tlb_entry *e = &tlb->e[user][idx];
+	struct soft_tlb_entry *e = &tlb->e[priv][idx];
 
 	/* Keep the tags of the same page that an earlier fill set (e.g. a read
 	 * entry stays when a write fills the write tag). */
@@ -153,9 +169,10 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, 
 	}
 	if (!e->listed) {
 		e->listed = true;
-		tlb->used[tlb->nr_used++] = (u16)((unsigned)user << SOFT_TLB_BITS | idx);
+		tlb->used[tlb->nr_used++] = (u16)(priv << SOFT_TLB_BITS | idx);
 	}
 	e->host = host;
+	e->pkey = (u8)pkey;
 	__atomic_store_n(&e->gpa, gpa & ~0xfffULL, __ATOMIC_RELAXED);
 	e->shift = (u8)shift;
 	e->global = global;
@@ -210,7 +227,7 @@ bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa)
 	 * single tag word; the owner re-walks and sees the code bit). */
 	for (unsigned t = 0; t < map->nr_tlbs; t++) {
 		struct soft_tlb *tlb = map->tlbs[t];
-		for (unsigned p = 0; p < 2; p++) {
+		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 				struct soft_tlb_entry *e = &tlb->e[p][i];
 				if (__atomic_load_n(&e->gpa, __ATOMIC_RELAXED) == (pg << 12))

@@ -3,12 +3,18 @@
  * per-VM map of guest pages that hold decoded code (self-modifying code).
  *
  * Contract with the rest of the soft engine:
- * - mmu.c fills entries after a successful page walk (Intel SDM Vol. 3A 4.10.2):
- *   a write tag only once the leaf's dirty bit is set and the page holds no
- *   decoded code; a read tag for any successful walk; a fetch tag when the
- *   page is executable. Entries are 4 KiB even for 2M/4M/1G mappings.
+ * - mmu.c fills entries after a successful page walk (Intel SDM Vol. 3A 4.10.2)
+ *   with the rights of the bank's privilege under the current CR0.WP, CR4
+ *   (SMEP, SMAP, PKE), EFER.NXE and PKRU (SDM Vol. 3A 4.6): a read tag when a
+ *   read is allowed, a write tag when a write is and the leaf's dirty bit is
+ *   set and the page holds no decoded code, a fetch tag when a fetch is. A
+ *   hit therefore never lets through an access the rights would deny.
+ *   Entries are 4 KiB even for 2M/4M/1G mappings.
  * - cr.c flushes on CR3 (keeping global entries when CR4.PGE), CR4.PGE/PAE/
- *   PSE/SMEP and CR0.PG/WP changes; INVLPG calls soft_tlb_flush_page().
+ *   PSE/SMEP/SMAP/PKE and CR0.PG/WP changes, msr.c on EFER.NXE changes;
+ *   INVLPG calls soft_tlb_flush_page(); WRPKRU calls soft_tlb_flush_pkeys()
+ *   for the keys whose rights changed. EFLAGS.AC selects a bank instead of
+ *   flushing (enum soft_priv), so STAC/CLAC cost nothing here.
  *
  * Self-modifying code (for the interpreter, which owns decoded-code caches):
  * 1. At VM creation: soft_codemap_init(&vm->code, &m->mem, written_fn, vm).
@@ -48,6 +54,17 @@ static inline unsigned soft_tlb_index(u64 lin)
 
 enum soft_access { SOFT_ACC_READ = 0, SOFT_ACC_WRITE = 1, SOFT_ACC_FETCH = 2 };
 
+/* The TLB's banks: the privilege an access is made with, as far as the
+ * rights of SDM Vol. 3A 4.6 tell them apart. Explicit data accesses use
+ * cpu->dpriv, instruction fetches CPL 3 ? USER : SUP, implicit supervisor
+ * accesses (GDT, LDT, IDT, TSS) SUP whatever the CPL and EFLAGS.AC. */
+enum soft_priv {
+	SOFT_PRIV_SUP = 0,    /* CPL < 3 with SMAP in force, or implicit */
+	SOFT_PRIV_USER = 1,   /* CPL 3 */
+	SOFT_PRIV_SUP_AC = 2, /* explicit at CPL < 3 with CR4.SMAP = EFLAGS.AC = 1 */
+	SOFT_TLB_BANKS
+};
+
 struct soft_tlb_entry {
 	u64 tag[3];  /* [enum soft_access]: linear page (lin & ~0xfff) or SOFT_TLB_EMPTY */
 	u8 *host;    /* host address of the page's first byte */
@@ -55,6 +72,7 @@ struct soft_tlb_entry {
 	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
 	bool global; /* from a G=1 leaf with CR4.PGE set */
 	bool listed; /* its slot is in soft_tlb.used (owner thread only) */
+	u8 pkey;     /* protection key + 1 when PKRU took part in the rights, else 0 */
 };
 
 typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
@@ -72,17 +90,17 @@ struct soft_codemap {
 #define SOFT_TLB_LARGE_MAX 16
 
 struct soft_tlb {
-	struct soft_tlb_entry e[2][SOFT_TLB_SIZE]; /* [0] CPL 0-2 and implicit, [1] CPL 3 */
+	struct soft_tlb_entry e[SOFT_TLB_BANKS][SOFT_TLB_SIZE]; /* [enum soft_priv] */
 	u64 pdpte[4]; /* PAE PDPTE registers (SDM Vol. 3A 4.4.1), loaded by CR3 writes */
 	/* Mappings larger than 4 KiB that entries came from, as base | shift,
 	 * so that INVLPG scans the TLB only when it hits one of them. */
 	u64 large[SOFT_TLB_LARGE_MAX];
 	unsigned nr_large;
 	bool large_overflow;       /* more than fit: every INVLPG scans */
-	/* Slots (user << SOFT_TLB_BITS | index) filled since their last flush:
+	/* Slots (bank << SOFT_TLB_BITS | index) filled since their last flush:
 	 * every non-empty entry is listed, so a flush (each CR3 write) visits
 	 * only these instead of the whole TLB. Each slot at most once. */
-	u16 used[2 * SOFT_TLB_SIZE];
+	u16 used[SOFT_TLB_BANKS * SOFT_TLB_SIZE];
 	unsigned nr_used;
 	struct soft_codemap *code; /* NULL: no decoded-code tracking */
 	/* Changes with every flush (whole TLB or one page), every refill of a
@@ -101,9 +119,14 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global);
 /* INVLPG (SDM Vol. 3A 4.10.4.1): drops the entries for the page containing
  * lin, global or not, including all 4 KiB pieces of a larger mapping. */
 void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
-/* Fills the entry for linear page lin (privilege index user) from a walk. */
-void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, bool user, u8 *host, u64 gpa, bool readable,
-		   bool writable, bool executable, bool global, unsigned shift);
+/* WRPKRU: drops the entries whose rights came from one of the protection
+ * keys in the bit mask keys (bit k: key k). */
+void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys);
+/* Fills the entry for linear page lin in bank priv (enum soft_priv) from a
+ * walk; pkey: the leaf's protection key + 1 when PKRU took part in the
+ * rights (a user page under CR4.PKE in IA-32e mode), else 0. */
+void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
+		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey);
 
 /* Decoded-code map, see the comment at the top. Returns 0 or -errno. */
 int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,

@@ -151,6 +151,10 @@ extern volatile u64 trap_resume, catch_start, catch_end;
 
 void trap_reset(void);
 void trap_set_handler(unsigned vector, trap_fn fn);
+/* A handler that runs before anything is recorded in last_trap and before
+ * trap_resume is looked at: for vectors that are no trap to a test, such as
+ * lib/ring3.c's way back from ring 3. */
+void trap_set_raw_handler(unsigned vector, trap_fn fn);
 
 /* Output and results. */
 void putchar_serial(char c);
@@ -229,6 +233,24 @@ extern volatile u64 smp_done;
 /* Sends an IPI: icr_lo to APIC id dest (ignored with a shorthand), then
  * waits until the LAPIC has sent it. */
 void lapic_ipi(u32 dest, u32 icr_lo);
+
+/* Ring 3 (lib/ring3.c). ring3_init() makes .user.text/.user.data user pages
+ * (U/S = 1; ring3_run() calls it), ring3_run() enters CPL 3 at rip (in
+ * .user.text) with RBX = rbx, a
+ * user stack, RFLAGS = 2, and returns the user's RAX once the user code
+ * jumps to ring3_exit, which INTs through RING3_EXIT_VECTOR (a DPL 3 gate
+ * whose raw handler turns it into the return, counting no trap). For a
+ * fault expected in ring 3, set trap_resume = (u64)ring3_exit first. */
+#define RING3_EXIT_VECTOR 0x81
+void ring3_init(void);
+u64 ring3_run(const void *rip, u64 rbx);
+extern char ring3_exit[];
+extern u64 ring3_rflags; /* the user's RFLAGS at ring3_exit */
+
+/* CPUID feature check for programs about an optional feature: true when
+ * present. When absent the soft engine (which must offer it) fails the check
+ * and another CPU (KVM shows the host's) gets a note, no verdict. */
+bool cpu_feature(const char *name, bool present);
 
 /* Saved by lib/entry.S at the multiboot entry, before anything changed. */
 extern u32 mb_magic, mb_info, mb_entry_cr0, mb_entry_eflags;
