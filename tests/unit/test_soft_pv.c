@@ -471,8 +471,8 @@ static void test_steal_time(void)
 	memcpy(&version, st + KVM_STEAL_OFF_VERSION, 4);
 	CHECK_EQ(version, 4);
 	/* Out: preempted. Another vCPU asks for a flush; in: flushed, cleared. */
-	soft_tlb_fill(&cpu->tlb, lin, false, fx_guest(t, 0x9000), 0x9000, true, true, true, true,
-		      12);
+	soft_tlb_fill(&cpu->tlb, lin, SOFT_PRIV_SUP, fx_guest(t, 0x9000), 0x9000, true, true, true,
+		      true, 12, 0);
 	CHECK_EQ(e->tag[SOFT_ACC_READ], lin);
 	soft_pv_leave(v);
 	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], KVM_VCPU_PREEMPTED);
