@@ -142,6 +142,18 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_alu_mi(&e, JA_CMP, 4, JR_RAX, 0, 0x12345), "cmp dword ptr [rax], 0x12345");
 	SAME(jit_alu_mi(&e, JA_SUB, 1, JR_R12, 0, 5), "sub byte ptr [r12], 0x05");
 	SAME(jit_alu_mi(&e, JA_AND, 2, JR_RCX, 0, 0x7ff), "and word ptr [rcx], 0x7FF");
+	SAME(jit_movzx_rm(&e, 1, JR_RDX, JR_RBX, 0x40), "movzx edx, byte ptr [rbx+0x40]");
+	SAME(jit_movzx_rm(&e, 2, JR_R9, JR_R13, 0), "movzx r9d, word ptr [r13]");
+	SAME(jit_lea_x(&e, JR_RCX, JR_RCX, JR_RCX, 2, 0), "lea rcx, [rcx+rcx*2]");
+	SAME(jit_lea_x(&e, JR_RAX, JR_R13, JR_R9, 8, -8), "lea rax, [r13+r9*8-0x08]");
+	SAME(jit_lea_x(&e, JR_R10, JR_RBX, JR_RAX, 4, 0x1000), "lea r10, [rbx+rax*4+0x1000]");
+	SAME(jit_alu_rr(&e, JA_XOR, 4, JR_RCX, JR_RDX), "xor ecx, edx");
+	SAME(jit_alu_rr(&e, JA_ADD, 8, JR_R11, JR_RBX), "add r11, rbx");
+	SAME(jit_shift_ri(&e, JS_SHR, 8, JR_RCX, 12), "shr rcx, 0x0C");
+	SAME(jit_shift_ri(&e, JS_SHL, 4, JR_R8, 1), "shl r8d, 0x01");
+	SAME(jit_shift_ri(&e, JS_SAR, 8, JR_RAX, 63), "sar rax, 0x3F");
+	SAME(jit_incdec(&e, false, 4, JR_RAX), "inc eax");
+	SAME(jit_incdec(&e, true, 8, JR_R14), "dec r14");
 	SAME(jit_push(&e, JR_RBX), "push rbx");
 	SAME(jit_push(&e, JR_R15), "push r15");
 	SAME(jit_pop(&e, JR_R9), "pop r9");

@@ -12,6 +12,8 @@
 #define GDT  0x8000
 #define CODE 0x400000
 #define DATA 0x500000
+#define RDATA 0x600000      /* test_jit_random_blocks' data page, 4 KiB mappings */
+#define RDATA_NEXT 0x608000 /* where the linear page after it is */
 
 /* sum = 0; for (i = 1000; i; i--) { data[i & 15] += i; sum ^= i * 3; }
  * then a division by rbx = 0 at the end (#DE, with RIP on the div). */
@@ -156,11 +158,12 @@ static void test_jit_flush(void)
 }
 
 /* ---- random blocks: the translator against the interpreter ----------------
- * A loop of random register-only instructions (the forms the translator runs
- * natively and neighbours it calls handlers for, so that flags cross between
- * the two), a conditional branch and a jump back, run from the same random
+ * A loop of random instructions (the forms the translator runs natively and
+ * neighbours it calls handlers for, so that flags cross between the two;
+ * loads and stores at r15 + disp8, some across a page boundary, some with
+ * FS's base), a conditional branch and a jump back, run from the same random
  * state with the translator and without for the same budget: registers,
- * flags, RIP and counts must agree. */
+ * flags, RIP, counts and the data must agree. */
 static unsigned rnd(unsigned n)
 {
 	return (unsigned)rand() % n;
@@ -169,11 +172,36 @@ static unsigned rnd(unsigned n)
 static unsigned gen_insn(u8 *p)
 {
 	static const u8 alu_ops[] = {0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38};
-	unsigned n = 0, a = rnd(16), b = rnd(16), w = rnd(2); /* w: 64-bit */
+	unsigned n = 0, a = rnd(15), b = rnd(16), w = rnd(2); /* w: 64-bit; r15: the data base */
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(12)) {
+	switch (rnd(15)) {
+	case 12: /* MOV r, [r15 + disp8] / MOV [r15 + disp8], r (some cross a page) */
+	case 13:
+		if (rnd(4) == 0)
+			p[n++] = 0x64; /* FS: its base is added */
+		p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
+		p[n++] = rnd(2) ? 0x8b : 0x89;
+		p[n++] = (u8)(0x47 | (a & 7) << 3); /* mod 01, rm r15 */
+		p[n++] = (u8)rnd(128);
+		break;
+	case 14: /* MOVZX r, byte/word [r15 + disp8], or MOV [r15 + disp8], imm32 */
+		if (rnd(2)) {
+			p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
+			p[n++] = 0x0f;
+			p[n++] = rnd(2) ? 0xb6 : 0xb7;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		} else {
+			p[n++] = (u8)(0x41 | (w ? 8 : 0));
+			p[n++] = 0xc7;
+			p[n++] = 0x47;
+			p[n++] = (u8)rnd(128);
+			memcpy(p + n, &imm, 4);
+			n += 4;
+		}
+		break;
 	case 0: /* ALU r/m, r: op a, b (01 + op) */
 	case 1:
 		p[n++] = rex;
@@ -280,16 +308,31 @@ static void test_jit_random_blocks(void)
 	unsigned rounds = getenv("POPEK_TEST_LONG") ? 20000 : 1000, bad = 0;
 	struct fx *f[2] = {machine(false), machine(true)};
 
+	/* The data page and the next linear page, which is elsewhere in RAM:
+	 * an access across them must not run on into the wrong memory. */
+	for (unsigned j = 0; j < 2; j++) {
+		fx_map4(f[j], f[j]->cpu.cr3, RDATA, RDATA, PTE_P | PTE_W, 12);
+		fx_map4(f[j], f[j]->cpu.cr3, RDATA + 0x1000, RDATA_NEXT, PTE_P | PTE_W, 12);
+		soft_tlb_flush(&f[j]->cpu, false);
+	}
 	srand(1234);
 	for (unsigned r = 0; r < rounds && bad < 5; r++) {
 		u8 code[256];
 		u64 gpr[16], fl = ((u64)rand() & 0x8d5) | X86_RFLAGS_FIXED;
 		unsigned len = gen_loop(code);
 
+		u8 data[0x100];
+
 		for (unsigned i = 0; i < 16; i++)
 			gpr[i] = ((u64)rand() << 40) ^ ((u64)rand() << 20) ^ (u64)rand();
+		gpr[15] = RDATA + 0xfc0;
+		for (unsigned i = 0; i < sizeof(data); i++)
+			data[i] = (u8)rand();
 		for (unsigned j = 0; j < 2; j++) {
 			struct soft_cpu *cpu = &f[j]->cpu;
+			memcpy(fx_ptr(f[j], RDATA + 0xf80), data, 0x80);
+			memcpy(fx_ptr(f[j], RDATA_NEXT), data + 0x80, 0x80);
+			cpu->seg[X86_FS].base = 0x10;
 			/* Fresh code: the block cache sees new bytes and rebuilds. */
 			memcpy(fx_ptr(f[j], CODE), code, len);
 			memcpy(cpu->gpr, gpr, sizeof(gpr));
@@ -304,7 +347,9 @@ static void test_jit_random_blocks(void)
 		bool same = a->rip == b->rip && a->stat_insns == b->stat_insns &&
 			    !memcmp(a->gpr, b->gpr, sizeof(a->gpr)) &&
 			    soft_flags_get(a) == soft_flags_get(b) &&
-			    a->pending_vector == b->pending_vector;
+			    a->pending_vector == b->pending_vector &&
+			    !memcmp(fx_ptr(f[0], RDATA + 0xf80), fx_ptr(f[1], RDATA + 0xf80), 0x80) &&
+			    !memcmp(fx_ptr(f[0], RDATA_NEXT), fx_ptr(f[1], RDATA_NEXT), 0x80);
 		if (!same) {
 			printf("  round %u: interpreter rip %#llx n %llu flags %#llx, translator rip "
 			       "%#llx n %llu flags %#llx; code:",

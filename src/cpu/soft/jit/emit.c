@@ -270,3 +270,68 @@ void jit_jmp_to(struct jit_emit *e, const u8 *target)
 	put8(e, 0xe9);
 	put32(e, (u32)(s32)rel);
 }
+
+/* ModRM + SIB for [base + index * (1 << ss) + disp]; index must not be rsp. */
+static void modrm_sib(struct jit_emit *e, unsigned reg, enum jit_reg base, enum jit_reg index,
+		      unsigned ss, s32 disp)
+{
+	unsigned mod = (disp == 0 && (base & 7) != JR_RBP) ? 0 : fits_s8(disp) ? 1 : 2;
+
+	put8(e, (u8)(mod << 6 | (reg & 7) << 3 | 4));
+	put8(e, (u8)(ss << 6 | (index & 7) << 3 | (base & 7)));
+	if (mod == 1)
+		put8(e, (u8)disp);
+	else if (mod == 2)
+		put32(e, (u32)disp);
+}
+
+static void prefixes_sib(struct jit_emit *e, unsigned size, unsigned reg, enum jit_reg base,
+			 enum jit_reg index)
+{
+	u8 rex = 0x40 | (size == 8 ? 8 : 0) | (reg & 8 ? 4 : 0) | (index & 8 ? 2 : 0) |
+		 (base & 8 ? 1 : 0);
+
+	if (size == 2)
+		put8(e, 0x66);
+	if (rex != 0x40 || (size == 1 && (reg & 7) >= 4))
+		put8(e, rex);
+}
+
+void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base, s32 disp)
+{
+	prefixes(e, 4, r, base, false);
+	put8(e, 0x0f);
+	put8(e, src_size == 1 ? 0xb6 : 0xb7);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_lea_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
+	       unsigned scale, s32 disp)
+{
+	prefixes_sib(e, 8, r, base, index);
+	put8(e, 0x8d);
+	modrm_sib(e, r, base, index, (unsigned)__builtin_ctz(scale | 16), disp);
+}
+
+void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg dst,
+		enum jit_reg src)
+{
+	prefixes(e, size, src, dst, true);
+	put8(e, (u8)(op * 8 + (size == 1 ? 0 : 1)));
+	modrm_reg(e, src, dst);
+}
+
+void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r, u8 count)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, size == 1 ? 0xc0 : 0xc1);
+	modrm_reg(e, op, r);
+	put8(e, count);
+}
+
+void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, size == 1 ? 0xfe : 0xff);
+	modrm_reg(e, dec ? 1 : 0, r);
+}

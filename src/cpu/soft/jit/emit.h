@@ -17,6 +17,9 @@ enum jit_reg {
 /* Group-1 ALU operations by their ModRM.reg / opcode-row number. */
 enum jit_alu { JA_ADD, JA_OR, JA_ADC, JA_SBB, JA_AND, JA_SUB, JA_XOR, JA_CMP };
 
+/* Group-2 shifts by their ModRM.reg number. */
+enum jit_shift { JS_SHL = 4, JS_SHR = 5, JS_SAR = 7 };
+
 /* x86 condition codes (the low nibble of Jcc/SETcc). */
 enum jit_cc {
 	JC_O, JC_NO, JC_B, JC_AE, JC_E, JC_NE, JC_BE, JC_A,
@@ -81,5 +84,19 @@ u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
 void jit_patch_here(struct jit_emit *e, u8 *at);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
+
+/* movzx r32, byte/word [base + disp] (src_size 1 or 2). */
+void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base,
+		  s32 disp);
+/* lea reg, [base + index * scale + disp] (scale 1, 2, 4 or 8; index not rsp). */
+void jit_lea_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
+	       unsigned scale, s32 disp);
+/* op dst, src (registers). */
+void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg dst,
+		enum jit_reg src);
+/* shl/shr/sar reg, imm8. */
+void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r, u8 count);
+/* inc reg or dec reg. */
+void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r);
 
 #endif

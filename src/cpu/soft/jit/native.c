@@ -1,14 +1,24 @@
 /* Host code for the integer forms the translator takes itself (native.h):
  * MOV and LEA, ADD/SUB/AND/OR/XOR/CMP/TEST with registers and immediates,
- * 32 and 64 bits. ADC/SBB (they read CF), INC/DEC (they keep it), byte and
- * word forms (partial registers) and anything touching memory go to their
+ * shifts by constants, INC/DEC, 32 and 64 bits, and 32/64-bit MOV and MOVZX
+ * between registers and memory (64-bit addressing). ADC/SBB (they read CF),
+ * byte and word forms (partial registers) and other memory forms go to their
  * handlers. */
 #include <stddef.h>
 
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/jit/native.h"
+#include "cpu/soft/tlb.h"
 
-#define GPR(r) ((s32)(offsetof(struct soft_cpu, gpr) + 8 * (r)))
+#define GPR(r)      ((s32)(offsetof(struct soft_cpu, gpr) + 8 * (r)))
+#define SEG_BASE(s) ((s32)(offsetof(struct soft_cpu, seg) + sizeof(struct x86_seg) * (s) + \
+			   offsetof(struct x86_seg, base)))
+#define OFF_DPRIV   ((s32)offsetof(struct soft_cpu, dpriv))
+#define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
+
+_Static_assert(sizeof(struct soft_tlb_entry) == 48, "the inline TLB index scales by 48");
+_Static_assert(sizeof(((struct soft_cpu *)0)->dpriv) == 1, "dpriv is read as a byte");
+_Static_assert(SOFT_TLB_BITS == 10, "the inline TLB index folds by 10 bits");
 
 /* ALU opcode rows: 00 ADD, 08 OR, 20 AND, 28 SUB, 30 XOR, 38 CMP (not 10 ADC, 18 SBB). */
 static bool alu_native(unsigned op)
@@ -17,11 +27,21 @@ static bool alu_native(unsigned op)
 	       op == JA_CMP;
 }
 
+/* A memory operand the inline path can address: 64-bit addressing, a
+ * segment whose base is 0 (or FS/GS, whose base is added). */
+static bool mem_native(const struct soft_insn *in)
+{
+	return in->mem && in->addrsize == 8 && in->seg >= 0 && in->seg <= X86_GS;
+}
+
 enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 {
 	unsigned op = in->opcode;
 
 	/* Jcc with a 66 prefix truncates RIP to 16 bits on AMD only: handler. */
+	if (in->map == SOFT_MAP_0F && (op == 0xb6 || op == 0xb7))
+		return !in->lock && (in->size == 4 || in->size == 8) && mem_native(in) ? JN_MEM
+										     : JN_NONE;
 	if (in->map == SOFT_MAP_0F)
 		return op >= 0x80 && op <= 0x8f && !in->p66 ? JN_JCC : JN_NONE;
 	if (in->map == SOFT_MAP_1B && op >= 0x70 && op <= 0x7f)
@@ -42,6 +62,17 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_FLAGS; /* TEST eAX, Iz; TEST Ev, Iz */
 	if ((op == 0x89 || op == 0x8b) && !in->mem)
 		return JN_MOVE;
+	if ((op == 0xc1 || op == 0xd1) && !in->mem) {
+		unsigned r = in->reg & 7, count = op == 0xd1 ? 1 : (unsigned)in->imm;
+		/* A zero count changes nothing, not even the upper half of a
+		 * 32-bit register on every CPU: the handler decides that. */
+		if ((r == 4 || r == 5 || r == 7) && (count & (in->size == 8 ? 63 : 31)))
+			return JN_SHIFT;
+	}
+	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
+		return JN_INCDEC;
+	if ((op == 0x8b || op == 0x89 || (op == 0xc7 && (in->reg & 7) == 0)) && mem_native(in))
+		return JN_MEM;
 	if ((op >= 0xb8 && op <= 0xbf) || (op == 0xc7 && !in->mem && (in->reg & 7) == 0))
 		return JN_MOVE;
 	if (op == 0x8d && in->mem && in->addrsize == 8)
@@ -70,9 +101,9 @@ static void test(struct jit_emit *e, unsigned size, unsigned a, int b, s32 imm)
 		jit_test_ri(e, size, JR_RAX, imm);
 }
 
-/* LEA: base + index * scale + disp (or next RIP + disp), truncated to the
- * operand size. */
-static void lea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
+/* rax = base + index * scale + disp (or next RIP + disp), 64 bits; no
+ * host flag changes. */
+static void ea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
 {
 	if (in->rip_rel) {
 		jit_lea(e, JR_RAX, JR_R12, next_off);
@@ -96,6 +127,12 @@ static void lea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
 			jit_emit_bytes(e, (const u8[]){0x48, 0x8d, 0x04, 0x08}, 4); /* lea rax, [rax+rcx] */
 		}
 	}
+}
+
+/* LEA: the address truncated to the operand size. */
+static void lea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
+{
+	ea(e, in, next_off);
 	if (in->size == 4)
 		jit_emit_bytes(e, (const u8[]){0x89, 0xc0}, 2); /* mov eax, eax: zero-extend */
 	jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
@@ -133,5 +170,71 @@ void jit_native_emit(struct jit_emit *e, const struct soft_insn *in, s32 next_of
 		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
 	} else if (op == 0x8d) {
 		lea(e, in, next_off);
+	} else if (op == 0xc1 || op == 0xd1) {
+		unsigned count = op == 0xd1 ? 1 : (unsigned)in->imm & (size == 8 ? 63 : 31);
+		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->rm));
+		jit_shift_ri(e, (enum jit_shift)(in->reg & 7), size, JR_RAX, (u8)count);
+		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
+	} else if (op == 0xff) {
+		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->rm));
+		jit_incdec(e, (in->reg & 7) == 1, size, JR_RAX);
+		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
+	}
+}
+
+/* The soft-TLB lookup of mem.h's soft_lin_load/soft_lin_store, inline: rax
+ * holds the linear address; on a hit rdx = its host address. The entry is
+ * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)]; its tag for the access must
+ * be the page and the access must not cross into the next page. Clobbers
+ * rcx, rdx and the host's flags. */
+static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 *miss[2])
+{
+	jit_mov_rr(e, JR_RCX, JR_RAX);
+	jit_shift_ri(e, JS_SHR, 8, JR_RCX, 12);
+	jit_mov_rr(e, JR_RDX, JR_RCX);
+	jit_shift_ri(e, JS_SHR, 8, JR_RDX, SOFT_TLB_BITS);
+	jit_alu_rr(e, JA_XOR, 4, JR_RCX, JR_RDX);
+	jit_alu_ri(e, JA_AND, 4, JR_RCX, SOFT_TLB_SIZE - 1);
+	jit_movzx_rm(e, 1, JR_RDX, JR_RBX, OFF_DPRIV);
+	jit_shift_ri(e, JS_SHL, 4, JR_RDX, SOFT_TLB_BITS);
+	jit_alu_rr(e, JA_OR, 4, JR_RCX, JR_RDX);
+	jit_lea_x(e, JR_RCX, JR_RCX, JR_RCX, 2, 0); /* slot * 3 */
+	jit_shift_ri(e, JS_SHL, 8, JR_RCX, 4);      /* slot * 48 */
+	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RBX);
+	jit_mov_rr(e, JR_RDX, JR_RAX);
+	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);
+	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RCX,
+		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, tag) + 8 * (s32)acc);
+	miss[0] = jit_jcc_fwd(e, JC_NE);
+	jit_emit_bytes(e, (const u8[]){0x89, 0xc2}, 2); /* mov edx, eax */
+	jit_alu_ri(e, JA_AND, 4, JR_RDX, 0xfff);
+	jit_alu_ri(e, JA_CMP, 4, JR_RDX, (s32)(4096 - size));
+	miss[1] = jit_jcc_fwd(e, JC_A);
+	jit_alu_rm(e, JA_ADD, 8, JR_RDX, JR_RCX,
+		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, host));
+}
+
+void jit_native_mem(struct jit_emit *e, const struct soft_insn *in, s32 next_off, u8 *miss[2])
+{
+	unsigned op = in->opcode, size = in->size;
+	bool movzx = in->map == SOFT_MAP_0F;
+	bool store = !movzx && (op == 0x89 || op == 0xc7);
+
+	ea(e, in, next_off);
+	if (in->seg >= X86_FS) /* SDM Vol. 3A 3.4.4: the only bases in 64-bit mode */
+		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ, movzx ? (op == 0xb6 ? 1u : 2u) : size,
+		  miss);
+	if (movzx) {
+		jit_movzx_rm(e, op == 0xb6 ? 1 : 2, JR_RAX, JR_RDX, 0);
+		jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
+	} else if (op == 0x8b) {
+		jit_mov_rm(e, size, JR_RAX, JR_RDX, 0); /* a 32-bit load zero-extends */
+		jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
+	} else if (op == 0x89) {
+		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->reg));
+		jit_mov_mr(e, size, JR_RDX, 0, JR_RAX);
+	} else {
+		jit_mov_mi(e, size, JR_RDX, 0, (s32)in->imm);
 	}
 }

@@ -1,7 +1,8 @@
 /* Instructions the translator runs as host instructions instead of calling
  * their handler: register-only integer forms that cannot fault, whose
  * results and flags the manuals define the same for both vendors (so the host
- * computing them is the modelled CPU computing them), and Jcc. Guest
+ * computing them is the modelled CPU computing them), Jcc, and MOV loads and
+ * stores through an inline soft-TLB hit (the handler runs on a miss). Guest
  * registers live in cpu->gpr[]; rbx holds the vCPU. */
 #ifndef POPEK_JIT_NATIVE_H
 #define POPEK_JIT_NATIVE_H
@@ -14,6 +15,11 @@ enum jit_native_kind {
 	JN_MOVE,     /* writes a register, touches no flag (MOV, LEA) */
 	JN_FLAGS,    /* writes all six arithmetic flags, reads none */
 	JN_JCC,      /* reads flags, may leave the block */
+	JN_SHIFT,    /* SHL/SHR/SAR by a non-zero constant: native only when its
+		      * flags are dead (OF and AF differ between vendors) */
+	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
+	JN_MEM,      /* MOV load/store: inline TLB hit, handler on a miss; uses
+		      * the host's flags (the guest's are saved first) */
 };
 
 /* What in is to the translator (64-bit code). */
@@ -23,6 +29,12 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in);
  * the host's RFLAGS. next_off: the next instruction's offset from the
  * block's first RIP (held in r12), for RIP-relative LEA. */
 void jit_native_emit(struct jit_emit *e, const struct soft_insn *in, s32 next_off);
+
+/* Emits the inline part of a JN_MEM: the address, the soft-TLB check and
+ * the access. The two returned rel32 positions (miss[0], miss[1]) must be
+ * pointed at an out-of-line call of the handler that comes back after the
+ * access. */
+void jit_native_mem(struct jit_emit *e, const struct soft_insn *in, s32 next_off, u8 *miss[2]);
 
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)

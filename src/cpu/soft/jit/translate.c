@@ -10,7 +10,13 @@
  * Jcc leaving the block. A flag-setting native that follows with nothing in
  * between that reads them replaces them unseen (liveness within the block).
  * Natives cannot fault, so cpu->rip and cpu->insn_rip need to be right only
- * before a handler call and when the block is left. */
+ * before a handler call and when the block is left. A native memory access
+ * (JN_MEM) checks the soft TLB inline; a miss calls the instruction's handler
+ * out of line (which walks, faults or reaches MMIO exactly as the
+ * interpreter does) and comes back after it. A shift's flags differ between
+ * vendors where the manuals leave them undefined, so shifts run natively
+ * only when their flags are dead; INC/DEC only while the guest's CF is the
+ * host's (pending). */
 #include <stddef.h>
 
 #include "cpu/soft/interp.h"
@@ -65,11 +71,35 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 	return false;
 }
 
+/* Runs instruction i through its handler: cpu->insn_rip = it, cpu->rip =
+ * the next one; then leaves where the interpreter would (RIP somewhere else,
+ * a taken branch, or a request to stop after this one) through exit[0..1]. */
+static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigned i, unsigned n,
+			 s32 off, u8 *exit[2])
+{
+	s32 next = off + in[i].len;
+
+	jit_lea(e, JR_RAX, JR_R12, off);
+	jit_mov_mr(e, 8, JR_RBX, OFF_INSN_RIP, JR_RAX);
+	set_rip(e, next);
+	jit_mov_rr(e, JR_RDI, JR_RBX);
+	jit_mov_ri(e, JR_RSI, (u64)(uintptr_t)&in[i]);
+	jit_call(e, (const void *)in[i].exec, JR_RAX);
+	if (i + 1 < n) {
+		jit_lea(e, JR_RAX, JR_R12, next);
+		jit_alu_mr(e, JA_CMP, 8, JR_RBX, OFF_RIP, JR_RAX);
+		exit[0] = jit_jcc_fwd(e, JC_NE);
+		jit_alu_mi(e, JA_CMP, 1, JR_RBX, OFF_EXEC_STOP, 0);
+		exit[1] = jit_jcc_fwd(e, JC_NE);
+	}
+}
+
 jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n)
 {
 	u8 *exits[16][2] = {{0}};
 	struct { u8 *at; s32 target; unsigned retired; } taken[16];
-	unsigned ntaken = 0;
+	struct { u8 *miss[2]; u8 *cont; unsigned i; s32 off; } mem[16];
+	unsigned ntaken = 0, nmem = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool last_native = false; /* the last instruction ran as host code */
 	struct jit_emit e;
@@ -87,7 +117,29 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
-		last_native = kind == JN_MOVE || kind == JN_FLAGS || (kind == JN_JCC && pending);
+		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) || (kind == JN_INCDEC && !pending))
+			kind = JN_NONE;
+		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT ||
+			      kind == JN_INCDEC || kind == JN_MEM || (kind == JN_JCC && pending);
+		if (kind == JN_SHIFT || kind == JN_INCDEC) {
+			jit_native_emit(&e, &in[i], next);
+			pending = true;
+			off = next;
+			continue;
+		}
+		if (kind == JN_MEM) {
+			if (pending) {
+				flags_save(&e);
+				pending = false;
+			}
+			jit_native_mem(&e, &in[i], next, mem[nmem].miss);
+			mem[nmem].cont = e.p;
+			mem[nmem].i = i;
+			mem[nmem].off = off;
+			nmem++;
+			off = next;
+			continue;
+		}
 		if (kind == JN_MOVE || kind == JN_FLAGS) {
 			jit_native_emit(&e, &in[i], next);
 			if (kind == JN_FLAGS)
@@ -112,22 +164,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			flags_save(&e);
 			pending = false;
 		}
-		/* cpu->insn_rip = this instruction, cpu->rip = the next one. */
-		jit_lea(&e, JR_RAX, JR_R12, off);
-		jit_mov_mr(&e, 8, JR_RBX, OFF_INSN_RIP, JR_RAX);
-		set_rip(&e, next);
-		jit_mov_rr(&e, JR_RDI, JR_RBX);
-		jit_mov_ri(&e, JR_RSI, (u64)(uintptr_t)&in[i]);
-		jit_call(&e, (const void *)in[i].exec, JR_RAX);
-		if (i + 1 < n) {
-			/* Leave where the interpreter would: RIP somewhere else (a
-			 * taken branch) or a request to stop after this one. */
-			jit_lea(&e, JR_RAX, JR_R12, next);
-			jit_alu_mr(&e, JA_CMP, 8, JR_RBX, OFF_RIP, JR_RAX);
-			exits[i][0] = jit_jcc_fwd(&e, JC_NE);
-			jit_alu_mi(&e, JA_CMP, 1, JR_RBX, OFF_EXEC_STOP, 0);
-			exits[i][1] = jit_jcc_fwd(&e, JC_NE);
-		}
+		call_handler(&e, in, i, n, off, exits[i]);
 		off = next;
 	}
 	/* The whole block ran: flags and RIP as after its last instruction. */
@@ -141,6 +178,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_pop(&e, JR_R12);
 	jit_pop(&e, JR_RBX);
 	jit_ret(&e);
+	/* TLB misses: the handler does the access, then back after it. */
+	for (unsigned k = 0; k < nmem; k++) {
+		jit_patch_here(&e, mem[k].miss[0]);
+		jit_patch_here(&e, mem[k].miss[1]);
+		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
+		jit_jmp_to(&e, mem[k].cont);
+	}
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. */
 	for (unsigned i = 0; i + 1 < n; i++) {
 		if (!exits[i][0])
