@@ -11,12 +11,27 @@ struct guest_mem_region {
 	u8 *host;      /* host address of gpa */
 };
 
+/* Called after a device wrote guest RAM directly (DMA); gpa 0 and len 0:
+ * somewhere, not said where. */
+typedef void guest_mem_written_fn(void *opaque, gpa_t gpa, u64 len);
+
 struct guest_mem {
 	u8 *base;      /* the whole mapping (munmap'ed by guest_mem_destroy) */
 	u64 ram_size;  /* total RAM bytes (sum of regions) */
 	unsigned nr_regions;
 	struct guest_mem_region regions[2]; /* low RAM, then RAM above 4 GiB */
+	/* Set by an engine that caches guest code (the soft engine's
+	 * translator) before any device runs; NULL: nobody listens. */
+	guest_mem_written_fn *dma_written;
+	void *dma_opaque;
 };
+
+/* Devices call this after writing guest RAM through guest_mem_ptr(). */
+static inline void guest_mem_dma_written(const struct guest_mem *mem, gpa_t gpa, u64 len)
+{
+	if (mem->dma_written)
+		mem->dma_written(mem->dma_opaque, gpa, len);
+}
 
 /* Maps ram_size bytes (lazily populated, MAP_NORESERVE) and lays them out:
  * low RAM up to LAYOUT_MMIO_HOLE_START, the rest from 4 GiB. ram_size must

@@ -154,6 +154,8 @@ static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 	}
 	if (run)
 		madvise(run, run_len, MADV_DONTNEED);
+	if (inflate && n) /* the pages read as zeros from now on */
+		guest_mem_dma_written(mem, 0, 0);
 	if (inflate)
 		b->stats.inflated_pages += n;
 	else

@@ -225,6 +225,10 @@ int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len)
 	__atomic_store_n(&el->len, len, __ATOMIC_RELAXED);
 	q->used_idx++;
 	q->bytes_written += len;
+	/* The device wrote len bytes into the chain's buffers (through
+	 * guest_mem_ptr): tell whoever caches guest code. */
+	if (len)
+		guest_mem_dma_written(mem, 0, 0);
 	/* The element must be visible before the index that publishes it (2.7.8). */
 	__atomic_store_n(&used->idx, q->used_idx, __ATOMIC_RELEASE);
 	return 0;

@@ -120,6 +120,8 @@ struct soft_cpu {
 	/* Interpreter state (interp.c, engine.c). */
 	_Atomic bool attention;    /* another thread wants the run loop to look (IRQ, IPI, INIT) */
 	bool exec_stop;            /* end soft_exec's batch after this instruction */
+	u64 exec_end;              /* soft_exec's batch ends when stat_insns reaches it */
+	u8 *jit_exit;              /* the link site translated code left by, or NULL */
 	pthread_mutex_t *held_lock; /* held across accesses that may fault: released on a fault */
 	int undo_reg;              /* GPR to restore (to undo_val) if the instruction faults, or -1 */
 	u64 undo_val;

@@ -106,6 +106,14 @@ static int soft_vm_create(struct machine *m, struct engine_vm **out)
 	vm->clock_base = soft_clock_ns();
 	vm->pv_features = soft_pv_vm_features(vm);
 	pthread_mutex_init(&vm->atomic_lock, NULL);
+	err = soft_codemap_init(&vm->code, &m->mem, soft_codemap_code_written, &vm->code);
+	if (err < 0) {
+		pthread_mutex_destroy(&vm->atomic_lock);
+		free(vm);
+		return err;
+	}
+	m->mem.dma_written = soft_codemap_dma_written;
+	m->mem.dma_opaque = &vm->code;
 	soft_apic_bus_init(&vm->apic, &soft_apic_cpu_ops, vm);
 	err = soft_irq_route_init(&vm->irq, &vm->apic, MAX(1u, m->cfg.nr_cpus), vm_clock, vm);
 	if (err < 0)
@@ -121,6 +129,8 @@ static int soft_vm_create(struct machine *m, struct engine_vm **out)
 fail:
 	if (vm->irq_ready)
 		soft_irq_route_destroy(&vm->irq);
+	m->mem.dma_written = NULL;
+	soft_codemap_destroy(&vm->code);
 	pthread_mutex_destroy(&vm->atomic_lock);
 	free(vm);
 	return err;
@@ -144,6 +154,11 @@ static void soft_vm_destroy(struct engine_vm *evm)
 	}
 	if (vm->irq_ready)
 		soft_irq_route_destroy(&vm->irq);
+	if (vm->m && vm->m->mem.dma_opaque == &vm->code) {
+		vm->m->mem.dma_written = NULL;
+		vm->m->mem.dma_opaque = NULL;
+	}
+	soft_codemap_destroy(&vm->code);
 	pthread_mutex_destroy(&vm->atomic_lock);
 	free(vm);
 }
@@ -199,7 +214,9 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	cpu->id = id;
 	cpu->lapic = &v->lapic;
 	cpu->undo_reg = -1;
-	soft_tlb_init(&cpu->tlb, NULL); /* decoded code is checked by bytes, see interp.c */
+	/* Decoded code is checked by bytes (interp.c); the codemap tracks the
+	 * pages of translated code, whose links skip that check (tlb.h). */
+	soft_tlb_init(&cpu->tlb, &vm->code);
 	soft_reset(cpu);
 	cpu->dr[6] = 0xffff0ff0;
 	cpu->dr[7] = 0x400;

@@ -314,6 +314,9 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	unsigned off = 0;
 	int r;
 
+	/* Links into this slot's translation (translate.h) die with it. */
+	if (b->jit)
+		cpu->tlb.gen++;
 	b->key = 0;
 	b->n = 0;
 	b->hint = NULL;
@@ -485,14 +488,20 @@ static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cp
 
 /* Translates a block that got hot (64-bit code only, for now); a full code
  * cache is flushed whole and the block retried once. */
-static void jit_block(struct soft_dcache *dc, struct soft_block *b)
+static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
-	b->jit = jit_translate(&dc->jit, b->in, b->n);
+	const struct jit_env env = {
+	    .run = &dc->run,
+	    .run_rip = &dc->run_rip,
+	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
+	};
+
+	b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
 	if (!b->jit) {
 		jit_cache_flush(&dc->jit);
 		dc->jit_gen++;
 		dc->jit_flushes++;
-		b->jit = jit_translate(&dc->jit, b->in, b->n);
+		b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
 	}
 	b->jit_gen = dc->jit_gen;
 	if (b->jit)
@@ -507,18 +516,43 @@ static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft
 	dc->run_rip = cpu->rip;
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
 		if (b->jit && b->jit_gen == dc->jit_gen) {
-			cpu->stat_insns += b->jit(cpu);
+			/* Linked blocks count themselves in cpu->stat_insns;
+			 * the return value is the last one's count. */
+			u64 n = b->jit(cpu);
+			cpu->stat_insns += n;
 		} else {
 			exec_block_mode(cpu, b, false);
 			/* Hot (or translated before a cache flush): translate. */
 			if (dc->jit_on && b->execs != JIT_NEVER &&
 			    (b->execs >= JIT_HOT || ++b->execs == JIT_HOT))
-				jit_block(dc, b);
+				jit_block(cpu, dc, b);
 		}
 	} else {
 		exec_block_mode(cpu, b, true);
 	}
 	dc->run = NULL;
+}
+
+/* Links the site translated code just left by (cpu->jit_exit) to b, the
+ * block found at RIP after it, when b is translated and its page is
+ * tracked by the codemap. epoch: the code epoch read before b's bytes were
+ * compared. A page tracked only now (its epoch moves: another vCPU may have
+ * checked bytes written while it was not tracked) links next time. */
+static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
+			  const struct soft_block *b, u64 epoch)
+{
+	struct soft_codemap *map = cpu->tlb.code;
+	u64 gpa = b->key - 1;
+
+	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8)
+		return;
+	if (soft_codemap_add(map, gpa)) {
+		__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
+		return;
+	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->jit, cpu->rip);
 }
 
 /* After a fault inside dc->run: the instructions of the block before the
@@ -553,6 +587,8 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 		return cpu->stat_insns - start;
 	}
 	cpu->exec_stop = false;
+	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
+	cpu->jit_exit = NULL;
 	cpu->undo_reg = -1;
 	cpu->undo_flags = false;
 	if (cpu->intr_shadow) {
@@ -578,14 +614,19 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 	struct soft_block *prev = NULL;
 	const bool blocks = dc && !dc->trace;
 	struct soft_profile *const prof = dc ? dc->prof : NULL; /* set before the vCPU runs */
+	const u64 *const epoch = dc && dc->jit_on && cpu->tlb.code ? &cpu->tlb.code->epoch : NULL;
+	u8 *site = NULL; /* the link site the last translated block left by */
 
 	while (cpu->stat_insns - start < budget) {
 		struct soft_block *b;
+		u64 ep = epoch ? __atomic_load_n(epoch, __ATOMIC_SEQ_CST) : 0;
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
 		b = blocks ? block_get(cpu, dc, prev) : NULL;
 
 		if (b) {
+			if (site)
+				jit_link_next(cpu, dc, site, b, ep);
 			/* Decoded blocks outgrow the host's caches: fetch the block
 			 * that followed this one last time while this one runs. */
 			if (b->hint) {
@@ -595,8 +636,11 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 			}
 			exec_block(cpu, dc, b);
 			prev = b;
+			site = cpu->jit_exit;
+			cpu->jit_exit = NULL;
 		} else {
 			prev = NULL;
+			site = NULL;
 			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
 		}
 		/* Profiling: one sample every SOFT_PROFILE_PERIOD instructions. */

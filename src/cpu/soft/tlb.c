@@ -246,3 +246,21 @@ void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa)
 	if (pg < map->npages)
 		__atomic_fetch_and(&map->bits[pg / 64], ~(1ULL << (pg % 64)), __ATOMIC_SEQ_CST);
 }
+
+void soft_codemap_code_written(void *opaque, gpa_t gpa, unsigned len)
+{
+	struct soft_codemap *map = opaque;
+
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+	for (u64 p = gpa & ~0xfffULL; len && p < gpa + len; p += 4096)
+		soft_codemap_clear(map, p);
+}
+
+void soft_codemap_dma_written(void *opaque, gpa_t gpa, u64 len)
+{
+	struct soft_codemap *map = opaque;
+
+	(void)gpa;
+	(void)len;
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+}

@@ -27,7 +27,14 @@
  * 3. When written_fn has dropped every decode of P, it may call
  *    soft_codemap_clear(map, P) so writes to P are fast again (until the next
  *    soft_codemap_add).
- * Device DMA (virtio) writes RAM directly and does not call written_fn. */
+ * Device DMA (virtio) writes RAM directly and does not call written_fn.
+ *
+ * The translator (jit/) links translated blocks to each other under the
+ * codemap's epoch: soft_codemap_code_written() (the written_fn the soft
+ * engine installs, opaque = the map) moves the epoch and untracks the page;
+ * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too. A link
+ * made under an older epoch is not followed, so no translated code runs from
+ * a page written since it was last checked. */
 #ifndef POPEK_SOFT_TLB_H
 #define POPEK_SOFT_TLB_H
 
@@ -83,6 +90,7 @@ struct soft_codemap {
 	u64 npages;
 	soft_code_written_fn *written;
 	void *opaque;
+	u64 epoch; /* __atomic: moves on every write into a tracked page and every DMA */
 	unsigned nr_tlbs;
 	struct soft_tlb *tlbs[CONFIG_MAX_CPUS];
 };
@@ -135,6 +143,11 @@ void soft_codemap_destroy(struct soft_codemap *map);
 /* Returns true if P was not a code page before. Safe from any vCPU thread. */
 bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa);
 void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa);
+/* written_fn for the translator (opaque = the map): the epoch moves and the
+ * written pages are no longer tracked (writes to them are fast again). */
+void soft_codemap_code_written(void *opaque, gpa_t gpa, unsigned len);
+/* guest_mem_written_fn (opaque = the map): a device wrote RAM; the epoch moves. */
+void soft_codemap_dma_written(void *opaque, gpa_t gpa, u64 len);
 
 static inline bool soft_codemap_test(const struct soft_codemap *map, gpa_t gpa)
 {

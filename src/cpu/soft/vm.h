@@ -67,6 +67,10 @@ struct soft_vm {
 	struct soft_irq_route irq;
 	bool irq_ready;
 
+	/* Guest pages holding translated code, and the epoch of translated
+	 * code's links (tlb.h); also guest_mem's DMA notifier. */
+	struct soft_codemap code;
+
 	/* One bit per (opcode map, opcode) that already logged a #UD. */
 	_Atomic u64 ud_seen[4 * 256 / 64];
 };

@@ -335,3 +335,18 @@ void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r)
 	put8(e, size == 1 ? 0xfe : 0xff);
 	modrm_reg(e, dec ? 1 : 0, r);
 }
+
+void jit_mov_ri64(struct jit_emit *e, enum jit_reg r, u64 imm)
+{
+	put8(e, (u8)(0x48 | (r & 8 ? 1 : 0)));
+	put8(e, (u8)(0xb8 | (r & 7)));
+	jit_emit_bytes(e, &imm, 8);
+}
+
+void jit_jmp_reg(struct jit_emit *e, enum jit_reg r)
+{
+	if (r & 8)
+		put8(e, 0x41);
+	put8(e, 0xff);
+	modrm_reg(e, 4, r);
+}

@@ -44,6 +44,9 @@ void jit_emit_bytes(struct jit_emit *e, const void *bytes, size_t n);
 
 /* mov reg64, imm64 (the shortest encoding that gives the same value). */
 void jit_mov_ri(struct jit_emit *e, enum jit_reg r, u64 imm);
+/* mov reg64, imm64 always in its 10-byte form (a field to patch later:
+ * the immediate is the last 8 bytes). */
+void jit_mov_ri64(struct jit_emit *e, enum jit_reg r, u64 imm);
 /* mov reg, [base + disp] and mov [base + disp], reg; size 1, 2, 4 or 8
  * (a 32-bit load zero-extends, as on x86; 1 and 2 leave the rest). */
 void jit_mov_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base, s32 disp);
@@ -82,6 +85,8 @@ u8 *jit_jmp_fwd(struct jit_emit *e);
 u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
 /* Points the rel32 at at the current position. */
 void jit_patch_here(struct jit_emit *e, u8 *at);
+/* jmp reg. */
+void jit_jmp_reg(struct jit_emit *e, enum jit_reg r);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
 

@@ -18,6 +18,8 @@
  * only when their flags are dead; INC/DEC only while the guest's CF is the
  * host's (pending). */
 #include <stddef.h>
+#include <string.h>
+
 
 #include "cpu/soft/interp.h"
 #include "cpu/soft/jit/native.h"
@@ -28,7 +30,30 @@
 #define OFF_EXEC_STOP ((s32)offsetof(struct soft_cpu, exec_stop))
 #define OFF_RFLAGS    ((s32)offsetof(struct soft_cpu, rflags))
 #define OFF_LAZY_OP   ((s32)offsetof(struct soft_cpu, lazy.op))
+#define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
+#define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
+#define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
+#define OFF_TLB_GEN   ((s32)offsetof(struct soft_cpu, tlb.gen))
+#define OFF_SHADOW    ((s32)offsetof(struct soft_cpu, intr_shadow))
+#define OFF_ATTENTION ((s32)offsetof(struct soft_cpu, attention))
+#define OFF_KICK      ((s32)offsetof(struct soft_cpu, kick))
 #define ARITH_FLAGS   0x8d5
+
+/* A translated block's code after its prologue (push rbx, r12, r13; mov
+ * rbx, rdi): where links enter, with rbx already the vCPU. */
+#define BODY_OFFSET 8
+/* The fields of a link site (8-byte immediates of mov r64, imm64). */
+#define SITE_GEN   2
+#define SITE_EPOCH 12
+#define SITE_BLOCK 22
+#define SITE_CODE  32
+#define SITE_RIP   42
+#define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
+
+_Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1, "intr_shadow is read as a byte");
+_Static_assert(sizeof(((struct soft_cpu *)0)->attention) == 1, "attention is read as a byte");
+_Static_assert(sizeof(((struct soft_cpu *)0)->kick) == 1, "kick is read as a byte");
+_Static_assert(sizeof(((struct soft_cpu *)0)->exec_stop) == 1, "exec_stop is read as a byte");
 
 _Static_assert(sizeof(((struct soft_cpu *)0)->lazy.op) == 4, "lazy.op is stored as a dword");
 
@@ -71,6 +96,70 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 	return false;
 }
 
+/* Leaves the block with cpu->rip already where the guest goes next and
+ * `retired` of its instructions done: through the link site when it may
+ * (translate.h), else back to soft_exec() with the site in cpu->jit_exit. */
+static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
+		  const u8 *epilogue)
+{
+	static const s32 stops[] = {OFF_EXEC_STOP, OFF_SHADOW, OFF_ATTENTION, OFF_KICK};
+	u8 *fail[8], *site;
+	unsigned nf = 0;
+
+	jit_mov_ri(e, JR_RAX, retired);
+	if (!env->epoch) {
+		jit_jmp_to(e, epilogue);
+		return;
+	}
+	/* The batch's budget, counted as soft_exec() counts it, and stops. */
+	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_STAT);
+	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RAX);
+	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RBX, OFF_EXEC_END);
+	fail[nf++] = jit_jcc_fwd(e, JC_AE);
+	for (unsigned k = 0; k < ARRAY_SIZE(stops); k++) {
+		jit_alu_mi(e, JA_CMP, 1, JR_RBX, stops[k], 0);
+		fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	}
+	site = e->p;
+	jit_mov_ri64(e, JR_RDX, SITE_NEVER); /* SITE_GEN */
+	jit_mov_ri64(e, JR_RSI, SITE_NEVER); /* SITE_EPOCH */
+	jit_mov_ri64(e, JR_RDI, 0);          /* SITE_BLOCK */
+	jit_mov_ri64(e, JR_R8, 0);           /* SITE_CODE */
+	jit_mov_ri64(e, JR_R9, 0);           /* SITE_RIP */
+	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RBX, OFF_TLB_GEN);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
+	jit_alu_rm(e, JA_CMP, 8, JR_RSI, JR_RDX, 0);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	/* Linked: count this block, the next one runs (for a fault's count). */
+	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
+	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run);
+	jit_mov_mr(e, 8, JR_RDX, 0, JR_RDI);
+	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run_rip);
+	jit_mov_mr(e, 8, JR_RDX, 0, JR_R9);
+	jit_jmp_reg(e, JR_R8);
+	for (unsigned k = 0; k < nf; k++)
+		jit_patch_here(e, fail[k]);
+	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)(site + e->exec_delta));
+	jit_mov_mr(e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
+	jit_jmp_to(e, epilogue);
+}
+
+void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block,
+	      jit_block_fn *code, u64 rip)
+{
+	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
+	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
+
+	memcpy(w + SITE_BLOCK, &b, 8);
+	memcpy(w + SITE_CODE, &body, 8);
+	memcpy(w + SITE_RIP, &rip, 8);
+	memcpy(w + SITE_EPOCH, &epoch, 8);
+	memcpy(w + SITE_GEN, &gen, 8);
+}
+
 /* Runs instruction i through its handler: cpu->insn_rip = it, cpu->rip =
  * the next one; then leaves where the interpreter would (RIP somewhere else,
  * a taken branch, or a request to stop after this one) through exit[0..1]. */
@@ -94,7 +183,8 @@ static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigne
 	}
 }
 
-jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n)
+jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
+			    const struct jit_env *env)
 {
 	u8 *exits[16][2] = {{0}};
 	struct { u8 *at; s32 target; unsigned retired; } taken[16];
@@ -112,6 +202,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_push(&e, JR_R12);
 	jit_push(&e, JR_R13);
 	jit_mov_rr(&e, JR_RBX, JR_RDI);
+	if (jit_emit_len(&e) != BODY_OFFSET)
+		return NULL;
 	jit_mov_rm(&e, 8, JR_R12, JR_RBX, OFF_RIP);
 	for (unsigned i = 0; i < n; i++) {
 		s32 next = off + in[i].len;
@@ -172,7 +264,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		flags_save(&e);
 	if (last_native)
 		set_rip(&e, off);
-	jit_mov_ri(&e, JR_RAX, n);
+	u8 *to_end = jit_jmp_fwd(&e);
 	u8 *epilogue = e.p;
 	jit_pop(&e, JR_R13);
 	jit_pop(&e, JR_R12);
@@ -185,22 +277,22 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
 		jit_jmp_to(&e, mem[k].cont);
 	}
+	jit_patch_here(&e, to_end);
+	leave(&e, env, n, epilogue);
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. */
 	for (unsigned i = 0; i + 1 < n; i++) {
 		if (!exits[i][0])
 			continue;
 		jit_patch_here(&e, exits[i][0]);
 		jit_patch_here(&e, exits[i][1]);
-		jit_mov_ri(&e, JR_RAX, i + 1);
-		jit_jmp_to(&e, epilogue);
+		leave(&e, env, i + 1, epilogue);
 	}
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
 		flags_store(&e);
 		set_rip(&e, taken[k].target);
-		jit_mov_ri(&e, JR_RAX, taken[k].retired);
-		jit_jmp_to(&e, epilogue);
+		leave(&e, env, taken[k].retired, epilogue);
 	}
 	return (jit_block_fn *)jit_cache_commit(c, &e);
 }

@@ -1,10 +1,19 @@
 /* The translator tier: a decoded block the interpreter found hot becomes host
- * code. This first step keeps every instruction's semantics in its
- * interpreter handler (in->exec) and only removes the dispatch around it: the
- * block's instructions are called one after another with their decoded
- * forms and RIPs as constants, leaving the block where the interpreter would
- * (RIP not the next instruction's, or cpu->exec_stop). Later steps replace
- * calls by host instructions (ARCHITECTURE.md, the soft engine's translator). */
+ * code. Instructions run as host code (jit/native.c) or as calls of their
+ * interpreter handler (in->exec) with their decoded forms and RIPs as
+ * constants; the block is left where the interpreter would leave it (RIP not
+ * the next instruction's, or cpu->exec_stop).
+ *
+ * Links: every way out of a translated block ends in a link site, a
+ * single-entry cache of the block that came next last time. The site jumps
+ * straight into that block's code when RIP is its first instruction and
+ * nothing moved since the link was made: the vCPU's TLB generation (every
+ * flush, remap, mode or CPL change, and a rebuilt decoded block), the VM's
+ * code epoch (tlb.h: a write into a page of translated code, any DMA), the
+ * batch's instruction budget, and no request to stop (exec_stop, the
+ * interrupt shadow, attention, kick). Otherwise the code returns to
+ * soft_exec(), with cpu->jit_exit = the site, and soft_exec() links the site
+ * to the block it finds next (jit_link). ARCHITECTURE.md has the picture. */
 #ifndef POPEK_JIT_TRANSLATE_H
 #define POPEK_JIT_TRANSLATE_H
 
@@ -17,9 +26,24 @@
  * soft_raise()'s longjmp, as from the interpreter. */
 typedef u64 jit_block_fn(struct soft_cpu *cpu);
 
+/* What translated code needs to know about its surroundings. */
+struct jit_env {
+	void *run;         /* &dcache->run: the block that runs (a fault counts from it) */
+	void *run_rip;     /* &dcache->run_rip: its first RIP */
+	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
+};
+
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
  * block; in[] must stay where it is while the code is used). Returns NULL
  * when the cache has no room (the caller flushes it and may retry). */
-jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n);
+jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
+			    const struct jit_env *env);
+
+/* Points the link site at (from cpu->jit_exit) at the translated block
+ * block / code starting at rip, valid while the vCPU's TLB generation is gen
+ * and the code epoch is epoch. The caller has checked the block's bytes
+ * under epoch and that its page is tracked by the codemap. */
+void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block,
+	      jit_block_fn *code, u64 rip);
 
 #endif
