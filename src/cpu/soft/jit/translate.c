@@ -13,7 +13,7 @@
  * before a handler call and when the block is left. */
 #include <stddef.h>
 
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/jit/native.h"
 #include "cpu/soft/jit/translate.h"
 
