@@ -1,6 +1,6 @@
 /* The MSR values a vCPU has after reset, as firmware leaves them, shared by
  * both engines so the guest sees one machine (the soft engine sets them in
- * src/cpu/soft/reset.c, KVM with KVM_SET_MSRS in src/cpu/kvm/kvm_msrs.c). */
+ * src/cpu/soft/sys/reset.c, KVM with KVM_SET_MSRS in src/cpu/kvm/kvm_msrs.c). */
 #ifndef POPEK_RESET_MSRS_H
 #define POPEK_RESET_MSRS_H
 

@@ -36,7 +36,7 @@ static bool msr_faults(bool write, u64 v, u64 *out)
 	return last_trap.count == 1 && last_trap.vector == 13 && last_trap.error == 0;
 }
 
-/* The soft engine's CPUID brand string (src/cpu/soft/cpuid.c). */
+/* The soft engine's CPUID brand string (src/cpu/soft/sys/cpuid.c). */
 static bool soft_engine(void)
 {
 	u32 r[4];

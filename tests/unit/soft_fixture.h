@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "core/machine.h"
-#include "cpu/soft/mem.h"
-#include "cpu/soft/sys.h"
+#include "cpu/soft/mmu/mmu.h"
+#include "cpu/soft/sys/sys.h"
 #include "test.h"
 
 struct fx {

@@ -17,8 +17,8 @@
 #include <ucontext.h>
 
 #include "cpu/soft/cpu.h"
-#include "cpu/soft/insn.h"
-#include "cpu/soft/interp.h"
+#include "cpu/soft/decode/decode.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/vendor.h"
 
 #define H_PAGES    16

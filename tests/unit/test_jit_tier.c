@@ -6,7 +6,7 @@
  * and refilled. */
 #include <stdlib.h>
 
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "soft_fixture.h"
 
 #define GDT  0x8000

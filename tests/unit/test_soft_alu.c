@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 
 #include "test.h"
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/vendor.h"
 
 #define ARITH 0x8d5ULL

@@ -6,7 +6,7 @@
 #include "test.h"
 #include "zydis_loader.h"
 #include "cpu/soft/cpu.h"
-#include "cpu/soft/insn.h"
+#include "cpu/soft/decode/decode.h"
 
 static int dec(unsigned code, const char *hex, struct soft_insn *in)
 {

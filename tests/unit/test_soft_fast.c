@@ -4,7 +4,7 @@
  * faults must come out identical. Also checks decoded-block execution on a
  * page of random straight-line code against one-by-one execution. */
 #include "soft_fixture.h"
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 
 #define DATA     0x200000ULL /* 64 KiB of mapped data */
 #define DATA_LEN 0x10000ULL

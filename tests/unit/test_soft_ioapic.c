@@ -1,9 +1,9 @@
 /* Unit tests for the soft IOAPIC (redirection, edge/level, Remote IRR, EOI) and the router. */
-#include "cpu/soft/ioapic.h"
+#include "cpu/soft/irqchip/ioapic.h"
 #include <pthread.h>
 
 #include "core/irq.h"
-#include "cpu/soft/irq_route.h"
+#include "cpu/soft/irqchip/irq_route.h"
 
 #include "test.h"
 

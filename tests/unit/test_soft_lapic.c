@@ -1,5 +1,5 @@
 /* Unit tests for the soft engine's local APIC: priorities, EOI, timer, IPIs, x2APIC. */
-#include "cpu/soft/lapic.h"
+#include "cpu/soft/irqchip/lapic.h"
 
 #include <pthread.h>
 

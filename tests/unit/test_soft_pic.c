@@ -1,5 +1,5 @@
 /* Unit tests for the soft 8259A pair: Linux's init sequence, masks, ack, EOI, cascade, poll. */
-#include "cpu/soft/pic.h"
+#include "cpu/soft/irqchip/pic.h"
 
 #include "test.h"
 

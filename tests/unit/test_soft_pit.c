@@ -1,5 +1,5 @@
 /* Unit tests for the soft engine's 8254 PIT and port 0x61, driven as Linux drives them. */
-#include "cpu/soft/pit.h"
+#include "cpu/soft/irqchip/pit.h"
 
 #include "test.h"
 

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cpu/engine.h"
-#include "cpu/soft/pv.h"
+#include "cpu/soft/pv/pv.h"
 #include "cpu/soft/vendor.h"
 #include "cpu/soft/vm.h"
 #include "soft_fixture.h"

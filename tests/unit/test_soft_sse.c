@@ -5,7 +5,7 @@
  * LDMXCSR/STMXCSR, alignment #GP, unmasked #XM and the CR0/CR4 checks. */
 #include "test.h"
 #include "soft_simd_harness.h"
-#include "cpu/soft/simd.h"
+#include "cpu/soft/fpu/fpu.h"
 
 static struct harness H;
 

@@ -6,7 +6,7 @@
  * it defines them; where both say "undefined", they are what the processors
  * do (AMD rows measured on family 1Ah, Intel rows on the Intel hosts the
  * differential tests ran on before the AMD model existed). */
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/vendor.h"
 #include "soft_fixture.h"
 

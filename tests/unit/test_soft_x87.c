@@ -7,7 +7,7 @@
  * #MF) must be identical. Plus #NM, WAIT and the reset state. */
 #include "test.h"
 #include "soft_simd_harness.h"
-#include "cpu/soft/simd.h"
+#include "cpu/soft/fpu/fpu.h"
 
 static struct harness H;
 

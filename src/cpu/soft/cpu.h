@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 
 #include "core/x86_state.h"
-#include "cpu/soft/tlb.h"
+#include "cpu/soft/mmu/tlb.h"
 
 struct machine;
 struct soft_vm;

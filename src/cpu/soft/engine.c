@@ -7,9 +7,9 @@
 
 #include "core/machine.h"
 #include "cpu/engine.h"
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/profile.h"
-#include "cpu/soft/sys.h"
+#include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
 

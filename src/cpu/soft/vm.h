@@ -8,10 +8,9 @@
 
 #include "core/config.h"
 #include "cpu/soft/cpu.h"
-#include "cpu/soft/insn.h"
-#include "cpu/soft/irq_route.h"
-#include "cpu/soft/lapic.h"
-#include "cpu/soft/pv.h"
+#include "cpu/soft/decode/decode.h"
+#include "cpu/soft/irqchip/irqchip.h"
+#include "cpu/soft/pv/pv.h"
 
 enum soft_stuck { SOFT_STUCK_NO, SOFT_STUCK_REPORTED, SOFT_STUCK_WOKEN };
 

@@ -7,7 +7,7 @@
 #ifndef POPEK_JIT_NATIVE_H
 #define POPEK_JIT_NATIVE_H
 
-#include "cpu/soft/insn.h"
+#include "cpu/soft/decode/decode.h"
 #include "cpu/soft/jit/emit.h"
 
 enum jit_native_kind {

@@ -21,7 +21,7 @@
 #include <string.h>
 
 
-#include "cpu/soft/interp.h"
+#include "cpu/soft/exec/exec.h"
 #include "cpu/soft/jit/native.h"
 #include "cpu/soft/jit/translate.h"
 

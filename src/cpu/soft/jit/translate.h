@@ -18,7 +18,7 @@
 #define POPEK_JIT_TRANSLATE_H
 
 #include "cpu/soft/cpu.h"
-#include "cpu/soft/insn.h"
+#include "cpu/soft/decode/decode.h"
 #include "cpu/soft/jit/cache.h"
 
 /* Translated code: runs from the block's first instruction at cpu->rip and

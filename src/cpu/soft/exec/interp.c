@@ -1,0 +1,659 @@
+/* The interpreter's dispatch loop: fetch through the TLB, a decoded-
+ * instruction cache, one indirect call per instruction.
+ *
+ * The seam for a binary translator: soft_exec(cpu, budget) is the only
+ * entry point the run loop (engine.c) uses, and its contract is just
+ * "execute up to budget instructions from the architectural state in *cpu;
+ * faults are left pending (cpu->pending_vector) with RIP at the faulting
+ * instruction; stop early when cpu->exec_stop, cpu->attention or cpu->kick
+ * is set". A translator would replace the body of this file: look up a
+ * translated block by (guest-physical RIP, code size, mode) instead of a
+ * decoded instruction, and fall back to soft_decode() + the same handlers
+ * (in->exec) for anything it does not translate. The decoder and the
+ * instruction groups need no change. Blocks need invalidation on guest
+ * writes: tlb.h's codemap (soft_codemap_add / written callback) provides it.
+ *
+ * The decoded-instruction cache holds straight-line blocks keyed by the
+ * guest-physical address of their first byte and the code size; every entry
+ * into a block compares its cached raw bytes with guest memory, so
+ * self-modifying code, other vCPUs and device DMA into code pages need no
+ * invalidation protocol. The one case not caught is a store into the rest of
+ * the block being executed (code patching the next few instructions of its
+ * own straight-line run without a jump in between); x86 code that patches
+ * itself jumps or serializes first (Intel SDM Vol. 3A 8.1.3), and Linux's
+ * text_poke does. A translator relying on the codemap could drop the byte
+ * comparison (but device DMA into RAM does not go through the codemap).
+ *
+ * Chaining: each block remembers its last two successors with the
+ * translation that found them (struct soft_chain); while RIP and the TLB
+ * generation (tlb.h: every flush, INVLPG, remap of a page and mode/CPL
+ * change moves it) still match, the next block is taken from there without
+ * the TLB lookup and the hash, and its bytes are compared as always. Other
+ * vCPUs' writes are caught by that comparison like any write; their page-
+ * table changes reach this vCPU through its own INVLPG/CR3 write (a TLB
+ * shootdown), exactly as for the TLB itself. Instructions are counted per
+ * block (exec_block), and on a fault per instruction before it.
+ *
+ * Debugging: POPEK_SOFT_TRACE=1 logs every instruction (and runs without
+ * blocks); POPEK_SOFT_PROFILE=1 (engine.c, profile.c) samples guest RIPs. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cpu/soft/exec/exec.h"
+#include "cpu/soft/jit/jit.h"
+#include "cpu/soft/profile.h"
+#include "cpu/soft/vm.h"
+#include "popek/log.h"
+
+/* Decoded blocks: straight-line runs of instructions within one page,
+ * ending at an unconditional control transfer (or after BLOCK_INSNS
+ * instructions / BLOCK_BYTES bytes). Conditional branches do not end a
+ * block: execution leaves it wherever RIP stops following it. 32768 slots
+ * of 640 bytes (20 MiB of address space per vCPU, populated as used): a
+ * Linux guest running user programs missed 5% of lookups with 8192 slots,
+ * 1.5% with 32768. */
+#define DCACHE_BITS 15
+#define DCACHE_SIZE (1u << DCACHE_BITS)
+#define BLOCK_INSNS 8
+#define BLOCK_BYTES 64
+
+/* key = gpa + 1 of the first byte, so that zeroed (never used) memory is an
+ * empty slot: the cache is calloc'ed and its pages populate on first use. */
+struct soft_block {
+	u64 key;
+	struct soft_block *hint; /* the block that ran after this one last time */
+	/* Chaining (64-bit mode), the last two successors: to->b started at
+	 * linear rip, guest-physical key - 1, host address host, with the TLB
+	 * at generation gen. While RIP and cpu->tlb.gen still match, that
+	 * translation is what the TLB would give (tlb.h: gen changes with every
+	 * flush, INVLPG, remap and mode/CPL change), so block_get() skips the
+	 * TLB and the hash; b->key == key checks that the slot was not rebuilt
+	 * for other code, and the byte comparison runs as on every entry. */
+	struct soft_chain {
+		struct soft_block *b;
+		u64 rip, key, gen;
+		const u8 *host;
+	} chain[2];
+	u8 chain_victim; /* which chain entry a new successor replaces */
+	u8 code_size;
+	u16 execs;          /* runs through the interpreter, up to JIT_HOT */
+	u32 jit_gen;        /* jit is valid while this equals the dcache's jit_gen */
+	jit_block_fn *jit;  /* the translation, or NULL */
+	u8 n; /* instructions */
+	u16 nbytes;
+	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
+	struct soft_insn in[BLOCK_INSNS];
+} __attribute__((aligned(64)));
+
+/* A block is translated once it has run this often in the interpreter;
+ * JIT_NEVER marks one the translator cannot take. */
+#define JIT_HOT   32
+#define JIT_NEVER 0xffff
+
+struct soft_dcache {
+	u64 lookups, misses;
+	/* The translator (jit/): on or off, its code cache, whose flush moves
+	 * jit_gen so that every older translation is dropped at once. */
+	bool jit_on;
+	u32 jit_gen;
+	struct jit_cache jit;
+	u64 jit_blocks, jit_flushes;
+	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
+	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
+	u64 prof_next;             /* stat_insns value of the next sample */
+	const struct soft_block *run; /* the block being executed, or NULL */
+	u64 run_rip;                  /* RIP of its first instruction */
+	struct soft_block b[DCACHE_SIZE];
+	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
+};
+
+struct soft_dcache *soft_dcache_new(void)
+{
+	/* Fresh anonymous memory reads as zero (all slots empty) and is only
+	 * populated where blocks get built. */
+	struct soft_dcache *dc = mmap(NULL, sizeof(struct soft_dcache), PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	const char *t = getenv("POPEK_SOFT_TRACE");
+
+	if (dc == MAP_FAILED)
+		return NULL;
+	dc->trace = t && *t && strcmp(t, "0");
+	dc->jit.fd = -1;
+	return dc;
+}
+
+u64 soft_dcache_jit_blocks(const struct soft_dcache *dc)
+{
+	return dc->jit_blocks;
+}
+
+u64 soft_dcache_jit_flushes(const struct soft_dcache *dc)
+{
+	return dc->jit_flushes;
+}
+
+int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
+{
+	int err = jit_cache_init(&dc->jit, cache_size);
+
+	if (err < 0)
+		return err;
+	dc->jit_on = true;
+	dc->jit_gen = 1;
+	return 0;
+}
+
+void soft_dcache_free(struct soft_dcache *dc)
+{
+	if (dc && dc->lookups)
+		log_info("soft: decoded blocks: %llu lookups, %llu misses (%.2f%%)",
+			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
+			 100.0 * (double)dc->misses / (double)dc->lookups);
+	if (dc && dc->jit_on)
+		log_info("soft: translated %llu blocks, %llu code cache flushes",
+			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_flushes);
+	if (dc && dc->jit_on)
+		jit_cache_destroy(&dc->jit);
+	if (dc)
+		munmap(dc, sizeof(*dc));
+}
+
+void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof)
+{
+	dc->prof = prof;
+	dc->prof_next = 0;
+}
+
+
+/* The block's bytes still equal guest memory at host (1 <= n <= BLOCK_BYTES).
+ * Whole words without a loop: words 0, 8, ... before the last one, then
+ * the last word ending at n (overlapping), so nothing past host[n - 1] is
+ * read (it may be the end of RAM). */
+static inline __attribute__((always_inline)) bool block_same(const struct soft_block *b,
+							      const u8 *host)
+{
+	const unsigned n = b->nbytes;
+	const u8 *p = b->bytes;
+	u64 diff;
+
+	_Static_assert(BLOCK_BYTES <= 64, "block_same compares at most 8 words");
+	if (__builtin_expect(n >= 8, 1)) {
+		diff = soft_host_load(p + n - 8, 8) ^ soft_host_load(host + n - 8, 8);
+		switch ((n - 1) >> 3) {
+		case 7:
+			diff |= soft_host_load(p + 48, 8) ^ soft_host_load(host + 48, 8);
+			/* fall through */
+		case 6:
+			diff |= soft_host_load(p + 40, 8) ^ soft_host_load(host + 40, 8);
+			/* fall through */
+		case 5:
+			diff |= soft_host_load(p + 32, 8) ^ soft_host_load(host + 32, 8);
+			/* fall through */
+		case 4:
+			diff |= soft_host_load(p + 24, 8) ^ soft_host_load(host + 24, 8);
+			/* fall through */
+		case 3:
+			diff |= soft_host_load(p + 16, 8) ^ soft_host_load(host + 16, 8);
+			/* fall through */
+		case 2:
+			diff |= soft_host_load(p + 8, 8) ^ soft_host_load(host + 8, 8);
+			/* fall through */
+		case 1:
+			diff |= soft_host_load(p, 8) ^ soft_host_load(host, 8);
+			/* fall through */
+		default:
+			break;
+		}
+		return !diff;
+	}
+	if (n >= 4)
+		return !((soft_host_load(p, 4) ^ soft_host_load(host, 4)) |
+			 (soft_host_load(p + n - 4, 4) ^ soft_host_load(host + n - 4, 4)));
+	diff = 0;
+	for (unsigned i = 0; i < n; i++)
+		diff |= p[i] ^ host[i];
+	return !diff;
+}
+
+static unsigned dcache_index(u64 gpa)
+{
+	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 24)) & (DCACHE_SIZE - 1));
+}
+
+/* ---- #UD reporting ---- */
+
+/* The bytes at insn_rip, if the TLB still maps them (never faults). */
+static unsigned ud_bytes(struct soft_cpu *cpu, u8 *out)
+{
+	u64 lin = cpu->insn_rip;
+	struct soft_tlb_entry *e;
+	unsigned n;
+
+	if (cpu->mode != SOFT_MODE_LONG64)
+		lin = (u32)(lin + cpu->seg[X86_CS].base);
+	e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	if (e->tag[SOFT_ACC_FETCH] != (lin & ~0xfffULL))
+		return 0;
+	n = MIN(15u, 4096 - (unsigned)(lin & 0xfff));
+	memcpy(out, e->host + (lin & 0xfff), n);
+	return n;
+}
+
+static _Noreturn void raise_ud(struct soft_cpu *cpu, unsigned map, unsigned opcode)
+{
+	struct soft_vm *vm = cpu->vm;
+	unsigned key = (map & 3) * 256 + (opcode & 0xff);
+	u64 bit = 1ULL << (key % 64);
+
+	cpu->stat_ud++;
+	if (vm && !(atomic_fetch_or(&vm->ud_seen[key / 64], bit) & bit)) {
+		u8 b[16];
+		char esc[80];
+		unsigned n = ud_bytes(cpu, b);
+		log_warn("soft: vCPU %u: #UD for opcode %s%02x at %#llx (bytes \"%s\")", cpu->id,
+			 map == 0   ? ""
+			 : map == 1 ? "0f "
+			 : map == 2 ? "0f 38 "
+				    : "0f 3a ",
+			 opcode, (unsigned long long)cpu->insn_rip,
+			 log_escape(esc, sizeof(esc), b, n));
+	}
+	soft_raise_noerr(cpu, EXC_UD);
+}
+
+_Noreturn void soft_insn_ud(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	raise_ud(cpu, in->map, in->opcode);
+}
+
+_Noreturn void soft_insn_ud_defined(struct soft_cpu *cpu)
+{
+	soft_raise_noerr(cpu, EXC_UD);
+}
+
+/* ---- fetch and decode ---- */
+
+static const struct soft_insn *decode_failed(struct soft_cpu *cpu, int r,
+					     const struct soft_insn *partial)
+{
+	if (r == SOFT_DECODE_TOO_LONG)
+		soft_raise(cpu, EXC_GP, 0);
+	raise_ud(cpu, partial->map, partial->opcode);
+}
+
+/* One instruction the slow way: code that is not RAM, or that crosses a
+ * page or the CS limit. Bytes are fetched one at a time as the decoder
+ * asks, so a fault on the next page happens only if the instruction really
+ * extends into it. */
+static const struct soft_insn *fetch_one(struct soft_cpu *cpu, struct soft_insn *in)
+{
+	u8 buf[16];
+	unsigned n = 0;
+	int r;
+
+	for (;;) {
+		soft_fetch(cpu, cpu->rip + n, &buf[n], 1);
+		n++;
+		r = soft_decode(buf, n, cpu->code_size, in);
+		if (r != -2)
+			break;
+	}
+	if (r)
+		return decode_failed(cpu, r, in);
+	soft_insn_bind(in, cpu->code_size);
+	return in;
+}
+
+/* Decodes a new block at host (avail bytes left in the page and CS limit).
+ * Returns NULL when not even the first instruction fits: the caller takes
+ * the slow path. A first instruction that does not decode raises. */
+static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b, const u8 *host,
+				      unsigned avail, u64 gpa)
+{
+	unsigned off = 0;
+	int r;
+
+	/* Links into this slot's translation (translate.h) die with it. */
+	if (b->jit)
+		cpu->tlb.gen++;
+	b->key = 0;
+	b->n = 0;
+	b->hint = NULL;
+	b->jit = NULL;
+	b->execs = 0;
+	for (unsigned k = 0; k < 2; k++) {
+		b->chain[k].key = 0;
+		b->chain[k].gen = cpu->tlb.gen - 1; /* no chain: gen only grows */
+	}
+	while (b->n < BLOCK_INSNS) {
+		struct soft_insn *in = &b->in[b->n];
+		r = soft_decode(host + off, avail - off, cpu->code_size, in);
+		if (r || off + in->len > BLOCK_BYTES) {
+			if (b->n)
+				break; /* the block ends before it; it faults when reached */
+			if (r == -2)
+				return NULL;
+			decode_failed(cpu, r, in);
+		}
+		soft_insn_bind(in, cpu->code_size);
+		off += in->len;
+		b->n++;
+		if (in->ends_block || off >= avail)
+			break;
+	}
+	b->nbytes = (u16)off;
+	memcpy(b->bytes, host, off);
+	b->code_size = cpu->code_size;
+	b->key = gpa + 1;
+	return b;
+}
+
+/* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
+ * an instruction fetch. prev: the block that ran just before, or NULL. */
+static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc,
+				    struct soft_block *prev)
+{
+	struct soft_block *b;
+	const u8 *host;
+	unsigned avail;
+	u64 lin, gpa;
+
+	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
+		if (prev) {
+			const struct soft_chain *c = &prev->chain[0];
+			if (c->rip != cpu->rip)
+				c++;
+			if (c->rip == cpu->rip && c->gen == cpu->tlb.gen) {
+				b = c->b;
+				dc->lookups++;
+				if (__builtin_expect(b->key == c->key && b->code_size == 8 &&
+							 block_same(b, c->host),
+						     1))
+					return b;
+			}
+		}
+		lin = cpu->rip;
+		avail = 4096 - (unsigned)(lin & 0xfff);
+	} else {
+		u64 eip = cpu->rip & 0xffffffffULL, limit = cpu->seg[X86_CS].limit;
+		if (eip > limit)
+			soft_raise(cpu, EXC_GP, 0);
+		lin = (u32)(cpu->seg[X86_CS].base + eip);
+		avail = (unsigned)MIN(4096 - (lin & 0xfff), limit - eip + 1);
+	}
+	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, cpu->cpl == 3);
+	if (__builtin_expect(e->tag[SOFT_ACC_FETCH] == (lin & ~0xfffULL), 1)) {
+		host = e->host + (lin & 0xfff);
+		gpa = e->gpa | (lin & 0xfff);
+	} else {
+		host = soft_fetch_ptr(cpu, cpu->rip, &avail, &gpa);
+		if (!host)
+			return NULL;
+	}
+	b = &dc->b[dcache_index(gpa)];
+	dc->lookups++;
+	if (__builtin_expect(!(b->key == gpa + 1 && b->code_size == cpu->code_size &&
+			       b->nbytes <= avail && block_same(b, host)),
+			     0)) {
+		dc->misses++;
+		b = block_build(cpu, b, host, avail, gpa);
+		if (!b)
+			return NULL;
+	}
+	if (prev) {
+		struct soft_chain *c = &prev->chain[prev->chain_victim];
+		prev->hint = b;
+		if (prev->chain[0].rip == cpu->rip)
+			c = &prev->chain[0];
+		else if (prev->chain[1].rip == cpu->rip)
+			c = &prev->chain[1];
+		else
+			prev->chain_victim ^= 1;
+		c->b = b;
+		c->rip = cpu->rip;
+		c->key = gpa + 1;
+		c->host = host;
+		/* Outside 64-bit mode (CS base and limit) no chain is used. */
+		c->gen = cpu->mode == SOFT_MODE_LONG64 ? cpu->tlb.gen : cpu->tlb.gen - 1;
+	}
+	return b;
+}
+
+/* ---- the loop ---- */
+
+static void fault_cleanup(struct soft_cpu *cpu)
+{
+	if (cpu->held_lock) {
+		pthread_mutex_unlock(cpu->held_lock);
+		cpu->held_lock = NULL;
+	}
+	if (cpu->undo_reg >= 0) {
+		cpu->gpr[cpu->undo_reg] = cpu->undo_val;
+		cpu->undo_reg = -1;
+	}
+	if (cpu->undo_flags) {
+		cpu->lazy.op = SOFT_LAZY_NONE;
+		cpu->rflags = cpu->undo_rflags;
+		cpu->undo_flags = false;
+		soft_priv_update(cpu);
+	}
+}
+
+/* Runs one instruction (page-crossing or MMIO code, the instruction in an
+ * interrupt shadow, or a CPU without a decoded-instruction cache). */
+static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace)
+{
+	const struct soft_insn *in;
+
+	cpu->insn_rip = cpu->rip;
+	in = fetch_one(cpu, scratch);
+	if (trace)
+		log_warn("soft trace: vCPU %u %04x:%#llx map %u op %02x len %u rax %#llx rflags %#llx",
+			 cpu->id, cpu->seg[X86_CS].selector, (unsigned long long)cpu->rip,
+			 in->map, in->opcode, in->len, (unsigned long long)cpu->gpr[X86_RAX],
+			 (unsigned long long)soft_flags_get(cpu));
+	cpu->rip += in->len;
+	if (cpu->mode != SOFT_MODE_LONG64)
+		cpu->rip &= 0xffffffffULL;
+	in->exec(cpu, in);
+	cpu->stat_insns++;
+}
+
+/* Runs the block from its first instruction while RIP follows it.
+ * Instructions are counted once per block, not one by one: when one faults
+ * (soft_raise longjmps out of here), soft_exec counts the instructions of
+ * the block before it from dc->run / dc->run_rip (block_retired()). */
+static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cpu *cpu,
+								  const struct soft_block *b,
+								  bool wrap)
+{
+	const struct soft_insn *in = b->in, *const end = b->in + b->n;
+	u64 rip = cpu->rip;
+
+	for (;;) {
+		u64 next = rip + in->len;
+		if (wrap)
+			next &= 0xffffffffULL;
+		cpu->insn_rip = rip;
+		cpu->rip = next;
+		in->exec(cpu, in);
+		in++;
+		rip = cpu->rip;
+		if (__builtin_expect(rip != next || cpu->exec_stop, 0) || in == end)
+			break;
+	}
+	cpu->stat_insns += (u64)(in - b->in);
+}
+
+/* Translates a block that got hot (64-bit code only, for now); a full code
+ * cache is flushed whole and the block retried once. */
+static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
+{
+	const struct jit_env env = {
+	    .run = &dc->run,
+	    .run_rip = &dc->run_rip,
+	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
+	};
+
+	b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
+	if (!b->jit) {
+		jit_cache_flush(&dc->jit);
+		dc->jit_gen++;
+		dc->jit_flushes++;
+		b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
+	}
+	b->jit_gen = dc->jit_gen;
+	if (b->jit)
+		dc->jit_blocks++;
+	else
+		b->execs = JIT_NEVER;
+}
+
+static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
+{
+	dc->run = b;
+	dc->run_rip = cpu->rip;
+	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
+		if (b->jit && b->jit_gen == dc->jit_gen) {
+			/* Linked blocks count themselves in cpu->stat_insns;
+			 * the return value is the last one's count. */
+			u64 n = b->jit(cpu);
+			cpu->stat_insns += n;
+		} else {
+			exec_block_mode(cpu, b, false);
+			/* Hot (or translated before a cache flush): translate. */
+			if (dc->jit_on && b->execs != JIT_NEVER &&
+			    (b->execs >= JIT_HOT || ++b->execs == JIT_HOT))
+				jit_block(cpu, dc, b);
+		}
+	} else {
+		exec_block_mode(cpu, b, true);
+	}
+	dc->run = NULL;
+}
+
+/* Links the site translated code just left by (cpu->jit_exit) to b, the
+ * block found at RIP after it, when b is translated and its page is
+ * tracked by the codemap. epoch: the code epoch read before b's bytes were
+ * compared. A page tracked only now (its epoch moves: another vCPU may have
+ * checked bytes written while it was not tracked) links next time. */
+static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
+			  const struct soft_block *b, u64 epoch)
+{
+	struct soft_codemap *map = cpu->tlb.code;
+	u64 gpa = b->key - 1;
+
+	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8)
+		return;
+	if (soft_codemap_add(map, gpa)) {
+		__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
+		return;
+	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->jit, cpu->rip);
+}
+
+/* After a fault inside dc->run: the instructions of the block before the
+ * faulting one (at insn_rip) retired; count them. */
+static void block_retired(struct soft_cpu *cpu, struct soft_dcache *dc)
+{
+	const struct soft_block *b = dc->run;
+	u64 rip = dc->run_rip;
+	unsigned i;
+
+	dc->run = NULL;
+	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
+		rip += b->in[i].len;
+		if (b->code_size != 8)
+			rip &= 0xffffffffULL;
+	}
+	cpu->stat_insns += i;
+}
+
+u64 soft_exec(struct soft_cpu *cpu, u64 budget)
+{
+	const u64 start = cpu->stat_insns;
+	struct soft_dcache *const dc = cpu->dcache;
+	struct soft_insn scratch;
+
+	if (setjmp(cpu->fault_jmp)) {
+		/* soft_raise(): the exception is pending, RIP is back on the
+		 * faulting instruction; the run loop delivers it. */
+		fault_cleanup(cpu);
+		if (dc && dc->run)
+			block_retired(cpu, dc);
+		return cpu->stat_insns - start;
+	}
+	cpu->exec_stop = false;
+	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
+	cpu->jit_exit = NULL;
+	cpu->undo_reg = -1;
+	cpu->undo_flags = false;
+	if (cpu->intr_shadow) {
+		/* The instruction after STI / MOV SS runs alone: then interrupts
+		 * may be taken (SDM Vol. 3A 6.8.3). */
+		cpu->intr_shadow = 0;
+		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		return cpu->stat_insns - start;
+	}
+	if (cpu->rflags & X86_RFLAGS_TF) {
+		/* Single-step: a #DB trap after the instruction, DR6.BS set
+		 * (SDM Vol. 3A 17.3.1.4); not after one that delivered an
+		 * interrupt or cleared TF (a simplification for POPF/IRET). */
+		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		if (cpu->pending_vector < 0 && (cpu->rflags & X86_RFLAGS_TF)) {
+			cpu->dr[6] |= 1ULL << 14;
+			cpu->pending_vector = EXC_DB;
+			cpu->pending_error = 0;
+			cpu->pending_has_error = false;
+		}
+		return cpu->stat_insns - start;
+	}
+	struct soft_block *prev = NULL;
+	const bool blocks = dc && !dc->trace;
+	struct soft_profile *const prof = dc ? dc->prof : NULL; /* set before the vCPU runs */
+	const u64 *const epoch = dc && dc->jit_on && cpu->tlb.code ? &cpu->tlb.code->epoch : NULL;
+	u8 *site = NULL; /* the link site the last translated block left by */
+
+	while (cpu->stat_insns - start < budget) {
+		struct soft_block *b;
+		u64 ep = epoch ? __atomic_load_n(epoch, __ATOMIC_SEQ_CST) : 0;
+
+		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
+		b = blocks ? block_get(cpu, dc, prev) : NULL;
+
+		if (b) {
+			if (site)
+				jit_link_next(cpu, dc, site, b, ep);
+			/* Decoded blocks outgrow the host's caches: fetch the block
+			 * that followed this one last time while this one runs. */
+			if (b->hint) {
+				__builtin_prefetch(b->hint);
+				__builtin_prefetch((const char *)b->hint + 64);
+				__builtin_prefetch((const char *)b->hint + 128);
+			}
+			exec_block(cpu, dc, b);
+			prev = b;
+			site = cpu->jit_exit;
+			cpu->jit_exit = NULL;
+		} else {
+			prev = NULL;
+			site = NULL;
+			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		}
+		/* Profiling: one sample every SOFT_PROFILE_PERIOD instructions. */
+		if (__builtin_expect(prof && cpu->stat_insns >= dc->prof_next, 0)) {
+			soft_profile_sample(prof, cpu->rip, 1);
+			dc->prof_next = cpu->stat_insns + SOFT_PROFILE_PERIOD;
+		}
+		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))
+			break;
+		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||
+					 atomic_load_explicit(&cpu->kick, memory_order_relaxed),
+				     0))
+			break;
+	}
+	return cpu->stat_insns - start;
+}

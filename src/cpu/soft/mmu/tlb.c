@@ -1,0 +1,266 @@
+/* Software TLB fill/flush and the per-VM map of pages holding decoded code. */
+#include "cpu/soft/mmu/tlb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/soft/cpu.h"
+
+static void tlb_entry_clear(struct soft_tlb_entry *e)
+{
+	/* Relaxed atomic stores: soft_codemap_add() may clear write tags of
+	 * another vCPU's TLB concurrently. */
+	__atomic_store_n(&e->tag[SOFT_ACC_READ], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->tag[SOFT_ACC_WRITE], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->tag[SOFT_ACC_FETCH], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
+	e->global = false;
+	e->shift = 12;
+	e->pkey = 0;
+}
+
+static u64 entry_page(const struct soft_tlb_entry *e)
+{
+	for (unsigned k = 0; k < 3; k++)
+		if (e->tag[k] != SOFT_TLB_EMPTY)
+			return e->tag[k];
+	return SOFT_TLB_EMPTY;
+}
+
+int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
+{
+	memset(tlb, 0, sizeof(*tlb));
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+			tlb_entry_clear(&tlb->e[p][i]);
+	if (code) {
+		if (code->nr_tlbs == ARRAY_SIZE(code->tlbs))
+			return -ENOSPC;
+		code->tlbs[code->nr_tlbs++] = tlb;
+		tlb->code = code;
+	}
+	return 0;
+}
+
+/* Remembers the large mapping lin came from (base | shift). */
+static void large_note(struct soft_tlb *tlb, u64 lin, unsigned shift)
+{
+	u64 key = (lin & ~((1ULL << shift) - 1)) | shift;
+
+	for (unsigned i = 0; i < tlb->nr_large; i++)
+		if (tlb->large[i] == key)
+			return;
+	if (tlb->nr_large == SOFT_TLB_LARGE_MAX)
+		tlb->large_overflow = true;
+	else
+		tlb->large[tlb->nr_large++] = key;
+}
+
+void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+	unsigned kept = 0;
+	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
+
+	tlb->gen++;
+	tlb->nr_large = 0;
+	tlb->large_overflow = false;
+	/* Entries off the list are empty: only listed ones need clearing. */
+	for (unsigned k = 0; k < tlb->nr_used; k++) {
+		unsigned slot = tlb->used[k];
+		struct soft_tlb_entry *e =
+			&tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+		if (keep_global && e->global && entry_page(e) != SOFT_TLB_EMPTY) {
+			if (e->shift > 12) { /* only pieces of large pages are noted */
+				u64 page = entry_page(e);
+				u64 key = (page & ~((1ULL << e->shift) - 1)) | e->shift;
+				if (key != last) {
+					last = key;
+					large_note(tlb, page, e->shift);
+				}
+			}
+			tlb->used[kept++] = (u16)slot;
+			continue;
+		}
+		tlb_entry_clear(e);
+		e->listed = false;
+	}
+	tlb->nr_used = kept;
+}
+
+/* Drops every 4 KiB piece of the large mapping key (base | shift). */
+static void flush_large(struct soft_tlb *tlb, u64 key)
+{
+	unsigned shift = key & 0xfff;
+	u64 base = key & ~0xfffULL, mask = ~((1ULL << shift) - 1);
+
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+			struct soft_tlb_entry *e = &tlb->e[p][i];
+			if (e->shift == shift && (entry_page(e) & mask) == base)
+				tlb_entry_clear(e);
+		}
+	}
+}
+
+void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+	u64 page = lin & ~0xfffULL;
+	unsigned idx = soft_tlb_index(lin);
+
+	tlb->gen++;
+
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
+		if (entry_page(&tlb->e[p][idx]) == page)
+			tlb_entry_clear(&tlb->e[p][idx]);
+	/* The other pieces of a large mapping live at other indexes. */
+	if (tlb->large_overflow) {
+		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
+			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				struct soft_tlb_entry *e = &tlb->e[p][i];
+				u64 mask = ~((1ULL << e->shift) - 1);
+				if (e->shift > 12 && (entry_page(e) & mask) == (lin & mask))
+					tlb_entry_clear(e);
+			}
+		}
+		return;
+	}
+	for (unsigned i = 0; i < tlb->nr_large;) {
+		u64 key = tlb->large[i];
+		u64 mask = ~((1ULL << (key & 0xfff)) - 1);
+		if ((lin & mask) != (key & ~0xfffULL)) {
+			i++;
+			continue;
+		}
+		flush_large(tlb, key);
+		tlb->large[i] = tlb->large[--tlb->nr_large];
+	}
+}
+
+void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	tlb->gen++;
+	/* Entries stay listed (empty ones may be): the next flush unlists them. */
+	for (unsigned k = 0; k < tlb->nr_used; k++) {
+		unsigned slot = tlb->used[k];
+		struct soft_tlb_entry *e =
+		    &tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+		if (e->pkey && (keys >> (e->pkey - 1) & 1))
+			tlb_entry_clear(e);
+	}
+}
+
+void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
+		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey)
+{
+	u64 page = lin & ~0xfffULL;
+	unsigned idx = soft_tlb_index(lin);
+	struct soft_tlb_entry *e = &tlb->e[priv][idx];
+
+	/* Keep the tags of the same page that an earlier fill set (e.g. a read
+	 * entry stays when a write fills the write tag). */
+	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL)) {
+		if (entry_page(e) == page)
+			tlb->gen++; /* the same page, now elsewhere */
+		tlb_entry_clear(e);
+	}
+	if (!e->listed) {
+		e->listed = true;
+		tlb->used[tlb->nr_used++] = (u16)(priv << SOFT_TLB_BITS | idx);
+	}
+	e->host = host;
+	e->pkey = (u8)pkey;
+	__atomic_store_n(&e->gpa, gpa & ~0xfffULL, __ATOMIC_RELAXED);
+	e->shift = (u8)shift;
+	e->global = global;
+	if (shift > 12)
+		large_note(tlb, lin, shift);
+	if (writable && soft_codemap_test(tlb->code, e->gpa))
+		writable = false;
+	if (readable)
+		__atomic_store_n(&e->tag[SOFT_ACC_READ], page, __ATOMIC_RELAXED);
+	if (writable)
+		__atomic_store_n(&e->tag[SOFT_ACC_WRITE], page, __ATOMIC_SEQ_CST);
+	if (executable)
+		__atomic_store_n(&e->tag[SOFT_ACC_FETCH], page, __ATOMIC_RELAXED);
+	/* A page that became a code page meanwhile must not keep a write tag. */
+	if (writable && soft_codemap_test(tlb->code, e->gpa))
+		__atomic_store_n(&e->tag[SOFT_ACC_WRITE], SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
+}
+
+int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
+		      soft_code_written_fn *written, void *opaque)
+{
+	u64 end = 0;
+
+	memset(map, 0, sizeof(*map));
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		end = MAX(end, mem->regions[i].gpa + mem->regions[i].size);
+	map->npages = end >> 12;
+	map->bits = calloc((map->npages + 63) / 64 + 1, sizeof(u64));
+	if (!map->bits)
+		return -ENOMEM;
+	map->written = written;
+	map->opaque = opaque;
+	return 0;
+}
+
+void soft_codemap_destroy(struct soft_codemap *map)
+{
+	free(map->bits);
+	memset(map, 0, sizeof(*map));
+}
+
+bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa)
+{
+	u64 pg = gpa >> 12, bit;
+
+	if (pg >= map->npages)
+		return false;
+	bit = 1ULL << (pg % 64);
+	if (__atomic_fetch_or(&map->bits[pg / 64], bit, __ATOMIC_SEQ_CST) & bit)
+		return false;
+	/* Revoke write entries for the page in every vCPU's TLB (stores of a
+	 * single tag word; the owner re-walks and sees the code bit). */
+	for (unsigned t = 0; t < map->nr_tlbs; t++) {
+		struct soft_tlb *tlb = map->tlbs[t];
+		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
+			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				struct soft_tlb_entry *e = &tlb->e[p][i];
+				if (__atomic_load_n(&e->gpa, __ATOMIC_RELAXED) == (pg << 12))
+					__atomic_store_n(&e->tag[SOFT_ACC_WRITE], SOFT_TLB_EMPTY,
+							 __ATOMIC_RELAXED);
+			}
+		}
+	}
+	return true;
+}
+
+void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa)
+{
+	u64 pg = gpa >> 12;
+
+	if (pg < map->npages)
+		__atomic_fetch_and(&map->bits[pg / 64], ~(1ULL << (pg % 64)), __ATOMIC_SEQ_CST);
+}
+
+void soft_codemap_code_written(void *opaque, gpa_t gpa, unsigned len)
+{
+	struct soft_codemap *map = opaque;
+
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+	for (u64 p = gpa & ~0xfffULL; len && p < gpa + len; p += 4096)
+		soft_codemap_clear(map, p);
+}
+
+void soft_codemap_dma_written(void *opaque, gpa_t gpa, u64 len)
+{
+	struct soft_codemap *map = opaque;
+
+	(void)gpa;
+	(void)len;
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+}
