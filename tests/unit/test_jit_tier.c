@@ -35,11 +35,22 @@ static const u8 loop[] = {
 };
 #define DIV_OFFSET 41
 
+/* The codemap of each machine (as the soft engine's VM has one): translated
+ * code is linked under its epoch; DMA goes through guest_mem's notifier. */
+static struct soft_codemap maps[8];
+static unsigned nr_maps;
+
 static struct fx *machine(bool jit)
 {
 	struct fx *f = fx_new();
 	u64 pml4 = fx_long(f, GDT);
+	struct soft_codemap *map = &maps[nr_maps++ % ARRAY_SIZE(maps)];
 
+	soft_codemap_destroy(map);
+	CHECK_EQ(soft_codemap_init(map, &f->m.mem, soft_codemap_code_written, map), 0);
+	CHECK_EQ(soft_tlb_init(&f->cpu.tlb, map), 0);
+	f->m.mem.dma_written = soft_codemap_dma_written;
+	f->m.mem.dma_opaque = map;
 	fx_map4(f, pml4, CODE, CODE, PTE_P | PTE_W, 21);
 	soft_tlb_flush(&f->cpu, false);
 	f->cpu.dcache = soft_dcache_new();
@@ -80,6 +91,7 @@ static void test_jit_same_state(void)
 	CHECK_EQ(soft_flags_get(&a->cpu), soft_flags_get(&b->cpu));
 	CHECK(!memcmp(fx_ptr(a, DATA), fx_ptr(b, DATA), 16 * 8));
 	CHECK(soft_dcache_jit_blocks(b->cpu.dcache) > 0);
+	CHECK(soft_dcache_jit_links(b->cpu.dcache) > 0);
 	CHECK_EQ(soft_dcache_jit_blocks(a->cpu.dcache), 0);
 	soft_dcache_free(a->cpu.dcache);
 	soft_dcache_free(b->cpu.dcache);
@@ -155,6 +167,107 @@ static void test_jit_flush(void)
 	soft_dcache_free(b->cpu.dcache);
 	fx_free(a);
 	fx_free(b);
+}
+
+/* ---- code written while it is translated and linked ----------------------
+ * Two blocks in a loop, A: add rax, imm8; jmp B and B: add rbx, rax; a store
+ * of CL & 0xc0 into A's imm8 (a new value every 64 times round); dec rcx;
+ * jnz A, run by the interpreter and by linked translated code in batches.
+ * Between batches (a device) or inside one (the loop's own store) code
+ * changes; both must run the new code from the same instruction on. */
+static const u8 two[] = {
+    0x48, 0x83, 0xc0, 0x01,             /* A: add rax, 1 (imm8 at +3) */
+    0xeb, 0x0a,                         /* jmp B */
+    0xf4, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4, 0xf4,
+    0x48, 0x01, 0xc3,                   /* B (16): add rbx, rax */
+    0x89, 0xca,                         /* mov edx, ecx */
+    0x81, 0xe2, 0xc0, 0x00, 0x00, 0x00, /* and edx, 0xc0 */
+    0x88, 0x15, 0xe2, 0xff, 0xff, 0xff, /* mov [rip - 30], dl: A's imm8 */
+    0x48, 0xff, 0xc9,                   /* dec rcx */
+    0x0f, 0x85, 0xd6, 0xff, 0xff, 0xff, /* jnz A */
+    0xf4,                               /* hlt */
+};
+#define TWO_B     16
+#define TWO_STORE 27
+
+static void two_state_same(struct fx *a, struct fx *b, const char *what)
+{
+	bool same = a->cpu.rip == b->cpu.rip && a->cpu.stat_insns == b->cpu.stat_insns &&
+		    !memcmp(a->cpu.gpr, b->cpu.gpr, sizeof(a->cpu.gpr));
+
+	if (!same)
+		printf("  %s: interpreter rip %#llx rax %#llx rbx %#llx n %llu, translator rip %#llx "
+		       "rax %#llx rbx %#llx n %llu\n",
+		       what, (unsigned long long)a->cpu.rip, (unsigned long long)a->cpu.gpr[X86_RAX],
+		       (unsigned long long)a->cpu.gpr[X86_RBX], (unsigned long long)a->cpu.stat_insns,
+		       (unsigned long long)b->cpu.rip, (unsigned long long)b->cpu.gpr[X86_RAX],
+		       (unsigned long long)b->cpu.gpr[X86_RBX], (unsigned long long)b->cpu.stat_insns);
+	CHECK(same);
+}
+
+enum writer { NONE, DMA, OTHER_VCPU };
+
+/* store: keep the loop's own store (else it becomes a 6-byte NOP); writer:
+ * a device or another vCPU's store (mmu.c calls the codemap's written_fn
+ * on that vCPU's thread) changes the block not at RIP between batches. */
+static void test_jit_code_written(bool store, enum writer writer)
+{
+	const bool dma = writer != NONE;
+
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		u8 *c = fx_ptr(f[j], CODE);
+		memcpy(c, two, sizeof(two));
+		if (!store)
+			memcpy(c + TWO_STORE, (const u8[]){0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00}, 6);
+		f[j]->cpu.gpr[X86_RCX] = 1000000;
+		f[j]->cpu.pending_vector = -1;
+	}
+	for (unsigned batch = 0; batch < 40; batch++) {
+		for (unsigned j = 0; j < 2; j++) {
+			if (dma && batch == 20) {
+				/* add rbx, rax -> sub rbx, rax in the block not at RIP:
+				 * reached through a link, not checked at entry. */
+				u64 at = f[j]->cpu.rip == CODE + TWO_B ? CODE + 3 : CODE + TWO_B + 1;
+				u8 *p = fx_ptr(f[j], at);
+				struct soft_codemap *map = f[j]->cpu.tlb.code;
+				*p = at == CODE + 3 ? 7 : 0x29;
+				if (writer == DMA)
+					guest_mem_dma_written(&f[j]->m.mem, at, 1);
+				else if (soft_codemap_test(map, at))
+					map->written(map->opaque, at, 1);
+			}
+			soft_exec(&f[j]->cpu, 997);
+		}
+		two_state_same(f[0], f[1], writer == DMA ? "dma" : dma ? "other vCPU" : store ? "store" : "plain");
+	}
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
+static void test_jit_links(void)
+{
+	test_jit_code_written(false, NONE);
+}
+
+static void test_jit_smc_store(void)
+{
+	test_jit_code_written(true, NONE);
+}
+
+static void test_jit_smc_dma(void)
+{
+	test_jit_code_written(false, DMA);
+}
+
+static void test_jit_xmc_other_vcpu(void)
+{
+	test_jit_code_written(false, OTHER_VCPU);
 }
 
 /* ---- random blocks: the translator against the interpreter ----------------
@@ -380,5 +493,9 @@ int main(void)
 	TEST_RUN(test_jit_precise_fault);
 	TEST_RUN(test_jit_flush);
 	TEST_RUN(test_jit_random_blocks);
+	TEST_RUN(test_jit_links);
+	TEST_RUN(test_jit_smc_store);
+	TEST_RUN(test_jit_smc_dma);
+	TEST_RUN(test_jit_xmc_other_vcpu);
 	return test_done();
 }

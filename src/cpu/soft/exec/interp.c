@@ -98,7 +98,7 @@ struct soft_dcache {
 	bool jit_on;
 	u32 jit_gen;
 	struct jit_cache jit;
-	u64 jit_blocks, jit_flushes;
+	u64 jit_blocks, jit_flushes, jit_links;
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
@@ -133,6 +133,11 @@ u64 soft_dcache_jit_flushes(const struct soft_dcache *dc)
 	return dc->jit_flushes;
 }
 
+u64 soft_dcache_jit_links(const struct soft_dcache *dc)
+{
+	return dc->jit_links;
+}
+
 int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
 {
 	int err = jit_cache_init(&dc->jit, cache_size);
@@ -151,8 +156,9 @@ void soft_dcache_free(struct soft_dcache *dc)
 			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
 			 100.0 * (double)dc->misses / (double)dc->lookups);
 	if (dc && dc->jit_on)
-		log_info("soft: translated %llu blocks, %llu code cache flushes",
-			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_flushes);
+		log_info("soft: translated %llu blocks, %llu links, %llu code cache flushes",
+			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_links,
+			 (unsigned long long)dc->jit_flushes);
 	if (dc && dc->jit_on)
 		jit_cache_destroy(&dc->jit);
 	if (dc)
@@ -553,6 +559,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
 		return;
 	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->jit, cpu->rip);
+	dc->jit_links++;
 }
 
 /* After a fault inside dc->run: the instructions of the block before the

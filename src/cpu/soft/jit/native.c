@@ -8,7 +8,6 @@
 
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/jit/native.h"
-#include "cpu/soft/tlb.h"
 
 #define GPR(r)      ((s32)(offsetof(struct soft_cpu, gpr) + 8 * (r)))
 #define SEG_BASE(s) ((s32)(offsetof(struct soft_cpu, seg) + sizeof(struct x86_seg) * (s) + \
