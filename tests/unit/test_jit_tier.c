@@ -270,6 +270,37 @@ static void test_jit_xmc_other_vcpu(void)
 	test_jit_code_written(false, OTHER_VCPU);
 }
 
+/* A decoded block's slot rebuilt for other code (another address that
+ * hashes to it) while a link points at the old block's translation: the
+ * link must die with the slot, whose decoded instructions the old
+ * translation's handler calls use. CODE + 0x8001 shares A's slot. */
+static void test_jit_slot_reused(void)
+{
+	static const u8 a[] = {0x48, 0x83, 0xc0, 0x01, 0xeb, 0x0a};  /* A: add rax, 1; jmp A+16 */
+	static const u8 b[] = {0x48, 0xff, 0xc9, 0x75, 0xeb};        /* dec rcx; jnz A */
+	static const u8 x[] = {0x48, 0x83, 0xc3, 0x05, 0x90, 0xf4}; /* add rbx, 5; nop; hlt */
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		memcpy(fx_ptr(f[j], CODE), a, sizeof(a));
+		memcpy(fx_ptr(f[j], CODE + 16), b, sizeof(b));
+		memcpy(fx_ptr(f[j], CODE + 0x8001), x, sizeof(x));
+		f[j]->cpu.gpr[X86_RCX] = 1000000;
+		f[j]->cpu.pending_vector = -1;
+		soft_exec(&f[j]->cpu, 2000);     /* the loop: translated, linked */
+		f[j]->cpu.rip = CODE + 0x8001; /* X takes A's slot */
+		soft_exec(&f[j]->cpu, 3);
+		f[j]->cpu.rip = CODE + 16;     /* back into the loop through B */
+		soft_exec(&f[j]->cpu, 2000);
+	}
+	two_state_same(f[0], f[1], "slot reused");
+	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* ---- random blocks: the translator against the interpreter ----------------
  * A loop of random instructions (the forms the translator runs natively and
  * neighbours it calls handlers for, so that flags cross between the two;
@@ -446,8 +477,10 @@ static void test_jit_random_blocks(void)
 			memcpy(fx_ptr(f[j], RDATA + 0xf80), data, 0x80);
 			memcpy(fx_ptr(f[j], RDATA_NEXT), data + 0x80, 0x80);
 			cpu->seg[X86_FS].base = 0x10;
-			/* Fresh code: the block cache sees new bytes and rebuilds. */
+			/* Fresh code: the block cache sees new bytes and rebuilds;
+			 * written as a device (a loader) writes it, so links go. */
 			memcpy(fx_ptr(f[j], CODE), code, len);
+			guest_mem_dma_written(&f[j]->m.mem, CODE, len);
 			memcpy(cpu->gpr, gpr, sizeof(gpr));
 			cpu->rflags = fl;
 			cpu->lazy.op = 0;
@@ -497,5 +530,6 @@ int main(void)
 	TEST_RUN(test_jit_smc_store);
 	TEST_RUN(test_jit_smc_dma);
 	TEST_RUN(test_jit_xmc_other_vcpu);
+	TEST_RUN(test_jit_slot_reused);
 	return test_done();
 }

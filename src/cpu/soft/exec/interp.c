@@ -1,17 +1,15 @@
 /* The interpreter's dispatch loop: fetch through the TLB, a decoded-
  * instruction cache, one indirect call per instruction.
  *
- * The seam for a binary translator: soft_exec(cpu, budget) is the only
- * entry point the run loop (engine.c) uses, and its contract is just
- * "execute up to budget instructions from the architectural state in *cpu;
- * faults are left pending (cpu->pending_vector) with RIP at the faulting
- * instruction; stop early when cpu->exec_stop, cpu->attention or cpu->kick
- * is set". A translator would replace the body of this file: look up a
- * translated block by (guest-physical RIP, code size, mode) instead of a
- * decoded instruction, and fall back to soft_decode() + the same handlers
- * (in->exec) for anything it does not translate. The decoder and the
- * instruction groups need no change. Blocks need invalidation on guest
- * writes: tlb.h's codemap (soft_codemap_add / written callback) provides it.
+ * soft_exec(cpu, budget) is the only entry point the run loop (engine.c)
+ * uses: "execute up to budget instructions from the architectural state in
+ * *cpu; faults are left pending (cpu->pending_vector) with RIP at the
+ * faulting instruction; stop early when cpu->exec_stop, cpu->attention or
+ * cpu->kick is set". A block that got hot runs as translated code (jit/),
+ * which leaves through link sites: soft_exec() points a site at the
+ * translated block it finds next (jit_link_next), and from then on the code
+ * jumps there directly while the vCPU's TLB generation and the VM's code
+ * epoch (mmu/tlb.h: the codemap) say nothing changed.
  *
  * The decoded-instruction cache holds straight-line blocks keyed by the
  * guest-physical address of their first byte and the code size; every entry
@@ -21,8 +19,8 @@
  * the block being executed (code patching the next few instructions of its
  * own straight-line run without a jump in between); x86 code that patches
  * itself jumps or serializes first (Intel SDM Vol. 3A 8.1.3), and Linux's
- * text_poke does. A translator relying on the codemap could drop the byte
- * comparison (but device DMA into RAM does not go through the codemap).
+ * text_poke does. Linked translated code skips the comparison; the codemap
+ * and the DMA notifier stand in for it (mmu/tlb.h).
  *
  * Chaining: each block remembers its last two successors with the
  * translation that found them (struct soft_chain); while RIP and the TLB
@@ -59,8 +57,10 @@
 #define BLOCK_BYTES 64
 
 /* key = gpa + 1 of the first byte, so that zeroed (never used) memory is an
- * empty slot: the cache is calloc'ed and its pages populate on first use. */
+ * empty slot: the cache is calloc'ed and its pages populate on first use.
+ * Links into translated code check serial at offset 0 (jit/translate.h). */
 struct soft_block {
+	u64 serial; /* changes with every build: links into an older one die */
 	u64 key;
 	struct soft_block *hint; /* the block that ran after this one last time */
 	/* Chaining (64-bit mode), the last two successors: to->b started at
@@ -99,6 +99,7 @@ struct soft_dcache {
 	u32 jit_gen;
 	struct jit_cache jit;
 	u64 jit_blocks, jit_flushes, jit_links;
+	u64 serial; /* of the last block built */
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
@@ -320,9 +321,7 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	unsigned off = 0;
 	int r;
 
-	/* Links into this slot's translation (translate.h) die with it. */
-	if (b->jit)
-		cpu->tlb.gen++;
+	b->serial = ++cpu->dcache->serial;
 	b->key = 0;
 	b->n = 0;
 	b->hint = NULL;
@@ -357,6 +356,8 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 
 /* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
  * an instruction fetch. prev: the block that ran just before, or NULL. */
+_Static_assert(offsetof(struct soft_block, serial) == 0, "links read a block's serial at offset 0");
+
 static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc,
 				    struct soft_block *prev)
 {
@@ -550,15 +551,16 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	struct soft_codemap *map = cpu->tlb.code;
 	u64 gpa = b->key - 1;
 
-	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8)
+	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8 ||
+	    !jit_link_wanted(site, cpu->rip))
 		return;
-	if (soft_codemap_add(map, gpa)) {
+	if (!soft_codemap_test(map, gpa) && soft_codemap_add(map, gpa)) {
 		__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
 		return;
 	}
 	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
 		return;
-	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->jit, cpu->rip);
+	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->serial, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 

@@ -48,7 +48,13 @@
 #define SITE_BLOCK 22
 #define SITE_CODE  32
 #define SITE_RIP   42
+#define SITE_TRIES 52 /* data: links made to a block other than the last one */
+#define SITE_KEY   62
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
+/* A site whose next block keeps changing (a RET, an indirect jump, a
+ * conditional branch run by its handler) stops being linked after this many
+ * changes: relinking it costs more than it saves. */
+#define SITE_MAX_TRIES 4
 
 _Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1, "intr_shadow is read as a byte");
 _Static_assert(sizeof(((struct soft_cpu *)0)->attention) == 1, "attention is read as a byte");
@@ -103,7 +109,7 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 		  const u8 *epilogue)
 {
 	static const s32 stops[] = {OFF_EXEC_STOP, OFF_SHADOW, OFF_ATTENTION, OFF_KICK};
-	u8 *fail[8], *site;
+	u8 *fail[12], *site;
 	unsigned nf = 0;
 
 	jit_mov_ri(e, JR_RAX, retired);
@@ -126,9 +132,13 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	jit_mov_ri64(e, JR_RDI, 0);          /* SITE_BLOCK */
 	jit_mov_ri64(e, JR_R8, 0);           /* SITE_CODE */
 	jit_mov_ri64(e, JR_R9, 0);           /* SITE_RIP */
+	jit_mov_ri64(e, JR_R10, 0);          /* SITE_TRIES */
+	jit_mov_ri64(e, JR_R11, SITE_NEVER); /* SITE_KEY */
 	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RBX, OFF_TLB_GEN);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, 0);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
 	jit_alu_rm(e, JA_CMP, 8, JR_RSI, JR_RDX, 0);
@@ -147,22 +157,52 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	jit_jmp_to(e, epilogue);
 }
 
-void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block,
+static u64 site_get(const u8 *site, unsigned field)
+{
+	u64 v;
+
+	memcpy(&v, site + field, 8);
+	return v;
+}
+
+bool jit_link_wanted(const u8 *site, u64 rip)
+{
+	u64 old = site_get(site, SITE_RIP);
+
+	return !old || old == rip || site_get(site, SITE_TRIES) < SITE_MAX_TRIES;
+}
+
+void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block, u64 key,
 	      jit_block_fn *code, u64 rip)
 {
 	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
 	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
+	u64 old = site_get(site, SITE_RIP), tries = site_get(site, SITE_TRIES) + 1;
 
+	if (old && old != rip)
+		memcpy(w + SITE_TRIES, &tries, 8);
 	memcpy(w + SITE_BLOCK, &b, 8);
+	memcpy(w + SITE_KEY, &key, 8);
 	memcpy(w + SITE_CODE, &body, 8);
 	memcpy(w + SITE_RIP, &rip, 8);
 	memcpy(w + SITE_EPOCH, &epoch, 8);
 	memcpy(w + SITE_GEN, &gen, 8);
 }
 
+/* A conditional branch (Jcc, JrCXZ, LOOPcc): its two ways out get a link
+ * site each, so that neither keeps relinking the other's. */
+static bool cond_branch(const struct soft_insn *in)
+{
+	if (in->map == SOFT_MAP_0F)
+		return in->opcode >= 0x80 && in->opcode <= 0x8f;
+	return in->map == SOFT_MAP_1B &&
+	       ((in->opcode >= 0x70 && in->opcode <= 0x7f) || (in->opcode >= 0xe0 && in->opcode <= 0xe3));
+}
+
 /* Runs instruction i through its handler: cpu->insn_rip = it, cpu->rip =
  * the next one; then leaves where the interpreter would (RIP somewhere else,
- * a taken branch, or a request to stop after this one) through exit[0..1]. */
+ * a taken branch, or a request to stop after this one) through exit[0..1];
+ * the last instruction of the block too when it is a conditional branch. */
 static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigned i, unsigned n,
 			 s32 off, u8 *exit[2])
 {
@@ -174,7 +214,7 @@ static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigne
 	jit_mov_rr(e, JR_RDI, JR_RBX);
 	jit_mov_ri(e, JR_RSI, (u64)(uintptr_t)&in[i]);
 	jit_call(e, (const void *)in[i].exec, JR_RAX);
-	if (i + 1 < n) {
+	if (i + 1 < n || cond_branch(&in[i])) {
 		jit_lea(e, JR_RAX, JR_R12, next);
 		jit_alu_mr(e, JA_CMP, 8, JR_RBX, OFF_RIP, JR_RAX);
 		exit[0] = jit_jcc_fwd(e, JC_NE);
@@ -280,7 +320,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_patch_here(&e, to_end);
 	leave(&e, env, n, epilogue);
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. */
-	for (unsigned i = 0; i + 1 < n; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		if (!exits[i][0])
 			continue;
 		jit_patch_here(&e, exits[i][0]);

@@ -8,8 +8,8 @@
  * single-entry cache of the block that came next last time. The site jumps
  * straight into that block's code when RIP is its first instruction and
  * nothing moved since the link was made: the vCPU's TLB generation (every
- * flush, remap, mode or CPL change, and a rebuilt decoded block), the VM's
- * code epoch (tlb.h: a write into a page of translated code, any DMA), the
+ * flush, remap, mode or CPL change), the block's build serial (its decoded-
+ * cache slot not rebuilt), the VM's code epoch (tlb.h: a write into a page of translated code, any DMA), the
  * batch's instruction budget, and no request to stop (exec_stop, the
  * interrupt shadow, attention, kick). Otherwise the code returns to
  * soft_exec(), with cpu->jit_exit = the site, and soft_exec() links the site
@@ -40,10 +40,14 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			    const struct jit_env *env);
 
 /* Points the link site at (from cpu->jit_exit) at the translated block
- * block / code starting at rip, valid while the vCPU's TLB generation is gen
- * and the code epoch is epoch. The caller has checked the block's bytes
- * under epoch and that its page is tracked by the codemap. */
-void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block,
+ * block / code starting at rip, valid while the vCPU's TLB generation is gen,
+ * the code epoch is epoch and the u64 at block (the decoded block's build
+ * serial) is still key. The caller has checked the block's bytes under epoch and that
+ * its page is tracked by the codemap. */
+void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block, u64 key,
 	      jit_block_fn *code, u64 rip);
+/* Whether linking site to the block at rip is worth it: not when the site's
+ * next block changed too often already. */
+bool jit_link_wanted(const u8 *site, u64 rip);
 
 #endif

@@ -29,8 +29,8 @@
 void soft_mode_update(struct soft_cpu *cpu)
 {
 	const struct x86_seg *cs = &cpu->seg[X86_CS], *ss = &cpu->seg[X86_SS];
+	const unsigned old_mode = cpu->mode, old_cpl = cpu->cpl, old_size = cpu->code_size;
 
-	cpu->tlb.gen++; /* chained blocks (interp.c) depend on CPL and mode */
 	if (!(cpu->cr0 & X86_CR0_PE))
 		cpu->mode = SOFT_MODE_REAL;
 	else if (!(cpu->efer & X86_EFER_LMA))
@@ -51,6 +51,12 @@ void soft_mode_update(struct soft_cpu *cpu)
 		cpu->code_size = (cs->db && !(cpu->rflags & RFLAGS_VM)) ? 4 : 2;
 		cpu->stack_size = ss->db ? 4 : 2;
 	}
+	/* Chained and linked blocks (exec/interp.c, jit/) depend on CPL (the
+	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
+	 * CS's base and limit, which such blocks are never used under. */
+	if (cpu->mode != old_mode || cpu->cpl != old_cpl || cpu->code_size != old_size ||
+	    cpu->mode != SOFT_MODE_LONG64)
+		cpu->tlb.gen++;
 	soft_priv_update(cpu);
 }
 
