@@ -301,6 +301,55 @@ static void test_jit_slot_reused(void)
 	}
 }
 
+/* Two address spaces with different code at the same linear page L, and a
+ * global page G (the kernel's, kept across CR3 writes) whose jmp L is linked
+ * to L's code: after a CR3 write that keeps global entries, G's link must
+ * not lead into the old address space's code, while L's links to G may
+ * stay. L: add rax, K; dec rcx; jnz G; hlt. G: jmp L. */
+#define LPAGE 0x700000
+#define GPAGE 0x800000
+static void test_jit_cr3_switch(void)
+{
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		struct fx *x = f[j];
+		u64 as2 = fx_page(x), back = (u64)GPAGE - (LPAGE + 13);
+		s32 to_l = (s32)((s64)LPAGE - (GPAGE + 5));
+
+		x->cpu.cr4 |= X86_CR4_PGE;
+		fx_map4(x, x->cpu.cr3, LPAGE, 0x710000, PTE_P | PTE_W, 12);
+		fx_map4(x, x->cpu.cr3, GPAGE, GPAGE, PTE_P | PTE_W | PTE_G, 12);
+		fx_map4(x, as2, LPAGE, 0x720000, PTE_P | PTE_W, 12);
+		fx_map4(x, as2, GPAGE, GPAGE, PTE_P | PTE_W | PTE_G, 12);
+		for (unsigned k = 0; k < 2; k++) {
+			u8 *l = fx_ptr(x, k ? 0x720000 : 0x710000);
+			memcpy(l, (const u8[]){0x48, 0x83, 0xc0, (u8)(k + 1), 0x48, 0xff, 0xc9, 0x0f, 0x85},
+			       9);
+			memcpy(l + 9, &back, 4);
+			l[13] = 0xf4;
+		}
+		fx_ptr(x, GPAGE)[0] = 0xe9;
+		memcpy(fx_ptr(x, GPAGE) + 1, &to_l, 4);
+		soft_tlb_flush(&x->cpu, false);
+		x->cpu.rip = GPAGE;
+		x->cpu.gpr[X86_RCX] = 1000000;
+		x->cpu.pending_vector = -1;
+		soft_exec(&x->cpu, 3001);
+		/* What a MOV to CR3 does with CR4.PGE set (SDM Vol. 3A 4.10.4.1). */
+		x->cpu.cr3 = as2;
+		soft_tlb_flush(&x->cpu, true);
+		soft_exec(&x->cpu, 3000);
+	}
+	two_state_same(f[0], f[1], "CR3 switch");
+	CHECK(f[1]->cpu.gpr[X86_RAX] > 1000 + 900); /* version 2 ran too */
+	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* ---- random blocks: the translator against the interpreter ----------------
  * A loop of random instructions (the forms the translator runs natively and
  * neighbours it calls handlers for, so that flags cross between the two;
@@ -531,5 +580,6 @@ int main(void)
 	TEST_RUN(test_jit_smc_dma);
 	TEST_RUN(test_jit_xmc_other_vcpu);
 	TEST_RUN(test_jit_slot_reused);
+	TEST_RUN(test_jit_cr3_switch);
 	return test_done();
 }

@@ -501,6 +501,7 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	    .run = &dc->run,
 	    .run_rip = &dc->run_rip,
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
+	    .link_gen = &cpu->tlb.link_gen,
 	};
 
 	b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
@@ -560,7 +561,13 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	}
 	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
 		return;
-	jit_link(&dc->jit, site, cpu->tlb.gen, epoch, b, b->serial, b->jit, cpu->rip);
+	/* A block in a page mapped global survives CR3 writes (tlb.h). */
+	const struct soft_tlb_entry *e =
+	    soft_tlb_slot(cpu, cpu->rip, cpu->cpl == 3 ? SOFT_PRIV_USER : SOFT_PRIV_SUP);
+	bool global = e->tag[SOFT_ACC_FETCH] == (cpu->rip & ~0xfffULL) && e->global;
+
+	jit_link(&dc->jit, site, global ? &cpu->tlb.link_gen_g : &cpu->tlb.link_gen, epoch, b,
+		 b->serial, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 

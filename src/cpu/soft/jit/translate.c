@@ -33,7 +33,6 @@
 #define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
 #define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
-#define OFF_TLB_GEN   ((s32)offsetof(struct soft_cpu, tlb.gen))
 #define OFF_SHADOW    ((s32)offsetof(struct soft_cpu, intr_shadow))
 #define OFF_ATTENTION ((s32)offsetof(struct soft_cpu, attention))
 #define OFF_KICK      ((s32)offsetof(struct soft_cpu, kick))
@@ -43,13 +42,14 @@
  * rbx, rdi): where links enter, with rbx already the vCPU. */
 #define BODY_OFFSET 8
 /* The fields of a link site (8-byte immediates of mov r64, imm64). */
-#define SITE_GEN   2
-#define SITE_EPOCH 12
-#define SITE_BLOCK 22
-#define SITE_CODE  32
-#define SITE_RIP   42
-#define SITE_TRIES 52 /* data: links made to a block other than the last one */
-#define SITE_KEY   62
+#define SITE_GEN     2  /* the link generation it was made under */
+#define SITE_GENADDR 12 /* which one: &cpu->tlb.link_gen or link_gen_g */
+#define SITE_BLOCK   22
+#define SITE_CODE    32
+#define SITE_RIP     42
+#define SITE_TRIES   52 /* data: links made to a block other than the last one */
+#define SITE_KEY     62 /* the block's build serial */
+#define SITE_EPOCH   72
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
  * conditional branch run by its handler) stops being linked after this many
@@ -117,6 +117,24 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 		jit_jmp_to(e, epilogue);
 		return;
 	}
+	site = e->p;
+	jit_mov_ri64(e, JR_RDX, SITE_NEVER);                         /* SITE_GEN */
+	jit_mov_ri64(e, JR_RSI, (u64)(uintptr_t)env->link_gen);      /* SITE_GENADDR */
+	jit_mov_ri64(e, JR_RDI, 0);                                  /* SITE_BLOCK */
+	jit_mov_ri64(e, JR_R8, 0);                                   /* SITE_CODE */
+	jit_mov_ri64(e, JR_R9, 0);                                   /* SITE_RIP */
+	jit_mov_ri64(e, JR_R10, 0);                                  /* SITE_TRIES */
+	jit_mov_ri64(e, JR_R11, SITE_NEVER);                         /* SITE_KEY */
+	jit_mov_ri64(e, JR_RCX, SITE_NEVER);                         /* SITE_EPOCH */
+	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RSI, 0);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, 0);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
+	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RDX, 0);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	/* The batch's budget, counted as soft_exec() counts it, and stops. */
 	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_STAT);
 	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RAX);
@@ -126,23 +144,6 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 		jit_alu_mi(e, JA_CMP, 1, JR_RBX, stops[k], 0);
 		fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	}
-	site = e->p;
-	jit_mov_ri64(e, JR_RDX, SITE_NEVER); /* SITE_GEN */
-	jit_mov_ri64(e, JR_RSI, SITE_NEVER); /* SITE_EPOCH */
-	jit_mov_ri64(e, JR_RDI, 0);          /* SITE_BLOCK */
-	jit_mov_ri64(e, JR_R8, 0);           /* SITE_CODE */
-	jit_mov_ri64(e, JR_R9, 0);           /* SITE_RIP */
-	jit_mov_ri64(e, JR_R10, 0);          /* SITE_TRIES */
-	jit_mov_ri64(e, JR_R11, SITE_NEVER); /* SITE_KEY */
-	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RBX, OFF_TLB_GEN);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, 0);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
-	jit_alu_rm(e, JA_CMP, 8, JR_RSI, JR_RDX, 0);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	/* Linked: count this block, the next one runs (for a fault's count). */
 	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run);
@@ -172,8 +173,8 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 	return !old || old == rip || site_get(site, SITE_TRIES) < SITE_MAX_TRIES;
 }
 
-void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block, u64 key,
-	      jit_block_fn *code, u64 rip)
+void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
+	      u64 key, jit_block_fn *code, u64 rip)
 {
 	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
 	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
@@ -185,6 +186,9 @@ void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *blo
 	memcpy(w + SITE_KEY, &key, 8);
 	memcpy(w + SITE_CODE, &body, 8);
 	memcpy(w + SITE_RIP, &rip, 8);
+	u64 gen = *gen_addr, ga = (u64)(uintptr_t)gen_addr;
+
+	memcpy(w + SITE_GENADDR, &ga, 8);
 	memcpy(w + SITE_EPOCH, &epoch, 8);
 	memcpy(w + SITE_GEN, &gen, 8);
 }

@@ -7,8 +7,8 @@
  * Links: every way out of a translated block ends in a link site, a
  * single-entry cache of the block that came next last time. The site jumps
  * straight into that block's code when RIP is its first instruction and
- * nothing moved since the link was made: the vCPU's TLB generation (every
- * flush, remap, mode or CPL change), the block's build serial (its decoded-
+ * nothing moved since the link was made: the vCPU's TLB link generation
+ * (every flush, remap or mode change; its low bits are the CPL), the block's build serial (its decoded-
  * cache slot not rebuilt), the VM's code epoch (tlb.h: a write into a page of translated code, any DMA), the
  * batch's instruction budget, and no request to stop (exec_stop, the
  * interrupt shadow, attention, kick). Otherwise the code returns to
@@ -31,6 +31,7 @@ struct jit_env {
 	void *run;         /* &dcache->run: the block that runs (a fault counts from it) */
 	void *run_rip;     /* &dcache->run_rip: its first RIP */
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
+	const u64 *link_gen; /* &cpu->tlb.link_gen (any valid address will do) */
 };
 
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
@@ -40,12 +41,14 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			    const struct jit_env *env);
 
 /* Points the link site at (from cpu->jit_exit) at the translated block
- * block / code starting at rip, valid while the vCPU's TLB generation is gen,
+ * block / code starting at rip, valid while the link generation at gen_addr
+ * (the vCPU's tlb.link_gen, or link_gen_g for a block in a page mapped
+ * global) keeps the value it has now,
  * the code epoch is epoch and the u64 at block (the decoded block's build
  * serial) is still key. The caller has checked the block's bytes under epoch and that
  * its page is tracked by the codemap. */
-void jit_link(struct jit_cache *c, u8 *site, u64 gen, u64 epoch, const void *block, u64 key,
-	      jit_block_fn *code, u64 rip);
+void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
+	      u64 key, jit_block_fn *code, u64 rip);
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);

@@ -63,6 +63,9 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
 
 	tlb->gen++;
+	tlb->link_gen += 4;
+	if (!keep_global)
+		tlb->link_gen_g += 4;
 	tlb->nr_large = 0;
 	tlb->large_overflow = false;
 	/* Entries off the list are empty: only listed ones need clearing. */
@@ -110,10 +113,16 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	unsigned idx = soft_tlb_index(lin);
 
 	tlb->gen++;
-
-	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
-		if (entry_page(&tlb->e[p][idx]) == page)
+	tlb->link_gen += 4;
+	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
+		if (entry_page(&tlb->e[p][idx]) == page) {
+			if (tlb->e[p][idx].global)
+				tlb->link_gen_g += 4;
 			tlb_entry_clear(&tlb->e[p][idx]);
+		}
+	}
+	if (tlb->large_overflow || tlb->nr_large)
+		tlb->link_gen_g += 4; /* pieces of a large (global?) mapping may go */
 	/* The other pieces of a large mapping live at other indexes. */
 	if (tlb->large_overflow) {
 		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
@@ -143,6 +152,8 @@ void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
 	struct soft_tlb *tlb = &cpu->tlb;
 
 	tlb->gen++;
+	tlb->link_gen += 4;
+	tlb->link_gen_g += 4;
 	/* Entries stay listed (empty ones may be): the next flush unlists them. */
 	for (unsigned k = 0; k < tlb->nr_used; k++) {
 		unsigned slot = tlb->used[k];
@@ -163,8 +174,11 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 	/* Keep the tags of the same page that an earlier fill set (e.g. a read
 	 * entry stays when a write fills the write tag). */
 	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL)) {
-		if (entry_page(e) == page)
+		if (entry_page(e) == page) {
 			tlb->gen++; /* the same page, now elsewhere */
+			tlb->link_gen += 4;
+			tlb->link_gen_g += 4;
+		}
 		tlb_entry_clear(e);
 	}
 	if (!e->listed) {

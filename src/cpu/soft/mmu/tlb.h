@@ -117,6 +117,13 @@ struct soft_tlb {
 	 * (the interpreter's chained blocks) is as valid as a TLB entry while
 	 * gen is unchanged. */
 	u64 gen;
+	/* The same for translated code's links (jit/translate.h), but for CPL:
+	 * its low two bits are the CPL, the rest moves (by 4) wherever gen
+	 * does except on a change of CPL alone, so links made at CPL 3 hold
+	 * again after a system call returns. link_gen_g: the same for links
+	 * into pages mapped global, which keep theirs when a CR3 write flushes
+	 * the rest (a context switch does not cut the kernel's links). */
+	u64 link_gen, link_gen_g;
 };
 
 /* Empties tlb and attaches it to code (may be NULL). Returns 0 or -ENOSPC. */

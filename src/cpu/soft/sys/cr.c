@@ -54,9 +54,15 @@ void soft_mode_update(struct soft_cpu *cpu)
 	/* Chained and linked blocks (exec/interp.c, jit/) depend on CPL (the
 	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
 	 * CS's base and limit, which such blocks are never used under. */
-	if (cpu->mode != old_mode || cpu->cpl != old_cpl || cpu->code_size != old_size ||
-	    cpu->mode != SOFT_MODE_LONG64)
+	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
 		cpu->tlb.gen++;
+		cpu->tlb.link_gen += 4;
+		cpu->tlb.link_gen_g += 4;
+	} else if (cpu->cpl != old_cpl) {
+		cpu->tlb.gen++;
+	}
+	cpu->tlb.link_gen = (cpu->tlb.link_gen & ~3ULL) | cpu->cpl;
+	cpu->tlb.link_gen_g = (cpu->tlb.link_gen_g & ~3ULL) | cpu->cpl;
 	soft_priv_update(cpu);
 }
 
