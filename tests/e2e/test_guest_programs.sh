@@ -216,6 +216,10 @@ run_one() { # engine name
 		cp "$TMP/$1.blk-ro.img" "$TMP/$1.blk-ro.want"
 		args+=(--disk "$TMP/$1.blk.img,id=hostile-id" --disk "$TMP/$1.blk-ro.img,ro")
 	fi
+	if [ "$2" = jit_dma ]; then # a scratch disk for the code it reads back
+		head -c 64K /dev/zero >"$TMP/$1.jit_dma.img"
+		args+=(--disk "$TMP/$1.jit_dma.img")
+	fi
 	if [ "$2" = virtio_console_hostile ]; then # the log apart: stdout is ttyS0's and hvc0's
 		"${wrap[@]}" timeout --kill-after=5 "$LIMIT" "$POPEK" "${args[@]}" \
 			>"$TMP/$1.$2.stdout" 2>"$TMP/$1.$2.stderr" <"$in"
