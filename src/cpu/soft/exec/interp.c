@@ -58,9 +58,8 @@
 
 /* key = gpa + 1 of the first byte, so that zeroed (never used) memory is an
  * empty slot: the cache is calloc'ed and its pages populate on first use.
- * Links into translated code check serial at offset 0 (jit/translate.h). */
+ * Links into translated code check serial (jit/translate.h). */
 struct soft_block {
-	u64 serial; /* changes with every build: links into an older one die */
 	u64 key;
 	struct soft_block *hint; /* the block that ran after this one last time */
 	/* Chaining (64-bit mode), the last two successors: to->b started at
@@ -84,6 +83,7 @@ struct soft_block {
 	u16 nbytes;
 	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
 	struct soft_insn in[BLOCK_INSNS];
+	u64 serial; /* changes with every build: links into an older one die */
 } __attribute__((aligned(64)));
 
 /* A block is translated once it has run this often in the interpreter;
@@ -356,7 +356,6 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 
 /* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
  * an instruction fetch. prev: the block that ran just before, or NULL. */
-_Static_assert(offsetof(struct soft_block, serial) == 0, "links read a block's serial at offset 0");
 
 static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc,
 				    struct soft_block *prev)
@@ -502,6 +501,7 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	    .run_rip = &dc->run_rip,
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
 	    .link_gen = &cpu->tlb.link_gen,
+	    .serial_off = offsetof(struct soft_block, serial),
 	};
 
 	b->jit = jit_translate(&dc->jit, b->in, b->n, &env);

@@ -130,7 +130,7 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RSI, 0);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, 0);
+	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, env->serial_off);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
 	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RDX, 0);

@@ -32,6 +32,7 @@ struct jit_env {
 	void *run_rip;     /* &dcache->run_rip: its first RIP */
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
 	const u64 *link_gen; /* &cpu->tlb.link_gen (any valid address will do) */
+	s32 serial_off;      /* where a decoded block keeps its build serial */
 };
 
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
@@ -44,8 +45,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
  * block / code starting at rip, valid while the link generation at gen_addr
  * (the vCPU's tlb.link_gen, or link_gen_g for a block in a page mapped
  * global) keeps the value it has now,
- * the code epoch is epoch and the u64 at block (the decoded block's build
- * serial) is still key. The caller has checked the block's bytes under epoch and that
+ * the code epoch is epoch and the decoded block's build serial (at
+ * env->serial_off in block) is still key. The caller has checked the block's bytes under epoch and that
  * its page is tracked by the codemap. */
 void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
 	      u64 key, jit_block_fn *code, u64 rip);
