@@ -20,7 +20,6 @@
 #include <stddef.h>
 #include <string.h>
 
-
 #include "cpu/soft/exec/exec.h"
 #include "cpu/soft/jit/native.h"
 #include "cpu/soft/jit/translate.h"
@@ -48,7 +47,7 @@
 #define SITE_CODE    32
 #define SITE_RIP     42
 #define SITE_TRIES   52 /* data: links made to a block other than the last one */
-#define SITE_KEY     62 /* the block's build serial */
+#define SITE_SERIAL  62 /* the block's build serial */
 #define SITE_EPOCH   72
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
@@ -124,7 +123,7 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	jit_mov_ri64(e, JR_R8, 0);                                   /* SITE_CODE */
 	jit_mov_ri64(e, JR_R9, 0);                                   /* SITE_RIP */
 	jit_mov_ri64(e, JR_R10, 0);                                  /* SITE_TRIES */
-	jit_mov_ri64(e, JR_R11, SITE_NEVER);                         /* SITE_KEY */
+	jit_mov_ri64(e, JR_R11, SITE_NEVER);                         /* SITE_SERIAL */
 	jit_mov_ri64(e, JR_RCX, SITE_NEVER);                         /* SITE_EPOCH */
 	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
@@ -174,7 +173,7 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 }
 
 void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
-	      u64 key, jit_block_fn *code, u64 rip)
+	      u64 serial, jit_block_fn *code, u64 rip)
 {
 	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
 	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
@@ -183,7 +182,7 @@ void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, con
 	if (old && old != rip)
 		memcpy(w + SITE_TRIES, &tries, 8);
 	memcpy(w + SITE_BLOCK, &b, 8);
-	memcpy(w + SITE_KEY, &key, 8);
+	memcpy(w + SITE_SERIAL, &serial, 8);
 	memcpy(w + SITE_CODE, &body, 8);
 	memcpy(w + SITE_RIP, &rip, 8);
 	u64 gen = *gen_addr, ga = (u64)(uintptr_t)gen_addr;

@@ -7,13 +7,15 @@
  * Links: every way out of a translated block ends in a link site, a
  * single-entry cache of the block that came next last time. The site jumps
  * straight into that block's code when RIP is its first instruction and
- * nothing moved since the link was made: the vCPU's TLB link generation
- * (every flush, remap or mode change; its low bits are the CPL), the block's build serial (its decoded-
- * cache slot not rebuilt), the VM's code epoch (tlb.h: a write into a page of translated code, any DMA), the
- * batch's instruction budget, and no request to stop (exec_stop, the
- * interrupt shadow, attention, kick). Otherwise the code returns to
- * soft_exec(), with cpu->jit_exit = the site, and soft_exec() links the site
- * to the block it finds next (jit_link). ARCHITECTURE.md has the picture. */
+ * nothing moved since the link was made: the vCPU's link generation (mmu/
+ * tlb.h: every flush, remap or mode change; its low bits are the CPL; a
+ * separate one for pages mapped global), the block's build serial (its
+ * decoded-cache slot not rebuilt), the VM's code epoch (mmu/tlb.h: a write
+ * into a page of translated code, any DMA), the batch's instruction budget,
+ * and no request to stop (exec_stop, the interrupt shadow, attention, kick).
+ * Otherwise the code returns to soft_exec(), with cpu->jit_exit = the site,
+ * and soft_exec() links the site to the block it finds next (jit_link).
+ * ARCHITECTURE.md has the picture. */
 #ifndef POPEK_JIT_TRANSLATE_H
 #define POPEK_JIT_TRANSLATE_H
 
@@ -44,12 +46,12 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 /* Points the link site at (from cpu->jit_exit) at the translated block
  * block / code starting at rip, valid while the link generation at gen_addr
  * (the vCPU's tlb.link_gen, or link_gen_g for a block in a page mapped
- * global) keeps the value it has now,
- * the code epoch is epoch and the decoded block's build serial (at
- * env->serial_off in block) is still key. The caller has checked the block's bytes under epoch and that
- * its page is tracked by the codemap. */
+ * global) keeps the value it has now, the code epoch is epoch and the
+ * decoded block's build serial (at env->serial_off in block) is still
+ * serial. The caller has checked the block's bytes under epoch and that its
+ * page is tracked by the codemap. */
 void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
-	      u64 key, jit_block_fn *code, u64 rip);
+	      u64 serial, jit_block_fn *code, u64 rip);
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);
