@@ -1,7 +1,8 @@
 #!/bin/bash
 # popek benchmarks, side by side in one run: boot time of the default guest
 # (popek soft vs QEMU TCG, same kernel and initramfs, to the same console
-# marker) and a CPU-bound guest program (popek soft vs QEMU TCG vs native).
+# marker) and a CPU-bound guest program (popek soft, with its translator and
+# without, vs QEMU TCG vs native).
 # Measures and prints; never fails on speed. RUNS=N sets the repetitions.
 set -u
 cd "$(dirname "$0")/.."
@@ -39,12 +40,15 @@ native=$(for i in $(seq "$RUNS"); do build/bench/cpu_native 200 | tail -1; done 
 cpu_popek=$(for i in $(seq "$RUNS"); do
 	s=$(date +%s.%N); build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M >/dev/null 2>&1
 	echo "$(date +%s.%N) - $s" | bc; done | median)
+cpu_interp=$(for i in $(seq "$RUNS"); do
+	s=$(date +%s.%N); build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M --soft-jit off >/dev/null 2>&1
+	echo "$(date +%s.%N) - $s" | bc; done | median)
 cpu_qemu=$(for i in $(seq "$RUNS"); do
 	s=$(date +%s.%N); $QEMU -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf >/dev/null 2>&1
 	echo "$(date +%s.%N) - $s" | bc; done | median)
 printf '%-28s %8s s\n' "native (gcc -O2)" "$native" "popek --engine soft" "$cpu_popek" \
-	"qemu -accel tcg (pc)" "$cpu_qemu"
+	"popek, --soft-jit off" "$cpu_interp" "qemu -accel tcg (pc)" "$cpu_qemu"
 printf '%-28s %8s\n' "popek / native" "$(ratio "$cpu_popek" "$native")" \
 	"popek / qemu" "$(ratio "$cpu_popek" "$cpu_qemu")"
 
