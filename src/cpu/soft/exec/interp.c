@@ -8,7 +8,7 @@
  * cpu->kick is set". A block that got hot runs as translated code (jit/),
  * which leaves through link sites: soft_exec() points a site at the
  * translated block it finds next (jit_link_next), and from then on the code
- * jumps there directly while the vCPU's TLB generation and the VM's code
+ * jumps there directly while the vCPU's link generation and the VM's code
  * epoch (mmu/tlb.h: the codemap) say nothing changed.
  *
  * The decoded-instruction cache holds straight-line blocks keyed by the
@@ -48,7 +48,7 @@
  * ending at an unconditional control transfer (or after BLOCK_INSNS
  * instructions / BLOCK_BYTES bytes). Conditional branches do not end a
  * block: execution leaves it wherever RIP stops following it. 32768 slots
- * of 640 bytes (20 MiB of address space per vCPU, populated as used): a
+ * of 704 bytes (22 MiB of address space per vCPU, populated as used): a
  * Linux guest running user programs missed 5% of lookups with 8192 slots,
  * 1.5% with 32768. */
 #define DCACHE_BITS 15
