@@ -518,8 +518,11 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 		b->execs = JIT_NEVER;
 }
 
-static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
+/* Returns the link site translated code left by (translate.h), or NULL. */
+static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
+	u8 *site = NULL;
+
 	dc->run = b;
 	dc->run_rip = cpu->rip;
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
@@ -528,6 +531,8 @@ static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft
 			 * the return value is the last one's count. */
 			u64 n = b->jit(cpu);
 			cpu->stat_insns += n;
+			site = cpu->jit_exit;
+			cpu->jit_exit = NULL;
 		} else {
 			exec_block_mode(cpu, b, false);
 			/* Hot (or translated before a cache flush): translate. */
@@ -539,13 +544,14 @@ static void exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft
 		exec_block_mode(cpu, b, true);
 	}
 	dc->run = NULL;
+	return site;
 }
 
 /* Links the site translated code just left by (cpu->jit_exit) to b, the
  * block found at RIP after it, when b is translated and its page is
  * tracked by the codemap. epoch: the code epoch read before b's bytes were
- * compared. A page tracked only now (its epoch moves: another vCPU may have
- * checked bytes written while it was not tracked) links next time. */
+ * compared. A page tracked only now links next time: tracking it moved the
+ * epoch (bytes checked while it was not tracked may have been written). */
 static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
 			  const struct soft_block *b, u64 epoch)
 {
@@ -555,10 +561,8 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8 ||
 	    !jit_link_wanted(site, cpu->rip))
 		return;
-	if (!soft_codemap_test(map, gpa) && soft_codemap_add(map, gpa)) {
-		__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
-		return;
-	}
+	if (!soft_codemap_test(map, gpa))
+		soft_codemap_add(map, gpa);
 	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
 		return;
 	/* A block in a page mapped global survives CR3 writes (tlb.h). */
@@ -604,7 +608,6 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 	}
 	cpu->exec_stop = false;
 	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
-	cpu->jit_exit = NULL;
 	cpu->undo_reg = -1;
 	cpu->undo_flags = false;
 	if (cpu->intr_shadow) {
@@ -650,10 +653,8 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 				__builtin_prefetch((const char *)b->hint + 64);
 				__builtin_prefetch((const char *)b->hint + 128);
 			}
-			exec_block(cpu, dc, b);
+			site = exec_block(cpu, dc, b);
 			prev = b;
-			site = cpu->jit_exit;
-			cpu->jit_exit = NULL;
 		} else {
 			prev = NULL;
 			site = NULL;

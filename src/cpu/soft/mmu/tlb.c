@@ -62,10 +62,7 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 	unsigned kept = 0;
 	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
 
-	tlb->gen++;
-	tlb->link_gen += 4;
-	if (!keep_global)
-		tlb->link_gen_g += 4;
+	soft_tlb_gen_move(tlb, !keep_global);
 	tlb->nr_large = 0;
 	tlb->large_overflow = false;
 	/* Entries off the list are empty: only listed ones need clearing. */
@@ -111,18 +108,15 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	struct soft_tlb *tlb = &cpu->tlb;
 	u64 page = lin & ~0xfffULL;
 	unsigned idx = soft_tlb_index(lin);
+	bool globals = tlb->large_overflow || tlb->nr_large; /* pieces of a large mapping may go */
 
-	tlb->gen++;
-	tlb->link_gen += 4;
 	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 		if (entry_page(&tlb->e[p][idx]) == page) {
-			if (tlb->e[p][idx].global)
-				tlb->link_gen_g += 4;
+			globals |= tlb->e[p][idx].global;
 			tlb_entry_clear(&tlb->e[p][idx]);
 		}
 	}
-	if (tlb->large_overflow || tlb->nr_large)
-		tlb->link_gen_g += 4; /* pieces of a large (global?) mapping may go */
+	soft_tlb_gen_move(tlb, globals);
 	/* The other pieces of a large mapping live at other indexes. */
 	if (tlb->large_overflow) {
 		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
@@ -151,9 +145,7 @@ void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
 
-	tlb->gen++;
-	tlb->link_gen += 4;
-	tlb->link_gen_g += 4;
+	soft_tlb_gen_move(tlb, true);
 	/* Entries stay listed (empty ones may be): the next flush unlists them. */
 	for (unsigned k = 0; k < tlb->nr_used; k++) {
 		unsigned slot = tlb->used[k];
@@ -175,9 +167,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 	 * entry stays when a write fills the write tag). */
 	if (entry_page(e) != page || e->gpa != (gpa & ~0xfffULL)) {
 		if (entry_page(e) == page) {
-			tlb->gen++; /* the same page, now elsewhere */
-			tlb->link_gen += 4;
-			tlb->link_gen_g += 4;
+			soft_tlb_gen_move(tlb, true); /* the same page, now elsewhere */
 		}
 		tlb_entry_clear(e);
 	}
@@ -237,6 +227,9 @@ bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa)
 	bit = 1ULL << (pg % 64);
 	if (__atomic_fetch_or(&map->bits[pg / 64], bit, __ATOMIC_SEQ_CST) & bit)
 		return false;
+	/* Bytes another vCPU checked while the page was not tracked may have
+	 * been written since: links made under the old epoch go. */
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
 	/* Revoke write entries for the page in every vCPU's TLB (stores of a
 	 * single tag word; the owner re-walks and sees the code bit). */
 	for (unsigned t = 0; t < map->nr_tlbs; t++) {

@@ -32,9 +32,10 @@
  * The translator (jit/) links translated blocks to each other under the
  * codemap's epoch: soft_codemap_code_written() (the written_fn the soft
  * engine installs, opaque = the map) moves the epoch and untracks the page;
- * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too. A link
- * made under an older epoch is not followed, so no translated code runs from
- * a page written since it was last checked. */
+ * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too, and so
+ * does soft_codemap_add() for a page it tracks anew. A link made under an
+ * older epoch is not followed, so no translated code runs from a page
+ * written since it was last checked. */
 #ifndef POPEK_SOFT_TLB_H
 #define POPEK_SOFT_TLB_H
 
@@ -137,6 +138,17 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
 /* WRPKRU: drops the entries whose rights came from one of the protection
  * keys in the bit mask keys (bit k: key k). */
 void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys);
+/* What cached translations remembered with the TLB's generations may no
+ * longer hold: gen and link_gen move; link_gen_g too when entries of pages
+ * mapped global may have gone. */
+static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
+{
+	tlb->gen++;
+	tlb->link_gen += 4; /* above the CPL bits */
+	if (globals)
+		tlb->link_gen_g += 4;
+}
+
 /* Fills the entry for linear page lin in bank priv (enum soft_priv) from a
  * walk; pkey: the leaf's protection key + 1 when PKRU took part in the
  * rights (a user page under CR4.PKE in IA-32e mode), else 0. */
@@ -147,7 +159,8 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
 		      soft_code_written_fn *written, void *opaque);
 void soft_codemap_destroy(struct soft_codemap *map);
-/* Returns true if P was not a code page before. Safe from any vCPU thread. */
+/* Returns true if P was not a code page before (the epoch then moves).
+ * Safe from any vCPU thread. */
 bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa);
 void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa);
 /* written_fn for the translator (opaque = the map): the epoch moves and the

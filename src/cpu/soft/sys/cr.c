@@ -55,9 +55,7 @@ void soft_mode_update(struct soft_cpu *cpu)
 	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
 	 * CS's base and limit, which such blocks are never used under. */
 	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
-		cpu->tlb.gen++;
-		cpu->tlb.link_gen += 4;
-		cpu->tlb.link_gen_g += 4;
+		soft_tlb_gen_move(&cpu->tlb, true);
 	} else if (cpu->cpl != old_cpl) {
 		cpu->tlb.gen++;
 	}
