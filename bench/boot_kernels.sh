@@ -23,7 +23,7 @@ for spec in "$@"; do
 	fi
 done
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+. bench/lib.sh
 
 boot_run() { # popek kernel: "wall cpu" seconds to the prompt, or "failed failed"
 	local out pid start t cpu hz

@@ -16,8 +16,7 @@ RUNS=${RUNS:-3}
 KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 MARKER="popek guest ready"
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+. bench/lib.sh
 
 cpu_run() { # popek: wall seconds of the CPU-bound program
 	local s

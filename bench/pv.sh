@@ -23,7 +23,7 @@ fi
 export POPEK
 
 host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+. bench/lib.sh
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc | awk '{ printf "%.2f", $1 }'; }
 cpu_of() { # user + system seconds of a live process
@@ -76,7 +76,6 @@ for i in $(seq "$RUNS"); do
 	done
 done
 med() { printf '%s' "${col[$1]}" | grep -E '^[0-9.]+$' | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 echo
 printf '%-34s %10s %10s %14s\n' "median of $RUNS, 2 vCPUs" "PV" "--no-pv" "no-pv / PV"
 for m in "bw:boot to prompt, wall s" "bc:boot to prompt, CPU s" \

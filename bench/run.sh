@@ -11,8 +11,7 @@ KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 MARKER="popek guest ready"
 QEMU=qemu-system-x86_64
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+. bench/lib.sh
 
 time_runs() { # label cmd... ; prints the median of RUNS timings
 	local i t all=""

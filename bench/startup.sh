@@ -11,7 +11,7 @@ POPEK=build/popek
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
+. bench/lib.sh
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # CPU time of all threads in ms, from schedstat (nanoseconds, not clock ticks).
 cpu_ms() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.2f", t / 1e6 }'; }
