@@ -122,6 +122,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_mov_ri(&e, JR_R8, ~0ULL), "mov r8, 0xFFFFFFFFFFFFFFFF");
 	SAME(jit_mov_ri(&e, JR_R14, 0x123456789abcdef0ULL), "mov r14, 0x123456789ABCDEF0");
 	SAME(jit_mov_rr(&e, JR_R12, JR_RAX), "mov r12, rax");
+	SAME(jit_mov_rr_sz(&e, 4, JR_RSI, JR_R11), "mov esi, r11d");
+	SAME(jit_mov_rr_sz(&e, 4, JR_R14, JR_RDI), "mov r14d, edi");
 	SAME(jit_lea(&e, JR_RCX, JR_RSP, 0x18), "lea rcx, [rsp+0x18]");
 	SAME(jit_alu_mr(&e, JA_ADD, 8, JR_R15, 8, JR_RAX), "add [r15+0x08], rax");
 	SAME(jit_alu_mr(&e, JA_CMP, 4, JR_RBX, 0, JR_R9), "cmp [rbx], r9d");
@@ -136,6 +138,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_test_mr(&e, 4, JR_R15, 0, JR_R8), "test [r15], r8d");
 	SAME(jit_test_ri(&e, 8, JR_RCX, 0x80), "test rcx, 0x80");
 	SAME(jit_test_ri(&e, 4, JR_R11, -2), "test r11d, 0xFFFFFFFE");
+	SAME(jit_test_rr(&e, 8, JR_R9, JR_RSI), "test r9, rsi");
+	SAME(jit_test_rr(&e, 4, JR_RDI, JR_R15), "test edi, r15d");
 	SAME(jit_pushf(&e), "pushfq");
 	SAME(jit_popf(&e), "popfq");
 	SAME(jit_alu_mi(&e, JA_ADC, 8, JR_R15, 0x100, 1), "adc qword ptr [r15+0x100], 0x01");
@@ -144,9 +148,16 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_alu_mi(&e, JA_AND, 2, JR_RCX, 0, 0x7ff), "and word ptr [rcx], 0x7FF");
 	SAME(jit_movzx_rm(&e, 1, JR_RDX, JR_RBX, 0x40), "movzx edx, byte ptr [rbx+0x40]");
 	SAME(jit_movzx_rm(&e, 2, JR_R9, JR_R13, 0), "movzx r9d, word ptr [r13]");
-	SAME(jit_lea_x(&e, JR_RCX, JR_RCX, JR_RCX, 2, 0), "lea rcx, [rcx+rcx*2]");
-	SAME(jit_lea_x(&e, JR_RAX, JR_R13, JR_R9, 8, -8), "lea rax, [r13+r9*8-0x08]");
-	SAME(jit_lea_x(&e, JR_R10, JR_RBX, JR_RAX, 4, 0x1000), "lea r10, [rbx+rax*4+0x1000]");
+	SAME(jit_lea_x(&e, 8, JR_RCX, JR_RCX, JR_RCX, 2, 0), "lea rcx, [rcx+rcx*2]");
+	SAME(jit_lea_x(&e, 8, JR_RAX, JR_R13, JR_R9, 8, -8), "lea rax, [r13+r9*8-0x08]");
+	SAME(jit_lea_x(&e, 8, JR_R10, JR_RBX, JR_RAX, 4, 0x1000), "lea r10, [rbx+rax*4+0x1000]");
+	SAME(jit_lea_x(&e, 4, JR_R9, JR_R13, JR_R14, 1, 0), "lea r9d, [r13+r14*1]");
+	SAME(jit_lea_x(&e, 8, JR_RSI, JR_NONE, JR_R13, 4, 0x104000), "lea rsi, [r13*4+0x104000]");
+	SAME(jit_lea_x(&e, 4, JR_RAX, JR_NONE, JR_RDI, 8, -16), "lea eax, [rdi*8-0x10]");
+	SAME(jit_lea_x(&e, 8, JR_R15, JR_R12, JR_NONE, 1, 0x40), "lea r15, [r12+0x40]");
+	SAME(jit_lea_x(&e, 4, JR_RDX, JR_RBP, JR_NONE, 1, 0), "lea edx, [rbp]");
+	SAME(jit_lea_x(&e, 8, JR_R8, JR_NONE, JR_NONE, 1, -5), "mov r8, 0xFFFFFFFFFFFFFFFB");
+	SAME(jit_lea_x(&e, 4, JR_R8, JR_NONE, JR_NONE, 1, -5), "mov r8d, 0xFFFFFFFB");
 	SAME(jit_alu_rr(&e, JA_XOR, 4, JR_RCX, JR_RDX), "xor ecx, edx");
 	SAME(jit_alu_rr(&e, JA_ADD, 8, JR_R11, JR_RBX), "add r11, rbx");
 	SAME(jit_shift_ri(&e, JS_SHR, 8, JR_RCX, 12), "shr rcx, 0x0C");
@@ -157,6 +168,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_push(&e, JR_RBX), "push rbx");
 	SAME(jit_push(&e, JR_R15), "push r15");
 	SAME(jit_pop(&e, JR_R9), "pop r9");
+	SAME(jit_pop_m(&e, JR_RBX, 0x98), "pop [rbx+0x98]");
+	SAME(jit_pop_m(&e, JR_R12, 8), "pop [r12+0x08]");
 	SAME(jit_ret(&e), "ret");
 	/* A call near the buffer is rel32; the text shows the absolute target. */
 	snprintf(text, sizeof(text), "call 0x%016llX", (unsigned long long)(uintptr_t)(buf + 32));

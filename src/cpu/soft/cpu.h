@@ -93,11 +93,11 @@ struct soft_cpu {
 	u8 code_size;   /* default operand/address size: 2, 4 or 8 */
 	u8 stack_size;  /* SS.db: 2 or 4; 8 in 64-bit mode */
 	u8 dpriv;       /* TLB bank of explicit data accesses (enum soft_priv): soft_priv_update() */
+	u32 dbank_off;  /* its byte offset in tlb.e (the translator's inline TLB check) */
 
 	/* Per-instruction state. */
 	u64 insn_rip;        /* RIP of the instruction being executed */
 	jmp_buf fault_jmp;   /* soft_raise() longjmps here */
-	u8 intr_shadow;      /* 1: STI or MOV SS shadow covers the next instruction */
 	bool nmi_blocked;
 
 	/* Pending exception delivery (set by soft_raise, consumed by the loop). */
@@ -105,10 +105,16 @@ struct soft_cpu {
 	u32 pending_error;
 	bool pending_has_error;
 
+	/* Reasons to stop at the next instruction boundary; together in one
+	 * aligned dword, which translated code tests at once (jit/translate.c). */
+	_Alignas(4) u8 intr_shadow; /* 1: STI or MOV SS shadow covers the next instruction */
+	_Atomic bool kick;         /* set by kick(): leave run() soon */
+	_Atomic bool attention;    /* another thread wants the run loop to look (IRQ, IPI, INIT) */
+	bool exec_stop;            /* end soft_exec's batch after this instruction */
+
 	/* Run state. */
 	bool halted;               /* HLT executed, waiting for an interrupt */
 	bool wait_for_sipi;        /* AP before INIT-SIPI, or after INIT */
-	_Atomic bool kick;         /* set by kick(): leave run() soon */
 	bool shutdown;             /* triple fault happened */
 
 	struct soft_tlb tlb;
@@ -118,8 +124,6 @@ struct soft_cpu {
 	unsigned id;               /* vCPU index = APIC id */
 
 	/* Interpreter state (interp.c, engine.c). */
-	_Atomic bool attention;    /* another thread wants the run loop to look (IRQ, IPI, INIT) */
-	bool exec_stop;            /* end soft_exec's batch after this instruction */
 	u64 exec_end;              /* soft_exec's batch ends when stat_insns reaches it */
 	u8 *jit_exit;              /* the link site translated code left by, or NULL */
 	pthread_mutex_t *held_lock; /* held across accesses that may fault: released on a fault */
@@ -188,6 +192,7 @@ static inline u8 soft_data_priv(const struct soft_cpu *cpu, unsigned cpl)
 static inline void soft_priv_update(struct soft_cpu *cpu)
 {
 	cpu->dpriv = soft_data_priv(cpu, cpu->cpl);
+	cpu->dbank_off = (u32)sizeof(cpu->tlb.e[0]) * cpu->dpriv;
 }
 void soft_load_seg(struct soft_cpu *cpu, int seg, u16 selector); /* MOV/POP Sreg, LxS */
 void soft_far_jump(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);

@@ -24,6 +24,9 @@ enum soft_lazy_op {
 	SOFT_LAZY_DEC,      /* res = dst - 1; src holds the preserved CF */
 	SOFT_LAZY_SHIFT,    /* SHL/SHR/SAR: ZF SF PF of res, src = CF | AF | OF as in RFLAGS */
 	SOFT_LAZY_MUL,      /* MUL/IMUL: SF PF of res, ZF=0, src = CF | OF << 11, AF=0 */
+	SOFT_LAZY_HOST,     /* the host's flags after the same operation, as the
+			     * translator saves them: res bits 8-15 = RFLAGS bits 0-7
+			     * (LAHF: SF ZF AF PF CF), bit 0 = OF (SETO) */
 };
 
 #define SOFT_FLAGS_ARITH                                                                           \

@@ -19,6 +19,8 @@ u64 soft_flags_szp(u64 res, unsigned size)
 
 static u64 lazy_compute(const struct soft_lazy *lz)
 {
+	if (lz->op == SOFT_LAZY_HOST)
+		return ((lz->res >> 8) & SOFT_FLAGS_ARITH & 0xff) | (lz->res & 1 ? X86_RFLAGS_OF : 0);
 	u64 sb = soft_sign_bit(lz->size);
 	u64 dst = lz->dst, src = lz->src, res = lz->res;
 	u64 f = soft_flags_szp(res, lz->size);
@@ -103,6 +105,8 @@ bool soft_flags_cf(const struct soft_cpu *cpu)
 		return lz->dst <= lz->src;
 	case SOFT_LAZY_LOGIC:
 		return false;
+	case SOFT_LAZY_HOST:
+		return lz->res & 0x100;
 	case SOFT_LAZY_SHIFT:
 	case SOFT_LAZY_MUL:
 		return lz->src & X86_RFLAGS_CF;

@@ -120,11 +120,16 @@ void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, 
 		put32(e, (u32)imm);
 }
 
-void jit_mov_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src)
+void jit_mov_rr_sz(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src)
 {
-	prefixes(e, 8, src, dst, true);
+	prefixes(e, size, src, dst, true);
 	put8(e, 0x89);
 	modrm_reg(e, src, dst);
+}
+
+void jit_mov_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src)
+{
+	jit_mov_rr_sz(e, 8, dst, src);
 }
 
 void jit_lea(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp)
@@ -176,6 +181,13 @@ void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
 	put32(e, (u32)imm);
 }
 
+void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b)
+{
+	prefixes(e, size, b, a, true);
+	put8(e, 0x85);
+	modrm_reg(e, b, a);
+}
+
 void jit_pushf(struct jit_emit *e)
 {
 	put8(e, 0x9c);
@@ -214,6 +226,13 @@ void jit_pop(struct jit_emit *e, enum jit_reg r)
 	if (r & 8)
 		put8(e, 0x41);
 	put8(e, (u8)(0x58 | (r & 7)));
+}
+
+void jit_pop_m(struct jit_emit *e, enum jit_reg base, s32 disp)
+{
+	prefixes(e, 4, 0, base, false);
+	put8(e, 0x8f);
+	modrm_mem(e, 0, base, disp);
 }
 
 void jit_ret(struct jit_emit *e)
@@ -305,11 +324,28 @@ void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum ji
 	modrm_mem(e, r, base, disp);
 }
 
-void jit_lea_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
-	       unsigned scale, s32 disp)
+void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base,
+	       enum jit_reg index, unsigned scale, s32 disp)
 {
-	prefixes_sib(e, 8, r, base, index);
+	if (index == JR_NONE && base == JR_NONE) {
+		/* mov r, simm32 (size 4: the low half, zero-extended). */
+		jit_mov_ri(e, r, size == 4 ? (u32)disp : (u64)(s64)disp);
+		return;
+	}
+	if (index == JR_NONE) {
+		prefixes(e, size, r, base, false);
+		put8(e, 0x8d);
+		modrm_mem(e, r, base, disp);
+		return;
+	}
+	prefixes_sib(e, size, r, base == JR_NONE ? 0 : base, index);
 	put8(e, 0x8d);
+	if (base == JR_NONE) { /* SIB base 101 with mod 00: no base, disp32 */
+		put8(e, (u8)(0 << 6 | (r & 7) << 3 | 4));
+		put8(e, (u8)((unsigned)__builtin_ctz(scale | 16) << 6 | (index & 7) << 3 | 5));
+		put32(e, (u32)disp);
+		return;
+	}
 	modrm_sib(e, r, base, index, (unsigned)__builtin_ctz(scale | 16), disp);
 }
 

@@ -12,6 +12,7 @@
 enum jit_reg {
 	JR_RAX, JR_RCX, JR_RDX, JR_RBX, JR_RSP, JR_RBP, JR_RSI, JR_RDI,
 	JR_R8, JR_R9, JR_R10, JR_R11, JR_R12, JR_R13, JR_R14, JR_R15,
+	JR_NONE = -1, /* no base or no index in jit_lea_x() */
 };
 
 /* Group-1 ALU operations by their ModRM.reg / opcode-row number. */
@@ -53,8 +54,9 @@ void jit_mov_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg 
 void jit_mov_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
 /* mov qword/dword [base + disp], simm32 (size 8: sign-extended). */
 void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm);
-/* mov dst, src (64-bit). */
+/* mov dst, src (64-bit), and sized (4: zero-extends into the upper half). */
 void jit_mov_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src);
+void jit_mov_rr_sz(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src);
 /* lea reg, [base + disp]. */
 void jit_lea(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp);
 /* op [base + disp], reg and op reg, [base + disp] (size 1, 2, 4, 8). */
@@ -67,6 +69,8 @@ void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 /* test [base + disp], reg and test reg, imm32 (size 4 or 8). */
 void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
 void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
+/* test a, b (registers). */
+void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b);
 /* pushfq and popfq. */
 void jit_pushf(struct jit_emit *e);
 void jit_popf(struct jit_emit *e);
@@ -75,6 +79,8 @@ void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 		s32 imm);
 void jit_push(struct jit_emit *e, enum jit_reg r);
 void jit_pop(struct jit_emit *e, enum jit_reg r);
+/* pop qword [base + disp]. */
+void jit_pop_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 void jit_ret(struct jit_emit *e);
 /* call target: rel32 when it reaches from the executable address, else
  * through scratch (mov scratch, imm64; call scratch). */
@@ -93,9 +99,11 @@ void jit_jmp_to(struct jit_emit *e, const u8 *target);
 /* movzx r32, byte/word [base + disp] (src_size 1 or 2). */
 void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base,
 		  s32 disp);
-/* lea reg, [base + index * scale + disp] (scale 1, 2, 4 or 8; index not rsp). */
-void jit_lea_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
-	       unsigned scale, s32 disp);
+/* lea reg, [base + index * scale + disp] with operand size 4 or 8 (4: the
+ * address truncated and zero-extended); scale 1, 2, 4 or 8; index not rsp;
+ * base, index or both may be JR_NONE. */
+void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base,
+	       enum jit_reg index, unsigned scale, s32 disp);
 /* op dst, src (registers). */
 void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg dst,
 		enum jit_reg src);

@@ -9,14 +9,13 @@
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/jit/native.h"
 
-#define GPR(r)      ((s32)(offsetof(struct soft_cpu, gpr) + 8 * (r)))
 #define SEG_BASE(s) ((s32)(offsetof(struct soft_cpu, seg) + sizeof(struct x86_seg) * (s) + \
 			   offsetof(struct x86_seg, base)))
-#define OFF_DPRIV   ((s32)offsetof(struct soft_cpu, dpriv))
+#define OFF_DBANK   ((s32)offsetof(struct soft_cpu, dbank_off))
 #define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
 
 _Static_assert(sizeof(struct soft_tlb_entry) == 48, "the inline TLB index scales by 48");
-_Static_assert(sizeof(((struct soft_cpu *)0)->dpriv) == 1, "dpriv is read as a byte");
+_Static_assert(sizeof(((struct soft_cpu *)0)->dbank_off) == 4, "dbank_off is read as a dword");
 _Static_assert(SOFT_TLB_BITS == 10, "the inline TLB index folds by 10 bits");
 
 /* ALU opcode rows: 00 ADD, 08 OR, 20 AND, 28 SUB, 30 XOR, 38 CMP (not 10 ADC, 18 SBB). */
@@ -30,7 +29,8 @@ static bool alu_native(unsigned op)
  * segment whose base is 0 (or FS/GS, whose base is added). */
 static bool mem_native(const struct soft_insn *in)
 {
-	return in->mem && in->addrsize == 8 && in->seg >= 0 && in->seg <= X86_GS;
+	return in->mem && in->addrsize == 8 && in->seg >= 0 && in->seg <= X86_GS &&
+	       in->disp == (s32)in->disp;
 }
 
 enum jit_native_kind jit_native_kind(const struct soft_insn *in)
@@ -74,118 +74,117 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_MEM;
 	if ((op >= 0xb8 && op <= 0xbf) || (op == 0xc7 && !in->mem && (in->reg & 7) == 0))
 		return JN_MOVE;
-	if (op == 0x8d && in->mem && in->addrsize == 8)
+	if (op == 0x8d && in->mem && in->addrsize == 8 && in->disp == (s32)in->disp)
 		return JN_MOVE; /* LEA: an address computed, no memory touched */
 	return JN_NONE;
 }
 
-/* op dst, src/imm on guest registers: rax = dst; rax op= src; store. */
-static void alu(struct jit_emit *e, unsigned op, unsigned size, unsigned dst, int src, s32 imm)
+/* op dst, src/imm on guest registers (in host registers, regs.h). A 32-bit
+ * result zero-extends, as the guest's does. */
+static void alu(struct jit_emit *e, struct jit_regs *rg, unsigned op, unsigned size, unsigned dst,
+		int src, s32 imm)
 {
-	jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(dst)); /* a 32-bit load zero-extends */
+	enum jit_reg d = jit_regs_get(rg, e, dst, true);
+
 	if (src >= 0)
-		jit_alu_rm(e, op, size, JR_RAX, JR_RBX, GPR(src));
+		jit_alu_rr(e, op, size, d, jit_regs_get(rg, e, (unsigned)src, true));
 	else
-		jit_alu_ri(e, op, size, JR_RAX, imm);
+		jit_alu_ri(e, op, size, d, imm);
 	if (op != JA_CMP)
-		jit_mov_mr(e, 8, JR_RBX, GPR(dst), JR_RAX);
+		jit_regs_dirty(rg, dst);
 }
 
-static void test(struct jit_emit *e, unsigned size, unsigned a, int b, s32 imm)
+static void test(struct jit_emit *e, struct jit_regs *rg, unsigned size, unsigned a, int b,
+		 s32 imm)
 {
-	jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(a));
+	enum jit_reg ha = jit_regs_get(rg, e, a, true);
+
 	if (b >= 0)
-		jit_test_mr(e, size, JR_RBX, GPR(b), JR_RAX);
+		jit_test_rr(e, size, ha, jit_regs_get(rg, e, (unsigned)b, true));
 	else
-		jit_test_ri(e, size, JR_RAX, imm);
+		jit_test_ri(e, size, ha, imm);
 }
 
-/* rax = base + index * scale + disp (or next RIP + disp), 64 bits; no
- * host flag changes. */
-static void ea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
+/* The address of in's memory operand: lea into r (size 4 or 8), 64-bit
+ * addressing; no host flag changes. */
+static void ea(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in, s32 next_off,
+	       unsigned size, enum jit_reg r)
 {
-	if (in->rip_rel) {
+	if (in->rip_rel) { /* next RIP + disp: r12 + next_off + disp */
 		jit_lea(e, JR_RAX, JR_R12, next_off);
-	} else if (in->base >= 0) {
-		jit_mov_rm(e, 8, JR_RAX, JR_RBX, GPR(in->base));
-	} else {
-		jit_mov_ri(e, JR_RAX, 0);
+		jit_lea_x(e, size, r, JR_RAX, JR_NONE, 1, (s32)in->disp);
+		return;
 	}
-	/* Only flag-free instructions here: pending guest flags may be in the
-	 * host's RFLAGS. lea rax, [rax + rcx * scale] adds the index. */
-	if (in->index >= 0) {
-		u8 ss = (u8)__builtin_ctz(in->scale | 16); /* scale 1, 2, 4, 8 */
-		jit_mov_rm(e, 8, JR_RCX, JR_RBX, GPR(in->index));
-		jit_emit_bytes(e, (const u8[]){0x48, 0x8d, 0x04, (u8)(ss << 6 | 0x08)}, 4);
-	}
-	if (in->disp) {
-		if (in->disp >= INT32_MIN && in->disp <= INT32_MAX) {
-			jit_lea(e, JR_RAX, JR_RAX, (s32)in->disp);
-		} else {
-			jit_mov_ri(e, JR_RCX, (u64)in->disp);
-			jit_emit_bytes(e, (const u8[]){0x48, 0x8d, 0x04, 0x08}, 4); /* lea rax, [rax+rcx] */
-		}
-	}
+	enum jit_reg b = in->base >= 0 ? jit_regs_get(rg, e, (unsigned)in->base, true) : JR_NONE;
+	enum jit_reg x = in->index >= 0 ? jit_regs_get(rg, e, (unsigned)in->index, true) : JR_NONE;
+
+	jit_lea_x(e, size, r, b, x, in->scale ? in->scale : 1, (s32)in->disp);
 }
 
-/* LEA: the address truncated to the operand size. */
-static void lea(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
-{
-	ea(e, in, next_off);
-	if (in->size == 4)
-		jit_emit_bytes(e, (const u8[]){0x89, 0xc0}, 2); /* mov eax, eax: zero-extend */
-	jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
-}
-
-void jit_native_emit(struct jit_emit *e, const struct soft_insn *in, s32 next_off)
+void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		     s32 next_off)
 {
 	unsigned op = in->opcode, size = in->size;
 	s32 imm = (s32)in->imm;
+	enum jit_reg d;
 
 	if (op < 0x40 && (op & 7) == 1)
-		alu(e, op >> 3, size, in->rm, in->reg, 0);
+		alu(e, rg, op >> 3, size, in->rm, in->reg, 0);
 	else if (op < 0x40 && (op & 7) == 3)
-		alu(e, op >> 3, size, in->reg, in->rm, 0);
+		alu(e, rg, op >> 3, size, in->reg, in->rm, 0);
 	else if (op < 0x40 && (op & 7) == 5)
-		alu(e, op >> 3, size, 0, -1, imm);
+		alu(e, rg, op >> 3, size, 0, -1, imm);
 	else if (op == 0x81 || op == 0x83)
-		alu(e, in->reg & 7, size, in->rm, -1, imm);
+		alu(e, rg, in->reg & 7, size, in->rm, -1, imm);
 	else if (op == 0x85)
-		test(e, size, in->rm, in->reg, 0);
+		test(e, rg, size, in->rm, in->reg, 0);
 	else if (op == 0xa9)
-		test(e, size, 0, -1, imm);
+		test(e, rg, size, 0, -1, imm);
 	else if (op == 0xf7)
-		test(e, size, in->rm, -1, imm);
+		test(e, rg, size, in->rm, -1, imm);
 	else if (op == 0x89 || op == 0x8b) {
 		unsigned dst = op == 0x89 ? in->rm : in->reg, src = op == 0x89 ? in->reg : in->rm;
-		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(src));
-		jit_mov_mr(e, 8, JR_RBX, GPR(dst), JR_RAX);
-	} else if (op >= 0xb8 && op <= 0xbf) {
-		unsigned r = (op & 7) | (in->rex & 1 ? 8 : 0);
-		jit_mov_ri(e, JR_RAX, size == 4 ? (u32)in->imm : in->imm);
-		jit_mov_mr(e, 8, JR_RBX, GPR(r), JR_RAX);
-	} else if (op == 0xc7) {
-		jit_mov_ri(e, JR_RAX, size == 4 ? (u32)in->imm : in->imm);
-		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
+		enum jit_reg s = jit_regs_get(rg, e, src, true);
+
+		d = jit_regs_get(rg, e, dst, false);
+		jit_mov_rr_sz(e, size, d, s);
+		jit_regs_dirty(rg, dst);
+	} else if ((op >= 0xb8 && op <= 0xbf) || op == 0xc7) {
+		unsigned r = op == 0xc7 ? in->rm : (op & 7) | (in->rex & 1 ? 8 : 0);
+
+		d = jit_regs_get(rg, e, r, false);
+		jit_mov_ri(e, d, size == 4 ? (u32)in->imm : in->imm);
+		jit_regs_dirty(rg, r);
+	} else if (op == 0x8d && in->rip_rel) {
+		ea(e, rg, in, next_off, size, JR_RAX);
+		jit_mov_rr(e, jit_regs_get(rg, e, in->reg, false), JR_RAX);
+		jit_regs_dirty(rg, in->reg);
 	} else if (op == 0x8d) {
-		lea(e, in, next_off);
+		enum jit_reg b = in->base >= 0 ? jit_regs_get(rg, e, (unsigned)in->base, true) : JR_NONE;
+		enum jit_reg x = in->index >= 0 ? jit_regs_get(rg, e, (unsigned)in->index, true) : JR_NONE;
+
+		d = jit_regs_get(rg, e, in->reg, false);
+		jit_lea_x(e, size, d, b, x, in->scale ? in->scale : 1, (s32)in->disp);
+		jit_regs_dirty(rg, in->reg);
 	} else if (op == 0xc1 || op == 0xd1) {
 		unsigned count = op == 0xd1 ? 1 : (unsigned)in->imm & (size == 8 ? 63 : 31);
-		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->rm));
-		jit_shift_ri(e, (enum jit_shift)(in->reg & 7), size, JR_RAX, (u8)count);
-		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
+
+		d = jit_regs_get(rg, e, in->rm, true);
+		jit_shift_ri(e, (enum jit_shift)(in->reg & 7), size, d, (u8)count);
+		jit_regs_dirty(rg, in->rm);
 	} else if (op == 0xff) {
-		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->rm));
-		jit_incdec(e, (in->reg & 7) == 1, size, JR_RAX);
-		jit_mov_mr(e, 8, JR_RBX, GPR(in->rm), JR_RAX);
+		d = jit_regs_get(rg, e, in->rm, true);
+		jit_incdec(e, (in->reg & 7) == 1, size, d);
+		jit_regs_dirty(rg, in->rm);
 	}
+	jit_regs_unpin(rg);
 }
 
 /* The soft-TLB lookup of mem.h's soft_lin_load/soft_lin_store, inline: rax
  * holds the linear address; on a hit rdx = its host address. The entry is
- * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)]; its tag for the access must
- * be the page and the access must not cross into the next page. Clobbers
- * rcx, rdx and the host's flags. */
+ * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)] (its bank at cpu->dbank_off);
+ * its tag for the access must be the page and the access must not cross
+ * into the next page. Clobbers rcx, rdx and the host's flags. */
 static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 *miss[2])
 {
 	jit_mov_rr(e, JR_RCX, JR_RAX);
@@ -194,11 +193,9 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 	jit_shift_ri(e, JS_SHR, 8, JR_RDX, SOFT_TLB_BITS);
 	jit_alu_rr(e, JA_XOR, 4, JR_RCX, JR_RDX);
 	jit_alu_ri(e, JA_AND, 4, JR_RCX, SOFT_TLB_SIZE - 1);
-	jit_movzx_rm(e, 1, JR_RDX, JR_RBX, OFF_DPRIV);
-	jit_shift_ri(e, JS_SHL, 4, JR_RDX, SOFT_TLB_BITS);
-	jit_alu_rr(e, JA_OR, 4, JR_RCX, JR_RDX);
-	jit_lea_x(e, JR_RCX, JR_RCX, JR_RCX, 2, 0); /* slot * 3 */
-	jit_shift_ri(e, JS_SHL, 8, JR_RCX, 4);      /* slot * 48 */
+	jit_lea_x(e, 4, JR_RCX, JR_RCX, JR_RCX, 2, 0); /* slot * 3 */
+	jit_shift_ri(e, JS_SHL, 4, JR_RCX, 4);         /* slot * 48 */
+	jit_alu_rm(e, JA_ADD, 4, JR_RCX, JR_RBX, OFF_DBANK);
 	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RBX);
 	jit_mov_rr(e, JR_RDX, JR_RAX);
 	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);
@@ -213,27 +210,35 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, host));
 }
 
-void jit_native_mem(struct jit_emit *e, const struct soft_insn *in, s32 next_off, u8 *miss[2])
+void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		    s32 next_off, u8 *miss[2], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
 	bool movzx = in->map == SOFT_MAP_0F;
 	bool store = !movzx && (op == 0x89 || op == 0xc7);
+	enum jit_reg v = JR_NONE;
 
-	ea(e, in, next_off);
+	ea(e, rg, in, next_off, 8, JR_RAX);
 	if (in->seg >= X86_FS) /* SDM Vol. 3A 3.4.4: the only bases in 64-bit mode */
 		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	if (op == 0x89 && !movzx)
+		v = jit_regs_get(rg, e, in->reg, true);
+	*before = *rg;
 	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ, movzx ? (op == 0xb6 ? 1u : 2u) : size,
 		  miss);
-	if (movzx) {
-		jit_movzx_rm(e, op == 0xb6 ? 1 : 2, JR_RAX, JR_RDX, 0);
-		jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
-	} else if (op == 0x8b) {
-		jit_mov_rm(e, size, JR_RAX, JR_RDX, 0); /* a 32-bit load zero-extends */
-		jit_mov_mr(e, 8, JR_RBX, GPR(in->reg), JR_RAX);
+	if (!store) {
+		/* After the probe: an eviction here happens on the hit path
+		 * only, and the miss path stores `before` (regs.h). */
+		v = jit_regs_get(rg, e, in->reg, false);
+		if (movzx)
+			jit_movzx_rm(e, op == 0xb6 ? 1 : 2, v, JR_RDX, 0);
+		else
+			jit_mov_rm(e, size, v, JR_RDX, 0); /* a 32-bit load zero-extends */
+		jit_regs_dirty(rg, in->reg);
 	} else if (op == 0x89) {
-		jit_mov_rm(e, size, JR_RAX, JR_RBX, GPR(in->reg));
-		jit_mov_mr(e, size, JR_RDX, 0, JR_RAX);
+		jit_mov_mr(e, size, JR_RDX, 0, v);
 	} else {
 		jit_mov_mi(e, size, JR_RDX, 0, (s32)in->imm);
 	}
+	jit_regs_unpin(rg);
 }

@@ -3,12 +3,13 @@
  * results and flags the manuals define the same for both vendors (so the host
  * computing them is the modelled CPU computing them), Jcc, and MOV loads and
  * stores through an inline soft-TLB hit (the handler runs on a miss). Guest
- * registers live in cpu->gpr[]; rbx holds the vCPU. */
+ * registers are in host registers (regs.h); rbx holds the vCPU. */
 #ifndef POPEK_JIT_NATIVE_H
 #define POPEK_JIT_NATIVE_H
 
 #include "cpu/soft/decode/decode.h"
 #include "cpu/soft/jit/emit.h"
+#include "cpu/soft/jit/regs.h"
 
 enum jit_native_kind {
 	JN_NONE,     /* call the handler */
@@ -28,13 +29,16 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in);
 /* Emits a JN_MOVE or JN_FLAGS instruction; its flags, if any, are left in
  * the host's RFLAGS. next_off: the next instruction's offset from the
  * block's first RIP (held in r12), for RIP-relative LEA. */
-void jit_native_emit(struct jit_emit *e, const struct soft_insn *in, s32 next_off);
+void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		     s32 next_off);
 
 /* Emits the inline part of a JN_MEM: the address, the soft-TLB check and
  * the access. The two returned rel32 positions (miss[0], miss[1]) must be
- * pointed at an out-of-line call of the handler that comes back after the
- * access. */
-void jit_native_mem(struct jit_emit *e, const struct soft_insn *in, s32 next_off, u8 *miss[2]);
+ * pointed at an out-of-line path that stores the registers as in *before
+ * (the state when the check starts), calls the handler, loads them as in
+ * *rg (the state after the access) and comes back after the access. */
+void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		    s32 next_off, u8 *miss[2], struct jit_regs *before);
 
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)

@@ -1,12 +1,13 @@
 /* Block translation (see translate.h): each instruction either runs as host
  * code (jit/native.c) or through a call to its handler. Register use: rbx
  * holds the vCPU, r12 the block's first RIP (so the code serves the block at
- * any linear address its bytes appear at), r13 keeps the stack 16-byte
- * aligned for the calls.
+ * any linear address its bytes appear at), rax, rcx and rdx are scratch, and
+ * the rest hold guest registers (jit/regs.h). The prologue saves five
+ * registers, which also keeps the stack 16-byte aligned for the calls.
  *
  * Flags: a native instruction leaves the guest's arithmetic flags in the
- * host's RFLAGS ("pending"); they are written to cpu->rflags only when
- * something may look at them: a handler call, the end of the block, a
+ * host's RFLAGS ("pending"); they are saved (as lazy flags in their host
+ * form, flags_save) only when something may look at them: a handler call, the end of the block, a
  * Jcc leaving the block. A flag-setting native that follows with nothing in
  * between that reads them replaces them unseen (liveness within the block).
  * Natives cannot fault, so cpu->rip and cpu->insn_rip need to be right only
@@ -27,19 +28,17 @@
 #define OFF_RIP       ((s32)offsetof(struct soft_cpu, rip))
 #define OFF_INSN_RIP  ((s32)offsetof(struct soft_cpu, insn_rip))
 #define OFF_EXEC_STOP ((s32)offsetof(struct soft_cpu, exec_stop))
+#define OFF_STOPS     ((s32)offsetof(struct soft_cpu, intr_shadow))
 #define OFF_RFLAGS    ((s32)offsetof(struct soft_cpu, rflags))
 #define OFF_LAZY_OP   ((s32)offsetof(struct soft_cpu, lazy.op))
+#define OFF_LAZY_RES  ((s32)offsetof(struct soft_cpu, lazy.res))
 #define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
 #define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
-#define OFF_SHADOW    ((s32)offsetof(struct soft_cpu, intr_shadow))
-#define OFF_ATTENTION ((s32)offsetof(struct soft_cpu, attention))
-#define OFF_KICK      ((s32)offsetof(struct soft_cpu, kick))
-#define ARITH_FLAGS   0x8d5
 
-/* A translated block's code after its prologue (push rbx, r12, r13; mov
- * rbx, rdi): where links enter, with rbx already the vCPU. */
-#define BODY_OFFSET 8
+/* A translated block's code after its prologue (push rbx, r12, r13, r14,
+ * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
+#define BODY_OFFSET 12
 /* The fields of a link site (8-byte immediates of mov r64, imm64). */
 #define SITE_GEN     2  /* the link generation it was made under */
 #define SITE_GENADDR 12 /* which one: &cpu->tlb.link_gen or link_gen_g */
@@ -55,30 +54,29 @@
  * changes: relinking it costs more than it saves. */
 #define SITE_MAX_TRIES 4
 
-_Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1, "intr_shadow is read as a byte");
-_Static_assert(sizeof(((struct soft_cpu *)0)->attention) == 1, "attention is read as a byte");
-_Static_assert(sizeof(((struct soft_cpu *)0)->kick) == 1, "kick is read as a byte");
-_Static_assert(sizeof(((struct soft_cpu *)0)->exec_stop) == 1, "exec_stop is read as a byte");
+/* The four reasons to stop, tested as one dword at OFF_STOPS. */
+_Static_assert(OFF_STOPS % 4 == 0, "the stop reasons are one aligned dword");
+_Static_assert(offsetof(struct soft_cpu, kick) == OFF_STOPS + 1 &&
+		       offsetof(struct soft_cpu, attention) == OFF_STOPS + 2 &&
+		       offsetof(struct soft_cpu, exec_stop) == OFF_STOPS + 3,
+	       "intr_shadow, kick, attention and exec_stop fill the dword");
+_Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1 &&
+		       sizeof(((struct soft_cpu *)0)->kick) == 1 &&
+		       sizeof(((struct soft_cpu *)0)->attention) == 1 &&
+		       sizeof(((struct soft_cpu *)0)->exec_stop) == 1,
+	       "each stop reason is a byte");
 
 _Static_assert(sizeof(((struct soft_cpu *)0)->lazy.op) == 4, "lazy.op is stored as a dword");
 
-/* cpu->rflags' arithmetic bits = the host's (saved in rcx by pushf; pop rcx),
- * lazy flags off. Changes the host's flags. */
-static void flags_store(struct jit_emit *e)
-{
-	jit_alu_ri(e, JA_AND, 8, JR_RCX, ARITH_FLAGS);
-	jit_mov_rm(e, 8, JR_RDX, JR_RBX, OFF_RFLAGS);
-	jit_alu_ri(e, JA_AND, 8, JR_RDX, ~ARITH_FLAGS);
-	jit_emit_bytes(e, (const u8[]){0x48, 0x09, 0xca}, 3); /* or rdx, rcx */
-	jit_mov_mr(e, 8, JR_RBX, OFF_RFLAGS, JR_RDX);
-	jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_NONE);
-}
-
+/* The guest's arithmetic flags, pending in the host's RFLAGS, become its
+ * lazy flags in their host form (SOFT_LAZY_HOST): LAHF and SETO, cheaper
+ * than PUSHF, and no read-modify-write of cpu->rflags. Leaves the host's
+ * flags as they are; clobbers rax. */
 static void flags_save(struct jit_emit *e)
 {
-	jit_pushf(e);
-	jit_pop(e, JR_RCX);
-	flags_store(e);
+	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
+	jit_mov_mr(e, 2, JR_RBX, OFF_LAZY_RES, JR_RAX);
+	jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
 }
 
 static void set_rip(struct jit_emit *e, s32 off)
@@ -107,7 +105,6 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
 		  const u8 *epilogue)
 {
-	static const s32 stops[] = {OFF_EXEC_STOP, OFF_SHADOW, OFF_ATTENTION, OFF_KICK};
 	u8 *fail[12], *site;
 	unsigned nf = 0;
 
@@ -139,10 +136,8 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RAX);
 	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RBX, OFF_EXEC_END);
 	fail[nf++] = jit_jcc_fwd(e, JC_AE);
-	for (unsigned k = 0; k < ARRAY_SIZE(stops); k++) {
-		jit_alu_mi(e, JA_CMP, 1, JR_RBX, stops[k], 0);
-		fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	}
+	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	/* Linked: count this block, the next one runs (for a fault's count). */
 	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run);
@@ -205,7 +200,9 @@ static bool cond_branch(const struct soft_insn *in)
 /* Runs instruction i through its handler: cpu->insn_rip = it, cpu->rip =
  * the next one; then leaves where the interpreter would (RIP somewhere else,
  * a taken branch, or a request to stop after this one) through exit[0..1];
- * the last instruction of the block too when it is a conditional branch. */
+ * the last instruction of the block too when it is a conditional branch.
+ * The guest's registers must be in cpu->gpr[] (jit_regs_store) and none is
+ * in a host register after it. */
 static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigned i, unsigned n,
 			 s32 off, u8 *exit[2])
 {
@@ -230,8 +227,9 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			    const struct jit_env *env)
 {
 	u8 *exits[16][2] = {{0}};
-	struct { u8 *at; s32 target; unsigned retired; } taken[16];
-	struct { u8 *miss[2]; u8 *cont; unsigned i; s32 off; } mem[16];
+	struct { u8 *at; s32 target; unsigned retired; struct jit_regs regs; } taken[16];
+	struct { u8 *miss[2]; u8 *cont; unsigned i; s32 off; struct jit_regs before, after; } mem[16];
+	struct jit_regs rg;
 	unsigned ntaken = 0, nmem = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool last_native = false; /* the last instruction ran as host code */
@@ -244,10 +242,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_push(&e, JR_RBX);
 	jit_push(&e, JR_R12);
 	jit_push(&e, JR_R13);
+	jit_push(&e, JR_R14);
+	jit_push(&e, JR_R15);
 	jit_mov_rr(&e, JR_RBX, JR_RDI);
 	if (jit_emit_len(&e) != BODY_OFFSET)
 		return NULL;
 	jit_mov_rm(&e, 8, JR_R12, JR_RBX, OFF_RIP);
+	jit_regs_init(&rg);
 	for (unsigned i = 0; i < n; i++) {
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
@@ -257,7 +258,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT ||
 			      kind == JN_INCDEC || kind == JN_MEM || (kind == JN_JCC && pending);
 		if (kind == JN_SHIFT || kind == JN_INCDEC) {
-			jit_native_emit(&e, &in[i], next);
+			jit_native_emit(&e, &rg, &in[i], next);
 			pending = true;
 			off = next;
 			continue;
@@ -267,7 +268,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 				flags_save(&e);
 				pending = false;
 			}
-			jit_native_mem(&e, &in[i], next, mem[nmem].miss);
+			jit_native_mem(&e, &rg, &in[i], next, mem[nmem].miss, &mem[nmem].before);
+			mem[nmem].after = rg;
 			mem[nmem].cont = e.p;
 			mem[nmem].i = i;
 			mem[nmem].off = off;
@@ -276,21 +278,20 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			continue;
 		}
 		if (kind == JN_MOVE || kind == JN_FLAGS) {
-			jit_native_emit(&e, &in[i], next);
+			jit_native_emit(&e, &rg, &in[i], next);
 			if (kind == JN_FLAGS)
 				pending = !flags_dead(in, i, n);
 			off = next;
 			continue;
 		}
 		if (kind == JN_JCC && pending) {
-			/* Decide on the host's flags, then save them on both paths. */
-			jit_pushf(&e);
-			jit_pop(&e, JR_RCX);
+			/* Save the flags for both ways, then decide on them. */
+			flags_save(&e);
 			taken[ntaken].at = jit_jcc_fwd(&e, (enum jit_cc)jit_native_cc(&in[i]));
 			taken[ntaken].target = next + (s32)in[i].imm;
 			taken[ntaken].retired = i + 1;
+			taken[ntaken].regs = rg;
 			ntaken++;
-			flags_store(&e);
 			pending = false;
 			off = next;
 			continue;
@@ -299,16 +300,22 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			flags_save(&e);
 			pending = false;
 		}
+		jit_regs_store(&rg, &e);
+		jit_regs_init(&rg);
 		call_handler(&e, in, i, n, off, exits[i]);
 		off = next;
 	}
-	/* The whole block ran: flags and RIP as after its last instruction. */
+	/* The whole block ran: registers, flags and RIP as after its last
+	 * instruction. */
+	jit_regs_store(&rg, &e);
 	if (pending)
 		flags_save(&e);
 	if (last_native)
 		set_rip(&e, off);
 	u8 *to_end = jit_jmp_fwd(&e);
 	u8 *epilogue = e.p;
+	jit_pop(&e, JR_R15);
+	jit_pop(&e, JR_R14);
 	jit_pop(&e, JR_R13);
 	jit_pop(&e, JR_R12);
 	jit_pop(&e, JR_RBX);
@@ -317,7 +324,9 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
+		jit_regs_store(&mem[k].before, &e);
 		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
+		jit_regs_load(&mem[k].after, &e);
 		jit_jmp_to(&e, mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
@@ -333,7 +342,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
-		flags_store(&e);
+		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
 		leave(&e, env, taken[k].retired, epilogue);
 	}
