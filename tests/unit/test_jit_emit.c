@@ -168,6 +168,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_push(&e, JR_RBX), "push rbx");
 	SAME(jit_push(&e, JR_R15), "push r15");
 	SAME(jit_pop(&e, JR_R9), "pop r9");
+	SAME(jit_jmp_m(&e, JR_RSI, 0x30), "jmp [rsi+0x30]");
+	SAME(jit_jmp_m(&e, JR_R13, 0), "jmp [r13]");
 	SAME(jit_pop_m(&e, JR_RBX, 0x98), "pop [rbx+0x98]");
 	SAME(jit_pop_m(&e, JR_R12, 8), "pop [r12+0x08]");
 	SAME(jit_ret(&e), "ret");

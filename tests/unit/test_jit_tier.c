@@ -569,12 +569,66 @@ static void test_jit_random_blocks(void)
 	}
 }
 
+/* ---- the indirect table -------------------------------------------------
+ * One function F (add rax, rcx; ret) called from five places in a loop: its
+ * RET's link site sees a new next block each time, so the blocks after the
+ * calls go to the vCPU's indirect table. Half-way, a device rewrites the
+ * code after one call (its add rbx, 3 becomes add rbx, 0x30): the table's
+ * entry for it must die with the code epoch. Same state as the interpreter
+ * after every batch. */
+#define IND_F 0x100
+static void test_jit_indirect(void)
+{
+	u8 code[64];
+	unsigned n = 0;
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned k = 0; k < 5; k++) {
+		s32 rel = (s32)(IND_F - (n + 5));
+		code[n++] = 0xe8; /* call F */
+		memcpy(code + n, &rel, 4);
+		n += 4;
+		memcpy(code + n, (const u8[]){0x48, 0x83, 0xc3, (u8)(k + 1)}, 4); /* add rbx, k + 1 */
+		n += 4;
+	}
+	memcpy(code + n, (const u8[]){0x48, 0xff, 0xc9, 0x0f, 0x85}, 5); /* dec rcx; jnz top */
+	n += 5;
+	s32 back = -(s32)(n + 4);
+	memcpy(code + n, &back, 4);
+	n += 4;
+	code[n++] = 0xf4;
+	for (unsigned j = 0; j < 2; j++) {
+		memcpy(fx_ptr(f[j], CODE), code, n);
+		memcpy(fx_ptr(f[j], CODE + IND_F), (const u8[]){0x48, 0x01, 0xc8, 0xc3}, 4);
+		f[j]->cpu.gpr[X86_RCX] = 1000000;
+		f[j]->cpu.gpr[X86_RSP] = 0x580000;
+		f[j]->cpu.pending_vector = -1;
+	}
+	for (unsigned batch = 0; batch < 60; batch++) {
+		for (unsigned j = 0; j < 2; j++) {
+			if (batch == 30) { /* the third call's add rbx, 3 (imm8 at 2 * 9 + 8) */
+				fx_ptr(f[j], CODE)[26] = 0x30;
+				guest_mem_dma_written(&f[j]->m.mem, CODE + 26, 1);
+			}
+			soft_exec(&f[j]->cpu, 997);
+		}
+		two_state_same(f[0], f[1], "indirect");
+	}
+	CHECK(soft_dcache_jit_ind_fills(f[1]->cpu.dcache) > 0);
+	CHECK_EQ(f[0]->cpu.pending_vector, -1);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 int main(void)
 {
 	TEST_RUN(test_jit_same_state);
 	TEST_RUN(test_jit_precise_fault);
 	TEST_RUN(test_jit_flush);
 	TEST_RUN(test_jit_random_blocks);
+	TEST_RUN(test_jit_indirect);
 	TEST_RUN(test_jit_links);
 	TEST_RUN(test_jit_smc_store);
 	TEST_RUN(test_jit_smc_dma);

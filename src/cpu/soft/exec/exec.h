@@ -423,6 +423,7 @@ int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size);
 u64 soft_dcache_jit_blocks(const struct soft_dcache *dc);
 u64 soft_dcache_jit_flushes(const struct soft_dcache *dc);
 u64 soft_dcache_jit_links(const struct soft_dcache *dc); /* links made (jit/translate.h) */
+u64 soft_dcache_jit_ind_fills(const struct soft_dcache *dc); /* indirect-table entries made */
 /* Starts sampling guest RIPs into prof (profile.h); NULL stops. */
 struct soft_profile;
 void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof);

@@ -98,7 +98,9 @@ struct soft_dcache {
 	bool jit_on;
 	u32 jit_gen;
 	struct jit_cache jit;
-	u64 jit_blocks, jit_flushes, jit_links;
+	u64 jit_blocks, jit_flushes, jit_links, jit_ind_fills;
+	const u8 *jit_stub; /* the dispatch stub at the start of the cache, or NULL */
+	struct jit_ind_entry ind[JIT_IND_SIZE]; /* the indirect table (translate.h) */
 	u64 serial; /* of the last block built */
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
@@ -139,6 +141,11 @@ u64 soft_dcache_jit_links(const struct soft_dcache *dc)
 	return dc->jit_links;
 }
 
+u64 soft_dcache_jit_ind_fills(const struct soft_dcache *dc)
+{
+	return dc->jit_ind_fills;
+}
+
 int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
 {
 	int err = jit_cache_init(&dc->jit, cache_size);
@@ -147,6 +154,7 @@ int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
 		return err;
 	dc->jit_on = true;
 	dc->jit_gen = 1;
+	jit_ind_clear(dc->ind);
 	return 0;
 }
 
@@ -157,9 +165,10 @@ void soft_dcache_free(struct soft_dcache *dc)
 			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
 			 100.0 * (double)dc->misses / (double)dc->lookups);
 	if (dc && dc->jit_on)
-		log_info("soft: translated %llu blocks, %llu links, %llu code cache flushes",
+		log_info("soft: translated %llu blocks, %llu links, %llu indirect-table fills, %llu "
+			 "code cache flushes",
 			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_links,
-			 (unsigned long long)dc->jit_flushes);
+			 (unsigned long long)dc->jit_ind_fills, (unsigned long long)dc->jit_flushes);
 	if (dc && dc->jit_on)
 		jit_cache_destroy(&dc->jit);
 	if (dc)
@@ -496,19 +505,26 @@ static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cp
  * cache is flushed whole and the block retried once. */
 static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
-	const struct jit_env env = {
+	struct jit_env env = {
 	    .run = &dc->run,
 	    .run_rip = &dc->run_rip,
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
 	    .link_gen = &cpu->tlb.link_gen,
 	    .serial_off = offsetof(struct soft_block, serial),
+	    .ind = dc->ind,
 	};
 
+	/* An empty cache starts with the dispatch stub. */
+	if (!dc->jit.used)
+		dc->jit_stub = jit_translate_stub(&dc->jit, &env);
+	env.stub = dc->jit_stub;
 	b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
 	if (!b->jit) {
 		jit_cache_flush(&dc->jit);
+		jit_ind_clear(dc->ind);
 		dc->jit_gen++;
 		dc->jit_flushes++;
+		dc->jit_stub = env.stub = jit_translate_stub(&dc->jit, &env);
 		b->jit = jit_translate(&dc->jit, b->in, b->n, &env);
 	}
 	b->jit_gen = dc->jit_gen;
@@ -558,8 +574,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	struct soft_codemap *map = cpu->tlb.code;
 	u64 gpa = b->key - 1;
 
-	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8 ||
-	    !jit_link_wanted(site, cpu->rip))
+	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8)
 		return;
 	if (!soft_codemap_test(map, gpa))
 		soft_codemap_add(map, gpa);
@@ -570,8 +585,15 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	    soft_tlb_slot(cpu, cpu->rip, cpu->cpl == 3 ? SOFT_PRIV_USER : SOFT_PRIV_SUP);
 	bool global = e->tag[SOFT_ACC_FETCH] == (cpu->rip & ~0xfffULL) && e->global;
 
-	jit_link(&dc->jit, site, global ? &cpu->tlb.link_gen_g : &cpu->tlb.link_gen, epoch, b,
-		 b->serial, b->jit, cpu->rip);
+	const u64 *gen = global ? &cpu->tlb.link_gen_g : &cpu->tlb.link_gen;
+
+	/* A site whose next block keeps changing: the indirect table. */
+	if (!jit_link_wanted(site, cpu->rip)) {
+		jit_ind_insert(dc->ind, gen, epoch, b, b->serial, b->jit, cpu->rip);
+		dc->jit_ind_fills++;
+		return;
+	}
+	jit_link(&dc->jit, site, gen, epoch, b, b->serial, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 

@@ -386,3 +386,10 @@ void jit_jmp_reg(struct jit_emit *e, enum jit_reg r)
 	put8(e, 0xff);
 	modrm_reg(e, 4, r);
 }
+
+void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp)
+{
+	prefixes(e, 4, 0, base, false);
+	put8(e, 0xff);
+	modrm_mem(e, 4, base, disp);
+}

@@ -91,8 +91,9 @@ u8 *jit_jmp_fwd(struct jit_emit *e);
 u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
 /* Points the rel32 at at the current position. */
 void jit_patch_here(struct jit_emit *e, u8 *at);
-/* jmp reg. */
+/* jmp reg and jmp qword [base + disp]. */
 void jit_jmp_reg(struct jit_emit *e, enum jit_reg r);
+void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
 

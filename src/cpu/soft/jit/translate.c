@@ -103,14 +103,14 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
  * `retired` of its instructions done: through the link site when it may
  * (translate.h), else back to soft_exec() with the site in cpu->jit_exit. */
 static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
-		  const u8 *epilogue)
+		  const u8 *epi)
 {
 	u8 *fail[12], *site;
 	unsigned nf = 0;
 
 	jit_mov_ri(e, JR_RAX, retired);
 	if (!env->epoch) {
-		jit_jmp_to(e, epilogue);
+		jit_jmp_to(e, epi);
 		return;
 	}
 	site = e->p;
@@ -148,8 +148,107 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)(site + e->exec_delta));
+	if (env->stub) { /* the indirect table, then soft_exec() */
+		jit_jmp_to(e, env->stub);
+		return;
+	}
 	jit_mov_mr(e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
-	jit_jmp_to(e, epilogue);
+	jit_jmp_to(e, epi);
+}
+
+/* Returns from translated code: the prologue's registers back. */
+static void epilogue(struct jit_emit *e)
+{
+	jit_pop(e, JR_R15);
+	jit_pop(e, JR_R14);
+	jit_pop(e, JR_R13);
+	jit_pop(e, JR_R12);
+	jit_pop(e, JR_RBX);
+	jit_ret(e);
+}
+
+#define IND(field) ((s32)offsetof(struct jit_ind_entry, field))
+_Static_assert(sizeof(struct jit_ind_entry) == 64, "the stub scales the table index by 64");
+
+static unsigned ind_index(u64 rip)
+{
+	return (unsigned)((rip ^ (rip >> JIT_IND_BITS)) & (JIT_IND_SIZE - 1));
+}
+
+/* The dispatch stub. In: rax = instructions retired by the block that
+ * left, rdx = its link site, cpu->rip = where the guest goes next. The
+ * checks are a link site's (leave()), on the table entry for RIP. */
+const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env)
+{
+	struct jit_emit e;
+	u8 *fail[8];
+	unsigned nf = 0;
+
+	if (!env->ind || !env->epoch)
+		return NULL;
+	jit_cache_begin(c, &e);
+	const u8 *stub = e.p;
+
+	jit_mov_rm(&e, 8, JR_RCX, JR_RBX, OFF_RIP); /* rsi = &ind[ind_index(rip)] */
+	jit_mov_rr(&e, JR_RSI, JR_RCX);
+	jit_shift_ri(&e, JS_SHR, 8, JR_RSI, JIT_IND_BITS);
+	jit_alu_rr(&e, JA_XOR, 8, JR_RSI, JR_RCX);
+	jit_alu_ri(&e, JA_AND, 4, JR_RSI, JIT_IND_SIZE - 1);
+	jit_shift_ri(&e, JS_SHL, 4, JR_RSI, 6);
+	jit_mov_ri64(&e, JR_RDI, (u64)(uintptr_t)env->ind);
+	jit_alu_rr(&e, JA_ADD, 8, JR_RSI, JR_RDI);
+	jit_alu_rm(&e, JA_CMP, 8, JR_RCX, JR_RSI, IND(rip));
+	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+	jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(gen_addr));
+	jit_mov_rm(&e, 8, JR_RDI, JR_RDI, 0);
+	jit_alu_rm(&e, JA_CMP, 8, JR_RDI, JR_RSI, IND(gen));
+	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+	jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(block));
+	jit_mov_rm(&e, 8, JR_R8, JR_RDI, env->serial_off);
+	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(serial));
+	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->epoch);
+	jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
+	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
+	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+	jit_mov_rm(&e, 8, JR_R9, JR_RBX, OFF_STAT);
+	jit_alu_rr(&e, JA_ADD, 8, JR_R9, JR_RAX);
+	jit_alu_rm(&e, JA_CMP, 8, JR_R9, JR_RBX, OFF_EXEC_END);
+	fail[nf++] = jit_jcc_fwd(&e, JC_AE);
+	jit_alu_mi(&e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
+	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+	jit_mov_mr(&e, 8, JR_RBX, OFF_STAT, JR_R9);
+	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->run);
+	jit_mov_mr(&e, 8, JR_R8, 0, JR_RDI);
+	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->run_rip);
+	jit_mov_mr(&e, 8, JR_R8, 0, JR_RCX);
+	jit_jmp_m(&e, JR_RSI, IND(code));
+	for (unsigned k = 0; k < nf; k++)
+		jit_patch_here(&e, fail[k]);
+	jit_mov_mr(&e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
+	epilogue(&e);
+	return jit_cache_commit(c, &e) ? stub : NULL;
+}
+
+/* Never the value of a link generation (SITE_NEVER is never reached). */
+static const u64 ind_empty_gen = 0;
+
+void jit_ind_clear(struct jit_ind_entry *t)
+{
+	for (unsigned i = 0; i < JIT_IND_SIZE; i++)
+		t[i] = (struct jit_ind_entry){.rip = SITE_NEVER, .gen = SITE_NEVER,
+					      .gen_addr = &ind_empty_gen, .serial = SITE_NEVER,
+					      .epoch = SITE_NEVER};
+}
+
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, const void *block,
+		    u64 serial, jit_block_fn *code, u64 rip)
+{
+	struct jit_ind_entry *x = &t[ind_index(rip)];
+
+	*x = (struct jit_ind_entry){.rip = rip, .gen = *gen_addr, .gen_addr = gen_addr,
+				    .block = block, .serial = serial, .epoch = epoch,
+				    .code = (const u8 *)code + BODY_OFFSET};
 }
 
 static u64 site_get(const u8 *site, unsigned field)
@@ -313,13 +412,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	if (last_native)
 		set_rip(&e, off);
 	u8 *to_end = jit_jmp_fwd(&e);
-	u8 *epilogue = e.p;
-	jit_pop(&e, JR_R15);
-	jit_pop(&e, JR_R14);
-	jit_pop(&e, JR_R13);
-	jit_pop(&e, JR_R12);
-	jit_pop(&e, JR_RBX);
-	jit_ret(&e);
+	u8 *epi = e.p;
+	epilogue(&e);
 	/* TLB misses: the handler does the access, then back after it. */
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
@@ -330,21 +424,21 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		jit_jmp_to(&e, mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
-	leave(&e, env, n, epilogue);
+	leave(&e, env, n, epi);
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. */
 	for (unsigned i = 0; i < n; i++) {
 		if (!exits[i][0])
 			continue;
 		jit_patch_here(&e, exits[i][0]);
 		jit_patch_here(&e, exits[i][1]);
-		leave(&e, env, i + 1, epilogue);
+		leave(&e, env, i + 1, epi);
 	}
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
-		leave(&e, env, taken[k].retired, epilogue);
+		leave(&e, env, taken[k].retired, epi);
 	}
 	return (jit_block_fn *)jit_cache_commit(c, &e);
 }

@@ -13,8 +13,15 @@
  * decoded-cache slot not rebuilt), the VM's code epoch (mmu/tlb.h: a write
  * into a page of translated code, any DMA), the batch's instruction budget,
  * and no request to stop (exec_stop, the interrupt shadow, attention, kick).
- * Otherwise the code returns to soft_exec(), with cpu->jit_exit = the site,
- * and soft_exec() links the site to the block it finds next (jit_link).
+ * Otherwise the code tries the vCPU's indirect table (below), then returns
+ * to soft_exec(), with cpu->jit_exit = the site, and soft_exec() links the
+ * site to the block it finds next (jit_link).
+ *
+ * Indirect table: a site whose next block keeps changing (a RET, an
+ * indirect jump) is no longer relinked; soft_exec() files the block it finds
+ * after such a site in a per-vCPU table keyed by RIP instead, with the same
+ * conditions as a link. A failed site looks RIP up there (the dispatch stub
+ * at the start of the code cache) before it returns to soft_exec().
  * ARCHITECTURE.md has the picture. */
 #ifndef POPEK_JIT_TRANSLATE_H
 #define POPEK_JIT_TRANSLATE_H
@@ -28,6 +35,20 @@
  * soft_raise()'s longjmp, as from the interpreter. */
 typedef u64 jit_block_fn(struct soft_cpu *cpu);
 
+/* An entry of the indirect table: a link site's fields, keyed by RIP. */
+struct jit_ind_entry {
+	u64 rip;
+	u64 gen;            /* the link generation it was made under */
+	const u64 *gen_addr; /* which one */
+	const void *block;
+	u64 serial;
+	u64 epoch;
+	const void *code;   /* where the block's code takes a link */
+	u64 pad;
+};
+#define JIT_IND_BITS 10
+#define JIT_IND_SIZE (1u << JIT_IND_BITS)
+
 /* What translated code needs to know about its surroundings. */
 struct jit_env {
 	void *run;         /* &dcache->run: the block that runs (a fault counts from it) */
@@ -35,6 +56,8 @@ struct jit_env {
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
 	const u64 *link_gen; /* &cpu->tlb.link_gen (any valid address will do) */
 	s32 serial_off;      /* where a decoded block keeps its build serial */
+	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
+	const u8 *stub;      /* the dispatch stub (jit_translate_stub), or NULL */
 };
 
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
@@ -55,5 +78,16 @@ void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, con
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);
+
+/* Writes the dispatch stub at the start of an empty code cache: looks up
+ * cpu->rip in env->ind and jumps into the block found there, or returns
+ * from translated code. Returns its address for env->stub, or NULL. */
+const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env);
+/* Empties the indirect table (all of it: after a code cache flush). */
+void jit_ind_clear(struct jit_ind_entry *t);
+/* Files the block at rip in the indirect table, under the same conditions
+ * as jit_link(). */
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, const void *block,
+		    u64 serial, jit_block_fn *code, u64 rip);
 
 #endif
