@@ -354,22 +354,46 @@ static void test_jit_cr3_switch(void)
  * A loop of random instructions (the forms the translator runs natively and
  * neighbours it calls handlers for, so that flags cross between the two;
  * loads and stores at r15 + disp8, some across a page boundary, some with
- * FS's base), a conditional branch and a jump back, run from the same random
- * state with the translator and without for the same budget: registers,
- * flags, RIP, counts and the data must agree. */
+ * FS's base; PUSH, POP and calls of a RET at RFUNC with RSP near the end of
+ * the data page, some misaligned, running on into the page below and
+ * faulting there), a conditional branch and a jump back, run from the same
+ * random state with the translator and without for the same budget:
+ * registers, flags, RIP, counts, a pending fault and the data must agree. */
+#define RFUNC 0xc0 /* offset in the code of the function the loop calls: ret */
 static unsigned rnd(unsigned n)
 {
 	return (unsigned)rand() % n;
 }
 
-static unsigned gen_insn(u8 *p)
+static unsigned gen_insn(u8 *p, unsigned at)
 {
 	static const u8 alu_ops[] = {0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38};
 	unsigned n = 0, a = rnd(15), b = rnd(16), w = rnd(2); /* w: 64-bit; r15: the data base */
+
+	if (a == X86_RSP) /* written by PUSH, POP and CALL only */
+		a = X86_RBP;
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(15)) {
+	switch (rnd(18)) {
+	case 15: /* PUSH r */
+		if (a & 8)
+			p[n++] = 0x41;
+		p[n++] = (u8)(0x50 | (a & 7));
+		break;
+	case 16: /* POP r */
+		if (a & 8)
+			p[n++] = 0x41;
+		p[n++] = (u8)(0x58 | (a & 7));
+		break;
+	case 17: /* CALL RFUNC (a RET) */
+	{
+		s32 rel = (s32)(RFUNC - (at + 5));
+		p[n++] = 0xe8;
+		memcpy(p + n, &rel, 4);
+		n += 4;
+		break;
+	}
 	case 12: /* MOV r, [r15 + disp8] / MOV [r15 + disp8], r (some cross a page) */
 	case 13:
 		if (rnd(4) == 0)
@@ -485,10 +509,9 @@ static unsigned gen_loop(u8 *p)
 	unsigned n = 0, count = 1 + rnd(10);
 
 	for (unsigned i = 0; i < count; i++)
-		n += gen_insn(p + n);
+		n += gen_insn(p + n, n);
 	p[n++] = (u8)(0x70 | rnd(16)); /* Jcc over the next instruction */
 	p[n++] = 3;
-	n += gen_insn(p + n) * 0;  /* (keep n: the skipped one is fixed below) */
 	p[n++] = 0x48, p[n++] = 0x31, p[n++] = 0xc0; /* xor rax, rax: skipped or not */
 	p[n++] = 0xeb; /* jmp back to the start */
 	p[n] = (u8)(-(s32)(n + 1));
@@ -512,19 +535,21 @@ static void test_jit_random_blocks(void)
 	for (unsigned r = 0; r < rounds && bad < 5; r++) {
 		u8 code[256];
 		u64 gpr[16], fl = ((u64)rand() & 0x8d5) | X86_RFLAGS_FIXED;
-		unsigned len = gen_loop(code);
+		unsigned len = (memset(code, 0xf4, sizeof(code)), gen_loop(code));
+		static u8 data[0x1080]; /* the data page, then the next one's start */
 
-		u8 data[0x100];
-
+		code[RFUNC] = 0xc3;
+		len = RFUNC + 1;
 		for (unsigned i = 0; i < 16; i++)
 			gpr[i] = ((u64)rand() << 40) ^ ((u64)rand() << 20) ^ (u64)rand();
 		gpr[15] = RDATA + 0xfc0;
+		gpr[X86_RSP] = RDATA + 0x1000 + 8 * rnd(8) + (rnd(4) ? 0 : 4);
 		for (unsigned i = 0; i < sizeof(data); i++)
 			data[i] = (u8)rand();
 		for (unsigned j = 0; j < 2; j++) {
 			struct soft_cpu *cpu = &f[j]->cpu;
-			memcpy(fx_ptr(f[j], RDATA + 0xf80), data, 0x80);
-			memcpy(fx_ptr(f[j], RDATA_NEXT), data + 0x80, 0x80);
+			memcpy(fx_ptr(f[j], RDATA), data, 0x1000);
+			memcpy(fx_ptr(f[j], RDATA_NEXT), data + 0x1000, 0x80);
 			cpu->seg[X86_FS].base = 0x10;
 			/* Fresh code: the block cache sees new bytes and rebuilds;
 			 * written as a device (a loader) writes it, so links go. */
@@ -543,7 +568,7 @@ static void test_jit_random_blocks(void)
 			    !memcmp(a->gpr, b->gpr, sizeof(a->gpr)) &&
 			    soft_flags_get(a) == soft_flags_get(b) &&
 			    a->pending_vector == b->pending_vector &&
-			    !memcmp(fx_ptr(f[0], RDATA + 0xf80), fx_ptr(f[1], RDATA + 0xf80), 0x80) &&
+			    !memcmp(fx_ptr(f[0], RDATA), fx_ptr(f[1], RDATA), 0x1000) &&
 			    !memcmp(fx_ptr(f[0], RDATA_NEXT), fx_ptr(f[1], RDATA_NEXT), 0x80);
 		if (!same) {
 			printf("  round %u: interpreter rip %#llx n %llu flags %#llx, translator rip "

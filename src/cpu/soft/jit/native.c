@@ -1,9 +1,9 @@
 /* Host code for the integer forms the translator takes itself (native.h):
  * MOV and LEA, ADD/SUB/AND/OR/XOR/CMP/TEST with registers and immediates,
- * shifts by constants, INC/DEC, 32 and 64 bits, and 32/64-bit MOV and MOVZX
- * between registers and memory (64-bit addressing). ADC/SBB (they read CF),
- * byte and word forms (partial registers) and other memory forms go to their
- * handlers. */
+ * shifts by constants, INC/DEC, 32 and 64 bits, 32/64-bit MOV and MOVZX
+ * between registers and memory (64-bit addressing), PUSH/POP r64, CALL
+ * rel32, RET and JMP rel. ADC/SBB (they read CF), byte and word forms
+ * (partial registers) and other memory forms go to their handlers. */
 #include <stddef.h>
 
 #include "cpu/soft/cpu.h"
@@ -12,6 +12,7 @@
 #define SEG_BASE(s) ((s32)(offsetof(struct soft_cpu, seg) + sizeof(struct x86_seg) * (s) + \
 			   offsetof(struct x86_seg, base)))
 #define OFF_DBANK   ((s32)offsetof(struct soft_cpu, dbank_off))
+#define OFF_RIP     ((s32)offsetof(struct soft_cpu, rip))
 #define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
 
 _Static_assert(sizeof(struct soft_tlb_entry) == 48, "the inline TLB index scales by 48");
@@ -70,6 +71,16 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 	}
 	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
 		return JN_INCDEC;
+	/* The stack and near branches, 64-bit operand size (a 66 prefix makes
+	 * them 16-bit, with vendor differences): SS's base is 0. */
+	if (!in->p66 && op >= 0x50 && op <= 0x5f)
+		return JN_STACK;
+	if (!in->p66 && op == 0xe8)
+		return JN_CALL;
+	if (!in->p66 && op == 0xc3)
+		return JN_RET;
+	if (!in->p66 && (op == 0xe9 || op == 0xeb))
+		return JN_JMP;
 	if ((op == 0x8b || op == 0x89 || (op == 0xc7 && (in->reg & 7) == 0)) && mem_native(in))
 		return JN_MEM;
 	if ((op >= 0xb8 && op <= 0xbf) || (op == 0xc7 && !in->mem && (in->reg & 7) == 0))
@@ -210,10 +221,62 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, host));
 }
 
+/* PUSH, POP, CALL and RET (JN_STACK, JN_CALL, JN_RET): RSP - 8 or RSP is
+ * checked in the TLB; RSP and the register change only after the access.
+ * PUSH RSP pushes the old value; POP RSP loads RSP. A RET to a
+ * non-canonical address leaves it to the handler (#GP). */
+static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		     s32 next_off, u8 *miss[3], struct jit_regs *before)
+{
+	unsigned op = in->opcode, r = (op & 7) | (in->rex & 1 ? 8 : 0);
+	bool push = op == 0xe8 || (op >= 0x50 && op <= 0x57);
+	enum jit_reg v = push && op != 0xe8 ? jit_regs_get(rg, e, r, true) : JR_NONE;
+	enum jit_reg sp = jit_regs_get(rg, e, X86_RSP, true);
+
+	if (push)
+		jit_lea(e, JR_RAX, sp, -8);
+	else
+		jit_mov_rr(e, JR_RAX, sp);
+	*before = *rg;
+	tlb_probe(e, push ? SOFT_ACC_WRITE : SOFT_ACC_READ, 8, miss);
+	if (op == 0xe8) { /* the return address: the next instruction */
+		jit_lea(e, JR_RCX, JR_R12, next_off);
+		jit_mov_mr(e, 8, JR_RDX, 0, JR_RCX);
+	} else if (push) {
+		jit_mov_mr(e, 8, JR_RDX, 0, v);
+	} else if (op == 0xc3) {
+		jit_mov_rm(e, 8, JR_RCX, JR_RDX, 0);
+		jit_mov_rr(e, JR_RDX, JR_RCX); /* canonical: bits 63-47 all equal */
+		jit_shift_ri(e, JS_SHL, 8, JR_RDX, 16);
+		jit_shift_ri(e, JS_SAR, 8, JR_RDX, 16);
+		jit_alu_rr(e, JA_CMP, 8, JR_RDX, JR_RCX);
+		miss[2] = jit_jcc_fwd(e, JC_NE);
+		jit_mov_mr(e, 8, JR_RBX, OFF_RIP, JR_RCX);
+	} else if (r == X86_RSP) {
+		jit_mov_rm(e, 8, sp, JR_RDX, 0);
+		jit_regs_dirty(rg, X86_RSP);
+		jit_regs_unpin(rg);
+		return;
+	} else {
+		v = jit_regs_get(rg, e, r, false);
+		jit_mov_rm(e, 8, v, JR_RDX, 0);
+		jit_regs_dirty(rg, r);
+	}
+	jit_lea(e, sp, JR_RAX, push ? 0 : 8);
+	jit_regs_dirty(rg, X86_RSP);
+	jit_regs_unpin(rg);
+}
+
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before)
+		    s32 next_off, u8 *miss[3], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
+
+	miss[2] = NULL;
+	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
+		stack_op(e, rg, in, next_off, miss, before);
+		return;
+	}
 	bool movzx = in->map == SOFT_MAP_0F;
 	bool store = !movzx && (op == 0x89 || op == 0xc7);
 	enum jit_reg v = JR_NONE;

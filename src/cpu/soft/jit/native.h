@@ -21,7 +21,17 @@ enum jit_native_kind {
 	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
 	JN_MEM,      /* MOV load/store: inline TLB hit, handler on a miss; uses
 		      * the host's flags (the guest's are saved first) */
+	JN_STACK,    /* PUSH/POP r64: as JN_MEM, on [RSP] */
+	JN_CALL,     /* CALL rel32: as JN_STACK, then the block ends at the target */
+	JN_RET,      /* RET: as JN_STACK; RIP is stored and the block ends */
+	JN_JMP,      /* JMP rel8/rel32: the block ends at the target */
 };
+
+/* The kinds that access memory through the inline TLB check. */
+static inline bool jit_native_mem_kind(enum jit_native_kind k)
+{
+	return k == JN_MEM || k == JN_STACK || k == JN_CALL || k == JN_RET;
+}
 
 /* What in is to the translator (64-bit code). */
 enum jit_native_kind jit_native_kind(const struct soft_insn *in);
@@ -32,13 +42,14 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in);
 void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		     s32 next_off);
 
-/* Emits the inline part of a JN_MEM: the address, the soft-TLB check and
- * the access. The two returned rel32 positions (miss[0], miss[1]) must be
+/* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL or JN_RET: the
+ * address, the soft-TLB check and the access (a RET's target in cpu->rip).
+ * The returned rel32 positions (miss[0..2], NULL where unused) must be
  * pointed at an out-of-line path that stores the registers as in *before
  * (the state when the check starts), calls the handler, loads them as in
  * *rg (the state after the access) and comes back after the access. */
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before);
+		    s32 next_off, u8 *miss[3], struct jit_regs *before);
 
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)

@@ -7,12 +7,15 @@
  *
  * Flags: a native instruction leaves the guest's arithmetic flags in the
  * host's RFLAGS ("pending"); they are saved (as lazy flags in their host
- * form, flags_save) only when something may look at them: a handler call, the end of the block, a
- * Jcc leaving the block. A flag-setting native that follows with nothing in
- * between that reads them replaces them unseen (liveness within the block).
+ * form, flags_save) only when something may look at them: a handler call,
+ * the end of the block, a Jcc leaving the block. A flag-setting native that
+ * follows with nothing in between that reads them replaces them unseen
+ * (liveness within the block). A Jcc on saved flags loads them back when
+ * they are in host form (jcc_saved).
  * Natives cannot fault, so cpu->rip and cpu->insn_rip need to be right only
  * before a handler call and when the block is left. A native memory access
- * (JN_MEM) checks the soft TLB inline; a miss calls the instruction's handler
+ * (JN_MEM, and the stack's: JN_STACK, JN_CALL, JN_RET) checks the soft TLB
+ * inline; a miss calls the instruction's handler
  * out of line (which walks, faults or reaches MMIO exactly as the
  * interpreter does) and comes back after it. A shift's flags differ between
  * vendors where the manuals leave them undefined, so shifts run natively
@@ -77,6 +80,21 @@ static void flags_save(struct jit_emit *e)
 	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
 	jit_mov_mr(e, 2, JR_RBX, OFF_LAZY_RES, JR_RAX);
 	jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+}
+
+/* A Jcc whose flags were saved (by a native) or set by a handler: from
+ * their host form it decides on them natively (SAHF; ADD AL, 0x7F sets OF
+ * from bit 0); from the interpreter's lazy form its handler decides,
+ * out of line (its soft_cond_quick() is cheaper than computing RFLAGS).
+ * Either way the flags stay saved. Clobbers rax. */
+struct jcc_slow { u8 *at, *back; unsigned i; s32 off; struct jit_regs regs; };
+
+static void jcc_saved(struct jit_emit *e, struct jcc_slow *slow)
+{
+	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+	slow->at = jit_jcc_fwd(e, JC_NE);
+	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
+	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
 }
 
 static void set_rip(struct jit_emit *e, s32 off)
@@ -327,13 +345,16 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 {
 	u8 *exits[16][2] = {{0}};
 	struct { u8 *at; s32 target; unsigned retired; struct jit_regs regs; } taken[16];
-	struct { u8 *miss[2]; u8 *cont; unsigned i; s32 off; struct jit_regs before, after; } mem[16];
+	struct { u8 *miss[3]; u8 *cont; unsigned i; s32 off; struct jit_regs before, after; } mem[16];
 	struct jit_regs rg;
-	unsigned ntaken = 0, nmem = 0;
+	struct jcc_slow jslow[16];
+	unsigned ntaken = 0, nmem = 0, njslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool last_native = false; /* the last instruction ran as host code */
+	bool rip_stored = false;  /* ... and stored RIP itself (RET) */
 	struct jit_emit e;
-	s32 off = 0;
+	s32 off = 0, end = 0;
+	bool jumps = false;       /* ... and went to next + imm (CALL, JMP): end */
 
 	if (!n || n > 16)
 		return NULL;
@@ -354,15 +375,25 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 
 		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) || (kind == JN_INCDEC && !pending))
 			kind = JN_NONE;
+		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP) && i + 1 != n)
+			kind = JN_NONE; /* (they end their block) */
 		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT ||
-			      kind == JN_INCDEC || kind == JN_MEM || (kind == JN_JCC && pending);
+			      kind == JN_INCDEC || jit_native_mem_kind(kind) || kind == JN_JMP ||
+			      kind == JN_JCC;
+		jumps = kind == JN_CALL || kind == JN_JMP;
+		end = next + (s32)in[i].imm;
+		rip_stored = kind == JN_RET;
+		if (kind == JN_JMP) {
+			off = next;
+			continue;
+		}
 		if (kind == JN_SHIFT || kind == JN_INCDEC) {
 			jit_native_emit(&e, &rg, &in[i], next);
 			pending = true;
 			off = next;
 			continue;
 		}
-		if (kind == JN_MEM) {
+		if (jit_native_mem_kind(kind)) {
 			if (pending) {
 				flags_save(&e);
 				pending = false;
@@ -383,14 +414,23 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			off = next;
 			continue;
 		}
-		if (kind == JN_JCC && pending) {
+		if (kind == JN_JCC) {
 			/* Save the flags for both ways, then decide on them. */
-			flags_save(&e);
+			if (pending) {
+				flags_save(&e);
+			} else {
+				jcc_saved(&e, &jslow[njslow]);
+				jslow[njslow].i = i;
+				jslow[njslow].off = off;
+				jslow[njslow].regs = rg;
+			}
 			taken[ntaken].at = jit_jcc_fwd(&e, (enum jit_cc)jit_native_cc(&in[i]));
 			taken[ntaken].target = next + (s32)in[i].imm;
 			taken[ntaken].retired = i + 1;
 			taken[ntaken].regs = rg;
 			ntaken++;
+			if (!pending)
+				jslow[njslow++].back = e.p;
 			pending = false;
 			off = next;
 			continue;
@@ -409,15 +449,24 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_regs_store(&rg, &e);
 	if (pending)
 		flags_save(&e);
-	if (last_native)
-		set_rip(&e, off);
+	if (last_native && !rip_stored)
+		set_rip(&e, jumps ? end : off);
 	u8 *to_end = jit_jmp_fwd(&e);
 	u8 *epi = e.p;
 	epilogue(&e);
+	/* Jcc on the interpreter's flags: the handler, then back after it. */
+	for (unsigned k = 0; k < njslow; k++) {
+		jit_patch_here(&e, jslow[k].at);
+		jit_regs_store(&jslow[k].regs, &e);
+		call_handler(&e, in, jslow[k].i, n, jslow[k].off, exits[jslow[k].i]);
+		jit_regs_load(&jslow[k].regs, &e);
+		jit_jmp_to(&e, jslow[k].back);
+	}
 	/* TLB misses: the handler does the access, then back after it. */
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
+		jit_patch_here(&e, mem[k].miss[2]);
 		jit_regs_store(&mem[k].before, &e);
 		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
 		jit_regs_load(&mem[k].after, &e);
