@@ -139,6 +139,10 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_test_ri(&e, 8, JR_RCX, 0x80), "test rcx, 0x80");
 	SAME(jit_test_ri(&e, 4, JR_R11, -2), "test r11d, 0xFFFFFFFE");
 	SAME(jit_test_rr(&e, 8, JR_R9, JR_RSI), "test r9, rsi");
+	SAME(jit_test_mi(&e, 8, JR_RDX, 0, 0x100), "test qword ptr [rdx], 0x100");
+	SAME(jit_test_mi(&e, 4, JR_R13, 8, -1), "test dword ptr [r13+0x08], 0xFFFFFFFF");
+	SAME(jit_movsxd_rm(&e, JR_R14, JR_RDX, 0), "movsxd r14, dword ptr [rdx]");
+	SAME(jit_movsxd_rr(&e, JR_RSI, JR_R9), "movsxd rsi, r9d");
 	SAME(jit_test_rr(&e, 4, JR_RDI, JR_R15), "test edi, r15d");
 	SAME(jit_pushf(&e), "pushfq");
 	SAME(jit_popf(&e), "popfq");

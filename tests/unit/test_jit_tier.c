@@ -375,7 +375,47 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(18)) {
+	switch (rnd(21)) {
+	case 18: /* ALU [r15 + disp8], r or r, [r15 + disp8] (01/03 + op; ADC/SBB: handlers) */
+		if (rnd(4) == 0)
+			p[n++] = 0x64;
+		p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
+		p[n++] = (u8)(alu_ops[rnd(8)] + (rnd(2) ? 1 : 3));
+		p[n++] = (u8)(0x47 | (a & 7) << 3);
+		p[n++] = (u8)rnd(128);
+		break;
+	case 19: /* group 1 [r15 + disp8], imm8, or TEST [r15 + disp8], r / imm32 */
+		p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
+		if (rnd(2)) {
+			p[n++] = 0x83;
+			p[n++] = (u8)(0x47 | rnd(8) << 3);
+			p[n++] = (u8)rnd(128);
+			p[n++] = (u8)imm;
+		} else if (rnd(2)) {
+			p[n++] = 0x85;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		} else {
+			p[n - 1] &= (u8)~4;
+			p[n++] = 0xf7;
+			p[n++] = 0x47;
+			p[n++] = (u8)rnd(128);
+			memcpy(p + n, &imm, 4);
+			n += 4;
+		}
+		break;
+	case 20: /* MOVSXD r64, r32 or r64, [r15 + disp8] */
+		if (rnd(2)) {
+			p[n++] = (u8)(0x48 | (a & 8 ? 4 : 0) | (b & 8 ? 1 : 0));
+			p[n++] = 0x63;
+			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		} else {
+			p[n++] = (u8)(0x49 | (a & 8 ? 4 : 0));
+			p[n++] = 0x63;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		}
+		break;
 	case 15: /* PUSH r */
 		if (a & 8)
 			p[n++] = 0x41;

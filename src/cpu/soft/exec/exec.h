@@ -124,6 +124,10 @@ static inline bool soft_cond_fast(struct soft_cpu *cpu, unsigned cc)
 }
 /* Sets the six arithmetic flags to f (others untouched), dropping the lazy state. */
 void soft_flags_set_arith(struct soft_cpu *cpu, u64 f);
+/* The arithmetic flags as SOFT_LAZY_HOST keeps them (LAHF's AH in bits
+ * 8-15, OF in bit 0), from whatever form they are in: for translated code
+ * that wants them back in the host's RFLAGS. */
+u64 soft_flags_host_word(struct soft_cpu *cpu);
 /* ZF, SF and PF of res (size bytes), as bits of RFLAGS. */
 u64 soft_flags_szp(u64 res, unsigned size);
 

@@ -82,6 +82,13 @@ void soft_flags_set(struct soft_cpu *cpu, u64 rflags, u64 writable_mask)
 	soft_priv_update(cpu); /* AC */
 }
 
+u64 soft_flags_host_word(struct soft_cpu *cpu)
+{
+	u64 f = soft_flags_get(cpu);
+
+	return (f & SOFT_FLAGS_ARITH & 0xff) << 8 | (f & X86_RFLAGS_OF ? 1 : 0);
+}
+
 void soft_flags_set_arith(struct soft_cpu *cpu, u64 f)
 {
 	cpu->lazy.op = SOFT_LAZY_NONE;

@@ -181,6 +181,28 @@ void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
 	put32(e, (u32)imm);
 }
 
+void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm)
+{
+	prefixes(e, size, 0, base, false);
+	put8(e, 0xf7);
+	modrm_mem(e, 0, base, disp);
+	put32(e, (u32)imm);
+}
+
+void jit_movsxd_rm(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp)
+{
+	prefixes(e, 8, r, base, false);
+	put8(e, 0x63);
+	modrm_mem(e, r, base, disp);
+}
+
+void jit_movsxd_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src)
+{
+	prefixes(e, 8, dst, src, true);
+	put8(e, 0x63);
+	modrm_reg(e, dst, src);
+}
+
 void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b)
 {
 	prefixes(e, size, b, a, true);

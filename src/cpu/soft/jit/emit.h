@@ -69,6 +69,11 @@ void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 /* test [base + disp], reg and test reg, imm32 (size 4 or 8). */
 void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
 void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
+/* test size [base + disp], imm32 (size 4 or 8). */
+void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm);
+/* movsxd r64, dword [base + disp] and movsxd r64, r32. */
+void jit_movsxd_rm(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp);
+void jit_movsxd_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src);
 /* test a, b (registers). */
 void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b);
 /* pushfq and popfq. */

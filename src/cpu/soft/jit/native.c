@@ -62,6 +62,14 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_FLAGS; /* TEST eAX, Iz; TEST Ev, Iz */
 	if ((op == 0x89 || op == 0x8b) && !in->mem)
 		return JN_MOVE;
+	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3) && mem_native(in))
+		return JN_MEMALU; /* op Ev, Gv and op Gv, Ev with memory */
+	if ((op == 0x81 || op == 0x83) && alu_native(in->reg & 7) && mem_native(in))
+		return JN_MEMALU; /* group 1 Ev, imm with memory */
+	if ((op == 0x85 || (op == 0xf7 && (in->reg & 7) == 0)) && mem_native(in))
+		return JN_MEMALU; /* TEST Ev, Gv / Iz with memory */
+	if (op == 0x63 && in->size == 8) /* MOVSXD r64, r/m32 */
+		return !in->mem ? JN_MOVE : mem_native(in) ? JN_MEM : JN_NONE;
 	if ((op == 0xc1 || op == 0xd1) && !in->mem) {
 		unsigned r = in->reg & 7, count = op == 0xd1 ? 1 : (unsigned)in->imm;
 		/* A zero count changes nothing, not even the upper half of a
@@ -160,6 +168,12 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		d = jit_regs_get(rg, e, dst, false);
 		jit_mov_rr_sz(e, size, d, s);
 		jit_regs_dirty(rg, dst);
+	} else if (op == 0x63) {
+		enum jit_reg s = jit_regs_get(rg, e, in->rm, true);
+
+		d = jit_regs_get(rg, e, in->reg, false);
+		jit_movsxd_rr(e, d, s);
+		jit_regs_dirty(rg, in->reg);
 	} else if ((op >= 0xb8 && op <= 0xbf) || op == 0xc7) {
 		unsigned r = op == 0xc7 ? in->rm : (op & 7) | (in->rex & 1 ? 8 : 0);
 
@@ -267,6 +281,41 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	jit_regs_unpin(rg);
 }
 
+/* JN_MEMALU: ALU or TEST with a memory operand, on the host's copy of the
+ * guest's memory after the TLB check, flags in the host's RFLAGS. A write
+ * (anything but CMP and TEST) needs the write entry. */
+static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		    s32 next_off, u8 *miss[3], struct jit_regs *before)
+{
+	unsigned op = in->opcode, size = in->size;
+	unsigned alu = op < 0x40 ? op >> 3 : op == 0x85 || op == 0xf7 ? ~0u : in->reg & 7u;
+	bool imm = op == 0x81 || op == 0x83 || op == 0xf7;
+	bool writes = alu != ~0u && alu != JA_CMP;
+	enum jit_reg v = JR_NONE;
+
+	ea(e, rg, in, next_off, 8, JR_RAX);
+	if (in->seg >= X86_FS)
+		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	if (!imm)
+		v = jit_regs_get(rg, e, in->reg, true);
+	*before = *rg;
+	/* The memory operand is written by op Ev, Gv and group 1 (not CMP). */
+	tlb_probe(e, writes && (imm || (op & 7) == 1) ? SOFT_ACC_WRITE : SOFT_ACC_READ, size, miss);
+	if (op == 0x85)
+		jit_test_mr(e, size, JR_RDX, 0, v);
+	else if (op == 0xf7)
+		jit_test_mi(e, size, JR_RDX, 0, (s32)in->imm);
+	else if (imm)
+		jit_alu_mi(e, alu, size, JR_RDX, 0, (s32)in->imm);
+	else if ((op & 7) == 1)
+		jit_alu_mr(e, alu, size, JR_RDX, 0, v);
+	else
+		jit_alu_rm(e, alu, size, v, JR_RDX, 0);
+	if (op < 0x40 && (op & 7) == 3 && writes)
+		jit_regs_dirty(rg, in->reg);
+	jit_regs_unpin(rg);
+}
+
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		    s32 next_off, u8 *miss[3], struct jit_regs *before)
 {
@@ -275,6 +324,10 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	miss[2] = NULL;
 	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
 		stack_op(e, rg, in, next_off, miss, before);
+		return;
+	}
+	if (in->map == SOFT_MAP_1B && op != 0x8b && op != 0x89 && op != 0xc7 && op != 0x63) {
+		alu_mem(e, rg, in, next_off, miss, before);
 		return;
 	}
 	bool movzx = in->map == SOFT_MAP_0F;
@@ -287,14 +340,16 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	if (op == 0x89 && !movzx)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
-	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ, movzx ? (op == 0xb6 ? 1u : 2u) : size,
-		  miss);
+	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ,
+		  movzx ? (op == 0xb6 ? 1u : 2u) : op == 0x63 ? 4u : size, miss);
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path
 		 * only, and the miss path stores `before` (regs.h). */
 		v = jit_regs_get(rg, e, in->reg, false);
 		if (movzx)
 			jit_movzx_rm(e, op == 0xb6 ? 1 : 2, v, JR_RDX, 0);
+		else if (op == 0x63)
+			jit_movsxd_rm(e, v, JR_RDX, 0);
 		else
 			jit_mov_rm(e, size, v, JR_RDX, 0); /* a 32-bit load zero-extends */
 		jit_regs_dirty(rg, in->reg);

@@ -97,6 +97,15 @@ static void jcc_saved(struct jit_emit *e, struct jcc_slow *slow)
 	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
 }
 
+/* ... and the same from the interpreter's form, out of line (the flags stay
+ * saved). Clobbers the caller-saved registers. */
+static void flags_reload(struct jit_emit *e)
+{
+	jit_mov_rr(e, JR_RDI, JR_RBX);
+	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
+	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
+}
+
 static void set_rip(struct jit_emit *e, s32 off)
 {
 	jit_lea(e, JR_RAX, JR_R12, off);
@@ -345,7 +354,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 {
 	u8 *exits[16][2] = {{0}};
 	struct { u8 *at; s32 target; unsigned retired; struct jit_regs regs; } taken[16];
-	struct { u8 *miss[3]; u8 *cont; unsigned i; s32 off; struct jit_regs before, after; } mem[16];
+	struct {
+		u8 *miss[3], *cont;
+		unsigned i;
+		s32 off;
+		bool flags; /* the instruction leaves its flags in the host's */
+		struct jit_regs before, after;
+	} mem[16];
 	struct jit_regs rg;
 	struct jcc_slow jslow[16];
 	unsigned ntaken = 0, nmem = 0, njslow = 0;
@@ -403,7 +418,10 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			mem[nmem].cont = e.p;
 			mem[nmem].i = i;
 			mem[nmem].off = off;
+			mem[nmem].flags = kind == JN_MEMALU;
 			nmem++;
+			if (kind == JN_MEMALU)
+				pending = !flags_dead(in, i, n);
 			off = next;
 			continue;
 		}
@@ -469,6 +487,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		jit_patch_here(&e, mem[k].miss[2]);
 		jit_regs_store(&mem[k].before, &e);
 		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
+		if (mem[k].flags) /* the handler's flags into the host's */
+			flags_reload(&e);
 		jit_regs_load(&mem[k].after, &e);
 		jit_jmp_to(&e, mem[k].cont);
 	}
