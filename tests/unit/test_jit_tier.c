@@ -375,7 +375,58 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(21)) {
+	switch (rnd(26)) {
+	case 21: /* byte ALU r/m8, r8 or r8, r/m8 (AH..BH without REX: handlers) */
+		if (rnd(2))
+			p[n++] = (u8)(0x40 | (a & 8 ? 4 : 0) | (b & 8 ? 1 : 0));
+		p[n++] = (u8)(alu_ops[rnd(8)] + (rnd(2) ? 0 : 2));
+		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		break;
+	case 22: /* byte forms: TEST r8, r8; MOV r8, r8; group 1 r8, imm8; TEST r8, imm8;
+		  * MOV r8, imm8; CMP AL, imm8; and with [r15 + disp8] */
+	{
+		static const u8 ops[] = {0x84, 0x88, 0x8a, 0x80, 0xf6, 0xc6, 0xb0, 0x3c};
+		u8 o = ops[rnd(8)];
+		bool mem = o != 0xb0 && o != 0x3c && rnd(2);
+		if (mem)
+			p[n++] = (u8)(0x41 | (a & 8 ? 4 : 0));
+		else if (rnd(2))
+			p[n++] = (u8)(0x40 | (a & 8 ? 4 : 0) | (b & 8 ? 1 : 0));
+		if (o == 0xb0) {
+			p[n++] = (u8)(0xb0 | (b & 7));
+		} else if (o == 0x3c) {
+			p[n++] = 0x3c;
+		} else {
+			u8 r = o == 0x80 ? (u8)rnd(8) : o == 0xf6 || o == 0xc6 ? 0 : (u8)(a & 7);
+			p[n++] = o;
+			p[n++] = mem ? (u8)(0x47 | r << 3) : (u8)(0xc0 | r << 3 | (b & 7));
+			if (mem)
+				p[n++] = (u8)rnd(128);
+		}
+		if (o == 0x80 || o == 0xf6 || o == 0xc6 || o == 0xb0 || o == 0x3c)
+			p[n++] = (u8)imm;
+		break;
+	}
+	case 23: /* MOVZX r, r8 / r16; IMUL r, r */
+		p[n++] = rex;
+		p[n++] = 0x0f;
+		p[n++] = (u8)(rnd(3) == 0 ? 0xaf : rnd(2) ? 0xb6 : 0xb7);
+		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		break;
+	case 24: /* CMOVcc r, r */
+		p[n++] = rex;
+		p[n++] = 0x0f;
+		p[n++] = (u8)(0x40 | rnd(16));
+		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		break;
+	case 25: /* NOP r/m, NOP */
+		if (rnd(2)) {
+			memcpy(p + n, (const u8[]){0x0f, 0x1f, 0x44, 0x00, 0x00}, 5);
+			n += 5;
+		} else {
+			p[n++] = 0x90;
+		}
+		break;
 	case 18: /* ALU [r15 + disp8], r or r, [r15 + disp8] (01/03 + op; ADC/SBB: handlers) */
 		if (rnd(4) == 0)
 			p[n++] = 0x64;

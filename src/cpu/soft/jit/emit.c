@@ -123,7 +123,7 @@ void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, 
 void jit_mov_rr_sz(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src)
 {
 	prefixes(e, size, src, dst, true);
-	put8(e, 0x89);
+	put8(e, size == 1 ? 0x88 : 0x89);
 	modrm_reg(e, src, dst);
 }
 
@@ -158,9 +158,9 @@ void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm)
 {
 	prefixes(e, size, 0, r, true);
-	put8(e, fits_s8(imm) ? 0x83 : 0x81);
+	put8(e, size == 1 ? 0x80 : fits_s8(imm) ? 0x83 : 0x81);
 	modrm_reg(e, op, r);
-	if (fits_s8(imm))
+	if (size == 1 || fits_s8(imm))
 		put8(e, (u8)imm);
 	else
 		put32(e, (u32)imm);
@@ -169,24 +169,70 @@ void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r)
 {
 	prefixes(e, size, r, base, false);
-	put8(e, 0x85);
+	put8(e, size == 1 ? 0x84 : 0x85);
 	modrm_mem(e, r, base, disp);
 }
 
 void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
 {
 	prefixes(e, size, 0, r, true);
-	put8(e, 0xf7);
+	put8(e, size == 1 ? 0xf6 : 0xf7);
 	modrm_reg(e, 0, r);
-	put32(e, (u32)imm);
+	if (size == 1)
+		put8(e, (u8)imm);
+	else
+		put32(e, (u32)imm);
 }
 
 void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm)
 {
 	prefixes(e, size, 0, base, false);
-	put8(e, 0xf7);
+	put8(e, size == 1 ? 0xf6 : 0xf7);
 	modrm_mem(e, 0, base, disp);
-	put32(e, (u32)imm);
+	if (size == 1)
+		put8(e, (u8)imm);
+	else
+		put32(e, (u32)imm);
+}
+
+void jit_mov_ri8(struct jit_emit *e, enum jit_reg r, u8 imm)
+{
+	prefixes(e, 1, 0, r, true);
+	put8(e, (u8)(0xb0 | (r & 7)));
+	put8(e, imm);
+}
+
+void jit_movzx_rr(struct jit_emit *e, unsigned src_size, enum jit_reg dst, enum jit_reg src)
+{
+	prefixes(e, src_size == 1 ? 1 : 4, dst, src, true); /* REX for SIL/DIL */
+	put8(e, 0x0f);
+	put8(e, src_size == 1 ? 0xb6 : 0xb7);
+	modrm_reg(e, dst, src);
+}
+
+void jit_imul_rr(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src)
+{
+	prefixes(e, size, dst, src, true);
+	put8(e, 0x0f);
+	put8(e, 0xaf);
+	modrm_reg(e, dst, src);
+}
+
+void jit_cmov_rr(struct jit_emit *e, enum jit_cc cc, unsigned size, enum jit_reg dst,
+		 enum jit_reg src)
+{
+	prefixes(e, size, dst, src, true);
+	put8(e, 0x0f);
+	put8(e, (u8)(0x40 | cc));
+	modrm_reg(e, dst, src);
+}
+
+void jit_setcc(struct jit_emit *e, enum jit_cc cc, enum jit_reg r)
+{
+	prefixes(e, 1, 0, r, true);
+	put8(e, 0x0f);
+	put8(e, (u8)(0x90 | cc));
+	modrm_reg(e, 0, r);
 }
 
 void jit_movsxd_rm(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp)
@@ -206,7 +252,7 @@ void jit_movsxd_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src)
 void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b)
 {
 	prefixes(e, size, b, a, true);
-	put8(e, 0x85);
+	put8(e, size == 1 ? 0x84 : 0x85);
 	modrm_reg(e, b, a);
 }
 

@@ -64,13 +64,22 @@ void jit_alu_mr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 		enum jit_reg r);
 void jit_alu_rm(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r,
 		enum jit_reg base, s32 disp);
-/* op reg, simm32 (size 4 or 8; the imm8 form when it fits). */
+/* op reg, simm32 (size 4 or 8; the imm8 form when it fits; size 1: imm8). */
 void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg r, s32 imm);
 /* test [base + disp], reg and test reg, imm32 (size 4 or 8). */
 void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r);
 void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
 /* test size [base + disp], imm32 (size 4 or 8). */
 void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm);
+/* mov r8, imm8 (the rest of the register kept). */
+void jit_mov_ri8(struct jit_emit *e, enum jit_reg r, u8 imm);
+/* movzx r32, r8/r16 (src_size 1 or 2). */
+void jit_movzx_rr(struct jit_emit *e, unsigned src_size, enum jit_reg dst, enum jit_reg src);
+/* imul dst, src; cmovcc dst, src (size 4 or 8); setcc r8. */
+void jit_imul_rr(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src);
+void jit_cmov_rr(struct jit_emit *e, enum jit_cc cc, unsigned size, enum jit_reg dst,
+		 enum jit_reg src);
+void jit_setcc(struct jit_emit *e, enum jit_cc cc, enum jit_reg r);
 /* movsxd r64, dword [base + disp] and movsxd r64, r32. */
 void jit_movsxd_rm(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 disp);
 void jit_movsxd_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src);

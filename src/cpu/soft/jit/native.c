@@ -2,8 +2,10 @@
  * MOV and LEA, ADD/SUB/AND/OR/XOR/CMP/TEST with registers and immediates,
  * shifts by constants, INC/DEC, 32 and 64 bits, 32/64-bit MOV and MOVZX
  * between registers and memory (64-bit addressing), PUSH/POP r64, CALL
- * rel32, RET and JMP rel. ADC/SBB (they read CF), byte and word forms
- * (partial registers) and other memory forms go to their handlers. */
+ * rel32, RET and JMP rel, ALU and TEST with memory, byte ALU/TEST/MOV on the
+ * low bytes of registers (not AH..BH), MOVZX/MOVSXD, IMUL r, r, CMOVcc,
+ * SETcc and NOPs. ADC/SBB (they read CF), word forms and other memory forms
+ * go to their handlers. */
 #include <stddef.h>
 
 #include "cpu/soft/cpu.h"
@@ -34,18 +36,78 @@ static bool mem_native(const struct soft_insn *in)
 	       in->disp == (s32)in->disp;
 }
 
+/* A byte register operand that is the low byte of a guest register: AL to
+ * BL, or any with a REX prefix (SPL to DIL, R8B to R15B); AH to BH are not. */
+static bool low_byte(const struct soft_insn *in, unsigned r)
+{
+	return in->rex || (r & 15) < 4;
+}
+
+/* Byte forms: ALU, TEST and MOV, with the low byte of a host register
+ * standing for the guest's (a write keeps the rest, as the guest's does). */
+static enum jit_native_kind byte_kind(const struct soft_insn *in)
+{
+	unsigned op = in->opcode;
+	bool rm_ok = in->mem || low_byte(in, in->rm), regs_ok = rm_ok && low_byte(in, in->reg);
+	enum jit_native_kind alu = in->mem ? (mem_native(in) ? JN_MEMALU : JN_NONE) : JN_FLAGS;
+	enum jit_native_kind mov = in->mem ? (mem_native(in) ? JN_MEM : JN_NONE) : JN_MOVE;
+
+	if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2) && alu_native(op >> 3) && regs_ok)
+		return alu; /* op Eb, Gb and op Gb, Eb */
+	if ((op < 0x40 && (op & 7) == 4 && alu_native(op >> 3)) || op == 0xa8)
+		return JN_FLAGS; /* op AL, Ib; TEST AL, Ib */
+	if (op == 0x84 && regs_ok)
+		return alu;
+	if ((op == 0x80 && alu_native(in->reg & 7)) || (op == 0xf6 && (in->reg & 7) == 0))
+		return rm_ok ? alu : JN_NONE; /* group 1 Eb, Ib; TEST Eb, Ib */
+	if ((op == 0x88 || op == 0x8a) && regs_ok)
+		return mov;
+	if (op == 0xc6 && (in->reg & 7) == 0 && rm_ok)
+		return mov;
+	if (op >= 0xb0 && op <= 0xb7 && low_byte(in, (op & 7) | (in->rex & 1 ? 8u : 0)))
+		return JN_MOVE;
+	return JN_NONE;
+}
+
+/* 0F-map forms: MOVZX, IMUL, CMOVcc, SETcc, NOP r/m and Jcc. */
+static enum jit_native_kind map0f_kind(const struct soft_insn *in)
+{
+	unsigned op = in->opcode;
+	bool wide = in->size == 4 || in->size == 8;
+
+	/* Jcc with a 66 prefix truncates RIP to 16 bits on AMD only: handler. */
+	if (op >= 0x80 && op <= 0x8f)
+		return in->p66 ? JN_NONE : JN_JCC;
+	if (in->lock)
+		return JN_NONE;
+	if (op == 0x1f)
+		return JN_MOVE; /* NOP r/m: no access is made */
+	if ((op == 0xb6 || op == 0xb7) && wide) {
+		if (in->mem)
+			return mem_native(in) ? JN_MEM : JN_NONE;
+		return op == 0xb7 || low_byte(in, in->rm) ? JN_MOVE : JN_NONE;
+	}
+	if (op == 0xaf && wide && !in->mem)
+		return JN_SHIFT;
+	if (op >= 0x40 && op <= 0x4f && wide && !in->mem)
+		return JN_CMOV;
+	if (op >= 0x90 && op <= 0x9f && !in->mem && low_byte(in, in->rm))
+		return JN_CMOV;
+	return JN_NONE;
+}
+
 enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 {
 	unsigned op = in->opcode;
 
-	/* Jcc with a 66 prefix truncates RIP to 16 bits on AMD only: handler. */
-	if (in->map == SOFT_MAP_0F && (op == 0xb6 || op == 0xb7))
-		return !in->lock && (in->size == 4 || in->size == 8) && mem_native(in) ? JN_MEM
-										     : JN_NONE;
 	if (in->map == SOFT_MAP_0F)
-		return op >= 0x80 && op <= 0x8f && !in->p66 ? JN_JCC : JN_NONE;
+		return map0f_kind(in);
 	if (in->map == SOFT_MAP_1B && op >= 0x70 && op <= 0x7f)
 		return in->p66 ? JN_NONE : JN_JCC;
+	if (in->map == SOFT_MAP_1B && op == 0x90 && !in->rep && !(in->rex & 1) && !in->lock)
+		return JN_MOVE; /* NOP (not PAUSE, not XCHG r8, rax) */
+	if (in->map == SOFT_MAP_1B && !in->lock && in->size == 1)
+		return byte_kind(in);
 	if (in->map != SOFT_MAP_1B || in->lock || (in->size != 4 && in->size != 8))
 		return JN_NONE;
 	if (op < 0x40 && (op & 7) == 1 && !in->mem && alu_native(op >> 3))
@@ -140,6 +202,31 @@ static void ea(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *
 	jit_lea_x(e, size, r, b, x, in->scale ? in->scale : 1, (s32)in->disp);
 }
 
+/* 0F-map forms (map0f_kind). */
+static void emit_0f(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in)
+{
+	unsigned op = in->opcode, size = in->size;
+	enum jit_reg s, d;
+
+	if (op == 0x1f)
+		return;
+	if (op >= 0x90 && op <= 0x9f) {
+		d = jit_regs_get(rg, e, in->rm, true);
+		jit_setcc(e, (enum jit_cc)(op & 0xf), d);
+		jit_regs_dirty(rg, in->rm);
+		return;
+	}
+	s = jit_regs_get(rg, e, in->rm, true);
+	d = jit_regs_get(rg, e, in->reg, op != 0xb6 && op != 0xb7);
+	if (op == 0xb6 || op == 0xb7)
+		jit_movzx_rr(e, op == 0xb6 ? 1 : 2, d, s);
+	else if (op == 0xaf)
+		jit_imul_rr(e, size, d, s);
+	else /* CMOVcc: a 32-bit one zero-extends even when it does not move */
+		jit_cmov_rr(e, (enum jit_cc)(op & 0xf), size, d, s);
+	jit_regs_dirty(rg, in->reg);
+}
+
 void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		     s32 next_off)
 {
@@ -147,25 +234,30 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	s32 imm = (s32)in->imm;
 	enum jit_reg d;
 
-	if (op < 0x40 && (op & 7) == 1)
+	if (in->map == SOFT_MAP_0F)
+		emit_0f(e, rg, in);
+	else if (op == 0x90)
+		; /* NOP */
+	else if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 1))
 		alu(e, rg, op >> 3, size, in->rm, in->reg, 0);
-	else if (op < 0x40 && (op & 7) == 3)
+	else if (op < 0x40 && ((op & 7) == 2 || (op & 7) == 3))
 		alu(e, rg, op >> 3, size, in->reg, in->rm, 0);
-	else if (op < 0x40 && (op & 7) == 5)
+	else if (op < 0x40 && ((op & 7) == 4 || (op & 7) == 5))
 		alu(e, rg, op >> 3, size, 0, -1, imm);
-	else if (op == 0x81 || op == 0x83)
+	else if (op == 0x80 || op == 0x81 || op == 0x83)
 		alu(e, rg, in->reg & 7, size, in->rm, -1, imm);
-	else if (op == 0x85)
+	else if (op == 0x84 || op == 0x85)
 		test(e, rg, size, in->rm, in->reg, 0);
-	else if (op == 0xa9)
+	else if (op == 0xa8 || op == 0xa9)
 		test(e, rg, size, 0, -1, imm);
-	else if (op == 0xf7)
+	else if (op == 0xf6 || op == 0xf7)
 		test(e, rg, size, in->rm, -1, imm);
-	else if (op == 0x89 || op == 0x8b) {
-		unsigned dst = op == 0x89 ? in->rm : in->reg, src = op == 0x89 ? in->reg : in->rm;
+	else if (op == 0x88 || op == 0x89 || op == 0x8a || op == 0x8b) {
+		bool to_rm = op == 0x88 || op == 0x89;
+		unsigned dst = to_rm ? in->rm : in->reg, src = to_rm ? in->reg : in->rm;
 		enum jit_reg s = jit_regs_get(rg, e, src, true);
 
-		d = jit_regs_get(rg, e, dst, false);
+		d = jit_regs_get(rg, e, dst, size == 1); /* a byte move keeps the rest */
 		jit_mov_rr_sz(e, size, d, s);
 		jit_regs_dirty(rg, dst);
 	} else if (op == 0x63) {
@@ -174,11 +266,14 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		d = jit_regs_get(rg, e, in->reg, false);
 		jit_movsxd_rr(e, d, s);
 		jit_regs_dirty(rg, in->reg);
-	} else if ((op >= 0xb8 && op <= 0xbf) || op == 0xc7) {
-		unsigned r = op == 0xc7 ? in->rm : (op & 7) | (in->rex & 1 ? 8 : 0);
+	} else if ((op >= 0xb0 && op <= 0xbf) || op == 0xc6 || op == 0xc7) {
+		unsigned r = op >= 0xc6 ? in->rm : (op & 7) | (in->rex & 1 ? 8 : 0);
 
-		d = jit_regs_get(rg, e, r, false);
-		jit_mov_ri(e, d, size == 4 ? (u32)in->imm : in->imm);
+		d = jit_regs_get(rg, e, r, size == 1);
+		if (size == 1)
+			jit_mov_ri8(e, d, (u8)in->imm);
+		else
+			jit_mov_ri(e, d, size == 4 ? (u32)in->imm : in->imm);
 		jit_regs_dirty(rg, r);
 	} else if (op == 0x8d && in->rip_rel) {
 		ea(e, rg, in, next_off, size, JR_RAX);
@@ -288,9 +383,11 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		    s32 next_off, u8 *miss[3], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
-	unsigned alu = op < 0x40 ? op >> 3 : op == 0x85 || op == 0xf7 ? ~0u : in->reg & 7u;
-	bool imm = op == 0x81 || op == 0x83 || op == 0xf7;
+	bool test = op == 0x84 || op == 0x85 || op == 0xf6 || op == 0xf7;
+	unsigned alu = op < 0x40 ? op >> 3 : test ? ~0u : in->reg & 7u;
+	bool imm = op == 0x80 || op == 0x81 || op == 0x83 || op == 0xf6 || op == 0xf7;
 	bool writes = alu != ~0u && alu != JA_CMP;
+	bool reg_dst = op < 0x40 && ((op & 7) == 2 || (op & 7) == 3); /* op Gv, Ev */
 	enum jit_reg v = JR_NONE;
 
 	ea(e, rg, in, next_off, 8, JR_RAX);
@@ -300,18 +397,18 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
 	/* The memory operand is written by op Ev, Gv and group 1 (not CMP). */
-	tlb_probe(e, writes && (imm || (op & 7) == 1) ? SOFT_ACC_WRITE : SOFT_ACC_READ, size, miss);
-	if (op == 0x85)
+	tlb_probe(e, writes && !reg_dst ? SOFT_ACC_WRITE : SOFT_ACC_READ, size, miss);
+	if (test && !imm)
 		jit_test_mr(e, size, JR_RDX, 0, v);
-	else if (op == 0xf7)
+	else if (test)
 		jit_test_mi(e, size, JR_RDX, 0, (s32)in->imm);
 	else if (imm)
 		jit_alu_mi(e, alu, size, JR_RDX, 0, (s32)in->imm);
-	else if ((op & 7) == 1)
+	else if (!reg_dst)
 		jit_alu_mr(e, alu, size, JR_RDX, 0, v);
 	else
 		jit_alu_rm(e, alu, size, v, JR_RDX, 0);
-	if (op < 0x40 && (op & 7) == 3 && writes)
+	if (reg_dst && writes)
 		jit_regs_dirty(rg, in->reg);
 	jit_regs_unpin(rg);
 }
@@ -326,18 +423,19 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		stack_op(e, rg, in, next_off, miss, before);
 		return;
 	}
-	if (in->map == SOFT_MAP_1B && op != 0x8b && op != 0x89 && op != 0xc7 && op != 0x63) {
+	if (in->map == SOFT_MAP_1B && op != 0x88 && op != 0x89 && op != 0x8a && op != 0x8b &&
+	    op != 0xc6 && op != 0xc7 && op != 0x63) {
 		alu_mem(e, rg, in, next_off, miss, before);
 		return;
 	}
 	bool movzx = in->map == SOFT_MAP_0F;
-	bool store = !movzx && (op == 0x89 || op == 0xc7);
+	bool store = !movzx && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
 	enum jit_reg v = JR_NONE;
 
 	ea(e, rg, in, next_off, 8, JR_RAX);
 	if (in->seg >= X86_FS) /* SDM Vol. 3A 3.4.4: the only bases in 64-bit mode */
 		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
-	if (op == 0x89 && !movzx)
+	if ((op == 0x88 || op == 0x89) && !movzx)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
 	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ,
@@ -345,7 +443,7 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path
 		 * only, and the miss path stores `before` (regs.h). */
-		v = jit_regs_get(rg, e, in->reg, false);
+		v = jit_regs_get(rg, e, in->reg, size == 1 && !movzx); /* a byte keeps the rest */
 		if (movzx)
 			jit_movzx_rm(e, op == 0xb6 ? 1 : 2, v, JR_RDX, 0);
 		else if (op == 0x63)
@@ -353,7 +451,7 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		else
 			jit_mov_rm(e, size, v, JR_RDX, 0); /* a 32-bit load zero-extends */
 		jit_regs_dirty(rg, in->reg);
-	} else if (op == 0x89) {
+	} else if (op == 0x88 || op == 0x89) {
 		jit_mov_mr(e, size, JR_RDX, 0, v);
 	} else {
 		jit_mov_mi(e, size, JR_RDX, 0, (s32)in->imm);

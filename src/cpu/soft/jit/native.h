@@ -16,9 +16,12 @@ enum jit_native_kind {
 	JN_MOVE,     /* writes a register, touches no flag (MOV, LEA) */
 	JN_FLAGS,    /* writes all six arithmetic flags, reads none */
 	JN_JCC,      /* reads flags, may leave the block */
-	JN_SHIFT,    /* SHL/SHR/SAR by a non-zero constant: native only when its
-		      * flags are dead (OF and AF differ between vendors) */
+	JN_SHIFT,    /* SHL/SHR/SAR by a non-zero constant, IMUL r, r: native
+		      * only when its flags are dead (it leaves some undefined,
+		      * and vendors differ there) */
 	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
+	JN_CMOV,     /* CMOVcc r, r and SETcc r8: native only while the guest's
+		      * flags are in the host's */
 	JN_MEM,      /* MOV load/store: inline TLB hit, handler on a miss; uses
 		      * the host's flags (the guest's are saved first) */
 	JN_STACK,    /* PUSH/POP r64: as JN_MEM, on [RSP] */

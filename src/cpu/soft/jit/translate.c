@@ -129,13 +129,21 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 /* Leaves the block with cpu->rip already where the guest goes next and
  * `retired` of its instructions done: through the link site when it may
  * (translate.h), else back to soft_exec() with the site in cpu->jit_exit. */
+static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi);
+
 static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
 		  const u8 *epi)
+{
+	jit_mov_ri(e, JR_RAX, retired);
+	leave_rax(e, env, epi);
+}
+
+/* leave() with the count already in rax. */
+static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi)
 {
 	u8 *fail[12], *site;
 	unsigned nf = 0;
 
-	jit_mov_ri(e, JR_RAX, retired);
 	if (!env->epoch) {
 		jit_jmp_to(e, epi);
 		return;
@@ -388,11 +396,12 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
-		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) || (kind == JN_INCDEC && !pending))
+		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) ||
+		    ((kind == JN_INCDEC || kind == JN_CMOV) && !pending))
 			kind = JN_NONE;
 		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP) && i + 1 != n)
 			kind = JN_NONE; /* (they end their block) */
-		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT ||
+		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT || kind == JN_CMOV ||
 			      kind == JN_INCDEC || jit_native_mem_kind(kind) || kind == JN_JMP ||
 			      kind == JN_JCC;
 		jumps = kind == JN_CALL || kind == JN_JMP;
@@ -422,6 +431,11 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			nmem++;
 			if (kind == JN_MEMALU)
 				pending = !flags_dead(in, i, n);
+			off = next;
+			continue;
+		}
+		if (kind == JN_CMOV) { /* reads the pending flags, leaves them */
+			jit_native_emit(&e, &rg, &in[i], next);
 			off = next;
 			continue;
 		}
@@ -494,13 +508,28 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	}
 	jit_patch_here(&e, to_end);
 	leave(&e, env, n, epi);
-	/* Exit stubs: leaving after instruction i, i + 1 of them retired. */
+	/* Exit stubs: leaving after instruction i, i + 1 of them retired. A
+	 * handler in the middle of the block rarely leaves (a stop request, a
+	 * far branch): those share one site, which keeps blocks small; the last
+	 * instruction's way out has its own. */
+	const u8 *shared = NULL;
+	for (unsigned i = 0; i + 1 < n; i++) {
+		if (exits[i][0] && !shared) {
+			shared = e.p;
+			leave_rax(&e, env, epi);
+		}
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (!exits[i][0])
 			continue;
 		jit_patch_here(&e, exits[i][0]);
 		jit_patch_here(&e, exits[i][1]);
-		leave(&e, env, i + 1, epi);
+		if (i + 1 < n) {
+			jit_mov_ri(&e, JR_RAX, i + 1);
+			jit_jmp_to(&e, shared);
+		} else {
+			leave(&e, env, i + 1, epi);
+		}
 	}
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
