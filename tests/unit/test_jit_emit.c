@@ -149,6 +149,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_movzx_rr(&e, 1, JR_RSI, JR_R14), "movzx esi, r14b");
 	SAME(jit_movzx_rr(&e, 2, JR_RDI, JR_R8), "movzx edi, r8w");
 	SAME(jit_imul_rr(&e, 8, JR_R13, JR_RSI), "imul r13, rsi");
+	SAME(jit_shift_ri(&e, JS_ROL, 4, JR_RSI, 13), "rol esi, 0x0D");
+	SAME(jit_shift_ri(&e, JS_ROR, 8, JR_R14, 7), "ror r14, 0x07");
 	SAME(jit_imul_rr(&e, 4, JR_RDI, JR_R11), "imul edi, r11d");
 	SAME(jit_cmov_rr(&e, JC_AE, 8, JR_RSI, JR_R15), "cmovnb rsi, r15");
 	SAME(jit_cmov_rr(&e, JC_E, 4, JR_R8, JR_RDI), "cmovz r8d, edi");

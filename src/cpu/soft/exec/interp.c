@@ -512,6 +512,7 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	    .link_gen = &cpu->tlb.link_gen,
 	    .serial_off = offsetof(struct soft_block, serial),
 	    .ind = dc->ind,
+	    .amd_shift = soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT),
 	};
 
 	/* An empty cache starts with the dispatch stub. */

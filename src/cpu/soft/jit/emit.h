@@ -18,8 +18,8 @@ enum jit_reg {
 /* Group-1 ALU operations by their ModRM.reg / opcode-row number. */
 enum jit_alu { JA_ADD, JA_OR, JA_ADC, JA_SBB, JA_AND, JA_SUB, JA_XOR, JA_CMP };
 
-/* Group-2 shifts by their ModRM.reg number. */
-enum jit_shift { JS_SHL = 4, JS_SHR = 5, JS_SAR = 7 };
+/* Group-2 rotates and shifts by their ModRM.reg number. */
+enum jit_shift { JS_ROL = 0, JS_ROR = 1, JS_SHL = 4, JS_SHR = 5, JS_SAR = 7 };
 
 /* x86 condition codes (the low nibble of Jcc/SETcc). */
 enum jit_cc {

@@ -136,8 +136,8 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		unsigned r = in->reg & 7, count = op == 0xd1 ? 1 : (unsigned)in->imm;
 		/* A zero count changes nothing, not even the upper half of a
 		 * 32-bit register on every CPU: the handler decides that. */
-		if ((r == 4 || r == 5 || r == 7) && (count & (in->size == 8 ? 63 : 31)))
-			return JN_SHIFT;
+		if ((r <= 1 || r == 4 || r == 5 || r == 7) && (count & (in->size == 8 ? 63 : 31)))
+			return JN_SHIFT; /* ROL ROR SHL SHR SAR */
 	}
 	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
 		return JN_INCDEC;
@@ -200,6 +200,92 @@ static void ea(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *
 	enum jit_reg x = in->index >= 0 ? jit_regs_get(rg, e, (unsigned)in->index, true) : JR_NONE;
 
 	jit_lea_x(e, size, r, b, x, in->scale ? in->scale : 1, (s32)in->disp);
+}
+
+bool jit_native_is_shift(const struct soft_insn *in)
+{
+	unsigned r = in->reg & 7;
+
+	return in->map == SOFT_MAP_1B && (in->opcode == 0xc1 || in->opcode == 0xd1) &&
+	       (r == JS_SHL || r == JS_SHR || r == JS_SAR);
+}
+
+bool jit_native_is_rotate(const struct soft_insn *in)
+{
+	return in->map == SOFT_MAP_1B && (in->opcode == 0xc1 || in->opcode == 0xd1) &&
+	       (in->reg & 7) <= JS_ROR;
+}
+
+/* OF, computed into dl from v (a copy in rdx first): the top two bits of
+ * v differ (bits = 32 or 64). Changes the host's flags. */
+static void of_top_two(struct jit_emit *e, unsigned size, enum jit_reg v)
+{
+	jit_mov_rr_sz(e, size, JR_RDX, v);
+	jit_shift_ri(e, JS_SHL, size, JR_RDX, 1);
+	jit_alu_rr(e, JA_XOR, size, JR_RDX, v);
+	jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+}
+
+void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			    bool amd, s32 lazy_res)
+{
+	unsigned op = in->reg & 7, size = in->size;
+	unsigned count = in->opcode == 0xd1 ? 1 : (unsigned)in->imm & (size == 8 ? 63 : 31);
+	enum jit_reg d = jit_regs_get(rg, e, in->rm, true);
+
+	jit_mov_rr(e, JR_RCX, d); /* the value before */
+	jit_shift_ri(e, (enum jit_shift)op, size, d, (u8)count);
+	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
+	if (op <= JS_ROR) { /* SF ZF AF PF kept, CF the rotate's: only OF to model */
+		if (count > 1 && !amd) { /* Intel: a one-bit rotate of the value before */
+			if (op == JS_ROL) {
+				of_top_two(e, size, JR_RCX);
+			} else { /* its bit 0 ^ its top bit */
+				jit_mov_rr_sz(e, size, JR_RDX, JR_RCX);
+				jit_shift_ri(e, JS_ROR, size, JR_RDX, 1);
+				jit_alu_rr(e, JA_XOR, size, JR_RDX, JR_RCX);
+				jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+			}
+			jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+		} else if (count > 1) { /* AMD: read off the result */
+			if (op == JS_ROL) { /* its top bit ^ CF (AH bit 0) */
+				jit_mov_rr_sz(e, size, JR_RDX, d);
+				jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+				jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5);
+			} else {
+				of_top_two(e, size, d);
+			}
+			jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+		}
+		jit_mov_mr(e, 2, JR_RBX, lazy_res, JR_RAX);
+		jit_regs_dirty(rg, in->rm);
+		jit_regs_unpin(rg);
+		return;
+	}
+	if (count > 1 && op == JS_SAR && !amd) {
+		jit_emit_bytes(e, (const u8[]){0xb0, 0x00}, 2); /* mov al, 0 */
+	} else if (count > 1 && !amd) { /* Intel: OF as a one-bit shift of the value before */
+		if (op == JS_SHL)
+			of_top_two(e, size, JR_RCX);
+		else
+			jit_mov_rr_sz(e, size, JR_RDX, JR_RCX), /* SHR: its top bit */
+			jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+	} else if (count > 1) { /* AMD: OF read off the result */
+		if (op == JS_SHL) { /* its top bit ^ CF (AH bit 0) */
+			jit_mov_rr_sz(e, size, JR_RDX, d);
+			jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+			jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5); /* xor dl, ah; and dl, 1 */
+		} else {
+			of_top_two(e, size, d);
+		}
+		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+	}
+	/* AF: set on AMD, clear on Intel. */
+	jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
+	jit_mov_mr(e, 2, JR_RBX, lazy_res, JR_RAX);
+	jit_regs_dirty(rg, in->rm);
+	jit_regs_unpin(rg);
 }
 
 /* 0F-map forms (map0f_kind). */

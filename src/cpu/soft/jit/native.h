@@ -16,7 +16,7 @@ enum jit_native_kind {
 	JN_MOVE,     /* writes a register, touches no flag (MOV, LEA) */
 	JN_FLAGS,    /* writes all six arithmetic flags, reads none */
 	JN_JCC,      /* reads flags, may leave the block */
-	JN_SHIFT,    /* SHL/SHR/SAR by a non-zero constant, IMUL r, r: native
+	JN_SHIFT,    /* ROL/ROR/SHL/SHR/SAR by a non-zero constant, IMUL r, r: native
 		      * only when its flags are dead (it leaves some undefined,
 		      * and vendors differ there) */
 	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
@@ -55,6 +55,17 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * *rg (the state after the access) and comes back after the access. */
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		    s32 next_off, u8 *miss[3], struct jit_regs *before);
+
+/* A JN_SHIFT SHL/SHR/SAR whose flags are live: the host shifts, and the
+ * flags the manuals leave undefined are set as the vendor model sets them
+ * (exec.h soft_shift_sh(): amd = SQ_SHIFT_OF_FROM_RESULT); the flags are
+ * then saved in host form (SOFT_LAZY_HOST). Clobbers rax, rcx, rdx. */
+bool jit_native_is_shift(const struct soft_insn *in);
+/* The same for ROL/ROR, which keep SF ZF AF PF: only while the guest's
+ * flags are in the host's (pending). */
+bool jit_native_is_rotate(const struct soft_insn *in);
+void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			    bool amd, s32 lazy_res);
 
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)

@@ -17,10 +17,11 @@
  * (JN_MEM, and the stack's: JN_STACK, JN_CALL, JN_RET) checks the soft TLB
  * inline; a miss calls the instruction's handler
  * out of line (which walks, faults or reaches MMIO exactly as the
- * interpreter does) and comes back after it. A shift's flags differ between
- * vendors where the manuals leave them undefined, so shifts run natively
- * only when their flags are dead; INC/DEC only while the guest's CF is the
- * host's (pending). */
+ * interpreter does) and comes back after it. A shift's or rotate's flags
+ * differ between vendors where the manuals leave them undefined: with live
+ * flags the host's are saved and the undefined ones set as the vendor
+ * model sets them (jit_native_shift_flags); INC/DEC, CMOVcc and SETcc run
+ * natively only while the guest's flags are the host's (pending). */
 #include <stddef.h>
 #include <string.h>
 
@@ -396,6 +397,17 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
+		if (kind == JN_SHIFT && !flags_dead(in, i, n) &&
+		    (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending))) {
+			/* Live flags: the host's, the undefined ones as modelled. */
+			jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift, OFF_LAZY_RES);
+			jit_mov_mi(&e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+			pending = false;
+			last_native = true;
+			rip_stored = jumps = false;
+			off = next;
+			continue;
+		}
 		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) ||
 		    ((kind == JN_INCDEC || kind == JN_CMOV) && !pending))
 			kind = JN_NONE;

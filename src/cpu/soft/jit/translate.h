@@ -58,6 +58,7 @@ struct jit_env {
 	s32 serial_off;      /* where a decoded block keeps its build serial */
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
 	const u8 *stub;      /* the dispatch stub (jit_translate_stub), or NULL */
+	bool amd_shift;      /* the vendor model's SQ_SHIFT_OF_FROM_RESULT */
 };
 
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
