@@ -412,11 +412,15 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			p[n++] = (u8)imm;
 		break;
 	}
-	case 23: /* MOVZX r, r8 / r16; IMUL r, r */
+	case 23: /* MOVZX r, r8 / r16; IMUL r, r (its flags sometimes pushed) */
 		p[n++] = rex;
 		p[n++] = 0x0f;
 		p[n++] = (u8)(rnd(3) == 0 ? 0xaf : rnd(2) ? 0xb6 : 0xb7);
 		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		if (p[n - 2] == 0xaf && rnd(2)) {
+			p[n++] = 0x9c;
+			p[n++] = (u8)(0x58 | ((b & 7) == 4 ? 5 : b & 7)); /* not POP RSP */
+		}
 		break;
 	case 24: /* CMOVcc r, r */
 		p[n++] = rex;

@@ -513,6 +513,7 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	    .serial_off = offsetof(struct soft_block, serial),
 	    .ind = dc->ind,
 	    .amd_shift = soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT),
+	    .mul_keeps = soft_quirk(cpu, SQ_MUL_KEEPS_SZAP),
 	};
 
 	/* An empty cache starts with the dispatch stub. */

@@ -288,6 +288,31 @@ void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struc
 	jit_regs_unpin(rg);
 }
 
+bool jit_native_is_imul(const struct soft_insn *in)
+{
+	return in->map == SOFT_MAP_0F && in->opcode == 0xaf;
+}
+
+void jit_native_imul_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			   bool keep, s32 lazy_res)
+{
+	enum jit_reg s = jit_regs_get(rg, e, in->rm, true), d = jit_regs_get(rg, e, in->reg, true);
+
+	if (keep)
+		jit_emit_bytes(e, (const u8[]){0x9f}, 1); /* lahf: SF ZF AF PF as they were */
+	jit_imul_rr(e, in->size, d, s);
+	jit_emit_bytes(e, (const u8[]){0x0f, 0x92, 0xc1}, 3); /* setc cl: CF = OF */
+	if (!keep) { /* Intel: SF PF of the product, ZF AF clear */
+		jit_test_rr(e, in->size, d, d);
+		jit_emit_bytes(e, (const u8[]){0x9f}, 1); /* lahf */
+	}
+	jit_emit_bytes(e, (const u8[]){0x80, 0xe4, keep ? 0xfe : 0xae, /* and ah: CF (and ZF AF) */
+				       0x08, 0xcc, 0x88, 0xc8}, 7); /* or ah, cl; mov al, cl */
+	jit_mov_mr(e, 2, JR_RBX, lazy_res, JR_RAX);
+	jit_regs_dirty(rg, in->reg);
+	jit_regs_unpin(rg);
+}
+
 /* 0F-map forms (map0f_kind). */
 static void emit_0f(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in)
 {

@@ -67,6 +67,13 @@ bool jit_native_is_rotate(const struct soft_insn *in);
 void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 			    bool amd, s32 lazy_res);
 
+/* The same for IMUL r, r: CF and OF the host's; SF ZF AF PF as the model
+ * has them (exec/muldiv.c): keep = SQ_MUL_KEEPS_SZAP, where they stay as
+ * they were, so only while the guest's flags are in the host's (pending). */
+bool jit_native_is_imul(const struct soft_insn *in);
+void jit_native_imul_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			   bool keep, s32 lazy_res);
+
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)
 {

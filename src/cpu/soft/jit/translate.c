@@ -398,9 +398,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
 		if (kind == JN_SHIFT && !flags_dead(in, i, n) &&
-		    (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending))) {
+		    (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending) ||
+		     (jit_native_is_imul(&in[i]) && (pending || !env->mul_keeps)))) {
 			/* Live flags: the host's, the undefined ones as modelled. */
-			jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift, OFF_LAZY_RES);
+			if (jit_native_is_imul(&in[i]))
+				jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps, OFF_LAZY_RES);
+			else
+				jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift, OFF_LAZY_RES);
 			jit_mov_mi(&e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
 			pending = false;
 			last_native = true;

@@ -59,6 +59,7 @@ struct jit_env {
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
 	const u8 *stub;      /* the dispatch stub (jit_translate_stub), or NULL */
 	bool amd_shift;      /* the vendor model's SQ_SHIFT_OF_FROM_RESULT */
+	bool mul_keeps;      /* ... and its SQ_MUL_KEEPS_SZAP */
 };
 
 /* Translates the n decoded instructions in[] (64-bit code, one straight-line
