@@ -122,6 +122,10 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_FLAGS; /* TEST Ev, Gv */
 	if (op == 0xa9 || (op == 0xf7 && !in->mem && (in->reg & 7) == 0))
 		return JN_FLAGS; /* TEST eAX, Iz; TEST Ev, Iz */
+	if (op >= 0x10 && op < 0x20 && ((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5) && !in->mem)
+		return JN_CARRY; /* ADC/SBB Ev, Gv; Gv, Ev; eAX, Iz */
+	if ((op == 0x81 || op == 0x83) && !in->mem && ((in->reg & 7) == JA_ADC || (in->reg & 7) == JA_SBB))
+		return JN_CARRY;
 	if ((op == 0x89 || op == 0x8b) && !in->mem)
 		return JN_MOVE;
 	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3) && mem_native(in))

@@ -20,8 +20,10 @@ enum jit_native_kind {
 		      * only when its flags are dead (it leaves some undefined,
 		      * and vendors differ there) */
 	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
-	JN_CMOV,     /* CMOVcc r, r and SETcc r8: native only while the guest's
-		      * flags are in the host's */
+	JN_CMOV,     /* CMOVcc r, r and SETcc r8: reads the flags (the guest's
+		      * are loaded into the host's first if saved) */
+	JN_CARRY,    /* ADC/SBB with registers and immediates: as JN_CMOV, and
+		      * writes all six flags */
 	JN_MEM,      /* MOV load/store: inline TLB hit, handler on a miss; uses
 		      * the host's flags (the guest's are saved first) */
 	JN_STACK,    /* PUSH/POP r64: as JN_MEM, on [RSP] */

@@ -20,8 +20,9 @@
  * interpreter does) and comes back after it. A shift's or rotate's flags
  * differ between vendors where the manuals leave them undefined: with live
  * flags the host's are saved and the undefined ones set as the vendor
- * model sets them (jit_native_shift_flags); INC/DEC, CMOVcc and SETcc run
- * natively only while the guest's flags are the host's (pending). */
+ * model sets them (jit_native_shift_flags). An instruction that reads the
+ * flags (INC/DEC, ADC/SBB, CMOVcc, SETcc) gets the saved ones loaded back
+ * into the host's first (flags_restore). */
 #include <stddef.h>
 #include <string.h>
 
@@ -105,6 +106,31 @@ static void flags_reload(struct jit_emit *e)
 	jit_mov_rr(e, JR_RDI, JR_RBX);
 	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
 	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
+}
+
+/* The guest's saved flags back into the host's (pending) for an
+ * instruction that reads them: from their host form inline, from the
+ * interpreter's out of line through soft_flags_host_word(). Clobbers rax. */
+struct flags_slow { u8 *at, *back; struct jit_regs regs; };
+
+static void flags_restore(struct jit_emit *e, struct flags_slow *slow, const struct jit_regs *rg)
+{
+	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+	slow->at = jit_jcc_fwd(e, JC_NE);
+	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
+	slow->back = e->p;
+	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
+	slow->regs = *rg;
+}
+
+static void flags_restore_slow(struct jit_emit *e, const struct flags_slow *slow)
+{
+	jit_patch_here(e, slow->at);
+	jit_regs_store(&slow->regs, e);
+	jit_mov_rr(e, JR_RDI, JR_RBX);
+	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
+	jit_regs_load(&slow->regs, e);
+	jit_jmp_to(e, slow->back);
 }
 
 static void set_rip(struct jit_emit *e, s32 off)
@@ -372,7 +398,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	} mem[16];
 	struct jit_regs rg;
 	struct jcc_slow jslow[16];
-	unsigned ntaken = 0, nmem = 0, njslow = 0;
+	struct flags_slow fslow[16];
+	unsigned ntaken = 0, nmem = 0, njslow = 0, nfslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool last_native = false; /* the last instruction ran as host code */
 	bool rip_stored = false;  /* ... and stored RIP itself (RET) */
@@ -397,9 +424,17 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
-		if (kind == JN_SHIFT && !flags_dead(in, i, n) &&
-		    (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending) ||
-		     (jit_native_is_imul(&in[i]) && (pending || !env->mul_keeps)))) {
+		bool live = kind == JN_SHIFT && !flags_dead(in, i, n);
+
+		if (!pending && (kind == JN_INCDEC || kind == JN_CMOV || kind == JN_CARRY ||
+				 (live && jit_native_is_rotate(&in[i])) ||
+				 (live && jit_native_is_imul(&in[i]) && env->mul_keeps))) {
+			/* It reads (or keeps some of) the saved flags. */
+			flags_restore(&e, &fslow[nfslow++], &rg);
+			pending = true;
+		}
+		if (live && (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending) ||
+			     (jit_native_is_imul(&in[i]) && (pending || !env->mul_keeps)))) {
 			/* Live flags: the host's, the undefined ones as modelled. */
 			if (jit_native_is_imul(&in[i]))
 				jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps, OFF_LAZY_RES);
@@ -418,6 +453,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP) && i + 1 != n)
 			kind = JN_NONE; /* (they end their block) */
 		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT || kind == JN_CMOV ||
+			      kind == JN_CARRY ||
 			      kind == JN_INCDEC || jit_native_mem_kind(kind) || kind == JN_JMP ||
 			      kind == JN_JCC;
 		jumps = kind == JN_CALL || kind == JN_JMP;
@@ -455,9 +491,9 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			off = next;
 			continue;
 		}
-		if (kind == JN_MOVE || kind == JN_FLAGS) {
+		if (kind == JN_MOVE || kind == JN_FLAGS || kind == JN_CARRY) {
 			jit_native_emit(&e, &rg, &in[i], next);
-			if (kind == JN_FLAGS)
+			if (kind != JN_MOVE)
 				pending = !flags_dead(in, i, n);
 			off = next;
 			continue;
@@ -502,6 +538,8 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	u8 *to_end = jit_jmp_fwd(&e);
 	u8 *epi = e.p;
 	epilogue(&e);
+	for (unsigned k = 0; k < nfslow; k++)
+		flags_restore_slow(&e, &fslow[k]);
 	/* Jcc on the interpreter's flags: the handler, then back after it. */
 	for (unsigned k = 0; k < njslow; k++) {
 		jit_patch_here(&e, jslow[k].at);
