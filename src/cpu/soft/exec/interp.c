@@ -567,11 +567,12 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 
 /* Links the site translated code just left by (cpu->jit_exit) to b, the
  * block found at RIP after it, when b is translated and its page is
- * tracked by the codemap. epoch: the code epoch read before b's bytes were
- * compared. A page tracked only now links next time: tracking it moved the
- * epoch (bytes checked while it was not tracked may have been written). */
+ * tracked by the codemap. epoch, add_epoch: the codemap's two counters read
+ * before b's bytes were compared (mmu/tlb.h). A page tracked only now links
+ * next time: tracking it moved add_epoch (bytes checked while it was not
+ * tracked may have been written). */
 static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
-			  const struct soft_block *b, u64 epoch)
+			  const struct soft_block *b, u64 epoch, u64 add_epoch)
 {
 	struct soft_codemap *map = cpu->tlb.code;
 	u64 gpa = b->key - 1;
@@ -580,7 +581,8 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 		return;
 	if (!soft_codemap_test(map, gpa))
 		soft_codemap_add(map, gpa);
-	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch)
+	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
+	    __atomic_load_n(&map->add_epoch, __ATOMIC_SEQ_CST) != add_epoch)
 		return;
 	/* A block in a page mapped global survives CR3 writes (tlb.h). */
 	const struct soft_tlb_entry *e =
@@ -663,13 +665,14 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 	while (cpu->stat_insns - start < budget) {
 		struct soft_block *b;
 		u64 ep = epoch ? __atomic_load_n(epoch, __ATOMIC_SEQ_CST) : 0;
+		u64 ap = epoch ? __atomic_load_n(&cpu->tlb.code->add_epoch, __ATOMIC_SEQ_CST) : 0;
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
 		b = blocks ? block_get(cpu, dc, prev) : NULL;
 
 		if (b) {
 			if (site)
-				jit_link_next(cpu, dc, site, b, ep);
+				jit_link_next(cpu, dc, site, b, ep, ap);
 			/* Decoded blocks outgrow the host's caches: fetch the block
 			 * that followed this one last time while this one runs. */
 			if (b->hint) {

@@ -227,9 +227,6 @@ bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa)
 	bit = 1ULL << (pg % 64);
 	if (__atomic_fetch_or(&map->bits[pg / 64], bit, __ATOMIC_SEQ_CST) & bit)
 		return false;
-	/* Bytes another vCPU checked while the page was not tracked may have
-	 * been written since: links made under the old epoch go. */
-	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
 	/* Revoke write entries for the page in every vCPU's TLB (stores of a
 	 * single tag word; the owner re-walks and sees the code bit). */
 	for (unsigned t = 0; t < map->nr_tlbs; t++) {
@@ -243,6 +240,9 @@ bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa)
 			}
 		}
 	}
+	/* Bytes any vCPU checked before now, while the page was not tracked,
+	 * may have been written unseen: no link from those checks. */
+	__atomic_fetch_add(&map->add_epoch, 1, __ATOMIC_SEQ_CST);
 	return true;
 }
 

@@ -32,10 +32,13 @@
  * The translator (jit/) links translated blocks to each other under the
  * codemap's epoch: soft_codemap_code_written() (the written_fn the soft
  * engine installs, opaque = the map) moves the epoch and untracks the page;
- * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too, and so
- * does soft_codemap_add() for a page it tracks anew. A link made under an
- * older epoch is not followed, so no translated code runs from a page
- * written since it was last checked. */
+ * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too. A link
+ * made under an older epoch is not followed, so no translated code runs
+ * from a page written since it was last checked. soft_codemap_add() moves
+ * a second counter, add_epoch, for a page it tracks anew: a link is made
+ * only if neither moved while its block's bytes were checked (bytes checked
+ * while their page was not tracked may have been written unseen), and links
+ * already made (into pages tracked before) stay. */
 #ifndef POPEK_SOFT_TLB_H
 #define POPEK_SOFT_TLB_H
 
@@ -92,6 +95,7 @@ struct soft_codemap {
 	soft_code_written_fn *written;
 	void *opaque;
 	u64 epoch; /* __atomic: moves on every write into a tracked page and every DMA */
+	u64 add_epoch; /* __atomic: moves when a page becomes tracked */
 	unsigned nr_tlbs;
 	struct soft_tlb *tlbs[CONFIG_MAX_CPUS];
 };
@@ -159,8 +163,8 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
 		      soft_code_written_fn *written, void *opaque);
 void soft_codemap_destroy(struct soft_codemap *map);
-/* Returns true if P was not a code page before (the epoch then moves).
- * Safe from any vCPU thread. */
+/* Returns true if P was not a code page before (add_epoch then moves, once
+ * no TLB can write P unseen). Safe from any vCPU thread. */
 bool soft_codemap_add(struct soft_codemap *map, gpa_t gpa);
 void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa);
 /* written_fn for the translator (opaque = the map): the epoch moves and the
