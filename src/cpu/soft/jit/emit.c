@@ -256,16 +256,6 @@ void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg
 	modrm_reg(e, b, a);
 }
 
-void jit_pushf(struct jit_emit *e)
-{
-	put8(e, 0x9c);
-}
-
-void jit_popf(struct jit_emit *e)
-{
-	put8(e, 0x9d);
-}
-
 void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
 		s32 imm)
 {
@@ -294,13 +284,6 @@ void jit_pop(struct jit_emit *e, enum jit_reg r)
 	if (r & 8)
 		put8(e, 0x41);
 	put8(e, (u8)(0x58 | (r & 7)));
-}
-
-void jit_pop_m(struct jit_emit *e, enum jit_reg base, s32 disp)
-{
-	prefixes(e, 4, 0, base, false);
-	put8(e, 0x8f);
-	modrm_mem(e, 0, base, disp);
 }
 
 void jit_ret(struct jit_emit *e)

@@ -85,16 +85,11 @@ void jit_movsxd_rm(struct jit_emit *e, enum jit_reg r, enum jit_reg base, s32 di
 void jit_movsxd_rr(struct jit_emit *e, enum jit_reg dst, enum jit_reg src);
 /* test a, b (registers). */
 void jit_test_rr(struct jit_emit *e, unsigned size, enum jit_reg a, enum jit_reg b);
-/* pushfq and popfq. */
-void jit_pushf(struct jit_emit *e);
-void jit_popf(struct jit_emit *e);
 /* op qword [base + disp], simm32 (the imm8 form when it fits). */
 void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg base, s32 disp,
 		s32 imm);
 void jit_push(struct jit_emit *e, enum jit_reg r);
 void jit_pop(struct jit_emit *e, enum jit_reg r);
-/* pop qword [base + disp]. */
-void jit_pop_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 void jit_ret(struct jit_emit *e);
 /* call target: rel32 when it reaches from the executable address, else
  * through scratch (mov scratch, imm64; call scratch). */

@@ -34,7 +34,6 @@
 #define OFF_INSN_RIP  ((s32)offsetof(struct soft_cpu, insn_rip))
 #define OFF_EXEC_STOP ((s32)offsetof(struct soft_cpu, exec_stop))
 #define OFF_STOPS     ((s32)offsetof(struct soft_cpu, intr_shadow))
-#define OFF_RFLAGS    ((s32)offsetof(struct soft_cpu, rflags))
 #define OFF_LAZY_OP   ((s32)offsetof(struct soft_cpu, lazy.op))
 #define OFF_LAZY_RES  ((s32)offsetof(struct soft_cpu, lazy.res))
 #define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
