@@ -2,9 +2,6 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <stdlib.h>
-#include <fcntl.h>
-static int dumpfd = -1;
 
 #include "cpu/soft/jit/cache.h"
 
@@ -16,7 +13,6 @@ int jit_cache_init(struct jit_cache *c, size_t size)
 	c->used = 0;
 	c->flushes = 0;
 	c->rw = c->rx = MAP_FAILED;
-	if (getenv("POPEK_JIT_DUMP")) dumpfd = open(getenv("POPEK_JIT_DUMP"), O_WRONLY|O_CREAT|O_TRUNC, 0644);
 	c->fd = memfd_create("popek-jit", MFD_CLOEXEC);
 	if (c->fd < 0)
 		return -errno;
@@ -37,7 +33,6 @@ fail:
 
 void jit_cache_destroy(struct jit_cache *c)
 {
-	if (dumpfd >= 0 && c->rx != MAP_FAILED && c->rx) { (void)!write(dumpfd, c->rx, c->used); close(dumpfd); dumpfd = -1; }
 	if (c->rw != MAP_FAILED && c->rw)
 		munmap(c->rw, c->size);
 	if (c->rx != MAP_FAILED && c->rx)
