@@ -16,10 +16,10 @@ enum jit_native_kind {
 	JN_MOVE,     /* writes a register, touches no flag (MOV, LEA) */
 	JN_FLAGS,    /* writes all six arithmetic flags, reads none */
 	JN_JCC,      /* reads flags, may leave the block */
-	JN_SHIFT,    /* ROL/ROR/SHL/SHR/SAR by a non-zero constant, IMUL r, r: native
-		      * only when its flags are dead (it leaves some undefined,
-		      * and vendors differ there) */
-	JN_INCDEC,   /* INC/DEC: native only while the guest's CF is in the host's */
+	JN_SHIFT,    /* ROL/ROR/SHL/SHR/SAR by a non-zero constant, IMUL r, r: it
+		      * leaves some flags undefined, and vendors differ there; with
+		      * live flags, jit_native_shift_flags/jit_native_imul_flags */
+	JN_INCDEC,   /* INC/DEC: reads CF (as JN_CMOV) */
 	JN_CMOV,     /* CMOVcc r, r and SETcc r8: reads the flags (the guest's
 		      * are loaded into the host's first if saved) */
 	JN_CARRY,    /* ADC/SBB with registers and immediates: as JN_CMOV, and
@@ -58,23 +58,23 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		    s32 next_off, u8 *miss[3], struct jit_regs *before);
 
-/* A JN_SHIFT SHL/SHR/SAR whose flags are live: the host shifts, and the
- * flags the manuals leave undefined are set as the vendor model sets them
- * (exec.h soft_shift_sh(): amd = SQ_SHIFT_OF_FROM_RESULT); the flags are
- * then saved in host form (SOFT_LAZY_HOST). Clobbers rax, rcx, rdx. */
-bool jit_native_is_shift(const struct soft_insn *in);
-/* The same for ROL/ROR, which keep SF ZF AF PF: only while the guest's
- * flags are in the host's (pending). */
+/* A JN_SHIFT rotate or shift whose flags are live (vendor_flags.c): the
+ * host shifts, and the flags the manuals leave undefined are set as the
+ * vendor model sets them (exec.h soft_shift_sh(), exec/shift.c: amd =
+ * SQ_SHIFT_OF_FROM_RESULT); ax is left holding the flags' word as
+ * SOFT_LAZY_HOST keeps it (LAHF's AH, OF in AL). A rotate keeps SF ZF AF
+ * PF: only while the guest's flags are in the host's (pending). Clobbers
+ * rax, rcx, rdx. */
 bool jit_native_is_rotate(const struct soft_insn *in);
 void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-			    bool amd, s32 lazy_res);
+			    bool amd);
 
 /* The same for IMUL r, r: CF and OF the host's; SF ZF AF PF as the model
  * has them (exec/muldiv.c): keep = SQ_MUL_KEEPS_SZAP, where they stay as
  * they were, so only while the guest's flags are in the host's (pending). */
 bool jit_native_is_imul(const struct soft_insn *in);
 void jit_native_imul_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-			   bool keep, s32 lazy_res);
+			   bool keep);
 
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)

@@ -72,65 +72,53 @@ _Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1 &&
 
 _Static_assert(sizeof(((struct soft_cpu *)0)->lazy.op) == 4, "lazy.op is stored as a dword");
 
-/* The guest's arithmetic flags, pending in the host's RFLAGS, become its
- * lazy flags in their host form (SOFT_LAZY_HOST): LAHF and SETO, cheaper
- * than PUSHF, and no read-modify-write of cpu->rflags. Leaves the host's
- * flags as they are; clobbers rax. */
-static void flags_save(struct jit_emit *e)
+/* The saved-flags word in ax (LAHF's AH, OF in AL) becomes the guest's
+ * lazy flags in their host form (SOFT_LAZY_HOST). */
+static void flags_word_store(struct jit_emit *e)
 {
-	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
 	jit_mov_mr(e, 2, JR_RBX, OFF_LAZY_RES, JR_RAX);
 	jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
 }
 
-/* A Jcc whose flags were saved (by a native) or set by a handler: from
- * their host form it decides on them natively (SAHF; ADD AL, 0x7F sets OF
- * from bit 0); from the interpreter's lazy form its handler decides,
- * out of line (its soft_cond_quick() is cheaper than computing RFLAGS).
- * Either way the flags stay saved. Clobbers rax. */
-struct jcc_slow { u8 *at, *back; unsigned i; s32 off; struct jit_regs regs; };
-
-static void jcc_saved(struct jit_emit *e, struct jcc_slow *slow)
+/* The guest's arithmetic flags, pending in the host's RFLAGS, saved: LAHF
+ * and SETO, cheaper than PUSHF, and no read-modify-write of cpu->rflags.
+ * Leaves the host's flags as they are; clobbers rax. */
+static void flags_save(struct jit_emit *e)
 {
-	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
-	slow->at = jit_jcc_fwd(e, JC_NE);
-	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
+	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
+	flags_word_store(e);
+}
+
+/* The word in ax into the host's flags: SAHF; ADD AL, 0x7F sets OF from
+ * bit 0. */
+static void flags_word_load(struct jit_emit *e)
+{
 	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
 }
 
-/* ... and the same from the interpreter's form, out of line (the flags stay
- * saved). Clobbers the caller-saved registers. */
-static void flags_reload(struct jit_emit *e)
+/* ax = the saved flags' word when they are in host form; else jumps to
+ * the returned rel32 (for an out-of-line path). */
+static u8 *flags_word_saved(struct jit_emit *e)
+{
+	u8 *other;
+
+	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+	other = jit_jcc_fwd(e, JC_NE);
+	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
+	return other;
+}
+
+/* ax = the word, from whatever form the flags are in (out of line: it
+ * clobbers the caller-saved registers). */
+static void flags_word_call(struct jit_emit *e)
 {
 	jit_mov_rr(e, JR_RDI, JR_RBX);
 	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
-	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
 }
 
-/* The guest's saved flags back into the host's (pending) for an
- * instruction that reads them: from their host form inline, from the
- * interpreter's out of line through soft_flags_host_word(). Clobbers rax. */
-struct flags_slow { u8 *at, *back; struct jit_regs regs; };
-
-static void flags_restore(struct jit_emit *e, struct flags_slow *slow, const struct jit_regs *rg)
-{
-	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
-	slow->at = jit_jcc_fwd(e, JC_NE);
-	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
-	slow->back = e->p;
-	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
-	slow->regs = *rg;
-}
-
-static void flags_restore_slow(struct jit_emit *e, const struct flags_slow *slow)
-{
-	jit_patch_here(e, slow->at);
-	jit_regs_store(&slow->regs, e);
-	jit_mov_rr(e, JR_RDI, JR_RBX);
-	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
-	jit_regs_load(&slow->regs, e);
-	jit_jmp_to(e, slow->back);
-}
+/* Code emitted out of line for instruction i: where it is reached from,
+ * where it goes back to, and the registers' state there. */
+struct out_of_line { u8 *at, *back; unsigned i; s32 off; struct jit_regs regs; };
 
 static void set_rip(struct jit_emit *e, s32 off)
 {
@@ -150,6 +138,31 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 			return false;
 	}
 	return false;
+}
+
+/* The checks a link site and the dispatch stub share: the batch's budget
+ * (sum = cpu->stat_insns + rax, counted as soft_exec() counts it) and no
+ * request to stop. Each failing check's rel32 is added to fail[]. */
+static void budget_checks(struct jit_emit *e, enum jit_reg sum, u8 **fail, unsigned *nf)
+{
+	jit_mov_rm(e, 8, sum, JR_RBX, OFF_STAT);
+	jit_alu_rr(e, JA_ADD, 8, sum, JR_RAX);
+	jit_alu_rm(e, JA_CMP, 8, sum, JR_RBX, OFF_EXEC_END);
+	fail[(*nf)++] = jit_jcc_fwd(e, JC_AE);
+	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
+	fail[(*nf)++] = jit_jcc_fwd(e, JC_NE);
+}
+
+/* Passed: this block counted (sum), block and rip the one that runs next
+ * (for a fault's count: interp.c's dc->run, dc->run_rip). Clobbers tmp. */
+static void enter_next(struct jit_emit *e, const struct jit_env *env, enum jit_reg sum,
+		       enum jit_reg tmp, enum jit_reg block, enum jit_reg rip)
+{
+	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, sum);
+	jit_mov_ri64(e, tmp, (u64)(uintptr_t)env->run);
+	jit_mov_mr(e, 8, tmp, 0, block);
+	jit_mov_ri64(e, tmp, (u64)(uintptr_t)env->run_rip);
+	jit_mov_mr(e, 8, tmp, 0, rip);
 }
 
 /* Leaves the block with cpu->rip already where the guest goes next and
@@ -192,19 +205,8 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
 	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RDX, 0);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	/* The batch's budget, counted as soft_exec() counts it, and stops. */
-	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_STAT);
-	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RAX);
-	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RBX, OFF_EXEC_END);
-	fail[nf++] = jit_jcc_fwd(e, JC_AE);
-	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	/* Linked: count this block, the next one runs (for a fault's count). */
-	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
-	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run);
-	jit_mov_mr(e, 8, JR_RDX, 0, JR_RDI);
-	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->run_rip);
-	jit_mov_mr(e, 8, JR_RDX, 0, JR_R9);
+	budget_checks(e, JR_RCX, fail, &nf);
+	enter_next(e, env, JR_RCX, JR_RDX, JR_RDI, JR_R9);
 	jit_jmp_reg(e, JR_R8);
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
@@ -272,17 +274,8 @@ const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env)
 	jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
 	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
 	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	jit_mov_rm(&e, 8, JR_R9, JR_RBX, OFF_STAT);
-	jit_alu_rr(&e, JA_ADD, 8, JR_R9, JR_RAX);
-	jit_alu_rm(&e, JA_CMP, 8, JR_R9, JR_RBX, OFF_EXEC_END);
-	fail[nf++] = jit_jcc_fwd(&e, JC_AE);
-	jit_alu_mi(&e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
-	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	jit_mov_mr(&e, 8, JR_RBX, OFF_STAT, JR_R9);
-	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->run);
-	jit_mov_mr(&e, 8, JR_R8, 0, JR_RDI);
-	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->run_rip);
-	jit_mov_mr(&e, 8, JR_R8, 0, JR_RCX);
+	budget_checks(&e, JR_R9, fail, &nf);
+	enter_next(&e, env, JR_R9, JR_R8, JR_RDI, JR_RCX);
 	jit_jmp_m(&e, JR_RSI, IND(code));
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(&e, fail[k]);
@@ -383,6 +376,24 @@ static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigne
 	}
 }
 
+/* Instruction i's handler out of line: registers stored as in before, the
+ * call (leaving through exits[i] where the interpreter would), registers
+ * loaded as in after (the handler's flags into the host's first when
+ * flags), then back. */
+static void handler_out_of_line(struct jit_emit *e, const struct soft_insn *in, unsigned n,
+				unsigned i, s32 off, u8 *exits[][2], const struct jit_regs *before,
+				const struct jit_regs *after, bool flags, const u8 *back)
+{
+	jit_regs_store(before, e);
+	call_handler(e, in, i, n, off, exits[i]);
+	if (flags) {
+		flags_word_call(e);
+		flags_word_load(e);
+	}
+	jit_regs_load(after, e);
+	jit_jmp_to(e, back);
+}
+
 jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
 			    const struct jit_env *env)
 {
@@ -396,8 +407,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		struct jit_regs before, after;
 	} mem[16];
 	struct jit_regs rg;
-	struct jcc_slow jslow[16];
-	struct flags_slow fslow[16];
+	struct out_of_line jslow[16], fslow[16];
 	unsigned ntaken = 0, nmem = 0, njslow = 0, nfslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool last_native = false; /* the last instruction ran as host code */
@@ -424,37 +434,36 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
 		bool live = kind == JN_SHIFT && !flags_dead(in, i, n);
+		/* A rotate and AMD's IMUL keep some of the flags they find. */
+		bool keeps = live && (jit_native_is_rotate(&in[i]) ||
+				      (jit_native_is_imul(&in[i]) && env->mul_keeps));
 
-		if (!pending && (kind == JN_INCDEC || kind == JN_CMOV || kind == JN_CARRY ||
-				 (live && jit_native_is_rotate(&in[i])) ||
-				 (live && jit_native_is_imul(&in[i]) && env->mul_keeps))) {
-			/* It reads (or keeps some of) the saved flags. */
-			flags_restore(&e, &fslow[nfslow++], &rg);
+		if (!pending && (kind == JN_INCDEC || kind == JN_CMOV || kind == JN_CARRY || keeps)) {
+			/* It reads (or keeps some of) the saved flags: back into
+			 * the host's, from their host form inline, else out of
+			 * line through soft_flags_host_word(). */
+			fslow[nfslow].at = flags_word_saved(&e);
+			fslow[nfslow].back = e.p;
+			fslow[nfslow++].regs = rg;
+			flags_word_load(&e);
 			pending = true;
 		}
-		if (live && (jit_native_is_shift(&in[i]) || (jit_native_is_rotate(&in[i]) && pending) ||
-			     (jit_native_is_imul(&in[i]) && (pending || !env->mul_keeps)))) {
+		if (live) {
 			/* Live flags: the host's, the undefined ones as modelled. */
 			if (jit_native_is_imul(&in[i]))
-				jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps, OFF_LAZY_RES);
+				jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps);
 			else
-				jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift, OFF_LAZY_RES);
-			jit_mov_mi(&e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+				jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift);
+			flags_word_store(&e);
 			pending = false;
 			last_native = true;
 			rip_stored = jumps = false;
 			off = next;
 			continue;
 		}
-		if ((kind == JN_SHIFT && !flags_dead(in, i, n)) ||
-		    ((kind == JN_INCDEC || kind == JN_CMOV) && !pending))
-			kind = JN_NONE;
 		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP) && i + 1 != n)
 			kind = JN_NONE; /* (they end their block) */
-		last_native = kind == JN_MOVE || kind == JN_FLAGS || kind == JN_SHIFT || kind == JN_CMOV ||
-			      kind == JN_CARRY ||
-			      kind == JN_INCDEC || jit_native_mem_kind(kind) || kind == JN_JMP ||
-			      kind == JN_JCC;
+		last_native = kind != JN_NONE;
 		jumps = kind == JN_CALL || kind == JN_JMP;
 		end = next + (s32)in[i].imm;
 		rip_stored = kind == JN_RET;
@@ -502,7 +511,12 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			if (pending) {
 				flags_save(&e);
 			} else {
-				jcc_saved(&e, &jslow[njslow]);
+				/* Saved: decided natively from their host form;
+				 * from the interpreter's, its handler decides out of
+				 * line (soft_cond_quick() is cheaper than computing
+				 * RFLAGS). Either way they stay saved. */
+				jslow[njslow].at = flags_word_saved(&e);
+				flags_word_load(&e);
 				jslow[njslow].i = i;
 				jslow[njslow].off = off;
 				jslow[njslow].regs = rg;
@@ -537,27 +551,28 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	u8 *to_end = jit_jmp_fwd(&e);
 	u8 *epi = e.p;
 	epilogue(&e);
-	for (unsigned k = 0; k < nfslow; k++)
-		flags_restore_slow(&e, &fslow[k]);
-	/* Jcc on the interpreter's flags: the handler, then back after it. */
+	/* Out of line, each with the registers stored around it: flags in the
+	 * interpreter's form into the word, then back to loading it; a Jcc on
+	 * them through its handler; a TLB miss's handler (the access done, and
+	 * the flags of one that sets them loaded into the host's). */
+	for (unsigned k = 0; k < nfslow; k++) {
+		jit_patch_here(&e, fslow[k].at);
+		jit_regs_store(&fslow[k].regs, &e);
+		flags_word_call(&e);
+		jit_regs_load(&fslow[k].regs, &e);
+		jit_jmp_to(&e, fslow[k].back);
+	}
 	for (unsigned k = 0; k < njslow; k++) {
 		jit_patch_here(&e, jslow[k].at);
-		jit_regs_store(&jslow[k].regs, &e);
-		call_handler(&e, in, jslow[k].i, n, jslow[k].off, exits[jslow[k].i]);
-		jit_regs_load(&jslow[k].regs, &e);
-		jit_jmp_to(&e, jslow[k].back);
+		handler_out_of_line(&e, in, n, jslow[k].i, jslow[k].off, exits, &jslow[k].regs,
+				    &jslow[k].regs, false, jslow[k].back);
 	}
-	/* TLB misses: the handler does the access, then back after it. */
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
 		jit_patch_here(&e, mem[k].miss[2]);
-		jit_regs_store(&mem[k].before, &e);
-		call_handler(&e, in, mem[k].i, n, mem[k].off, exits[mem[k].i]);
-		if (mem[k].flags) /* the handler's flags into the host's */
-			flags_reload(&e);
-		jit_regs_load(&mem[k].after, &e);
-		jit_jmp_to(&e, mem[k].cont);
+		handler_out_of_line(&e, in, n, mem[k].i, mem[k].off, exits, &mem[k].before,
+				    &mem[k].after, mem[k].flags, mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
 	leave(&e, env, n, epi);
