@@ -32,6 +32,18 @@ static void put32(struct jit_emit *e, u32 v)
 	jit_emit_bytes(e, &v, 4);
 }
 
+/* An immediate of operand size size: 1, 2, or 4 (also for 8: sign-extended
+ * by the CPU). */
+static void put_imm(struct jit_emit *e, unsigned size, s32 imm)
+{
+	if (size == 1)
+		put8(e, (u8)imm);
+	else if (size == 2)
+		jit_emit_bytes(e, &imm, 2);
+	else
+		put32(e, (u32)imm);
+}
+
 static bool fits_s8(s64 v)
 {
 	return v >= -128 && v <= 127;
@@ -112,12 +124,7 @@ void jit_mov_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, 
 	prefixes(e, size, 0, base, false);
 	put8(e, size == 1 ? 0xc6 : 0xc7);
 	modrm_mem(e, 0, base, disp);
-	if (size == 1)
-		put8(e, (u8)imm);
-	else if (size == 2)
-		jit_emit_bytes(e, &imm, 2);
-	else
-		put32(e, (u32)imm);
+	put_imm(e, size, imm);
 }
 
 void jit_mov_rr_sz(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src)
@@ -160,10 +167,7 @@ void jit_alu_ri(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 	prefixes(e, size, 0, r, true);
 	put8(e, size == 1 ? 0x80 : fits_s8(imm) ? 0x83 : 0x81);
 	modrm_reg(e, op, r);
-	if (size == 1 || fits_s8(imm))
-		put8(e, (u8)imm);
-	else
-		put32(e, (u32)imm);
+	put_imm(e, fits_s8(imm) ? 1 : size, imm);
 }
 
 void jit_test_mr(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, enum jit_reg r)
@@ -178,10 +182,7 @@ void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm)
 	prefixes(e, size, 0, r, true);
 	put8(e, size == 1 ? 0xf6 : 0xf7);
 	modrm_reg(e, 0, r);
-	if (size == 1)
-		put8(e, (u8)imm);
-	else
-		put32(e, (u32)imm);
+	put_imm(e, size, imm);
 }
 
 void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm)
@@ -189,10 +190,7 @@ void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp,
 	prefixes(e, size, 0, base, false);
 	put8(e, size == 1 ? 0xf6 : 0xf7);
 	modrm_mem(e, 0, base, disp);
-	if (size == 1)
-		put8(e, (u8)imm);
-	else
-		put32(e, (u32)imm);
+	put_imm(e, size, imm);
 }
 
 void jit_mov_ri8(struct jit_emit *e, enum jit_reg r, u8 imm)
@@ -264,12 +262,7 @@ void jit_alu_mi(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 	prefixes(e, size, 0, base, false);
 	put8(e, size == 1 ? 0x80 : short_imm ? 0x83 : 0x81);
 	modrm_mem(e, op, base, disp);
-	if (size == 1 || short_imm)
-		put8(e, (u8)imm);
-	else if (size == 2)
-		jit_emit_bytes(e, &imm, 2);
-	else
-		put32(e, (u32)imm);
+	put_imm(e, short_imm ? 1 : size, imm);
 }
 
 void jit_push(struct jit_emit *e, enum jit_reg r)

@@ -4,8 +4,8 @@
  * between registers and memory (64-bit addressing), PUSH/POP r64, CALL
  * rel32, RET and JMP rel, ALU and TEST with memory, byte ALU/TEST/MOV on the
  * low bytes of registers (not AH..BH), MOVZX/MOVSXD, IMUL r, r, CMOVcc,
- * SETcc and NOPs. ADC/SBB (they read CF), word forms and other memory forms
- * go to their handlers. */
+ * SETcc, ADC/SBB with registers, and NOPs. Word forms, other memory forms
+ * and the rest go to their handlers. */
 #include <stddef.h>
 
 #include "cpu/soft/cpu.h"
@@ -43,14 +43,25 @@ static bool low_byte(const struct soft_insn *in, unsigned r)
 	return in->rex || (r & 15) < 4;
 }
 
+/* An ALU or TEST form and a MOV form with a ModRM operand: as host code
+ * with a register, through the inline TLB check with memory it can address. */
+static enum jit_native_kind alu_kind(const struct soft_insn *in)
+{
+	return in->mem ? (mem_native(in) ? JN_MEMALU : JN_NONE) : JN_FLAGS;
+}
+
+static enum jit_native_kind mov_kind(const struct soft_insn *in)
+{
+	return in->mem ? (mem_native(in) ? JN_MEM : JN_NONE) : JN_MOVE;
+}
+
 /* Byte forms: ALU, TEST and MOV, with the low byte of a host register
  * standing for the guest's (a write keeps the rest, as the guest's does). */
 static enum jit_native_kind byte_kind(const struct soft_insn *in)
 {
 	unsigned op = in->opcode;
 	bool rm_ok = in->mem || low_byte(in, in->rm), regs_ok = rm_ok && low_byte(in, in->reg);
-	enum jit_native_kind alu = in->mem ? (mem_native(in) ? JN_MEMALU : JN_NONE) : JN_FLAGS;
-	enum jit_native_kind mov = in->mem ? (mem_native(in) ? JN_MEM : JN_NONE) : JN_MOVE;
+	enum jit_native_kind alu = alu_kind(in), mov = mov_kind(in);
 
 	if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2) && alu_native(op >> 3) && regs_ok)
 		return alu; /* op Eb, Gb and op Gb, Eb */
@@ -110,32 +121,21 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return byte_kind(in);
 	if (in->map != SOFT_MAP_1B || in->lock || (in->size != 4 && in->size != 8))
 		return JN_NONE;
-	if (op < 0x40 && (op & 7) == 1 && !in->mem && alu_native(op >> 3))
-		return JN_FLAGS; /* op Ev, Gv */
-	if (op < 0x40 && (op & 7) == 3 && !in->mem && alu_native(op >> 3))
-		return JN_FLAGS; /* op Gv, Ev */
-	if (op < 0x40 && (op & 7) == 5 && alu_native(op >> 3))
-		return JN_FLAGS; /* op eAX, Iz */
-	if ((op == 0x81 || op == 0x83) && !in->mem && alu_native(in->reg & 7))
-		return JN_FLAGS; /* group 1 Ev, imm */
-	if (op == 0x85 && !in->mem)
-		return JN_FLAGS; /* TEST Ev, Gv */
-	if (op == 0xa9 || (op == 0xf7 && !in->mem && (in->reg & 7) == 0))
-		return JN_FLAGS; /* TEST eAX, Iz; TEST Ev, Iz */
+	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3))
+		return alu_kind(in); /* op Ev, Gv; op Gv, Ev */
+	if ((op < 0x40 && (op & 7) == 5 && alu_native(op >> 3)) || op == 0xa9)
+		return JN_FLAGS; /* op eAX, Iz; TEST eAX, Iz */
+	if ((op == 0x81 || op == 0x83) && alu_native(in->reg & 7))
+		return alu_kind(in); /* group 1 Ev, imm */
+	if (op == 0x85 || (op == 0xf7 && (in->reg & 7) == 0))
+		return alu_kind(in); /* TEST Ev, Gv; TEST Ev, Iz */
 	if (op >= 0x10 && op < 0x20 && ((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5) && !in->mem)
 		return JN_CARRY; /* ADC/SBB Ev, Gv; Gv, Ev; eAX, Iz */
 	if ((op == 0x81 || op == 0x83) && !in->mem && ((in->reg & 7) == JA_ADC || (in->reg & 7) == JA_SBB))
 		return JN_CARRY;
-	if ((op == 0x89 || op == 0x8b) && !in->mem)
-		return JN_MOVE;
-	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3) && mem_native(in))
-		return JN_MEMALU; /* op Ev, Gv and op Gv, Ev with memory */
-	if ((op == 0x81 || op == 0x83) && alu_native(in->reg & 7) && mem_native(in))
-		return JN_MEMALU; /* group 1 Ev, imm with memory */
-	if ((op == 0x85 || (op == 0xf7 && (in->reg & 7) == 0)) && mem_native(in))
-		return JN_MEMALU; /* TEST Ev, Gv / Iz with memory */
-	if (op == 0x63 && in->size == 8) /* MOVSXD r64, r/m32 */
-		return !in->mem ? JN_MOVE : mem_native(in) ? JN_MEM : JN_NONE;
+	if (op == 0x89 || op == 0x8b || (op == 0xc7 && (in->reg & 7) == 0) ||
+	    (op == 0x63 && in->size == 8))
+		return mov_kind(in); /* MOV Ev, Gv; Gv, Ev; Ev, Iz; MOVSXD r64, r/m32 */
 	if ((op == 0xc1 || op == 0xd1) && !in->mem) {
 		unsigned r = in->reg & 7, count = op == 0xd1 ? 1 : (unsigned)in->imm;
 		/* A zero count changes nothing, not even the upper half of a
@@ -155,9 +155,7 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_RET;
 	if (!in->p66 && (op == 0xe9 || op == 0xeb))
 		return JN_JMP;
-	if ((op == 0x8b || op == 0x89 || (op == 0xc7 && (in->reg & 7) == 0)) && mem_native(in))
-		return JN_MEM;
-	if ((op >= 0xb8 && op <= 0xbf) || (op == 0xc7 && !in->mem && (in->reg & 7) == 0))
+	if (op >= 0xb8 && op <= 0xbf)
 		return JN_MOVE;
 	if (op == 0x8d && in->mem && in->addrsize == 8 && in->disp == (s32)in->disp)
 		return JN_MOVE; /* LEA: an address computed, no memory touched */
