@@ -6,17 +6,6 @@ static u8 np_page[4096] __attribute__((aligned(4096)));
 static u8 ro_page[4096] __attribute__((aligned(4096)));
 static u8 rsvd_page[4096] __attribute__((aligned(4096)));
 
-/* The last trap was exactly one vector/error at rip (and cr2 for #PF). */
-static void expect(const char *what, u64 vector, u64 error, u64 rip, u64 cr2)
-{
-	check(last_trap.count == 1 && last_trap.vector == vector && last_trap.error == error &&
-		      last_trap.rip == rip && last_trap.cr2 == cr2,
-	      "%s: %lu traps, vector %lu error %#lx rip %#lx cr2 %#lx (want 1, %lu, %#lx, %#lx, "
-	      "%#lx)",
-	      what, last_trap.count, last_trap.vector, last_trap.error, last_trap.rip,
-	      last_trap.cr2, vector, error, rip, cr2);
-}
-
 static void page_faults(void)
 {
 	u64 np = (u64)np_page + 0x123, ro = (u64)ro_page + 0x456, rs = (u64)rsvd_page + 0x78;
@@ -30,20 +19,20 @@ static void page_faults(void)
 
 	trap_reset();
 	asm volatile(CATCH("movb (%0), %%al") ::"r"(np) : "rax", "r11", "memory");
-	expect("#PF read of a not-present page", 14, 0, catch_start, np);
+	check_trap("#PF read of a not-present page", 14, 0, catch_start, np);
 	trap_reset();
 	asm volatile(CATCH("movl $1, (%0)") ::"r"(np) : "r11", "memory");
-	expect("#PF write to a not-present page", 14, 2, catch_start, np);
+	check_trap("#PF write to a not-present page", 14, 2, catch_start, np);
 	trap_reset();
 	asm volatile(CATCH("movq (%1), %0") : "+r"(v) : "r"(ro) : "r11", "memory");
 	check(last_trap.count == 0, "read of a read-only page does not fault");
 	trap_reset();
 	asm volatile(CATCH("movw $7, (%0)") ::"r"(ro) : "r11", "memory");
-	expect("#PF write to a read-only page (CR0.WP=1)", 14, 3, catch_start, ro);
+	check_trap("#PF write to a read-only page (CR0.WP=1)", 14, 3, catch_start, ro);
 	check(((volatile u8 *)ro_page)[0x456] == 0, "the faulting write did not happen");
 	trap_reset();
 	asm volatile(CATCH("movb (%0), %%al") ::"r"(rs) : "rax", "r11", "memory");
-	expect("#PF on a reserved PTE bit (P|RSVD)", 14, 9, catch_start, rs);
+	check_trap("#PF on a reserved PTE bit (P|RSVD)", 14, 9, catch_start, rs);
 }
 
 void test_main(void)
@@ -52,17 +41,17 @@ void test_main(void)
 
 	trap_reset();
 	asm volatile(CATCH("ud2") ::: "r11", "memory");
-	expect("#UD from ud2, RIP at ud2", 6, 0, catch_start, 0);
+	check_trap("#UD from ud2, RIP at ud2", 6, 0, catch_start, 0);
 
 	trap_reset();
 	asm volatile(CATCH("movq (%0), %0") : "+a"(big) : : "r11", "memory");
-	expect("#GP(0) from a non-canonical address", 13, 0, catch_start, 0);
+	check_trap("#GP(0) from a non-canonical address", 13, 0, catch_start, 0);
 
 	trap_reset();
 	asm volatile("xor %%edx, %%edx\n\t" CATCH("divq %0") : "+r"(zero)
 		     : "a"(1)
 		     : "rdx", "r11", "memory");
-	expect("#DE from division by zero, RIP at div", 0, 0, catch_start, 0);
+	check_trap("#DE from division by zero, RIP at div", 0, 0, catch_start, 0);
 
 	page_faults();
 }

@@ -9,22 +9,9 @@
  * since here the first call after the read already goes through soft_exec(). */
 #include "virtio.h"
 
-/* virtio-blk (5.2.6). */
-#define T_IN  0
-#define T_OUT 1
-#define ST_OK 0
-
-struct req_hdr {
-	u32 type, reserved;
-	u64 sector;
-};
-
 static struct virtio_dev blk;
-static struct virtq *const vq = &blk.q[0];
-static struct req_hdr hdr __attribute__((aligned(16)));
 static u8 buf[4096] __attribute__((aligned(512)));
 static u8 fpage[4096] __attribute__((aligned(4096)));
-static volatile u8 status;
 
 typedef u32 fn_t(u32);
 
@@ -36,20 +23,6 @@ static void version(u8 *p, u8 k)
 	memcpy(p, code, sizeof(code));
 	p[2] = k;
 	asm volatile("" ::: "memory");
-}
-
-/* One request of len bytes at sector into or from p (a read writes p). */
-static u8 request(u32 type, u64 sector, void *p, u32 len)
-{
-	hdr = (struct req_hdr){type, 0, sector};
-	status = 0xEE;
-	vq_desc_set(vq, 0, (u64)&hdr, 16, VDESC_NEXT, 1);
-	vq_desc_set(vq, 1, (u64)p, len, VDESC_NEXT | (type == T_IN ? VDESC_WRITE : 0), 2);
-	vq_desc_set(vq, 2, (u64)&status, 1, VDESC_WRITE, 0);
-	virtio_kick(&blk, 0, 0);
-	if (!vq_wait_used(vq, NULL))
-		return 0xEE;
-	return status;
 }
 
 /* The sum of f(i) - i over n calls: n * the version's k. */
@@ -71,16 +44,16 @@ void test_main(void)
 		guest_exit(false);
 	memset(buf, 0xf4, sizeof(buf)); /* hlt after the function */
 	version(buf, 1);
-	check(request(T_OUT, 8, buf, sizeof(buf)) == ST_OK, "version 1 written to the disk");
+	check(blk_request(&blk, BLK_T_OUT, 8, buf, sizeof(buf)) == BLK_S_OK, "version 1 written to the disk");
 	version(buf, 2);
-	check(request(T_OUT, 0, buf, sizeof(buf)) == ST_OK, "version 2 written to the disk");
+	check(blk_request(&blk, BLK_T_OUT, 0, buf, sizeof(buf)) == BLK_S_OK, "version 2 written to the disk");
 	/* Once with the same code, so that everything on the way (the driver,
 	 * its wait loop) is hot and translated too before the real change. */
 	for (int round = 0; round < 3; round++) {
-		check(request(T_IN, 8, fpage, sizeof(fpage)) == ST_OK, "version 1 read into the code page");
+		check(blk_request(&blk, BLK_T_IN, 8, fpage, sizeof(fpage)) == BLK_S_OK, "version 1 read into the code page");
 		check(hot(5000) == 5000, "version 1 still runs");
 	}
-	check(request(T_IN, 0, fpage, sizeof(fpage)) == ST_OK, "version 2 read into the code page");
+	check(blk_request(&blk, BLK_T_IN, 0, fpage, sizeof(fpage)) == BLK_S_OK, "version 2 read into the code page");
 	u32 got = hot(5000);
 	check(got == 10000, "DMA into the hot code page: the new code runs (%u, want 10000)", got);
 	fpage[2] = 3; /* a CPU store into the same page */

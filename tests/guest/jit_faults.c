@@ -28,12 +28,7 @@ struct regs {
 
 static void expect(const char *what, const struct regs *r, u64 vector, u64 error, u64 cr2)
 {
-	check(last_trap.count == 1 && last_trap.vector == vector && last_trap.error == error &&
-		      last_trap.rip == fault_rip && last_trap.cr2 == cr2,
-	      "%s: %lu traps, vector %lu error %#lx rip %#lx cr2 %#lx (want 1, %lu, %#lx, %#lx, "
-	      "%#lx)",
-	      what, last_trap.count, last_trap.vector, last_trap.error, last_trap.rip,
-	      last_trap.cr2, vector, error, fault_rip, cr2);
+	check_trap(what, vector, error, fault_rip, cr2);
 	check(r->r8 == ROUNDS && r->r9 == ROUNDS && r->rcx == 1,
 	      "%s: registers at the fault r8 %lu r9 %lu rcx %lu (want %u, %u, 1)", what, r->r8,
 	      r->r9, r->rcx, ROUNDS, ROUNDS);

@@ -24,16 +24,6 @@ asm(".section .user.text, \"ax\"\n"
     "user_deny_read:\n\tmov (%rbx), %rax\n\tjmp ring3_exit\n"
     ".text\n");
 
-static void expect(const char *what, u64 vector, u64 error, u64 rip, u64 cr2)
-{
-	check(last_trap.count == 1 && last_trap.vector == vector && last_trap.error == error &&
-		      last_trap.rip == rip && last_trap.cr2 == cr2,
-	      "%s: %lu traps, vector %lu error %#lx rip %#lx cr2 %#lx (want 1, %lu, %#lx, %#lx, "
-	      "%#lx)",
-	      what, last_trap.count, last_trap.vector, last_trap.error, last_trap.rip,
-	      last_trap.cr2, vector, error, rip, cr2);
-}
-
 static void wrpkru(u32 v)
 {
 	asm volatile("wrpkru" ::"a"(v), "c"(0), "d"(0) : "memory");
@@ -60,7 +50,7 @@ static void user_fault(const char *what, char *rip, u64 error, u64 fault_rip)
 	trap_reset();
 	trap_resume = (u64)ring3_exit;
 	ring3_run(rip, (u64)key_page);
-	expect(what, 14, error, fault_rip, (u64)key_page);
+	check_trap(what, 14, error, fault_rip, (u64)key_page);
 }
 
 static void pkeys(void)
@@ -70,7 +60,7 @@ static void pkeys(void)
 	check(!ospke(), "OSPKE clear while CR4.PKE=0");
 	trap_reset();
 	asm volatile(CATCH("rdpkru") ::"c"(0) : "rax", "rdx", "r11", "memory");
-	expect("RDPKRU with CR4.PKE=0 is #UD", 6, 0, catch_start, 0);
+	check_trap("RDPKRU with CR4.PKE=0 is #UD", 6, 0, catch_start, 0);
 	write_cr4(read_cr4() | CR4_PKE);
 	check(ospke(), "OSPKE set with CR4.PKE=1");
 	/* Key 5 on key_page, and on the user code (fetches ignore keys). */
@@ -79,7 +69,7 @@ static void pkeys(void)
 	paging_flush();
 	trap_reset();
 	asm volatile(CATCH("rdpkru") ::"c"(1) : "rax", "rdx", "r11", "memory");
-	expect("RDPKRU with ECX != 0 is #GP(0)", 13, 0, catch_start, 0);
+	check_trap("RDPKRU with ECX != 0 is #GP(0)", 13, 0, catch_start, 0);
 
 	wrpkru(0);
 	key_page[0] = 0x1234;
@@ -88,10 +78,10 @@ static void pkeys(void)
 	check_eq("RDPKRU returns what WRPKRU wrote", rdpkru(), PKRU_AD);
 	trap_reset();
 	asm volatile(CATCH("movq (%1), %0") : "+r"(v) : "r"(a) : "r11", "memory");
-	expect("AD5: the kernel's read is #PF P|PK", 14, 0x21, catch_start, a);
+	check_trap("AD5: the kernel's read is #PF P|PK", 14, 0x21, catch_start, a);
 	trap_reset();
 	asm volatile(CATCH("movq $1, (%0)") ::"r"(a) : "r11", "memory");
-	expect("AD5: the kernel's write is #PF P|W|PK", 14, 0x23, catch_start, a);
+	check_trap("AD5: the kernel's write is #PF P|W|PK", 14, 0x23, catch_start, a);
 	user_fault("AD5: a ring-3 read is #PF P|U|PK", user_read, 0x25, (u64)user_read);
 	check_eq("the user code ran from a key-5 page under AD5 (fetches ignore keys)",
 		 last_trap.rip, (u64)user_read);
@@ -103,7 +93,7 @@ static void pkeys(void)
 	user_fault("WD5: a ring-3 write is #PF P|W|U|PK", user_write, 0x27, (u64)user_write);
 	trap_reset();
 	asm volatile(CATCH("movq $1, (%0)") ::"r"(a) : "r11", "memory");
-	expect("WD5, CR0.WP=1: the kernel's write is #PF P|W|PK", 14, 0x23, catch_start, a);
+	check_trap("WD5, CR0.WP=1: the kernel's write is #PF P|W|PK", 14, 0x23, catch_start, a);
 	check_eq("the refused writes changed nothing", key_page[0], 0x1234);
 
 	/* Ring 3 itself: a read, WRPKRU AD5, the same read again. */

@@ -21,16 +21,6 @@ asm(".section .user.text, \"ax\"\n"
     "user_clac:\n\tclac\n\tjmp ring3_exit\n"
     ".text\n");
 
-static void expect(const char *what, u64 vector, u64 error, u64 rip, u64 cr2)
-{
-	check(last_trap.count == 1 && last_trap.vector == vector && last_trap.error == error &&
-		      last_trap.rip == rip && last_trap.cr2 == cr2,
-	      "%s: %lu traps, vector %lu error %#lx rip %#lx cr2 %#lx (want 1, %lu, %#lx, %#lx, "
-	      "%#lx)",
-	      what, last_trap.count, last_trap.vector, last_trap.error, last_trap.rip,
-	      last_trap.cr2, vector, error, rip, cr2);
-}
-
 static void smep(void)
 {
 	u64 r = 0;
@@ -40,7 +30,7 @@ static void smep(void)
 	write_cr4(read_cr4() | CR4_SMEP);
 	trap_reset();
 	asm volatile(CATCH("jmp *%0") ::"r"(user_ret42) : "r11", "memory");
-	expect("CR4.SMEP=1: the kernel's fetch from a user page is #PF P|I/D", 14, 0x11,
+	check_trap("CR4.SMEP=1: the kernel's fetch from a user page is #PF P|I/D", 14, 0x11,
 	       (u64)user_ret42, (u64)user_ret42);
 	write_cr4(read_cr4() & ~CR4_SMEP);
 	r = 0;
@@ -64,10 +54,10 @@ static void smap(void)
 	write_cr4(read_cr4() | CR4_SMAP);
 	trap_reset();
 	asm volatile(CATCH("movq (%1), %0") : "+r"(v) : "r"(a) : "r11", "memory");
-	expect("CR4.SMAP=1, AC=0: the kernel's read of a user page is #PF P", 14, 1, catch_start, a);
+	check_trap("CR4.SMAP=1, AC=0: the kernel's read of a user page is #PF P", 14, 1, catch_start, a);
 	trap_reset();
 	asm volatile(CATCH("movq $7, (%0)") ::"r"(a) : "r11", "memory");
-	expect("CR4.SMAP=1, AC=0: the kernel's write is #PF P|W", 14, 3, catch_start, a);
+	check_trap("CR4.SMAP=1, AC=0: the kernel's write is #PF P|W", 14, 3, catch_start, a);
 
 	trap_reset();
 	asm volatile("stac; movq $0x600d, (%1); movq (%1), %0; clac" : "=r"(v) : "r"(a) : "memory");
@@ -77,7 +67,7 @@ static void smap(void)
 	check(!(read_rflags() & RFLAGS_AC), "CLAC cleared AC");
 	trap_reset();
 	asm volatile(CATCH("movq (%1), %0") : "+r"(v) : "r"(a) : "r11", "memory");
-	expect("after CLAC: #PF again", 14, 1, catch_start, a);
+	check_trap("after CLAC: #PF again", 14, 1, catch_start, a);
 
 	/* An implicit supervisor access (the LDT, SDM Vol. 3A 4.6) to a user
 	 * page faults under SMAP even with AC = 1. */
@@ -97,7 +87,7 @@ static void smap(void)
 	asm volatile("stac" ::: "memory");
 	load_fs_from_ldt();
 	asm volatile("clac" ::: "memory");
-	expect("CR4.SMAP=1, AC=1: loading FS from an LDT on a user page is #PF P", 14, 1,
+	check_trap("CR4.SMAP=1, AC=1: loading FS from an LDT on a user page is #PF P", 14, 1,
 	       catch_start, base);
 	write_cr4(read_cr4() & ~CR4_SMAP);
 	trap_reset();
@@ -111,12 +101,12 @@ static void stac_clac_user(void)
 	trap_reset();
 	trap_resume = (u64)ring3_exit;
 	ring3_run(user_stac, 0);
-	expect("STAC at CPL 3 is #UD", 6, 0, (u64)user_stac, 0);
+	check_trap("STAC at CPL 3 is #UD", 6, 0, (u64)user_stac, 0);
 	check(!(ring3_rflags & RFLAGS_AC), "AC still clear after it");
 	trap_reset();
 	trap_resume = (u64)ring3_exit;
 	ring3_run(user_clac, 0);
-	expect("CLAC at CPL 3 is #UD", 6, 0, (u64)user_clac, 0);
+	check_trap("CLAC at CPL 3 is #UD", 6, 0, (u64)user_clac, 0);
 }
 
 void test_main(void)

@@ -14,27 +14,14 @@
  * legitimate write (written_byte()), and IMG2 not at all. */
 #include "virtio.h"
 
-/* virtio-blk (5.2.6). */
-#define T_IN      0
-#define T_OUT     1
-#define T_GET_ID  8
-#define ST_OK     0
-#define ST_IOERR  1
-#define ST_UNSUPP 2
-
 /* The data of every write that must be refused, and its target: sector 0,
  * which holds the images' marker. */
 #define REJECT_BYTE   0xDB
 #define REJECT_SECTOR 0
 
-struct req_hdr {
-	u32 type, reserved;
-	u64 sector;
-};
-
 static struct virtio_dev blk;
 static struct virtq *const vq = &blk.q[0];
-static struct req_hdr hdr __attribute__((aligned(16)));
+static struct blk_req_hdr hdr __attribute__((aligned(16)));
 static u8 data[4096] __attribute__((aligned(512)));
 static volatile u8 status;
 
@@ -59,20 +46,10 @@ static void kick(u16 head)
 	virtio_kick(&blk, 0, head);
 }
 
-/* A well-formed request: header, data (len bytes, writable for reads),
- * status. Returns the status byte, or 0xEE when the device did not answer. */
-static u8 request(u32 type, u64 sector, u32 len, bool write)
+/* A well-formed request with data[] (blk_request()). */
+static u8 request(u32 type, u64 sector, u32 len)
 {
-	hdr = (struct req_hdr){type, 0, sector};
-	status = 0xEE;
-	vq_desc_set(vq, 0, (u64)&hdr, 16, VDESC_NEXT, len ? 1 : 2);
-	if (len)
-		vq_desc_set(vq, 1, (u64)data, len, VDESC_NEXT | (write ? 0 : VDESC_WRITE), 2);
-	vq_desc_set(vq, 2, (u64)&status, 1, VDESC_WRITE, 0);
-	kick(0);
-	if (!vq_wait_used(vq, NULL))
-		return 0xEE;
-	return status;
+	return blk_request(&blk, type, sector, data, len);
 }
 
 static void expect_reset(const char *what)
@@ -103,12 +80,12 @@ static void identity(void)
 
 static void good_requests(void)
 {
-	check_eq("read of sector 0: OK", request(T_IN, 0, 512, false), ST_OK);
+	check_eq("read of sector 0: OK", request(BLK_T_IN, 0, 512), BLK_S_OK);
 	check(!memcmp(data, "popek-blk-hostile", 17), "sector 0 holds the image's marker");
 	check(rd(VREG_INT_STATUS) & VINT_USED, "used buffer interrupt status");
 	wr(VREG_INT_ACK, rd(VREG_INT_STATUS));
 	check_eq("interrupt status cleared by InterruptACK", rd(VREG_INT_STATUS), 0);
-	check_eq("GET_ID: OK", request(T_GET_ID, 0, 20, false), ST_OK);
+	check_eq("GET_ID: OK", request(BLK_T_GET_ID, 0, 20), BLK_S_OK);
 	check(!memcmp(data, "hostile-id", 10), "GET_ID returns the --disk id");
 }
 
@@ -116,24 +93,24 @@ static void good_requests(void)
 static u8 rejected_write(u64 sector, u32 len)
 {
 	memset(data, REJECT_BYTE, len);
-	return request(T_OUT, sector, len, true);
+	return request(BLK_T_OUT, sector, len);
 }
 
 static void bad_requests(void)
 {
-	check_eq("read beyond the end: IOERR", request(T_IN, 2048, 512, false), ST_IOERR);
-	check_eq("read straddling the end: IOERR", request(T_IN, 2047, 1024, false), ST_IOERR);
-	check_eq("read at sector 2^63: IOERR", request(T_IN, 1ULL << 63, 512, false), ST_IOERR);
-	check_eq("read of 100 bytes: IOERR", request(T_IN, 0, 100, false), ST_IOERR);
-	check_eq("unknown request type: UNSUPP", request(77, 0, 512, false), ST_UNSUPP);
+	check_eq("read beyond the end: IOERR", request(BLK_T_IN, 2048, 512), BLK_S_IOERR);
+	check_eq("read straddling the end: IOERR", request(BLK_T_IN, 2047, 1024), BLK_S_IOERR);
+	check_eq("read at sector 2^63: IOERR", request(BLK_T_IN, 1ULL << 63, 512), BLK_S_IOERR);
+	check_eq("read of 100 bytes: IOERR", request(BLK_T_IN, 0, 100), BLK_S_IOERR);
+	check_eq("unknown request type: UNSUPP", request(77, 0, 512), BLK_S_UNSUPP);
 	/* Refused writes: the image must not grow or change (the runner looks). */
-	check_eq("write beyond the end: IOERR", rejected_write(2048, 512), ST_IOERR);
-	check_eq("write straddling the end: IOERR", rejected_write(2047, 1024), ST_IOERR);
+	check_eq("write beyond the end: IOERR", rejected_write(2048, 512), BLK_S_IOERR);
+	check_eq("write straddling the end: IOERR", rejected_write(2047, 1024), BLK_S_IOERR);
 	check_eq("write at sector 2^55 (byte 2^64): IOERR", rejected_write(1ULL << 55, 512),
-		 ST_IOERR);
-	check_eq("write of 100 bytes: IOERR", rejected_write(REJECT_SECTOR, 100), ST_IOERR);
+		 BLK_S_IOERR);
+	check_eq("write of 100 bytes: IOERR", rejected_write(REJECT_SECTOR, 100), BLK_S_IOERR);
 	check(!(rd(VREG_STATUS) & VSTAT_NEEDS_RESET), "bad requests do not break the device");
-	check_eq("a read after the bad ones: OK", request(T_IN, 0, 512, false), ST_OK);
+	check_eq("a read after the bad ones: OK", request(BLK_T_IN, 0, 512), BLK_S_OK);
 }
 
 /* Posts head 0 of a three-descriptor chain. */
@@ -145,17 +122,17 @@ static void post3(struct vq_desc d0, struct vq_desc d1, struct vq_desc d2)
 	kick(0);
 }
 
-/* The broken chains, for a read (type T_IN: data device-writable) or a
- * write (T_OUT: data device-readable, REJECT_BYTE for REJECT_SECTOR). */
+/* The broken chains, for a read (type BLK_T_IN: data device-writable) or a
+ * write (BLK_T_OUT: data device-readable, REJECT_BYTE for REJECT_SECTOR). */
 static void hostile_chains(u32 type)
 {
-	const char *op = type == T_IN ? "read" : "write";
-	const u16 dw = type == T_IN ? VDESC_WRITE : 0; /* the data's direction */
+	const char *op = type == BLK_T_IN ? "read" : "write";
+	const u16 dw = type == BLK_T_IN ? VDESC_WRITE : 0; /* the data's direction */
 	const struct vq_desc h = {(u64)&hdr, 16, VDESC_NEXT, 1};
 	const struct vq_desc st = {(u64)&status, 1, VDESC_WRITE, 0};
 	const struct vq_desc dat = {(u64)data, 512, VDESC_NEXT | dw, 2};
 
-	hdr = (struct req_hdr){type, 0, REJECT_SECTOR};
+	hdr = (struct blk_req_hdr){type, 0, REJECT_SECTOR};
 	memset(data, REJECT_BYTE, 512);
 
 	/* 1. A data buffer outside guest RAM. */
@@ -203,8 +180,8 @@ static void hostile_chains(u32 type)
 
 static void hostile(void)
 {
-	hostile_chains(T_IN);
-	hostile_chains(T_OUT);
+	hostile_chains(BLK_T_IN);
+	hostile_chains(BLK_T_OUT);
 
 	/* A misaligned descriptor table at QueueReady. */
 	virtio_negotiate(&blk, 0);
@@ -223,18 +200,18 @@ static u8 written_byte(unsigned i)
 
 static void after(void)
 {
-	check_eq("after all that: read of sector 0 OK", request(T_IN, 0, 512, false), ST_OK);
+	check_eq("after all that: read of sector 0 OK", request(BLK_T_IN, 0, 512), BLK_S_OK);
 	check(!memcmp(data, "popek-blk-hostile", 17), "and it holds the marker");
 	for (unsigned i = 0; i < 1024; i++)
 		data[i] = written_byte(i);
-	check_eq("write of sectors 10-11: OK", request(T_OUT, 10, 1024, true), ST_OK);
+	check_eq("write of sectors 10-11: OK", request(BLK_T_OUT, 10, 1024), BLK_S_OK);
 	memset(data, 0, 1024);
-	check_eq("read back of sectors 10-11: OK", request(T_IN, 10, 1024, false), ST_OK);
+	check_eq("read back of sectors 10-11: OK", request(BLK_T_IN, 10, 1024), BLK_S_OK);
 	bool same = true;
 	for (unsigned i = 0; i < 1024; i++)
 		same &= data[i] == written_byte(i);
 	check(same, "the written data reads back");
-	check_eq("read of sector 0 again: OK", request(T_IN, REJECT_SECTOR, 512, false), ST_OK);
+	check_eq("read of sector 0 again: OK", request(BLK_T_IN, REJECT_SECTOR, 512), BLK_S_OK);
 	check(data[100] != REJECT_BYTE && data[511] != REJECT_BYTE,
 	      "sector 0 holds none of the refused writes' data");
 }
@@ -248,8 +225,8 @@ static void readonly_disk(void)
 	check(virtio_device_features(&blk) & 1u << 5, "VIRTIO_BLK_F_RO offered");
 	if (!check(init_device(), "read-only disk: driver initialization"))
 		return;
-	check_eq("write to the read-only disk: IOERR", rejected_write(0, 512), ST_IOERR);
-	check_eq("read-only disk: read of sector 0 OK", request(T_IN, 0, 512, false), ST_OK);
+	check_eq("write to the read-only disk: IOERR", rejected_write(0, 512), BLK_S_IOERR);
+	check_eq("read-only disk: read of sector 0 OK", request(BLK_T_IN, 0, 512), BLK_S_OK);
 	check(!memcmp(data, "popek-blk-hostile", 17), "read-only disk: sector 0 unchanged");
 }
 

@@ -150,6 +150,9 @@ extern volatile u64 trap_resume, catch_start, catch_end;
 	"8:\t" insns "\n9:\n\t"
 
 void trap_reset(void);
+/* Checks that exactly one trap came since trap_reset(), with this vector,
+ * error code, RIP and CR2 (0 where the trap sets none). */
+bool check_trap(const char *what, u64 vector, u64 error, u64 rip, u64 cr2);
 void trap_set_handler(unsigned vector, trap_fn fn);
 /* A handler that runs before anything is recorded in last_trap and before
  * trap_resume is looked at: for vectors that are no trap to a test, such as

@@ -198,6 +198,16 @@ void printf(const char *fmt, ...)
 	print_unlock();
 }
 
+bool check_trap(const char *what, u64 vector, u64 error, u64 rip, u64 cr2)
+{
+	return check(last_trap.count == 1 && last_trap.vector == vector &&
+			     last_trap.error == error && last_trap.rip == rip && last_trap.cr2 == cr2,
+		     "%s: %lu traps, vector %lu error %#lx rip %#lx cr2 %#lx (want 1, %lu, %#lx, %#lx, "
+		     "%#lx)",
+		     what, last_trap.count, last_trap.vector, last_trap.error, last_trap.rip,
+		     last_trap.cr2, vector, error, rip, cr2);
+}
+
 bool check(bool ok, const char *fmt, ...)
 {
 	va_list ap;

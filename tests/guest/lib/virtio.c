@@ -255,3 +255,21 @@ void virtio_attack_queue(struct virtio_dev *d, unsigned qi, const char *qname, u
 		check(vq_hash(p, len) == before, "%s: its buffer is unchanged", what);
 	}
 }
+
+u8 blk_request(struct virtio_dev *d, u32 type, u64 sector, void *data, u32 len)
+{
+	static struct blk_req_hdr hdr __attribute__((aligned(16)));
+	static volatile u8 status;
+	struct virtq *q = &d->q[0];
+
+	hdr = (struct blk_req_hdr){type, 0, sector};
+	status = 0xEE;
+	vq_desc_set(q, 0, (u64)&hdr, 16, VDESC_NEXT, len ? 1 : 2);
+	if (len)
+		vq_desc_set(q, 1, (u64)data, len, VDESC_NEXT | (type == BLK_T_OUT ? 0 : VDESC_WRITE), 2);
+	vq_desc_set(q, 2, (u64)&status, 1, VDESC_WRITE, 0);
+	virtio_kick(d, 0, 0);
+	if (!vq_wait_used(q, NULL))
+		return 0xEE;
+	return status;
+}

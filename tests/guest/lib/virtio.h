@@ -118,6 +118,23 @@ static inline void vq_desc_set(struct virtq *q, u16 i, u64 addr, u32 len, u16 fl
 
 /* The nth (0: first) device with this ID among the slots; sets d->base. */
 bool virtio_find(struct virtio_dev *d, u32 device_id, unsigned nth);
+
+/* virtio-blk (5.2.6): request types, status values and the header. */
+#define BLK_T_IN     0
+#define BLK_T_OUT    1
+#define BLK_T_GET_ID 8
+#define BLK_S_OK     0
+#define BLK_S_IOERR  1
+#define BLK_S_UNSUPP 2
+struct blk_req_hdr {
+	u32 type, reserved;
+	u64 sector;
+};
+/* One well-formed request on d's queue 0: the header, len bytes at data
+ * (none when len is 0; the device writes them unless type is BLK_T_OUT),
+ * the status byte. Returns the status, or 0xEE when the device did not
+ * answer. */
+u8 blk_request(struct virtio_dev *d, u32 type, u64 sector, void *data, u32 len);
 /* The 64 feature bits the device offers. */
 u64 virtio_device_features(const struct virtio_dev *d);
 /* QueueNumMax of queue qi. */
