@@ -5,7 +5,8 @@
 # commands on its console, checks their results against the host's, checks
 # that Linux took the vendor's own paths, found SMEP, SMAP, UMIP and PKU on
 # every CPU and turned them on, and that the kernel log has no trouble, and
-# powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0.
+# powers off (1 vCPU) or reboots (2 vCPUs) expecting exit status 0. In
+# make test-long, two more boots run under the translator's lockstep check.
 # KVM's PV features: the 2-vCPU guests must log that they use them (PV
 # spinlocks, PV IPIs, PV sched yield, PV TLB flush, steal time) and one sees
 # /proc/stat's steal time move while the host is loaded; the AMD 2-vCPU boot
@@ -152,6 +153,10 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 	check "$tag/${stop}_status" "$VM_STATUS" 0
 	bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'BUG|WARNING|Oops|Kernel panic|TSC unstable|calibrat.*fail|Unable to calibrate|unchecked MSR|Firmware Bug' | head -3)
 	check "$tag/clean_kernel_log" "$bad" ""
+	if [ -n "${POPEK_SOFT_LOCKSTEP:-}" ]; then # (--log-level info) each vCPU says what it checked
+		checked=$(grep -ao 'lockstep check: [0-9]* translated runs checked' "$VM_OUT" | awk '{ print ($3 > 1000000) ? "many" : $3 }' | sort -u | xargs)
+		check "$tag/lockstep_checked_no_difference" "$checked $(grep -ac 'differs from the interpreter' "$VM_OUT")" "many 0"
+	fi
 	if grep -aq 'popek: .*#UD' "$VM_OUT"; then
 		echo "  $tag: note: $(grep -a 'popek: .*#UD' "$VM_OUT" | head -3 | tr '\n' ' ')"
 	fi
@@ -165,3 +170,13 @@ boot_and_check linux_soft_1cpu_amd amd 1 poweroff pv
 # to the reset vector, where popek's stub writes the ACPI reset register.
 boot_and_check linux_soft_2cpu_intel intel 2 reboot pv-load
 boot_and_check linux_soft_2cpu_amd_nopv amd 2 reboot nopv
+# The lockstep check (jit/lockstep.h): every translated run compared with the
+# interpreter's, on 1 and 2 vCPUs; a difference stops popek. About 20 times
+# slower: make test-long only.
+if [ -n "${POPEK_TEST_LONG:-}" ]; then
+	export POPEK_SOFT_LOCKSTEP=1
+	BOOT_LIMIT=1200
+	boot_and_check linux_soft_1cpu_intel_lockstep intel 1 poweroff pv --log-level info
+	boot_and_check linux_soft_2cpu_amd_lockstep amd 2 reboot pv --log-level info
+	unset POPEK_SOFT_LOCKSTEP
+fi

@@ -3,7 +3,9 @@
  * nowhere useful) for a bounded time. Whatever the code does — faults,
  * privileged instructions, MMIO to nowhere, self-modification, page-table
  * writes — popek must not crash and must not touch host memory outside guest
- * RAM (ASan watches). One machine is reused across inputs. */
+ * RAM (ASan watches). One machine is reused across inputs. The translator
+ * is on; with POPEK_SOFT_LOCKSTEP=1 every translated run is also checked
+ * against the interpreter (jit/lockstep.h) and a difference aborts. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	pthread_mutex_unlock(&w->lock);
 	/* One run: ends at HLT with IF=0, a triple fault, or the watchdog's kick. */
 	soft_engine_ops.run(w->ev, &exit);
+	if (exit.reason == VCPU_EXIT_ERROR && strstr(exit.msg, "lockstep"))
+		abort();
 	pthread_mutex_lock(&w->lock);
 	w->running = false;
 	pthread_cond_broadcast(&w->cond);

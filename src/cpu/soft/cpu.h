@@ -15,6 +15,7 @@ struct machine;
 struct soft_vm;
 struct soft_lapic;
 struct soft_dcache;
+struct soft_lockstep;
 
 /* Exception vectors (Intel SDM Vol. 3A 6.15). */
 enum {
@@ -137,6 +138,10 @@ struct soft_cpu {
 	u64 stat_insns;            /* instructions retired */
 	u64 stat_tlb_misses;
 	u64 stat_ud;               /* #UD raised for undefined/unimplemented opcodes */
+	/* Accesses that cannot be repeated or undone: devices (port I/O,
+	 * MMIO), the clock, random numbers, MSR writes, hypercalls. */
+	u64 stat_side;
+	struct soft_lockstep *lockstep; /* a lockstep check is logging write pages (jit/lockstep.h) */
 };
 
 /* ---- Faults (exception.c) ---------------------------------------------
@@ -172,6 +177,11 @@ u64 soft_read_sys(struct soft_cpu *cpu, u64 linear, unsigned size);
 void soft_write_sys(struct soft_cpu *cpu, u64 linear, unsigned size, u64 value);
 /* Instruction fetch of len (<= 15) bytes at CS:offset. */
 void soft_fetch(struct soft_cpu *cpu, u64 offset, void *dst, unsigned len);
+
+/* ---- The lockstep check (jit/lockstep.h) -------------------------------
+ * mmu.c, while cpu->lockstep is set: len bytes of RAM at host (guest-
+ * physical gpa, within one page) are about to be written. */
+void soft_lockstep_write(struct soft_cpu *cpu, u8 *host, u64 gpa, unsigned len);
 
 /* ---- System (seg.c, cr.c, msr.c, cpuid.c, mode.c) ----------------------- */
 void soft_mode_update(struct soft_cpu *cpu);

@@ -2,6 +2,7 @@
  * the run loop around soft_exec() (interrupts, exceptions, HLT, INIT/SIPI). */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -190,6 +191,8 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 		if (err < 0)
 			log_warn("soft: vCPU %u: no code cache for the translator (%s): interpreting",
 				 id, strerror(-err));
+		else if (soft_lockstep_wanted() && soft_dcache_lockstep(v->cpu.dcache, &vm->lockstep_turn) < 0)
+			log_warn("soft: vCPU %u: no memory for the lockstep check: not checking", id);
 	}
 	err = soft_lapic_init(&v->lapic, &vm->apic, id);
 	if (err < 0) {
@@ -541,6 +544,11 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 		}
 		soft_pv_eoi_offer(v);
 		soft_exec(cpu, SOFT_BUDGET);
+		const char *why = soft_dcache_lockstep_failed(cpu->dcache);
+		if (__builtin_expect(why != NULL, 0)) {
+			snprintf(exit->msg, sizeof(exit->msg), "%s", why);
+			return vcpu_exit(v, exit, VCPU_EXIT_ERROR);
+		}
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/decode/decode.h"
 #include "cpu/soft/irqchip/irqchip.h"
+#include "cpu/soft/jit/jit.h"
 #include "cpu/soft/pv/pv.h"
 
 enum soft_stuck { SOFT_STUCK_NO, SOFT_STUCK_REPORTED, SOFT_STUCK_WOKEN };
@@ -58,6 +59,8 @@ struct soft_vm {
 	/* Serializes LOCK-prefixed accesses that cannot use a host atomic
 	 * (MMIO, page-crossing or cache-line-splitting operands). */
 	pthread_mutex_t atomic_lock;
+	/* The lockstep check's turns (jit/lockstep.h, POPEK_SOFT_LOCKSTEP=1). */
+	struct soft_lockstep_turn lockstep_turn;
 
 	u32 pv_features;       /* CPUID 0x40000001 EAX: KVM_FEATURE_* bits (pv.h) */
 	_Atomic int unsettled; /* vCPUs in SOFT_STUCK_WOKEN */

@@ -428,6 +428,14 @@ u64 soft_dcache_jit_blocks(const struct soft_dcache *dc);
 u64 soft_dcache_jit_flushes(const struct soft_dcache *dc);
 u64 soft_dcache_jit_links(const struct soft_dcache *dc); /* links made (jit/translate.h) */
 u64 soft_dcache_jit_ind_fills(const struct soft_dcache *dc); /* indirect-table entries made */
+/* Turns the lockstep check on (jit/lockstep.h; turn: the VM's). Returns 0 or
+ * -ENOMEM. */
+struct soft_lockstep_turn;
+int soft_dcache_lockstep(struct soft_dcache *dc, struct soft_lockstep_turn *turn);
+/* The lockstep check's message when it found a difference, else NULL. */
+const char *soft_dcache_lockstep_failed(const struct soft_dcache *dc);
+/* Translated runs it checked, and left unchecked (jit/lockstep.h). */
+void soft_dcache_lockstep_counts(const struct soft_dcache *dc, u64 *checked, u64 *unchecked);
 /* Starts sampling guest RIPs into prof (profile.h); NULL stops. */
 struct soft_profile;
 void soft_dcache_set_profile(struct soft_dcache *dc, struct soft_profile *prof);

@@ -33,7 +33,10 @@
  * block (exec_block), and on a fault per instruction before it.
  *
  * Debugging: POPEK_SOFT_TRACE=1 logs every instruction (and runs without
- * blocks); POPEK_SOFT_PROFILE=1 (engine.c, profile.c) samples guest RIPs. */
+ * blocks); POPEK_SOFT_PROFILE=1 (engine.c, profile.c) samples guest RIPs;
+ * POPEK_SOFT_LOCKSTEP=1 checks every translated run against the interpreter
+ * (jit/lockstep.h, lockstep_block). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -101,6 +104,7 @@ struct soft_dcache {
 	u64 jit_blocks, jit_flushes, jit_links, jit_ind_fills;
 	const u8 *jit_stub; /* the dispatch stub at the start of the cache, or NULL */
 	struct jit_ind_entry ind[JIT_IND_SIZE]; /* the indirect table (translate.h) */
+	struct soft_lockstep *lockstep; /* POPEK_SOFT_LOCKSTEP: every translated run checked */
 	u64 serial; /* of the last block built */
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
@@ -158,8 +162,32 @@ int soft_dcache_jit(struct soft_dcache *dc, size_t cache_size)
 	return 0;
 }
 
+int soft_dcache_lockstep(struct soft_dcache *dc, struct soft_lockstep_turn *turn)
+{
+	dc->lockstep = soft_lockstep_new(turn);
+	return dc->lockstep ? 0 : -ENOMEM;
+}
+
+const char *soft_dcache_lockstep_failed(const struct soft_dcache *dc)
+{
+	return dc ? soft_lockstep_failed(dc->lockstep) : NULL;
+}
+
+void soft_dcache_lockstep_counts(const struct soft_dcache *dc, u64 *checked, u64 *unchecked)
+{
+	soft_lockstep_counts(dc ? dc->lockstep : NULL, checked, unchecked);
+}
+
 void soft_dcache_free(struct soft_dcache *dc)
 {
+	if (dc && dc->lockstep) {
+		u64 checked, unchecked;
+		soft_lockstep_counts(dc->lockstep, &checked, &unchecked);
+		log_info("soft: lockstep check: %llu translated runs checked, %llu left unchecked "
+			 "(devices, clock, TLB changes, DMA)",
+			 (unsigned long long)checked, (unsigned long long)unchecked);
+		soft_lockstep_free(dc->lockstep);
+	}
 	if (dc && dc->lookups)
 		log_info("soft: decoded blocks: %llu lookups, %llu misses (%.2f%%)",
 			 (unsigned long long)dc->lookups, (unsigned long long)dc->misses,
@@ -455,6 +483,23 @@ static void fault_cleanup(struct soft_cpu *cpu)
 	}
 }
 
+/* After a fault inside dc->run: the instructions of the block before the
+ * faulting one (at insn_rip) retired; count them. */
+static void block_retired(struct soft_cpu *cpu, struct soft_dcache *dc)
+{
+	const struct soft_block *b = dc->run;
+	u64 rip = dc->run_rip;
+	unsigned i;
+
+	dc->run = NULL;
+	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
+		rip += b->in[i].len;
+		if (b->code_size != 8)
+			rip &= 0xffffffffULL;
+	}
+	cpu->stat_insns += i;
+}
+
 /* Runs one instruction (page-crossing or MMIO code, the instruction in an
  * interrupt shadow, or a CPU without a decoded-instruction cache). */
 static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace)
@@ -536,6 +581,47 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 		b->execs = JIT_NEVER;
 }
 
+/* Runs b in the interpreter or as translated code, catching a fault: a run
+ * of the lockstep check. */
+static void lockstep_run(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b,
+			 bool translated)
+{
+	dc->run = b;
+	dc->run_rip = cpu->rip;
+	if (setjmp(cpu->fault_jmp)) {
+		fault_cleanup(cpu);
+		if (dc->run)
+			block_retired(cpu, dc);
+		return;
+	}
+	if (translated) {
+		cpu->stat_insns += b->jit(cpu);
+		cpu->jit_exit = NULL;
+	} else {
+		exec_block_mode(cpu, b, false);
+	}
+	dc->run = NULL;
+}
+
+/* The lockstep check (jit/lockstep.h) of one run of the translated block b:
+ * the interpreter first, then the translation from the same state. */
+static void lockstep_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
+{
+	jmp_buf outer;
+
+	memcpy(outer, cpu->fault_jmp, sizeof(outer));
+	soft_lockstep_begin(dc->lockstep, cpu);
+	lockstep_run(cpu, dc, b, false);
+	if (soft_lockstep_switch(dc->lockstep, cpu)) {
+		lockstep_run(cpu, dc, b, true);
+		soft_lockstep_end(dc->lockstep, cpu, b->bytes, b->nbytes, b->n);
+	}
+	memcpy(cpu->fault_jmp, outer, sizeof(outer));
+	/* An exception is delivered by the run loop; a difference stops it. */
+	if (cpu->pending_vector >= 0 || soft_lockstep_failed(dc->lockstep))
+		cpu->exec_stop = true;
+}
+
 /* Returns the link site translated code left by (translate.h), or NULL. */
 static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
@@ -545,6 +631,11 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	dc->run_rip = cpu->rip;
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
 		if (b->jit && b->jit_gen == dc->jit_gen) {
+			if (__builtin_expect(dc->lockstep != NULL, 0)) {
+				lockstep_block(cpu, dc, b); /* unlinked */
+				dc->run = NULL;
+				return NULL;
+			}
 			/* Linked blocks count themselves in cpu->stat_insns;
 			 * the return value is the last one's count. */
 			u64 n = b->jit(cpu);
@@ -601,24 +692,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	dc->jit_links++;
 }
 
-/* After a fault inside dc->run: the instructions of the block before the
- * faulting one (at insn_rip) retired; count them. */
-static void block_retired(struct soft_cpu *cpu, struct soft_dcache *dc)
-{
-	const struct soft_block *b = dc->run;
-	u64 rip = dc->run_rip;
-	unsigned i;
-
-	dc->run = NULL;
-	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
-		rip += b->in[i].len;
-		if (b->code_size != 8)
-			rip &= 0xffffffffULL;
-	}
-	cpu->stat_insns += i;
-}
-
-u64 soft_exec(struct soft_cpu *cpu, u64 budget)
+static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 {
 	const u64 start = cpu->stat_insns;
 	struct soft_dcache *const dc = cpu->dcache;
@@ -700,4 +774,18 @@ u64 soft_exec(struct soft_cpu *cpu, u64 budget)
 			break;
 	}
 	return cpu->stat_insns - start;
+}
+
+u64 soft_exec(struct soft_cpu *cpu, u64 budget)
+{
+	struct soft_lockstep *ls = cpu->dcache ? cpu->dcache->lockstep : NULL;
+	u64 n;
+
+	if (__builtin_expect(!ls, 1))
+		return exec_batch(cpu, budget);
+	/* The lockstep check: no other vCPU writes memory between its runs. */
+	soft_lockstep_enter(ls);
+	n = exec_batch(cpu, budget);
+	soft_lockstep_leave(ls);
+	return n;
 }

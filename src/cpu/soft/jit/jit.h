@@ -4,6 +4,7 @@
 #ifndef POPEK_JIT_JIT_H
 #define POPEK_JIT_JIT_H
 
+#include "cpu/soft/jit/lockstep.h"
 #include "cpu/soft/jit/translate.h"
 
 #endif

@@ -270,9 +270,18 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 	host = guest_mem_ptr(&cpu->m->mem, w.gpa & ~0xfffULL, 4096);
 	if (!host)
 		return NULL; /* MMIO: never cached */
-	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable, w.writable && w.dirty,
-		      w.executable, w.global, w.shift, w.pkey);
+	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable,
+		      w.writable && w.dirty && !cpu->tlb.no_write, w.executable, w.global, w.shift,
+		      w.pkey);
 	return host + (lin & 0xfff);
+}
+
+/* The lockstep check logs what a run writes, before it does (host: NULL for
+ * MMIO, which it does not log). */
+static inline void write_logged(struct soft_cpu *cpu, u8 *host, u64 gpa, unsigned len)
+{
+	if (__builtin_expect(cpu->lockstep != NULL, 0) && host)
+		soft_lockstep_write(cpu, host, gpa, len);
 }
 
 /* An access split at the page boundary: both parts translated up front. */
@@ -301,6 +310,9 @@ static void lin_prepare(struct soft_cpu *cpu, u64 lin, unsigned len, enum soft_a
 		p->len[1] = len - first;
 		p->host[1] = lin_page(cpu, lin2, acc, priv, &p->gpa[1]);
 	}
+	if (acc == SOFT_ACC_WRITE)
+		for (unsigned i = 0; i < p->n; i++)
+			write_logged(cpu, p->host[i], p->gpa[i], p->len[i]);
 }
 
 /* A device access: the vCPU's own xAPIC page, else the MMIO bus. */
@@ -308,6 +320,7 @@ static u64 phys_io_read(struct soft_cpu *cpu, u64 gpa, unsigned size)
 {
 	u64 v;
 
+	cpu->stat_side++;
 	if (cpu->lapic && soft_lapic_is_mmio(cpu->lapic, gpa))
 		return soft_lapic_mmio_read(cpu->lapic, gpa & 0xfff, size, soft_now_ns(cpu));
 	bus_read(&cpu->m->mmio, gpa, size, &v);
@@ -316,6 +329,7 @@ static u64 phys_io_read(struct soft_cpu *cpu, u64 gpa, unsigned size)
 
 static void phys_io_write(struct soft_cpu *cpu, u64 gpa, unsigned size, u64 v)
 {
+	cpu->stat_side++;
 	if (cpu->lapic && soft_lapic_is_mmio(cpu->lapic, gpa)) {
 		soft_lapic_mmio_write(cpu->lapic, gpa & 0xfff, size, v, soft_now_ns(cpu));
 		/* An IPI to self, an EOI or a lower TPR: the run loop looks at
@@ -416,6 +430,7 @@ void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value
 			phys_io_write(cpu, gpa, size, value);
 			return;
 		}
+		write_logged(cpu, host, gpa, size);
 		soft_host_store(host, size, value);
 		struct soft_codemap *code = cpu->tlb.code;
 		if (soft_codemap_test(code, gpa) && code->written)
@@ -526,6 +541,7 @@ u8 *soft_rmw_ptr(struct soft_cpu *cpu, int seg, u64 off, unsigned size)
 	host = lin_page(cpu, lin, SOFT_ACC_WRITE, cpu->dpriv, &gpa);
 	if (!host || soft_codemap_test(cpu->tlb.code, gpa))
 		return NULL;
+	write_logged(cpu, host, gpa, size);
 	return host;
 }
 

@@ -129,6 +129,7 @@ struct soft_tlb {
 	 * into pages mapped global, which keep theirs when a CR3 write flushes
 	 * the rest (a context switch does not cut the kernel's links). */
 	u64 link_gen, link_gen_g;
+	bool no_write; /* fill no write tags: every write takes the slow path (jit/lockstep.h) */
 };
 
 /* Empties tlb and attaches it to code (may be NULL). Returns 0 or -ENOSPC. */

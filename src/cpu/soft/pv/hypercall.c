@@ -222,6 +222,7 @@ void soft_hypercall(struct soft_cpu *cpu, bool amd_insn)
 	u64 a[4] = {cpu->gpr[X86_RBX], cpu->gpr[X86_RCX], cpu->gpr[X86_RDX], cpu->gpr[X86_RSI]};
 	s64 ret;
 
+	cpu->stat_side++;
 	if (amd && !amd_insn && cpu->cpl > 0)
 		soft_raise(cpu, EXC_GP, 0);
 	if (!amd && amd_insn && (cpu->mode == SOFT_MODE_REAL || (cpu->rflags & RFLAGS_VM)))

@@ -242,6 +242,7 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 	int slot;
 
 	check_cpl0(cpu);
+	cpu->stat_side++;
 	if (soft_msr_vendor_lacks(cpu, index))
 		msr_fault(cpu, "write", index, v);
 	if (cpu->vendor == CPU_VENDOR_AMD) {

@@ -68,6 +68,7 @@ u64 soft_io_in(struct soft_cpu *cpu, u16 port, unsigned size)
 {
 	u64 v = ~0ULL;
 
+	cpu->stat_side++;
 	bus_read(&cpu->m->pio, port, size, &v);
 	return v & soft_size_mask(size);
 }
@@ -76,6 +77,7 @@ void soft_io_out(struct soft_cpu *cpu, u16 port, unsigned size, u64 v)
 {
 	/* A device that stops the machine or raises an interrupt kicks the
 	 * vCPU (cpu->kick / cpu->attention): no need to end the batch here. */
+	cpu->stat_side++;
 	bus_write(&cpu->m->pio, port, size, v & soft_size_mask(size));
 }
 
@@ -327,6 +329,7 @@ void soft_op_rdrand(struct soft_cpu *cpu, const struct soft_insn *in)
 	}
 	if (in->rep)
 		soft_insn_ud(cpu, in);
+	cpu->stat_side++;
 	if (getrandom(&v, in->opsize, 0) != (ssize_t)in->opsize) {
 		soft_reg_set(cpu, in->rm, in->opsize, in->rex, 0);
 		soft_flags_set_arith(cpu, 0); /* CF=0: "no random number available" */

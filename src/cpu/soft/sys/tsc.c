@@ -43,6 +43,7 @@ u64 soft_clock_ns(void)
 
 u64 soft_now_ns(struct soft_cpu *cpu)
 {
+	cpu->stat_side++;
 	return cpu->vm ? soft_vm_now(cpu->vm) : soft_clock_ns();
 }
 
