@@ -5,6 +5,8 @@
 # (bench/cpu_work.h, 200 rounds); runs alternate between the binaries so that
 # load hits both alike; prints the median of RUNS (default 3) each.
 # usage: bench/compare.sh BEFORE_POPEK AFTER_POPEK
+# (CMDLINE='console=ttyS0 quiet panic=-1': the boots with that kernel command
+# line, e.g. with the kernel's crypto self-tests on)
 # (e.g. a 'before' tree from `git worktree add /tmp/before HEAD; make -C /tmp/before`)
 set -u
 cd "$(dirname "$0")/.."
@@ -29,7 +31,8 @@ boot_run() { # popek: "wall cpu" seconds to the marker (cpu: user + system of po
 	local out pid start t hz
 	out=$(mktemp) hz=$(getconf CLK_TCK)
 	start=$(date +%s.%N)
-	"$1" run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --engine soft >"$out" 2>&1 </dev/null &
+	"$1" run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --engine soft \
+		${CMDLINE:+--cmdline "$CMDLINE"} >"$out" 2>&1 </dev/null &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null && ! grep -qF "$MARKER" "$out"; do
 		if [ "$(echo "$(date +%s.%N) - $start > 300" | bc)" = 1 ]; then

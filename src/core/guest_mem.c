@@ -7,6 +7,30 @@
 
 #include "popek/layout.h"
 
+/* RAM on a 2 MiB boundary, so that it can be backed by huge pages
+ * (guest_mem_huge()). */
+static void *ram_map(u64 size)
+{
+	const u64 align = 2 * MiB;
+	u8 *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	u8 *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (u8 *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + align > a)
+		munmap(a + size, (size_t)(p + align - a));
+	return a;
+}
+
+void guest_mem_huge(struct guest_mem *mem)
+{
+	madvise(mem->base, mem->ram_size, MADV_HUGEPAGE);
+}
+
 int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 {
 	u64 low;
@@ -15,9 +39,8 @@ int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 	memset(mem, 0, sizeof(*mem));
 	if (ram_size < 2 * MiB || ram_size % (4 * KiB))
 		return -EINVAL;
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	p = ram_map(ram_size);
+	if (!p)
 		return -ENOMEM;
 	mem->base = p;
 	mem->ram_size = ram_size;

@@ -232,6 +232,8 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 			  (unsigned long long)(cfg->mem_size / MiB), strerror(-err));
 		goto fail;
 	}
+	if (!cfg->balloon)
+		guest_mem_huge(&m->mem);
 	err = machine_pick_engine(m);
 	if (err < 0)
 		goto fail;
