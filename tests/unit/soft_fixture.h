@@ -23,9 +23,9 @@ struct fx {
  * test that compares with the host needs). */
 static inline struct fx *fx_new_vendor(enum cpu_vendor vendor)
 {
-	struct fx *f = calloc(1, sizeof(*f));
+	struct fx *f = aligned_alloc(_Alignof(struct fx), sizeof(*f)); /* the TLB's lines */
 
-	if (!f || guest_mem_init(&f->m.mem, 16 * MiB) < 0)
+	if (!f || !memset(f, 0, sizeof(*f)) || guest_mem_init(&f->m.mem, 16 * MiB) < 0)
 		abort();
 	pthread_mutex_init(&f->m.dev_lock, NULL);
 	bus_init(&f->m.pio, "pio", &f->m.dev_lock);

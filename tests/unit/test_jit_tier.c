@@ -382,7 +382,56 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(26)) {
+	switch (rnd(30)) {
+	case 26: /* NOT r, NEG r */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = 0xf7;
+		p[n++] = (u8)(0xc0 | (2 + rnd(2)) << 3 | (a & 7));
+		break;
+	case 27: /* rotate or shift by CL (the count any byte), often followed by
+		  * an ALU op that makes its flags dead (host code), else live
+		  * (the handler); 32-bit ones: the handler */
+	{
+		static const u8 grp2[] = {0, 1, 4, 5, 7}; /* ROL ROR SHL SHR SAR */
+		p[n++] = (u8)(rex & ~4);
+		p[n++] = 0xd3;
+		p[n++] = (u8)(0xc0 | grp2[rnd(5)] << 3 | (a & 7));
+		if (rnd(3)) {
+			p[n++] = rex;
+			p[n++] = (u8)(alu_ops[rnd(8)] + 1);
+			p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		}
+		break;
+	}
+	case 28: /* MOVSX r, r8 / r16, or r, byte/word [r15 + disp8] */
+		if (rnd(2)) {
+			p[n++] = rex;
+			p[n++] = 0x0f;
+			p[n++] = rnd(2) ? 0xbe : 0xbf;
+			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		} else {
+			p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
+			p[n++] = 0x0f;
+			p[n++] = rnd(2) ? 0xbe : 0xbf;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		}
+		break;
+	case 29: /* MOV word [r15 + disp8], r16 / imm16 */
+		p[n++] = 0x66;
+		p[n++] = (u8)(0x41 | (a & 8 ? 4 : 0));
+		if (rnd(2)) {
+			p[n++] = 0x89;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		} else {
+			p[n++] = 0xc7;
+			p[n++] = 0x47;
+			p[n++] = (u8)rnd(128);
+			p[n++] = (u8)imm;
+			p[n++] = (u8)(imm >> 8);
+		}
+		break;
 	case 21: /* byte ALU r/m8, r8 or r8, r/m8 (AH..BH without REX: handlers) */
 		if (rnd(2))
 			p[n++] = (u8)(0x40 | (a & 8 ? 4 : 0) | (b & 8 ? 1 : 0));

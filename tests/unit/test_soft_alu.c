@@ -108,8 +108,9 @@ static u64 rnd64(void)
 
 static struct soft_cpu *cpu_new(void)
 {
-	struct soft_cpu *cpu = calloc(1, sizeof(*cpu));
+	struct soft_cpu *cpu = aligned_alloc(_Alignof(struct soft_cpu), sizeof(*cpu));
 
+	memset(cpu, 0, sizeof(*cpu)); /* aligned for the TLB's lines */
 	cpu->rflags = X86_RFLAGS_FIXED;
 	cpu->mode = SOFT_MODE_LONG64;
 	/* The host is the oracle: model its vendor (test_soft_vendor covers the other). */

@@ -157,9 +157,10 @@ static const struct vec vecs[] = {
 
 static void vecs_for(enum cpu_vendor vendor)
 {
-	struct soft_cpu *cpu = calloc(1, sizeof(*cpu));
+	struct soft_cpu *cpu = aligned_alloc(_Alignof(struct soft_cpu), sizeof(*cpu));
 	unsigned bad = 0;
 
+	memset(cpu, 0, sizeof(*cpu)); /* aligned for the TLB's lines */
 	cpu->mode = SOFT_MODE_LONG64;
 	soft_vendor_set(cpu, vendor);
 	for (unsigned i = 0; i < ARRAY_SIZE(vecs); i++) {

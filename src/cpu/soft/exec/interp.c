@@ -63,8 +63,20 @@
  * empty slot: the cache is calloc'ed and its pages populate on first use.
  * Links into translated code check serial (jit/translate.h). */
 struct soft_block {
+	/* The first two cache lines hold all that a lookup, a translated run and
+	 * a link into it read: 22 MiB of blocks do not stay in the host's
+	 * caches, and each line more is a miss more. */
 	u64 key;
+	u8 code_size;
+	u8 n;               /* instructions */
+	u16 nbytes;
+	u32 jit_gen;        /* jit is valid while this equals the dcache's jit_gen */
+	jit_block_fn *jit;  /* the translation, or NULL */
 	struct soft_block *hint; /* the block that ran after this one last time */
+	u64 serial; /* changes with every build: links into an older one die */
+	u16 execs;          /* runs through the interpreter, up to JIT_HOT */
+	u8 chain_victim;    /* which chain entry a new successor replaces */
+	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
 	/* Chaining (64-bit mode), the last two successors: to->b started at
 	 * linear rip, guest-physical key - 1, host address host, with the TLB
 	 * at generation gen. While RIP and cpu->tlb.gen still match, that
@@ -77,16 +89,7 @@ struct soft_block {
 		u64 rip, key, gen;
 		const u8 *host;
 	} chain[2];
-	u8 chain_victim; /* which chain entry a new successor replaces */
-	u8 code_size;
-	u16 execs;          /* runs through the interpreter, up to JIT_HOT */
-	u32 jit_gen;        /* jit is valid while this equals the dcache's jit_gen */
-	jit_block_fn *jit;  /* the translation, or NULL */
-	u8 n; /* instructions */
-	u16 nbytes;
-	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
 	struct soft_insn in[BLOCK_INSNS];
-	u64 serial; /* changes with every build: links into an older one die */
 } __attribute__((aligned(64)));
 
 /* A block is translated once it has run this often in the interpreter;
@@ -109,8 +112,6 @@ struct soft_dcache {
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
-	const struct soft_block *run; /* the block being executed, or NULL */
-	u64 run_rip;                  /* RIP of its first instruction */
 	struct soft_block b[DCACHE_SIZE];
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
@@ -483,15 +484,15 @@ static void fault_cleanup(struct soft_cpu *cpu)
 	}
 }
 
-/* After a fault inside dc->run: the instructions of the block before the
+/* After a fault inside cpu->run: the instructions of the block before the
  * faulting one (at insn_rip) retired; count them. */
-static void block_retired(struct soft_cpu *cpu, struct soft_dcache *dc)
+static void block_retired(struct soft_cpu *cpu)
 {
-	const struct soft_block *b = dc->run;
-	u64 rip = dc->run_rip;
+	const struct soft_block *b = cpu->run;
+	u64 rip = cpu->run_rip;
 	unsigned i;
 
-	dc->run = NULL;
+	cpu->run = NULL;
 	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
 		rip += b->in[i].len;
 		if (b->code_size != 8)
@@ -523,7 +524,7 @@ static void exec_one(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace
 /* Runs the block from its first instruction while RIP follows it.
  * Instructions are counted once per block, not one by one: when one faults
  * (soft_raise longjmps out of here), soft_exec counts the instructions of
- * the block before it from dc->run / dc->run_rip (block_retired()). */
+ * the block before it from cpu->run / cpu->run_rip (block_retired()). */
 static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cpu *cpu,
 								  const struct soft_block *b,
 								  bool wrap)
@@ -551,8 +552,6 @@ static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cp
 static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
 	struct jit_env env = {
-	    .run = &dc->run,
-	    .run_rip = &dc->run_rip,
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
 	    .link_gen = &cpu->tlb.link_gen,
 	    .serial_off = offsetof(struct soft_block, serial),
@@ -583,15 +582,15 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 
 /* Runs b in the interpreter or as translated code, catching a fault: a run
  * of the lockstep check. */
-static void lockstep_run(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b,
+static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b,
 			 bool translated)
 {
-	dc->run = b;
-	dc->run_rip = cpu->rip;
+	cpu->run = b;
+	cpu->run_rip = cpu->rip;
 	if (setjmp(cpu->fault_jmp)) {
 		fault_cleanup(cpu);
-		if (dc->run)
-			block_retired(cpu, dc);
+		if (cpu->run)
+			block_retired(cpu);
 		return;
 	}
 	if (translated) {
@@ -600,7 +599,7 @@ static void lockstep_run(struct soft_cpu *cpu, struct soft_dcache *dc, struct so
 	} else {
 		exec_block_mode(cpu, b, false);
 	}
-	dc->run = NULL;
+	cpu->run = NULL;
 }
 
 /* The lockstep check (jit/lockstep.h) of one run of the translated block b:
@@ -611,9 +610,9 @@ static void lockstep_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct 
 
 	memcpy(outer, cpu->fault_jmp, sizeof(outer));
 	soft_lockstep_begin(dc->lockstep, cpu);
-	lockstep_run(cpu, dc, b, false);
+	lockstep_run(cpu, b, false);
 	if (soft_lockstep_switch(dc->lockstep, cpu)) {
-		lockstep_run(cpu, dc, b, true);
+		lockstep_run(cpu, b, true);
 		soft_lockstep_end(dc->lockstep, cpu, b->bytes, b->nbytes, b->n);
 	}
 	memcpy(cpu->fault_jmp, outer, sizeof(outer));
@@ -627,13 +626,13 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 {
 	u8 *site = NULL;
 
-	dc->run = b;
-	dc->run_rip = cpu->rip;
+	cpu->run = b;
+	cpu->run_rip = cpu->rip;
 	if (__builtin_expect(cpu->mode == SOFT_MODE_LONG64, 1)) {
 		if (b->jit && b->jit_gen == dc->jit_gen) {
 			if (__builtin_expect(dc->lockstep != NULL, 0)) {
 				lockstep_block(cpu, dc, b); /* unlinked */
-				dc->run = NULL;
+				cpu->run = NULL;
 				return NULL;
 			}
 			/* Linked blocks count themselves in cpu->stat_insns;
@@ -652,7 +651,7 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 	} else {
 		exec_block_mode(cpu, b, true);
 	}
-	dc->run = NULL;
+	cpu->run = NULL;
 	return site;
 }
 
@@ -702,8 +701,8 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 		/* soft_raise(): the exception is pending, RIP is back on the
 		 * faulting instruction; the run loop delivers it. */
 		fault_cleanup(cpu);
-		if (dc && dc->run)
-			block_retired(cpu, dc);
+		if (dc && cpu->run)
+			block_retired(cpu);
 		return cpu->stat_insns - start;
 	}
 	cpu->exec_stop = false;

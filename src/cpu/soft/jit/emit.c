@@ -200,12 +200,24 @@ void jit_mov_ri8(struct jit_emit *e, enum jit_reg r, u8 imm)
 	put8(e, imm);
 }
 
+/* 0F op (MOVZX B6/B7, MOVSX BE/BF) dst, src: odd ops read a word. */
+static void movx_rr(struct jit_emit *e, u8 op, unsigned size, enum jit_reg dst, enum jit_reg src)
+{
+	prefixes(e, size == 8 ? 8 : op & 1 ? 4 : 1, dst, src, true); /* REX for SIL/DIL */
+	put8(e, 0x0f);
+	put8(e, op);
+	modrm_reg(e, dst, src);
+}
+
 void jit_movzx_rr(struct jit_emit *e, unsigned src_size, enum jit_reg dst, enum jit_reg src)
 {
-	prefixes(e, src_size == 1 ? 1 : 4, dst, src, true); /* REX for SIL/DIL */
-	put8(e, 0x0f);
-	put8(e, src_size == 1 ? 0xb6 : 0xb7);
-	modrm_reg(e, dst, src);
+	movx_rr(e, src_size == 1 ? 0xb6 : 0xb7, 4, dst, src);
+}
+
+void jit_movsx_rr(struct jit_emit *e, unsigned src_size, unsigned size, enum jit_reg dst,
+		  enum jit_reg src)
+{
+	movx_rr(e, src_size == 1 ? 0xbe : 0xbf, size, dst, src);
 }
 
 void jit_imul_rr(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src)
@@ -360,12 +372,24 @@ static void prefixes_sib(struct jit_emit *e, unsigned size, unsigned reg, enum j
 		put8(e, rex);
 }
 
+static void movx_rm(struct jit_emit *e, u8 op, unsigned size, enum jit_reg r, enum jit_reg base,
+		    s32 disp)
+{
+	prefixes(e, size, r, base, false);
+	put8(e, 0x0f);
+	put8(e, op);
+	modrm_mem(e, r, base, disp);
+}
+
 void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base, s32 disp)
 {
-	prefixes(e, 4, r, base, false);
-	put8(e, 0x0f);
-	put8(e, src_size == 1 ? 0xb6 : 0xb7);
-	modrm_mem(e, r, base, disp);
+	movx_rm(e, src_size == 1 ? 0xb6 : 0xb7, 4, r, base, disp);
+}
+
+void jit_movsx_rm(struct jit_emit *e, unsigned src_size, unsigned size, enum jit_reg r,
+		  enum jit_reg base, s32 disp)
+{
+	movx_rm(e, src_size == 1 ? 0xbe : 0xbf, size, r, base, disp);
 }
 
 void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base,
@@ -407,6 +431,24 @@ void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit
 	put8(e, size == 1 ? 0xc0 : 0xc1);
 	modrm_reg(e, op, r);
 	put8(e, count);
+}
+
+/* Group 2 (D3) and group 3 (F7) forms with a register: /op r. */
+static void group_r(struct jit_emit *e, u8 op_byte, unsigned op, unsigned size, enum jit_reg r)
+{
+	prefixes(e, size, 0, r, true);
+	put8(e, size == 1 ? (u8)(op_byte - 1) : op_byte);
+	modrm_reg(e, op, r);
+}
+
+void jit_shift_cl(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r)
+{
+	group_r(e, 0xd3, op, size, r);
+}
+
+void jit_notneg(struct jit_emit *e, bool neg, unsigned size, enum jit_reg r)
+{
+	group_r(e, 0xf7, neg ? 3 : 2, size, r);
 }
 
 void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r)

@@ -73,8 +73,10 @@ void jit_test_ri(struct jit_emit *e, unsigned size, enum jit_reg r, s32 imm);
 void jit_test_mi(struct jit_emit *e, unsigned size, enum jit_reg base, s32 disp, s32 imm);
 /* mov r8, imm8 (the rest of the register kept). */
 void jit_mov_ri8(struct jit_emit *e, enum jit_reg r, u8 imm);
-/* movzx r32, r8/r16 (src_size 1 or 2). */
+/* movzx r32, r8/r16 (src_size 1 or 2); movsx r32/r64 (size 4, 8), r8/r16. */
 void jit_movzx_rr(struct jit_emit *e, unsigned src_size, enum jit_reg dst, enum jit_reg src);
+void jit_movsx_rr(struct jit_emit *e, unsigned src_size, unsigned size, enum jit_reg dst,
+		  enum jit_reg src);
 /* imul dst, src; cmovcc dst, src (size 4 or 8); setcc r8. */
 void jit_imul_rr(struct jit_emit *e, unsigned size, enum jit_reg dst, enum jit_reg src);
 void jit_cmov_rr(struct jit_emit *e, enum jit_cc cc, unsigned size, enum jit_reg dst,
@@ -106,9 +108,11 @@ void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
 
-/* movzx r32, byte/word [base + disp] (src_size 1 or 2). */
+/* movzx r32, byte/word [base + disp] (src_size 1 or 2); movsx r32/r64. */
 void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base,
 		  s32 disp);
+void jit_movsx_rm(struct jit_emit *e, unsigned src_size, unsigned size, enum jit_reg r,
+		  enum jit_reg base, s32 disp);
 /* lea reg, [base + index * scale + disp] with operand size 4 or 8 (4: the
  * address truncated and zero-extended); scale 1, 2, 4 or 8; index not rsp;
  * base, index or both may be JR_NONE. */
@@ -121,5 +125,9 @@ void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r, u8 count);
 /* inc reg or dec reg. */
 void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r);
+/* rol/ror/shl/shr/sar reg, cl. */
+void jit_shift_cl(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r);
+/* not reg or neg reg. */
+void jit_notneg(struct jit_emit *e, bool neg, unsigned size, enum jit_reg r);
 
 #endif

@@ -49,8 +49,8 @@ struct soft_lockstep *soft_lockstep_new(struct soft_lockstep_turn *turn)
 	if (!ls)
 		return NULL;
 	ls->turn = turn;
-	ls->s = malloc(sizeof(*ls->s));
-	ls->a = malloc(sizeof(*ls->a));
+	ls->s = aligned_alloc(_Alignof(struct soft_cpu), sizeof(*ls->s));
+	ls->a = aligned_alloc(_Alignof(struct soft_cpu), sizeof(*ls->a));
 	ls->ln = malloc(LS_LINES * sizeof(*ls->ln));
 	if (!ls->s || !ls->a || !ls->ln) {
 		soft_lockstep_free(ls);

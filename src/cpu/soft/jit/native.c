@@ -17,7 +17,7 @@
 #define OFF_RIP     ((s32)offsetof(struct soft_cpu, rip))
 #define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
 
-_Static_assert(sizeof(struct soft_tlb_entry) == 48, "the inline TLB index scales by 48");
+_Static_assert(sizeof(struct soft_tlb_entry) == 64, "the inline TLB index scales by 64");
 _Static_assert(sizeof(((struct soft_cpu *)0)->dbank_off) == 4, "dbank_off is read as a dword");
 _Static_assert(SOFT_TLB_BITS == 10, "the inline TLB index folds by 10 bits");
 
@@ -80,7 +80,7 @@ static enum jit_native_kind byte_kind(const struct soft_insn *in)
 	return JN_NONE;
 }
 
-/* 0F-map forms: MOVZX, IMUL, CMOVcc, SETcc, NOP r/m and Jcc. */
+/* 0F-map forms: MOVZX, MOVSX, IMUL, CMOVcc, SETcc, NOP r/m and Jcc. */
 static enum jit_native_kind map0f_kind(const struct soft_insn *in)
 {
 	unsigned op = in->opcode;
@@ -93,10 +93,10 @@ static enum jit_native_kind map0f_kind(const struct soft_insn *in)
 		return JN_NONE;
 	if (op == 0x1f)
 		return JN_MOVE; /* NOP r/m: no access is made */
-	if ((op == 0xb6 || op == 0xb7) && wide) {
+	if ((op == 0xb6 || op == 0xb7 || op == 0xbe || op == 0xbf) && wide) {
 		if (in->mem)
 			return mem_native(in) ? JN_MEM : JN_NONE;
-		return op == 0xb7 || low_byte(in, in->rm) ? JN_MOVE : JN_NONE;
+		return (op & 1) || low_byte(in, in->rm) ? JN_MOVE : JN_NONE;
 	}
 	if (op == 0xaf && wide && !in->mem)
 		return JN_SHIFT;
@@ -119,6 +119,9 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_MOVE; /* NOP (not PAUSE, not XCHG r8, rax) */
 	if (in->map == SOFT_MAP_1B && !in->lock && in->size == 1)
 		return byte_kind(in);
+	if (in->map == SOFT_MAP_1B && !in->lock && in->size == 2 && in->mem &&
+	    (op == 0x89 || (op == 0xc7 && (in->reg & 7) == 0)))
+		return mov_kind(in); /* 16-bit stores */
 	if (in->map != SOFT_MAP_1B || in->lock || (in->size != 4 && in->size != 8))
 		return JN_NONE;
 	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3))
@@ -129,6 +132,8 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return alu_kind(in); /* group 1 Ev, imm */
 	if (op == 0x85 || (op == 0xf7 && (in->reg & 7) == 0))
 		return alu_kind(in); /* TEST Ev, Gv; TEST Ev, Iz */
+	if (op == 0xf7 && !in->mem && ((in->reg & 7) == 2 || (in->reg & 7) == 3))
+		return (in->reg & 7) == 2 ? JN_MOVE : JN_FLAGS; /* NOT: no flags; NEG: all six */
 	if (op >= 0x10 && op < 0x20 && ((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5) && !in->mem)
 		return JN_CARRY; /* ADC/SBB Ev, Gv; Gv, Ev; eAX, Iz */
 	if ((op == 0x81 || op == 0x83) && !in->mem && ((in->reg & 7) == JA_ADC || (in->reg & 7) == JA_SBB))
@@ -142,6 +147,11 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		 * 32-bit register on every CPU: the handler decides that. */
 		if ((r <= 1 || r == 4 || r == 5 || r == 7) && (count & (in->size == 8 ? 63 : 31)))
 			return JN_SHIFT; /* ROL ROR SHL SHR SAR */
+	}
+	if (op == 0xd3 && !in->mem && in->size == 8) {
+		unsigned r = in->reg & 7;
+		if (r <= 1 || r == 4 || r == 5 || r == 7)
+			return JN_SHIFT_CL; /* ROL ROR SHL SHR SAR */
 	}
 	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
 		return JN_INCDEC;
@@ -219,9 +229,11 @@ static void emit_0f(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		return;
 	}
 	s = jit_regs_get(rg, e, in->rm, true);
-	d = jit_regs_get(rg, e, in->reg, op != 0xb6 && op != 0xb7);
+	d = jit_regs_get(rg, e, in->reg, op < 0xb6); /* MOVZX, MOVSX write all of it */
 	if (op == 0xb6 || op == 0xb7)
 		jit_movzx_rr(e, op == 0xb6 ? 1 : 2, d, s);
+	else if (op == 0xbe || op == 0xbf)
+		jit_movsx_rr(e, op == 0xbe ? 1 : 2, size, d, s);
 	else if (op == 0xaf)
 		jit_imul_rr(e, size, d, s);
 	else /* CMOVcc: a 32-bit one zero-extends even when it does not move */
@@ -252,7 +264,11 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		test(e, rg, size, in->rm, in->reg, 0);
 	else if (op == 0xa8 || op == 0xa9)
 		test(e, rg, size, 0, -1, imm);
-	else if (op == 0xf6 || op == 0xf7)
+	else if (op == 0xf7 && (in->reg & 7) >= 2) {
+		d = jit_regs_get(rg, e, in->rm, true);
+		jit_notneg(e, (in->reg & 7) == 3, size, d);
+		jit_regs_dirty(rg, in->rm);
+	} else if (op == 0xf6 || op == 0xf7)
 		test(e, rg, size, in->rm, -1, imm);
 	else if (op == 0x88 || op == 0x89 || op == 0x8a || op == 0x8b) {
 		bool to_rm = op == 0x88 || op == 0x89;
@@ -294,6 +310,11 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		d = jit_regs_get(rg, e, in->rm, true);
 		jit_shift_ri(e, (enum jit_shift)(in->reg & 7), size, d, (u8)count);
 		jit_regs_dirty(rg, in->rm);
+	} else if (op == 0xd3) { /* the count in cl: rcx is scratch */
+		jit_mov_rr(e, JR_RCX, jit_regs_get(rg, e, X86_RCX, true));
+		d = jit_regs_get(rg, e, in->rm, true);
+		jit_shift_cl(e, (enum jit_shift)(in->reg & 7), size, d);
+		jit_regs_dirty(rg, in->rm);
 	} else if (op == 0xff) {
 		d = jit_regs_get(rg, e, in->rm, true);
 		jit_incdec(e, (in->reg & 7) == 1, size, d);
@@ -305,8 +326,9 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 /* The soft-TLB lookup of mem.h's soft_lin_load/soft_lin_store, inline: rax
  * holds the linear address; on a hit rdx = its host address. The entry is
  * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)] (its bank at cpu->dbank_off);
- * its tag for the access must be the page and the access must not cross
- * into the next page. Clobbers rcx, rdx and the host's flags. */
+ * its tag for the access must be the page of the access's last byte, which
+ * is lin's page unless the access crosses into the next one. Clobbers rcx,
+ * rdx and the host's flags. */
 static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 *miss[2])
 {
 	jit_mov_rr(e, JR_RCX, JR_RAX);
@@ -315,21 +337,17 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 	jit_shift_ri(e, JS_SHR, 8, JR_RDX, SOFT_TLB_BITS);
 	jit_alu_rr(e, JA_XOR, 4, JR_RCX, JR_RDX);
 	jit_alu_ri(e, JA_AND, 4, JR_RCX, SOFT_TLB_SIZE - 1);
-	jit_lea_x(e, 4, JR_RCX, JR_RCX, JR_RCX, 2, 0); /* slot * 3 */
-	jit_shift_ri(e, JS_SHL, 4, JR_RCX, 4);         /* slot * 48 */
+	jit_shift_ri(e, JS_SHL, 4, JR_RCX, 6); /* slot * 64 */
 	jit_alu_rm(e, JA_ADD, 4, JR_RCX, JR_RBX, OFF_DBANK);
 	jit_alu_rr(e, JA_ADD, 8, JR_RCX, JR_RBX);
-	jit_mov_rr(e, JR_RDX, JR_RAX);
+	jit_lea(e, JR_RDX, JR_RAX, (s32)size - 1);
 	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);
 	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RCX,
 		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, tag) + 8 * (s32)acc);
 	miss[0] = jit_jcc_fwd(e, JC_NE);
-	jit_emit_bytes(e, (const u8[]){0x89, 0xc2}, 2); /* mov edx, eax */
-	jit_alu_ri(e, JA_AND, 4, JR_RDX, 0xfff);
-	jit_alu_ri(e, JA_CMP, 4, JR_RDX, (s32)(4096 - size));
-	miss[1] = jit_jcc_fwd(e, JC_A);
-	jit_alu_rm(e, JA_ADD, 8, JR_RDX, JR_RCX,
-		   OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, host));
+	miss[1] = NULL;
+	jit_mov_rm(e, 8, JR_RDX, JR_RCX, OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, addend));
+	jit_alu_rr(e, JA_ADD, 8, JR_RDX, JR_RAX);
 }
 
 /* PUSH, POP, CALL and RET (JN_STACK, JN_CALL, JN_RET): RSP - 8 or RSP is
@@ -430,24 +448,26 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 		alu_mem(e, rg, in, next_off, miss, before);
 		return;
 	}
-	bool movzx = in->map == SOFT_MAP_0F;
-	bool store = !movzx && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
+	bool ext = in->map == SOFT_MAP_0F; /* MOVZX, MOVSX */
+	bool store = !ext && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
 	enum jit_reg v = JR_NONE;
 
 	ea(e, rg, in, next_off, 8, JR_RAX);
 	if (in->seg >= X86_FS) /* SDM Vol. 3A 3.4.4: the only bases in 64-bit mode */
 		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
-	if ((op == 0x88 || op == 0x89) && !movzx)
+	if ((op == 0x88 || op == 0x89) && !ext)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
 	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ,
-		  movzx ? (op == 0xb6 ? 1u : 2u) : op == 0x63 ? 4u : size, miss);
+		  ext ? (op & 1 ? 2u : 1u) : op == 0x63 ? 4u : size, miss);
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path
 		 * only, and the miss path stores `before` (regs.h). */
-		v = jit_regs_get(rg, e, in->reg, size == 1 && !movzx); /* a byte keeps the rest */
-		if (movzx)
-			jit_movzx_rm(e, op == 0xb6 ? 1 : 2, v, JR_RDX, 0);
+		v = jit_regs_get(rg, e, in->reg, size == 1 && !ext); /* a byte keeps the rest */
+		if (ext && op >= 0xbe)
+			jit_movsx_rm(e, op & 1 ? 2 : 1, size, v, JR_RDX, 0);
+		else if (ext)
+			jit_movzx_rm(e, op & 1 ? 2 : 1, v, JR_RDX, 0);
 		else if (op == 0x63)
 			jit_movsxd_rm(e, v, JR_RDX, 0);
 		else

@@ -20,6 +20,9 @@ enum jit_native_kind {
 		      * leaves some flags undefined, and vendors differ there; with
 		      * live flags, jit_native_shift_flags/jit_native_imul_flags */
 	JN_INCDEC,   /* INC/DEC: reads CF (as JN_CMOV) */
+	JN_SHIFT_CL, /* ROL/ROR/SHL/SHR/SAR r64, CL: a zero count keeps the flags,
+		      * others leave some undefined; native only where its flags
+		      * are dead (the translator decides, else the handler) */
 	JN_CMOV,     /* CMOVcc r, r and SETcc r8: reads the flags (the guest's
 		      * are loaded into the host's first if saved) */
 	JN_CARRY,    /* ADC/SBB with registers and immediates: as JN_CMOV, and

@@ -39,6 +39,8 @@
 #define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
 #define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
+#define OFF_RUN       ((s32)offsetof(struct soft_cpu, run))
+#define OFF_RUN_RIP   ((s32)offsetof(struct soft_cpu, run_rip))
 
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
@@ -154,15 +156,12 @@ static void budget_checks(struct jit_emit *e, enum jit_reg sum, u8 **fail, unsig
 }
 
 /* Passed: this block counted (sum), block and rip the one that runs next
- * (for a fault's count: interp.c's dc->run, dc->run_rip). Clobbers tmp. */
-static void enter_next(struct jit_emit *e, const struct jit_env *env, enum jit_reg sum,
-		       enum jit_reg tmp, enum jit_reg block, enum jit_reg rip)
+ * (for a fault's count: cpu->run, cpu->run_rip). */
+static void enter_next(struct jit_emit *e, enum jit_reg sum, enum jit_reg block, enum jit_reg rip)
 {
 	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, sum);
-	jit_mov_ri64(e, tmp, (u64)(uintptr_t)env->run);
-	jit_mov_mr(e, 8, tmp, 0, block);
-	jit_mov_ri64(e, tmp, (u64)(uintptr_t)env->run_rip);
-	jit_mov_mr(e, 8, tmp, 0, rip);
+	jit_mov_mr(e, 8, JR_RBX, OFF_RUN, block);
+	jit_mov_mr(e, 8, JR_RBX, OFF_RUN_RIP, rip);
 }
 
 /* Leaves the block with cpu->rip already where the guest goes next and
@@ -206,7 +205,7 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RDX, 0);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	budget_checks(e, JR_RCX, fail, &nf);
-	enter_next(e, env, JR_RCX, JR_RDX, JR_RDI, JR_R9);
+	enter_next(e, JR_RCX, JR_RDI, JR_R9);
 	jit_jmp_reg(e, JR_R8);
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
@@ -275,7 +274,7 @@ const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env)
 	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
 	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
 	budget_checks(&e, JR_R9, fail, &nf);
-	enter_next(&e, env, JR_R9, JR_R8, JR_RDI, JR_RCX);
+	enter_next(&e, JR_R9, JR_RDI, JR_RCX);
 	jit_jmp_m(&e, JR_RSI, IND(code));
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(&e, fail[k]);
@@ -433,6 +432,9 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
+		if (kind == JN_SHIFT_CL && !flags_dead(in, i, n))
+			kind = JN_NONE;
+
 		bool live = kind == JN_SHIFT && !flags_dead(in, i, n);
 		/* A rotate and AMD's IMUL keep some of the flags they find. */
 		bool keeps = live && (jit_native_is_rotate(&in[i]) ||
@@ -491,6 +493,11 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			nmem++;
 			if (kind == JN_MEMALU)
 				pending = !flags_dead(in, i, n);
+			off = next;
+			continue;
+		}
+		if (kind == JN_SHIFT_CL) { /* the host's flags: dead (see above) */
+			jit_native_emit(&e, &rg, &in[i], next);
 			off = next;
 			continue;
 		}

@@ -51,8 +51,6 @@ struct jit_ind_entry {
 
 /* What translated code needs to know about its surroundings. */
 struct jit_env {
-	void *run;         /* &dcache->run: the block that runs (a fault counts from it) */
-	void *run_rip;     /* &dcache->run_rip: its first RIP */
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
 	const u64 *link_gen; /* &cpu->tlb.link_gen (any valid address will do) */
 	s32 serial_off;      /* where a decoded block keeps its build serial */

@@ -176,6 +176,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 		tlb->used[tlb->nr_used++] = (u16)(priv << SOFT_TLB_BITS | idx);
 	}
 	e->host = host;
+	e->addend = (u64)(uintptr_t)host - page;
 	e->pkey = (u8)pkey;
 	__atomic_store_n(&e->gpa, gpa & ~0xfffULL, __ATOMIC_RELAXED);
 	e->shift = (u8)shift;

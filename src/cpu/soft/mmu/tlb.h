@@ -76,15 +76,17 @@ enum soft_priv {
 	SOFT_TLB_BANKS
 };
 
+/* One cache line each (the translator's inline check reads tag and addend). */
 struct soft_tlb_entry {
 	u64 tag[3];  /* [enum soft_access]: linear page (lin & ~0xfff) or SOFT_TLB_EMPTY */
 	u8 *host;    /* host address of the page's first byte */
+	u64 addend;  /* host - the linear page: lin + addend is lin's host address */
 	u64 gpa;     /* guest-physical page address */
 	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
 	bool global; /* from a G=1 leaf with CR4.PGE set */
 	bool listed; /* its slot is in soft_tlb.used (owner thread only) */
 	u8 pkey;     /* protection key + 1 when PKRU took part in the rights, else 0 */
-};
+} __attribute__((aligned(64)));
 
 typedef void soft_code_written_fn(void *opaque, gpa_t gpa, unsigned len);
 
