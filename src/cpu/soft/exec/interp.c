@@ -195,9 +195,10 @@ void soft_dcache_free(struct soft_dcache *dc)
 			 100.0 * (double)dc->misses / (double)dc->lookups);
 	if (dc && dc->jit_on)
 		log_info("soft: translated %llu blocks, %llu links, %llu indirect-table fills, %llu "
-			 "code cache flushes",
+			 "code cache flushes, %zu of %zu KiB of code cache in use",
 			 (unsigned long long)dc->jit_blocks, (unsigned long long)dc->jit_links,
-			 (unsigned long long)dc->jit_ind_fills, (unsigned long long)dc->jit_flushes);
+			 (unsigned long long)dc->jit_ind_fills, (unsigned long long)dc->jit_flushes,
+			 (size_t)(dc->jit.used / KiB), (size_t)(dc->jit.size / KiB));
 	if (dc && dc->jit_on)
 		jit_cache_destroy(&dc->jit);
 	if (dc)
@@ -553,7 +554,6 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 {
 	struct jit_env env = {
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
-	    .link_gen = &cpu->tlb.link_gen,
 	    .serial_off = offsetof(struct soft_block, serial),
 	    .ind = dc->ind,
 	    .amd_shift = soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT),
@@ -687,7 +687,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 		dc->jit_ind_fills++;
 		return;
 	}
-	jit_link(&dc->jit, site, gen, epoch, b, b->serial, b->jit, cpu->rip);
+	jit_link(&dc->jit, site, cpu, gen, epoch, b, b->serial, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 

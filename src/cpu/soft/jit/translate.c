@@ -41,19 +41,21 @@
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
 #define OFF_RUN       ((s32)offsetof(struct soft_cpu, run))
 #define OFF_RUN_RIP   ((s32)offsetof(struct soft_cpu, run_rip))
+#define OFF_LINK_GEN  ((s32)offsetof(struct soft_cpu, tlb.link_gen))
 
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
 #define BODY_OFFSET 12
-/* The fields of a link site (8-byte immediates of mov r64, imm64). */
+/* The fields of a link site (8-byte immediates of mov r64, imm64, then the
+ * disp32 of cmp rdx, [rbx + disp32]). */
 #define SITE_GEN     2  /* the link generation it was made under */
-#define SITE_GENADDR 12 /* which one: &cpu->tlb.link_gen or link_gen_g */
-#define SITE_BLOCK   22
-#define SITE_CODE    32
-#define SITE_RIP     42
-#define SITE_TRIES   52 /* data: links made to a block other than the last one */
-#define SITE_SERIAL  62 /* the block's build serial */
-#define SITE_EPOCH   72
+#define SITE_BLOCK   12
+#define SITE_CODE    22
+#define SITE_RIP     32
+#define SITE_TRIES   42 /* data: links made to a block other than the last one */
+#define SITE_SERIAL  52 /* the block's build serial */
+#define SITE_EPOCH   62
+#define SITE_GENOFF  73 /* which generation: tlb.link_gen or link_gen_g, from rbx */
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
  * conditional branch run by its handler) stops being linked after this many
@@ -61,6 +63,9 @@
 #define SITE_MAX_TRIES 4
 
 /* The four reasons to stop, tested as one dword at OFF_STOPS. */
+_Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) > 127,
+	       "a link site compares the generation at a disp32 from rbx");
+
 _Static_assert(OFF_STOPS % 4 == 0, "the stop reasons are one aligned dword");
 _Static_assert(offsetof(struct soft_cpu, kick) == OFF_STOPS + 1 &&
 		       offsetof(struct soft_cpu, attention) == OFF_STOPS + 2 &&
@@ -166,18 +171,23 @@ static void enter_next(struct jit_emit *e, enum jit_reg sum, enum jit_reg block,
 
 /* Leaves the block with cpu->rip already where the guest goes next and
  * `retired` of its instructions done: through the link site when it may
- * (translate.h), else back to soft_exec() with the site in cpu->jit_exit. */
-static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi);
+ * (translate.h), else back to soft_exec() with the site in cpu->jit_exit.
+ * rip_known: every way to this site stores the same RIP (a direct branch,
+ * the end of the block after host code), so a link made here is always to
+ * that RIP and the site need not compare it. */
+static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
+		      bool rip_known);
 
 static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
-		  const u8 *epi)
+		  const u8 *epi, bool rip_known)
 {
 	jit_mov_ri(e, JR_RAX, retired);
-	leave_rax(e, env, epi);
+	leave_rax(e, env, epi, rip_known);
 }
 
 /* leave() with the count already in rax. */
-static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi)
+static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
+		      bool rip_known)
 {
 	u8 *fail[12], *site;
 	unsigned nf = 0;
@@ -187,18 +197,21 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		return;
 	}
 	site = e->p;
-	jit_mov_ri64(e, JR_RDX, SITE_NEVER);                         /* SITE_GEN */
-	jit_mov_ri64(e, JR_RSI, (u64)(uintptr_t)env->link_gen);      /* SITE_GENADDR */
-	jit_mov_ri64(e, JR_RDI, 0);                                  /* SITE_BLOCK */
-	jit_mov_ri64(e, JR_R8, 0);                                   /* SITE_CODE */
-	jit_mov_ri64(e, JR_R9, 0);                                   /* SITE_RIP */
-	jit_mov_ri64(e, JR_R10, 0);                                  /* SITE_TRIES */
-	jit_mov_ri64(e, JR_R11, SITE_NEVER);                         /* SITE_SERIAL */
-	jit_mov_ri64(e, JR_RCX, SITE_NEVER);                         /* SITE_EPOCH */
-	jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
+	jit_mov_ri64(e, JR_RDX, SITE_NEVER); /* SITE_GEN */
+	jit_mov_ri64(e, JR_RDI, 0);          /* SITE_BLOCK */
+	jit_mov_ri64(e, JR_R8, 0);           /* SITE_CODE */
+	jit_mov_ri64(e, JR_R9, 0);           /* SITE_RIP */
+	jit_mov_ri64(e, JR_R10, 0);          /* SITE_TRIES */
+	jit_mov_ri64(e, JR_R11, SITE_NEVER); /* SITE_SERIAL */
+	jit_mov_ri64(e, JR_RCX, SITE_NEVER); /* SITE_EPOCH */
+	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RBX, OFF_LINK_GEN); /* SITE_GENOFF (a disp32) */
+	if (e->p - site != SITE_GENOFF + 4)
+		e->full = true; /* a site jit_link() would patch wrong: no code */
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RSI, 0);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	if (!rip_known) {
+		jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
+		fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	}
 	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, env->serial_off);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
@@ -319,8 +332,8 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 	return !old || old == rip || site_get(site, SITE_TRIES) < SITE_MAX_TRIES;
 }
 
-void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
-	      u64 serial, jit_block_fn *code, u64 rip)
+void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
+	      u64 epoch, const void *block, u64 serial, jit_block_fn *code, u64 rip)
 {
 	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
 	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
@@ -332,9 +345,10 @@ void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, con
 	memcpy(w + SITE_SERIAL, &serial, 8);
 	memcpy(w + SITE_CODE, &body, 8);
 	memcpy(w + SITE_RIP, &rip, 8);
-	u64 gen = *gen_addr, ga = (u64)(uintptr_t)gen_addr;
+	u64 gen = *gen_addr;
+	s32 off = (s32)((const u8 *)gen_addr - (const u8 *)cpu);
 
-	memcpy(w + SITE_GENADDR, &ga, 8);
+	memcpy(w + SITE_GENOFF, &off, 4);
 	memcpy(w + SITE_EPOCH, &epoch, 8);
 	memcpy(w + SITE_GEN, &gen, 8);
 }
@@ -582,7 +596,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 				    &mem[k].after, mem[k].flags, mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
-	leave(&e, env, n, epi);
+	leave(&e, env, n, epi, last_native && !rip_stored);
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. A
 	 * handler in the middle of the block rarely leaves (a stop request, a
 	 * far branch): those share one site, which keeps blocks small; the last
@@ -591,7 +605,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	for (unsigned i = 0; i + 1 < n; i++) {
 		if (exits[i][0] && !shared) {
 			shared = e.p;
-			leave_rax(&e, env, epi);
+			leave_rax(&e, env, epi, false);
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -603,7 +617,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			jit_mov_ri(&e, JR_RAX, i + 1);
 			jit_jmp_to(&e, shared);
 		} else {
-			leave(&e, env, i + 1, epi);
+			leave(&e, env, i + 1, epi, false);
 		}
 	}
 	/* Taken native branches: flags saved, RIP at the target. */
@@ -611,7 +625,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		jit_patch_here(&e, taken[k].at);
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
-		leave(&e, env, taken[k].retired, epi);
+		leave(&e, env, taken[k].retired, epi, true);
 	}
 	return (jit_block_fn *)jit_cache_commit(c, &e);
 }

@@ -52,7 +52,6 @@ struct jit_ind_entry {
 /* What translated code needs to know about its surroundings. */
 struct jit_env {
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
-	const u64 *link_gen; /* &cpu->tlb.link_gen (any valid address will do) */
 	s32 serial_off;      /* where a decoded block keeps its build serial */
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
 	const u8 *stub;      /* the dispatch stub (jit_translate_stub), or NULL */
@@ -68,13 +67,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 
 /* Points the link site at (from cpu->jit_exit) at the translated block
  * block / code starting at rip, valid while the link generation at gen_addr
- * (the vCPU's tlb.link_gen, or link_gen_g for a block in a page mapped
- * global) keeps the value it has now, the code epoch is epoch and the
+ * (cpu's tlb.link_gen, or link_gen_g for a block in a page mapped global)
+ * keeps the value it has now, the code epoch is epoch and the
  * decoded block's build serial (at env->serial_off in block) is still
  * serial. The caller has checked the block's bytes under epoch and that its
  * page is tracked by the codemap. */
-void jit_link(struct jit_cache *c, u8 *site, const u64 *gen_addr, u64 epoch, const void *block,
-	      u64 serial, jit_block_fn *code, u64 rip);
+void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
+	      u64 epoch, const void *block, u64 serial, jit_block_fn *code, u64 rip);
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);
