@@ -1,0 +1,63 @@
+#!/bin/bash
+# popek binaries and QEMU TCG side by side, rounds interleaved so that the
+# machine's load hits all alike: boot of the default guest to "popek guest
+# ready" with the default command line and with the kernel's crypto
+# self-tests on, and the CPU-bound guest program (bench/cpu_work.h, 200
+# rounds). Prints each run, then medians, ranges and each binary's ratio to
+# QEMU. Measures and prints; never fails on speed.
+# usage: RUNS=5 bench/side_by_side.sh POPEK... (e.g. a 'start' and an 'end' build)
+set -u
+cd "$(dirname "$0")/.."
+if [ $# -lt 1 ]; then
+	echo "usage: bench/side_by_side.sh POPEK... (executables)" >&2
+	exit 2
+fi
+RUNS=${RUNS:-5}
+KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
+MARKER="popek guest ready"
+SELFTEST="console=ttyS0 quiet panic=-1"
+QEMU_BOOT=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M
+	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD")
+QEMU_CPU=(qemu-system-x86_64 -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf)
+
+. bench/lib.sh
+
+wall() { # cmd...: wall seconds
+	local s
+	s=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 </dev/null
+	echo "$(date +%s.%N) - $s" | bc
+}
+
+rm -f build/bench/bench_cpu.elf # the Makefile does not see ROUNDS change
+make -s -C bench/guest ROUNDS=200 >/dev/null
+out=$(mktemp)
+for r in $(seq "$RUNS"); do
+	for i in $(seq $#); do
+		p=${!i}
+		echo "boot $i $(bench/boot_time.sh "$MARKER" 300 "$p" run --kernel "$KERNEL" \
+			--initrd "$INITRD" --mem 256M --engine soft)"
+		echo "selftests $i $(bench/boot_time.sh "$MARKER" 300 "$p" run --kernel "$KERNEL" \
+			--initrd "$INITRD" --mem 256M --engine soft --cmdline "$SELFTEST")"
+		echo "program $i $(wall "$p" run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M)"
+	done
+	echo "boot qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_BOOT[@]}" \
+		-append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")"
+	echo "selftests qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_BOOT[@]}" \
+		-append "$SELFTEST tsc_early_khz=2000000")"
+	echo "program qemu $(wall "${QEMU_CPU[@]}")"
+done | tee "$out"
+echo
+printf '%-10s %-6s %9s %15s %10s\n' what who median range "/ qemu"
+for what in boot selftests program; do
+	q=$(awk -v w="$what" '$1 == w && $2 == "qemu" { print $3 }' "$out" | median)
+	for who in $(seq $#) qemu; do
+		v=$(awk -v w="$what" -v p="$who" '$1 == w && $2 == p { print $3 }' "$out")
+		range=$(printf '%s\n' "$v" | sort -g | sed -n '1p;$p' | xargs printf '%.2f-' | sed 's/-$//')
+		m=$(printf '%s\n' "$v" | median)
+		printf '%-10s %-6s %9.3f %15s %10s\n' "$what" "$who" "$m" "$range" "$(ratio "$m" "$q")"
+	done
+done
+echo "(who: the binaries in the order given: $*)"
+rm -f "$out"
