@@ -148,10 +148,10 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		if ((r <= 1 || r == 4 || r == 5 || r == 7) && (count & (in->size == 8 ? 63 : 31)))
 			return JN_SHIFT; /* ROL ROR SHL SHR SAR */
 	}
-	if (op == 0xd3 && !in->mem && in->size == 8) {
+	if (op == 0xd3 && !in->mem) {
 		unsigned r = in->reg & 7;
-		if (r <= 1 || r == 4 || r == 5 || r == 7)
-			return JN_SHIFT_CL; /* ROL ROR SHL SHR SAR */
+		if (r == 4 || r == 5 || r == 7 || (in->size == 8 && r <= 1))
+			return JN_SHIFT_CL; /* SHL SHR SAR; ROL ROR r64 */
 	}
 	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
 		return JN_INCDEC;

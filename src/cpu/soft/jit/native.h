@@ -20,9 +20,10 @@ enum jit_native_kind {
 		      * leaves some flags undefined, and vendors differ there; with
 		      * live flags, jit_native_shift_flags/jit_native_imul_flags */
 	JN_INCDEC,   /* INC/DEC: reads CF (as JN_CMOV) */
-	JN_SHIFT_CL, /* ROL/ROR/SHL/SHR/SAR r64, CL: a zero count keeps the flags,
-		      * others leave some undefined; native only where its flags
-		      * are dead (the translator decides, else the handler) */
+	JN_SHIFT_CL, /* ROL/ROR/SHL/SHR/SAR r64 and SHL/SHR/SAR r32, CL: a zero
+		      * count keeps the flags, others leave some undefined: the
+		      * host's shift where its flags are dead (64-bit), else
+		      * jit_native_shift_cl_flags (not a rotate: the handler) */
 	JN_CMOV,     /* CMOVcc r, r and SETcc r8: reads the flags (the guest's
 		      * are loaded into the host's first if saved) */
 	JN_CARRY,    /* ADC/SBB with registers and immediates: as JN_CMOV, and
@@ -71,6 +72,15 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 bool jit_native_is_rotate(const struct soft_insn *in);
 void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 			    bool amd);
+
+/* A JN_SHIFT_CL shift (SHL, SHR, SAR) whose flags are live, or any 32-bit
+ * one: CL & 31 (63) is tested, and unless zero the host shifts and ax is
+ * left as above. Returns the rel32 of the jump taken for a zero count (the
+ * value and the flags as they were): the caller points it past the flags'
+ * store, where a 32-bit register is zero-extended as the interpreter does.
+ * Pins the registers it uses; clobbers rax, rcx, rdx and the host's flags. */
+u8 *jit_native_shift_cl_flags(struct jit_emit *e, struct jit_regs *rg,
+			      const struct soft_insn *in, bool amd);
 
 /* The same for IMUL r, r: CF and OF the host's; SF ZF AF PF as the model
  * has them (exec/muldiv.c): keep = SQ_MUL_KEEPS_SZAP, where they stay as

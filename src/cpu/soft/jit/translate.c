@@ -407,6 +407,26 @@ static void handler_out_of_line(struct jit_emit *e, const struct soft_insn *in, 
 	jit_jmp_to(e, back);
 }
 
+/* A shift by CL with its flags saved (jit_native_shift_cl_flags): pending
+ * flags are saved first, since a zero count keeps them; a zero count skips
+ * the store and zero-extends a 32-bit register, as the interpreter does. */
+static void shift_cl_live(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			  bool amd, bool pending)
+{
+	if (pending)
+		flags_save(e);
+	u8 *zero = jit_native_shift_cl_flags(e, rg, in, amd);
+	flags_word_store(e);
+	u8 *done = jit_jmp_fwd(e);
+	jit_patch_here(e, zero);
+	enum jit_reg d = jit_regs_get(rg, e, in->rm, true);
+	if (in->size == 4)
+		jit_mov_rr_sz(e, 4, d, d);
+	jit_patch_here(e, done);
+	jit_regs_dirty(rg, in->rm);
+	jit_regs_unpin(rg);
+}
+
 jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
 			    const struct jit_env *env)
 {
@@ -446,10 +466,15 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 
-		if (kind == JN_SHIFT_CL && !flags_dead(in, i, n))
-			kind = JN_NONE;
+		/* A shift by CL with live flags, or a 32-bit one (a zero count
+		 * still zero-extends): the modelled flags, saved. A rotate by CL
+		 * keeps flags it finds: the handler. */
+		bool cl_live = kind == JN_SHIFT_CL && (in[i].size == 4 || !flags_dead(in, i, n));
 
-		bool live = kind == JN_SHIFT && !flags_dead(in, i, n);
+		if (cl_live && (in[i].reg & 7) <= JS_ROR)
+			kind = JN_NONE;
+		bool live = (kind == JN_SHIFT && !flags_dead(in, i, n)) ||
+			    (kind == JN_SHIFT_CL && cl_live);
 		/* A rotate and AMD's IMUL keep some of the flags they find. */
 		bool keeps = live && (jit_native_is_rotate(&in[i]) ||
 				      (jit_native_is_imul(&in[i]) && env->mul_keeps));
@@ -466,11 +491,15 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		}
 		if (live) {
 			/* Live flags: the host's, the undefined ones as modelled. */
-			if (jit_native_is_imul(&in[i]))
-				jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps);
-			else
-				jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift);
-			flags_word_store(&e);
+			if (kind == JN_SHIFT_CL) {
+				shift_cl_live(&e, &rg, &in[i], env->amd_shift, pending);
+			} else {
+				if (jit_native_is_imul(&in[i]))
+					jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps);
+				else
+					jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift);
+				flags_word_store(&e);
+			}
 			pending = false;
 			last_native = true;
 			rip_stored = jumps = false;

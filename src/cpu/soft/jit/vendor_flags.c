@@ -5,6 +5,7 @@
  * exec/muldiv.c), so translated code gives the interpreter's flags on any
  * host. They are left in ax as SOFT_LAZY_HOST keeps them (LAHF's AH, OF in
  * AL), for the translator to save. */
+#include "core/x86_state.h"
 #include "cpu/soft/decode/decode.h"
 #include "cpu/soft/jit/native.h"
 
@@ -71,6 +72,45 @@ void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struc
 		jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
 	jit_regs_dirty(rg, in->rm);
 	jit_regs_unpin(rg);
+}
+
+/* The modelled OF of a shift by any count from 1 up is the formula that
+ * gives the defined OF of a count of 1 (exec/shift.c), so one sequence
+ * serves every count the guest's CL may hold; a zero count changes nothing
+ * (but a 32-bit register's upper half: the caller). */
+u8 *jit_native_shift_cl_flags(struct jit_emit *e, struct jit_regs *rg,
+			      const struct soft_insn *in, bool amd)
+{
+	unsigned op = in->reg & 7, size = in->size;
+	enum jit_reg d;
+	u8 *zero;
+
+	jit_mov_rr(e, JR_RCX, jit_regs_get(rg, e, X86_RCX, true));
+	d = jit_regs_get(rg, e, in->rm, true);
+	jit_test_ri(e, 1, JR_RCX, size == 8 ? 63 : 31);
+	zero = jit_jcc_fwd(e, JC_E);
+	if (!amd && op == JS_SHL) /* Intel: off the value before */
+		of_top_two(e, size, d);
+	else if (!amd && op == JS_SHR)
+		top_bit(e, size, d);
+	jit_shift_cl(e, (enum jit_shift)op, size, d);
+	jit_emit_bytes(e, (const u8[]){0x9f}, 1); /* lahf */
+	if (!amd && op == JS_SAR) {
+		jit_emit_bytes(e, (const u8[]){0xb0, 0x00}, 2); /* mov al, 0 */
+	} else if (!amd) {
+		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+	} else { /* AMD: off the result */
+		if (op == JS_SHL) {
+			top_bit(e, size, d);
+			jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5); /* xor dl, ah; and dl, 1 */
+		} else {
+			of_top_two(e, size, d);
+		}
+		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+	}
+	/* AF after a shift: set on AMD, clear on Intel. */
+	jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
+	return zero;
 }
 
 bool jit_native_is_imul(const struct soft_insn *in)
