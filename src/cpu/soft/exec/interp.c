@@ -586,8 +586,7 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 
 /* Runs b in the interpreter or as translated code, catching a fault: a run
  * of the lockstep check. */
-static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b,
-			 bool translated)
+static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b, bool translated)
 {
 	cpu->run = b;
 	cpu->run_rip = cpu->rip;

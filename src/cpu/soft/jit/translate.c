@@ -62,10 +62,10 @@
  * changes: relinking it costs more than it saves. */
 #define SITE_MAX_TRIES 4
 
-/* The four reasons to stop, tested as one dword at OFF_STOPS. */
 _Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) > 127,
 	       "a link site compares the generation at a disp32 from rbx");
 
+/* The four reasons to stop, tested as one dword at OFF_STOPS. */
 _Static_assert(OFF_STOPS % 4 == 0, "the stop reasons are one aligned dword");
 _Static_assert(offsetof(struct soft_cpu, kick) == OFF_STOPS + 1 &&
 		       offsetof(struct soft_cpu, attention) == OFF_STOPS + 2 &&
