@@ -382,7 +382,7 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(30)) {
+	switch (rnd(29)) {
 	case 26: /* NOT r, NEG r */
 		p[n++] = (u8)(rex & ~4);
 		p[n++] = 0xf7;
@@ -403,21 +403,7 @@ static unsigned gen_insn(u8 *p, unsigned at)
 		}
 		break;
 	}
-	case 28: /* MOVSX r, r8 / r16, or r, byte/word [r15 + disp8] */
-		if (rnd(2)) {
-			p[n++] = rex;
-			p[n++] = 0x0f;
-			p[n++] = rnd(2) ? 0xbe : 0xbf;
-			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
-		} else {
-			p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
-			p[n++] = 0x0f;
-			p[n++] = rnd(2) ? 0xbe : 0xbf;
-			p[n++] = (u8)(0x47 | (a & 7) << 3);
-			p[n++] = (u8)rnd(128);
-		}
-		break;
-	case 29: /* MOV word [r15 + disp8], r16 / imm16 */
+	case 28: /* MOV word [r15 + disp8], r16 / imm16 */
 		p[n++] = 0x66;
 		p[n++] = (u8)(0x41 | (a & 8 ? 4 : 0));
 		if (rnd(2)) {
@@ -463,10 +449,10 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			p[n++] = (u8)imm;
 		break;
 	}
-	case 23: /* MOVZX r, r8 / r16; IMUL r, r (its flags sometimes pushed) */
+	case 23: /* MOVZX or MOVSX r, r8 / r16; IMUL r, r (its flags sometimes pushed) */
 		p[n++] = rex;
 		p[n++] = 0x0f;
-		p[n++] = (u8)(rnd(3) == 0 ? 0xaf : rnd(2) ? 0xb6 : 0xb7);
+		p[n++] = (u8)(rnd(3) == 0 ? 0xaf : 0xb6 | rnd(2) | rnd(2) << 3);
 		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
 		if (p[n - 2] == 0xaf && rnd(2)) {
 			p[n++] = 0x9c;
@@ -554,11 +540,11 @@ static unsigned gen_insn(u8 *p, unsigned at)
 		p[n++] = (u8)(0x47 | (a & 7) << 3); /* mod 01, rm r15 */
 		p[n++] = (u8)rnd(128);
 		break;
-	case 14: /* MOVZX r, byte/word [r15 + disp8], or MOV [r15 + disp8], imm32 */
+	case 14: /* MOVZX or MOVSX r, byte/word [r15 + disp8], or MOV [r15 + disp8], imm32 */
 		if (rnd(2)) {
 			p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
 			p[n++] = 0x0f;
-			p[n++] = rnd(2) ? 0xb6 : 0xb7;
+			p[n++] = (u8)(0xb6 | rnd(2) | rnd(2) << 3);
 			p[n++] = (u8)(0x47 | (a & 7) << 3);
 			p[n++] = (u8)rnd(128);
 		} else {

@@ -146,7 +146,7 @@ struct soft_cpu {
 	/* Accesses that cannot be repeated or undone: devices (port I/O,
 	 * MMIO), the clock, random numbers, MSR writes, hypercalls. */
 	u64 stat_side;
-	struct soft_lockstep *lockstep; /* a lockstep check is logging write pages (jit/lockstep.h) */
+	struct soft_lockstep *lockstep; /* a lockstep check is logging writes (jit/lockstep.h) */
 };
 
 /* ---- Faults (exception.c) ---------------------------------------------

@@ -22,13 +22,55 @@ static void top_bit(struct jit_emit *e, unsigned size, enum jit_reg v)
 	jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
 }
 
-/* dl = 1 when the top two bits of v differ. Changes the host's flags. */
-static void of_top_two(struct jit_emit *e, unsigned size, enum jit_reg v)
+/* dl = the top bit of (v moved one place by op) ^ v: with SHL, 1 when the
+ * top two bits of v differ; with ROR, its bit 0 ^ its top bit. Changes the
+ * host's flags. */
+static void moved_xor_top(struct jit_emit *e, unsigned size, enum jit_reg v, enum jit_shift op)
 {
 	jit_mov_rr_sz(e, size, JR_RDX, v);
-	jit_shift_ri(e, JS_SHL, size, JR_RDX, 1);
+	jit_shift_ri(e, op, size, JR_RDX, 1);
 	jit_alu_rr(e, JA_XOR, size, JR_RDX, v);
 	jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
+}
+
+/* dl = the modelled OF of a shift or rotate by a count above 1, as a one-bit
+ * move would give it. Intel reads it off the value before, in v (ROL, SHL:
+ * its top two bits differ; SHR: its top bit; ROR: its bit 0 ^ its top bit;
+ * SAR: 0, which the caller writes). Changes the host's flags. */
+static void intel_of(struct jit_emit *e, unsigned op, unsigned size, enum jit_reg v)
+{
+	if (op == JS_SHR)
+		top_bit(e, size, v);
+	else /* ROL, SHL; ROR */
+		moved_xor_top(e, size, v, op == JS_ROR ? JS_ROR : JS_SHL);
+}
+
+/* AMD reads it off the result, in v, after LAHF (left: its top bit ^ CF;
+ * right: its top two bits differ). */
+static void amd_of(struct jit_emit *e, unsigned op, unsigned size, enum jit_reg v)
+{
+	if (op == JS_ROL || op == JS_SHL) {
+		top_bit(e, size, v);
+		jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5); /* xor dl, ah; and dl, 1 */
+	} else {
+		moved_xor_top(e, size, v, JS_SHL);
+	}
+}
+
+/* AF after a shift (not a rotate, which keeps it): set on AMD, clear on Intel. */
+static void shift_af(struct jit_emit *e, bool amd)
+{
+	jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
+}
+
+static void of_dl_to_al(struct jit_emit *e)
+{
+	jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+}
+
+static void of_clear_al(struct jit_emit *e)
+{
+	jit_emit_bytes(e, (const u8[]){0xb0, 0x00}, 2); /* mov al, 0 */
 }
 
 void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
@@ -36,40 +78,23 @@ void jit_native_shift_flags(struct jit_emit *e, struct jit_regs *rg, const struc
 {
 	unsigned op = in->reg & 7, size = in->size;
 	unsigned count = in->opcode == 0xd1 ? 1 : (unsigned)in->imm & (size == 8 ? 63 : 31);
-	bool left = op == JS_ROL || op == JS_SHL;
 	enum jit_reg d = jit_regs_get(rg, e, in->rm, true);
 
 	jit_mov_rr(e, JR_RCX, d); /* the value before */
 	jit_shift_ri(e, (enum jit_shift)op, size, d, (u8)count);
 	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
-	/* OF, defined for a count of 1 only (SETO has it); above, as a one-bit
-	 * move would give it: AMD reads it off the result (left: its top bit ^
-	 * CF; right: its top two bits differ), Intel off the value before
-	 * (ROL, SHL: its top two bits differ; SHR: its top bit; ROR: its bit 0
-	 * ^ its top bit; SAR: 0). */
+	/* OF is defined for a count of 1 only (SETO has it). */
 	if (count > 1 && !amd && op == JS_SAR) {
-		jit_emit_bytes(e, (const u8[]){0xb0, 0x00}, 2); /* mov al, 0 */
+		of_clear_al(e);
 	} else if (count > 1) {
-		if (amd && left) {
-			top_bit(e, size, d);
-			jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5); /* xor dl, ah; and dl, 1 */
-		} else if (amd) {
-			of_top_two(e, size, d);
-		} else if (left) {
-			of_top_two(e, size, JR_RCX);
-		} else if (op == JS_SHR) {
-			top_bit(e, size, JR_RCX);
-		} else { /* ROR */
-			jit_mov_rr_sz(e, size, JR_RDX, JR_RCX);
-			jit_shift_ri(e, JS_ROR, size, JR_RDX, 1);
-			jit_alu_rr(e, JA_XOR, size, JR_RDX, JR_RCX);
-			jit_shift_ri(e, JS_SHR, size, JR_RDX, (u8)(size * 8 - 1));
-		}
-		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+		if (amd)
+			amd_of(e, op, size, d);
+		else
+			intel_of(e, op, size, JR_RCX);
+		of_dl_to_al(e);
 	}
-	/* AF after a shift: set on AMD, clear on Intel (a rotate keeps it). */
 	if (op > JS_ROR)
-		jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
+		shift_af(e, amd);
 	jit_regs_dirty(rg, in->rm);
 	jit_regs_unpin(rg);
 }
@@ -89,27 +114,18 @@ u8 *jit_native_shift_cl_flags(struct jit_emit *e, struct jit_regs *rg,
 	d = jit_regs_get(rg, e, in->rm, true);
 	jit_test_ri(e, 1, JR_RCX, size == 8 ? 63 : 31);
 	zero = jit_jcc_fwd(e, JC_E);
-	if (!amd && op == JS_SHL) /* Intel: off the value before */
-		of_top_two(e, size, d);
-	else if (!amd && op == JS_SHR)
-		top_bit(e, size, d);
+	if (!amd && op != JS_SAR) /* Intel's OF: off the value before (rcx holds the count) */
+		intel_of(e, op, size, d);
 	jit_shift_cl(e, (enum jit_shift)op, size, d);
 	jit_emit_bytes(e, (const u8[]){0x9f}, 1); /* lahf */
 	if (!amd && op == JS_SAR) {
-		jit_emit_bytes(e, (const u8[]){0xb0, 0x00}, 2); /* mov al, 0 */
-	} else if (!amd) {
-		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
-	} else { /* AMD: off the result */
-		if (op == JS_SHL) {
-			top_bit(e, size, d);
-			jit_emit_bytes(e, (const u8[]){0x30, 0xe2, 0x80, 0xe2, 0x01}, 5); /* xor dl, ah; and dl, 1 */
-		} else {
-			of_top_two(e, size, d);
-		}
-		jit_emit_bytes(e, (const u8[]){0x88, 0xd0}, 2); /* mov al, dl */
+		of_clear_al(e);
+	} else {
+		if (amd)
+			amd_of(e, op, size, d);
+		of_dl_to_al(e);
 	}
-	/* AF after a shift: set on AMD, clear on Intel. */
-	jit_emit_bytes(e, amd ? (const u8[]){0x80, 0xcc, 0x10} : (const u8[]){0x80, 0xe4, 0xef}, 3);
+	shift_af(e, amd);
 	return zero;
 }
 
