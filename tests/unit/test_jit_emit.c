@@ -204,6 +204,10 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_movsx_rm(&e, 2, 8, JR_R11, JR_RDX, 0), "movsx r11, word ptr [rdx]");
 	SAME(jit_mov_mr(&e, 2, JR_RDX, 0, JR_R9), "mov [rdx], r9w");
 	SAME(jit_mov_mi(&e, 2, JR_RDX, 0, 0x1234), "mov word ptr [rdx], 0x1234");
+	SAME(jit_mov_rm_x(&e, JR_RDX, JR_RBX, JR_RCX, 0x660), "mov rdx, [rbx+rcx*1+0x660]");
+	SAME(jit_mov_rm_x(&e, JR_R9, JR_R13, JR_R10, 0), "mov r9, [r13+r10*1]");
+	SAME(jit_alu_rm_x(&e, JA_CMP, JR_RDX, JR_RBX, JR_RCX, 0x640), "cmp rdx, [rbx+rcx*1+0x640]");
+	SAME(jit_alu_rm_x(&e, JA_ADD, JR_R8, JR_R12, JR_R11, -8), "add r8, [r12+r11*1-0x08]");
 	SAME(jit_push(&e, JR_RBX), "push rbx");
 	SAME(jit_push(&e, JR_R15), "push r15");
 	SAME(jit_pop(&e, JR_R9), "pop r9");
@@ -227,6 +231,34 @@ static void test_emit_vs_zydis(void)
 	if (strcmp(text, want_call))
 		printf("  patched jnz: Zydis reads \"%s\", want \"%s\"\n", text, want_call);
 	CHECK(!strcmp(text, want_call));
+	/* RIP-relative forms (link sites' data): Zydis shows the absolute
+	 * address, which must be where the data is. */
+	for (unsigned k = 0; k < 3; k++) {
+		static const char *const what[] = {"lea r9, [0x%016llX]",
+						   "cmp rcx, [0x%016llX]; ret",
+						   "mov r10, [0x%016llX]; ret"};
+		unsigned long long at = (unsigned long long)(uintptr_t)buf;
+		char want[80];
+		u8 *d = NULL;
+
+		jit_emit_init(&e, buf, sizeof(buf), 0);
+		if (k == 0)
+			jit_lea_rip(&e, JR_R9, buf);
+		else
+			d = k == 1 ? jit_alu_r_rip(&e, JA_CMP, JR_RCX) : jit_mov_r_rip(&e, JR_R10);
+		if (d) {
+			jit_ret(&e);
+			jit_patch_here(&e, d); /* the data: just after the ret */
+			at += 8;
+		}
+		snprintf(want, sizeof(want), what[k], at);
+		zydis_text(buf, jit_emit_len(&e), (u64)(uintptr_t)buf, text, sizeof(text));
+		n++;
+		if (strcmp(text, want)) {
+			printf("  RIP-relative %u: Zydis reads \"%s\", want \"%s\"\n", k, text, want);
+			bad++;
+		}
+	}
 #undef SAME
 	printf("  %u encodings compared with Zydis, %u differ\n", n, bad);
 	CHECK_EQ(bad, 0);

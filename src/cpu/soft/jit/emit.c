@@ -328,14 +328,19 @@ u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc)
 	return e->full ? NULL : e->p - 4;
 }
 
-void jit_patch_here(struct jit_emit *e, u8 *at)
+void jit_patch_to(struct jit_emit *e, u8 *at, const u8 *target)
 {
 	s32 rel;
 
 	if (!at || e->full)
 		return;
-	rel = (s32)(e->p - (at + 4));
+	rel = (s32)(target - (at + 4));
 	memcpy(at, &rel, 4);
+}
+
+void jit_patch_here(struct jit_emit *e, u8 *at)
+{
+	jit_patch_to(e, at, e->p);
 }
 
 void jit_jmp_to(struct jit_emit *e, const u8 *target)
@@ -417,6 +422,27 @@ void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg b
 	modrm_sib(e, r, base, index, (unsigned)__builtin_ctz(scale | 16), disp);
 }
 
+/* opcode r, [base + index + disp] (a base, and an index that is not rsp). */
+static void op_rm_x(struct jit_emit *e, u8 opcode, unsigned size, enum jit_reg r,
+		    enum jit_reg base, enum jit_reg index, s32 disp)
+{
+	prefixes_sib(e, size, r, base, index);
+	put8(e, opcode);
+	modrm_sib(e, r, base, index, 0, disp);
+}
+
+void jit_mov_rm_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
+		  s32 disp)
+{
+	op_rm_x(e, 0x8b, 8, r, base, index, disp);
+}
+
+void jit_alu_rm_x(struct jit_emit *e, enum jit_alu op, enum jit_reg r, enum jit_reg base,
+		  enum jit_reg index, s32 disp)
+{
+	op_rm_x(e, (u8)(op * 8 + 3), 8, r, base, index, disp);
+}
+
 void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg dst,
 		enum jit_reg src)
 {
@@ -465,12 +491,33 @@ void jit_mov_ri64(struct jit_emit *e, enum jit_reg r, u64 imm)
 	jit_emit_bytes(e, &imm, 8);
 }
 
-void jit_jmp_reg(struct jit_emit *e, enum jit_reg r)
+/* REX.W op r, [rip + disp32] with the disp32 left 0: returns its position. */
+static u8 *op_r_rip(struct jit_emit *e, u8 op, enum jit_reg r)
 {
-	if (r & 8)
-		put8(e, 0x41);
-	put8(e, 0xff);
-	modrm_reg(e, 4, r);
+	put8(e, (u8)(0x48 | (r & 8 ? 4 : 0)));
+	put8(e, op);
+	put8(e, (u8)((r & 7) << 3 | 5)); /* mod 00, rm 101: RIP-relative */
+	put32(e, 0);
+	return e->full ? NULL : e->p - 4;
+}
+
+u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r)
+{
+	return op_r_rip(e, (u8)(op << 3 | 3), r);
+}
+
+u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r)
+{
+	return op_r_rip(e, 0x8b, r);
+}
+
+void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target)
+{
+	u8 *at = op_r_rip(e, 0x8d, r);
+	s32 rel = (s32)(target - (at + 4));
+
+	if (at)
+		memcpy(at, &rel, 4);
 }
 
 void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp)

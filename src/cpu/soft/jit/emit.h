@@ -97,14 +97,20 @@ void jit_ret(struct jit_emit *e);
  * through scratch (mov scratch, imm64; call scratch). */
 void jit_call(struct jit_emit *e, const void *target, enum jit_reg scratch);
 /* jmp/jcc rel32 to a place not yet known: returns the position of the
- * rel32 for jit_patch_rel32(), or NULL when the buffer is full. */
+ * rel32 for jit_patch_here(), or NULL when the buffer is full. */
 u8 *jit_jmp_fwd(struct jit_emit *e);
 u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
-/* Points the rel32 at at the current position. */
+/* Points the rel32 at at the current position, or at target. */
 void jit_patch_here(struct jit_emit *e, u8 *at);
-/* jmp reg and jmp qword [base + disp]. */
-void jit_jmp_reg(struct jit_emit *e, enum jit_reg r);
+void jit_patch_to(struct jit_emit *e, u8 *at, const u8 *target);
+/* jmp qword [base + disp]. */
 void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
+/* op r64, [rip + disp32] and mov r64, [rip + disp32] with the disp32 to be
+ * patched (jit_patch_here() where the data is): return its position. */
+u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r);
+u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r);
+/* lea r64, [rip + disp32]: the address of target, a position in this buffer. */
+void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
 
@@ -118,6 +124,12 @@ void jit_movsx_rm(struct jit_emit *e, unsigned src_size, unsigned size, enum jit
  * base, index or both may be JR_NONE. */
 void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base,
 	       enum jit_reg index, unsigned scale, s32 disp);
+/* mov r64, [base + index + disp] and op r64, [base + index + disp] (index
+ * not rsp). */
+void jit_mov_rm_x(struct jit_emit *e, enum jit_reg r, enum jit_reg base, enum jit_reg index,
+		  s32 disp);
+void jit_alu_rm_x(struct jit_emit *e, enum jit_alu op, enum jit_reg r, enum jit_reg base,
+		  enum jit_reg index, s32 disp);
 /* op dst, src (registers). */
 void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg dst,
 		enum jit_reg src);

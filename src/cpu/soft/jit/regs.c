@@ -91,3 +91,11 @@ void jit_regs_load(const struct jit_regs *r, struct jit_emit *e)
 		if (r->host[g] >= 0)
 			jit_mov_rm(e, 8, (enum jit_reg)r->host[g], JR_RBX, GPR(g));
 }
+
+bool jit_regs_fit(const struct jit_regs *r, const struct jit_regs *top)
+{
+	for (unsigned g = 0; g < 16; g++)
+		if (r->host[g] != top->host[g])
+			return false;
+	return !(r->dirty & ~top->dirty);
+}

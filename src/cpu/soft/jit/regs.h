@@ -38,5 +38,9 @@ void jit_regs_unpin(struct jit_regs *r);
 void jit_regs_store(const struct jit_regs *r, struct jit_emit *e);
 /* Loads every cached register from cpu->gpr[] (after a handler changed them). */
 void jit_regs_load(const struct jit_regs *r, struct jit_emit *e);
+/* Whether code with registers r may jump to where the state was top (a
+ * loop's start): the same guest registers in the same host registers, and
+ * none dirty that top does not treat as dirty. */
+bool jit_regs_fit(const struct jit_regs *r, const struct jit_regs *top);
 
 #endif

@@ -11,7 +11,7 @@
  * the end of the block, a Jcc leaving the block. A flag-setting native that
  * follows with nothing in between that reads them replaces them unseen
  * (liveness within the block). A Jcc on saved flags loads them back when
- * they are in host form (jcc_saved).
+ * they are in host form (flags_word_saved).
  * Natives cannot fault, so cpu->rip and cpu->insn_rip need to be right only
  * before a handler call and when the block is left. A native memory access
  * (JN_MEM, and the stack's: JN_STACK, JN_CALL, JN_RET) checks the soft TLB
@@ -22,7 +22,14 @@
  * flags the host's are saved and the undefined ones set as the vendor
  * model sets them (jit_native_shift_flags). An instruction that reads the
  * flags (INC/DEC, ADC/SBB, CMOVcc, SETcc) gets the saved ones loaded back
- * into the host's first (flags_restore). */
+ * into the host's first (flags_word_load). A save stores the lazy-flags op
+ * only when the block cannot know it is SOFT_LAZY_HOST already (op_host).
+ *
+ * Loops: a branch back to the block's first instruction jumps to the
+ * loop's start inside the code (back_edge), after the batch's budget and the
+ * stop requests are checked, with the guest registers staying in host
+ * registers: jit_translate() runs the translation again with the registers
+ * the back edge holds loaded before the loop's start, until they fit. */
 #include <stddef.h>
 #include <string.h>
 
@@ -46,16 +53,23 @@
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
 #define BODY_OFFSET 12
-/* The fields of a link site (8-byte immediates of mov r64, imm64, then the
- * disp32 of cmp rdx, [rbx + disp32]). */
-#define SITE_GEN     2  /* the link generation it was made under */
-#define SITE_BLOCK   12
-#define SITE_CODE    22
-#define SITE_RIP     32
-#define SITE_TRIES   42 /* data: links made to a block other than the last one */
-#define SITE_SERIAL  52 /* the block's build serial */
-#define SITE_EPOCH   62
-#define SITE_GENOFF  73 /* which generation: tlb.link_gen or link_gen_g, from rbx */
+/* A link site starts with the code epoch's check in a fixed form, so that
+ * jit_link() finds its fields: mov rcx, imm64 (&epoch); mov rcx, [rcx];
+ * cmp rcx, [rip + disp32] (the disp32 at SITE_DATA_REL, pointing at the
+ * site's data); jne rel32; mov rcx, [rbx + disp32] (the disp32 at
+ * SITE_GENOFF: which link generation, tlb.link_gen or link_gen_g). */
+#define SITE_DATA_REL 16
+#define SITE_GENOFF   29
+/* A site's data, 8-byte aligned after its code. */
+struct site_data {
+	u64 epoch;  /* the code epoch the link was made under */
+	u64 gen;    /* the link generation it was made under */
+	u64 rip;    /* the RIP linked to; 0: never linked */
+	u64 block;  /* the decoded block linked to (cpu->run) */
+	u64 tries;  /* links made to a block other than the last one */
+	u32 jmp;    /* the jmp rel32 into the block's code, from the site */
+	u32 pad;
+};
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
  * conditional branch run by its handler) stops being linked after this many
@@ -80,20 +94,24 @@ _Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1 &&
 _Static_assert(sizeof(((struct soft_cpu *)0)->lazy.op) == 4, "lazy.op is stored as a dword");
 
 /* The saved-flags word in ax (LAHF's AH, OF in AL) becomes the guest's
- * lazy flags in their host form (SOFT_LAZY_HOST). */
-static void flags_word_store(struct jit_emit *e)
+ * lazy flags in their host form (SOFT_LAZY_HOST). *op_host: the lazy flags
+ * are known to be in that form already on every way here (nothing since the
+ * last store could change it), so that only the word is stored. */
+static void flags_word_store(struct jit_emit *e, bool *op_host)
 {
 	jit_mov_mr(e, 2, JR_RBX, OFF_LAZY_RES, JR_RAX);
-	jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+	if (!*op_host)
+		jit_mov_mi(e, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+	*op_host = true;
 }
 
 /* The guest's arithmetic flags, pending in the host's RFLAGS, saved: LAHF
  * and SETO, cheaper than PUSHF, and no read-modify-write of cpu->rflags.
  * Leaves the host's flags as they are; clobbers rax. */
-static void flags_save(struct jit_emit *e)
+static void flags_save(struct jit_emit *e, bool *op_host)
 {
 	jit_emit_bytes(e, (const u8[]){0x9f, 0x0f, 0x90, 0xc0}, 4); /* lahf; seto al */
-	flags_word_store(e);
+	flags_word_store(e, op_host);
 }
 
 /* The word in ax into the host's flags: SAHF; ADD AL, 0x7F sets OF from
@@ -104,13 +122,16 @@ static void flags_word_load(struct jit_emit *e)
 }
 
 /* ax = the saved flags' word when they are in host form; else jumps to
- * the returned rel32 (for an out-of-line path). */
-static u8 *flags_word_saved(struct jit_emit *e)
+ * the returned rel32 (for an out-of-line path). NULL: known to be in host
+ * form (flags_word_store), nothing to check. */
+static u8 *flags_word_saved(struct jit_emit *e, bool op_host)
 {
-	u8 *other;
+	u8 *other = NULL;
 
-	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
-	other = jit_jcc_fwd(e, JC_NE);
+	if (!op_host) {
+		jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+		other = jit_jcc_fwd(e, JC_NE);
+	}
 	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
 	return other;
 }
@@ -185,11 +206,15 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 	leave_rax(e, env, epi, rip_known);
 }
 
-/* leave() with the count already in rax. */
+/* leave() with the count already in rax. A linked site's last instruction
+ * is a jmp rel32 straight into the block's code (jit_link()), with rdx =
+ * the site: a block whose decoded slot was rebuilt since has its code's
+ * entry patched to the dead stub (jit_kill()), which returns to soft_exec()
+ * as a failed site does, and soft_exec() links the site again. */
 static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
 		      bool rip_known)
 {
-	u8 *fail[12], *site;
+	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *d_block, *d_run_rip, *jmp;
 	unsigned nf = 0;
 
 	if (!env->epoch) {
@@ -197,38 +222,50 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		return;
 	}
 	site = e->p;
-	jit_mov_ri64(e, JR_RDX, SITE_NEVER); /* SITE_GEN */
-	jit_mov_ri64(e, JR_RDI, 0);          /* SITE_BLOCK */
-	jit_mov_ri64(e, JR_R8, 0);           /* SITE_CODE */
-	jit_mov_ri64(e, JR_R9, 0);           /* SITE_RIP */
-	jit_mov_ri64(e, JR_R10, 0);          /* SITE_TRIES */
-	jit_mov_ri64(e, JR_R11, SITE_NEVER); /* SITE_SERIAL */
-	jit_mov_ri64(e, JR_RCX, SITE_NEVER); /* SITE_EPOCH */
-	jit_alu_rm(e, JA_CMP, 8, JR_RDX, JR_RBX, OFF_LINK_GEN); /* SITE_GENOFF (a disp32) */
-	if (e->p - site != SITE_GENOFF + 4)
+	jit_mov_ri64(e, JR_RCX, (u64)(uintptr_t)env->epoch);
+	jit_mov_rm(e, 8, JR_RCX, JR_RCX, 0);
+	d_epoch = jit_alu_r_rip(e, JA_CMP, JR_RCX);
+	fail[nf++] = jit_jcc_fwd(e, JC_NE);
+	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_LINK_GEN);
+	if (e->p - site != SITE_GENOFF + 4 || d_epoch - site != SITE_DATA_REL)
 		e->full = true; /* a site jit_link() would patch wrong: no code */
+	d_gen = jit_alu_r_rip(e, JA_CMP, JR_RCX);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	if (!rip_known) {
-		jit_alu_rm(e, JA_CMP, 8, JR_R9, JR_RBX, OFF_RIP);
+		jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_RIP);
+		d_rip = jit_alu_r_rip(e, JA_CMP, JR_RCX);
 		fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	}
-	jit_alu_rm(e, JA_CMP, 8, JR_R11, JR_RDI, env->serial_off);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
-	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)env->epoch);
-	jit_alu_rm(e, JA_CMP, 8, JR_RCX, JR_RDX, 0);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	budget_checks(e, JR_RCX, fail, &nf);
-	enter_next(e, JR_RCX, JR_RDI, JR_R9);
-	jit_jmp_reg(e, JR_R8);
+	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
+	d_block = jit_mov_r_rip(e, JR_RCX);
+	jit_mov_mr(e, 8, JR_RBX, OFF_RUN, JR_RCX);
+	d_run_rip = jit_mov_r_rip(e, JR_RCX);
+	jit_mov_mr(e, 8, JR_RBX, OFF_RUN_RIP, JR_RCX);
+	jit_lea_rip(e, JR_RDX, site);
+	jmp = jit_jmp_fwd(e); /* unlinked: to the failure below */
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
-	jit_mov_ri64(e, JR_RDX, (u64)(uintptr_t)(site + e->exec_delta));
+	jit_patch_here(e, jmp);
+	jit_lea_rip(e, JR_RDX, site);
 	if (env->stub) { /* the indirect table, then soft_exec() */
 		jit_jmp_to(e, env->stub);
-		return;
+	} else {
+		jit_mov_mr(e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
+		jit_jmp_to(e, epi);
 	}
-	jit_mov_mr(e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
-	jit_jmp_to(e, epi);
+	while ((uintptr_t)e->p % 8 && !e->full)
+		jit_emit_bytes(e, (const u8[]){0xcc}, 1);
+	const struct site_data d = {.epoch = SITE_NEVER, .gen = SITE_NEVER,
+				    .jmp = jmp ? (u32)(jmp - site) : 0};
+	u8 *data = e->p;
+
+	jit_patch_to(e, d_epoch, data + offsetof(struct site_data, epoch));
+	jit_patch_to(e, d_gen, data + offsetof(struct site_data, gen));
+	jit_patch_to(e, d_rip, data + offsetof(struct site_data, rip));
+	jit_patch_to(e, d_block, data + offsetof(struct site_data, block));
+	jit_patch_to(e, d_run_rip, data + offsetof(struct site_data, rip));
+	jit_emit_bytes(e, &d, sizeof(d));
 }
 
 /* Returns from translated code: the prologue's registers back. */
@@ -250,50 +287,65 @@ static unsigned ind_index(u64 rip)
 	return (unsigned)((rip ^ (rip >> JIT_IND_BITS)) & (JIT_IND_SIZE - 1));
 }
 
-/* The dispatch stub. In: rax = instructions retired by the block that
- * left, rdx = its link site, cpu->rip = where the guest goes next. The
- * checks are a link site's (leave()), on the table entry for RIP. */
-const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env)
+/* The stubs at the start of the code cache. The dead stub: entered from a
+ * link into a block that was killed (jit_kill(), rdx = the site, the
+ * block's count already added), returns to soft_exec() with nothing more
+ * retired. The dispatch stub: in, rax = instructions retired by the block
+ * that left, rdx = its link site, cpu->rip = where the guest goes next; the
+ * checks are a link site's (leave()), on the indirect table's entry for RIP,
+ * and the block's build serial (a slot rebuilt since the entry was made). */
+bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct jit_stubs *out)
 {
 	struct jit_emit e;
 	u8 *fail[8];
 	unsigned nf = 0;
 
-	if (!env->ind || !env->epoch)
-		return NULL;
+	*out = (struct jit_stubs){0};
+	if (!env->epoch)
+		return true;
 	jit_cache_begin(c, &e);
-	const u8 *stub = e.p;
+	const u8 *dead = e.p;
 
-	jit_mov_rm(&e, 8, JR_RCX, JR_RBX, OFF_RIP); /* rsi = &ind[ind_index(rip)] */
-	jit_mov_rr(&e, JR_RSI, JR_RCX);
-	jit_shift_ri(&e, JS_SHR, 8, JR_RSI, JIT_IND_BITS);
-	jit_alu_rr(&e, JA_XOR, 8, JR_RSI, JR_RCX);
-	jit_alu_ri(&e, JA_AND, 4, JR_RSI, JIT_IND_SIZE - 1);
-	jit_shift_ri(&e, JS_SHL, 4, JR_RSI, 6);
-	jit_mov_ri64(&e, JR_RDI, (u64)(uintptr_t)env->ind);
-	jit_alu_rr(&e, JA_ADD, 8, JR_RSI, JR_RDI);
-	jit_alu_rm(&e, JA_CMP, 8, JR_RCX, JR_RSI, IND(rip));
-	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(gen_addr));
-	jit_mov_rm(&e, 8, JR_RDI, JR_RDI, 0);
-	jit_alu_rm(&e, JA_CMP, 8, JR_RDI, JR_RSI, IND(gen));
-	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(block));
-	jit_mov_rm(&e, 8, JR_R8, JR_RDI, env->serial_off);
-	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(serial));
-	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->epoch);
-	jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
-	jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
-	fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-	budget_checks(&e, JR_R9, fail, &nf);
-	enter_next(&e, JR_R9, JR_RDI, JR_RCX);
-	jit_jmp_m(&e, JR_RSI, IND(code));
-	for (unsigned k = 0; k < nf; k++)
-		jit_patch_here(&e, fail[k]);
+	jit_alu_rr(&e, JA_XOR, 4, JR_RAX, JR_RAX);
+	const u8 *ret = e.p; /* back to soft_exec(), with the site */
 	jit_mov_mr(&e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
 	epilogue(&e);
-	return jit_cache_commit(c, &e) ? stub : NULL;
+	const u8 *dispatch = e.p;
+
+	if (env->ind) {
+		jit_mov_rm(&e, 8, JR_RCX, JR_RBX, OFF_RIP); /* rsi = &ind[ind_index(rip)] */
+		jit_mov_rr(&e, JR_RSI, JR_RCX);
+		jit_shift_ri(&e, JS_SHR, 8, JR_RSI, JIT_IND_BITS);
+		jit_alu_rr(&e, JA_XOR, 8, JR_RSI, JR_RCX);
+		jit_alu_ri(&e, JA_AND, 4, JR_RSI, JIT_IND_SIZE - 1);
+		jit_shift_ri(&e, JS_SHL, 4, JR_RSI, 6);
+		jit_mov_ri64(&e, JR_RDI, (u64)(uintptr_t)env->ind);
+		jit_alu_rr(&e, JA_ADD, 8, JR_RSI, JR_RDI);
+		jit_alu_rm(&e, JA_CMP, 8, JR_RCX, JR_RSI, IND(rip));
+		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+		jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(gen_addr));
+		jit_mov_rm(&e, 8, JR_RDI, JR_RDI, 0);
+		jit_alu_rm(&e, JA_CMP, 8, JR_RDI, JR_RSI, IND(gen));
+		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+		jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(block));
+		jit_mov_rm(&e, 8, JR_R8, JR_RDI, env->serial_off);
+		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(serial));
+		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+		jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->epoch);
+		jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
+		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
+		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
+		budget_checks(&e, JR_R9, fail, &nf);
+		enter_next(&e, JR_R9, JR_RDI, JR_RCX);
+		jit_jmp_m(&e, JR_RSI, IND(code));
+		for (unsigned k = 0; k < nf; k++)
+			jit_patch_to(&e, fail[k], ret);
+	}
+	if (!jit_cache_commit(c, &e))
+		return false;
+	out->dead = dead;
+	out->dispatch = env->ind ? dispatch : NULL;
+	return true;
 }
 
 /* Never the value of a link generation (SITE_NEVER is never reached). */
@@ -317,40 +369,50 @@ void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, con
 				    .code = (const u8 *)code + BODY_OFFSET};
 }
 
-static u64 site_get(const u8 *site, unsigned field)
+/* A site's data, from its executable address. */
+static const struct site_data *site_data(const u8 *site)
 {
-	u64 v;
+	s32 rel;
 
-	memcpy(&v, site + field, 8);
-	return v;
+	memcpy(&rel, site + SITE_DATA_REL, 4);
+	return (const struct site_data *)(site + SITE_DATA_REL + 4 + rel);
 }
 
 bool jit_link_wanted(const u8 *site, u64 rip)
 {
-	u64 old = site_get(site, SITE_RIP);
+	const struct site_data *d = site_data(site);
 
-	return !old || old == rip || site_get(site, SITE_TRIES) < SITE_MAX_TRIES;
+	return !d->rip || d->rip == rip || d->tries < SITE_MAX_TRIES;
 }
 
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, const void *block, u64 serial, jit_block_fn *code, u64 rip)
+	      u64 epoch, const void *block, jit_block_fn *code, u64 rip)
 {
-	u8 *w = site - (c->rx - c->rw); /* the writable view of the site */
-	u64 body = (u64)(uintptr_t)code + BODY_OFFSET, b = (u64)(uintptr_t)block;
-	u64 old = site_get(site, SITE_RIP), tries = site_get(site, SITE_TRIES) + 1;
-
-	if (old && old != rip)
-		memcpy(w + SITE_TRIES, &tries, 8);
-	memcpy(w + SITE_BLOCK, &b, 8);
-	memcpy(w + SITE_SERIAL, &serial, 8);
-	memcpy(w + SITE_CODE, &body, 8);
-	memcpy(w + SITE_RIP, &rip, 8);
-	u64 gen = *gen_addr;
+	const s64 to_rw = c->rw - c->rx;
+	const struct site_data *d = site_data(site);
+	struct site_data *w = (struct site_data *)((u8 *)d + to_rw); /* the writable view */
+	u8 *body = (u8 *)code + BODY_OFFSET;
 	s32 off = (s32)((const u8 *)gen_addr - (const u8 *)cpu);
+	s32 rel = (s32)(body - (site + d->jmp + 4));
 
-	memcpy(w + SITE_GENOFF, &off, 4);
-	memcpy(w + SITE_EPOCH, &epoch, 8);
-	memcpy(w + SITE_GEN, &gen, 8);
+	if (d->rip && d->rip != rip)
+		w->tries++;
+	w->rip = rip;
+	w->block = (u64)(uintptr_t)block;
+	w->gen = *gen_addr;
+	w->epoch = epoch;
+	memcpy(site + to_rw + SITE_GENOFF, &off, 4);
+	memcpy(site + to_rw + d->jmp, &rel, 4);
+}
+
+void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead)
+{
+	u8 *body = (u8 *)code + BODY_OFFSET + (c->rw - c->rx); /* writable */
+	u8 jmp[5] = {0xe9};
+	s32 rel = (s32)(dead - (body + 5));
+
+	memcpy(jmp + 1, &rel, 4);
+	memcpy(body, jmp, 5);
 }
 
 /* A conditional branch (Jcc, JrCXZ, LOOPcc): its two ways out get a link
@@ -411,12 +473,14 @@ static void handler_out_of_line(struct jit_emit *e, const struct soft_insn *in, 
  * flags are saved first, since a zero count keeps them; a zero count skips
  * the store and zero-extends a 32-bit register, as the interpreter does. */
 static void shift_cl_live(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-			  bool amd, bool pending)
+			  bool amd, bool pending, bool *op_host)
 {
 	if (pending)
-		flags_save(e);
+		flags_save(e, op_host);
+	bool host_before = *op_host; /* (what a zero count leaves) */
 	u8 *zero = jit_native_shift_cl_flags(e, rg, in, amd);
-	flags_word_store(e);
+	flags_word_store(e, op_host);
+	*op_host = host_before;
 	u8 *done = jit_jmp_fwd(e);
 	jit_patch_here(e, zero);
 	enum jit_reg d = jit_regs_get(rg, e, in->rm, true);
@@ -427,11 +491,38 @@ static void shift_cl_live(struct jit_emit *e, struct jit_regs *rg, const struct 
 	jit_regs_unpin(rg);
 }
 
-jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
-			    const struct jit_env *env)
+/* A back edge: a jump to the block's first instruction, with the registers
+ * as at top (the loop's start, after the pre-header's loads) and the flags
+ * saved. The batch's budget and the stop requests are checked as a link
+ * checks them, then the code goes straight back; a failed check's rel32 goes
+ * to fail[] (the caller leaves the usual way from there). */
+static unsigned back_edge(struct jit_emit *e, unsigned retired, const u8 *top, u8 **fail)
+{
+	unsigned nf = 0;
+
+	jit_mov_ri(e, JR_RAX, retired);
+	budget_checks(e, JR_RCX, fail, &nf);
+	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
+	jit_jmp_to(e, top);
+	return nf;
+}
+
+/* One translation of in[] into e (jit_translate): the guest registers top
+ * holds are loaded before the loop's start, and a back edge whose
+ * registers are as top's (jit_regs_fit) stays inside the code. *be: the
+ * registers at the first back edge (*found: there is one). */
+static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsigned n,
+			   const struct jit_env *env, const struct jit_regs *top, struct jit_regs *be,
+			   bool *found)
 {
 	u8 *exits[16][2] = {{0}};
-	struct { u8 *at; s32 target; unsigned retired; struct jit_regs regs; } taken[16];
+	struct {
+		u8 *at;
+		s32 target;
+		unsigned retired;
+		bool loop; /* a back edge that stays inside */
+		struct jit_regs regs;
+	} taken[16];
 	struct {
 		u8 *miss[3], *cont;
 		unsigned i;
@@ -443,15 +534,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	struct out_of_line jslow[16], fslow[16];
 	unsigned ntaken = 0, nmem = 0, njslow = 0, nfslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
+	bool op_host = false; /* cpu->lazy.op is SOFT_LAZY_HOST (flags_word_store) */
 	bool last_native = false; /* the last instruction ran as host code */
 	bool rip_stored = false;  /* ... and stored RIP itself (RET) */
-	struct jit_emit e;
+	struct jit_emit e = *ep;
 	s32 off = 0, end = 0;
 	bool jumps = false;       /* ... and went to next + imm (CALL, JMP): end */
 
-	if (!n || n > 16)
-		return NULL;
-	jit_cache_begin(c, &e);
 	jit_push(&e, JR_RBX);
 	jit_push(&e, JR_R12);
 	jit_push(&e, JR_R13);
@@ -459,9 +548,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	jit_push(&e, JR_R15);
 	jit_mov_rr(&e, JR_RBX, JR_RDI);
 	if (jit_emit_len(&e) != BODY_OFFSET)
-		return NULL;
+		return false;
 	jit_mov_rm(&e, 8, JR_R12, JR_RBX, OFF_RIP);
-	jit_regs_init(&rg);
+	if (jit_emit_len(&e) < BODY_OFFSET + 5)
+		return false; /* jit_kill() writes a jmp rel32 over it */
+	jit_regs_load(top, &e); /* the pre-header */
+	const u8 *top_p = e.p;
+	rg = *top;
 	for (unsigned i = 0; i < n; i++) {
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
@@ -483,22 +576,23 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			/* It reads (or keeps some of) the saved flags: back into
 			 * the host's, from their host form inline, else out of
 			 * line through soft_flags_host_word(). */
-			fslow[nfslow].at = flags_word_saved(&e);
+			fslow[nfslow].at = flags_word_saved(&e, op_host);
 			fslow[nfslow].back = e.p;
-			fslow[nfslow++].regs = rg;
+			fslow[nfslow].regs = rg;
+			nfslow += fslow[nfslow].at != NULL;
 			flags_word_load(&e);
 			pending = true;
 		}
 		if (live) {
 			/* Live flags: the host's, the undefined ones as modelled. */
 			if (kind == JN_SHIFT_CL) {
-				shift_cl_live(&e, &rg, &in[i], env->amd_shift, pending);
+				shift_cl_live(&e, &rg, &in[i], env->amd_shift, pending, &op_host);
 			} else {
 				if (jit_native_is_imul(&in[i]))
 					jit_native_imul_flags(&e, &rg, &in[i], env->mul_keeps);
 				else
 					jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift);
-				flags_word_store(&e);
+				flags_word_store(&e, &op_host);
 			}
 			pending = false;
 			last_native = true;
@@ -524,7 +618,7 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		}
 		if (jit_native_mem_kind(kind)) {
 			if (pending) {
-				flags_save(&e);
+				flags_save(&e, &op_host);
 				pending = false;
 			}
 			jit_native_mem(&e, &rg, &in[i], next, mem[nmem].miss, &mem[nmem].before);
@@ -534,8 +628,10 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			mem[nmem].off = off;
 			mem[nmem].flags = kind == JN_MEMALU;
 			nmem++;
-			if (kind == JN_MEMALU)
+			if (kind == JN_MEMALU) { /* its miss path's handler sets them */
 				pending = !flags_dead(in, i, n);
+				op_host = false;
+			}
 			off = next;
 			continue;
 		}
@@ -559,13 +655,13 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 		if (kind == JN_JCC) {
 			/* Save the flags for both ways, then decide on them. */
 			if (pending) {
-				flags_save(&e);
+				flags_save(&e, &op_host);
 			} else {
 				/* Saved: decided natively from their host form;
 				 * from the interpreter's, its handler decides out of
 				 * line (soft_cond_quick() is cheaper than computing
 				 * RFLAGS). Either way they stay saved. */
-				jslow[njslow].at = flags_word_saved(&e);
+				jslow[njslow].at = flags_word_saved(&e, op_host);
 				flags_word_load(&e);
 				jslow[njslow].i = i;
 				jslow[njslow].off = off;
@@ -575,27 +671,46 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			taken[ntaken].target = next + (s32)in[i].imm;
 			taken[ntaken].retired = i + 1;
 			taken[ntaken].regs = rg;
+			taken[ntaken].loop = taken[ntaken].target == 0 && jit_regs_fit(&rg, top);
+			if (taken[ntaken].target == 0 && !*found) {
+				*be = rg;
+				*found = true;
+			}
 			ntaken++;
-			if (!pending)
+			if (!pending && jslow[njslow].at)
 				jslow[njslow++].back = e.p;
 			pending = false;
 			off = next;
 			continue;
 		}
 		if (pending) {
-			flags_save(&e);
+			flags_save(&e, &op_host);
 			pending = false;
 		}
 		jit_regs_store(&rg, &e);
 		jit_regs_init(&rg);
 		call_handler(&e, in, i, n, off, exits[i]);
+		op_host = false;
 		off = next;
 	}
 	/* The whole block ran: registers, flags and RIP as after its last
-	 * instruction. */
-	jit_regs_store(&rg, &e);
+	 * instruction; a jump to its start may stay inside. */
 	if (pending)
-		flags_save(&e);
+		flags_save(&e, &op_host);
+	if (last_native && jumps && end == 0) {
+		u8 *fail[2];
+		unsigned nf = 0;
+
+		if (!*found) {
+			*be = rg;
+			*found = true;
+		}
+		if (jit_regs_fit(&rg, top))
+			nf = back_edge(&e, n, top_p, fail);
+		for (unsigned k = 0; k < nf; k++)
+			jit_patch_here(&e, fail[k]);
+	}
+	jit_regs_store(&rg, &e);
 	if (last_native && !rip_stored)
 		set_rip(&e, jumps ? end : off);
 	u8 *to_end = jit_jmp_fwd(&e);
@@ -652,9 +767,44 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
+		if (taken[k].loop) {
+			u8 *fail[2];
+			unsigned nf = back_edge(&e, taken[k].retired, top_p, fail);
+
+			for (unsigned f = 0; f < nf; f++)
+				jit_patch_here(&e, fail[f]);
+		}
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
 		leave(&e, env, taken[k].retired, epi, true);
+	}
+	*ep = e;
+	return !e.full;
+}
+
+jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
+			    const struct jit_env *env)
+{
+	struct jit_regs top, be;
+	struct jit_emit e;
+	bool found = false;
+
+	if (!n || n > 16)
+		return NULL;
+	/* A loop (a branch back to the first instruction) keeps its registers
+	 * in host registers across iterations when the registers at its back
+	 * edge are where the pre-header put them: translated again with
+	 * those, up to twice, until they are. */
+	jit_regs_init(&top);
+	for (unsigned pass = 0;; pass++) {
+		jit_cache_begin(c, &e);
+		if (!translate_pass(&e, in, n, env, &top, &be, &found))
+			return NULL;
+		if (!found || jit_regs_fit(&be, &top) || pass == 2)
+			break;
+		top = be;
+		top.pinned = 0;
+		found = false;
 	}
 	return (jit_block_fn *)jit_cache_commit(c, &e);
 }

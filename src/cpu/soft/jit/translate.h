@@ -2,17 +2,21 @@
  * code. Instructions run as host code (jit/native.c) or as calls of their
  * interpreter handler (in->exec) with their decoded forms and RIPs as
  * constants; the block is left where the interpreter would leave it (RIP not
- * the next instruction's, or cpu->exec_stop).
+ * the next instruction's, or cpu->exec_stop), except that a branch back to
+ * its first instruction stays inside while the batch's budget lasts and
+ * nothing asks the vCPU to stop.
  *
  * Links: every way out of a translated block ends in a link site, a
  * single-entry cache of the block that came next last time. The site jumps
- * straight into that block's code when RIP is its first instruction and
- * nothing moved since the link was made: the vCPU's link generation (mmu/
- * tlb.h: every flush, remap or mode change; its low bits are the CPL; a
- * separate one for pages mapped global), the block's build serial (its
- * decoded-cache slot not rebuilt), the VM's code epoch (mmu/tlb.h: a write
- * into a page of translated code, any DMA), the batch's instruction budget,
- * and no request to stop (exec_stop, the interrupt shadow, attention, kick).
+ * straight into that block's code (a patched jmp rel32) when RIP is its
+ * first instruction and nothing moved since the link was made: the vCPU's
+ * link generation (mmu/tlb.h: every flush, remap or mode change; its low
+ * bits are the CPL; a separate one for pages mapped global), the VM's code
+ * epoch (mmu/tlb.h: a write into a page of translated code, any DMA), the
+ * batch's instruction budget, and no request to stop (exec_stop, the
+ * interrupt shadow, attention, kick). A block whose decoded-cache slot is
+ * rebuilt (other code there, or its bytes changed) has its code killed
+ * (jit_kill): a link into it lands in the dead stub, back to soft_exec().
  * Otherwise the code tries the vCPU's indirect table (below), then returns
  * to soft_exec(), with cpu->jit_exit = the site, and soft_exec() links the
  * site to the block it finds next (jit_link).
@@ -54,7 +58,7 @@ struct jit_env {
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
 	s32 serial_off;      /* where a decoded block keeps its build serial */
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
-	const u8 *stub;      /* the dispatch stub (jit_translate_stub), or NULL */
+	const u8 *stub;      /* the dispatch stub (jit_translate_stubs), or NULL */
 	bool amd_shift;      /* the vendor model's SQ_SHIFT_OF_FROM_RESULT */
 	bool mul_keeps;      /* ... and its SQ_MUL_KEEPS_SZAP */
 };
@@ -68,20 +72,28 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 /* Points the link site at (from cpu->jit_exit) at the translated block
  * block / code starting at rip, valid while the link generation at gen_addr
  * (cpu's tlb.link_gen, or link_gen_g for a block in a page mapped global)
- * keeps the value it has now, the code epoch is epoch and the
- * decoded block's build serial (at env->serial_off in block) is still
- * serial. The caller has checked the block's bytes under epoch and that its
- * page is tracked by the codemap. */
+ * keeps the value it has now and the code epoch is epoch. The caller has
+ * checked the block's bytes under epoch and that its page is tracked by the
+ * codemap, and kills the code (jit_kill) before block's slot is rebuilt. */
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, const void *block, u64 serial, jit_block_fn *code, u64 rip);
+	      u64 epoch, const void *block, jit_block_fn *code, u64 rip);
+/* Makes every link into code (a translation in c) land in the dead stub
+ * (dead: its writable address, as jit_stubs has it). */
+void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead);
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);
 
-/* Writes the dispatch stub at the start of an empty code cache: looks up
- * cpu->rip in env->ind and jumps into the block found there, or returns
- * from translated code. Returns its address for env->stub, or NULL. */
-const u8 *jit_translate_stub(struct jit_cache *c, const struct jit_env *env);
+/* The stubs at the start of an empty code cache (none without env->epoch):
+ * the dispatch stub looks up cpu->rip in env->ind and jumps into the block
+ * found there, or returns from translated code (NULL without env->ind); the
+ * dead stub is where killed code's links land. Both are addresses in the
+ * writable view, as jit_env's stub. Returns false when the cache has no
+ * room. */
+struct jit_stubs {
+	const u8 *dispatch, *dead;
+};
+bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct jit_stubs *out);
 /* Empties the indirect table (all of it: after a code cache flush). */
 void jit_ind_clear(struct jit_ind_entry *t);
 /* Files the block at rip in the indirect table, under the same conditions
