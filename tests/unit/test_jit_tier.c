@@ -150,6 +150,53 @@ static void test_jit_precise_fault(void)
 }
 
 /* A cache that holds only a few blocks: flushed, refilled, same result. */
+/* A load across a page boundary from translated code, while the TLB slot of
+ * its first page holds the second page: 0x7ffff000 and 0x80000000 are
+ * consecutive pages at the same TLB index under an XOR fold of the page
+ * number, and they map to physical pages far apart. The load must read 4
+ * bytes of each, not 8 bytes before the second page's frame. */
+#define CROSS_P0 0x620000 /* frame of the page at 0x7ffff000 */
+#define CROSS_P1 0x640000 /* frame of the page at 0x80000000 */
+static const u8 crossing[] = {
+    0xbf, 0x00, 0x00, 0x00, 0x80,             /* mov edi, 0x80000000 */
+    0xbe, 0xfc, 0xff, 0xff, 0x7f,             /* mov esi, 0x7ffffffc */
+    0x41, 0xb8, 0x64, 0x00, 0x00, 0x00,       /* mov r8d, 100 */
+    /* top (16): */
+    0x48, 0x8b, 0x0f,                         /* mov rcx, [rdi]: the second page */
+    0x48, 0x8b, 0x06,                         /* mov rax, [rsi]: across both */
+    0x48, 0x01, 0xc2,                         /* add rdx, rax */
+    0x41, 0xff, 0xc8,                         /* dec r8d */
+    0x75, 0xf2,                               /* jnz top */
+    0xf4,                                     /* hlt */
+};
+
+static void test_jit_tlb_crossing(void)
+{
+	const u64 want = 0x4433221188776655ULL;
+
+	for (unsigned j = 0; j < 2; j++) {
+		struct fx *f = machine(j == 1);
+
+		fx_map4(f, f->cpu.cr3, 0x7ffff000, CROSS_P0, PTE_P | PTE_W, 12);
+		fx_map4(f, f->cpu.cr3, 0x80000000, CROSS_P1, PTE_P | PTE_W, 12);
+		soft_tlb_flush(&f->cpu, false);
+		fx_wr64(f, CROSS_P0 + 0xff8, 0x8877665500000000ULL);
+		fx_wr64(f, CROSS_P1, 0x44332211);
+		fx_wr64(f, CROSS_P1 - 8, 0xbad0bad0bad0bad0ULL); /* what the wrong frame gives */
+		memcpy(fx_ptr(f, CODE), crossing, sizeof(crossing));
+		f->cpu.gpr[X86_RDX] = 0;
+		f->cpu.pending_vector = -1;
+		soft_exec(&f->cpu, 10000);
+		CHECK_EQ(f->cpu.gpr[X86_R8], 0);
+		CHECK_EQ(f->cpu.gpr[X86_RAX], want);
+		CHECK_EQ(f->cpu.gpr[X86_RDX], 100 * want);
+		if (j == 1)
+			CHECK(soft_dcache_jit_blocks(f->cpu.dcache) > 0);
+		soft_dcache_free(f->cpu.dcache);
+		fx_free(f);
+	}
+}
+
 static void test_jit_flush(void)
 {
 	struct fx *a = machine(false), *b = machine(true);
@@ -894,6 +941,7 @@ int main(void)
 	TEST_RUN(test_jit_same_state);
 	TEST_RUN(test_jit_precise_fault);
 	TEST_RUN(test_jit_flush);
+	TEST_RUN(test_jit_tlb_crossing);
 	TEST_RUN(test_jit_random_blocks_intel);
 	TEST_RUN(test_jit_random_blocks_amd);
 	TEST_RUN(test_jit_indirect);

@@ -331,15 +331,15 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * rdx and the host's flags. */
 static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 *miss[2])
 {
-	/* soft_tlb_index(lin) * 64 = ((lin >> 6) ^ (lin >> 16)) & (1023 << 6):
-	 * the page number's bits 0-9 and 10-19, folded, are bits 12-31. */
-	_Static_assert(SOFT_TLB_BITS == 10, "the inline index folds 10 bits of the page twice");
+	/* soft_tlb_index(lin) * 64: the page number's bits 0-9 and 10-19 (lin's
+	 * bits 12-31) added, in 32-bit registers. */
 	jit_mov_rr_sz(e, 4, JR_RCX, JR_RAX);
-	jit_shift_ri(e, JS_SHR, 4, JR_RCX, 6);
+	jit_shift_ri(e, JS_SHR, 4, JR_RCX, 12);
 	jit_mov_rr_sz(e, 4, JR_RDX, JR_RAX);
-	jit_shift_ri(e, JS_SHR, 4, JR_RDX, 16);
-	jit_alu_rr(e, JA_XOR, 4, JR_RCX, JR_RDX);
-	jit_alu_ri(e, JA_AND, 4, JR_RCX, (SOFT_TLB_SIZE - 1) << 6);
+	jit_shift_ri(e, JS_SHR, 4, JR_RDX, 12 + SOFT_TLB_BITS);
+	jit_alu_rr(e, JA_ADD, 4, JR_RCX, JR_RDX);
+	jit_alu_ri(e, JA_AND, 4, JR_RCX, SOFT_TLB_SIZE - 1);
+	jit_shift_ri(e, JS_SHL, 4, JR_RCX, 6);
 	jit_alu_rm(e, JA_ADD, 4, JR_RCX, JR_RBX, OFF_DBANK);
 	jit_lea(e, JR_RDX, JR_RAX, (s32)size - 1);
 	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);

@@ -55,12 +55,15 @@ struct soft_cpu;
 /* Direct-mapped slot of linear address lin. The page number is folded with
  * its next bits so that two pages a multiple of SOFT_TLB_SIZE pages apart
  * (a copy between buffers 4 MiB apart) do not evict each other on every
- * access. */
+ * access. Added, not XORed: two consecutive pages never share a slot, which
+ * translated code relies on (its inline check takes the slot of an access's
+ * first byte and compares the tag with its last byte's page: an access
+ * across two pages must miss; with XOR, pages 0x7ffff and 0x80000 collide). */
 static inline unsigned soft_tlb_index(u64 lin)
 {
 	u64 pg = lin >> 12;
 
-	return (unsigned)((pg ^ (pg >> SOFT_TLB_BITS)) & (SOFT_TLB_SIZE - 1));
+	return (unsigned)((pg + (pg >> SOFT_TLB_BITS)) & (SOFT_TLB_SIZE - 1));
 }
 
 enum soft_access { SOFT_ACC_READ = 0, SOFT_ACC_WRITE = 1, SOFT_ACC_FETCH = 2 };
