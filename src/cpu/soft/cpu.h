@@ -127,11 +127,14 @@ struct soft_cpu {
 	/* Interpreter state (interp.c, engine.c). */
 	u64 exec_end;              /* soft_exec's batch ends when stat_insns reaches it */
 	u8 *jit_exit;              /* the link site translated code left by, or NULL */
-	/* The decoded block being executed (interp.c; translated code sets it
-	 * as it enters each linked block), or NULL, and its first RIP: a fault
-	 * counts the instructions before it from there. */
+	/* The decoded block the interpreter is executing, or NULL, and its
+	 * first RIP: a fault counts the instructions before it from there.
+	 * Translated code runs with run = SOFT_RUN_JIT and stores in run_done
+	 * how many instructions of its block retired before each call that may
+	 * fault. */
 	const void *run;
 	u64 run_rip;
+	u32 run_done;
 	pthread_mutex_t *held_lock; /* held across accesses that may fault: released on a fault */
 	int undo_reg;              /* GPR to restore (to undo_val) if the instruction faults, or -1 */
 	u64 undo_val;

@@ -62,7 +62,8 @@
 
 /* key = gpa + 1 of the first byte, so that zeroed (never used) memory is an
  * empty slot: the cache is calloc'ed and its pages populate on first use.
- * Links into translated code check serial (jit/translate.h). */
+ * Links into translated code land in the dead stub once the slot is rebuilt
+ * (jit_kill, jit/translate.h). */
 struct soft_block {
 	/* The first two cache lines hold all that a lookup, a translated run and
 	 * a link into it read: 22 MiB of blocks do not stay in the host's
@@ -74,7 +75,6 @@ struct soft_block {
 	u32 jit_gen;        /* jit is valid while this equals the dcache's jit_gen */
 	jit_block_fn *jit;  /* the translation, or NULL */
 	struct soft_block *hint; /* the block that ran after this one last time */
-	u64 serial; /* changes with every build: links into an older one die */
 	u16 execs;          /* runs through the interpreter, up to JIT_HOT */
 	u8 chain_victim;    /* which chain entry a new successor replaces */
 	u8 bytes[BLOCK_BYTES]; /* the block's bytes, compared on every entry */
@@ -109,7 +109,6 @@ struct soft_dcache {
 	struct jit_stubs jit_stubs; /* at the start of the cache (none: NULLs) */
 	struct jit_ind_entry ind[JIT_IND_SIZE]; /* the indirect table (translate.h) */
 	struct soft_lockstep *lockstep; /* POPEK_SOFT_LOCKSTEP: every translated run checked */
-	u64 serial; /* of the last block built */
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
@@ -370,7 +369,6 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	/* Links into the old block's code now lead back to soft_exec(). */
 	if (b->jit && b->jit_gen == dc->jit_gen && dc->jit_stubs.dead)
 		jit_kill(&dc->jit, b->jit, dc->jit_stubs.dead);
-	b->serial = ++dc->serial;
 	b->key = 0;
 	b->n = 0;
 	b->hint = NULL;
@@ -495,6 +493,10 @@ static void fault_cleanup(struct soft_cpu *cpu)
 	}
 }
 
+/* cpu->run while translated code runs (cpu.h). */
+static const char run_jit_mark;
+#define SOFT_RUN_JIT ((const void *)&run_jit_mark)
+
 /* After a fault inside cpu->run: the instructions of the block before the
  * faulting one (at insn_rip) retired; count them. */
 static void block_retired(struct soft_cpu *cpu)
@@ -504,6 +506,10 @@ static void block_retired(struct soft_cpu *cpu)
 	unsigned i;
 
 	cpu->run = NULL;
+	if ((const void *)b == SOFT_RUN_JIT) {
+		cpu->stat_insns += cpu->run_done;
+		return;
+	}
 	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
 		rip += b->in[i].len;
 		if (b->code_size != 8)
@@ -564,7 +570,6 @@ static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 {
 	struct jit_env env = {
 	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
-	    .serial_off = offsetof(struct soft_block, serial),
 	    .ind = dc->ind,
 	    .amd_shift = soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT),
 	    .mul_keeps = soft_quirk(cpu, SQ_MUL_KEEPS_SZAP),
@@ -598,7 +603,7 @@ static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b, bool transl
 {
 	const u64 end = cpu->exec_end;
 
-	cpu->run = b;
+	cpu->run = translated ? SOFT_RUN_JIT : b;
 	cpu->run_rip = cpu->rip;
 	if (setjmp(cpu->fault_jmp)) {
 		fault_cleanup(cpu);
@@ -653,6 +658,7 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 			}
 			/* Linked blocks count themselves in cpu->stat_insns;
 			 * the return value is the last one's count. */
+			cpu->run = SOFT_RUN_JIT;
 			u64 n = b->jit(cpu);
 			cpu->stat_insns += n;
 			site = cpu->jit_exit;
@@ -700,11 +706,11 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 
 	/* A site whose next block keeps changing: the indirect table. */
 	if (!jit_link_wanted(site, cpu->rip)) {
-		jit_ind_insert(dc->ind, gen, epoch, b, b->serial, b->jit, cpu->rip);
+		jit_ind_insert(dc->ind, gen, epoch, b->jit, cpu->rip);
 		dc->jit_ind_fills++;
 		return;
 	}
-	jit_link(&dc->jit, site, cpu, gen, epoch, b, b->jit, cpu->rip);
+	jit_link(&dc->jit, site, cpu, gen, epoch, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 

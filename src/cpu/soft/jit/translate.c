@@ -46,8 +46,7 @@
 #define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
 #define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
-#define OFF_RUN       ((s32)offsetof(struct soft_cpu, run))
-#define OFF_RUN_RIP   ((s32)offsetof(struct soft_cpu, run_rip))
+#define OFF_RUN_DONE  ((s32)offsetof(struct soft_cpu, run_done))
 #define OFF_LINK_GEN  ((s32)offsetof(struct soft_cpu, tlb.link_gen))
 
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
@@ -65,7 +64,6 @@ struct site_data {
 	u64 epoch;  /* the code epoch the link was made under */
 	u64 gen;    /* the link generation it was made under */
 	u64 rip;    /* the RIP linked to; 0: never linked */
-	u64 block;  /* the decoded block linked to (cpu->run) */
 	u64 tries;  /* links made to a block other than the last one */
 	u32 jmp;    /* the jmp rel32 into the block's code, from the site */
 	u32 pad;
@@ -181,15 +179,6 @@ static void budget_checks(struct jit_emit *e, enum jit_reg sum, u8 **fail, unsig
 	fail[(*nf)++] = jit_jcc_fwd(e, JC_NE);
 }
 
-/* Passed: this block counted (sum), block and rip the one that runs next
- * (for a fault's count: cpu->run, cpu->run_rip). */
-static void enter_next(struct jit_emit *e, enum jit_reg sum, enum jit_reg block, enum jit_reg rip)
-{
-	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, sum);
-	jit_mov_mr(e, 8, JR_RBX, OFF_RUN, block);
-	jit_mov_mr(e, 8, JR_RBX, OFF_RUN_RIP, rip);
-}
-
 /* Leaves the block with cpu->rip already where the guest goes next and
  * `retired` of its instructions done: through the link site when it may
  * (translate.h), else back to soft_exec() with the site in cpu->jit_exit.
@@ -214,7 +203,7 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
 static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
 		      bool rip_known)
 {
-	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *d_block, *d_run_rip, *jmp;
+	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *jmp;
 	unsigned nf = 0;
 
 	if (!env->epoch) {
@@ -238,10 +227,6 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	}
 	budget_checks(e, JR_RCX, fail, &nf);
 	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
-	d_block = jit_mov_r_rip(e, JR_RCX);
-	jit_mov_mr(e, 8, JR_RBX, OFF_RUN, JR_RCX);
-	d_run_rip = jit_mov_r_rip(e, JR_RCX);
-	jit_mov_mr(e, 8, JR_RBX, OFF_RUN_RIP, JR_RCX);
 	jit_lea_rip(e, JR_RDX, site);
 	jmp = jit_jmp_fwd(e); /* unlinked: to the failure below */
 	for (unsigned k = 0; k < nf; k++)
@@ -263,8 +248,6 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	jit_patch_to(e, d_epoch, data + offsetof(struct site_data, epoch));
 	jit_patch_to(e, d_gen, data + offsetof(struct site_data, gen));
 	jit_patch_to(e, d_rip, data + offsetof(struct site_data, rip));
-	jit_patch_to(e, d_block, data + offsetof(struct site_data, block));
-	jit_patch_to(e, d_run_rip, data + offsetof(struct site_data, rip));
 	jit_emit_bytes(e, &d, sizeof(d));
 }
 
@@ -292,8 +275,8 @@ static unsigned ind_index(u64 rip)
  * block's count already added), returns to soft_exec() with nothing more
  * retired. The dispatch stub: in, rax = instructions retired by the block
  * that left, rdx = its link site, cpu->rip = where the guest goes next; the
- * checks are a link site's (leave()), on the indirect table's entry for RIP,
- * and the block's build serial (a slot rebuilt since the entry was made). */
+ * checks are a link site's (leave()), on the indirect table's entry for RIP
+ * (an entry into code killed since lands in the dead stub). */
 bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct jit_stubs *out)
 {
 	struct jit_emit e;
@@ -327,16 +310,12 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 		jit_mov_rm(&e, 8, JR_RDI, JR_RDI, 0);
 		jit_alu_rm(&e, JA_CMP, 8, JR_RDI, JR_RSI, IND(gen));
 		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-		jit_mov_rm(&e, 8, JR_RDI, JR_RSI, IND(block));
-		jit_mov_rm(&e, 8, JR_R8, JR_RDI, env->serial_off);
-		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(serial));
-		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
 		jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->epoch);
 		jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
 		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
 		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
 		budget_checks(&e, JR_R9, fail, &nf);
-		enter_next(&e, JR_R9, JR_RDI, JR_RCX);
+		jit_mov_mr(&e, 8, JR_RBX, OFF_STAT, JR_R9);
 		jit_jmp_m(&e, JR_RSI, IND(code));
 		for (unsigned k = 0; k < nf; k++)
 			jit_patch_to(&e, fail[k], ret);
@@ -355,17 +334,16 @@ void jit_ind_clear(struct jit_ind_entry *t)
 {
 	for (unsigned i = 0; i < JIT_IND_SIZE; i++)
 		t[i] = (struct jit_ind_entry){.rip = SITE_NEVER, .gen = SITE_NEVER,
-					      .gen_addr = &ind_empty_gen, .serial = SITE_NEVER,
-					      .epoch = SITE_NEVER};
+					      .gen_addr = &ind_empty_gen, .epoch = SITE_NEVER};
 }
 
-void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, const void *block,
-		    u64 serial, jit_block_fn *code, u64 rip)
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, jit_block_fn *code,
+		    u64 rip)
 {
 	struct jit_ind_entry *x = &t[ind_index(rip)];
 
 	*x = (struct jit_ind_entry){.rip = rip, .gen = *gen_addr, .gen_addr = gen_addr,
-				    .block = block, .serial = serial, .epoch = epoch,
+				    .epoch = epoch,
 				    .code = (const u8 *)code + BODY_OFFSET};
 }
 
@@ -386,7 +364,7 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 }
 
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, const void *block, jit_block_fn *code, u64 rip)
+	      u64 epoch, jit_block_fn *code, u64 rip)
 {
 	const s64 to_rw = c->rw - c->rx;
 	const struct site_data *d = site_data(site);
@@ -398,7 +376,6 @@ void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u
 	if (d->rip && d->rip != rip)
 		w->tries++;
 	w->rip = rip;
-	w->block = (u64)(uintptr_t)block;
 	w->gen = *gen_addr;
 	w->epoch = epoch;
 	memcpy(site + to_rw + SITE_GENOFF, &off, 4);
@@ -439,6 +416,7 @@ static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigne
 	jit_lea(e, JR_RAX, JR_R12, off);
 	jit_mov_mr(e, 8, JR_RBX, OFF_INSN_RIP, JR_RAX);
 	set_rip(e, next);
+	jit_mov_mi(e, 4, JR_RBX, OFF_RUN_DONE, (s32)i); /* if it faults: cpu.h */
 	jit_mov_rr(e, JR_RDI, JR_RBX);
 	jit_mov_ri(e, JR_RSI, (u64)(uintptr_t)&in[i]);
 	jit_call(e, (const void *)in[i].exec, JR_RAX);

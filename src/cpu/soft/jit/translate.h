@@ -44,11 +44,9 @@ struct jit_ind_entry {
 	u64 rip;
 	u64 gen;            /* the link generation it was made under */
 	const u64 *gen_addr; /* which one */
-	const void *block;
-	u64 serial;
 	u64 epoch;
 	const void *code;   /* where the block's code takes a link */
-	u64 pad;
+	u64 pad[3];
 };
 #define JIT_IND_BITS 10
 #define JIT_IND_SIZE (1u << JIT_IND_BITS)
@@ -56,7 +54,6 @@ struct jit_ind_entry {
 /* What translated code needs to know about its surroundings. */
 struct jit_env {
 	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
-	s32 serial_off;      /* where a decoded block keeps its build serial */
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
 	const u8 *stub;      /* the dispatch stub (jit_translate_stubs), or NULL */
 	bool amd_shift;      /* the vendor model's SQ_SHIFT_OF_FROM_RESULT */
@@ -69,14 +66,14 @@ struct jit_env {
 jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, unsigned n,
 			    const struct jit_env *env);
 
-/* Points the link site at (from cpu->jit_exit) at the translated block
- * block / code starting at rip, valid while the link generation at gen_addr
+/* Points the link site at (from cpu->jit_exit) at the translated code
+ * starting at rip, valid while the link generation at gen_addr
  * (cpu's tlb.link_gen, or link_gen_g for a block in a page mapped global)
  * keeps the value it has now and the code epoch is epoch. The caller has
  * checked the block's bytes under epoch and that its page is tracked by the
- * codemap, and kills the code (jit_kill) before block's slot is rebuilt. */
+ * codemap, and kills the code (jit_kill) before the block's slot is rebuilt. */
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, const void *block, jit_block_fn *code, u64 rip);
+	      u64 epoch, jit_block_fn *code, u64 rip);
 /* Makes every link into code (a translation in c) land in the dead stub
  * (dead: its writable address, as jit_stubs has it). */
 void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead);
@@ -98,7 +95,7 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 void jit_ind_clear(struct jit_ind_entry *t);
 /* Files the block at rip in the indirect table, under the same conditions
  * as jit_link(). */
-void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, const void *block,
-		    u64 serial, jit_block_fn *code, u64 rip);
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, jit_block_fn *code,
+		    u64 rip);
 
 #endif
