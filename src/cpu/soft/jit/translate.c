@@ -513,6 +513,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	unsigned ntaken = 0, nmem = 0, njslow = 0, nfslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool op_host = false; /* cpu->lazy.op is SOFT_LAZY_HOST (flags_word_store) */
+	bool word_in_ax = false; /* ... and ax still holds the word just stored */
 	bool last_native = false; /* the last instruction ran as host code */
 	bool rip_stored = false;  /* ... and stored RIP itself (RET) */
 	struct jit_emit e = *ep;
@@ -536,6 +537,9 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	for (unsigned i = 0; i < n; i++) {
 		s32 next = off + in[i].len;
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
+		const bool ax_word = word_in_ax; /* the last instruction stored them */
+
+		word_in_ax = false;
 
 		/* A shift by CL with live flags, or a 32-bit one (a zero count
 		 * still zero-extends): the modelled flags, saved. A rotate by CL
@@ -554,7 +558,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			/* It reads (or keeps some of) the saved flags: back into
 			 * the host's, from their host form inline, else out of
 			 * line through soft_flags_host_word(). */
-			fslow[nfslow].at = flags_word_saved(&e, op_host);
+			fslow[nfslow].at = ax_word ? NULL : flags_word_saved(&e, op_host);
 			fslow[nfslow].back = e.p;
 			fslow[nfslow].regs = rg;
 			nfslow += fslow[nfslow].at != NULL;
@@ -571,6 +575,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				else
 					jit_native_shift_flags(&e, &rg, &in[i], env->amd_shift);
 				flags_word_store(&e, &op_host);
+				word_in_ax = true;
 			}
 			pending = false;
 			last_native = true;
@@ -627,6 +632,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			jit_native_emit(&e, &rg, &in[i], next);
 			if (kind != JN_MOVE)
 				pending = !flags_dead(in, i, n);
+			else if (!in[i].rip_rel) /* (only a RIP-relative LEA uses rax) */
+				word_in_ax = ax_word;
 			off = next;
 			continue;
 		}
@@ -639,7 +646,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				 * from the interpreter's, its handler decides out of
 				 * line (soft_cond_quick() is cheaper than computing
 				 * RFLAGS). Either way they stay saved. */
-				jslow[njslow].at = flags_word_saved(&e, op_host);
+				jslow[njslow].at = ax_word ? NULL : flags_word_saved(&e, op_host);
 				flags_word_load(&e);
 				jslow[njslow].i = i;
 				jslow[njslow].off = off;
