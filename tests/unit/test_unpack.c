@@ -268,6 +268,31 @@ static void test_lz4_blocks(void)
 	free(data);
 }
 
+/* A kernel-sized payload in the kernel's 8 MiB blocks (unpacked two at a
+ * time, by two threads): the data, and a block cut short in the middle
+ * still found. The 64 KiB blocks of the tests above unpack one after another
+ * (the blocks are not where 8 MiB blocks would put them). */
+static void test_lz4_big_blocks(void)
+{
+	const size_t len = 20 * MiB + 12345;
+	u8 *data = test_data(len), *out;
+	size_t plen;
+	u8 *p = payload_size_append(payload_lz4_stream(data, len, 8 * MiB, &plen), &plen, (u32)len);
+	u64 out_len;
+
+	CHECK_EQ(unpack(p, plen, UNPACK_MAX, &out, &out_len, NULL), 0);
+	CHECK(out_len == len && !memcmp(out, data, len));
+	free(out);
+	/* The second block cut short (its size word, after the magic and the
+	 * first block): its data ends inside a sequence. */
+	u8 *size2 = p + 4 + 4 + get_le32(p + 4);
+	put_le32(size2, get_le32(size2) - 10);
+	CHECK_EQ(unpack(p, plen, UNPACK_MAX, &out, &out_len, NULL), -EINVAL);
+	CHECK(!out && !out_len);
+	free(p);
+	free(data);
+}
+
 /* ---- bombs and unknown formats -------------------------------------------- */
 
 /* 24 MiB of zeros compress to a few KiB: refused before any allocation when
@@ -325,6 +350,7 @@ int main(void)
 	TEST_RUN(test_size_word);
 	TEST_RUN(test_corrupt);
 	TEST_RUN(test_lz4_blocks);
+	TEST_RUN(test_lz4_big_blocks);
 	TEST_RUN(test_bomb);
 	TEST_RUN(test_unknown);
 	return test_done();
