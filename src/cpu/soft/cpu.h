@@ -126,6 +126,11 @@ struct soft_cpu {
 
 	/* Interpreter state (interp.c, engine.c). */
 	u64 exec_end;              /* soft_exec's batch ends when stat_insns reaches it */
+	/* While translated code runs: exec_end - stat_insns when it started
+	 * (jit_left0), counted down by the code itself as its blocks retire (it
+	 * leaves when not above 0); stat_insns gains jit_left0 - jit_left when
+	 * it returns or faults. */
+	s64 jit_left, jit_left0;
 	u8 *jit_exit;              /* the link site translated code left by, or NULL */
 	/* The decoded block the interpreter is executing, or NULL, and its
 	 * first RIP: a fault counts the instructions before it from there.

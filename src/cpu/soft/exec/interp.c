@@ -507,7 +507,7 @@ static void block_retired(struct soft_cpu *cpu)
 
 	cpu->run = NULL;
 	if ((const void *)b == SOFT_RUN_JIT) {
-		cpu->stat_insns += cpu->run_done;
+		cpu->stat_insns += (u64)(cpu->jit_left0 - cpu->jit_left) + cpu->run_done;
 		return;
 	}
 	for (i = 0; i < b->n && rip != cpu->insn_rip; i++) {
@@ -516,6 +516,17 @@ static void block_retired(struct soft_cpu *cpu)
 			rip &= 0xffffffffULL;
 	}
 	cpu->stat_insns += i;
+}
+
+/* Runs b's translated code, which counts itself down in cpu->jit_left
+ * (cpu.h), and adds what retired to stat_insns. */
+static void jit_run(struct soft_cpu *cpu, const struct soft_block *b)
+{
+	cpu->run = SOFT_RUN_JIT;
+	cpu->jit_left = (s64)MIN(cpu->exec_end - cpu->stat_insns, (u64)INT64_MAX);
+	cpu->jit_left0 = cpu->jit_left;
+	b->jit(cpu);
+	cpu->stat_insns += (u64)(cpu->jit_left0 - cpu->jit_left);
 }
 
 /* Runs one instruction (page-crossing or MMIO code, the instruction in an
@@ -603,7 +614,7 @@ static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b, bool transl
 {
 	const u64 end = cpu->exec_end;
 
-	cpu->run = translated ? SOFT_RUN_JIT : b;
+	cpu->run = b;
 	cpu->run_rip = cpu->rip;
 	if (setjmp(cpu->fault_jmp)) {
 		fault_cleanup(cpu);
@@ -614,7 +625,7 @@ static void lockstep_run(struct soft_cpu *cpu, struct soft_block *b, bool transl
 	}
 	if (translated) {
 		cpu->exec_end = cpu->stat_insns;
-		cpu->stat_insns += b->jit(cpu);
+		jit_run(cpu, b);
 		cpu->exec_end = end;
 		cpu->jit_exit = NULL;
 	} else {
@@ -656,11 +667,7 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 				cpu->run = NULL;
 				return NULL;
 			}
-			/* Linked blocks count themselves in cpu->stat_insns;
-			 * the return value is the last one's count. */
-			cpu->run = SOFT_RUN_JIT;
-			u64 n = b->jit(cpu);
-			cpu->stat_insns += n;
+			jit_run(cpu, b);
 			site = cpu->jit_exit;
 			cpu->jit_exit = NULL;
 		} else {

@@ -43,8 +43,7 @@
 #define OFF_STOPS     ((s32)offsetof(struct soft_cpu, intr_shadow))
 #define OFF_LAZY_OP   ((s32)offsetof(struct soft_cpu, lazy.op))
 #define OFF_LAZY_RES  ((s32)offsetof(struct soft_cpu, lazy.res))
-#define OFF_STAT      ((s32)offsetof(struct soft_cpu, stat_insns))
-#define OFF_EXEC_END  ((s32)offsetof(struct soft_cpu, exec_end))
+#define OFF_LEFT      ((s32)offsetof(struct soft_cpu, jit_left))
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
 #define OFF_RUN_DONE  ((s32)offsetof(struct soft_cpu, run_done))
 #define OFF_LINK_GEN  ((s32)offsetof(struct soft_cpu, tlb.link_gen))
@@ -52,13 +51,14 @@
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
 #define BODY_OFFSET 12
-/* A link site starts with the code epoch's check in a fixed form, so that
- * jit_link() finds its fields: mov rcx, imm64 (&epoch); mov rcx, [rcx];
- * cmp rcx, [rip + disp32] (the disp32 at SITE_DATA_REL, pointing at the
- * site's data); jne rel32; mov rcx, [rbx + disp32] (the disp32 at
- * SITE_GENOFF: which link generation, tlb.link_gen or link_gen_g). */
-#define SITE_DATA_REL 16
-#define SITE_GENOFF   29
+/* A link site starts in a fixed form, so that jit_link() finds its fields:
+ * sub [rbx + disp32], rax (the block's count off cpu->jit_left); jle rel32;
+ * mov rcx, imm64 (&epoch); mov rcx, [rcx]; cmp rcx, [rip + disp32] (the
+ * disp32 at SITE_DATA_REL, pointing at the site's data); jne rel32;
+ * mov rcx, [rbx + disp32] (the disp32 at SITE_GENOFF: which link
+ * generation, tlb.link_gen or link_gen_g). */
+#define SITE_DATA_REL 29
+#define SITE_GENOFF   42
 /* A site's data, 8-byte aligned after its code. */
 struct site_data {
 	u64 epoch;  /* the code epoch the link was made under */
@@ -74,8 +74,9 @@ struct site_data {
  * changes: relinking it costs more than it saves. */
 #define SITE_MAX_TRIES 4
 
-_Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) > 127,
-	       "a link site compares the generation at a disp32 from rbx");
+_Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) > 127 &&
+		       OFF_LEFT > 127,
+	       "a link site reads the generation and jit_left at a disp32 from rbx");
 
 /* The four reasons to stop, tested as one dword at OFF_STOPS. */
 _Static_assert(OFF_STOPS % 4 == 0, "the stop reasons are one aligned dword");
@@ -166,15 +167,10 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 	return false;
 }
 
-/* The checks a link site and the dispatch stub share: the batch's budget
- * (sum = cpu->stat_insns + rax, counted as soft_exec() counts it) and no
- * request to stop. Each failing check's rel32 is added to fail[]. */
-static void budget_checks(struct jit_emit *e, enum jit_reg sum, u8 **fail, unsigned *nf)
+/* No request to stop (exec_stop, the interrupt shadow, attention, kick):
+ * else to the rel32 added to fail[]. */
+static void stop_check(struct jit_emit *e, u8 **fail, unsigned *nf)
 {
-	jit_mov_rm(e, 8, sum, JR_RBX, OFF_STAT);
-	jit_alu_rr(e, JA_ADD, 8, sum, JR_RAX);
-	jit_alu_rm(e, JA_CMP, 8, sum, JR_RBX, OFF_EXEC_END);
-	fail[(*nf)++] = jit_jcc_fwd(e, JC_AE);
 	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
 	fail[(*nf)++] = jit_jcc_fwd(e, JC_NE);
 }
@@ -206,11 +202,13 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *jmp;
 	unsigned nf = 0;
 
+	site = e->p;
+	jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX); /* counted, linked or not */
 	if (!env->epoch) {
 		jit_jmp_to(e, epi);
 		return;
 	}
-	site = e->p;
+	fail[nf++] = jit_jcc_fwd(e, JC_LE); /* the batch's budget used up */
 	jit_mov_ri64(e, JR_RCX, (u64)(uintptr_t)env->epoch);
 	jit_mov_rm(e, 8, JR_RCX, JR_RCX, 0);
 	d_epoch = jit_alu_r_rip(e, JA_CMP, JR_RCX);
@@ -225,8 +223,7 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		d_rip = jit_alu_r_rip(e, JA_CMP, JR_RCX);
 		fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	}
-	budget_checks(e, JR_RCX, fail, &nf);
-	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
+	stop_check(e, fail, &nf);
 	jit_lea_rip(e, JR_RDX, site);
 	jmp = jit_jmp_fwd(e); /* unlinked: to the failure below */
 	for (unsigned k = 0; k < nf; k++)
@@ -271,12 +268,12 @@ static unsigned ind_index(u64 rip)
 }
 
 /* The stubs at the start of the code cache. The dead stub: entered from a
- * link into a block that was killed (jit_kill(), rdx = the site, the
- * block's count already added), returns to soft_exec() with nothing more
- * retired. The dispatch stub: in, rax = instructions retired by the block
- * that left, rdx = its link site, cpu->rip = where the guest goes next; the
- * checks are a link site's (leave()), on the indirect table's entry for RIP
- * (an entry into code killed since lands in the dead stub). */
+ * link into a block that was killed (jit_kill(), rdx = the site), returns
+ * to soft_exec(). The dispatch stub: in, rdx = the link site that failed
+ * (the block's count already taken off cpu->jit_left), cpu->rip = where the
+ * guest goes next; the checks are a link site's (leave()), on the indirect
+ * table's entry for RIP (an entry into code killed since lands in the dead
+ * stub). */
 bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct jit_stubs *out)
 {
 	struct jit_emit e;
@@ -287,10 +284,8 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 	if (!env->epoch)
 		return true;
 	jit_cache_begin(c, &e);
-	const u8 *dead = e.p;
+	const u8 *dead = e.p, *ret = e.p; /* back to soft_exec(), with the site */
 
-	jit_alu_rr(&e, JA_XOR, 4, JR_RAX, JR_RAX);
-	const u8 *ret = e.p; /* back to soft_exec(), with the site */
 	jit_mov_mr(&e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
 	epilogue(&e);
 	const u8 *dispatch = e.p;
@@ -314,8 +309,9 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 		jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
 		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
 		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-		budget_checks(&e, JR_R9, fail, &nf);
-		jit_mov_mr(&e, 8, JR_RBX, OFF_STAT, JR_R9);
+		jit_alu_mi(&e, JA_CMP, 8, JR_RBX, OFF_LEFT, 0);
+		fail[nf++] = jit_jcc_fwd(&e, JC_LE);
+		stop_check(&e, fail, &nf);
 		jit_jmp_m(&e, JR_RSI, IND(code));
 		for (unsigned k = 0; k < nf; k++)
 			jit_patch_to(&e, fail[k], ret);
@@ -472,17 +468,21 @@ static void shift_cl_live(struct jit_emit *e, struct jit_regs *rg, const struct 
 /* A back edge: a jump to the block's first instruction, with the registers
  * as at top (the loop's start, after the pre-header's loads) and the flags
  * saved. The batch's budget and the stop requests are checked as a link
- * checks them, then the code goes straight back; a failed check's rel32 goes
- * to fail[] (the caller leaves the usual way from there). */
-static unsigned back_edge(struct jit_emit *e, unsigned retired, const u8 *top, u8 **fail)
+ * checks them, then the code goes straight back; where a check fails, the
+ * count is given back and the code goes on where the caller emits next
+ * (to leave the usual way, which counts). */
+static void back_edge(struct jit_emit *e, unsigned retired, const u8 *top)
 {
+	u8 *fail[2];
 	unsigned nf = 0;
 
-	jit_mov_ri(e, JR_RAX, retired);
-	budget_checks(e, JR_RCX, fail, &nf);
-	jit_mov_mr(e, 8, JR_RBX, OFF_STAT, JR_RCX);
+	jit_alu_mi(e, JA_SUB, 8, JR_RBX, OFF_LEFT, (s32)retired);
+	fail[nf++] = jit_jcc_fwd(e, JC_LE);
+	stop_check(e, fail, &nf);
 	jit_jmp_to(e, top);
-	return nf;
+	for (unsigned k = 0; k < nf; k++)
+		jit_patch_here(e, fail[k]);
+	jit_alu_mi(e, JA_ADD, 8, JR_RBX, OFF_LEFT, (s32)retired);
 }
 
 /* One translation of in[] into e (jit_translate): the guest registers top
@@ -683,17 +683,12 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	if (pending)
 		flags_save(&e, &op_host);
 	if (last_native && jumps && end == 0) {
-		u8 *fail[2];
-		unsigned nf = 0;
-
 		if (!*found) {
 			*be = rg;
 			*found = true;
 		}
 		if (jit_regs_fit(&rg, top))
-			nf = back_edge(&e, n, top_p, fail);
-		for (unsigned k = 0; k < nf; k++)
-			jit_patch_here(&e, fail[k]);
+			back_edge(&e, n, top_p);
 	}
 	jit_regs_store(&rg, &e);
 	if (last_native && !rip_stored)
@@ -752,13 +747,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
-		if (taken[k].loop) {
-			u8 *fail[2];
-			unsigned nf = back_edge(&e, taken[k].retired, top_p, fail);
-
-			for (unsigned f = 0; f < nf; f++)
-				jit_patch_here(&e, fail[f]);
-		}
+		if (taken[k].loop)
+			back_edge(&e, taken[k].retired, top_p);
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
 		leave(&e, env, taken[k].retired, epi, true);

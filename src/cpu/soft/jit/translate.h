@@ -34,10 +34,10 @@
 #include "cpu/soft/decode/decode.h"
 #include "cpu/soft/jit/cache.h"
 
-/* Translated code: runs from the block's first instruction at cpu->rip and
- * returns how many of its instructions retired. A fault leaves through
- * soft_raise()'s longjmp, as from the interpreter. */
-typedef u64 jit_block_fn(struct soft_cpu *cpu);
+/* Translated code: runs from the block's first instruction at cpu->rip,
+ * counting the instructions that retire down in cpu->jit_left. A fault
+ * leaves through soft_raise()'s longjmp, as from the interpreter. */
+typedef void jit_block_fn(struct soft_cpu *cpu);
 
 /* An entry of the indirect table: a link site's fields, keyed by RIP. */
 struct jit_ind_entry {
