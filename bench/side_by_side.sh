@@ -8,10 +8,8 @@
 # usage: RUNS=5 bench/side_by_side.sh POPEK... (e.g. a 'start' and an 'end' build)
 set -u
 cd "$(dirname "$0")/.."
-if [ $# -lt 1 ]; then
-	echo "usage: bench/side_by_side.sh POPEK... (executables)" >&2
-	exit 2
-fi
+. bench/lib.sh
+need_binaries "bench/side_by_side.sh POPEK... (executables)" $#
 RUNS=${RUNS:-5}
 KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 MARKER="popek guest ready"
@@ -20,8 +18,6 @@ QEMU_BOOT=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cp
 	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD")
 QEMU_CPU=(qemu-system-x86_64 -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf)
-
-. bench/lib.sh
 
 wall() { # cmd...: wall seconds
 	local s
@@ -49,15 +45,6 @@ for r in $(seq "$RUNS"); do
 	echo "program qemu $(wall "${QEMU_CPU[@]}")"
 done | tee "$out"
 echo
-printf '%-10s %-6s %9s %15s %10s\n' what who median range "/ qemu"
-for what in boot selftests program; do
-	q=$(awk -v w="$what" '$1 == w && $2 == "qemu" { print $3 }' "$out" | median)
-	for who in $(seq $#) qemu; do
-		v=$(awk -v w="$what" -v p="$who" '$1 == w && $2 == p { print $3 }' "$out")
-		range=$(printf '%s\n' "$v" | sort -g | sed -n '1p;$p' | xargs printf '%.2f-' | sed 's/-$//')
-		m=$(printf '%s\n' "$v" | median)
-		printf '%-10s %-6s %9.3f %15s %10s\n' "$what" "$who" "$m" "$range" "$(ratio "$m" "$q")"
-	done
-done
+ratio_table "$out" "boot selftests program" $#
 echo "(who: the binaries in the order given: $*)"
 rm -f "$out"

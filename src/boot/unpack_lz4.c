@@ -26,8 +26,9 @@ static int unpack_lz4_serial(const struct lz4_block *b, unsigned n, u8 *out, u64
 	u64 done = 0;
 
 	for (unsigned k = 0; k < n; k++) {
-		int got = LZ4_decompress_safe((const char *)b[k].src, (char *)out + done, b[k].csize,
-					      (int)MIN(size - done, (u64)LZ4_LEGACY_BLOCK));
+		int got =
+		    LZ4_decompress_safe((const char *)b[k].src, (char *)out + done, b[k].csize,
+					(int)MIN(size - done, (u64)LZ4_LEGACY_BLOCK));
 		if (got <= 0)
 			return -EINVAL;
 		done += (u64)got;
@@ -50,9 +51,9 @@ static void *unpack_lz4_share(void *arg)
 	for (unsigned k = h->first; k < h->n; k += h->step) {
 		struct lz4_block *b = &h->b[k];
 		b->got = b->off < h->size
-			     ? LZ4_decompress_safe((const char *)b->src, (char *)h->out + b->off,
-						   b->csize,
-						   (int)MIN(h->size - b->off, (u64)LZ4_LEGACY_BLOCK))
+			     ? LZ4_decompress_safe(
+				   (const char *)b->src, (char *)h->out + b->off, b->csize,
+				   (int)MIN(h->size - b->off, (u64)LZ4_LEGACY_BLOCK))
 			     : -1;
 	}
 	return NULL;
@@ -79,8 +80,8 @@ static int unpack_lz4_blocks(struct lz4_block *b, unsigned n, u8 *out, u64 size)
 		pthread_join(t, NULL);
 	bool fits = true;
 	for (unsigned k = 0; k < n && fits; k++)
-		fits = b[k].got > 0 &&
-		       (k + 1 < n ? (u64)b[k].got == LZ4_LEGACY_BLOCK : b[k].off + (u64)b[k].got == size);
+		fits = b[k].got > 0 && (k + 1 < n ? (u64)b[k].got == LZ4_LEGACY_BLOCK
+						  : b[k].off + (u64)b[k].got == size);
 	return fits ? 0 : unpack_lz4_serial(b, n, out, size);
 }
 

@@ -11,6 +11,10 @@ struct jit_cache {
 	int fd;
 	u8 *rw, *rx;  /* the two views of the same pages */
 	size_t size, used;
+	/* Data translated code reads and soft_exec() writes (link sites'
+	 * fields): not executable, so writing it does not disturb the code. */
+	u8 *data;
+	size_t data_size, data_used;
 	u64 flushes;
 };
 

@@ -10,6 +10,19 @@ void jit_emit_init(struct jit_emit *e, u8 *buf, size_t size, s64 exec_delta)
 	e->end = buf + size;
 	e->exec_delta = exec_delta;
 	e->full = false;
+	e->data = e->data_end = NULL;
+}
+
+void *jit_emit_data(struct jit_emit *e, size_t size)
+{
+	u8 *d = e->data ? (u8 *)ALIGN_UP((uintptr_t)e->data, 8) : NULL;
+
+	if (!d || e->full || (size_t)(e->data_end - d) < size) {
+		e->full = true;
+		return NULL;
+	}
+	e->data = d + size;
+	return d;
 }
 
 void jit_emit_bytes(struct jit_emit *e, const void *bytes, size_t n)
@@ -336,6 +349,21 @@ void jit_patch_to(struct jit_emit *e, u8 *at, const u8 *target)
 		return;
 	rel = (s32)(target - (at + 4));
 	memcpy(at, &rel, 4);
+}
+
+void jit_patch_data(struct jit_emit *e, u8 *at, const void *data)
+{
+	s64 rel;
+
+	if (!at || e->full)
+		return;
+	rel = (const u8 *)data - (at + e->exec_delta + 4);
+	if (!fits_s32(rel)) {
+		e->full = true;
+		return;
+	}
+	s32 r = (s32)rel;
+	memcpy(at, &r, 4);
 }
 
 void jit_patch_here(struct jit_emit *e, u8 *at)

@@ -32,6 +32,7 @@ struct jit_emit {
 	u8 *start, *end;
 	s64 exec_delta; /* executable address = writable address + exec_delta */
 	bool full;      /* a write did not fit: the code is incomplete */
+	u8 *data, *data_end; /* data beside the code (jit_emit_data), or NULL */
 };
 
 void jit_emit_init(struct jit_emit *e, u8 *buf, size_t size, s64 exec_delta);
@@ -100,9 +101,13 @@ void jit_call(struct jit_emit *e, const void *target, enum jit_reg scratch);
  * rel32 for jit_patch_here(), or NULL when the buffer is full. */
 u8 *jit_jmp_fwd(struct jit_emit *e);
 u8 *jit_jcc_fwd(struct jit_emit *e, enum jit_cc cc);
-/* Points the rel32 at at the current position, or at target. */
+/* Points the rel32 at at the current position, or at target (in this
+ * buffer), or at data (an address outside it, within 2 GiB of the code). */
 void jit_patch_here(struct jit_emit *e, u8 *at);
 void jit_patch_to(struct jit_emit *e, u8 *at, const u8 *target);
+void jit_patch_data(struct jit_emit *e, u8 *at, const void *data);
+/* size bytes of data beside the code, 8-byte aligned, or NULL (and full). */
+void *jit_emit_data(struct jit_emit *e, size_t size);
 /* jmp qword [base + disp]. */
 void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 /* op r64, [rip + disp32] and mov r64, [rip + disp32] with the disp32 to be

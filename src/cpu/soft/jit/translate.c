@@ -54,12 +54,13 @@
 /* A link site starts in a fixed form, so that jit_link() finds its fields:
  * sub [rbx + disp32], rax (the block's count off cpu->jit_left); jle rel32;
  * mov rcx, imm64 (&epoch); mov rcx, [rcx]; cmp rcx, [rip + disp32] (the
- * disp32 at SITE_DATA_REL, pointing at the site's data); jne rel32;
+ * disp32 at SITE_DATA_REL, pointing at the site's data in the code cache's
+ * data area, so that relinking writes no code unless the target moves); jne rel32;
  * mov rcx, [rbx + disp32] (the disp32 at SITE_GENOFF: which link
  * generation, tlb.link_gen or link_gen_g). */
 #define SITE_DATA_REL 29
 #define SITE_GENOFF   42
-/* A site's data, 8-byte aligned after its code. */
+/* A site's data (jit_emit_data). */
 struct site_data {
 	u64 epoch;  /* the code epoch the link was made under */
 	u64 gen;    /* the link generation it was made under */
@@ -214,7 +215,7 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	d_epoch = jit_alu_r_rip(e, JA_CMP, JR_RCX);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_LINK_GEN);
-	if (e->p - site != SITE_GENOFF + 4 || d_epoch - site != SITE_DATA_REL)
+	if (!d_epoch || e->p - site != SITE_GENOFF + 4 || d_epoch - site != SITE_DATA_REL)
 		e->full = true; /* a site jit_link() would patch wrong: no code */
 	d_gen = jit_alu_r_rip(e, JA_CMP, JR_RCX);
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
@@ -236,16 +237,15 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		jit_mov_mr(e, 8, JR_RBX, OFF_JIT_EXIT, JR_RDX);
 		jit_jmp_to(e, epi);
 	}
-	while ((uintptr_t)e->p % 8 && !e->full)
-		jit_emit_bytes(e, (const u8[]){0xcc}, 1);
-	const struct site_data d = {.epoch = SITE_NEVER, .gen = SITE_NEVER,
-				    .jmp = jmp ? (u32)(jmp - site) : 0};
-	u8 *data = e->p;
+	struct site_data *d = jit_emit_data(e, sizeof(*d));
 
-	jit_patch_to(e, d_epoch, data + offsetof(struct site_data, epoch));
-	jit_patch_to(e, d_gen, data + offsetof(struct site_data, gen));
-	jit_patch_to(e, d_rip, data + offsetof(struct site_data, rip));
-	jit_emit_bytes(e, &d, sizeof(d));
+	if (!d)
+		return;
+	*d = (struct site_data){.epoch = SITE_NEVER, .gen = SITE_NEVER,
+			       .jmp = jmp ? (u32)(jmp - site) : 0};
+	jit_patch_data(e, d_epoch, &d->epoch);
+	jit_patch_data(e, d_gen, &d->gen);
+	jit_patch_data(e, d_rip, &d->rip);
 }
 
 /* Returns from translated code: the prologue's registers back. */
@@ -344,12 +344,12 @@ void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, jit
 }
 
 /* A site's data, from its executable address. */
-static const struct site_data *site_data(const u8 *site)
+static struct site_data *site_data(const u8 *site)
 {
 	s32 rel;
 
 	memcpy(&rel, site + SITE_DATA_REL, 4);
-	return (const struct site_data *)(site + SITE_DATA_REL + 4 + rel);
+	return (struct site_data *)(uintptr_t)(site + SITE_DATA_REL + 4 + rel);
 }
 
 bool jit_link_wanted(const u8 *site, u64 rip)
@@ -362,20 +362,24 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
 	      u64 epoch, jit_block_fn *code, u64 rip)
 {
-	const s64 to_rw = c->rw - c->rx;
-	const struct site_data *d = site_data(site);
-	struct site_data *w = (struct site_data *)((u8 *)d + to_rw); /* the writable view */
+	struct site_data *d = site_data(site);
 	u8 *body = (u8 *)code + BODY_OFFSET;
-	s32 off = (s32)((const u8 *)gen_addr - (const u8 *)cpu);
+	s32 off = (s32)((const u8 *)gen_addr - (const u8 *)cpu), old_off, old_rel;
 	s32 rel = (s32)(body - (site + d->jmp + 4));
 
 	if (d->rip && d->rip != rip)
-		w->tries++;
-	w->rip = rip;
-	w->gen = *gen_addr;
-	w->epoch = epoch;
-	memcpy(site + to_rw + SITE_GENOFF, &off, 4);
-	memcpy(site + to_rw + d->jmp, &rel, 4);
+		d->tries++;
+	d->rip = rip;
+	d->gen = *gen_addr;
+	d->epoch = epoch;
+	/* The code itself only when it changes: a store into code that ran
+	 * lately costs the host a pipeline flush. */
+	memcpy(&old_off, site + SITE_GENOFF, 4);
+	memcpy(&old_rel, site + d->jmp, 4);
+	if (old_off != off)
+		memcpy(site + (c->rw - c->rx) + SITE_GENOFF, &off, 4);
+	if (old_rel != rel)
+		memcpy(site + (c->rw - c->rx) + d->jmp, &rel, 4);
 }
 
 void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead)
