@@ -65,9 +65,9 @@
  * Links into translated code land in the dead stub once the slot is rebuilt
  * (jit_kill, jit/translate.h). */
 struct soft_block {
-	/* The first two cache lines hold all that a lookup, a translated run and
-	 * a link into it read: 22 MiB of blocks do not stay in the host's
-	 * caches, and each line more is a miss more. */
+	/* The first two cache lines hold all that a lookup and a translated run
+	 * read (a link reads none of it): 38 MiB of blocks do not stay in the
+	 * host's caches, and each line more is a miss more. */
 	u64 key;
 	u8 code_size;
 	u8 n;               /* instructions */

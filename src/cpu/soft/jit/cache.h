@@ -1,7 +1,9 @@
 /* The translator's code cache: one per vCPU, a fixed size, flushed whole
  * when full. Its memory is a memfd mapped twice, writable at one address and
  * executable at another, so no page is ever writable and executable at once
- * (W^X) and no mprotect() is needed while the guest runs. */
+ * (W^X) and no mprotect() is needed while the guest runs. A data area (a
+ * quarter of the code's size, writable, never executable) follows the
+ * executable view, within reach of the code's RIP-relative loads. */
 #ifndef POPEK_JIT_CACHE_H
 #define POPEK_JIT_CACHE_H
 
