@@ -534,18 +534,14 @@ u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r)
 	return op_r_rip(e, (u8)(op << 3 | 3), r);
 }
 
-u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r)
-{
-	return op_r_rip(e, 0x8b, r);
-}
-
 void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target)
 {
 	u8 *at = op_r_rip(e, 0x8d, r);
-	s32 rel = (s32)(target - (at + 4));
 
-	if (at)
+	if (at) {
+		s32 rel = (s32)(target - (at + 4));
 		memcpy(at, &rel, 4);
+	}
 }
 
 void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp)

@@ -110,10 +110,9 @@ void jit_patch_data(struct jit_emit *e, u8 *at, const void *data);
 void *jit_emit_data(struct jit_emit *e, size_t size);
 /* jmp qword [base + disp]. */
 void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
-/* op r64, [rip + disp32] and mov r64, [rip + disp32] with the disp32 to be
- * patched (jit_patch_here() where the data is): return its position. */
+/* op r64, [rip + disp32] with the disp32 to be patched (jit_patch_data()
+ * where the data is): returns its position. */
 u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r);
-u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r);
 /* lea r64, [rip + disp32]: the address of target, a position in this buffer. */
 void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target);
 /* jmp rel32 to target, a position already written in this buffer. */

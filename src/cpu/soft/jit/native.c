@@ -328,8 +328,8 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)] (its bank at cpu->dbank_off);
  * its tag for the access must be the page of the access's last byte, which
  * is lin's page unless the access crosses into the next one. Clobbers rcx,
- * rdx and the host's flags. */
-static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 *miss[2])
+ * rdx and the host's flags; *miss = the rel32 of the jump taken on a miss. */
+static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 **miss)
 {
 	/* soft_tlb_index(lin) * 64: the page number's bits 0-9 and 10-19 (lin's
 	 * bits 12-31) added, in 32-bit registers. */
@@ -345,8 +345,7 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);
 	jit_alu_rm_x(e, JA_CMP, JR_RDX, JR_RBX, JR_RCX,
 		     OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, tag) + 8 * (s32)acc);
-	miss[0] = jit_jcc_fwd(e, JC_NE);
-	miss[1] = NULL;
+	*miss = jit_jcc_fwd(e, JC_NE);
 	jit_mov_rm_x(e, JR_RDX, JR_RBX, JR_RCX,
 		     OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, addend));
 	jit_alu_rr(e, JA_ADD, 8, JR_RDX, JR_RAX);
@@ -357,7 +356,7 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
  * PUSH RSP pushes the old value; POP RSP loads RSP. A RET to a
  * non-canonical address leaves it to the handler (#GP). */
 static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		     s32 next_off, u8 *miss[3], struct jit_regs *before)
+		     s32 next_off, u8 *miss[2], struct jit_regs *before)
 {
 	unsigned op = in->opcode, r = (op & 7) | (in->rex & 1 ? 8 : 0);
 	bool push = op == 0xe8 || (op >= 0x50 && op <= 0x57);
@@ -381,7 +380,7 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		jit_shift_ri(e, JS_SHL, 8, JR_RDX, 16);
 		jit_shift_ri(e, JS_SAR, 8, JR_RDX, 16);
 		jit_alu_rr(e, JA_CMP, 8, JR_RDX, JR_RCX);
-		miss[2] = jit_jcc_fwd(e, JC_NE);
+		miss[1] = jit_jcc_fwd(e, JC_NE);
 		jit_mov_mr(e, 8, JR_RBX, OFF_RIP, JR_RCX);
 	} else if (r == X86_RSP) {
 		jit_mov_rm(e, 8, sp, JR_RDX, 0);
@@ -402,7 +401,7 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * guest's memory after the TLB check, flags in the host's RFLAGS. A write
  * (anything but CMP and TEST) needs the write entry. */
 static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[3], struct jit_regs *before)
+		    s32 next_off, u8 *miss[2], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
 	bool test = op == 0x84 || op == 0x85 || op == 0xf6 || op == 0xf7;
@@ -436,11 +435,11 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 }
 
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[3], struct jit_regs *before)
+		    s32 next_off, u8 *miss[2], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
 
-	miss[2] = NULL;
+	miss[1] = NULL;
 	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
 		stack_op(e, rg, in, next_off, miss, before);
 		return;

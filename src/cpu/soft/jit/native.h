@@ -55,12 +55,13 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 
 /* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL or JN_RET: the
  * address, the soft-TLB check and the access (a RET's target in cpu->rip).
- * The returned rel32 positions (miss[0..2], NULL where unused) must be
+ * The returned rel32 positions (miss[0], the TLB miss; miss[1], a RET's
+ * non-canonical target, NULL for every other instruction) must be
  * pointed at an out-of-line path that stores the registers as in *before
  * (the state when the check starts), calls the handler, loads them as in
  * *rg (the state after the access) and comes back after the access. */
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[3], struct jit_regs *before);
+		    s32 next_off, u8 *miss[2], struct jit_regs *before);
 
 /* A JN_SHIFT rotate or shift whose flags are live (vendor_flags.c): the
  * host shifts, and the flags the manuals leave undefined are set as the

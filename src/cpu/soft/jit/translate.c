@@ -52,14 +52,16 @@
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
 #define BODY_OFFSET 12
 /* A link site starts in a fixed form, so that jit_link() finds its fields:
- * sub [rbx + disp32], rax (the block's count off cpu->jit_left); jle rel32;
+ * lea rdx, [rip + disp32] (the site itself, for the way back to soft_exec()
+ * from a failed check or a killed block); sub [rbx + disp32], rax (the
+ * block's count off cpu->jit_left); jle rel32;
  * mov rcx, imm64 (&epoch); mov rcx, [rcx]; cmp rcx, [rip + disp32] (the
  * disp32 at SITE_DATA_REL, pointing at the site's data in the code cache's
  * data area, so that relinking writes no code unless the target moves); jne rel32;
  * mov rcx, [rbx + disp32] (the disp32 at SITE_GENOFF: which link
  * generation, tlb.link_gen or link_gen_g). */
-#define SITE_DATA_REL 29
-#define SITE_GENOFF   42
+#define SITE_DATA_REL 36
+#define SITE_GENOFF   49
 /* A site's data (jit_emit_data). */
 struct site_data {
 	u64 epoch;  /* the code epoch the link was made under */
@@ -204,11 +206,13 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	unsigned nf = 0;
 
 	site = e->p;
-	jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX); /* counted, linked or not */
-	if (!env->epoch) {
+	if (!env->epoch) { /* no links */
+		jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX);
 		jit_jmp_to(e, epi);
 		return;
 	}
+	jit_lea_rip(e, JR_RDX, site);
+	jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX); /* counted, linked or not */
 	fail[nf++] = jit_jcc_fwd(e, JC_LE); /* the batch's budget used up */
 	jit_mov_ri64(e, JR_RCX, (u64)(uintptr_t)env->epoch);
 	jit_mov_rm(e, 8, JR_RCX, JR_RCX, 0);
@@ -225,12 +229,10 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	}
 	stop_check(e, fail, &nf);
-	jit_lea_rip(e, JR_RDX, site);
 	jmp = jit_jmp_fwd(e); /* unlinked: to the failure below */
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
 	jit_patch_here(e, jmp);
-	jit_lea_rip(e, JR_RDX, site);
 	if (env->stub) { /* the indirect table, then soft_exec() */
 		jit_jmp_to(e, env->stub);
 	} else {
@@ -506,7 +508,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		struct jit_regs regs;
 	} taken[16];
 	struct {
-		u8 *miss[3], *cont;
+		u8 *miss[2], *cont;
 		unsigned i;
 		s32 off;
 		bool flags; /* the instruction leaves its flags in the host's */
@@ -719,7 +721,6 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
-		jit_patch_here(&e, mem[k].miss[2]);
 		handler_out_of_line(&e, in, n, mem[k].i, mem[k].off, exits, &mem[k].before,
 				    &mem[k].after, mem[k].flags, mem[k].cont);
 	}
