@@ -40,6 +40,39 @@ static void write_cr3(u64 v)
 	asm volatile("mov %0, %%cr3" ::"r"(v) : "memory");
 }
 
+/* At 0x800 in both pages: mov cr3, rdi; jmp 0x840 (a direct jump within
+ * the page); at 0x840: mov eax, v; mov cr3, rsi; ret. Called in space A
+ * with rdi = B's CR3, the jump's target is fetched from B's page (SDM Vol.
+ * 3A 4.10.4.1: the CR3 write takes effect for the next fetch), so a link
+ * from the jump to the block at 0x840 holds for neither space alone. */
+static void emit_switcher(u8 *p, u32 v)
+{
+	static const u8 head[] = {0x0f, 0x22, 0xdf, 0xeb, 0x3b};
+	static const u8 tail[] = {0x0f, 0x22, 0xde, 0xc3};
+
+	memcpy(p + 0x800, head, sizeof(head));
+	p[0x840] = 0xb8;
+	memcpy(p + 0x841, &v, 4);
+	memcpy(p + 0x845, tail, sizeof(tail));
+	asm volatile("" ::: "memory");
+}
+
+static void switch_inside(u64 cr3_a, u64 cr3_b)
+{
+	u32 (*sw)(u64, u64) = (u32(*)(u64, u64))(void *)(code[0] + 0x800);
+	u32 got = 0, want = 0;
+
+	emit_switcher(code[0], 1);
+	emit_switcher(code[1], 2);
+	for (int i = 0; i < 2000; i++) {
+		bool b = (i / 3) & 1; /* runs of three: links get made and followed */
+		got += sw(b ? cr3_b : cr3_a, cr3_a);
+		want += b ? 2 : 1;
+	}
+	check_eq("a jump within a page after a CR3 write goes to the new space's code", got,
+		 want);
+}
+
 void test_main(void)
 {
 	u64 va = (u64)code[0], cr3_a = read_cr3();
@@ -84,4 +117,5 @@ void test_main(void)
 	write_cr3(cr3_a);
 	check_eq("space B sees its code patched", in_b, 3);
 	check_eq("space A does not", f(), 1);
+	switch_inside(cr3_a, cr3_b);
 }

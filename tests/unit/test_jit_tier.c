@@ -357,6 +357,48 @@ static void test_jit_slot_reused(void)
 	}
 }
 
+/* A block whose first instruction straddles two pages (add rax, imm32, 3
+ * bytes before a page boundary), reached through a link from A: jmp G. A
+ * write into the instruction's second page (a store on another vCPU: the
+ * codemap's written_fn if the page is tracked) must reach the translated
+ * block all the same. G: add rax, 1; dec rcx; jnz A; hlt. */
+static void test_jit_straddling(void)
+{
+	static const u8 g[] = {0x48, 0x05, 0x01, 0x00, 0x00, 0x00, 0x48, 0xff,
+			       0xc9, 0x0f, 0x85, 0x00, 0x00, 0x00, 0x00, 0xf4};
+	const u64 at_g = CODE + 0x1000 - 3, at_imm2 = at_g + 4; /* in the second page */
+	const s32 to_a = (s32)((s64)CODE - (s64)(at_g + 15)), to_g = (s32)(at_g - (CODE + 5));
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		u8 *a = fx_ptr(f[j], CODE), *p = fx_ptr(f[j], at_g);
+		memcpy(p, g, sizeof(g));
+		memcpy(p + 11, &to_a, 4);
+		a[0] = 0xe9;
+		memcpy(a + 1, &to_g, 4);
+		f[j]->cpu.gpr[X86_RCX] = 1000000;
+		f[j]->cpu.pending_vector = -1;
+	}
+	for (unsigned batch = 0; batch < 40; batch++) {
+		for (unsigned j = 0; j < 2; j++) {
+			struct soft_codemap *map = f[j]->cpu.tlb.code;
+			if (batch == 20) {
+				*fx_ptr(f[j], at_imm2) = 7;
+				if (soft_codemap_test(map, at_imm2))
+					map->written(map->opaque, at_imm2, 1);
+			}
+			soft_exec(&f[j]->cpu, 997);
+		}
+		two_state_same(f[0], f[1], "straddling");
+	}
+	CHECK(f[1]->cpu.gpr[X86_RAX] > 20 * 997 / 3 + 7 * 65536); /* the new immediate ran */
+	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* Two address spaces with different code at the same linear page L, and a
  * global page G (the kernel's, kept across CR3 writes) whose jmp L is linked
  * to L's code: after a CR3 write that keeps global entries, G's link must
@@ -951,6 +993,7 @@ int main(void)
 	TEST_RUN(test_jit_xmc_other_vcpu);
 	TEST_RUN(test_jit_slot_reused);
 	TEST_RUN(test_jit_cr3_switch);
+	TEST_RUN(test_jit_straddling);
 	TEST_RUN(test_jit_lockstep_same);
 	TEST_RUN(test_jit_lockstep_finds);
 	return test_done();

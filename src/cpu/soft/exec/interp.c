@@ -47,13 +47,15 @@
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
 
-/* Decoded blocks: straight-line runs of instructions within one page,
- * ending at an unconditional control transfer (or after BLOCK_INSNS
- * instructions / BLOCK_BYTES bytes). Conditional branches do not end a
- * block: execution leaves it wherever RIP stops following it. 32768 slots
- * of 1216 bytes (38 MiB of address space per vCPU, populated as used): a
- * Linux guest running user programs missed 5% of lookups with 8192 slots,
- * 1.5% with 32768. 16 instructions rather than 8: a loop of up to 16 is one
+/* Decoded blocks: straight-line runs of instructions within one page (or
+ * running into the next when that maps the next physical page, see
+ * fetch_tail), ending at an unconditional control transfer (or after
+ * BLOCK_INSNS instructions / BLOCK_BYTES bytes). Conditional branches do not
+ * end a block: execution leaves it wherever RIP stops following it. 32768
+ * slots of 1216 bytes in sets of two (38 MiB of address space per vCPU,
+ * populated as used): direct-mapped, a guest running a pipeline (two
+ * processes and the kernel in turn) missed 12% of lookups, mostly pairs of
+ * hot blocks evicting each other. 16 instructions rather than 8: a loop of up to 16 is one
  * translated block that stays in its own code (jit/translate.h). */
 #define DCACHE_BITS 15
 #define DCACHE_SIZE (1u << DCACHE_BITS)
@@ -113,6 +115,7 @@ struct soft_dcache {
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
 	struct soft_block b[DCACHE_SIZE];
+	u8 mru[DCACHE_SIZE / 2]; /* per set: the way used last (the other goes first) */
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
 };
 
@@ -266,9 +269,19 @@ static inline __attribute__((always_inline)) bool block_same(const struct soft_b
 	return !diff;
 }
 
-static unsigned dcache_index(u64 gpa)
+/* The first of the two slots of gpa's set. */
+static unsigned dcache_set(u64 gpa)
 {
-	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 24)) & (DCACHE_SIZE - 1));
+	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 24)) & (DCACHE_SIZE - 2));
+}
+
+/* Notes b as its set's way used last (a store only when that changes). */
+static inline void dcache_used(struct soft_dcache *dc, const struct soft_block *b)
+{
+	unsigned slot = (unsigned)(b - dc->b);
+
+	if (dc->mru[slot >> 1] != (slot & 1))
+		dc->mru[slot >> 1] = (u8)(slot & 1);
 }
 
 /* ---- #UD reporting ---- */
@@ -401,6 +414,32 @@ static struct soft_block *block_build(struct soft_cpu *cpu, struct soft_block *b
 	return b;
 }
 
+/* Whether slot b holds the block at gpa (host: its bytes, avail of them
+ * fetchable). */
+static inline __attribute__((always_inline)) bool block_hit(const struct soft_cpu *cpu,
+							    const struct soft_block *b, u64 gpa,
+							    const u8 *host, unsigned avail)
+{
+	return b->key == gpa + 1 && b->code_size == cpu->code_size && b->nbytes <= avail &&
+	       block_same(b, host);
+}
+
+/* 4096 when the linear page after lin's maps, for fetches in the TLB right
+ * now, the guest-physical page after gpa's, host-contiguous: an instruction
+ * that straddles the two pages is then decoded into a block (else every run
+ * of it takes the slow path). Used by a lookup only: a block checked this
+ * way stays valid as long as cpu->tlb.gen (both pages' mappings). */
+static unsigned fetch_tail(struct soft_cpu *cpu, u64 lin, u64 gpa, const u8 *host)
+{
+	const u64 next = (lin | 0xfff) + 1;
+	const struct soft_tlb_entry *e = soft_tlb_slot(cpu, next, cpu->cpl == 3);
+
+	if (next && e->tag[SOFT_ACC_FETCH] == next && e->gpa == (gpa | 0xfff) + 1 &&
+	    e->host == host + (4096 - (gpa & 0xfff)))
+		return 4096;
+	return 0;
+}
+
 /* The decoded block at RIP, or NULL for the slow path. Raises #GP/#PF like
  * an instruction fetch. prev: the block that ran just before, or NULL. */
 
@@ -422,8 +461,10 @@ static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc
 				dc->lookups++;
 				if (__builtin_expect(b->key == c->key && b->code_size == 8 &&
 							 block_same(b, c->host),
-						     1))
+						     1)) {
+					dcache_used(dc, b);
 					return b;
+				}
 			}
 		}
 		lin = cpu->rip;
@@ -444,16 +485,23 @@ static struct soft_block *block_get(struct soft_cpu *cpu, struct soft_dcache *dc
 		if (!host)
 			return NULL;
 	}
-	b = &dc->b[dcache_index(gpa)];
+	if (__builtin_expect(avail < 15, 0) && cpu->mode == SOFT_MODE_LONG64)
+		avail += fetch_tail(cpu, lin, gpa, host);
+	const unsigned set = dcache_set(gpa);
 	dc->lookups++;
-	if (__builtin_expect(!(b->key == gpa + 1 && b->code_size == cpu->code_size &&
-			       b->nbytes <= avail && block_same(b, host)),
-			     0)) {
-		dc->misses++;
-		b = block_build(cpu, b, host, avail, gpa);
-		if (!b)
-			return NULL;
+	b = &dc->b[set];
+	if (!block_hit(cpu, b, gpa, host, avail)) {
+		b++;
+		if (__builtin_expect(!block_hit(cpu, b, gpa, host, avail), 0)) {
+			dc->misses++;
+			/* An empty way first, else the one used less recently. */
+			b = &dc->b[set + (!dc->b[set].key ? 0 : !b->key ? 1 : dc->mru[set >> 1] ^ 1)];
+			b = block_build(cpu, b, host, avail, gpa);
+			if (!b)
+				return NULL;
+		}
 	}
+	dcache_used(dc, b);
 	if (prev) {
 		struct soft_chain *c = &prev->chain[prev->chain_victim];
 		prev->hint = b;
@@ -523,6 +571,7 @@ static void block_retired(struct soft_cpu *cpu)
 static void jit_run(struct soft_cpu *cpu, const struct soft_block *b)
 {
 	cpu->run = SOFT_RUN_JIT;
+	cpu->tlb.link_gen_p = cpu->tlb.link_gen_p_clean; /* b was just looked up */
 	cpu->jit_left = (s64)MIN(cpu->exec_end - cpu->stat_insns, (u64)INT64_MAX);
 	cpu->jit_left0 = cpu->jit_left;
 	b->jit(cpu);
@@ -694,14 +743,17 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 			  const struct soft_block *b, u64 epoch, u64 add_epoch)
 {
 	struct soft_codemap *map = cpu->tlb.code;
-	u64 gpa = b->key - 1;
+	u64 gpa = b->key - 1, last = gpa + b->nbytes - 1; /* last: maybe in the next page */
 
 	if (!map || !b->jit || b->jit_gen != dc->jit_gen || b->code_size != 8 ||
 	    !dc->jit_stubs.dead)
 		return;
 	if (!soft_codemap_test(map, gpa))
 		soft_codemap_add(map, gpa);
-	if (!soft_codemap_test(map, gpa) || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
+	if (!soft_codemap_test(map, last))
+		soft_codemap_add(map, last);
+	if (!soft_codemap_test(map, gpa) || !soft_codemap_test(map, last) ||
+	    __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
 	    __atomic_load_n(&map->add_epoch, __ATOMIC_SEQ_CST) != add_epoch)
 		return;
 	/* A block in a page mapped global survives CR3 writes (tlb.h). */
@@ -716,6 +768,13 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 		jit_ind_insert(dc->ind, gen, epoch, b->jit, cpu->rip);
 		dc->jit_ind_fills++;
 		return;
+	}
+	/* Within the page the site's block started in: a CR3 write keeps it.
+	 * b was just looked up, so link_gen_p is clean again (a link made
+	 * under its unclean value would hold after the next TLB change). */
+	if (jit_site_same_page(site, cpu->rip, b->nbytes)) {
+		cpu->tlb.link_gen_p = cpu->tlb.link_gen_p_clean;
+		gen = &cpu->tlb.link_gen_p;
 	}
 	jit_link(&dc->jit, site, cpu, gen, epoch, b->jit, cpu->rip);
 	dc->jit_links++;

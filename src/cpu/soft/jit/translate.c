@@ -69,8 +69,9 @@ struct site_data {
 	u64 rip;    /* the RIP linked to; 0: never linked */
 	u64 tries;  /* links made to a block other than the last one */
 	u32 jmp;    /* the jmp rel32 into the block's code, from the site */
-	u32 pad;
+	s32 target; /* RIP after the site - the block's first RIP, or SITE_ANY */
 };
+#define SITE_ANY INT32_MIN /* the site's RIP varies (a RET, an indirect jump) */
 #define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
  * conditional branch run by its handler) stops being linked after this many
@@ -78,6 +79,7 @@ struct site_data {
 #define SITE_MAX_TRIES 4
 
 _Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) > 127 &&
+		       offsetof(struct soft_cpu, tlb.link_gen_p) > 127 &&
 		       OFF_LEFT > 127,
 	       "a link site reads the generation and jit_left at a disp32 from rbx");
 
@@ -181,17 +183,18 @@ static void stop_check(struct jit_emit *e, u8 **fail, unsigned *nf)
 /* Leaves the block with cpu->rip already where the guest goes next and
  * `retired` of its instructions done: through the link site when it may
  * (translate.h), else back to soft_exec() with the site in cpu->jit_exit.
- * rip_known: every way to this site stores the same RIP (a direct branch,
- * the end of the block after host code), so a link made here is always to
- * that RIP and the site need not compare it. */
+ * target: SITE_ANY, or every way to this site stores the same RIP, the
+ * block's first RIP + target (a direct branch, the end of the block after
+ * host code), so a link made here is always to that RIP and the site need
+ * not compare it. */
 static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
-		      bool rip_known);
+		      s32 target);
 
 static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retired,
-		  const u8 *epi, bool rip_known)
+		  const u8 *epi, s32 target)
 {
 	jit_mov_ri(e, JR_RAX, retired);
-	leave_rax(e, env, epi, rip_known);
+	leave_rax(e, env, epi, target);
 }
 
 /* leave() with the count already in rax. A linked site's last instruction
@@ -200,8 +203,9 @@ static void leave(struct jit_emit *e, const struct jit_env *env, unsigned retire
  * entry patched to the dead stub (jit_kill()), which returns to soft_exec()
  * as a failed site does, and soft_exec() links the site again. */
 static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *epi,
-		      bool rip_known)
+		      s32 target)
 {
+	const bool rip_known = target != SITE_ANY;
 	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *jmp;
 	unsigned nf = 0;
 
@@ -244,7 +248,7 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	if (!d)
 		return;
 	*d = (struct site_data){.epoch = SITE_NEVER, .gen = SITE_NEVER,
-			       .jmp = jmp ? (u32)(jmp - site) : 0};
+			       .jmp = jmp ? (u32)(jmp - site) : 0, .target = target};
 	jit_patch_data(e, d_epoch, &d->epoch);
 	jit_patch_data(e, d_gen, &d->gen);
 	jit_patch_data(e, d_rip, &d->rip);
@@ -352,6 +356,15 @@ static struct site_data *site_data(const u8 *site)
 
 	memcpy(&rel, site + SITE_DATA_REL, 4);
 	return (struct site_data *)(uintptr_t)(site + SITE_DATA_REL + 4 + rel);
+}
+
+bool jit_site_same_page(const u8 *site, u64 rip, unsigned nbytes)
+{
+	const struct site_data *d = site_data(site);
+	u64 first = rip - (u64)(s64)d->target;
+
+	return d->target != SITE_ANY && !((first ^ rip) & ~0xfffULL) &&
+	       !((rip ^ (rip + nbytes - 1)) & ~0xfffULL);
 }
 
 bool jit_link_wanted(const u8 *site, u64 rip)
@@ -725,7 +738,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				    &mem[k].after, mem[k].flags, mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
-	leave(&e, env, n, epi, last_native && !rip_stored);
+	leave(&e, env, n, epi, last_native && !rip_stored ? (jumps ? end : off) : SITE_ANY);
 	/* Exit stubs: leaving after instruction i, i + 1 of them retired. A
 	 * handler in the middle of the block rarely leaves (a stop request, a
 	 * far branch): those share one site, which keeps blocks small; the last
@@ -734,7 +747,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	for (unsigned i = 0; i + 1 < n; i++) {
 		if (exits[i][0] && !shared) {
 			shared = e.p;
-			leave_rax(&e, env, epi, false);
+			leave_rax(&e, env, epi, SITE_ANY);
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -746,7 +759,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			jit_mov_ri(&e, JR_RAX, i + 1);
 			jit_jmp_to(&e, shared);
 		} else {
-			leave(&e, env, i + 1, epi, false);
+			leave(&e, env, i + 1, epi, SITE_ANY);
 		}
 	}
 	/* Taken native branches: flags saved, RIP at the target. */
@@ -756,7 +769,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			back_edge(&e, taken[k].retired, top_p);
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
-		leave(&e, env, taken[k].retired, epi, true);
+		leave(&e, env, taken[k].retired, epi, taken[k].target);
 	}
 	*ep = e;
 	return !e.full;

@@ -11,7 +11,9 @@
  * straight into that block's code (a patched jmp rel32) when RIP is its
  * first instruction and nothing moved since the link was made: the vCPU's
  * link generation (mmu/tlb.h: every flush, remap or mode change; its low
- * bits are the CPL; a separate one for pages mapped global), the VM's code
+ * bits are the CPL; a separate one for pages mapped global, and one that a
+ * flush leaves for a block in the page where the site's block started,
+ * jit_site_same_page), the VM's code
  * epoch (mmu/tlb.h: a write into a page of translated code, any DMA), the
  * batch's instruction budget, and no request to stop (exec_stop, the
  * interrupt shadow, attention, kick). A block whose decoded-cache slot is
@@ -77,6 +79,12 @@ void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u
 /* Makes every link into code (a translation in c) land in the dead stub
  * (dead: its writable address, as jit_stubs has it). */
 void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead);
+/* Whether the block at rip (nbytes long) lies in the linear page where the
+ * block of site started, whatever that page is: so on every run that gets
+ * to site, as the site's RIP is a fixed distance from the block's first
+ * (a direct branch, the end of the block). Such a link may use the vCPU's
+ * link_gen_p (mmu/tlb.h). */
+bool jit_site_same_page(const u8 *site, u64 rip, unsigned nbytes);
 /* Whether linking site to the block at rip is worth it: not when the site's
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);

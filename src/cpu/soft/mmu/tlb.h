@@ -134,6 +134,14 @@ struct soft_tlb {
 	 * into pages mapped global, which keep theirs when a CR3 write flushes
 	 * the rest (a context switch does not cut the kernel's links). */
 	u64 link_gen, link_gen_g;
+	/* The same for a link to a block in the linear page its site's block
+	 * started in (jit/translate.h), which holds while that page maps what it
+	 * did when translated code was entered: link_gen_p is link_gen_p_clean
+	 * (low bits the CPL; moves by 4 on a change of mode or code size) when
+	 * soft_exec() enters translated code, and gets bit 63 (never clean) on
+	 * every move of gen, until soft_exec() enters it again from a lookup. So
+	 * a context switch does not cut a process's links within a page. */
+	u64 link_gen_p, link_gen_p_clean;
 	bool no_write; /* fill no write tags: every write takes the slow path (jit/lockstep.h) */
 };
 
@@ -149,11 +157,12 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
  * keys in the bit mask keys (bit k: key k). */
 void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys);
 /* What cached translations remembered with the TLB's generations may no
- * longer hold: gen and link_gen move; link_gen_g too when entries of pages
- * mapped global may have gone. */
+ * longer hold: gen and link_gen move, link_gen_p is no longer clean;
+ * link_gen_g moves too when entries of pages mapped global may have gone. */
 static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
 {
 	tlb->gen++;
+	tlb->link_gen_p |= 1ULL << 63;
 	tlb->link_gen += 4; /* above the CPL bits */
 	if (globals)
 		tlb->link_gen_g += 4;

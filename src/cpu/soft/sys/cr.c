@@ -56,11 +56,14 @@ void soft_mode_update(struct soft_cpu *cpu)
 	 * CS's base and limit, which such blocks are never used under. */
 	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
 		soft_tlb_gen_move(&cpu->tlb, true);
+		cpu->tlb.link_gen_p_clean += 4;
 	} else if (cpu->cpl != old_cpl) {
 		cpu->tlb.gen++;
 	}
 	cpu->tlb.link_gen = (cpu->tlb.link_gen & ~3ULL) | cpu->cpl;
 	cpu->tlb.link_gen_g = (cpu->tlb.link_gen_g & ~3ULL) | cpu->cpl;
+	cpu->tlb.link_gen_p = (cpu->tlb.link_gen_p & ~3ULL) | cpu->cpl;
+	cpu->tlb.link_gen_p_clean = (cpu->tlb.link_gen_p_clean & ~3ULL) | cpu->cpl;
 	soft_priv_update(cpu);
 }
 
