@@ -107,11 +107,13 @@ struct soft_cpu {
 	bool pending_has_error;
 
 	/* Reasons to stop at the next instruction boundary; together in one
-	 * aligned dword, which translated code tests at once (jit/translate.c). */
-	_Alignas(4) u8 intr_shadow; /* 1: STI or MOV SS shadow covers the next instruction */
+	 * aligned qword, which translated code tests at once (jit/translate.c). */
+	_Alignas(8) u8 intr_shadow; /* 1: STI or MOV SS shadow covers the next instruction */
 	_Atomic bool kick;         /* set by kick(): leave run() soon */
 	_Atomic bool attention;    /* another thread wants the run loop to look (IRQ, IPI, INIT) */
+	_Atomic bool code_moved;   /* the code epoch moved (mmu/tlb.h): leave translated code */
 	bool exec_stop;            /* end soft_exec's batch after this instruction */
+	u8 stops_pad[3];
 
 	/* Run state. */
 	bool halted;               /* HLT executed, waiting for an interrupt */

@@ -629,7 +629,7 @@ static inline __attribute__((always_inline)) void exec_block_mode(struct soft_cp
 static void jit_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_block *b)
 {
 	struct jit_env env = {
-	    .epoch = cpu->tlb.code ? &cpu->tlb.code->epoch : NULL,
+	    .links = cpu->tlb.code != NULL,
 	    .ind = dc->ind,
 	    .amd_shift = soft_quirk(cpu, SQ_SHIFT_OF_FROM_RESULT),
 	    .mul_keeps = soft_quirk(cpu, SQ_MUL_KEEPS_SZAP),
@@ -734,9 +734,10 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 }
 
 /* Links the site translated code just left by (cpu->jit_exit) to b, the
- * block found at RIP after it, when b is translated and its page is
+ * block found at RIP after it, when b is translated and its pages are
  * tracked by the codemap. epoch, add_epoch: the codemap's two counters read
- * before b's bytes were compared (mmu/tlb.h). A page tracked only now links
+ * before b's bytes were compared (mmu/tlb.h); no link unless epoch is the
+ * one the link generations last moved for. A page tracked only now links
  * next time: tracking it moved add_epoch (bytes checked while it was not
  * tracked may have been written). */
 static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
@@ -753,7 +754,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	if (!soft_codemap_test(map, last))
 		soft_codemap_add(map, last);
 	if (!soft_codemap_test(map, gpa) || !soft_codemap_test(map, last) ||
-	    __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
+	    epoch != cpu->tlb.seen_epoch || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
 	    __atomic_load_n(&map->add_epoch, __ATOMIC_SEQ_CST) != add_epoch)
 		return;
 	/* A block in a page mapped global survives CR3 writes (tlb.h). */
@@ -765,7 +766,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 
 	/* A site whose next block keeps changing: the indirect table. */
 	if (!jit_link_wanted(site, cpu->rip)) {
-		jit_ind_insert(dc->ind, gen, epoch, b->jit, cpu->rip);
+		jit_ind_insert(dc->ind, gen, b->jit, cpu->rip);
 		dc->jit_ind_fills++;
 		return;
 	}
@@ -776,7 +777,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 		cpu->tlb.link_gen_p = cpu->tlb.link_gen_p_clean;
 		gen = &cpu->tlb.link_gen_p;
 	}
-	jit_link(&dc->jit, site, cpu, gen, epoch, b->jit, cpu->rip);
+	jit_link(&dc->jit, site, cpu, gen, b->jit, cpu->rip);
 	dc->jit_links++;
 }
 
@@ -824,10 +825,20 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 	const u64 *const epoch = dc && dc->jit_on && cpu->tlb.code ? &cpu->tlb.code->epoch : NULL;
 	u8 *site = NULL; /* the link site the last translated block left by */
 
+
 	while (cpu->stat_insns - start < budget) {
 		struct soft_block *b;
-		u64 ep = epoch ? __atomic_load_n(epoch, __ATOMIC_SEQ_CST) : 0;
-		u64 ap = epoch ? __atomic_load_n(&cpu->tlb.code->add_epoch, __ATOMIC_SEQ_CST) : 0;
+		u64 ep = 0, ap = 0;
+
+		if (epoch) {
+			/* Links made before the code epoch's last move are not
+			 * followed (cleared first: a move after the load sets it). */
+			if (atomic_load_explicit(&cpu->code_moved, memory_order_relaxed))
+				atomic_store(&cpu->code_moved, false);
+			ep = __atomic_load_n(epoch, __ATOMIC_SEQ_CST);
+			ap = __atomic_load_n(&cpu->tlb.code->add_epoch, __ATOMIC_SEQ_CST);
+			soft_tlb_see_epoch(&cpu->tlb, ep);
+		}
 
 		cpu->insn_rip = cpu->rip; /* a fetch fault reports this RIP */
 		b = blocks ? block_get(cpu, dc, prev) : NULL;

@@ -95,15 +95,16 @@ static void state_keep(struct soft_cpu *to, const struct soft_cpu *cpu)
 	to->stat_insns = cpu->stat_insns;
 }
 
-/* All but kick and attention, which other threads set meanwhile. */
+/* All but kick, attention and code_moved, which other threads set meanwhile. */
 static void state_restore(struct soft_cpu *cpu, const struct soft_cpu *from)
 {
 	const size_t k = offsetof(struct soft_cpu, kick), e = offsetof(struct soft_cpu, exec_stop);
 
 	_Static_assert(offsetof(struct soft_cpu, attention) > offsetof(struct soft_cpu, kick) &&
-			   offsetof(struct soft_cpu, attention) <
+			   offsetof(struct soft_cpu, code_moved) > offsetof(struct soft_cpu, attention) &&
+			   offsetof(struct soft_cpu, code_moved) <
 			       offsetof(struct soft_cpu, exec_stop),
-		       "kick and attention lie between intr_shadow and exec_stop");
+		       "kick, attention and code_moved lie between intr_shadow and exec_stop");
 	memcpy(cpu, from, k);
 	memcpy((u8 *)cpu + e, (const u8 *)from + e, ARCH_END - e);
 	memcpy(cpu->dr, from->dr, sizeof(cpu->dr));

@@ -55,16 +55,15 @@
  * lea rdx, [rip + disp32] (the site itself, for the way back to soft_exec()
  * from a failed check or a killed block); sub [rbx + disp32], rax (the
  * block's count off cpu->jit_left); jle rel32;
- * mov rcx, imm64 (&epoch); mov rcx, [rcx]; cmp rcx, [rip + disp32] (the
- * disp32 at SITE_DATA_REL, pointing at the site's data in the code cache's
- * data area, so that relinking writes no code unless the target moves); jne rel32;
  * mov rcx, [rbx + disp32] (the disp32 at SITE_GENOFF: which link
- * generation, tlb.link_gen or link_gen_g). */
-#define SITE_DATA_REL 36
-#define SITE_GENOFF   49
+ * generation, tlb.link_gen, link_gen_g or link_gen_p);
+ * cmp rcx, [rip + disp32] (the disp32 at SITE_DATA_REL, pointing at the
+ * site's data in the code cache's data area, so that relinking writes no
+ * code unless the target moves); jne rel32. */
+#define SITE_GENOFF   23
+#define SITE_DATA_REL 30
 /* A site's data (jit_emit_data). */
 struct site_data {
-	u64 epoch;  /* the code epoch the link was made under */
 	u64 gen;    /* the link generation it was made under */
 	u64 rip;    /* the RIP linked to; 0: never linked */
 	u64 tries;  /* links made to a block other than the last one */
@@ -72,7 +71,7 @@ struct site_data {
 	s32 target; /* RIP after the site - the block's first RIP, or SITE_ANY */
 };
 #define SITE_ANY INT32_MIN /* the site's RIP varies (a RET, an indirect jump) */
-#define SITE_NEVER (~0ULL) /* a generation and an epoch never reached */
+#define SITE_NEVER (~0ULL) /* a generation never reached */
 /* A site whose next block keeps changing (a RET, an indirect jump, a
  * conditional branch run by its handler) stops being linked after this many
  * changes: relinking it costs more than it saves. */
@@ -83,16 +82,20 @@ _Static_assert(OFF_LINK_GEN > 127 && offsetof(struct soft_cpu, tlb.link_gen_g) >
 		       OFF_LEFT > 127,
 	       "a link site reads the generation and jit_left at a disp32 from rbx");
 
-/* The four reasons to stop, tested as one dword at OFF_STOPS. */
-_Static_assert(OFF_STOPS % 4 == 0, "the stop reasons are one aligned dword");
+/* The five reasons to stop, tested as one qword at OFF_STOPS. */
+_Static_assert(OFF_STOPS % 8 == 0, "the stop reasons are one aligned qword");
 _Static_assert(offsetof(struct soft_cpu, kick) == OFF_STOPS + 1 &&
 		       offsetof(struct soft_cpu, attention) == OFF_STOPS + 2 &&
-		       offsetof(struct soft_cpu, exec_stop) == OFF_STOPS + 3,
-	       "intr_shadow, kick, attention and exec_stop fill the dword");
+		       offsetof(struct soft_cpu, code_moved) == OFF_STOPS + 3 &&
+		       offsetof(struct soft_cpu, exec_stop) == OFF_STOPS + 4 &&
+		       offsetof(struct soft_cpu, stops_pad) == OFF_STOPS + 5,
+	       "intr_shadow, kick, attention, code_moved and exec_stop fill the qword");
 _Static_assert(sizeof(((struct soft_cpu *)0)->intr_shadow) == 1 &&
 		       sizeof(((struct soft_cpu *)0)->kick) == 1 &&
 		       sizeof(((struct soft_cpu *)0)->attention) == 1 &&
-		       sizeof(((struct soft_cpu *)0)->exec_stop) == 1,
+		       sizeof(((struct soft_cpu *)0)->code_moved) == 1 &&
+		       sizeof(((struct soft_cpu *)0)->exec_stop) == 1 &&
+		       sizeof(((struct soft_cpu *)0)->stops_pad) == 3,
 	       "each stop reason is a byte");
 
 _Static_assert(sizeof(((struct soft_cpu *)0)->lazy.op) == 4, "lazy.op is stored as a dword");
@@ -172,11 +175,12 @@ static bool flags_dead(const struct soft_insn *in, unsigned i, unsigned n)
 	return false;
 }
 
-/* No request to stop (exec_stop, the interrupt shadow, attention, kick):
+/* No request to stop (exec_stop, the interrupt shadow, attention, kick,
+ * a move of the code epoch):
  * else to the rel32 added to fail[]. */
 static void stop_check(struct jit_emit *e, u8 **fail, unsigned *nf)
 {
-	jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_STOPS, 0);
+	jit_alu_mi(e, JA_CMP, 8, JR_RBX, OFF_STOPS, 0);
 	fail[(*nf)++] = jit_jcc_fwd(e, JC_NE);
 }
 
@@ -206,11 +210,11 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 		      s32 target)
 {
 	const bool rip_known = target != SITE_ANY;
-	u8 *fail[12], *site, *d_epoch, *d_gen, *d_rip = NULL, *jmp;
+	u8 *fail[12], *site, *d_gen, *d_rip = NULL, *jmp;
 	unsigned nf = 0;
 
 	site = e->p;
-	if (!env->epoch) { /* no links */
+	if (!env->links) {
 		jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX);
 		jit_jmp_to(e, epi);
 		return;
@@ -218,14 +222,12 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 	jit_lea_rip(e, JR_RDX, site);
 	jit_alu_mr(e, JA_SUB, 8, JR_RBX, OFF_LEFT, JR_RAX); /* counted, linked or not */
 	fail[nf++] = jit_jcc_fwd(e, JC_LE); /* the batch's budget used up */
-	jit_mov_ri64(e, JR_RCX, (u64)(uintptr_t)env->epoch);
-	jit_mov_rm(e, 8, JR_RCX, JR_RCX, 0);
-	d_epoch = jit_alu_r_rip(e, JA_CMP, JR_RCX);
-	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_LINK_GEN);
-	if (!d_epoch || e->p - site != SITE_GENOFF + 4 || d_epoch - site != SITE_DATA_REL)
-		e->full = true; /* a site jit_link() would patch wrong: no code */
+	const bool genoff_at = e->p - site == SITE_GENOFF + 4;
+
 	d_gen = jit_alu_r_rip(e, JA_CMP, JR_RCX);
+	if (!d_gen || !genoff_at || d_gen - site != SITE_DATA_REL)
+		e->full = true; /* a site jit_link() would patch wrong: no code */
 	fail[nf++] = jit_jcc_fwd(e, JC_NE);
 	if (!rip_known) {
 		jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_RIP);
@@ -247,9 +249,8 @@ static void leave_rax(struct jit_emit *e, const struct jit_env *env, const u8 *e
 
 	if (!d)
 		return;
-	*d = (struct site_data){.epoch = SITE_NEVER, .gen = SITE_NEVER,
+	*d = (struct site_data){.gen = SITE_NEVER,
 			       .jmp = jmp ? (u32)(jmp - site) : 0, .target = target};
-	jit_patch_data(e, d_epoch, &d->epoch);
 	jit_patch_data(e, d_gen, &d->gen);
 	jit_patch_data(e, d_rip, &d->rip);
 }
@@ -287,7 +288,7 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 	unsigned nf = 0;
 
 	*out = (struct jit_stubs){0};
-	if (!env->epoch)
+	if (!env->links)
 		return true;
 	jit_cache_begin(c, &e);
 	const u8 *dead = e.p, *ret = e.p; /* back to soft_exec(), with the site */
@@ -311,10 +312,6 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 		jit_mov_rm(&e, 8, JR_RDI, JR_RDI, 0);
 		jit_alu_rm(&e, JA_CMP, 8, JR_RDI, JR_RSI, IND(gen));
 		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
-		jit_mov_ri64(&e, JR_R8, (u64)(uintptr_t)env->epoch);
-		jit_mov_rm(&e, 8, JR_R8, JR_R8, 0);
-		jit_alu_rm(&e, JA_CMP, 8, JR_R8, JR_RSI, IND(epoch));
-		fail[nf++] = jit_jcc_fwd(&e, JC_NE);
 		jit_alu_mi(&e, JA_CMP, 8, JR_RBX, OFF_LEFT, 0);
 		fail[nf++] = jit_jcc_fwd(&e, JC_LE);
 		stop_check(&e, fail, &nf);
@@ -336,16 +333,14 @@ void jit_ind_clear(struct jit_ind_entry *t)
 {
 	for (unsigned i = 0; i < JIT_IND_SIZE; i++)
 		t[i] = (struct jit_ind_entry){.rip = SITE_NEVER, .gen = SITE_NEVER,
-					      .gen_addr = &ind_empty_gen, .epoch = SITE_NEVER};
+					      .gen_addr = &ind_empty_gen};
 }
 
-void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, jit_block_fn *code,
-		    u64 rip)
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, jit_block_fn *code, u64 rip)
 {
 	struct jit_ind_entry *x = &t[ind_index(rip)];
 
 	*x = (struct jit_ind_entry){.rip = rip, .gen = *gen_addr, .gen_addr = gen_addr,
-				    .epoch = epoch,
 				    .code = (const u8 *)code + BODY_OFFSET};
 }
 
@@ -375,7 +370,7 @@ bool jit_link_wanted(const u8 *site, u64 rip)
 }
 
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, jit_block_fn *code, u64 rip)
+	      jit_block_fn *code, u64 rip)
 {
 	struct site_data *d = site_data(site);
 	u8 *body = (u8 *)code + BODY_OFFSET;
@@ -386,7 +381,6 @@ void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u
 		d->tries++;
 	d->rip = rip;
 	d->gen = *gen_addr;
-	d->epoch = epoch;
 	/* The code itself only when it changes: a store into code that ran
 	 * lately costs the host a pipeline flush. */
 	memcpy(&old_off, site + SITE_GENOFF, 4);

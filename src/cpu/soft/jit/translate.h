@@ -10,12 +10,12 @@
  * single-entry cache of the block that came next last time. The site jumps
  * straight into that block's code (a patched jmp rel32) when RIP is its
  * first instruction and nothing moved since the link was made: the vCPU's
- * link generation (mmu/tlb.h: every flush, remap or mode change; its low
- * bits are the CPL; a separate one for pages mapped global, and one that a
- * flush leaves for a block in the page where the site's block started,
- * jit_site_same_page), the VM's code
- * epoch (mmu/tlb.h: a write into a page of translated code, any DMA), the
- * batch's instruction budget, and no request to stop (exec_stop, the
+ * link generation (mmu/tlb.h: every flush, remap or mode change, and every
+ * move of the VM's code epoch, a write into a page of translated code or
+ * any DMA, which also asks every vCPU to stop; its low bits are the CPL; a
+ * separate one for pages mapped global, and one that a flush leaves for a
+ * block in the page where the site's block started, jit_site_same_page),
+ * the batch's instruction budget, and no request to stop (exec_stop, the
  * interrupt shadow, attention, kick). A block whose decoded-cache slot is
  * rebuilt (other code there, or its bytes changed) has its code killed
  * (jit_kill): a link into it lands in the dead stub, back to soft_exec().
@@ -46,16 +46,15 @@ struct jit_ind_entry {
 	u64 rip;
 	u64 gen;            /* the link generation it was made under */
 	const u64 *gen_addr; /* which one */
-	u64 epoch;
 	const void *code;   /* where the block's code takes a link */
-	u64 pad[3];
+	u64 pad[4];
 };
 #define JIT_IND_BITS 10
 #define JIT_IND_SIZE (1u << JIT_IND_BITS)
 
 /* What translated code needs to know about its surroundings. */
 struct jit_env {
-	const u64 *epoch;  /* the VM's code epoch (tlb.h), or NULL: no links */
+	bool links;        /* link sites (the vCPU's TLB has a codemap), else none */
 	struct jit_ind_entry *ind; /* the vCPU's indirect table, or NULL: none */
 	const u8 *stub;      /* the dispatch stub (jit_translate_stubs), or NULL */
 	bool amd_shift;      /* the vendor model's SQ_SHIFT_OF_FROM_RESULT */
@@ -69,13 +68,15 @@ jit_block_fn *jit_translate(struct jit_cache *c, const struct soft_insn *in, uns
 			    const struct jit_env *env);
 
 /* Points the link site at (from cpu->jit_exit) at the translated code
- * starting at rip, valid while the link generation at gen_addr
- * (cpu's tlb.link_gen, or link_gen_g for a block in a page mapped global)
- * keeps the value it has now and the code epoch is epoch. The caller has
- * checked the block's bytes under epoch and that its page is tracked by the
- * codemap, and kills the code (jit_kill) before the block's slot is rebuilt. */
+ * starting at rip, valid while the link generation at gen_addr (cpu's
+ * tlb.link_gen, link_gen_g for a block in a page mapped global, link_gen_p
+ * for one within the page of the site's block) keeps the value it has now.
+ * The caller has checked the block's bytes under the code epoch that the
+ * generations last moved for (mmu/tlb.h) and that its pages are tracked by
+ * the codemap, and kills the code (jit_kill) before the block's slot is
+ * rebuilt. */
 void jit_link(struct jit_cache *c, u8 *site, const struct soft_cpu *cpu, const u64 *gen_addr,
-	      u64 epoch, jit_block_fn *code, u64 rip);
+	      jit_block_fn *code, u64 rip);
 /* Makes every link into code (a translation in c) land in the dead stub
  * (dead: its writable address, as jit_stubs has it). */
 void jit_kill(struct jit_cache *c, jit_block_fn *code, const u8 *dead);
@@ -89,7 +90,7 @@ bool jit_site_same_page(const u8 *site, u64 rip, unsigned nbytes);
  * next block changed too often already. */
 bool jit_link_wanted(const u8 *site, u64 rip);
 
-/* The stubs at the start of an empty code cache (none without env->epoch):
+/* The stubs at the start of an empty code cache (none without env->links):
  * the dispatch stub looks up cpu->rip in env->ind and jumps into the block
  * found there, or returns from translated code (NULL without env->ind); the
  * dead stub is where killed code's links land. Both are addresses in the
@@ -103,7 +104,6 @@ bool jit_translate_stubs(struct jit_cache *c, const struct jit_env *env, struct 
 void jit_ind_clear(struct jit_ind_entry *t);
 /* Files the block at rip in the indirect table, under the same conditions
  * as jit_link(). */
-void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, u64 epoch, jit_block_fn *code,
-		    u64 rip);
+void jit_ind_insert(struct jit_ind_entry *t, const u64 *gen_addr, jit_block_fn *code, u64 rip);
 
 #endif

@@ -255,20 +255,30 @@ void soft_codemap_clear(struct soft_codemap *map, gpa_t gpa)
 		__atomic_fetch_and(&map->bits[pg / 64], ~(1ULL << (pg % 64)), __ATOMIC_SEQ_CST);
 }
 
+/* Moves the epoch and stops every vCPU's translated code (tlb.h's top;
+ * each TLB is a vCPU's cpu->tlb). */
+static void epoch_move(struct soft_codemap *map)
+{
+	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+	for (unsigned t = 0; t < map->nr_tlbs; t++) {
+		struct soft_cpu *cpu =
+		    (struct soft_cpu *)((char *)map->tlbs[t] - offsetof(struct soft_cpu, tlb));
+		atomic_store(&cpu->code_moved, true);
+	}
+}
+
 void soft_codemap_code_written(void *opaque, gpa_t gpa, unsigned len)
 {
 	struct soft_codemap *map = opaque;
 
-	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+	epoch_move(map);
 	for (u64 p = gpa & ~0xfffULL; len && p < gpa + len; p += 4096)
 		soft_codemap_clear(map, p);
 }
 
 void soft_codemap_dma_written(void *opaque, gpa_t gpa, u64 len)
 {
-	struct soft_codemap *map = opaque;
-
 	(void)gpa;
 	(void)len;
-	__atomic_fetch_add(&map->epoch, 1, __ATOMIC_SEQ_CST);
+	epoch_move(opaque);
 }

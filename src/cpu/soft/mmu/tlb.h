@@ -32,9 +32,13 @@
  * The translator (jit/) links translated blocks to each other under the
  * codemap's epoch: soft_codemap_code_written() (the written_fn the soft
  * engine installs, opaque = the map) moves the epoch and untracks the page;
- * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too. A link
- * made under an older epoch is not followed, so no translated code runs
- * from a page written since it was last checked. soft_codemap_add() moves
+ * soft_codemap_dma_written() (guest_mem's DMA notifier) moves it too. Both
+ * then set every vCPU's code_moved, so that translated code stops at its
+ * next link site or back edge, and soft_exec() clears it and moves the
+ * vCPU's link generations before it runs translated code again
+ * (soft_tlb_see_epoch): a link made
+ * under an older epoch is not followed, so no translated code runs from a
+ * page written since it was last checked. soft_codemap_add() moves
  * a second counter, add_epoch, for a page it tracks anew: a link is made
  * only if neither moved while its block's bytes were checked (bytes checked
  * while their page was not tracked may have been written unseen), and links
@@ -142,6 +146,7 @@ struct soft_tlb {
 	 * every move of gen, until soft_exec() enters it again from a lookup. So
 	 * a context switch does not cut a process's links within a page. */
 	u64 link_gen_p, link_gen_p_clean;
+	u64 seen_epoch; /* the codemap's epoch the link generations last moved for */
 	bool no_write; /* fill no write tags: every write takes the slow path (jit/lockstep.h) */
 };
 
@@ -166,6 +171,20 @@ static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
 	tlb->link_gen += 4; /* above the CPL bits */
 	if (globals)
 		tlb->link_gen_g += 4;
+}
+
+/* Moves the link generations if the codemap's epoch moved since they last
+ * did (epoch: its value now); soft_exec() calls it before translated code
+ * runs, the epoch's movers having stopped that code (tlb.h's top). */
+static inline void soft_tlb_see_epoch(struct soft_tlb *tlb, u64 epoch)
+{
+	if (__builtin_expect(epoch != tlb->seen_epoch, 0)) {
+		tlb->seen_epoch = epoch;
+		tlb->link_gen += 4; /* above the CPL bits */
+		tlb->link_gen_g += 4;
+		tlb->link_gen_p_clean += 4;
+		tlb->link_gen_p |= 1ULL << 63;
+	}
 }
 
 /* Fills the entry for linear page lin in bank priv (enum soft_priv) from a
