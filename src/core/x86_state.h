@@ -67,6 +67,7 @@ struct x86_state {
 #define X86_CR4_OSFXSR (1ULL << 9)
 #define X86_CR4_OSXMMEXCPT (1ULL << 10)
 #define X86_CR4_UMIP (1ULL << 11)
+#define X86_CR4_PCIDE (1ULL << 17)
 #define X86_CR4_SMEP (1ULL << 20)
 #define X86_CR4_SMAP (1ULL << 21)
 #define X86_CR4_PKE (1ULL << 22)

@@ -8,7 +8,7 @@
 
 extern u64 pd[];
 
-static u8 code[2][4096] __attribute__((aligned(4096)));
+static u8 code[3][4096] __attribute__((aligned(4096)));
 static u64 pml4_b[512] __attribute__((aligned(4096)));
 static u64 pdpt_b[512] __attribute__((aligned(4096)));
 static u64 pd_b[512] __attribute__((aligned(4096)));
@@ -38,6 +38,63 @@ static u64 read_cr3(void)
 static void write_cr3(u64 v)
 {
 	asm volatile("mov %0, %%cr3" ::"r"(v) : "memory");
+}
+
+#define CR4_PCIDE (1ULL << 17)
+#define NOFLUSH   (1ULL << 63)
+
+/* PCIDs (SDM Vol. 3A 4.10.1, 4.10.4.1): CR4.PCIDE only with CR3[11:0] = 0;
+ * bit 63 of a MOV to CR3 keeps the new PCID's translations and is not
+ * written. Spaces A and B as PCIDs 1 and 17 (popek keeps each PCID's link
+ * generation in a table of 16: the two share a slot), switched without
+ * flushes: each runs its own code at the same address. B's page table
+ * changed while A runs, then a switch to B that flushes: B runs the new
+ * code, also after switches without flushes. */
+static void pcids(u64 cr3_a, u64 cr3_b, u64 *pte_b)
+{
+	fn_t f = (fn_t)(void *)code[0];
+	u64 cr4 = read_cr4(), old_pte = *pte_b;
+	u32 r[4], got = 0, want = 0;
+
+	cpuid(1, 0, r);
+	check_eq("CPUID.1:ECX.PCID", (r[2] >> 17) & 1, 1);
+	write_cr3(cr3_a | 1);
+	trap_reset();
+	asm volatile(CATCH("mov %0, %%cr4") ::"r"(cr4 | CR4_PCIDE) : "r11", "memory");
+	check_trap("CR4.PCIDE with CR3[11:0] != 0: #GP", 13, 0, catch_start, 0);
+	write_cr3(cr3_a);
+	write_cr4(cr4 | CR4_PCIDE);
+	write_cr3(cr3_a | 1 | NOFLUSH);
+	check_eq("MOV to CR3 does not write bit 63", read_cr3(), cr3_a | 1);
+	emit(code[0], 1);
+	emit(code[1], 2);
+	emit(code[2], 4);
+	for (int i = 0; i < 400; i++) {
+		bool b = i & 1;
+		write_cr3(b ? cr3_b | 17 | NOFLUSH : cr3_a | 1 | NOFLUSH);
+		for (int k = 0; k < 50; k++)
+			got += f();
+		want += 50 * (b ? 2 : 1);
+	}
+	write_cr3(cr3_a | 1 | NOFLUSH);
+	check_eq("PCIDs 1 and 17 run their own code at one address, no flushes", got, want);
+	*pte_b = (u64)code[2] | (old_pte & 0xfff);
+	write_cr3(cr3_b | 17);
+	got = 0;
+	for (int k = 0; k < 50; k++)
+		got += f();
+	for (int i = 0; i < 20; i++) {
+		write_cr3(cr3_a | 1 | NOFLUSH);
+		got += f();
+		write_cr3(cr3_b | 17 | NOFLUSH);
+		got += f();
+	}
+	check_eq("B's new mapping after a flushing switch, and after switches without", got,
+		 50 * 4 + 20 * (1 + 4));
+	*pte_b = old_pte;
+	write_cr3(cr3_a);
+	write_cr4(cr4);
+	check_eq("space A again, PCIDs off", f(), 1);
 }
 
 /* At 0x800 in both pages: mov cr3, rdi; jmp 0x840 (a direct jump within
@@ -118,4 +175,5 @@ void test_main(void)
 	check_eq("space B sees its code patched", in_b, 3);
 	check_eq("space A does not", f(), 1);
 	switch_inside(cr3_a, cr3_b);
+	pcids(cr3_a, cr3_b, &pt_b[(va >> 12) & 511]);
 }

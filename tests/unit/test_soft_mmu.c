@@ -226,11 +226,26 @@ static void test_tlb_flush(void)
 		fx_map4(f, pml4, 0x80000000ULL + (i << 21), 0x200000, PTE_P | PTE_W, 21);
 		OK(f, soft_read(cpu, X86_DS, 0x80000000ULL + (i << 21) + 0x1000, 8));
 	}
-	CHECK(cpu->tlb.large_overflow);
+	CHECK(cpu->tlb.list[0].large_overflow);
 	big = fx_map4(f, pml4, 0x80000000ULL, 0x400000, PTE_P | PTE_W, 21);
 	OK(f, soft_invlpg(cpu, 0x80000000ULL + 0x1ff000));
 	OK(f, v = soft_read(cpu, X86_DS, 0x80001000ULL, 8));
 	CHECK_EQ(v, 9);
+	/* A global 2 MiB mapping's pieces outlive a CR3 reload, and INVLPG
+	 * anywhere in it still drops them all afterwards. */
+	OK(f, soft_write_cr(cpu, 4, cpu->cr4 | X86_CR4_PGE));
+	big = fx_map4(f, pml4, 0xc0000000ULL, 0x400000, PTE_P | PTE_W | PTE_G, 21);
+	OK(f, v = soft_read(cpu, X86_DS, 0xc0001000ULL, 8));
+	CHECK_EQ(v, 9);
+	OK(f, soft_write_cr(cpu, 3, cpu->cr3));
+	CHECK(!cpu->tlb.list[0].large_overflow);
+	fx_wr64(f, big, 0x200000 | PTE_P | PTE_W | PTE_PS | PTE_G);
+	fx_wr64(f, 0x201000, 0x77);
+	OK(f, v = soft_read(cpu, X86_DS, 0xc0001000ULL, 8));
+	CHECK_EQ(v, 9); /* still the cached translation */
+	OK(f, soft_invlpg(cpu, 0xc0100000ULL));
+	OK(f, v = soft_read(cpu, X86_DS, 0xc0001000ULL, 8));
+	CHECK_EQ(v, 0x77);
 	fx_free(f);
 }
 

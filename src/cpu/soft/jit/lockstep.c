@@ -125,10 +125,12 @@ static void tlb_no_writes(struct soft_cpu *cpu)
 	if (t->no_write)
 		return;
 	t->no_write = true;
-	for (unsigned i = 0; i < t->nr_used; i++) {
-		unsigned slot = t->used[i];
-		t->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)].tag[SOFT_ACC_WRITE] =
-		    SOFT_TLB_EMPTY;
+	for (unsigned k = 0; k < 2; k++) {
+		for (unsigned i = 0; i < t->list[k].n; i++) {
+			unsigned slot = t->list[k].slot[i];
+			t->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)].tag[SOFT_ACC_WRITE] =
+			    SOFT_TLB_EMPTY;
+		}
 	}
 }
 

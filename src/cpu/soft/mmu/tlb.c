@@ -30,6 +30,7 @@ static u64 entry_page(const struct soft_tlb_entry *e)
 int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
 {
 	memset(tlb, 0, sizeof(*tlb));
+	tlb->all_stamp = 1; /* no PCID's link generation was kept yet */
 	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 			tlb_entry_clear(&tlb->e[p][i]);
@@ -42,50 +43,77 @@ int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code)
 	return 0;
 }
 
-/* Remembers the large mapping lin came from (base | shift). */
-static void large_note(struct soft_tlb *tlb, u64 lin, unsigned shift)
+/* Remembers the large mapping lin came from (base | shift) in l. */
+static void large_note(struct soft_tlb_list *l, u64 lin, unsigned shift)
 {
 	u64 key = (lin & ~((1ULL << shift) - 1)) | shift;
 
-	for (unsigned i = 0; i < tlb->nr_large; i++)
-		if (tlb->large[i] == key)
+	for (unsigned i = 0; i < l->nr_large; i++)
+		if (l->large[i] == key)
 			return;
-	if (tlb->nr_large == SOFT_TLB_LARGE_MAX)
-		tlb->large_overflow = true;
+	if (l->nr_large == SOFT_TLB_LARGE_MAX)
+		l->large_overflow = true;
 	else
-		tlb->large[tlb->nr_large++] = key;
+		l->large[l->nr_large++] = key;
+}
+
+static struct soft_tlb_entry *slot_entry(struct soft_tlb *tlb, unsigned slot)
+{
+	return &tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
+}
+
+/* Empties list k, and its entries but the global ones when keep_global
+ * (which are in list 1 as well). */
+static void list_flush(struct soft_tlb *tlb, unsigned k, bool keep_global)
+{
+	struct soft_tlb_list *l = &tlb->list[k];
+
+	for (unsigned i = 0; i < l->n; i++) {
+		struct soft_tlb_entry *e = slot_entry(tlb, l->slot[i]);
+		e->listed &= (u8)~(1u << k);
+		if (!(keep_global && e->global))
+			tlb_entry_clear(e);
+	}
+	l->n = 0;
+	l->nr_large = 0;
+	l->large_overflow = false;
+}
+
+/* Drops every entry, or every non-global one when keep_global; moves the
+ * link generations for the current PCID (and the global pages' unless
+ * keep_global), or for all PCIDs when all. */
+static void flush(struct soft_cpu *cpu, bool keep_global, bool all)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+
+	if (all)
+		soft_tlb_gen_move_all(tlb);
+	else
+		soft_tlb_gen_move(tlb, !keep_global);
+	/* Entries off the lists are empty: only listed ones need clearing. */
+	list_flush(tlb, 0, keep_global);
+	if (!keep_global)
+		list_flush(tlb, 1, false);
 }
 
 void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 {
-	struct soft_tlb *tlb = &cpu->tlb;
-	unsigned kept = 0;
-	u64 last = 0; /* base | shift noted last: a mapping's pieces tend to be adjacent */
+	flush(cpu, keep_global, !keep_global);
+}
 
-	soft_tlb_gen_move(tlb, !keep_global);
-	tlb->nr_large = 0;
-	tlb->large_overflow = false;
-	/* Entries off the list are empty: only listed ones need clearing. */
-	for (unsigned k = 0; k < tlb->nr_used; k++) {
-		unsigned slot = tlb->used[k];
-		struct soft_tlb_entry *e =
-			&tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
-		if (keep_global && e->global && entry_page(e) != SOFT_TLB_EMPTY) {
-			if (e->shift > 12) { /* only pieces of large pages are noted */
-				u64 page = entry_page(e);
-				u64 key = (page & ~((1ULL << e->shift) - 1)) | e->shift;
-				if (key != last) {
-					last = key;
-					large_note(tlb, page, e->shift);
-				}
-			}
-			tlb->used[kept++] = (u16)slot;
-			continue;
-		}
-		tlb_entry_clear(e);
-		e->listed = false;
-	}
-	tlb->nr_used = kept;
+void soft_tlb_cr3_written(struct soft_cpu *cpu, unsigned old, unsigned pcid, bool keep)
+{
+	struct soft_tlb *tlb = &cpu->tlb;
+	struct soft_tlb_space *s = &tlb->space[old % ARRAY_SIZE(tlb->space)];
+
+	*s = (struct soft_tlb_space){.gen = tlb->link_gen, .stamp = tlb->all_stamp,
+				     .pcid = (u16)old};
+	/* SDM Vol. 3A 4.10.4.1: global entries survive when CR4.PGE = 1; the
+	 * other PCIDs' translations survive (this TLB drops them all the same). */
+	flush(cpu, cpu->cr4 & X86_CR4_PGE, false);
+	s = &tlb->space[pcid % ARRAY_SIZE(tlb->space)];
+	if (keep && s->pcid == pcid && s->stamp == tlb->all_stamp)
+		tlb->link_gen = (s->gen & ~3ULL) | (tlb->link_gen & 3);
 }
 
 /* Drops every 4 KiB piece of the large mapping key (base | shift). */
@@ -108,7 +136,8 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	struct soft_tlb *tlb = &cpu->tlb;
 	u64 page = lin & ~0xfffULL;
 	unsigned idx = soft_tlb_index(lin);
-	bool globals = tlb->large_overflow || tlb->nr_large; /* pieces of a large mapping may go */
+	/* Pieces of a global large mapping may go. */
+	bool globals = tlb->list[1].large_overflow || tlb->list[1].nr_large;
 
 	for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 		if (entry_page(&tlb->e[p][idx]) == page) {
@@ -118,7 +147,7 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 	}
 	soft_tlb_gen_move(tlb, globals);
 	/* The other pieces of a large mapping live at other indexes. */
-	if (tlb->large_overflow) {
+	if (tlb->list[0].large_overflow || tlb->list[1].large_overflow) {
 		for (unsigned p = 0; p < SOFT_TLB_BANKS; p++) {
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 				struct soft_tlb_entry *e = &tlb->e[p][i];
@@ -129,15 +158,18 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin)
 		}
 		return;
 	}
-	for (unsigned i = 0; i < tlb->nr_large;) {
-		u64 key = tlb->large[i];
-		u64 mask = ~((1ULL << (key & 0xfff)) - 1);
-		if ((lin & mask) != (key & ~0xfffULL)) {
-			i++;
-			continue;
+	for (unsigned k = 0; k < 2; k++) {
+		struct soft_tlb_list *l = &tlb->list[k];
+		for (unsigned i = 0; i < l->nr_large;) {
+			u64 key = l->large[i];
+			u64 mask = ~((1ULL << (key & 0xfff)) - 1);
+			if ((lin & mask) != (key & ~0xfffULL)) {
+				i++;
+				continue;
+			}
+			flush_large(tlb, key);
+			l->large[i] = l->large[--l->nr_large];
 		}
-		flush_large(tlb, key);
-		tlb->large[i] = tlb->large[--tlb->nr_large];
 	}
 }
 
@@ -147,12 +179,12 @@ void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
 
 	soft_tlb_gen_move(tlb, true);
 	/* Entries stay listed (empty ones may be): the next flush unlists them. */
-	for (unsigned k = 0; k < tlb->nr_used; k++) {
-		unsigned slot = tlb->used[k];
-		struct soft_tlb_entry *e =
-		    &tlb->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)];
-		if (e->pkey && (keys >> (e->pkey - 1) & 1))
-			tlb_entry_clear(e);
+	for (unsigned k = 0; k < 2; k++) {
+		for (unsigned i = 0; i < tlb->list[k].n; i++) {
+			struct soft_tlb_entry *e = slot_entry(tlb, tlb->list[k].slot[i]);
+			if (e->pkey && (keys >> (e->pkey - 1) & 1))
+				tlb_entry_clear(e);
+		}
 	}
 }
 
@@ -171,9 +203,10 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 		}
 		tlb_entry_clear(e);
 	}
-	if (!e->listed) {
-		e->listed = true;
-		tlb->used[tlb->nr_used++] = (u16)(priv << SOFT_TLB_BITS | idx);
+	struct soft_tlb_list *l = &tlb->list[global];
+	if (!(e->listed & (1u << global))) {
+		e->listed |= (u8)(1u << global);
+		l->slot[l->n++] = (u16)(priv << SOFT_TLB_BITS | idx);
 	}
 	e->host = host;
 	e->addend = (u64)(uintptr_t)host - page;
@@ -182,7 +215,7 @@ void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 g
 	e->shift = (u8)shift;
 	e->global = global;
 	if (shift > 12)
-		large_note(tlb, lin, shift);
+		large_note(l, lin, shift);
 	if (writable && soft_codemap_test(tlb->code, e->gpa))
 		writable = false;
 	if (readable)

@@ -91,7 +91,7 @@ struct soft_tlb_entry {
 	u64 gpa;     /* guest-physical page address */
 	u8 shift;    /* log2 of the guest mapping it came from: 12, 21, 22 or 30 */
 	bool global; /* from a G=1 leaf with CR4.PGE set */
-	bool listed; /* its slot is in soft_tlb.used (owner thread only) */
+	u8 listed;   /* bit k: its slot is in soft_tlb.list[k] (owner thread only) */
 	u8 pkey;     /* protection key + 1 when PKRU took part in the rights, else 0 */
 } __attribute__((aligned(64)));
 
@@ -114,16 +114,22 @@ struct soft_codemap {
 struct soft_tlb {
 	struct soft_tlb_entry e[SOFT_TLB_BANKS][SOFT_TLB_SIZE]; /* [enum soft_priv] */
 	u64 pdpte[4]; /* PAE PDPTE registers (SDM Vol. 3A 4.4.1), loaded by CR3 writes */
-	/* Mappings larger than 4 KiB that entries came from, as base | shift,
-	 * so that INVLPG scans the TLB only when it hits one of them. */
-	u64 large[SOFT_TLB_LARGE_MAX];
-	unsigned nr_large;
-	bool large_overflow;       /* more than fit: every INVLPG scans */
-	/* Slots (bank << SOFT_TLB_BITS | index) filled since their last flush:
-	 * every non-empty entry is listed, so a flush (each CR3 write) visits
-	 * only these instead of the whole TLB. Each slot at most once. */
-	u16 used[SOFT_TLB_BANKS * SOFT_TLB_SIZE];
-	unsigned nr_used;
+	/* [0]: entries filled not global, [1]: filled global (CR4.PGE), so a
+	 * CR3 write, which keeps the global ones, visits only list[0]. */
+	struct soft_tlb_list {
+		/* Slots (bank << SOFT_TLB_BITS | index) filled since their last
+		 * flush: every non-empty entry is in the list of what it was
+		 * filled as, so a flush visits only these instead of the whole
+		 * TLB. Each slot at most once per list (an entry refilled as the
+		 * other kind is in both). */
+		u16 slot[SOFT_TLB_BANKS * SOFT_TLB_SIZE];
+		unsigned n;
+		/* Mappings larger than 4 KiB that entries came from, as base |
+		 * shift, so that INVLPG scans the TLB only when it hits one. */
+		u64 large[SOFT_TLB_LARGE_MAX];
+		unsigned nr_large;
+		bool large_overflow; /* more than fit: every INVLPG scans */
+	} list[2];
 	struct soft_codemap *code; /* NULL: no decoded-code tracking */
 	/* Changes with every flush (whole TLB or one page), every refill of a
 	 * page with a different physical page and every soft_mode_update()
@@ -147,6 +153,20 @@ struct soft_tlb {
 	 * a context switch does not cut a process's links within a page. */
 	u64 link_gen_p, link_gen_p_clean;
 	u64 seen_epoch; /* the codemap's epoch the link generations last moved for */
+	/* With PCIDs on (CR4.PCIDE), link_gen is the current PCID's: a CR3 write
+	 * keeps another's translations when it says so (bit 63, SDM Vol. 3A
+	 * 4.10.4.1), and the guest invalidates them itself when they change
+	 * (Linux tracks each address space's flushes), so a CR3 write back to a
+	 * PCID without a flush takes its link generation back from here, and a
+	 * context switch keeps a process's links. Every new link_gen is a fresh
+	 * value (gen_next), so no two spaces' generations are ever equal. */
+	struct soft_tlb_space {
+		u64 gen;   /* its link_gen when the vCPU left it */
+		u64 stamp; /* all_stamp then: valid while that is unchanged */
+		u16 pcid;
+	} space[16]; /* by PCID modulo 16 (Linux uses PCIDs 1-6, 2048-2054) */
+	u64 gen_next;  /* the last link generation handed out, without CPL bits */
+	u64 all_stamp; /* moves when every PCID's translations may have changed */
 	bool no_write; /* fill no write tags: every write takes the slow path (jit/lockstep.h) */
 };
 
@@ -155,6 +175,11 @@ int soft_tlb_init(struct soft_tlb *tlb, struct soft_codemap *code);
 
 /* Drops every entry, or every non-global one when keep_global. */
 void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global);
+/* A MOV to CR3 from PCID old to PCID pcid (both 0 without CR4.PCIDE) has
+ * been made: drops the non-global entries (all of them also when keep, the
+ * hint that pcid's translations stay, is set: the TLB caches one address
+ * space), and with keep takes pcid's link generation back (tlb.h). */
+void soft_tlb_cr3_written(struct soft_cpu *cpu, unsigned old, unsigned pcid, bool keep);
 /* INVLPG (SDM Vol. 3A 4.10.4.1): drops the entries for the page containing
  * lin, global or not, including all 4 KiB pieces of a larger mapping. */
 void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
@@ -168,9 +193,17 @@ static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
 {
 	tlb->gen++;
 	tlb->link_gen_p |= 1ULL << 63;
-	tlb->link_gen += 4; /* above the CPL bits */
+	tlb->gen_next += 4; /* above the CPL bits */
+	tlb->link_gen = tlb->gen_next | (tlb->link_gen & 3);
 	if (globals)
 		tlb->link_gen_g += 4;
+}
+
+/* The same, for a change that may reach every PCID's translations. */
+static inline void soft_tlb_gen_move_all(struct soft_tlb *tlb)
+{
+	soft_tlb_gen_move(tlb, true);
+	tlb->all_stamp++;
 }
 
 /* Moves the link generations if the codemap's epoch moved since they last
@@ -180,7 +213,9 @@ static inline void soft_tlb_see_epoch(struct soft_tlb *tlb, u64 epoch)
 {
 	if (__builtin_expect(epoch != tlb->seen_epoch, 0)) {
 		tlb->seen_epoch = epoch;
-		tlb->link_gen += 4; /* above the CPL bits */
+		tlb->gen_next += 4; /* above the CPL bits */
+		tlb->link_gen = tlb->gen_next | (tlb->link_gen & 3);
+		tlb->all_stamp++;
 		tlb->link_gen_g += 4;
 		tlb->link_gen_p_clean += 4;
 		tlb->link_gen_p |= 1ULL << 63;

@@ -51,6 +51,7 @@ static const struct cpuid_feature soft_features[] = {
     {1, ECX, 1, V_BOTH},   /* PCLMULQDQ: simd.c (host-executed) */
     {1, ECX, 9, V_BOTH},   /* SSSE3: simd.c (host-executed, see simd_host.c) */
     {1, ECX, 13, V_BOTH},  /* CX16: CMPXCHG16B, interpreter (move.c grp9) */
+    {1, ECX, 17, V_BOTH},  /* PCID: cr.c (no INVPCID: Linux does without) */
     {1, ECX, 19, V_BOTH},  /* SSE4.1: simd.c (host-executed, see simd_host.c) */
     {1, ECX, 20, V_BOTH},  /* SSE4.2: interpreter (sse_*.c, CRC32 in move.c) */
     {1, ECX, 21, V_BOTH},  /* x2APIC: lapic.c (MSRs 0x800-0x8ff via msr.c) */

@@ -14,12 +14,14 @@
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SUPPORTED                                                                              \
 	(CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE |          \
-	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_SMEP | X86_CR4_SMAP |        \
-	 X86_CR4_PKE)
-/* CR4 bits whose change flushes the TLB: the paging mode (SDM Vol. 3A
- * 4.10.4.1), and the rights its entries cache (SMEP, SMAP, PKE: tlb.h). */
+	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_PCIDE | X86_CR4_SMEP |      \
+	 X86_CR4_SMAP | X86_CR4_PKE)
+/* CR4 bits whose change flushes the TLB: the paging mode and PCIDE (SDM
+ * Vol. 3A 4.10.4.1), and the rights its entries cache (SMEP, SMAP, PKE:
+ * tlb.h). */
 #define CR4_TLB_BITS                                                                               \
-	(X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP | X86_CR4_PKE)
+	(X86_CR4_PAE | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_SMEP | X86_CR4_SMAP |   \
+	 X86_CR4_PKE)
 
 /* CR0 bits that exist; writes to the other bits of CR0[31:0] are ignored. */
 #define CR0_DEFINED                                                                                \
@@ -55,7 +57,7 @@ void soft_mode_update(struct soft_cpu *cpu)
 	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
 	 * CS's base and limit, which such blocks are never used under. */
 	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
-		soft_tlb_gen_move(&cpu->tlb, true);
+		soft_tlb_gen_move_all(&cpu->tlb);
 		cpu->tlb.link_gen_p_clean += 4;
 	} else if (cpu->cpl != old_cpl) {
 		cpu->tlb.gen++;
@@ -119,8 +121,10 @@ static void write_cr0(struct soft_cpu *cpu, u64 v)
 		efer |= X86_EFER_LMA;
 	}
 	if (!(v & X86_CR0_PG) && (old & X86_CR0_PG) && (efer & X86_EFER_LMA)) {
-		if (cpu->mode == SOFT_MODE_LONG64)
-			soft_raise(cpu, EXC_GP, 0); /* leave 64-bit mode first */
+		/* Leave 64-bit mode first; PCIDs stay on only with paging (SDM
+		 * Vol. 2A "MOV-Move to/from Control Registers"). */
+		if (cpu->mode == SOFT_MODE_LONG64 || (cpu->cr4 & X86_CR4_PCIDE))
+			soft_raise(cpu, EXC_GP, 0);
 		efer &= ~X86_EFER_LMA;
 	}
 	if (pae_paging(v, cpu->cr4, efer) && (v ^ old) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW))
@@ -135,6 +139,14 @@ static void write_cr0(struct soft_cpu *cpu, u64 v)
 
 static void write_cr3(struct soft_cpu *cpu, u64 v)
 {
+	const bool pcide = cpu->cr4 & X86_CR4_PCIDE; /* (only in IA-32e mode) */
+	/* With PCIDs, bit 63 of the source keeps the new PCID's translations
+	 * and is not written (SDM Vol. 3A 4.10.4.1). */
+	const bool keep = pcide && (v >> 63);
+	unsigned old = pcide ? (unsigned)(cpu->cr3 & 0xfff) : 0;
+
+	if (pcide)
+		v &= ~(1ULL << 63);
 	if (cpu->efer & X86_EFER_LMA) {
 		if (v >> SOFT_MAXPHYADDR)
 			soft_raise(cpu, EXC_GP, 0);
@@ -144,8 +156,7 @@ static void write_cr3(struct soft_cpu *cpu, u64 v)
 	if (pae_paging(cpu->cr0, cpu->cr4, cpu->efer) && !soft_mmu_load_pdptes(cpu, v))
 		soft_raise(cpu, EXC_GP, 0);
 	cpu->cr3 = v;
-	/* SDM Vol. 3A 4.10.4.1: global entries survive when CR4.PGE = 1. */
-	soft_tlb_flush(cpu, cpu->cr4 & X86_CR4_PGE);
+	soft_tlb_cr3_written(cpu, old, pcide ? (unsigned)(v & 0xfff) : 0, keep);
 }
 
 static void write_cr4(struct soft_cpu *cpu, u64 v)
@@ -155,6 +166,9 @@ static void write_cr4(struct soft_cpu *cpu, u64 v)
 	if (v & ~CR4_SUPPORTED)
 		soft_raise(cpu, EXC_GP, 0);
 	if ((cpu->efer & X86_EFER_LMA) && !(v & X86_CR4_PAE))
+		soft_raise(cpu, EXC_GP, 0);
+	/* PCIDs go on only in IA-32e mode, with PCID 0 (SDM Vol. 3A 4.10.1). */
+	if ((v & ~old & X86_CR4_PCIDE) && (!(cpu->efer & X86_EFER_LMA) || (cpu->cr3 & 0xfff)))
 		soft_raise(cpu, EXC_GP, 0);
 	/* SDM Vol. 3A 4.4.1: these changes reload the PAE PDPTEs. */
 	if (pae_paging(cpu->cr0, v, cpu->efer) &&
