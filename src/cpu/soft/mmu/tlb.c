@@ -101,17 +101,24 @@ void soft_tlb_flush(struct soft_cpu *cpu, bool keep_global)
 	flush(cpu, keep_global, !keep_global);
 }
 
+/* The slot of PCID pcid in tlb.space: Linux's PCIDs for page-table
+ * isolation (2048 + n, n of 1-6) do not share one with its others (n). */
+static unsigned space_slot(unsigned pcid)
+{
+	return (pcid ^ pcid >> 8) % ARRAY_SIZE(((struct soft_tlb *)0)->space);
+}
+
 void soft_tlb_cr3_written(struct soft_cpu *cpu, unsigned old, unsigned pcid, bool keep)
 {
 	struct soft_tlb *tlb = &cpu->tlb;
-	struct soft_tlb_space *s = &tlb->space[old % ARRAY_SIZE(tlb->space)];
+	struct soft_tlb_space *s = &tlb->space[space_slot(old)];
 
 	*s = (struct soft_tlb_space){.gen = tlb->link_gen, .stamp = tlb->all_stamp,
 				     .pcid = (u16)old};
 	/* SDM Vol. 3A 4.10.4.1: global entries survive when CR4.PGE = 1; the
 	 * other PCIDs' translations survive (this TLB drops them all the same). */
 	flush(cpu, cpu->cr4 & X86_CR4_PGE, false);
-	s = &tlb->space[pcid % ARRAY_SIZE(tlb->space)];
+	s = &tlb->space[space_slot(pcid)];
 	if (keep && s->pcid == pcid && s->stamp == tlb->all_stamp)
 		tlb->link_gen = (s->gen & ~3ULL) | (tlb->link_gen & 3);
 }

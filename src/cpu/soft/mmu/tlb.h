@@ -164,7 +164,7 @@ struct soft_tlb {
 		u64 gen;   /* its link_gen when the vCPU left it */
 		u64 stamp; /* all_stamp then: valid while that is unchanged */
 		u16 pcid;
-	} space[16]; /* by PCID modulo 16 (Linux uses PCIDs 1-6, 2048-2054) */
+	} space[16]; /* by PCID (tlb.c: space_slot; Linux uses 1-6, 2049-2054) */
 	u64 gen_next;  /* the last link generation handed out, without CPL bits */
 	u64 all_stamp; /* moves when every PCID's translations may have changed */
 	bool no_write; /* fill no write tags: every write takes the slow path (jit/lockstep.h) */
