@@ -1,8 +1,8 @@
 #!/bin/bash
 # popek benchmarks, side by side in one run: boot time of the default guest
 # (popek soft vs QEMU TCG, same kernel and initramfs, to the same console
-# marker) and a CPU-bound guest program (popek soft, with its translator and
-# without, vs QEMU TCG vs native).
+# marker), a CPU-bound guest program (popek soft, with its translator and
+# without, vs QEMU TCG vs native) and boot plus a workload at the shell.
 # Measures and prints; never fails on speed. RUNS=N sets the repetitions.
 set -u
 cd "$(dirname "$0")/.."
@@ -63,6 +63,10 @@ printf '%-28s %8s s\n' "native (gcc -O2)" "$native" "popek --engine soft" "$cpu_
 	"popek, --soft-jit off" "$cpu_interp" "qemu -accel tcg (pc)" "$cpu_qemu"
 printf '%-28s %8s\n' "popek / native" "$(ratio "$cpu_popek" "$native")" \
 	"popek / qemu" "$(ratio "$cpu_popek" "$cpu_qemu")"
+
+echo
+echo "== boot plus the translator issue's workload typed at the shell (bench/workload.sh)"
+RUNS=$RUNS bench/workload.sh build/popek
 
 echo
 bench/disk.sh

@@ -512,6 +512,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		s32 target;
 		unsigned retired;
 		bool loop; /* a back edge that stays inside */
+		bool save; /* the flags are the host's, to be saved first */
+		bool op_host; /* ... and op_host was this at the branch */
 		struct jit_regs regs;
 	} taken[16];
 	struct {
@@ -651,10 +653,13 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			continue;
 		}
 		if (kind == JN_JCC) {
-			/* Save the flags for both ways, then decide on them. */
-			if (pending) {
-				flags_save(&e, &op_host);
-			} else {
+			/* Decide on the host's flags, then save them on each way
+			 * where they may be read, or needed for a fault's state:
+			 * the taken way leaves the block (or loops), the other
+			 * goes on, where a later instruction may replace them. */
+			taken[ntaken].save = pending;
+			taken[ntaken].op_host = op_host;
+			if (!pending) {
 				/* Saved: decided natively from their host form;
 				 * from the interpreter's, its handler decides out of
 				 * line (soft_cond_quick() is cheaper than computing
@@ -677,6 +682,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			ntaken++;
 			if (!pending && jslow[njslow].at)
 				jslow[njslow++].back = e.p;
+			if (pending && !flags_dead(in, i, n))
+				flags_save(&e, &op_host);
 			pending = false;
 			off = next;
 			continue;
@@ -759,6 +766,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	/* Taken native branches: flags saved, RIP at the target. */
 	for (unsigned k = 0; k < ntaken; k++) {
 		jit_patch_here(&e, taken[k].at);
+		if (taken[k].save)
+			flags_save(&e, &taken[k].op_host);
 		if (taken[k].loop)
 			back_edge(&e, taken[k].retired, top_p);
 		jit_regs_store(&taken[k].regs, &e);
