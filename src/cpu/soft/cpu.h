@@ -119,6 +119,7 @@ struct soft_cpu {
 	bool halted;               /* HLT executed, waiting for an interrupt */
 	bool wait_for_sipi;        /* AP before INIT-SIPI, or after INIT */
 	bool shutdown;             /* triple fault happened */
+	bool sti_window;           /* exec_stop is STI's, which set IF (interp.c) */
 
 	struct soft_tlb tlb;
 	struct soft_lapic *lapic;

@@ -42,6 +42,7 @@
 #include <sys/mman.h>
 
 #include "cpu/soft/exec/exec.h"
+#include "cpu/soft/irqchip/lapic.h"
 #include "cpu/soft/jit/jit.h"
 #include "cpu/soft/profile.h"
 #include "cpu/soft/vm.h"
@@ -781,6 +782,20 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	dc->jit_links++;
 }
 
+/* Whether the block stopped at an STI that set IF while no interrupt
+ * waits to be taken (SDM Vol. 2B "STI": one pending now is taken after the
+ * next instruction): then the batch goes on and the run loop need not look.
+ * Interrupts raised later, by another thread or a timer, reach the vCPU as
+ * with IF set all along. */
+static bool sti_window_empty(struct soft_cpu *cpu)
+{
+	return cpu->sti_window && cpu->exec_stop && cpu->intr_shadow == 1 && cpu->lapic &&
+	       cpu->pending_vector < 0 && !(cpu->rflags & X86_RFLAGS_TF) &&
+	       !atomic_load_explicit(&cpu->attention, memory_order_relaxed) &&
+	       !atomic_load_explicit(&cpu->kick, memory_order_relaxed) &&
+	       !soft_lapic_nmi_pending(cpu->lapic) && soft_lapic_pending_vector(cpu->lapic) < 0;
+}
+
 static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 {
 	const u64 start = cpu->stat_insns;
@@ -796,6 +811,7 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 		return cpu->stat_insns - start;
 	}
 	cpu->exec_stop = false;
+	cpu->sti_window = false;
 	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
 	cpu->undo_reg = -1;
 	cpu->undo_flags = false;
@@ -865,8 +881,19 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 			soft_profile_sample(prof, cpu->rip, 1);
 			dc->prof_next = cpu->stat_insns + SOFT_PROFILE_PERIOD;
 		}
-		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0))
-			break;
+		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0)) {
+			if (!sti_window_empty(cpu))
+				break;
+			/* The instruction after STI alone, then on (it may stop
+			 * the batch itself: HLT, a fault). */
+			cpu->exec_stop = cpu->sti_window = false;
+			cpu->intr_shadow = 0;
+			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+			prev = NULL;
+			site = NULL;
+			if (cpu->exec_stop || cpu->intr_shadow)
+				break;
+		}
 		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||
 					 atomic_load_explicit(&cpu->kick, memory_order_relaxed),
 				     0))

@@ -53,6 +53,7 @@ void soft_op_sti(struct soft_cpu *cpu, const struct soft_insn *in)
 		cpu->rflags |= X86_RFLAGS_IF;
 		cpu->intr_shadow = 1;
 		cpu->exec_stop = true;
+		cpu->sti_window = true;
 	}
 }
 
