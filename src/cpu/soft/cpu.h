@@ -120,6 +120,7 @@ struct soft_cpu {
 	bool wait_for_sipi;        /* AP before INIT-SIPI, or after INIT */
 	bool shutdown;             /* triple fault happened */
 	bool sti_window;           /* exec_stop is STI's, which set IF (interp.c) */
+	bool block_end;            /* exec_stop only ends the block (MOV CR3, INVLPG) */
 
 	struct soft_tlb tlb;
 	struct soft_lapic *lapic;

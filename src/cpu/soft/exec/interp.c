@@ -811,7 +811,7 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 		return cpu->stat_insns - start;
 	}
 	cpu->exec_stop = false;
-	cpu->sti_window = false;
+	cpu->sti_window = cpu->block_end = false;
 	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
 	cpu->undo_reg = -1;
 	cpu->undo_flags = false;
@@ -882,17 +882,23 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 			dc->prof_next = cpu->stat_insns + SOFT_PROFILE_PERIOD;
 		}
 		if (__builtin_expect(cpu->exec_stop || cpu->intr_shadow, 0)) {
-			if (!sti_window_empty(cpu))
+			/* A MOV to CR3 or an INVLPG: the next block is looked up
+			 * in the new address space; nothing else needs the run loop. */
+			if (cpu->block_end && cpu->exec_stop && !cpu->intr_shadow) {
+				cpu->exec_stop = cpu->block_end = false;
+			} else if (sti_window_empty(cpu)) {
+				/* The instruction after STI alone, then on (it may
+				 * stop the batch itself: HLT, a fault). */
+				cpu->exec_stop = cpu->sti_window = false;
+				cpu->intr_shadow = 0;
+				exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+				if (cpu->exec_stop || cpu->intr_shadow)
+					break;
+			} else {
 				break;
-			/* The instruction after STI alone, then on (it may stop
-			 * the batch itself: HLT, a fault). */
-			cpu->exec_stop = cpu->sti_window = false;
-			cpu->intr_shadow = 0;
-			exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+			}
 			prev = NULL;
 			site = NULL;
-			if (cpu->exec_stop || cpu->intr_shadow)
-				break;
 		}
 		if (__builtin_expect(atomic_load_explicit(&cpu->attention, memory_order_relaxed) ||
 					 atomic_load_explicit(&cpu->kick, memory_order_relaxed),

@@ -235,7 +235,7 @@ void soft_op_grp7(struct soft_cpu *cpu, const struct soft_insn *in)
 		if (cpu->mode != SOFT_MODE_LONG64)
 			lin = (u32)lin;
 		soft_invlpg(cpu, lin);
-		cpu->exec_stop = true;
+		cpu->exec_stop = cpu->block_end = true;
 		break;
 	default:
 		soft_insn_ud(cpu, in);

@@ -163,6 +163,7 @@ void soft_op_mov_cr(struct soft_cpu *cpu, const struct soft_insn *in)
 	} else {
 		soft_write_cr(cpu, (int)n, soft_reg_get(cpu, in->rm, size, true));
 		cpu->exec_stop = true; /* paging or mode may have changed */
+		cpu->block_end = n == 3; /* (only paging: the batch may go on) */
 	}
 }
 
