@@ -42,7 +42,7 @@
 #include <sys/mman.h>
 
 #include "cpu/soft/exec/exec.h"
-#include "cpu/soft/irqchip/lapic.h"
+#include "cpu/soft/irqchip/irqchip.h"
 #include "cpu/soft/jit/jit.h"
 #include "cpu/soft/profile.h"
 #include "cpu/soft/vm.h"
