@@ -737,8 +737,8 @@ static u8 *exec_block(struct soft_cpu *cpu, struct soft_dcache *dc, struct soft_
 /* Links the site translated code just left by (cpu->jit_exit) to b, the
  * block found at RIP after it, when b is translated and its pages are
  * tracked by the codemap. epoch, add_epoch: the codemap's two counters read
- * before b's bytes were compared (mmu/tlb.h); no link unless epoch is the
- * one the link generations last moved for. A page tracked only now links
+ * before b's bytes were compared (mmu/tlb.h), epoch the one the link
+ * generations last moved for (exec_batch). A page tracked only now links
  * next time: tracking it moved add_epoch (bytes checked while it was not
  * tracked may have been written). */
 static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site,
@@ -755,7 +755,7 @@ static void jit_link_next(struct soft_cpu *cpu, struct soft_dcache *dc, u8 *site
 	if (!soft_codemap_test(map, last))
 		soft_codemap_add(map, last);
 	if (!soft_codemap_test(map, gpa) || !soft_codemap_test(map, last) ||
-	    epoch != cpu->tlb.seen_epoch || __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
+	    __atomic_load_n(&map->epoch, __ATOMIC_SEQ_CST) != epoch ||
 	    __atomic_load_n(&map->add_epoch, __ATOMIC_SEQ_CST) != add_epoch)
 		return;
 	/* A block in a page mapped global survives CR3 writes (tlb.h). */
@@ -840,7 +840,6 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 	struct soft_profile *const prof = dc ? dc->prof : NULL; /* set before the vCPU runs */
 	const u64 *const epoch = dc && dc->jit_on && cpu->tlb.code ? &cpu->tlb.code->epoch : NULL;
 	u8 *site = NULL; /* the link site the last translated block left by */
-
 
 	while (cpu->stat_insns - start < budget) {
 		struct soft_block *b;

@@ -125,13 +125,7 @@ static void tlb_no_writes(struct soft_cpu *cpu)
 	if (t->no_write)
 		return;
 	t->no_write = true;
-	for (unsigned k = 0; k < 2; k++) {
-		for (unsigned i = 0; i < t->list[k].n; i++) {
-			unsigned slot = t->list[k].slot[i];
-			t->e[slot >> SOFT_TLB_BITS][slot & (SOFT_TLB_SIZE - 1)].tag[SOFT_ACC_WRITE] =
-			    SOFT_TLB_EMPTY;
-		}
-	}
+	soft_tlb_drop_write_tags(t);
 }
 
 static void line_log(struct soft_lockstep *ls, u8 *host, u64 gpa)

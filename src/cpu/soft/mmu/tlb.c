@@ -195,6 +195,14 @@ void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys)
 	}
 }
 
+void soft_tlb_drop_write_tags(struct soft_tlb *tlb)
+{
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; i < tlb->list[k].n; i++)
+			__atomic_store_n(&slot_entry(tlb, tlb->list[k].slot[i])->tag[SOFT_ACC_WRITE],
+					 SOFT_TLB_EMPTY, __ATOMIC_RELAXED);
+}
+
 void soft_tlb_fill(struct soft_tlb *tlb, u64 lin, unsigned priv, u8 *host, u64 gpa, bool readable,
 		   bool writable, bool executable, bool global, unsigned shift, unsigned pkey)
 {

@@ -186,17 +186,27 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, u64 lin);
 /* WRPKRU: drops the entries whose rights came from one of the protection
  * keys in the bit mask keys (bit k: key k). */
 void soft_tlb_flush_pkeys(struct soft_cpu *cpu, unsigned keys);
+/* Takes the write tag off every filled entry (jit/lockstep.h: with
+ * no_write set, none gets one again). */
+void soft_tlb_drop_write_tags(struct soft_tlb *tlb);
+/* Links made so far may no longer hold: link_gen moves (to a fresh value),
+ * link_gen_p is no longer clean; link_gen_g moves too when globals. */
+static inline void soft_tlb_links_move(struct soft_tlb *tlb, bool globals)
+{
+	tlb->link_gen_p |= 1ULL << 63;
+	tlb->gen_next += 4; /* above the CPL bits */
+	tlb->link_gen = tlb->gen_next | (tlb->link_gen & 3);
+	if (globals)
+		tlb->link_gen_g += 4;
+}
+
 /* What cached translations remembered with the TLB's generations may no
  * longer hold: gen and link_gen move, link_gen_p is no longer clean;
  * link_gen_g moves too when entries of pages mapped global may have gone. */
 static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
 {
 	tlb->gen++;
-	tlb->link_gen_p |= 1ULL << 63;
-	tlb->gen_next += 4; /* above the CPL bits */
-	tlb->link_gen = tlb->gen_next | (tlb->link_gen & 3);
-	if (globals)
-		tlb->link_gen_g += 4;
+	soft_tlb_links_move(tlb, globals);
 }
 
 /* The same, for a change that may reach every PCID's translations. */
@@ -206,6 +216,16 @@ static inline void soft_tlb_gen_move_all(struct soft_tlb *tlb)
 	tlb->all_stamp++;
 }
 
+/* No link made so far holds, whatever its generation: every PCID's and
+ * link_gen_p's included (a change of mode or code size, a move of the code
+ * epoch). */
+static inline void soft_tlb_links_void(struct soft_tlb *tlb)
+{
+	soft_tlb_links_move(tlb, true);
+	tlb->all_stamp++;
+	tlb->link_gen_p_clean += 4;
+}
+
 /* Moves the link generations if the codemap's epoch moved since they last
  * did (epoch: its value now); soft_exec() calls it before translated code
  * runs, the epoch's movers having stopped that code (tlb.h's top). */
@@ -213,12 +233,7 @@ static inline void soft_tlb_see_epoch(struct soft_tlb *tlb, u64 epoch)
 {
 	if (__builtin_expect(epoch != tlb->seen_epoch, 0)) {
 		tlb->seen_epoch = epoch;
-		tlb->gen_next += 4; /* above the CPL bits */
-		tlb->link_gen = tlb->gen_next | (tlb->link_gen & 3);
-		tlb->all_stamp++;
-		tlb->link_gen_g += 4;
-		tlb->link_gen_p_clean += 4;
-		tlb->link_gen_p |= 1ULL << 63;
+		soft_tlb_links_void(tlb);
 	}
 }
 

@@ -57,8 +57,8 @@ void soft_mode_update(struct soft_cpu *cpu)
 	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
 	 * CS's base and limit, which such blocks are never used under. */
 	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
-		soft_tlb_gen_move_all(&cpu->tlb);
-		cpu->tlb.link_gen_p_clean += 4;
+		cpu->tlb.gen++;
+		soft_tlb_links_void(&cpu->tlb);
 	} else if (cpu->cpl != old_cpl) {
 		cpu->tlb.gen++;
 	}
