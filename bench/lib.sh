@@ -1,5 +1,11 @@
 # Helpers the benchmark scripts share; source it from the repository root.
 
+# The default guest, and QEMU TCG booting it the way every side-by-side
+# comparison does (microvm without option ROMs; the caller adds -append).
+KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
+QEMU_MICROVM=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M
+	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD")
+
 # The median of the numbers on stdin, one per line ("n/a" when none).
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
 

@@ -7,7 +7,6 @@
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 MARKER="popek guest ready"
 QEMU=qemu-system-x86_64
 
@@ -24,8 +23,7 @@ time_runs() { # label cmd... ; prints the median of RUNS timings
 
 echo "== boot to \"$MARKER\" (median of $RUNS runs, wall seconds)"
 popek_boot=$(time_runs build/popek run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --engine soft)
-qemu_boot=$(time_runs $QEMU -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M \
-	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD" \
+qemu_boot=$(time_runs "${QEMU_MICROVM[@]}" \
 	-append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")
 printf '%-28s %8s s\n' "popek --engine soft" "$popek_boot" "qemu -accel tcg (microvm)" "$qemu_boot"
 printf '%-28s %8s\n' "popek / qemu" "$(ratio "$popek_boot" "$qemu_boot")"
@@ -37,9 +35,7 @@ echo
 echo "== boot to \"$MARKER\", crypto self-tests on (\"$SELFTEST\"; median of $RUNS runs, wall seconds)"
 popek_st=$(time_runs build/popek run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --engine soft \
 	--cmdline "$SELFTEST")
-qemu_st=$(time_runs $QEMU -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M \
-	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD" \
-	-append "$SELFTEST tsc_early_khz=2000000")
+qemu_st=$(time_runs "${QEMU_MICROVM[@]}" -append "$SELFTEST tsc_early_khz=2000000")
 printf '%-28s %8s s\n' "popek --engine soft" "$popek_st" "qemu -accel tcg (microvm)" "$qemu_st"
 printf '%-28s %8s\n' "popek / qemu" "$(ratio "$popek_st" "$qemu_st")"
 

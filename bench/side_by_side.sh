@@ -11,11 +11,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 need_binaries "bench/side_by_side.sh POPEK... (executables)" $#
 RUNS=${RUNS:-5}
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 MARKER="popek guest ready"
 SELFTEST="console=ttyS0 quiet panic=-1"
-QEMU_BOOT=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M
-	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD")
 QEMU_CPU=(qemu-system-x86_64 -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf)
 
@@ -38,9 +35,9 @@ for r in $(seq "$RUNS"); do
 			--initrd "$INITRD" --mem 256M --engine soft --cmdline "$SELFTEST")"
 		echo "program $i $(wall "$p" run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M)"
 	done
-	echo "boot qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_BOOT[@]}" \
+	echo "boot qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_MICROVM[@]}" \
 		-append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")"
-	echo "selftests qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_BOOT[@]}" \
+	echo "selftests qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_MICROVM[@]}" \
 		-append "$SELFTEST tsc_early_khz=2000000")"
 	echo "program qemu $(wall "${QEMU_CPU[@]}")"
 done | tee "$out"

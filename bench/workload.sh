@@ -10,10 +10,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 need_binaries "bench/workload.sh POPEK... (executables)" $#
 RUNS=${RUNS:-3}
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
-QEMU=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M
-	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD"
-	-append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")
+QEMU=("${QEMU_MICROVM[@]}" -append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")
 # The quotes keep the console's echo of the command from matching the marker.
 WORK='seq 1 300000 | sha256sum; seq 1 100000 | awk "{ print (\$1 * 7919) % 100003 }" | sort -n | sha256sum; seq 1 100000 | sort -r | sha256sum; echo "WORKLOAD ""done"'
 
