@@ -74,6 +74,9 @@ static void testdev_mmio_write(void *opaque, u64 offset, unsigned size, u64 valu
 		irq_set_level(td->irq, td->gsi, td->r.level);
 	} else if (offset == TESTDEV_PULSE && !td->r.level) {
 		irq_pulse(td->irq, td->gsi);
+	} else if (offset == TESTDEV_PULSE_GSI && value < LAYOUT_IOAPIC_PINS &&
+		   !(value == td->gsi && td->r.level)) {
+		irq_pulse(td->irq, (unsigned)value);
 	}
 }
 

@@ -30,6 +30,13 @@
  *   0x110        PULSE    write (any value): pulses GSI_TESTDEV (high, then
  *                         low); does nothing while LEVEL holds the line
  *                         high. Read: 0.
+ *   0x118        PULSE_GSI write v: pulses GSI v, any of the machine's
+ *                         LAYOUT_IOAPIC_PINS lines whatever device owns it,
+ *                         so that a guest program can check every route
+ *                         (tests/guest/gsi_routes.c); other values, and
+ *                         GSI_TESTDEV while LEVEL holds it, do nothing. A
+ *                         pulse lowers a line another device holds high: for
+ *                         programs that leave those devices quiet. Read: 0.
  *   elsewhere, and accesses straddling two registers: read 0, writes
  *   ignored (still counted).
  * LEVEL and PULSE act on writes of any size at exactly that offset.
@@ -42,6 +49,7 @@
 #define TESTDEV_COUNT        0x100
 #define TESTDEV_LEVEL        0x108
 #define TESTDEV_PULSE        0x110
+#define TESTDEV_PULSE_GSI    0x118
 
 struct testdev_regs {
 	u32 port_scratch;

@@ -5,7 +5,6 @@
 #define VEC_ONESHOT 0x40
 #define VEC_PERIODIC 0x41
 #define VEC_EDGE 0x50
-#define IOREDTBL(pin) (0x10 + 2 * (pin)) /* 82093AA datasheet 3.2.4 */
 #define RTE_MASKED (1u << 16)
 
 static volatile u64 count[256];
@@ -14,18 +13,6 @@ static void on_timer(struct trap_frame *f)
 {
 	count[f->vector]++;
 	lapic_eoi();
-}
-
-static u32 ioapic_read(u32 reg)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	return mmio_read32(IOAPIC_BASE + 0x10);
-}
-
-static void ioapic_write(u32 reg, u32 v)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	mmio_write32(IOAPIC_BASE + 0x10, v);
 }
 
 /* sti; hlt until count[vec] reaches n; each wake-up needs an interrupt. */

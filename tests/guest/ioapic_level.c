@@ -2,7 +2,6 @@
 #include "guest.h"
 
 #define VEC 0x51
-#define IOREDTBL(pin) (0x10 + 2 * (pin)) /* 82093AA datasheet 3.2.4 */
 #define RTE_LEVEL (1u << 15)
 #define RTE_REMOTE_IRR (1u << 14)
 #define RTE_MASKED (1u << 16)
@@ -10,18 +9,6 @@
 
 static volatile u64 count, rte_in_handler;
 static volatile bool seen_high;
-
-static u32 ioapic_read(u32 reg)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	return mmio_read32(IOAPIC_BASE + 0x10);
-}
-
-static void ioapic_write(u32 reg, u32 v)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	mmio_write32(IOAPIC_BASE + 0x10, v);
-}
 
 /* A level-triggered handler must quiet its device before the EOI, or the
  * IOAPIC delivers again (82093AA datasheet 3.2.4, Remote IRR). */

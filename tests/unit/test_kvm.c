@@ -622,6 +622,18 @@ static void test_kvm_cpuid_ap(void)
 	tvm_destroy(&t);
 }
 
+/* The in-kernel IOAPIC's IRR: a pin's bit follows its line while the pin
+ * is masked (every pin is at reset: KVM's kvm_ioapic_reset). */
+static u32 kvm_ioapic_irr(struct tvm *t)
+{
+	struct kvm_irqchip chip = {.chip_id = KVM_IRQCHIP_IOAPIC};
+
+	CHECK_EQ(ioctl(t->vm->vm_fd, KVM_GET_IRQCHIP, &chip), 0);
+	return chip.chip.ioapic.irr;
+}
+
+/* Device lines reach the in-kernel IOAPIC on the pins popek's MADT gives
+ * them. (A guest taking an interrupt from every line: tests/guest/gsi_routes.c.) */
 static void test_kvm_irq_lines(void)
 {
 	struct tvm t;
@@ -631,10 +643,22 @@ static void test_kvm_irq_lines(void)
 		return;
 	}
 	CHECK(t.m->irq.set != NULL);
+	CHECK_EQ(kvm_ioapic_irr(&t), 0);
 	irq_set_level(&t.m->irq, GSI_TESTDEV, true);
+	CHECK_EQ(kvm_ioapic_irr(&t), 1u << GSI_TESTDEV);
 	irq_set_level(&t.m->irq, GSI_TESTDEV, false);
+	CHECK_EQ(kvm_ioapic_irr(&t), 0);
+	irq_set_level(&t.m->irq, 0, true); /* the PIT's IRQ0: pin 2 (MADT override) */
+	CHECK_EQ(kvm_ioapic_irr(&t), 1u << 2);
+	irq_set_level(&t.m->irq, 0, false);
+	irq_set_level(&t.m->irq, 2, true); /* routed nowhere */
+	irq_set_level(&t.m->irq, 23, true);
+	CHECK_EQ(kvm_ioapic_irr(&t), 1u << 23);
+	irq_set_level(&t.m->irq, 23, false);
+	irq_set_level(&t.m->irq, 2, false);
 	irq_pulse(&t.m->irq, GSI_UART0);
 	irq_pulse(&t.m->irq, 200); /* out of range: dropped */
+	CHECK_EQ(kvm_ioapic_irr(&t), 0);
 	tvm_destroy(&t);
 }
 

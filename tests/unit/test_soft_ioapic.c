@@ -276,6 +276,10 @@ static void test_route_gsi(void)
 	irq_pulse(&(struct irq_router){soft_irq_route_irq_set, &t.r}, 0);
 	CHECK_EQ(soft_lapic_ack(&t.l[0]), 0x22);
 	CHECK_EQ(soft_lapic_ack(&t.l[0]), 0xFF);
+	soft_lapic_mmio_write(&t.l[0], 0xB0, 4, 0, 0); /* EOI */
+	/* GSI 2 is routed nowhere, as on KVM (pin 2 is IRQ0's). */
+	irq_pulse(&(struct irq_router){soft_irq_route_irq_set, &t.r}, 2);
+	CHECK_EQ(soft_lapic_ack(&t.l[0]), 0xFF);
 	/* GSI 20: IOAPIC only, level. */
 	mmio_rte(&t, 20, (1ull << 56) | 0x8044);
 	soft_irq_route_set(&t.r, 20, true);

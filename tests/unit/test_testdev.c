@@ -10,6 +10,7 @@ struct fix {
 	struct testdev td;
 	unsigned calls;
 	bool level;
+	unsigned gsi; /* of the last call */
 	char trace[16];
 };
 
@@ -17,7 +18,7 @@ static void fake_irq(void *opaque, unsigned gsi, bool level)
 {
 	struct fix *f = opaque;
 
-	CHECK_EQ(gsi, GSI_TESTDEV);
+	f->gsi = gsi;
 	if (f->calls < sizeof(f->trace) - 1)
 		f->trace[f->calls] = level ? 'H' : 'L';
 	f->calls++;
@@ -126,6 +127,32 @@ static void test_mmio_irq(void)
 	CHECK_EQ(mrd(&f, TESTDEV_LEVEL, 4), 0);
 	CHECK(!strcmp(f.trace, "HLHL"));
 	CHECK_EQ(mrd(&f, TESTDEV_PULSE, 4), 0);
+	CHECK_EQ(f.gsi, GSI_TESTDEV);
+}
+
+/* PULSE_GSI pulses any line of the machine's 24, and nothing else. */
+static void test_mmio_pulse_gsi(void)
+{
+	struct fix f;
+
+	fix_init(&f);
+	mwr(&f, TESTDEV_PULSE_GSI, 4, 23);
+	CHECK(!strcmp(f.trace, "HL"));
+	CHECK_EQ(f.gsi, 23);
+	mwr(&f, TESTDEV_PULSE_GSI, 1, 0);
+	CHECK(!strcmp(f.trace, "HLHL"));
+	CHECK_EQ(f.gsi, 0);
+	mwr(&f, TESTDEV_PULSE_GSI, 4, LAYOUT_IOAPIC_PINS); /* not a line */
+	mwr(&f, TESTDEV_PULSE_GSI, 8, 1ULL << 32);
+	mwr(&f, TESTDEV_PULSE_GSI + 1, 1, 1); /* not the register's offset */
+	CHECK_EQ(f.calls, 4);
+	mwr(&f, TESTDEV_LEVEL, 4, 1);
+	mwr(&f, TESTDEV_PULSE_GSI, 4, GSI_TESTDEV); /* held high: nothing */
+	CHECK_EQ(f.calls, 5);
+	mwr(&f, TESTDEV_PULSE_GSI, 4, GSI_UART0);
+	CHECK_EQ(f.calls, 7);
+	CHECK_EQ(f.gsi, GSI_UART0);
+	CHECK_EQ(mrd(&f, TESTDEV_PULSE_GSI, 4), 0);
 }
 
 int main(void)
@@ -133,6 +160,7 @@ int main(void)
 	TEST_RUN(test_ports);
 	TEST_RUN(test_mmio_scratch);
 	TEST_RUN(test_mmio_count);
+	TEST_RUN(test_mmio_pulse_gsi);
 	TEST_RUN(test_mmio_irq);
 	return test_done();
 }

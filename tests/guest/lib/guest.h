@@ -189,6 +189,10 @@ u32 lapic_read(u32 reg);
 void lapic_write(u32 reg, u32 v);
 void lapic_enable(void);
 void lapic_eoi(void);
+/* IOAPIC registers through IOREGSEL/IOWIN (82093AA datasheet 3.1, 3.2.4). */
+#define IOREDTBL(pin) (0x10 + 2 * (pin))
+u32 ioapic_read(u32 reg);
+void ioapic_write(u32 reg, u32 v);
 /* Spins with IF=1 until *count >= want or spins ran out. WAIT_LONG for an
  * interrupt that must come, WAIT_SHORT to see that no other one does. */
 bool wait_count(volatile u64 *count, u64 want, u64 spins);

@@ -411,6 +411,18 @@ u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
 void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
 void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
+u32 ioapic_read(u32 reg)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	return mmio_read32(IOAPIC_BASE + 0x10);
+}
+
+void ioapic_write(u32 reg, u32 v)
+{
+	mmio_write32(IOAPIC_BASE, reg);
+	mmio_write32(IOAPIC_BASE + 0x10, v);
+}
+
 /* Software-enable the xAPIC (Intel SDM Vol. 3A 11.4.7.2) with spurious
  * vector 0xFF and accept all priorities. */
 void lapic_enable(void)

@@ -32,7 +32,11 @@ static void route_set_locked(struct soft_irq_route *r, unsigned gsi, bool level)
 		soft_ioapic_set_pin(&r->ioapic, ROUTE_PIT_IOAPIC_PIN, level);
 		return;
 	}
-	if (gsi < 16 && gsi != 2)
+	/* Nothing is routed as GSI 2: its pin is IRQ0's, and the 8259's IRQ2 the
+	 * cascade (KVM's table in kvm.c is the same). */
+	if (gsi == 2)
+		return;
+	if (gsi < 16)
 		soft_pic_set_irq(&r->pic, gsi, level);
 	soft_ioapic_set_pin(&r->ioapic, gsi, level);
 }
