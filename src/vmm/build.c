@@ -52,6 +52,7 @@ static int machine_pick_engine(struct machine *m)
 				 config_vendor_name(m->cpu_vendor), config_vendor_name(host));
 			m->engine = &soft_engine_ops;
 		} else if (kvm_engine_usable(why, sizeof(why))) {
+			log_info("engine auto: using kvm");
 			m->engine = &kvm_engine_ops;
 		} else {
 			/* No /dev/kvm, or a KVM too slow to help: the soft engine is

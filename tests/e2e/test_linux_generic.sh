@@ -75,14 +75,7 @@ check linux_generic/xz_payload "$format" XZ
 export POPEK_LOG=info # the unpack path's report
 t0=$SECONDS
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M
-if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-	echo "FAIL linux_generic/boot: no shell prompt within ${BOOT_LIMIT}s"
-	tr -d '\r' <"$VM_OUT" | grep -a 'popek: ' | head -5 | sed 's/^/    | /'
-	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-	vm_cleanup
-	exit 1
-fi
-echo "PASS linux_generic/boot"
+vm_booted linux_generic "$BOOT_LIMIT" || exit 1
 echo "linux_generic: shell after $((SECONDS - t0)) s"
 unpacked=$(tr -d '\r' <"$VM_OUT" | grep -ac "popek: info: kernel '$KERNEL': $format payload unpacked on the host (.*), PVH entry 0x")
 check linux_generic/unpacked_on_host "$unpacked" 1

@@ -25,13 +25,7 @@ check() { # name got want
 
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --cpus 2 \
 	--disk "$WORK/a.img" --disk "$WORK/b.img" --cmdline "console=ttyS0 panic=-1 acpi=off"
-if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-	echo "FAIL linux_noacpi/boot: no shell prompt within ${BOOT_LIMIT}s"
-	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-	vm_cleanup
-	exit 0
-fi
-echo "PASS linux_noacpi/boot"
+vm_booted linux_noacpi "$BOOT_LIMIT" || exit 0
 vm_send 'echo "RESULT cmdline $(cat /proc/cmdline)"'
 # No ACPI tables given, seen from the guest (Linux with acpi=off does not
 # look for them, so its log proves nothing): the BIOS area 0xE0000-0xFFFFF,

@@ -16,35 +16,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
+. tests/e2e/lib/linux_workload.sh
 KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
 	echo "SKIP linux_soft: default guest not built (make guest)"
 	exit 0
 fi
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
-
-host_sha=$(seq 1 200000 | sha256sum | cut -d' ' -f1)
-host_awk=$(awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf "%.9f", s }')
-host_sort=$(seq 1 100000 | awk '{ print ($1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)
-
-# vm_run NAME COMMAND: types one command and waits for its "RESULT NAME" line.
-# Lines typed ahead arrive while a command runs and the tty's echo of them
-# can land in the middle of its output ("... | grep RESULT uname 6.1.0-...",
-# seen now and then on 2 vCPUs, on main too), so the next line goes only
-# once the shell has answered.
-vm_run() {
-	local t0=$SECONDS
-	vm_send "$2"
-	until tr -d '\r' <"$VM_OUT" | grep -aq "^RESULT $1 "; do
-		kill -0 "$VM_PID" 2>/dev/null || return 1
-		[ $((SECONDS - t0)) -ge 600 ] && return 1
-		sleep 0.2
-	done
-}
-
-check() { # name got want
-	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
-}
 
 # Loads both host CPUs for $1 seconds (and whatever else runs there); the
 # loops' pids in HOST_BUSY.
@@ -66,22 +44,10 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 	vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M --cpus "$cpus" \
 		--cpu-vendor "$vendor" "$@" \
 		--cmdline 'console=ttyS0 panic=-1 cryptomgr.notests dyndbg="file arch/x86/kernel/kvm.c +p"'
-	if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-		echo "FAIL $tag/boot: no shell prompt within ${BOOT_LIMIT}s"
-		tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-		vm_cleanup
-		return
-	fi
-	echo "PASS $tag/boot"
+	vm_booted "$tag" "$BOOT_LIMIT" || return
 	vm_ready 60 || echo "  $tag: the shell did not answer a marker within 60 s"
-	vm_run uname 'echo "RESULT uname $(uname -r)"'
-	vm_run sha 'echo "RESULT sha $(seq 1 200000 | sha256sum | cut -d" " -f1)"'
-	vm_run awk "awk 'BEGIN { s = 0; for (i = 1; i <= 2000; i++) s += i * 1.5 / 3.7 + 1 / i; printf \"RESULT awk %.9f\\n\", s }'"
-	vm_run sort "echo \"RESULT sort \$(seq 1 100000 | awk '{ print (\$1 * 7919) % 100003 }' | sort -n | sha256sum | cut -d' ' -f1)\""
-	vm_run cpus 'echo "RESULT cpus $(grep -c ^processor /proc/cpuinfo)"'
-	# The vendor as Linux saw it, and a trace of its vendor-specific set-up:
-	# init_amd() marks the SYSRET SS-attributes bug, init_intel() never does.
-	vm_run vendor 'echo "RESULT vendor $(grep -m1 ^vendor_id /proc/cpuinfo | cut -d: -f2 | tr -d " \t")"'
+	workload_run
+	# A trace of Linux's vendor-specific set-up: init_amd() marks the SYSRET SS-attributes bug, init_intel() never does.
 	vm_run cpu0 'echo "RESULT cpu0 $(dmesg | grep -o "smpboot: CPU0: [A-Za-z]*" | cut -d" " -f3)"'
 	vm_run amdbug 'echo "RESULT amdbug $(grep -c "^bugs.*sysret_ss_attrs" /proc/cpuinfo)"'
 	# Hardening (SDM Vol. 3A 4.6, 2.5): the flags of CPU 0, Linux's report of
@@ -109,11 +75,7 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 	vm_run hardcpus 'echo "RESULT hardcpus $(grep ^flags /proc/cpuinfo | grep -w smep | grep -w smap | grep -w umip | grep -w pku | grep -cw ospke)"'
 	vm_send 'echo "RESULT do""ne"' # the typed line must not match the marker
 	vm_wait "RESULT done" 600 || echo "  (commands did not finish)"
-	check "$tag/uname" "$(vm_result uname)" "$(cat build/guest/kernel-release)"
-	check "$tag/sha256sum" "$(vm_result sha)" "$host_sha"
-	check "$tag/awk_float" "$(vm_result awk)" "$host_awk"
-	check "$tag/sort_100k" "$(vm_result sort)" "$host_sort"
-	check "$tag/cpus_online" "$(vm_result cpus)" "$cpus"
+	workload_check "$tag" "$cpus"
 	if [ "$vendor" = amd ]; then
 		check "$tag/vendor_id" "$(vm_result vendor)" AuthenticAMD
 		check "$tag/linux_amd_path" "$(vm_result cpu0) $(vm_result amdbug)" "AMD $cpus"
@@ -151,8 +113,8 @@ boot_and_check() { # tag vendor cpus stop-command pv [popek options...] (powerof
 	vm_send "$stop"
 	vm_wait_exit 120
 	check "$tag/${stop}_status" "$VM_STATUS" 0
-	bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'BUG|WARNING|Oops|Kernel panic|TSC unstable|calibrat.*fail|Unable to calibrate|unchecked MSR|Firmware Bug' | head -3)
-	check "$tag/clean_kernel_log" "$bad" ""
+	check "$tag/clean_kernel_log" \
+		"$(kernel_log_trouble 'TSC unstable|calibrat.*fail|Unable to calibrate|unchecked MSR|Firmware Bug')" ""
 	if [ -n "${POPEK_SOFT_LOCKSTEP:-}" ]; then # (--log-level info) each vCPU says what it checked
 		checked=$(grep -ao 'lockstep check: [0-9]* translated runs checked' "$VM_OUT" | awk '{ print ($3 > 1000000) ? "many" : $3 }' | sort -u | xargs)
 		check "$tag/lockstep_checked_no_difference" "$checked $(grep -ac 'differs from the interpreter' "$VM_OUT")" "many 0"

@@ -35,11 +35,7 @@ check() { # name got want
 
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M \
 	--disk "$DATA,id=popek-data" --disk "$RO,ro" --disk "$RAW"
-if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-	echo "FAIL virtio_blk/boot: no shell prompt within ${BOOT_LIMIT}s"
-	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-	exit 0
-fi
+vm_booted virtio_blk "$BOOT_LIMIT" || exit 0
 
 # Markers are built with $((...)) so that the echoed command line never matches.
 vm_send 'echo "RESULT serial $(cat /sys/block/vda/serial)"'

@@ -51,13 +51,7 @@ rss_kib() {
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 256M \
 	--virtio-console --vsock "cid=42,path=$SOCK" --balloon=64M \
 	--cmdline "console=ttyS0 console=hvc0 panic=-1"
-if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-	echo "FAIL virtio_misc/boot: no shell prompt within ${BOOT_LIMIT}s"
-	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-	vm_cleanup
-	exit 0
-fi
-echo "PASS virtio_misc/boot"
+vm_booted virtio_misc "$BOOT_LIMIT" || exit 0
 
 # --- console: the shell runs on hvc0 and takes our input. Guest commands
 # print "$R name value" so that the echoed command line never matches.

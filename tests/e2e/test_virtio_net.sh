@@ -131,12 +131,7 @@ if [ -n "$OWN_NETNS" ]; then
 fi
 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --engine soft --mem 512M \
 	--net "user,hostfwd=tcp:127.0.0.1:$FWD_PORT-:8080,mac=52:54:00:ab:cd:ef" "${TAP_ARGS[@]}"
-if ! vm_wait "popek:/root# " "$BOOT_LIMIT"; then
-	echo "FAIL virtio_net/boot: no shell prompt within ${BOOT_LIMIT}s"
-	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
-	exit 0
-fi
-echo "PASS virtio_net/boot"
+vm_booted virtio_net "$BOOT_LIMIT" || exit 0
 # The quotes in "check""ed" keep vm_wait from matching the echoed command.
 vm_send 'echo "RESULT eth0 $(ls /sys/class/net | grep -c "^eth0$")"; echo eth0-check""ed'
 vm_wait eth0-checked 60

@@ -25,6 +25,21 @@ vm_wait() {
 	done
 }
 
+# vm_booted NAME LIMIT: waits for the default guest's shell prompt and says
+# "PASS NAME/boot"; else "FAIL NAME/boot" with popek's own lines and the
+# console's last ones, ends the VM and returns 1.
+vm_booted() {
+	if vm_wait "popek:/root# " "$2"; then
+		echo "PASS $1/boot"
+		return 0
+	fi
+	echo "FAIL $1/boot: no shell prompt within ${2}s"
+	tr -d '\r' <"$VM_OUT" | grep -a 'popek: ' | head -5 | sed 's/^/    | /'
+	tail -n 20 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
+	vm_cleanup
+	return 1
+}
+
 vm_send() { # one line of input
 	printf '%s\n' "$1" >&"$VM_IN"
 }
