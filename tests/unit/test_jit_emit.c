@@ -208,6 +208,20 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_mov_rm_x(&e, JR_R9, JR_R13, JR_R10, 0), "mov r9, [r13+r10*1]");
 	SAME(jit_alu_rm_x(&e, JA_CMP, JR_RDX, JR_RBX, JR_RCX, 0x640), "cmp rdx, [rbx+rcx*1+0x640]");
 	SAME(jit_alu_rm_x(&e, JA_ADD, JR_R8, JR_R12, JR_R11, -8), "add r8, [r12+r11*1-0x08]");
+	/* A guest access: [rdx + rax] (JR_RDX_RAX) in every memory form. */
+	SAME(jit_mov_rm(&e, 4, JR_R9, JR_RDX_RAX, 0), "mov r9d, [rdx+rax*1]");
+	SAME(jit_mov_rm(&e, 1, JR_RSI, JR_RDX_RAX, 0), "mov sil, [rdx+rax*1]");
+	SAME(jit_mov_mr(&e, 8, JR_RDX_RAX, 0, JR_R13), "mov [rdx+rax*1], r13");
+	SAME(jit_mov_mr(&e, 2, JR_RDX_RAX, 0, JR_RDI), "mov [rdx+rax*1], di");
+	SAME(jit_mov_mi(&e, 4, JR_RDX_RAX, 0, -7), "mov dword ptr [rdx+rax*1], 0xFFFFFFF9");
+	SAME(jit_movzx_rm(&e, 2, JR_R11, JR_RDX_RAX, 0), "movzx r11d, word ptr [rdx+rax*1]");
+	SAME(jit_movsx_rm(&e, 1, 8, JR_RBP, JR_RDX_RAX, 0), "movsx rbp, byte ptr [rdx+rax*1]");
+	SAME(jit_movsxd_rm(&e, JR_R8, JR_RDX_RAX, 0), "movsxd r8, dword ptr [rdx+rax*1]");
+	SAME(jit_alu_mr(&e, JA_OR, 4, JR_RDX_RAX, 0, JR_R10), "or [rdx+rax*1], r10d");
+	SAME(jit_alu_rm(&e, JA_CMP, 8, JR_R15, JR_RDX_RAX, 0), "cmp r15, [rdx+rax*1]");
+	SAME(jit_alu_mi(&e, JA_ADD, 1, JR_RDX_RAX, 0, 3), "add byte ptr [rdx+rax*1], 0x03");
+	SAME(jit_test_mr(&e, 2, JR_RDX_RAX, 0, JR_RCX), "test [rdx+rax*1], cx");
+	SAME(jit_test_mi(&e, 8, JR_RDX_RAX, 0, 0x40), "test qword ptr [rdx+rax*1], 0x40");
 	SAME(jit_push(&e, JR_RBX), "push rbx");
 	SAME(jit_push(&e, JR_R15), "push r15");
 	SAME(jit_pop(&e, JR_R9), "pop r9");
@@ -233,9 +247,11 @@ static void test_emit_vs_zydis(void)
 	CHECK(!strcmp(text, want_call));
 	/* RIP-relative forms (link sites' data): Zydis shows the absolute
 	 * address, which must be where the data is. */
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < 4; k++) {
 		static const char *const what[] = {"lea r9, [0x%016llX]",
-						   "cmp rcx, [0x%016llX]; ret"};
+						   "cmp rcx, [0x%016llX]; ret",
+						   "mov r13, [0x%016llX]; ret",
+						   "mov [0x%016llX], rdx; ret"};
 		unsigned long long at = (unsigned long long)(uintptr_t)buf;
 		char want[80];
 
@@ -243,7 +259,9 @@ static void test_emit_vs_zydis(void)
 		if (k == 0) {
 			jit_lea_rip(&e, JR_R9, buf);
 		} else {
-			u8 *d = jit_alu_r_rip(&e, JA_CMP, JR_RCX);
+			u8 *d = k == 1	 ? jit_alu_r_rip(&e, JA_CMP, JR_RCX)
+				: k == 2 ? jit_mov_r_rip(&e, JR_R13)
+					 : jit_mov_rip_r(&e, JR_RDX);
 			jit_ret(&e);
 			jit_patch_data(&e, d, buf + 8); /* the data: just after the ret */
 			at += 8;

@@ -448,6 +448,83 @@ static void test_jit_cr3_switch(void)
 	}
 }
 
+/* ---- a load's site (jit/native.c) --------------------------------------
+ * A loop of loads from one linear page (rbx += [rsi], 1000 times), run hot
+ * so that the load reads through its site's page; between runs the page
+ * changes under it as the guest can change it: remapped (INVLPG), a user
+ * page at CPL 0 read with EFLAGS.AC = 1 and then 0 under SMAP (#PF), and a
+ * misaligned address. Each run must see what the interpreter sees. */
+#define SITE_LIN 0x900000
+#define SITE_P1  0x910000
+#define SITE_P2  0x920000
+static void site_run(struct fx *f, u64 rsi)
+{
+	f->cpu.rip = CODE;
+	f->cpu.gpr[X86_RBX] = 0;
+	f->cpu.gpr[X86_RCX] = 1000;
+	f->cpu.gpr[X86_RSI] = rsi;
+	f->cpu.pending_vector = -1;
+	f->cpu.halted = false;
+	soft_exec(&f->cpu, 100000);
+}
+
+static void test_jit_load_site(void)
+{
+	static const u8 code[] = {
+	    0x48, 0x8b, 0x06, /* top: mov rax, [rsi] */
+	    0x48, 0x01, 0xc3, /* add rbx, rax */
+	    0x48, 0xff, 0xc9, /* dec rcx */
+	    0x75, 0xf5,       /* jnz top */
+	    0xf4,             /* hlt */
+	};
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		struct fx *x = f[j];
+
+		memcpy(fx_ptr(x, CODE), code, sizeof(code));
+		fx_wr64(x, SITE_P1, 1);
+		fx_wr64(x, SITE_P1 + 8, 5);
+		fx_wr64(x, SITE_P2, 2);
+		fx_map4(x, x->cpu.cr3, SITE_LIN, SITE_P1, PTE_P | PTE_W, 12);
+		soft_tlb_flush(&x->cpu, false);
+		site_run(x, SITE_LIN);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 1000);
+		site_run(x, SITE_LIN);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 1000);
+		/* Remapped, and the page flushed as INVLPG does. */
+		fx_map4(x, x->cpu.cr3, SITE_LIN, SITE_P2, PTE_P | PTE_W, 12);
+		soft_tlb_flush_page(&x->cpu, SITE_LIN);
+		site_run(x, SITE_LIN);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 2000);
+		/* Misaligned: bytes 4-11 of the first page, 5 << 32. */
+		fx_map4(x, x->cpu.cr3, SITE_LIN, SITE_P1, PTE_P | PTE_W, 12);
+		soft_tlb_flush_page(&x->cpu, SITE_LIN);
+		site_run(x, SITE_LIN + 4);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 1000 * (5ULL << 32));
+		/* A user page at CPL 0 under SMAP: readable with AC = 1 only. */
+		fx_map4(x, x->cpu.cr3, SITE_LIN, SITE_P2, PTE_P | PTE_W | PTE_U, 12);
+		x->cpu.cr4 |= X86_CR4_SMAP;
+		soft_tlb_flush(&x->cpu, false);
+		x->cpu.rflags |= X86_RFLAGS_AC;
+		soft_priv_update(&x->cpu);
+		site_run(x, SITE_LIN);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 2000);
+		CHECK_EQ(x->cpu.pending_vector, -1);
+		x->cpu.rflags &= ~X86_RFLAGS_AC;
+		soft_priv_update(&x->cpu);
+		site_run(x, SITE_LIN);
+		CHECK_EQ(x->cpu.pending_vector, EXC_PF);
+		CHECK_EQ(x->cpu.rip, CODE);
+		CHECK_EQ(x->cpu.gpr[X86_RBX], 0);
+	}
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* ---- random blocks: the translator against the interpreter ----------------
  * A loop of random instructions (the forms the translator runs natively and
  * neighbours it calls handlers for, so that flags cross between the two;
@@ -984,6 +1061,7 @@ int main(void)
 	TEST_RUN(test_jit_precise_fault);
 	TEST_RUN(test_jit_flush);
 	TEST_RUN(test_jit_tlb_crossing);
+	TEST_RUN(test_jit_load_site);
 	TEST_RUN(test_jit_random_blocks_intel);
 	TEST_RUN(test_jit_random_blocks_amd);
 	TEST_RUN(test_jit_indirect);

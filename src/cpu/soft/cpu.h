@@ -220,6 +220,7 @@ static inline void soft_priv_update(struct soft_cpu *cpu)
 {
 	cpu->dpriv = soft_data_priv(cpu, cpu->cpl);
 	cpu->dbank_off = (u32)sizeof(cpu->tlb.e[0]) * cpu->dpriv;
+	cpu->tlb.read_key = (cpu->tlb.read_key & ~3ULL) | cpu->dpriv;
 }
 void soft_load_seg(struct soft_cpu *cpu, int seg, u16 selector); /* MOV/POP Sreg, LxS */
 void soft_far_jump(struct soft_cpu *cpu, u16 selector, u64 offset, unsigned opsize);

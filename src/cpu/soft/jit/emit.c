@@ -81,8 +81,15 @@ static void prefixes(struct jit_emit *e, unsigned size, unsigned reg, unsigned r
 }
 
 /* ModRM (and SIB, displacement) for [base + disp] with ModRM.reg = reg. */
+static void modrm_sib(struct jit_emit *e, unsigned reg, enum jit_reg base, enum jit_reg index,
+		      unsigned ss, s32 disp);
+
 static void modrm_mem(struct jit_emit *e, unsigned reg, enum jit_reg base, s32 disp)
 {
+	if (base == JR_RDX_RAX) { /* (prefixes() needs no REX.B or REX.X for it) */
+		modrm_sib(e, reg, JR_RDX, JR_RAX, 0, disp);
+		return;
+	}
 	unsigned mod = (disp == 0 && (base & 7) != JR_RBP) ? 0 : fits_s8(disp) ? 1 : 2;
 
 	put8(e, (u8)(mod << 6 | (reg & 7) << 3 | (base & 7)));
@@ -532,6 +539,16 @@ static u8 *op_r_rip(struct jit_emit *e, u8 op, enum jit_reg r)
 u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r)
 {
 	return op_r_rip(e, (u8)(op << 3 | 3), r);
+}
+
+u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r)
+{
+	return op_r_rip(e, 0x8b, r);
+}
+
+u8 *jit_mov_rip_r(struct jit_emit *e, enum jit_reg r)
+{
+	return op_r_rip(e, 0x89, r);
 }
 
 void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target)

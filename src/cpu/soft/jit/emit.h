@@ -13,6 +13,9 @@ enum jit_reg {
 	JR_RAX, JR_RCX, JR_RDX, JR_RBX, JR_RSP, JR_RBP, JR_RSI, JR_RDI,
 	JR_R8, JR_R9, JR_R10, JR_R11, JR_R12, JR_R13, JR_R14, JR_R15,
 	JR_NONE = -1, /* no base or no index in jit_lea_x() */
+	/* Not a register: as the base of a memory form, [rdx + rax] (a guest
+	 * access: the TLB entry's addend plus the linear address). */
+	JR_RDX_RAX = 16,
 };
 
 /* Group-1 ALU operations by their ModRM.reg / opcode-row number. */
@@ -113,6 +116,10 @@ void jit_jmp_m(struct jit_emit *e, enum jit_reg base, s32 disp);
 /* op r64, [rip + disp32] with the disp32 to be patched (jit_patch_data()
  * where the data is): returns its position. */
 u8 *jit_alu_r_rip(struct jit_emit *e, enum jit_alu op, enum jit_reg r);
+/* mov r64, [rip + disp32] and mov [rip + disp32], r64; the disp32's
+ * position is returned for jit_patch_data(). */
+u8 *jit_mov_r_rip(struct jit_emit *e, enum jit_reg r);
+u8 *jit_mov_rip_r(struct jit_emit *e, enum jit_reg r);
 /* lea r64, [rip + disp32]: the address of target, a position in this buffer. */
 void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target);
 /* jmp rel32 to target, a position already written in this buffer. */

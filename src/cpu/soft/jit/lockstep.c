@@ -109,6 +109,7 @@ static void state_restore(struct soft_cpu *cpu, const struct soft_cpu *from)
 	memcpy((u8 *)cpu + e, (const u8 *)from + e, ARCH_END - e);
 	memcpy(cpu->dr, from->dr, sizeof(cpu->dr));
 	cpu->stat_insns = from->stat_insns;
+	soft_priv_update(cpu); /* tlb.read_key's bank: dpriv's again */
 }
 
 static u64 code_epoch(const struct soft_cpu *cpu)

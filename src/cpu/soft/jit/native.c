@@ -14,12 +14,12 @@
 #define SEG_BASE(s) ((s32)(offsetof(struct soft_cpu, seg) + sizeof(struct x86_seg) * (s) + \
 			   offsetof(struct x86_seg, base)))
 #define OFF_DBANK   ((s32)offsetof(struct soft_cpu, dbank_off))
+#define OFF_READ_KEY ((s32)offsetof(struct soft_cpu, tlb.read_key))
 #define OFF_RIP     ((s32)offsetof(struct soft_cpu, rip))
 #define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
 
 _Static_assert(sizeof(struct soft_tlb_entry) == 64, "the inline TLB index scales by 64");
 _Static_assert(sizeof(((struct soft_cpu *)0)->dbank_off) == 4, "dbank_off is read as a dword");
-_Static_assert(SOFT_TLB_BITS == 10, "the inline TLB index folds by 10 bits");
 
 /* ALU opcode rows: 00 ADD, 08 OR, 20 AND, 28 SUB, 30 XOR, 38 CMP (not 10 ADC, 18 SBB). */
 static bool alu_native(unsigned op)
@@ -324,22 +324,17 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 }
 
 /* The soft-TLB lookup of mem.h's soft_lin_load/soft_lin_store, inline: rax
- * holds the linear address; on a hit rdx = its host address. The entry is
+ * holds the linear address; on a hit rdx = the entry's addend, so that the
+ * access is to [rdx + rax] (JR_RDX_RAX). The entry is
  * cpu->tlb.e[cpu->dpriv][soft_tlb_index(lin)] (its bank at cpu->dbank_off);
  * its tag for the access must be the page of the access's last byte, which
  * is lin's page unless the access crosses into the next one. Clobbers rcx,
  * rdx and the host's flags; *miss = the rel32 of the jump taken on a miss. */
 static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u8 **miss)
 {
-	/* soft_tlb_index(lin) * 64: the page number's bits 0-9 and 10-19 (lin's
-	 * bits 12-31) added, in 32-bit registers. */
 	jit_mov_rr_sz(e, 4, JR_RCX, JR_RAX);
-	jit_shift_ri(e, JS_SHR, 4, JR_RCX, 12);
-	jit_mov_rr_sz(e, 4, JR_RDX, JR_RAX);
-	jit_shift_ri(e, JS_SHR, 4, JR_RDX, 12 + SOFT_TLB_BITS);
-	jit_alu_rr(e, JA_ADD, 4, JR_RCX, JR_RDX);
-	jit_alu_ri(e, JA_AND, 4, JR_RCX, SOFT_TLB_SIZE - 1);
-	jit_shift_ri(e, JS_SHL, 4, JR_RCX, 6);
+	jit_shift_ri(e, JS_SHR, 4, JR_RCX, 12 - 6);
+	jit_alu_ri(e, JA_AND, 4, JR_RCX, (SOFT_TLB_SIZE - 1) << 6);
 	jit_alu_rm(e, JA_ADD, 4, JR_RCX, JR_RBX, OFF_DBANK);
 	jit_lea(e, JR_RDX, JR_RAX, (s32)size - 1);
 	jit_alu_ri(e, JA_AND, 8, JR_RDX, -4096);
@@ -348,7 +343,6 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 	*miss = jit_jcc_fwd(e, JC_NE);
 	jit_mov_rm_x(e, JR_RDX, JR_RBX, JR_RCX,
 		     OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, addend));
-	jit_alu_rr(e, JA_ADD, 8, JR_RDX, JR_RAX);
 }
 
 /* PUSH, POP, CALL and RET (JN_STACK, JN_CALL, JN_RET): RSP - 8 or RSP is
@@ -371,11 +365,11 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	tlb_probe(e, push ? SOFT_ACC_WRITE : SOFT_ACC_READ, 8, miss);
 	if (op == 0xe8) { /* the return address: the next instruction */
 		jit_lea(e, JR_RCX, JR_R12, next_off);
-		jit_mov_mr(e, 8, JR_RDX, 0, JR_RCX);
+		jit_mov_mr(e, 8, JR_RDX_RAX, 0, JR_RCX);
 	} else if (push) {
-		jit_mov_mr(e, 8, JR_RDX, 0, v);
+		jit_mov_mr(e, 8, JR_RDX_RAX, 0, v);
 	} else if (op == 0xc3) {
-		jit_mov_rm(e, 8, JR_RCX, JR_RDX, 0);
+		jit_mov_rm(e, 8, JR_RCX, JR_RDX_RAX, 0);
 		jit_mov_rr(e, JR_RDX, JR_RCX); /* canonical: bits 63-47 all equal */
 		jit_shift_ri(e, JS_SHL, 8, JR_RDX, 16);
 		jit_shift_ri(e, JS_SAR, 8, JR_RDX, 16);
@@ -383,13 +377,13 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		miss[1] = jit_jcc_fwd(e, JC_NE);
 		jit_mov_mr(e, 8, JR_RBX, OFF_RIP, JR_RCX);
 	} else if (r == X86_RSP) {
-		jit_mov_rm(e, 8, sp, JR_RDX, 0);
+		jit_mov_rm(e, 8, sp, JR_RDX_RAX, 0);
 		jit_regs_dirty(rg, X86_RSP);
 		jit_regs_unpin(rg);
 		return;
 	} else {
 		v = jit_regs_get(rg, e, r, false);
-		jit_mov_rm(e, 8, v, JR_RDX, 0);
+		jit_mov_rm(e, 8, v, JR_RDX_RAX, 0);
 		jit_regs_dirty(rg, r);
 	}
 	jit_lea(e, sp, JR_RAX, push ? 0 : 8);
@@ -420,26 +414,79 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	/* The memory operand is written by op Ev, Gv and group 1 (not CMP). */
 	tlb_probe(e, writes && !reg_dst ? SOFT_ACC_WRITE : SOFT_ACC_READ, size, miss);
 	if (test && !imm)
-		jit_test_mr(e, size, JR_RDX, 0, v);
+		jit_test_mr(e, size, JR_RDX_RAX, 0, v);
 	else if (test)
-		jit_test_mi(e, size, JR_RDX, 0, (s32)in->imm);
+		jit_test_mi(e, size, JR_RDX_RAX, 0, (s32)in->imm);
 	else if (imm)
-		jit_alu_mi(e, alu, size, JR_RDX, 0, (s32)in->imm);
+		jit_alu_mi(e, alu, size, JR_RDX_RAX, 0, (s32)in->imm);
 	else if (!reg_dst)
-		jit_alu_mr(e, alu, size, JR_RDX, 0, v);
+		jit_alu_mr(e, alu, size, JR_RDX_RAX, 0, v);
 	else
-		jit_alu_rm(e, alu, size, v, JR_RDX, 0);
+		jit_alu_rm(e, alu, size, v, JR_RDX_RAX, 0);
 	if (reg_dst && writes)
 		jit_regs_dirty(rg, in->reg);
 	jit_regs_unpin(rg);
 }
 
+/* A load site's data (jit_refill.site). */
+enum { SITE_PAGE, SITE_KEY, SITE_ADDEND, SITE_WORDS };
+
+/* The inline part of a load through its site (jit_refill): rdx = the host
+ * address's addend when the site's page and key hold, else out of line. */
+static bool load_site(struct jit_emit *e, unsigned size, struct jit_refill *rf)
+{
+	u64 *d = jit_emit_data(e, SITE_WORDS * 8);
+	u8 *d_page, *d_key, *d_add;
+
+	if (!d)
+		return false;
+	d[SITE_PAGE] = d[SITE_KEY] = ~0ULL; /* never an aligned page, nor a key */
+	d[SITE_ADDEND] = 0;
+	/* Misaligned accesses keep low bits, and so never match a page: they
+	 * never cross one here. */
+	jit_mov_rr(e, JR_RDX, JR_RAX);
+	jit_alu_ri(e, JA_AND, 8, JR_RDX, (s32)(-4096 | (s32)(size - 1)));
+	d_page = jit_alu_r_rip(e, JA_CMP, JR_RDX);
+	rf->at[0] = jit_jcc_fwd(e, JC_NE);
+	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_READ_KEY);
+	d_key = jit_alu_r_rip(e, JA_CMP, JR_RCX);
+	rf->at[1] = jit_jcc_fwd(e, JC_NE);
+	d_add = jit_mov_r_rip(e, JR_RDX);
+	jit_patch_data(e, d_page, &d[SITE_PAGE]);
+	jit_patch_data(e, d_key, &d[SITE_KEY]);
+	jit_patch_data(e, d_add, &d[SITE_ADDEND]);
+	rf->back = e->p;
+	rf->site = d;
+	rf->size = size;
+	return true;
+}
+
+void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[2])
+{
+	u8 *at;
+
+	jit_patch_here(e, rf->at[0]);
+	jit_patch_here(e, rf->at[1]);
+	tlb_probe(e, SOFT_ACC_READ, rf->size, &miss[0]);
+	jit_mov_rr(e, JR_RCX, JR_RAX);
+	jit_alu_ri(e, JA_AND, 8, JR_RCX, -4096);
+	at = jit_mov_rip_r(e, JR_RCX);
+	jit_patch_data(e, at, &rf->site[SITE_PAGE]);
+	at = jit_mov_rip_r(e, JR_RDX);
+	jit_patch_data(e, at, &rf->site[SITE_ADDEND]);
+	jit_mov_rm(e, 8, JR_RCX, JR_RBX, OFF_READ_KEY);
+	at = jit_mov_rip_r(e, JR_RCX);
+	jit_patch_data(e, at, &rf->site[SITE_KEY]);
+	jit_jmp_to(e, rf->back);
+}
+
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before)
+		    s32 next_off, u8 *miss[2], struct jit_regs *before, struct jit_refill *rf)
 {
 	unsigned op = in->opcode, size = in->size;
 
-	miss[1] = NULL;
+	miss[0] = miss[1] = NULL;
+	rf->at[0] = rf->at[1] = NULL;
 	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
 		stack_op(e, rg, in, next_off, miss, before);
 		return;
@@ -459,25 +506,27 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	if ((op == 0x88 || op == 0x89) && !ext)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
-	tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ,
-		  ext ? (op & 1 ? 2u : 1u) : op == 0x63 ? 4u : size, miss);
+	const unsigned asize = ext ? (op & 1 ? 2u : 1u) : op == 0x63 ? 4u : size;
+
+	if (store || !e->data || !load_site(e, asize, rf))
+		tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ, asize, miss);
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path
 		 * only, and the miss path stores `before` (regs.h). */
 		v = jit_regs_get(rg, e, in->reg, size == 1 && !ext); /* a byte keeps the rest */
 		if (ext && op >= 0xbe)
-			jit_movsx_rm(e, op & 1 ? 2 : 1, size, v, JR_RDX, 0);
+			jit_movsx_rm(e, op & 1 ? 2 : 1, size, v, JR_RDX_RAX, 0);
 		else if (ext)
-			jit_movzx_rm(e, op & 1 ? 2 : 1, v, JR_RDX, 0);
+			jit_movzx_rm(e, op & 1 ? 2 : 1, v, JR_RDX_RAX, 0);
 		else if (op == 0x63)
-			jit_movsxd_rm(e, v, JR_RDX, 0);
+			jit_movsxd_rm(e, v, JR_RDX_RAX, 0);
 		else
-			jit_mov_rm(e, size, v, JR_RDX, 0); /* a 32-bit load zero-extends */
+			jit_mov_rm(e, size, v, JR_RDX_RAX, 0); /* a 32-bit load zero-extends */
 		jit_regs_dirty(rg, in->reg);
 	} else if (op == 0x88 || op == 0x89) {
-		jit_mov_mr(e, size, JR_RDX, 0, v);
+		jit_mov_mr(e, size, JR_RDX_RAX, 0, v);
 	} else {
-		jit_mov_mi(e, size, JR_RDX, 0, (s32)in->imm);
+		jit_mov_mi(e, size, JR_RDX_RAX, 0, (s32)in->imm);
 	}
 	jit_regs_unpin(rg);
 }

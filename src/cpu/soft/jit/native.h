@@ -60,8 +60,24 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * pointed at an out-of-line path that stores the registers as in *before
  * (the state when the check starts), calls the handler, loads them as in
  * *rg (the state after the access) and comes back after the access. */
+/* A load (MOV, MOVZX, MOVSX, MOVSXD from memory) checks the page its site
+ * read last instead, when the code cache has a data area: the site keeps
+ * that page, its addend and tlb.read_key (mmu/tlb.h) in the data area, and
+ * reads through it while the access is aligned, in that page and the key
+ * unchanged. Else (rf->at[0] set) the code goes out of line to
+ * jit_native_refill(), where the TLB check is (and miss[0]). */
+struct jit_refill {
+	u8 *at[2];       /* the rel32s to point at the refill */
+	const u8 *back;  /* where it comes back, with the addend in rdx */
+	u64 *site;       /* the site's page, key and addend */
+	unsigned size;   /* the access's */
+};
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before);
+		    s32 next_off, u8 *miss[2], struct jit_regs *before, struct jit_refill *rf);
+/* The refill of a load's site (rf from jit_native_mem, at[] pointed here):
+ * the TLB check (miss[0]: its miss, to the handler as jit_native_mem says),
+ * the site's page, key and addend from the entry, back to the access. */
+void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[2]);
 
 /* A JN_SHIFT rotate or shift whose flags are live (vendor_flags.c): the
  * host shifts, and the flags the manuals leave undefined are set as the

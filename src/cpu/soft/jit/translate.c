@@ -518,6 +518,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	} taken[16];
 	struct {
 		u8 *miss[2], *cont;
+		struct jit_refill rf;
 		unsigned i;
 		s32 off;
 		bool flags; /* the instruction leaves its flags in the host's */
@@ -619,7 +620,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				flags_save(&e, &op_host);
 				pending = false;
 			}
-			jit_native_mem(&e, &rg, &in[i], next, mem[nmem].miss, &mem[nmem].before);
+			jit_native_mem(&e, &rg, &in[i], next, mem[nmem].miss, &mem[nmem].before,
+				       &mem[nmem].rf);
 			mem[nmem].after = rg;
 			mem[nmem].cont = e.p;
 			mem[nmem].i = i;
@@ -732,6 +734,9 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		handler_out_of_line(&e, in, n, jslow[k].i, jslow[k].off, exits, &jslow[k].regs,
 				    &jslow[k].regs, false, jslow[k].back);
 	}
+	for (unsigned k = 0; k < nmem; k++) /* loads' refills: their TLB checks */
+		if (mem[k].rf.at[0])
+			jit_native_refill(&e, &mem[k].rf, mem[k].miss);
 	for (unsigned k = 0; k < nmem; k++) {
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
