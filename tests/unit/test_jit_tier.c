@@ -449,7 +449,7 @@ static void test_jit_cr3_switch(void)
 }
 
 /* ---- a load's site (jit/native.c) --------------------------------------
- * A loop of loads from one linear page (rbx += [rsi], 1000 times), run hot
+ * A loop of loads from one linear page (rbx += [rsi * 1], 1000 times), run hot
  * so that the load reads through its site's page; between runs the page
  * changes under it as the guest can change it: remapped (INVLPG), a user
  * page at CPL 0 read with EFLAGS.AC = 1 and then 0 under SMAP (#PF), and a
@@ -471,11 +471,11 @@ static void site_run(struct fx *f, u64 rsi)
 static void test_jit_load_site(void)
 {
 	static const u8 code[] = {
-	    0x48, 0x8b, 0x06, /* top: mov rax, [rsi] */
-	    0x48, 0x01, 0xc3, /* add rbx, rax */
-	    0x48, 0xff, 0xc9, /* dec rcx */
-	    0x75, 0xf5,       /* jnz top */
-	    0xf4,             /* hlt */
+	    0x48, 0x8b, 0x04, 0x35, 0, 0, 0, 0, /* top: mov rax, [rsi * 1]: no base, a site */
+	    0x48, 0x01, 0xc3,                   /* add rbx, rax */
+	    0x48, 0xff, 0xc9,                   /* dec rcx */
+	    0x75, 0xf0,                         /* jnz top */
+	    0xf4,                               /* hlt */
 	};
 	struct fx *f[2] = {machine(false), machine(true)};
 

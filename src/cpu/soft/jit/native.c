@@ -508,7 +508,13 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	*before = *rg;
 	const unsigned asize = ext ? (op & 1 ? 2u : 1u) : op == 0x63 ? 4u : size;
 
-	if (store || !e->data || !load_site(e, asize, rf))
+	/* A site for the loads that keep reading one page: array elements
+	 * (no base register), the stack and globals. Loads through a pointer
+	 * go from page to page too often: each refill costs more than a hit
+	 * saves (the workload's time went up 15% with them). */
+	const bool site_ok = in->base < 0 || in->base == X86_RSP || in->base == X86_RBP || in->rip_rel;
+
+	if (store || !e->data || !site_ok || !load_site(e, asize, rf))
 		tlb_probe(e, store ? SOFT_ACC_WRITE : SOFT_ACC_READ, asize, miss);
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path

@@ -60,8 +60,9 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
  * pointed at an out-of-line path that stores the registers as in *before
  * (the state when the check starts), calls the handler, loads them as in
  * *rg (the state after the access) and comes back after the access. */
-/* A load (MOV, MOVZX, MOVSX, MOVSXD from memory) checks the page its site
- * read last instead, when the code cache has a data area: the site keeps
+/* A load (MOV, MOVZX, MOVSX, MOVSXD from memory) with no base register,
+ * or based on RSP, RBP or RIP, checks the page its site read last instead,
+ * when the code cache has a data area: the site keeps
  * that page, its addend and tlb.read_key (mmu/tlb.h) in the data area, and
  * reads through it while the access is aligned, in that page and the key
  * unchanged. Else (rf->at[0] set) the code goes out of line to

@@ -138,10 +138,12 @@ struct soft_tlb {
 	 * (the interpreter's chained blocks) is as valid as a TLB entry while
 	 * gen is unchanged. */
 	u64 gen;
-	/* gen * 4 + the data accesses' bank (cpu->dpriv): translated code's
-	 * loads keep the page they read last with this (jit/native.c), valid
-	 * while it is unchanged. Moved by soft_tlb_gen_step(), its bank set by
-	 * soft_priv_update(). */
+	/* What translated code's loads keep the page they read last with
+	 * (jit/native.c), valid while it is unchanged: moves (by 4) with every
+	 * change of a TLB entry's mapping (soft_tlb_gen_move: flushes, INVLPG,
+	 * remaps), not with a change of CPL or mode alone, and its low two bits
+	 * are the data accesses' bank (cpu->dpriv, soft_priv_update()), so a
+	 * system call's return finds its process's load sites still good. */
 	u64 read_key;
 	/* The same for translated code's links (jit/translate.h), but for CPL:
 	 * its low two bits are the CPL, the rest moves (by 4) wherever gen
@@ -209,16 +211,10 @@ static inline void soft_tlb_links_move(struct soft_tlb *tlb, bool globals)
 /* What cached translations remembered with the TLB's generations may no
  * longer hold: gen and link_gen move, link_gen_p is no longer clean;
  * link_gen_g moves too when entries of pages mapped global may have gone. */
-/* gen moves (and read_key with it). */
-static inline void soft_tlb_gen_step(struct soft_tlb *tlb)
+static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
 {
 	tlb->gen++;
 	tlb->read_key += 4;
-}
-
-static inline void soft_tlb_gen_move(struct soft_tlb *tlb, bool globals)
-{
-	soft_tlb_gen_step(tlb);
 	soft_tlb_links_move(tlb, globals);
 }
 

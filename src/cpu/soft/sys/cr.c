@@ -55,12 +55,13 @@ void soft_mode_update(struct soft_cpu *cpu)
 	}
 	/* Chained and linked blocks (exec/interp.c, jit/) depend on CPL (the
 	 * fetch's TLB bank), mode and code size; outside 64-bit mode also on
-	 * CS's base and limit, which such blocks are never used under. */
+	 * CS's base and limit, which such blocks are never used under. (Not
+	 * tlb.read_key: no TLB entry changed; its bank bits follow the CPL.) */
 	if (cpu->mode != old_mode || cpu->code_size != old_size || cpu->mode != SOFT_MODE_LONG64) {
-		soft_tlb_gen_step(&cpu->tlb);
+		cpu->tlb.gen++;
 		soft_tlb_links_void(&cpu->tlb);
 	} else if (cpu->cpl != old_cpl) {
-		soft_tlb_gen_step(&cpu->tlb);
+		cpu->tlb.gen++;
 	}
 	cpu->tlb.link_gen = (cpu->tlb.link_gen & ~3ULL) | cpu->cpl;
 	cpu->tlb.link_gen_g = (cpu->tlb.link_gen_g & ~3ULL) | cpu->cpl;
