@@ -37,7 +37,6 @@
 #define D_WRITE       2
 
 #define VEC           0x60
-#define IOREDTBL(pin) (0x10 + 2 * (pin)) /* 82093AA datasheet 3.2.4 */
 #define RTE_LEVEL     (1u << 15)
 #define RTE_MASKED    (1u << 16)
 #define ROUNDS        24
@@ -73,12 +72,6 @@ static u32 rd(u32 reg)
 static void wr(u32 reg, u32 v)
 {
 	mmio_write32(dev + reg, v);
-}
-
-static void ioapic_write(u32 reg, u32 v)
-{
-	mmio_write32(IOAPIC_BASE, reg);
-	mmio_write32(IOAPIC_BASE + 0x10, v);
 }
 
 /* As vm_interrupt() in Linux's virtio_mmio.c: read, acknowledge, EOI. With
