@@ -9,12 +9,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-120}
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP linux_kvm: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest linux_kvm
 if [ ! -e /dev/kvm ]; then
 	echo "SKIP linux_kvm: no /dev/kvm"
 	exit 0

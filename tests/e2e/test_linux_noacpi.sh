@@ -9,11 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP linux_noacpi: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest linux_noacpi
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -17,11 +17,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
 . tests/e2e/lib/linux_workload.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP linux_soft: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest linux_soft
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
 
 # Loads both host CPUs for $1 seconds (and whatever else runs there); the

@@ -7,12 +7,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP virtio_blk: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest virtio_blk
 for tool in mkfs.ext4 debugfs e2fsck; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "SKIP virtio_blk: $tool not installed (e2fsprogs)"

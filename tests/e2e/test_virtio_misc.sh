@@ -12,11 +12,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP virtio_misc: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest virtio_misc
 if [ ! -x build/guest/initramfs-root/usr/bin/vsock_tool ]; then
 	echo "SKIP virtio_misc: the guest has no vsock_tool (rebuild it: make guest)"
 	exit 0

@@ -39,12 +39,8 @@ if [ "${POPEK_NET_NETNS_INSIDE:-}" = 1 ]; then
 fi
 unset POPEK_NET_NETNS_INSIDE POPEK_NET_NETNS_FROM
 . tests/e2e/lib/vm_console.sh
-KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 POPEK=${POPEK:-build/popek}
-if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
-	echo "SKIP virtio_net: default guest not built (make guest)"
-	exit 0
-fi
+vm_default_guest virtio_net
 if ! command -v python3 >/dev/null; then
 	echo "SKIP virtio_net: python3 is needed for the host-side servers"
 	exit 0

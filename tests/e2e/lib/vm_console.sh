@@ -2,6 +2,16 @@
 # Source this file; it defines vm_start, vm_wait, vm_send, vm_wait_exit.
 # The VM's console output accumulates in $VM_OUT; input goes through a fifo.
 
+# vm_default_guest NAME: KERNEL and INITRD are the default guest's (make
+# guest); without it, "SKIP NAME" and the script ends.
+vm_default_guest() {
+	KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
+	if [ ! -f "$KERNEL" ] || [ ! -f "$INITRD" ]; then
+		echo "SKIP $1: default guest not built (make guest)"
+		exit 0
+	fi
+}
+
 vm_start() { # args: popek arguments...
 	VM_DIR=$(mktemp -d)
 	VM_OUT=$VM_DIR/console.log
