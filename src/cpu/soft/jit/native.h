@@ -53,18 +53,11 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in);
 void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		     s32 next_off);
 
-/* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL or JN_RET: the
- * address, the soft-TLB check and the access (a RET's target in cpu->rip).
- * The returned rel32 positions (miss[0], the TLB miss; miss[1], a RET's
- * non-canonical target, NULL for every other instruction) must be
- * pointed at an out-of-line path that stores the registers as in *before
- * (the state when the check starts), calls the handler, loads them as in
- * *rg (the state after the access) and comes back after the access. */
 /* A load (MOV, MOVZX, MOVSX, MOVSXD from memory) with no base register,
- * or based on RSP, RBP or RIP, checks the page its site read last instead,
- * when the code cache has a data area: the site keeps
- * that page, its addend and tlb.read_key (mmu/tlb.h) in the data area, and
- * reads through it while the access is aligned, in that page and the key
+ * or based on RSP, RBP or RIP, checks the page its site read last instead
+ * of the TLB, when the code cache has a data area: the site keeps that
+ * page, its addend and tlb.read_key (mmu/tlb.h) in the data area, and reads
+ * through it while the access is aligned, in that page and the key
  * unchanged. Else (rf->at[0] set) the code goes out of line to
  * jit_native_refill(), where the TLB check is (and miss[0]). */
 struct jit_refill {
@@ -73,6 +66,15 @@ struct jit_refill {
 	u64 *site;       /* the site's page, key and addend */
 	unsigned size;   /* the access's */
 };
+
+/* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL or JN_RET: the
+ * address, the soft-TLB check (or a load's site, *rf) and the access (a
+ * RET's target in cpu->rip).
+ * The returned rel32 positions (miss[0], the TLB miss; miss[1], a RET's
+ * non-canonical target, NULL for every other instruction) must be
+ * pointed at an out-of-line path that stores the registers as in *before
+ * (the state when the check starts), calls the handler, loads them as in
+ * *rg (the state after the access) and comes back after the access. */
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		    s32 next_off, u8 *miss[2], struct jit_regs *before, struct jit_refill *rf);
 /* The refill of a load's site (rf from jit_native_mem, at[] pointed here):
