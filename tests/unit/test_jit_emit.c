@@ -217,6 +217,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_movzx_rm(&e, 2, JR_R11, JR_RDX_RAX, 0), "movzx r11d, word ptr [rdx+rax*1]");
 	SAME(jit_movsx_rm(&e, 1, 8, JR_RBP, JR_RDX_RAX, 0), "movsx rbp, byte ptr [rdx+rax*1]");
 	SAME(jit_movsxd_rm(&e, JR_R8, JR_RDX_RAX, 0), "movsxd r8, dword ptr [rdx+rax*1]");
+	SAME(jit_imul_rm(&e, 4, JR_R14, JR_RDX_RAX, 0), "imul r14d, [rdx+rax*1]");
+	SAME(jit_imul_rm(&e, 8, JR_RSI, JR_RDX_RAX, 0), "imul rsi, [rdx+rax*1]");
 	SAME(jit_alu_mr(&e, JA_OR, 4, JR_RDX_RAX, 0, JR_R10), "or [rdx+rax*1], r10d");
 	SAME(jit_alu_rm(&e, JA_CMP, 8, JR_R15, JR_RDX_RAX, 0), "cmp r15, [rdx+rax*1]");
 	SAME(jit_alu_mi(&e, JA_ADD, 1, JR_RDX_RAX, 0, 3), "add byte ptr [rdx+rax*1], 0x03");

@@ -525,6 +525,138 @@ static void test_jit_load_site(void)
 	}
 }
 
+/* ---- flags saved only on a miss (translate.c flags_redo) ------------------
+ * A loop whose load follows a flag-setting instruction and a MOV and whose
+ * next ALU op replaces the flags: run hot from the same state with the
+ * translator and without, then with the load's page gone: the #PF at the
+ * load must find the flags the first instruction left (computed again on
+ * the translation's miss path), for each form that can be recomputed and
+ * for one that cannot (saved before the load, as always). */
+#define REDO_LIN 0xa00000
+#define REDO_P   0xa10000
+static void redo_run(struct fx *f, u64 rax, u64 rbx, unsigned iters)
+{
+	f->cpu.rip = CODE;
+	f->cpu.gpr[X86_RAX] = rax;
+	f->cpu.gpr[X86_RBX] = rbx;
+	f->cpu.gpr[X86_RSI] = REDO_LIN;
+	f->cpu.gpr[X86_R8] = iters;
+	f->cpu.pending_vector = -1;
+	f->cpu.halted = false;
+	soft_exec(&f->cpu, 100000);
+}
+
+static void test_jit_flags_redo(void)
+{
+	static const struct {
+		u8 len, b[6];
+	} first[] = {
+	    {2, {0x29, 0xd8}},                         /* sub eax, ebx */
+	    {3, {0x48, 0x01, 0xd8}},                   /* add rax, rbx */
+	    {2, {0x31, 0xd8}},                         /* xor eax, ebx */
+	    {3, {0x48, 0x39, 0xd8}},                   /* cmp rax, rbx */
+	    {3, {0x48, 0x85, 0xd8}},                   /* test rax, rbx */
+	    {4, {0x48, 0x83, 0xe8, 0x07}},             /* sub rax, 7 */
+	    {5, {0x2d, 0x01, 0x00, 0x00, 0x80}},       /* sub eax, 0x80000001 */
+	    {6, {0x48, 0x81, 0xc0, 0xff, 0xff, 0xff}}, /* add rax, -0x8000001 (sign-extended) */
+	    {2, {0x29, 0xc0}},                         /* sub eax, eax */
+	    {3, {0x48, 0x01, 0xc0}},                   /* add rax, rax: saved first */
+	    {3, {0x48, 0x21, 0xd8}},                   /* and rax, rbx: saved first */
+	    {2, {0x29, 0xd9}}, /* sub ecx, ebx: saved first (the MOV writes rcx) */
+	};
+	static const u8 rest[] = {
+	    0x48, 0x89, 0xc1, /* mov rcx, rax */
+	    0x8b, 0x16,       /* mov edx, [rsi] */
+	    0x01, 0xd7,       /* add edi, edx */
+	    0x49, 0xff, 0xc8, /* dec r8 */
+	    0x75, 0x00,       /* jnz top (rel8 set below) */
+	    0xf4,             /* hlt */
+	};
+	static const u64 vals[][2] = {
+	    {0x7fffffff80000000ULL, 0x8000000000000001ULL},
+	    {0x0000000080000000ULL, 0x0000000000000001ULL},
+	    {0xffffffffffffffffULL, 0x0000000000000001ULL},
+	};
+
+	for (unsigned k = 0; k < sizeof(first) / sizeof(first[0]); k++) {
+		struct fx *f[2] = {machine(false), machine(true)};
+		u8 code[32];
+		unsigned n = first[k].len;
+
+		f[0]->cpu.gpr[X86_RCX] = f[1]->cpu.gpr[X86_RCX] = 0x123456789;
+		memcpy(code, first[k].b, n);
+		memcpy(code + n, rest, sizeof(rest));
+		code[n + 11] = (u8)-(int)(n + 12);
+		for (unsigned j = 0; j < 2; j++) {
+			memcpy(fx_ptr(f[j], CODE), code, n + sizeof(rest));
+			fx_wr64(f[j], REDO_P, 3);
+			fx_map4(f[j], f[j]->cpu.cr3, REDO_LIN, REDO_P, PTE_P | PTE_W, 12);
+			soft_tlb_flush(&f[j]->cpu, false);
+			redo_run(f[j], 1, 2, 1000); /* hot: translated */
+			fx_map4(f[j], f[j]->cpu.cr3, REDO_LIN, REDO_P, 0, 12);
+			soft_tlb_flush_page(&f[j]->cpu, REDO_LIN);
+		}
+		for (unsigned v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+			for (unsigned j = 0; j < 2; j++)
+				redo_run(f[j], vals[v][0], vals[v][1], 5);
+			CHECK_EQ(f[0]->cpu.pending_vector, EXC_PF);
+			CHECK_EQ(f[1]->cpu.pending_vector, EXC_PF);
+			CHECK_EQ(f[1]->cpu.rip, CODE + n + 3);
+			two_state_same(f[0], f[1], "a #PF after flags computed again");
+			if (soft_flags_get(&f[0]->cpu) != soft_flags_get(&f[1]->cpu))
+				printf("  form %u values %u: interpreter flags %#llx, translator %#llx\n", k, v,
+				       (unsigned long long)soft_flags_get(&f[0]->cpu),
+				       (unsigned long long)soft_flags_get(&f[1]->cpu));
+			CHECK_EQ(soft_flags_get(&f[0]->cpu), soft_flags_get(&f[1]->cpu));
+		}
+		CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+		for (unsigned j = 0; j < 2; j++) {
+			soft_dcache_free(f[j]->cpu.dcache);
+			fx_free(f[j]);
+		}
+	}
+}
+
+/* ---- a loop's flags in their host form (translate.c block_loops) ---------
+ * A loop whose jump back follows flags a handler left in its own form (SBB
+ * with memory) and whose next round saves a native's flags (ADD) before
+ * that handler: the jump back must not stay inside with the handler's form,
+ * or the save's word alone would not be the flags SBB reads. */
+static void test_jit_loop_flags_form(void)
+{
+	static const u8 code[] = {
+	    0x83, 0xc3, 0x01, /* top: add ebx, 1 */
+	    0x1b, 0x0e,       /* sbb ecx, [rsi] (a handler) */
+	    0x74, 0x02,       /* jz out */
+	    0xeb, 0xf7,       /* jmp top */
+	    0xf4,             /* out: hlt */
+	};
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		memcpy(fx_ptr(f[j], CODE), code, sizeof(code));
+		fx_wr64(f[j], REDO_P, 1);
+		fx_map4(f[j], f[j]->cpu.cr3, REDO_LIN, REDO_P, PTE_P | PTE_W, 12);
+		soft_tlb_flush(&f[j]->cpu, false);
+		for (unsigned r = 0; r < 40; r++) { /* hot, then translated */
+			f[j]->cpu.rip = CODE;
+			f[j]->cpu.gpr[X86_RBX] = 0xfffffff0u + r;
+			f[j]->cpu.gpr[X86_RCX] = 50;
+			f[j]->cpu.gpr[X86_RSI] = REDO_LIN;
+			f[j]->cpu.pending_vector = -1;
+			f[j]->cpu.halted = false;
+			soft_exec(&f[j]->cpu, 1000);
+		}
+	}
+	two_state_same(f[0], f[1], "a loop on a handler's flags");
+	CHECK_EQ(soft_flags_get(&f[0]->cpu), soft_flags_get(&f[1]->cpu));
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* ---- random blocks: the translator against the interpreter ----------------
  * A loop of random instructions (the forms the translator runs natively and
  * neighbours it calls handlers for, so that flags cross between the two;
@@ -618,16 +750,30 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			p[n++] = (u8)imm;
 		break;
 	}
-	case 23: /* MOVZX or MOVSX r, r8 / r16; IMUL r, r (its flags sometimes pushed) */
-		p[n++] = rex;
+	case 23: /* MOVZX or MOVSX r, r8 / r16; IMUL r, r or r, [r15 + disp8] (its
+		  * flags sometimes pushed: the handler for the memory form; often
+		  * replaced by an ALU op's: host code) */
+	{
+		bool imul = rnd(3) == 0, mem = imul && rnd(2), dead = mem && rnd(2);
+		p[n++] = mem ? (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0)) : rex;
 		p[n++] = 0x0f;
-		p[n++] = (u8)(rnd(3) == 0 ? 0xaf : 0xb6 | rnd(2) | rnd(2) << 3);
-		p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
-		if (p[n - 2] == 0xaf && rnd(2)) {
+		p[n++] = (u8)(imul ? 0xaf : 0xb6 | rnd(2) | rnd(2) << 3);
+		if (mem) {
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+		} else {
+			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+		}
+		if (dead) {
+			p[n++] = rex;
+			p[n++] = (u8)(alu_ops[rnd(8)] + 1);
+			p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		} else if (imul && rnd(2)) {
 			p[n++] = 0x9c;
 			p[n++] = (u8)(0x58 | ((b & 7) == 4 ? 5 : b & 7)); /* not POP RSP */
 		}
 		break;
+	}
 	case 24: /* CMOVcc r, r */
 		p[n++] = rex;
 		p[n++] = 0x0f;
@@ -1062,6 +1208,8 @@ int main(void)
 	TEST_RUN(test_jit_flush);
 	TEST_RUN(test_jit_tlb_crossing);
 	TEST_RUN(test_jit_load_site);
+	TEST_RUN(test_jit_flags_redo);
+	TEST_RUN(test_jit_loop_flags_form);
 	TEST_RUN(test_jit_random_blocks_intel);
 	TEST_RUN(test_jit_random_blocks_amd);
 	TEST_RUN(test_jit_indirect);

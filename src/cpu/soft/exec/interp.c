@@ -115,9 +115,11 @@ struct soft_dcache {
 	bool trace; /* POPEK_SOFT_TRACE=1: log every instruction (slow) */
 	struct soft_profile *prof; /* guest-RIP sampling, or NULL */
 	u64 prof_next;             /* stat_insns value of the next sample */
-	struct soft_block b[DCACHE_SIZE];
 	u8 mru[DCACHE_SIZE / 2]; /* per set: the way used last (the other goes first) */
 	struct soft_insn scratch; /* uncacheable decodes (MMIO, page-crossing) */
+	/* Last: a small guest's few blocks populate few of its huge pages (the
+	 * fields above share the first), each zeroed by the host when touched. */
+	struct soft_block b[DCACHE_SIZE];
 };
 
 struct soft_dcache *soft_dcache_new(void)
@@ -270,10 +272,16 @@ static inline __attribute__((always_inline)) bool block_same(const struct soft_b
 	return !diff;
 }
 
-/* The first of the two slots of gpa's set. */
+/* The first of the two slots of gpa's set: consecutive 8-byte pieces of
+ * code in consecutive sets (128 KiB of code before the index wraps), higher
+ * bits folded in. Code close together shares the host's huge pages: a small
+ * guest's blocks fill two or three, not one per block (each one the host
+ * zeroes when first touched, 2 MiB at a time). */
 static unsigned dcache_set(u64 gpa)
 {
-	return (unsigned)((gpa ^ (gpa >> DCACHE_BITS) ^ (gpa >> 24)) & (DCACHE_SIZE - 2));
+	const u64 x = gpa >> 3;
+
+	return (unsigned)(((x ^ (x >> (DCACHE_BITS - 1)) ^ (x >> 23)) << 1) & (DCACHE_SIZE - 2));
 }
 
 /* Notes b as its set's way used last (a store only when that changes). */

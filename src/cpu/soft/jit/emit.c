@@ -412,6 +412,7 @@ static void prefixes_sib(struct jit_emit *e, unsigned size, unsigned reg, enum j
 		put8(e, rex);
 }
 
+/* 0F op r, [base + disp]: MOVZX, MOVSX, IMUL. */
 static void movx_rm(struct jit_emit *e, u8 op, unsigned size, enum jit_reg r, enum jit_reg base,
 		    s32 disp)
 {
@@ -430,6 +431,11 @@ void jit_movsx_rm(struct jit_emit *e, unsigned src_size, unsigned size, enum jit
 		  enum jit_reg base, s32 disp)
 {
 	movx_rm(e, src_size == 1 ? 0xbe : 0xbf, size, r, base, disp);
+}
+
+void jit_imul_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base, s32 disp)
+{
+	movx_rm(e, 0xaf, size, r, base, disp);
 }
 
 void jit_lea_x(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base,

@@ -125,11 +125,13 @@ void jit_lea_rip(struct jit_emit *e, enum jit_reg r, const u8 *target);
 /* jmp rel32 to target, a position already written in this buffer. */
 void jit_jmp_to(struct jit_emit *e, const u8 *target);
 
-/* movzx r32, byte/word [base + disp] (src_size 1 or 2); movsx r32/r64. */
+/* movzx r32, byte/word [base + disp] (src_size 1 or 2); movsx r32/r64;
+ * imul r32/r64, [base + disp] (size 4 or 8). */
 void jit_movzx_rm(struct jit_emit *e, unsigned src_size, enum jit_reg r, enum jit_reg base,
 		  s32 disp);
 void jit_movsx_rm(struct jit_emit *e, unsigned src_size, unsigned size, enum jit_reg r,
 		  enum jit_reg base, s32 disp);
+void jit_imul_rm(struct jit_emit *e, unsigned size, enum jit_reg r, enum jit_reg base, s32 disp);
 /* lea reg, [base + index * scale + disp] with operand size 4 or 8 (4: the
  * address truncated and zero-extended); scale 1, 2, 4 or 8; index not rsp;
  * base, index or both may be JR_NONE. */

@@ -3,7 +3,7 @@
  * shifts by constants, INC/DEC, 32 and 64 bits, 32/64-bit MOV and MOVZX
  * between registers and memory (64-bit addressing), PUSH/POP r64, CALL
  * rel32, RET and JMP rel, ALU and TEST with memory, byte ALU/TEST/MOV on the
- * low bytes of registers (not AH..BH), MOVZX/MOVSXD, IMUL r, r, CMOVcc,
+ * low bytes of registers (not AH..BH), MOVZX/MOVSXD, IMUL r, r/m, CMOVcc,
  * SETcc, ADC/SBB with registers, and NOPs. Word forms, other memory forms
  * and the rest go to their handlers. */
 #include <stddef.h>
@@ -98,8 +98,8 @@ static enum jit_native_kind map0f_kind(const struct soft_insn *in)
 			return mem_native(in) ? JN_MEM : JN_NONE;
 		return (op & 1) || low_byte(in, in->rm) ? JN_MOVE : JN_NONE;
 	}
-	if (op == 0xaf && wide && !in->mem)
-		return JN_SHIFT;
+	if (op == 0xaf && wide) /* with memory: only where its flags are dead (translate.c) */
+		return in->mem ? (mem_native(in) ? JN_MEMALU : JN_NONE) : JN_SHIFT;
 	if (op >= 0x40 && op <= 0x4f && wide && !in->mem)
 		return JN_CMOV;
 	if (op >= 0x90 && op <= 0x9f && !in->mem && low_byte(in, in->rm))
@@ -428,6 +428,23 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	jit_regs_unpin(rg);
 }
 
+/* IMUL r, m (a JN_MEMALU whose flags nothing reads, translate.c): the
+ * product of the register and the memory operand after the TLB check. */
+static void imul_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		     s32 next_off, u8 *miss[2], struct jit_regs *before)
+{
+	ea(e, rg, in, next_off, 8, JR_RAX);
+	if (in->seg >= X86_FS)
+		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	enum jit_reg v = jit_regs_get(rg, e, in->reg, true);
+
+	*before = *rg;
+	tlb_probe(e, SOFT_ACC_READ, in->size, miss);
+	jit_imul_rm(e, in->size, v, JR_RDX_RAX, 0);
+	jit_regs_dirty(rg, in->reg);
+	jit_regs_unpin(rg);
+}
+
 /* A load site's data (jit_refill.site). */
 enum { SITE_PAGE, SITE_KEY, SITE_ADDEND, SITE_WORDS };
 
@@ -494,6 +511,10 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	if (in->map == SOFT_MAP_1B && op != 0x88 && op != 0x89 && op != 0x8a && op != 0x8b &&
 	    op != 0xc6 && op != 0xc7 && op != 0x63) {
 		alu_mem(e, rg, in, next_off, miss, before);
+		return;
+	}
+	if (jit_native_is_imul(in)) {
+		imul_mem(e, rg, in, next_off, miss, before);
 		return;
 	}
 	bool ext = in->map == SOFT_MAP_0F; /* MOVZX, MOVSX */

@@ -34,8 +34,9 @@ enum jit_native_kind {
 	JN_CALL,     /* CALL rel32: as JN_STACK, then the block ends at the target */
 	JN_RET,      /* RET: as JN_STACK; RIP is stored and the block ends */
 	JN_JMP,      /* JMP rel8/rel32: the block ends at the target */
-	JN_MEMALU,   /* ADD/SUB/AND/OR/XOR/CMP/TEST with a memory operand: as
-		      * JN_MEM, and its flags are left in the host's RFLAGS */
+	JN_MEMALU,   /* ADD/SUB/AND/OR/XOR/CMP/TEST (and IMUL r, m) with a memory
+		      * operand: as JN_MEM, and its flags are left in the host's
+		      * RFLAGS */
 };
 
 /* The kinds that access memory through the inline TLB check. */

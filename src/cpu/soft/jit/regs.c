@@ -14,7 +14,7 @@ void jit_regs_init(struct jit_regs *r)
 		r->host[g] = -1;
 		r->used[g] = 0;
 	}
-	r->dirty = r->pinned = 0;
+	r->dirty = r->pinned = r->written = 0;
 	r->clock = 0;
 }
 
@@ -71,6 +71,7 @@ enum jit_reg jit_regs_get(struct jit_regs *r, struct jit_emit *e, unsigned g, bo
 void jit_regs_dirty(struct jit_regs *r, unsigned g)
 {
 	r->dirty |= (u16)(1u << (g & 15));
+	r->written |= (u16)(1u << (g & 15));
 }
 
 void jit_regs_unpin(struct jit_regs *r)

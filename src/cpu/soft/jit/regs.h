@@ -16,6 +16,8 @@ struct jit_regs {
 	s8 host[16];   /* guest register -> host register, or -1 */
 	u16 dirty;     /* guest registers whose host copy is newer than cpu->gpr[] */
 	u16 pinned;    /* used by the instruction being emitted: not evicted */
+	u16 written;   /* guest registers written (jit_regs_dirty) since the
+			* translator last cleared it */
 	u32 used[16];  /* guest register -> when last used, for eviction */
 	u32 clock;
 };

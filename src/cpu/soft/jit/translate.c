@@ -47,6 +47,7 @@
 #define OFF_JIT_EXIT  ((s32)offsetof(struct soft_cpu, jit_exit))
 #define OFF_RUN_DONE  ((s32)offsetof(struct soft_cpu, run_done))
 #define OFF_LINK_GEN  ((s32)offsetof(struct soft_cpu, tlb.link_gen))
+#define OFF_GPR(g)    ((s32)(offsetof(struct soft_cpu, gpr) + 8 * (g)))
 
 /* A translated block's code after its prologue (push rbx, r12, r13, r14,
  * r15; mov rbx, rdi): where links enter, with rbx already the vCPU. */
@@ -149,6 +150,79 @@ static void flags_word_call(struct jit_emit *e)
 {
 	jit_mov_rr(e, JR_RDI, JR_RBX);
 	jit_call(e, (const void *)soft_flags_host_word, JR_RAX);
+}
+
+/* A flag-setting instruction whose flags can be computed again from the
+ * registers it leaves behind (flags_redo): ADD, SUB, XOR, CMP or TEST of 32
+ * or 64 bits with a register or an immediate. */
+struct flags_src {
+	enum jit_alu op;
+	bool test;
+	unsigned size, dst; /* dst: the first operand's register */
+	int src;            /* the second's, or -1: imm */
+	s32 imm;
+	u16 regs;           /* the guest registers it needs unchanged */
+};
+
+static bool flags_src_of(const struct soft_insn *in, struct flags_src *f)
+{
+	unsigned op = in->opcode;
+
+	if (in->map != SOFT_MAP_1B || in->mem || in->lock || (in->size != 4 && in->size != 8))
+		return false;
+	*f = (struct flags_src){.size = in->size, .src = -1, .imm = (s32)in->imm};
+	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3)) { /* op Ev, Gv; op Gv, Ev */
+		bool to_rm = (op & 7) == 1;
+		f->op = (enum jit_alu)(op >> 3);
+		f->dst = to_rm ? in->rm : in->reg;
+		f->src = (int)(to_rm ? in->reg : in->rm);
+	} else if (op < 0x40 && (op & 7) == 5) { /* op eAX, Iz */
+		f->op = (enum jit_alu)(op >> 3);
+		f->dst = X86_RAX;
+	} else if (op == 0x81 || op == 0x83) {
+		f->op = (enum jit_alu)(in->reg & 7);
+		f->dst = in->rm;
+	} else if (op == 0x85 || op == 0xa9 || (op == 0xf7 && (in->reg & 7) == 0)) {
+		f->test = true;
+		f->dst = op == 0xa9 ? X86_RAX : in->rm;
+		f->src = op == 0x85 ? (int)in->reg : -1;
+	} else {
+		return false;
+	}
+	if (!f->test && f->op != JA_ADD && f->op != JA_SUB && f->op != JA_XOR && f->op != JA_CMP)
+		return false;
+	/* ADD r, r and XOR r, r leave nothing the first operand follows from. */
+	if (!f->test && (f->op == JA_ADD || f->op == JA_XOR) && f->src == (int)f->dst)
+		return false;
+	f->regs = (u16)(1u << f->dst | (f->src >= 0 ? 1u << f->src : 0u));
+	return true;
+}
+
+/* rcx op= f's second operand (cpu->gpr[] or the immediate). */
+static void flags_src_op(struct jit_emit *e, enum jit_alu op, const struct flags_src *f)
+{
+	if (f->src >= 0)
+		jit_alu_rm(e, op, f->size, JR_RCX, JR_RBX, OFF_GPR(f->src));
+	else
+		jit_alu_ri(e, op, f->size, JR_RCX, f->imm);
+}
+
+/* f's flags again in the host's, from cpu->gpr[] as it left them: its first
+ * operand recovered from the result (the inverse of ADD, SUB or XOR), then
+ * the instruction on the same operands. Clobbers rcx. */
+static void flags_redo(struct jit_emit *e, const struct flags_src *f)
+{
+	jit_mov_rm(e, f->size, JR_RCX, JR_RBX, OFF_GPR(f->dst));
+	if (f->test) {
+		if (f->src >= 0)
+			jit_test_mr(e, f->size, JR_RBX, OFF_GPR(f->src), JR_RCX);
+		else
+			jit_test_ri(e, f->size, JR_RCX, f->imm);
+		return;
+	}
+	if (f->op != JA_CMP)
+		flags_src_op(e, f->op == JA_ADD ? JA_SUB : f->op == JA_SUB ? JA_ADD : JA_XOR, f);
+	flags_src_op(e, f->op, f);
 }
 
 /* Code emitted out of line for instruction i: where it is reached from,
@@ -439,14 +513,22 @@ static void call_handler(struct jit_emit *e, const struct soft_insn *in, unsigne
 }
 
 /* Instruction i's handler out of line: registers stored as in before, the
- * call (leaving through exits[i] where the interpreter would), registers
- * loaded as in after (the handler's flags into the host's first when
- * flags), then back. */
+ * guest's flags saved from redo's instruction when not saved before it
+ * (NULL: they were), the call (leaving through exits[i] where the
+ * interpreter would), registers loaded as in after (the handler's flags
+ * into the host's first when flags), then back. */
 static void handler_out_of_line(struct jit_emit *e, const struct soft_insn *in, unsigned n,
 				unsigned i, s32 off, u8 *exits[][2], const struct jit_regs *before,
-				const struct jit_regs *after, bool flags, const u8 *back)
+				const struct jit_regs *after, const struct flags_src *redo, bool flags,
+				const u8 *back)
 {
 	jit_regs_store(before, e);
+	if (redo) {
+		bool op_host = false;
+
+		flags_redo(e, redo);
+		flags_save(e, &op_host);
+	}
 	call_handler(e, in, i, n, off, exits[i]);
 	if (flags) {
 		flags_word_call(e);
@@ -480,15 +562,23 @@ static void shift_cl_live(struct jit_emit *e, struct jit_regs *rg, const struct 
 
 /* A back edge: a jump to the block's first instruction, with the registers
  * as at top (the loop's start, after the pre-header's loads) and the flags
- * saved. The batch's budget and the stop requests are checked as a link
- * checks them, then the code goes straight back; where a check fails, the
- * count is given back and the code goes on where the caller emits next
- * (to leave the usual way, which counts). */
-static void back_edge(struct jit_emit *e, unsigned retired, const u8 *top)
+ * saved in their host form (checked here unless op_host). The batch's
+ * budget and the stop requests are checked as a link checks them, then the
+ * code goes straight back; where a check fails, the count is given back and
+ * the code goes on where the caller emits next (to leave the usual way,
+ * which counts). */
+static void back_edge(struct jit_emit *e, unsigned retired, const u8 *top, bool op_host)
 {
-	u8 *fail[2];
+	u8 *fail[3];
 	unsigned nf = 0;
 
+	if (!op_host) {
+		jit_alu_mi(e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+		u8 *other = jit_jcc_fwd(e, JC_NE);
+		back_edge(e, retired, top, true);
+		jit_patch_here(e, other);
+		return;
+	}
 	jit_alu_mi(e, JA_SUB, 8, JR_RBX, OFF_LEFT, (s32)retired);
 	fail[nf++] = jit_jcc_fwd(e, JC_LE);
 	stop_check(e, fail, &nf);
@@ -496,6 +586,22 @@ static void back_edge(struct jit_emit *e, unsigned retired, const u8 *top)
 	for (unsigned k = 0; k < nf; k++)
 		jit_patch_here(e, fail[k]);
 	jit_alu_mi(e, JA_ADD, 8, JR_RBX, OFF_LEFT, (s32)retired);
+}
+
+/* Whether the block jumps back to its first instruction (a Jcc, or the JMP
+ * that ends it): a loop inside its code. */
+static bool block_loops(const struct soft_insn *in, unsigned n)
+{
+	s32 off = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		enum jit_native_kind kind = jit_native_kind(&in[i]);
+
+		off += in[i].len;
+		if ((kind == JN_JCC || (kind == JN_JMP && i + 1 == n)) && off + (s32)in[i].imm == 0)
+			return true;
+	}
+	return false;
 }
 
 /* One translation of in[] into e (jit_translate): the guest registers top
@@ -522,6 +628,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		unsigned i;
 		s32 off;
 		bool flags; /* the instruction leaves its flags in the host's */
+		bool redo;  /* the guest's flags, pending, are fs's: saved on a miss only */
+		struct flags_src fs;
 		struct jit_regs before, after;
 	} mem[16];
 	struct jit_regs rg;
@@ -535,6 +643,10 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	struct jit_emit e = *ep;
 	s32 off = 0, end = 0;
 	bool jumps = false;       /* ... and went to next + imm (CALL, JMP): end */
+	/* The pending flags are those of in[prod] (flags_src_of: fs), and
+	 * none of its registers was written since (rg.written): -1, not known. */
+	int prod = -1;
+	struct flags_src fs;
 
 	jit_push(&e, JR_RBX);
 	jit_push(&e, JR_R12);
@@ -547,6 +659,17 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	jit_mov_rm(&e, 8, JR_R12, JR_RBX, OFF_RIP);
 	if (jit_emit_len(&e) < BODY_OFFSET + 5)
 		return false; /* jit_kill() writes a jmp rel32 over it */
+	/* A loop's flags in their host form from its start on, so that its
+	 * saves store only the word (out of line when they are not yet). */
+	u8 *to_host = NULL;
+	const u8 *host_back = NULL;
+
+	if (block_loops(in, n)) {
+		jit_alu_mi(&e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
+		to_host = jit_jcc_fwd(&e, JC_NE);
+		host_back = e.p;
+		op_host = true;
+	}
 	jit_regs_load(top, &e); /* the pre-header */
 	const u8 *top_p = e.p;
 	rg = *top;
@@ -564,6 +687,14 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 
 		if (cl_live && (in[i].reg & 7) <= JS_ROR)
 			kind = JN_NONE;
+		/* IMUL r, m: the host's flags are not the vendor model's, and
+		 * its miss path's handler sets them: only where none is read. */
+		if (kind == JN_MEMALU && jit_native_is_imul(&in[i]) && !flags_dead(in, i, n))
+			kind = JN_NONE;
+		const bool redo_ok = prod >= 0 && !(rg.written & fs.regs);
+
+		if (kind != JN_MOVE && kind != JN_CMOV)
+			prod = -1; /* (a JN_FLAGS sets it again below) */
 		bool live = (kind == JN_SHIFT && !flags_dead(in, i, n)) ||
 			    (kind == JN_SHIFT_CL && cl_live);
 		/* A rotate and AMD's IMUL keep some of the flags they find. */
@@ -616,10 +747,14 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			continue;
 		}
 		if (jit_native_mem_kind(kind)) {
-			if (pending) {
+			/* Pending flags that nothing reads after the access (an
+			 * ALU access replaces them) matter only if it faults: on
+			 * a TLB miss, computed again before the handler runs. */
+			mem[nmem].redo = pending && redo_ok && (kind == JN_MEMALU || flags_dead(in, i, n));
+			mem[nmem].fs = fs;
+			if (pending && !mem[nmem].redo)
 				flags_save(&e, &op_host);
-				pending = false;
-			}
+			pending = false;
 			jit_native_mem(&e, &rg, &in[i], next, mem[nmem].miss, &mem[nmem].before,
 				       &mem[nmem].rf);
 			mem[nmem].after = rg;
@@ -649,6 +784,10 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			jit_native_emit(&e, &rg, &in[i], next);
 			if (kind != JN_MOVE)
 				pending = !flags_dead(in, i, n);
+			if (kind == JN_FLAGS && pending && flags_src_of(&in[i], &fs)) {
+				prod = (int)i;
+				rg.written = 0;
+			}
 			else if (!in[i].rip_rel) /* (only a RIP-relative LEA uses rax) */
 				word_in_ax = ax_word;
 			off = next;
@@ -710,7 +849,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			*found = true;
 		}
 		if (jit_regs_fit(&rg, top))
-			back_edge(&e, n, top_p);
+			back_edge(&e, n, top_p, op_host);
 	}
 	jit_regs_store(&rg, &e);
 	if (last_native && !rip_stored)
@@ -722,6 +861,14 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	 * interpreter's form into the word, then back to loading it; a Jcc on
 	 * them through its handler; a TLB miss's handler (the access done, and
 	 * the flags of one that sets them loaded into the host's). */
+	if (to_host) {
+		bool op_stored = false;
+
+		jit_patch_here(&e, to_host);
+		flags_word_call(&e);
+		flags_word_store(&e, &op_stored);
+		jit_jmp_to(&e, host_back);
+	}
 	for (unsigned k = 0; k < nfslow; k++) {
 		jit_patch_here(&e, fslow[k].at);
 		jit_regs_store(&fslow[k].regs, &e);
@@ -732,7 +879,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	for (unsigned k = 0; k < njslow; k++) {
 		jit_patch_here(&e, jslow[k].at);
 		handler_out_of_line(&e, in, n, jslow[k].i, jslow[k].off, exits, &jslow[k].regs,
-				    &jslow[k].regs, false, jslow[k].back);
+				    &jslow[k].regs, NULL, false, jslow[k].back);
 	}
 	for (unsigned k = 0; k < nmem; k++) /* loads' refills: their TLB checks */
 		if (mem[k].rf.at[0])
@@ -741,7 +888,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		jit_patch_here(&e, mem[k].miss[0]);
 		jit_patch_here(&e, mem[k].miss[1]);
 		handler_out_of_line(&e, in, n, mem[k].i, mem[k].off, exits, &mem[k].before,
-				    &mem[k].after, mem[k].flags, mem[k].cont);
+				    &mem[k].after, mem[k].redo ? &mem[k].fs : NULL, mem[k].flags,
+				    mem[k].cont);
 	}
 	jit_patch_here(&e, to_end);
 	leave(&e, env, n, epi, last_native && !rip_stored ? (jumps ? end : off) : SITE_ANY);
@@ -774,7 +922,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		if (taken[k].save)
 			flags_save(&e, &taken[k].op_host);
 		if (taken[k].loop)
-			back_edge(&e, taken[k].retired, top_p);
+			back_edge(&e, taken[k].retired, top_p, taken[k].op_host);
 		jit_regs_store(&taken[k].regs, &e);
 		set_rip(&e, taken[k].target);
 		leave(&e, env, taken[k].retired, epi, taken[k].target);
