@@ -42,6 +42,9 @@ static void test_emit_bytes(void)
 	BYTES(jit_alu_ri(&e, JA_SUB, 8, JR_RSP, 8), "48 83 ec 08");
 	BYTES(jit_push(&e, JR_R15), "41 57");
 	BYTES(jit_ret(&e), "c3");
+	BYTES(jit_incdec_m(&e, false, 4, JR_RDX, 0), "ff 02");
+	BYTES(jit_incdec_m(&e, true, 8, JR_RDX, 0), "48 ff 0a");
+	BYTES(jit_incdec_m(&e, true, 1, JR_RDX, 0), "fe 0a");
 #undef BYTES
 	/* A buffer too small: marked full, and nothing more is written. */
 	jit_emit_init(&e, buf, 3, 0);
@@ -191,6 +194,9 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_shift_ri(&e, JS_SAR, 8, JR_RAX, 63), "sar rax, 0x3F");
 	SAME(jit_incdec(&e, false, 4, JR_RAX), "inc eax");
 	SAME(jit_incdec(&e, true, 8, JR_R14), "dec r14");
+	/* (Zydis names no size here: test_emit_bytes checks it.) */
+	SAME(jit_incdec_m(&e, false, 4, JR_RDX, 0), "inc [rdx]");
+	SAME(jit_incdec_m(&e, true, 8, JR_R13, 8), "dec [r13+0x08]");
 	SAME(jit_shift_cl(&e, JS_SHR, 8, JR_RSI), "shr rsi, cl");
 	SAME(jit_shift_cl(&e, JS_ROL, 8, JR_R13), "rol r13, cl");
 	SAME(jit_shift_cl(&e, JS_SHL, 4, JR_R9), "shl r9d, cl");

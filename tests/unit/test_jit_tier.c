@@ -683,7 +683,45 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(29)) {
+	switch (rnd(31)) {
+	case 30: /* INC or DEC byte/dword/qword [r15 + disp8] (CF kept), some with FS */
+		if (rnd(4) == 0)
+			p[n++] = 0x64;
+		p[n++] = (u8)(0x41 | (w ? 8 : 0));
+		p[n++] = rnd(3) ? 0xff : 0xfe;
+		p[n++] = (u8)(0x47 | rnd(2) << 3);
+		p[n++] = (u8)rnd(128);
+		break;
+	case 29: /* CALL r / [r15 + disp8] to RFUNC, or JMP r / [r15 + disp8] to the
+		  * next instruction: the target from LEA r, [RIP + disp32] (and
+		  * stored at r15 + disp8 for the memory forms, some across a page) */
+	{
+		bool call = rnd(2), mem = rnd(2);
+		u8 d8 = (u8)rnd(128), rx = (u8)((a & 8) ? 0x41 : 0);
+		unsigned tail = (mem ? 8u : 2u + (rx != 0));
+		s32 rel = call ? (s32)(RFUNC - (at + 7)) : (s32)tail;
+		p[n++] = (u8)(0x48 | (a & 8 ? 4 : 0));
+		p[n++] = 0x8d;
+		p[n++] = (u8)(0x05 | (a & 7) << 3);
+		memcpy(p + n, &rel, 4);
+		n += 4;
+		if (mem) {
+			p[n++] = (u8)(0x49 | (a & 8 ? 4 : 0)); /* mov [r15 + d8], r */
+			p[n++] = 0x89;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = d8;
+			p[n++] = 0x41;
+			p[n++] = 0xff;
+			p[n++] = call ? 0x57 : 0x67;
+			p[n++] = d8;
+		} else {
+			if (rx)
+				p[n++] = rx;
+			p[n++] = 0xff;
+			p[n++] = (u8)((call ? 0xd0 : 0xe0) | (a & 7));
+		}
+		break;
+	}
 	case 26: /* NOT r, NEG r */
 		p[n++] = (u8)(rex & ~4);
 		p[n++] = 0xf7;
@@ -1127,6 +1165,49 @@ static void test_jit_indirect(void)
 	}
 }
 
+/* JMP [m] and CALL [m] (JN_IND): targets stored by the loop itself, a
+ * target read across a page boundary at times; against the interpreter. */
+static void test_jit_ind_branch(void)
+{
+	static const u8 code[] = {
+	    0x48, 0x8d, 0x2d, 0x05, 0, 0, 0, /* top: lea rbp, [rip + 5] (tgt) */
+	    0x48, 0x89, 0x2e,                /* mov [rsi], rbp */
+	    0xff, 0x26,                      /* jmp [rsi] */
+	    0x48, 0x8d, 0x2d, 0x11, 0, 0, 0, /* tgt: lea rbp, [rip + 0x11] (F) */
+	    0x48, 0x89, 0x6e, 0x08,          /* mov [rsi + 8], rbp */
+	    0xff, 0x56, 0x08,                /* call [rsi + 8] */
+	    0x48, 0x83, 0xc3, 0x01,          /* add rbx, 1 */
+	    0x48, 0xff, 0xc9,                /* dec rcx */
+	    0x75, 0xdd,                      /* jnz top */
+	    0xf4,                            /* hlt */
+	    0x48, 0x01, 0xc8,                /* F: add rax, rcx */
+	    0xc3,                            /* ret */
+	};
+	struct fx *f[2] = {machine(false), machine(true)};
+
+	for (unsigned j = 0; j < 2; j++) {
+		memcpy(fx_ptr(f[j], CODE), code, sizeof(code));
+		f[j]->cpu.gpr[X86_RCX] = 1000000;
+		f[j]->cpu.gpr[X86_RSP] = 0x580000;
+		f[j]->cpu.gpr[X86_RSI] = 0x570000;
+		f[j]->cpu.pending_vector = -1;
+	}
+	for (unsigned batch = 0; batch < 40; batch++) {
+		for (unsigned j = 0; j < 2; j++) {
+			if (batch == 20) /* the targets across a page boundary */
+				f[j]->cpu.gpr[X86_RSI] = 0x570ffc;
+			soft_exec(&f[j]->cpu, 997);
+		}
+		two_state_same(f[0], f[1], "JMP and CALL [m]");
+	}
+	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
+	CHECK_EQ(f[0]->cpu.pending_vector, -1);
+	for (unsigned j = 0; j < 2; j++) {
+		soft_dcache_free(f[j]->cpu.dcache);
+		fx_free(f[j]);
+	}
+}
+
 /* The lockstep check (jit/lockstep.h): the loop above, every translated
  * run checked against the interpreter, ends as without the check and finds
  * nothing; a translation that no longer agrees with the interpreter stops
@@ -1213,6 +1294,7 @@ int main(void)
 	TEST_RUN(test_jit_random_blocks_intel);
 	TEST_RUN(test_jit_random_blocks_amd);
 	TEST_RUN(test_jit_indirect);
+	TEST_RUN(test_jit_ind_branch);
 	TEST_RUN(test_jit_links);
 	TEST_RUN(test_jit_smc_store);
 	TEST_RUN(test_jit_smc_dma);

@@ -525,6 +525,13 @@ void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r)
 	modrm_reg(e, dec ? 1 : 0, r);
 }
 
+void jit_incdec_m(struct jit_emit *e, bool dec, unsigned size, enum jit_reg base, s32 disp)
+{
+	prefixes(e, size, 0, base, false);
+	put8(e, size == 1 ? 0xfe : 0xff);
+	modrm_mem(e, dec ? 1 : 0, base, disp);
+}
+
 void jit_mov_ri64(struct jit_emit *e, enum jit_reg r, u64 imm)
 {
 	put8(e, (u8)(0x48 | (r & 8 ? 1 : 0)));

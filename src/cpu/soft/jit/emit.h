@@ -148,8 +148,9 @@ void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 		enum jit_reg src);
 /* shl/shr/sar reg, imm8. */
 void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r, u8 count);
-/* inc reg or dec reg. */
+/* inc reg or dec reg; inc or dec [base + disp]. */
 void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r);
+void jit_incdec_m(struct jit_emit *e, bool dec, unsigned size, enum jit_reg base, s32 disp);
 /* rol/ror/shl/shr/sar reg, cl. */
 void jit_shift_cl(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r);
 /* not reg or neg reg. */

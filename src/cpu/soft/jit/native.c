@@ -16,6 +16,7 @@
 #define OFF_DBANK   ((s32)offsetof(struct soft_cpu, dbank_off))
 #define OFF_READ_KEY ((s32)offsetof(struct soft_cpu, tlb.read_key))
 #define OFF_RIP     ((s32)offsetof(struct soft_cpu, rip))
+#define OFF_LAZY_RES ((s32)offsetof(struct soft_cpu, lazy.res))
 #define OFF_TLB_E   ((s32)offsetof(struct soft_cpu, tlb.e))
 
 _Static_assert(sizeof(struct soft_tlb_entry) == 64, "the inline TLB index scales by 64");
@@ -77,6 +78,8 @@ static enum jit_native_kind byte_kind(const struct soft_insn *in)
 		return mov;
 	if (op >= 0xb0 && op <= 0xb7 && low_byte(in, (op & 7) | (in->rex & 1 ? 8u : 0)))
 		return JN_MOVE;
+	if (op == 0xfe && in->mem && (in->reg & 7) <= 1)
+		return mem_native(in) ? JN_MEMINC : JN_NONE;
 	return JN_NONE;
 }
 
@@ -153,8 +156,10 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		if (r == 4 || r == 5 || r == 7 || (in->size == 8 && r <= 1))
 			return JN_SHIFT_CL; /* SHL SHR SAR; ROL ROR r64 */
 	}
-	if (op == 0xff && !in->mem && (in->reg & 7) <= 1)
-		return JN_INCDEC;
+	if (op == 0xff && (in->reg & 7) <= 1)
+		return !in->mem ? JN_INCDEC : mem_native(in) ? JN_MEMINC : JN_NONE;
+	if (op == 0xff && !in->p66 && ((in->reg & 7) == 2 || (in->reg & 7) == 4))
+		return !in->mem || mem_native(in) ? JN_IND : JN_NONE; /* CALL, JMP r/m64 */
 	/* The stack and near branches, 64-bit operand size (a 66 prefix makes
 	 * them 16-bit, with vendor differences): SS's base is 0. */
 	if (!in->p66 && op >= 0x50 && op <= 0x5f)
@@ -345,12 +350,23 @@ static void tlb_probe(struct jit_emit *e, enum soft_access acc, unsigned size, u
 		     OFF_TLB_E + (s32)offsetof(struct soft_tlb_entry, addend));
 }
 
+/* Jumps to *miss unless rcx is canonical (bits 63-47 all equal). Clobbers
+ * rdx. */
+static void canonical_check(struct jit_emit *e, u8 **miss)
+{
+	jit_mov_rr(e, JR_RDX, JR_RCX);
+	jit_shift_ri(e, JS_SHL, 8, JR_RDX, 16);
+	jit_shift_ri(e, JS_SAR, 8, JR_RDX, 16);
+	jit_alu_rr(e, JA_CMP, 8, JR_RDX, JR_RCX);
+	*miss = jit_jcc_fwd(e, JC_NE);
+}
+
 /* PUSH, POP, CALL and RET (JN_STACK, JN_CALL, JN_RET): RSP - 8 or RSP is
  * checked in the TLB; RSP and the register change only after the access.
  * PUSH RSP pushes the old value; POP RSP loads RSP. A RET to a
  * non-canonical address leaves it to the handler (#GP). */
 static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		     s32 next_off, u8 *miss[2], struct jit_regs *before)
+		     s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
 	unsigned op = in->opcode, r = (op & 7) | (in->rex & 1 ? 8 : 0);
 	bool push = op == 0xe8 || (op >= 0x50 && op <= 0x57);
@@ -370,11 +386,7 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		jit_mov_mr(e, 8, JR_RDX_RAX, 0, v);
 	} else if (op == 0xc3) {
 		jit_mov_rm(e, 8, JR_RCX, JR_RDX_RAX, 0);
-		jit_mov_rr(e, JR_RDX, JR_RCX); /* canonical: bits 63-47 all equal */
-		jit_shift_ri(e, JS_SHL, 8, JR_RDX, 16);
-		jit_shift_ri(e, JS_SAR, 8, JR_RDX, 16);
-		jit_alu_rr(e, JA_CMP, 8, JR_RDX, JR_RCX);
-		miss[1] = jit_jcc_fwd(e, JC_NE);
+		canonical_check(e, &miss[1]);
 		jit_mov_mr(e, 8, JR_RBX, OFF_RIP, JR_RCX);
 	} else if (r == X86_RSP) {
 		jit_mov_rm(e, 8, sp, JR_RDX_RAX, 0);
@@ -391,11 +403,29 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	jit_regs_unpin(rg);
 }
 
+/* INC or DEC with memory (JN_MEMINC): after the TLB check, the guest's flags
+ * saved in host form (translate.c) loaded into the host's, for the CF the
+ * instruction keeps; rdx takes the host address, as ax takes the word. */
+static void incdec_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		       s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
+{
+	ea(e, rg, in, next_off, 8, JR_RAX);
+	if (in->seg >= X86_FS)
+		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	*before = *rg;
+	tlb_probe(e, SOFT_ACC_WRITE, in->size, &miss[0]);
+	jit_lea_x(e, 8, JR_RDX, JR_RDX, JR_RAX, 1, 0);
+	jit_movzx_rm(e, 2, JR_RAX, JR_RBX, OFF_LAZY_RES);
+	jit_emit_bytes(e, (const u8[]){0x04, 0x7f, 0x9e}, 3); /* add al, 0x7f; sahf */
+	jit_incdec_m(e, (in->reg & 7) == 1, in->size, JR_RDX, 0);
+	jit_regs_unpin(rg);
+}
+
 /* JN_MEMALU: ALU or TEST with a memory operand, on the host's copy of the
  * guest's memory after the TLB check, flags in the host's RFLAGS. A write
  * (anything but CMP and TEST) needs the write entry. */
 static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before)
+		    s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
 	unsigned op = in->opcode, size = in->size;
 	bool test = op == 0x84 || op == 0x85 || op == 0xf6 || op == 0xf7;
@@ -431,7 +461,7 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 /* IMUL r, m (a JN_MEMALU whose flags nothing reads, translate.c): the
  * product of the register and the memory operand after the TLB check. */
 static void imul_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		     s32 next_off, u8 *miss[2], struct jit_regs *before)
+		     s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
 	ea(e, rg, in, next_off, 8, JR_RAX);
 	if (in->seg >= X86_FS)
@@ -442,6 +472,43 @@ static void imul_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	tlb_probe(e, SOFT_ACC_READ, in->size, miss);
 	jit_imul_rm(e, in->size, v, JR_RDX_RAX, 0);
 	jit_regs_dirty(rg, in->reg);
+	jit_regs_unpin(rg);
+}
+
+/* JMP and CALL r/m64 (JN_IND): the target from the register or, through
+ * the TLB check, from memory, into cpu->rip (a miss path's handler sets it
+ * again); a non-canonical one is the handler's (#GP before anything is
+ * pushed); a CALL then pushes the next RIP as JN_CALL does. */
+static void indirect(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+		     s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
+{
+	const bool call = (in->reg & 7) == 2;
+
+	if (in->mem) {
+		ea(e, rg, in, next_off, 8, JR_RAX);
+		if (in->seg >= X86_FS)
+			jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	}
+	enum jit_reg v = in->mem ? JR_NONE : jit_regs_get(rg, e, in->rm, true);
+	enum jit_reg sp = call ? jit_regs_get(rg, e, X86_RSP, true) : JR_NONE;
+
+	*before = *rg;
+	if (in->mem) {
+		tlb_probe(e, SOFT_ACC_READ, 8, &miss[0]);
+		jit_mov_rm(e, 8, JR_RCX, JR_RDX_RAX, 0);
+	} else {
+		jit_mov_rr(e, JR_RCX, v);
+	}
+	canonical_check(e, &miss[1]);
+	jit_mov_mr(e, 8, JR_RBX, OFF_RIP, JR_RCX);
+	if (call) {
+		jit_lea(e, JR_RAX, sp, -8);
+		tlb_probe(e, SOFT_ACC_WRITE, 8, &miss[2]);
+		jit_lea(e, JR_RCX, JR_R12, next_off);
+		jit_mov_mr(e, 8, JR_RDX_RAX, 0, JR_RCX);
+		jit_mov_rr(e, sp, JR_RAX);
+		jit_regs_dirty(rg, X86_RSP);
+	}
 	jit_regs_unpin(rg);
 }
 
@@ -478,7 +545,7 @@ static bool load_site(struct jit_emit *e, unsigned size, struct jit_refill *rf)
 	return true;
 }
 
-void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[2])
+void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[JIT_MISSES])
 {
 	u8 *at;
 
@@ -498,14 +565,22 @@ void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss
 }
 
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before, struct jit_refill *rf)
+		    s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before, struct jit_refill *rf)
 {
 	unsigned op = in->opcode, size = in->size;
 
-	miss[0] = miss[1] = NULL;
+	miss[0] = miss[1] = miss[2] = NULL;
 	rf->at[0] = rf->at[1] = NULL;
 	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
 		stack_op(e, rg, in, next_off, miss, before);
+		return;
+	}
+	if (in->map == SOFT_MAP_1B && (op == 0xfe || op == 0xff) && (in->reg & 7) <= 1) {
+		incdec_mem(e, rg, in, next_off, miss, before);
+		return;
+	}
+	if (in->map == SOFT_MAP_1B && op == 0xff) {
+		indirect(e, rg, in, next_off, miss, before);
 		return;
 	}
 	if (in->map == SOFT_MAP_1B && op != 0x88 && op != 0x89 && op != 0x8a && op != 0x8b &&

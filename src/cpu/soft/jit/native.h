@@ -37,12 +37,17 @@ enum jit_native_kind {
 	JN_MEMALU,   /* ADD/SUB/AND/OR/XOR/CMP/TEST (and IMUL r, m) with a memory
 		      * operand: as JN_MEM, and its flags are left in the host's
 		      * RFLAGS */
+	JN_IND,      /* JMP and CALL r/m64: as JN_MEM (a CALL as JN_CALL), RIP
+		      * is stored and the block ends */
+	JN_MEMINC,   /* INC/DEC with a memory operand: as JN_MEMALU, and reads CF:
+		      * the guest's flags saved in host form before it */
 };
 
 /* The kinds that access memory through the inline TLB check. */
 static inline bool jit_native_mem_kind(enum jit_native_kind k)
 {
-	return k == JN_MEM || k == JN_STACK || k == JN_CALL || k == JN_RET || k == JN_MEMALU;
+	return k == JN_MEM || k == JN_STACK || k == JN_CALL || k == JN_RET || k == JN_MEMALU ||
+	       k == JN_IND || k == JN_MEMINC;
 }
 
 /* What in is to the translator (64-bit code). */
@@ -68,20 +73,23 @@ struct jit_refill {
 	unsigned size;   /* the access's */
 };
 
-/* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL or JN_RET: the
- * address, the soft-TLB check (or a load's site, *rf) and the access (a
- * RET's target in cpu->rip).
- * The returned rel32 positions (miss[0], the TLB miss; miss[1], a RET's
- * non-canonical target, NULL for every other instruction) must be
- * pointed at an out-of-line path that stores the registers as in *before
- * (the state when the check starts), calls the handler, loads them as in
- * *rg (the state after the access) and comes back after the access. */
+/* Emits the inline part of a JN_MEM, JN_STACK, JN_CALL, JN_RET, JN_MEMALU or
+ * JN_IND: the address, the soft-TLB check (or a load's site, *rf) and the
+ * access (a RET's or JN_IND's target in cpu->rip).
+ * The returned rel32 positions (miss[0], the TLB miss; miss[1], a RET's or
+ * JN_IND's non-canonical target; miss[2], a CALL r/m's stack miss; NULL
+ * where there is none) must be pointed at an out-of-line path that stores
+ * the registers as in *before (the state when the check starts), calls the
+ * handler, loads them as in *rg (the state after the access) and comes back
+ * after the access. */
+#define JIT_MISSES 3
 void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
-		    s32 next_off, u8 *miss[2], struct jit_regs *before, struct jit_refill *rf);
+		    s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before,
+		    struct jit_refill *rf);
 /* The refill of a load's site (rf from jit_native_mem, at[] pointed here):
  * the TLB check (miss[0]: its miss, to the handler as jit_native_mem says),
  * the site's page, key and addend from the entry, back to the access. */
-void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[2]);
+void jit_native_refill(struct jit_emit *e, const struct jit_refill *rf, u8 *miss[JIT_MISSES]);
 
 /* A JN_SHIFT rotate or shift whose flags are live (vendor_flags.c): the
  * host shifts, and the flags the manuals leave undefined are set as the

@@ -227,7 +227,13 @@ static void flags_redo(struct jit_emit *e, const struct flags_src *f)
 
 /* Code emitted out of line for instruction i: where it is reached from,
  * where it goes back to, and the registers' state there. */
-struct out_of_line { u8 *at, *back; unsigned i; s32 off; struct jit_regs regs; };
+struct out_of_line {
+	u8 *at, *back;
+	unsigned i;
+	s32 off;
+	struct jit_regs regs;
+	bool store; /* flags: the word stored in host form too */
+};
 
 static void set_rip(struct jit_emit *e, s32 off)
 {
@@ -623,7 +629,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		struct jit_regs regs;
 	} taken[16];
 	struct {
-		u8 *miss[2], *cont;
+		u8 *miss[JIT_MISSES], *cont;
 		struct jit_refill rf;
 		unsigned i;
 		s32 off;
@@ -708,6 +714,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			fslow[nfslow].at = ax_word ? NULL : flags_word_saved(&e, op_host);
 			fslow[nfslow].back = e.p;
 			fslow[nfslow].regs = rg;
+			fslow[nfslow].store = false;
 			nfslow += fslow[nfslow].at != NULL;
 			flags_word_load(&e);
 			pending = true;
@@ -730,12 +737,13 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			off = next;
 			continue;
 		}
-		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP) && i + 1 != n)
+		if ((kind == JN_CALL || kind == JN_RET || kind == JN_JMP || kind == JN_IND) &&
+		    i + 1 != n)
 			kind = JN_NONE; /* (they end their block) */
 		last_native = kind != JN_NONE;
 		jumps = kind == JN_CALL || kind == JN_JMP;
 		end = next + (s32)in[i].imm;
-		rip_stored = kind == JN_RET;
+		rip_stored = kind == JN_RET || kind == JN_IND;
 		if (kind == JN_JMP) {
 			off = next;
 			continue;
@@ -745,6 +753,19 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			pending = true;
 			off = next;
 			continue;
+		}
+		if (kind == JN_MEMINC) {
+			/* It keeps CF: the flags saved in host form before its
+			 * TLB check, which clobbers the host's (native.c). */
+			if (pending) {
+				flags_save(&e, &op_host);
+				pending = false;
+			} else if (!op_host) {
+				fslow[nfslow] = (struct out_of_line){.at = flags_word_saved(&e, false),
+								     .back = e.p, .regs = rg, .store = true};
+				nfslow++;
+				op_host = true;
+			}
 		}
 		if (jit_native_mem_kind(kind)) {
 			/* Pending flags that nothing reads after the access (an
@@ -761,9 +782,9 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			mem[nmem].cont = e.p;
 			mem[nmem].i = i;
 			mem[nmem].off = off;
-			mem[nmem].flags = kind == JN_MEMALU;
+			mem[nmem].flags = kind == JN_MEMALU || kind == JN_MEMINC;
 			nmem++;
-			if (kind == JN_MEMALU) { /* its miss path's handler sets them */
+			if (mem[nmem - 1].flags) { /* its miss path's handler sets them */
 				pending = !flags_dead(in, i, n);
 				op_host = false;
 			}
@@ -873,6 +894,11 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		jit_patch_here(&e, fslow[k].at);
 		jit_regs_store(&fslow[k].regs, &e);
 		flags_word_call(&e);
+		if (fslow[k].store) {
+			bool op_stored = false;
+
+			flags_word_store(&e, &op_stored);
+		}
 		jit_regs_load(&fslow[k].regs, &e);
 		jit_jmp_to(&e, fslow[k].back);
 	}
@@ -885,8 +911,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		if (mem[k].rf.at[0])
 			jit_native_refill(&e, &mem[k].rf, mem[k].miss);
 	for (unsigned k = 0; k < nmem; k++) {
-		jit_patch_here(&e, mem[k].miss[0]);
-		jit_patch_here(&e, mem[k].miss[1]);
+		for (unsigned m = 0; m < JIT_MISSES; m++)
+			jit_patch_here(&e, mem[k].miss[m]);
 		handler_out_of_line(&e, in, n, mem[k].i, mem[k].off, exits, &mem[k].before,
 				    &mem[k].after, mem[k].redo ? &mem[k].fs : NULL, mem[k].flags,
 				    mem[k].cont);
