@@ -194,6 +194,21 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_shift_ri(&e, JS_SAR, 8, JR_RAX, 63), "sar rax, 0x3F");
 	SAME(jit_incdec(&e, false, 4, JR_RAX), "inc eax");
 	SAME(jit_incdec(&e, true, 8, JR_R14), "dec r14");
+	SAME(jit_op8_ri(&e, 0xf6, 0, J8_AH, 0x40), "test ah, 0x40");
+	SAME(jit_alu_ri(&e, JA_AND, 2, JR_RSI, 0x4500), "and si, 0x4500");
+	SAME(jit_alu_ri(&e, JA_CMP, 2, JR_R9, -3), "cmp r9w, 0xFFFD");
+	SAME(jit_alu_rr(&e, JA_SUB, 2, JR_R14, JR_RDI), "sub r14w, di");
+	SAME(jit_test_ri(&e, 2, JR_RDI, 0x45), "test di, 0x45");
+	SAME(jit_alu_mi(&e, JA_CMP, 2, JR_RDX_RAX, 0, 0x1234), "cmp word ptr [rdx+rax*1], 0x1234");
+	SAME(jit_mov_rm(&e, 2, JR_R11, JR_RDX_RAX, 0), "mov r11w, [rdx+rax*1]");
+	SAME(jit_notneg(&e, true, 2, JR_R10), "neg r10w");
+	SAME(jit_incdec(&e, false, 2, JR_RSI), "inc si");
+	SAME(jit_op8_ri(&e, 0x80, JA_AND, J8_AH, 0x45), "and ah, 0x45");
+	SAME(jit_op8_ri(&e, 0xc6, 0, J8_BH, 7), "mov bh, 0x07");
+	SAME(jit_op8_rr(&e, 0x38, J8_AH, J8_CL), "cmp ah, cl");
+	SAME(jit_op8_rr(&e, 0x8a, J8_AL, J8_CH), "mov ch, al");
+	SAME(jit_op8_rr(&e, 0x84, J8_DH, J8_AH), "test dh, ah");
+	SAME(jit_mov8_ri(&e, J8_CH, 0x80), "mov ch, 0x80");
 	/* (Zydis names no size here: test_emit_bytes checks it.) */
 	SAME(jit_incdec_m(&e, false, 4, JR_RDX, 0), "inc [rdx]");
 	SAME(jit_incdec_m(&e, true, 8, JR_R13, 8), "dec [r13+0x08]");

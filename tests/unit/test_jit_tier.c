@@ -683,7 +683,84 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	u8 rex = (u8)(0x40 | (w ? 8 : 0) | (a & 8 ? 1 : 0) | (b & 8 ? 4 : 0));
 	s32 imm = rnd(4) ? (s32)(rnd(256) - 128) : (s32)((u32)rand() * 2654435761u);
 
-	switch (rnd(31)) {
+	switch (rnd(32)) {
+	case 31: /* word forms: ALU, TEST, MOV, NOT/NEG, INC/DEC with registers,
+		  * immediates and [r15 + disp8]; ADC/SBB and shifts (handlers) */
+	{
+		u8 r16 = (u8)(rex & ~8), m16 = (u8)(0x41 | (a & 8 ? 4 : 0));
+		p[n++] = 0x66;
+		switch (rnd(8)) {
+		case 0: /* op r/m16, r16 or r16, r/m16 */
+			p[n++] = r16;
+			p[n++] = (u8)(alu_ops[rnd(8)] + (rnd(2) ? 1 : 3));
+			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+			break;
+		case 1: /* op AX, imm16; TEST AX, imm16 */
+			p[n++] = rnd(4) ? (u8)(alu_ops[rnd(8)] + 5) : 0xa9;
+			p[n++] = (u8)imm;
+			p[n++] = (u8)(imm >> 8);
+			break;
+		case 2: /* group 1 r16, imm8 / imm16 */
+			p[n++] = (u8)(rex & ~(8 | 4));
+			if (rnd(2)) {
+				p[n++] = 0x83;
+				p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
+				p[n++] = (u8)imm;
+			} else {
+				p[n++] = 0x81;
+				p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
+				p[n++] = (u8)imm;
+				p[n++] = (u8)(imm >> 8);
+			}
+			break;
+		case 3: /* TEST r16, r16; NOT, NEG r16; INC, DEC r16 */
+			p[n++] = r16;
+			if (rnd(2)) {
+				p[n++] = 0x85;
+				p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+			} else if (rnd(2)) {
+				p[n++] = 0xf7;
+				p[n++] = (u8)(0xc0 | (2 + rnd(2)) << 3 | (b & 7));
+			} else {
+				p[n++] = 0xff;
+				p[n++] = (u8)(0xc0 | rnd(2) << 3 | (b & 7));
+			}
+			break;
+		case 4: /* MOV r16, r16 */
+			p[n++] = r16;
+			p[n++] = rnd(2) ? 0x89 : 0x8b;
+			p[n++] = (u8)(0xc0 | (a & 7) << 3 | (b & 7));
+			break;
+		case 5: /* MOV r16, [r15 + disp8] or [r15 + disp8], r16 */
+			p[n++] = m16;
+			p[n++] = rnd(2) ? 0x8b : 0x89;
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+			break;
+		case 6: /* op [r15 + disp8], r16 or r16, [r15 + disp8] */
+			p[n++] = m16;
+			p[n++] = (u8)(alu_ops[rnd(8)] + (rnd(2) ? 1 : 3));
+			p[n++] = (u8)(0x47 | (a & 7) << 3);
+			p[n++] = (u8)rnd(128);
+			break;
+		default: /* group 1 [r15 + disp8], imm8; TEST [r15 + disp8], imm16 */
+			p[n++] = 0x41;
+			if (rnd(2)) {
+				p[n++] = 0x83;
+				p[n++] = (u8)(0x47 | rnd(8) << 3);
+				p[n++] = (u8)rnd(128);
+				p[n++] = (u8)imm;
+			} else {
+				p[n++] = 0xf7;
+				p[n++] = 0x47;
+				p[n++] = (u8)rnd(128);
+				p[n++] = (u8)imm;
+				p[n++] = (u8)(imm >> 8);
+			}
+			break;
+		}
+		break;
+	}
 	case 30: /* INC or DEC byte/dword/qword [r15 + disp8] (CF kept), some with FS */
 		if (rnd(4) == 0)
 			p[n++] = 0x64;
@@ -757,7 +834,7 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			p[n++] = (u8)(imm >> 8);
 		}
 		break;
-	case 21: /* byte ALU r/m8, r8 or r8, r/m8 (AH..BH without REX: handlers) */
+	case 21: /* byte ALU r/m8, r8 or r8, r/m8 (AH..BH without REX) */
 		if (rnd(2))
 			p[n++] = (u8)(0x40 | (a & 8 ? 4 : 0) | (b & 8 ? 1 : 0));
 		p[n++] = (u8)(alu_ops[rnd(8)] + (rnd(2) ? 0 : 2));

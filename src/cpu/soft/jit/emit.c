@@ -532,6 +532,25 @@ void jit_incdec_m(struct jit_emit *e, bool dec, unsigned size, enum jit_reg base
 	modrm_mem(e, dec ? 1 : 0, base, disp);
 }
 
+void jit_op8_rr(struct jit_emit *e, u8 opcode, enum jit_reg8 rm, enum jit_reg8 reg)
+{
+	put8(e, opcode);
+	modrm_reg(e, reg, rm);
+}
+
+void jit_op8_ri(struct jit_emit *e, u8 opcode, unsigned ext, enum jit_reg8 rm, u8 imm)
+{
+	put8(e, opcode);
+	modrm_reg(e, ext, rm);
+	put8(e, imm);
+}
+
+void jit_mov8_ri(struct jit_emit *e, enum jit_reg8 r, u8 imm)
+{
+	put8(e, (u8)(0xb0 | r));
+	put8(e, imm);
+}
+
 void jit_mov_ri64(struct jit_emit *e, enum jit_reg r, u64 imm)
 {
 	put8(e, (u8)(0x48 | (r & 8 ? 1 : 0)));

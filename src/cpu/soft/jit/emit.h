@@ -148,6 +148,13 @@ void jit_alu_rr(struct jit_emit *e, enum jit_alu op, unsigned size, enum jit_reg
 		enum jit_reg src);
 /* shl/shr/sar reg, imm8. */
 void jit_shift_ri(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r, u8 count);
+/* The byte registers that need no REX prefix, AH..BH among them. */
+enum jit_reg8 { J8_AL, J8_CL, J8_DL, J8_BL, J8_AH, J8_CH, J8_DH, J8_BH };
+/* A byte instruction on them, no prefix: opcode with ModRM (mod 11) rm,
+ * reg; opcode /ext rm, imm8 (80, C6, F6); mov r8, imm8. */
+void jit_op8_rr(struct jit_emit *e, u8 opcode, enum jit_reg8 rm, enum jit_reg8 reg);
+void jit_op8_ri(struct jit_emit *e, u8 opcode, unsigned ext, enum jit_reg8 rm, u8 imm);
+void jit_mov8_ri(struct jit_emit *e, enum jit_reg8 r, u8 imm);
 /* inc reg or dec reg; inc or dec [base + disp]. */
 void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r);
 void jit_incdec_m(struct jit_emit *e, bool dec, unsigned size, enum jit_reg base, s32 disp);

@@ -3,9 +3,10 @@
  * shifts by constants, INC/DEC, 32 and 64 bits, 32/64-bit MOV and MOVZX
  * between registers and memory (64-bit addressing), PUSH/POP r64, CALL
  * rel32, RET and JMP rel, ALU and TEST with memory, byte ALU/TEST/MOV on the
- * low bytes of registers (not AH..BH), MOVZX/MOVSXD, IMUL r, r/m, CMOVcc,
- * SETcc, ADC/SBB with registers, and NOPs. Word forms, other memory forms
- * and the rest go to their handlers. */
+ * bytes of registers (AH..BH through rax and rcx), word ALU/TEST/MOV,
+ * MOVZX/MOVSXD, IMUL r, r/m, CMOVcc, SETcc, ADC/SBB with registers, JMP and
+ * CALL r/m64, INC/DEC with memory, and NOPs. Other memory forms and the rest
+ * go to their handlers. */
 #include <stddef.h>
 
 #include "cpu/soft/cpu.h"
@@ -57,11 +58,13 @@ static enum jit_native_kind mov_kind(const struct soft_insn *in)
 }
 
 /* Byte forms: ALU, TEST and MOV, with the low byte of a host register
- * standing for the guest's (a write keeps the rest, as the guest's does). */
+ * standing for the guest's (a write keeps the rest, as the guest's does);
+ * between registers, AH..BH too (high_byte_emit). */
 static enum jit_native_kind byte_kind(const struct soft_insn *in)
 {
 	unsigned op = in->opcode;
-	bool rm_ok = in->mem || low_byte(in, in->rm), regs_ok = rm_ok && low_byte(in, in->reg);
+	/* (with memory, the register operand is a host register's low byte) */
+	bool regs_ok = !in->mem || low_byte(in, in->reg);
 	enum jit_native_kind alu = alu_kind(in), mov = mov_kind(in);
 
 	if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2) && alu_native(op >> 3) && regs_ok)
@@ -71,16 +74,31 @@ static enum jit_native_kind byte_kind(const struct soft_insn *in)
 	if (op == 0x84 && regs_ok)
 		return alu;
 	if ((op == 0x80 && alu_native(in->reg & 7)) || (op == 0xf6 && (in->reg & 7) == 0))
-		return rm_ok ? alu : JN_NONE; /* group 1 Eb, Ib; TEST Eb, Ib */
+		return alu; /* group 1 Eb, Ib; TEST Eb, Ib */
 	if ((op == 0x88 || op == 0x8a) && regs_ok)
 		return mov;
-	if (op == 0xc6 && (in->reg & 7) == 0 && rm_ok)
+	if (op == 0xc6 && (in->reg & 7) == 0)
 		return mov;
-	if (op >= 0xb0 && op <= 0xb7 && low_byte(in, (op & 7) | (in->rex & 1 ? 8u : 0)))
+	if (op >= 0xb0 && op <= 0xb7)
 		return JN_MOVE;
 	if (op == 0xfe && in->mem && (in->reg & 7) <= 1)
 		return mem_native(in) ? JN_MEMINC : JN_NONE;
 	return JN_NONE;
+}
+
+/* Word forms (66 prefix) whose host code keeps a register's upper bits as
+ * the guest's does: ALU, TEST, NOT/NEG, MOV between registers and memory,
+ * MOV m16, imm and INC/DEC r16. Not MOV r16, imm (jit_mov_ri writes all of
+ * it), shifts (the vendors' flags), ADC/SBB, the stack and branches. */
+static bool word_ok(const struct soft_insn *in)
+{
+	unsigned op = in->opcode, r = in->reg & 7;
+
+	return (op < 0x40 && alu_native(op >> 3) &&
+		((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5)) ||
+	       ((op == 0x81 || op == 0x83) && alu_native(r)) || op == 0x85 || op == 0xa9 ||
+	       (op == 0xf7 && (r == 0 || (!in->mem && (r == 2 || r == 3)))) || op == 0x89 ||
+	       op == 0x8b || (op == 0xc7 && r == 0 && in->mem) || (op == 0xff && r <= 1 && !in->mem);
 }
 
 /* 0F-map forms: MOVZX, MOVSX, IMUL, CMOVcc, SETcc, NOP r/m and Jcc. */
@@ -122,10 +140,9 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 		return JN_MOVE; /* NOP (not PAUSE, not XCHG r8, rax) */
 	if (in->map == SOFT_MAP_1B && !in->lock && in->size == 1)
 		return byte_kind(in);
-	if (in->map == SOFT_MAP_1B && !in->lock && in->size == 2 && in->mem &&
-	    (op == 0x89 || (op == 0xc7 && (in->reg & 7) == 0)))
-		return mov_kind(in); /* 16-bit stores */
-	if (in->map != SOFT_MAP_1B || in->lock || (in->size != 4 && in->size != 8))
+	if (in->map != SOFT_MAP_1B || in->lock || (in->size != 2 && in->size != 4 && in->size != 8))
+		return JN_NONE;
+	if (in->size == 2 && !word_ok(in))
 		return JN_NONE;
 	if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3) && alu_native(op >> 3))
 		return alu_kind(in); /* op Ev, Gv; op Gv, Ev */
@@ -246,6 +263,71 @@ static void emit_0f(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	jit_regs_dirty(rg, in->reg);
 }
 
+/* A byte operand's guest register and whether it is the high byte (AH..BH:
+ * encodings 4-7 without REX). */
+static unsigned byte_reg(const struct soft_insn *in, unsigned r, bool *high)
+{
+	*high = !low_byte(in, r);
+	return *high ? (r & 3) : r;
+}
+
+bool jit_native_high_byte(const struct soft_insn *in)
+{
+	unsigned op = in->opcode;
+	bool high, other;
+
+	if (in->map != SOFT_MAP_1B || in->size != 1 || in->mem || in->rex)
+		return false;
+	if (op >= 0xb0 && op <= 0xb7)
+		return op >= 0xb4;
+	if (op == 0x80 || op == 0xc6 || op == 0xf6)
+		return byte_reg(in, in->rm, &high), high;
+	if (op < 0x40 && (op & 7) >= 4)
+		return false; /* op AL, Ib */
+	byte_reg(in, in->rm, &high);
+	byte_reg(in, in->reg, &other);
+	return high || other;
+}
+
+/* A byte form that names AH, CH, DH or BH (jit_native_high_byte): no
+ * host instruction reaches those bytes of the registers the guest's live
+ * in, so the r/m's register is copied to rax and the other to rcx (or both
+ * are rax's bytes when they are one register), the instruction runs on
+ * AH/AL and CH/CL, and what it wrote is copied back. */
+static void high_byte_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in)
+{
+	unsigned op = in->opcode, ext = in->reg & 7;
+	bool imm = op == 0x80 || op == 0xc6 || op == 0xf6, mov_imm = op >= 0xb0 && op <= 0xb7;
+	bool a_high, b_high = false;
+	unsigned a = byte_reg(in, mov_imm ? op & 7 : in->rm, &a_high);
+	unsigned b = imm || mov_imm ? a : byte_reg(in, in->reg, &b_high);
+	bool same = imm || mov_imm || a == b;
+	enum jit_reg ha = jit_regs_get(rg, e, a, true);
+	enum jit_reg8 ra = a_high ? J8_AH : J8_AL;
+	enum jit_reg8 rb = same ? (b_high ? J8_AH : J8_AL) : (b_high ? J8_CH : J8_CL);
+	/* What it writes: the r/m (or the register) unless CMP or TEST; the
+	 * reg operand for op Gb, Eb and MOV Gb, Eb. */
+	bool reads_only = op == 0x84 || op == 0xf6 || (op < 0x40 && op >> 3 == JA_CMP) ||
+			  (op == 0x80 && ext == JA_CMP);
+	bool to_reg = !imm && !mov_imm && (op & 2);
+
+	jit_mov_rr(e, JR_RAX, ha);
+	if (!same)
+		jit_mov_rr(e, JR_RCX, jit_regs_get(rg, e, b, true));
+	if (mov_imm)
+		jit_mov8_ri(e, ra, (u8)in->imm);
+	else if (imm)
+		jit_op8_ri(e, op, op == 0x80 ? ext : 0, ra, (u8)in->imm);
+	else
+		jit_op8_rr(e, op, ra, rb);
+	if (reads_only)
+		return;
+	unsigned dst = to_reg ? b : a;
+
+	jit_mov_rr(e, jit_regs_get(rg, e, dst, true), to_reg && !same ? JR_RCX : JR_RAX);
+	jit_regs_dirty(rg, dst);
+}
+
 void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		     s32 next_off)
 {
@@ -253,6 +335,11 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	s32 imm = (s32)in->imm;
 	enum jit_reg d;
 
+	if (jit_native_high_byte(in)) {
+		high_byte_emit(e, rg, in);
+		jit_regs_unpin(rg);
+		return;
+	}
 	if (in->map == SOFT_MAP_0F)
 		emit_0f(e, rg, in);
 	else if (op == 0x90)
@@ -280,7 +367,7 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		unsigned dst = to_rm ? in->rm : in->reg, src = to_rm ? in->reg : in->rm;
 		enum jit_reg s = jit_regs_get(rg, e, src, true);
 
-		d = jit_regs_get(rg, e, dst, size == 1); /* a byte move keeps the rest */
+		d = jit_regs_get(rg, e, dst, size <= 2); /* a byte or word move keeps the rest */
 		jit_mov_rr_sz(e, size, d, s);
 		jit_regs_dirty(rg, dst);
 	} else if (op == 0x63) {
@@ -615,7 +702,7 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	if (!store) {
 		/* After the probe: an eviction here happens on the hit path
 		 * only, and the miss path stores `before` (regs.h). */
-		v = jit_regs_get(rg, e, in->reg, size == 1 && !ext); /* a byte keeps the rest */
+		v = jit_regs_get(rg, e, in->reg, size <= 2 && !ext); /* a byte or word keeps the rest */
 		if (ext && op >= 0xbe)
 			jit_movsx_rm(e, op & 1 ? 2 : 1, size, v, JR_RDX_RAX, 0);
 		else if (ext)

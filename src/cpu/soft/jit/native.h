@@ -118,6 +118,10 @@ bool jit_native_is_imul(const struct soft_insn *in);
 void jit_native_imul_flags(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 			   bool keep);
 
+/* A byte form between registers that names AH..BH: its host code uses rax
+ * and rcx (native.c high_byte_emit). */
+bool jit_native_high_byte(const struct soft_insn *in);
+
 /* The condition code of a JN_JCC. */
 static inline unsigned jit_native_cc(const struct soft_insn *in)
 {

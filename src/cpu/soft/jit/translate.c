@@ -809,8 +809,8 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				prod = (int)i;
 				rg.written = 0;
 			}
-			else if (!in[i].rip_rel) /* (only a RIP-relative LEA uses rax) */
-				word_in_ax = ax_word;
+			else if (!in[i].rip_rel && !jit_native_high_byte(&in[i]))
+				word_in_ax = ax_word; /* (those two use rax) */
 			off = next;
 			continue;
 		}
