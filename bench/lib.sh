@@ -6,6 +6,15 @@ KERNEL=build/guest/vmlinuz INITRD=build/guest/initramfs.cpio.gz
 QEMU_MICROVM=(qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on -accel tcg -cpu max -m 256M
 	-nographic -no-reboot -kernel "$KERNEL" -initrd "$INITRD")
 
+# PIN=N: every popek and QEMU run of a comparison on host CPU N (taskset),
+# both on the same core. On a shared machine one core can be much slower
+# than the other for a while (seen: 235 against 180 ms for the same run), and
+# an unpinned run lands on either: medians then measure the scheduler.
+PIN_CMD=()
+if [ -n "${PIN:-}" ]; then
+	PIN_CMD=(taskset -c "$PIN")
+fi
+
 # The median of the numbers on stdin, one per line ("n/a" when none).
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "n/a"; else print a[int((NR + 1) / 2)] }'; }
 

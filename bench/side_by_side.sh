@@ -4,8 +4,8 @@
 # ready" with the default command line and with the kernel's crypto
 # self-tests on, and the CPU-bound guest program (bench/cpu_work.h, 200
 # rounds). Prints each run, then medians, ranges and each binary's ratio to
-# QEMU. Measures and prints; never fails on speed.
-# usage: RUNS=5 bench/side_by_side.sh POPEK... (e.g. a 'start' and an 'end' build)
+# QEMU. Measures and prints; never fails on speed. PIN=N: all on CPU N (lib.sh).
+# usage: RUNS=5 [PIN=1] bench/side_by_side.sh POPEK... (e.g. a 'start' and an 'end' build)
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -29,17 +29,17 @@ out=$(mktemp)
 for r in $(seq "$RUNS"); do
 	for i in $(seq $#); do
 		p=${!i}
-		echo "boot $i $(bench/boot_time.sh "$MARKER" 300 "$p" run --kernel "$KERNEL" \
+		echo "boot $i $(bench/boot_time.sh "$MARKER" 300 "${PIN_CMD[@]}" "$p" run --kernel "$KERNEL" \
 			--initrd "$INITRD" --mem 256M --engine soft)"
-		echo "selftests $i $(bench/boot_time.sh "$MARKER" 300 "$p" run --kernel "$KERNEL" \
+		echo "selftests $i $(bench/boot_time.sh "$MARKER" 300 "${PIN_CMD[@]}" "$p" run --kernel "$KERNEL" \
 			--initrd "$INITRD" --mem 256M --engine soft --cmdline "$SELFTEST")"
-		echo "program $i $(wall "$p" run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M)"
+		echo "program $i $(wall "${PIN_CMD[@]}" "$p" run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M)"
 	done
-	echo "boot qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_MICROVM[@]}" \
+	echo "boot qemu $(bench/boot_time.sh "$MARKER" 300 "${PIN_CMD[@]}" "${QEMU_MICROVM[@]}" \
 		-append "console=ttyS0 panic=-1 cryptomgr.notests tsc_early_khz=2000000")"
-	echo "selftests qemu $(bench/boot_time.sh "$MARKER" 300 "${QEMU_MICROVM[@]}" \
+	echo "selftests qemu $(bench/boot_time.sh "$MARKER" 300 "${PIN_CMD[@]}" "${QEMU_MICROVM[@]}" \
 		-append "$SELFTEST tsc_early_khz=2000000")"
-	echo "program qemu $(wall "${QEMU_CPU[@]}")"
+	echo "program qemu $(wall "${PIN_CMD[@]}" "${QEMU_CPU[@]}")"
 done | tee "$out"
 echo
 ratio_table "$out" "boot selftests program" $#

@@ -4,7 +4,8 @@
 # default guest's shell once it is ready (sha256sum of `seq 1 300000`, then
 # two sorts of 100k lines, as in the translator issue). Prints each run, then
 # medians, ranges and each binary's ratio to QEMU. Never fails on speed.
-# usage: RUNS=3 bench/workload.sh POPEK... (executables)
+# PIN=N: all on CPU N (lib.sh).
+# usage: RUNS=3 [PIN=1] bench/workload.sh POPEK... (executables)
 set -u
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -46,10 +47,10 @@ run_one() { # cmd...: seconds from start to the end of the workload, or "failed"
 out=$(mktemp)
 for r in $(seq "$RUNS"); do
 	for i in $(seq $#); do
-		echo "workload $i $(run_one "${!i}" run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M \
+		echo "workload $i $(run_one "${PIN_CMD[@]}" "${!i}" run --kernel "$KERNEL" --initrd "$INITRD" --mem 256M \
 			--engine soft)"
 	done
-	echo "workload qemu $(run_one "${QEMU[@]}")"
+	echo "workload qemu $(run_one "${PIN_CMD[@]}" "${QEMU[@]}")"
 done | tee "$out"
 echo
 ratio_table "$out" workload $#

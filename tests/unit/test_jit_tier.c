@@ -673,6 +673,26 @@ static unsigned rnd(unsigned n)
 	return (unsigned)rand() % n;
 }
 
+/* op /reg [r15 + disp8 (random)], then immn bytes of imm: its length. */
+static unsigned r15_imm(u8 *p, u8 op, unsigned reg, s32 imm, unsigned immn)
+{
+	p[0] = op;
+	p[1] = (u8)(0x47 | reg << 3);
+	p[2] = (u8)rnd(128);
+	memcpy(p + 3, &imm, immn);
+	return 3 + immn;
+}
+
+/* Group 1 (a random operation) on register rm with an imm8 (83) or an
+ * immediate of immn bytes (81): its length. */
+static unsigned grp1_imm(u8 *p, unsigned rm, s32 imm, unsigned immn)
+{
+	p[0] = immn == 1 ? 0x83 : 0x81;
+	p[1] = (u8)(0xc0 | rnd(8) << 3 | (rm & 7));
+	memcpy(p + 2, &imm, immn);
+	return 2 + immn;
+}
+
 static unsigned gen_insn(u8 *p, unsigned at)
 {
 	static const u8 alu_ops[] = {0x00, 0x08, 0x10, 0x18, 0x20, 0x28, 0x30, 0x38};
@@ -702,16 +722,7 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			break;
 		case 2: /* group 1 r16, imm8 / imm16 */
 			p[n++] = (u8)(rex & ~(8 | 4));
-			if (rnd(2)) {
-				p[n++] = 0x83;
-				p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
-				p[n++] = (u8)imm;
-			} else {
-				p[n++] = 0x81;
-				p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
-				p[n++] = (u8)imm;
-				p[n++] = (u8)(imm >> 8);
-			}
+			n += grp1_imm(p + n, a, imm, rnd(2) ? 1 : 2);
 			break;
 		case 3: /* TEST r16, r16; NOT, NEG r16; INC, DEC r16 */
 			p[n++] = r16;
@@ -745,18 +756,10 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			break;
 		default: /* group 1 [r15 + disp8], imm8; TEST [r15 + disp8], imm16 */
 			p[n++] = 0x41;
-			if (rnd(2)) {
-				p[n++] = 0x83;
-				p[n++] = (u8)(0x47 | rnd(8) << 3);
-				p[n++] = (u8)rnd(128);
-				p[n++] = (u8)imm;
-			} else {
-				p[n++] = 0xf7;
-				p[n++] = 0x47;
-				p[n++] = (u8)rnd(128);
-				p[n++] = (u8)imm;
-				p[n++] = (u8)(imm >> 8);
-			}
+			if (rnd(2))
+				n += r15_imm(p + n, 0x83, rnd(8), imm, 1);
+			else
+				n += r15_imm(p + n, 0xf7, 0, imm, 2);
 			break;
 		}
 		break;
@@ -822,17 +825,10 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	case 28: /* MOV word [r15 + disp8], r16 / imm16 */
 		p[n++] = 0x66;
 		p[n++] = (u8)(0x41 | (a & 8 ? 4 : 0));
-		if (rnd(2)) {
-			p[n++] = 0x89;
-			p[n++] = (u8)(0x47 | (a & 7) << 3);
-			p[n++] = (u8)rnd(128);
-		} else {
-			p[n++] = 0xc7;
-			p[n++] = 0x47;
-			p[n++] = (u8)rnd(128);
-			p[n++] = (u8)imm;
-			p[n++] = (u8)(imm >> 8);
-		}
+		if (rnd(2))
+			n += r15_imm(p + n, 0x89, a & 7, 0, 0);
+		else
+			n += r15_imm(p + n, 0xc7, 0, imm, 2);
 		break;
 	case 21: /* byte ALU r/m8, r8 or r8, r/m8 (AH..BH without REX) */
 		if (rnd(2))
@@ -914,21 +910,12 @@ static unsigned gen_insn(u8 *p, unsigned at)
 	case 19: /* group 1 [r15 + disp8], imm8, or TEST [r15 + disp8], r / imm32 */
 		p[n++] = (u8)(0x41 | (w ? 8 : 0) | (a & 8 ? 4 : 0));
 		if (rnd(2)) {
-			p[n++] = 0x83;
-			p[n++] = (u8)(0x47 | rnd(8) << 3);
-			p[n++] = (u8)rnd(128);
-			p[n++] = (u8)imm;
+			n += r15_imm(p + n, 0x83, rnd(8), imm, 1);
 		} else if (rnd(2)) {
-			p[n++] = 0x85;
-			p[n++] = (u8)(0x47 | (a & 7) << 3);
-			p[n++] = (u8)rnd(128);
+			n += r15_imm(p + n, 0x85, a & 7, 0, 0);
 		} else {
 			p[n - 1] &= (u8)~4;
-			p[n++] = 0xf7;
-			p[n++] = 0x47;
-			p[n++] = (u8)rnd(128);
-			memcpy(p + n, &imm, 4);
-			n += 4;
+			n += r15_imm(p + n, 0xf7, 0, imm, 4);
 		}
 		break;
 	case 20: /* MOVSXD r64, r32 or r64, [r15 + disp8] */
@@ -999,16 +986,7 @@ static unsigned gen_insn(u8 *p, unsigned at)
 		break;
 	case 3: /* group 1 r, imm8 / imm32 */
 		p[n++] = (u8)(rex & ~4);
-		if (imm >= -128 && imm <= 127) {
-			p[n++] = 0x83;
-			p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
-			p[n++] = (u8)imm;
-		} else {
-			p[n++] = 0x81;
-			p[n++] = (u8)(0xc0 | rnd(8) << 3 | (a & 7));
-			memcpy(p + n, &imm, 4);
-			n += 4;
-		}
+		n += grp1_imm(p + n, a, imm, imm >= -128 && imm <= 127 ? 1 : 4);
 		break;
 	case 4: /* TEST r, r */
 		p[n++] = rex;
