@@ -203,6 +203,8 @@ static void test_emit_vs_zydis(void)
 	SAME(jit_mov_rm(&e, 2, JR_R11, JR_RDX_RAX, 0), "mov r11w, [rdx+rax*1]");
 	SAME(jit_notneg(&e, true, 2, JR_R10), "neg r10w");
 	SAME(jit_incdec(&e, false, 2, JR_RSI), "inc si");
+	SAME(jit_mul_r(&e, 8, JR_R9), "mul r9");
+	SAME(jit_mul_r(&e, 4, JR_RSI), "mul esi");
 	SAME(jit_op8_ri(&e, 0x80, JA_AND, J8_AH, 0x45), "and ah, 0x45");
 	SAME(jit_op8_ri(&e, 0xc6, 0, J8_BH, 7), "mov bh, 0x07");
 	SAME(jit_op8_rr(&e, 0x38, J8_AH, J8_CL), "cmp ah, cl");

@@ -802,10 +802,25 @@ static unsigned gen_insn(u8 *p, unsigned at)
 		}
 		break;
 	}
-	case 26: /* NOT r, NEG r */
+	case 26: /* NOT r, NEG r; MUL r, often followed by an ALU op that makes
+		  * its flags dead (host code), else live (the handler); CWDE, CDQE */
+		if (rnd(4) == 0) {
+			p[n++] = (u8)(rex & ~(4 | 1));
+			p[n++] = 0x98;
+			break;
+		}
 		p[n++] = (u8)(rex & ~4);
 		p[n++] = 0xf7;
-		p[n++] = (u8)(0xc0 | (2 + rnd(2)) << 3 | (a & 7));
+		if (rnd(2)) {
+			p[n++] = (u8)(0xc0 | (2 + rnd(2)) << 3 | (a & 7));
+			break;
+		}
+		p[n++] = (u8)(0xc0 | 4 << 3 | (a & 7));
+		if (rnd(3)) {
+			p[n++] = rex;
+			p[n++] = (u8)(alu_ops[rnd(8)] + 1);
+			p[n++] = (u8)(0xc0 | (b & 7) << 3 | (a & 7));
+		}
 		break;
 	case 27: /* rotate or shift by CL (the count any byte), often followed by
 		  * an ALU op that makes its flags dead (host code), else live
@@ -930,7 +945,14 @@ static unsigned gen_insn(u8 *p, unsigned at)
 			p[n++] = (u8)rnd(128);
 		}
 		break;
-	case 15: /* PUSH r */
+	case 15: /* PUSH r, PUSH imm8, PUSH imm32 */
+		if (rnd(3) == 0) {
+			bool i8 = rnd(2);
+			p[n++] = i8 ? 0x6a : 0x68;
+			memcpy(p + n, &imm, i8 ? 1 : 4);
+			n += i8 ? 1 : 4;
+			break;
+		}
 		if (a & 8)
 			p[n++] = 0x41;
 		p[n++] = (u8)(0x50 | (a & 7));

@@ -513,6 +513,11 @@ void jit_shift_cl(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit
 	group_r(e, 0xd3, op, size, r);
 }
 
+void jit_mul_r(struct jit_emit *e, unsigned size, enum jit_reg r)
+{
+	group_r(e, 0xf7, 4, size, r);
+}
+
 void jit_notneg(struct jit_emit *e, bool neg, unsigned size, enum jit_reg r)
 {
 	group_r(e, 0xf7, neg ? 3 : 2, size, r);

@@ -160,6 +160,8 @@ void jit_incdec(struct jit_emit *e, bool dec, unsigned size, enum jit_reg r);
 void jit_incdec_m(struct jit_emit *e, bool dec, unsigned size, enum jit_reg base, s32 disp);
 /* rol/ror/shl/shr/sar reg, cl. */
 void jit_shift_cl(struct jit_emit *e, enum jit_shift op, unsigned size, enum jit_reg r);
+/* mul reg (rdx:rax = rax * reg). */
+void jit_mul_r(struct jit_emit *e, unsigned size, enum jit_reg r);
 /* not reg or neg reg. */
 void jit_notneg(struct jit_emit *e, bool neg, unsigned size, enum jit_reg r);
 

@@ -175,6 +175,12 @@ enum jit_native_kind jit_native_kind(const struct soft_insn *in)
 	}
 	if (op == 0xff && (in->reg & 7) <= 1)
 		return !in->mem ? JN_INCDEC : mem_native(in) ? JN_MEMINC : JN_NONE;
+	if (op == 0xf7 && !in->mem && (in->reg & 7) == 4)
+		return JN_MUL;
+	if (op == 0x98 && in->size >= 4)
+		return JN_MOVE; /* CWDE, CDQE */
+	if (!in->p66 && (op == 0x6a || op == 0x68))
+		return JN_STACK; /* PUSH imm */
 	if (op == 0xff && !in->p66 && ((in->reg & 7) == 2 || (in->reg & 7) == 4))
 		return !in->mem || mem_native(in) ? JN_IND : JN_NONE; /* CALL, JMP r/m64 */
 	/* The stack and near branches, 64-bit operand size (a 66 prefix makes
@@ -356,13 +362,23 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		test(e, rg, size, in->rm, in->reg, 0);
 	else if (op == 0xa8 || op == 0xa9)
 		test(e, rg, size, 0, -1, imm);
-	else if (op == 0xf7 && (in->reg & 7) >= 2) {
+	else if (op == 0xf7 && ((in->reg & 7) == 2 || (in->reg & 7) == 3)) {
 		d = jit_regs_get(rg, e, in->rm, true);
 		jit_notneg(e, (in->reg & 7) == 3, size, d);
 		jit_regs_dirty(rg, in->rm);
-	} else if (op == 0xf6 || op == 0xf7)
+	} else if (op == 0xf7 && (in->reg & 7) == 4) { /* MUL r: rdx:rax = rax * r */
+		enum jit_reg s = jit_regs_get(rg, e, in->rm, true);
+		enum jit_reg a = jit_regs_get(rg, e, X86_RAX, true);
+
+		jit_mov_rr(e, JR_RAX, a);
+		jit_mul_r(e, size, s);
+		jit_mov_rr(e, a, JR_RAX);
+		jit_mov_rr(e, jit_regs_get(rg, e, X86_RDX, false), JR_RDX);
+		jit_regs_dirty(rg, X86_RAX);
+		jit_regs_dirty(rg, X86_RDX);
+	} else if (op == 0xf6 || op == 0xf7) {
 		test(e, rg, size, in->rm, -1, imm);
-	else if (op == 0x88 || op == 0x89 || op == 0x8a || op == 0x8b) {
+	} else if (op == 0x88 || op == 0x89 || op == 0x8a || op == 0x8b) {
 		bool to_rm = op == 0x88 || op == 0x89;
 		unsigned dst = to_rm ? in->rm : in->reg, src = to_rm ? in->reg : in->rm;
 		enum jit_reg s = jit_regs_get(rg, e, src, true);
@@ -370,6 +386,13 @@ void jit_native_emit(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		d = jit_regs_get(rg, e, dst, size <= 2); /* a byte or word move keeps the rest */
 		jit_mov_rr_sz(e, size, d, s);
 		jit_regs_dirty(rg, dst);
+	} else if (op == 0x98) { /* CWDE: movsx eax, ax; CDQE: movsxd rax, eax */
+		d = jit_regs_get(rg, e, X86_RAX, true);
+		if (size == 8)
+			jit_movsxd_rr(e, d, d);
+		else
+			jit_movsx_rr(e, 2, 4, d, d);
+		jit_regs_dirty(rg, X86_RAX);
 	} else if (op == 0x63) {
 		enum jit_reg s = jit_regs_get(rg, e, in->rm, true);
 
@@ -456,8 +479,9 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 		     s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
 	unsigned op = in->opcode, r = (op & 7) | (in->rex & 1 ? 8 : 0);
-	bool push = op == 0xe8 || (op >= 0x50 && op <= 0x57);
-	enum jit_reg v = push && op != 0xe8 ? jit_regs_get(rg, e, r, true) : JR_NONE;
+	bool imm = op == 0x6a || op == 0x68;
+	bool push = op == 0xe8 || imm || (op >= 0x50 && op <= 0x57);
+	enum jit_reg v = push && op != 0xe8 && !imm ? jit_regs_get(rg, e, r, true) : JR_NONE;
 	enum jit_reg sp = jit_regs_get(rg, e, X86_RSP, true);
 
 	if (push)
@@ -468,6 +492,9 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	tlb_probe(e, push ? SOFT_ACC_WRITE : SOFT_ACC_READ, 8, miss);
 	if (op == 0xe8) { /* the return address: the next instruction */
 		jit_lea(e, JR_RCX, JR_R12, next_off);
+		jit_mov_mr(e, 8, JR_RDX_RAX, 0, JR_RCX);
+	} else if (imm) { /* sign-extended to 64 bits */
+		jit_mov_ri(e, JR_RCX, (u64)(s64)(s32)in->imm);
 		jit_mov_mr(e, 8, JR_RDX_RAX, 0, JR_RCX);
 	} else if (push) {
 		jit_mov_mr(e, 8, JR_RDX_RAX, 0, v);
@@ -658,7 +685,8 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 
 	miss[0] = miss[1] = miss[2] = NULL;
 	rf->at[0] = rf->at[1] = NULL;
-	if (in->map == SOFT_MAP_1B && ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3)) {
+	if (in->map == SOFT_MAP_1B &&
+	    ((op >= 0x50 && op <= 0x5f) || op == 0xe8 || op == 0xc3 || op == 0x6a || op == 0x68)) {
 		stack_op(e, rg, in, next_off, miss, before);
 		return;
 	}

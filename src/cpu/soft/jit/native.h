@@ -41,6 +41,8 @@ enum jit_native_kind {
 		      * is stored and the block ends */
 	JN_MEMINC,   /* INC/DEC with a memory operand: as JN_MEMALU, and reads CF:
 		      * the guest's flags saved in host form before it */
+	JN_MUL,      /* MUL r: SF ZF AF PF undefined, kept on AMD (as IMUL's):
+		      * host code (as JN_FLAGS) only where its flags are dead */
 };
 
 /* The kinds that access memory through the inline TLB check. */

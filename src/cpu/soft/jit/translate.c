@@ -693,10 +693,13 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 
 		if (cl_live && (in[i].reg & 7) <= JS_ROR)
 			kind = JN_NONE;
-		/* IMUL r, m: the host's flags are not the vendor model's, and
-		 * its miss path's handler sets them: only where none is read. */
+		/* IMUL r, m and MUL r: the host's flags are not the vendor
+		 * model's (and IMUL's miss path's handler sets them): only where
+		 * none is read. */
 		if (kind == JN_MEMALU && jit_native_is_imul(&in[i]) && !flags_dead(in, i, n))
 			kind = JN_NONE;
+		if (kind == JN_MUL)
+			kind = flags_dead(in, i, n) ? JN_FLAGS : JN_NONE;
 		const bool redo_ok = prod >= 0 && !(rg.written & fs.regs);
 
 		if (kind != JN_MOVE && kind != JN_CMOV)
