@@ -272,14 +272,15 @@ static inline __attribute__((always_inline)) bool block_same(const struct soft_b
 	return !diff;
 }
 
-/* The first of the two slots of gpa's set: consecutive 8-byte pieces of
- * code in consecutive sets (128 KiB of code before the index wraps), higher
+/* The first of the two slots of gpa's set: consecutive 4-byte pieces of
+ * code in consecutive sets (64 KiB of code before the index wraps), higher
  * bits folded in. Code close together shares the host's huge pages: a small
- * guest's blocks fill two or three, not one per block (each one the host
- * zeroes when first touched, 2 MiB at a time). */
+ * guest's blocks fill a few, not one per block (each one the host zeroes
+ * when first touched, 2 MiB at a time). 8-byte pieces filled fewer still
+ * but missed more in a boot (4.9% of lookups, against 4.7%). */
 static unsigned dcache_set(u64 gpa)
 {
-	const u64 x = gpa >> 3;
+	const u64 x = gpa >> 2;
 
 	return (unsigned)(((x ^ (x >> (DCACHE_BITS - 1)) ^ (x >> 23)) << 1) & (DCACHE_SIZE - 2));
 }
