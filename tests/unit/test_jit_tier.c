@@ -1323,6 +1323,35 @@ static void test_jit_lockstep_same(void)
 	fx_free(b);
 }
 
+/* A conditional branch to the next instruction goes there taken or not:
+ * the interpreter's run of the block goes on, and so must the translated
+ * run (found by the fuzz target under the lockstep check: JP +0 after ADD
+ * BL, BH). */
+static void test_jit_jcc_to_next(void)
+{
+	static const u8 code[] = {
+	    0x01, 0xd8,       /* top: add eax, ebx */
+	    0x7a, 0x00,       /* jp next: taken where the sum's parity is even */
+	    0x48, 0xff, 0xc9, /* next: dec rcx */
+	    0x75, 0xf7,       /* jnz top */
+	    0xf4,             /* hlt */
+	};
+	struct fx *f = lockstep_machine(CPU_VENDOR_HOST);
+	u64 checked, unchecked;
+
+	memcpy(fx_ptr(f, CODE), code, sizeof(code));
+	f->cpu.rip = CODE;
+	f->cpu.gpr[X86_RBX] = 0x30;
+	f->cpu.gpr[X86_RCX] = 1000;
+	soft_exec(&f->cpu, 100000);
+	CHECK(soft_dcache_lockstep_failed(f->cpu.dcache) == NULL);
+	soft_dcache_lockstep_counts(f->cpu.dcache, &checked, &unchecked);
+	CHECK(checked > 900);
+	CHECK_EQ(f->cpu.gpr[X86_RCX], 0);
+	soft_dcache_free(f->cpu.dcache);
+	fx_free(f);
+}
+
 /* for (ecx = 100; ecx; ecx--) eax = ecx << 3 (LOOP leaves the flags alone,
  * so the shift's are live where the block is left), then #DE. */
 static const u8 shifts[] = {
@@ -1381,5 +1410,6 @@ int main(void)
 	TEST_RUN(test_jit_straddling);
 	TEST_RUN(test_jit_lockstep_same);
 	TEST_RUN(test_jit_lockstep_finds);
+	TEST_RUN(test_jit_jcc_to_next);
 	return test_done();
 }

@@ -817,6 +817,10 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			off = next;
 			continue;
 		}
+		if (kind == JN_JCC && in[i].imm == 0) {
+			off = next; /* to the next instruction either way: as a NOP */
+			continue;
+		}
 		if (kind == JN_JCC) {
 			/* Decide on the host's flags, then save them on each way
 			 * where they may be read, or needed for a fault's state:
