@@ -3,7 +3,8 @@
 # (popek soft vs QEMU TCG, same kernel and initramfs, to the same console
 # marker), a CPU-bound guest program (popek soft, with its translator and
 # without, vs QEMU TCG vs native) and boot plus a workload at the shell.
-# Measures and prints; never fails on speed. RUNS=N sets the repetitions.
+# Measures and prints; never fails on speed. RUNS=N sets the repetitions;
+# PIN=N runs everything on host CPU N (bench/lib.sh).
 set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -15,7 +16,7 @@ QEMU=qemu-system-x86_64
 time_runs() { # label cmd... ; prints the median of RUNS timings
 	local i t all=""
 	for i in $(seq "$RUNS"); do
-		t=$(bench/boot_time.sh "$MARKER" 300 "$@")
+		t=$(bench/boot_time.sh "$MARKER" 300 "${PIN_CMD[@]}" "$@")
 		all="$all$t"$'\n'
 	done
 	printf '%s' "$all" | grep -E '^[0-9.]+$' | median
@@ -44,15 +45,15 @@ echo "== CPU-bound program (bench/cpu_work.h, 200 rounds; wall seconds)"
 make -s -C bench/guest ROUNDS=200 >/dev/null
 mkdir -p build/bench
 gcc -O2 -o build/bench/cpu_native bench/cpu_native.c
-native=$(for i in $(seq "$RUNS"); do build/bench/cpu_native 200 | tail -1; done | median)
+native=$(for i in $(seq "$RUNS"); do "${PIN_CMD[@]}" build/bench/cpu_native 200 | tail -1; done | median)
 cpu_popek=$(for i in $(seq "$RUNS"); do
-	s=$(date +%s.%N); build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M >/dev/null 2>&1
+	s=$(date +%s.%N); "${PIN_CMD[@]}" build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M >/dev/null 2>&1
 	echo "$(date +%s.%N) - $s" | bc; done | median)
 cpu_interp=$(for i in $(seq "$RUNS"); do
-	s=$(date +%s.%N); build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M --soft-jit off >/dev/null 2>&1
+	s=$(date +%s.%N); "${PIN_CMD[@]}" build/popek run --kernel build/bench/bench_cpu.elf --engine soft --mem 64M --soft-jit off >/dev/null 2>&1
 	echo "$(date +%s.%N) - $s" | bc; done | median)
 cpu_qemu=$(for i in $(seq "$RUNS"); do
-	s=$(date +%s.%N); $QEMU -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none \
+	s=$(date +%s.%N); "${PIN_CMD[@]}" $QEMU -M pc -accel tcg -cpu max -m 64M -nographic -no-reboot -net none \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel build/bench/bench_cpu.elf >/dev/null 2>&1
 	echo "$(date +%s.%N) - $s" | bc; done | median)
 printf '%-28s %8s s\n' "native (gcc -O2)" "$native" "popek --engine soft" "$cpu_popek" \
