@@ -69,6 +69,13 @@ static struct fx *machine(bool jit)
 	return machine_vendor(jit, CPU_VENDOR_HOST);
 }
 
+/* A machine() taken apart, its decoded-block cache (and translations) too. */
+static void machine_free(struct fx *f)
+{
+	soft_dcache_free(f->cpu.dcache);
+	fx_free(f);
+}
+
 /* Runs until the #DE; returns the instructions retired. */
 static u64 run_to_fault(struct fx *f)
 {
@@ -102,10 +109,8 @@ static void test_jit_same_state(void)
 	 * own code: no link is ever made. */
 	CHECK_EQ(soft_dcache_jit_links(b->cpu.dcache), 0);
 	CHECK_EQ(soft_dcache_jit_blocks(a->cpu.dcache), 0);
-	soft_dcache_free(a->cpu.dcache);
-	soft_dcache_free(b->cpu.dcache);
-	fx_free(a);
-	fx_free(b);
+	machine_free(a);
+	machine_free(b);
 }
 
 /* A page fault inside a hot, translated block: the loop reads one qword at
@@ -143,10 +148,8 @@ static void test_jit_precise_fault(void)
 	CHECK_EQ(f[0]->cpu.gpr[X86_RCX], f[1]->cpu.gpr[X86_RCX]);
 	CHECK_EQ(f[0]->cpu.stat_insns, f[1]->cpu.stat_insns);
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* A cache that holds only a few blocks: flushed, refilled, same result. */
@@ -192,8 +195,7 @@ static void test_jit_tlb_crossing(void)
 		CHECK_EQ(f->cpu.gpr[X86_RDX], 100 * want);
 		if (j == 1)
 			CHECK(soft_dcache_jit_blocks(f->cpu.dcache) > 0);
-		soft_dcache_free(f->cpu.dcache);
-		fx_free(f);
+		machine_free(f);
 	}
 }
 
@@ -219,10 +221,8 @@ static void test_jit_flush(void)
 	CHECK_EQ(a->cpu.stat_insns, b->cpu.stat_insns);
 	CHECK(!memcmp(fx_ptr(a, DATA), fx_ptr(b, DATA), 16 * 8));
 	CHECK(soft_dcache_jit_flushes(b->cpu.dcache) > 0);
-	soft_dcache_free(a->cpu.dcache);
-	soft_dcache_free(b->cpu.dcache);
-	fx_free(a);
-	fx_free(b);
+	machine_free(a);
+	machine_free(b);
 }
 
 /* ---- code written while it is translated and linked ----------------------
@@ -300,10 +300,8 @@ static void test_jit_code_written(bool store, enum writer writer)
 	}
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
 	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 static void test_jit_links(void)
@@ -351,10 +349,8 @@ static void test_jit_slot_reused(void)
 	}
 	two_state_same(f[0], f[1], "slot reused");
 	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* A block whose first instruction straddles two pages (add rax, imm32, 3
@@ -393,10 +389,8 @@ static void test_jit_straddling(void)
 	}
 	CHECK(f[1]->cpu.gpr[X86_RAX] > 20 * 997 / 3 + 7 * 65536); /* the new immediate ran */
 	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* Two address spaces with different code at the same linear page L, and a
@@ -442,10 +436,8 @@ static void test_jit_cr3_switch(void)
 	two_state_same(f[0], f[1], "CR3 switch");
 	CHECK(f[1]->cpu.gpr[X86_RAX] > 1000 + 900); /* version 2 ran too */
 	CHECK(soft_dcache_jit_links(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* ---- a load's site (jit/native.c) --------------------------------------
@@ -519,10 +511,8 @@ static void test_jit_load_site(void)
 		CHECK_EQ(x->cpu.gpr[X86_RBX], 0);
 	}
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* ---- flags saved only on a miss (translate.c flags_redo) ------------------
@@ -610,10 +600,8 @@ static void test_jit_flags_redo(void)
 			CHECK_EQ(soft_flags_get(&f[0]->cpu), soft_flags_get(&f[1]->cpu));
 		}
 		CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
-		for (unsigned j = 0; j < 2; j++) {
-			soft_dcache_free(f[j]->cpu.dcache);
-			fx_free(f[j]);
-		}
+		for (unsigned j = 0; j < 2; j++)
+			machine_free(f[j]);
 	}
 }
 
@@ -651,10 +639,8 @@ static void test_jit_loop_flags_form(void)
 	two_state_same(f[0], f[1], "a loop on a handler's flags");
 	CHECK_EQ(soft_flags_get(&f[0]->cpu), soft_flags_get(&f[1]->cpu));
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* ---- random blocks: the translator against the interpreter ----------------
@@ -1173,10 +1159,8 @@ static void random_blocks(enum cpu_vendor vendor)
 	}
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
 	CHECK_EQ(bad, 0);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 static void test_jit_random_blocks_intel(void)
@@ -1236,10 +1220,8 @@ static void test_jit_indirect(void)
 	}
 	CHECK(soft_dcache_jit_ind_fills(f[1]->cpu.dcache) > 0);
 	CHECK_EQ(f[0]->cpu.pending_vector, -1);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* JMP [m] and CALL [m] (JN_IND): targets stored by the loop itself, a
@@ -1279,10 +1261,8 @@ static void test_jit_ind_branch(void)
 	}
 	CHECK(soft_dcache_jit_blocks(f[1]->cpu.dcache) > 0);
 	CHECK_EQ(f[0]->cpu.pending_vector, -1);
-	for (unsigned j = 0; j < 2; j++) {
-		soft_dcache_free(f[j]->cpu.dcache);
-		fx_free(f[j]);
-	}
+	for (unsigned j = 0; j < 2; j++)
+		machine_free(f[j]);
 }
 
 /* The lockstep check (jit/lockstep.h): the loop above, every translated
@@ -1317,10 +1297,8 @@ static void test_jit_lockstep_same(void)
 	CHECK_EQ(a->cpu.stat_insns, b->cpu.stat_insns);
 	CHECK(!memcmp(a->cpu.gpr, b->cpu.gpr, sizeof(a->cpu.gpr)));
 	CHECK(!memcmp(fx_ptr(a, DATA), fx_ptr(b, DATA), 16 * 8));
-	soft_dcache_free(a->cpu.dcache);
-	soft_dcache_free(b->cpu.dcache);
-	fx_free(a);
-	fx_free(b);
+	machine_free(a);
+	machine_free(b);
 }
 
 /* A conditional branch to the next instruction goes there taken or not:
@@ -1348,8 +1326,7 @@ static void test_jit_jcc_to_next(void)
 	soft_dcache_lockstep_counts(f->cpu.dcache, &checked, &unchecked);
 	CHECK(checked > 900);
 	CHECK_EQ(f->cpu.gpr[X86_RCX], 0);
-	soft_dcache_free(f->cpu.dcache);
-	fx_free(f);
+	machine_free(f);
 }
 
 /* for (ecx = 100; ecx; ecx--) eax = ecx << 3 (LOOP leaves the flags alone,
@@ -1384,8 +1361,7 @@ static void test_jit_lockstep_finds(void)
 	CHECK(n <= 3); /* stopped after the first translated run */
 	soft_dcache_lockstep_counts(f->cpu.dcache, &checked, &unchecked);
 	CHECK(checked > 0);
-	soft_dcache_free(f->cpu.dcache);
-	fx_free(f);
+	machine_free(f);
 }
 
 int main(void)
