@@ -242,6 +242,17 @@ static void ea(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *
 	jit_lea_x(e, size, r, b, x, in->scale ? in->scale : 1, (s32)in->disp);
 }
 
+/* The linear address of in's memory operand into rax: its address, plus
+ * FS's or GS's base, the only segment bases in 64-bit mode (SDM Vol. 3A
+ * 3.4.4). */
+static void linear_addr(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
+			s32 next_off)
+{
+	ea(e, rg, in, next_off, 8, JR_RAX);
+	if (in->seg >= X86_FS)
+		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+}
+
 /* 0F-map forms (map0f_kind). */
 static void emit_0f(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in)
 {
@@ -523,9 +534,7 @@ static void stack_op(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 static void incdec_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		       s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
-	ea(e, rg, in, next_off, 8, JR_RAX);
-	if (in->seg >= X86_FS)
-		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	linear_addr(e, rg, in, next_off);
 	*before = *rg;
 	tlb_probe(e, SOFT_ACC_WRITE, in->size, &miss[0]);
 	jit_lea_x(e, 8, JR_RDX, JR_RDX, JR_RAX, 1, 0);
@@ -549,9 +558,7 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	bool reg_dst = op < 0x40 && ((op & 7) == 2 || (op & 7) == 3); /* op Gv, Ev */
 	enum jit_reg v = JR_NONE;
 
-	ea(e, rg, in, next_off, 8, JR_RAX);
-	if (in->seg >= X86_FS)
-		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	linear_addr(e, rg, in, next_off);
 	if (!imm)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
@@ -577,9 +584,7 @@ static void alu_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 static void imul_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_insn *in,
 		     s32 next_off, u8 *miss[JIT_MISSES], struct jit_regs *before)
 {
-	ea(e, rg, in, next_off, 8, JR_RAX);
-	if (in->seg >= X86_FS)
-		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	linear_addr(e, rg, in, next_off);
 	enum jit_reg v = jit_regs_get(rg, e, in->reg, true);
 
 	*before = *rg;
@@ -599,9 +604,7 @@ static void indirect(struct jit_emit *e, struct jit_regs *rg, const struct soft_
 	const bool call = (in->reg & 7) == 2;
 
 	if (in->mem) {
-		ea(e, rg, in, next_off, 8, JR_RAX);
-		if (in->seg >= X86_FS)
-			jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+		linear_addr(e, rg, in, next_off);
 	}
 	enum jit_reg v = in->mem ? JR_NONE : jit_regs_get(rg, e, in->rm, true);
 	enum jit_reg sp = call ? jit_regs_get(rg, e, X86_RSP, true) : JR_NONE;
@@ -711,9 +714,7 @@ void jit_native_mem(struct jit_emit *e, struct jit_regs *rg, const struct soft_i
 	bool store = !ext && (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7);
 	enum jit_reg v = JR_NONE;
 
-	ea(e, rg, in, next_off, 8, JR_RAX);
-	if (in->seg >= X86_FS) /* SDM Vol. 3A 3.4.4: the only bases in 64-bit mode */
-		jit_alu_rm(e, JA_ADD, 8, JR_RAX, JR_RBX, SEG_BASE(in->seg));
+	linear_addr(e, rg, in, next_off);
 	if ((op == 0x88 || op == 0x89) && !ext)
 		v = jit_regs_get(rg, e, in->reg, true);
 	*before = *rg;
