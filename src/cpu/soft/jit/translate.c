@@ -235,6 +235,18 @@ struct out_of_line {
 	bool store; /* flags: the word stored in host form too */
 };
 
+/* The saved flags in their host form from here on (*op_host): checked
+ * inline; converted and stored out of line, through ool[(*n)++] with the
+ * registers as in regs. */
+static void flags_host_form(struct jit_emit *e, struct out_of_line *ool, unsigned *n,
+			    const struct jit_regs *regs, bool *op_host)
+{
+	ool[*n] = (struct out_of_line){.at = flags_word_saved(e, false), .back = e->p,
+				       .regs = *regs, .store = true};
+	(*n)++;
+	*op_host = true;
+}
+
 static void set_rip(struct jit_emit *e, s32 off)
 {
 	jit_lea(e, JR_RAX, JR_R12, off);
@@ -639,7 +651,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		struct jit_regs before, after;
 	} mem[16];
 	struct jit_regs rg;
-	struct out_of_line jslow[16], fslow[16];
+	struct out_of_line jslow[16], fslow[17]; /* (one an instruction, one the pre-header's) */
 	unsigned ntaken = 0, nmem = 0, njslow = 0, nfslow = 0;
 	bool pending = false; /* guest flags in the host's RFLAGS, not yet saved */
 	bool op_host = false; /* cpu->lazy.op is SOFT_LAZY_HOST (flags_word_store) */
@@ -666,15 +678,12 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	if (jit_emit_len(&e) < BODY_OFFSET + 5)
 		return false; /* jit_kill() writes a jmp rel32 over it */
 	/* A loop's flags in their host form from its start on, so that its
-	 * saves store only the word (out of line when they are not yet). */
-	u8 *to_host = NULL;
-	const u8 *host_back = NULL;
-
+	 * saves store only the word (no guest register is loaded yet). */
 	if (block_loops(in, n)) {
-		jit_alu_mi(&e, JA_CMP, 4, JR_RBX, OFF_LAZY_OP, SOFT_LAZY_HOST);
-		to_host = jit_jcc_fwd(&e, JC_NE);
-		host_back = e.p;
-		op_host = true;
+		struct jit_regs none;
+
+		jit_regs_init(&none);
+		flags_host_form(&e, fslow, &nfslow, &none, &op_host);
 	}
 	jit_regs_load(top, &e); /* the pre-header */
 	const u8 *top_p = e.p;
@@ -764,10 +773,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 				flags_save(&e, &op_host);
 				pending = false;
 			} else if (!op_host) {
-				fslow[nfslow] = (struct out_of_line){.at = flags_word_saved(&e, false),
-								     .back = e.p, .regs = rg, .store = true};
-				nfslow++;
-				op_host = true;
+				flags_host_form(&e, fslow, &nfslow, &rg, &op_host);
 			}
 		}
 		if (jit_native_mem_kind(kind)) {
@@ -889,14 +895,6 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 	 * interpreter's form into the word, then back to loading it; a Jcc on
 	 * them through its handler; a TLB miss's handler (the access done, and
 	 * the flags of one that sets them loaded into the host's). */
-	if (to_host) {
-		bool op_stored = false;
-
-		jit_patch_here(&e, to_host);
-		flags_word_call(&e);
-		flags_word_store(&e, &op_stored);
-		jit_jmp_to(&e, host_back);
-	}
 	for (unsigned k = 0; k < nfslow; k++) {
 		jit_patch_here(&e, fslow[k].at);
 		jit_regs_store(&fslow[k].regs, &e);
