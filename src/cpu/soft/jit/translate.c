@@ -814,12 +814,12 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			jit_native_emit(&e, &rg, &in[i], next);
 			if (kind != JN_MOVE)
 				pending = !flags_dead(in, i, n);
+			else if (!in[i].rip_rel && !jit_native_high_byte(&in[i]))
+				word_in_ax = ax_word; /* (those two use rax) */
 			if (kind == JN_FLAGS && pending && flags_src_of(&in[i], &fs)) {
 				prod = (int)i;
 				rg.written = 0;
 			}
-			else if (!in[i].rip_rel && !jit_native_high_byte(&in[i]))
-				word_in_ax = ax_word; /* (those two use rax) */
 			off = next;
 			continue;
 		}
