@@ -6,33 +6,12 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "boot/loader.h" /* get_le32 and friends */
 #include "vmm/snapshot_file.h"
 
 #define HEADER_LEN  32
 #define SECTION_LEN 24
 static const u8 magic[8] = {'P', 'O', 'P', 'E', 'K', 'S', 'N', 'P'};
-
-static u32 get32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
-static u64 get64(const u8 *p)
-{
-	return (u64)get32(p) | (u64)get32(p + 4) << 32;
-}
-
-static void put32(u8 *p, u32 v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[i] = (u8)(v >> (8 * i));
-}
-
-static void put64(u8 *p, u64 v)
-{
-	put32(p, (u32)v);
-	put32(p + 4, (u32)(v >> 32));
-}
 
 static u32 crc(const u8 *p, u64 len)
 {
@@ -70,17 +49,17 @@ int snap_file_parse(const u8 *buf, size_t len, struct snap_file *out, char *why,
 			      "truncated: %zu bytes, shorter than the header", len);
 	if (memcmp(buf, magic, sizeof(magic)))
 		return refuse(-EINVAL, why, why_len, "not a popek snapshot state file (bad magic)");
-	if (get32(buf + 28) || crc(buf, 24) != get32(buf + 24))
+	if (get_le32(buf + 28) || crc(buf, 24) != get_le32(buf + 24))
 		return refuse(-EINVAL, why, why_len, "damaged header (checksum mismatch)");
-	out->version = get32(buf + 8);
+	out->version = get_le32(buf + 8);
 	if (out->version != SNAP_FILE_VERSION)
 		return refuse(-EPROTO, why, why_len, "version %u, this popek reads version %u",
 			      out->version, SNAP_FILE_VERSION);
-	if (get64(buf + 16) != len)
+	if (get_le64(buf + 16) != len)
 		return refuse(-EINVAL, why, why_len,
 			      "truncated or extended: %zu bytes, the header says %llu", len,
-			      (unsigned long long)get64(buf + 16));
-	count = get32(buf + 12);
+			      (unsigned long long)get_le64(buf + 16));
+	count = get_le32(buf + 12);
 	if (count > SNAP_FILE_MAX_SECTIONS)
 		return refuse(-EINVAL, why, why_len, "%u sections, more than %u", count,
 			      SNAP_FILE_MAX_SECTIONS);
@@ -94,10 +73,10 @@ int snap_file_parse(const u8 *buf, size_t len, struct snap_file *out, char *why,
 
 		if (len - off < SECTION_LEN)
 			goto bad_end;
-		s->type = get32(h);
-		s->index = get32(h + 4);
-		s->len = get64(h + 8);
-		if (get32(h + 20))
+		s->type = get_le32(h);
+		s->index = get_le32(h + 4);
+		s->len = get_le64(h + 8);
+		if (get_le32(h + 20))
 			goto bad_section;
 		off += SECTION_LEN;
 		if (s->len > len - off)
@@ -106,7 +85,7 @@ int snap_file_parse(const u8 *buf, size_t len, struct snap_file *out, char *why,
 		if (padded > len - off)
 			goto bad_end;
 		s->data = buf + off;
-		if (crc(s->data, s->len) != get32(h + 16)) {
+		if (crc(s->data, s->len) != get_le32(h + 16)) {
 			struct snap_section bad = *s;
 
 			snap_file_free(out);
@@ -210,10 +189,10 @@ void snap_writer_add(struct snap_writer *w, u32 type, u32 index, const void *dat
 	h = grow(w, SECTION_LEN + padded);
 	if (!h)
 		return;
-	put32(h, type);
-	put32(h + 4, index);
-	put64(h + 8, len);
-	put32(h + 16, crc(data, len));
+	put_le32(h, type);
+	put_le32(h + 4, index);
+	put_le64(h + 8, len);
+	put_le32(h + 16, crc(data, len));
 	if (len)
 		memcpy(h + SECTION_LEN, data, (size_t)len);
 	w->count++;
@@ -231,10 +210,10 @@ int snap_writer_finish(struct snap_writer *w, u8 **buf, size_t *len)
 		return err;
 	}
 	memcpy(w->buf, magic, sizeof(magic));
-	put32(w->buf + 8, SNAP_FILE_VERSION);
-	put32(w->buf + 12, w->count);
-	put64(w->buf + 16, w->len);
-	put32(w->buf + 24, crc(w->buf, 24));
+	put_le32(w->buf + 8, SNAP_FILE_VERSION);
+	put_le32(w->buf + 12, w->count);
+	put_le64(w->buf + 16, w->len);
+	put_le32(w->buf + 24, crc(w->buf, 24));
 	*buf = w->buf;
 	*len = w->len;
 	*w = (struct snap_writer){0};
