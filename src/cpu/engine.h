@@ -5,6 +5,8 @@
 #define POPEK_ENGINE_H
 
 #include "core/fastpath.h"
+#include "core/irqchip_state.h"
+#include "core/vcpu_state.h"
 #include "core/x86_state.h"
 
 struct machine;
@@ -61,6 +63,20 @@ struct engine_ops {
 	void (*kick)(struct engine_vcpu *vcpu);
 	/* Count of a named per-engine statistic, e.g. "instructions"; 0 if none. */
 	u64 (*stat)(struct engine_vcpu *vcpu, const char *name);
+
+	/* Snapshots (issue 12), in the engine-neutral forms of core/vcpu_state.h
+	 * and core/irqchip_state.h. Called only while no vCPU is inside run()
+	 * (paused, or not started). guest_ns is the guest's clock (ns since the
+	 * VM was created, paused time excluded); load_vm sets the clock to it,
+	 * then loads the interrupt controllers, before any load_vcpu. A load
+	 * returns 0 or -errno with a one-line reason in why, naming what this
+	 * engine cannot represent. */
+	int (*save_vm)(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns);
+	int (*load_vm)(struct engine_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns,
+		       char *why, size_t why_len);
+	int (*save_vcpu)(struct engine_vcpu *vcpu, struct x86_vcpu_state *st);
+	int (*load_vcpu)(struct engine_vcpu *vcpu, const struct x86_vcpu_state *st, char *why,
+			 size_t why_len);
 
 	/* Optional host fast paths (KVM's ioeventfd and irqfd): src/core/fastpath.h. */
 	struct fastpath_ops fastpath;

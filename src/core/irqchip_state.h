@@ -1,0 +1,59 @@
+/* The machine-wide interrupt controllers and timer in popek's engine-neutral
+ * form (issue 12): IOAPIC, the 8259A pair with its ELCR, the 8254 PIT. A
+ * snapshot stores this; each engine converts its own form to and from it.
+ * Times are relative to the moment of saving (PIT: ticks of its 1.193182
+ * MHz clock), so no engine's clock leaks into the form. */
+#ifndef POPEK_IRQCHIP_STATE_H
+#define POPEK_IRQCHIP_STATE_H
+
+#include "core/snap_codec.h"
+#include "popek/layout.h"
+
+struct x86_ioapic_state {
+	u32 id;       /* ID register bits 27:24 */
+	u32 ioregsel;
+	u32 lines;    /* asserted input pins */
+	u64 rte[LAYOUT_IOAPIC_PINS];
+};
+
+/* One 8259A (Intel 8259A datasheet). */
+struct x86_pic_chip_state {
+	u8 irr, isr, imr;
+	u8 lines;     /* input levels */
+	u8 elcr, elcr_mask;
+	u8 base;      /* ICW2 */
+	u8 prio_add;  /* the IR with the highest priority */
+	u8 icw_step;  /* 0: operational; 2, 3, 4: expecting that ICW */
+	bool icw4_needed, single, ltim, auto_eoi, rotate_aeoi, sfnm, special_mask;
+	bool read_isr, poll;
+};
+
+/* One 8254 counter (Intel 8254 datasheet). */
+struct x86_pit_channel_state {
+	u32 count; /* initial count N */
+	u8 mode, rw;
+	bool bcd, gate, armed, running;
+	u64 ticks;      /* clock ticks counted in this run when saved */
+	bool write_msb;
+	u8 write_lsb;
+	bool read_msb;
+	u16 latch;
+	u8 latch_left;
+	bool status_latched;
+	u8 status;
+	bool irq_armed;
+	u64 irq_tick;   /* channel 0: tick (same count as ticks) of the next OUT rising edge */
+};
+
+struct x86_irqchip_state {
+	struct x86_ioapic_state ioapic;
+	struct x86_pic_chip_state pic[2]; /* master, slave */
+	struct x86_pit_channel_state pit[3];
+	u8 port61; /* system control port B bits 0-3 */
+};
+
+void irqchip_state_encode(const struct x86_irqchip_state *st, struct snap_out *o);
+/* 0, or -EINVAL with the reason in in->why. */
+int irqchip_state_decode(struct snap_in *in, struct x86_irqchip_state *st);
+
+#endif
