@@ -4,6 +4,7 @@
 #define POPEK_DEV_H
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 
 /* Called under the device lock from a device callback; devices.c wires it
  * to machine_request_stop(). */
@@ -19,6 +20,17 @@ static inline void dev_request_stop(const struct dev_stop *s, enum machine_stop_
 {
 	if (s->fn)
 		s->fn(s->opaque, why, status);
+}
+
+/* A saved flag (snap_put_bool) for a device's X_load(): a byte other than 0
+ * or 1 is refused with a reason naming the field ("uart: THRE pending"). */
+static inline bool dev_get_flag(struct snap_in *in, const char *name)
+{
+	u8 v = snap_get_u8(in);
+
+	if (v > 1)
+		snap_reject(in, "%s is %u, not 0 or 1", name, v);
+	return v == 1;
 }
 
 #endif

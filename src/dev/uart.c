@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dev/dev.h"
 #include "popek/log.h"
 
 enum {
@@ -95,9 +96,14 @@ static u8 uart_iir(const struct uart *u)
 	return id | (uart_fifo_on(u) ? IIR_FIFO_ON : 0);
 }
 
+static bool uart_irq_wanted(const struct uart *u)
+{
+	return !(uart_iir(u) & IIR_NO_INT);
+}
+
 static void uart_update_irq(struct uart *u)
 {
-	bool level = !(uart_iir(u) & IIR_NO_INT);
+	bool level = uart_irq_wanted(u);
 
 	if (level == u->r.irq_level)
 		return;
@@ -387,4 +393,80 @@ int uart_init(struct uart *u, struct bus *pio, u16 base, struct irq_router *irq,
 	u->out_fd = out_fd;
 	uart_reset(u);
 	return bus_register(pio, base, UART_NR_PORTS, &uart_ops, u);
+}
+
+/*
+ * Snapshot form, in this order: IER, LCR, MCR, FCR, SCR, DLL, DLM, the LSR
+ * error bits, MSR, the last byte RBR gave (u8 each); the receive FIFO's count
+ * (u8) and its bytes, oldest first; THRE pending (bool). The interrupt level
+ * follows from these and is not saved.
+ */
+int uart_save(const struct uart *u, struct snap_out *o)
+{
+	const struct uart_regs *r = &u->r;
+
+	snap_put_u8(o, r->ier);
+	snap_put_u8(o, r->lcr);
+	snap_put_u8(o, r->mcr);
+	snap_put_u8(o, r->fcr);
+	snap_put_u8(o, r->scr);
+	snap_put_u8(o, r->dll);
+	snap_put_u8(o, r->dlm);
+	snap_put_u8(o, r->lsr_err);
+	snap_put_u8(o, r->msr);
+	snap_put_u8(o, r->rbr_last);
+	snap_put_u8(o, r->rx_count);
+	for (unsigned i = 0; i < r->rx_count; i++)
+		snap_put_u8(o, r->rx_fifo[(r->rx_head + i) % UART_FIFO_SIZE]);
+	snap_put_bool(o, r->thre_pending);
+	return o->err;
+}
+
+/* Values no write through the registers can leave (see uart_write_reg). */
+static void uart_check(const struct uart_regs *r, struct snap_in *in)
+{
+	if (r->ier & ~0x0F)
+		snap_reject(in, "uart: IER 0x%02x sets reserved bits 4-7", r->ier);
+	if (r->mcr & ~0x1F)
+		snap_reject(in, "uart: MCR 0x%02x sets reserved bits 5-7", r->mcr);
+	if ((r->fcr & ~(FCR_ENABLE | FCR_TRIGGER)) || (r->fcr && !(r->fcr & FCR_ENABLE)))
+		snap_reject(in, "uart: FCR 0x%02x is not a FIFO setting", r->fcr);
+	if (r->lsr_err & ~LSR_ERRORS)
+		snap_reject(in, "uart: LSR error bits 0x%02x are not errors", r->lsr_err);
+	if ((r->msr & 0xF0) != uart_modem_inputs(r->mcr))
+		snap_reject(in, "uart: MSR inputs 0x%02x do not follow MCR 0x%02x", r->msr & 0xF0,
+			    r->mcr);
+}
+
+int uart_load(struct uart *u, struct snap_in *in)
+{
+	struct uart_regs r = {0};
+	unsigned room = uart_rx_room(u), cap;
+
+	r.ier = snap_get_u8(in);
+	r.lcr = snap_get_u8(in);
+	r.mcr = snap_get_u8(in);
+	r.fcr = snap_get_u8(in);
+	r.scr = snap_get_u8(in);
+	r.dll = snap_get_u8(in);
+	r.dlm = snap_get_u8(in);
+	r.lsr_err = snap_get_u8(in);
+	r.msr = snap_get_u8(in);
+	r.rbr_last = snap_get_u8(in);
+	r.rx_count = snap_get_u8(in);
+	cap = (r.fcr & FCR_ENABLE) ? UART_FIFO_SIZE : 1;
+	if (r.rx_count > cap)
+		snap_reject(in, "uart: rx FIFO count %u is more than %u", r.rx_count, cap);
+	else
+		snap_get_bytes(in, r.rx_fifo, r.rx_count);
+	r.thre_pending = dev_get_flag(in, "uart: THRE pending");
+	uart_check(&r, in);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	u->r = r;
+	/* Whatever the line was, the interrupt controller now hears this. */
+	u->r.irq_level = uart_irq_wanted(u);
+	irq_set_level(u->irq, u->gsi, u->r.irq_level);
+	uart_notify_room(u, room);
+	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include "core/bus.h"
 #include "core/irq.h"
+#include "core/snap_codec.h"
 
 /*
  * Register map (8 ports from the base; National PC16550D datasheet, "Register
@@ -75,5 +76,14 @@ unsigned uart_rx_room(const struct uart *u);
 /* Pushes up to uart_rx_room() bytes from the host into the receive FIFO and
  * updates the interrupt line. Returns how many were taken. */
 size_t uart_receive(struct uart *u, const u8 *buf, size_t len);
+
+/* The guest-visible state (uart_regs; field order at uart_save() in uart.c)
+ * for a snapshot. Returns 0 or o->err. */
+int uart_save(const struct uart *u, struct snap_out *o);
+/* Loads what uart_save() wrote into an initialized u, only if all of it is
+ * valid and in[] holds nothing more; then drives the interrupt line to the
+ * loaded state and, when the receiver has room again, calls rx_ready.
+ * Returns 0, or -EINVAL with u unchanged and the reason in in->why. */
+int uart_load(struct uart *u, struct snap_in *in);
 
 #endif
