@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dev/dev.h"
 #include "popek/layout.h"
 #include "popek/log.h"
 
@@ -376,4 +377,98 @@ int rtc_init(struct rtc *rt, struct bus *pio, u64 ram_size, rtc_clock_fn *clock,
 	rt->r.last_c_ns = rtc_now_ns(rt);
 	rtc_set_mem_size(rt, ram_size);
 	return bus_register(pio, PORT_RTC, 2, &rtc_ops, rt);
+}
+
+/* Limits of a saved clock, far beyond what a guest writing the clock's bytes
+ * reaches, that keep host time + offset and timegm() clear of overflow. */
+#define RTC_OFFSET_MAX (1LL << 43) /* seconds: about 278,000 years */
+#define RTC_YEAR_MAX   200000
+
+/*
+ * Snapshot form, in this order: the 128 CMOS bytes (registers A and B, the
+ * alarm, memory; the time bytes and C and D are unused and 0); the index
+ * (u8); NMI disabled (bool); the guest time's offset from host UTC in seconds
+ * (s64 as u64); the time being edited while B.SET holds the clock: seconds,
+ * minutes, hour, day, month (1-12), full year (s32 as u32 each); the host
+ * time of the last register C read in ns since the epoch (s64 as u64).
+ * Whether the clock is frozen follows from B.SET.
+ */
+int rtc_save(const struct rtc *rt, struct snap_out *o)
+{
+	const struct rtc_regs *r = &rt->r;
+
+	snap_put_bytes(o, r->cmos, sizeof(r->cmos));
+	snap_put_u8(o, r->index);
+	snap_put_bool(o, r->nmi_disabled);
+	snap_put_u64(o, (u64)r->offset_sec);
+	snap_put_u32(o, (u32)r->edit.sec);
+	snap_put_u32(o, (u32)r->edit.min);
+	snap_put_u32(o, (u32)r->edit.hour);
+	snap_put_u32(o, (u32)r->edit.mday);
+	snap_put_u32(o, (u32)r->edit.mon);
+	snap_put_u32(o, (u32)r->edit.year);
+	snap_put_u64(o, (u64)r->last_c_ns);
+	return o->err;
+}
+
+/* An edited time field holds a decoded register byte (0-255) or a value
+ * gmtime() gave. */
+static s32 rtc_get_field(struct snap_in *in, const char *name)
+{
+	s32 v = (s32)snap_get_u32(in);
+
+	if (v < 0 || v > 255)
+		snap_reject(in, "rtc: edited %s %d is not a register's value (0-255)", name, v);
+	return v;
+}
+
+/* Values no write through the registers can leave (see rtc_write_reg). */
+static void rtc_check(const struct rtc_regs *r, struct snap_in *in)
+{
+	static const u8 unused[] = {REG_SEC, REG_MIN,  REG_HOUR, REG_WDAY, REG_MDAY,
+				    REG_MON, REG_YEAR, REG_C,    REG_D,    RTC_CENTURY_REG};
+
+	if (r->index & 0x80)
+		snap_reject(in, "rtc: index 0x%02x is more than 0x7f", r->index);
+	if (r->cmos[REG_A] & A_UIP)
+		snap_reject(in, "rtc: register A 0x%02x has UIP set (it is not stored)",
+			    r->cmos[REG_A]);
+	if ((r->cmos[REG_B] & B_SET) && (r->cmos[REG_B] & B_UIE))
+		snap_reject(in, "rtc: register B 0x%02x has both SET and UIE", r->cmos[REG_B]);
+	for (unsigned i = 0; i < sizeof(unused); i++)
+		if (r->cmos[unused[i]])
+			snap_reject(in,
+				    "rtc: CMOS byte 0x%02x is 0x%02x, not 0 (the model keeps it 0)",
+				    unused[i], r->cmos[unused[i]]);
+	if (r->offset_sec < -RTC_OFFSET_MAX || r->offset_sec > RTC_OFFSET_MAX)
+		snap_reject(in, "rtc: offset from host time %lld s is beyond %lld s",
+			    (long long)r->offset_sec, RTC_OFFSET_MAX);
+	if (r->edit.year < -RTC_YEAR_MAX || r->edit.year > RTC_YEAR_MAX)
+		snap_reject(in, "rtc: edited year %d is beyond %d", r->edit.year, RTC_YEAR_MAX);
+	if (r->last_c_ns < 0)
+		snap_reject(in, "rtc: last register C read at %lld ns is before 1970",
+			    (long long)r->last_c_ns);
+}
+
+int rtc_load(struct rtc *rt, struct snap_in *in)
+{
+	struct rtc_regs r = {0};
+
+	snap_get_bytes(in, r.cmos, sizeof(r.cmos));
+	r.index = snap_get_u8(in);
+	r.nmi_disabled = dev_get_flag(in, "rtc: NMI disabled");
+	r.offset_sec = (s64)snap_get_u64(in);
+	r.edit.sec = rtc_get_field(in, "seconds");
+	r.edit.min = rtc_get_field(in, "minutes");
+	r.edit.hour = rtc_get_field(in, "hour");
+	r.edit.mday = rtc_get_field(in, "day");
+	r.edit.mon = rtc_get_field(in, "month");
+	r.edit.year = (s32)snap_get_u32(in);
+	r.last_c_ns = (s64)snap_get_u64(in);
+	r.frozen = r.cmos[REG_B] & B_SET;
+	rtc_check(&r, in);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	rt->r = r;
+	return 0;
 }

@@ -3,6 +3,7 @@
 #define POPEK_RTC_H
 
 #include "core/bus.h"
+#include "core/snap_codec.h"
 
 /*
  * Ports: PORT_RTC (0x70) index, bit 7 = NMI disable (stored, no effect:
@@ -65,5 +66,15 @@ struct rtc {
  * may be NULL for the host's CLOCK_REALTIME. Returns 0 or -errno. */
 int rtc_init(struct rtc *rt, struct bus *pio, u64 ram_size, rtc_clock_fn *clock,
 	     void *clock_opaque);
+
+/* The guest-visible state (field order at rtc_save() in rtc.c) for a
+ * snapshot. The guest's time is saved as its offset from the host's UTC
+ * clock, so a restored clock has moved on by the time that passed on the
+ * host. Returns 0 or o->err. */
+int rtc_save(const struct rtc *rt, struct snap_out *o);
+/* Loads what rtc_save() wrote into an initialized rt, only if all of it is
+ * valid and in[] holds nothing more (the RTC raises no interrupt: no line to
+ * drive). Returns 0, or -EINVAL with rt unchanged and the reason in in->why. */
+int rtc_load(struct rtc *rt, struct snap_in *in);
 
 #endif
