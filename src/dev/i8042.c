@@ -74,9 +74,14 @@ static u8 i8042_translate(u8 v)
 	return v == 0x83 ? 0x41 : v;
 }
 
+static bool i8042_irq_wanted(const struct i8042_regs *r)
+{
+	return (r->status & STS_OBF) && (r->ram[0] & CTR_KBDINT);
+}
+
 static void i8042_update_irq(struct i8042 *c)
 {
-	bool level = (c->r.status & STS_OBF) && (c->r.ram[0] & CTR_KBDINT);
+	bool level = i8042_irq_wanted(&c->r);
 
 	if (level == c->r.irq_level)
 		return;
@@ -264,13 +269,18 @@ static void i8042_set_ctr(struct i8042 *c, u8 v)
 	i8042_fill(c);
 }
 
+static bool i8042_cmd_takes_data(u8 cmd)
+{
+	return (cmd >= 0x60 && cmd <= 0x7F) || (cmd >= 0xD1 && cmd <= 0xD4);
+}
+
 static void i8042_command(struct i8042 *c, u8 cmd)
 {
 	if (cmd >= 0x20 && cmd <= 0x3F) {
 		i8042_reply(c, c->r.ram[cmd - 0x20]);
 		return;
 	}
-	if ((cmd >= 0x60 && cmd <= 0x7F) || (cmd >= 0xD1 && cmd <= 0xD4)) {
+	if (i8042_cmd_takes_data(cmd)) {
 		c->r.pending_cmd = cmd;
 		return;
 	}
@@ -565,4 +575,105 @@ void i8042_detach(struct i8042 *c)
 	event_loop_remove(c->loop, c->req_fd);
 	close(c->req_fd);
 	c->attached = false;
+}
+
+/*
+ * Snapshot form, in this order: the controller's 32 RAM bytes (the command
+ * byte first); the output buffer, the kept status bits (OBF, system flag,
+ * command/data, timeout), the output port, the command waiting for its data
+ * byte (0: none), the answer waiting for the output buffer (u8 each); answer
+ * waiting, translation saw a break prefix (bool each); then the keyboard: its
+ * queue's length (u8) and bytes, oldest first; the command waiting for a
+ * parameter (0: none), the last byte sent, the scan code set, the LEDs (u8
+ * each); scanning, driven (bool each). The interrupt level follows from
+ * these and is not saved.
+ */
+int i8042_save(const struct i8042 *c, struct snap_out *o)
+{
+	const struct i8042_regs *r = &c->r;
+	const struct i8042_kbd *k = &r->kbd;
+
+	snap_put_bytes(o, r->ram, sizeof(r->ram));
+	snap_put_u8(o, r->out);
+	snap_put_u8(o, r->status);
+	snap_put_u8(o, r->outport);
+	snap_put_u8(o, r->pending_cmd);
+	snap_put_u8(o, r->reply);
+	snap_put_bool(o, r->has_reply);
+	snap_put_bool(o, r->xlate_break);
+	snap_put_u8(o, k->len);
+	for (unsigned i = 0; i < k->len; i++)
+		snap_put_u8(o, k->queue[(k->head + i) % I8042_KBD_QUEUE]);
+	snap_put_u8(o, k->pending);
+	snap_put_u8(o, k->last);
+	snap_put_u8(o, k->set);
+	snap_put_u8(o, k->leds);
+	snap_put_bool(o, k->scanning);
+	snap_put_bool(o, k->driven);
+	return o->err;
+}
+
+static bool kbd_cmd_takes_param(u8 cmd)
+{
+	return cmd == KBD_SET_LEDS || cmd == KBD_SCAN_SET || cmd == KBD_TYPEMATIC ||
+	       (cmd >= 0xFB && cmd <= 0xFD);
+}
+
+/* Values and combinations the controller's own steps never leave. */
+static void i8042_check(const struct i8042_regs *r, struct snap_in *in)
+{
+	const struct i8042_kbd *k = &r->kbd;
+	bool obf = r->status & STS_OBF;
+
+	if (r->status & ~(STS_OBF | STS_SYS | STS_CMD | STS_TIMEOUT))
+		snap_reject(in, "i8042: status 0x%02x sets bits the controller computes",
+			    r->status);
+	if (r->pending_cmd && !i8042_cmd_takes_data(r->pending_cmd))
+		snap_reject(in, "i8042: pending command 0x%02x takes no data byte", r->pending_cmd);
+	/* An answer or a key waits only behind an unread output buffer. */
+	if (!obf && (r->has_reply || (k->len && !(r->ram[0] & CTR_KBDDIS))))
+		snap_reject(in, "i8042: output buffer empty while bytes wait for it");
+	if (r->xlate_break && !(r->ram[0] & CTR_XLATE))
+		snap_reject(in, "i8042: break prefix pending with translation off");
+	if (k->pending && !kbd_cmd_takes_param(k->pending))
+		snap_reject(in, "i8042: keyboard command 0x%02x takes no parameter", k->pending);
+	if (k->set < 1 || k->set > 3)
+		snap_reject(in, "i8042: keyboard scan code set %u is not 1-3", k->set);
+	if (k->leds > 7)
+		snap_reject(in, "i8042: keyboard LEDs 0x%02x are more than 7", k->leds);
+}
+
+int i8042_load(struct i8042 *c, struct snap_in *in)
+{
+	struct i8042_regs r = {0};
+	struct i8042_kbd *k = &r.kbd;
+
+	snap_get_bytes(in, r.ram, sizeof(r.ram));
+	r.out = snap_get_u8(in);
+	r.status = snap_get_u8(in);
+	r.outport = snap_get_u8(in);
+	r.pending_cmd = snap_get_u8(in);
+	r.reply = snap_get_u8(in);
+	r.has_reply = dev_get_flag(in, "i8042: answer waiting");
+	r.xlate_break = dev_get_flag(in, "i8042: break prefix");
+	k->len = snap_get_u8(in);
+	if (k->len > I8042_KBD_QUEUE)
+		snap_reject(in, "i8042: keyboard queue length %u is more than %u", k->len,
+			    I8042_KBD_QUEUE);
+	else
+		snap_get_bytes(in, k->queue, k->len);
+	k->pending = snap_get_u8(in);
+	k->last = snap_get_u8(in);
+	k->set = snap_get_u8(in);
+	k->leds = snap_get_u8(in);
+	k->scanning = dev_get_flag(in, "i8042: keyboard scanning");
+	k->driven = dev_get_flag(in, "i8042: keyboard driven");
+	i8042_check(&r, in);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	c->r = r;
+	/* Whatever the line was, the interrupt controller now hears this. */
+	c->r.irq_level = i8042_irq_wanted(&c->r);
+	irq_set_level(c->irq, GSI_I8042_KBD, c->r.irq_level);
+	return 0;
 }

@@ -131,4 +131,13 @@ int i8042_send_ctrl_alt_del(struct i8042 *c);
  * when c is not attached to a loop. */
 int i8042_request_ctrl_alt_del(struct i8042 *c);
 
+/* The guest-visible state of the controller and its keyboard (field order
+ * at i8042_save() in i8042.c) for a snapshot. Returns 0 or o->err. */
+int i8042_save(const struct i8042 *c, struct snap_out *o);
+/* Loads what i8042_save() wrote into an initialized c, only if all of it is
+ * valid and in[] holds nothing more; then drives the keyboard interrupt line
+ * to the loaded state. Returns 0, or -EINVAL with c unchanged and the reason
+ * in in->why. */
+int i8042_load(struct i8042 *c, struct snap_in *in);
+
 #endif
