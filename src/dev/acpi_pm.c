@@ -1,6 +1,8 @@
 /* ACPI sleep control/status and reset registers (ACPI 6.4 4.8.3.6-4.8.3.7). */
 #include "dev/acpi_pm.h"
 
+#include <errno.h>
+
 #include "popek/layout.h"
 #include "popek/log.h"
 
@@ -73,4 +75,24 @@ int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, const struct dev_stop *sto
 	pm->warned_sleep = false;
 	pm->stop = *stop;
 	return bus_register(pio, PORT_ACPI_SLEEP_CTL, ACPI_PM_NR_PORTS, &acpi_pm_ops, pm);
+}
+
+/* Snapshot form: the sleep status register (u8). Whether the unsupported
+ * sleep type was logged is the host's business and not saved. */
+int acpi_pm_save(const struct acpi_pm *pm, struct snap_out *o)
+{
+	snap_put_u8(o, pm->sleep_sts);
+	return o->err;
+}
+
+int acpi_pm_load(struct acpi_pm *pm, struct snap_in *in)
+{
+	u8 sts = snap_get_u8(in);
+
+	if (sts & ~WAK_STS)
+		snap_reject(in, "acpi_pm: sleep status 0x%02x sets bits other than WAK_STS", sts);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	pm->sleep_sts = sts;
+	return 0;
 }

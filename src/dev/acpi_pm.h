@@ -31,4 +31,12 @@ struct acpi_pm {
 
 int acpi_pm_init(struct acpi_pm *pm, struct bus *pio, const struct dev_stop *stop);
 
+/* The guest-visible state (field order at acpi_pm_save() in acpi_pm.c) for a
+ * snapshot. Returns 0 or o->err. */
+int acpi_pm_save(const struct acpi_pm *pm, struct snap_out *o);
+/* Loads what acpi_pm_save() wrote, only if it is valid and in[] holds nothing
+ * more (no interrupt line). Returns 0, or -EINVAL with pm unchanged and the
+ * reason in in->why. */
+int acpi_pm_load(struct acpi_pm *pm, struct snap_in *in);
+
 #endif

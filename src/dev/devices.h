@@ -12,6 +12,13 @@
 #include "dev/testdev.h"
 #include "dev/uart.h"
 
+/*
+ * Snapshots (issue 12): uart, rtc, i8042, fw_cfg, acpi_pm and testdev each
+ * have X_save()/X_load() for their guest-visible state. debug_exit and
+ * console have none to save: debug_exit only turns a write into a stop
+ * request, and console is the host side of uart0 (its fds, escape state
+ * and whether it watches stdin are rebuilt with the machine).
+ */
 struct machine_devices {
 	struct uart uart0;            /* COM1: PORT_UART0, GSI_UART0 */
 	struct console console;       /* stdin -> uart0; uart0 -> stdout */

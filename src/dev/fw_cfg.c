@@ -2,6 +2,7 @@
  * (QEMU docs/specs/fw_cfg.rst). */
 #include "dev/fw_cfg.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "popek/layout.h"
@@ -73,4 +74,31 @@ int fw_cfg_init(struct fw_cfg *fc, struct bus *pio, u64 ram_size, unsigned nr_cp
 	fw_cfg_set(&it[4], FW_CFG_MAX_CPUS, nr_cpus, 2);
 	fw_cfg_set(&it[5], FW_CFG_FILE_DIR, 0, 4); /* big-endian 0: no files */
 	return bus_register(pio, PORT_FW_CFG, 2, &fw_cfg_ops, fc);
+}
+
+/* Snapshot form, in this order: the selector (u16), the offset in the
+ * selected item (u32). */
+int fw_cfg_save(const struct fw_cfg *fc, struct snap_out *o)
+{
+	snap_put_u16(o, fc->selector);
+	snap_put_u32(o, fc->offset);
+	return o->err;
+}
+
+int fw_cfg_load(struct fw_cfg *fc, struct snap_in *in)
+{
+	u16 selector = snap_get_u16(in);
+	u32 offset = snap_get_u32(in);
+	const struct fw_cfg_item *it = fw_cfg_find(fc, selector);
+	u32 len = it ? it->len : 0;
+
+	/* Reads stop at the item's end; an unknown item's offset stays 0. */
+	if (offset > len)
+		snap_reject(in, "fw_cfg: offset %u is past the end (%u) of item 0x%04x", offset,
+			    len, selector);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	fc->selector = selector;
+	fc->offset = offset;
+	return 0;
 }

@@ -4,6 +4,7 @@
 #define POPEK_FW_CFG_H
 
 #include "core/bus.h"
+#include "core/snap_codec.h"
 
 /*
  * Ports (QEMU docs/specs/fw_cfg.rst, "Selector Register", "Data Register"):
@@ -43,5 +44,14 @@ struct fw_cfg {
 
 /* Fills the items and claims PORT_FW_CFG..+1. Returns 0 or -errno. */
 int fw_cfg_init(struct fw_cfg *fc, struct bus *pio, u64 ram_size, unsigned nr_cpus);
+
+/* The guest-visible state (field order at fw_cfg_save() in fw_cfg.c) for a
+ * snapshot: the selector and offset, not the items, which the machine being
+ * restored rebuilds from its configuration. Returns 0 or o->err. */
+int fw_cfg_save(const struct fw_cfg *fc, struct snap_out *o);
+/* Loads what fw_cfg_save() wrote into an initialized fc, only if the offset
+ * lies within fc's selected item and in[] holds nothing more. Returns 0, or
+ * -EINVAL with fc unchanged and the reason in in->why. */
+int fw_cfg_load(struct fw_cfg *fc, struct snap_in *in);
 
 #endif

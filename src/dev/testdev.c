@@ -1,8 +1,10 @@
 /* The guest-program test device (register map in testdev.h). */
 #include "dev/testdev.h"
 
+#include <errno.h>
 #include <string.h>
 
+#include "dev/dev.h"
 #include "popek/layout.h"
 
 static u8 testdev_port_byte(const struct testdev *td, unsigned off)
@@ -105,4 +107,30 @@ int testdev_init(struct testdev *td, struct bus *pio, struct bus *mmio, struct i
 		err = bus_register(mmio, LAYOUT_TESTDEV_MMIO, LAYOUT_TESTDEV_SIZE,
 				   &testdev_mmio_ops, td);
 	return err;
+}
+
+/* Snapshot form, in this order: the port scratch register (u32), the 256
+ * MMIO scratch bytes, the MMIO access count (u64), LEVEL (bool). */
+int testdev_save(const struct testdev *td, struct snap_out *o)
+{
+	snap_put_u32(o, td->r.port_scratch);
+	snap_put_bytes(o, td->r.mem, sizeof(td->r.mem));
+	snap_put_u64(o, td->r.count);
+	snap_put_bool(o, td->r.level);
+	return o->err;
+}
+
+int testdev_load(struct testdev *td, struct snap_in *in)
+{
+	struct testdev_regs r;
+
+	r.port_scratch = snap_get_u32(in);
+	snap_get_bytes(in, r.mem, sizeof(r.mem));
+	r.count = snap_get_u64(in);
+	r.level = dev_get_flag(in, "testdev: LEVEL");
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	td->r = r;
+	irq_set_level(td->irq, td->gsi, td->r.level);
+	return 0;
 }

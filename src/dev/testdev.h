@@ -6,6 +6,7 @@
 
 #include "core/bus.h"
 #include "core/irq.h"
+#include "core/snap_codec.h"
 
 /*
  * Register map (all little endian).
@@ -67,5 +68,13 @@ struct testdev {
 /* Resets td and claims the ports on pio and the window on mmio. */
 int testdev_init(struct testdev *td, struct bus *pio, struct bus *mmio, struct irq_router *irq,
 		 unsigned gsi);
+
+/* The guest-visible state (field order at testdev_save() in testdev.c) for a
+ * snapshot. Returns 0 or o->err. */
+int testdev_save(const struct testdev *td, struct snap_out *o);
+/* Loads what testdev_save() wrote, only if it is valid and in[] holds nothing
+ * more; then drives GSI_TESTDEV to the loaded LEVEL. Returns 0, or -EINVAL
+ * with td unchanged and the reason in in->why. */
+int testdev_load(struct testdev *td, struct snap_in *in);
 
 #endif
