@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 #include "popek/clock.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
@@ -105,6 +106,54 @@ static void balloon_reset(void *opaque)
 	b->actual = 0; /* a new driver starts with an empty balloon */
 }
 
+/* Saved state: u32 num_pages, u32 actual (5.5.4), bool the driver's
+ * statistics buffer is held, u16 its head, u32 which statistics the guest
+ * reported (bit per tag) and u64 each of the BALLOON_NR_STATS values. The
+ * held buffer stays held: the driver waits for the request it stands for. */
+static int balloon_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_balloon *b = opaque;
+
+	snap_put_u32(o, b->num_pages);
+	snap_put_u32(o, b->actual);
+	snap_put_bool(o, b->stats_held);
+	snap_put_u16(o, b->stats_head);
+	snap_put_u32(o, b->stats.valid);
+	for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
+		snap_put_u64(o, b->stats.val[i]);
+	return 0;
+}
+
+static int balloon_load(void *opaque, struct snap_in *in)
+{
+	struct virtio_balloon *b = opaque;
+	u64 pages_max = b->m->mem.ram_size / BALLOON_PAGE, val[BALLOON_NR_STATS];
+	u32 num_pages = snap_get_u32(in), actual = snap_get_u32(in), valid;
+	bool held = snap_get_bool(in);
+	u16 head = snap_get_u16(in);
+
+	valid = snap_get_u32(in);
+	for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
+		val[i] = snap_get_u64(in);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	if (num_pages > pages_max)
+		return snap_reject(in, "target of %u pages is more than the guest's %llu",
+				   num_pages, (unsigned long long)pages_max);
+	if (held && head >= BALLOON_QUEUE_MAX)
+		return snap_reject(in, "statistics buffer %u is out of range", head);
+	if (valid >> BALLOON_NR_STATS)
+		return snap_reject(in, "statistics mask %#x has unknown tags", valid);
+	b->num_pages = num_pages;
+	b->actual = actual;
+	b->stats_held = held;
+	b->stats_head = head;
+	b->stats.valid = valid;
+	memcpy(b->stats.val, val, sizeof(val));
+	b->stats.updated_ms = valid ? clock_now_ms() : 0; /* as of the snapshot */
+	return 0;
+}
+
 static const struct virtio_dev_ops balloon_ops = {
     .name = "balloon",
     .device_id = VIRTIO_ID_BALLOON,
@@ -117,6 +166,8 @@ static const struct virtio_dev_ops balloon_ops = {
     .activate = balloon_activate,
     .notify = balloon_notify,
     .reset = balloon_reset,
+    .save = balloon_save,
+    .load = balloon_load,
 };
 
 /* ---- queues (loop thread, device lock held) ------------------------------ */
@@ -278,7 +329,7 @@ void virtio_balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *ou
 	*out = b->stats;
 	out->target_bytes = (u64)b->num_pages * BALLOON_PAGE;
 	out->actual_bytes = (u64)b->actual * BALLOON_PAGE;
-	if (b->active && b->stats_held) {
+	if (b->active && b->stats_held && !virtio_mmio_quiesced(b->vm)) {
 		/* Using the buffer is the request for new statistics (5.5.6.3). */
 		virtq_push(virtio_mmio_queue(b->vm, BALLOON_STATSQ), virtio_mmio_mem(b->vm),
 			   b->stats_head, 0);

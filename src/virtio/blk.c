@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 #include "popek/log.h"
 #include "virtio/virtio.h"
 
@@ -283,6 +284,41 @@ static void blk_reset(void *opaque)
 		pthread_cond_wait(&b->idle, virtio_mmio_lock_ptr(b->vm));
 }
 
+/* The queue is held: the request being executed (at most one) completes
+ * into the used ring before busy drops, in the same locked stretch. A flush
+ * among them has made the writes before it durable (5.2.6.4). */
+static void blk_quiesce(void *opaque)
+{
+	struct virtio_blk *b = opaque;
+
+	while (b->busy)
+		pthread_cond_wait(&b->idle, virtio_mmio_lock_ptr(b->vm));
+}
+
+/* Saved state: u64 capacity in sectors, which the driver read from the
+ * configuration space (5.2.4); the disk itself is the user's file. */
+static int blk_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_blk *b = opaque;
+
+	snap_put_u64(o, b->env.capacity);
+	return 0;
+}
+
+static int blk_load(void *opaque, struct snap_in *in)
+{
+	struct virtio_blk *b = opaque;
+	u64 capacity = snap_get_u64(in);
+
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	if (capacity != b->env.capacity)
+		return snap_reject(in, "disk %s has %llu sectors, the saved state %llu", b->path,
+				   (unsigned long long)b->env.capacity,
+				   (unsigned long long)capacity);
+	return 0;
+}
+
 /* Serves the queue until it is empty (device lock held on entry and exit). */
 static void blk_drain(struct virtio_blk *b)
 {
@@ -378,6 +414,9 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	    .activate = blk_activate,
 	    .notify = blk_notify,
 	    .reset = blk_reset,
+	    .save = blk_save,
+	    .load = blk_load,
+	    .quiesce = blk_quiesce,
 	};
 	b->kick_fd = eventfd(0, EFD_CLOEXEC);
 	if (b->kick_fd < 0) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -28,8 +29,10 @@ struct virtio_console {
 	int in_fd, out_fd, kick_fd;
 
 	/* Under the device lock. */
-	bool active;  /* DRIVER_OK and not reset since */
-	unsigned gen; /* bumped by every reset */
+	bool active;         /* DRIVER_OK and not reset since */
+	unsigned gen;        /* bumped by every reset */
+	bool busy;           /* a transmitted chain is being written out unlocked */
+	pthread_cond_t idle; /* signalled when busy drops */
 
 	/* Loop thread only. */
 	bool pollable, watching, eof, escapes, esc_pending, out_broken;
@@ -91,6 +94,16 @@ static void console_reset(void *opaque)
 	c->gen++;
 }
 
+/* The queues are held: the chain being written out (at most one) is pushed
+ * before busy drops, in the same locked stretch. */
+static void console_quiesce(void *opaque)
+{
+	struct virtio_console *c = opaque;
+
+	while (c->busy)
+		pthread_cond_wait(&c->idle, virtio_mmio_lock_ptr(c->vm));
+}
+
 static const struct virtio_dev_ops console_ops = {
     .name = "console",
     .device_id = VIRTIO_ID_CONSOLE,
@@ -103,6 +116,7 @@ static const struct virtio_dev_ops console_ops = {
     .activate = console_activate,
     .notify = console_notify,
     .reset = console_reset,
+    .quiesce = console_quiesce,
 };
 
 /* ---- guest output (loop thread) ------------------------------------------ */
@@ -160,11 +174,14 @@ static void console_tx(struct virtio_console *c)
 			if (r < 0)
 				virtio_mmio_needs_reset(c->vm, why);
 		}
+		c->busy = r > 0;
 		virtio_mmio_unlock(c->vm);
 		if (r <= 0)
 			return;
 		console_write(c, c->elem.out, c->elem.nr_out);
 		virtio_mmio_lock(c->vm);
+		c->busy = false;
+		pthread_cond_broadcast(&c->idle);
 		if (c->active && c->gen == gen) {
 			virtq_push(virtio_mmio_queue(c->vm, CONSOLE_TXQ), mem, c->elem.head, 0);
 			virtio_mmio_signal_used(c->vm, CONSOLE_TXQ);
@@ -343,6 +360,7 @@ int virtio_console_create(struct machine *m, int in_fd, int out_fd, struct virti
 		return -ENOMEM;
 	c->m = m;
 	c->loop = &m->loop;
+	pthread_cond_init(&c->idle, NULL);
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	c->eof = in_fd < 0;
@@ -351,6 +369,7 @@ int virtio_console_create(struct machine *m, int in_fd, int out_fd, struct virti
 	if (c->kick_fd < 0) {
 		err = -errno;
 		log_error("virtio-console: cannot create an eventfd: %s", strerror(-err));
+		pthread_cond_destroy(&c->idle);
 		free(c);
 		return err;
 	}
@@ -393,5 +412,6 @@ void virtio_console_destroy(struct virtio_console *c)
 	}
 	if (c->vm)
 		virtio_mmio_destroy(c->vm);
+	pthread_cond_destroy(&c->idle);
 	free(c);
 }

@@ -13,6 +13,7 @@
 #include "virtio/net.h"
 #include "virtio/balloon.h"
 #include "virtio/console.h"
+#include "virtio/virtio.h"
 #include "virtio/vsock.h"
 
 typedef void virtio_destroy_fn(void *dev);
@@ -128,6 +129,22 @@ int virtio_devices_create(struct machine *m)
 fail:
 	virtio_devices_destroy(m);
 	return err;
+}
+
+/* Every slot, whoever made its device (tests make them one by one). */
+int virtio_devices_quiesce(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nr_virtio_slots; i++)
+		if (m->virtio_slots[i].dev)
+			virtio_mmio_quiesce(m->virtio_slots[i].dev);
+	return 0;
+}
+
+void virtio_devices_unquiesce(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nr_virtio_slots; i++)
+		if (m->virtio_slots[i].dev)
+			virtio_mmio_unquiesce(m->virtio_slots[i].dev);
 }
 
 struct virtio_balloon *virtio_devices_balloon(struct machine *m)

@@ -11,6 +11,14 @@ struct machine;
 int virtio_devices_create(struct machine *m);
 void virtio_devices_destroy(struct machine *m);
 
+/* For a snapshot, with the vCPUs paused: returns once no device has a
+ * request popped but not yet pushed (each completes what it has in flight
+ * into the used ring and raises the interrupt owed), and no device pops new
+ * ones (host input such as network frames and console bytes waits) until
+ * virtio_devices_unquiesce(). Returns 0. See virtio_mmio_quiesce(). */
+int virtio_devices_quiesce(struct machine *m);
+void virtio_devices_unquiesce(struct machine *m);
+
 /* The machine's virtio-balloon, or NULL without --balloon. */
 struct virtio_balloon *virtio_devices_balloon(struct machine *m);
 

@@ -10,6 +10,7 @@
 #include "core/fastpath.h"
 #include "core/machine.h"
 #include "popek/log.h"
+#include "virtio/mmio_priv.h"
 
 /* Register offsets (virtio 1.2 section 4.2.2, table "MMIO Device Register Layout"). */
 #define REG_MAGIC               0x000
@@ -44,13 +45,6 @@
 #define VIRTIO_MMIO_VERSION 2
 #define VIRTIO_MMIO_VENDOR  0x4b504f50 /* "POPK" */
 
-#define VIRTIO_INT_USED   1 /* InterruptStatus bit 0: used buffer notification */
-#define VIRTIO_INT_CONFIG 2 /* bit 1: configuration change */
-
-#define STATUS_DRIVER_BITS                                                                         \
-	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |            \
-	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
-
 /* One-time warnings about driver mistakes that do not break the device. */
 enum {
 	WARN_ACCESS_SIZE = 1 << 0,
@@ -62,39 +56,7 @@ enum {
 	WARN_UNKNOWN_REG = 1 << 6,
 };
 
-struct virtio_mmio {
-	struct machine *m;
-	const struct virtio_dev_ops *ops;
-	void *opaque;
-	unsigned slot;
-	u64 base;
-	u32 gsi;
-
-	u64 offered;         /* device features | transport features */
-	u64 driver_features; /* DriverFeatures as written */
-	bool features_bad;   /* a bit above 63 was written */
-	u32 dev_features_sel, drv_features_sel, queue_sel, shm_sel;
-	u32 status;
-	u32 isr;   /* InterruptStatus */
-	bool line; /* current level of the GSI */
-	u32 config_gen;
-	bool broken; /* DEVICE_NEEDS_RESET until the driver resets */
-	u32 warned;
-	u32 queue_ready[VIRTIO_MAX_QUEUES]; /* QueueReady as the driver sees it */
-	struct virtq q[VIRTIO_MAX_QUEUES];
-	/* Counters of queues since reset (q[] keeps the current ones). */
-	struct virtio_dev_stats stats;
-
-	/* QueueNotify writes of each queue's index that the engine turns into
-	 * eventfd signals (KVM's ioeventfd); fd -1: they arrive as MMIO writes. */
-	struct mmio_notify_fd {
-		struct virtio_mmio *vm;
-		unsigned q;
-		int fd;
-	} notify_fd[VIRTIO_MAX_QUEUES];
-};
-
-static void mmio_update_line(struct virtio_mmio *vm)
+void mmio_update_line(struct virtio_mmio *vm)
 {
 	bool level = vm->isr != 0;
 
@@ -178,6 +140,9 @@ static void mmio_reset(struct virtio_mmio *vm)
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		mmio_stats_add(&vm->stats, &vm->q[i]);
 	memset(vm->q, 0, sizeof(vm->q));
+	memset(vm->used_signalled, 0, sizeof(vm->used_signalled));
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vm->q[i].held = vm->held;
 	mmio_update_line(vm);
 }
 
@@ -187,7 +152,7 @@ static struct virtq *mmio_cur_queue(struct virtio_mmio *vm)
 }
 
 /* Negotiated transport features that the queue code honours. */
-static void mmio_queue_features(struct virtio_mmio *vm, struct virtq *q)
+void mmio_queue_features(struct virtio_mmio *vm, struct virtq *q)
 {
 	q->event_idx = vm->driver_features >> VIRTIO_F_EVENT_IDX & 1;
 	q->indirect = vm->driver_features >> VIRTIO_F_INDIRECT_DESC & 1;
@@ -270,6 +235,7 @@ static void mmio_write_queue_ready(struct virtio_mmio *vm, struct virtq *q, u32 
 	}
 	vm->queue_ready[idx] = 1;
 	q->last_avail = q->used_idx = 0;
+	vm->used_signalled[idx] = 0;
 	q->signalled_used = 0;
 	q->signalled_valid = false;
 	q->notify_off = false;
@@ -603,6 +569,7 @@ void virtio_mmio_signal_used(struct virtio_mmio *vm, unsigned q)
 {
 	if (q >= vm->ops->nr_queues || vm->broken)
 		return;
+	vm->used_signalled[q] = vm->q[q].used_idx;
 	if (!virtq_should_notify(&vm->q[q], &vm->m->mem))
 		return;
 	vm->isr |= VIRTIO_INT_USED;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 #include "host/slirp.h"
 #include "host/tap.h"
 #include "popek/log.h"
@@ -420,6 +421,36 @@ static void net_reset(void *opaque)
 	n->features = 0;
 }
 
+/* Saved state: the configuration the driver reads (5.1.4), 6 bytes of MAC
+ * and u16 status. The MAC is the guest's from then on, whatever --net says.
+ * Frames waiting for the guest are host state and not saved. */
+static int net_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_net *n = opaque;
+
+	snap_put_bytes(o, n->config, 6);
+	snap_put_u16(o, (u16)(n->config[6] | n->config[7] << 8));
+	return 0;
+}
+
+static int net_load(void *opaque, struct snap_in *in)
+{
+	struct virtio_net *n = opaque;
+	u8 mac[6];
+	u16 status;
+
+	snap_get_bytes(in, mac, sizeof(mac));
+	status = snap_get_u16(in);
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	if (status & ~VIRTIO_NET_S_LINK_UP)
+		return snap_reject(in, "link status %#x has unknown bits", status);
+	memcpy(n->config, mac, sizeof(mac));
+	n->config[6] = (u8)status;
+	n->config[7] = (u8)(status >> 8);
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
     .name = "net",
     .device_id = VIRTIO_ID_NET,
@@ -433,6 +464,8 @@ static const struct virtio_dev_ops net_ops = {
     .activate = net_activate,
     .notify = net_notify,
     .reset = net_reset,
+    .save = net_save,
+    .load = net_load,
 };
 
 /* ---- creation ----------------------------------------------------------- */

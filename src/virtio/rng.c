@@ -64,6 +64,16 @@ static void rng_reset(void *opaque)
 		pthread_cond_wait(&r->idle, virtio_mmio_lock_ptr(r->vm));
 }
 
+/* The queue is held: the fill in progress (at most one) is pushed before
+ * busy drops, in the same locked stretch. */
+static void rng_quiesce(void *opaque)
+{
+	struct virtio_rng *r = opaque;
+
+	while (r->busy)
+		pthread_cond_wait(&r->idle, virtio_mmio_lock_ptr(r->vm));
+}
+
 static const struct virtio_dev_ops rng_ops = {
     .name = "rng",
     .device_id = VIRTIO_ID_RNG,
@@ -72,6 +82,7 @@ static const struct virtio_dev_ops rng_ops = {
     .activate = rng_activate,
     .notify = rng_notify,
     .reset = rng_reset,
+    .quiesce = rng_quiesce,
 };
 
 /* Fills up to VIRTIO_RNG_MAX_FILL bytes of e's writable buffers; returns the

@@ -24,6 +24,8 @@
 #include "virtio/virtqueue.h"
 
 struct machine;
+struct snap_in;
+struct snap_out;
 struct virtio_mmio;
 
 #define VIRTIO_MAX_QUEUES 8
@@ -60,6 +62,20 @@ struct virtio_dev_ops {
 	void (*notify)(void *opaque, unsigned q);
 	/* Device reset (status 0 or NEEDS_RESET recovery): stop using queues. */
 	void (*reset)(void *opaque);
+	/* Snapshots, for a device with guest-visible state beyond the transport
+	 * (both optional). save appends the device's fields with snap_put_*.
+	 * load reads them from in, which holds exactly what save wrote; it
+	 * checks every value and applies them only when all are acceptable and
+	 * nothing is left over (snap_in_end), else returns -EINVAL with the
+	 * reason in in and changes nothing. load runs on a device in its reset
+	 * state, before the transport applies its own state and activates it. */
+	int (*save)(void *opaque, struct snap_out *o);
+	int (*load)(void *opaque, struct snap_in *in);
+	/* The transport holds the queues (virtq_pop pops nothing): return once
+	 * every chain the device popped is pushed. May wait on a condition
+	 * variable that uses the device lock. NULL: the device never drops the
+	 * lock between a pop and its push. */
+	void (*quiesce)(void *opaque);
 };
 
 /* Creates a virtio-mmio device in the next free slot (base and GSI from
@@ -90,6 +106,26 @@ const char *virtio_mmio_name(const struct virtio_mmio *vm);
  * (len bytes, NUL-terminated), for guests without ACPI whose kernel has
  * VIRTIO_MMIO_CMDLINE_DEVICES. Returns the length appended or -ENOSPC. */
 int virtio_mmio_cmdline(struct machine *m, char *buf, size_t len);
+
+/* Snapshots. virtio_mmio_quiesce: with the vCPUs paused, holds every queue
+ * (no new chain is popped, so host input waits too), waits for the device's
+ * requests in flight to be completed into the used rings, and raises the
+ * interrupts those completions call for; virtio_mmio_unquiesce lets the
+ * device look at its queues again. virtio_mmio_save appends the transport's
+ * state and then the device's (ops->save) to o, after quiesce. virtio_mmio_load
+ * reads what save wrote, the whole of in, into a device that is still in its
+ * reset state: every value is checked (against this device's features,
+ * queue limits and guest RAM) and nothing changes unless all are acceptable;
+ * then the interrupt line follows InterruptStatus and a DRIVER_OK device is
+ * activated. Returns 0 or -EINVAL (-EBUSY: the device is in use) with the
+ * reason, naming the device, in in->why. All take the device lock. */
+void virtio_mmio_quiesce(struct virtio_mmio *vm);
+void virtio_mmio_unquiesce(struct virtio_mmio *vm);
+int virtio_mmio_save(struct virtio_mmio *vm, struct snap_out *o);
+int virtio_mmio_load(struct virtio_mmio *vm, struct snap_in *in);
+/* Whether the device is quiesced (device lock held): host-initiated pushes
+ * (the balloon's statistics request) wait. */
+bool virtio_mmio_quiesced(const struct virtio_mmio *vm);
 
 /* The device's queue q (valid after activate). */
 struct virtq *virtio_mmio_queue(struct virtio_mmio *vm, unsigned q);

@@ -174,7 +174,7 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
 	struct vring_used *used = NULL;
 	u16 avail_idx, pending, head;
 
-	if (!q->ready || !q->size)
+	if (!q->ready || !q->size || q->held)
 		return 0;
 	avail = virtq_avail(q, mem);
 	if (!avail)

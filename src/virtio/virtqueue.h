@@ -9,8 +9,9 @@
  * EVENT_IDX, virtq_pop() itself publishes avail_event when the ring is empty
  * (unless notifications are off), so a device that just pops until 0 never
  * misses a notification. A queue that is not ready pops nothing and refuses
- * pushes (-EINVAL). Callers serialize all calls on one queue (the transport's
- * queues: hold the machine's device lock, see virtio.h). */
+ * pushes (-EINVAL); a held queue pops nothing either. Callers serialize all
+ * calls on one queue (the transport's queues: hold the machine's device lock,
+ * see virtio.h). */
 #ifndef POPEK_VIRTQUEUE_H
 #define POPEK_VIRTQUEUE_H
 
@@ -33,6 +34,9 @@ struct virtq {
 	u16 signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_valid;
 	bool notify_off; /* virtq_set_notify(false) in force */
+	/* Held for a snapshot (virtio_mmio_quiesce): virtq_pop pops nothing and
+	 * writes nothing to the rings, pushes still complete what was popped. */
+	bool held;
 	/* What went through this queue since it was configured, for metrics:
 	 * chains popped, bytes the driver gave the device (readable segments)
 	 * and bytes the device wrote back (virtq_push's len). */

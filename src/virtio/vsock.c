@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 #include "popek/log.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock_priv.h"
@@ -25,8 +26,9 @@ struct virtio_vsock {
 	_Atomic bool quit;
 
 	/* Under the device lock. */
-	bool active;  /* DRIVER_OK and not reset since */
-	unsigned gen; /* bumped by every reset */
+	bool active;      /* DRIVER_OK and not reset since */
+	unsigned gen;     /* bumped by every reset */
+	bool reset_event; /* a transport-reset event is owed to the driver */
 
 	/* vsock thread only. */
 	unsigned seen_gen;
@@ -65,7 +67,7 @@ static void vsock_notify(void *opaque, unsigned q)
 {
 	struct virtio_vsock *v = opaque;
 
-	(void)q; /* the thread looks at RX and TX; the event queue is never used */
+	(void)q; /* the thread looks at every queue */
 	vsock_core_kick(&v->core);
 }
 
@@ -74,8 +76,36 @@ static void vsock_reset(void *opaque)
 	struct virtio_vsock *v = opaque;
 
 	v->active = false;
+	v->reset_event = false; /* a new driver starts without connections */
 	v->gen++;
 	vsock_core_kick(&v->core);
+}
+
+/* Saved state: u64 guest CID (5.10.4). Connections are not saved: on load
+ * the driver gets the transport-reset event (5.10.6.7), as from Firecracker,
+ * and its sockets see the connections reset. */
+static int vsock_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_vsock *v = opaque;
+
+	snap_put_u64(o, v->core.guest_cid);
+	return 0;
+}
+
+static int vsock_load(void *opaque, struct snap_in *in)
+{
+	struct virtio_vsock *v = opaque;
+	u64 cid = snap_get_u64(in);
+
+	if (snap_in_end(in) < 0)
+		return -EINVAL;
+	if (cid != v->core.guest_cid)
+		return snap_reject(in, "guest CID %llu was saved, --vsock gives %llu",
+				   (unsigned long long)cid, (unsigned long long)v->core.guest_cid);
+	v->gen++; /* the thread forgets every connection it has */
+	v->reset_event = true;
+	vsock_core_kick(&v->core);
+	return 0;
 }
 
 static const struct virtio_dev_ops vsock_ops = {
@@ -90,6 +120,8 @@ static const struct virtio_dev_ops vsock_ops = {
     .activate = vsock_activate,
     .notify = vsock_notify,
     .reset = vsock_reset,
+    .save = vsock_save,
+    .load = vsock_load,
 };
 
 /* ---- the vsock thread ---------------------------------------------------- */
@@ -159,6 +191,38 @@ static bool vsock_tx(struct virtio_vsock *v)
 	return more;
 }
 
+/* Sends the transport-reset event owed after a load, once the driver has an
+ * event buffer posted (5.10.6.7: it then rereads the CID and drops every
+ * connection). */
+static void vsock_event(struct virtio_vsock *v)
+{
+	const struct guest_mem *mem = virtio_mmio_mem(v->vm);
+	const u32 id = VSOCK_EVENT_TRANSPORT_RESET;
+	const char *why = NULL;
+	struct virtq *q;
+	int r;
+
+	virtio_mmio_lock(v->vm);
+	if (!v->reset_event || !vsock_usable(v))
+		goto out;
+	q = virtio_mmio_queue(v->vm, VSOCK_EVQ);
+	r = virtq_pop(q, mem, &v->elem, &why);
+	if (r > 0 && (v->elem.nr_out || v->elem.in_len < sizeof(id))) {
+		why = "event buffer is not a writable 4-byte buffer"; /* 5.10.6.7 */
+		r = -EINVAL;
+	}
+	if (r < 0)
+		virtio_mmio_needs_reset(v->vm, why);
+	if (r <= 0)
+		goto out;
+	iov_from_buf(v->elem.in, v->elem.nr_in, 0, &id, sizeof(id));
+	virtq_push(q, mem, v->elem.head, sizeof(id));
+	virtio_mmio_signal_used(v->vm, VSOCK_EVQ);
+	v->reset_event = false;
+out:
+	virtio_mmio_unlock(v->vm);
+}
+
 /* Fills guest receive buffers with what the connections have to say. */
 static void vsock_rx(struct virtio_vsock *v)
 {
@@ -218,6 +282,7 @@ static void *vsock_thread(void *arg)
 			vsock_core_reset(&v->core);
 			v->seen_gen = gen;
 		}
+		vsock_event(v);
 		more = vsock_tx(v);
 		vsock_rx(v);
 		vsock_core_update(&v->core);

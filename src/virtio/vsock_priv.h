@@ -42,6 +42,9 @@ enum vsock_op {
 	VSOCK_OP_CREDIT_REQUEST = 7,
 };
 
+/* struct virtio_vsock_event's id (5.10.6.7), the only event there is. */
+#define VSOCK_EVENT_TRANSPORT_RESET 0
+
 #define VSOCK_SHUTDOWN_RCV  1 /* the sender will receive no more */
 #define VSOCK_SHUTDOWN_SEND 2 /* the sender will send no more */
 
