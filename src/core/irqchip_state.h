@@ -33,7 +33,8 @@ struct x86_pit_channel_state {
 	u32 count; /* initial count N */
 	u8 mode, rw;
 	bool bcd, gate, armed, running;
-	u64 ticks;      /* clock ticks counted in this run when saved */
+	u64 ticks;      /* clock ticks counted in the current run (since the count
+			   was loaded or the gate triggered) when saved */
 	bool write_msb;
 	u8 write_lsb;
 	bool read_msb;
@@ -41,8 +42,10 @@ struct x86_pit_channel_state {
 	u8 latch_left;
 	bool status_latched;
 	u8 status;
-	bool irq_armed;
-	u64 irq_tick;   /* channel 0: tick (same count as ticks) of the next OUT rising edge */
+	bool irq_armed; /* channel 0 only: an OUT rising edge is yet to raise IRQ0 */
+	u64 irq_tick;   /* its tick, in the count of ticks: at most ticks + 65537
+			   (one count ahead); not above ticks when the edge was due
+			   but had not yet raised IRQ0 when saved */
 };
 
 struct x86_irqchip_state {
@@ -52,8 +55,15 @@ struct x86_irqchip_state {
 	u8 port61; /* system control port B bits 0-3 */
 };
 
+/* Writes st in the encoding documented in irqchip_state.c. */
 void irqchip_state_encode(const struct x86_irqchip_state *st, struct snap_out *o);
-/* 0, or -EINVAL with the reason in in->why. */
+/* Reads one encoding into *st and checks it (irqchip_state_check): 0, or
+ * -EINVAL with the reason in in->why. Bytes after it are the caller's: a
+ * payload that holds nothing else ends with snap_in_end(). */
 int irqchip_state_decode(struct snap_in *in, struct x86_irqchip_state *st);
+/* Whether st is a state real chips on a PC could be in: 0, or -EINVAL with a
+ * one-line reason in why (what decoding checks; engines' loaders call it on
+ * states that did not come through decoding). */
+int irqchip_state_check(const struct x86_irqchip_state *st, char *why, size_t why_len);
 
 #endif
