@@ -1,7 +1,5 @@
 /* The interrupt controllers' engine-neutral form (irqchip_state.h): its encoding and its checks. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 
 #include "core/irqchip_state.h"
 
@@ -13,7 +11,8 @@
  *           base, prio_add, icw_step; flags icw4_needed, single, ltim,
  *           auto_eoi, rotate_aeoi, sfnm, special_mask, read_isr, poll
  *   PIT     channels 0, 1, 2, each: u32 count, u8 mode, u8 rw, flags bcd,
- *           gate, armed, running, u64 ticks, flag write_msb, u8 write_lsb,
+ *           gate, armed, running, u64 base_ticks, u64 run_ns, flag
+ *           write_msb, u8 write_lsb,
  *           flag read_msb, u16 latch, u8 latch_left, flag status_latched,
  *           u8 status, flag irq_armed, u64 irq_tick
  *   port 0x61  u8 (bits 0-3)
@@ -62,7 +61,8 @@ static void pit_encode(const struct x86_pit_channel_state *c, struct snap_out *o
 	snap_put_bool(o, c->gate);
 	snap_put_bool(o, c->armed);
 	snap_put_bool(o, c->running);
-	snap_put_u64(o, c->ticks);
+	snap_put_u64(o, c->base_ticks);
+	snap_put_u64(o, c->run_ns);
 	snap_put_bool(o, c->write_msb);
 	snap_put_u8(o, c->write_lsb);
 	snap_put_bool(o, c->read_msb);
@@ -131,7 +131,8 @@ static void pit_decode(struct snap_in *in, struct x86_pit_channel_state *c)
 	c->gate = snap_get_bool(in);
 	c->armed = snap_get_bool(in);
 	c->running = snap_get_bool(in);
-	c->ticks = snap_get_u64(in);
+	c->base_ticks = snap_get_u64(in);
+	c->run_ns = snap_get_u64(in);
 	c->write_msb = snap_get_bool(in);
 	c->write_lsb = snap_get_u8(in);
 	c->read_msb = snap_get_bool(in);
@@ -161,20 +162,12 @@ int irqchip_state_decode(struct snap_in *in, struct x86_irqchip_state *st)
 	return 0;
 }
 
-/* ---- Checks ---------------------------------------------------------------- */
-
-static int check_fail(char *why, size_t why_len, const char *fmt, ...) PRINTF_FMT(3, 4);
-static int check_fail(char *why, size_t why_len, const char *fmt, ...)
+u64 x86_pit_ticks(const struct x86_pit_channel_state *c)
 {
-	va_list ap;
-
-	if (why_len) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
+	return c->base_ticks + (u64)((unsigned __int128)c->run_ns * X86_PIT_HZ / 1000000000ULL);
 }
+
+/* ---- Checks ---------------------------------------------------------------- */
 
 /* Redirection entry bits 17-55 are reserved (82093AA datasheet 3.2.4). */
 #define RTE_RESERVED   0x00FFFFFFFFFE0000ull
@@ -184,22 +177,22 @@ static int check_fail(char *why, size_t why_len, const char *fmt, ...)
 static int ioapic_check(const struct x86_ioapic_state *io, char *why, size_t len)
 {
 	if (io->id > 0xF)
-		return check_fail(why, len, "IOAPIC id %u is above 15", io->id);
+		return snap_fail(why, len, "IOAPIC id %u is above 15", io->id);
 	if (io->ioregsel > 0xFF)
-		return check_fail(why, len, "IOAPIC IOREGSEL 0x%x is above 0xff", io->ioregsel);
+		return snap_fail(why, len, "IOAPIC IOREGSEL 0x%x is above 0xff", io->ioregsel);
 	if (io->lines >> LAYOUT_IOAPIC_PINS)
-		return check_fail(why, len, "IOAPIC input lines 0x%x include pins above %u",
-				  io->lines, LAYOUT_IOAPIC_PINS - 1);
+		return snap_fail(why, len, "IOAPIC input lines 0x%x include pins above %u",
+				 io->lines, LAYOUT_IOAPIC_PINS - 1);
 	for (unsigned i = 0; i < LAYOUT_IOAPIC_PINS; i++) {
 		u64 rte = io->rte[i];
 
 		if (rte & RTE_RESERVED)
-			return check_fail(why, len, "IOAPIC pin %u entry 0x%llx sets reserved bits",
-					  i, (unsigned long long)rte);
+			return snap_fail(why, len, "IOAPIC pin %u entry 0x%llx sets reserved bits",
+					 i, (unsigned long long)rte);
 		/* Remote IRR is undefined for edge pins, which clear it. */
 		if ((rte & RTE_REMOTE_IRR) && !(rte & RTE_LEVEL))
-			return check_fail(why, len, "IOAPIC pin %u is edge-triggered with Remote IRR set",
-					  i);
+			return snap_fail(why, len,
+					 "IOAPIC pin %u is edge-triggered with Remote IRR set", i);
 	}
 	return 0;
 }
@@ -208,22 +201,22 @@ static int ioapic_check(const struct x86_ioapic_state *io, char *why, size_t len
 static int pic_check(const struct x86_pic_chip_state *c, const char *name, char *why, size_t len)
 {
 	if (c->icw_step != 0 && (c->icw_step < 2 || c->icw_step > 4))
-		return check_fail(why, len, "PIC %s expects ICW%u, which does not exist", name,
-				  c->icw_step);
+		return snap_fail(why, len, "PIC %s expects ICW%u, which does not exist", name,
+				 c->icw_step);
 	if (c->icw_step == 3 && c->single)
-		return check_fail(why, len, "PIC %s expects ICW3 in single mode", name);
+		return snap_fail(why, len, "PIC %s expects ICW3 in single mode", name);
 	if (c->icw_step == 4 && !c->icw4_needed)
-		return check_fail(why, len, "PIC %s expects an ICW4 that ICW1 did not ask for",
-				  name);
+		return snap_fail(why, len, "PIC %s expects an ICW4 that ICW1 did not ask for",
+				 name);
 	if (c->prio_add > 7)
-		return check_fail(why, len, "PIC %s highest priority IR%u is not an input", name,
-				  c->prio_add);
+		return snap_fail(why, len, "PIC %s highest priority IR%u is not an input", name,
+				 c->prio_add);
 	if (c->base & 7)
-		return check_fail(why, len, "PIC %s vector base 0x%02x is not a multiple of 8", name,
-				  c->base);
+		return snap_fail(why, len, "PIC %s vector base 0x%02x is not a multiple of 8", name,
+				 c->base);
 	if (c->elcr & ~c->elcr_mask)
-		return check_fail(why, len, "PIC %s ELCR 0x%02x sets bits outside its mask 0x%02x",
-				  name, c->elcr, c->elcr_mask);
+		return snap_fail(why, len, "PIC %s ELCR 0x%02x sets bits outside its mask 0x%02x",
+				 name, c->elcr, c->elcr_mask);
 	return 0;
 }
 
@@ -239,44 +232,49 @@ static bool bcd_ok(u16 v)
 static int pit_check(const struct x86_pit_channel_state *c, unsigned ch, char *why, size_t len)
 {
 	if (c->mode > 5)
-		return check_fail(why, len, "PIT channel %u mode %u does not exist", ch, c->mode);
+		return snap_fail(why, len, "PIT channel %u mode %u does not exist", ch, c->mode);
 	if (c->rw > 3)
-		return check_fail(why, len, "PIT channel %u access mode %u does not exist", ch,
-				  c->rw);
+		return snap_fail(why, len, "PIT channel %u access mode %u does not exist", ch,
+				 c->rw);
 	/* rw 0: no control word since reset; then no count was written. */
 	if (!c->rw && (c->armed || c->write_msb))
-		return check_fail(why, len, "PIT channel %u holds a count but no access mode", ch);
+		return snap_fail(why, len, "PIT channel %u holds a count but no access mode", ch);
 	if (c->count > 65536 || (c->bcd && c->count > 10000))
-		return check_fail(why, len, "PIT channel %u count %u is above %u", ch, c->count,
-				  c->bcd ? 10000 : 65536);
+		return snap_fail(why, len, "PIT channel %u count %u is above %u", ch, c->count,
+				 c->bcd ? 10000 : 65536);
 	if (c->armed && !c->count)
-		return check_fail(why, len, "PIT channel %u is armed with a count of 0", ch);
+		return snap_fail(why, len, "PIT channel %u is armed with a count of 0", ch);
 	if (c->running && !c->armed)
-		return check_fail(why, len, "PIT channel %u counts with no count written", ch);
+		return snap_fail(why, len, "PIT channel %u counts with no count written", ch);
+	if (!c->running && c->run_ns)
+		return snap_fail(why, len, "PIT channel %u is stopped in a run of %llu ns", ch,
+				 (unsigned long long)c->run_ns);
 	if (c->write_msb && c->rw != 3)
-		return check_fail(why, len, "PIT channel %u waits for an MSB in access mode %u", ch,
-				  c->rw);
+		return snap_fail(why, len, "PIT channel %u waits for an MSB in access mode %u", ch,
+				 c->rw);
 	if (c->latch_left > 2 || (c->latch_left == 2 && c->rw != 3))
-		return check_fail(why, len, "PIT channel %u has %u latched bytes in access mode %u",
-				  ch, c->latch_left, c->rw);
+		return snap_fail(why, len, "PIT channel %u has %u latched bytes in access mode %u",
+				 ch, c->latch_left, c->rw);
 	if (c->latch_left && c->bcd && !bcd_ok(c->latch))
-		return check_fail(why, len, "PIT channel %u latched 0x%04x, not BCD", ch, c->latch);
+		return snap_fail(why, len, "PIT channel %u latched 0x%04x, not BCD", ch, c->latch);
 	/* A control word clears a latched status, so a latched one was taken
 	 * under the current control word. */
 	if (c->status_latched && (((c->status >> 4) & 3) != c->rw ||
 				  ((c->status >> 1) & 7) != c->mode || (c->status & 1) != c->bcd))
-		return check_fail(why, len,
-				  "PIT channel %u latched status 0x%02x disagrees with its control word",
-				  ch, c->status);
+		return snap_fail(
+		    why, len,
+		    "PIT channel %u latched status 0x%02x disagrees with its control word", ch,
+		    c->status);
 	if (c->irq_armed && ch != 0)
-		return check_fail(why, len, "PIT channel %u has an interrupt armed", ch);
+		return snap_fail(why, len, "PIT channel %u has an interrupt armed", ch);
 	if (c->irq_armed && !c->running)
-		return check_fail(why, len, "PIT channel %u has an interrupt armed but is stopped",
-				  ch);
+		return snap_fail(why, len, "PIT channel %u has an interrupt armed but is stopped",
+				 ch);
 	/* The next edge is at most one count (mode 4: count + 1) ahead. */
-	if (c->irq_armed && c->irq_tick > c->ticks && c->irq_tick - c->ticks > 65537)
-		return check_fail(why, len, "PIT channel %u interrupt %llu clocks ahead", ch,
-				  (unsigned long long)(c->irq_tick - c->ticks));
+	if (c->irq_armed && c->irq_tick > x86_pit_ticks(c) &&
+	    c->irq_tick - x86_pit_ticks(c) > 65537)
+		return snap_fail(why, len, "PIT channel %u interrupt %llu clocks ahead", ch,
+				 (unsigned long long)(c->irq_tick - x86_pit_ticks(c)));
 	return 0;
 }
 
@@ -291,10 +289,11 @@ int irqchip_state_check(const struct x86_irqchip_state *st, char *why, size_t wh
 	if (err)
 		return err;
 	if (st->port61 > 0x0F)
-		return check_fail(why, why_len, "port 0x61 0x%02x sets bits above 3", st->port61);
+		return snap_fail(why, why_len, "port 0x61 0x%02x sets bits above 3", st->port61);
 	/* Port 0x61 bit 0 is channel 2's gate (PC/AT). */
 	if (st->pit[2].gate != (st->port61 & 1))
-		return check_fail(why, why_len, "PIT channel 2 gate %u disagrees with port 0x61 0x%02x",
-				  st->pit[2].gate, st->port61);
+		return snap_fail(why, why_len,
+				 "PIT channel 2 gate %u disagrees with port 0x61 0x%02x",
+				 st->pit[2].gate, st->port61);
 	return 0;
 }
