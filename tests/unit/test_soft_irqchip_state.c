@@ -314,6 +314,18 @@ static void test_pic_intr_low(void)
 	load(&b, &st);
 	CHECK(!soft_pic_intr(&b.r.pic));
 	CHECK_EQ(soft_lapic_pending_vector(&b.l[0]), -1);
+	/* LINT0 is told INT's level even where the PIC's own copy did not
+	 * change (here the LAPIC was reset under it). */
+	outb(&a, 0x21, 0x00);
+	soft_irq_route_set(&a.r, 3, true);
+	save_decode(&a, 0, &st);
+	outb(&b, 0x21, 0x00);
+	soft_irq_route_set(&b.r, 3, true);
+	CHECK(soft_pic_intr(&b.r.pic));
+	soft_lapic_reset(&b.l[0]);
+	CHECK_EQ(soft_lapic_pending_vector(&b.l[0]), -1);
+	load(&b, &st);
+	CHECK_EQ(soft_lapic_pending_vector(&b.l[0]), SOFT_LAPIC_EXTINT);
 	rig_destroy(&a);
 	rig_destroy(&b);
 }
