@@ -332,6 +332,22 @@ static void test_pic_intr_low(void)
 
 /* ---- PIT ------------------------------------------------------------------- */
 
+/* A rig whose IRQ0 reaches LAPIC 1 as vector 0x32 (IOAPIC pin 2). */
+static void rig_init_irq0(struct rig *t, u64 now)
+{
+	rig_init(t, now);
+	io_rte(t, 2, (1ull << 56) | 0x32);
+}
+
+/* Channel 0 in mode 2, 4096 clocks a period from t->now: its first edge. */
+static u64 pit_start_mode2(struct rig *t)
+{
+	outb(t, 0x43, 0x34);
+	outb(t, 0x40, 0x00);
+	outb(t, 0x40, 0x10);
+	return soft_irq_route_next_deadline(&t->r);
+}
+
 struct pit_view {
 	u8 port61;
 	u32 count[3];
@@ -376,8 +392,7 @@ static void test_pit_round_trip(void)
 	u64 d, da, db;
 	unsigned ka, kb;
 
-	rig_init(&a, t0);
-	io_rte(&a, 2, (1ull << 56) | 0x32); /* IRQ0 to LAPIC 1 */
+	rig_init_irq0(&a, t0);
 	/* Channel 0: Linux's periodic tick, mode 2. */
 	outb(&a, 0x43, 0x34);
 	outb(&a, 0x40, n0 & 0xFF);
@@ -402,8 +417,7 @@ static void test_pit_round_trip(void)
 	CHECK_EQ(st.pit[2].latch_left, 1);
 	CHECK(st.pit[0].status_latched);
 	CHECK(st.pit[0].irq_armed);
-	rig_init(&b, T2);
-	io_rte(&b, 2, (1ull << 56) | 0x32);
+	rig_init_irq0(&b, T2);
 	load(&b, &st);
 	/* Counts, OUT pins and the next IRQ0 agree at the same time after the
 	 * save and the load, to the ns: no jump by T2 - T. */
@@ -462,16 +476,11 @@ static void test_pit_due_edge(void)
 	struct rig a, b;
 	u64 d;
 
-	rig_init(&a, 0);
-	io_rte(&a, 2, (1ull << 56) | 0x32);
-	outb(&a, 0x43, 0x34);
-	outb(&a, 0x40, 0x00);
-	outb(&a, 0x40, 0x10);
-	d = soft_irq_route_next_deadline(&a.r);
+	rig_init_irq0(&a, 0);
+	d = pit_start_mode2(&a);
 	a.now = d + 500;
 	save_decode(&a, a.now, &st);
-	rig_init(&b, 2 * d);
-	io_rte(&b, 2, (1ull << 56) | 0x32);
+	rig_init_irq0(&b, 2 * d);
 	load(&b, &st);
 	CHECK(soft_irq_route_next_deadline(&b.r) <= b.now);
 	soft_irq_route_tick(&a.r, a.now);
@@ -491,16 +500,11 @@ static void test_pit_clock_behind(void)
 	struct rig a, b;
 	u64 d;
 
-	rig_init(&a, 0);
-	io_rte(&a, 2, (1ull << 56) | 0x32);
-	outb(&a, 0x43, 0x34);
-	outb(&a, 0x40, 0x00);
-	outb(&a, 0x40, 0x10);
-	d = soft_irq_route_next_deadline(&a.r);
+	rig_init_irq0(&a, 0);
+	d = pit_start_mode2(&a);
 	a.now = 3 * d + 500; /* three edges due, none fired */
 	save_decode(&a, a.now, &st);
-	rig_init(&b, 1000);
-	io_rte(&b, 2, (1ull << 56) | 0x32);
+	rig_init_irq0(&b, 1000);
 	load(&b, &st);
 	CHECK(soft_pit_count(&b.r.pit, 0, b.now) + 1 >= soft_pit_count(&a.r.pit, 0, a.now));
 	CHECK(soft_pit_count(&b.r.pit, 0, b.now) <= soft_pit_count(&a.r.pit, 0, a.now) + 1);
