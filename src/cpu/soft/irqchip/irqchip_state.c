@@ -97,11 +97,14 @@ int soft_irqchip_load(struct soft_irq_route *r, const struct x86_irqchip_state *
 	int err;
 
 	err = irqchip_state_check(st, why, why_len);
-	if (!err)
-		err = irqchip_check_wiring(r, st, why, why_len);
 	if (err)
 		return err;
 	pthread_mutex_lock(&r->lock);
+	err = irqchip_check_wiring(r, st, why, why_len);
+	if (err) {
+		pthread_mutex_unlock(&r->lock);
+		return err;
+	}
 	r->ioapic.id = io->id;
 	r->ioapic.ioregsel = io->ioregsel;
 	r->ioapic.lines = lines;
