@@ -63,7 +63,6 @@ struct x86_irqchip_state {
 	u8 port61; /* system control port B bits 0-3 */
 };
 
-/* Writes st in the encoding documented in irqchip_state.c. */
 /* The clock ticks c has counted (see struct x86_pit_channel_state). */
 u64 x86_pit_ticks(const struct x86_pit_channel_state *c);
 
