@@ -115,6 +115,18 @@ bool snap_get_bool(struct snap_in *in)
 	return v == 1;
 }
 
+int snap_fail(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why_len) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
 u32 snap_get_index(struct snap_in *in, u32 limit, const char *name)
 {
 	u32 v = snap_get_u32(in);

@@ -45,6 +45,9 @@ void snap_get_bytes(struct snap_in *in, void *dst, size_t n); /* zeroes dst when
 /* A value read is not acceptable: records fmt (the first reason wins) and
  * marks in bad. Returns -EINVAL. */
 int snap_reject(struct snap_in *in, const char *fmt, ...) PRINTF_FMT(2, 3);
+/* For checks outside a snap_in (an engine's loader): writes the one-line
+ * reason into why (when why_len is not 0) and returns -EINVAL. */
+int snap_fail(char *why, size_t why_len, const char *fmt, ...) PRINTF_FMT(3, 4);
 /* Reads a u32 that must be below limit (a count or an index); name goes into
  * the reason. Out of range: rejected, returns 0. */
 u32 snap_get_index(struct snap_in *in, u32 limit, const char *name);

@@ -299,6 +299,31 @@ u32 lapic_timer_current_locked(const struct soft_lapic *l, u64 now_ns)
 	return (u32)MIN(count, (u64)l->timer_initial);
 }
 
+void lapic_timer_resume_locked(struct soft_lapic *l, u32 initial, u32 current, u64 now_ns)
+{
+	u64 eff, rem, done;
+
+	l->timer_initial = 0;
+	l->timer_period_ns = 0;
+	l->timer_start_ns = now_ns;
+	l->timer_deadline_ns = UINT64_MAX;
+	lapic_timer_set_initial_locked(l, initial, now_ns); /* nothing in TSC-deadline mode */
+	eff = lapic_timer_eff_period(l);
+	if (!eff)
+		return;
+	if (!current && lapic_timer_mode(l) != LAPIC_TIMER_PERIODIC) {
+		l->timer_deadline_ns = UINT64_MAX; /* a one-shot count that ran out: it fired */
+		return;
+	}
+	rem = MIN(lapic_ticks_to_ns((u64)current * lapic_timer_div(l->timer_dcr)), eff);
+	done = eff - rem;
+	/* Guest time at a load goes on from the saved one (engine.h, load_vm),
+	 * so now_ns >= done; a clock behind that starts the count at 0, and it
+	 * reads high until it runs out, on time. */
+	l->timer_start_ns = now_ns >= done ? now_ns - done : 0;
+	l->timer_deadline_ns = now_ns + rem;
+}
+
 void lapic_timer_set_lvt_locked(struct soft_lapic *l, u32 lvt)
 {
 	u32 old_mode = lapic_timer_mode(l);

@@ -1,35 +1,10 @@
 /* Local APIC registers: the xAPIC MMIO page and the x2APIC MSRs (SDM 10.4.1, 10.12.1.2). */
 #include "cpu/soft/irqchip/lapic_priv.h"
 
-/* Register numbers: xAPIC offset >> 4 = x2APIC MSR - 0x800 (SDM Table 10-6). */
-enum {
-	REG_ID = 0x02,
-	REG_VERSION = 0x03,
-	REG_TPR = 0x08,
-	REG_APR = 0x09,
-	REG_PPR = 0x0A,
-	REG_EOI = 0x0B,
-	REG_RRD = 0x0C,
-	REG_LDR = 0x0D,
-	REG_DFR = 0x0E,
-	REG_SVR = 0x0F,
-	REG_ISR = 0x10, /* 0x10-0x17 */
-	REG_TMR = 0x18, /* 0x18-0x1F */
-	REG_IRR = 0x20, /* 0x20-0x27 */
-	REG_ESR = 0x28,
-	REG_ICR_LO = 0x30,
-	REG_ICR_HI = 0x31,
-	REG_LVT = 0x32, /* timer, thermal, perf, LINT0, LINT1, error: 0x32-0x37 */
-	REG_TIMER_INITIAL = 0x38,
-	REG_TIMER_CURRENT = 0x39,
-	REG_TIMER_DCR = 0x3E,
-	REG_SELF_IPI = 0x3F, /* x2APIC only */
-};
-
 /* Writable bits of each LVT (SDM Figure 10-8): vector, delivery mode,
  * polarity, trigger mode, mask and the timer mode. Delivery status and
  * remote IRR read 0: deliveries here are instantaneous. */
-static const u32 lvt_writable[SOFT_LVT_NR] = {
+const u32 lapic_lvt_writable[SOFT_LVT_NR] = {
     [SOFT_LVT_TIMER] = 0x000700FF, [SOFT_LVT_THERMAL] = 0x000107FF, [SOFT_LVT_PERF] = 0x000107FF,
     [SOFT_LVT_LINT0] = 0x0001A7FF, [SOFT_LVT_LINT1] = 0x0001A7FF,   [SOFT_LVT_ERROR] = 0x000100FF,
 };
@@ -41,9 +16,7 @@ struct lapic_after {
 	struct soft_apic_msg msg;
 };
 
-/* Reads register reg. Returns 0, or -1 if it does not exist in this mode or
- * is write-only (#GP in x2APIC mode; reads 0 in xAPIC mode). */
-static int lapic_reg_read_locked(struct soft_lapic *l, unsigned reg, u64 now_ns, u32 *out)
+int lapic_reg_read_locked(struct soft_lapic *l, unsigned reg, u64 now_ns, u32 *out)
 {
 	bool x2 = lapic_x2apic(l);
 
@@ -138,7 +111,7 @@ static void lapic_send_ipi_locked(struct soft_lapic *l, u32 lo, u32 dest, struct
 
 static void lapic_write_lvt_locked(struct soft_lapic *l, unsigned i, u32 v)
 {
-	v &= lvt_writable[i];
+	v &= lapic_lvt_writable[i];
 	/* While software-disabled, the mask bits stay set (SDM 10.4.7.2). */
 	if (!lapic_sw_enabled(l))
 		v |= LAPIC_LVT_MASKED;

@@ -86,19 +86,30 @@ static void chip_ack(struct soft_pic_chip *c, unsigned irq)
 		c->irr &= ~bit;
 }
 
-/* Recomputes the cascade (slave INT -> master IR2) and the master's INT. */
-static void pic_update(struct soft_pic *pic)
+/* Recomputes the cascade (slave INT -> master IR2) and the master's INT;
+ * tells intr_fn when INT changed, or always when force. */
+static void pic_update_to(struct soft_pic *pic, bool force)
 {
 	struct soft_pic_chip *m = &pic->chip[0];
 	bool intr;
 
 	chip_set_line(m, PIC_CASCADE_IRQ, chip_pending(&pic->chip[1], false) >= 0, true);
 	intr = chip_pending(m, true) >= 0;
-	if (intr != pic->intr) {
+	if (intr != pic->intr || force) {
 		pic->intr = intr;
 		if (pic->intr_fn)
 			pic->intr_fn(pic->opaque, intr);
 	}
+}
+
+static void pic_update(struct soft_pic *pic)
+{
+	pic_update_to(pic, false);
+}
+
+void soft_pic_resync(struct soft_pic *pic)
+{
+	pic_update_to(pic, true);
 }
 
 static void chip_reset(struct soft_pic_chip *c, u8 base, u8 elcr_mask)

@@ -48,6 +48,9 @@ void soft_pic_set_irq(struct soft_pic *pic, unsigned irq, bool level);
  * auto-EOI) or the spurious IRQ7/IRQ15 vector when nothing is pending. */
 int soft_pic_ack(struct soft_pic *pic);
 bool soft_pic_intr(const struct soft_pic *pic);
+/* After the chips' registers were replaced (a snapshot's load): recomputes
+ * the cascade input and INT from them, and tells intr_fn INT's level. */
+void soft_pic_resync(struct soft_pic *pic);
 /* Ports 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1; others read 0xFF / are ignored. */
 u8 soft_pic_read(struct soft_pic *pic, u16 port);
 void soft_pic_write(struct soft_pic *pic, u16 port, u8 value);

@@ -342,8 +342,12 @@ u64 soft_pit_next_deadline(const struct soft_pit *pit)
 {
 	const struct soft_pit_channel *c = &pit->ch[0];
 
-	if (!c->irq_armed || !c->running || c->irq_tick < c->base_ticks)
+	if (!c->irq_armed || !c->running)
 		return UINT64_MAX;
+	/* An edge already due (a snapshot taken before it raised IRQ0) is due
+	 * from the start of the run. */
+	if (c->irq_tick <= c->base_ticks)
+		return c->base_ns;
 	return c->base_ns + pit_ticks_to_ns(c->irq_tick - c->base_ticks);
 }
 
