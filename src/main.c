@@ -106,7 +106,7 @@ static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
  * when the command line names a kernel). */
 static int main_api(struct vm_config *cfg, struct config_store *st)
 {
-	bool autostart = cfg->kernel_path != NULL;
+	bool autostart = cfg->kernel_path || cfg->restore_path;
 	struct api_server *s;
 	struct machine *m = NULL;
 	int metrics_fd = -1, status = 1, err;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_snapshot.h"
 #include "api/cli.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
@@ -184,6 +185,8 @@ static void api_put_config(struct api_ctx *c, const char *res)
 		r = config_set_entropy(c->body, vm->cfg, &e);
 	else
 		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
+	if (r >= 0 && strcmp(res, "logger") && strcmp(res, "metrics"))
+		vm->configured = true;
 	api_config_result(c, r, msg);
 }
 
@@ -214,6 +217,8 @@ static void api_patch_machine(struct api_ctx *c)
 	cJSON_Delete(merged);
 }
 
+static void api_start_machine(struct api_ctx *c, const char *what);
+
 static void api_instance_start(struct api_ctx *c)
 {
 	struct api_vm *vm = c->vm;
@@ -227,6 +232,14 @@ static void api_instance_start(struct api_ctx *c)
 		api_fail(c, 400, "InstanceStart: no kernel configured (PUT /boot-source first)");
 		return;
 	}
+	api_start_machine(c, "InstanceStart");
+}
+
+/* Has main build and start the machine (vm->cfg as it is), and waits. */
+static void api_start_machine(struct api_ctx *c, const char *what)
+{
+	struct api_vm *vm = c->vm;
+
 	vm->phase = API_STARTING;
 	vm->start_requested = true;
 	pthread_cond_broadcast(&vm->cond);
@@ -235,8 +248,33 @@ static void api_instance_start(struct api_ctx *c)
 	if (vm->phase == API_RUNNING)
 		api_done(c);
 	else
-		api_fail(c, 400, "InstanceStart failed: %s (popek's log has the details)",
+		api_fail(c, 400, "%s failed: %s (popek's log has the details)", what,
 			 vm->quit ? "popek is exiting" : strerror(-vm->start_err));
+}
+
+static void api_put_snapshot(struct api_ctx *c, const char *op)
+{
+	char msg[600] = "";
+	int status;
+
+	if (!strcmp(op, "create")) {
+		status = api_snapshot_create(c->vm, c->body, msg, sizeof(msg));
+	} else {
+		status = api_snapshot_load(c->vm, c->body, msg, sizeof(msg));
+		if (!status) {
+			api_start_machine(c, "Loading the snapshot");
+			if (*c->status >= 400) {
+				/* A failed load leaves the VM unconfigured, ready for another. */
+				c->vm->cfg->restore_path = NULL;
+				c->vm->cfg->restore_mem_path = NULL;
+			}
+			return;
+		}
+	}
+	if (status == 204)
+		api_done(c);
+	else
+		api_fail(c, status, "%s", msg);
 }
 
 /*
@@ -516,6 +554,11 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	} else if (id && !strcmp(res, "balloon") && !strcmp(id, "statistics")) {
 		if (m == HTTP_GET)
 			api_balloon(&c, m, true);
+		else
+			goto bad_method;
+	} else if (id && !strcmp(res, "snapshot") && (!strcmp(id, "create") || !strcmp(id, "load"))) {
+		if (m == HTTP_PUT)
+			api_put_snapshot(&c, id);
 		else
 			goto bad_method;
 	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {

@@ -32,6 +32,7 @@ struct api_vm {
 	int start_err;        /* main's answer when the start failed */
 	bool quit;            /* a signal or shutdown: main stops waiting */
 	bool autostart;       /* --kernel given: no InstanceStart */
+	bool configured;      /* a boot-specific resource was set: no snapshot load */
 	struct machine *m;    /* once running */
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
 	u64 requests, errors;

@@ -56,6 +56,11 @@ void cli_print_help(void)
 	       "  --virtio-console   terminal input goes to hvc0 (virtio-console) instead of\n"
 	       "                     ttyS0; kernel messages may then appear on both\n"
 	       "  --test-device      attach the test device used by popek's guest test programs\n"
+	       "  --restore SNAPSHOT --mem-file FILE\n"
+	       "                     continue a VM from a snapshot (PUT /snapshot/create)\n"
+	       "                     instead of booting a kernel; the snapshot sets memory,\n"
+	       "                     vCPUs, CPU vendor and devices (its disks must be there,\n"
+	       "                     unchanged in size), --engine may differ from its own\n"
 	       "\n"
 	       "control plane:\n"
 	       "  --config-file FILE a Firecracker-style JSON config (boot-source, drives,\n"
@@ -214,6 +219,8 @@ enum {
 	OPT_NO_PV,
 	OPT_SOFT_JIT,
 	OPT_SOFT_JIT_CACHE,
+	OPT_RESTORE,
+	OPT_MEM_FILE,
 };
 
 static const struct option cli_options[] = {
@@ -246,6 +253,8 @@ static const struct option cli_options[] = {
 	{"jail", required_argument, NULL, OPT_JAIL},
 	{"uid", required_argument, NULL, OPT_UID},
 	{"gid", required_argument, NULL, OPT_GID},
+	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"mem-file", required_argument, NULL, OPT_MEM_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -321,6 +330,12 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return cli_parse_ugid("--gid", arg, &cfg->jail_gid, &cfg->has_jail_gid);
 	case OPT_KERNEL:
 		cfg->kernel_path = arg;
+		return 0;
+	case OPT_RESTORE:
+		cfg->restore_path = arg;
+		return 0;
+	case OPT_MEM_FILE:
+		cfg->restore_mem_path = arg;
 		return 0;
 	case OPT_INITRD:
 		cfg->initrd_path = arg;
@@ -437,6 +452,28 @@ static int cli_check_jail(const struct vm_config *cfg)
 	return 0;
 }
 
+/* --restore needs its memory file and takes the place of a kernel. */
+static int cli_check_restore(const struct vm_config *cfg)
+{
+	if (cfg->restore_mem_path && !cfg->restore_path) {
+		log_error("--mem-file '%s': only with --restore SNAPSHOT", cfg->restore_mem_path);
+		return -EINVAL;
+	}
+	if (!cfg->restore_path)
+		return 0;
+	if (!cfg->restore_mem_path) {
+		log_error("--restore '%s': needs --mem-file FILE, the snapshot's memory file",
+			  cfg->restore_path);
+		return -EINVAL;
+	}
+	if (cfg->kernel_path) {
+		log_error("--restore '%s' and --kernel: a snapshot's kernel is in its memory file",
+			  cfg->restore_path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
 	      enum cli_action *action)
 {
@@ -490,7 +527,10 @@ int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct
 	}
 	if (*action == CLI_RUN && cli_check_jail(cfg) < 0)
 		return -EINVAL;
-	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->api_sock && !deferred) {
+	if (*action == CLI_RUN && cli_check_restore(cfg) < 0)
+		return -EINVAL;
+	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->restore_path && !cfg->api_sock &&
+	    !deferred) {
 		log_error("no kernel given: use --kernel PATH, --config-file FILE or --api-sock PATH "
 			  "(see popek --help)");
 		return -EINVAL;

@@ -26,6 +26,8 @@ struct config_store {
 	char metrics[CONFIG_PATH_MAX];
 	char log_path[CONFIG_PATH_MAX];
 	char iface_id[CONFIG_MAX_NETS][CONFIG_ID_MAX + 1]; /* "" for --net interfaces */
+	char snapshot[CONFIG_PATH_MAX];     /* PUT /snapshot/load: the state file */
+	char snapshot_mem[CONFIG_PATH_MAX]; /* and the memory file */
 	int root_drive; /* index into cfg->disks of the is_root_device drive, or -1 */
 };
 

@@ -45,6 +45,11 @@ void ctl_print_help(void)
 	    "  start          PUT /actions InstanceStart (popek run --api-sock without --kernel)\n"
 	    "  stop           PUT /actions SendCtrlAltDel: stops the VM (popek exits 0)\n"
 	    "  flush-metrics  PUT /actions FlushMetrics: appends a line to the metrics file\n"
+	    "  snapshot create STATE-FILE MEM-FILE\n"
+	    "                 PUT /snapshot/create: a Full snapshot of the paused VM\n"
+	    "  snapshot load STATE-FILE MEM-FILE [--resume]\n"
+	    "                 PUT /snapshot/load (popek run --api-sock, nothing configured):\n"
+	    "                 the VM continues from the snapshot, paused unless --resume\n"
 	    "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
 	    "error (the API's fault_message on stderr).\n");
 }
@@ -190,6 +195,45 @@ static int ctl_request(const char *sock, const char *method, const char *path, c
 	return 1;
 }
 
+/* snapshot create|load STATE MEM [--resume]: the body built with cJSON, so
+ * any path is quoted right. */
+static int ctl_snapshot(const char *sock, int argc, char **argv)
+{
+	bool create = argc >= 1 && !strcmp(argv[0], "create");
+	bool load = argc >= 1 && !strcmp(argv[0], "load");
+	bool resume = load && argc == 4 && !strcmp(argv[3], "--resume");
+	cJSON *o, *b;
+	char *body;
+	int r;
+
+	if (!(create && argc == 3) && !(load && (argc == 3 || resume))) {
+		log_error("ctl: snapshot needs create STATE-FILE MEM-FILE or load STATE-FILE "
+			  "MEM-FILE [--resume]");
+		return 1;
+	}
+	o = cJSON_CreateObject();
+	if (create) {
+		cJSON_AddStringToObject(o, "snapshot_type", "Full");
+		cJSON_AddStringToObject(o, "snapshot_path", argv[1]);
+		cJSON_AddStringToObject(o, "mem_file_path", argv[2]);
+	} else {
+		cJSON_AddStringToObject(o, "snapshot_path", argv[1]);
+		b = cJSON_AddObjectToObject(o, "mem_backend");
+		cJSON_AddStringToObject(b, "backend_type", "File");
+		cJSON_AddStringToObject(b, "backend_path", argv[2]);
+		cJSON_AddBoolToObject(o, "resume_vm", resume);
+	}
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!body) {
+		log_error("ctl: out of memory");
+		return 1;
+	}
+	r = ctl_request(sock, "PUT", create ? "/snapshot/create" : "/snapshot/load", body);
+	cJSON_free(body);
+	return r;
+}
+
 int ctl_main(int argc, char **argv)
 {
 	const char *sock = NULL;
@@ -227,6 +271,8 @@ int ctl_main(int argc, char **argv)
 		return ctl_request(sock, argv[i + 1], argv[i + 2],
 				   argc - i == 4 ? argv[i + 3] : NULL);
 	}
+	if (!strcmp(argv[i], "snapshot"))
+		return ctl_snapshot(sock, argc - i - 1, argv + i + 1);
 	if (argc - i != 1) {
 		log_error("ctl: unexpected argument '%s'", argv[i + 1]);
 		return 1;

@@ -78,6 +78,14 @@ struct vm_config {
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
 
+	/* --restore / PUT /snapshot/load: the machine comes from a snapshot's
+	 * state file and memory file instead of a kernel (src/vmm/restore.c);
+	 * the snapshot's machine (memory, vCPUs, devices) replaces the fields
+	 * above but the engine and the kernel's. */
+	const char *restore_path;     /* NULL: boot a kernel */
+	const char *restore_mem_path; /* its memory file */
+	bool restore_paused;          /* the vCPUs stay parked until resumed */
+
 	/* Control plane (src/api): */
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */
 	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "popek/layout.h"
 
@@ -102,4 +104,70 @@ int guest_mem_write(const struct guest_mem *mem, gpa_t gpa, const void *src, u64
 u64 guest_mem_low_end(const struct guest_mem *mem)
 {
 	return mem->regions[0].size;
+}
+
+/* True when the 4 KiB page at p holds only zeroes. */
+static bool page_zero(const u8 *p)
+{
+	const u64 *q = (const u64 *)p;
+
+	for (unsigned i = 0; i < 4096 / 8; i++)
+		if (q[i])
+			return false;
+	return true;
+}
+
+static int write_all(int fd, const u8 *p, u64 len, u64 off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, MIN(len, 1ULL << 30), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (u64)n;
+		len -= (u64)n;
+	}
+	return 0;
+}
+
+int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
+{
+	u64 run = 0, len = 0;
+	int err;
+
+	*written = 0;
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)mem->ram_size) < 0)
+		return -errno;
+	for (u64 off = 0; off <= mem->ram_size; off += 4096) {
+		if (off < mem->ram_size && !page_zero(mem->base + off)) {
+			if (!len)
+				run = off;
+			len += 4096;
+			continue;
+		}
+		if (!len)
+			continue;
+		err = write_all(fd, mem->base + run, len, run);
+		if (err < 0)
+			return err;
+		*written += len;
+		len = 0;
+	}
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+int guest_mem_map_file(struct guest_mem *mem, int fd)
+{
+	struct stat sb;
+	void *p;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode) || (u64)sb.st_size != mem->ram_size)
+		return -EMSGSIZE;
+	p = mmap(mem->base, mem->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	return p == MAP_FAILED ? -errno : 0;
 }

@@ -55,6 +55,15 @@ void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len);
 int guest_mem_read(const struct guest_mem *mem, gpa_t gpa, void *dst, u64 len);
 int guest_mem_write(const struct guest_mem *mem, gpa_t gpa, const void *src, u64 len);
 
+/* Snapshots' memory file (issue 12): RAM's bytes in guest order, low RAM
+ * then the RAM above 4 GiB, ram_size bytes. save makes fd exactly that
+ * (pages of zeroes left as holes), syncs it, and counts the bytes written
+ * in *written. map_file maps a file of that size in place of RAM, private
+ * and lazily: a restore reads only the pages the guest touches, and the
+ * guest's writes never reach the file. Both return 0 or -errno (map_file:
+ * -EMSGSIZE when the file is not a regular file of ram_size bytes). */
+int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written);
+int guest_mem_map_file(struct guest_mem *mem, int fd);
 /* The highest gpa + 1 of low RAM (where the MMIO hole or the end of RAM starts). */
 u64 guest_mem_low_end(const struct guest_mem *mem);
 

@@ -46,6 +46,7 @@ static const char *const seccomp_io[] = {
     "fsync",
     "fdatasync",
     "fallocate",
+    "ftruncate",
     "epoll_wait",
     "epoll_pwait",
     "epoll_pwait2",
@@ -101,11 +102,27 @@ static const char *const seccomp_io[] = {
     NULL,
 };
 
-/* The API server thread. */
+/* The API server thread; it also writes snapshots (PUT /snapshot/create). */
 static const char *const seccomp_api[] = {
-    "epoll_wait", "epoll_pwait", "epoll_ctl", "accept",     "accept4",    "recvfrom", "recvmsg",
-    "sendto",     "sendmsg",     "shutdown",  "getsockopt", "setsockopt", NULL,
+    "epoll_wait", "epoll_pwait", "epoll_ctl",  "accept",   "accept4",   "recvfrom",
+    "recvmsg",    "sendto",      "sendmsg",    "shutdown", "getsockopt", "setsockopt",
+    "pwrite64",   "ftruncate",   "fdatasync",  NULL,
 };
+
+/* openat flags, masked by OPEN_MASK, that create a snapshot's files
+ * (src/vmm/snapshot_create.c): write-only truncated, read-write. */
+#define OPEN_MASK (O_ACCMODE | O_CREAT | O_TRUNC)
+
+static int seccomp_open_for_snapshot(scmp_filter_ctx ctx)
+{
+	int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				   SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_WRONLY | O_CREAT | O_TRUNC));
+
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDWR | O_CREAT));
+	return err;
+}
 
 #ifdef __SANITIZE_ADDRESS__
 /* AddressSanitizer's runtime at exit: LeakSanitizer stops the threads with
@@ -182,11 +199,13 @@ static int seccomp_io_rules(scmp_filter_ctx ctx)
 	 * ENOSYS makes glibc fall back to clone. */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	/* Opening existing files for reading (slirp rereads resolv.conf). */
+	/* Opening existing files for reading (slirp rereads resolv.conf), and
+	 * a snapshot's files (the API thread runs under this filter too). */
 	if (!err)
-		err = seccomp_rule_add(
-		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
+	if (!err)
+		err = seccomp_open_for_snapshot(ctx);
 	/* The vCPU and API threads install their own, narrower filters after
 	 * this one is on (libseccomp sets no_new_privs first); a filter can
 	 * only take permissions away. Threads may name themselves. */
@@ -242,9 +261,14 @@ int seccomp_apply(enum seccomp_role role, bool all_threads)
 		err = seccomp_io_rules(ctx);
 	/* glibc's malloc may look at /proc/sys/vm/overcommit_memory once when
 	 * it trims a thread's arena; a refused open is fine there, and these
-	 * threads read no file. */
-	if (!err && role != SECCOMP_ROLE_IO)
+	 * threads read no file. The API thread creates a snapshot's files. */
+	if (!err && role == SECCOMP_ROLE_VCPU)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (!err && role == SECCOMP_ROLE_API)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
+	if (!err && role == SECCOMP_ROLE_API)
+		err = seccomp_open_for_snapshot(ctx);
 #ifdef __SANITIZE_ADDRESS__
 	if (!err)
 		err = seccomp_allow_list(ctx, seccomp_sanitizer);

@@ -15,10 +15,12 @@
 #include "cpu/kvm/kvm.h"
 #include "dev/devices.h"
 #include "host/host_cpu.h"
+#include "popek/clock.h"
 #include "popek/log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
 #include "vmm/metrics.h"
+#include "vmm/snapshot.h"
 #include "vmm/vmm.h"
 
 /* Resolves --engine auto: KVM only where it exists, is fast enough and can
@@ -195,6 +197,8 @@ static int machine_create_vcpus(struct machine *m, const struct boot_result *boo
 		}
 		m->nr_vcpus = i + 1;
 	}
+	if (!boot)
+		return 0; /* restoring: the snapshot has every vCPU's state */
 	err = m->engine->set_state(m->vcpus[0].ev, &boot->entry);
 	if (err < 0)
 		log_error("%s engine: cannot set the boot vCPU state: %s", m->engine->name,
@@ -202,7 +206,10 @@ static int machine_create_vcpus(struct machine *m, const struct boot_result *boo
 	return err;
 }
 
-int machine_create(const struct vm_config *cfg, struct machine **out)
+/* The machine from cfg; with r, restored from a snapshot: RAM is the memory
+ * file, no tables or kernel are written, and the state comes from r. */
+static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r,
+			 struct machine **out)
 {
 	struct boot_result boot;
 	struct machine *m;
@@ -233,8 +240,12 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 			  (unsigned long long)(cfg->mem_size / MiB), strerror(-err));
 		goto fail;
 	}
-	if (!cfg->balloon)
+	if (r)
+		err = snapshot_restore_memory(m, cfg->restore_mem_path);
+	else if (!cfg->balloon)
 		guest_mem_huge(&m->mem);
+	if (err < 0)
+		goto fail;
 	err = machine_pick_engine(m);
 	if (err < 0)
 		goto fail;
@@ -254,22 +265,47 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 	err = virtio_devices_create(m);
 	if (err < 0)
 		goto fail;
-	err = machine_build_tables(m, &rsdp);
-	if (err < 0)
-		goto fail;
-	err = machine_load_kernel(m, rsdp, &boot);
-	if (err < 0)
-		goto fail;
-	err = machine_create_vcpus(m, &boot);
+	if (!r) {
+		err = machine_build_tables(m, &rsdp);
+		if (!err)
+			err = machine_load_kernel(m, rsdp, &boot);
+		if (err < 0)
+			goto fail;
+	}
+	err = machine_create_vcpus(m, r ? NULL : &boot);
+	if (!err && r)
+		err = snapshot_restore_apply(m, r);
 	if (err < 0)
 		goto fail;
 	err = metrics_attach(m);
 	if (err < 0)
 		goto fail;
+	if (cfg->restore_paused) {
+		/* The vCPU threads park before their first run. */
+		atomic_store(&m->pause_requested, true);
+		m->paused_since_ns = clock_now_ns();
+	}
 	*out = m;
 	return 0;
 fail:
 	machine_destroy(m);
+	return err;
+}
+
+int machine_create(const struct vm_config *cfg, struct machine **out)
+{
+	struct snapshot_restore *r = NULL;
+	struct vm_config rcfg;
+	int err;
+
+	if (!cfg->restore_path)
+		return machine_build(cfg, NULL, out);
+	*out = NULL;
+	rcfg = *cfg;
+	err = snapshot_restore_open(cfg->restore_path, &rcfg, &r);
+	if (!err)
+		err = machine_build(&rcfg, r, out);
+	snapshot_restore_free(r);
 	return err;
 }
 

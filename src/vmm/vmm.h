@@ -29,6 +29,13 @@ int machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
 bool machine_paused(struct machine *m);
 
+/* A snapshot of a paused machine (snapshot_create.c): its state to
+ * state_path, its RAM to mem_path (a Full snapshot). 0, or -errno with one
+ * line in why (-EBUSY: not paused). The machine stays paused. Restoring is
+ * machine_create with cfg->restore_path (snapshot_restore.c). */
+int machine_snapshot_create(struct machine *m, const char *state_path, const char *mem_path,
+			    char *why, size_t why_len);
+
 /* ---- inside the VMM ---- */
 
 /* The hook machine_request_stop() calls (lifecycle.c). */

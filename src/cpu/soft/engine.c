@@ -10,6 +10,7 @@
 #include "cpu/engine.h"
 #include "cpu/soft/exec/exec.h"
 #include "cpu/soft/profile.h"
+#include "cpu/soft/snapshot.h"
 #include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vm.h"
 #include "popek/log.h"
@@ -306,9 +307,6 @@ static int soft_set_state(struct engine_vcpu *ev, const struct x86_state *st)
 	cpu->shutdown = false;
 	cpu->pending_vector = -1;
 	cpu->intr_shadow = 0;
-	cpu->shutdown = false;
-	cpu->pending_vector = -1;
-	cpu->intr_shadow = 0;
 	return 0;
 }
 
@@ -552,6 +550,35 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 	}
 }
 
+/* ---- snapshots (snapshot.c) ---- */
+
+static int soft_save_vm(struct engine_vm *evm, struct x86_irqchip_state *ic, u64 *guest_ns)
+{
+	soft_vm_save((struct soft_vm *)evm, ic, guest_ns);
+	return 0;
+}
+
+static int soft_load_vm(struct engine_vm *evm, const struct x86_irqchip_state *ic, u64 guest_ns,
+			char *why, size_t why_len)
+{
+	return soft_vm_load((struct soft_vm *)evm, ic, guest_ns, why, why_len);
+}
+
+static int soft_save_vcpu(struct engine_vcpu *ev, struct x86_vcpu_state *st)
+{
+	struct soft_vcpu *v = (struct soft_vcpu *)ev;
+
+	vcpu_init_sipi(v); /* an INIT or SIPI sent before the pause takes effect first */
+	soft_vcpu_save(v, st);
+	return 0;
+}
+
+static int soft_load_vcpu(struct engine_vcpu *ev, const struct x86_vcpu_state *st, char *why,
+			  size_t why_len)
+{
+	return soft_vcpu_load((struct soft_vcpu *)ev, st, why, why_len);
+}
+
 const struct engine_ops soft_engine_ops = {
     .name = "soft",
     .probe = soft_probe,
@@ -566,4 +593,8 @@ const struct engine_ops soft_engine_ops = {
     .run = soft_run,
     .kick = soft_kick,
     .stat = soft_stat,
+    .save_vm = soft_save_vm,
+    .load_vm = soft_load_vm,
+    .save_vcpu = soft_save_vcpu,
+    .load_vcpu = soft_load_vcpu,
 };

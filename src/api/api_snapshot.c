@@ -1,0 +1,157 @@
+/* The API's snapshot resources (api_snapshot.h). */
+#include "api/api_snapshot.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "popek/log.h"
+#include "vmm/vmm.h"
+
+static int bad(char *msg, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
+static int bad(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return 400;
+}
+
+/* Each key of o must be in keys (NULL-terminated): else a 400 naming it. */
+static int only_keys(const cJSON *o, const char *const *keys, char *msg, size_t len)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(o))
+		return bad(msg, len, "request body: must be a JSON object");
+	cJSON_ArrayForEach(it, o)
+	{
+		bool known = false;
+
+		for (unsigned i = 0; keys[i]; i++)
+			known |= !strcmp(it->string, keys[i]);
+		if (!known)
+			return bad(msg, len, "%.64s: unknown key", it->string);
+	}
+	return 0;
+}
+
+/* A required (or, with optional, absent-or-) non-empty path string. */
+static const char *path_field(const cJSON *o, const char *key, bool optional, char *msg, size_t len,
+			      int *status)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v && optional)
+		return NULL;
+	if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= CONFIG_PATH_MAX) {
+		*status = bad(msg, len, "%s: %s", key,
+			      v ? "must be a non-empty path shorter than 4096 bytes"
+				: "missing (a path is required)");
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+/* An optional boolean: false when absent. */
+static bool bool_field(const cJSON *o, const char *key, char *msg, size_t len, int *status)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (v && !cJSON_IsBool(v))
+		*status = bad(msg, len, "%s: must be true or false", key);
+	return cJSON_IsTrue(v);
+}
+
+int api_snapshot_create(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
+{
+	static const char *const keys[] = {"snapshot_type", "snapshot_path", "mem_file_path",
+					   "version", NULL};
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(body, "snapshot_type");
+	const char *state, *mem;
+	int status = only_keys(body, keys, msg, len), err;
+
+	if (status)
+		return status;
+	if (type && !(cJSON_IsString(type) &&
+		      (!strcmp(type->valuestring, "Full") || !strcmp(type->valuestring, "Diff"))))
+		return bad(msg, len, "snapshot_type: must be \"Full\" or \"Diff\"");
+	state = path_field(body, "snapshot_path", false, msg, len, &status);
+	mem = status ? NULL : path_field(body, "mem_file_path", false, msg, len, &status);
+	if (status)
+		return status;
+	if (type && !strcmp(type->valuestring, "Diff"))
+		return bad(msg, len, "snapshot_type: Diff snapshots are not supported yet (take a "
+			   "Full one)");
+	if (vm->phase != API_RUNNING)
+		return bad(msg, len, "Cannot create a snapshot: the microVM is not running");
+	msg[0] = 0;
+	err = machine_snapshot_create(vm->m, state, mem, msg, len);
+	if (err < 0) {
+		log_warn("api: snapshot not taken: %s", msg);
+		return 400;
+	}
+	return 204;
+}
+
+int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
+{
+	static const char *const keys[] = {"snapshot_path", "mem_file_path", "mem_backend",
+					   "enable_diff_snapshots", "track_dirty_pages",
+					   "resume_vm", "network_overrides", NULL};
+	static const char *const backend_keys[] = {"backend_type", "backend_path", NULL};
+	const cJSON *backend = cJSON_GetObjectItemCaseSensitive(body, "mem_backend");
+	const cJSON *overrides = cJSON_GetObjectItemCaseSensitive(body, "network_overrides");
+	const char *state, *mem;
+	const cJSON *type;
+	bool resume;
+	int status = only_keys(body, keys, msg, len);
+
+	if (status)
+		return status;
+	state = path_field(body, "snapshot_path", false, msg, len, &status);
+	if (status)
+		return status;
+	mem = path_field(body, "mem_file_path", true, msg, len, &status);
+	if (status)
+		return status;
+	if (backend && mem)
+		return bad(msg, len, "mem_backend: give either mem_backend or mem_file_path, not "
+			   "both");
+	if (backend) {
+		status = only_keys(backend, backend_keys, msg, len);
+		if (status)
+			return status;
+		type = cJSON_GetObjectItemCaseSensitive(backend, "backend_type");
+		if (!cJSON_IsString(type) ||
+		    (strcmp(type->valuestring, "File") && strcmp(type->valuestring, "Uffd")))
+			return bad(msg, len, "mem_backend.backend_type: must be \"File\" or \"Uffd\"");
+		if (!strcmp(type->valuestring, "Uffd"))
+			return bad(msg, len, "mem_backend.backend_type: Uffd is not supported (use "
+				   "File)");
+		mem = path_field(backend, "backend_path", false, msg, len, &status);
+		if (status)
+			return status;
+	} else if (!mem) {
+		return bad(msg, len, "mem_backend: missing (a memory backend is required)");
+	}
+	bool_field(body, "enable_diff_snapshots", msg, len, &status);
+	if (!status)
+		bool_field(body, "track_dirty_pages", msg, len, &status);
+	resume = status ? false : bool_field(body, "resume_vm", msg, len, &status);
+	if (status)
+		return status;
+	if (overrides && (!cJSON_IsArray(overrides) || cJSON_GetArraySize(overrides)))
+		return bad(msg, len, "network_overrides: not supported yet (must be empty)");
+	if (vm->phase != API_NOT_STARTED || vm->configured)
+		return bad(msg, len, "Loading a microVM snapshot not allowed after configuring "
+			   "boot-specific resources.");
+	snprintf(vm->st->snapshot, sizeof(vm->st->snapshot), "%s", state);
+	snprintf(vm->st->snapshot_mem, sizeof(vm->st->snapshot_mem), "%s", mem);
+	vm->cfg->restore_path = vm->st->snapshot;
+	vm->cfg->restore_mem_path = vm->st->snapshot_mem;
+	vm->cfg->restore_paused = !resume;
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* The soft engine's state to and from the engine-neutral forms (snapshot.h).
+ * MSRs go through RDMSR and WRMSR themselves, so a loaded value passes the
+ * checks a guest's WRMSR would, and writes with side effects (kvmclock,
+ * steal time, the TSC) take them again in the new process. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu/engine.h"
+#include "cpu/soft/snapshot.h"
+#include "cpu/soft/sys/sys.h"
+
+/* Every MSR the soft engine keeps besides those in x86_sregs (EFER, FS/GS
+ * base, APIC base), in load order: the TSC before the TSC deadline, which
+ * the LAPIC reads against it. A vendor's model lacks some: those are
+ * skipped on save. */
+static const u32 saved_msrs[] = {
+	0x10,                                   /* IA32_TSC */
+	0x48,                                   /* IA32_SPEC_CTRL */
+	0x174, 0x175, 0x176,                    /* SYSENTER CS, ESP, EIP */
+	0x1a0,                                  /* IA32_MISC_ENABLE */
+	0x277,                                  /* IA32_PAT */
+	0x2ff,                                  /* MTRR default type */
+	0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
+	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
+	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
+	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+	0xc0000102, 0xc0000103,                 /* KERNEL_GS_BASE, TSC_AUX */
+	0xc0010015, 0xc001001f, 0xc0011029,     /* AMD HWCR, NB_CFG, DE_CFG */
+	0x4b564d00, 0x4b564d01,                 /* kvmclock: wall clock, system time */
+	0x4b564d03, 0x4b564d04,                 /* steal time, PV EOI */
+	0x6e0,                                  /* IA32_TSC_DEADLINE */
+};
+
+/* RDMSR or WRMSR as CPL 0 would run it; false where it would raise #GP. */
+static bool msr_access(struct soft_cpu *cpu, bool write, u32 index, u64 *value)
+{
+	u64 rip = cpu->rip, insn_rip = cpu->insn_rip;
+	u8 cpl = cpu->cpl;
+	jmp_buf saved;
+	volatile bool ok = false;
+
+	memcpy(saved, cpu->fault_jmp, sizeof(saved));
+	cpu->cpl = 0;
+	cpu->insn_rip = rip;
+	if (!setjmp(cpu->fault_jmp)) {
+		if (write)
+			soft_wrmsr(cpu, index, *value);
+		else
+			soft_rdmsr(cpu, index, value);
+		ok = true;
+	}
+	memcpy(cpu->fault_jmp, saved, sizeof(saved));
+	cpu->cpl = cpl;
+	cpu->rip = rip;
+	cpu->insn_rip = insn_rip;
+	cpu->pending_vector = -1;
+	return ok;
+}
+
+void soft_vcpu_save(struct soft_vcpu *v, struct x86_vcpu_state *st)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	u64 now = soft_vm_now(v->vm), value;
+	unsigned nmis;
+
+	memset(st, 0, sizeof(*st));
+	soft_engine_ops.get_state((struct engine_vcpu *)v, &st->st);
+	st->xcr0 = cpu->xcr0;
+	st->pkru = cpu->pkru;
+	memcpy(st->dr, cpu->dr, sizeof(st->dr));
+	st->dr6 = cpu->dr[6];
+	st->dr7 = cpu->dr[7];
+	memcpy(st->fxsave, &cpu->fx, sizeof(st->fxsave));
+	/* The page first: a timer due now goes into IRR there, and a TSC
+	 * deadline that just fired must not be saved armed as well. */
+	soft_lapic_save(&v->lapic, st->lapic, now);
+	for (unsigned i = 0; i < ARRAY_SIZE(saved_msrs); i++)
+		if (msr_access(cpu, false, saved_msrs[i], &value))
+			vcpu_state_set_msr(st, saved_msrs[i], value);
+	st->ev.exc_pending = cpu->pending_vector >= 0;
+	if (st->ev.exc_pending) {
+		st->ev.exc_vector = (u8)cpu->pending_vector;
+		st->ev.exc_has_error = cpu->pending_has_error;
+		st->ev.exc_error = cpu->pending_error;
+	}
+	nmis = soft_lapic_take_nmis(&v->lapic);
+	v->nmi_held = MIN(v->nmi_held + nmis, cpu->nmi_blocked ? 1u : 2u);
+	st->ev.nmi_pending = (u8)v->nmi_held;
+	st->ev.nmi_masked = cpu->nmi_blocked;
+	st->ev.intr_shadow = cpu->intr_shadow ? X86_SHADOW_STI : 0;
+	st->ev.mp_state = cpu->wait_for_sipi ? X86_MP_WAIT_SIPI
+			  : cpu->halted      ? X86_MP_HALTED
+					     : X86_MP_RUNNABLE;
+}
+
+int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *why,
+		   size_t why_len)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	u64 now = soft_vm_now(v->vm);
+	u32 mask = cpu->fx.mxcsr_mask; /* the model's, set at reset */
+	int err;
+
+	if (st->xcr0 & ~3ULL || !(st->xcr0 & 1))
+		return snap_fail(why, why_len, "XCR0 0x%llx: the soft engine has x87 and SSE state only",
+			      (unsigned long long)st->xcr0);
+	if (st->ev.exc_pending && st->ev.exc_vector > 31)
+		return snap_fail(why, why_len, "pending exception vector %u", st->ev.exc_vector);
+	err = soft_engine_ops.set_state((struct engine_vcpu *)v, &st->st);
+	if (err < 0)
+		return snap_fail(why, why_len, "the registers cannot be loaded (PAE page tables at "
+			      "CR3 0x%llx unreadable)", (unsigned long long)st->st.sregs.cr3);
+	cpu->xcr0 = st->xcr0;
+	cpu->pkru = st->pkru;
+	memcpy(cpu->dr, st->dr, sizeof(st->dr));
+	cpu->dr[4] = cpu->dr[6] = st->dr6;
+	cpu->dr[5] = cpu->dr[7] = st->dr7;
+	memcpy(&cpu->fx, st->fxsave, sizeof(cpu->fx));
+	/* The host's SSE unit loads MXCSR: a reserved bit would fault popek. */
+	cpu->fx.mxcsr_mask = mask;
+	if (cpu->fx.mxcsr & ~mask)
+		return snap_fail(why, why_len, "MXCSR 0x%x sets bits this CPU model lacks (mask 0x%x)",
+				 cpu->fx.mxcsr, mask);
+	err = soft_lapic_load(&v->lapic, st->lapic, now, why, why_len);
+	if (err < 0)
+		return err;
+	/* After the LAPIC page: its CR8 is the page's TPR, set_state's too. */
+	for (unsigned i = 0; i < ARRAY_SIZE(saved_msrs); i++) {
+		u64 value;
+
+		if (!vcpu_state_msr(st, saved_msrs[i], &value))
+			continue;
+		if (!msr_access(cpu, true, saved_msrs[i], &value))
+			return snap_fail(why, why_len, "MSR 0x%x = 0x%llx is refused by the soft "
+				      "engine's %s model", saved_msrs[i], (unsigned long long)value,
+				      cpu->vendor == CPU_VENDOR_AMD ? "AMD" : "Intel");
+	}
+	for (u32 i = 0; i < st->nr_msrs; i++) {
+		bool known = false;
+
+		for (unsigned j = 0; j < ARRAY_SIZE(saved_msrs); j++)
+			known |= saved_msrs[j] == st->msrs[i].index;
+		if (!known)
+			return snap_fail(why, why_len, "MSR 0x%x has no counterpart in the soft engine",
+				      st->msrs[i].index);
+	}
+	if (st->ev.exc_pending) {
+		cpu->pending_vector = st->ev.exc_vector;
+		cpu->pending_has_error = st->ev.exc_has_error;
+		cpu->pending_error = st->ev.exc_error;
+	}
+	v->nmi_held = st->ev.nmi_pending;
+	cpu->nmi_blocked = st->ev.nmi_masked;
+	cpu->intr_shadow = st->ev.intr_shadow ? 1 : 0;
+	cpu->halted = st->ev.mp_state == X86_MP_HALTED;
+	cpu->wait_for_sipi = st->ev.mp_state == X86_MP_WAIT_SIPI;
+	return 0;
+}
+
+void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns)
+{
+	*guest_ns = soft_vm_now(vm);
+	soft_irqchip_save(&vm->irq, ic, *guest_ns);
+}
+
+int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
+		 size_t why_len)
+{
+	/* The guest's clock continues from the snapshot's moment: every timer
+	 * and the TSC are then where they were. */
+	vm->clock_base = soft_clock_ns() - guest_ns;
+	return soft_irqchip_load(&vm->irq, ic, guest_ns, why, why_len);
+}

@@ -1,0 +1,233 @@
+/* Snapshot create (issue 12): a paused machine's state file and memory file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpu/engine.h"
+#include "dev/devices.h"
+#include "popek/clock.h"
+#include "popek/log.h"
+#include "virtio/devices.h"
+#include "virtio/virtio.h"
+#include "vmm/snapshot.h"
+#include "vmm/vmm.h"
+
+static int fail(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FMT(4, 5);
+static int fail(char *why, size_t why_len, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Adds the section out holds (or its error) and empties out. */
+static int add(struct snap_writer *w, u32 type, u32 index, struct snap_out *o)
+{
+	int err = o->err;
+
+	if (!err)
+		snap_writer_add(w, type, index, o->buf, o->len);
+	snap_out_free(o);
+	return err;
+}
+
+static int save_machine(struct machine *m, struct snap_writer *w)
+{
+	u64 sizes[CONFIG_MAX_DISKS] = {0};
+	struct snap_out o;
+
+	for (unsigned i = 0; i < m->cfg.nr_disks; i++) {
+		struct stat sb;
+
+		if (stat(m->cfg.disks[i].path, &sb) == 0)
+			sizes[i] = (u64)sb.st_size;
+	}
+	snap_out_init(&o);
+	snapshot_config_encode(&m->cfg, m->cpu_vendor, m->engine->name, sizes, &o);
+	return add(w, SNAP_MACH, 0, &o);
+}
+
+static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t why_len)
+{
+	struct x86_irqchip_state ic;
+	struct x86_vcpu_state *st;
+	struct snap_out o;
+	u64 ns;
+	int err;
+
+	memset(&ic, 0, sizeof(ic));
+	err = m->engine->save_vm(m->evm, &ic, &ns);
+	if (err < 0)
+		return fail(why, why_len, err, "%s engine: cannot save the interrupt controllers: %s",
+			    m->engine->name, strerror(-err));
+	snap_out_init(&o);
+	snap_put_u64(&o, ns);
+	irqchip_state_encode(&ic, &o);
+	err = add(w, SNAP_CLCK, 0, &o);
+	st = malloc(sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->nr_vcpus && !err; i++) {
+		err = m->engine->save_vcpu(m->vcpus[i].ev, st);
+		if (err < 0) {
+			fail(why, why_len, err, "%s engine: cannot save vCPU %u: %s", m->engine->name,
+			     i, strerror(-err));
+			break;
+		}
+		snap_out_init(&o);
+		vcpu_state_encode(st, &o);
+		err = add(w, SNAP_VCPU, i, &o);
+	}
+	free(st);
+	return err;
+}
+
+static int save_devices(struct machine *m, struct snap_writer *w)
+{
+	struct machine_devices *d = m->devs;
+	struct snap_out o;
+	int err = 0;
+
+#define SAVE(type, call)                                                                           \
+	do {                                                                                       \
+		snap_out_init(&o);                                                                 \
+		err = call;                                                                        \
+		if (!err)                                                                          \
+			err = add(w, type, 0, &o);                                                 \
+		else                                                                               \
+			snap_out_free(&o);                                                         \
+		if (err < 0)                                                                       \
+			return err;                                                                \
+	} while (0)
+	SAVE(SNAP_UART, uart_save(&d->uart0, &o));
+	SAVE(SNAP_RTC, rtc_save(&d->rtc, &o));
+	SAVE(SNAP_I8042, i8042_save(&d->i8042, &o));
+	SAVE(SNAP_ACPM, acpi_pm_save(&d->acpi_pm, &o));
+	SAVE(SNAP_FWCF, fw_cfg_save(&d->fw_cfg, &o));
+	if (d->has_testdev)
+		SAVE(SNAP_TDEV, testdev_save(&d->testdev, &o));
+#undef SAVE
+	return 0;
+}
+
+/* Each slot takes the device lock itself. */
+static int save_virtio(struct machine *m, struct snap_writer *w)
+{
+	struct snap_out o;
+	int err;
+
+	for (unsigned i = 0; i < m->nr_virtio_slots; i++) {
+		snap_out_init(&o);
+		err = virtio_mmio_save(m->virtio_slots[i].dev, &o);
+		if (!err)
+			err = add(w, SNAP_VIRT, i, &o);
+		else
+			snap_out_free(&o);
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int write_file(const char *path, const u8 *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (len && !err) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			err = n < 0 ? -errno : -EIO;
+		else {
+			buf += n;
+			len -= (size_t)n;
+		}
+	}
+	if (!err && fdatasync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int save_memory(struct machine *m, const char *mem_path, char *why, size_t why_len)
+{
+	int fd = open(mem_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	u64 written;
+	int err;
+
+	if (fd < 0)
+		return fail(why, why_len, -errno, "mem_file_path '%s': %s", mem_path,
+			    strerror(errno));
+	err = guest_mem_save(&m->mem, fd, &written);
+	close(fd);
+	if (err < 0)
+		return fail(why, why_len, err, "mem_file_path '%s': cannot write: %s", mem_path,
+			    strerror(-err));
+	log_info("snapshot: %llu MiB of RAM in '%s' (%llu MiB of it not zero)",
+		 (unsigned long long)(m->mem.ram_size / MiB), mem_path,
+		 (unsigned long long)(written / MiB));
+	return 0;
+}
+
+int machine_snapshot_create(struct machine *m, const char *state_path, const char *mem_path,
+			    char *why, size_t why_len)
+{
+	u64 t0 = clock_now_ns();
+	struct snap_writer w;
+	size_t len = 0;
+	u8 *buf = NULL;
+	int err;
+
+	if (!machine_paused(m))
+		return fail(why, why_len, -EBUSY, "the microVM must be paused (PATCH /vm "
+			    "{\"state\": \"Paused\"}) before a snapshot");
+	if (!m->engine->save_vm || !m->engine->save_vcpu)
+		return fail(why, why_len, -EOPNOTSUPP, "the %s engine cannot save its state yet",
+			    m->engine->name);
+	/* Requests in flight complete first: none is lost or repeated. */
+	err = virtio_devices_quiesce(m);
+	if (err < 0)
+		return fail(why, why_len, err, "cannot stop the virtio devices: %s", strerror(-err));
+	snap_writer_init(&w);
+	pthread_mutex_lock(&m->dev_lock);
+	err = save_machine(m, &w);
+	if (!err)
+		err = save_cpus(m, &w, why, why_len);
+	if (!err)
+		err = save_devices(m, &w);
+	pthread_mutex_unlock(&m->dev_lock);
+	if (!err)
+		err = save_virtio(m, &w);
+	if (!err)
+		err = snap_writer_finish(&w, &buf, &len);
+	else
+		free(w.buf);
+	if (err < 0 && !why[0])
+		fail(why, why_len, err, "cannot encode the machine's state: %s", strerror(-err));
+	if (!err)
+		err = save_memory(m, mem_path, why, why_len);
+	if (!err) {
+		err = write_file(state_path, buf, len);
+		if (err < 0)
+			fail(why, why_len, err, "snapshot_path '%s': %s", state_path, strerror(-err));
+	}
+	virtio_devices_unquiesce(m);
+	free(buf);
+	if (!err)
+		log_info("snapshot: state in '%s' (%zu bytes), taken in %llu ms", state_path, len,
+			 (unsigned long long)((clock_now_ns() - t0) / 1000000));
+	return err;
+}

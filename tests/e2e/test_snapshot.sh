@@ -1,0 +1,208 @@
+#!/bin/bash
+# Snapshots end to end on the soft engine (issue 12): a guest program
+# (tests/guest/snapshot.c) is paused in the middle of its computation, its
+# snapshot taken through the API, the process killed, and the program
+# finished in a new popek (--restore on the command line, PUT /snapshot/load
+# through the API, resumed at once or later), with 1 and 2 vCPUs: it must
+# print the result of a run without a cut and pass its own checks (time never
+# back, the timer still interrupting, devices holding what it wrote). Then
+# damaged and mismatched snapshots, each refused with exit status 1 and one
+# line naming the problem.
+# Environment: POPEK (default build/asan/popek).
+set -u
+cd "$(dirname "$0")/../.."
+POPEK=${POPEK:-build/asan/popek}
+PROG=tests/guest/build/snapshot.elf
+ROUNDS=${POPEK_SNAPSHOT_ROUNDS:-1500}
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+SNAP="python3 tests/e2e/lib/snapfile.py"
+
+pass() { echo "PASS snapshot/$1"; }
+fail() { echo "FAIL snapshot/$1: $2"; }
+
+if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
+	fail setup "no $POPEK or $PROG (run make test)"
+	exit 1
+fi
+RUN=("$POPEK" run --engine soft --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
+
+# Waits up to $3 s for file $1 to contain $2.
+wait_for() { # file text seconds
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The reference: the same program without a cut.
+"${RUN[@]}" >"$TMP/ref.out" 2>"$TMP/ref.err"
+st=$?
+WANT=$(grep -m1 '^result ' "$TMP/ref.out")
+if [ "$st" != 33 ] || [ -z "$WANT" ]; then
+	fail reference "status $st, output: $(tail -3 "$TMP/ref.out" | tr '\n' '|') $(tail -2 "$TMP/ref.err")"
+	exit 1
+fi
+pass reference
+
+# take NAME CPUS: runs the program under the API, snapshots it in its
+# window into $TMP/NAME.state and $TMP/NAME.mem; true when that worked.
+take() { # name cpus
+	local n=$1 sock=$TMP/$1.sock pid
+	"${RUN[@]}" --cpus "$2" --api-sock "$sock" >"$TMP/$n.out1" 2>"$TMP/$n.err1" &
+	pid=$!
+	PIDS+=("$pid")
+	if ! wait_for "$TMP/$n.out1" "snapshot window" 60; then
+		fail "$n/take" "no window: $(tail -2 "$TMP/$n.err1")"
+		return 1
+	fi
+	"$POPEK" ctl --sock "$sock" pause >/dev/null 2>"$TMP/$n.ctl" || {
+		fail "$n/take" "pause: $(cat "$TMP/$n.ctl")"
+		return 1
+	}
+	if grep -q '^result' "$TMP/$n.out1"; then
+		fail "$n/take" "the program finished before the pause (raise POPEK_SNAPSHOT_ROUNDS)"
+		return 1
+	fi
+	if ! "$POPEK" ctl --sock "$sock" snapshot create "$TMP/$n.state" "$TMP/$n.mem" \
+		>/dev/null 2>"$TMP/$n.ctl"; then
+		fail "$n/take" "snapshot create: $(cat "$TMP/$n.ctl")"
+		return 1
+	fi
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if grep -q '^result' "$TMP/$n.out1"; then
+		fail "$n/take" "the program ran on while paused"
+		return 1
+	fi
+	pass "$n/take"
+}
+
+# judge NAME STATUS OUTPUT: the restored run finished as the reference did.
+judge() { # name status outfile errfile
+	local got
+	got=$(grep -m1 '^result ' "$3")
+	if [ "$2" != 33 ]; then
+		fail "$1" "status $2 (33 is PASS): $(grep -m3 'not ok\|FAIL' "$3" | tr '\n' '|') $(tail -2 "$4" | tr '\n' '|')"
+	elif [ "$got" != "$WANT" ]; then
+		fail "$1" "'$got', the uncut run printed '$WANT'"
+	elif grep -q 'snapshot window' "$3"; then
+		fail "$1" "the restored program started over"
+	else
+		pass "$1"
+	fi
+}
+
+for cpus in 1 2; do
+	n=cli$cpus
+	take "$n" "$cpus" || continue
+	timeout 120 "$POPEK" run --engine soft --restore "$TMP/$n.state" --mem-file "$TMP/$n.mem" \
+		>"$TMP/$n.out2" 2>"$TMP/$n.err2"
+	judge "$n/restore" $? "$TMP/$n.out2" "$TMP/$n.err2"
+	# The same snapshot a second time: the memory file is mapped privately,
+	# so the first restore's guest writes never reached it.
+	timeout 120 "$POPEK" run --engine soft --restore "$TMP/$n.state" --mem-file "$TMP/$n.mem" \
+		>"$TMP/$n.out3" 2>"$TMP/$n.err3"
+	judge "$n/restore-again" $? "$TMP/$n.out3" "$TMP/$n.err3"
+done
+
+# Through the API: PUT /snapshot/load with resume_vm, and paused then resumed.
+if take api 1; then
+	for mode in resume paused; do
+		sock=$TMP/load-$mode.sock
+		"$POPEK" run --engine soft --api-sock "$sock" >"$TMP/load-$mode.out" \
+			2>"$TMP/load-$mode.err" &
+		pid=$!
+		PIDS+=("$pid")
+		wait_for "$TMP/load-$mode.err" "listening" 10 || sleep 1
+		arg=; [ $mode = resume ] && arg=--resume
+		if ! "$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" $arg \
+			>/dev/null 2>"$TMP/load.ctl"; then
+			fail "api/load-$mode" "snapshot load: $(cat "$TMP/load.ctl")"
+			continue
+		fi
+		if [ $mode = paused ]; then
+			state=$("$POPEK" ctl --sock "$sock" info 2>/dev/null | tr -d ' \t\n' | grep -o '"state":"[A-Za-z ]*"')
+			[[ "$state" == *Paused* ]] && pass api/loaded-paused ||
+				fail api/loaded-paused "state after load without resume_vm: $state"
+			"$POPEK" ctl --sock "$sock" resume >/dev/null 2>&1
+		fi
+		timeout 120 tail --pid="$pid" -f /dev/null
+		wait "$pid"
+		judge "api/load-$mode" $? "$TMP/load-$mode.out" "$TMP/load-$mode.err"
+	done
+	# Load refused once something is configured, as Firecracker does.
+	sock=$TMP/late.sock
+	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/late.err" &
+	PIDS+=($!)
+	wait_for "$TMP/late.err" "listening" 10 || sleep 1
+	curl -s -m 10 --unix-socket "$sock" -X PUT -d '{"vcpu_count": 1, "mem_size_mib": 64}' \
+		http://localhost/machine-config >/dev/null
+	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
+	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-config ||
+		fail api/load-after-config "$out"
+fi
+
+# Damaged and mismatched snapshots: exit status 1 and one line naming the problem.
+refuse() { # name want-substring state mem [extra args]
+	local name=$1 want=$2 state=$3 mem=$4 st out
+	shift 4
+	out=$(timeout 60 "$POPEK" run --engine soft --restore "$state" --mem-file "$mem" "$@" 2>&1 </dev/null)
+	st=$?
+	if [ $st != 1 ]; then
+		fail "damage/$name" "status $st, wanted 1: $(tail -2 <<<"$out" | tr '\n' '|')"
+	elif [[ "$out" != *"$want"* ]]; then
+		fail "damage/$name" "'$want' not in: $(tr '\n' '|' <<<"$out")"
+	elif [ "$(grep -c . <<<"$out")" != 1 ]; then
+		fail "damage/$name" "more than one line: $(tr '\n' '|' <<<"$out")"
+	else
+		pass "damage/$name"
+	fi
+}
+if [ -f "$TMP/cli1.state" ]; then
+	S=$TMP/cli1.state M=$TMP/cli1.mem D=$TMP/d
+	size=$(stat -c %s "$S")
+	head -c $((size / 2)) "$S" >$D.trunc
+	refuse truncated "truncated" $D.trunc "$M"
+	cp "$S" $D.flip && $SNAP $D.flip flip VCPU 0 100
+	refuse bit-flip "checksum" $D.flip "$M"
+	cp "$S" $D.hdr
+	printf '\x01' | dd of=$D.hdr bs=1 seek=12 conv=notrunc status=none # the section count
+	refuse header "damaged header" $D.hdr "$M"
+	cp "$S" $D.magic
+	printf 'X' | dd of=$D.magic bs=1 seek=0 conv=notrunc status=none
+	refuse bad-magic "not a popek snapshot" $D.magic "$M"
+	cp "$S" $D.ver && $SNAP $D.ver version 99
+	refuse version "version 99" $D.ver "$M"
+	: >$D.empty
+	refuse empty "truncated" $D.empty "$M"
+	refuse missing-state "No such file" $D.none "$M"
+	refuse directory "Is a directory" "$TMP" "$M"
+	refuse missing-mem "No such file" "$S" $D.none
+	head -c 4096 "$M" >$D.shortmem
+	refuse mem-size "not a file of" "$S" $D.shortmem
+	cp "$S" $D.novcpu && $SNAP $D.novcpu drop VCPU 0
+	refuse no-vcpu "no section for vCPU 0" $D.novcpu "$M"
+	cp "$S" $D.nouart && $SNAP $D.nouart drop UART 0
+	refuse no-uart "no section for the serial port" $D.nouart "$M"
+	# A well-formed file with values no machine holds.
+	cp "$S" $D.nmi && $SNAP $D.nmi poke VCPU 0 -1028 7 # nmi_pending (the events, then the 1024-byte LAPIC page)
+	refuse nmi-count "NMIs pending" $D.nmi "$M"
+	cp "$S" $D.cpus && $SNAP $D.cpus poke MACH 0 8 0 # vCPU count 0
+	refuse vcpu-count "0 vCPUs" $D.cpus "$M"
+	out=$(timeout 20 "$POPEK" run --restore "$S" 2>&1); st=$?
+	[ $st = 1 ] && [[ "$out" == *"needs --mem-file"* ]] && pass damage/no-mem-file ||
+		fail damage/no-mem-file "status $st: $out"
+	out=$(timeout 20 "$POPEK" run --restore "$S" --mem-file "$M" --kernel "$PROG" 2>&1); st=$?
+	[ $st = 1 ] && [[ "$out" == *"kernel is in its memory file"* ]] && pass damage/with-kernel ||
+		fail damage/with-kernel "status $st: $out"
+fi
+exit 0
