@@ -48,7 +48,9 @@ struct x86_vcpu_state {
 	u64 dr[4], dr6, dr7;
 	u8 fxsave[X86_FXSAVE_LEN]; /* x87, MMX and SSE state */
 	u32 nr_msrs;               /* of msrs[]: every other MSR the guest can read back,
-				      IA32_TSC (0x10) and IA32_TSC_DEADLINE (0x6E0) included */
+				      IA32_TSC (0x10) and IA32_TSC_DEADLINE (0x6E0) included;
+				      IA32_TSC is the TSC at the instant of the snapshot's
+				      guest time (engine.h save_vm), so vCPUs stay in step */
 	struct x86_msr_value msrs[X86_MAX_SAVED_MSRS];
 	struct x86_events ev;
 	/* The LAPIC as its xAPIC register page: offset R holds register R's 32

@@ -11,6 +11,7 @@
 #include "cpu/engine.h"
 #include "cpu/soft/snapshot.h"
 #include "cpu/soft/sys/sys.h"
+#include "cpu/soft/vm.h"
 #include "test.h"
 
 struct vm {
@@ -171,6 +172,10 @@ static void round_trip(enum cpu_vendor vendor)
 			CHECK(msr_is(s2, s1->msrs[i].index, s1->msrs[i].value));
 	CHECK(vcpu_state_msr(s2, 0x10, &tsc2) && tsc2 >= tsc1 && tsc2 - tsc1 < 1000000000ULL);
 	CHECK(!memcmp(s2->lapic, s1->lapic, 0x390)); /* all but the running count */
+	/* The TSC offset itself is kept, not re-derived at each vCPU's load:
+	 * vCPUs whose TSCs agreed still agree to the ns. */
+	CHECK_EQ(((struct soft_vcpu *)b->v[0])->cpu.msr.tsc_offset,
+		 ((struct soft_vcpu *)a->v[0])->cpu.msr.tsc_offset);
 	CHECK(x86_lapic_reg(s2->lapic, 0x390) <= x86_lapic_reg(s1->lapic, 0x390));
 	/* vCPU 1 never started: it still waits for its SIPI. */
 	CHECK_EQ(soft_engine_ops.save_vcpu(a->v[1], s1), 0);

@@ -14,8 +14,10 @@
  * base, APIC base), in load order: the TSC before the TSC deadline, which
  * the LAPIC reads against it. A vendor's model lacks some: those are
  * skipped on save. */
+#define MSR_TSC 0x10
+
 static const u32 saved_msrs[] = {
-	0x10,                                   /* IA32_TSC */
+	MSR_TSC,
 	0x48,                                   /* IA32_SPEC_CTRL */
 	0x174, 0x175, 0x176,                    /* SYSENTER CS, ESP, EIP */
 	0x1a0,                                  /* IA32_MISC_ENABLE */
@@ -72,12 +74,16 @@ void soft_vcpu_save(struct soft_vcpu *v, struct x86_vcpu_state *st)
 	st->dr6 = cpu->dr[6];
 	st->dr7 = cpu->dr[7];
 	memcpy(st->fxsave, &cpu->fx, sizeof(st->fxsave));
+	soft_pv_settle(v);
 	/* The page first: a timer due now goes into IRR there, and a TSC
 	 * deadline that just fired must not be saved armed as well. */
 	soft_lapic_save(&v->lapic, st->lapic, now);
 	for (unsigned i = 0; i < ARRAY_SIZE(saved_msrs); i++)
 		if (msr_access(cpu, false, saved_msrs[i], &value))
 			vcpu_state_set_msr(st, saved_msrs[i], value);
+	/* The TSC as of the snapshot's instant, not of this read: every vCPU's
+	 * then has the offset it had, and their TSCs stay in step. */
+	vcpu_state_set_msr(st, MSR_TSC, v->vm->snap_ns + cpu->msr.tsc_offset);
 	st->ev.exc_pending = cpu->pending_vector >= 0;
 	if (st->ev.exc_pending) {
 		st->ev.exc_vector = (u8)cpu->pending_vector;
@@ -131,6 +137,10 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 
 		if (!vcpu_state_msr(st, saved_msrs[i], &value))
 			continue;
+		if (saved_msrs[i] == MSR_TSC) {
+			soft_tsc_set_offset(cpu, value - v->vm->snap_ns);
+			continue;
+		}
 		if (!msr_access(cpu, true, saved_msrs[i], &value))
 			return snap_fail(why, why_len, "MSR 0x%x = 0x%llx is refused by the soft "
 				      "engine's %s model", saved_msrs[i], (unsigned long long)value,
@@ -161,6 +171,7 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns)
 {
 	*guest_ns = soft_vm_now(vm);
+	vm->snap_ns = *guest_ns;
 	soft_irqchip_save(&vm->irq, ic, *guest_ns);
 }
 
@@ -170,5 +181,6 @@ int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic, u64 gue
 	/* The guest's clock continues from the snapshot's moment: every timer
 	 * and the TSC are then where they were. */
 	vm->clock_base = soft_clock_ns() - guest_ns;
+	vm->snap_ns = guest_ns;
 	return soft_irqchip_load(&vm->irq, ic, guest_ns, why, why_len);
 }

@@ -53,6 +53,7 @@ struct soft_vcpu {
 struct soft_vm {
 	struct machine *m;
 	u64 clock_base; /* soft_clock_ns() at creation: guest time 0 */
+	u64 snap_ns;    /* guest time of the last snapshot saved or loaded (snapshot.c) */
 	unsigned nr_vcpus;
 	struct soft_vcpu *_Atomic vcpus[CONFIG_MAX_CPUS];
 

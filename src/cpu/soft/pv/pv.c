@@ -193,6 +193,12 @@ void soft_pv_eoi_offer(struct soft_vcpu *v)
 	pv->eoi_pending = true;
 }
 
+void soft_pv_settle(struct soft_vcpu *v)
+{
+	if (v->pv.eoi_pending)
+		pv_eoi_take(v);
+}
+
 void soft_pv_enter(struct soft_vcpu *v)
 {
 	struct soft_pv_vcpu *pv = &v->pv;
@@ -255,6 +261,9 @@ static int steal_msr_write(struct soft_cpu *cpu, u64 value)
 	}
 	pv->steal_fresh = true;
 	pv->steal_next = 0;
+	/* As after a leave: the next enter clears KVM_VCPU_PREEMPTED and takes
+	 * a FLUSH_TLB, which a restored snapshot's struct may hold. */
+	pv->preempted = true;
 	return 0;
 }
 

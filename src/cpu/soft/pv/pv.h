@@ -128,6 +128,10 @@ void soft_pv_eoi_offer(struct soft_vcpu *v);
  * = 0, waiting for a SIPI, or out of run()): marks it preempted in its
  * steal time struct. */
 void soft_pv_leave(struct soft_vcpu *v);
+/* Before a snapshot saves the vCPU: a PV EOI offered to the guest is
+ * settled (the EOI done if the guest took it, the offer withdrawn if not),
+ * so the saved LAPIC and guest memory agree without popek's bookkeeping. */
+void soft_pv_settle(struct soft_vcpu *v);
 
 /* MSR_KVM_STEAL_TIME and MSR_KVM_PV_EOI_EN (msr.c asks last): 0, -ENOENT
  * for another index, or -EINVAL when the access must raise #GP, as in KVM:

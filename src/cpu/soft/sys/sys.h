@@ -120,6 +120,9 @@ u64 soft_clock_ns(void);
  * TSC = soft_now_ns(cpu) + cpu->msr.tsc_offset; kvmclock time =
  * soft_now_ns(cpu) on every vCPU, whatever its TSC offset. */
 u64 soft_now_ns(struct soft_cpu *cpu);
+/* Sets the vCPU's TSC offset (guest TSC = soft_now_ns() + offset) and
+ * what depends on it: the LAPIC's deadline timer, the kvmclock page. */
+void soft_tsc_set_offset(struct soft_cpu *cpu, u64 offset);
 /* WRMSR IA32_TSC: the guest TSC reads value now. */
 void soft_tsc_write(struct soft_cpu *cpu, u64 value);
 /* kvmclock MSR writes (MSR_KVM_SYSTEM_TIME_NEW / MSR_KVM_WALL_CLOCK_NEW):

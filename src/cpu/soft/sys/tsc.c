@@ -57,7 +57,7 @@ u64 soft_rdtsc(struct soft_cpu *cpu)
 
 static bool kvmclock_update(struct soft_cpu *cpu);
 
-static void tsc_offset_set(struct soft_cpu *cpu, u64 offset)
+void soft_tsc_set_offset(struct soft_cpu *cpu, u64 offset)
 {
 	cpu->msr.tsc_offset = offset;
 	if (cpu->lapic)
@@ -70,7 +70,7 @@ static void tsc_offset_set(struct soft_cpu *cpu, u64 offset)
 
 void soft_tsc_write(struct soft_cpu *cpu, u64 value)
 {
-	tsc_offset_set(cpu, value - soft_now_ns(cpu));
+	soft_tsc_set_offset(cpu, value - soft_now_ns(cpu));
 }
 
 /* Writes the version field: odd while the rest is being updated. */
