@@ -215,6 +215,10 @@ static void avx(struct x86_vcpu_state *st) { st->xcr0 = 7; }
 static void mxcsr(struct x86_vcpu_state *st) { st->fxsave[26] = 0x40; } /* bit 22 */
 static void unknown_msr(struct x86_vcpu_state *st) { vcpu_state_set_msr(st, 0xc0010117, 1); }
 static void bad_pat(struct x86_vcpu_state *st) { vcpu_state_set_msr(st, 0x277, 0x02); }
+static void cr4_bit(struct x86_vcpu_state *st) { st->st.sregs.cr4 |= 1ULL << 30; }
+static void pg_no_pe(struct x86_vcpu_state *st) { st->st.sregs.cr0 &= ~X86_CR0_PE; }
+static void lma_no_pae(struct x86_vcpu_state *st) { st->st.sregs.cr4 &= ~X86_CR4_PAE; }
+static void apic_base(struct x86_vcpu_state *st) { st->st.sregs.apic_base |= 1ULL << 9; }
 static void lapic_id(struct x86_vcpu_state *st) { x86_lapic_set_reg(st->lapic, 0x20, 5u << 24); }
 
 static void test_refused(void)
@@ -224,6 +228,10 @@ static void test_refused(void)
 	refused(unknown_msr, "MSR 0xc0010117 has no counterpart");
 	refused(bad_pat, "MSR 0x277");
 	refused(lapic_id, "APIC id 5");
+	refused(cr4_bit, "CR4");
+	refused(apic_base, "APIC base");
+	refused(pg_no_pe, "CR0");
+	refused(lma_no_pae, "CR4.PAE");
 }
 
 int main(void)

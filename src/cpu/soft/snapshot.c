@@ -100,6 +100,31 @@ void soft_vcpu_save(struct soft_vcpu *v, struct x86_vcpu_state *st)
 					     : X86_MP_RUNNABLE;
 }
 
+/* What no MOV to a control register or WRMSR EFER could have left (SDM
+ * Vol. 3A 2.5, 9.8.5): the soft engine runs only states a guest can reach. */
+static int check_modes(const struct x86_sregs *sr, char *why, size_t why_len)
+{
+	const u64 efer_ok = X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE |
+			    (1ULL << 21) /* AMD's AIBRSE */;
+	const struct x86_seg *cs = &sr->seg[X86_CS];
+
+	if (sr->cr0 >> 32 || ((sr->cr0 & X86_CR0_PG) && !(sr->cr0 & X86_CR0_PE)) ||
+	    ((sr->cr0 & X86_CR0_NW) && !(sr->cr0 & X86_CR0_CD)))
+		return snap_fail(why, why_len, "CR0 0x%llx is not a value MOV CR0 accepts",
+				 (unsigned long long)sr->cr0);
+	if (sr->cr4 & ~soft_cr4_supported())
+		return snap_fail(why, why_len, "CR4 0x%llx sets bits the soft engine lacks",
+				 (unsigned long long)sr->cr4);
+	if (sr->efer & ~efer_ok)
+		return snap_fail(why, why_len, "EFER 0x%llx sets reserved bits",
+				 (unsigned long long)sr->efer);
+	if ((sr->efer & X86_EFER_LMA) && !(sr->cr4 & X86_CR4_PAE))
+		return snap_fail(why, why_len, "long mode without CR4.PAE");
+	if ((sr->efer & X86_EFER_LMA) && cs->l && cs->db)
+		return snap_fail(why, why_len, "CS has both L and D set in long mode");
+	return 0;
+}
+
 int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *why,
 		   size_t why_len)
 {
@@ -113,10 +138,16 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 			      (unsigned long long)st->xcr0);
 	if (st->ev.exc_pending && st->ev.exc_vector > 31)
 		return snap_fail(why, why_len, "pending exception vector %u", st->ev.exc_vector);
+	err = check_modes(&st->st.sregs, why, why_len);
+	if (err < 0)
+		return err;
 	err = soft_engine_ops.set_state((struct engine_vcpu *)v, &st->st);
 	if (err < 0)
 		return snap_fail(why, why_len, "the registers cannot be loaded (PAE page tables at "
 			      "CR3 0x%llx unreadable)", (unsigned long long)st->st.sregs.cr3);
+	if (soft_lapic_get_base(&v->lapic) != st->st.sregs.apic_base)
+		return snap_fail(why, why_len, "APIC base 0x%llx is not one WRMSR could set",
+				 (unsigned long long)st->st.sregs.apic_base);
 	cpu->xcr0 = st->xcr0;
 	cpu->pkru = st->pkru;
 	memcpy(cpu->dr, st->dr, sizeof(st->dr));

@@ -16,6 +16,11 @@
 	(CR4_TSD | CR4_DE | X86_CR4_PSE | X86_CR4_PAE | CR4_MCE | X86_CR4_PGE | CR4_PCE |          \
 	 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_PCIDE | X86_CR4_SMEP |      \
 	 X86_CR4_SMAP | X86_CR4_PKE)
+u64 soft_cr4_supported(void)
+{
+	return CR4_SUPPORTED;
+}
+
 /* CR4 bits whose change flushes the TLB: the paging mode and PCIDE (SDM
  * Vol. 3A 4.10.4.1), and the rights its entries cache (SMEP, SMAP, PKE:
  * tlb.h). */

@@ -123,6 +123,8 @@ u64 soft_now_ns(struct soft_cpu *cpu);
 /* Sets the vCPU's TSC offset (guest TSC = soft_now_ns() + offset) and
  * what depends on it: the LAPIC's deadline timer, the kvmclock page. */
 void soft_tsc_set_offset(struct soft_cpu *cpu, u64 offset);
+/* The CR4 bits MOV CR4 accepts (cr.c). */
+u64 soft_cr4_supported(void);
 /* WRMSR IA32_TSC: the guest TSC reads value now. */
 void soft_tsc_write(struct soft_cpu *cpu, u64 value);
 /* kvmclock MSR writes (MSR_KVM_SYSTEM_TIME_NEW / MSR_KVM_WALL_CLOCK_NEW):
