@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@ int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 		return -ENOMEM;
 	mem->base = p;
 	mem->ram_size = ram_size;
+	mem->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	mem->has_pagemap = mem->pagemap_fd >= 0;
 	low = MIN(ram_size, LAYOUT_MMIO_HOLE_START);
 	mem->regions[0] = (struct guest_mem_region){0, low, mem->base};
 	mem->nr_regions = 1;
@@ -61,6 +64,8 @@ void guest_mem_destroy(struct guest_mem *mem)
 {
 	if (mem->base)
 		munmap(mem->base, mem->ram_size);
+	if (mem->has_pagemap)
+		close(mem->pagemap_fd);
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -133,16 +138,41 @@ static int write_all(int fd, const u8 *p, u64 len, u64 off)
 	return 0;
 }
 
+/* Pagemap entries (Documentation/admin-guide/mm/pagemap.rst): bit 63 the
+ * page is in RAM, bit 62 in swap. An anonymous page with neither was never
+ * written (or was discarded): it reads as zeroes. */
+#define PAGEMAP_BATCH 512
+
+/* Whether the page at off may hold data: from pagemap where it can tell,
+ * else by reading it. map caches one batch of entries from map_off. */
+static bool page_used(const struct guest_mem *mem, u64 off, u64 *map, u64 *map_off)
+{
+	if (mem->has_pagemap && !mem->file_backed) {
+		u64 page = ((uintptr_t)mem->base + off) / 4096;
+
+		if (*map_off == UINT64_MAX || page < *map_off || page >= *map_off + PAGEMAP_BATCH) {
+			ssize_t n = pread(mem->pagemap_fd, map, PAGEMAP_BATCH * 8, (off_t)(page * 8));
+
+			if (n != PAGEMAP_BATCH * 8)
+				memset(map, 0xff, PAGEMAP_BATCH * 8); /* unknown: read the pages */
+			*map_off = page;
+		}
+		if (!(map[page - *map_off] >> 62))
+			return false;
+	}
+	return !page_zero(mem->base + off);
+}
+
 int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
 {
-	u64 run = 0, len = 0;
+	u64 run = 0, len = 0, map_off = UINT64_MAX, map[PAGEMAP_BATCH];
 	int err;
 
 	*written = 0;
 	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)mem->ram_size) < 0)
 		return -errno;
 	for (u64 off = 0; off <= mem->ram_size; off += 4096) {
-		if (off < mem->ram_size && !page_zero(mem->base + off)) {
+		if (off < mem->ram_size && page_used(mem, off, map, &map_off)) {
 			if (!len)
 				run = off;
 			len += 4096;
@@ -169,5 +199,8 @@ int guest_mem_map_file(struct guest_mem *mem, int fd)
 	if (!S_ISREG(sb.st_mode) || (u64)sb.st_size != mem->ram_size)
 		return -EMSGSIZE;
 	p = mmap(mem->base, mem->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
-	return p == MAP_FAILED ? -errno : 0;
+	if (p == MAP_FAILED)
+		return -errno;
+	mem->file_backed = true;
+	return 0;
 }

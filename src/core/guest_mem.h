@@ -24,6 +24,11 @@ struct guest_mem {
 	 * translator) before any device runs; NULL: nobody listens. */
 	guest_mem_written_fn *dma_written;
 	void *dma_opaque;
+	/* /proc/self/pagemap, opened by guest_mem_init (before any seccomp
+	 * filter) so a snapshot skips the pages never touched. */
+	bool has_pagemap;
+	int pagemap_fd;
+	bool file_backed; /* RAM maps a snapshot's memory file (guest_mem_map_file) */
 };
 
 /* Devices call this after writing guest RAM through guest_mem_ptr(). */

@@ -106,7 +106,7 @@ static const char *const seccomp_io[] = {
 static const char *const seccomp_api[] = {
     "epoll_wait", "epoll_pwait", "epoll_ctl",  "accept",   "accept4",   "recvfrom",
     "recvmsg",    "sendto",      "sendmsg",    "shutdown", "getsockopt", "setsockopt",
-    "pwrite64",   "ftruncate",   "fdatasync",  NULL,
+    "pwrite64",   "pread64",     "ftruncate",  "fdatasync", NULL,
 };
 
 /* openat flags, masked by OPEN_MASK, that create a snapshot's files
