@@ -34,6 +34,18 @@ void guest_mem_huge(struct guest_mem *mem)
 	madvise(mem->base, mem->ram_size, MADV_HUGEPAGE);
 }
 
+/* Whether fd's pagemap says a page in use is present: a kernel (or a
+ * sandbox) that answers zeroes would otherwise make every page look
+ * untouched, and a snapshot would leave RAM out. */
+static bool pagemap_works(int fd)
+{
+	volatile u8 probe = 1; /* on this thread's stack: in RAM now */
+	u64 entry = 0;
+	off_t off = (off_t)((uintptr_t)&probe / 4096 * 8);
+
+	return pread(fd, &entry, 8, off) == 8 && (entry >> 63) && probe;
+}
+
 int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 {
 	u64 low;
@@ -49,6 +61,10 @@ int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 	mem->ram_size = ram_size;
 	mem->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	mem->has_pagemap = mem->pagemap_fd >= 0;
+	if (mem->has_pagemap && !pagemap_works(mem->pagemap_fd)) {
+		close(mem->pagemap_fd);
+		mem->has_pagemap = false;
+	}
 	low = MIN(ram_size, LAYOUT_MMIO_HOLE_START);
 	mem->regions[0] = (struct guest_mem_region){0, low, mem->base};
 	mem->nr_regions = 1;
