@@ -124,8 +124,9 @@ static int main_api(struct vm_config *cfg, struct config_store *st)
 	for (;;) {
 		if (!autostart && api_server_wait_start(s, &status) < 0)
 			break;
+		log_clear_last_error();
 		err = main_start(cfg, st, &m, &metrics_fd);
-		if (api_server_started(s, m, err, metrics_fd, &status) < 0)
+		if (api_server_started(s, m, err, log_last_error(), metrics_fd, &status) < 0)
 			break;
 		if (m)
 			return main_serve(m, s, metrics_fd);

@@ -23,6 +23,12 @@ void log_set_level(enum log_level level);
  * a FIFO, as Firecracker's log_path). Returns 0 or -errno. */
 int log_set_path(const char *path);
 
+/* The last error line the calling thread logged ("" if none since the
+ * last clear): for a caller that must hand the reason on, as the API does
+ * for a failed start or snapshot load. */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 /* Copies len guest-controlled bytes into out (size outsz) with every
  * non-printable byte written as \xNN; always NUL-terminates. Returns out. */
 char *log_escape(char *out, size_t outsz, const void *in, size_t len);

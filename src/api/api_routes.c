@@ -247,6 +247,8 @@ static void api_start_machine(struct api_ctx *c, const char *what)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 	if (vm->phase == API_RUNNING)
 		api_done(c);
+	else if (!vm->quit && vm->start_why[0])
+		api_fail(c, 400, "%s failed: %s", what, vm->start_why);
 	else
 		api_fail(c, 400, "%s failed: %s (popek's log has the details)", what,
 			 vm->quit ? "popek is exiting" : strerror(-vm->start_err));

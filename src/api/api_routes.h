@@ -30,6 +30,7 @@ struct api_vm {
 	enum api_phase phase;
 	bool start_requested; /* InstanceStart waiting for main */
 	int start_err;        /* main's answer when the start failed */
+	char start_why[512];  /* and its last error line, or "" */
 	bool quit;            /* a signal or shutdown: main stops waiting */
 	bool autostart;       /* --kernel given: no InstanceStart */
 	bool configured;      /* a boot-specific resource was set: no snapshot load */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -464,7 +465,8 @@ int api_server_wait_start(struct api_server *s, int *status)
 	return r;
 }
 
-int api_server_started(struct api_server *s, struct machine *m, int err, int metrics_fd,
+int api_server_started(struct api_server *s, struct machine *m, int err, const char *why,
+		       int metrics_fd,
 		       int *status)
 {
 	u64 one = 1;
@@ -478,6 +480,7 @@ int api_server_started(struct api_server *s, struct machine *m, int err, int met
 		s->vm.phase = API_RUNNING;
 	} else {
 		s->vm.start_err = err;
+		snprintf(s->vm.start_why, sizeof(s->vm.start_why), "%s", why ? why : "");
 		s->vm.phase = API_NOT_STARTED;
 	}
 	pthread_cond_broadcast(&s->vm.cond);

@@ -34,12 +34,15 @@ int api_server_wait_start(struct api_server *s, int *status);
  * main: the outcome of the start. m is the running machine (it must stay
  * valid until api_server_destroy), or NULL with err (-errno) when it could
  * not be built (InstanceStart gets 400 and the API stays in "Not started").
- * metrics_fd is the open --metrics-file or -1. Once m is set, the API
+ * why is the last error line of the failed start ("" or NULL: none), given
+ * back to the request that asked for it. metrics_fd is the open
+ * --metrics-file or -1. Once m is set, the API
  * thread installs its seccomp filter when cfg->seccomp is set, so the
  * process-wide I/O filter must already be on. Returns 0, or -EINTR when a
  * signal came during the start (*status as above).
  */
-int api_server_started(struct api_server *s, struct machine *m, int err, int metrics_fd,
+int api_server_started(struct api_server *s, struct machine *m, int err, const char *why,
+		       int metrics_fd,
 		       int *status);
 
 /* Stops the API thread, closes every connection and removes the socket

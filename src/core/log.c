@@ -63,17 +63,37 @@ bool log_enabled(enum log_level level)
 	return level <= log_threshold();
 }
 
+/* The calling thread's last error line (thread-local: each thread reads
+ * only what it logged itself). */
+static __thread char last_error[512];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = 0;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
 	char buf[1024];
 	va_list ap;
 
-	if (!log_enabled(level))
+	if (!log_enabled(level) && level != LOG_ERROR)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (level == LOG_ERROR) {
+		strncpy(last_error, buf, sizeof(last_error) - 1);
+		last_error[sizeof(last_error) - 1] = 0;
+	}
+	if (!log_enabled(level))
+		return;
 	/* One write per line so concurrent threads do not interleave. */
 	fprintf(stderr, "popek: %s: %s\n", names[level], buf);
 }

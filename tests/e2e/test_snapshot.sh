@@ -139,6 +139,17 @@ if take api 1; then
 		wait "$pid"
 		judge "api/load-$mode" $? "$TMP/load-$mode.out" "$TMP/load-$mode.err"
 	done
+	# A load that fails says why in its answer, and the API stays up.
+	sock=$TMP/bad.sock
+	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/bad.err" &
+	PIDS+=($!)
+	wait_for "$TMP/bad.err" "listening" 10 || sleep 1
+	head -c 100 "$TMP/api.state" >"$TMP/bad.state"
+	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/bad.state" "$TMP/api.mem" 2>&1)
+	[[ "$out" == *"truncated"* ]] && pass api/load-says-why || fail api/load-says-why "$out"
+	out=$("$POPEK" ctl --sock "$sock" info 2>&1)
+	[[ "$out" == *"Not started"* ]] && pass api/load-failed-stays-up ||
+		fail api/load-failed-stays-up "$out"
 	# Load refused once something is configured, as Firecracker does.
 	sock=$TMP/late.sock
 	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/late.err" &
