@@ -12,6 +12,7 @@
 #include "cpu/engine.h"
 #include "cpu/kvm/kvm_snapshot.h"
 #include "cpu/snapshot_msrs.h"
+#include "soft_vm_fixture.h"
 #include "test.h"
 
 static char why[200];
@@ -753,41 +754,7 @@ static void test_irqchip_and_clock(void)
 
 /* ---- a state the soft engine saved ------------------------------------------ */
 
-struct soft {
-	struct machine m;
-	struct engine_vm *evm;
-	struct engine_vcpu *v[2];
-};
-
-static struct soft *soft_new(void)
-{
-	struct soft *t = calloc(1, sizeof(*t));
-
-	CHECK_EQ(guest_mem_init(&t->m.mem, 16 * MiB), 0);
-	pthread_mutex_init(&t->m.dev_lock, NULL);
-	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
-	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
-	t->m.cfg.nr_cpus = 2;
-	t->m.cfg.cpu_vendor = CPU_VENDOR_INTEL;
-	t->m.cfg.soft_jit_off = true;
-	t->m.engine = &soft_engine_ops;
-	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
-	for (unsigned i = 0; i < 2; i++)
-		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
-	return t;
-}
-
-static void soft_free(struct soft *t)
-{
-	for (unsigned i = 0; i < 2; i++)
-		soft_engine_ops.vcpu_destroy(t->v[i]);
-	soft_engine_ops.vm_destroy(t->evm);
-	guest_mem_destroy(&t->m.mem);
-	pthread_mutex_destroy(&t->m.dev_lock);
-	free(t);
-}
-
-static void outb(struct soft *t, u16 port, u8 v)
+static void outb(struct vm *t, u16 port, u8 v)
 {
 	bus_write(&t->m.pio, port, 1, v);
 }
@@ -853,7 +820,7 @@ static void vcpu_through_kvm(const struct x86_vcpu_state *st)
 static void test_soft_state_through_kvm(void)
 {
 	static struct x86_vcpu_state st;
-	struct soft *t = soft_new();
+	struct vm *t = vm_new(CPU_VENDOR_INTEL);
 	struct x86_irqchip_state ic, back;
 	struct kvm_irqchip chips[3];
 	struct kvm_pit_state2 pit;
@@ -926,7 +893,7 @@ static void test_soft_state_through_kvm(void)
 	CHECK_EQ(soft_engine_ops.save_vcpu(t->v[1], &st), 0);
 	CHECK_EQ(st.ev.mp_state, X86_MP_WAIT_SIPI);
 	vcpu_through_kvm(&st);
-	soft_free(t);
+	vm_free(t);
 }
 
 int main(void)
