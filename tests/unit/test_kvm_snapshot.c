@@ -438,6 +438,44 @@ static void test_events(void)
 	REFUSED(kvm_snap_events_from(&back, &k, why, sizeof(why)), "payload");
 }
 
+/* An interrupt KVM was injecting goes back from the LAPIC's ISR to its IRR. */
+static void test_interrupt_unaccept(void)
+{
+	u8 page[X86_LAPIC_PAGE];
+	struct kvm_vcpu_events k;
+	struct x86_events ev;
+
+	memset(page, 0, sizeof(page));
+	memset(&k, 0, sizeof(k));
+	CHECK_EQ(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)), 0); /* none */
+	x86_lapic_set_reg(page, 0x100 + 0x20, 1u << 1);  /* ISR: 0x41, in service below */
+	x86_lapic_set_reg(page, 0x100 + 0x70, 1u << 12); /* ISR: 0xec, being delivered */
+	x86_lapic_set_reg(page, 0x200 + 0x30, 1u << 3);  /* IRR: 0x63 */
+	k.interrupt.injected = 1;
+	k.interrupt.nr = 0xec;
+	CHECK_EQ(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)), 0);
+	CHECK_EQ(x86_lapic_reg(page, 0x170), 0);
+	CHECK_EQ(x86_lapic_reg(page, 0x270), 1u << 12);
+	CHECK_EQ(x86_lapic_reg(page, 0x120), 1u << 1);
+	CHECK_EQ(x86_lapic_reg(page, 0x230), 1u << 3);
+	CHECK_EQ(k.interrupt.injected, 0);
+	CHECK_EQ(kvm_snap_events_from(&ev, &k, why, sizeof(why)), 0);
+
+	/* Not the highest in service: it did not come from this LAPIC. */
+	k.interrupt.injected = 1;
+	k.interrupt.nr = 0x30;
+	REFUSED(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)),
+		"external interrupt vector 48 is being delivered, and the LAPIC did not");
+	x86_lapic_set_reg(page, 0x110, 1u << 16); /* ISR: 0x30 */
+	REFUSED(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)), "vector 48");
+	x86_lapic_set_reg(page, 0x170, (1u << 12) | (1u << 14)); /* ISR: 0xec, 0xee */
+	k.interrupt.nr = 0xec;
+	REFUSED(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)), "vector 236");
+	k.interrupt.nr = 0x41;
+	k.interrupt.soft = 1;
+	REFUSED(kvm_snap_interrupt_unaccept(page, &k, why, sizeof(why)), "software interrupt");
+}
+
 static void test_mp_state(void)
 {
 	static const struct {
@@ -905,6 +943,7 @@ int main(void)
 	TEST_RUN(test_debugregs);
 	TEST_RUN(test_msrs);
 	TEST_RUN(test_events);
+	TEST_RUN(test_interrupt_unaccept);
 	TEST_RUN(test_mp_state);
 	TEST_RUN(test_lapic);
 	TEST_RUN(test_pic);

@@ -239,6 +239,7 @@ static int save_vcpu(struct engine_vcpu *vcpu, struct snap_bufs *b, struct x86_v
 	kvm_snap_debugregs_from(st, &b->dregs);
 	kvm_snap_lapic_from(st->lapic, &b->lapic);
 	if (kvm_snap_mp_from(&st->ev.mp_state, &b->mp, why, why_len) ||
+	    kvm_snap_interrupt_unaccept(st->lapic, &b->events, why, why_len) ||
 	    kvm_snap_events_from(&st->ev, &b->events, why, why_len) ||
 	    kvm_snap_xsave_from(st->fxsave, &st->pkru, &b->xsave, pkru_offset(vm), why, why_len) ||
 	    kvm_snap_xcrs_from(&st->xcr0, &b->xcrs, why, why_len) ||

@@ -359,8 +359,8 @@ u64 kvm_snap_tsc_shift(u64 tsc, u64 from_ns, u64 to_ns, u32 tsc_khz)
  * DR6 already written: KVM's injected without payload. Its NMI "injected"
  * is one KVM is delivering; NMIs were unmasked for that to start, so it
  * counts as one more pending with NMIs unmasked. An external interrupt
- * being injected has no neutral form (the LAPIC has already moved it from
- * IRR to ISR): refused, as SMM and a pending triple fault are.
+ * being injected has no neutral form (kvm_snap_interrupt_unaccept puts one
+ * from the LAPIC back first): refused, as SMM and a pending triple fault are.
  */
 int kvm_snap_events_to(struct kvm_vcpu_events *k, const struct x86_events *ev, char *why,
 		       size_t why_len)
@@ -418,6 +418,37 @@ int kvm_snap_events_from(struct x86_events *ev, const struct kvm_vcpu_events *k,
 	ev->nmi_masked = k->nmi.masked && !k->nmi.injected;
 	ev->intr_shadow = (k->interrupt.shadow & KVM_X86_SHADOW_INT_STI ? X86_SHADOW_STI : 0) |
 			  (k->interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS ? X86_SHADOW_MOVSS : 0);
+	return 0;
+}
+
+/* An external interrupt KVM was injecting when the vCPU stopped (its entry
+ * cancelled by a kick, or an exit during delivery: vmx.c
+ * __vmx_complete_interrupts requeues it) was already accepted by the LAPIC
+ * (IRR to ISR, lapic.c kvm_get_apic_interrupt) but not delivered. The
+ * neutral form has no such state; the LAPIC before the acceptance has the
+ * same future (SDM Vol. 3A 10.8.4): the vector goes back from ISR to IRR
+ * and is accepted again on resume. It must be the highest vector in ISR,
+ * else it did not come from the LAPIC: from the 8259A (ExtINT), or a
+ * software interrupt, it cannot be put back and is refused. */
+int kvm_snap_interrupt_unaccept(u8 page[X86_LAPIC_PAGE], struct kvm_vcpu_events *k, char *why,
+				size_t why_len)
+{
+	unsigned v = k->interrupt.nr, reg = 0x100 + v / 32 * 0x10;
+	u32 bit = 1u << (v % 32), isr = x86_lapic_reg(page, reg);
+	bool highest = isr & bit && !(isr & ~(bit | (bit - 1)));
+
+	if (!k->interrupt.injected)
+		return 0;
+	for (unsigned r = reg + 0x10; r < 0x180; r += 0x10)
+		highest &= !x86_lapic_reg(page, r);
+	if (k->interrupt.soft || !highest)
+		return snap_fail(why, why_len, "%s interrupt vector %u is being delivered, and the "
+				 "LAPIC did not send it", k->interrupt.soft ? "software" : "external",
+				 v);
+	x86_lapic_set_reg(page, reg, isr & ~bit);
+	x86_lapic_set_reg(page, reg + 0x100, x86_lapic_reg(page, reg + 0x100) | bit);
+	k->interrupt.injected = 0;
+	k->interrupt.nr = 0;
 	return 0;
 }
 

@@ -57,6 +57,10 @@ int kvm_snap_events_to(struct kvm_vcpu_events *k, const struct x86_events *ev, c
 		       size_t why_len);
 int kvm_snap_events_from(struct x86_events *ev, const struct kvm_vcpu_events *k, char *why,
 			 size_t why_len);
+/* Before kvm_snap_events_from, on the vCPU's LAPIC page: an interrupt KVM
+ * was injecting goes back from the page's ISR to its IRR, and out of *k. */
+int kvm_snap_interrupt_unaccept(u8 page[X86_LAPIC_PAGE], struct kvm_vcpu_events *k, char *why,
+				size_t why_len);
 int kvm_snap_mp_to(struct kvm_mp_state *k, u8 mp_state, char *why, size_t why_len);
 int kvm_snap_mp_from(u8 *mp_state, const struct kvm_mp_state *k, char *why, size_t why_len);
 
