@@ -48,9 +48,9 @@ static u64 rd64(const void *p)
 static bool seg_eq(const struct x86_seg *a, const struct x86_seg *b)
 {
 	return a->base == b->base && a->limit == b->limit && a->selector == b->selector &&
-	       a->type == b->type && a->s == b->s && a->dpl == b->dpl &&
-	       a->present == b->present && a->avl == b->avl && a->l == b->l && a->db == b->db &&
-	       a->g == b->g && a->unusable == b->unusable;
+	       a->type == b->type && a->s == b->s && a->dpl == b->dpl && a->present == b->present &&
+	       a->avl == b->avl && a->l == b->l && a->db == b->db && a->g == b->g &&
+	       a->unusable == b->unusable;
 }
 
 static bool sregs_eq(const struct x86_sregs *a, const struct x86_sregs *b)
@@ -58,11 +58,11 @@ static bool sregs_eq(const struct x86_sregs *a, const struct x86_sregs *b)
 	for (unsigned i = 0; i < 6; i++)
 		if (!seg_eq(&a->seg[i], &b->seg[i]))
 			return false;
-	return seg_eq(&a->tr, &b->tr) && seg_eq(&a->ldt, &b->ldt) &&
-	       a->gdt.base == b->gdt.base && a->gdt.limit == b->gdt.limit &&
-	       a->idt.base == b->idt.base && a->idt.limit == b->idt.limit && a->cr0 == b->cr0 &&
-	       a->cr2 == b->cr2 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->cr8 == b->cr8 &&
-	       a->efer == b->efer && a->apic_base == b->apic_base;
+	return seg_eq(&a->tr, &b->tr) && seg_eq(&a->ldt, &b->ldt) && a->gdt.base == b->gdt.base &&
+	       a->gdt.limit == b->gdt.limit && a->idt.base == b->idt.base &&
+	       a->idt.limit == b->idt.limit && a->cr0 == b->cr0 && a->cr2 == b->cr2 &&
+	       a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->cr8 == b->cr8 && a->efer == b->efer &&
+	       a->apic_base == b->apic_base;
 }
 
 static bool events_eq(const struct x86_events *a, const struct x86_events *b)
@@ -133,15 +133,35 @@ static void busy_sregs(struct x86_sregs *s)
 {
 	memset(s, 0, sizeof(*s));
 	for (unsigned i = 0; i < 6; i++)
-		s->seg[i] = (struct x86_seg){.limit = 0xffffffff, .selector = 0x18, .type = 3,
-					     .s = 1, .present = 1, .db = 1, .g = 1};
-	s->seg[X86_CS] = (struct x86_seg){.limit = 0xffffffff, .selector = 0x10, .type = 11,
-					  .s = 1, .present = 1, .l = 1, .g = 1};
-	s->seg[X86_SS] = (struct x86_seg){.limit = 0xffffffff, .selector = 0x2b, .type = 3, .s = 1,
-					  .dpl = 3, .present = 1, .db = 1, .g = 1, .avl = 1};
+		s->seg[i] = (struct x86_seg){.limit = 0xffffffff,
+					     .selector = 0x18,
+					     .type = 3,
+					     .s = 1,
+					     .present = 1,
+					     .db = 1,
+					     .g = 1};
+	s->seg[X86_CS] = (struct x86_seg){.limit = 0xffffffff,
+					  .selector = 0x10,
+					  .type = 11,
+					  .s = 1,
+					  .present = 1,
+					  .l = 1,
+					  .g = 1};
+	s->seg[X86_SS] = (struct x86_seg){.limit = 0xffffffff,
+					  .selector = 0x2b,
+					  .type = 3,
+					  .s = 1,
+					  .dpl = 3,
+					  .present = 1,
+					  .db = 1,
+					  .g = 1,
+					  .avl = 1};
 	s->seg[X86_GS].base = 0xffff888007c00000ULL;
-	s->tr = (struct x86_seg){.base = 0xfffffe0000003000ULL, .limit = 0x4087, .selector = 0x40,
-				 .type = 11, .present = 1};
+	s->tr = (struct x86_seg){.base = 0xfffffe0000003000ULL,
+				 .limit = 0x4087,
+				 .selector = 0x40,
+				 .type = 11,
+				 .present = 1};
 	s->ldt = (struct x86_seg){.unusable = 1};
 	s->gdt = (struct x86_dtable){0xfffffe0000001000ULL, 0x7f};
 	s->idt = (struct x86_dtable){0xfffffe0000000000ULL, 0xfff};
@@ -205,13 +225,13 @@ static void busy_fxsave(u8 *fx)
 	fx[1] = 0x02;
 	fx[2] = 0x00; /* FSW: TOP 7 after one push */
 	fx[3] = 0x38;
-	fx[4] = 0x80; /* FTW: ST0 in use */
+	fx[4] = 0x80;  /* FTW: ST0 in use */
 	fx[24] = 0x80; /* MXCSR 0x9f80: FZ */
 	fx[25] = 0x9f;
 	fx[28] = 0xff; /* MXCSR_MASK 0xffff */
 	fx[29] = 0xff;
-	memset(fx + 32, 0x3c, 10);          /* ST0 */
-	memset(fx + 160 + 16 * 3, 0xa5, 16); /* XMM3 */
+	memset(fx + 32, 0x3c, 10);            /* ST0 */
+	memset(fx + 160 + 16 * 3, 0xa5, 16);  /* XMM3 */
 	memset(fx + 160 + 16 * 15, 0x5a, 16); /* XMM15 */
 }
 
@@ -224,11 +244,11 @@ static void test_xsave(void)
 
 	busy_fxsave(fx);
 	CHECK_EQ(kvm_snap_xsave_to(&k, fx, pkru, PKRU_OFF, why, sizeof(why)), 0);
-	CHECK_EQ(rd32(area) & 0xffff, 0x027f);     /* FCW */
-	CHECK_EQ(rd32(area + 24), 0x9f80);         /* MXCSR */
-	CHECK_EQ(area[160 + 48], 0xa5);            /* XMM3 */
-	CHECK_EQ(rd64(area + 512), 0x203);         /* XSTATE_BV: x87, SSE, PKRU */
-	CHECK_EQ(rd64(area + 520), 0);             /* XCOMP_BV: standard format */
+	CHECK_EQ(rd32(area) & 0xffff, 0x027f); /* FCW */
+	CHECK_EQ(rd32(area + 24), 0x9f80);     /* MXCSR */
+	CHECK_EQ(area[160 + 48], 0xa5);        /* XMM3 */
+	CHECK_EQ(rd64(area + 512), 0x203);     /* XSTATE_BV: x87, SSE, PKRU */
+	CHECK_EQ(rd64(area + 520), 0);         /* XCOMP_BV: standard format */
 	CHECK_EQ(rd32(area + PKRU_OFF), pkru);
 	CHECK_EQ(kvm_snap_xsave_from(back, &pkru2, &k, PKRU_OFF, why, sizeof(why)), 0);
 	CHECK(!memcmp(back, fx, sizeof(fx)));
@@ -258,7 +278,8 @@ static void test_xsave(void)
 
 	/* AVX (upper halves of YMM) in use: the neutral form has no place for it. */
 	((u8 *)k.region)[512] = 0x07;
-	REFUSED(kvm_snap_xsave_from(back, &pkru2, &k, PKRU_OFF, why, sizeof(why)), "AVX state in use");
+	REFUSED(kvm_snap_xsave_from(back, &pkru2, &k, PKRU_OFF, why, sizeof(why)),
+		"AVX state in use");
 	((u8 *)k.region)[512] = 0x03;
 	((u8 *)k.region)[514] = 0x06; /* bits 17, 18 */
 	REFUSED(kvm_snap_xsave_from(back, &pkru2, &k, PKRU_OFF, why, sizeof(why)), "AMX");
@@ -356,8 +377,10 @@ static void test_msrs(void)
 	REFUSED(kvm_snap_msrs_from(&back, &k.h, why, sizeof(why)), "MSR 0x3a");
 
 	/* The TSC moved between instants at its rate, either way. */
-	CHECK_EQ(kvm_snap_tsc_shift(1000, 5000000000ULL, 6000000000ULL, 2500000), 1000 + 2500000000ULL);
-	CHECK_EQ(kvm_snap_tsc_shift(1000 + 2500000000ULL, 6000000000ULL, 5000000000ULL, 2500000), 1000);
+	CHECK_EQ(kvm_snap_tsc_shift(1000, 5000000000ULL, 6000000000ULL, 2500000),
+		 1000 + 2500000000ULL);
+	CHECK_EQ(kvm_snap_tsc_shift(1000 + 2500000000ULL, 6000000000ULL, 5000000000ULL, 2500000),
+		 1000);
 	CHECK_EQ(kvm_snap_tsc_shift(77, 10, 10, 3000000), 77);
 }
 
@@ -365,9 +388,14 @@ static void test_msrs(void)
 
 static void test_events(void)
 {
-	struct x86_events ev = {.exc_pending = true, .exc_vector = 14, .exc_has_error = true,
-				.exc_error = 2, .nmi_pending = 1, .nmi_masked = true,
-				.intr_shadow = X86_SHADOW_STI, .mp_state = X86_MP_HALTED};
+	struct x86_events ev = {.exc_pending = true,
+				.exc_vector = 14,
+				.exc_has_error = true,
+				.exc_error = 2,
+				.nmi_pending = 1,
+				.nmi_masked = true,
+				.intr_shadow = X86_SHADOW_STI,
+				.mp_state = X86_MP_HALTED};
 	struct x86_events back = {.mp_state = X86_MP_HALTED};
 	struct kvm_vcpu_events k, k2;
 
@@ -511,19 +539,19 @@ static void busy_lapic(u8 *page, u32 id)
 {
 	memset(page, 0, X86_LAPIC_PAGE);
 	x86_lapic_set_reg(page, 0x20, id << 24);
-	x86_lapic_set_reg(page, 0x30, 0x50014);   /* version */
-	x86_lapic_set_reg(page, 0x80, 0x20);      /* TPR */
-	x86_lapic_set_reg(page, 0xd0, 1u << 24);  /* LDR */
-	x86_lapic_set_reg(page, 0xe0, ~0u);       /* DFR: flat */
-	x86_lapic_set_reg(page, 0xf0, 0x1ff);     /* SVR */
-	x86_lapic_set_reg(page, 0x100 + 0x30, 1u << 2);   /* ISR: vector 0x62 */
-	x86_lapic_set_reg(page, 0x200 + 0x70, 1u << 28);  /* IRR: vector 0xfc */
-	x86_lapic_set_reg(page, 0x320, 0x20040);  /* LVT timer: periodic, 0x40 */
-	x86_lapic_set_reg(page, 0x350, 0x700);    /* LINT0 ExtINT */
-	x86_lapic_set_reg(page, 0x360, 0x400);    /* LINT1 NMI */
-	x86_lapic_set_reg(page, 0x380, 4000000);  /* TMICT */
-	x86_lapic_set_reg(page, 0x390, 1500000);  /* TMCCT */
-	x86_lapic_set_reg(page, 0x3e0, 0xb);      /* divide by 1 */
+	x86_lapic_set_reg(page, 0x30, 0x50014);          /* version */
+	x86_lapic_set_reg(page, 0x80, 0x20);             /* TPR */
+	x86_lapic_set_reg(page, 0xd0, 1u << 24);         /* LDR */
+	x86_lapic_set_reg(page, 0xe0, ~0u);              /* DFR: flat */
+	x86_lapic_set_reg(page, 0xf0, 0x1ff);            /* SVR */
+	x86_lapic_set_reg(page, 0x100 + 0x30, 1u << 2);  /* ISR: vector 0x62 */
+	x86_lapic_set_reg(page, 0x200 + 0x70, 1u << 28); /* IRR: vector 0xfc */
+	x86_lapic_set_reg(page, 0x320, 0x20040);         /* LVT timer: periodic, 0x40 */
+	x86_lapic_set_reg(page, 0x350, 0x700);           /* LINT0 ExtINT */
+	x86_lapic_set_reg(page, 0x360, 0x400);           /* LINT1 NMI */
+	x86_lapic_set_reg(page, 0x380, 4000000);         /* TMICT */
+	x86_lapic_set_reg(page, 0x390, 1500000);         /* TMCCT */
+	x86_lapic_set_reg(page, 0x3e0, 0xb);             /* divide by 1 */
 }
 
 static void test_lapic(void)
@@ -562,33 +590,64 @@ static void test_lapic(void)
 static void busy_irqchip(struct x86_irqchip_state *ic)
 {
 	memset(ic, 0, sizeof(*ic));
-	ic->pic[0] = (struct x86_pic_chip_state){
-	    .irr = 0x11, .isr = 0x02, .imr = 0xb8, .lines = 0x11, .elcr = 0x00,
-	    .elcr_mask = 0xf8, .base = 0x30, .prio_add = 3, .icw4_needed = true,
-	    .auto_eoi = true, .read_isr = true, .special_mask = true};
-	ic->pic[1] = (struct x86_pic_chip_state){
-	    .irr = 0x40, .imr = 0xff, .lines = 0x40, .elcr = 0x0e, .elcr_mask = 0xde,
-	    .base = 0x38, .prio_add = 7, .icw_step = 3, .icw4_needed = true, .sfnm = true,
-	    .rotate_aeoi = true, .poll = true};
+	ic->pic[0] = (struct x86_pic_chip_state){.irr = 0x11,
+						 .isr = 0x02,
+						 .imr = 0xb8,
+						 .lines = 0x11,
+						 .elcr = 0x00,
+						 .elcr_mask = 0xf8,
+						 .base = 0x30,
+						 .prio_add = 3,
+						 .icw4_needed = true,
+						 .auto_eoi = true,
+						 .read_isr = true,
+						 .special_mask = true};
+	ic->pic[1] = (struct x86_pic_chip_state){.irr = 0x40,
+						 .imr = 0xff,
+						 .lines = 0x40,
+						 .elcr = 0x0e,
+						 .elcr_mask = 0xde,
+						 .base = 0x38,
+						 .prio_add = 7,
+						 .icw_step = 3,
+						 .icw4_needed = true,
+						 .sfnm = true,
+						 .rotate_aeoi = true,
+						 .poll = true};
 	ic->ioapic.id = 2;
 	ic->ioapic.ioregsel = 0x13;
 	for (unsigned i = 0; i < LAYOUT_IOAPIC_PINS; i++)
-		ic->ioapic.rte[i] = 1ull << 16; /* masked */
-	ic->ioapic.rte[2] = 0x30 | (1ull << 56);                         /* PIT: edge, dest 1 */
-	ic->ioapic.rte[4] = 0x24 | (1ull << 11);                         /* UART: logical */
-	ic->ioapic.rte[9] = 0x29 | (1ull << 15) | (1ull << 13) | (1ull << 14); /* SCI: level, low, remote IRR */
-	ic->ioapic.rte[16] = 0x41 | (1ull << 15) | (3ull << 56);         /* virtio: level */
+		ic->ioapic.rte[i] = 1ull << 16;  /* masked */
+	ic->ioapic.rte[2] = 0x30 | (1ull << 56); /* PIT: edge, dest 1 */
+	ic->ioapic.rte[4] = 0x24 | (1ull << 11); /* UART: logical */
+	ic->ioapic.rte[9] =
+	    0x29 | (1ull << 15) | (1ull << 13) | (1ull << 14);   /* SCI: level, low, remote IRR */
+	ic->ioapic.rte[16] = 0x41 | (1ull << 15) | (3ull << 56); /* virtio: level */
 	ic->ioapic.lines = (1u << 9) | (1u << 16);
-	ic->pit[0] = (struct x86_pit_channel_state){
-	    .count = 11932, .mode = 2, .rw = 3, .gate = true, .armed = true, .running = true,
-	    .run_ns = 3000000, .write_lsb = 0x9c};
+	ic->pit[0] = (struct x86_pit_channel_state){.count = 11932,
+						    .mode = 2,
+						    .rw = 3,
+						    .gate = true,
+						    .armed = true,
+						    .running = true,
+						    .run_ns = 3000000,
+						    .write_lsb = 0x9c};
 	ic->pit[0].irq_armed = true;
 	ic->pit[0].irq_tick = (x86_pit_ticks(&ic->pit[0]) / 11932 + 1) * 11932;
 	ic->pit[1] = (struct x86_pit_channel_state){.gate = true};
-	ic->pit[2] = (struct x86_pit_channel_state){
-	    .count = 0x1000, .mode = 0, .rw = 3, .gate = true, .armed = true, .running = true,
-	    .run_ns = 500000, .write_msb = true, .write_lsb = 0x34, .latch = 0x0abc,
-	    .latch_left = 2, .status_latched = true, .status = 0x30};
+	ic->pit[2] = (struct x86_pit_channel_state){.count = 0x1000,
+						    .mode = 0,
+						    .rw = 3,
+						    .gate = true,
+						    .armed = true,
+						    .running = true,
+						    .run_ns = 500000,
+						    .write_msb = true,
+						    .write_lsb = 0x34,
+						    .latch = 0x0abc,
+						    .latch_left = 2,
+						    .status_latched = true,
+						    .status = 0x30};
 	ic->port61 = 0x03;
 }
 
@@ -619,16 +678,25 @@ static void test_pic(void)
 	CHECK(!memcmp(&back, &ic.pic[1], sizeof(back)));
 
 	memset(&k, 0, sizeof(k));
-	k = (struct kvm_pic_state){.last_irr = 0x81, .irr = 0x80, .imr = 0x0f, .isr = 0x01,
-				   .priority_add = 5, .irq_base = 0x68, .read_reg_select = 1,
-				   .init_state = 3, .init4 = 1, .elcr = 0x20, .elcr_mask = 0xde};
+	k = (struct kvm_pic_state){.last_irr = 0x81,
+				   .irr = 0x80,
+				   .imr = 0x0f,
+				   .isr = 0x01,
+				   .priority_add = 5,
+				   .irq_base = 0x68,
+				   .read_reg_select = 1,
+				   .init_state = 3,
+				   .init4 = 1,
+				   .elcr = 0x20,
+				   .elcr_mask = 0xde};
 	kvm_snap_pic_from(&back, &k);
 	CHECK_EQ(back.icw_step, 4);
 	CHECK_EQ(kvm_snap_pic_to(&k2, &back, "slave", why, sizeof(why)), 0);
 	CHECK(!memcmp(&k2, &k, sizeof(k)));
 
 	ic.pic[0].single = true;
-	REFUSED(kvm_snap_pic_to(&k, &ic.pic[0], "master", why, sizeof(why)), "PIC master in single mode");
+	REFUSED(kvm_snap_pic_to(&k, &ic.pic[0], "master", why, sizeof(why)),
+		"PIC master in single mode");
 	ic.pic[0].single = false;
 	ic.pic[0].ltim = true;
 	REFUSED(kvm_snap_pic_to(&k, &ic.pic[0], "master", why, sizeof(why)), "LTIM");
@@ -680,7 +748,7 @@ static void test_pit(void)
 	CHECK_EQ(c->mode, 2);
 	CHECK_EQ(c->rw_mode, 3);
 	CHECK_EQ(c->count_load_time, HOST_NS - 3000000);
-	CHECK_EQ(c->read_state, 3);  /* RW_STATE_WORD0: LSB next */
+	CHECK_EQ(c->read_state, 3); /* RW_STATE_WORD0: LSB next */
 	CHECK_EQ(c->write_state, 3);
 	CHECK_EQ(c->count_latched, 0);
 	CHECK_EQ(c->gate, 1);
@@ -714,12 +782,22 @@ static void test_pit(void)
 
 	/* KVM -> neutral -> KVM: live read half done, access mode LSB only. */
 	memset(&k, 0, sizeof(k));
-	k.channels[0] = (struct kvm_pit_channel_state){
-	    .count = 0x10000, .read_state = 4, .write_state = 3, .rw_mode = 3, .mode = 3,
-	    .gate = 1, .count_load_time = HOST_NS - 123456789};
-	k.channels[1] = (struct kvm_pit_channel_state){
-	    .count = 18, .latched_count = 7, .count_latched = 1, .read_state = 1, .write_state = 1,
-	    .rw_mode = 1, .mode = 2, .gate = 1, .count_load_time = HOST_NS - 1000};
+	k.channels[0] = (struct kvm_pit_channel_state){.count = 0x10000,
+						       .read_state = 4,
+						       .write_state = 3,
+						       .rw_mode = 3,
+						       .mode = 3,
+						       .gate = 1,
+						       .count_load_time = HOST_NS - 123456789};
+	k.channels[1] = (struct kvm_pit_channel_state){.count = 18,
+						       .latched_count = 7,
+						       .count_latched = 1,
+						       .read_state = 1,
+						       .write_state = 1,
+						       .rw_mode = 1,
+						       .mode = 2,
+						       .gate = 1,
+						       .count_load_time = HOST_NS - 1000};
 	k.channels[2] = (struct kvm_pit_channel_state){
 	    .count = 0x10000, .mode = 0xff, .count_load_time = HOST_NS};
 	CHECK_EQ(kvm_snap_pit_from(&back, &k, HOST_NS, why, sizeof(why)), 0);
@@ -736,8 +814,8 @@ static void test_pit(void)
 	 * from them, as it does with its own gate. */
 	busy_irqchip(&ic);
 	ic.port61 = 0;
-	ic.pit[2] = (struct x86_pit_channel_state){.count = 1193, .mode = 3, .rw = 3,
-						   .armed = true, .base_ticks = 100};
+	ic.pit[2] = (struct x86_pit_channel_state){
+	    .count = 1193, .mode = 3, .rw = 3, .armed = true, .base_ticks = 100};
 	CHECK_EQ(kvm_snap_pit_to(&k, &ic, HOST_NS, why, sizeof(why)), 0);
 	CHECK_EQ(kvm_snap_pit_from(&back, &k, HOST_NS, why, sizeof(why)), 0);
 	CHECK(back.pit[2].running);
@@ -782,7 +860,8 @@ static void test_irqchip_and_clock(void)
 	CHECK(irqchip_eq(&back, &ic));
 	/* What no PC's chips could be in is refused before any conversion. */
 	ic.pic[0].base = 0x31;
-	REFUSED(kvm_snap_irqchip_to(chips, &pit, &ic, HOST_NS, why, sizeof(why)), "vector base 0x31");
+	REFUSED(kvm_snap_irqchip_to(chips, &pit, &ic, HOST_NS, why, sizeof(why)),
+		"vector base 0x31");
 
 	kvm_snap_clock_to(&clock, 123456789012ULL);
 	CHECK_EQ(clock.clock, 123456789012ULL);
@@ -918,8 +997,8 @@ static void test_soft_state_through_kvm(void)
 	busy_lapic(st.lapic, 0);
 	CHECK_EQ(vcpu_state_set_msr(&st, 0xc0000082, 0xffffffff81a00000ULL), 0);
 	CHECK_EQ(vcpu_state_set_msr(&st, 0x277, 0x0007010600070106ULL), 0);
-	st.ev = (struct x86_events){.nmi_pending = 1, .nmi_masked = true,
-				    .intr_shadow = X86_SHADOW_STI};
+	st.ev = (struct x86_events){
+	    .nmi_pending = 1, .nmi_masked = true, .intr_shadow = X86_SHADOW_STI};
 	why[0] = 0;
 	CHECK_EQ(soft_engine_ops.load_vcpu(t->v[0], &st, why, sizeof(why)), 0);
 	if (why[0])

@@ -276,8 +276,8 @@ static int write_msrs(struct engine_vcpu *vcpu, struct kvm_msrs *msrs, char *why
 	if (n < 0)
 		return ioctl_fail("KVM_SET_MSRS", why, why_len);
 	if ((u32)n < msrs->nmsrs)
-		return snap_fail(why, why_len, "KVM refuses MSR 0x%x = 0x%llx", msrs->entries[n].index,
-				 (unsigned long long)msrs->entries[n].data);
+		return snap_fail(why, why_len, "KVM refuses MSR 0x%x = 0x%llx",
+				 msrs->entries[n].index, (unsigned long long)msrs->entries[n].data);
 	return 0;
 }
 

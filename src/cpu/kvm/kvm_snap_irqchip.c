@@ -26,11 +26,14 @@ int kvm_snap_pic_to(struct kvm_pic_state *k, const struct x86_pic_chip_state *c,
 {
 	memset(k, 0, sizeof(*k));
 	if (c->single)
-		return snap_fail(why, why_len, "PIC %s in single mode (ICW1 SNGL): KVM's 8259A "
-				 "always cascades", name);
+		return snap_fail(why, why_len,
+				 "PIC %s in single mode (ICW1 SNGL): KVM's 8259A always cascades",
+				 name);
 	if (c->ltim)
-		return snap_fail(why, why_len, "PIC %s level-triggered by ICW1 LTIM: KVM's 8259A "
-				 "takes levels from the ELCR only", name);
+		return snap_fail(why, why_len,
+				 "PIC %s level-triggered by ICW1 LTIM: KVM's 8259A "
+				 "takes levels from the ELCR only",
+				 name);
 	k->last_irr = c->lines;
 	k->irr = c->irr;
 	k->imr = c->imr;
@@ -141,10 +144,10 @@ void kvm_snap_ioapic_from(struct x86_ioapic_state *io, const struct kvm_ioapic_s
  * Port 0x61: KVM keeps the speaker data bit (KVM_PIT_FLAGS_SPEAKER_DATA_ON)
  * and channel 2's gate, not bits 2-3 (parity and IOCHK checks), refused.
  */
-#define RW_STATE_LSB   1
-#define RW_STATE_MSB   2
-#define RW_STATE_WORD0 3 /* LSB next, then MSB */
-#define RW_STATE_WORD1 4 /* MSB next */
+#define RW_STATE_LSB       1
+#define RW_STATE_MSB       2
+#define RW_STATE_WORD0     3 /* LSB next, then MSB */
+#define RW_STATE_WORD1     4 /* MSB next */
 #define KVM_PIT_MODE_RESET 0xff
 
 static u64 pit_ticks_ns(u64 ticks)
@@ -160,18 +163,21 @@ static int pit_channel_to(struct kvm_pit_channel_state *k, const struct x86_pit_
 	k->count_load_time = (s64)host_ns;
 	if (!c->rw) {
 		if (c->mode || c->count || c->bcd || c->latch_left || c->status_latched)
-			return snap_fail(why, why_len, "PIT channel %u has state but no control "
-					 "word", ch);
+			return snap_fail(why, why_len,
+					 "PIT channel %u has state but no control word", ch);
 		k->mode = KVM_PIT_MODE_RESET;
 		k->count = 0x10000;
 		return 0;
 	}
 	if (c->bcd)
-		return snap_fail(why, why_len, "PIT channel %u counts in BCD: KVM's 8254 counts "
-				 "in binary only", ch);
+		return snap_fail(why, why_len,
+				 "PIT channel %u counts in BCD: KVM's 8254 counts in binary only",
+				 ch);
 	if (!c->armed)
-		return snap_fail(why, why_len, "PIT channel %u has a control word but no count "
-				 "yet: KVM's 8254 would go on counting the old one", ch);
+		return snap_fail(why, why_len,
+				 "PIT channel %u has a control word but no count "
+				 "yet: KVM's 8254 would go on counting the old one",
+				 ch);
 	k->count = c->count;
 	k->mode = c->mode;
 	k->rw_mode = c->rw;
@@ -187,10 +193,10 @@ static int pit_channel_to(struct kvm_pit_channel_state *k, const struct x86_pit_
 		/* rw 3: the latch's LSB then MSB with read_msb false, its MSB
 		 * alone with read_msb true; the live pointer then at the LSB. */
 		if (c->rw == 3 && c->read_msb != (c->latch_left == 1))
-			return snap_fail(why, why_len, "PIT channel %u has %u latched bytes with "
-					 "the %s next", ch, c->latch_left,
-					 c->read_msb ? "MSB" : "LSB");
-		k->count_latched = c->rw == 1		 ? RW_STATE_LSB
+			return snap_fail(why, why_len,
+					 "PIT channel %u has %u latched bytes with the %s next", ch,
+					 c->latch_left, c->read_msb ? "MSB" : "LSB");
+		k->count_latched = c->rw == 1           ? RW_STATE_LSB
 				   : c->latch_left == 2 ? RW_STATE_WORD0
 							: RW_STATE_MSB;
 		if (c->rw == 3)
@@ -211,16 +217,19 @@ static int pit_channel_from(struct x86_pit_channel_state *c, const struct kvm_pi
 	c->gate = k->gate;
 	if (!k->rw_mode) {
 		if (k->count != 0x10000 || k->count_latched || k->status_latched)
-			return snap_fail(why, why_len, "PIT channel %u was loaded or latched "
-					 "without a control word", ch);
+			return snap_fail(why, why_len,
+					 "PIT channel %u was loaded or latched "
+					 "without a control word",
+					 ch);
 		return 0;
 	}
 	if (k->rw_mode > 3 || k->mode > 5 || !k->count || k->count > 0x10000)
 		return snap_fail(why, why_len, "PIT channel %u: access mode %u, mode %u, count %u",
 				 ch, k->rw_mode, k->mode, k->count);
 	if (k->bcd)
-		return snap_fail(why, why_len, "PIT channel %u has its BCD bit set, and KVM "
-				 "counted in binary", ch);
+		return snap_fail(why, why_len,
+				 "PIT channel %u has its BCD bit set, and KVM counted in binary",
+				 ch);
 	c->count = k->count;
 	c->mode = k->mode;
 	c->rw = k->rw_mode;
@@ -232,13 +241,15 @@ static int pit_channel_from(struct x86_pit_channel_state *c, const struct kvm_pi
 	c->status = k->status;
 	if (c->rw != 3) {
 		if (k->write_state != c->rw || rs != c->rw)
-			return snap_fail(why, why_len, "PIT channel %u has byte pointers %u/%u in "
-					 "access mode %u", ch, rs, k->write_state, c->rw);
+			return snap_fail(why, why_len,
+					 "PIT channel %u has byte pointers %u/%u in access mode %u",
+					 ch, rs, k->write_state, c->rw);
 	} else {
 		if ((k->write_state != RW_STATE_WORD0 && k->write_state != RW_STATE_WORD1) ||
 		    (rs != RW_STATE_WORD0 && rs != RW_STATE_WORD1))
-			return snap_fail(why, why_len, "PIT channel %u has byte pointers %u/%u in "
-					 "access mode 3", ch, rs, k->write_state);
+			return snap_fail(why, why_len,
+					 "PIT channel %u has byte pointers %u/%u in access mode 3",
+					 ch, rs, k->write_state);
 		c->write_msb = k->write_state == RW_STATE_WORD1;
 		c->read_msb = rs == RW_STATE_WORD1;
 	}
@@ -253,8 +264,10 @@ static int pit_channel_from(struct x86_pit_channel_state *c, const struct kvm_pi
 		    (k->count_latched == RW_STATE_MSB && c->rw == 1) ||
 		    (k->count_latched == RW_STATE_WORD0 && c->rw != 3) ||
 		    (c->rw == 3 && rs != RW_STATE_WORD0))
-			return snap_fail(why, why_len, "PIT channel %u latched its count under "
-					 "another access mode, or amid a read", ch);
+			return snap_fail(why, why_len,
+					 "PIT channel %u latched its count under "
+					 "another access mode, or amid a read",
+					 ch);
 		c->latch_left = k->count_latched == RW_STATE_WORD0 ? 2 : 1;
 		c->read_msb = c->rw == 3 && c->latch_left == 1;
 		break;
@@ -281,8 +294,10 @@ int kvm_snap_pit_to(struct kvm_pit_state2 *k, const struct x86_irqchip_state *ic
 {
 	memset(k, 0, sizeof(*k));
 	if (ic->port61 & 0xc)
-		return snap_fail(why, why_len, "port 0x61 0x%02x enables parity or IOCHK checks, "
-				 "which KVM's port 0x61 does not keep", ic->port61);
+		return snap_fail(why, why_len,
+				 "port 0x61 0x%02x enables parity or IOCHK checks, "
+				 "which KVM's port 0x61 does not keep",
+				 ic->port61);
 	for (unsigned i = 0; i < 3; i++)
 		if (pit_channel_to(&k->channels[i], &ic->pit[i], i, host_ns, why, why_len))
 			return -EINVAL;
@@ -295,13 +310,13 @@ int kvm_snap_pit_from(struct x86_irqchip_state *ic, const struct kvm_pit_state2 
 		      char *why, size_t why_len)
 {
 	if (k->flags & KVM_PIT_FLAGS_HPET_LEGACY)
-		return snap_fail(why, why_len, "the PIT is in HPET legacy mode; this machine has "
-				 "no HPET");
+		return snap_fail(why, why_len,
+				 "the PIT is in HPET legacy mode; this machine has no HPET");
 	for (unsigned i = 0; i < 3; i++)
 		if (pit_channel_from(&ic->pit[i], &k->channels[i], i, host_ns, why, why_len))
 			return -EINVAL;
-	ic->port61 = (k->channels[2].gate ? 1 : 0) |
-		     (k->flags & KVM_PIT_FLAGS_SPEAKER_DATA_ON ? 2 : 0);
+	ic->port61 =
+	    (k->channels[2].gate ? 1 : 0) | (k->flags & KVM_PIT_FLAGS_SPEAKER_DATA_ON ? 2 : 0);
 	return 0;
 }
 

@@ -77,10 +77,11 @@ static const char *const seg_name[8] = {"ES", "CS", "SS", "DS", "FS", "GS", "TR"
 /* The attribute fields are bit-fields in a descriptor (SDM Vol. 3A 3.4.5). */
 static int seg_check(const struct x86_seg *s, unsigned i, char *why, size_t why_len)
 {
-	if (s->type > 15 || s->dpl > 3 || (s->s | s->present | s->avl | s->l | s->db | s->g |
-					   s->unusable) > 1)
-		return snap_fail(why, why_len, "%s attributes (type %u, DPL %u) do not fit a "
-				 "descriptor", seg_name[i], s->type, s->dpl);
+	if (s->type > 15 || s->dpl > 3 ||
+	    (s->s | s->present | s->avl | s->l | s->db | s->g | s->unusable) > 1)
+		return snap_fail(why, why_len,
+				 "%s attributes (type %u, DPL %u) do not fit a descriptor",
+				 seg_name[i], s->type, s->dpl);
 	return 0;
 }
 
@@ -105,9 +106,11 @@ int kvm_snap_sregs_to(struct kvm_sregs *k, const struct x86_sregs *s, char *why,
 		return snap_fail(why, why_len, "CR0 0x%llx enables paging without protection",
 				 (unsigned long long)s->cr0);
 	if (!!(s->efer & X86_EFER_LMA) != long_mode || (long_mode && !(s->cr4 & X86_CR4_PAE)))
-		return snap_fail(why, why_len, "EFER 0x%llx with CR0 0x%llx and CR4 0x%llx is not a "
-				 "consistent long mode", (unsigned long long)s->efer,
-				 (unsigned long long)s->cr0, (unsigned long long)s->cr4);
+		return snap_fail(why, why_len,
+				 "EFER 0x%llx with CR0 0x%llx and CR4 0x%llx is not a "
+				 "consistent long mode",
+				 (unsigned long long)s->efer, (unsigned long long)s->cr0,
+				 (unsigned long long)s->cr4);
 	k->gdt = (struct kvm_dtable){.base = s->gdt.base, .limit = s->gdt.limit};
 	k->idt = (struct kvm_dtable){.base = s->idt.base, .limit = s->idt.limit};
 	k->cr0 = s->cr0;
@@ -202,8 +205,8 @@ int kvm_snap_xsave_to(struct kvm_xsave *k, const u8 fxsave[X86_FXSAVE_LEN], u32 
 		return snap_fail(why, why_len, "MXCSR 0x%x sets reserved bits 31:16", mxcsr);
 	if (pkru) {
 		if (!pkru_off_ok(pkru_off))
-			return snap_fail(why, why_len, "PKRU 0x%x, and KVM's CPU has no PKRU "
-					 "state", pkru);
+			return snap_fail(why, why_len, "PKRU 0x%x, and KVM's CPU has no PKRU state",
+					 pkru);
 		memcpy(area + pkru_off, &pkru, 4);
 		bv |= XFEATURE_PKRU;
 	}
@@ -229,9 +232,10 @@ int kvm_snap_xsave_from(u8 fxsave[X86_FXSAVE_LEN], u32 *pkru, const struct kvm_x
 	if (extra) {
 		unsigned bit = (unsigned)__builtin_ctzll(extra);
 
-		return snap_fail(why, why_len, "%s state in use (XSTATE_BV 0x%llx, component %u): "
-				 "the snapshot carries x87 and SSE state only", xfeature_name(bit),
-				 (unsigned long long)bv, bit);
+		return snap_fail(why, why_len,
+				 "%s state in use (XSTATE_BV 0x%llx, component %u): "
+				 "the snapshot carries x87 and SSE state only",
+				 xfeature_name(bit), (unsigned long long)bv, bit);
 	}
 	*pkru = 0;
 	if (bv & XFEATURE_PKRU) {
@@ -315,8 +319,9 @@ int kvm_snap_msrs_to(struct kvm_msrs *k, u32 max, const struct x86_vcpu_state *s
 	k->pad = 0;
 	for (u32 i = 0; i < st->nr_msrs; i++)
 		if (!snapshot_msr_known(st->msrs[i].index))
-			return snap_fail(why, why_len, "MSR 0x%x has no counterpart in the KVM "
-					 "engine", st->msrs[i].index);
+			return snap_fail(why, why_len,
+					 "MSR 0x%x has no counterpart in the KVM engine",
+					 st->msrs[i].index);
 	for (unsigned i = 0; i < ARRAY_SIZE(snapshot_msrs); i++) {
 		if (!vcpu_state_msr(st, snapshot_msrs[i], &value))
 			continue;
@@ -335,7 +340,8 @@ int kvm_snap_msrs_from(struct x86_vcpu_state *st, const struct kvm_msrs *k, char
 		u32 index = k->entries[i].index;
 
 		if (!snapshot_msr_known(index))
-			return snap_fail(why, why_len, "MSR 0x%x has no place in the snapshot", index);
+			return snap_fail(why, why_len, "MSR 0x%x has no place in the snapshot",
+					 index);
 		if (vcpu_state_set_msr(st, index, k->entries[i].data) < 0)
 			return snap_fail(why, why_len, "more than %u MSRs", X86_MAX_SAVED_MSRS);
 	}
@@ -369,8 +375,10 @@ int kvm_snap_events_to(struct kvm_vcpu_events *k, const struct x86_events *ev, c
 	if (ev->exc_pending) {
 		/* Vectors 32-255 are interrupts; 2 is the NMI (SDM Vol. 3A 6.3). */
 		if (ev->exc_vector > 31 || ev->exc_vector == 2)
-			return snap_fail(why, why_len, "pending exception vector %u is not an "
-					 "exception KVM can inject", ev->exc_vector);
+			return snap_fail(why, why_len,
+					 "pending exception vector %u is not an "
+					 "exception KVM can inject",
+					 ev->exc_vector);
 		k->exception.injected = 1;
 		k->exception.nr = ev->exc_vector;
 		k->exception.has_error_code = ev->exc_has_error;
@@ -400,8 +408,10 @@ int kvm_snap_events_from(struct x86_events *ev, const struct kvm_vcpu_events *k,
 		if (k->exception.nr > 31)
 			return snap_fail(why, why_len, "exception vector %u", k->exception.nr);
 		if (k->exception_has_payload)
-			return snap_fail(why, why_len, "exception %u with its payload (CR2 or "
-					 "DR6) not yet written", k->exception.nr);
+			return snap_fail(why, why_len,
+					 "exception %u with its payload (CR2 or "
+					 "DR6) not yet written",
+					 k->exception.nr);
 		ev->exc_pending = true;
 		ev->exc_vector = k->exception.nr;
 		ev->exc_has_error = k->exception.has_error_code;
@@ -442,9 +452,10 @@ int kvm_snap_interrupt_unaccept(u8 page[X86_LAPIC_PAGE], struct kvm_vcpu_events 
 	for (unsigned r = reg + 0x10; r < 0x180; r += 0x10)
 		highest &= !x86_lapic_reg(page, r);
 	if (k->interrupt.soft || !highest)
-		return snap_fail(why, why_len, "%s interrupt vector %u is being delivered, and the "
-				 "LAPIC did not send it", k->interrupt.soft ? "software" : "external",
-				 v);
+		return snap_fail(why, why_len,
+				 "%s interrupt vector %u is being delivered, and the "
+				 "LAPIC did not send it",
+				 k->interrupt.soft ? "software" : "external", v);
 	x86_lapic_set_reg(page, reg, isr & ~bit);
 	x86_lapic_set_reg(page, reg + 0x100, x86_lapic_reg(page, reg + 0x100) | bit);
 	k->interrupt.injected = 0;
