@@ -12,41 +12,8 @@
 #include "cpu/soft/snapshot.h"
 #include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vm.h"
+#include "soft_vm_fixture.h"
 #include "test.h"
-
-struct vm {
-	struct machine m;
-	struct engine_vm *evm;
-	struct engine_vcpu *v[2];
-};
-
-static struct vm *vm_new(enum cpu_vendor vendor)
-{
-	struct vm *t = calloc(1, sizeof(*t));
-
-	CHECK_EQ(guest_mem_init(&t->m.mem, 16 * MiB), 0);
-	pthread_mutex_init(&t->m.dev_lock, NULL);
-	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
-	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
-	t->m.cfg.nr_cpus = 2;
-	t->m.cfg.cpu_vendor = vendor;
-	t->m.cfg.soft_jit_off = true;
-	t->m.engine = &soft_engine_ops;
-	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
-	for (unsigned i = 0; i < 2; i++)
-		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
-	return t;
-}
-
-static void vm_free(struct vm *t)
-{
-	for (unsigned i = 0; i < 2; i++)
-		soft_engine_ops.vcpu_destroy(t->v[i]);
-	soft_engine_ops.vm_destroy(t->evm);
-	guest_mem_destroy(&t->m.mem);
-	pthread_mutex_destroy(&t->m.dev_lock);
-	free(t);
-}
 
 /* A 64-bit kernel's state: paging on, syscalls set up, an SSE register and
  * the x87 stack used, the LAPIC's timer running and TPR raised, an NMI

@@ -328,6 +328,10 @@ const struct engine_ops kvm_engine_ops = {
     .needs_halt_probe = true, /* a halted vCPU stays inside KVM_RUN */
     .kick = kvm_vcpu_kick,
     .stat = kvm_vcpu_stat,
+    .save_vm = kvm_save_vm,
+    .load_vm = kvm_load_vm,
+    .save_vcpu = kvm_save_vcpu,
+    .load_vcpu = kvm_load_vcpu,
     .fastpath = {.add_notify_fd = kvm_add_notify_fd,
 		 .del_notify_fd = kvm_del_notify_fd,
 		 .level_irq_fd = kvm_level_irq_fd},

@@ -59,6 +59,7 @@ struct engine_vm {
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 	bool ioeventfd;           /* KVM_CAP_IOEVENTFD, in use */
 	bool irqfd;               /* KVM_CAP_IRQFD and _RESAMPLE with the irqchip, in use */
+	u64 snap_ns;              /* guest ns of the last save_vm or load_vm (kvm_snap_io.c) */
 	/* Lines raised through irqfds (set before the vCPUs run, then read-only). */
 	struct kvm_irq_line *lines[LAYOUT_IOAPIC_PINS];
 };
@@ -111,6 +112,14 @@ bool kvm_irqfd_set(struct engine_vm *vm, unsigned gsi, bool level);
 int kvm_add_notify_fd(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
 int kvm_del_notify_fd(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamatch, int fd);
 int kvm_level_irq_fd(struct engine_vm *vm, unsigned gsi);
+
+/* kvm_snap_io.c: the engine_ops snapshot hooks (engine.h). */
+int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns);
+int kvm_load_vm(struct engine_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
+		size_t why_len);
+int kvm_save_vcpu(struct engine_vcpu *vcpu, struct x86_vcpu_state *st);
+int kvm_load_vcpu(struct engine_vcpu *vcpu, const struct x86_vcpu_state *st, char *why,
+		  size_t why_len);
 
 /* kvm_state.c */
 int kvm_state_get(struct engine_vcpu *vcpu, struct x86_state *st);

@@ -1,5 +1,6 @@
 /* The soft engine's state to and from the engine-neutral forms (snapshot.h).
- * MSRs go through RDMSR and WRMSR themselves, so a loaded value passes the
+ * MSRs (cpu/snapshot_msrs.h; those a vendor's model lacks are skipped on
+ * save) go through RDMSR and WRMSR themselves, so a loaded value passes the
  * checks a guest's WRMSR would, and writes with side effects (kvmclock,
  * steal time, the TSC) take them again in the new process. */
 #include <errno.h>
@@ -7,32 +8,9 @@
 #include <string.h>
 
 #include "cpu/engine.h"
+#include "cpu/snapshot_msrs.h"
 #include "cpu/soft/snapshot.h"
 #include "cpu/soft/sys/sys.h"
-
-/* Every MSR the soft engine keeps besides those in x86_sregs (EFER, FS/GS
- * base, APIC base), in load order: the TSC before the TSC deadline, which
- * the LAPIC reads against it. A vendor's model lacks some: those are
- * skipped on save. */
-#define MSR_TSC 0x10
-
-static const u32 saved_msrs[] = {
-	MSR_TSC,
-	0x48,                                   /* IA32_SPEC_CTRL */
-	0x174, 0x175, 0x176,                    /* SYSENTER CS, ESP, EIP */
-	0x1a0,                                  /* IA32_MISC_ENABLE */
-	0x277,                                  /* IA32_PAT */
-	0x2ff,                                  /* MTRR default type */
-	0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b, 0x26c, 0x26d, 0x26e, 0x26f,
-	0x200, 0x201, 0x202, 0x203, 0x204, 0x205, 0x206, 0x207,
-	0x208, 0x209, 0x20a, 0x20b, 0x20c, 0x20d, 0x20e, 0x20f,
-	0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
-	0xc0000102, 0xc0000103,                 /* KERNEL_GS_BASE, TSC_AUX */
-	0xc0010015, 0xc001001f, 0xc0011029,     /* AMD HWCR, NB_CFG, DE_CFG */
-	0x4b564d00, 0x4b564d01,                 /* kvmclock: wall clock, system time */
-	0x4b564d03, 0x4b564d04,                 /* steal time, PV EOI */
-	0x6e0,                                  /* IA32_TSC_DEADLINE */
-};
 
 /* RDMSR or WRMSR as CPL 0 would run it; false where it would raise #GP. */
 static bool msr_access(struct soft_cpu *cpu, bool write, u32 index, u64 *value)
@@ -78,12 +56,12 @@ void soft_vcpu_save(struct soft_vcpu *v, struct x86_vcpu_state *st)
 	/* The page first: a timer due now goes into IRR there, and a TSC
 	 * deadline that just fired must not be saved armed as well. */
 	soft_lapic_save(&v->lapic, st->lapic, now);
-	for (unsigned i = 0; i < ARRAY_SIZE(saved_msrs); i++)
-		if (msr_access(cpu, false, saved_msrs[i], &value))
-			vcpu_state_set_msr(st, saved_msrs[i], value);
+	for (unsigned i = 0; i < ARRAY_SIZE(snapshot_msrs); i++)
+		if (msr_access(cpu, false, snapshot_msrs[i], &value))
+			vcpu_state_set_msr(st, snapshot_msrs[i], value);
 	/* The TSC as of the snapshot's instant, not of this read: every vCPU's
 	 * then has the offset it had, and their TSCs stay in step. */
-	vcpu_state_set_msr(st, MSR_TSC, v->vm->snap_ns + cpu->msr.tsc_offset);
+	vcpu_state_set_msr(st, SNAP_MSR_TSC, v->vm->snap_ns + cpu->msr.tsc_offset);
 	st->ev.exc_pending = cpu->pending_vector >= 0;
 	if (st->ev.exc_pending) {
 		st->ev.exc_vector = (u8)cpu->pending_vector;
@@ -163,26 +141,22 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 	if (err < 0)
 		return err;
 	/* After the LAPIC page: its CR8 is the page's TPR, set_state's too. */
-	for (unsigned i = 0; i < ARRAY_SIZE(saved_msrs); i++) {
+	for (unsigned i = 0; i < ARRAY_SIZE(snapshot_msrs); i++) {
 		u64 value;
 
-		if (!vcpu_state_msr(st, saved_msrs[i], &value))
+		if (!vcpu_state_msr(st, snapshot_msrs[i], &value))
 			continue;
-		if (saved_msrs[i] == MSR_TSC) {
+		if (snapshot_msrs[i] == SNAP_MSR_TSC) {
 			soft_tsc_set_offset(cpu, value - v->vm->snap_ns);
 			continue;
 		}
-		if (!msr_access(cpu, true, saved_msrs[i], &value))
+		if (!msr_access(cpu, true, snapshot_msrs[i], &value))
 			return snap_fail(why, why_len, "MSR 0x%x = 0x%llx is refused by the soft "
-				      "engine's %s model", saved_msrs[i], (unsigned long long)value,
+				      "engine's %s model", snapshot_msrs[i], (unsigned long long)value,
 				      cpu->vendor == CPU_VENDOR_AMD ? "AMD" : "Intel");
 	}
 	for (u32 i = 0; i < st->nr_msrs; i++) {
-		bool known = false;
-
-		for (unsigned j = 0; j < ARRAY_SIZE(saved_msrs); j++)
-			known |= saved_msrs[j] == st->msrs[i].index;
-		if (!known)
+		if (!snapshot_msr_known(st->msrs[i].index))
 			return snap_fail(why, why_len, "MSR 0x%x has no counterpart in the soft engine",
 				      st->msrs[i].index);
 	}

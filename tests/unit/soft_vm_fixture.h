@@ -1,0 +1,47 @@
+/* A two-vCPU soft engine VM built by hand (16 MiB of RAM, its own buses, no
+ * devices, the interpreter only), driven through engine_ops. Included by
+ * test_soft_snapshot.c and test_kvm_snapshot.c. */
+#ifndef POPEK_TEST_SOFT_VM_FIXTURE_H
+#define POPEK_TEST_SOFT_VM_FIXTURE_H
+
+#include <stdlib.h>
+
+#include "core/machine.h"
+#include "cpu/engine.h"
+#include "test.h"
+
+struct vm {
+	struct machine m;
+	struct engine_vm *evm;
+	struct engine_vcpu *v[2];
+};
+
+static inline struct vm *vm_new(enum cpu_vendor vendor)
+{
+	struct vm *t = calloc(1, sizeof(*t));
+
+	CHECK_EQ(guest_mem_init(&t->m.mem, 16 * MiB), 0);
+	pthread_mutex_init(&t->m.dev_lock, NULL);
+	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
+	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
+	t->m.cfg.nr_cpus = 2;
+	t->m.cfg.cpu_vendor = vendor;
+	t->m.cfg.soft_jit_off = true;
+	t->m.engine = &soft_engine_ops;
+	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
+	return t;
+}
+
+static inline void vm_free(struct vm *t)
+{
+	for (unsigned i = 0; i < 2; i++)
+		soft_engine_ops.vcpu_destroy(t->v[i]);
+	soft_engine_ops.vm_destroy(t->evm);
+	guest_mem_destroy(&t->m.mem);
+	pthread_mutex_destroy(&t->m.dev_lock);
+	free(t);
+}
+
+#endif
