@@ -31,7 +31,7 @@ if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
 	fail setup "no $POPEK or $PROG (run make test)"
 	exit 1
 fi
-RUN=("$POPEK" run --engine soft --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
+RUN=("$POPEK" run --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
 
 # Waits up to $3 s for file $1 to contain $2.
 wait_for() { # file text seconds
@@ -44,7 +44,7 @@ wait_for() { # file text seconds
 }
 
 # The reference: the same program without a cut.
-"${RUN[@]}" >"$TMP/ref.out" 2>"$TMP/ref.err"
+"${RUN[@]}" --engine soft >"$TMP/ref.out" 2>"$TMP/ref.err"
 st=$?
 WANT=$(grep -m1 '^result ' "$TMP/ref.out")
 if [ "$st" != 33 ] || [ -z "$WANT" ]; then
@@ -53,11 +53,12 @@ if [ "$st" != 33 ] || [ -z "$WANT" ]; then
 fi
 pass reference
 
-# take NAME CPUS: runs the program under the API, snapshots it in its
-# window into $TMP/NAME.state and $TMP/NAME.mem; true when that worked.
-take() { # name cpus
+# take NAME CPUS [ENGINE]: runs the program under the API (soft engine by
+# default), snapshots it in its window into $TMP/NAME.state and
+# $TMP/NAME.mem; true when that worked.
+take() { # name cpus [engine]
 	local n=$1 sock=$TMP/$1.sock pid
-	"${RUN[@]}" --cpus "$2" --api-sock "$sock" >"$TMP/$n.out1" 2>"$TMP/$n.err1" &
+	"${RUN[@]}" --engine "${3:-soft}" --cpus "$2" --api-sock "$sock" >"$TMP/$n.out1" 2>"$TMP/$n.err1" &
 	pid=$!
 	PIDS+=("$pid")
 	if ! wait_for "$TMP/$n.out1" "snapshot window" 60; then
@@ -160,6 +161,20 @@ if take api 1; then
 	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
 	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-config ||
 		fail api/load-after-config "$out"
+fi
+
+# Across engines, where KVM works: taken on one, finished on the other.
+if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
+	for pair in soft:kvm kvm:soft; do
+		from=${pair%:*} to=${pair#*:}
+		take "$from-$to" 1 "$from" || continue
+		timeout 120 "$POPEK" run --engine "$to" --restore "$TMP/$from-$to.state" \
+			--mem-file "$TMP/$from-$to.mem" >"$TMP/$from-$to.out2" 2>"$TMP/$from-$to.err2"
+		judge "$from-$to/restore" $? "$TMP/$from-$to.out2" "$TMP/$from-$to.err2"
+	done
+else
+	echo "SKIP snapshot/soft-kvm: no /dev/kvm"
+	echo "SKIP snapshot/kvm-soft: no /dev/kvm"
 fi
 
 # Damaged and mismatched snapshots: exit status 1 and one line naming the problem.
