@@ -1,6 +1,6 @@
 /* A two-vCPU soft engine VM built by hand (16 MiB of RAM, its own buses, no
- * devices, the interpreter only), driven through engine_ops. Included by
- * test_soft_snapshot.c and test_kvm_snapshot.c. */
+ * devices), driven through engine_ops. Included by test_soft_snapshot.c,
+ * test_kvm_snapshot.c and test_soft_pv.c. */
 #ifndef POPEK_TEST_SOFT_VM_FIXTURE_H
 #define POPEK_TEST_SOFT_VM_FIXTURE_H
 
@@ -16,7 +16,8 @@ struct vm {
 	struct engine_vcpu *v[2];
 };
 
-static inline struct vm *vm_new(enum cpu_vendor vendor)
+/* The VM of configuration cfg (its nr_cpus must be 2). */
+static inline struct vm *vm_new_cfg(const struct vm_config *cfg)
 {
 	struct vm *t = calloc(1, sizeof(*t));
 
@@ -24,14 +25,21 @@ static inline struct vm *vm_new(enum cpu_vendor vendor)
 	pthread_mutex_init(&t->m.dev_lock, NULL);
 	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
 	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
-	t->m.cfg.nr_cpus = 2;
-	t->m.cfg.cpu_vendor = vendor;
-	t->m.cfg.soft_jit_off = true;
+	t->m.cfg = *cfg;
 	t->m.engine = &soft_engine_ops;
 	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
+	CHECK_EQ(soft_engine_ops.map_ram(t->evm), 0);
 	for (unsigned i = 0; i < 2; i++)
 		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
 	return t;
+}
+
+/* A VM modelling vendor's CPU, interpreting only. */
+static inline struct vm *vm_new(enum cpu_vendor vendor)
+{
+	struct vm_config cfg = {.nr_cpus = 2, .cpu_vendor = vendor, .soft_jit_off = true};
+
+	return vm_new_cfg(&cfg);
 }
 
 static inline void vm_free(struct vm *t)

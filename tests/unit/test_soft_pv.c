@@ -10,6 +10,7 @@
 #include "cpu/soft/vendor.h"
 #include "cpu/soft/vm.h"
 #include "soft_fixture.h"
+#include "soft_vm_fixture.h"
 
 #define CHECK_FAULT(cpu, stmt, vec, err)                                                           \
 	do {                                                                                       \
@@ -239,42 +240,16 @@ static void test_steal_update(void)
 /* ---- A machine with the soft engine's vCPUs (engine_ops), for the
  * features that involve the run loop. ---- */
 
-struct vm2 {
-	struct machine m;
-	struct engine_vm *evm;
-	struct engine_vcpu *v[2];
-};
-
-static struct vm2 *vm2_new(bool no_pv)
+/* A two-vCPU VM with PV features (or none), the translator on. */
+static struct vm *vm2_new(bool no_pv)
 {
-	struct vm2 *t = calloc(1, sizeof(*t));
+	struct vm_config cfg = {.nr_cpus = 2, .no_pv = no_pv};
 
-	CHECK_EQ(guest_mem_init(&t->m.mem, 16 * MiB), 0);
-	pthread_mutex_init(&t->m.dev_lock, NULL);
-	bus_init(&t->m.pio, "pio", &t->m.dev_lock);
-	bus_init(&t->m.mmio, "mmio", &t->m.dev_lock);
-	t->m.cfg.nr_cpus = 2;
-	t->m.cfg.no_pv = no_pv;
-	t->m.engine = &soft_engine_ops;
-	CHECK_EQ(soft_engine_ops.vm_create(&t->m, &t->evm), 0);
-	CHECK_EQ(soft_engine_ops.map_ram(t->evm), 0);
-	for (unsigned i = 0; i < 2; i++)
-		CHECK_EQ(soft_engine_ops.vcpu_create(t->evm, i, &t->v[i]), 0);
-	return t;
-}
-
-static void vm2_free(struct vm2 *t)
-{
-	for (unsigned i = 0; i < 2; i++)
-		soft_engine_ops.vcpu_destroy(t->v[i]);
-	soft_engine_ops.vm_destroy(t->evm);
-	guest_mem_destroy(&t->m.mem);
-	pthread_mutex_destroy(&t->m.dev_lock);
-	free(t);
+	return vm_new_cfg(&cfg);
 }
 
 /* vCPU i runs the real-mode bytes code from gpa (CS = 0). */
-static void vm2_real(struct vm2 *t, unsigned i, u64 gpa, const u8 *code, unsigned len)
+static void vm2_real(struct vm *t, unsigned i, u64 gpa, const u8 *code, unsigned len)
 {
 	struct x86_state st;
 
@@ -292,7 +267,7 @@ static void vm2_real(struct vm2 *t, unsigned i, u64 gpa, const u8 *code, unsigne
 	CHECK_EQ(soft_engine_ops.set_state(t->v[i], &st), 0);
 }
 
-static enum vcpu_exit_reason vm2_run(struct vm2 *t, unsigned i)
+static enum vcpu_exit_reason vm2_run(struct vm *t, unsigned i)
 {
 	struct vcpu_exit ex;
 
@@ -300,7 +275,7 @@ static enum vcpu_exit_reason vm2_run(struct vm2 *t, unsigned i)
 	return ex.reason;
 }
 
-static u64 vm2_rip(struct vm2 *t, unsigned i)
+static u64 vm2_rip(struct vm *t, unsigned i)
 {
 	struct x86_state st;
 
@@ -309,7 +284,7 @@ static u64 vm2_rip(struct vm2 *t, unsigned i)
 }
 
 struct vm2_thread {
-	struct vm2 *t;
+	struct vm *t;
 	unsigned i;
 	_Atomic int reason; /* -1 while run() has not returned */
 };
@@ -336,7 +311,7 @@ static void test_kick_and_stuck(void)
 	    0x0f, 0x01, 0xc1,          /* vmcall */
 	    0xfa, 0xf4,                /* cli; hlt */
 	};
-	struct vm2 *t = vm2_new(false);
+	struct vm *t = vm2_new(false);
 	struct vm2_thread r = {t, 1, -1};
 	pthread_t th;
 
@@ -353,15 +328,15 @@ static void test_kick_and_stuck(void)
 	pthread_join(th, NULL);
 	CHECK_EQ(atomic_load(&r.reason), VCPU_EXIT_HLT);
 	CHECK_EQ(vm2_rip(t, 1), 0x200e);
-	vm2_free(t);
+	vm_free(t);
 }
 
-static struct soft_vcpu *vm2_vcpu(struct vm2 *t, unsigned i)
+static struct soft_vcpu *vm2_vcpu(struct vm *t, unsigned i)
 {
 	return (struct soft_vcpu *)t->v[i];
 }
 
-static u8 *fx_guest(struct vm2 *t, u64 gpa)
+static u8 *fx_guest(struct vm *t, u64 gpa)
 {
 	return guest_mem_ptr(&t->m.mem, gpa, 1);
 }
@@ -383,7 +358,7 @@ static void test_send_ipi(void)
 	    0x0f, 0x01, 0xc1,             /* vmcall */
 	    0xfa, 0xf4,                   /* cli; hlt */
 	};
-	struct vm2 *t = vm2_new(false);
+	struct vm *t = vm2_new(false);
 	struct x86_state st;
 
 	for (unsigned i = 0; i < 2; i++)
@@ -397,7 +372,7 @@ static void test_send_ipi(void)
 	CHECK_EQ(soft_lapic_pending_vector(&vm2_vcpu(t, 1)->lapic), 0x41);
 	CHECK_EQ(soft_lapic_ack(&vm2_vcpu(t, 0)->lapic), 0x41);
 	CHECK_EQ(soft_lapic_pending_vector(&vm2_vcpu(t, 0)->lapic), -1); /* once, not twice */
-	vm2_free(t);
+	vm_free(t);
 }
 
 /* KVM_HC_SCHED_YIELD: 0, to any vCPU or none; unknown with --no-pv. */
@@ -415,7 +390,7 @@ static void test_sched_yield(void)
 	};
 
 	for (int no_pv = 0; no_pv < 2; no_pv++) {
-		struct vm2 *t = vm2_new(no_pv);
+		struct vm *t = vm2_new(no_pv);
 		struct x86_state st;
 		u32 want = no_pv ? (u32)-KVM_ENOSYS : 0;
 
@@ -424,7 +399,7 @@ static void test_sched_yield(void)
 		soft_engine_ops.get_state(t->v[1], &st);
 		CHECK_EQ(st.regs.gpr[X86_RDI], want);
 		CHECK_EQ(st.regs.gpr[X86_RAX], want);
-		vm2_free(t);
+		vm_free(t);
 	}
 }
 
@@ -434,7 +409,7 @@ static void test_sched_yield(void)
  * another vCPU asked for) before it runs; steal time updated. */
 static void test_steal_time(void)
 {
-	struct vm2 *t = vm2_new(false), *off = vm2_new(true);
+	struct vm *t = vm2_new(false), *off = vm2_new(true);
 	struct soft_vcpu *v = vm2_vcpu(t, 0);
 	struct soft_cpu *cpu = &v->cpu;
 	const u64 gpa = 0x3040, lin = 0x7000;
@@ -489,8 +464,8 @@ static void test_steal_time(void)
 	soft_pv_leave(v);
 	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], 0);
 out:
-	vm2_free(t);
-	vm2_free(off);
+	vm_free(t);
+	vm_free(off);
 }
 
 /* Which sleeps count as preempted: not an idle HLT (Linux would never find
@@ -498,7 +473,7 @@ out:
 static void test_preempted_marking(void)
 {
 	static const u8 code[] = {0xfb, 0xf4, 0xfa, 0xf4}; /* sti; hlt; cli; hlt */
-	struct vm2 *t = vm2_new(false);
+	struct vm *t = vm2_new(false);
 	struct soft_vcpu *v = vm2_vcpu(t, 0);
 	struct soft_vm *vm = (struct soft_vm *)t->evm;
 	const u64 gpa = 0x3000;
@@ -508,7 +483,7 @@ static void test_preempted_marking(void)
 
 	if (!(vm->pv_features & (1u << KVM_FEATURE_STEAL_TIME))) {
 		TEST_SKIP("this host has no readable /proc/thread-self/schedstat");
-		vm2_free(t);
+		vm_free(t);
 		return;
 	}
 	vm2_real(t, 0, 0x1000, code, sizeof(code));
@@ -531,7 +506,7 @@ static void test_preempted_marking(void)
 	CHECK_EQ(atomic_load(&r.reason), VCPU_EXIT_HLT); /* cli; hlt: stuck */
 	CHECK_EQ(vm2_rip(t, 0), 0x1004);
 	CHECK_EQ(st[KVM_STEAL_OFF_PREEMPTED], KVM_VCPU_PREEMPTED);
-	vm2_free(t);
+	vm_free(t);
 }
 
 /* When the LAPIC lets the guest end an interrupt through PV EOI. */
@@ -569,7 +544,7 @@ static void test_pv_eoi_lapic(void)
  * service, the guest clears it instead of its EOI, popek then does the EOI. */
 static void test_pv_eoi(void)
 {
-	struct vm2 *t = vm2_new(false), *off = vm2_new(true);
+	struct vm *t = vm2_new(false), *off = vm2_new(true);
 	struct soft_vcpu *v = vm2_vcpu(t, 0);
 	struct soft_cpu *cpu = &v->cpu;
 	const u64 gpa = 0x3100;
@@ -609,8 +584,8 @@ static void test_pv_eoi(void)
 	soft_lapic_eoi(&v->lapic);              /* the guest's own EOI write */
 	soft_pv_eoi_offer(v);
 	CHECK_EQ(*bit, 0);
-	vm2_free(t);
-	vm2_free(off);
+	vm_free(t);
+	vm_free(off);
 }
 
 int main(void)
