@@ -196,6 +196,7 @@ static void api_patch_machine(struct api_ctx *c)
 	char msg[600];
 	struct config_err e = {msg, sizeof(msg), ""};
 	cJSON *merged, *it;
+	int r;
 
 	if (!api_before_start(c))
 		return;
@@ -213,7 +214,10 @@ static void api_patch_machine(struct api_ctx *c)
 		else
 			cJSON_AddItemToObject(merged, it->string, dup);
 	}
-	api_config_result(c, config_set_machine(merged, c->vm->cfg, &e), msg);
+	r = config_set_machine(merged, c->vm->cfg, &e);
+	if (r >= 0)
+		c->vm->configured = true;
+	api_config_result(c, r, msg);
 	cJSON_Delete(merged);
 }
 

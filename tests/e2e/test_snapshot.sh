@@ -161,6 +161,15 @@ if take api 1; then
 	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
 	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-config ||
 		fail api/load-after-config "$out"
+	sock=$TMP/late2.sock
+	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/late2.err" &
+	PIDS+=($!)
+	wait_for "$TMP/late2.err" "listening" 10 || sleep 1
+	curl -s -m 10 --unix-socket "$sock" -X PATCH -d '{"vcpu_count": 2}' \
+		http://localhost/machine-config >/dev/null
+	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
+	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-patch ||
+		fail api/load-after-patch "$out"
 fi
 
 # Across engines, where KVM works: taken on one, finished on the other.
