@@ -28,11 +28,12 @@ static int fail(char *why, size_t why_len, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Adds the section out holds (or its error) and empties out. */
-static int add(struct snap_writer *w, u32 type, u32 index, struct snap_out *o)
+/* Adds the section o holds and empties o; err is what the encoder that
+ * filled o returned (0 for one that cannot fail). Returns the first error. */
+static int add(struct snap_writer *w, u32 type, u32 index, struct snap_out *o, int err)
 {
-	int err = o->err;
-
+	if (!err)
+		err = o->err;
 	if (!err)
 		snap_writer_add(w, type, index, o->buf, o->len);
 	snap_out_free(o);
@@ -52,7 +53,7 @@ static int save_machine(struct machine *m, struct snap_writer *w)
 	}
 	snap_out_init(&o);
 	snapshot_config_encode(&m->cfg, m->cpu_vendor, m->engine->name, sizes, &o);
-	return add(w, SNAP_MACH, 0, &o);
+	return add(w, SNAP_MACH, 0, &o, 0);
 }
 
 static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t why_len)
@@ -71,7 +72,7 @@ static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t
 	snap_out_init(&o);
 	snap_put_u64(&o, ns);
 	irqchip_state_encode(&ic, &o);
-	err = add(w, SNAP_CLCK, 0, &o);
+	err = add(w, SNAP_CLCK, 0, &o, 0);
 	st = malloc(sizeof(*st));
 	if (!st)
 		return -ENOMEM;
@@ -84,7 +85,7 @@ static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t
 		}
 		snap_out_init(&o);
 		vcpu_state_encode(st, &o);
-		err = add(w, SNAP_VCPU, i, &o);
+		err = add(w, SNAP_VCPU, i, &o, 0);
 	}
 	free(st);
 	return err;
@@ -99,11 +100,7 @@ static int save_devices(struct machine *m, struct snap_writer *w)
 #define SAVE(type, call)                                                                           \
 	do {                                                                                       \
 		snap_out_init(&o);                                                                 \
-		err = call;                                                                        \
-		if (!err)                                                                          \
-			err = add(w, type, 0, &o);                                                 \
-		else                                                                               \
-			snap_out_free(&o);                                                         \
+		err = add(w, type, 0, &o, call);                                                   \
 		if (err < 0)                                                                       \
 			return err;                                                                \
 	} while (0)
@@ -126,11 +123,7 @@ static int save_virtio(struct machine *m, struct snap_writer *w)
 
 	for (unsigned i = 0; i < m->nr_virtio_slots; i++) {
 		snap_out_init(&o);
-		err = virtio_mmio_save(m->virtio_slots[i].dev, &o);
-		if (!err)
-			err = add(w, SNAP_VIRT, i, &o);
-		else
-			snap_out_free(&o);
+		err = add(w, SNAP_VIRT, i, &o, virtio_mmio_save(m->virtio_slots[i].dev, &o));
 		if (err < 0)
 			return err;
 	}
