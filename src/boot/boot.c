@@ -71,6 +71,11 @@ static int boot_read_full(int fd, const char *role, const char *path, u8 *dst, u
 
 int boot_file_read(const char *role, const char *path, struct boot_file *f)
 {
+	return boot_file_read_max(role, path, BOOT_FILE_MAX, f);
+}
+
+int boot_file_read_max(const char *role, const char *path, u64 max, struct boot_file *f)
+{
 	int fd, r;
 
 	memset(f, 0, sizeof(*f));
@@ -78,7 +83,7 @@ int boot_file_read(const char *role, const char *path, struct boot_file *f)
 	r = boot_file_open(role, path, &fd, &f->size);
 	if (r)
 		return r;
-	if (f->size > BOOT_FILE_MAX) {
+	if (f->size > max) {
 		log_error("%s '%s' is too large (%llu MiB)", role, path, boot_mib(f->size));
 		r = -EFBIG;
 		goto out;

@@ -16,6 +16,9 @@ struct boot_file {
 /* Reads path entirely with read(). role ("kernel", "initrd", "module") names
  * the file in error messages. Returns 0 or -errno after one log_error line. */
 int boot_file_read(const char *role, const char *path, struct boot_file *f);
+/* The same for a file of at most max bytes (a larger one is refused before
+ * anything is read). */
+int boot_file_read_max(const char *role, const char *path, u64 max, struct boot_file *f);
 void boot_file_free(struct boot_file *f);
 
 /* Opens a regular file and returns its size, for data that is read straight

@@ -12,6 +12,7 @@
 #ifndef POPEK_VMM_SNAPSHOT_H
 #define POPEK_VMM_SNAPSHOT_H
 
+#include "boot/loader.h"
 #include "core/machine.h"
 #include "core/snap_codec.h"
 #include "vmm/snapshot_config.h"
@@ -34,8 +35,8 @@
 /* A state file read and checked, and its machine section decoded. */
 struct snapshot_restore {
 	const char *path;
-	u8 *buf;
-	struct snap_file file;
+	struct boot_file state; /* the file's bytes */
+	struct snap_file file;  /* sections pointing into them */
 	struct snapshot_machine sm;
 };
 

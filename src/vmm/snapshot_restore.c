@@ -15,44 +15,6 @@
 #include "virtio/virtio.h"
 #include "vmm/snapshot.h"
 
-static int read_state(const char *path, u8 **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	size_t got = 0;
-	int err = 0;
-
-	*buf = NULL;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0) {
-		err = -errno;
-	} else if (!S_ISREG(sb.st_mode)) {
-		err = -EISDIR;
-	} else if ((u64)sb.st_size > SNAP_STATE_MAX) {
-		err = -EFBIG;
-	} else if (!(*buf = malloc(sb.st_size ? (size_t)sb.st_size : 1))) {
-		err = -ENOMEM;
-	}
-	while (!err && got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, *buf + got, (size_t)sb.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			err = n < 0 ? -errno : -EIO;
-		else
-			got += (size_t)n;
-	}
-	close(fd);
-	*len = got;
-	if (err < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return err;
-}
-
 /* Disks are the user's files: the snapshot names them, and each must be
  * there with the size the guest saw. */
 static int check_disks(const struct snapshot_restore *r, const struct vm_config *cfg)
@@ -82,20 +44,16 @@ int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapsh
 	const struct snap_section *s;
 	struct snap_in in;
 	char why[200] = "";
-	size_t len = 0;
 	int err;
 
 	*out = NULL;
 	if (!r)
 		return -ENOMEM;
 	r->path = path;
-	err = read_state(path, &r->buf, &len);
-	if (err < 0) {
-		log_error("snapshot '%s': %s", path,
-			  err == -EFBIG ? "larger than any state file popek writes" : strerror(-err));
+	err = boot_file_read_max("snapshot", path, SNAP_STATE_MAX, &r->state);
+	if (err < 0)
 		goto fail;
-	}
-	err = snap_file_parse(r->buf, len, &r->file, why, sizeof(why));
+	err = snap_file_parse(r->state.data, r->state.size, &r->file, why, sizeof(why));
 	if (err < 0) {
 		log_error("snapshot '%s': %s", path, why);
 		goto fail;
@@ -128,7 +86,7 @@ void snapshot_restore_free(struct snapshot_restore *r)
 	if (!r)
 		return;
 	snap_file_free(&r->file);
-	free(r->buf);
+	boot_file_free(&r->state);
 	free(r);
 }
 

@@ -115,15 +115,29 @@ for cpus in 1 2; do
 	judge "$n/restore-again" $? "$TMP/$n.out3" "$TMP/$n.err3"
 done
 
+# api_popek NAME: a popek waiting for its configuration on $TMP/NAME.sock
+# (console to $TMP/NAME.out, log to $TMP/NAME.err); its pid in API_PID.
+api_popek() { # name
+	"$POPEK" run --engine soft --api-sock "$TMP/$1.sock" >"$TMP/$1.out" 2>"$TMP/$1.err" &
+	API_PID=$!
+	PIDS+=("$API_PID")
+	wait_for "$TMP/$1.err" "listening" 10 || sleep 1
+}
+
+# after_config NAME METHOD BODY: a load after that machine-config request is refused.
+after_config() { # name method body
+	local out
+	api_popek "$1"
+	curl -s -m 10 --unix-socket "$TMP/$1.sock" -X "$2" -d "$3" http://localhost/machine-config >/dev/null
+	out=$("$POPEK" ctl --sock "$TMP/$1.sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
+	[[ "$out" == *"not allowed after configuring"* ]] && pass "api/$1" || fail "api/$1" "$out"
+}
+
 # Through the API: PUT /snapshot/load with resume_vm, and paused then resumed.
 if take api 1; then
 	for mode in resume paused; do
-		sock=$TMP/load-$mode.sock
-		"$POPEK" run --engine soft --api-sock "$sock" >"$TMP/load-$mode.out" \
-			2>"$TMP/load-$mode.err" &
-		pid=$!
-		PIDS+=("$pid")
-		wait_for "$TMP/load-$mode.err" "listening" 10 || sleep 1
+		api_popek "load-$mode"
+		sock=$TMP/load-$mode.sock pid=$API_PID
 		arg=; [ $mode = resume ] && arg=--resume
 		if ! "$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" $arg \
 			>/dev/null 2>"$TMP/load.ctl"; then
@@ -141,10 +155,8 @@ if take api 1; then
 		judge "api/load-$mode" $? "$TMP/load-$mode.out" "$TMP/load-$mode.err"
 	done
 	# A load that fails says why in its answer, and the API stays up.
+	api_popek bad
 	sock=$TMP/bad.sock
-	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/bad.err" &
-	PIDS+=($!)
-	wait_for "$TMP/bad.err" "listening" 10 || sleep 1
 	head -c 100 "$TMP/api.state" >"$TMP/bad.state"
 	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/bad.state" "$TMP/api.mem" 2>&1)
 	[[ "$out" == *"truncated"* ]] && pass api/load-says-why || fail api/load-says-why "$out"
@@ -152,24 +164,8 @@ if take api 1; then
 	[[ "$out" == *"Not started"* ]] && pass api/load-failed-stays-up ||
 		fail api/load-failed-stays-up "$out"
 	# Load refused once something is configured, as Firecracker does.
-	sock=$TMP/late.sock
-	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/late.err" &
-	PIDS+=($!)
-	wait_for "$TMP/late.err" "listening" 10 || sleep 1
-	curl -s -m 10 --unix-socket "$sock" -X PUT -d '{"vcpu_count": 1, "mem_size_mib": 64}' \
-		http://localhost/machine-config >/dev/null
-	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
-	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-config ||
-		fail api/load-after-config "$out"
-	sock=$TMP/late2.sock
-	"$POPEK" run --engine soft --api-sock "$sock" >/dev/null 2>"$TMP/late2.err" &
-	PIDS+=($!)
-	wait_for "$TMP/late2.err" "listening" 10 || sleep 1
-	curl -s -m 10 --unix-socket "$sock" -X PATCH -d '{"vcpu_count": 2}' \
-		http://localhost/machine-config >/dev/null
-	out=$("$POPEK" ctl --sock "$sock" snapshot load "$TMP/api.state" "$TMP/api.mem" 2>&1)
-	[[ "$out" == *"not allowed after configuring"* ]] && pass api/load-after-patch ||
-		fail api/load-after-patch "$out"
+	after_config load-after-config PUT '{"vcpu_count": 1, "mem_size_mib": 64}'
+	after_config load-after-patch PATCH '{"vcpu_count": 2}'
 fi
 
 # Across engines, where KVM works: taken on one, finished on the other.
@@ -220,7 +216,7 @@ if [ -f "$TMP/cli1.state" ]; then
 	: >$D.empty
 	refuse empty "truncated" $D.empty "$M"
 	refuse missing-state "No such file" $D.none "$M"
-	refuse directory "Is a directory" "$TMP" "$M"
+	refuse directory "not a regular file" "$TMP" "$M"
 	refuse missing-mem "No such file" "$S" $D.none
 	head -c 4096 "$M" >$D.shortmem
 	refuse mem-size "not a file of" "$S" $D.shortmem
