@@ -171,6 +171,27 @@ static int main_logging(const struct vm_config *cfg)
 	return err;
 }
 
+/* popek snapshot rebase BASE DIFF: offline work on snapshot files. */
+static int main_snapshot(int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: popek snapshot rebase BASE_MEM DIFF_MEM\n"
+	    "  applies a Diff snapshot's memory file onto the memory file of the\n"
+	    "  snapshot before it (a Full one, or one already rebased): BASE_MEM then\n"
+	    "  goes with the Diff's state file (--restore STATE --mem-file BASE_MEM).\n"
+	    "  Apply a chain of Diffs in the order they were taken.\n";
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc != 4 || strcmp(argv[1], "rebase")) {
+		fputs(usage, stderr);
+		return 1;
+	}
+	return snapshot_rebase(argv[2], argv[3]) < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -181,6 +202,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "snapshot"))
+		return main_snapshot(argc - 1, argv + 1);
 	if (cli_parse(argc, argv, false, &cfg, &st, &action) < 0)
 		return 1;
 	if (action == CLI_HELP) {

@@ -128,7 +128,7 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	cJSON_AddNumberToObject(o, "vcpu_count", vm->cfg->nr_cpus);
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(vm->cfg->mem_size / MiB));
 	cJSON_AddBoolToObject(o, "smt", false);
-	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
+	cJSON_AddBoolToObject(o, "track_dirty_pages", vm->cfg->track_dirty_pages);
 	cJSON_AddStringToObject(o, "engine",
 				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
 	/* Once running, the vendor the guest actually sees ("host" resolved). */

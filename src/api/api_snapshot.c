@@ -82,13 +82,11 @@ int api_snapshot_create(struct api_vm *vm, const cJSON *body, char *msg, size_t 
 	mem = status ? NULL : path_field(body, "mem_file_path", false, msg, len, &status);
 	if (status)
 		return status;
-	if (type && !strcmp(type->valuestring, "Diff"))
-		return bad(msg, len, "snapshot_type: Diff snapshots are not supported yet (take a "
-			   "Full one)");
 	if (vm->phase != API_RUNNING)
 		return bad(msg, len, "Cannot create a snapshot: the microVM is not running");
 	msg[0] = 0;
-	err = machine_snapshot_create(vm->m, state, mem, msg, len);
+	err = machine_snapshot_create(vm->m, state, mem,
+				      type && !strcmp(type->valuestring, "Diff"), msg, len);
 	if (err < 0) {
 		log_warn("api: snapshot not taken: %s", msg);
 		return 400;
@@ -106,7 +104,7 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	const cJSON *overrides = cJSON_GetObjectItemCaseSensitive(body, "network_overrides");
 	const char *state, *mem;
 	const cJSON *type;
-	bool resume;
+	bool resume, track;
 	int status = only_keys(body, keys, msg, len);
 
 	if (status)
@@ -137,9 +135,10 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	} else if (!mem) {
 		return bad(msg, len, "mem_backend: missing (a memory backend is required)");
 	}
-	bool_field(body, "enable_diff_snapshots", msg, len, &status);
+	/* enable_diff_snapshots: the name Firecracker deprecated for track_dirty_pages. */
+	track = bool_field(body, "enable_diff_snapshots", msg, len, &status);
 	if (!status)
-		bool_field(body, "track_dirty_pages", msg, len, &status);
+		track |= bool_field(body, "track_dirty_pages", msg, len, &status);
 	resume = status ? false : bool_field(body, "resume_vm", msg, len, &status);
 	if (status)
 		return status;
@@ -153,5 +152,6 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	vm->cfg->restore_path = vm->st->snapshot;
 	vm->cfg->restore_mem_path = vm->st->snapshot_mem;
 	vm->cfg->restore_paused = !resume;
+	vm->cfg->track_dirty_pages = track;
 	return 0;
 }

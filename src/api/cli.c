@@ -19,6 +19,7 @@ void cli_print_help(void)
 	       "       popek run --config-file FILE [options]\n"
 	       "       popek run --api-sock PATH [options]   (configured and started through the API)\n"
 	       "       popek ctl --sock PATH COMMAND         (see popek ctl --help)\n"
+	       "       popek snapshot rebase BASE_MEM DIFF_MEM (see popek snapshot --help)\n"
 	       "       popek --help | --version\n"
 	       "\n"
 	       "run options:\n"
@@ -61,6 +62,10 @@ void cli_print_help(void)
 	       "                     instead of booting a kernel; the snapshot sets memory,\n"
 	       "                     vCPUs, CPU vendor and devices (its disks must be there,\n"
 	       "                     unchanged in size), --engine may differ from its own\n"
+	       "  --track-dirty-pages\n"
+	       "                     log the pages the guest writes, so that snapshots can\n"
+	       "                     be Diff snapshots (Firecracker's track_dirty_pages);\n"
+	       "                     with --restore, from the restored state on\n"
 	       "\n"
 	       "control plane:\n"
 	       "  --config-file FILE a Firecracker-style JSON config (boot-source, drives,\n"
@@ -197,6 +202,7 @@ enum {
 	OPT_CPUS,
 	OPT_ENGINE,
 	OPT_TESTDEV,
+	OPT_TRACK_DIRTY,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DISK,
@@ -235,6 +241,7 @@ static const struct option cli_options[] = {
 	{"soft-jit", required_argument, NULL, OPT_SOFT_JIT},
 	{"soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
+	{"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"disk", required_argument, NULL, OPT_DISK},
@@ -378,6 +385,9 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return 0;
 	case OPT_TESTDEV:
 		cfg->testdev = true;
+		return 0;
+	case OPT_TRACK_DIRTY:
+		cfg->track_dirty_pages = true;
 		return 0;
 	case OPT_DISK:
 		return cli_parse_disk(arg, cfg);

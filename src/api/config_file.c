@@ -277,7 +277,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	cJSON_AddNumberToObject(o, "vcpu_count", cfg->nr_cpus);
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(cfg->mem_size / MiB));
 	cJSON_AddBoolToObject(o, "smt", false);
-	cJSON_AddBoolToObject(o, "track_dirty_pages", false);
+	cJSON_AddBoolToObject(o, "track_dirty_pages", cfg->track_dirty_pages);
 	cJSON_AddStringToObject(o, "engine", config_engine_name(cfg->engine));
 	cJSON_AddStringToObject(o, "cpu_vendor", config_vendor_name(cfg->cpu_vendor));
 	cJSON_AddBoolToObject(o, "pv", !cfg->no_pv);

@@ -187,7 +187,7 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	if (cfg_check_keys(e, o, keys) < 0 ||
 	    cfg_get_uint(e, o, "vcpu_count", true, 1, CONFIG_MAX_CPUS, &cpus) < 0 ||
 	    cfg_get_uint(e, o, "mem_size_mib", true, CONFIG_MIN_MEM / MiB, 1024 * 1024, &mib) < 0 ||
-	    cfg_only_false(e, o, "smt") < 0 || cfg_only_false(e, o, "track_dirty_pages") < 0 ||
+	    cfg_only_false(e, o, "smt") < 0 ||
 	    cfg_only_str(e, o, "cpu_template", "None", NULL) < 0 ||
 	    cfg_only_str(e, o, "huge_pages", "None", NULL) < 0)
 		return -EINVAL;
@@ -221,11 +221,15 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	/* popek's extension: false offers no KVM PV features but kvmclock (--no-pv). */
 	if (cfg_get_bool(e, o, "pv", false, &pv) < 0)
 		return -EINVAL;
+	bool track = false; /* Diff snapshots need it (vmm/dirty_log.c) */
+	if (cfg_get_bool(e, o, "track_dirty_pages", false, &track) < 0)
+		return -EINVAL;
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
 	cfg->cpu_vendor = vendor;
 	cfg->no_pv = !pv;
+	cfg->track_dirty_pages = track;
 	cfg->soft_jit_off = !jit;
 	cfg->soft_jit_cache = jit_mib * MiB;
 	return 0;

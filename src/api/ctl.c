@@ -45,11 +45,14 @@ void ctl_print_help(void)
 	    "  start          PUT /actions InstanceStart (popek run --api-sock without --kernel)\n"
 	    "  stop           PUT /actions SendCtrlAltDel: stops the VM (popek exits 0)\n"
 	    "  flush-metrics  PUT /actions FlushMetrics: appends a line to the metrics file\n"
-	    "  snapshot create STATE-FILE MEM-FILE\n"
-	    "                 PUT /snapshot/create: a Full snapshot of the paused VM\n"
-	    "  snapshot load STATE-FILE MEM-FILE [--resume]\n"
+	    "  snapshot create STATE-FILE MEM-FILE [--diff]\n"
+	    "                 PUT /snapshot/create: a Full snapshot of the paused VM, or\n"
+	    "                 with --diff only the pages written since the last snapshot\n"
+	    "                 (needs track_dirty_pages; see popek snapshot rebase)\n"
+	    "  snapshot load STATE-FILE MEM-FILE [--resume] [--track-dirty-pages]\n"
 	    "                 PUT /snapshot/load (popek run --api-sock, nothing configured):\n"
-	    "                 the VM continues from the snapshot, paused unless --resume\n"
+	    "                 the VM continues from the snapshot, paused unless --resume;\n"
+	    "                 with --track-dirty-pages its next snapshots may be Diffs\n"
 	    "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
 	    "error (the API's fault_message on stderr).\n");
 }
@@ -195,25 +198,36 @@ static int ctl_request(const char *sock, const char *method, const char *path, c
 	return 1;
 }
 
-/* snapshot create|load STATE MEM [--resume]: the body built with cJSON, so
- * any path is quoted right. */
+/* snapshot create STATE MEM [--diff] | load STATE MEM [--resume]
+ * [--track-dirty-pages]: the body built with cJSON, so any path is quoted
+ * right. */
 static int ctl_snapshot(const char *sock, int argc, char **argv)
 {
 	bool create = argc >= 1 && !strcmp(argv[0], "create");
 	bool load = argc >= 1 && !strcmp(argv[0], "load");
-	bool resume = load && argc == 4 && !strcmp(argv[3], "--resume");
+	bool diff = false, resume = false, track = false, ok = (create || load) && argc >= 3;
 	cJSON *o, *b;
 	char *body;
 	int r;
 
-	if (!(create && argc == 3) && !(load && (argc == 3 || resume))) {
-		log_error("ctl: snapshot needs create STATE-FILE MEM-FILE or load STATE-FILE "
-			  "MEM-FILE [--resume]");
+	for (int i = 3; ok && i < argc; i++) {
+		if (create && !strcmp(argv[i], "--diff"))
+			diff = true;
+		else if (load && !strcmp(argv[i], "--resume"))
+			resume = true;
+		else if (load && !strcmp(argv[i], "--track-dirty-pages"))
+			track = true;
+		else
+			ok = false;
+	}
+	if (!ok) {
+		log_error("ctl: snapshot needs create STATE-FILE MEM-FILE [--diff] or load "
+			  "STATE-FILE MEM-FILE [--resume] [--track-dirty-pages]");
 		return 1;
 	}
 	o = cJSON_CreateObject();
 	if (create) {
-		cJSON_AddStringToObject(o, "snapshot_type", "Full");
+		cJSON_AddStringToObject(o, "snapshot_type", diff ? "Diff" : "Full");
 		cJSON_AddStringToObject(o, "snapshot_path", argv[1]);
 		cJSON_AddStringToObject(o, "mem_file_path", argv[2]);
 	} else {
@@ -221,6 +235,7 @@ static int ctl_snapshot(const char *sock, int argc, char **argv)
 		b = cJSON_AddObjectToObject(o, "mem_backend");
 		cJSON_AddStringToObject(b, "backend_type", "File");
 		cJSON_AddStringToObject(b, "backend_path", argv[2]);
+		cJSON_AddBoolToObject(o, "track_dirty_pages", track);
 		cJSON_AddBoolToObject(o, "resume_vm", resume);
 	}
 	body = cJSON_PrintUnformatted(o);

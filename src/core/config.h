@@ -67,6 +67,7 @@ struct vm_config {
 	bool soft_jit_off;        /* --soft-jit off: the soft engine only interprets */
 	u64 soft_jit_cache;       /* --soft-jit-cache: bytes per vCPU; 0: CONFIG_SOFT_JIT_CACHE */
 	bool testdev;             /* attach the guest-program test device */
+	bool track_dirty_pages;   /* dirty log from the start (Diff snapshots; vmm/dirty_log.c) */
 
 	unsigned nr_disks;
 	struct disk_config disks[CONFIG_MAX_DISKS];

@@ -2,6 +2,7 @@
 #include "core/guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <fcntl.h>
@@ -82,6 +83,7 @@ void guest_mem_destroy(struct guest_mem *mem)
 		munmap(mem->base, mem->ram_size);
 	if (mem->has_pagemap)
 		close(mem->pagemap_fd);
+	free(mem->dirty);
 	memset(mem, 0, sizeof(*mem));
 }
 
@@ -119,6 +121,7 @@ int guest_mem_write(const struct guest_mem *mem, gpa_t gpa, const void *src, u64
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	guest_mem_dirty(mem, gpa, len);
 	return 0;
 }
 
@@ -179,16 +182,19 @@ static bool page_used(const struct guest_mem *mem, u64 off, u64 *map, u64 *map_o
 	return !page_zero(mem->base + off);
 }
 
-int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
+/* Makes fd a ram_size file holding the pages keep() says (the rest holes),
+ * written in runs, and syncs it. */
+static int save_runs(const struct guest_mem *mem, int fd, u64 *written,
+		     bool (*keep)(const struct guest_mem *mem, u64 off, void *ctx), void *ctx)
 {
-	u64 run = 0, len = 0, map_off = UINT64_MAX, map[PAGEMAP_BATCH];
+	u64 run = 0, len = 0;
 	int err;
 
 	*written = 0;
 	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)mem->ram_size) < 0)
 		return -errno;
 	for (u64 off = 0; off <= mem->ram_size; off += 4096) {
-		if (off < mem->ram_size && page_used(mem, off, map, &map_off)) {
+		if (off < mem->ram_size && keep(mem, off, ctx)) {
 			if (!len)
 				run = off;
 			len += 4096;
@@ -203,6 +209,37 @@ int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
 		len = 0;
 	}
 	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+struct pagemap_cache {
+	u64 off, map[PAGEMAP_BATCH];
+};
+
+static bool keep_used(const struct guest_mem *mem, u64 off, void *ctx)
+{
+	struct pagemap_cache *c = ctx;
+
+	return page_used(mem, off, c->map, &c->off);
+}
+
+int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
+{
+	struct pagemap_cache c = {.off = UINT64_MAX};
+
+	return save_runs(mem, fd, written, keep_used, &c);
+}
+
+static bool keep_marked(const struct guest_mem *mem, u64 off, void *ctx)
+{
+	const u64 *pages = ctx;
+
+	(void)mem;
+	return pages[off / 4096 / 64] >> (off / 4096 % 64) & 1;
+}
+
+int guest_mem_save_pages(const struct guest_mem *mem, int fd, const u64 *pages, u64 *written)
+{
+	return save_runs(mem, fd, written, keep_marked, (void *)pages);
 }
 
 int guest_mem_map_file(struct guest_mem *mem, int fd)

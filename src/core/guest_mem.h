@@ -29,11 +29,47 @@ struct guest_mem {
 	bool has_pagemap;
 	int pagemap_fd;
 	bool file_backed; /* RAM maps a snapshot's memory file (guest_mem_map_file) */
+	/* Dirty log (Diff snapshots, migration; guest_mem_dirty.c): bit n set
+	 * when RAM page n (the memory file's page n, base + n * 4096) may have
+	 * been written since the log was last taken. NULL: not logging. */
+	u64 *dirty;
 };
 
-/* Devices call this after writing guest RAM through guest_mem_ptr(). */
+/* The dirty log (guest_mem_dirty.c). Who writes RAM marks what it wrote:
+ * the engines for the guest's writes (the soft engine in its TLB's slow
+ * path, KVM through its own log, folded in by dirty_log_sync), devices
+ * through virtq_push and guest_mem_dma_written, the rest through
+ * guest_mem_write or guest_mem_dirty. A page is marked after it is
+ * written, so a page taken while a write is under way is marked again. */
+int guest_mem_dirty_start(struct guest_mem *mem); /* 0 or -ENOMEM; idempotent */
+void guest_mem_dirty_mark(const struct guest_mem *mem, gpa_t gpa, u64 len);
+/* The same for host bytes inside RAM (a device's iovec); others ignored. */
+void guest_mem_dirty_mark_host(const struct guest_mem *mem, const void *p, u64 len);
+/* Words of a bitmap with one bit per RAM page (ram_size / 4096 bits). */
+u64 guest_mem_dirty_words(const struct guest_mem *mem);
+/* Moves the log into out (ORs it in, leaves the log empty); returns the
+ * number of pages set in out. */
+u64 guest_mem_dirty_take(struct guest_mem *mem, u64 *out);
+/* Puts pages taken back into the log (a save that failed). */
+void guest_mem_dirty_merge(const struct guest_mem *mem, const u64 *pages);
+/* Writes the RAM pages set in pages (guest_mem_dirty_words words) to fd at
+ * their offsets in the memory file, which is made ram_size bytes long with
+ * every other page a hole (Firecracker's Diff memory file), and syncs it;
+ * *written: bytes written. Returns 0 or -errno. */
+int guest_mem_save_pages(const struct guest_mem *mem, int fd, const u64 *pages, u64 *written);
+
+static inline void guest_mem_dirty(const struct guest_mem *mem, gpa_t gpa, u64 len)
+{
+	if (__builtin_expect(mem->dirty != NULL, 0))
+		guest_mem_dirty_mark(mem, gpa, len);
+}
+
+/* Devices call this after writing guest RAM through guest_mem_ptr() (gpa
+ * and len 0: somewhere; the dirty log then needs its own marks). */
 static inline void guest_mem_dma_written(const struct guest_mem *mem, gpa_t gpa, u64 len)
 {
+	if (len)
+		guest_mem_dirty(mem, gpa, len);
 	if (mem->dma_written)
 		mem->dma_written(mem->dma_opaque, gpa, len);
 }

@@ -78,6 +78,15 @@ struct engine_ops {
 	int (*load_vcpu)(struct engine_vcpu *vcpu, const struct x86_vcpu_state *st, char *why,
 			 size_t why_len);
 
+	/* Dirty log (Diff snapshots, migration; core/guest_mem.h). Called only
+	 * while no vCPU is inside run(). dirty_log_start: from now on, mark in
+	 * the machine's log (guest_mem_dirty_start already called) every page
+	 * the guest writes. dirty_log_sync: fold what the engine tracked
+	 * itself into that log, and track again from here (the log is about
+	 * to be taken). 0 or -errno. */
+	int (*dirty_log_start)(struct engine_vm *vm);
+	int (*dirty_log_sync)(struct engine_vm *vm);
+
 	/* Optional host fast paths (KVM's ioeventfd and irqfd): src/core/fastpath.h. */
 	struct fastpath_ops fastpath;
 };

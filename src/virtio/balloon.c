@@ -205,8 +205,11 @@ static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 	}
 	if (run)
 		madvise(run, run_len, MADV_DONTNEED);
-	if (inflate && n) /* the pages read as zeros from now on */
+	if (inflate && n) { /* the pages read as zeros from now on */
 		guest_mem_dma_written(mem, 0, 0);
+		for (size_t i = 0; mem->dirty && i < n; i++)
+			guest_mem_dirty_mark(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE);
+	}
 	if (inflate)
 		b->stats.inflated_pages += n;
 	else

@@ -79,11 +79,13 @@ static struct vring_used *virtq_used(const struct virtq *q, const struct guest_m
 }
 
 /* avail_event: where the driver should next notify (2.7.10). */
-static void virtq_set_avail_event(struct virtq *q, struct vring_used *used, u16 val)
+static void virtq_set_avail_event(struct virtq *q, const struct guest_mem *mem,
+				  struct vring_used *used, u16 val)
 {
 	u16 *ev = (u16 *)&used->ring[q->size];
 
 	__atomic_store_n(ev, val, __ATOMIC_RELAXED);
+	guest_mem_dirty_mark_host(mem, ev, sizeof(*ev));
 }
 
 static int virtq_fail(const char **why, const char *what)
@@ -93,19 +95,20 @@ static int virtq_fail(const char **why, const char *what)
 	return -EINVAL;
 }
 
+/* What virtq_walk does with each buffer (p, len bytes, in RAM) of a chain:
+ * 0 to go on, or -EINVAL with *why set. */
+typedef int virtq_visit_fn(void *ctx, void *p, u32 len, bool writable, const char **why);
+
 /* Walks the chain starting at head (2.7.5, 2.7.5.3 indirect descriptors). */
-static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head, struct virtq_elem *e,
-		      const char **why)
+static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head,
+		      virtq_visit_fn *visit, void *ctx, const char **why)
 {
 	const struct vring_desc *table = guest_mem_ptr(mem, q->desc, 16 * (u64)q->size);
-	u32 table_size = q->size, idx = head, count = 0, n = 0;
+	u32 table_size = q->size, idx = head, count = 0;
 	bool in_indirect = false, seen_write = false;
 
 	if (!table)
 		return virtq_fail(why, "descriptor table outside RAM");
-	e->head = head;
-	e->nr_out = e->nr_in = 0;
-	e->out_len = e->in_len = 0;
 	for (;;) {
 		struct vring_desc d;
 
@@ -144,18 +147,9 @@ static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head, st
 
 			if (!p)
 				return virtq_fail(why, "buffer outside RAM");
-			if (n >= VIRTQ_MAX_SEGS)
-				return virtq_fail(why, "descriptor chain too long");
-			e->iov[n].iov_base = p;
-			e->iov[n].iov_len = d.len;
-			n++;
-			if (d.flags & VRING_DESC_F_WRITE) {
-				e->nr_in++;
-				e->in_len += d.len;
-			} else {
-				e->nr_out++;
-				e->out_len += d.len;
-			}
+			int r = visit(ctx, p, d.len, d.flags & VRING_DESC_F_WRITE, why);
+			if (r < 0)
+				return r;
 		}
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			break;
@@ -163,9 +157,37 @@ static int virtq_walk(struct virtq *q, const struct guest_mem *mem, u16 head, st
 		if (idx >= table_size)
 			return virtq_fail(why, "next descriptor index out of range");
 	}
-	e->out = e->iov;
-	e->in = e->iov + e->nr_out;
 	return 1;
+}
+
+/* virtq_pop's visitor: the buffer becomes the element's next segment. */
+static int elem_add(void *ctx, void *p, u32 len, bool writable, const char **why)
+{
+	struct virtq_elem *e = ctx;
+	unsigned n = e->nr_out + e->nr_in;
+
+	if (n >= VIRTQ_MAX_SEGS)
+		return virtq_fail(why, "descriptor chain too long");
+	e->iov[n].iov_base = p;
+	e->iov[n].iov_len = len;
+	if (writable) {
+		e->nr_in++;
+		e->in_len += len;
+	} else {
+		e->nr_out++;
+		e->out_len += len;
+	}
+	return 0;
+}
+
+/* virtq_push's visitor with the dirty log on: what the device may have
+ * written is marked (after it wrote it). */
+static int mark_written(void *ctx, void *p, u32 len, bool writable, const char **why)
+{
+	(void)why;
+	if (writable)
+		guest_mem_dirty_mark_host(ctx, p, len);
+	return 0;
 }
 
 int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e, const char **why)
@@ -187,7 +209,7 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
 		used = virtq_used(q, mem);
 		if (!used)
 			return virtq_fail(why, "used ring outside RAM");
-		virtq_set_avail_event(q, used, q->last_avail);
+		virtq_set_avail_event(q, mem, used, q->last_avail);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		avail_idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
 	}
@@ -199,9 +221,14 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
 	head = __atomic_load_n(&avail->ring[q->last_avail % q->size], __ATOMIC_RELAXED);
 	if (head >= q->size)
 		return virtq_fail(why, "available ring entry out of range");
-	int r = virtq_walk(q, mem, head, e, why);
+	e->head = head;
+	e->nr_out = e->nr_in = 0;
+	e->out_len = e->in_len = 0;
+	int r = virtq_walk(q, mem, head, elem_add, e, why);
 	if (r < 0)
 		return r;
+	e->out = e->iov;
+	e->in = e->iov + e->nr_out;
 	q->last_avail++;
 	q->nr_popped++;
 	q->bytes_read += e->out_len;
@@ -226,11 +253,17 @@ int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len)
 	q->used_idx++;
 	q->bytes_written += len;
 	/* The device wrote len bytes into the chain's buffers (through
-	 * guest_mem_ptr): tell whoever caches guest code. */
-	if (len)
+	 * guest_mem_ptr): tell whoever caches guest code, and the dirty log
+	 * which pages (the chain walked again: only the guest can have
+	 * changed it, and it checks as at pop). */
+	if (len) {
 		guest_mem_dma_written(mem, 0, 0);
+		if (mem->dirty)
+			virtq_walk(q, mem, head, mark_written, (void *)mem, NULL);
+	}
 	/* The element must be visible before the index that publishes it (2.7.8). */
 	__atomic_store_n(&used->idx, q->used_idx, __ATOMIC_RELEASE);
+	guest_mem_dirty_mark_host(mem, used, virtq_used_bytes(q->size));
 	return 0;
 }
 
@@ -272,10 +305,11 @@ void virtq_set_notify(struct virtq *q, const struct guest_mem *mem, bool enable)
 		return;
 	if (q->event_idx) {
 		if (enable)
-			virtq_set_avail_event(q, used, q->last_avail);
+			virtq_set_avail_event(q, mem, used, q->last_avail);
 	} else {
 		__atomic_store_n(&used->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY,
 				 __ATOMIC_RELAXED);
+		guest_mem_dirty_mark_host(mem, &used->flags, sizeof(used->flags));
 	}
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

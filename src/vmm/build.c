@@ -244,6 +244,8 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 		err = snapshot_restore_memory(m, cfg->restore_mem_path);
 	else if (!cfg->balloon)
 		guest_mem_huge(&m->mem);
+	if (!err && cfg->track_dirty_pages)
+		err = guest_mem_dirty_start(&m->mem); /* before map_ram: KVM's slots log too */
 	if (err < 0)
 		goto fail;
 	err = machine_pick_engine(m);
@@ -275,6 +277,8 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 	err = machine_create_vcpus(m, r ? NULL : &boot);
 	if (!err && r)
 		err = snapshot_restore_apply(m, r);
+	if (!err && cfg->track_dirty_pages)
+		err = machine_dirty_start(m);
 	if (err < 0)
 		goto fail;
 	err = metrics_attach(m);

@@ -155,7 +155,10 @@ static int write_file(const char *path, const u8 *buf, size_t len)
 	return err;
 }
 
-static int save_memory(struct machine *m, const char *mem_path, char *why, size_t why_len)
+/* RAM to mem_path: the whole of it (Full), or only the pages in diff (a
+ * Diff: Firecracker's sparse file, holes where the base holds the page). */
+static int save_memory(struct machine *m, const char *mem_path, const u64 *diff, char *why,
+		       size_t why_len)
 {
 	int fd = open(mem_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	u64 written;
@@ -164,21 +167,49 @@ static int save_memory(struct machine *m, const char *mem_path, char *why, size_
 	if (fd < 0)
 		return fail(why, why_len, -errno, "mem_file_path '%s': %s", mem_path,
 			    strerror(errno));
-	err = guest_mem_save(&m->mem, fd, &written);
+	err = diff ? guest_mem_save_pages(&m->mem, fd, diff, &written)
+		   : guest_mem_save(&m->mem, fd, &written);
 	close(fd);
 	if (err < 0)
 		return fail(why, why_len, err, "mem_file_path '%s': cannot write: %s", mem_path,
 			    strerror(-err));
-	log_info("snapshot: %llu MiB of RAM in '%s' (%llu MiB of it not zero)",
-		 (unsigned long long)(m->mem.ram_size / MiB), mem_path,
-		 (unsigned long long)(written / MiB));
+	if (diff)
+		log_info("snapshot: %llu KiB of RAM written since the last snapshot in '%s'",
+			 (unsigned long long)(written / KiB), mem_path);
+	else
+		log_info("snapshot: %llu MiB of RAM in '%s' (%llu MiB of it not zero)",
+			 (unsigned long long)(m->mem.ram_size / MiB), mem_path,
+			 (unsigned long long)(written / MiB));
+	return 0;
+}
+
+/* With the dirty log on, the pages written since the last snapshot (every
+ * snapshot takes the log, so a Diff holds what changed since the one
+ * before it); *pages stays NULL without it. */
+static int take_dirty(struct machine *m, u64 **pages, char *why, size_t why_len)
+{
+	s64 n;
+
+	*pages = NULL;
+	if (!m->mem.dirty)
+		return 0;
+	*pages = calloc(guest_mem_dirty_words(&m->mem), sizeof(u64));
+	if (!*pages)
+		return -ENOMEM;
+	n = machine_dirty_take(m, *pages);
+	if (n < 0) {
+		free(*pages);
+		*pages = NULL;
+		return fail(why, why_len, (int)n, "cannot read the dirty page log: %s",
+			    strerror((int)-n));
+	}
 	return 0;
 }
 
 int machine_snapshot_create(struct machine *m, const char *state_path, const char *mem_path,
-			    char *why, size_t why_len)
+			    bool diff, char *why, size_t why_len)
 {
-	u64 t0 = clock_now_ns();
+	u64 t0 = clock_now_ns(), *dirty = NULL;
 	struct snap_writer w;
 	size_t len = 0;
 	u8 *buf = NULL;
@@ -187,6 +218,9 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 	if (!machine_paused(m))
 		return fail(why, why_len, -EBUSY, "the microVM must be paused (PATCH /vm "
 			    "{\"state\": \"Paused\"}) before a snapshot");
+	if (diff && !m->mem.dirty)
+		return fail(why, why_len, -EINVAL, "Diff snapshots are not allowed on uVMs with "
+			    "dirty page tracking disabled (machine-config track_dirty_pages)");
 	if (!m->engine->save_vm || !m->engine->save_vcpu)
 		return fail(why, why_len, -EOPNOTSUPP, "the %s engine cannot save its state yet",
 			    m->engine->name);
@@ -210,17 +244,25 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 		free(w.buf);
 	if (err < 0 && !why[0])
 		fail(why, why_len, err, "cannot encode the machine's state: %s", strerror(-err));
+	/* The log is taken after the devices went quiet (their last writes
+	 * marked) and whatever the kind: the next Diff starts here. */
 	if (!err)
-		err = save_memory(m, mem_path, why, why_len);
+		err = take_dirty(m, &dirty, why, why_len);
+	if (!err)
+		err = save_memory(m, mem_path, diff ? dirty : NULL, why, why_len);
 	if (!err) {
 		err = write_file(state_path, buf, len);
 		if (err < 0)
 			fail(why, why_len, err, "snapshot_path '%s': %s", state_path, strerror(-err));
 	}
+	if (err < 0 && dirty) /* the next snapshot still holds these pages */
+		machine_dirty_give_back(m, dirty);
 	virtio_devices_unquiesce(m);
+	free(dirty);
 	free(buf);
 	if (!err)
-		log_info("snapshot: state in '%s' (%zu bytes), taken in %llu ms", state_path, len,
+		log_info("snapshot: %s, state in '%s' (%zu bytes), taken in %llu ms",
+			 diff ? "Diff" : "Full", state_path, len,
 			 (unsigned long long)((clock_now_ns() - t0) / 1000000));
 	return err;
 }

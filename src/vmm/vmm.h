@@ -30,11 +30,29 @@ void machine_resume(struct machine *m);
 bool machine_paused(struct machine *m);
 
 /* A snapshot of a paused machine (snapshot_create.c): its state to
- * state_path, its RAM to mem_path (a Full snapshot). 0, or -errno with one
- * line in why (-EBUSY: not paused). The machine stays paused. Restoring is
- * machine_create with cfg->restore_path (snapshot_restore.c). */
+ * state_path, its RAM to mem_path: all of it (Full), or with diff only the
+ * pages written since the last snapshot (needs the dirty log; the file is
+ * RAM-sized with holes elsewhere, applied onto its base by `popek snapshot
+ * rebase`). 0, or -errno with one line in why (-EBUSY: not paused). The
+ * machine stays paused. Restoring is machine_create with cfg->restore_path
+ * (snapshot_restore.c). */
 int machine_snapshot_create(struct machine *m, const char *state_path, const char *mem_path,
-			    char *why, size_t why_len);
+			    bool diff, char *why, size_t why_len);
+
+/* `popek snapshot rebase`: the Diff memory file diff_path (its data; its
+ * holes are the pages it does not hold) copied onto its base's memory file
+ * base_path, which then is the memory of the Diff's state file
+ * (snapshot_rebase.c). 0, or -errno after one error line. */
+int snapshot_rebase(const char *base_path, const char *diff_path);
+
+/* The dirty log (dirty_log.c; core/guest_mem.h): start it before the vCPUs
+ * run or while paused; take it while paused (the engine's part is folded
+ * in first): ORs the pages written since the last take into out
+ * (guest_mem_dirty_words words) and returns how many out holds, or -errno.
+ * give_back returns pages taken for a save that failed. */
+int machine_dirty_start(struct machine *m);
+s64 machine_dirty_take(struct machine *m, u64 *out);
+void machine_dirty_give_back(struct machine *m, const u64 *pages);
 
 /* ---- inside the VMM ---- */
 

@@ -289,7 +289,8 @@ static int kvm_vm_create(struct machine *m, struct engine_vm **out)
 	return kvm_vm_create_opts(m, &opts, out);
 }
 
-static int kvm_map_ram(struct engine_vm *vm)
+/* Gives KVM guest RAM as one memory slot per region (slot i: region i). */
+static int set_slots(struct engine_vm *vm, u32 flags)
 {
 	const struct guest_mem *mem = &vm->m->mem;
 
@@ -297,6 +298,7 @@ static int kvm_map_ram(struct engine_vm *vm)
 		const struct guest_mem_region *g = &mem->regions[i];
 		struct kvm_userspace_memory_region r = {
 		    .slot = i,
+		    .flags = flags,
 		    .guest_phys_addr = g->gpa,
 		    .memory_size = g->size,
 		    .userspace_addr = (u64)(uintptr_t)g->host,
@@ -310,6 +312,45 @@ static int kvm_map_ram(struct engine_vm *vm)
 			    strerror(err));
 			return -err;
 		}
+	}
+	return 0;
+}
+
+static int kvm_map_ram(struct engine_vm *vm)
+{
+	return set_slots(vm, vm->m->mem.dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+/* KVM logs the guest's writes (and its own, kvmclock's and steal time's)
+ * per slot. */
+static int kvm_dirty_log_start(struct engine_vm *vm)
+{
+	return set_slots(vm, KVM_MEM_LOG_DIRTY_PAGES);
+}
+
+/* KVM_GET_DIRTY_LOG hands over a slot's log and write-protects its pages
+ * again, so the next write is logged anew. */
+static int kvm_dirty_log_sync(struct engine_vm *vm)
+{
+	const struct guest_mem *mem = &vm->m->mem;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *g = &mem->regions[i];
+		u64 pages = g->size / 4096, *bits = calloc((pages + 63) / 64, sizeof(u64));
+		struct kvm_dirty_log d = {.slot = i, .dirty_bitmap = bits};
+
+		if (!bits)
+			return -ENOMEM;
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d) < 0) {
+			int err = errno;
+			log_error("kvm: KVM_GET_DIRTY_LOG slot %u: %s", i, strerror(err));
+			free(bits);
+			return -err;
+		}
+		for (u64 p = 0; p < pages; p++)
+			if (bits[p / 64] >> (p % 64) & 1)
+				guest_mem_dirty_mark_host(mem, g->host + p * 4096, 4096);
+		free(bits);
 	}
 	return 0;
 }
@@ -332,6 +373,8 @@ const struct engine_ops kvm_engine_ops = {
     .load_vm = kvm_load_vm,
     .save_vcpu = kvm_save_vcpu,
     .load_vcpu = kvm_load_vcpu,
+    .dirty_log_start = kvm_dirty_log_start,
+    .dirty_log_sync = kvm_dirty_log_sync,
     .fastpath = {.add_notify_fd = kvm_add_notify_fd,
 		 .del_notify_fd = kvm_del_notify_fd,
 		 .level_irq_fd = kvm_level_irq_fd},

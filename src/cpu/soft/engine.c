@@ -10,6 +10,7 @@
 #include "cpu/engine.h"
 #include "cpu/soft/exec/exec.h"
 #include "cpu/soft/profile.h"
+#include "cpu/soft/dirty_log.h"
 #include "cpu/soft/snapshot.h"
 #include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vm.h"
@@ -597,4 +598,6 @@ const struct engine_ops soft_engine_ops = {
     .load_vm = soft_load_vm,
     .save_vcpu = soft_save_vcpu,
     .load_vcpu = soft_load_vcpu,
+    .dirty_log_start = soft_dirty_log_rearm,
+    .dirty_log_sync = soft_dirty_log_rearm,
 };

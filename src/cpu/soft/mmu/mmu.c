@@ -55,19 +55,26 @@ static u64 pte_load(struct soft_cpu *cpu, u64 gpa, unsigned size, u8 **host)
 }
 
 /* Sets bits in the entry at host if it still holds old (SDM Vol. 3A 4.8:
- * the update is atomic). Returns false when the entry changed: re-walk. */
-static bool pte_set(u8 *host, unsigned size, u64 old, u64 bits)
+ * the update is atomic), and marks its page in the dirty log. Returns false
+ * when the entry changed: re-walk. */
+static bool pte_set(const struct guest_mem *mem, u8 *host, unsigned size, u64 old, u64 bits)
 {
+	bool ok;
+
 	if (!host || (old & bits) == bits)
 		return true;
 	if (size == 8) {
 		u64 exp = old;
-		return __atomic_compare_exchange_n((u64 *)host, &exp, old | bits, false,
-						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		ok = __atomic_compare_exchange_n((u64 *)host, &exp, old | bits, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	} else {
+		u32 exp32 = (u32)old;
+		ok = __atomic_compare_exchange_n((u32 *)host, &exp32, (u32)(old | bits), false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
-	u32 exp32 = (u32)old;
-	return __atomic_compare_exchange_n((u32 *)host, &exp32, (u32)(old | bits), false,
-					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	if (ok && __builtin_expect(mem->dirty != NULL, 0))
+		guest_mem_dirty_mark_host(mem, host, size);
+	return ok;
 }
 
 /* Which accesses the rights of SDM Vol. 3A 4.6 allow to a page whose
@@ -200,7 +207,7 @@ retry:;
 			break;
 		}
 		/* Non-leaf entries are marked accessed as they are used (SDM 4.8). */
-		if (!pte_set(host, esize, e, PTE_A))
+		if (!pte_set(&cpu->m->mem, host, esize, e, PTE_A))
 			goto retry;
 		table = esize == 8 ? e & PA_MASK : e & 0xfffff000ULL;
 	}
@@ -214,7 +221,7 @@ retry:;
 			*err |= PF_PK;
 		return false;
 	}
-	if (!pte_set(host, esize, e, PTE_A | (acc == SOFT_ACC_WRITE ? PTE_D : 0)))
+	if (!pte_set(&cpu->m->mem, host, esize, e, PTE_A | (acc == SOFT_ACC_WRITE ? PTE_D : 0)))
 		goto retry;
 	w->readable = r_ok;
 	w->writable = w_ok;
@@ -270,9 +277,16 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 	host = guest_mem_ptr(&cpu->m->mem, w.gpa & ~0xfffULL, 4096);
 	if (!host)
 		return NULL; /* MMIO: never cached */
+	/* With the dirty log on, a write tag comes only from a write, which
+	 * marks the page first: a page is written fast only while marked, and
+	 * taking the log drops every write tag (dirty_log_sync). */
+	bool logged = cpu->m->mem.dirty != NULL;
+	if (logged && acc == SOFT_ACC_WRITE)
+		guest_mem_dirty_mark_host(&cpu->m->mem, host, 4096);
 	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable,
-		      w.writable && w.dirty && !cpu->tlb.no_write, w.executable, w.global, w.shift,
-		      w.pkey);
+		      w.writable && w.dirty && !cpu->tlb.no_write &&
+			  (!logged || acc == SOFT_ACC_WRITE),
+		      w.executable, w.global, w.shift, w.pkey);
 	return host + (lin & 0xfff);
 }
 
