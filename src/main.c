@@ -15,6 +15,7 @@
 #include "api/ctl.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
+#include "vmm/migrate.h"
 #include "host/jail.h"
 #include "host/seccomp.h"
 #include "host/term.h"
@@ -61,7 +62,7 @@ static int main_open_metrics(const struct vm_config *cfg, int *fd)
 static int main_start(struct vm_config *cfg, struct config_store *st, struct machine **m,
 		      int *metrics_fd)
 {
-	int err;
+	int err, conn = -1;
 
 	*m = NULL;
 	err = main_finalize(cfg, st);
@@ -69,9 +70,14 @@ static int main_start(struct vm_config *cfg, struct config_store *st, struct mac
 		err = main_open_metrics(cfg, metrics_fd);
 	if (err < 0)
 		return err;
-	err = machine_create(cfg, m);
+	if (cfg->incoming)
+		err = migrate_incoming(cfg, m, &conn);
+	else
+		err = machine_create(cfg, m);
 	if (!err && cfg->seccomp)
 		err = seccomp_apply(SECCOMP_ROLE_IO, true);
+	/* The source stops its VM once told this one is ready to run. */
+	migrate_incoming_done(conn, err, log_last_error());
 	if (err < 0) {
 		machine_destroy(*m);
 		*m = NULL;
@@ -106,7 +112,7 @@ static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
  * when the command line names a kernel). */
 static int main_api(struct vm_config *cfg, struct config_store *st)
 {
-	bool autostart = cfg->kernel_path || cfg->restore_path;
+	bool autostart = cfg->kernel_path || cfg->restore_path || cfg->incoming;
 	struct api_server *s;
 	struct machine *m = NULL;
 	int metrics_fd = -1, status = 1, err;

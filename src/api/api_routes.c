@@ -283,6 +283,17 @@ static void api_put_snapshot(struct api_ctx *c, const char *op)
 		api_fail(c, status, "%s", msg);
 }
 
+static void api_put_migrate(struct api_ctx *c)
+{
+	char msg[600] = "";
+	int status = api_migrate(c->vm, c->body, msg, sizeof(msg));
+
+	if (status == 204)
+		api_done(c);
+	else
+		api_fail(c, status, "%s", msg);
+}
+
 /*
  * SendCtrlAltDel, as Firecracker does it: the keys go to the guest through
  * the i8042 keyboard; a guest that stops on them (Linux: a restart, or
@@ -590,6 +601,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
 		api_balloon(&c, m, false);
+	} else if (ROUTE("migrate", HTTP_PUT)) {
+		api_put_migrate(&c);
 	} else if (ROUTE("actions", HTTP_PUT)) {
 		api_put_actions(&c);
 	} else if (ROUTE("vm", HTTP_PATCH)) {
@@ -599,7 +612,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	} else if (!strcmp(res, "machine-config") || !strcmp(res, "boot-source") ||
 		   !strcmp(res, "vsock") || !strcmp(res, "balloon") || !strcmp(res, "metrics") ||
 		   !strcmp(res, "actions") || !strcmp(res, "vm") || !strcmp(res, "logger") ||
-		   !strcmp(res, "entropy")) {
+		   !strcmp(res, "entropy") || !strcmp(res, "migrate")) {
 		goto bad_method;
 	} else {
 		goto unknown;

@@ -1,4 +1,4 @@
-/* The API's snapshot resources (api_snapshot.h). */
+/* The API's snapshot and migration resources (api_snapshot.h). */
 #include "api/api_snapshot.h"
 
 #include <stdarg.h>
@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "popek/log.h"
+#include "vmm/migrate.h"
 #include "vmm/vmm.h"
 
 static int bad(char *msg, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
@@ -154,4 +155,24 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	vm->cfg->restore_paused = !resume;
 	vm->cfg->track_dirty_pages = track;
 	return 0;
+}
+
+int api_migrate(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
+{
+	static const char *const keys[] = {"uri", NULL};
+	const char *uri;
+	int status = only_keys(body, keys, msg, len);
+
+	if (status)
+		return status;
+	uri = path_field(body, "uri", false, msg, len, &status);
+	if (status)
+		return status;
+	if (vm->phase != API_RUNNING)
+		return bad(msg, len, "Cannot migrate: the microVM is not running");
+	if (machine_migrate(vm->m, uri, msg, len) < 0)
+		return 400;
+	/* The destination runs the VM: this process ends, status 0. */
+	machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
+	return 204;
 }

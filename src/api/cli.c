@@ -62,6 +62,11 @@ void cli_print_help(void)
 	       "                     instead of booting a kernel; the snapshot sets memory,\n"
 	       "                     vCPUs, CPU vendor and devices (its disks must be there,\n"
 	       "                     unchanged in size), --engine may differ from its own\n"
+	       "  --incoming unix:PATH | tcp:[HOST:]PORT\n"
+	       "                     wait there for a live migration (popek ctl migrate) and\n"
+	       "                     continue the VM it sends instead of booting a kernel\n"
+	       "                     (HOST defaults to 127.0.0.1); like --restore, the\n"
+	       "                     source sets memory, vCPUs and devices\n"
 	       "  --track-dirty-pages\n"
 	       "                     log the pages the guest writes, so that snapshots can\n"
 	       "                     be Diff snapshots (Firecracker's track_dirty_pages);\n"
@@ -203,6 +208,7 @@ enum {
 	OPT_ENGINE,
 	OPT_TESTDEV,
 	OPT_TRACK_DIRTY,
+	OPT_INCOMING,
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_DISK,
@@ -262,6 +268,7 @@ static const struct option cli_options[] = {
 	{"gid", required_argument, NULL, OPT_GID},
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"mem-file", required_argument, NULL, OPT_MEM_FILE},
+	{"incoming", required_argument, NULL, OPT_INCOMING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -343,6 +350,9 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 		return 0;
 	case OPT_MEM_FILE:
 		cfg->restore_mem_path = arg;
+		return 0;
+	case OPT_INCOMING:
+		cfg->incoming = arg;
 		return 0;
 	case OPT_INITRD:
 		cfg->initrd_path = arg;
@@ -462,9 +472,15 @@ static int cli_check_jail(const struct vm_config *cfg)
 	return 0;
 }
 
-/* --restore needs its memory file and takes the place of a kernel. */
+/* --restore needs its memory file and takes the place of a kernel, as
+ * --incoming does of both. */
 static int cli_check_restore(const struct vm_config *cfg)
 {
+	if (cfg->incoming && (cfg->restore_path || cfg->kernel_path)) {
+		log_error("--incoming '%s' and %s: the VM comes from the migration's source",
+			  cfg->incoming, cfg->restore_path ? "--restore" : "--kernel");
+		return -EINVAL;
+	}
 	if (cfg->restore_mem_path && !cfg->restore_path) {
 		log_error("--mem-file '%s': only with --restore SNAPSHOT", cfg->restore_mem_path);
 		return -EINVAL;
@@ -539,7 +555,8 @@ int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct
 		return -EINVAL;
 	if (*action == CLI_RUN && cli_check_restore(cfg) < 0)
 		return -EINVAL;
-	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->restore_path && !cfg->api_sock &&
+	if (*action == CLI_RUN && !cfg->kernel_path && !cfg->restore_path && !cfg->incoming &&
+	    !cfg->api_sock &&
 	    !deferred) {
 		log_error("no kernel given: use --kernel PATH, --config-file FILE or --api-sock PATH "
 			  "(see popek --help)");

@@ -17,6 +17,9 @@
 
 #define CTL_MAX_RESPONSE (16 * 1024 * 1024)
 #define CTL_TIMEOUT_S    30
+#define CTL_MIGRATE_TIMEOUT_S 3600 /* a busy guest's migration can take long */
+
+static int ctl_timeout_s = CTL_TIMEOUT_S;
 
 static const struct {
 	const char *name, *method, *path, *body;
@@ -53,6 +56,10 @@ void ctl_print_help(void)
 	    "                 PUT /snapshot/load (popek run --api-sock, nothing configured):\n"
 	    "                 the VM continues from the snapshot, paused unless --resume;\n"
 	    "                 with --track-dirty-pages its next snapshots may be Diffs\n"
+	    "  migrate --to unix:PATH | tcp:HOST:PORT\n"
+	    "                 PUT /migrate: sends the running VM to a popek run --incoming\n"
+	    "                 there (live: it runs on while its memory is copied); once\n"
+	    "                 the destination runs it, this popek exits 0\n"
 	    "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
 	    "error (the API's fault_message on stderr).\n");
 }
@@ -60,7 +67,7 @@ void ctl_print_help(void)
 static int ctl_connect(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct timeval tv = {CTL_TIMEOUT_S, 0};
+	struct timeval tv = {ctl_timeout_s, 0};
 	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -249,6 +256,31 @@ static int ctl_snapshot(const char *sock, int argc, char **argv)
 	return r;
 }
 
+/* migrate --to URI: PUT /migrate, waiting as long as the migration takes. */
+static int ctl_migrate(const char *sock, int argc, char **argv)
+{
+	cJSON *o;
+	char *body;
+	int r;
+
+	if (argc != 2 || strcmp(argv[0], "--to")) {
+		log_error("ctl: migrate needs --to unix:PATH or --to tcp:HOST:PORT");
+		return 1;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "uri", argv[1]);
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!body) {
+		log_error("ctl: out of memory");
+		return 1;
+	}
+	ctl_timeout_s = CTL_MIGRATE_TIMEOUT_S;
+	r = ctl_request(sock, "PUT", "/migrate", body);
+	cJSON_free(body);
+	return r;
+}
+
 int ctl_main(int argc, char **argv)
 {
 	const char *sock = NULL;
@@ -288,6 +320,8 @@ int ctl_main(int argc, char **argv)
 	}
 	if (!strcmp(argv[i], "snapshot"))
 		return ctl_snapshot(sock, argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "migrate"))
+		return ctl_migrate(sock, argc - i - 1, argv + i + 1);
 	if (argc - i != 1) {
 		log_error("ctl: unexpected argument '%s'", argv[i + 1]);
 		return 1;

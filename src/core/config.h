@@ -86,6 +86,9 @@ struct vm_config {
 	const char *restore_path;     /* NULL: boot a kernel */
 	const char *restore_mem_path; /* its memory file */
 	bool restore_paused;          /* the vCPUs stay parked until resumed */
+	/* --incoming: the machine comes from a live migration's source
+	 * (src/vmm/migrate_recv.c), which connects to this address. */
+	const char *incoming;         /* "unix:PATH" or "tcp:[HOST:]PORT", or NULL */
 
 	/* Control plane (src/api): */
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */

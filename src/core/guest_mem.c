@@ -229,6 +229,15 @@ int guest_mem_save(const struct guest_mem *mem, int fd, u64 *written)
 	return save_runs(mem, fd, written, keep_used, &c);
 }
 
+void guest_mem_used_pages(const struct guest_mem *mem, u64 *out)
+{
+	struct pagemap_cache c = {.off = UINT64_MAX};
+
+	for (u64 off = 0; off < mem->ram_size; off += 4096)
+		if (keep_used(mem, off, &c))
+			out[off / 4096 / 64] |= 1ULL << (off / 4096 % 64);
+}
+
 static bool keep_marked(const struct guest_mem *mem, u64 off, void *ctx)
 {
 	const u64 *pages = ctx;

@@ -50,6 +50,9 @@ u64 guest_mem_dirty_words(const struct guest_mem *mem);
 /* Moves the log into out (ORs it in, leaves the log empty); returns the
  * number of pages set in out. */
 u64 guest_mem_dirty_take(struct guest_mem *mem, u64 *out);
+/* Sets in out (guest_mem_dirty_words words) the RAM pages that may hold
+ * something but zeroes: what a Full snapshot writes, a migration sends first. */
+void guest_mem_used_pages(const struct guest_mem *mem, u64 *out);
 /* Puts pages taken back into the log (a save that failed). */
 void guest_mem_dirty_merge(const struct guest_mem *mem, const u64 *pages);
 /* Writes the RAM pages set in pages (guest_mem_dirty_words words) to fd at

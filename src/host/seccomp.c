@@ -102,11 +102,14 @@ static const char *const seccomp_io[] = {
     NULL,
 };
 
-/* The API server thread; it also writes snapshots (PUT /snapshot/create). */
+/* The API server thread; it also writes snapshots (PUT /snapshot/create)
+ * and sends the VM away (PUT /migrate: connect, name lookups for tcp:). */
 static const char *const seccomp_api[] = {
     "epoll_wait", "epoll_pwait", "epoll_ctl",  "accept",   "accept4",   "recvfrom",
     "recvmsg",    "sendto",      "sendmsg",    "shutdown", "getsockopt", "setsockopt",
-    "pwrite64",   "pread64",     "ftruncate",  "fdatasync", NULL,
+    "pwrite64",   "pread64",     "ftruncate",  "fdatasync", "socket",   "connect",
+    "poll",       "ppoll",       "bind",       "getsockname", "getpeername", "uname",
+    NULL,
 };
 
 /* openat flags, masked by OPEN_MASK, that create a snapshot's files

@@ -207,8 +207,9 @@ static int machine_create_vcpus(struct machine *m, const struct boot_result *boo
 }
 
 /* The machine from cfg; with r, restored from a snapshot: RAM is the memory
- * file, no tables or kernel are written, and the state comes from r. */
-static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r,
+ * file, no tables or kernel are written, and the state comes from r; with
+ * incoming too, RAM and state come later (an incoming migration). */
+static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r, bool incoming,
 			 struct machine **out)
 {
 	struct boot_result boot;
@@ -240,7 +241,7 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 			  (unsigned long long)(cfg->mem_size / MiB), strerror(-err));
 		goto fail;
 	}
-	if (r)
+	if (r && !incoming)
 		err = snapshot_restore_memory(m, cfg->restore_mem_path);
 	else if (!cfg->balloon)
 		guest_mem_huge(&m->mem);
@@ -275,7 +276,7 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 			goto fail;
 	}
 	err = machine_create_vcpus(m, r ? NULL : &boot);
-	if (!err && r)
+	if (!err && r && !incoming)
 		err = snapshot_restore_apply(m, r);
 	if (!err && cfg->track_dirty_pages)
 		err = machine_dirty_start(m);
@@ -303,14 +304,20 @@ int machine_create(const struct vm_config *cfg, struct machine **out)
 	int err;
 
 	if (!cfg->restore_path)
-		return machine_build(cfg, NULL, out);
+		return machine_build(cfg, NULL, false, out);
 	*out = NULL;
 	rcfg = *cfg;
 	err = snapshot_restore_open(cfg->restore_path, &rcfg, &r);
 	if (!err)
-		err = machine_build(&rcfg, r, out);
+		err = machine_build(&rcfg, r, false, out);
 	snapshot_restore_free(r);
 	return err;
+}
+
+int machine_create_incoming(const struct vm_config *cfg, struct snapshot_restore *hello,
+			    struct machine **out)
+{
+	return machine_build(cfg, hello, true, out);
 }
 
 void machine_destroy(struct machine *m)

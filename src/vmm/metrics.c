@@ -18,6 +18,9 @@ struct metrics {
 	struct irq_router engine_irq; /* what the shim forwards to */
 	_Atomic bool level[METRICS_MAX_GSI];
 	_Atomic u64 edges[METRICS_MAX_GSI];
+	pthread_mutex_t lock; /* migration */
+	struct migration_stats migration;
+	bool has_migration;
 };
 
 /* The interrupt shim: counts low-to-high changes, forwards every call. */
@@ -40,6 +43,7 @@ int metrics_attach(struct machine *m)
 
 	if (!mt)
 		return -ENOMEM;
+	pthread_mutex_init(&mt->lock, NULL);
 	mt->engine_irq = m->irq;
 	m->irq.set = metrics_irq_set;
 	m->irq.opaque = mt;
@@ -52,6 +56,7 @@ void metrics_detach(struct machine *m)
 	if (!m->metrics)
 		return;
 	m->irq = m->metrics->engine_irq;
+	pthread_mutex_destroy(&m->metrics->lock);
 	free(m->metrics);
 	m->metrics = NULL;
 }
@@ -168,6 +173,38 @@ static void metrics_balloon(struct machine *m, cJSON *doc)
 	cJSON_AddNumberToObject(o, "deflated_pages", (double)bs.deflated_pages);
 }
 
+void metrics_set_migration(struct machine *m, const struct migration_stats *s)
+{
+	if (!m->metrics)
+		return;
+	pthread_mutex_lock(&m->metrics->lock);
+	m->metrics->migration = *s;
+	m->metrics->has_migration = true;
+	pthread_mutex_unlock(&m->metrics->lock);
+}
+
+static void metrics_migration(struct machine *m, cJSON *doc)
+{
+	struct migration_stats s;
+	bool has;
+	cJSON *o;
+
+	if (!m->metrics)
+		return;
+	pthread_mutex_lock(&m->metrics->lock);
+	s = m->metrics->migration;
+	has = m->metrics->has_migration;
+	pthread_mutex_unlock(&m->metrics->lock);
+	if (!has || !(o = cJSON_AddObjectToObject(doc, "migration")))
+		return;
+	cJSON_AddNumberToObject(o, "rounds", (double)s.rounds);
+	cJSON_AddNumberToObject(o, "pages", (double)s.pages);
+	cJSON_AddNumberToObject(o, "last_pages", (double)s.last_pages);
+	cJSON_AddNumberToObject(o, "total_ms", (double)s.total_ms);
+	cJSON_AddNumberToObject(o, "downtime_ms", (double)s.downtime_ms);
+	cJSON_AddBoolToObject(o, "done", s.done);
+}
+
 cJSON *metrics_collect(struct machine *m)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr;
@@ -196,6 +233,7 @@ cJSON *metrics_collect(struct machine *m)
 	metrics_fastpath(m, doc);
 	metrics_devices(m, doc);
 	metrics_balloon(m, doc);
+	metrics_migration(m, doc);
 	return doc;
 }
 

@@ -11,6 +11,16 @@ struct machine;
 
 #define METRICS_MAX_GSI 24 /* IOAPIC pins */
 
+/* A live migration's figures (migrate_send.c), as the source saw them. */
+struct migration_stats {
+	u64 rounds;      /* pre-copy rounds, the first (all RAM in use) included */
+	u64 pages;       /* pages sent, the last round's included */
+	u64 last_pages;  /* pages sent with the guest stopped */
+	u64 total_ms;    /* from the connection to the destination's answer */
+	u64 downtime_ms; /* guest stopped: from the last pause to that answer */
+	bool done;       /* the destination runs the VM */
+};
+
 /* Sets m->metrics and puts a counting shim in front of m->irq's set
  * function (the engine's): each rising edge of a GSI is counted. Call once
  * the engine and devices exist and before any vCPU or device thread runs.
@@ -36,10 +46,16 @@ void metrics_detach(struct machine *m);
  *     written to a disk plus request headers; bytes_to_guest: what it
  *     wrote into the guest's buffers),
  *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages} when
- *     the machine has a balloon.
+ *     the machine has a balloon,
+ *   migration: {rounds, pages, last_pages, total_ms, downtime_ms, done}
+ *     after a live migration was tried (struct migration_stats).
  * NULL when out of memory. The caller frees it with cJSON_Delete.
  */
 cJSON *metrics_collect(struct machine *m);
+
+/* Keeps s for the metrics ("migration": {rounds, pages, last_pages,
+ * total_ms, downtime_ms, done}) from now on. */
+void metrics_set_migration(struct machine *m, const struct migration_stats *s);
 
 /* Appends metrics_collect() as one line of JSON to fd (Firecracker's
  * metrics file format: one object per flush). Returns 0 or -errno. */

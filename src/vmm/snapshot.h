@@ -43,11 +43,22 @@ struct snapshot_restore {
 /* Reads path, checks the container and decodes the machine section into
  * cfg (its machine fields). Logs one line naming the file and the problem. */
 int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapshot_restore **out);
+/* The same for a state file's bytes received otherwise (a migration's):
+ * takes data (malloc'ed; freed with r, or at once on failure); name stands
+ * for the file in messages. */
+int snapshot_restore_take(const char *name, u8 *data, size_t len, struct vm_config *cfg,
+			  struct snapshot_restore **out);
 /* Maps the memory file over m's RAM (before the engine maps RAM). */
 int snapshot_restore_memory(struct machine *m, const char *mem_path);
 /* Loads every section into the built machine: engine clock and interrupt
  * controllers, devices, virtio slots, vCPUs. Logs one line on failure. */
 int snapshot_restore_apply(struct machine *m, struct snapshot_restore *r);
 void snapshot_restore_free(struct snapshot_restore *r);
+
+/* A machine for an incoming migration (migrate_recv.c): built as a restore
+ * from hello (its machine section) but with RAM left empty for the pages to
+ * come and no state loaded yet (build.c). */
+int machine_create_incoming(const struct vm_config *cfg, struct snapshot_restore *hello,
+			    struct machine **out);
 
 #endif

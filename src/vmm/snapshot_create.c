@@ -130,6 +130,47 @@ static int save_virtio(struct machine *m, struct snap_writer *w)
 	return 0;
 }
 
+int machine_snapshot_encode_machine(struct machine *m, u8 **buf, size_t *len)
+{
+	struct snap_writer w;
+	int err;
+
+	*buf = NULL;
+	snap_writer_init(&w);
+	err = save_machine(m, &w);
+	if (!err)
+		return snap_writer_finish(&w, buf, len);
+	free(w.buf);
+	return err;
+}
+
+int machine_snapshot_encode(struct machine *m, u8 **buf, size_t *len, char *why, size_t why_len)
+{
+	struct snap_writer w;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	why[0] = 0;
+	snap_writer_init(&w);
+	pthread_mutex_lock(&m->dev_lock);
+	err = save_machine(m, &w);
+	if (!err)
+		err = save_cpus(m, &w, why, why_len);
+	if (!err)
+		err = save_devices(m, &w);
+	pthread_mutex_unlock(&m->dev_lock);
+	if (!err)
+		err = save_virtio(m, &w);
+	if (!err)
+		err = snap_writer_finish(&w, buf, len);
+	else
+		free(w.buf);
+	if (err < 0 && !why[0])
+		fail(why, why_len, err, "cannot encode the machine's state: %s", strerror(-err));
+	return err;
+}
+
 static int write_file(const char *path, const u8 *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -210,7 +251,6 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 			    bool diff, char *why, size_t why_len)
 {
 	u64 t0 = clock_now_ns(), *dirty = NULL;
-	struct snap_writer w;
 	size_t len = 0;
 	u8 *buf = NULL;
 	int err;
@@ -228,22 +268,7 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 	err = virtio_devices_quiesce(m);
 	if (err < 0)
 		return fail(why, why_len, err, "cannot stop the virtio devices: %s", strerror(-err));
-	snap_writer_init(&w);
-	pthread_mutex_lock(&m->dev_lock);
-	err = save_machine(m, &w);
-	if (!err)
-		err = save_cpus(m, &w, why, why_len);
-	if (!err)
-		err = save_devices(m, &w);
-	pthread_mutex_unlock(&m->dev_lock);
-	if (!err)
-		err = save_virtio(m, &w);
-	if (!err)
-		err = snap_writer_finish(&w, &buf, &len);
-	else
-		free(w.buf);
-	if (err < 0 && !why[0])
-		fail(why, why_len, err, "cannot encode the machine's state: %s", strerror(-err));
+	err = machine_snapshot_encode(m, &buf, &len, why, why_len);
 	/* The log is taken after the devices went quiet (their last writes
 	 * marked) and whatever the kind: the next Diff starts here. */
 	if (!err)

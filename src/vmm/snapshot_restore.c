@@ -38,12 +38,37 @@ static int check_disks(const struct snapshot_restore *r, const struct vm_config 
 	return 0;
 }
 
-int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapshot_restore **out)
+/* Checks r->state's container and decodes its machine section into cfg. */
+static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 {
-	struct snapshot_restore *r = calloc(1, sizeof(*r));
 	const struct snap_section *s;
 	struct snap_in in;
 	char why[200] = "";
+	int err;
+
+	err = snap_file_parse(r->state.data, r->state.size, &r->file, why, sizeof(why));
+	if (err < 0) {
+		log_error("snapshot '%s': %s", r->path, why);
+		return err;
+	}
+	s = snap_file_find(&r->file, SNAP_MACH, 0);
+	if (!s) {
+		log_error("snapshot '%s': no machine section", r->path);
+		return -EINVAL;
+	}
+	snap_in_init(&in, s->data, s->len);
+	err = snapshot_config_decode(&in, cfg, &r->sm);
+	if (err < 0) {
+		log_error("snapshot '%s': machine section: %s", r->path, in.why);
+		return err;
+	}
+	cfg->cpu_vendor = r->sm.vendor;
+	return check_disks(r, cfg);
+}
+
+int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapshot_restore **out)
+{
+	struct snapshot_restore *r = calloc(1, sizeof(*r));
 	int err;
 
 	*out = NULL;
@@ -51,34 +76,36 @@ int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapsh
 		return -ENOMEM;
 	r->path = path;
 	err = boot_file_read_max("snapshot", path, SNAP_STATE_MAX, &r->state);
-	if (err < 0)
-		goto fail;
-	err = snap_file_parse(r->state.data, r->state.size, &r->file, why, sizeof(why));
+	if (!err)
+		err = restore_parse(r, cfg);
 	if (err < 0) {
-		log_error("snapshot '%s': %s", path, why);
-		goto fail;
+		snapshot_restore_free(r);
+		return err;
 	}
-	s = snap_file_find(&r->file, SNAP_MACH, 0);
-	if (!s) {
-		log_error("snapshot '%s': no machine section", path);
-		err = -EINVAL;
-		goto fail;
-	}
-	snap_in_init(&in, s->data, s->len);
-	err = snapshot_config_decode(&in, cfg, &r->sm);
-	if (err < 0) {
-		log_error("snapshot '%s': machine section: %s", path, in.why);
-		goto fail;
-	}
-	cfg->cpu_vendor = r->sm.vendor;
-	err = check_disks(r, cfg);
-	if (err < 0)
-		goto fail;
 	*out = r;
 	return 0;
-fail:
-	snapshot_restore_free(r);
-	return err;
+}
+
+int snapshot_restore_take(const char *name, u8 *data, size_t len, struct vm_config *cfg,
+			  struct snapshot_restore **out)
+{
+	struct snapshot_restore *r = calloc(1, sizeof(*r));
+	int err;
+
+	*out = NULL;
+	if (!r) {
+		free(data);
+		return -ENOMEM;
+	}
+	r->path = name;
+	r->state = (struct boot_file){.path = name, .data = data, .size = len};
+	err = restore_parse(r, cfg);
+	if (err < 0) {
+		snapshot_restore_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
 }
 
 void snapshot_restore_free(struct snapshot_restore *r)

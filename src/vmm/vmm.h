@@ -39,6 +39,15 @@ bool machine_paused(struct machine *m);
 int machine_snapshot_create(struct machine *m, const char *state_path, const char *mem_path,
 			    bool diff, char *why, size_t why_len);
 
+/* The state file's bytes (malloc'ed in *buf) of a paused machine whose
+ * virtio devices are quiesced (virtio_devices_quiesce); 0, or -errno with
+ * one line in why. What a snapshot writes to its state file and a
+ * migration sends last (snapshot_create.c). */
+int machine_snapshot_encode(struct machine *m, u8 **buf, size_t *len, char *why, size_t why_len);
+/* A state file with the machine section alone (what a migration's
+ * destination builds the machine from); any time. 0 or -errno. */
+int machine_snapshot_encode_machine(struct machine *m, u8 **buf, size_t *len);
+
 /* `popek snapshot rebase`: the Diff memory file diff_path (its data; its
  * holes are the pages it does not hold) copied onto its base's memory file
  * base_path, which then is the memory of the Diff's state file

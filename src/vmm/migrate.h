@@ -1,0 +1,27 @@
+/* Live migration (issue 12): a running VM sent to another popek process,
+ * which continues it (migrate_wire.h has the stream). */
+#ifndef POPEK_MIGRATE_H
+#define POPEK_MIGRATE_H
+
+#include <stddef.h>
+
+#include "core/machine.h"
+
+/* The source (the API thread, PUT /migrate): sends m to "unix:PATH" or
+ * "tcp:HOST:PORT" while it runs, then stops it for the last pages and its
+ * state. Returns 0 once the destination runs the VM (the caller then stops
+ * this one), or -errno with one line in why, the VM running here again (or
+ * still paused, if it was). Downtime and totals go to the log and the
+ * metrics. */
+int machine_migrate(struct machine *m, const char *to, char *why, size_t why_len);
+
+/* The destination (popek run --incoming AT): waits for a source on AT,
+ * builds the machine it describes, takes its pages and state. Returns 0 with
+ * the machine in *out, ready to run, and the connection in *conn, or -errno
+ * after one error line (the source, if connected, is told why). */
+int migrate_incoming(const struct vm_config *cfg, struct machine **out, int *conn);
+/* Tells the source the outcome (err 0: the VM runs here; else the reason)
+ * and closes conn. */
+void migrate_incoming_done(int conn, int err, const char *reason);
+
+#endif
