@@ -159,7 +159,9 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 
 int api_migrate(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
 {
-	static const char *const keys[] = {"uri", NULL};
+	static const char *const keys[] = {"uri", "max_downtime_ms", NULL};
+	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(body, "max_downtime_ms");
+	unsigned max_downtime_ms = MIGRATE_DOWNTIME_MS;
 	const char *uri;
 	int status = only_keys(body, keys, msg, len);
 
@@ -168,9 +170,16 @@ int api_migrate(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
 	uri = path_field(body, "uri", false, msg, len, &status);
 	if (status)
 		return status;
+	if (dt) {
+		if (!cJSON_IsNumber(dt) || dt->valuedouble < 0 || dt->valuedouble > 3600000 ||
+		    dt->valuedouble != (double)(unsigned)dt->valuedouble)
+			return bad(msg, len, "max_downtime_ms: must be a whole number of ms, 0 to "
+				   "3600000");
+		max_downtime_ms = (unsigned)dt->valuedouble;
+	}
 	if (vm->phase != API_RUNNING)
 		return bad(msg, len, "Cannot migrate: the microVM is not running");
-	if (machine_migrate(vm->m, uri, msg, len) < 0)
+	if (machine_migrate(vm->m, uri, max_downtime_ms, msg, len) < 0)
 		return 400;
 	/* The destination runs the VM: this process ends, status 0. */
 	machine_request_stop(vm->m, MACHINE_STOP_USER, 0);

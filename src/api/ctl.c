@@ -56,10 +56,11 @@ void ctl_print_help(void)
 	    "                 PUT /snapshot/load (popek run --api-sock, nothing configured):\n"
 	    "                 the VM continues from the snapshot, paused unless --resume;\n"
 	    "                 with --track-dirty-pages its next snapshots may be Diffs\n"
-	    "  migrate --to unix:PATH | tcp:HOST:PORT\n"
+	    "  migrate --to unix:PATH | tcp:ADDRESS:PORT [--max-downtime MS]\n"
 	    "                 PUT /migrate: sends the running VM to a popek run --incoming\n"
-	    "                 there (live: it runs on while its memory is copied); once\n"
-	    "                 the destination runs it, this popek exits 0\n"
+	    "                 there (live: it runs on while its memory is copied, then\n"
+	    "                 stops for at most about MS ms, default 30, for the rest);\n"
+	    "                 once the destination runs it, this popek exits 0\n"
 	    "Answers with a body are printed as JSON; exit status 0 on success, 1 on an\n"
 	    "error (the API's fault_message on stderr).\n");
 }
@@ -263,12 +264,21 @@ static int ctl_migrate(const char *sock, int argc, char **argv)
 	char *body;
 	int r;
 
-	if (argc != 2 || strcmp(argv[0], "--to")) {
-		log_error("ctl: migrate needs --to unix:PATH or --to tcp:HOST:PORT");
+	char *end = NULL;
+	unsigned long dt = 0;
+
+	if (argc == 4 && !strcmp(argv[2], "--max-downtime"))
+		dt = strtoul(argv[3], &end, 10);
+	if ((argc != 2 && !(argc == 4 && end && !*end && argv[3][0] != '-')) ||
+	    strcmp(argv[0], "--to")) {
+		log_error("ctl: migrate needs --to unix:PATH or --to tcp:HOST:PORT, then "
+			  "optionally --max-downtime MS");
 		return 1;
 	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "uri", argv[1]);
+	if (argc == 4)
+		cJSON_AddNumberToObject(o, "max_downtime_ms", (double)dt);
 	body = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (!body) {

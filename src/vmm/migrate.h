@@ -9,11 +9,15 @@
 
 /* The source (the API thread, PUT /migrate): sends m to "unix:PATH" or
  * "tcp:HOST:PORT" while it runs, then stops it for the last pages and its
- * state. Returns 0 once the destination runs the VM (the caller then stops
+ * state once they would go within max_downtime_ms (MIGRATE_DOWNTIME_MS by
+ * default; 0: only when the guest wrote nothing, or when pre-copy stops
+ * converging). Returns 0 once the destination runs the VM (the caller then stops
  * this one), or -errno with one line in why, the VM running here again (or
  * still paused, if it was). Downtime and totals go to the log and the
  * metrics. */
-int machine_migrate(struct machine *m, const char *to, char *why, size_t why_len);
+#define MIGRATE_DOWNTIME_MS 30
+int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms, char *why,
+		    size_t why_len);
 
 /* The destination (popek run --incoming AT): waits for a source on AT,
  * builds the machine it describes, takes its pages and state. Returns 0 with

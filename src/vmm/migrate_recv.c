@@ -47,8 +47,7 @@ static int recv_pages(int fd, struct machine *m, u64 len, u64 *received)
 	err = mig_recv_all(fd, head, sizeof(head));
 	if (err < 0)
 		return err;
-	if (!head[1] || head[1] > MIG_BATCH_PAGES || head[0] >= npages ||
-	    head[1] > npages - head[0] || len != sizeof(head) + head[1] * 4096) {
+	if (!mig_pages_valid(head, len, npages)) {
 		log_error("migration: a page run outside RAM (page %llu, %llu pages)",
 			  (unsigned long long)head[0], (unsigned long long)head[1]);
 		return -EPROTO;

@@ -18,10 +18,9 @@
 #include "vmm/migrate_wire.h"
 #include "vmm/vmm.h"
 
-/* Pre-copy stops when what is left could be sent within this many ms at the
- * speed seen so far (it becomes the guest's downtime), or after this many
- * rounds, or when rounds stop shrinking what is left. */
-#define MIG_DOWNTIME_TARGET_MS 30
+/* Pre-copy stops when what is left could be sent within the downtime asked
+ * for at the speed seen so far, or after this many rounds, or when rounds
+ * stop shrinking what is left. */
 #define MIG_MAX_ROUNDS         30
 #define MIG_STALL_ROUNDS       5
 
@@ -43,6 +42,7 @@ struct mig_out {
 	u64 words;
 	struct migration_stats st;
 	u64 bytes, send_ns; /* for the speed */
+	unsigned max_downtime_ms;
 };
 
 /* Sends the pages set in o->pages, in runs of at most MIG_BATCH_PAGES, and
@@ -79,12 +79,15 @@ static s64 send_pages(struct mig_out *o)
 	return (s64)sent;
 }
 
-/* Whether n pages would go within the downtime target. */
+/* Whether n pages would go within the downtime asked for (0: only when
+ * nothing is left). */
 static bool small_enough(const struct mig_out *o, u64 n)
 {
 	double bytes_per_ms = o->send_ns ? (double)o->bytes * 1e6 / (double)o->send_ns : 0;
 
-	return n < 64 || (bytes_per_ms > 0 && (double)n * 4096 / bytes_per_ms < MIG_DOWNTIME_TARGET_MS);
+	if (!o->max_downtime_ms)
+		return !n;
+	return n < 64 || (bytes_per_ms > 0 && (double)n * 4096 / bytes_per_ms < o->max_downtime_ms);
 }
 
 /* Pauses the machine and takes the dirty log into o->pages (ORed in).
@@ -209,9 +212,10 @@ static int start_log(struct mig_out *o, bool was_paused, char *why, size_t why_l
 	return 0;
 }
 
-int machine_migrate(struct machine *m, const char *to, char *why, size_t why_len)
+int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms, char *why,
+		    size_t why_len)
 {
-	struct mig_out o = {.m = m, .fd = -1};
+	struct mig_out o = {.m = m, .fd = -1, .max_downtime_ms = max_downtime_ms};
 	bool was_paused = machine_paused(m), was_logging = m->mem.dirty != NULL;
 	u64 t0 = clock_now_ns(), t_stop;
 	u8 *hello = NULL;

@@ -229,6 +229,12 @@ int mig_send_frame(int fd, u32 type, const void *head, size_t head_len, const vo
 	return err;
 }
 
+bool mig_pages_valid(const u64 head[2], u64 len, u64 npages)
+{
+	return head[1] && head[1] <= MIG_BATCH_PAGES && head[0] < npages &&
+	       head[1] <= npages - head[0] && len == 16 + head[1] * 4096;
+}
+
 u64 mig_frame_max(u32 type)
 {
 	switch (type) {

@@ -51,6 +51,9 @@ int mig_send_frame(int fd, u32 type, const void *head, size_t head_len, const vo
 /* The next frame's header; -EPROTO when its type is unknown or its length
  * over max for that type (bounds: mig_frame_max). */
 int mig_recv_header(int fd, struct mig_frame *f);
+/* Whether a PAGES frame of len bytes whose head says {first, count} fits
+ * a RAM of npages pages. */
+bool mig_pages_valid(const u64 head[2], u64 len, u64 npages);
 /* The largest payload a frame of type may have. */
 u64 mig_frame_max(u32 type);
 
