@@ -14,7 +14,7 @@
 #include "popek/log.h"
 
 /* The whole image, shared (read-only) or exclusive (read-write). */
-static int disk_lock(struct disk *d)
+int disk_lock(struct disk *d)
 {
 	struct flock fl;
 
@@ -36,6 +36,17 @@ static int disk_lock(struct disk *d)
 	}
 	log_error("--disk %s: cannot lock the image: %s", d->path, strerror(errno));
 	return -errno;
+}
+
+void disk_unlock(struct disk *d)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	if (d->fd >= 0)
+		fcntl(d->fd, F_OFD_SETLK, &fl);
 }
 
 static int disk_get_size(struct disk *d, const struct stat *st)
@@ -67,7 +78,7 @@ static int disk_get_size(struct disk *d, const struct stat *st)
 	return 0;
 }
 
-int disk_open(struct disk *d, const char *path, bool readonly)
+int disk_open_unlocked(struct disk *d, const char *path, bool readonly)
 {
 	struct stat st;
 	int err;
@@ -97,13 +108,19 @@ int disk_open(struct disk *d, const char *path, bool readonly)
 	err = disk_get_size(d, &st);
 	if (err < 0)
 		goto fail;
-	err = disk_lock(d);
-	if (err < 0)
-		goto fail;
 	return 0;
 fail:
 	close(d->fd);
 	d->fd = -1;
+	return err;
+}
+
+int disk_open(struct disk *d, const char *path, bool readonly)
+{
+	int err = disk_open_unlocked(d, path, readonly);
+
+	if (!err && (err = disk_lock(d)) < 0)
+		disk_close(d);
 	return err;
 }
 

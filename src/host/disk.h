@@ -29,6 +29,13 @@ struct disk {
  */
 int disk_open(struct disk *d, const char *path, bool readonly);
 void disk_close(struct disk *d);
+/* A live migration hands the image over between two popeks: the
+ * destination opens it unlocked and takes the lock (disk_lock, which logs
+ * and returns -EBUSY when another process holds it) once the source, its
+ * guest stopped, dropped its own (disk_unlock). */
+int disk_open_unlocked(struct disk *d, const char *path, bool readonly);
+int disk_lock(struct disk *d);
+void disk_unlock(struct disk *d);
 
 /* Whole transfers at byte offset off (retrying short ones). Return 0 or
  * -errno (-EIO for an unexpected end of file, -EROFS on a read-only disk).

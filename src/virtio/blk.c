@@ -381,6 +381,11 @@ static void blk_make_id(struct virtio_blk *b, const struct disk_config *cfg)
 	memcpy(b->env.id, id, strnlen(id, VIRTIO_BLK_ID_BYTES));
 }
 
+struct disk *virtio_blk_disk(struct virtio_blk *b)
+{
+	return &b->disk;
+}
+
 int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned index,
 		      struct virtio_blk **out)
 {
@@ -396,7 +401,9 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	pthread_cond_init(&b->idle, NULL);
 	snprintf(b->name, sizeof(b->name), "blk%u", index);
 	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
-	err = disk_open(&b->disk, b->path, cfg->readonly);
+	/* An incoming migration's disks are locked once the source let go. */
+	err = m->cfg.incoming ? disk_open_unlocked(&b->disk, b->path, cfg->readonly)
+			      : disk_open(&b->disk, b->path, cfg->readonly);
 	if (err < 0)
 		goto fail_free;
 	b->env.disk = &b->disk;

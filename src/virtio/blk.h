@@ -51,6 +51,8 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 		      struct virtio_blk **out);
 /* Stops the thread, closes the image (dropping its lock), frees the device. */
 void virtio_blk_destroy(struct virtio_blk *b);
+/* The image's lock (host/disk.h), handed over in a live migration. */
+struct disk *virtio_blk_disk(struct virtio_blk *b);
 
 /* ---- Request execution, without threads or transport (tests, fuzzing) --- */
 

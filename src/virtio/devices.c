@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/machine.h"
+#include "host/disk.h"
 #include "virtio/blk.h"
 #include "virtio/rng.h"
 #include "virtio/net.h"
@@ -26,6 +27,8 @@ struct machine_virtio {
 		void *dev;
 	} devs[LAYOUT_VIRTIO_MMIO_MAX];
 	struct virtio_balloon *balloon; /* for balloon_set_target() and stats */
+	struct virtio_blk *blks[CONFIG_MAX_DISKS]; /* a migration hands their images over */
+	unsigned nr_blks;
 };
 
 static void virtio_track(struct machine_virtio *v, virtio_destroy_fn *destroy, void *dev)
@@ -81,6 +84,7 @@ int virtio_devices_create(struct machine *m)
 		if (err < 0)
 			goto fail;
 		virtio_track(v, blk_destroy_fn, b);
+		v->blks[v->nr_blks++] = b;
 	}
 
 	for (unsigned i = 0; i < m->cfg.nr_nets; i++) {
@@ -145,6 +149,22 @@ void virtio_devices_unquiesce(struct machine *m)
 	for (unsigned i = 0; i < m->nr_virtio_slots; i++)
 		if (m->virtio_slots[i].dev)
 			virtio_mmio_unquiesce(m->virtio_slots[i].dev);
+}
+
+void virtio_devices_release_disks(struct machine *m)
+{
+	for (unsigned i = 0; m->virtio && i < m->virtio->nr_blks; i++)
+		disk_unlock(virtio_blk_disk(m->virtio->blks[i]));
+}
+
+int virtio_devices_claim_disks(struct machine *m)
+{
+	for (unsigned i = 0; m->virtio && i < m->virtio->nr_blks; i++) {
+		int err = disk_lock(virtio_blk_disk(m->virtio->blks[i]));
+		if (err < 0)
+			return err;
+	}
+	return 0;
 }
 
 struct virtio_balloon *virtio_devices_balloon(struct machine *m)

@@ -19,6 +19,13 @@ void virtio_devices_destroy(struct machine *m);
 int virtio_devices_quiesce(struct machine *m);
 void virtio_devices_unquiesce(struct machine *m);
 
+/* A live migration hands the disk images over (host/disk.h): the source
+ * releases their locks once its guest stopped; the destination, whose disks
+ * open unlocked (m->cfg.incoming), claims them before its guest runs (one
+ * line and -EBUSY when another process holds one). */
+void virtio_devices_release_disks(struct machine *m);
+int virtio_devices_claim_disks(struct machine *m);
+
 /* The machine's virtio-balloon, or NULL without --balloon. */
 struct virtio_balloon *virtio_devices_balloon(struct machine *m);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "popek/log.h"
+#include "virtio/devices.h"
 #include "vmm/migrate.h"
 #include "vmm/migrate_wire.h"
 #include "vmm/snapshot.h"
@@ -87,6 +88,8 @@ static int recv_state(int fd, struct machine *m, const struct vm_config *cfg, u6
 			  (unsigned long long)(scfg.mem_size / MiB), scfg.nr_cpus);
 		err = -EPROTO;
 	}
+	if (!err)
+		err = virtio_devices_claim_disks(m); /* the source let go of them */
 	if (!err)
 		err = snapshot_restore_apply(m, r);
 	if (!err && (flags & MIG_START_PAUSED))

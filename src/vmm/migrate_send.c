@@ -143,6 +143,7 @@ static int stop_and_copy(struct mig_out *o, bool was_paused, char *why, size_t w
 	err = virtio_devices_quiesce(o->m);
 	if (err < 0)
 		return say(why, why_len, err, "cannot stop the virtio devices: %s", strerror(-err));
+	virtio_devices_release_disks(o->m); /* the destination locks them next */
 	n = machine_dirty_take(o->m, o->pages);
 	err = n < 0 ? (int)n : machine_snapshot_encode(o->m, &state, &len, why, why_len);
 	if (!err) {
@@ -156,8 +157,11 @@ static int stop_and_copy(struct mig_out *o, bool was_paused, char *why, size_t w
 	free(state);
 	if (!err)
 		err = recv_done(o, why, why_len);
-	if (err < 0)
+	if (err < 0) {
+		if (virtio_devices_claim_disks(o->m) < 0)
+			log_warn("migration: the disk images stay unlocked here");
 		virtio_devices_unquiesce(o->m);
+	}
 	return err;
 }
 
