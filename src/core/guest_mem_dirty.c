@@ -38,15 +38,17 @@ void guest_mem_dirty_mark(const struct guest_mem *mem, gpa_t gpa, u64 len)
 		return;
 	if (!len)
 		len = 1;
+	/* A range past 2^64 ends there: its RAM part is still written. */
+	u64 last = gpa + len - 1 < gpa ? UINT64_MAX : gpa + len - 1;
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		const struct guest_mem_region *r = &mem->regions[i];
 		u64 start, end;
 
-		/* The part of [gpa, gpa + len) inside r, without overflow. */
-		if (gpa >= r->gpa + r->size || gpa + len - 1 < r->gpa || gpa + len - 1 < gpa)
+		/* The part of [gpa, last] inside r. */
+		if (gpa >= r->gpa + r->size || last < r->gpa)
 			continue;
 		start = MAX(gpa, r->gpa);
-		end = MIN(gpa + len - 1, r->gpa + r->size - 1);
+		end = MIN(last, r->gpa + r->size - 1);
 		mark_off(mem, (u64)(r->host - mem->base) + (start - r->gpa), end - start + 1);
 	}
 }

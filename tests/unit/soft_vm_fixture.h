@@ -1,6 +1,6 @@
 /* A two-vCPU soft engine VM built by hand (16 MiB of RAM, its own buses, no
  * devices), driven through engine_ops. Included by test_soft_snapshot.c,
- * test_kvm_snapshot.c and test_soft_pv.c. */
+ * test_kvm_snapshot.c, test_soft_pv.c and test_soft_dirty.c. */
 #ifndef POPEK_TEST_SOFT_VM_FIXTURE_H
 #define POPEK_TEST_SOFT_VM_FIXTURE_H
 

@@ -319,6 +319,93 @@ static void test_notify(void)
 	fix_fini(&f);
 }
 
+/* Whether gpa's page is in the dirty log (low RAM: bit = page number). */
+static bool dirty(struct fix *f, gpa_t gpa)
+{
+	return f->mem.dirty[gpa / 4096 / 64] >> (gpa / 4096 % 64) & 1;
+}
+
+/* Takes the log; returns how many pages were in it. */
+static u64 take_dirty(struct fix *f)
+{
+	u64 out[2 * MiB / 4096 / 64] = {0};
+
+	return guest_mem_dirty_take(&f->mem, out);
+}
+
+/* With the dirty log on, virtq_push marks what the device may have written
+ * (through host pointers, which nothing else sees): the chain's writable
+ * buffers and the used ring, not its readable buffers, the descriptor
+ * tables or the available ring. */
+static void test_dirty_push(void)
+{
+	struct fix f;
+	const char *why;
+	const gpa_t tbl = 0x5000;
+
+	fix_init(&f);
+	CHECK_EQ(guest_mem_dirty_start(&f.mem), 0);
+	desc(&f, 0, BUF, 16, 1, 1);                /* readable */
+	desc(&f, 1, BUF + 0x1ff0, 0x20, 1 | 2, 2); /* writable, across two pages */
+	desc(&f, 2, 0x20000, 8, 2, 0);             /* writable */
+	publish(&f, 0);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(take_dirty(&f), 0); /* nothing written yet */
+	CHECK_EQ(virtq_push(&f.q, &f.mem, 0, 0x28), 0);
+	CHECK(dirty(&f, BUF + 0x1000) && dirty(&f, BUF + 0x2000));
+	CHECK(dirty(&f, 0x20000));
+	CHECK(dirty(&f, USED));
+	CHECK(!dirty(&f, BUF));
+	CHECK_EQ(take_dirty(&f), 4);
+
+	/* Through an indirect table: its writable buffer, not the table. */
+	desc_at(&f, tbl, 0, BUF + 0x3000, 16, 1, 1);
+	desc_at(&f, tbl, 1, 0x30000, 0x100, 2, 0);
+	desc(&f, 3, tbl, 2 * 16, 4, 0);
+	publish(&f, 3);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(virtq_push(&f.q, &f.mem, 3, 0x100), 0);
+	CHECK(dirty(&f, 0x30000) && dirty(&f, USED));
+	CHECK(!dirty(&f, BUF + 0x3000) && !dirty(&f, tbl));
+	CHECK_EQ(take_dirty(&f), 2);
+
+	/* len 0: the device wrote no buffer, only the used ring. */
+	desc(&f, 4, 0x40000, 16, 2, 0);
+	publish(&f, 4);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(virtq_push(&f.q, &f.mem, 4, 0), 0);
+	CHECK(dirty(&f, USED));
+	CHECK_EQ(take_dirty(&f), 1);
+	fix_fini(&f);
+}
+
+/* The notification fields the device writes are marked too: used->flags,
+ * and avail_event, here in the page after the used ring's start. */
+static void test_dirty_notify(void)
+{
+	struct fix f;
+	const char *why;
+	const gpa_t used = 0x3fc0; /* avail_event at 0x4004 */
+
+	fix_init(&f);
+	CHECK_EQ(guest_mem_dirty_start(&f.mem), 0);
+	virtq_set_notify(&f.q, &f.mem, false);
+	CHECK(dirty(&f, USED));
+	CHECK_EQ(take_dirty(&f), 1);
+	virtq_set_notify(&f.q, &f.mem, true);
+	CHECK_EQ(take_dirty(&f), 1);
+	f.q.used = used;
+	f.q.event_idx = true;
+	CHECK_EQ(virtq_validate(&f.q, &f.mem, &why), 0);
+	CHECK_EQ(pop(&f, &why), 0); /* empty: asks for the next one */
+	CHECK(dirty(&f, 0x4000));
+	CHECK_EQ(take_dirty(&f), 1);
+	virtq_set_notify(&f.q, &f.mem, true);
+	CHECK(dirty(&f, 0x4000));
+	CHECK_EQ(take_dirty(&f), 1);
+	fix_fini(&f);
+}
+
 static void test_iov(void)
 {
 	char a[4], b[3], c[5], out[16];
@@ -342,6 +429,8 @@ int main(void)
 	TEST_RUN(test_indirect);
 	TEST_RUN(test_validate);
 	TEST_RUN(test_notify);
+	TEST_RUN(test_dirty_push);
+	TEST_RUN(test_dirty_notify);
 	TEST_RUN(test_iov);
 	return test_done();
 }
