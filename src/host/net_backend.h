@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdlib.h>
 
+#include "core/snap_codec.h"
 #include "popek/types.h"
 
 /* The file descriptors one poll() call waits on; grows as needed. */
@@ -55,6 +56,12 @@ struct net_backend_ops {
 	 * side. Returns 0 or -errno; a frame that cannot be sent is dropped. */
 	int (*send)(struct net_backend *b, const void *frame, size_t len);
 	void (*destroy)(struct net_backend *b);
+	/* Snapshots (both optional), called while the device's I/O thread is
+	 * parked: save appends the back-end's own state; load takes it back
+	 * from in, which holds exactly what save wrote (0, or -EINVAL with the
+	 * reason in in). */
+	int (*save)(struct net_backend *b, struct snap_out *o);
+	int (*load)(struct net_backend *b, struct snap_in *in);
 };
 
 /* Every back-end embeds this first. All calls happen on one thread (the

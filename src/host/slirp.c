@@ -227,12 +227,75 @@ static void slirp_destroy(struct net_backend *b)
 	free(s);
 }
 
+/* libslirp saves its own state (its DHCP leases, the IP id counter and
+ * guestfwd connections, which popek makes none of) as a byte stream: kept
+ * as u32 libslirp state version, u32 length, the bytes. */
+static ssize_t state_write(const void *buf, size_t len, void *opaque)
+{
+	snap_put_bytes(opaque, buf, len);
+	return (ssize_t)len;
+}
+
+static int slirp_save_state(struct net_backend *b, struct snap_out *o)
+{
+	struct slirp_backend *s = (struct slirp_backend *)b;
+	struct snap_out st;
+	int err;
+
+	snap_out_init(&st);
+	slirp_state_save(s->slirp, state_write, &st);
+	err = st.err;
+	if (!err && st.len > UINT32_MAX)
+		err = -E2BIG;
+	if (!err) {
+		snap_put_u32(o, (u32)slirp_state_version());
+		snap_put_u32(o, (u32)st.len);
+		snap_put_bytes(o, st.buf, st.len);
+	}
+	snap_out_free(&st);
+	return err;
+}
+
+/* Hands libslirp the saved bytes; short reads are errors. */
+static ssize_t state_read(void *buf, size_t len, void *opaque)
+{
+	struct snap_in *in = opaque;
+
+	if (len > in->len - in->pos)
+		return -1;
+	snap_get_bytes(in, buf, len);
+	return (ssize_t)len;
+}
+
+static int slirp_load_state(struct net_backend *b, struct snap_in *in)
+{
+	struct slirp_backend *s = (struct slirp_backend *)b;
+	u32 version = snap_get_u32(in), len = snap_get_u32(in);
+	struct snap_in st;
+
+	if (in->bad)
+		return -EINVAL;
+	if (!version || version > (u32)slirp_state_version())
+		return snap_reject(in, "user network: libslirp state version %u (this libslirp "
+				   "reads 1 to %d)", version, slirp_state_version());
+	if (len > in->len - in->pos)
+		return snap_reject(in, "user network: %u bytes of libslirp state, %zu left", len,
+				   in->len - in->pos);
+	snap_in_init(&st, in->p + in->pos, len);
+	in->pos += len;
+	if (slirp_state_load(s->slirp, (int)version, state_read, &st) < 0 || st.pos != len)
+		return snap_reject(in, "user network: libslirp refused its saved state");
+	return 0;
+}
+
 static const struct net_backend_ops slirp_ops = {
     .name = "user",
     .poll_fill = slirp_poll_fill,
     .poll_done = slirp_poll_done,
     .send = slirp_send,
     .destroy = slirp_destroy,
+    .save = slirp_save_state,
+    .load = slirp_load_state,
 };
 
 static struct in_addr slirp_in_addr(u32 host_order)

@@ -31,6 +31,8 @@ void virtio_mmio_unquiesce(struct virtio_mmio *vm)
 	vm->held = false;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vm->q[i].held = false;
+	if (vm->ops->unquiesce)
+		vm->ops->unquiesce(vm->opaque);
 	/* What the driver made available meanwhile, and host input that
 	 * waited, are looked at again as after a notification. */
 	if ((vm->status & VIRTIO_STATUS_DRIVER_OK) && !vm->broken && vm->ops->notify)

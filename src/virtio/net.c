@@ -55,6 +55,13 @@ struct virtio_net {
 	size_t pend_bytes;
 	bool signal[2]; /* used elements pushed since the last interrupt check */
 	u64 rx_dropped, tx_dropped;
+
+	/* Snapshots: the I/O thread parks between two rounds, holding nothing,
+	 * while the back-end's own state is saved or loaded (net_park).
+	 * parked is under m->dev_lock. */
+	_Atomic bool park;
+	bool parked;
+	pthread_cond_t park_cond;
 };
 
 /* ---- request handling (pure; the caller holds the lock) ----------------- */
@@ -338,6 +345,23 @@ static void net_signal(struct virtio_net *n)
 	virtio_mmio_unlock(n->vm);
 }
 
+/* The I/O thread's side of net_park, at the top of each round. */
+static void net_park_point(struct virtio_net *n)
+{
+	pthread_mutex_t *lock;
+
+	if (!atomic_load(&n->park))
+		return;
+	lock = virtio_mmio_lock_ptr(n->vm);
+	pthread_mutex_lock(lock);
+	n->parked = true;
+	pthread_cond_broadcast(&n->park_cond);
+	while (atomic_load(&n->park) && !atomic_load(&n->quit))
+		pthread_cond_wait(&n->park_cond, lock);
+	n->parked = false;
+	pthread_mutex_unlock(lock);
+}
+
 static void *net_thread(void *arg)
 {
 	struct virtio_net *n = arg;
@@ -345,6 +369,7 @@ static void *net_thread(void *arg)
 	while (!atomic_load(&n->quit)) {
 		int timeout = 1000, r;
 
+		net_park_point(n);
 		n->ps.nr = 0;
 		if (net_pollset_add(&n->ps, n->wake_fd, POLLIN) < 0) {
 			log_error("net %s: out of memory in the I/O thread", n->be->ops->name);
@@ -421,16 +446,47 @@ static void net_reset(void *opaque)
 	n->features = 0;
 }
 
-/* Saved state: the configuration the driver reads (5.1.4), 6 bytes of MAC
- * and u16 status. The MAC is the guest's from then on, whatever --net says.
- * Frames waiting for the guest are host state and not saved. */
-static int net_save(void *opaque, struct snap_out *o)
+/* Parks the I/O thread (caller holds the device lock, which the wait
+ * releases, so the thread can finish a round that needs it): the back-end
+ * is then the caller's until net_unpark. */
+static void net_park(struct virtio_net *n)
+{
+	atomic_store(&n->park, true);
+	net_wake(n);
+	while (n->thread_started && !n->parked && !atomic_load(&n->quit))
+		pthread_cond_wait(&n->park_cond, virtio_mmio_lock_ptr(n->vm));
+}
+
+static void net_unpark(void *opaque)
 {
 	struct virtio_net *n = opaque;
 
+	atomic_store(&n->park, false);
+	pthread_cond_broadcast(&n->park_cond);
+}
+
+/* Pops and pushes happen under the device lock: nothing is ever in
+ * flight. The thread is parked so that the back-end's state holds still
+ * for net_save. */
+static void net_quiesce(void *opaque)
+{
+	net_park(opaque);
+}
+
+/* Saved state: the configuration the driver reads (5.1.4), 6 bytes of MAC
+ * and u16 status (the MAC is the guest's from then on, whatever --net
+ * says); bool the back-end's own state follows, then that state (user
+ * mode: libslirp's, host/slirp.c). Frames waiting for the guest are host
+ * state and not saved. Taken after net_quiesce. */
+static int net_save(void *opaque, struct snap_out *o)
+{
+	struct virtio_net *n = opaque;
+	bool own = n->be->ops->save != NULL;
+
 	snap_put_bytes(o, n->config, 6);
 	snap_put_u16(o, (u16)(n->config[6] | n->config[7] << 8));
-	return 0;
+	snap_put_bool(o, own);
+	return own ? n->be->ops->save(n->be, o) : 0;
 }
 
 static int net_load(void *opaque, struct snap_in *in)
@@ -438,13 +494,22 @@ static int net_load(void *opaque, struct snap_in *in)
 	struct virtio_net *n = opaque;
 	u8 mac[6];
 	u16 status;
+	int err = 0;
 
 	snap_get_bytes(in, mac, sizeof(mac));
 	status = snap_get_u16(in);
-	if (snap_in_end(in) < 0)
-		return -EINVAL;
 	if (status & ~VIRTIO_NET_S_LINK_UP)
 		return snap_reject(in, "link status %#x has unknown bits", status);
+	if (snap_get_bool(in)) {
+		if (!n->be->ops->load)
+			return snap_reject(in, "state of a %s network back-end that keeps none",
+					   n->be->ops->name);
+		net_park(n);
+		err = n->be->ops->load(n->be, in);
+		net_unpark(n);
+	}
+	if (err < 0 || snap_in_end(in) < 0)
+		return -EINVAL;
 	memcpy(n->config, mac, sizeof(mac));
 	n->config[6] = (u8)status;
 	n->config[7] = (u8)(status >> 8);
@@ -466,6 +531,8 @@ static const struct virtio_dev_ops net_ops = {
     .reset = net_reset,
     .save = net_save,
     .load = net_load,
+    .quiesce = net_quiesce,
+    .unquiesce = net_unpark,
 };
 
 /* ---- creation ----------------------------------------------------------- */
@@ -475,6 +542,9 @@ static void net_free(struct virtio_net *n)
 	if (n->thread_started) {
 		atomic_store(&n->quit, true);
 		net_wake(n);
+		virtio_mmio_lock(n->vm); /* a parked thread waits on park_cond */
+		pthread_cond_broadcast(&n->park_cond);
+		virtio_mmio_unlock(n->vm);
 		pthread_join(n->thread, NULL);
 	}
 	if (n->vm)
@@ -487,6 +557,7 @@ static void net_free(struct virtio_net *n)
 	free(n->ps.fds);
 	free(n->elem);
 	free(n->tx_buf);
+	pthread_cond_destroy(&n->park_cond);
 	free(n);
 }
 
@@ -501,6 +572,7 @@ static int net_alloc(struct machine *m, const struct net_config *cfg, unsigned i
 	if (!n)
 		return -ENOMEM;
 	n->m = m;
+	pthread_cond_init(&n->park_cond, NULL);
 	n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->elem = malloc(sizeof(*n->elem));
 	n->tx_buf = malloc(VIRTIO_NET_FRAME_MAX);

@@ -76,6 +76,8 @@ struct virtio_dev_ops {
 	 * variable that uses the device lock. NULL: the device never drops the
 	 * lock between a pop and its push. */
 	void (*quiesce)(void *opaque);
+	/* The end of a quiesce (optional; device lock held). */
+	void (*unquiesce)(void *opaque);
 };
 
 /* Creates a virtio-mmio device in the next free slot (base and GSI from

@@ -639,22 +639,50 @@ static void test_blk_quiesce(void)
 
 /* ---- net, vsock, balloon: their own state ----------------------------------- */
 
-/* A back-end that only counts what the guest sends. */
+/* A back-end that only counts what the guest sends, and keeps a state of
+ * its own (tag) as user mode's does; parked records that its state was
+ * saved and loaded only while the I/O thread was parked. */
 struct count_be {
 	struct net_backend b;
 	_Atomic unsigned sent;
+	u32 tag;
+	_Atomic bool polling; /* the I/O thread is between poll_fill and poll_done */
+	bool touched_while_polling;
 };
 
 static void count_poll_fill(struct net_backend *b, struct net_pollset *ps, int *timeout_ms,
 			    bool can_rx)
 {
-	(void)b, (void)ps, (void)can_rx;
+	(void)ps, (void)can_rx;
+	atomic_store(&((struct count_be *)b)->polling, true);
 	*timeout_ms = 20;
 }
 
 static void count_poll_done(struct net_backend *b, const struct net_pollset *ps, bool failed)
 {
-	(void)b, (void)ps, (void)failed;
+	(void)ps, (void)failed;
+	atomic_store(&((struct count_be *)b)->polling, false);
+}
+
+static int count_save(struct net_backend *b, struct snap_out *o)
+{
+	struct count_be *c = (struct count_be *)b;
+
+	c->touched_while_polling |= atomic_load(&c->polling);
+	snap_put_u32(o, c->tag);
+	return 0;
+}
+
+static int count_load(struct net_backend *b, struct snap_in *in)
+{
+	struct count_be *c = (struct count_be *)b;
+	u32 tag = snap_get_u32(in);
+
+	c->touched_while_polling |= atomic_load(&c->polling);
+	if (tag == 0xdead)
+		return snap_reject(in, "count: tag 0xdead");
+	c->tag = tag;
+	return 0;
 }
 
 static int count_send(struct net_backend *b, const void *frame, size_t len)
@@ -675,6 +703,8 @@ static const struct net_backend_ops count_ops = {
     .poll_done = count_poll_done,
     .send = count_send,
     .destroy = count_destroy,
+    .save = count_save,
+    .load = count_load,
 };
 
 static struct virtio_net *net_add(struct fd_machine *fm, unsigned index, u8 last_mac_byte,
@@ -721,17 +751,24 @@ static void test_net_round_trip(void)
 	fd_kick(&d, VIRTIO_NET_TXQ);
 	expect_used(&d, VIRTIO_NET_TXQ, head, 0);
 	CHECK_EQ(be[0]->sent, 1);
+	be[0]->tag = 0x1234;
 	virtio_mmio_quiesce(slot_dev(&fm, 0));
 	save(slot_dev(&fm, 0), &o);
 
-	/* A link status with unknown bits: refused, and the MAC stays. */
+	/* A link status with unknown bits: refused, and the MAC stays. The
+	 * payload ends with status (u16), bool, the back-end's u32. */
 	d2 = driver_at(&d, 2);
 	bad = malloc(o.len);
 	memcpy(bad, o.buf, o.len);
-	bad[o.len - 1] = 0x80; /* status high byte */
+	bad[o.len - 6] = 0x80; /* status high byte */
 	CHECK_EQ(load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "virtio-net: link status 0x8001 has unknown bits") != NULL);
 	CHECK_EQ(fd_cfg_read(&d2, 5, 1), 0x12);
+	/* The back-end refusing its state: refused with its reason. */
+	memcpy(bad, o.buf, o.len);
+	memcpy(bad + o.len - 4, "\xad\xde\0\0", 4);
+	CHECK_EQ(load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "count: tag 0xdead") != NULL);
 
 	/* The loaded device shows the saved MAC, not its own, and sends the
 	 * next frame as used entry 1. */
@@ -745,6 +782,9 @@ static void test_net_round_trip(void)
 	CHECK_EQ(used_idx(&d1, VIRTIO_NET_TXQ), 2);
 	CHECK_EQ(be[1]->sent, 1);
 	CHECK_EQ(be[0]->sent, 1); /* held */
+	CHECK_EQ(be[1]->tag, 0x1234); /* the back-end's own state came along */
+	for (int i = 0; i < 3; i++) /* saved and loaded with the I/O thread parked */
+		CHECK(!be[i]->touched_while_polling);
 	free(bad);
 	snap_out_free(&o);
 	fd_machine_stop(&fm);
