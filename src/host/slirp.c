@@ -276,8 +276,10 @@ static int slirp_load_state(struct net_backend *b, struct snap_in *in)
 	if (in->bad)
 		return -EINVAL;
 	if (!version || version > (u32)slirp_state_version())
-		return snap_reject(in, "user network: libslirp state version %u (this libslirp "
-				   "reads 1 to %d)", version, slirp_state_version());
+		return snap_reject(in,
+				   "user network: libslirp state version %u (this libslirp "
+				   "reads 1 to %d)",
+				   version, slirp_state_version());
 	if (len > in->len - in->pos)
 		return snap_reject(in, "user network: %u bytes of libslirp state, %zu left", len,
 				   in->len - in->pos);

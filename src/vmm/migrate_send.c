@@ -2,7 +2,6 @@
  * the guest writes while it runs, then a short stop-and-copy of the last
  * ones and the machine's state (migrate_wire.h has the stream). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +20,8 @@
 /* Pre-copy stops when what is left could be sent within the downtime asked
  * for at the speed seen so far, or after this many rounds, or when rounds
  * stop shrinking what is left. */
-#define MIG_MAX_ROUNDS         30
-#define MIG_STALL_ROUNDS       5
-
-static int say(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FMT(4, 5);
-static int say(char *why, size_t why_len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
+#define MIG_MAX_ROUNDS   30
+#define MIG_STALL_ROUNDS 5
 
 struct mig_out {
 	struct machine *m;
@@ -60,7 +48,8 @@ static s64 send_pages(struct mig_out *o)
 			pg = o->pages[pg / 64] >> (pg % 64) ? pg + 1 : (pg / 64 + 1) * 64;
 			continue;
 		}
-		while (pg + n < npages && n < MIG_BATCH_PAGES && (o->pages[(pg + n) / 64] >> ((pg + n) % 64) & 1))
+		while (pg + n < npages && n < MIG_BATCH_PAGES &&
+		       (o->pages[(pg + n) / 64] >> ((pg + n) % 64) & 1))
 			n++;
 		head[0] = pg;
 		head[1] = n;
@@ -120,12 +109,12 @@ static int recv_done(struct mig_out *o, char *why, size_t why_len)
 	if (!err)
 		err = mig_recv_all(o->fd, msg, f.len - 4);
 	if (err < 0)
-		return say(why, why_len, err, "no answer from the destination: %s",
-			   err == -EPROTO ? "not a popek migration stream" : strerror(-err));
+		return vmm_fail(why, why_len, err, "no answer from the destination: %s",
+				err == -EPROTO ? "not a popek migration stream" : strerror(-err));
 	msg[f.len - 4] = 0;
 	if (status)
-		return say(why, why_len, -EREMOTEIO, "the destination failed: %s",
-			   msg[0] ? msg : "(no reason given)");
+		return vmm_fail(why, why_len, -EREMOTEIO, "the destination failed: %s",
+				msg[0] ? msg : "(no reason given)");
 	return 0;
 }
 
@@ -142,7 +131,8 @@ static int stop_and_copy(struct mig_out *o, bool was_paused, char *why, size_t w
 
 	err = virtio_devices_quiesce(o->m);
 	if (err < 0)
-		return say(why, why_len, err, "cannot stop the virtio devices: %s", strerror(-err));
+		return vmm_fail(why, why_len, err, "cannot stop the virtio devices: %s",
+				strerror(-err));
 	virtio_devices_release_disks(o->m); /* the destination locks them next */
 	n = machine_dirty_take(o->m, o->pages);
 	err = n < 0 ? (int)n : machine_snapshot_encode(o->m, &state, &len, why, why_len);
@@ -152,7 +142,8 @@ static int stop_and_copy(struct mig_out *o, bool was_paused, char *why, size_t w
 		err = n < 0 ? (int)n
 			    : mig_send_frame(o->fd, MIG_STATE, &flags, sizeof(flags), state, len);
 		if (err < 0)
-			say(why, why_len, err, "cannot send to the destination: %s", strerror(-err));
+			vmm_fail(why, why_len, err, "cannot send to the destination: %s",
+				 strerror(-err));
 	}
 	free(state);
 	if (!err)
@@ -178,12 +169,12 @@ static int precopy(struct mig_out *o, bool was_paused, char *why, size_t why_len
 		o->st.rounds++;
 		n = send_pages(o);
 		if (n < 0)
-			return say(why, why_len, (int)n, "cannot send to the destination: %s",
-				   strerror((int)-n));
+			return vmm_fail(why, why_len, (int)n, "cannot send to the destination: %s",
+					strerror((int)-n));
 		n = pause_and_take(o, was_paused);
 		if (n < 0)
-			return say(why, why_len, (int)n, "cannot read the dirty page log: %s",
-				   strerror((int)-n));
+			return vmm_fail(why, why_len, (int)n, "cannot read the dirty page log: %s",
+					strerror((int)-n));
 		stalled = (u64)n < best ? 0 : stalled + 1;
 		best = MIN(best, (u64)n);
 		log_debug("migration: round %llu left %lld pages", (unsigned long long)o->st.rounds,
@@ -212,7 +203,7 @@ static int start_log(struct mig_out *o, bool was_paused, char *why, size_t why_l
 	if (!was_paused)
 		machine_resume(o->m);
 	if (err < 0)
-		return say(why, why_len, err, "cannot track dirty pages: %s", strerror(-err));
+		return vmm_fail(why, why_len, err, "cannot track dirty pages: %s", strerror(-err));
 	return 0;
 }
 
@@ -228,12 +219,12 @@ int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms,
 
 	why[0] = 0;
 	if (!m->engine->save_vm || !m->engine->dirty_log_start)
-		return say(why, why_len, -EOPNOTSUPP, "the %s engine cannot migrate yet",
-			   m->engine->name);
+		return vmm_fail(why, why_len, -EOPNOTSUPP, "the %s engine cannot migrate yet",
+				m->engine->name);
 	o.words = guest_mem_dirty_words(&m->mem);
 	o.pages = calloc(o.words, sizeof(u64));
 	if (!o.pages)
-		return say(why, why_len, -ENOMEM, "out of memory");
+		return vmm_fail(why, why_len, -ENOMEM, "out of memory");
 	o.fd = mig_connect(to, why, why_len);
 	if (o.fd < 0) {
 		err = o.fd;
@@ -247,7 +238,7 @@ int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms,
 		err = mig_send_frame(o.fd, MIG_HELLO, NULL, 0, hello, hello_len);
 	free(hello);
 	if (err < 0) {
-		say(why, why_len, err, "cannot send to the destination: %s", strerror(-err));
+		vmm_fail(why, why_len, err, "cannot send to the destination: %s", strerror(-err));
 		goto out;
 	}
 	err = start_log(&o, was_paused, why, why_len);

@@ -5,7 +5,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +15,10 @@
 
 #include "popek/log.h"
 #include "vmm/snapshot.h"
+#include "vmm/vmm.h"
 
 /* A silent peer for this long ends the migration (both sides). */
 #define MIG_TIMEOUT_S 60
-
-static int say(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FMT(4, 5);
-static int say(char *why, size_t why_len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* "unix:PATH" into *un; false when at is not that. */
 static bool unix_addr(const char *at, struct sockaddr_un *un)
@@ -114,15 +103,15 @@ int mig_connect(const char *to, char *why, size_t why_len)
 		}
 		freeaddrinfo(res);
 	} else {
-		return say(why, why_len, -EINVAL,
-			   "destination '%s': not unix:PATH or tcp:ADDRESS:PORT (an IP address)",
-			   to);
+		return vmm_fail(
+		    why, why_len, -EINVAL,
+		    "destination '%s': not unix:PATH or tcp:ADDRESS:PORT (an IP address)", to);
 	}
 	if (err < 0) {
 		if (fd >= 0)
 			close(fd);
-		return say(why, why_len, err, "destination '%s': cannot connect: %s", to,
-			   strerror(-err));
+		return vmm_fail(why, why_len, err, "destination '%s': cannot connect: %s", to,
+				strerror(-err));
 	}
 	set_timeouts(fd);
 	return fd;
@@ -136,7 +125,8 @@ int mig_listen(const char *at)
 
 	if (unix_addr(at, &un)) {
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(fd, 1) < 0))
+		if (fd >= 0 &&
+		    (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(fd, 1) < 0))
 			err = -errno;
 	} else if (tcp_addr(at, "127.0.0.1", &res) == 0) {
 		fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -1,7 +1,6 @@
 /* Snapshot create (issue 12): a paused machine's state file and memory file. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +15,6 @@
 #include "virtio/virtio.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm.h"
-
-static int fail(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FMT(4, 5);
-static int fail(char *why, size_t why_len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, why_len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* Adds the section o holds and empties o; err is what the encoder that
  * filled o returned (0 for one that cannot fail). Returns the first error. */
@@ -67,8 +55,9 @@ static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t
 	memset(&ic, 0, sizeof(ic));
 	err = m->engine->save_vm(m->evm, &ic, &ns);
 	if (err < 0)
-		return fail(why, why_len, err, "%s engine: cannot save the interrupt controllers: %s",
-			    m->engine->name, strerror(-err));
+		return vmm_fail(why, why_len, err,
+				"%s engine: cannot save the interrupt controllers: %s",
+				m->engine->name, strerror(-err));
 	snap_out_init(&o);
 	snap_put_u64(&o, ns);
 	irqchip_state_encode(&ic, &o);
@@ -79,8 +68,8 @@ static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t
 	for (unsigned i = 0; i < m->nr_vcpus && !err; i++) {
 		err = m->engine->save_vcpu(m->vcpus[i].ev, st);
 		if (err < 0) {
-			fail(why, why_len, err, "%s engine: cannot save vCPU %u: %s", m->engine->name,
-			     i, strerror(-err));
+			vmm_fail(why, why_len, err, "%s engine: cannot save vCPU %u: %s",
+				 m->engine->name, i, strerror(-err));
 			break;
 		}
 		snap_out_init(&o);
@@ -167,7 +156,8 @@ int machine_snapshot_encode(struct machine *m, u8 **buf, size_t *len, char *why,
 	else
 		free(w.buf);
 	if (err < 0 && !why[0])
-		fail(why, why_len, err, "cannot encode the machine's state: %s", strerror(-err));
+		vmm_fail(why, why_len, err, "cannot encode the machine's state: %s",
+			 strerror(-err));
 	return err;
 }
 
@@ -206,14 +196,14 @@ static int save_memory(struct machine *m, const char *mem_path, const u64 *diff,
 	int err;
 
 	if (fd < 0)
-		return fail(why, why_len, -errno, "mem_file_path '%s': %s", mem_path,
-			    strerror(errno));
+		return vmm_fail(why, why_len, -errno, "mem_file_path '%s': %s", mem_path,
+				strerror(errno));
 	err = diff ? guest_mem_save_pages(&m->mem, fd, diff, &written)
 		   : guest_mem_save(&m->mem, fd, &written);
 	close(fd);
 	if (err < 0)
-		return fail(why, why_len, err, "mem_file_path '%s': cannot write: %s", mem_path,
-			    strerror(-err));
+		return vmm_fail(why, why_len, err, "mem_file_path '%s': cannot write: %s", mem_path,
+				strerror(-err));
 	if (diff)
 		log_info("snapshot: %llu KiB of RAM written since the last snapshot in '%s'",
 			 (unsigned long long)(written / KiB), mem_path);
@@ -241,8 +231,8 @@ static int take_dirty(struct machine *m, u64 **pages, char *why, size_t why_len)
 	if (n < 0) {
 		free(*pages);
 		*pages = NULL;
-		return fail(why, why_len, (int)n, "cannot read the dirty page log: %s",
-			    strerror((int)-n));
+		return vmm_fail(why, why_len, (int)n, "cannot read the dirty page log: %s",
+				strerror((int)-n));
 	}
 	return 0;
 }
@@ -256,18 +246,21 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 	int err;
 
 	if (!machine_paused(m))
-		return fail(why, why_len, -EBUSY, "the microVM must be paused (PATCH /vm "
-			    "{\"state\": \"Paused\"}) before a snapshot");
+		return vmm_fail(why, why_len, -EBUSY,
+				"the microVM must be paused (PATCH /vm "
+				"{\"state\": \"Paused\"}) before a snapshot");
 	if (diff && !m->mem.dirty)
-		return fail(why, why_len, -EINVAL, "Diff snapshots are not allowed on uVMs with "
-			    "dirty page tracking disabled (machine-config track_dirty_pages)");
+		return vmm_fail(why, why_len, -EINVAL,
+				"Diff snapshots are not allowed on uVMs with "
+				"dirty page tracking disabled (machine-config track_dirty_pages)");
 	if (!m->engine->save_vm || !m->engine->save_vcpu)
-		return fail(why, why_len, -EOPNOTSUPP, "the %s engine cannot save its state yet",
-			    m->engine->name);
+		return vmm_fail(why, why_len, -EOPNOTSUPP,
+				"the %s engine cannot save its state yet", m->engine->name);
 	/* Requests in flight complete first: none is lost or repeated. */
 	err = virtio_devices_quiesce(m);
 	if (err < 0)
-		return fail(why, why_len, err, "cannot stop the virtio devices: %s", strerror(-err));
+		return vmm_fail(why, why_len, err, "cannot stop the virtio devices: %s",
+				strerror(-err));
 	err = machine_snapshot_encode(m, &buf, &len, why, why_len);
 	/* The log is taken after the devices went quiet (their last writes
 	 * marked) and whatever the kind: the next Diff starts here. */
@@ -278,7 +271,8 @@ int machine_snapshot_create(struct machine *m, const char *state_path, const cha
 	if (!err) {
 		err = write_file(state_path, buf, len);
 		if (err < 0)
-			fail(why, why_len, err, "snapshot_path '%s': %s", state_path, strerror(-err));
+			vmm_fail(why, why_len, err, "snapshot_path '%s': %s", state_path,
+				 strerror(-err));
 	}
 	if (err < 0 && dirty) /* the next snapshot still holds these pages */
 		machine_dirty_give_back(m, dirty);

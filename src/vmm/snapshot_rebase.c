@@ -111,9 +111,10 @@ int snapshot_rebase(const char *base_path, const char *diff_path)
 	/* A file system that does not report holes would make the whole diff
 	 * data, and copy its holes' zeroes over the base's pages. */
 	if (lseek(diff, 0, SEEK_HOLE) == ds.st_size && (u64)ds.st_blocks * 512 < (u64)ds.st_size) {
-		log_error("diff memory file '%s': its file system does not report holes (SEEK_HOLE); "
-			  "copy it to one that does (ext4, xfs, btrfs, tmpfs)",
-			  diff_path);
+		log_error(
+		    "diff memory file '%s': its file system does not report holes (SEEK_HOLE); "
+		    "copy it to one that does (ext4, xfs, btrfs, tmpfs)",
+		    diff_path);
 		goto out;
 	}
 	err = copy_data(diff, base, (u64)ds.st_size, &copied);

@@ -65,6 +65,10 @@ void machine_dirty_give_back(struct machine *m, const u64 *pages);
 
 /* ---- inside the VMM ---- */
 
+/* Writes the one-line reason fmt into why (why_len bytes) and returns err:
+ * `return vmm_fail(why, why_len, -EINVAL, "...", ...);` (vmm_fail.c). */
+int vmm_fail(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FMT(4, 5);
+
 /* The hook machine_request_stop() calls (lifecycle.c). */
 void vmm_kick_vcpus(struct machine *m);
 /* On a vCPU thread between runs: waits while a pause is requested. */
