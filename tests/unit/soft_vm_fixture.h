@@ -5,6 +5,7 @@
 #define POPEK_TEST_SOFT_VM_FIXTURE_H
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/machine.h"
 #include "cpu/engine.h"
@@ -40,6 +41,25 @@ static inline struct vm *vm_new(enum cpu_vendor vendor)
 	struct vm_config cfg = {.nr_cpus = 2, .cpu_vendor = vendor, .soft_jit_off = true};
 
 	return vm_new_cfg(&cfg);
+}
+
+/* Puts vCPU i in real mode at rip (CS base 0), as after INIT; vCPU 0 is
+ * the bootstrap processor. */
+static inline void vm_real_mode(struct vm *t, unsigned i, u64 rip)
+{
+	struct x86_state st;
+
+	memset(&st, 0, sizeof(st));
+	st.regs.rip = rip;
+	st.regs.rflags = 2;
+	for (int s = 0; s < 6; s++)
+		st.sregs.seg[s] = (struct x86_seg){
+		    .limit = 0xffff, .type = s == X86_CS ? 0xb : 0x3, .s = 1, .present = 1};
+	st.sregs.tr = (struct x86_seg){.type = 0xb, .present = 1, .limit = 0xffff};
+	st.sregs.ldt = (struct x86_seg){.type = 0x2, .present = 1, .limit = 0xffff};
+	st.sregs.cr0 = X86_CR0_ET;
+	st.sregs.apic_base = 0xfee00800 | (i == 0 ? 0x100 : 0);
+	CHECK_EQ(soft_engine_ops.set_state(t->v[i], &st), 0);
 }
 
 static inline void vm_free(struct vm *t)

@@ -114,19 +114,7 @@ static void put_code(struct vm *t, const u8 *code, unsigned len)
 
 static void real_mode(struct vm *t)
 {
-	struct x86_state st;
-
-	memset(&st, 0, sizeof(st));
-	st.regs.rip = CODE;
-	st.regs.rflags = 2;
-	for (int s = 0; s < 6; s++)
-		st.sregs.seg[s] = (struct x86_seg){
-		    .limit = 0xffff, .type = s == X86_CS ? 0xb : 0x3, .s = 1, .present = 1};
-	st.sregs.tr = (struct x86_seg){.type = 0xb, .present = 1, .limit = 0xffff};
-	st.sregs.ldt = (struct x86_seg){.type = 0x2, .present = 1, .limit = 0xffff};
-	st.sregs.cr0 = X86_CR0_ET;
-	st.sregs.apic_base = 0xfee00900;
-	CHECK_EQ(soft_engine_ops.set_state(t->v[0], &st), 0);
+	vm_real_mode(t, 0, CODE);
 }
 
 static void pte(struct vm *t, u64 table, unsigned i, u64 e)

@@ -251,20 +251,8 @@ static struct vm *vm2_new(bool no_pv)
 /* vCPU i runs the real-mode bytes code from gpa (CS = 0). */
 static void vm2_real(struct vm *t, unsigned i, u64 gpa, const u8 *code, unsigned len)
 {
-	struct x86_state st;
-
 	CHECK_EQ(guest_mem_write(&t->m.mem, gpa, code, len), 0);
-	memset(&st, 0, sizeof(st));
-	st.regs.rip = gpa;
-	st.regs.rflags = 2;
-	for (int s = 0; s < 6; s++)
-		st.sregs.seg[s] = (struct x86_seg){
-		    .limit = 0xffff, .type = s == X86_CS ? 0xb : 0x3, .s = 1, .present = 1};
-	st.sregs.tr = (struct x86_seg){.type = 0xb, .present = 1, .limit = 0xffff};
-	st.sregs.ldt = (struct x86_seg){.type = 0x2, .present = 1, .limit = 0xffff};
-	st.sregs.cr0 = X86_CR0_ET;
-	st.sregs.apic_base = 0xfee00800 | (i == 0 ? 0x100 : 0);
-	CHECK_EQ(soft_engine_ops.set_state(t->v[i], &st), 0);
+	vm_real_mode(t, i, gpa);
 }
 
 static enum vcpu_exit_reason vm2_run(struct vm *t, unsigned i)
