@@ -1,10 +1,14 @@
-/* The interrupt controllers' engine-neutral form (irqchip_state.h): its encoding and its checks. */
+/* The clock's and the interrupt controllers' engine-neutral forms (irqchip_state.h): their
+ * encodings and their checks. */
 #include <errno.h>
 
 #include "core/irqchip_state.h"
 
 /*
- * The encoding, in this order, integers little-endian, flags one byte 0 or 1:
+ * The clock's encoding: u64 guest_ns, u32 tsc_khz (not 0).
+ *
+ * The interrupt controllers', in this order, integers little-endian, flags
+ * one byte 0 or 1:
  *
  *   IOAPIC  u32 pins (24), u32 id, u32 ioregsel, u32 lines, u64 rte[pins]
  *   PIC     master then slave, each: u8 irr, isr, imr, lines, elcr, elcr_mask,
@@ -19,6 +23,21 @@
  */
 
 static const char *const pic_name[2] = {"master", "slave"};
+
+void clock_state_encode(const struct x86_clock_state *c, struct snap_out *o)
+{
+	snap_put_u64(o, c->guest_ns);
+	snap_put_u32(o, c->tsc_khz);
+}
+
+int clock_state_decode(struct snap_in *in, struct x86_clock_state *c)
+{
+	c->guest_ns = snap_get_u64(in);
+	c->tsc_khz = snap_get_u32(in);
+	if (!in->bad && !c->tsc_khz)
+		snap_reject(in, "the guest TSC runs at 0 kHz");
+	return in->bad ? -EINVAL : 0;
+}
 
 static void ioapic_encode(const struct x86_ioapic_state *io, struct snap_out *o)
 {

@@ -1,6 +1,8 @@
 /* The machine-wide interrupt controllers and timer in popek's engine-neutral
- * form (issue 12): IOAPIC, the 8259A pair with its ELCR, the 8254 PIT. A
- * snapshot stores this; each engine converts its own form to and from it.
+ * form (issue 12): IOAPIC, the 8259A pair with its ELCR, the 8254 PIT, and
+ * the guest clock they run by. A snapshot stores this (its CLCK section:
+ * the clock, then the controllers); each engine converts its own form to
+ * and from it.
  * Times are relative to the moment of saving (PIT: how long the current run
  * has lasted, and clock ticks of its 1.193182 MHz clock), so no engine's
  * clock leaks into the form. */
@@ -9,6 +11,12 @@
 
 #include "core/snap_codec.h"
 #include "popek/layout.h"
+
+/* The guest's clock, VM-wide (engine.h save_vm and load_vm). */
+struct x86_clock_state {
+	u64 guest_ns; /* ns since the VM was created, paused time excluded */
+	u32 tsc_khz;  /* every vCPU's TSC counts this many kHz; never 0 */
+};
 
 struct x86_ioapic_state {
 	u32 id;       /* ID register bits 27:24 */
@@ -65,6 +73,12 @@ struct x86_irqchip_state {
 
 /* The clock ticks c has counted (see struct x86_pit_channel_state). */
 u64 x86_pit_ticks(const struct x86_pit_channel_state *c);
+
+/* Writes c in the encoding documented in irqchip_state.c. */
+void clock_state_encode(const struct x86_clock_state *c, struct snap_out *o);
+/* Reads one encoding into *c: 0, or -EINVAL with the reason in in->why (a
+ * TSC rate of 0 is refused). Bytes after it are the caller's. */
+int clock_state_decode(struct snap_in *in, struct x86_clock_state *c);
 
 /* Writes st in the encoding documented in irqchip_state.c. */
 void irqchip_state_encode(const struct x86_irqchip_state *st, struct snap_out *o);

@@ -66,14 +66,16 @@ struct engine_ops {
 
 	/* Snapshots (issue 12), in the engine-neutral forms of core/vcpu_state.h
 	 * and core/irqchip_state.h. Called only while no vCPU is inside run()
-	 * (paused, or not started). guest_ns is the guest's clock (ns since the
-	 * VM was created, paused time excluded); load_vm sets the clock to it,
-	 * then loads the interrupt controllers, before any load_vcpu. A load
-	 * returns 0 or -errno with a one-line reason in why, naming what this
-	 * engine cannot represent. */
-	int (*save_vm)(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns);
-	int (*load_vm)(struct engine_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns,
-		       char *why, size_t why_len);
+	 * (paused, or not started). save_vm reports the guest's clock: its ns
+	 * and the rate every vCPU's TSC runs at; load_vm sets the clock to the
+	 * saved one (or refuses a TSC rate it cannot run), then loads the
+	 * interrupt controllers, before any load_vcpu. A load returns 0 or
+	 * -errno with a one-line reason in why, naming what this engine
+	 * cannot represent. */
+	int (*save_vm)(struct engine_vm *vm, struct x86_irqchip_state *ic,
+		       struct x86_clock_state *clock);
+	int (*load_vm)(struct engine_vm *vm, const struct x86_irqchip_state *ic,
+		       const struct x86_clock_state *clock, char *why, size_t why_len);
 	int (*save_vcpu)(struct engine_vcpu *vcpu, struct x86_vcpu_state *st);
 	int (*load_vcpu)(struct engine_vcpu *vcpu, const struct x86_vcpu_state *st, char *why,
 			 size_t why_len);

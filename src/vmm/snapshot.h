@@ -3,7 +3,7 @@
  * container), then one section per piece of state, each encoded field by
  * field (core/snap_codec.h), documented above its encoder:
  *   MACH 0   the machine (snapshot_config.c)
- *   CLCK 0   guest time (u64 ns) and the interrupt controllers
+ *   CLCK 0   the guest clock (ns, TSC rate) and the interrupt controllers
  *            (core/irqchip_state.c)
  *   VCPU n   vCPU n (core/vcpu_state.c)
  *   UART 0, RTC_ 0, I842 0, ACPM 0, FWCF 0, TDEV 0 (with the test device):

@@ -46,20 +46,20 @@ static int save_machine(struct machine *m, struct snap_writer *w)
 
 static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t why_len)
 {
+	struct x86_clock_state clock = {0};
 	struct x86_irqchip_state ic;
 	struct x86_vcpu_state *st;
 	struct snap_out o;
-	u64 ns;
 	int err;
 
 	memset(&ic, 0, sizeof(ic));
-	err = m->engine->save_vm(m->evm, &ic, &ns);
+	err = m->engine->save_vm(m->evm, &ic, &clock);
 	if (err < 0)
 		return vmm_fail(why, why_len, err,
-				"%s engine: cannot save the interrupt controllers: %s",
+				"%s engine: cannot save the clock and interrupt controllers: %s",
 				m->engine->name, strerror(-err));
 	snap_out_init(&o);
-	snap_put_u64(&o, ns);
+	clock_state_encode(&clock, &o);
 	irqchip_state_encode(&ic, &o);
 	err = add(w, SNAP_CLCK, 0, &o, 0);
 	st = malloc(sizeof(*st));

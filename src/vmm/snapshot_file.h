@@ -17,7 +17,8 @@
 
 #include "popek/types.h"
 
-#define SNAP_FILE_VERSION      1
+/* 2: the CLCK section carries the guest TSC's rate. */
+#define SNAP_FILE_VERSION      2
 #define SNAP_FILE_MAX_SECTIONS 4096
 
 /* A section type from four characters, e.g. SNAP_TYPE('V','C','P','U'). */

@@ -155,27 +155,29 @@ static const struct snap_section *need(struct snapshot_restore *r, u32 type, u32
 static int load_cpus(struct machine *m, struct snapshot_restore *r)
 {
 	const struct snap_section *s = need(r, SNAP_CLCK, 0, "the clock");
+	struct x86_clock_state clock;
 	struct x86_irqchip_state ic;
 	struct x86_vcpu_state *st;
 	struct snap_in in;
 	char why[200] = "";
-	u64 ns;
 	int err;
 
 	if (!s)
 		return -EINVAL;
 	snap_in_init(&in, s->data, s->len);
-	ns = snap_get_u64(&in);
-	err = irqchip_state_decode(&in, &ic);
+	err = clock_state_decode(&in, &clock);
+	if (!err)
+		err = irqchip_state_decode(&in, &ic);
 	if (!err)
 		err = snap_in_end(&in);
 	if (err < 0) {
-		log_error("snapshot '%s': interrupt controllers: %s", r->path, in.why);
+		log_error("snapshot '%s': clock and interrupt controllers: %s", r->path, in.why);
 		return err;
 	}
-	err = m->engine->load_vm(m->evm, &ic, ns, why, sizeof(why));
+	err = m->engine->load_vm(m->evm, &ic, &clock, why, sizeof(why));
 	if (err < 0) {
-		log_error("snapshot '%s': the %s engine cannot load the interrupt controllers: %s",
+		log_error("snapshot '%s': the %s engine cannot load the clock and interrupt "
+			  "controllers: %s",
 			  r->path, m->engine->name, why);
 		return err;
 	}

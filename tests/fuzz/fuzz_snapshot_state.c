@@ -1,7 +1,7 @@
 /* libFuzzer harness for a snapshot's state sections (issue 12): the first
  * byte picks a section kind, the rest is its payload. A vCPU section that
- * decodes is loaded into a soft-engine vCPU and run a little, the interrupt controllers into
- * a soft VM, the machine section decoded and encoded again: each must be
+ * decodes is loaded into a soft-engine vCPU and run a little, the clock and the interrupt
+ * controllers into a soft VM, the machine section decoded and encoded again: each must be
  * accepted or refused with a reason, never crash popek, and what a load
  * accepted must save and decode again. */
 #include <errno.h>
@@ -78,25 +78,27 @@ static void vcpu_section(const u8 *p, size_t n)
 	snap_out_free(&o);
 }
 
-static void irqchip_section(const u8 *p, size_t n)
+/* The CLCK section: the clock, then the interrupt controllers. */
+static void clock_section(const u8 *p, size_t n)
 {
+	struct x86_clock_state clock;
 	struct x86_irqchip_state ic;
 	struct snap_in in;
 	char why[200] = "";
-	u64 ns;
 
 	snap_in_init(&in, p, n);
-	if (irqchip_state_decode(&in, &ic) || snap_in_end(&in)) {
+	if (clock_state_decode(&in, &clock) || irqchip_state_decode(&in, &ic) || snap_in_end(&in)) {
 		if (!in.why[0])
 			abort();
 		return;
 	}
-	if (soft_engine_ops.load_vm(evm, &ic, 1000000000ULL, why, sizeof(why))) {
+	if (soft_engine_ops.load_vm(evm, &ic, &clock, why, sizeof(why))) {
 		if (!why[0])
 			abort();
 		return;
 	}
-	if (soft_engine_ops.save_vm(evm, &ic, &ns) || irqchip_state_check(&ic, why, sizeof(why)))
+	if (soft_engine_ops.save_vm(evm, &ic, &clock) || clock.tsc_khz != 1000000 ||
+	    irqchip_state_check(&ic, why, sizeof(why)))
 		abort();
 }
 
@@ -132,7 +134,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		vcpu_section(data + 1, size - 1);
 		break;
 	case 1:
-		irqchip_section(data + 1, size - 1);
+		clock_section(data + 1, size - 1);
 		break;
 	default:
 		machine_section(data + 1, size - 1);

@@ -869,6 +869,25 @@ static void test_irqchip_and_clock(void)
 	CHECK_EQ(kvm_snap_clock_from(&clock), 123456789012ULL);
 }
 
+/* The TSC rate a load may ask KVM for: any with the host's TSC scaling;
+ * without it, only one within KVM's 250 ppm of the VM's, as KVM runs it
+ * unscaled. */
+static void test_tsc_rate(void)
+{
+	CHECK_EQ(kvm_snap_tsc_rate_check(2495000, 2495000, false, why, sizeof(why)), 0);
+	CHECK_EQ(kvm_snap_tsc_rate_check(1000000, 2495000, true, why, sizeof(why)), 0);
+	CHECK_EQ(kvm_snap_tsc_rate_check(3000000, 2495000, true, why, sizeof(why)), 0);
+	CHECK_EQ(kvm_snap_tsc_rate_check(2495623, 2495000, false, why, sizeof(why)), 0);
+	CHECK_EQ(kvm_snap_tsc_rate_check(2494377, 2495000, false, why, sizeof(why)), 0);
+	REFUSED(kvm_snap_tsc_rate_check(2495624, 2495000, false, why, sizeof(why)),
+		"the snapshot's TSC runs at 2495624 kHz; KVM's runs at 2495000 kHz");
+	REFUSED(kvm_snap_tsc_rate_check(1000000, 2495000, false, why, sizeof(why)),
+		"the snapshot's TSC runs at 1000000 kHz; KVM's runs at 2495000 kHz and this "
+		"host cannot scale it (no KVM_CAP_TSC_CONTROL)");
+	REFUSED(kvm_snap_tsc_rate_check(1000000, 0, false, why, sizeof(why)), "1000000 kHz");
+	REFUSED(kvm_snap_tsc_rate_check(0, 2495000, true, why, sizeof(why)), "at 0 kHz");
+}
+
 /* ---- a state the soft engine saved ------------------------------------------ */
 
 static void outb(struct vm *t, u16 port, u8 v)
@@ -941,7 +960,7 @@ static void test_soft_state_through_kvm(void)
 	struct x86_irqchip_state ic, back;
 	struct kvm_irqchip chips[3];
 	struct kvm_pit_state2 pit;
-	u64 ns;
+	struct x86_clock_state clock;
 
 	/* What Linux does to the PICs and the PIT at boot. */
 	static const u8 pic_init[][2] = {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01},
@@ -957,7 +976,10 @@ static void test_soft_state_through_kvm(void)
 	outb(t, 0x42, 0xff);
 	outb(t, 0x42, 0xff);
 
-	CHECK_EQ(soft_engine_ops.save_vm(t->evm, &ic, &ns), 0);
+	CHECK_EQ(soft_engine_ops.save_vm(t->evm, &ic, &clock), 0);
+	/* KVM takes the soft engine's rate where the host can scale its TSC. */
+	CHECK_EQ(clock.tsc_khz, 1000000);
+	CHECK_EQ(kvm_snap_tsc_rate_check(clock.tsc_khz, 2495000, true, why, sizeof(why)), 0);
 	why[0] = 0;
 	CHECK_EQ(kvm_snap_irqchip_to(chips, &pit, &ic, HOST_NS, why, sizeof(why)), 0);
 	if (why[0])
@@ -1029,6 +1051,7 @@ int main(void)
 	TEST_RUN(test_ioapic);
 	TEST_RUN(test_pit);
 	TEST_RUN(test_irqchip_and_clock);
+	TEST_RUN(test_tsc_rate);
 	TEST_RUN(test_soft_state_through_kvm);
 	return test_done();
 }

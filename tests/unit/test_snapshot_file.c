@@ -112,9 +112,13 @@ static void test_damage(void)
 	b[12] ^= 1; /* the count, not resealed */
 	refused("header checksum", b, len, -EINVAL, "damaged header");
 	FRESH();
-	put32(b + 8, 2);
+	put32(b + 8, SNAP_FILE_VERSION + 1);
 	reseal(b);
-	refused("version", b, len, -EPROTO, "version 2");
+	refused("version", b, len, -EPROTO, "version 3, this popek reads version 2");
+	FRESH();
+	put32(b + 8, SNAP_FILE_VERSION - 1); /* before the CLCK section had the TSC rate */
+	reseal(b);
+	refused("old version", b, len, -EPROTO, "version 1, this popek reads version 2");
 	refused("truncated", good, len - 8, -EINVAL, "truncated or extended");
 	FRESH();
 	memset(b + len, 0, 8);

@@ -2,8 +2,9 @@
  * (cpu/soft/snapshot.h): a vCPU in a busy state is saved, encoded, decoded
  * and loaded into a vCPU of another VM, whose own save then says the same;
  * guest time continues from the save; states the soft engine cannot hold
- * are refused with a reason. */
+ * (a TSC rate other than its 1 GHz among them) are refused with a reason. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,14 +99,16 @@ static void round_trip(enum cpu_vendor vendor)
 	struct x86_vcpu_state *want = malloc(sizeof(*want)), *s1 = malloc(sizeof(*s1)),
 			      *s2 = malloc(sizeof(*s2));
 	struct x86_irqchip_state ic;
+	struct x86_clock_state clock;
 	char why[200] = "";
-	u64 tsc1, tsc2, ns;
+	u64 tsc1, tsc2;
 
 	busy_state(a, want);
 	CHECK_EQ(soft_engine_ops.load_vcpu(a->v[0], want, why, sizeof(why)), 0);
 	if (why[0])
 		printf("  load: %s\n", why);
-	CHECK_EQ(soft_engine_ops.save_vm(a->evm, &ic, &ns), 0);
+	CHECK_EQ(soft_engine_ops.save_vm(a->evm, &ic, &clock), 0);
+	CHECK_EQ(clock.tsc_khz, 1000000); /* SOFT_TSC_KHZ */
 	CHECK_EQ(soft_engine_ops.save_vcpu(a->v[0], s1), 0);
 	/* What went in comes out (the TSC and the timer's count move on). */
 	CHECK(!memcmp(&s1->st.regs, &want->st.regs, sizeof(want->st.regs)));
@@ -126,7 +129,7 @@ static void round_trip(enum cpu_vendor vendor)
 	CHECK(x86_lapic_reg(s1->lapic, 0x390) <= 1500000);
 
 	/* Into another VM, later: its guest time continues from the save. */
-	CHECK_EQ(soft_engine_ops.load_vm(b->evm, &ic, ns, why, sizeof(why)), 0);
+	CHECK_EQ(soft_engine_ops.load_vm(b->evm, &ic, &clock, why, sizeof(why)), 0);
 	through_file(s1, want);
 	CHECK_EQ(soft_engine_ops.load_vcpu(b->v[0], want, why, sizeof(why)), 0);
 	CHECK_EQ(soft_engine_ops.save_vcpu(b->v[0], s2), 0);
@@ -201,10 +204,44 @@ static void test_refused(void)
 	refused(lma_no_pae, "CR4.PAE");
 }
 
+/* The soft engine's TSC runs at 1 GHz only: a snapshot's other rate (or
+ * none) is refused naming both rates, and the VM's clock is left as it was. */
+static void tsc_rate_refused(u32 khz)
+{
+	struct vm *t = vm_new(CPU_VENDOR_INTEL);
+	struct soft_vm *vm = (struct soft_vm *)t->evm;
+	struct x86_irqchip_state ic;
+	struct x86_clock_state clock;
+	char why[200] = "", want[100];
+	u64 base;
+
+	CHECK_EQ(soft_engine_ops.save_vm(t->evm, &ic, &clock), 0);
+	clock.guest_ns += 5000000000ULL;
+	clock.tsc_khz = khz;
+	base = vm->clock_base;
+	CHECK_EQ(soft_engine_ops.load_vm(t->evm, &ic, &clock, why, sizeof(why)), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "the snapshot's TSC runs at %u kHz; the soft engine's runs at 1000000 kHz", khz);
+	if (strcmp(why, want)) {
+		printf("  reason '%s', wanted '%s'\n", why, want);
+		CHECK(!"the reason names both rates");
+	}
+	CHECK_EQ(vm->clock_base, base);
+	vm_free(t);
+}
+
+static void test_tsc_rate_refused(void)
+{
+	tsc_rate_refused(2495000);
+	tsc_rate_refused(1000001);
+	tsc_rate_refused(0);
+}
+
 int main(void)
 {
 	TEST_RUN(test_round_trip_intel);
 	TEST_RUN(test_round_trip_amd);
 	TEST_RUN(test_refused);
+	TEST_RUN(test_tsc_rate_refused);
 	return test_done();
 }

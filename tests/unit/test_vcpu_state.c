@@ -1,11 +1,12 @@
-/* The engine-neutral vCPU form's encoding (core/vcpu_state.h) and the
- * snapshot's machine section (vmm/snapshot_config.h): a populated state
- * round-trips exactly, and each kind of damage or impossible value is
- * refused with a reason naming it. */
+/* The engine-neutral vCPU form's encoding (core/vcpu_state.h), the guest
+ * clock's (core/irqchip_state.h) and the snapshot's machine section
+ * (vmm/snapshot_config.h): a populated state round-trips exactly, and each
+ * kind of damage or impossible value is refused with a reason naming it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/irqchip_state.h"
 #include "core/vcpu_state.h"
 #include "test.h"
 #include "vmm/snapshot_config.h"
@@ -242,11 +243,44 @@ static void test_machine_damage(void)
 	machine_refused(100000, 0, "truncated");
 }
 
+/* The clock: u64 ns, u32 TSC kHz; a rate of 0 is damage. */
+static void test_clock(void)
+{
+	const struct x86_clock_state a = {.guest_ns = 0x123456789abcULL, .tsc_khz = 2495000};
+	struct x86_clock_state b;
+	struct snap_out o;
+	struct snap_in in;
+
+	snap_out_init(&o);
+	clock_state_encode(&a, &o);
+	CHECK_EQ(o.err, 0);
+	CHECK_EQ(o.len, 12);
+	CHECK_EQ(o.buf[8] | o.buf[9] << 8 | o.buf[10] << 16 | (u32)o.buf[11] << 24, 2495000);
+	snap_in_init(&in, o.buf, o.len);
+	CHECK_EQ(clock_state_decode(&in, &b), 0);
+	CHECK_EQ(snap_in_end(&in), 0);
+	CHECK_EQ(b.guest_ns, a.guest_ns);
+	CHECK_EQ(b.tsc_khz, a.tsc_khz);
+
+	snap_in_init(&in, o.buf, 10);
+	CHECK_EQ(clock_state_decode(&in, &b), -EINVAL);
+	CHECK(strstr(in.why, "truncated") != NULL);
+	memset(o.buf + 8, 0, 4);
+	snap_in_init(&in, o.buf, o.len);
+	CHECK_EQ(clock_state_decode(&in, &b), -EINVAL);
+	if (!strstr(in.why, "TSC runs at 0 kHz")) {
+		printf("  reason '%s'\n", in.why);
+		CHECK(!"the reason names the rate");
+	}
+	snap_out_free(&o);
+}
+
 int main(void)
 {
 	TEST_RUN(test_round_trip);
 	TEST_RUN(test_damage);
 	TEST_RUN(test_msr_full);
+	TEST_RUN(test_clock);
 	TEST_RUN(test_machine_round_trip);
 	TEST_RUN(test_machine_damage);
 	return test_done();

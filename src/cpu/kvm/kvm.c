@@ -261,10 +261,10 @@ int kvm_vm_create_opts(struct machine *m, const struct kvm_vm_opts *opts, struct
 		vm->tsc_deadline =
 		    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	}
-	/* The guest TSC runs at the host's rate unless we ask otherwise (we do
-	 * not: KVM_SET_TSC_KHZ only helps migration). The VM fd answers only with
-	 * KVM_CAP_VM_TSC_CONTROL; otherwise the first vCPU asks its own fd
-	 * (kvm_vcpu_create). 0 while unknown. */
+	/* The guest TSC runs at the host's rate unless we ask otherwise (only
+	 * to load a snapshot taken at another rate: kvm_snap_io.c). The VM fd
+	 * answers only with KVM_CAP_VM_TSC_CONTROL; otherwise the first vCPU
+	 * asks its own fd (kvm_vcpu_create). 0 while unknown. */
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_VM_TSC_CONTROL) > 0) {
 		int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
 		vm->tsc_khz = khz > 0 ? (u32)khz : 0;

@@ -55,7 +55,8 @@ struct engine_vm {
 	size_t run_size;          /* KVM_GET_VCPU_MMAP_SIZE */
 	bool irqchip;             /* in-kernel PIC, IOAPIC, LAPICs and PIT exist */
 	bool tsc_deadline;        /* KVM_CAP_TSC_DEADLINE_TIMER */
-	u32 tsc_khz;              /* guest TSC frequency (KVM_GET_TSC_KHZ), 0 if unknown */
+	u32 tsc_khz;              /* guest TSC frequency (KVM_GET_TSC_KHZ, or a loaded
+				     snapshot's), 0 if unknown */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, fetched once */
 	bool ioeventfd;           /* KVM_CAP_IOEVENTFD, in use */
 	bool irqfd;               /* KVM_CAP_IRQFD and _RESAMPLE with the irqchip, in use */
@@ -114,9 +115,9 @@ int kvm_del_notify_fd(struct engine_vm *vm, gpa_t gpa, unsigned len, u64 datamat
 int kvm_level_irq_fd(struct engine_vm *vm, unsigned gsi);
 
 /* kvm_snap_io.c: the engine_ops snapshot hooks (engine.h). */
-int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns);
-int kvm_load_vm(struct engine_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
-		size_t why_len);
+int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, struct x86_clock_state *clock);
+int kvm_load_vm(struct engine_vm *vm, const struct x86_irqchip_state *ic,
+		const struct x86_clock_state *clock, char *why, size_t why_len);
 int kvm_save_vcpu(struct engine_vcpu *vcpu, struct x86_vcpu_state *st);
 int kvm_load_vcpu(struct engine_vcpu *vcpu, const struct x86_vcpu_state *st, char *why,
 		  size_t why_len);

@@ -10,9 +10,13 @@
  * save's time at the guest TSC rate (kvm_snap_tsc_shift), and a loaded one
  * forward to the instant of KVM_SET_MSRS. Host-initiated TSC writes close
  * to what elapsed time predicts are matched by KVM to one offset (x86.c
- * kvm_synchronize_tsc), so vCPUs stay in step. The rate is the host's:
- * KVM_SET_TSC_KHZ is not used, so the guest's TSC frequency changes if the
- * snapshot came from another rate (the soft engine's TSC runs at 1 GHz). */
+ * kvm_synchronize_tsc), so vCPUs stay in step. The rate travels with the
+ * snapshot (save_vm reports vm->tsc_khz, KVM_GET_TSC_KHZ): a load from
+ * another rate (the soft engine's TSC runs at 1 GHz) asks KVM_SET_TSC_KHZ
+ * of each vCPU before its TSC is written, and sets CPUID again, whose
+ * leaves state the rate; where the host cannot scale its TSC
+ * (kvm_snap_tsc_rate_check) or KVM refuses, the load fails naming both
+ * rates. */
 #include "cpu/kvm/kvm.h"
 #include "cpu/kvm/kvm_snapshot.h"
 
@@ -22,10 +26,19 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "core/machine.h"
 #include "cpu/snapshot_msrs.h"
 #include "popek/log.h"
 
 #define NR_SNAP_MSRS ARRAY_SIZE(snapshot_msrs)
+
+/* struct snap_bufs and load_vcpu's one-MSR list place a structure that ends
+ * in a flexible array (kvm_xsave's extra[] in UAPI headers since Linux 5.17,
+ * kvm_msrs' entries[]) before other fields, as GCC allows; clang (the fuzz
+ * build) warns about it, and the warning is an error there. */
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
+#endif
 
 static const struct {
 	int cap;
@@ -96,7 +109,7 @@ static u32 pkru_offset(const struct engine_vm *vm)
 	return 0;
 }
 
-int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns)
+int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, struct x86_clock_state *clock)
 {
 	struct kvm_irqchip chips[3];
 	struct kvm_pit_state2 pit;
@@ -105,8 +118,12 @@ int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_n
 	u64 now;
 
 	err = snap_caps_check(vm, why, sizeof(why));
+	if (!err && !vm->tsc_khz)
+		err = snap_fail(why, sizeof(why),
+				"the guest TSC's rate is unknown (KVM_GET_TSC_KHZ failed)");
+	clock->tsc_khz = vm->tsc_khz;
 	if (!err)
-		err = guest_ns_now(vm, guest_ns, why, sizeof(why));
+		err = guest_ns_now(vm, &clock->guest_ns, why, sizeof(why));
 	for (unsigned i = 0; !err && i < 3; i++) {
 		memset(&chips[i], 0, sizeof(chips[i]));
 		chips[i].chip_id = i;
@@ -119,36 +136,44 @@ int kvm_save_vm(struct engine_vm *vm, struct x86_irqchip_state *ic, u64 *guest_n
 	if (!err)
 		err = kvm_snap_irqchip_from(ic, chips, &pit, now, why, sizeof(why));
 	if (err) {
-		log_error("kvm: cannot save the interrupt controllers: %s", why);
+		log_error("kvm: cannot save the clock and interrupt controllers: %s", why);
 		return err;
 	}
-	vm->snap_ns = *guest_ns;
+	vm->snap_ns = clock->guest_ns;
 	return 0;
 }
 
-int kvm_load_vm(struct engine_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
-		size_t why_len)
+int kvm_load_vm(struct engine_vm *vm, const struct x86_irqchip_state *ic,
+		const struct x86_clock_state *clock, char *why, size_t why_len)
 {
 	struct kvm_irqchip chips[3];
 	struct kvm_pit_state2 pit;
-	struct kvm_clock_data clock;
+	struct kvm_clock_data kclock;
+	bool can_scale;
 	int err;
 
 	err = snap_caps_check(vm, why, why_len);
 	if (err)
 		return err;
+	can_scale = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_CONTROL) > 0;
+	err = kvm_snap_tsc_rate_check(clock->tsc_khz, vm->tsc_khz, can_scale, why, why_len);
+	if (err)
+		return err;
 	err = kvm_snap_irqchip_to(chips, &pit, ic, host_ns(), why, why_len);
 	if (err)
 		return err;
-	kvm_snap_clock_to(&clock, guest_ns);
-	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+	kvm_snap_clock_to(&kclock, clock->guest_ns);
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &kclock) < 0)
 		return ioctl_fail("KVM_SET_CLOCK", why, why_len);
 	for (unsigned i = 0; i < 3; i++)
 		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chips[i]) < 0)
 			return ioctl_fail("KVM_SET_IRQCHIP", why, why_len);
 	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0)
 		return ioctl_fail("KVM_SET_PIT2", why, why_len);
-	vm->snap_ns = guest_ns;
+	vm->snap_ns = clock->guest_ns;
+	/* The guest's rate from here on (kvm_snap_tsc_shift, CPUID); each
+	 * vCPU moves to it in load_vcpu (set_tsc_rate). */
+	vm->tsc_khz = clock->tsc_khz;
 	return 0;
 }
 
@@ -281,6 +306,33 @@ static int write_msrs(struct engine_vcpu *vcpu, struct kvm_msrs *msrs, char *why
 	return 0;
 }
 
+/* Moves the vCPU's TSC to the VM's rate (kvm_load_vm took it from the
+ * snapshot) unless it runs at it already, then sets CPUID again, since
+ * leaves 0x15, 0x16 and 0x40000010 state the rate (kvm_cpuid.c). Before the
+ * TSC is written: KVM turns a written TSC into an offset at the rate in
+ * force (x86.c kvm_synchronize_tsc). */
+static int set_tsc_rate(struct engine_vcpu *vcpu, char *why, size_t why_len)
+{
+	const struct engine_vm *vm = vcpu->vm;
+	unsigned nr_cpus = vm->m->cfg.nr_cpus ? vm->m->cfg.nr_cpus : 1;
+	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0), err;
+
+	if (khz > 0 && (u32)khz == vm->tsc_khz)
+		return 0;
+	if (ioctl(vcpu->fd, KVM_SET_TSC_KHZ, (unsigned long)vm->tsc_khz) < 0) {
+		err = errno ? errno : EIO;
+		snap_fail(why, why_len,
+			  "KVM refuses to run the TSC at the snapshot's %u kHz instead of %d kHz "
+			  "(KVM_SET_TSC_KHZ: %s)",
+			  vm->tsc_khz, khz, strerror(err));
+		return -err;
+	}
+	err = kvm_cpuid_setup(vcpu, nr_cpus);
+	if (err < 0)
+		snap_fail(why, why_len, "KVM_SET_CPUID2 at the new TSC rate: %s", strerror(-err));
+	return err;
+}
+
 static int load_vcpu(struct engine_vcpu *vcpu, struct snap_bufs *b, const struct x86_vcpu_state *st,
 		     char *why, size_t why_len)
 {
@@ -313,6 +365,9 @@ static int load_vcpu(struct engine_vcpu *vcpu, struct snap_bufs *b, const struct
 		*e = b->msrs.entries[--b->msrs.nmsrs];
 	}
 
+	err = set_tsc_rate(vcpu, why, why_len);
+	if (err)
+		return err;
 	if (ioctl(fd, KVM_SET_REGS, &b->regs) < 0)
 		return ioctl_fail("KVM_SET_REGS", why, why_len);
 	if (ioctl(fd, KVM_SET_XSAVE, &b->xsave) < 0)

@@ -366,3 +366,20 @@ u64 kvm_snap_clock_from(const struct kvm_clock_data *k)
 {
 	return k->clock;
 }
+
+/* KVM's tsc_tolerance_ppm default (x86.c). */
+#define KVM_TSC_TOLERANCE_PPM 250
+
+int kvm_snap_tsc_rate_check(u32 want_khz, u32 cur_khz, bool can_scale, char *why, size_t why_len)
+{
+	u64 diff = want_khz > cur_khz ? want_khz - cur_khz : cur_khz - want_khz;
+
+	if (!want_khz)
+		return snap_fail(why, why_len, "the snapshot's TSC runs at 0 kHz");
+	if (can_scale || diff * 1000000 <= (u64)cur_khz * KVM_TSC_TOLERANCE_PPM)
+		return 0;
+	return snap_fail(why, why_len,
+			 "the snapshot's TSC runs at %u kHz; KVM's runs at %u kHz and this host "
+			 "cannot scale it (no KVM_CAP_TSC_CONTROL)",
+			 want_khz, cur_khz);
+}

@@ -88,8 +88,16 @@ int kvm_snap_irqchip_to(struct kvm_irqchip chips[3], struct kvm_pit_state2 *pit,
 int kvm_snap_irqchip_from(struct x86_irqchip_state *ic, const struct kvm_irqchip chips[3],
 			  const struct kvm_pit_state2 *pit, u64 host_ns, char *why, size_t why_len);
 
-/* kvmclock: the guest's ns (engine.h save_vm's guest_ns). */
+/* kvmclock: the guest's ns (engine.h save_vm's clock->guest_ns). */
 void kvm_snap_clock_to(struct kvm_clock_data *k, u64 guest_ns);
 u64 kvm_snap_clock_from(const struct kvm_clock_data *k);
+/* Whether a VM whose TSC runs at cur_khz may be moved to the snapshot's
+ * want_khz with KVM_SET_TSC_KHZ. KVM (x86.c kvm_set_tsc_khz) runs a rate
+ * within 250 ppm of the host's unscaled; another needs the host's TSC
+ * scaling (KVM_CAP_TSC_CONTROL, can_scale), without which KVM refuses a
+ * slower rate and only approaches a faster one by catching up at VM
+ * entries, which popek refuses too (as QEMU does). 0, or -EINVAL with a
+ * one-line reason in why naming both rates. */
+int kvm_snap_tsc_rate_check(u32 want_khz, u32 cur_khz, bool can_scale, char *why, size_t why_len);
 
 #endif

@@ -553,16 +553,17 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 
 /* ---- snapshots (snapshot.c) ---- */
 
-static int soft_save_vm(struct engine_vm *evm, struct x86_irqchip_state *ic, u64 *guest_ns)
+static int soft_save_vm(struct engine_vm *evm, struct x86_irqchip_state *ic,
+			struct x86_clock_state *clock)
 {
-	soft_vm_save((struct soft_vm *)evm, ic, guest_ns);
+	soft_vm_save((struct soft_vm *)evm, ic, clock);
 	return 0;
 }
 
-static int soft_load_vm(struct engine_vm *evm, const struct x86_irqchip_state *ic, u64 guest_ns,
-			char *why, size_t why_len)
+static int soft_load_vm(struct engine_vm *evm, const struct x86_irqchip_state *ic,
+			const struct x86_clock_state *clock, char *why, size_t why_len)
 {
-	return soft_vm_load((struct soft_vm *)evm, ic, guest_ns, why, why_len);
+	return soft_vm_load((struct soft_vm *)evm, ic, clock, why, why_len);
 }
 
 static int soft_save_vcpu(struct engine_vcpu *ev, struct x86_vcpu_state *st)

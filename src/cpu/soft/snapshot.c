@@ -173,19 +173,26 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 	return 0;
 }
 
-void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns)
+void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, struct x86_clock_state *clock)
 {
-	*guest_ns = soft_vm_now(vm);
-	vm->snap_ns = *guest_ns;
-	soft_irqchip_save(&vm->irq, ic, *guest_ns);
+	clock->guest_ns = soft_vm_now(vm);
+	clock->tsc_khz = SOFT_TSC_KHZ;
+	vm->snap_ns = clock->guest_ns;
+	soft_irqchip_save(&vm->irq, ic, clock->guest_ns);
 }
 
-int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
-		 size_t why_len)
+int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic,
+		 const struct x86_clock_state *clock, char *why, size_t why_len)
 {
+	/* The TSC is guest ns plus an offset (sys/tsc.c): no other rate. */
+	if (clock->tsc_khz != SOFT_TSC_KHZ)
+		return snap_fail(
+		    why, why_len,
+		    "the snapshot's TSC runs at %u kHz; the soft engine's runs at %u kHz",
+		    clock->tsc_khz, SOFT_TSC_KHZ);
 	/* The guest's clock continues from the snapshot's moment: every timer
 	 * and the TSC are then where they were. */
-	vm->clock_base = soft_clock_ns() - guest_ns;
-	vm->snap_ns = guest_ns;
-	return soft_irqchip_load(&vm->irq, ic, guest_ns, why, why_len);
+	vm->clock_base = soft_clock_ns() - clock->guest_ns;
+	vm->snap_ns = clock->guest_ns;
+	return soft_irqchip_load(&vm->irq, ic, clock->guest_ns, why, why_len);
 }

@@ -12,8 +12,9 @@ void soft_vcpu_save(struct soft_vcpu *v, struct x86_vcpu_state *st);
 /* Call after soft_vm_load. 0, or -EINVAL with a one-line reason in why. */
 int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *why,
 		   size_t why_len);
-void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, u64 *guest_ns);
-int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic, u64 guest_ns, char *why,
-		 size_t why_len);
+/* save reports the TSC rate, SOFT_TSC_KHZ; load refuses any other. */
+void soft_vm_save(struct soft_vm *vm, struct x86_irqchip_state *ic, struct x86_clock_state *clock);
+int soft_vm_load(struct soft_vm *vm, const struct x86_irqchip_state *ic,
+		 const struct x86_clock_state *clock, char *why, size_t why_len);
 
 #endif

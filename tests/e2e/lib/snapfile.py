@@ -7,6 +7,8 @@
                                         sets one payload byte, the section's
                                         checksum redone (a well-formed file
                                         holding a value popek must refuse)
+    snapfile.py FILE poke32 TYPE INDEX OFF VALUE
+                                        the same for a little-endian u32
     snapfile.py FILE flip TYPE INDEX OFF
                                         inverts one payload byte, the
                                         checksum left as it was
@@ -74,6 +76,8 @@ def main():
             if off < 0:
                 off += len(hits[0][2])
             hits[0][2][off] = int(sys.argv[6], 0)
+        elif op == "poke32":
+            struct.pack_into("<I", hits[0][2], int(sys.argv[5], 0), int(sys.argv[6], 0))
     open(path, "wb").write(build(version, sections, stale))
 
 
