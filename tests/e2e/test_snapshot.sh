@@ -121,7 +121,12 @@ api_popek() { # name
 	"$POPEK" run --engine soft --api-sock "$TMP/$1.sock" >"$TMP/$1.out" 2>"$TMP/$1.err" &
 	API_PID=$!
 	PIDS+=("$API_PID")
-	wait_for "$TMP/$1.err" "listening" 10 || sleep 1
+	local i
+	# Its "listening" line is at the info level, not shown: asked until it answers.
+	for ((i = 0; i < 100; i++)); do
+		"$POPEK" ctl --sock "$TMP/$1.sock" info >/dev/null 2>&1 && return
+		sleep 0.1
+	done
 }
 
 # after_config NAME METHOD BODY: a load after that machine-config request is refused.
