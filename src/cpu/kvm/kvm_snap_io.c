@@ -27,6 +27,14 @@
 
 #define NR_SNAP_MSRS ARRAY_SIZE(snapshot_msrs)
 
+/* struct snap_bufs and load_vcpu's one-MSR list place a structure that ends
+ * in a flexible array (kvm_xsave's extra[] in UAPI headers since Linux 5.17,
+ * kvm_msrs' entries[]) before other fields, as GCC allows; clang (the fuzz
+ * build) warns about it, and the warning is an error there. */
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wgnu-variable-sized-type-not-at-end"
+#endif
+
 static const struct {
 	int cap;
 	const char *name;
