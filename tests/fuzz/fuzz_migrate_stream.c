@@ -4,8 +4,10 @@
  * is loaded into the machine), fed through a socket to migrate_recv_stream()
  * on a machine built from a fixed HELLO as migrate_incoming builds it. The
  * stream is untrusted network input: whatever arrives, the destination must
- * not crash, write outside RAM (ASan watches the edges of the RAM mapping)
- * or hang. Seeds: tests/fuzz/seeds/fuzz_migrate_stream/, cut from a real
+ * not crash, write outside RAM or hang. Pages are written by the kernel
+ * (recv() into RAM), where ASan does not look: inaccessible guard mappings
+ * on both sides of RAM make a run across its edges fail with -EFAULT, which
+ * aborts. Seeds: tests/fuzz/seeds/fuzz_migrate_stream/, cut from a real
  * migration by tests/fuzz/seeds/gen_migrate_stream.py. The state file is
  * checksummed (snapshot_file.h): a custom mutator mends the STATE frame's
  * lengths and CRCs after most mutations, so that they reach the loaders
@@ -16,6 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -32,8 +35,11 @@
 #define FUZZ_MIG_RAM  (16 * MiB)
 #define FUZZ_MIG_CPUS 1
 
+#define FUZZ_MIG_GUARD (64 * KiB)
+
 static struct machine *m;
 static struct vm_config cfg; /* the HELLO's, as migrate_incoming passes it */
+static u8 *guard[2];         /* below and above m's RAM, or NULL */
 
 /* The HELLO a source would send for that machine: its machine section alone. */
 static void hello_bytes(u8 **buf, size_t *len)
@@ -71,6 +77,31 @@ static void machine_build_incoming(void)
 	    machine_create_incoming(&cfg, hello, &m))
 		abort();
 	snapshot_restore_free(hello);
+}
+
+/* Maps the guards where the address space next to RAM is free (else that
+ * side goes unguarded). */
+static void guards_place(void)
+{
+	u8 *at[2] = {m->mem.base - FUZZ_MIG_GUARD, m->mem.base + m->mem.ram_size};
+
+	for (int i = 0; i < 2; i++) {
+		void *p =
+		    mmap(at[i], FUZZ_MIG_GUARD, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+		guard[i] = p == at[i] ? p : NULL;
+		if (p != MAP_FAILED && p != at[i])
+			munmap(p, FUZZ_MIG_GUARD); /* a kernel that took it as a hint */
+	}
+}
+
+static void guards_remove(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (guard[i])
+			munmap(guard[i], FUZZ_MIG_GUARD);
+	guard[0] = guard[1] = NULL;
 }
 
 /* The STATE frame's offset in the input, or -1 when the destination would
@@ -185,8 +216,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	bool threaded = false;
 	int sv[2];
 
-	if (!m)
+	if (!m) {
 		machine_build_incoming();
+		guards_place();
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	f.fd = sv[1];
@@ -209,7 +242,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	} else {
 		close(f.fd);
 	}
-	migrate_recv_stream(sv[0], m, &cfg);
+	/* Any outcome but a write outside RAM. */
+	if (migrate_recv_stream(sv[0], m, &cfg) == -EFAULT)
+		abort();
 	close(sv[0]);
 	if (threaded)
 		pthread_join(thread, NULL);
@@ -217,6 +252,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		/* It may have loaded part of a state into the vCPUs and
 		 * devices, and a virtio device takes one only when fresh:
 		 * start afresh. */
+		guards_remove();
 		machine_destroy(m);
 		m = NULL;
 	}
