@@ -24,6 +24,15 @@ int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms,
  * the machine in *out, ready to run, and the connection in *conn, or -errno
  * after one error line (the source, if connected, is told why). */
 int migrate_incoming(const struct vm_config *cfg, struct machine **out, int *conn);
+/* The destination's stream after the HELLO frame (migrate_incoming's
+ * loop, exposed for tests/fuzz/fuzz_migrate_stream.c): PAGES frames into
+ * m's RAM until the STATE frame, whose state file is loaded into m (built
+ * by machine_create_incoming from cfg, the HELLO's configuration). fd is
+ * untrusted: every frame is checked before it is read. Returns 0 once the
+ * state is loaded, or -errno (-EPROTO: not a stream of ours; -ECONNRESET:
+ * the stream ended early), the other errors logged; m may then hold some
+ * pages and part of the state. */
+int migrate_recv_stream(int fd, struct machine *m, const struct vm_config *cfg);
 /* Tells the source the outcome (err 0: the VM runs here; else the reason)
  * and closes conn. */
 void migrate_incoming_done(int conn, int err, const char *reason);

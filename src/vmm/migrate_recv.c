@@ -99,7 +99,7 @@ static int recv_state(int fd, struct machine *m, const struct vm_config *cfg, u6
 }
 
 /* After the machine section: page runs until the state. */
-static int recv_machine(int fd, struct machine *m, const struct vm_config *cfg)
+int migrate_recv_stream(int fd, struct machine *m, const struct vm_config *cfg)
 {
 	u64 pages = 0;
 
@@ -167,7 +167,7 @@ int migrate_incoming(const struct vm_config *cfg, struct machine **out, int *con
 			err = machine_create_incoming(&rcfg, hello, &m);
 		snapshot_restore_free(hello);
 		if (!err)
-			err = stream_error(recv_machine(fd, m, &rcfg));
+			err = stream_error(migrate_recv_stream(fd, m, &rcfg));
 	}
 	if (err < 0) {
 		migrate_incoming_done(fd, err, log_last_error());
