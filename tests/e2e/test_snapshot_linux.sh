@@ -1,14 +1,16 @@
 #!/bin/bash
-# Snapshots of the default Linux guest on the soft engine (issue 12): in the
-# middle of a CPU workload and a loop of synchronous disk writes (1 and 2
-# vCPUs), the VM is paused, snapshotted and killed, and a new popek restores
-# it. Then the workload must finish with the host's answer, the disk must
-# hold every write the guest saw acknowledged, the guest's date must have
-# moved forward, the network (user mode, to a server on the host's
-# loopback) must work again, and the kernel log must have no BUG, WARNING or
-# clocksource complaint. Then the same with Diff snapshots (dirty page
-# tracking, 1 and 2 vCPUs): a Full one and two Diffs as the guest runs on, both
-# rebased onto the Full's memory file, which restores the last.
+# Snapshots and live migration of the default Linux guest on the soft
+# engine (issue 12): in the middle of a CPU workload and a loop of
+# synchronous disk writes (1 and 2 vCPUs), the VM is paused, snapshotted and
+# killed, and a new popek restores it. Then the workload must finish with the
+# host's answer, the disk must hold every write the guest saw acknowledged,
+# the guest's date must have moved forward, the network (user mode, to a
+# server on the host's loopback) must work again, and the kernel log must
+# have no BUG, WARNING or clocksource complaint. Then the same with Diff
+# snapshots (dirty page tracking, 1 and 2 vCPUs): a Full one and two Diffs as
+# the guest runs on, both rebased onto the Full's memory file, which
+# restores the last; and with a live migration to another popek (1 and 2
+# vCPUs), the workload and the disk loop running throughout.
 # Environment: POPEK (default build/popek).
 set -u
 cd "$(dirname "$0")/../.."
@@ -88,15 +90,21 @@ case_cut() { # tag
 	vm_cleanup
 }
 
-# case_finish TAG STATE MEM: a new popek restores the snapshot; the
-# workload must finish with the host's answer, the disk loop go on,
-# the date move forward, the network work, the kernel log stay clean, and
-# every block acknowledged (LAST before the cut) be on the disk.
+# case_finish TAG STATE MEM: a new popek restores the snapshot, then
+# case_check.
 case_finish() { # tag state mem
-	local tag=$1 n after trouble missing
 	vm_start run --engine soft --restore "$2" --mem-file "$3"
+	case_check "$1"
+}
+
+# case_check TAG: the VM continued in a new popek (VM_*); the workload
+# must finish with the host's answer, the disk loop go on, the date move
+# forward, the network work, the kernel log stay clean, and every block
+# acknowledged (LAST before the cut) be on the disk.
+case_check() { # tag
+	local tag=$1 n after trouble missing
 	if ! vm_wait "RESULT big" 300; then
-		echo "FAIL $tag/restore: the workload did not finish after the restore"
+		echo "FAIL $tag/restore: the workload did not finish in the new popek"
 		tail -n 15 "$VM_OUT" | tr -d '\r' | sed 's/^/    | /'
 		vm_cleanup
 		return
@@ -168,8 +176,44 @@ run_diff_case() { # cpus
 	case_finish "$tag" "$TMP/d2.st" "$TMP/chain.mem"
 }
 
+# case_migrate TAG: a second popek waits with --incoming and the running
+# VM is sent to it, live; the source must exit 0. LAST: the last block the
+# source acknowledged. VM_* are the destination's from then on.
+case_migrate() { # tag
+	local src_pid=$VM_PID src_out=$VM_OUT src_in=$VM_IN src_dir=$VM_DIR st i
+	rm -f "$TMP/mig.sock"
+	vm_start run --engine soft --incoming "unix:$TMP/mig.sock"
+	for ((i = 0; i < 100; i++)); do [ -S "$TMP/mig.sock" ] && break; sleep 0.1; done
+	if ! "$POPEK" ctl --sock "$TMP/api.sock" migrate --to "unix:$TMP/mig.sock" \
+		>/dev/null 2>"$TMP/ctl"; then
+		echo "FAIL $1/migrate: $(cat "$TMP/ctl")"
+		kill -9 "$src_pid" 2>/dev/null
+		vm_cleanup
+		exec {src_in}>&-
+		rm -rf "$src_dir"
+		return 1
+	fi
+	timeout 60 tail --pid="$src_pid" -f /dev/null
+	wait "$src_pid"
+	st=$?
+	LAST=$(tr -d '\r' <"$src_out" | grep -ao '^ACK [0-9]*' | tail -1 | cut -d' ' -f2)
+	exec {src_in}>&-
+	rm -rf "$src_dir"
+	if [ "$st" = 0 ]; then echo "PASS $1/migrate"; else echo "FAIL $1/migrate: the source ended with $st"; fi
+}
+
+# run_migrate_case CPUS: the VM moved to another popek while the workload
+# and the disk loop run.
+run_migrate_case() { # cpus
+	local tag=snapshot_linux/migrate_cpus$1
+	case_start "$tag" "$1" && case_migrate "$tag" || return
+	case_check "$tag"
+}
+
 run_case 1
 run_case 2
 run_diff_case 1
 run_diff_case 2
+run_migrate_case 1
+run_migrate_case 2
 exit 0
