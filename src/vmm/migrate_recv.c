@@ -71,6 +71,8 @@ static int recv_state(int fd, struct machine *m, const struct vm_config *cfg, u6
 	err = mig_recv_all(fd, &flags, sizeof(flags));
 	if (err < 0)
 		return err;
+	if (flags & ~MIG_START_PAUSED) /* a newer source's: not understood */
+		return -EPROTO;
 	len -= sizeof(flags);
 	buf = malloc(len ? len : 1);
 	if (!buf)

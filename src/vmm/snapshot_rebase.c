@@ -21,7 +21,8 @@ static int open_file(const char *what, const char *path, int flags, struct stat 
 	int fd = open(path, flags | O_CLOEXEC);
 
 	if (fd < 0) {
-		log_error("%s memory file '%s': %s", what, path, strerror(errno));
+		log_error("%s memory file '%s': %s", what, path,
+			  errno == EISDIR ? "not a regular file" : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
