@@ -30,7 +30,7 @@ if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
 	fail setup "no $POPEK or $PROG (run make test)"
 	exit 1
 fi
-RUN=("$POPEK" run --engine soft --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
+RUN=("$POPEK" run --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
 
 wait_for() { # file text seconds
 	local i
@@ -41,7 +41,7 @@ wait_for() { # file text seconds
 	return 1
 }
 
-"${RUN[@]}" >"$TMP/ref.out" 2>"$TMP/ref.err"
+"${RUN[@]}" --engine soft >"$TMP/ref.out" 2>"$TMP/ref.err"
 st=$?
 WANT=$(grep -m1 '^result ' "$TMP/ref.out")
 if [ "$st" != 33 ] || [ -z "$WANT" ]; then
@@ -50,11 +50,11 @@ if [ "$st" != 33 ] || [ -z "$WANT" ]; then
 fi
 pass reference
 
-# source NAME CPUS: the program under the API, in its window; pid in SRC.
-# It has a disk, whose lock the destination takes over.
-source_vm() { # name cpus
+# source NAME CPUS [ENGINE]: the program under the API, in its window; pid
+# in SRC. It has a disk, whose lock the destination takes over.
+source_vm() { # name cpus [engine]
 	truncate -s 1M "$TMP/$1.img"
-	"${RUN[@]}" --cpus "$2" --api-sock "$TMP/$1.sock" --metrics-file "$TMP/$1.metrics" \
+	"${RUN[@]}" --engine "${3:-soft}" --cpus "$2" --api-sock "$TMP/$1.sock" --metrics-file "$TMP/$1.metrics" \
 		--disk "$TMP/$1.img" >"$TMP/$1.src.out" 2>"$TMP/$1.src.err" &
 	SRC=$!
 	PIDS+=("$SRC")
@@ -153,10 +153,11 @@ except OSError:
 fi
 
 # Failures on the source's side: the VM runs on and finishes there.
-# refused NAME TO WANT: migrate to TO fails with WANT in its message.
-refused() { # name to want
+# refused NAME TO WANT [ENGINE]: migrate to TO fails with WANT in its
+# message.
+refused() { # name to want [engine]
 	local n=$1 out
-	source_vm "$n" 1 || return
+	source_vm "$n" 1 "${4:-soft}" || return
 	out=$("$POPEK" ctl --sock "$TMP/$n.sock" migrate --to "$2" 2>&1)
 	if [ $? = 0 ] || [[ "$out" != *"$3"* ]]; then
 		fail "$n" "migrate answered: $out"
@@ -172,6 +173,27 @@ refused() { # name to want
 		fail "$n" "after the failed migration the source ended with $s, '$got'"
 	fi
 }
+
+# Across engines, where KVM works: soft -> KVM finishes there (or is
+# refused in one line when this host's KVM cannot run the soft engine's
+# 1 GHz TSC); KVM -> soft is refused (the soft engine's TSC runs at 1 GHz
+# only), and the VM finishes on the source.
+if [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; then
+	n=soft-kvm
+	dest_vm "$n" "unix:$TMP/$n.mig" --engine kvm
+	if source_vm "$n" 1 && migrate "$n" "unix:$TMP/$n.mig"; then
+		judge "$n"
+	elif grep -q "cannot scale it" "$TMP/$n.ctl"; then
+		pass "$n/refused (this host's KVM cannot scale the TSC to 1 GHz)"
+		kill -9 "$SRC" 2>/dev/null
+	fi
+	dest_vm kvm-soft "unix:$TMP/kvm-soft.mig"
+	refused kvm-soft "unix:$TMP/kvm-soft.mig" "the soft engine's runs at 1000000 kHz" kvm
+else
+	echo "SKIP migrate/soft-kvm: no /dev/kvm"
+	echo "SKIP migrate/kvm-soft: no /dev/kvm"
+fi
+
 refused no-destination "unix:$TMP/nobody.mig" "cannot connect"
 refused bad-address "ftp:somewhere" "not unix:PATH"
 # A destination that reads the beginning and hangs up.
