@@ -11,14 +11,7 @@ set -u
 cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
 POPEK_LINUX=${POPEK_LINUX:-build/popek}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
 CLIENT="python3 tests/e2e/lib/api_client.py"
 python3 -c 'import socket' 2>/dev/null || CLIENT=""
 

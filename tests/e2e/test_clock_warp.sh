@@ -15,14 +15,7 @@ SECONDS_RUN=${POPEK_CLOCK_SECONDS:-60}
 ENGINES=${POPEK_CLOCK_ENGINES:-soft kvm}
 ELF=tests/guest/build/clock_warp.elf
 PAUSE_AFTER=5 PAUSE_FOR=5 # seconds into the run, and how long
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
 
 if [ ! -x "$POPEK" ] || [ ! -f "$ELF" ]; then
 	echo "FAIL clock: no $POPEK or no $ELF (run make test)"

@@ -14,14 +14,7 @@ cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
 PROG=tests/guest/build/snapshot.elf
 ROUNDS=${POPEK_MIGRATE_ROUNDS:-3000}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
 
 pass() { echo "PASS migrate/$1"; }
 fail() { echo "FAIL migrate/$1: $2"; }
@@ -31,15 +24,6 @@ if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
 	exit 1
 fi
 RUN=("$POPEK" run --test-device --kernel "$PROG" --cmdline "rounds=$ROUNDS")
-
-wait_for() { # file text seconds
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 "${RUN[@]}" --engine soft >"$TMP/ref.out" 2>"$TMP/ref.err"
 st=$?

@@ -19,14 +19,7 @@ PROG=tests/guest/build/snapshot.elf
 ROUNDS=${POPEK_SNAPSHOT_ROUNDS:-1500}
 # Long enough for the program to run on a second past its window, Diffs taken on the way.
 DIFF_ROUNDS=${POPEK_SNAPSHOT_DIFF_ROUNDS:-4000}
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
 SNAP="python3 tests/e2e/lib/snapfile.py"
 
 pass() { echo "PASS snapshot/$1"; }
@@ -36,16 +29,6 @@ if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
 	fail setup "no $POPEK or $PROG (run make test)"
 	exit 1
 fi
-
-# Waits up to $3 s for file $1 to contain $2.
-wait_for() { # file text seconds
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # reference NAME ROUNDS: the program run without a cut; its result line in
 # REF_RESULT, true when it passed.
