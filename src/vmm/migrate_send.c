@@ -148,11 +148,20 @@ static int stop_and_copy(struct mig_out *o, bool was_paused, char *why, size_t w
 	free(state);
 	if (!err)
 		err = recv_done(o, why, why_len);
-	if (err < 0) {
-		if (virtio_devices_claim_disks(o->m) < 0)
-			log_warn("migration: the disk images stay unlocked here");
-		virtio_devices_unquiesce(o->m);
+	if (err < 0 && virtio_devices_claim_disks(o->m) < 0) {
+		/* Someone holds them: the destination may run the VM already
+		 * (its answer lost on the way). Two guests must never write one
+		 * disk: this one does not run again. */
+		char first[256];
+
+		snprintf(first, sizeof(first), "%s", why[0] ? why : "the migration failed");
+		return vmm_fail(why, why_len, -EADDRINUSE,
+				"%s; and the disk images are locked by another process now (the "
+				"destination may be running the VM): this VM stops",
+				first);
 	}
+	if (err < 0)
+		virtio_devices_unquiesce(o->m);
 	return err;
 }
 
@@ -249,7 +258,9 @@ int machine_migrate(struct machine *m, const char *to, unsigned max_downtime_ms,
 	t_stop = clock_now_ns();
 	err = stop_and_copy(&o, was_paused, why, why_len);
 	o.st.downtime_ms = (clock_now_ns() - t_stop) / 1000000;
-	if (err < 0 && !was_paused)
+	if (err == -EADDRINUSE)
+		machine_request_stop(m, MACHINE_STOP_ERROR, 1);
+	else if (err < 0 && !was_paused)
 		machine_resume(m);
 out:
 	if (err < 0 && was_logging) {
@@ -267,6 +278,8 @@ out:
 			 (unsigned long long)o.st.total_ms, (unsigned long long)o.st.rounds,
 			 (unsigned long long)(o.st.pages * 4096 / MiB),
 			 (unsigned long long)o.st.downtime_ms, (unsigned long long)o.st.last_pages);
+	else if (err == -EADDRINUSE)
+		log_error("migration to %s: %s", to, why);
 	else
 		log_warn("migration to %s failed, the VM goes on here: %s", to, why);
 	if (o.fd >= 0)
