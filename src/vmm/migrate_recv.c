@@ -14,6 +14,23 @@
 #include "vmm/snapshot.h"
 #include "vmm/vmm.h"
 
+/* The next len bytes, malloc'ed in *buf (NULL on failure). len is bounded
+ * by its frame's type (mig_recv_header). */
+static int recv_alloc(int fd, u64 len, u8 **buf)
+{
+	int err;
+
+	*buf = malloc(len ? len : 1);
+	if (!*buf)
+		return -ENOMEM;
+	err = mig_recv_all(fd, *buf, len);
+	if (err < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
+}
+
 /* The next frame, which must be of type want, its payload malloc'ed. */
 static int recv_payload(int fd, u32 want, u8 **buf, size_t *len)
 {
@@ -25,16 +42,8 @@ static int recv_payload(int fd, u32 want, u8 **buf, size_t *len)
 		err = -EPROTO;
 	if (err < 0)
 		return err;
-	*buf = malloc(f.len ? f.len : 1);
-	if (!*buf)
-		return -ENOMEM;
 	*len = f.len;
-	err = mig_recv_all(fd, *buf, f.len);
-	if (err < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return err;
+	return recv_alloc(fd, f.len, buf);
 }
 
 /* A PAGES frame's payload (len bytes) straight into RAM. */
@@ -74,14 +83,9 @@ static int recv_state(int fd, struct machine *m, const struct vm_config *cfg, u6
 	if (flags & ~MIG_START_PAUSED) /* a newer source's: not understood */
 		return -EPROTO;
 	len -= sizeof(flags);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return -ENOMEM;
-	err = mig_recv_all(fd, buf, len);
-	if (err < 0) {
-		free(buf);
+	err = recv_alloc(fd, len, &buf);
+	if (err < 0)
 		return err;
-	}
 	err = snapshot_restore_take("migration", buf, len, &scfg, &r);
 	if (!err && (scfg.mem_size != cfg->mem_size || scfg.nr_cpus != cfg->nr_cpus)) {
 		log_error("migration: the final state is another machine than the first one "
