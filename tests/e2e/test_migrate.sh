@@ -6,7 +6,8 @@
 # loopback, and paused: the destination must finish it with the result of a
 # run without a cut, the source must exit 0 with the migration in its
 # metrics, and the destination must have taken over the disk's lock. Then failures: no destination, a destination that hangs up, a
-# stream that is not ours, a bad address: the source's VM runs on, the
+# stream that is not ours, a bad address: the source's VM runs on (but stops
+# if the destination holds its disk by then), the
 # destination exits 1 with one line.
 # Environment: POPEK (default build/asan/popek).
 set -u
@@ -190,6 +191,43 @@ PY
 PIDS+=($!)
 sleep 0.5
 refused hangup "unix:$TMP/hangup.mig" "the destination"
+
+# A destination that takes the disk's lock once the source let go of it
+# and then hangs up without answering, as one whose answer was lost would:
+# the source must not run the VM again (two guests on one disk), but stop
+# with status 1 and say why.
+n=lost-answer
+python3 - "$TMP/$n.mig" "$TMP/$n.img" <<'PY' &
+import fcntl, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+f = c.makefile("rb")
+f.read(16)  # greeting
+while True:
+    t, _, n = struct.unpack("<IIQ", f.read(16))
+    f.read(n)
+    if t == 3:  # STATE: the source has stopped and let go of its disk
+        break
+img = open(sys.argv[2], "r+b")
+fcntl.fcntl(img, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0))
+f.close(); c.close()  # the file object holds the socket open too
+import time; time.sleep(30)
+PY
+PIDS+=($!)
+sleep 0.5
+if source_vm "$n" 1; then
+	out=$("$POPEK" ctl --sock "$TMP/$n.sock" migrate --to "unix:$TMP/$n.mig" 2>&1)
+	timeout 30 tail --pid="$SRC" -f /dev/null
+	wait "$SRC"
+	st=$?
+	if [ "$st" = 1 ] && [[ "$out" == *"locked by another process"* ]] &&
+		! grep -q '^result' "$TMP/$n.src.out"; then
+		pass "$n"
+	else
+		fail "$n" "source status $st, migrate answered: $out"
+	fi
+fi
 
 # Failures on the destination's side: exit 1, one line naming the problem.
 # garbage NAME PYTHON-BYTES WANT
