@@ -28,6 +28,7 @@ runs_of() { # name
 	*@*) echo "$1" ;;
 	syscall_compat | misc_enable | apic_disable) echo "$1@intel $1@amd" ;;
 	clock_warp) echo "$1 $1@break_tsc" ;; # @break_tsc: the control that must see warps
+	debug_regs) echo "$1 $1@nojit" ;;      # the translator on (default) and off
 	*) echo "$1" ;;
 	esac
 }
@@ -175,6 +176,7 @@ run_one() { # engine name
 	nmi | apic_disable@*) args+=(--cpus 2) ;;
 	clock_warp) args+=(--cpus 2 --cmdline "cpus=2 seconds=2") ;; # 60 s: test_clock_warp.sh
 	clock_warp@break_tsc) args+=(--cpus 2 --cmdline "cpus=2 seconds=2 break_tsc=1") ;;
+	*@nojit) [ "$1" = soft ] && args+=(--soft-jit off) ;;
 	esac
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")

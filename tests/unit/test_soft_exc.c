@@ -65,7 +65,7 @@ static void test_long_same_cpl(void)
 	CHECK_EQ(pop64(f, 0), 0);      /* error code */
 	CHECK_EQ(pop64(f, 1), 0x1234); /* RIP */
 	CHECK_EQ(pop64(f, 2), 0x08);
-	CHECK_EQ(pop64(f, 3), 0x202);
+	CHECK_EQ(pop64(f, 3), 0x10202); /* RF: a fault (SDM Vol. 3B 18.3.1.1) */
 	CHECK_EQ(pop64(f, 4), 0x7ff8);
 	CHECK_EQ(pop64(f, 5), 0x10);
 	CHECK(!(cpu->rflags & X86_RFLAGS_IF));

@@ -149,7 +149,14 @@ struct soft_cpu {
 	u64 undo_val;
 	bool undo_flags;           /* restore RFLAGS to undo_rflags if the instruction faults */
 	u64 undo_rflags;
-	u64 dr[8];                 /* debug registers (stored; breakpoints not implemented) */
+	u64 dr[8];                 /* debug registers; DR4/DR5 unused (aliases) */
+	/* Breakpoints enabled in DR7 (soft_debug_update): bit n for DRn. */
+	u8 db_exec;                /* execute breakpoints */
+	u8 db_data;                /* data breakpoints: their pages skip the TLB */
+	u8 db_hits;                /* data breakpoints the instruction hit */
+	bool db_ss_shadow;         /* MOV/POP SS: no #DB after this instruction */
+	bool db_fault_rf;          /* the pending #DB is a fault that pushes RF (DR7.GD) */
+	bool db_delivered;         /* the instruction delivered an event (exception.c) */
 	struct soft_dcache *dcache; /* decoded-instruction cache (interp.c), NULL: none */
 
 	u64 stat_insns;            /* instructions retired */
@@ -175,6 +182,30 @@ void soft_deliver_exception(struct soft_cpu *cpu);
 enum soft_int_kind { SOFT_INT_HW, SOFT_INT_SOFTWARE /* INT n */, SOFT_INT_INT3, SOFT_INT_INTO,
 		     SOFT_INT_ICEBP };
 void soft_deliver_interrupt(struct soft_cpu *cpu, int vector, enum soft_int_kind kind);
+
+/* ---- Debug registers (debug.c, Intel SDM Vol. 3B ch. 18) ----
+ * With a breakpoint enabled, TF or RF set, soft_exec runs one instruction
+ * at a time through soft_debug_step. */
+/* Recomputes db_exec/db_data from DR7 (after MOV DR7, reset or a load);
+ * a change of data breakpoints flushes the TLB. */
+void soft_debug_update(struct soft_cpu *cpu);
+/* Whether the run loop must take the one-instruction debug path. */
+static inline bool soft_debug_active(const struct soft_cpu *cpu)
+{
+	return cpu->db_exec | cpu->db_data || (cpu->rflags & (X86_RFLAGS_TF | (1ULL << 16)));
+}
+/* The execute breakpoints at linear address lin (bit n for DRn). */
+unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin);
+/* A data access of len bytes at lin: records which data breakpoints it hit. */
+void soft_debug_data(struct soft_cpu *cpu, u64 lin, unsigned len, bool write);
+/* Whether the 4 KiB page at lin holds data a breakpoint watches (its
+ * accesses must not be cached in the TLB). */
+bool soft_debug_page_watched(const struct soft_cpu *cpu, u64 lin);
+/* Sets DR6 for a #DB (B0-B3 replaced by hits; BD, BS kept) and makes it
+ * pending. */
+void soft_debug_raise_trap(struct soft_cpu *cpu, u64 dr6_bits);
+/* DR7.GD: a MOV DR faults with #DB, DR6.BD set, GD cleared. */
+void soft_debug_check_gd(struct soft_cpu *cpu);
 
 /* ---- Memory (mmu.c, seg.c): all guest memory access goes through here ----
  * seg is enum x86_segreg (or -1 for a linear address). Each checks segment

@@ -223,8 +223,6 @@ static int soft_vcpu_create(struct engine_vm *evm, unsigned id, struct engine_vc
 	 * pages of translated code, whose links skip that check (tlb.h). */
 	soft_tlb_init(&cpu->tlb, &vm->code);
 	soft_reset(cpu);
-	cpu->dr[6] = 0xffff0ff0;
-	cpu->dr[7] = 0x400;
 	cpu->wait_for_sipi = id != 0;
 	atomic_store(&vm->vcpus[id], v);
 	if (id >= vm->nr_vcpus)

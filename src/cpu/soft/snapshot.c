@@ -131,6 +131,7 @@ int soft_vcpu_load(struct soft_vcpu *v, const struct x86_vcpu_state *st, char *w
 	memcpy(cpu->dr, st->dr, sizeof(st->dr));
 	cpu->dr[4] = cpu->dr[6] = st->dr6;
 	cpu->dr[5] = cpu->dr[7] = st->dr7;
+	soft_debug_update(cpu);
 	memcpy(&cpu->fx, st->fxsave, sizeof(cpu->fx));
 	/* The host's SSE unit loads MXCSR: a reserved bit would fault popek. */
 	cpu->fx.mxcsr_mask = mask;

@@ -396,8 +396,9 @@ void soft_jump(struct soft_cpu *cpu, u64 target, unsigned opsize);
  * their decoded block anyway (ends_block) and need no stop. */
 static inline void soft_stop_if_window(struct soft_cpu *cpu, u64 old_rflags)
 {
+	/* TF and RF (IRET) need the debug path (soft_debug_active). */
 	if ((!(old_rflags & X86_RFLAGS_IF) && (cpu->rflags & X86_RFLAGS_IF)) ||
-	    (cpu->rflags & X86_RFLAGS_TF))
+	    (cpu->rflags & (X86_RFLAGS_TF | (1ULL << 16))))
 		cpu->exec_stop = true;
 }
 

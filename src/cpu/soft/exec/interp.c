@@ -805,6 +805,43 @@ static bool sti_window_empty(struct soft_cpu *cpu)
 	       !soft_lapic_nmi_pending(cpu->lapic) && soft_lapic_pending_vector(cpu->lapic) < 0;
 }
 
+/* One instruction under the debug registers, TF or RF (SDM Vol. 3B 18.3):
+ * an execute breakpoint faults before it unless RF is set; RF is cleared
+ * as it starts; data breakpoints it hit and TF at its start make one #DB
+ * trap after it, held back one instruction by MOV SS / POP SS. No #DB
+ * follows an instruction that delivered an event (INT n, INT3, INTO, INT1):
+ * the handler starts with TF clear. */
+static void debug_step(struct soft_cpu *cpu, struct soft_insn *scratch, bool trace)
+{
+	const bool tf = cpu->rflags & X86_RFLAGS_TF;
+	u64 lin = cpu->seg[X86_CS].base + cpu->rip, bits;
+
+	if (cpu->mode != SOFT_MODE_LONG64)
+		lin &= 0xffffffffULL;
+	cpu->insn_rip = cpu->rip;
+	if (!cpu->db_ss_shadow)
+		cpu->db_hits = 0;
+	cpu->db_ss_shadow = false;
+	if (cpu->db_exec && !(cpu->rflags & (1ULL << 16))) {
+		unsigned hit = soft_debug_exec_hits(cpu, lin);
+		if (hit) {
+			soft_debug_raise_trap(cpu, hit); /* a fault: RIP stays */
+			return;
+		}
+	}
+	cpu->rflags &= ~(1ULL << 16);
+	cpu->intr_shadow = 0;
+	cpu->db_delivered = false;
+	exec_one(cpu, scratch, trace);
+	if (cpu->db_ss_shadow)
+		return; /* the next instruction reports these hits too */
+	bits = cpu->db_hits;
+	if (tf && !cpu->db_delivered)
+		bits |= 1ULL << 14; /* BS */
+	if (bits && cpu->pending_vector < 0)
+		soft_debug_raise_trap(cpu, bits);
+}
+
 static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 {
 	const u64 start = cpu->stat_insns;
@@ -824,24 +861,15 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 	cpu->exec_end = start + budget < start ? UINT64_MAX : start + budget;
 	cpu->undo_reg = -1;
 	cpu->undo_flags = false;
+	if (__builtin_expect(soft_debug_active(cpu), 0)) {
+		debug_step(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
+		return cpu->stat_insns - start;
+	}
 	if (cpu->intr_shadow) {
 		/* The instruction after STI / MOV SS runs alone: then interrupts
 		 * may be taken (SDM Vol. 3A 6.8.3). */
 		cpu->intr_shadow = 0;
 		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
-		return cpu->stat_insns - start;
-	}
-	if (cpu->rflags & X86_RFLAGS_TF) {
-		/* Single-step: a #DB trap after the instruction, DR6.BS set
-		 * (SDM Vol. 3A 17.3.1.4); not after one that delivered an
-		 * interrupt or cleared TF (a simplification for POPF/IRET). */
-		exec_one(cpu, dc ? &dc->scratch : &scratch, dc && dc->trace);
-		if (cpu->pending_vector < 0 && (cpu->rflags & X86_RFLAGS_TF)) {
-			cpu->dr[6] |= 1ULL << 14;
-			cpu->pending_vector = EXC_DB;
-			cpu->pending_error = 0;
-			cpu->pending_has_error = false;
-		}
 		return cpu->stat_insns - start;
 	}
 	struct soft_block *prev = NULL;

@@ -56,7 +56,7 @@ void soft_op_mov_sreg(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_insn_ud(cpu, in);
 	soft_load_seg(cpu, (int)sr, (u16)soft_rm_read(cpu, in, 2));
 	if (sr == X86_SS)
-		cpu->intr_shadow = 1;
+		cpu->intr_shadow = cpu->db_ss_shadow = 1;
 }
 
 /* 8D: LEA. */

@@ -225,5 +225,5 @@ void soft_op_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in)
 	soft_load_seg(cpu, seg, sel);
 	soft_rsp_add(cpu, in->opsize);
 	if (seg == X86_SS)
-		cpu->intr_shadow = 1;
+		cpu->intr_shadow = cpu->db_ss_shadow = 1;
 }

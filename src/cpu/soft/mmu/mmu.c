@@ -277,6 +277,8 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 	host = guest_mem_ptr(&cpu->m->mem, w.gpa & ~0xfffULL, 4096);
 	if (!host)
 		return NULL; /* MMIO: never cached */
+	if (__builtin_expect(cpu->db_data, 0) && soft_debug_page_watched(cpu, lin))
+		return host + (lin & 0xfff); /* each access is checked (db_check) */
 	/* With the dirty log on, a write tag comes only from a write, which
 	 * marks the page first: a page is written fast only while marked, and
 	 * taking the log drops every write tag (dirty_log_sync). */
@@ -288,6 +290,13 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 			  (!logged || acc == SOFT_ACC_WRITE),
 		      w.executable, w.global, w.shift, w.pkey);
 	return host + (lin & 0xfff);
+}
+
+/* A data access the debug registers may watch (sys/debug.c). */
+static inline void db_check(struct soft_cpu *cpu, u64 lin, unsigned len, enum soft_access acc)
+{
+	if (__builtin_expect(cpu->db_data, 0) && acc != SOFT_ACC_FETCH)
+		soft_debug_data(cpu, lin, len, acc == SOFT_ACC_WRITE);
 }
 
 /* The lockstep check logs what a run writes, before it does (host: NULL for
@@ -327,6 +336,7 @@ static void lin_prepare(struct soft_cpu *cpu, u64 lin, unsigned len, enum soft_a
 	if (acc == SOFT_ACC_WRITE)
 		for (unsigned i = 0; i < p->n; i++)
 			write_logged(cpu, p->host[i], p->gpa[i], p->len[i]);
+	db_check(cpu, lin, len, acc);
 }
 
 /* A device access: the vCPU's own xAPIC page, else the MMIO bus. */
@@ -427,6 +437,7 @@ u64 soft_lin_read_slow(struct soft_cpu *cpu, u64 lin, unsigned size, unsigned pr
 	if (soft_in_page(lin, size)) {
 		u64 gpa;
 		u8 *host = lin_page(cpu, lin, SOFT_ACC_READ, priv, &gpa);
+		db_check(cpu, lin, size, SOFT_ACC_READ);
 		if (host)
 			return soft_host_load(host, size);
 		return phys_io_read(cpu, gpa, size); /* one device access */
@@ -440,6 +451,7 @@ void soft_lin_write_slow(struct soft_cpu *cpu, u64 lin, unsigned size, u64 value
 	if (soft_in_page(lin, size)) {
 		u64 gpa;
 		u8 *host = lin_page(cpu, lin, SOFT_ACC_WRITE, priv, &gpa);
+		db_check(cpu, lin, size, SOFT_ACC_WRITE);
 		if (!host) {
 			phys_io_write(cpu, gpa, size, value);
 			return;
@@ -555,6 +567,7 @@ u8 *soft_rmw_ptr(struct soft_cpu *cpu, int seg, u64 off, unsigned size)
 	host = lin_page(cpu, lin, SOFT_ACC_WRITE, cpu->dpriv, &gpa);
 	if (!host || soft_codemap_test(cpu->tlb.code, gpa))
 		return NULL;
+	db_check(cpu, lin, size, SOFT_ACC_WRITE);
 	write_logged(cpu, host, gpa, size);
 	return host;
 }

@@ -62,6 +62,21 @@ static bool ev_software(const struct soft_event *ev)
 	       ev->kind == SOFT_INT_INTO;
 }
 
+/* RFLAGS as the event's frame holds it: RF set for a fault, but for an
+ * instruction breakpoint's #DB, so that the instruction restarts without
+ * hitting its breakpoint again (SDM Vol. 3B 18.3.1.1). */
+static u64 frame_flags(struct soft_cpu *cpu, const struct soft_event *ev)
+{
+	/* #DE #BR #UD #NM #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP */
+	const u32 faults = 0x3b7ce1;
+	u64 fl = soft_flags_get(cpu);
+
+	if (ev->kind == EV_EXCEPTION && ev->vector < 32 &&
+	    (((faults >> ev->vector) & 1) || (ev->vector == EXC_DB && cpu->db_fault_rf)))
+		fl |= RFLAGS_RF;
+	return fl;
+}
+
 static _Noreturn void raise_idt(struct soft_cpu *cpu, int vector, const struct soft_event *ev)
 {
 	soft_raise(cpu, vector, ((u32)ev->vector << 3) | 2 | ev_ext(ev));
@@ -184,7 +199,7 @@ static void deliver_long(struct soft_cpu *cpu, const struct soft_event *ev)
 	rsp &= ~0xfULL;
 	vals[n++] = cpu->seg[X86_SS].selector;
 	vals[n++] = cpu->gpr[X86_RSP];
-	vals[n++] = soft_flags_get(cpu);
+	vals[n++] = frame_flags(cpu, ev);
 	vals[n++] = cpu->seg[X86_CS].selector;
 	vals[n++] = cpu->rip;
 	if (ev->kind == EV_EXCEPTION && ev->has_error)
@@ -273,7 +288,7 @@ static void deliver_prot(struct soft_cpu *cpu, const struct soft_event *ev)
 		newss = cpu->seg[X86_SS];
 		sp = cpu->gpr[X86_RSP];
 	}
-	vals[n++] = soft_flags_get(cpu);
+	vals[n++] = frame_flags(cpu, ev);
 	vals[n++] = cpu->seg[X86_CS].selector;
 	vals[n++] = cpu->rip;
 	if (ev->kind == EV_EXCEPTION && ev->has_error)
@@ -309,6 +324,7 @@ static void deliver_one(struct soft_cpu *cpu, const struct soft_event *ev)
 		cpu->nmi_blocked = true; /* until the next IRET (SDM Vol. 3A 6.7.1) */
 	cpu->halted = false;
 	cpu->intr_shadow = 0;
+	cpu->db_delivered = true;
 }
 
 /* Runs one delivery attempt; false with the new fault pending when it faulted. */
@@ -378,6 +394,7 @@ void soft_deliver_exception(struct soft_cpu *cpu)
 		return;
 	cpu->pending_vector = -1;
 	deliver(cpu, ev);
+	cpu->db_fault_rf = false;
 }
 
 void soft_deliver_interrupt(struct soft_cpu *cpu, int vector, enum soft_int_kind kind)

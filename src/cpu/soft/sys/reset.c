@@ -44,6 +44,13 @@ static void reset_regs(struct soft_cpu *cpu)
 	cpu->xcr0 = 1;
 	memset(cpu->tlb.pdpte, 0, sizeof(cpu->tlb.pdpte));
 	soft_tlb_flush(cpu, false);
+	/* DR0-DR3 = 0, DR6 = FFFF0FF0H, DR7 = 400H (SDM Vol. 3A Table 10-1). */
+	memset(cpu->dr, 0, sizeof(cpu->dr));
+	cpu->dr[4] = cpu->dr[6] = 0xffff0ff0;
+	cpu->dr[5] = cpu->dr[7] = 0x400;
+	soft_debug_update(cpu);
+	cpu->db_hits = 0;
+	cpu->db_ss_shadow = cpu->db_fault_rf = false;
 	cpu->intr_shadow = 0;
 	cpu->nmi_blocked = false;
 	cpu->pending_vector = -1;

@@ -167,8 +167,8 @@ void soft_op_mov_cr(struct soft_cpu *cpu, const struct soft_insn *in)
 	}
 }
 
-/* 0F 21/23: MOV DRn. Debug registers are kept but breakpoints are not
- * implemented; DR4/DR5 alias DR6/DR7 unless CR4.DE. */
+/* 0F 21/23: MOV DRn; DR4/DR5 alias DR6/DR7 unless CR4.DE. Breakpoints
+ * take effect from the next instruction (sys/debug.c). */
 void soft_op_mov_dr(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned n = in->reg, size = cpu->mode == SOFT_MODE_LONG64 ? 8 : 4;
@@ -182,6 +182,7 @@ void soft_op_mov_dr(struct soft_cpu *cpu, const struct soft_insn *in)
 		n += 2;
 	}
 	need_cpl0(cpu);
+	soft_debug_check_gd(cpu);
 	if (in->opcode == 0x21) {
 		soft_reg_set(cpu, in->rm, size, true, cpu->dr[n]);
 		return;
@@ -194,6 +195,10 @@ void soft_op_mov_dr(struct soft_cpu *cpu, const struct soft_insn *in)
 	else if (n == 7)
 		v = (v & ~0xd800ULL) | 0x400;
 	cpu->dr[n] = v;
+	if (n != 6) {
+		soft_debug_update(cpu);
+		cpu->exec_stop = true; /* the next instruction may need the debug path */
+	}
 }
 
 void soft_op_clts(struct soft_cpu *cpu, const struct soft_insn *in)
