@@ -37,8 +37,8 @@ static void test_bad(void)
 	struct gdb_rx rx;
 
 	gdb_rx_init(&rx);
-	CHECK_EQ(feed(&rx, "$g#68", 5), GDB_RX_BAD);  /* wrong checksum */
-	CHECK_EQ(feed(&rx, "$g#6x", 5), GDB_RX_BAD);  /* not a digit */
+	CHECK_EQ(feed(&rx, "$g#68", 5), GDB_RX_BAD); /* wrong checksum */
+	CHECK_EQ(feed(&rx, "$g#6x", 5), GDB_RX_BAD); /* not a digit */
 	CHECK_EQ(feed(&rx, "$g#x7", 5), GDB_RX_BAD);
 	/* After a bad one, the next good packet still parses. */
 	CHECK_EQ(feed(&rx, "$g#67", 5), GDB_RX_PACKET);
