@@ -272,8 +272,7 @@ static const struct option cli_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* Firecracker's instance ids: 1 to 64 letters, digits, '-' or '_'. */
-static int cli_parse_id(const char *s, struct vm_config *cfg)
+int cli_parse_id(const char *s, struct vm_config *cfg)
 {
 	size_t n = strlen(s);
 
