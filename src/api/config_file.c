@@ -214,6 +214,21 @@ int config_finalize(struct vm_config *cfg, struct config_store *st, char *err, s
 	return 0;
 }
 
+/* A log level under Firecracker's name for it (Logger.level's enum). */
+static const char *config_fc_level(int level)
+{
+	switch (level) {
+	case LOG_ERROR:
+		return "Error";
+	case LOG_WARN:
+		return "Warning";
+	case LOG_INFO:
+		return "Info";
+	default:
+		return "Debug";
+	}
+}
+
 static void config_add_str(cJSON *o, const char *key, const char *s)
 {
 	if (s)
@@ -335,7 +350,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	if (cfg->log_level >= 0 || cfg->log_path) {
 		o = cJSON_AddObjectToObject(doc, "logger");
 		if (cfg->log_level >= 0)
-			cJSON_AddStringToObject(o, "level", log_level_name(cfg->log_level));
+			cJSON_AddStringToObject(o, "level", config_fc_level(cfg->log_level));
 		if (cfg->log_path)
 			cJSON_AddStringToObject(o, "log_path", cfg->log_path);
 	} else {
