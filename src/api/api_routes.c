@@ -12,6 +12,7 @@
 
 #include "api/api_misc.h"
 #include "api/api_snapshot.h"
+#include "api/config_cpu.h"
 #include "api/cli.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
@@ -181,6 +182,8 @@ static void api_put_config(struct api_ctx *c, const char *res)
 		r = config_set_entropy(c->body, vm->cfg, &e);
 	else if (!strcmp(res, "serial"))
 		r = config_set_serial(c->body, vm->cfg, vm->st, &e);
+	else if (!strcmp(res, "cpu-config"))
+		r = config_set_cpu_config(c->body, vm->cfg, &e);
 	else
 		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
 	if (r >= 0 && strcmp(res, "logger") && strcmp(res, "metrics"))
@@ -609,7 +612,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	} else if (ROUTE("machine-config", HTTP_PUT) || ROUTE("boot-source", HTTP_PUT) ||
 		   ROUTE("vsock", HTTP_PUT) || ROUTE("balloon", HTTP_PUT) ||
 		   ROUTE("metrics", HTTP_PUT) || ROUTE("logger", HTTP_PUT) ||
-		   ROUTE("entropy", HTTP_PUT) || ROUTE("serial", HTTP_PUT)) {
+		   ROUTE("entropy", HTTP_PUT) || ROUTE("serial", HTTP_PUT) ||
+		   ROUTE("cpu-config", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
 		api_balloon(&c, m, false);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/config_cpu.h"
 #include "popek/log.h"
 
 void config_store_init(struct config_store *st)
@@ -68,7 +69,7 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 {
 	static const char *const sections[] = {
 	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", "logger", "entropy", NULL};
+	    "vsock",          "balloon",     "metrics", "logger", "entropy", "cpu-config", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -131,6 +132,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_logger(it, cfg, st, &e);
 		else if (!strcmp(name, "entropy"))
 			r = config_set_entropy(it, cfg, &e);
+		else if (!strcmp(name, "cpu-config"))
+			r = config_set_cpu_config(it, cfg, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -343,6 +346,11 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
+	o = config_cpu_config_json(cfg);
+	if (o)
+		cJSON_AddItemToObject(doc, "cpu-config", o);
+	else
+		cJSON_AddNullToObject(doc, "cpu-config");
 	if (cfg->rng)
 		cJSON_AddObjectToObject(doc, "entropy");
 	else

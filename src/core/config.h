@@ -68,6 +68,16 @@ struct vsock_config {
 	char uds_path[CONFIG_UDS_PATH_MAX]; /* host connects here; guest port P at uds_path_P */
 };
 
+/* One CPUID register modifier of a Firecracker custom CPU template
+ * (PUT /cpu-config): bits in mask take their value from value. */
+#define CONFIG_MAX_CPUID_MODS 64
+struct cpuid_mod {
+	u32 leaf, subleaf;
+	bool subleaf_significant; /* flags bit 0 (KVM_CPUID_FLAG_SIGNIFCANT_INDEX) */
+	u8 reg;                   /* 0 eax, 1 ebx, 2 ecx, 3 edx */
+	u32 mask, value;
+};
+
 struct vm_config {
 	const char *kernel_path;
 	const char *initrd_path;  /* Linux initrd, or multiboot modules list */
@@ -109,6 +119,12 @@ struct vm_config {
 	u64 api_max_payload;      /* --http-api-max-payload-size: bytes; 0: HTTP_DEFAULT_BODY */
 	u64 mmds_size_limit;      /* --mmds-size-limit: bytes of MMDS data; 0: api_max_payload */
 	const char *serial_out_path; /* PUT /serial: the UART's output goes there; NULL: stdout */
+	/* PUT /cpu-config (or the config file's cpu-config): CPUID modifiers,
+	 * applied in order to every CPUID answer of the soft engine; the KVM
+	 * engine refuses a template that has any. */
+	bool has_cpu_config;
+	unsigned nr_cpuid_mods;
+	struct cpuid_mod cpuid_mods[CONFIG_MAX_CPUID_MODS];
 	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
 	int log_level;            /* enum log_level from --log-level or "logger"; -1: POPEK_LOG */
 	const char *log_path;     /* --log-path or logger.log_path: stderr goes there, or NULL */

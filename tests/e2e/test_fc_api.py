@@ -312,6 +312,21 @@ def front(sock, tmp):
     s, _, t = request(sock, "GET", "/vm/config")
     nets = json.loads(t).get("network-interfaces", [])
     check("one_net", [x["iface_id"] for x in nets], ["a"])
+    # PUT /cpu-config: CPUID modifiers kept (and shown), the rest refused.
+    leaf = {"leaf": "0x1", "subleaf": "0x0", "flags": 0,
+            "modifiers": [{"register": "ecx", "bitmap": "0bxxxxxxxx0xxxxxxxxxxxxxxxxxxxxxxx"}]}
+    s, _, t = request(sock, "PUT", "/cpu-config", {"cpuid_modifiers": [leaf]})
+    check("cpu_config", s, 204)
+    s, _, t = request(sock, "GET", "/vm/config")
+    check("cpu_config_shown", (json.loads(t).get("cpu-config") or {}).get("cpuid_modifiers"), [leaf])
+    bad = dict(leaf, modifiers=[{"register": "ecx", "bitmap": "0b101"}])
+    s, _, t = request(sock, "PUT", "/cpu-config", {"cpuid_modifiers": [bad]})
+    check("cpu_config_bad_bitmap", (s, fault(t)),
+          (400, "cpuid_modifiers[0].modifiers[0]: bitmap: 3 bits, not 32"))
+    s, _, t = request(sock, "PUT", "/cpu-config",
+                      {"msr_modifiers": [{"addr": "0x10a", "bitmap": "0b" + "x" * 64}]})
+    check("cpu_config_msr", (s, fault(t)),
+          (400, "msr_modifiers: not applied by popek yet (only cpuid_modifiers are): must be empty"))
     s, _, t = request(sock, "GET", "/popek/machine-config")
     check("popek_machine_config", (s, sorted(json.loads(t))),
           (200, ["cpu_vendor", "engine", "pv", "soft_jit", "soft_jit_cache_mib"]))
@@ -328,7 +343,14 @@ def limit(sock, n):
 
 
 def main():
-    cmd = sys.argv[1]
+    try:
+        run(sys.argv[1])
+    except Exception as e:  # a crash of the checker is a failure, not silence
+        say("FAIL", sys.argv[1], f"the checker stopped: {type(e).__name__}: {e}")
+    return 1 if failures else 0
+
+
+def run(cmd):
     if cmd == "walk":
         schema = json.load(open(sys.argv[2]))
         env = {"tmp": sys.argv[5], "kernel": sys.argv[6], "disk": sys.argv[7]}
@@ -337,7 +359,6 @@ def main():
         front(sys.argv[2], sys.argv[3])
     elif cmd == "limit":
         limit(sys.argv[2], int(sys.argv[3]))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":

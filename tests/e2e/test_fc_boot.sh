@@ -2,7 +2,7 @@
 # The default guest booted as a Firecracker user boots it: popek started
 # under the name `firecracker` with Firecracker's flags only (--api-sock,
 # --config-file, --id) and a config file written for Firecracker (no popek
-# field). The guest sees each drive's cache_type (Writeback: a write-back
+# field). The guest sees the CPU template's CPUID and each drive's cache_type (Writeback: a write-back
 # cache, the guest flushes; Unsafe: write-through, no flush offered), the
 # API answers as Firecracker's while it runs, and SendCtrlAltDel shuts the
 # guest down (popek exits 0).
@@ -37,6 +37,8 @@ cat >"$T/vm.json" <<EOF
      "is_read_only": false}
   ],
   "entropy": {},
+  "cpu-config": {"cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0x0", "flags": 0, "modifiers": [
+    {"register": "ecx", "bitmap": "0bxxxxxxxx0xxxxxxxxxxxxxxxxxxxxxxx"}]}]},
   "logger": {"level": "Warning"}
 }
 EOF
@@ -58,6 +60,8 @@ vm_send 'echo "RESULT cache $(cat /sys/block/vda/queue/write_cache)/$(cat /sys/b
 vm_send 'echo "RESULT serial $(cat /sys/block/vda/serial) $(cat /sys/block/vdb/serial)"'
 vm_send 'dd if=/dev/zero of=/dev/vda bs=4k count=4 conv=fsync 2>/dev/null; echo "RESULT wbsync $?"'
 vm_send 'dd if=/dev/zero of=/dev/vdb bs=4k count=4 conv=fsync 2>/dev/null; echo "RESULT unsafesync $?"'
+# The template cleared CPUID.1:ECX[23]: no popcnt for the guest (sse4_2 stays).
+vm_send 'echo "RESULT cpu $(grep -c -w popcnt /proc/cpuinfo) $(grep -c -w sse4_2 /proc/cpuinfo)"'
 vm_send 'echo "DONE$((6 * 7))"'
 if ! vm_wait "DONE42" 120; then
 	echo "FAIL fc_boot/commands: the guest did not finish its commands"
@@ -68,6 +72,7 @@ check guest_cache "$(vm_result cache)" "write back/write through"
 check guest_serials "$(vm_result serial)" "wb unsafe"
 check flush_writeback "$(vm_result wbsync)" 0
 check flush_unsafe "$(vm_result unsafesync)" 0
+check cpu_template "$(vm_result cpu)" "0 1"
 
 # Firecracker's way to stop a guest: SendCtrlAltDel; the default guest's
 # init shuts down and popek ends with 0.

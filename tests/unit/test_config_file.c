@@ -90,7 +90,9 @@ static const char full_config[] =
     "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"},\n"
     "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false, \"stats_polling_interval_s\": "
     "1},\n"
-    "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"}\n"
+    "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
+    "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
+    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]}\n"
     "}\n";
 
 static void test_full_config(void)
@@ -257,6 +259,12 @@ static void test_errors(void)
 	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
 	    "\"hostfwd\": [{\"host_addr\": \"localhost\", \"host_port\": 1, \"guest_port\": 2}]}]}",
 	    "network-interfaces[0].hostfwd[0].host_addr: 'localhost' is not an IPv4 address");
+	expect_error("{\"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0xg\", \"subleaf\": \"0\", "
+		     "\"flags\": 0, \"modifiers\": []}]}}",
+		     "cpu-config.cpuid_modifiers[0]: leaf: must be a string holding a number (\"0x..\", "
+		     "\"0b..\" or decimal) up to 0xffffffff");
+	expect_error("{\"cpu-config\": {\"reg_modifiers\": [{\"addr\": \"0x0\", \"bitmap\": \"0b1\"}]}}",
+		     "cpu-config.reg_modifiers: aarch64 only: must be empty on x86-64");
 	expect_error("{\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/tmp/v\"}}",
 		     "vsock.guest_cid: must be an integer from 3 to 4294967294 (got 2)");
 	expect_error("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": false}}",
@@ -330,6 +338,10 @@ static void test_round_trip(void)
 	CHECK(b.disks[1].cache == DISK_CACHE_WRITEBACK && b.disks[1].io_async);
 	CHECK(b.disks[0].cache == DISK_CACHE_UNSAFE && !strcmp(b.disks[1].partuuid, "0eaa91a0-01"));
 	CHECK_EQ(b.nets[0].mtu, 9000);
+	CHECK(b.has_cpu_config && b.nr_cpuid_mods == 1);
+	CHECK(!memcmp(b.cpuid_mods, a.cpuid_mods, sizeof(a.cpuid_mods[0])));
+	CHECK(a.cpuid_mods[0].leaf == 7 && a.cpuid_mods[0].subleaf_significant &&
+	      a.cpuid_mods[0].reg == 1 && a.cpuid_mods[0].mask == 0xa && a.cpuid_mods[0].value == 0x8);
 	CHECK(!memcmp(b.nets, a.nets, sizeof(a.nets)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));
 	CHECK(b.balloon && b.balloon_target_bytes == a.balloon_target_bytes);
