@@ -188,19 +188,6 @@ static int fc_option(int opt, const char *arg, struct vm_config *cfg, bool *no_a
 	return -EINVAL;
 }
 
-/* The defaults cli_parse gives popek run, for what Firecracker leaves out. */
-static void fc_defaults(struct vm_config *cfg, struct config_store *st)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	config_store_init(st);
-	cfg->mem_size = CONFIG_DEFAULT_MEM;
-	cfg->nr_cpus = 1;
-	cfg->engine = ENGINE_AUTO;
-	cfg->rng = true;
-	cfg->seccomp = true;
-	cfg->log_level = -1;
-}
-
 int cli_firecracker_parse(int argc, char **argv, struct vm_config *cfg, struct config_store *st,
 			  enum cli_action *action, const char **snapshot)
 {
@@ -208,7 +195,7 @@ int cli_firecracker_parse(int argc, char **argv, struct vm_config *cfg, struct c
 	bool no_api = false;
 	int opt;
 
-	fc_defaults(cfg, st);
+	cli_defaults(cfg, st); /* popek run's, for what Firecracker leaves out */
 	*action = CLI_RUN;
 	*snapshot = NULL;
 	optind = 0;

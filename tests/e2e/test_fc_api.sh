@@ -31,18 +31,7 @@ FC=$TMP/bin/firecracker
 mkdir -p "$TMP/bin"
 ln -s "$(realpath "$POPEK")" "$FC"
 
-wait_sock() { # sock: up to 10 s
-	local i
-	for i in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done
-	return 1
-}
-wait_text() { # file text seconds
-	local t0=$SECONDS
-	until grep -aqF -- "$2" "$1" 2>/dev/null; do
-		[ $((SECONDS - t0)) -ge "$3" ] && return 1
-		sleep 0.2
-	done
-}
+. tests/e2e/lib/wait.sh
 put() { # sock path body: the status code
 	curl -s -m 20 --unix-socket "$1" -X PUT -o /dev/null -w '%{http_code}' \
 		-H 'Content-Type: application/json' --data-binary "$3" "http://localhost$2"
