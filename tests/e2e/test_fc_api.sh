@@ -57,6 +57,7 @@ if start pre --id fc-pre; then
 	$CHECK front "$TMP/pre.sock" "$TMP"
 	$CHECK walk "$SCHEMA" "$TMP/pre.sock" pre "$TMP" "$GUEST" "$DISK"
 	kill "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
 fi
 
 # === 2. A running VM, configured as Firecracker's clients do it.
@@ -78,12 +79,14 @@ if start post --id fc-post --level Warning; then
 		echo "PASS fc_api/serial_not_stdout"
 	$CHECK walk "$SCHEMA" "$S" post "$TMP" "$GUEST" "$DISK"
 	kill "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
 fi
 
 # === 3. --http-api-max-payload-size, as Firecracker's own test sends it.
 if start limit --http-api-max-payload-size 250; then
 	$CHECK limit "$TMP/limit.sock" 250
 	kill "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
 fi
 
 # === 4. Firecracker's command line: refused and informative flags.
@@ -121,4 +124,11 @@ kill -TERM "$PID" 2>/dev/null
 wait "$PID" 2>/dev/null
 [ -s "$TMP/noapi-metrics.json" ] && echo "PASS fc_api/metrics_path" ||
 	echo "FAIL fc_api/metrics_path: no metrics line in $TMP/noapi-metrics.json"
+# No sanitizer report from any of the popeks above.
+bad=$(grep -al "AddressSanitizer\|runtime error\|LeakSanitizer" "$TMP"/*.out 2>/dev/null | head -3)
+if [ -n "$bad" ]; then
+	echo "FAIL fc_api/sanitizers: reports in $bad: $(grep -ah -m2 "ERROR\|runtime error" $bad | head -2)"
+else
+	echo "PASS fc_api/sanitizers"
+fi
 exit 0
