@@ -32,7 +32,7 @@ endif
 Q := $(if $(V),,@)
 say = $(if $(V),,@echo "  $(1) $(2)";)
 
-.PHONY: all run test test-long bench fuzz deps guest guest-programs clean format
+.PHONY: all run test test-long bench fuzz deps guest guest-programs clean format install
 all: build/popek
 
 build/popek: $(LIB_OBJS) $(OBJ)/src/main.o
@@ -120,6 +120,15 @@ test-long: deps build/popek build/asan/popek $(UNIT_BINS) guest-programs guest b
 
 bench: deps build/popek guest
 	@bench/run.sh
+
+# Installs popek and, beside it, a `firecracker` symlink: started under that
+# name popek takes Firecracker's command line (docs/api.md).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+install: build/popek
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 build/popek $(DESTDIR)$(BINDIR)/popek
+	ln -sf popek $(DESTDIR)$(BINDIR)/firecracker
 
 format:
 	clang-format -i $(SRCS) $(shell find src include tests -name '*.h')

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include "api/api_server.h"
+#include "api/api_misc.h"
 #include "api/cli.h"
+#include "api/cli_firecracker.h"
 #include "api/config_file.h"
 #include "api/ctl.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
 #include "vmm/migrate.h"
+#include "vmm/snapshot_file.h"
 #include "host/jail.h"
 #include "host/seccomp.h"
 #include "host/term.h"
@@ -198,14 +201,47 @@ static int main_snapshot(int argc, char **argv)
 	return snapshot_rebase(argv[2], argv[3]) < 0 ? 1 : 0;
 }
 
+/* popek started as `firecracker`: Firecracker's flags (src/api/cli_firecracker.h).
+ * Returns -1 to run the VM, or the exit status. */
+static int main_firecracker(int argc, char **argv, struct vm_config *cfg, struct config_store *st)
+{
+	enum cli_action action;
+	const char *snapshot;
+
+	if (cli_firecracker_parse(argc, argv, cfg, st, &action, &snapshot) < 0)
+		return 1;
+	switch (action) {
+	case CLI_HELP:
+		cli_firecracker_help();
+		return 0;
+	case CLI_VERSION:
+		if (snapshot) /* --snapshot-version */
+			printf("v%d\n", SNAP_FILE_VERSION);
+		else
+			printf("Firecracker v%s\n\n", POPEK_FC_API_VERSION);
+		return 0;
+	case CLI_DESCRIBE_SNAPSHOT:
+		return cli_firecracker_describe_snapshot(snapshot);
+	case CLI_RUN:
+		break;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct config_store st;
 	enum cli_action action;
 	struct machine *m;
-	int metrics_fd = -1;
+	int metrics_fd = -1, r;
 
+	if (cli_is_firecracker(argv[0])) {
+		r = main_firecracker(argc, argv, &cfg, &st);
+		if (r >= 0)
+			return r;
+		goto run;
+	}
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
 		return ctl_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "snapshot"))
@@ -220,6 +256,7 @@ int main(int argc, char **argv)
 		printf("popek %s\n", POPEK_VERSION);
 		return 0;
 	}
+run:
 	/* A closed stdout must not kill popek with the terminal left raw. */
 	signal(SIGPIPE, SIG_IGN);
 	/* glibc reads /etc/localtime on its first time conversion (the RTC's

@@ -1,6 +1,7 @@
 /* The API's resources, after Firecracker's OpenAPI description: 204 for a
  * successful PUT/PATCH, 200 with JSON for a GET, 400 with fault_message for
- * a bad or wrong-phase request, 404 for an unknown path. */
+ * a bad or wrong-phase request and, as Firecracker answers, for an unknown
+ * path or method. */
 #include "api/api_routes.h"
 
 #include <errno.h>
@@ -9,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_misc.h"
 #include "api/api_snapshot.h"
+#include "api/config_cpu.h"
 #include "api/cli.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
@@ -116,11 +119,11 @@ static void api_get_root(struct api_ctx *c)
 	cJSON_AddStringToObject(o, "state", api_state(vm));
 	cJSON_AddStringToObject(o, "vmm_version", POPEK_VERSION);
 	cJSON_AddStringToObject(o, "app_name", "popek");
-	cJSON_AddStringToObject(o, "engine",
-				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
 	api_json(c, o);
 }
 
+/* Firecracker's MachineConfiguration, nothing more: popek's extras are in
+ * GET /popek/machine-config (api_misc.h). */
 static cJSON *api_machine_json(struct api_vm *vm)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -129,13 +132,7 @@ static cJSON *api_machine_json(struct api_vm *vm)
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(vm->cfg->mem_size / MiB));
 	cJSON_AddBoolToObject(o, "smt", false);
 	cJSON_AddBoolToObject(o, "track_dirty_pages", vm->cfg->track_dirty_pages);
-	cJSON_AddStringToObject(o, "engine",
-				vm->m ? vm->m->engine->name : config_engine_name(vm->cfg->engine));
-	/* Once running, the vendor the guest actually sees ("host" resolved). */
-	cJSON_AddStringToObject(o, "cpu_vendor",
-				config_vendor_name(vm->m ? vm->m->cpu_vendor : vm->cfg->cpu_vendor));
-	cJSON_AddBoolToObject(o, "pv", !vm->cfg->no_pv);
-	cJSON_AddBoolToObject(o, "soft_jit", !vm->cfg->soft_jit_off);
+	cJSON_AddStringToObject(o, "huge_pages", "None");
 	return o;
 }
 
@@ -183,6 +180,10 @@ static void api_put_config(struct api_ctx *c, const char *res)
 		r = api_set_logger(c->body, vm, &e);
 	else if (!strcmp(res, "entropy"))
 		r = config_set_entropy(c->body, vm->cfg, &e);
+	else if (!strcmp(res, "serial"))
+		r = config_set_serial(c->body, vm->cfg, vm->st, &e);
+	else if (!strcmp(res, "cpu-config"))
+		r = config_set_cpu_config(c->body, vm->cfg, &e);
 	else
 		r = config_set_metrics(c->body, vm->cfg, vm->st, &e);
 	if (r >= 0 && strcmp(res, "logger") && strcmp(res, "metrics"))
@@ -204,8 +205,7 @@ static void api_patch_machine(struct api_ctx *c)
 		api_fail(c, 400, "request body: must be a JSON object");
 		return;
 	}
-	merged = api_machine_json(c->vm);
-	cJSON_DeleteItemFromObject(merged, "engine"); /* "auto" stays unless given */
+	merged = api_machine_json(c->vm); /* popek's extras stay unless given */
 	cJSON_ArrayForEach(it, c->body)
 	{
 		cJSON *dup = cJSON_Duplicate(it, true);
@@ -547,7 +547,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	enum http_method m = req->method;
 	char path[HTTP_MAX_PATH];
 	const char *res;
-	char *id;
+	char *id, msg[160];
 	size_t n;
 
 	snprintf(path, sizeof(path), "%s", req->path);
@@ -557,9 +557,16 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	res = api_split(path, &id);
 	pthread_mutex_lock(&vm->lock);
 	vm->requests++;
+	vm->deprecation = false;
 	c.id = id;
-	if ((m == HTTP_PUT || m == HTTP_PATCH) && !(c.body = api_parse_body(&c, body, body_len)))
+	if (!api_request_shape_ok(m, res, body_len, msg, sizeof(msg))) {
+		api_fail(&c, 400, "%s", msg);
 		goto out;
+	}
+	if ((m == HTTP_PUT || m == HTTP_PATCH) && body_len &&
+	    !(c.body = api_parse_body(&c, body, body_len)))
+		goto out;
+	vm->deprecation = api_body_deprecated(res, id, c.body);
 
 #define ROUTE(name, meth) (!strcmp(res, name) && m == (meth))
 	if (id && (!strcmp(res, "drives") || !strcmp(res, "network-interfaces")) && *id &&
@@ -580,9 +587,15 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			goto bad_method;
 	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {
 		if (m == HTTP_GET)
-			api_json(&c, config_to_json(vm->cfg, vm->st));
+			api_json(&c, config_to_json(vm->cfg, vm->st, false));
 		else
 			goto bad_method;
+	} else if (id && !strcmp(res, "popek") &&
+		   (!strcmp(id, "machine-config") || !strcmp(id, "vm/config"))) {
+		if (m != HTTP_GET)
+			goto bad_method;
+		api_json(&c, strcmp(id, "vm/config") ? api_popek_machine_json(vm)
+						     : config_to_json(vm->cfg, vm->st, true));
 	} else if (id) {
 		goto unknown;
 	} else if (!*res) {
@@ -594,10 +607,13 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_json(&c, api_machine_json(vm));
 	} else if (ROUTE("machine-config", HTTP_PATCH)) {
 		api_patch_machine(&c);
+	} else if (ROUTE("version", HTTP_GET)) {
+		api_json(&c, api_version_json());
 	} else if (ROUTE("machine-config", HTTP_PUT) || ROUTE("boot-source", HTTP_PUT) ||
 		   ROUTE("vsock", HTTP_PUT) || ROUTE("balloon", HTTP_PUT) ||
 		   ROUTE("metrics", HTTP_PUT) || ROUTE("logger", HTTP_PUT) ||
-		   ROUTE("entropy", HTTP_PUT)) {
+		   ROUTE("entropy", HTTP_PUT) || ROUTE("serial", HTTP_PUT) ||
+		   ROUTE("cpu-config", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
 		api_balloon(&c, m, false);
@@ -609,21 +625,16 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		api_patch_vm(&c);
 	} else if (ROUTE("metrics", HTTP_GET)) {
 		api_get_metrics(&c);
-	} else if (!strcmp(res, "machine-config") || !strcmp(res, "boot-source") ||
-		   !strcmp(res, "vsock") || !strcmp(res, "balloon") || !strcmp(res, "metrics") ||
-		   !strcmp(res, "actions") || !strcmp(res, "vm") || !strcmp(res, "logger") ||
-		   !strcmp(res, "entropy") || !strcmp(res, "migrate")) {
-		goto bad_method;
 	} else {
-		goto unknown;
+		goto bad_method;
 	}
 #undef ROUTE
 	goto out;
 bad_method:
-	api_fail(&c, 400, "Invalid request method: %s %s", req->method_name, req->path);
-	goto out;
 unknown:
-	api_fail(&c, 404, "unknown resource: %s", req->path);
+	/* Firecracker answers both alike: 400, naming the first segment. */
+	api_invalid_path_msg(req->method_name, res, msg, sizeof(msg));
+	api_fail(&c, 400, "%s", msg);
 out:
 	if (*status >= 400)
 		vm->errors++;

@@ -38,6 +38,10 @@ struct api_vm {
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
 	u64 requests, errors;
 	u64 cad_deadline_ms; /* SendCtrlAltDel: hard stop at this CLOCK_MONOTONIC ms; 0 */
+	/* The request api_route just answered used a deprecated field: its
+	 * answer carries "Deprecation: true" (set by api_route, read by the API
+	 * thread right after it). */
+	bool deprecation;
 };
 
 /* How long SendCtrlAltDel waits for the guest to shut down before stopping

@@ -24,7 +24,10 @@
 #include "popek/clock.h"
 #include "popek/log.h"
 
-#define API_IN_MAX    (HTTP_MAX_HEAD + HTTP_MAX_BODY)
+/* A connection's input buffer: room for a head and a small body, grown to
+ * a request's head and body when its Content-Length (at most the limit,
+ * --http-api-max-payload-size) needs more, and shrunk back after it. */
+#define API_IN_MIN    (HTTP_MAX_HEAD + 8192)
 #define API_DRAIN_MS  2000 /* after a 413: read and drop the body this long */
 #define API_DRAIN_MAX (1024 * 1024)
 
@@ -33,7 +36,7 @@ enum { API_TAG_LISTEN = 1, API_TAG_WAKE, API_TAG_SIGNAL, API_TAG_CONN };
 struct api_conn {
 	int fd;
 	char *in;
-	size_t in_len;
+	size_t in_len, in_cap;
 	char *out;
 	size_t out_len, out_off;
 	u64 last_ms;
@@ -51,6 +54,7 @@ struct api_server {
 	pthread_t thread;
 	bool thread_started;
 	_Atomic bool stop;
+	size_t max_body; /* --http-api-max-payload-size, or HTTP_DEFAULT_BODY */
 	int exit_status; /* 128 + signal, once vm.quit is set by a signal */
 	struct api_conn *conns[API_MAX_CONNS];
 };
@@ -120,7 +124,8 @@ static bool api_conn_queue(struct api_server *s, unsigned slot, char *buf, size_
 	return api_conn_flush(s, slot);
 }
 
-static bool api_conn_respond(struct api_server *s, unsigned slot, int status, char *body)
+static bool api_conn_respond(struct api_server *s, unsigned slot, int status, char *body,
+			     const char *extra)
 {
 	struct api_conn *c = s->conns[slot];
 	char *buf;
@@ -131,8 +136,8 @@ static bool api_conn_respond(struct api_server *s, unsigned slot, int status, ch
 	 * request the parser refused (api_conn_refuse) ends it. */
 	if (!c->req.keep_alive)
 		c->close_after = true;
-	if (http_format_response(status, body, body ? strlen(body) : 0, !c->close_after, &buf,
-				 &len) < 0) {
+	if (http_format_response(status, body, body ? strlen(body) : 0, !c->close_after, extra,
+				 &buf, &len) < 0) {
 		free(body);
 		api_conn_close(s, slot);
 		return false;
@@ -142,8 +147,25 @@ static bool api_conn_respond(struct api_server *s, unsigned slot, int status, ch
 	return ok;
 }
 
-/* A request the parser refused: answer it and close. */
-static void api_conn_refuse(struct api_server *s, unsigned slot, int status, const char *why)
+/* Firecracker's answer to a request its HTTP layer refuses (a body over the
+ * limit, a method it does not know): 400 with {"error": ...} (not
+ * fault_message) and, as its text has, a raw line break inside the string. */
+static char *api_http_error(const char *why)
+{
+	static const char tail[] = "\nAll previous unanswered requests will be dropped.\" }";
+	size_t n = strlen(why);
+	char *b = malloc(n + sizeof(tail) + 16);
+
+	if (b)
+		sprintf(b, "{ \"error\": \"%s%s", why, tail);
+	return b;
+}
+
+/* A request the parser refused: answer it and close. With a body on its
+ * way (drain), read and drop it first, so that the client sees the answer
+ * rather than a reset. fc_error: Firecracker's shape (api_http_error). */
+static void api_conn_refuse(struct api_server *s, unsigned slot, int status, const char *why,
+			    bool fc_error, bool drain)
 {
 	struct api_conn *c = s->conns[slot];
 	log_info("api: request refused (%d): %s", status, why);
@@ -153,11 +175,25 @@ static void api_conn_refuse(struct api_server *s, unsigned slot, int status, con
 	pthread_mutex_unlock(&s->vm.lock);
 	c->close_after = true;
 	c->req.keep_alive = false;
-	/* With a body on its way, read and drop it before closing, so that the
-	 * client sees the answer rather than a reset. */
-	c->draining = status == 413;
+	c->draining = drain;
 	c->in_len = 0;
-	api_conn_respond(s, slot, status, api_fault(why));
+	api_conn_respond(s, slot, status, fc_error ? api_http_error(why) : api_fault(why), NULL);
+}
+
+/* Room in c->in for the whole request (head and body), once the head says
+ * how long it is. False when out of memory. */
+static bool api_conn_room(struct api_conn *c, size_t total)
+{
+	char *p;
+
+	if (total <= c->in_cap)
+		return true;
+	p = realloc(c->in, total);
+	if (!p)
+		return false;
+	c->in = p;
+	c->in_cap = total;
+	return true;
 }
 
 static void api_conn_process(struct api_server *s, unsigned slot)
@@ -171,11 +207,26 @@ static void api_conn_process(struct api_server *s, unsigned slot)
 		char *body = NULL;
 
 		if (!c->head_done) {
-			r = http_parse_head(c->in, c->in_len, &c->req, err, sizeof(err));
+			r = http_parse_head(c->in, c->in_len, s->max_body, &c->req, err,
+					    sizeof(err));
 			if (r == 0)
 				return;
+			if (r == -413) {
+				api_conn_refuse(s, slot, 400, err, true, true);
+				return;
+			}
 			if (r < 0) {
-				api_conn_refuse(s, slot, -r, err);
+				api_conn_refuse(s, slot, -r, err, false, false);
+				return;
+			}
+			if (c->req.method == HTTP_POST || c->req.method == HTTP_OTHER) {
+				api_conn_refuse(s, slot, 400,
+						"Invalid HTTP Method: Unsupported HTTP method.", true,
+						c->req.content_length > 0);
+				return;
+			}
+			if (!api_conn_room(c, c->req.head_len + c->req.content_length)) {
+				api_conn_close(s, slot);
 				return;
 			}
 			c->head_done = true;
@@ -198,6 +249,8 @@ static void api_conn_process(struct api_server *s, unsigned slot)
 			return;
 		api_route(&s->vm, &c->req, c->in + c->req.head_len, c->req.content_length, &status,
 			  &body);
+		/* Set by api_route for this request; only this thread routes. */
+		bool deprecated = s->vm.deprecation;
 		if (log_enabled(LOG_INFO)) {
 			char path[HTTP_MAX_PATH * 4];
 			log_escape(path, sizeof(path), c->req.path, strlen(c->req.path));
@@ -206,7 +259,15 @@ static void api_conn_process(struct api_server *s, unsigned slot)
 		memmove(c->in, c->in + total, c->in_len - total);
 		c->in_len -= total;
 		c->head_done = false;
-		if (!api_conn_respond(s, slot, status, body))
+		if (c->in_cap > API_IN_MIN && c->in_len <= API_IN_MIN) {
+			char *p = realloc(c->in, API_IN_MIN);
+			if (p) {
+				c->in = p;
+				c->in_cap = API_IN_MIN;
+			}
+		}
+		if (!api_conn_respond(s, slot, status, body,
+				      deprecated ? "Deprecation: true\r\n" : NULL))
 			return;
 	}
 }
@@ -226,9 +287,9 @@ static void api_conn_readable(struct api_server *s, unsigned slot)
 			api_conn_close(s, slot);
 		return;
 	}
-	if (c->in_len == API_IN_MAX)
+	if (c->in_len == c->in_cap)
 		return; /* full: the request in it is being answered first */
-	n = recv(c->fd, c->in + c->in_len, API_IN_MAX - c->in_len, MSG_DONTWAIT);
+	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -253,8 +314,10 @@ static void api_accept(struct api_server *s)
 		for (slot = 0; slot < API_MAX_CONNS && s->conns[slot]; slot++)
 			;
 		c = slot < API_MAX_CONNS ? calloc(1, sizeof(*c)) : NULL;
-		if (c)
-			c->in = malloc(API_IN_MAX);
+		if (c) {
+			c->in = malloc(API_IN_MIN);
+			c->in_cap = API_IN_MIN;
+		}
 		ev.data.u64 = API_TAG_CONN + slot;
 		if (!c || !c->in || epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			log_warn("api: too many connections (%d): one refused", API_MAX_CONNS);
@@ -418,6 +481,7 @@ int api_server_create(const char *path, struct vm_config *cfg, struct config_sto
 	s->vm.autostart = autostart;
 	s->vm.phase = autostart ? API_STARTING : API_NOT_STARTED;
 	s->vm.metrics_fd = -1;
+	s->max_body = cfg->api_max_payload ? (size_t)cfg->api_max_payload : HTTP_DEFAULT_BODY;
 	err = api_listen(s, path);
 	if (err < 0)
 		goto fail;

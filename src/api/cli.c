@@ -272,8 +272,7 @@ static const struct option cli_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* Firecracker's instance ids: 1 to 64 letters, digits, '-' or '_'. */
-static int cli_parse_id(const char *s, struct vm_config *cfg)
+int cli_parse_id(const char *s, struct vm_config *cfg)
 {
 	size_t n = strlen(s);
 
@@ -500,12 +499,8 @@ static int cli_check_restore(const struct vm_config *cfg)
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
-	      enum cli_action *action)
+void cli_defaults(struct vm_config *cfg, struct config_store *st)
 {
-	int opt, first = 1;
-	bool deferred;
-
 	memset(cfg, 0, sizeof(*cfg));
 	config_store_init(st);
 	cfg->mem_size = CONFIG_DEFAULT_MEM;
@@ -514,6 +509,15 @@ int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct
 	cfg->rng = true;
 	cfg->seccomp = true;
 	cfg->log_level = -1;
+}
+
+int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
+	      enum cli_action *action)
+{
+	int opt, first = 1;
+	bool deferred;
+
+	cli_defaults(cfg, st);
 	*action = CLI_RUN;
 	if (argc > 1 && !strcmp(argv[1], "run")) {
 		first = 2;

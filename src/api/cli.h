@@ -6,7 +6,7 @@
 
 struct config_store;
 
-enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION, CLI_DESCRIBE_SNAPSHOT };
 
 /* Parses argv (argv[0] is the program). --config-file is applied first;
  * strings it sets live in st, which must outlive cfg. On a bad argument logs
@@ -17,6 +17,12 @@ enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 int cli_parse(int argc, char **argv, bool in_jail, struct vm_config *cfg, struct config_store *st,
 	      enum cli_action *action);
 void cli_print_help(void);
+/* The configuration before any option: 256 MiB, 1 vCPU, engine auto,
+ * virtio-rng, seccomp on, the log level from POPEK_LOG. */
+void cli_defaults(struct vm_config *cfg, struct config_store *st);
+/* --id: Firecracker's instance ids, 1 to 64 letters, digits, '-' or '_',
+ * into cfg->vm_id; logs and returns -EINVAL otherwise. */
+int cli_parse_id(const char *s, struct vm_config *cfg);
 /* Parses "512M", "2G", "1024K", "4096" (MiB) into bytes; -EINVAL if malformed. */
 int cli_parse_size(const char *s, u64 *bytes);
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/config_cpu.h"
 #include "popek/log.h"
 
 void config_store_init(struct config_store *st)
@@ -68,7 +69,7 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 {
 	static const char *const sections[] = {
 	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", "logger", "entropy", NULL};
+	    "vsock",          "balloon",     "metrics", "logger", "entropy", "cpu-config", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -131,6 +132,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_logger(it, cfg, st, &e);
 		else if (!strcmp(name, "entropy"))
 			r = config_set_entropy(it, cfg, &e);
+		else if (!strcmp(name, "cpu-config"))
+			r = config_set_cpu_config(it, cfg, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -198,14 +201,35 @@ int config_finalize(struct vm_config *cfg, struct config_store *st, char *err, s
 	}
 	if (strstr(args, "root="))
 		return 0;
-	n = snprintf(st->cmdline, sizeof(st->cmdline), "%s%sroot=/dev/vda %s", args,
-		     *args ? " " : "", cfg->disks[0].readonly ? "ro" : "rw");
+	/* Firecracker's rule: a root drive with a partuuid is found by it. */
+	if (cfg->disks[0].partuuid[0])
+		n = snprintf(st->cmdline, sizeof(st->cmdline), "%s%sroot=PARTUUID=%s %s", args,
+			     *args ? " " : "", cfg->disks[0].partuuid,
+			     cfg->disks[0].readonly ? "ro" : "rw");
+	else
+		n = snprintf(st->cmdline, sizeof(st->cmdline), "%s%sroot=/dev/vda %s", args,
+			     *args ? " " : "", cfg->disks[0].readonly ? "ro" : "rw");
 	if (n < 0 || (size_t)n >= sizeof(st->cmdline)) {
 		snprintf(err, errlen, "boot_args: too long to add root=/dev/vda");
 		return -ENOSPC;
 	}
 	cfg->cmdline = st->cmdline;
 	return 0;
+}
+
+/* A log level under Firecracker's name for it (Logger.level's enum). */
+static const char *config_fc_level(int level)
+{
+	switch (level) {
+	case LOG_ERROR:
+		return "Error";
+	case LOG_WARN:
+		return "Warning";
+	case LOG_INFO:
+		return "Info";
+	default:
+		return "Debug";
+	}
 }
 
 static void config_add_str(cJSON *o, const char *key, const char *s)
@@ -217,7 +241,7 @@ static void config_add_str(cJSON *o, const char *key, const char *s)
 }
 
 static cJSON *config_net_json(const struct vm_config *cfg, const struct config_store *st,
-			      unsigned i)
+			      unsigned i, bool popek)
 {
 	const struct net_config *n = &cfg->nets[i];
 	cJSON *o = cJSON_CreateObject(), *fwd;
@@ -225,7 +249,8 @@ static cJSON *config_net_json(const struct vm_config *cfg, const struct config_s
 
 	snprintf(name, sizeof(name), "eth%u", i);
 	cJSON_AddStringToObject(o, "iface_id", st->iface_id[i][0] ? st->iface_id[i] : name);
-	cJSON_AddStringToObject(o, "mode", n->mode == NET_TAP ? "tap" : "user");
+	if (popek)
+		cJSON_AddStringToObject(o, "mode", n->mode == NET_TAP ? "tap" : "user");
 	if (n->mode == NET_TAP)
 		cJSON_AddStringToObject(o, "host_dev_name", n->ifname);
 	if (n->has_mac) {
@@ -233,7 +258,9 @@ static cJSON *config_net_json(const struct vm_config *cfg, const struct config_s
 			 n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 		cJSON_AddStringToObject(o, "guest_mac", mac);
 	}
-	if (n->mode == NET_USER) {
+	if (n->mtu)
+		cJSON_AddNumberToObject(o, "mtu", n->mtu);
+	if (n->mode == NET_USER && popek) {
 		fwd = cJSON_AddArrayToObject(o, "hostfwd");
 		for (unsigned f = 0; fwd && f < n->nr_hostfwd; f++) {
 			cJSON *h = cJSON_CreateObject();
@@ -251,7 +278,7 @@ static cJSON *config_net_json(const struct vm_config *cfg, const struct config_s
 	return o;
 }
 
-cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st)
+cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st, bool popek)
 {
 	cJSON *doc = cJSON_CreateObject(), *o, *arr;
 
@@ -271,6 +298,11 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddStringToObject(o, "path_on_host", d->path);
 		cJSON_AddBoolToObject(o, "is_root_device", st->root_drive == (int)i);
 		cJSON_AddBoolToObject(o, "is_read_only", d->readonly);
+		if (d->partuuid[0])
+			cJSON_AddStringToObject(o, "partuuid", d->partuuid);
+		cJSON_AddStringToObject(o, "cache_type",
+					d->cache == DISK_CACHE_UNSAFE ? "Unsafe" : "Writeback");
+		cJSON_AddStringToObject(o, "io_engine", d->io_async ? "Async" : "Sync");
 		cJSON_AddItemToArray(arr, o);
 	}
 	o = cJSON_AddObjectToObject(doc, "machine-config");
@@ -278,15 +310,21 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	cJSON_AddNumberToObject(o, "mem_size_mib", (double)(cfg->mem_size / MiB));
 	cJSON_AddBoolToObject(o, "smt", false);
 	cJSON_AddBoolToObject(o, "track_dirty_pages", cfg->track_dirty_pages);
-	cJSON_AddStringToObject(o, "engine", config_engine_name(cfg->engine));
-	cJSON_AddStringToObject(o, "cpu_vendor", config_vendor_name(cfg->cpu_vendor));
-	cJSON_AddBoolToObject(o, "pv", !cfg->no_pv);
-	cJSON_AddBoolToObject(o, "soft_jit", !cfg->soft_jit_off);
-	cJSON_AddNumberToObject(o, "soft_jit_cache_mib",
-				(double)((cfg->soft_jit_cache ? cfg->soft_jit_cache : CONFIG_SOFT_JIT_CACHE) / MiB));
+	cJSON_AddStringToObject(o, "huge_pages", "None");
+	if (popek) {
+		cJSON_AddStringToObject(o, "engine", config_engine_name(cfg->engine));
+		cJSON_AddStringToObject(o, "cpu_vendor", config_vendor_name(cfg->cpu_vendor));
+		cJSON_AddBoolToObject(o, "pv", !cfg->no_pv);
+		cJSON_AddBoolToObject(o, "soft_jit", !cfg->soft_jit_off);
+		cJSON_AddNumberToObject(
+		    o, "soft_jit_cache_mib",
+		    (double)((cfg->soft_jit_cache ? cfg->soft_jit_cache : CONFIG_SOFT_JIT_CACHE) /
+			     MiB));
+	}
 	arr = cJSON_AddArrayToObject(doc, "network-interfaces");
 	for (unsigned i = 0; i < cfg->nr_nets; i++)
-		cJSON_AddItemToArray(arr, config_net_json(cfg, st, i));
+		if (popek || cfg->nets[i].mode == NET_TAP)
+			cJSON_AddItemToArray(arr, config_net_json(cfg, st, i, popek));
 	if (cfg->vsock.enabled) {
 		o = cJSON_AddObjectToObject(doc, "vsock");
 		cJSON_AddNumberToObject(o, "guest_cid", cfg->vsock.guest_cid);
@@ -308,6 +346,11 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
+	o = config_cpu_config_json(cfg);
+	if (o)
+		cJSON_AddItemToObject(doc, "cpu-config", o);
+	else
+		cJSON_AddNullToObject(doc, "cpu-config");
 	if (cfg->rng)
 		cJSON_AddObjectToObject(doc, "entropy");
 	else
@@ -315,7 +358,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	if (cfg->log_level >= 0 || cfg->log_path) {
 		o = cJSON_AddObjectToObject(doc, "logger");
 		if (cfg->log_level >= 0)
-			cJSON_AddStringToObject(o, "level", log_level_name(cfg->log_level));
+			cJSON_AddStringToObject(o, "level", config_fc_level(cfg->log_level));
 		if (cfg->log_path)
 			cJSON_AddStringToObject(o, "log_path", cfg->log_path);
 	} else {

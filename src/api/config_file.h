@@ -28,6 +28,7 @@ struct config_store {
 	char iface_id[CONFIG_MAX_NETS][CONFIG_ID_MAX + 1]; /* "" for --net interfaces */
 	char snapshot[CONFIG_PATH_MAX];     /* PUT /snapshot/load: the state file */
 	char snapshot_mem[CONFIG_PATH_MAX]; /* and the memory file */
+	char serial_out[CONFIG_PATH_MAX];   /* PUT /serial: serial_out_path */
 	int root_drive; /* index into cfg->disks of the is_root_device drive, or -1 */
 };
 
@@ -54,11 +55,14 @@ struct config_err {
  *       (false only), cpu_template, huge_pages ("None" only); popek: engine.
  *   boot-source: kernel_image_path (required), initrd_path, boot_args.
  *   drives: drive_id, path_on_host, is_root_device (required), is_read_only,
- *       partuuid (null), cache_type ("Unsafe"/"Writeback"), io_engine
- *       ("Sync"/"Async"), rate_limiter (null). A drive_id already present is
- *       replaced.
+ *       partuuid (the root drive's: root=PARTUUID=...), cache_type
+ *       ("Unsafe", the default: no flush offered; "Writeback": flushes reach
+ *       fdatasync), io_engine ("Sync"/"Async", kept), rate_limiter (null). A
+ *       drive_id already present is replaced.
  *   network-interfaces: iface_id (required), host_dev_name (a tap; required
- *       unless popek's "mode": "user"), guest_mac, rx/tx_rate_limiter (null);
+ *       unless popek's "mode": "user"), guest_mac, mtu (68-65535),
+ *       rx/tx_rate_limiter (null); a guest_mac or host_dev_name that another
+ *       interface has is refused with Firecracker's message;
  *       popek: mode ("tap"/"user"), hostfwd (user mode: [{"host_addr",
  *       "host_port", "guest_port", "protocol": "tcp"}]).
  *   vsock: guest_cid, uds_path (required), vsock_id.
@@ -101,8 +105,12 @@ int config_file_load(const char *path, struct vm_config *cfg, struct config_stor
  * in err). */
 int config_finalize(struct vm_config *cfg, struct config_store *st, char *err, size_t errlen);
 
-/* The configuration as a Firecracker config document (GET /vm/config); the
- * caller frees it with cJSON_Delete. NULL when out of memory. */
-cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st);
+/* The configuration as a Firecracker config document; the caller frees it
+ * with cJSON_Delete. NULL when out of memory. popek false: only what
+ * Firecracker's FullVmConfiguration has (GET /vm/config: no machine-config
+ * extras, no network mode or hostfwd, user-mode interfaces left out, as
+ * they have no host_dev_name); true: everything, popek's fields included,
+ * a document --config-file takes back (GET /popek/vm/config). */
+cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st, bool popek);
 
 #endif

@@ -25,7 +25,8 @@ static const struct {
 	const char *name, *method, *path, *body;
 } ctl_commands[] = {
     {"info", "GET", "/", NULL},
-    {"config", "GET", "/vm/config", NULL},
+    {"machine", "GET", "/popek/machine-config", NULL},
+    {"config", "GET", "/popek/vm/config", NULL},
     {"metrics", "GET", "/metrics", NULL},
     {"pause", "PATCH", "/vm", "{\"state\":\"Paused\"}"},
     {"resume", "PATCH", "/vm", "{\"state\":\"Resumed\"}"},
@@ -41,8 +42,11 @@ void ctl_print_help(void)
 	    "       popek ctl --sock PATH request METHOD URL-PATH [JSON-BODY]\n"
 	    "\n"
 	    "commands (each one request to the API socket of a running popek):\n"
-	    "  info           GET /: id, state (Not started, Running, Paused), version, engine\n"
-	    "  config         GET /vm/config: the configuration as a config file\n"
+	    "  info           GET /: id, state (Not started, Running, Paused), version\n"
+	    "  machine        GET /popek/machine-config: engine, CPU vendor (both as picked\n"
+	    "                 once running), pv, soft_jit, soft_jit_cache_mib\n"
+	    "  config         GET /popek/vm/config: the configuration as a config file,\n"
+	    "                 popek's fields included (GET /vm/config has Firecracker's only)\n"
 	    "  metrics        GET /metrics: the VM's counters as JSON\n"
 	    "  pause, resume  PATCH /vm: stop or restart every vCPU\n"
 	    "  start          PUT /actions InstanceStart (popek run --api-sock without --kernel)\n"

@@ -123,9 +123,10 @@ static int http_request_line(const char *s, size_t n, struct http_request *req, 
 }
 
 /* Content-Length (RFC 9110 section 8.6): digits only; repeated values must agree. */
-static int http_content_length(const char *v, size_t n, struct http_request *req, bool *seen,
-			       char *err, size_t errlen)
+static int http_content_length(const char *v, size_t n, size_t max_body, struct http_request *req,
+			       bool *seen, char *err, size_t errlen)
 {
+	const u64 cap = 1ULL << 60; /* larger values are all "too large" */
 	u64 len = 0;
 
 	if (!n)
@@ -133,15 +134,17 @@ static int http_content_length(const char *v, size_t n, struct http_request *req
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return http_fail(err, errlen, 400, "malformed Content-Length");
-		if (len > HTTP_MAX_BODY) /* keep going only to reject non-digits */
+		if (len > cap) /* keep going only to reject non-digits */
 			continue;
 		len = len * 10 + (u64)(v[i] - '0');
 	}
 	if (*seen && len != req->content_length)
 		return http_fail(err, errlen, 400, "conflicting Content-Length fields");
-	if (len > HTTP_MAX_BODY)
-		return http_fail(err, errlen, 413, "request body larger than %d bytes",
-				 HTTP_MAX_BODY);
+	if (len > max_body)
+		return http_fail(err, errlen, 413,
+				 "Request payload with size %llu is larger than the limit of %zu "
+				 "allowed by server.",
+				 (unsigned long long)len, max_body);
 	*seen = true;
 	req->content_length = (size_t)len;
 	return 0;
@@ -168,8 +171,8 @@ static bool http_list_has(const char *v, size_t n, const char *tok)
 	return false;
 }
 
-static int http_field(const char *s, size_t n, struct http_request *req, bool *seen_length,
-		      char *err, size_t errlen)
+static int http_field(const char *s, size_t n, size_t max_body, struct http_request *req,
+		      bool *seen_length, char *err, size_t errlen)
 {
 	const char *colon = memchr(s, ':', n), *v;
 	size_t nlen, vlen;
@@ -194,7 +197,7 @@ static int http_field(const char *s, size_t n, struct http_request *req, bool *s
 
 #define IS(name) (nlen == sizeof(name) - 1 && !strncasecmp(s, name, nlen))
 	if (IS("Content-Length"))
-		return http_content_length(v, vlen, req, seen_length, err, errlen);
+		return http_content_length(v, vlen, max_body, req, seen_length, err, errlen);
 	if (IS("Transfer-Encoding"))
 		return http_fail(err, errlen, 400,
 				 "Transfer-Encoding is not supported: send a Content-Length body");
@@ -212,7 +215,8 @@ static int http_field(const char *s, size_t n, struct http_request *req, bool *s
 	return 0;
 }
 
-int http_parse_head(const char *buf, size_t len, struct http_request *req, char *err, size_t errlen)
+int http_parse_head(const char *buf, size_t len, size_t max_body, struct http_request *req,
+		    char *err, size_t errlen)
 {
 	const char *p, *end, *line;
 	bool v11 = true, seen_length = false;
@@ -239,7 +243,7 @@ int http_parse_head(const char *buf, size_t len, struct http_request *req, char 
 		return r;
 	req->keep_alive = v11;
 	while (http_next_line(&p, end, &line, &n) && n) {
-		r = http_field(line, n, req, &seen_length, err, errlen);
+		r = http_field(line, n, max_body, req, &seen_length, err, errlen);
 		if (r < 0)
 			return r;
 	}
@@ -273,11 +277,11 @@ const char *http_reason(int status)
 	}
 }
 
-int http_format_response(int status, const char *body, size_t body_len, bool keep_alive, char **out,
-			 size_t *outlen)
+int http_format_response(int status, const char *body, size_t body_len, bool keep_alive,
+			 const char *extra, char **out, size_t *outlen)
 {
 	bool has_body = status >= 200 && status != 204 && status != 304;
-	char head[256];
+	char head[512];
 	int n;
 
 	if (!has_body)
@@ -287,14 +291,15 @@ int http_format_response(int status, const char *body, size_t body_len, bool kee
 			     http_reason(status));
 	else if (!has_body)
 		n = snprintf(head, sizeof(head),
-			     "HTTP/1.1 %d %s\r\nServer: popek\r\nConnection: %s\r\n\r\n", status,
-			     http_reason(status), keep_alive ? "keep-alive" : "close");
+			     "HTTP/1.1 %d %s\r\nServer: popek\r\nConnection: %s\r\n%.200s\r\n", status,
+			     http_reason(status), keep_alive ? "keep-alive" : "close",
+			     extra ? extra : "");
 	else
 		n = snprintf(head, sizeof(head),
 			     "HTTP/1.1 %d %s\r\nServer: popek\r\nContent-Type: application/json\r\n"
-			     "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+			     "Content-Length: %zu\r\nConnection: %s\r\n%.200s\r\n",
 			     status, http_reason(status), body_len,
-			     keep_alive ? "keep-alive" : "close");
+			     keep_alive ? "keep-alive" : "close", extra ? extra : "");
 	*out = malloc((size_t)n + body_len);
 	if (!*out)
 		return -ENOMEM;

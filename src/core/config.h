@@ -26,10 +26,22 @@ enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 #define CONFIG_VM_ID_MAX 64     /* Firecracker's instance id: 1-64 characters */
 #define CONFIG_DEFAULT_VM_ID "anonymous-instance"
 
+/* A drive's cache_type, as Firecracker means it: Writeback offers the guest
+ * VIRTIO_BLK_F_FLUSH and a flush reaches fdatasync; Unsafe offers no flush, so
+ * the guest's writes are as durable as the host's page cache makes them.
+ * Zero is Writeback: --disk keeps popek's behaviour; the API's and the config
+ * file's drives default to Unsafe, Firecracker's default. */
+enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_UNSAFE };
+
+#define CONFIG_PARTUUID_MAX 64
+
 struct disk_config {
 	char path[CONFIG_PATH_MAX];
 	bool readonly;
 	char id[CONFIG_DISK_ID_LEN + 1]; /* empty: derived from the path */
+	enum disk_cache cache;
+	bool io_async;                   /* io_engine "Async": kept and shown; I/O is the same */
+	char partuuid[CONFIG_PARTUUID_MAX + 1]; /* root drive: root=PARTUUID=...; "" none */
 };
 
 enum net_mode { NET_USER, NET_TAP };
@@ -45,6 +57,7 @@ struct net_config {
 	char ifname[16];  /* tap */
 	bool has_mac;
 	u8 mac[6];
+	u16 mtu;          /* Firecracker's mtu (68-65535): VIRTIO_NET_F_MTU; 0: not offered */
 	unsigned nr_hostfwd;
 	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
 };
@@ -53,6 +66,16 @@ struct vsock_config {
 	bool enabled;
 	u32 guest_cid;     /* >= 3 */
 	char uds_path[CONFIG_UDS_PATH_MAX]; /* host connects here; guest port P at uds_path_P */
+};
+
+/* One CPUID register modifier of a Firecracker custom CPU template
+ * (PUT /cpu-config): bits in mask take their value from value. */
+#define CONFIG_MAX_CPUID_MODS 64
+struct cpuid_mod {
+	u32 leaf, subleaf;
+	bool subleaf_significant; /* flags bit 0 (KVM_CPUID_FLAG_SIGNIFCANT_INDEX) */
+	u8 reg;                   /* 0 eax, 1 ebx, 2 ecx, 3 edx */
+	u32 mask, value;
 };
 
 struct vm_config {
@@ -93,6 +116,15 @@ struct vm_config {
 	/* Control plane (src/api): */
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */
 	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */
+	u64 api_max_payload;      /* --http-api-max-payload-size: bytes; 0: HTTP_DEFAULT_BODY */
+	u64 mmds_size_limit;      /* --mmds-size-limit: bytes of MMDS data; 0: api_max_payload */
+	const char *serial_out_path; /* PUT /serial: the UART's output goes there; NULL: stdout */
+	/* PUT /cpu-config (or the config file's cpu-config): CPUID modifiers,
+	 * applied in order to every CPUID answer of the soft engine; the KVM
+	 * engine refuses a template that has any. */
+	bool has_cpu_config;
+	unsigned nr_cpuid_mods;
+	struct cpuid_mod cpuid_mods[CONFIG_MAX_CPUID_MODS];
 	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
 	int log_level;            /* enum log_level from --log-level or "logger"; -1: POPEK_LOG */
 	const char *log_path;     /* --log-path or logger.log_path: stderr goes there, or NULL */

@@ -2,6 +2,7 @@
 #include "dev/devices.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,7 +33,21 @@ int devices_create(struct machine *m)
 		return devices_fail("legacy", -ENOMEM);
 	m->devs = d;
 
-	err = uart_init(&d->uart0, &m->pio, PORT_UART0, &m->irq, GSI_UART0, STDOUT_FILENO);
+	/* PUT /serial's serial_out_path (a file or FIFO) takes the UART's
+	 * output instead of stdout, as in Firecracker. */
+	d->serial_out_fd = -1;
+	if (m->cfg.serial_out_path) {
+		d->serial_out_fd = open(m->cfg.serial_out_path,
+					O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+		if (d->serial_out_fd < 0) {
+			err = -errno;
+			log_error("serial_out_path '%s': %s", m->cfg.serial_out_path,
+				  strerror(-err));
+			return err;
+		}
+	}
+	err = uart_init(&d->uart0, &m->pio, PORT_UART0, &m->irq, GSI_UART0,
+			d->serial_out_fd >= 0 ? d->serial_out_fd : STDOUT_FILENO);
 	if (err < 0)
 		return devices_fail("uart", err);
 	/* With --virtio-console, stdin belongs to hvc0 (src/virtio/console.h). */
@@ -73,6 +88,8 @@ void devices_destroy(struct machine *m)
 		return;
 	console_destroy(&m->devs->console);
 	i8042_detach(&m->devs->i8042);
+	if (m->devs->serial_out_fd >= 0)
+		close(m->devs->serial_out_fd);
 	free(m->devs);
 	m->devs = NULL;
 }

@@ -29,6 +29,7 @@ struct machine_devices {
 	struct acpi_pm acpi_pm;       /* FADT sleep/reset registers */
 	struct testdev testdev;       /* only when has_testdev */
 	bool has_testdev;
+	int serial_out_fd;            /* cfg.serial_out_path opened for uart0, or -1 */
 };
 
 /*

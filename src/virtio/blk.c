@@ -172,8 +172,11 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 			status = VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
-		/* 5.2.6.4: completed writes are durable before the flush completes. */
-		if (disk_flush(env->disk) < 0)
+		/* 5.2.6.4: completed writes are durable before the flush completes.
+		 * Without VIRTIO_BLK_F_FLUSH (cache_type Unsafe) there is no flush. */
+		if (!(env->features >> VIRTIO_BLK_F_FLUSH & 1))
+			status = VIRTIO_BLK_S_UNSUPP;
+		else if (disk_flush(env->disk) < 0)
 			status = VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
@@ -208,10 +211,12 @@ void virtio_blk_config_fill(u8 *cfg, u64 capacity_sectors)
 	cfg[56] = 1;                                    /* write_zeroes_may_unmap */
 }
 
-u64 virtio_blk_features(bool readonly)
+u64 virtio_blk_features(bool readonly, bool flush)
 {
-	u64 f = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
-		1ULL << VIRTIO_BLK_F_FLUSH;
+	u64 f = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE;
+
+	if (flush)
+		f |= 1ULL << VIRTIO_BLK_F_FLUSH;
 
 	if (readonly)
 		return f | 1ULL << VIRTIO_BLK_F_RO;
@@ -413,7 +418,7 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	b->ops = (struct virtio_dev_ops){
 	    .name = b->name,
 	    .device_id = VIRTIO_ID_BLOCK,
-	    .features = virtio_blk_features(cfg->readonly),
+	    .features = virtio_blk_features(cfg->readonly, cfg->cache == DISK_CACHE_WRITEBACK),
 	    .nr_queues = 1,
 	    .queue_max = VIRTIO_BLK_QUEUE_MAX,
 	    .config_size = VIRTIO_BLK_CONFIG_LEN,

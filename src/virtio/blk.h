@@ -75,7 +75,8 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 /* Fills the configuration space (VIRTIO_BLK_CONFIG_LEN bytes, little endian). */
 void virtio_blk_config_fill(u8 *cfg, u64 capacity_sectors);
 
-/* The feature bits offered for a disk. */
-u64 virtio_blk_features(bool readonly);
+/* The feature bits offered for a disk. flush: VIRTIO_BLK_F_FLUSH, a drive
+ * whose cache_type is Writeback (Firecracker's Unsafe offers none). */
+u64 virtio_blk_features(bool readonly, bool flush);
 
 #endif

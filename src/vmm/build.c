@@ -43,6 +43,11 @@ static int machine_pick_engine(struct machine *m)
 			log_error("--engine kvm: %s", why);
 			return -ENODEV;
 		}
+		if (m->cfg.nr_cpuid_mods) {
+			log_error("cpu-config: popek applies CPUID modifiers on the soft engine only; "
+				  "use the soft engine");
+			return -EINVAL;
+		}
 		m->engine = &kvm_engine_ops;
 		return 0;
 	case ENGINE_SOFT:
@@ -52,6 +57,9 @@ static int machine_pick_engine(struct machine *m)
 		if (m->cpu_vendor != host) {
 			log_info("engine auto: using soft (only it can model a %s CPU on this %s host)",
 				 config_vendor_name(m->cpu_vendor), config_vendor_name(host));
+			m->engine = &soft_engine_ops;
+		} else if (m->cfg.nr_cpuid_mods) {
+			log_info("engine auto: using soft (a CPU template's CPUID modifiers)");
 			m->engine = &soft_engine_ops;
 		} else if (kvm_engine_usable(why, sizeof(why))) {
 			log_info("engine auto: using kvm");

@@ -36,13 +36,7 @@ start() { # engine name cpus [popek options...]: runs the program in the backgro
 	echo $! >"$TMP/$e.$n.pid"
 }
 
-wait_text() { # file text seconds
-	local t0=$SECONDS
-	until grep -aqF -- "$2" "$1" 2>/dev/null; do
-		[ $((SECONDS - t0)) -ge "$3" ] && return 1
-		sleep 0.2
-	done
-}
+. tests/e2e/lib/wait.sh
 
 # Pauses the run NAME through its API socket once it measures, resumes it
 # PAUSE_FOR seconds later. Prints why it could not; nothing when it did.

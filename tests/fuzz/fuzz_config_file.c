@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	if (a.nr_cpus < 1 || a.nr_cpus > CONFIG_MAX_CPUS || a.nr_disks > CONFIG_MAX_DISKS ||
 	    a.nr_nets > CONFIG_MAX_NETS || a.mem_size < CONFIG_MIN_MEM)
 		abort();
-	doc = config_to_json(&a, &sa);
+	doc = config_to_json(&a, &sa, true);
 	text = doc ? cJSON_PrintUnformatted(doc) : NULL;
 	cJSON_Delete(doc);
 	if (!text)

@@ -17,7 +17,7 @@ static void fuzz_check_request(const struct http_request *req, int r, size_t len
 {
 	size_t n = strnlen(req->path, sizeof(req->path));
 
-	if ((size_t)r > len || (size_t)r != req->head_len || req->content_length > HTTP_MAX_BODY)
+	if ((size_t)r > len || (size_t)r != req->head_len || req->content_length > HTTP_DEFAULT_BODY)
 		abort();
 	if (n == sizeof(req->path) || req->path[0] != '/')
 		abort();
@@ -51,7 +51,7 @@ static void fuzz_route(const struct http_request *req, const char *body)
 		abort();
 	if ((status == 204) != (out == NULL))
 		abort();
-	if (http_format_response(status, out, out ? strlen(out) : 0, req->keep_alive, &resp,
+	if (http_format_response(status, out, out ? strlen(out) : 0, req->keep_alive, NULL, &resp,
 				 &len) == 0)
 		free(resp);
 	free(out);
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	size_t off = 0;
 
 	while (off < size) {
-		int r = http_parse_head(p + off, size - off, &req, err, sizeof(err));
+		int r = http_parse_head(p + off, size - off, HTTP_DEFAULT_BODY, &req, err, sizeof(err));
 		if (r <= 0) {
 			if (r < 0 && r != -400 && r != -413)
 				abort();
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		fuzz_check_request(&req, r, size - off);
 		/* Every shorter prefix is incomplete or refused, never another head. */
 		for (size_t n = 0; n < (size_t)r; n += 1 + n / 8) {
-			int pr = http_parse_head(p + off, n, &part, err, sizeof(err));
+			int pr = http_parse_head(p + off, n, HTTP_DEFAULT_BODY, &part, err, sizeof(err));
 			if (pr > 0)
 				abort();
 		}

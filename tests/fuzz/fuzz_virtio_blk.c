@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	q.used = 0x8000;
 	q.ready = true;
 	s->disk.readonly = data[1] & 2;
-	s->env.features = virtio_blk_features(s->disk.readonly);
+	s->env.features = virtio_blk_features(s->disk.readonly, true);
 	if (!(data[1] & 4))
 		s->env.features &= ~(1ULL << VIRTIO_BLK_F_DISCARD);
 	if (!(data[1] & 8))

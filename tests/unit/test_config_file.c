@@ -72,7 +72,8 @@ static const char full_config[] =
     "     \"is_read_only\": true, \"cache_type\": \"Unsafe\", \"io_engine\": \"Sync\",\n"
     "     \"partuuid\": null, \"rate_limiter\": null},\n"
     "    {\"drive_id\": \"rootfs\", \"path_on_host\": \"DISK\", \"is_root_device\": true,\n"
-    "     \"is_read_only\": false}\n"
+    "     \"is_read_only\": false, \"cache_type\": \"Writeback\", \"io_engine\": \"Async\",\n"
+    "     \"partuuid\": \"0eaa91a0-01\"}\n"
     "  ],\n"
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
     "                     \"track_dirty_pages\": false, \"engine\": \"soft\",\n"
@@ -80,7 +81,7 @@ static const char full_config[] =
     "                     \"soft_jit_cache_mib\": 64, \"pv\": false},\n"
     "  \"network-interfaces\": [\n"
     "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
-    "\"06:00:AC:10:00:02\"},\n"
+    "\"06:00:AC:10:00:02\", \"mtu\": 9000},\n"
     "    {\"iface_id\": \"eth1\", \"mode\": \"user\", \"hostfwd\": [\n"
     "       {\"protocol\": \"tcp\", \"host_addr\": \"127.0.0.1\", \"host_port\": 2222, "
     "\"guest_port\": 22},\n"
@@ -89,7 +90,9 @@ static const char full_config[] =
     "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"},\n"
     "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false, \"stats_polling_interval_s\": "
     "1},\n"
-    "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"}\n"
+    "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
+    "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
+    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]}\n"
     "}\n";
 
 static void test_full_config(void)
@@ -132,7 +135,7 @@ static void test_full_config(void)
 	/* The root drive goes first and the command line names it. */
 	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);
 	CHECK(!strcmp(cfg.disks[0].id, "rootfs") && !strcmp(cfg.disks[1].id, "scratch"));
-	CHECK(!strcmp(cfg.cmdline, "console=ttyS0 quiet root=/dev/vda rw"));
+	CHECK(!strcmp(cfg.cmdline, "console=ttyS0 quiet root=PARTUUID=0eaa91a0-01 rw"));
 }
 
 /* Each bad document gives exactly this message. */
@@ -209,7 +212,29 @@ static void test_errors(void)
 	expect_error(
 	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
 	    "false, \"cache_type\": \"Fast\"}]}",
-	    "drives[0].cache_type: 'Fast' is not supported (only \"Unsafe\" or \"Writeback\")");
+	    "drives[0].cache_type: 'Fast' is not \"Unsafe\" or \"Writeback\"");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"io_engine\": \"Uring\"}]}",
+	    "drives[0].io_engine: 'Uring' is not \"Sync\" or \"Async\"");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "true, \"partuuid\": \"x y\"}]}",
+	    "drives[0].partuuid: 'x y' is not a partition UUID (hexadecimal digits and '-')");
+	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+		     "\"tap0\", \"mtu\": 67}]}",
+		     "network-interfaces[0].mtu: must be an integer from 68 to 65535 (got 67)");
+	expect_error("{\"network-interfaces\": [{\"iface_id\": \"a\", \"host_dev_name\": \"tap0\", "
+		     "\"guest_mac\": \"06:00:00:00:00:01\"}, {\"iface_id\": \"b\", \"host_dev_name\": "
+		     "\"tap1\", \"guest_mac\": \"06:00:00:00:00:01\"}]}",
+		     "network-interfaces[1]: Network config error: The MAC address is already in "
+		     "use: 06:00:00:00:00:01");
+	expect_error("{\"network-interfaces\": [{\"iface_id\": \"a\", \"host_dev_name\": \"tap0\"}, "
+		     "{\"iface_id\": \"b\", \"host_dev_name\": \"tap0\"}]}",
+		     "network-interfaces[1]: Network config error: Could not create the network "
+		     "device: Open tap device failed: Error while creating ifreq structure: Device or "
+		     "resource busy (os error 16). Invalid TUN/TAP Backend provided by tap0. Check "
+		     "our documentation on setting up the network devices.");
 	expect_error(
 	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
 	    "false, \"rate_limiter\": {}}]}",
@@ -234,6 +259,12 @@ static void test_errors(void)
 	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
 	    "\"hostfwd\": [{\"host_addr\": \"localhost\", \"host_port\": 1, \"guest_port\": 2}]}]}",
 	    "network-interfaces[0].hostfwd[0].host_addr: 'localhost' is not an IPv4 address");
+	expect_error("{\"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0xg\", \"subleaf\": \"0\", "
+		     "\"flags\": 0, \"modifiers\": []}]}}",
+		     "cpu-config.cpuid_modifiers[0]: leaf: must be a string holding a number (\"0x..\", "
+		     "\"0b..\" or decimal) up to 0xffffffff");
+	expect_error("{\"cpu-config\": {\"reg_modifiers\": [{\"addr\": \"0x0\", \"bitmap\": \"0b1\"}]}}",
+		     "cpu-config.reg_modifiers: aarch64 only: must be empty on x86-64");
 	expect_error("{\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/tmp/v\"}}",
 		     "vsock.guest_cid: must be an integer from 3 to 4294967294 (got 2)");
 	expect_error("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": false}}",
@@ -292,7 +323,7 @@ static void test_round_trip(void)
 	cJSON *doc;
 
 	CHECK_EQ(load(full_config, &a, &sa, err), 0);
-	doc = config_to_json(&a, &sa);
+	doc = config_to_json(&a, &sa, true);
 	text = cJSON_Print(doc);
 	defaults(&b, &sb);
 	CHECK_EQ(config_json_load(text, strlen(text), &b, &sb, err, sizeof(err)), 0);
@@ -303,6 +334,14 @@ static void test_round_trip(void)
 	CHECK(b.nr_cpus == a.nr_cpus && b.mem_size == a.mem_size && b.engine == a.engine);
 	CHECK(b.no_pv && a.no_pv);
 	CHECK(b.nr_disks == 2 && sb.root_drive == 1 && b.disks[0].readonly);
+	CHECK(!memcmp(b.disks, a.disks, sizeof(a.disks)));
+	CHECK(b.disks[1].cache == DISK_CACHE_WRITEBACK && b.disks[1].io_async);
+	CHECK(b.disks[0].cache == DISK_CACHE_UNSAFE && !strcmp(b.disks[1].partuuid, "0eaa91a0-01"));
+	CHECK_EQ(b.nets[0].mtu, 9000);
+	CHECK(b.has_cpu_config && b.nr_cpuid_mods == 1);
+	CHECK(!memcmp(b.cpuid_mods, a.cpuid_mods, sizeof(a.cpuid_mods[0])));
+	CHECK(a.cpuid_mods[0].leaf == 7 && a.cpuid_mods[0].subleaf_significant &&
+	      a.cpuid_mods[0].reg == 1 && a.cpuid_mods[0].mask == 0xa && a.cpuid_mods[0].value == 0x8);
 	CHECK(!memcmp(b.nets, a.nets, sizeof(a.nets)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));
 	CHECK(b.balloon && b.balloon_target_bytes == a.balloon_target_bytes);
@@ -333,6 +372,11 @@ static void test_finalize_readonly_root(void)
 		 0);
 	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);
 	CHECK(cfg.cmdline && !strcmp(cfg.cmdline, "root=/dev/vda ro"));
+	/* With a partuuid the root is found by it, as in Firecracker. */
+	strcpy(cfg.disks[0].partuuid, "0eaa91a0-01");
+	cfg.cmdline = "quiet";
+	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);
+	CHECK(!strcmp(cfg.cmdline, "quiet root=PARTUUID=0eaa91a0-01 ro"));
 	/* A command line that names a root already is left alone. */
 	cfg.cmdline = "root=/dev/vdb";
 	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);

@@ -10,7 +10,7 @@
 static int parse(const char *s, struct http_request *req, char *err)
 {
 	err[0] = 0;
-	return http_parse_head(s, strlen(s), req, err, 160);
+	return http_parse_head(s, strlen(s), HTTP_DEFAULT_BODY, req, err, 160);
 }
 
 static void test_get(void)
@@ -50,14 +50,14 @@ static void test_partial(void)
 	char err[160];
 
 	for (size_t n = 0; n < strlen(s); n++) {
-		int r = http_parse_head(s, n, &req, err, sizeof(err));
+		int r = http_parse_head(s, n, HTTP_DEFAULT_BODY, &req, err, sizeof(err));
 		if (r != 0) {
 			printf("  prefix of %zu bytes: %d (%s)\n", n, r, err);
 			test_state_g.failed_now = 1;
 			break;
 		}
 	}
-	CHECK_EQ(http_parse_head(s, strlen(s), &req, err, sizeof(err)), strlen(s));
+	CHECK_EQ(http_parse_head(s, strlen(s), HTTP_DEFAULT_BODY, &req, err, sizeof(err)), strlen(s));
 	CHECK_EQ(req.method, HTTP_PATCH);
 	CHECK(req.expect_continue);
 	CHECK_EQ(req.content_length, 18);
@@ -86,8 +86,12 @@ static void test_variants(void)
 	CHECK(parse("BREW / HTTP/1.1\r\n\r\n", &req, err) > 0);
 	CHECK_EQ(req.method, HTTP_OTHER);
 	/* Exactly the body limit is fine. */
-	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 65536\r\n\r\n", &req, err) > 0);
-	CHECK_EQ(req.content_length, HTTP_MAX_BODY);
+	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 51200\r\n\r\n", &req, err) > 0);
+	CHECK_EQ(req.content_length, HTTP_DEFAULT_BODY);
+	/* A larger limit (--http-api-max-payload-size) lets more through. */
+	CHECK(http_parse_head("PUT /x HTTP/1.1\r\nContent-Length: 2097152\r\n\r\n", 44,
+			      2 * 1024 * 1024, &req, err, sizeof(err)) > 0);
+	CHECK_EQ(req.content_length, 2 * 1024 * 1024);
 	/* The same length twice is accepted. */
 	CHECK(parse("PUT /x HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req,
 		    err) > 0);
@@ -109,8 +113,9 @@ static void test_refused(void)
 {
 	char big[HTTP_MAX_HEAD + 64], path[400];
 
-	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", 413,
-		      "request body larger than 65536 bytes");
+	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 51201\r\n\r\n", 413,
+		      "Request payload with size 51201 is larger than the limit of 51200 allowed by "
+		      "server.");
 	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", 413,
 		      "larger than");
 	expect_status("PUT /x HTTP/1.1\r\nContent-Length: 12a\r\n\r\n", 400,
@@ -145,8 +150,8 @@ static void test_refused(void)
 	{
 		struct http_request req;
 		char err[160];
-		CHECK_EQ(http_parse_head(big, HTTP_MAX_HEAD - 1, &req, err, sizeof(err)), 0);
-		CHECK_EQ(http_parse_head(big, HTTP_MAX_HEAD, &req, err, sizeof(err)), -400);
+		CHECK_EQ(http_parse_head(big, HTTP_MAX_HEAD - 1, HTTP_DEFAULT_BODY, &req, err, sizeof(err)), 0);
+		CHECK_EQ(http_parse_head(big, HTTP_MAX_HEAD, HTTP_DEFAULT_BODY, &req, err, sizeof(err)), -400);
 		CHECK(strstr(err, "request head larger than 8192 bytes") != NULL);
 	}
 }
@@ -156,14 +161,14 @@ static void test_responses(void)
 	char *out;
 	size_t len;
 
-	CHECK_EQ(http_format_response(204, NULL, 0, true, &out, &len), 0);
+	CHECK_EQ(http_format_response(204, NULL, 0, true, NULL, &out, &len), 0);
 	CHECK(!strncmp(out, "HTTP/1.1 204 No Content\r\n", 25));
 	CHECK(!memmem(out, len, "Content-Length", 14));
 	CHECK(memmem(out, len, "Connection: keep-alive\r\n\r\n", 26) != NULL);
 	CHECK(!memcmp(out + len - 4, "\r\n\r\n", 4));
 	free(out);
 
-	CHECK_EQ(http_format_response(400, "{\"fault_message\":\"x\"}", 21, false, &out, &len), 0);
+	CHECK_EQ(http_format_response(400, "{\"fault_message\":\"x\"}", 21, false, NULL, &out, &len), 0);
 	CHECK(!strncmp(out, "HTTP/1.1 400 Bad Request\r\n", 26));
 	CHECK(memmem(out, len, "Content-Type: application/json\r\n", 32) != NULL);
 	CHECK(memmem(out, len, "Content-Length: 21\r\n", 20) != NULL);
@@ -171,8 +176,12 @@ static void test_responses(void)
 	CHECK(!memcmp(out + len - 21, "{\"fault_message\":\"x\"}", 21));
 	free(out);
 
-	CHECK_EQ(http_format_response(100, NULL, 0, true, &out, &len), 0);
+	CHECK_EQ(http_format_response(100, NULL, 0, true, NULL, &out, &len), 0);
 	CHECK(len == 25 && !memcmp(out, "HTTP/1.1 100 Continue\r\n\r\n", 25));
+	free(out);
+	/* Extra header lines (the Deprecation header) go before the blank line. */
+	CHECK_EQ(http_format_response(204, NULL, 0, true, "Deprecation: true\r\n", &out, &len), 0);
+	CHECK(memmem(out, len, "\r\nDeprecation: true\r\n\r\n", 23) != NULL);
 	free(out);
 	CHECK(!strcmp(http_reason(413), "Payload Too Large"));
 	CHECK(!strcmp(http_reason(404), "Not Found"));

@@ -51,7 +51,7 @@ static void fix_init(struct fix *f, bool ro)
 	f->e = calloc(1, sizeof(*f->e));
 	f->env->disk = &f->disk;
 	f->env->capacity = SECTORS;
-	f->env->features = virtio_blk_features(ro);
+	f->env->features = virtio_blk_features(ro, true);
 	memcpy(f->env->id, "popek-disk-id", 13);
 }
 
@@ -324,6 +324,32 @@ static void test_readonly(void)
 	fix_fini(&f);
 }
 
+/* cache_type (Firecracker's meaning): Writeback offers VIRTIO_BLK_F_FLUSH and
+ * a flush reaches fdatasync (seen failing on a pipe, where fdatasync says
+ * EINVAL); Unsafe offers no flush and a flush is UNSUPP. */
+static void test_cache_type(void)
+{
+	struct fix f;
+	int pfd[2], fd;
+	u32 used;
+
+	CHECK(virtio_blk_features(false, true) >> VIRTIO_BLK_F_FLUSH & 1);
+	CHECK(!(virtio_blk_features(false, false) >> VIRTIO_BLK_F_FLUSH & 1));
+	fix_init(&f, false);
+	CHECK_EQ(pipe(pfd), 0);
+	fd = f.disk.fd;
+	f.disk.fd = pfd[1];
+	CHECK_EQ(run(&f, VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), 0);
+	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
+	f.env->features = virtio_blk_features(false, false);
+	CHECK_EQ(run(&f, VIRTIO_BLK_T_FLUSH, 0, 0, false, &used), 0);
+	CHECK_EQ(f.status, VIRTIO_BLK_S_UNSUPP);
+	f.disk.fd = fd;
+	close(pfd[0]);
+	close(pfd[1]);
+	fix_fini(&f);
+}
+
 static void test_disk_open(void)
 {
 	char path[64], dir[] = "/tmp/popek-blkdir-XXXXXX";
@@ -536,6 +562,7 @@ int main(void)
 	TEST_RUN(test_get_id);
 	TEST_RUN(test_discard_write_zeroes);
 	TEST_RUN(test_readonly);
+	TEST_RUN(test_cache_type);
 	TEST_RUN(test_disk_open);
 	TEST_RUN(test_device);
 	return test_done();

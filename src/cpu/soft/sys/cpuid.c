@@ -9,6 +9,7 @@
 #include "cpu/soft/pv/pv.h"
 #include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vendor.h"
+#include "cpu/soft/vm.h"
 
 enum { EAX, EBX, ECX, EDX };
 
@@ -330,7 +331,7 @@ static void leaf_hv(const struct soft_cpu *cpu, u32 leaf, u32 out[4])
 	}
 }
 
-void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
+static void cpuid_model(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 {
 	memset(out, 0, 4 * sizeof(u32));
 	if (leaf >= 0x40000000 && leaf <= 0x4fffffff) {
@@ -350,4 +351,23 @@ void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 		leaf = soft_vendor_id(cpu)->max_basic;
 	}
 	leaf_basic(cpu, leaf, subleaf, out);
+}
+
+/* The model's answer, then a Firecracker CPU template's CPUID modifiers
+ * (PUT /cpu-config), in order: each sets the bits of its mask in its
+ * register for its leaf, and subleaf when flagged significant. */
+void soft_cpuid(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
+{
+	const struct vm_config *cfg;
+
+	cpuid_model(cpu, leaf, subleaf, out);
+	if (!cpu->vm || !cpu->vm->m) /* unit tests' bare vCPUs */
+		return;
+	cfg = &cpu->vm->m->cfg;
+	for (unsigned i = 0; i < cfg->nr_cpuid_mods; i++) {
+		const struct cpuid_mod *m = &cfg->cpuid_mods[i];
+		if (m->leaf != leaf || (m->subleaf_significant && m->subleaf != subleaf))
+			continue;
+		out[m->reg & 3] = (out[m->reg & 3] & ~m->mask) | (m->value & m->mask);
+	}
 }
