@@ -248,6 +248,8 @@ static cJSON *config_net_json(const struct vm_config *cfg, const struct config_s
 			cJSON_AddItemToArray(fwd, h);
 		}
 	}
+	config_add_rate_limiter(o, "rx_rate_limiter", &n->rx_rate_limiter);
+	config_add_rate_limiter(o, "tx_rate_limiter", &n->tx_rate_limiter);
 	return o;
 }
 
@@ -271,6 +273,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddStringToObject(o, "path_on_host", d->path);
 		cJSON_AddBoolToObject(o, "is_root_device", st->root_drive == (int)i);
 		cJSON_AddBoolToObject(o, "is_read_only", d->readonly);
+		config_add_rate_limiter(o, "rate_limiter", &d->rate_limiter);
 		cJSON_AddItemToArray(arr, o);
 	}
 	o = cJSON_AddObjectToObject(doc, "machine-config");
@@ -308,9 +311,9 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
-	if (cfg->rng)
-		cJSON_AddObjectToObject(doc, "entropy");
-	else
+	if (cfg->rng && (o = cJSON_AddObjectToObject(doc, "entropy")))
+		config_add_rate_limiter(o, "rate_limiter", &cfg->rng_rate_limiter);
+	else if (!cfg->rng)
 		cJSON_AddNullToObject(doc, "entropy");
 	if (cfg->log_level >= 0 || cfg->log_path) {
 		o = cJSON_AddObjectToObject(doc, "logger");
