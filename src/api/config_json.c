@@ -106,8 +106,8 @@ static int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *
 }
 
 /* Strings must be non-empty, shorter than size and free of control bytes. */
-static int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
-		       char *out, size_t size)
+int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		char *out, size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	size_t n;

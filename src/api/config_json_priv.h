@@ -18,5 +18,8 @@ int cfg_check_keys(const struct config_err *e, const cJSON *o, const char *const
  * required, -EINVAL otherwise: an integer in [min, max]. */
 int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bool required,
 		 u64 min, u64 max, u64 *out);
+/* The same for a non-empty string shorter than size, without control bytes. */
+int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		char *out, size_t size);
 
 #endif
