@@ -21,7 +21,8 @@ static int patch_id(const struct config_err *e, const cJSON *body, const char *k
 	if (!cJSON_IsString(v))
 		return cfg_fail(e, key, "missing (a string is required)");
 	if (strcmp(v->valuestring, path_id))
-		return cfg_fail(e, key, "'%.64s' does not match the id in the request path ('%.64s')",
+		return cfg_fail(e, key,
+				"'%.64s' does not match the id in the request path ('%.64s')",
 				v->valuestring, path_id);
 	return 0;
 }
