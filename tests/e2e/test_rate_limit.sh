@@ -6,7 +6,8 @@
 # disk's file swapped by PATCH path_on_host shows its new size in the guest
 # (config-change interrupt); the NIC's transmit limiter (user networking, to a
 # listener on the host's 127.0.0.1) holds the guest's TCP upload within 10% of
-# 512 KiB/s (counted in frames, as the limiter counts), and PATCH lifts it. The metrics count the throttling.
+# 512 KiB/s (counted in frames, as the limiter counts), and PATCH lifts it;
+# the entropy device's limiter holds /dev/hwrng to 32 KiB/s. The metrics count the throttling.
 # Rates are measured by the guest (/proc/uptime around each transfer). Typed
 # lines spell the markers "RES""ULT" so that their echo never matches.
 set -u
@@ -96,7 +97,8 @@ cat >"$WORK/vm.json" <<EOF
   "drives": [{"drive_id": "lim", "path_on_host": "$WORK/disk.img", "is_root_device": false,
               "rate_limiter": {"bandwidth": {"size": 262144, "refill_time": 125}}}],
   "network-interfaces": [{"iface_id": "eth0", "mode": "user",
-              "tx_rate_limiter": {"bandwidth": {"size": 262144, "refill_time": 500}}}]
+              "tx_rate_limiter": {"bandwidth": {"size": 262144, "refill_time": 500}}}],
+  "entropy": {"rate_limiter": {"bandwidth": {"size": 8192, "refill_time": 250}}}
 }
 EOF
 vm_start run --config-file "$WORK/vm.json" --api-sock "$S"
@@ -162,10 +164,21 @@ check net_patch_off "$CODE" 204
 nc_rate net_unlimited 4
 faster net_tx_unlimited_much_faster "$(rate net_unlimited)" "$NET_BPS" 3
 
+# Entropy: 32 KiB/s (8 KiB per 250 ms); the guest reads /dev/hwrng. The
+# kernel's hwrng thread may take some of the tokens too: at most the rate.
+RNG_BPS=$((32 * 1024))
+vm_send "dd if=/dev/hwrng of=/dev/null bs=4096 count=4 2>/dev/null; t0=\$(cut -d' ' -f1 /proc/uptime); dd if=/dev/hwrng of=/dev/null bs=4096 count=24 2>/dev/null; t1=\$(cut -d' ' -f1 /proc/uptime); echo \"RES\"\"ULT rng 98304 \$(echo \"\$t1 - \$t0\" | bc)\""
+vm_wait "RESULT rng " 120 || echo "  (no result for rng)"
+within rng_32KiBps "$(rate rng)" "$RNG_BPS" 10
+api GET /metrics
+ev=$(jq '[.devices[] | select(.type == "rng") | .entropy_rate_limiter_throttled] | add' <<<"$BODY")
+[ "${ev:-0}" -gt 0 ] 2>/dev/null && echo "PASS rate_limit/rng_throttled ($ev)" ||
+	echo "FAIL rate_limit/rng_throttled: '$ev'"
+
 api GET /vm/config
 check config_shows_patches "$(jq -c '[.drives[0].path_on_host == "'"$WORK/disk2.img"'", .drives[0].rate_limiter, .["network-interfaces"][0].tx_rate_limiter]' <<<"$BODY")" \
 	'[true,null,null]'
-for r in disk_limited disk_unlimited net_limited net_unlimited; do
+for r in disk_limited disk_unlimited net_limited net_unlimited rng; do
 	echo "  $r: $(vm_result "$r") -> $(rate "$r") B/s"
 done
 popek_msgs=$(grep -a '^popek: ' "$VM_OUT" | grep -v 'received signal' | head -3)
