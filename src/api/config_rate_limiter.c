@@ -10,20 +10,33 @@
 /* JSON numbers are doubles here: integers are exact up to 2^53. */
 #define RL_MAX (1ULL << 53)
 
+/* o[key] unless absent or null, with *sub naming keys inside it as
+ * "<e's prefix>key.<inner key>" (prefix: its storage). */
+static const cJSON *rl_nested(const struct config_err *e, const cJSON *o, const char *key,
+			      struct config_err *sub, char *prefix, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return NULL;
+	snprintf(prefix, len, "%s%s.", e->prefix, key);
+	*sub = *e;
+	sub->prefix = prefix;
+	return v;
+}
+
 /* A token bucket object at o[key], when present, into *out. */
 static int rl_bucket(const struct config_err *e, const cJSON *o, const char *key,
 		     struct bucket_config *out)
 {
 	static const char *const keys[] = {"size", "one_time_burst", "refill_time", NULL};
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	struct bucket_config b = {0};
-	struct config_err be = *e;
+	struct config_err be;
 	char prefix[160];
+	const cJSON *v = rl_nested(e, o, key, &be, prefix, sizeof(prefix));
 
-	if (!v || cJSON_IsNull(v))
+	if (!v)
 		return 0;
-	snprintf(prefix, sizeof(prefix), "%s%s.", e->prefix, key);
-	be.prefix = prefix;
 	if (cfg_check_keys(&be, v, keys) < 0 ||
 	    cfg_get_uint(&be, v, "size", true, 0, RL_MAX, &b.size) < 0 ||
 	    cfg_get_uint(&be, v, "one_time_burst", false, 0, RL_MAX, &b.one_time_burst) < 0 ||
@@ -41,15 +54,13 @@ int config_get_rate_limiter(const struct config_err *e, const cJSON *o, const ch
 			    struct rate_limit_config *inout)
 {
 	static const char *const keys[] = {"bandwidth", "ops", NULL};
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	struct rate_limit_config rl = *inout;
-	struct config_err re = *e;
+	struct config_err re;
 	char prefix[128];
+	const cJSON *v = rl_nested(e, o, key, &re, prefix, sizeof(prefix));
 
-	if (!v || cJSON_IsNull(v))
+	if (!v)
 		return 0;
-	snprintf(prefix, sizeof(prefix), "%s%s.", e->prefix, key);
-	re.prefix = prefix;
 	if (cfg_check_keys(&re, v, keys) < 0 || rl_bucket(&re, v, "bandwidth", &rl.bandwidth) < 0 ||
 	    rl_bucket(&re, v, "ops", &rl.ops) < 0)
 		return -EINVAL;

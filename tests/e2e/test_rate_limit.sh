@@ -43,14 +43,9 @@ faster() {
 	fi
 }
 
-WORK=$(mktemp -d)
-SRV_PID=
-cleanup() {
-	[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null
-	[ -n "${VM_PID:-}" ] && vm_cleanup
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
+WORK=$TMP
+trap '[ -n "${VM_PID:-}" ] && vm_cleanup; cleanup' EXIT
 S=$WORK/api.sock
 api() { # METHOD PATH [BODY]: sets CODE and BODY
 	if [ $# -gt 2 ]; then
@@ -78,7 +73,7 @@ while True:
     c.close()
 EOF
 python3 "$WORK/sink.py" "$WORK/port" &
-SRV_PID=$!
+PIDS+=($!)
 for _ in $(seq 1 50); do [ -f "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port" 2>/dev/null)
 [ -n "$PORT" ] || { echo "FAIL rate_limit/sink: the host listener did not start"; exit 0; }
