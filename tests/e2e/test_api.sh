@@ -212,6 +212,9 @@ check patch_drive_limiter_off_config "$(jq_body -c '.drives[0].rate_limiter')" \
 	'{"ops":{"size":50,"refill_time":1000}}'
 expect patch_drive_path "$S" PATCH /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl2.img\"}" 204
 expect patch_drive_path_config "$S" GET /vm/config 200 "\"path_on_host\":\"$TMP/rl2.img\""
+# The same file again, grown in place: reopened (its lock taken back).
+truncate -s 4M "$TMP/rl2.img"
+expect patch_drive_same_path "$S" PATCH /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl2.img\"}" 204
 expect patch_drive_path_missing "$S" PATCH /drives/rl '{"drive_id": "rl", "path_on_host": "/nonexistent/disk.img"}' 400 \
 	"path_on_host: cannot use '/nonexistent/disk.img': No such file or directory"
 expect patch_drive_unknown "$S" PATCH /drives/nope '{"drive_id": "nope"}' 400 "drive_id: no drive 'nope'"
