@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api_misc.h"
+#include "api/api_patch.h"
 #include "api/api_snapshot.h"
 #include "api/config_cpu.h"
 #include "api/cli.h"
@@ -277,6 +278,20 @@ static void api_put_snapshot(struct api_ctx *c, const char *op)
 			return;
 		}
 	}
+	if (status == 204)
+		api_done(c);
+	else
+		api_fail(c, status, "%s", msg);
+}
+
+/* PATCH /drives/{id}, PATCH /network-interfaces/{id} (api_patch.c). */
+static void api_patch_device(struct api_ctx *c, const char *res)
+{
+	char msg[600] = "";
+	int status = !strcmp(res, "drives")
+			 ? api_patch_drive(c->vm, c->id, c->body, msg, sizeof(msg))
+			 : api_patch_net(c->vm, c->id, c->body, msg, sizeof(msg));
+
 	if (status == 204)
 		api_done(c);
 	else
@@ -573,6 +588,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	    !strchr(id, '/')) {
 		if (m == HTTP_PUT)
 			api_put_config(&c, res);
+		else if (m == HTTP_PATCH)
+			api_patch_device(&c, res);
 		else
 			goto bad_method;
 	} else if (id && !strcmp(res, "balloon") && !strcmp(id, "statistics")) {

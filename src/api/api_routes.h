@@ -20,7 +20,8 @@ enum api_phase {
  * The lifecycle state. lock guards every field; cond signals changes of
  * phase, start_requested and quit. Before the start the API thread owns cfg
  * and st (main only reads them once start_requested is seen); afterwards
- * they are read-only.
+ * they change only where PATCH /drives and /network-interfaces update a
+ * running device (the API thread, lock held).
  */
 struct api_vm {
 	pthread_mutex_t lock;

@@ -275,6 +275,8 @@ static cJSON *config_net_json(const struct vm_config *cfg, const struct config_s
 			cJSON_AddItemToArray(fwd, h);
 		}
 	}
+	config_add_rate_limiter(o, "rx_rate_limiter", &n->rx_rate_limiter);
+	config_add_rate_limiter(o, "tx_rate_limiter", &n->tx_rate_limiter);
 	return o;
 }
 
@@ -303,6 +305,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddStringToObject(o, "cache_type",
 					d->cache == DISK_CACHE_UNSAFE ? "Unsafe" : "Writeback");
 		cJSON_AddStringToObject(o, "io_engine", d->io_async ? "Async" : "Sync");
+		config_add_rate_limiter(o, "rate_limiter", &d->rate_limiter);
 		cJSON_AddItemToArray(arr, o);
 	}
 	o = cJSON_AddObjectToObject(doc, "machine-config");
@@ -351,9 +354,9 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddItemToObject(doc, "cpu-config", o);
 	else
 		cJSON_AddNullToObject(doc, "cpu-config");
-	if (cfg->rng)
-		cJSON_AddObjectToObject(doc, "entropy");
-	else
+	if (cfg->rng && (o = cJSON_AddObjectToObject(doc, "entropy")))
+		config_add_rate_limiter(o, "rate_limiter", &cfg->rng_rate_limiter);
+	else if (!cfg->rng)
 		cJSON_AddNullToObject(doc, "entropy");
 	if (cfg->log_level >= 0 || cfg->log_path) {
 		o = cJSON_AddObjectToObject(doc, "logger");

@@ -57,11 +57,11 @@ struct config_err {
  *   drives: drive_id, path_on_host, is_root_device (required), is_read_only,
  *       partuuid (the root drive's: root=PARTUUID=...), cache_type
  *       ("Unsafe", the default: no flush offered; "Writeback": flushes reach
- *       fdatasync), io_engine ("Sync"/"Async", kept), rate_limiter (null). A
+ *       fdatasync), io_engine ("Sync"/"Async", kept), rate_limiter. A
  *       drive_id already present is replaced.
  *   network-interfaces: iface_id (required), host_dev_name (a tap; required
  *       unless popek's "mode": "user"), guest_mac, mtu (68-65535),
- *       rx/tx_rate_limiter (null); a guest_mac or host_dev_name that another
+ *       rx/tx_rate_limiter; a guest_mac or host_dev_name that another
  *       interface has is refused with Firecracker's message;
  *       popek: mode ("tap"/"user"), hostfwd (user mode: [{"host_addr",
  *       "host_port", "guest_port", "protocol": "tcp"}]).
@@ -76,8 +76,7 @@ int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		     struct config_store *st, const struct config_err *e);
 int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		   struct config_store *st, const struct config_err *e);
-/* entropy: Firecracker's virtio-rng (popek has one by default; rate_limiter
- * must be null). */
+/* entropy: Firecracker's virtio-rng (popek has one by default), rate_limiter. */
 int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
@@ -88,6 +87,18 @@ int config_set_logger(const cJSON *o, struct vm_config *cfg, struct config_store
 		      const struct config_err *e);
 int config_set_metrics(const cJSON *o, struct vm_config *cfg, struct config_store *st,
 		       const struct config_err *e);
+
+/* A rate limiter at o[key] ({"bandwidth": {"size", "one_time_burst",
+ * "refill_time"}, "ops": {...}}; config_rate_limiter.c): each bucket given
+ * replaces *inout's, an absent or null one (or a null/absent key) leaves it
+ * as it is. size, one_time_burst and refill_time (ms) are integers from 0 to
+ * 2^53; refill_time must be at least 1 unless size is 0 (no bucket). 0, or
+ * -EINVAL with the message naming the key (".rate_limiter.bandwidth.size")
+ * and *inout unchanged. */
+int config_get_rate_limiter(const struct config_err *e, const cJSON *o, const char *key,
+			    struct rate_limit_config *inout);
+/* o[key] = the limiter as Firecracker writes it, or null without buckets. */
+void config_add_rate_limiter(cJSON *o, const char *key, const struct rate_limit_config *rl);
 
 /* Applies a whole Firecracker config document (text of len bytes) to cfg.
  * "where" prefixes the message (the file name). Returns 0 or -EINVAL with

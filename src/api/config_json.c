@@ -9,12 +9,10 @@
 #include <unistd.h>
 
 #include "api/config_file.h"
+#include "api/config_json_priv.h"
 #include "popek/log.h"
 
-static int cfg_fail(const struct config_err *e, const char *key, const char *fmt, ...)
-    PRINTF_FMT(3, 4);
-
-static int cfg_fail(const struct config_err *e, const char *key, const char *fmt, ...)
+int cfg_fail(const struct config_err *e, const char *key, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -50,7 +48,7 @@ static int cfg_fail_as_is(const struct config_err *e, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static const char *cfg_type_name(const cJSON *v)
+const char *cfg_type_name(const cJSON *v)
 {
 	if (cJSON_IsNull(v))
 		return "null";
@@ -69,7 +67,7 @@ static const char *cfg_type_name(const cJSON *v)
 
 /* The object itself must be an object whose keys are all in allowed (a
  * NULL-terminated list), each at most once. */
-static int cfg_check_keys(const struct config_err *e, const cJSON *o, const char *const *allowed)
+int cfg_check_keys(const struct config_err *e, const cJSON *o, const char *const *allowed)
 {
 	const cJSON *it, *prev;
 
@@ -95,8 +93,8 @@ static int cfg_check_keys(const struct config_err *e, const cJSON *o, const char
 
 /* Each getter: 1 when the key is present (value stored), 0 when absent or
  * null and not required, -EINVAL (message in e) otherwise. */
-static int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bool required,
-			u64 min, u64 max, u64 *out)
+int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		 u64 min, u64 max, u64 *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	double d;
@@ -127,8 +125,8 @@ static int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *
 }
 
 /* Strings must be non-empty, shorter than size and free of control bytes. */
-static int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
-		       char *out, size_t size)
+int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		char *out, size_t size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	size_t n;
@@ -322,7 +320,8 @@ int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	    cfg_get_str(e, o, "partuuid", false, d.partuuid, sizeof(d.partuuid)) < 0 ||
 	    cfg_get_str(e, o, "cache_type", false, cache, sizeof(cache)) < 0 ||
 	    cfg_get_str(e, o, "io_engine", false, engine, sizeof(engine)) < 0 ||
-	    cfg_only_null(e, o, "rate_limiter") < 0 || cfg_only_null(e, o, "socket") < 0)
+	    config_get_rate_limiter(e, o, "rate_limiter", &d.rate_limiter) < 0 ||
+	    cfg_only_null(e, o, "socket") < 0)
 		return -EINVAL;
 	if (strcmp(cache, "Unsafe") && strcmp(cache, "Writeback"))
 		return cfg_fail(e, "cache_type", "'%s' is not \"Unsafe\" or \"Writeback\"", cache);
@@ -461,8 +460,8 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	if (cfg_check_keys(e, o, keys) < 0 ||
 	    cfg_get_str(e, o, "iface_id", true, id, sizeof(id)) < 0 ||
 	    cfg_check_id(e, "iface_id", id, path_id) < 0 ||
-	    cfg_only_null(e, o, "rx_rate_limiter") < 0 ||
-	    cfg_only_null(e, o, "tx_rate_limiter") < 0 ||
+	    config_get_rate_limiter(e, o, "rx_rate_limiter", &n.rx_rate_limiter) < 0 ||
+	    config_get_rate_limiter(e, o, "tx_rate_limiter", &n.tx_rate_limiter) < 0 ||
 	    cfg_get_str(e, o, "mode", false, mode, sizeof(mode)) < 0)
 		return -EINVAL;
 	if (strcmp(mode, "tap") && strcmp(mode, "user"))
@@ -530,10 +529,13 @@ int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_
 int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
 	static const char *const keys[] = {"rate_limiter", NULL};
+	struct rate_limit_config rl = {0};
 
-	if (cfg_check_keys(e, o, keys) < 0 || cfg_only_null(e, o, "rate_limiter") < 0)
+	if (cfg_check_keys(e, o, keys) < 0 ||
+	    config_get_rate_limiter(e, o, "rate_limiter", &rl) < 0)
 		return -EINVAL;
 	cfg->rng = true;
+	cfg->rng_rate_limiter = rl;
 	return 0;
 }
 

@@ -34,6 +34,21 @@ enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 enum disk_cache { DISK_CACHE_WRITEBACK, DISK_CACHE_UNSAFE };
 
 #define CONFIG_PARTUUID_MAX 64
+/* A token bucket, as Firecracker's TokenBucket: size tokens (bytes or
+ * operations) that refill evenly over refill_time_ms; one_time_burst extra
+ * tokens at the start, spent first and never refilled. size == 0: no
+ * bucket (what PATCH uses to remove one). */
+struct bucket_config {
+	u64 size;
+	u64 one_time_burst;
+	u64 refill_time_ms; /* >= 1 when size > 0 */
+};
+
+/* Firecracker's RateLimiter: a bandwidth bucket (bytes) and an operations
+ * bucket (requests); both unset (all zero) means unlimited. */
+struct rate_limit_config {
+	struct bucket_config bandwidth, ops;
+};
 
 struct disk_config {
 	char path[CONFIG_PATH_MAX];
@@ -42,6 +57,7 @@ struct disk_config {
 	enum disk_cache cache;
 	bool io_async;                   /* io_engine "Async": kept and shown; I/O is the same */
 	char partuuid[CONFIG_PARTUUID_MAX + 1]; /* root drive: root=PARTUUID=...; "" none */
+	struct rate_limit_config rate_limiter;
 };
 
 enum net_mode { NET_USER, NET_TAP };
@@ -60,6 +76,7 @@ struct net_config {
 	u16 mtu;          /* Firecracker's mtu (68-65535): VIRTIO_NET_F_MTU; 0: not offered */
 	unsigned nr_hostfwd;
 	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
+	struct rate_limit_config rx_rate_limiter, tx_rate_limiter;
 };
 
 struct vsock_config {
@@ -98,6 +115,7 @@ struct vm_config {
 	struct net_config nets[CONFIG_MAX_NETS];
 	struct vsock_config vsock;
 	bool rng;                 /* virtio-rng (default on) */
+	struct rate_limit_config rng_rate_limiter; /* PUT /entropy's rate_limiter */
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/prctl.h>
@@ -127,6 +128,23 @@ static int seccomp_open_for_snapshot(scmp_filter_ctx ctx)
 	return err;
 }
 
+/* PATCH /drives path_on_host (src/host/disk.c on the API thread): an
+ * existing image opened read-write, or read-only for a read-only drive
+ * (the caller allows that), sized with BLKGETSIZE64 if it is a device. */
+static int seccomp_open_for_drive(scmp_filter_ctx ctx, bool read_only_too)
+{
+	int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				   SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDWR));
+
+	if (!err && read_only_too)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
+	if (!err && read_only_too)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, BLKGETSIZE64));
+	return err;
+}
+
 #ifdef __SANITIZE_ADDRESS__
 /* AddressSanitizer's runtime at exit: LeakSanitizer stops the threads with
  * ptrace from a helper task made by clone (not a thread), and reads /proc. */
@@ -209,6 +227,8 @@ static int seccomp_io_rules(scmp_filter_ctx ctx)
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
 	if (!err)
 		err = seccomp_open_for_snapshot(ctx);
+	if (!err)
+		err = seccomp_open_for_drive(ctx, false);
 	/* The vCPU and API threads install their own, narrower filters after
 	 * this one is on (libseccomp sets no_new_privs first); a filter can
 	 * only take permissions away. Threads may name themselves. */
@@ -263,15 +283,15 @@ int seccomp_apply(enum seccomp_role role, bool all_threads)
 	if (!err && role == SECCOMP_ROLE_IO)
 		err = seccomp_io_rules(ctx);
 	/* glibc's malloc may look at /proc/sys/vm/overcommit_memory once when
-	 * it trims a thread's arena; a refused open is fine there, and these
-	 * threads read no file. The API thread creates a snapshot's files. */
+	 * it trims a thread's arena; a refused open is fine there, and vCPU
+	 * threads read no file. The API thread creates a snapshot's files and
+	 * opens a drive's new image (PATCH /drives). */
 	if (!err && role == SECCOMP_ROLE_VCPU)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	if (!err && role == SECCOMP_ROLE_API)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
-	if (!err && role == SECCOMP_ROLE_API)
 		err = seccomp_open_for_snapshot(ctx);
+	if (!err && role == SECCOMP_ROLE_API)
+		err = seccomp_open_for_drive(ctx, true);
 #ifdef __SANITIZE_ADDRESS__
 	if (!err)
 		err = seccomp_allow_list(ctx, seccomp_sanitizer);

@@ -3,6 +3,7 @@
 #include "virtio/blk.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,7 +14,9 @@
 
 #include "core/machine.h"
 #include "core/snap_codec.h"
+#include "popek/clock.h"
 #include "popek/log.h"
+#include "virtio/rate_limiter.h"
 #include "virtio/virtio.h"
 
 /* ---- Request execution ---------------------------------------------------- */
@@ -231,7 +234,7 @@ struct virtio_blk {
 	struct virtio_dev_ops ops;
 	struct disk disk;
 	char name[32];
-	char path[CONFIG_PATH_MAX]; /* the disk's messages point here */
+	char *path; /* malloc'ed; the disk's messages point here */
 	u8 config[VIRTIO_BLK_CONFIG_LEN];
 	int kick_fd;
 	pthread_t thread;
@@ -244,6 +247,8 @@ struct virtio_blk {
 	pthread_cond_t idle;           /* signalled when busy drops */
 	struct virtio_blk_req_env env; /* the thread's, used unlocked */
 	struct virtq_elem elem;
+	struct rate_limiter rl;  /* rate_limiter: requests wait, never dropped */
+	u64 throttled_until_ns;  /* the queue waits for the bucket until then */
 };
 
 static void blk_config_read(void *opaque, u32 offset, void *buf, u32 len)
@@ -324,8 +329,46 @@ static int blk_load(void *opaque, struct snap_in *in)
 	return 0;
 }
 
-/* Serves the queue until it is empty (device lock held on entry and exit). */
-static void blk_drain(struct virtio_blk *b)
+/* The tokens a request costs: its data bytes (reads and writes) and one
+ * operation, as Firecracker counts them. */
+static u64 blk_req_bytes(const struct virtq_elem *e)
+{
+	u8 hdr[VIRTIO_BLK_HDR_LEN];
+
+	if (e->out_len < VIRTIO_BLK_HDR_LEN || !e->in_len)
+		return 0; /* answered with an error, nothing moves */
+	iov_to_buf(e->out, e->nr_out, 0, hdr, sizeof(hdr));
+	switch (le32_at(hdr)) {
+	case VIRTIO_BLK_T_IN:
+		return e->in_len - 1;
+	case VIRTIO_BLK_T_OUT:
+		return e->out_len - VIRTIO_BLK_HDR_LEN;
+	default:
+		return 0;
+	}
+}
+
+/* Device lock held: whether the limiter lets the request popped into
+ * b->elem run now. If not, it goes back to the ring and the queue waits
+ * (blk_thread's timer) for the bucket to have it. */
+static bool blk_admit(struct virtio_blk *b, struct virtq *q)
+{
+	u64 now = clock_now_ns(), wait;
+
+	if (!rate_limiter_active(&b->rl))
+		return true;
+	wait = rate_limiter_consume(&b->rl, now, blk_req_bytes(&b->elem), 1);
+	if (!wait)
+		return true;
+	virtq_unpop(q, &b->elem);
+	b->throttled_until_ns = now + wait;
+	return false;
+}
+
+/* Serves the queue until it is empty or the rate limiter says wait (device
+ * lock held on entry and exit). Returns how many ns the queue must wait
+ * before it is served again, 0 when it need not. */
+static u64 blk_drain(struct virtio_blk *b)
 {
 	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
 	struct virtq *q = virtio_mmio_queue(b->vm, 0);
@@ -334,12 +377,19 @@ static void blk_drain(struct virtio_blk *b)
 		const char *why = NULL;
 		unsigned gen = b->gen;
 		u32 used = 0;
-		int r = virtq_pop(q, mem, &b->elem, &why);
+		u64 now = clock_now_ns();
+		int r;
 
+		/* A kick during the wait changes nothing: no retry before then. */
+		if (b->throttled_until_ns > now)
+			return b->throttled_until_ns - now;
+		r = virtq_pop(q, mem, &b->elem, &why);
 		if (r < 0)
 			virtio_mmio_needs_reset(b->vm, why);
 		if (r <= 0)
-			return;
+			return 0;
+		if (!blk_admit(b, q))
+			continue; /* the check above now returns the wait */
 		b->busy = true;
 		virtio_mmio_unlock(b->vm);
 		r = virtio_blk_execute(&b->env, &b->elem, &used, &why);
@@ -347,28 +397,46 @@ static void blk_drain(struct virtio_blk *b)
 		b->busy = false;
 		pthread_cond_broadcast(&b->idle);
 		if (gen != b->gen)
-			return; /* reset while we worked: drop the completion */
+			return 0; /* reset while we worked: drop the completion */
 		if (r < 0) {
 			virtio_mmio_needs_reset(b->vm, why);
-			return;
+			return 0;
 		}
 		virtq_push(q, mem, b->elem.head, used);
 		virtio_mmio_signal_used(b->vm, 0);
 	}
+	return 0;
+}
+
+/* Waits for a kick, or wait_ns (0: no timeout) for a throttled queue.
+ * Returns -1 when the eventfd failed. */
+static int blk_wait(struct virtio_blk *b, u64 wait_ns)
+{
+	struct pollfd p = {.fd = b->kick_fd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = (time_t)(wait_ns / 1000000000ULL),
+			      .tv_nsec = (long)(wait_ns % 1000000000ULL)};
+	u64 v;
+	int r = ppoll(&p, 1, wait_ns ? &ts : NULL, NULL);
+
+	if (r < 0)
+		return errno == EINTR ? 0 : -1;
+	if (r > 0 && read(b->kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
+		return -1;
+	return 0;
 }
 
 static void *blk_thread(void *opaque)
 {
 	struct virtio_blk *b = opaque;
-	u64 v;
+	u64 wait = 0;
 
 	while (!atomic_load(&b->stop)) {
-		if (read(b->kick_fd, &v, sizeof(v)) < 0 && errno != EINTR)
+		if (blk_wait(b, wait) < 0)
 			break;
 		if (atomic_load(&b->stop))
 			break;
 		virtio_mmio_lock(b->vm);
-		blk_drain(b);
+		wait = blk_drain(b);
 		virtio_mmio_unlock(b->vm);
 	}
 	return NULL;
@@ -391,6 +459,58 @@ struct disk *virtio_blk_disk(struct virtio_blk *b)
 	return &b->disk;
 }
 
+static void blk_throttled(void *opaque, u64 out[2])
+{
+	struct virtio_blk *b = opaque;
+
+	out[0] = b->rl.throttled;
+}
+
+void virtio_blk_set_rate_limiter(struct virtio_blk *b, const struct rate_limit_config *cfg)
+{
+	virtio_mmio_lock(b->vm);
+	rate_limiter_init(&b->rl, cfg, clock_now_ns());
+	b->throttled_until_ns = 0;
+	virtio_mmio_unlock(b->vm);
+	blk_kick(b); /* a waiting queue looks at the new buckets now */
+}
+
+int virtio_blk_set_path(struct virtio_blk *b, const char *path)
+{
+	bool same = !strcmp(path, b->path);
+	char *p = strdup(path), *old_path;
+	struct disk d, old;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	/* Another file is locked before anything changes; the same file
+	 * (grown or shrunk in place) cannot be: this popek holds its lock
+	 * through the old descriptor until it is closed. */
+	err = same ? disk_open_unlocked(&d, p, b->disk.readonly) : disk_open(&d, p, b->disk.readonly);
+	if (err < 0) {
+		free(p);
+		return err;
+	}
+	virtio_mmio_lock(b->vm);
+	while (b->busy) /* the request in flight finishes on the old file */
+		pthread_cond_wait(&b->idle, virtio_mmio_lock_ptr(b->vm));
+	old = b->disk;
+	b->disk = d;
+	old_path = b->path;
+	b->path = p;
+	b->env.capacity = d.size / DISK_SECTOR;
+	virtio_blk_config_fill(b->config, b->env.capacity);
+	/* 4.2.2 / 2.5.2: the driver re-reads the configuration (capacity). */
+	virtio_mmio_signal_config(b->vm);
+	virtio_mmio_unlock(b->vm);
+	disk_close(&old);
+	free(old_path);
+	if (same && (err = disk_lock(&b->disk)) < 0)
+		log_warn("--disk %s: reopened without its lock: %s", p, strerror(-err));
+	return 0;
+}
+
 int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned index,
 		      struct virtio_blk **out)
 {
@@ -405,7 +525,12 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	b->kick_fd = -1;
 	pthread_cond_init(&b->idle, NULL);
 	snprintf(b->name, sizeof(b->name), "blk%u", index);
-	snprintf(b->path, sizeof(b->path), "%s", cfg->path);
+	b->path = strdup(cfg->path);
+	if (!b->path) {
+		err = -ENOMEM;
+		goto fail_free;
+	}
+	rate_limiter_init(&b->rl, &cfg->rate_limiter, clock_now_ns());
 	/* An incoming migration's disks are locked once the source let go. */
 	err = m->cfg.incoming ? disk_open_unlocked(&b->disk, b->path, cfg->readonly)
 			      : disk_open(&b->disk, b->path, cfg->readonly);
@@ -429,6 +554,7 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	    .save = blk_save,
 	    .load = blk_load,
 	    .quiesce = blk_quiesce,
+	    .throttled = blk_throttled,
 	};
 	b->kick_fd = eventfd(0, EFD_CLOEXEC);
 	if (b->kick_fd < 0) {
@@ -458,6 +584,7 @@ fail_disk:
 	disk_close(&b->disk);
 fail_free:
 	pthread_cond_destroy(&b->idle);
+	free(b->path);
 	free(b);
 	return err;
 }
@@ -475,5 +602,6 @@ void virtio_blk_destroy(struct virtio_blk *b)
 	close(b->kick_fd);
 	disk_close(&b->disk);
 	pthread_cond_destroy(&b->idle);
+	free(b->path);
 	free(b);
 }

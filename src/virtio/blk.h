@@ -54,6 +54,16 @@ void virtio_blk_destroy(struct virtio_blk *b);
 /* The image's lock (host/disk.h), handed over in a live migration. */
 struct disk *virtio_blk_disk(struct virtio_blk *b);
 
+/* PATCH /drives on a running VM (any thread but the device's, device lock
+ * not held). set_rate_limiter replaces the buckets (full again); a request
+ * waiting for the old ones is looked at again at once. set_path opens and
+ * locks path (read-only as the drive is), waits for the request in flight,
+ * switches to the new file, puts its size in the configuration space and
+ * raises the config-change interrupt, then closes the old file. Returns 0,
+ * or -errno (one line logged) with the old file still in use. */
+void virtio_blk_set_rate_limiter(struct virtio_blk *b, const struct rate_limit_config *cfg);
+int virtio_blk_set_path(struct virtio_blk *b, const char *path);
+
 /* ---- Request execution, without threads or transport (tests, fuzzing) --- */
 
 struct virtio_blk_req_env {

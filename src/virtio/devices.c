@@ -4,6 +4,7 @@
 #include "virtio/devices.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@ struct machine_virtio {
 	struct virtio_balloon *balloon; /* for balloon_set_target() and stats */
 	struct virtio_blk *blks[CONFIG_MAX_DISKS]; /* a migration hands their images over */
 	unsigned nr_blks;
+	struct virtio_net *nets[CONFIG_MAX_NETS]; /* PATCH /network-interfaces */
+	unsigned nr_nets;
+	struct virtio_rng *rng;
 };
 
 static void virtio_track(struct machine_virtio *v, virtio_destroy_fn *destroy, void *dev)
@@ -93,14 +97,16 @@ int virtio_devices_create(struct machine *m)
 		if (err < 0)
 			goto fail;
 		virtio_track(v, net_destroy_fn, n);
+		v->nets[v->nr_nets++] = n;
 	}
 
 	if (m->cfg.rng) {
 		struct virtio_rng *r;
-		err = virtio_rng_create(m, &r);
+		err = virtio_rng_create(m, &m->cfg.rng_rate_limiter, &r);
 		if (err < 0)
 			goto fail;
 		virtio_track(v, rng_destroy_fn, r);
+		v->rng = r;
 	}
 
 	if (m->cfg.virtio_console) {
@@ -164,6 +170,41 @@ int virtio_devices_claim_disks(struct machine *m)
 		if (err < 0)
 			return err;
 	}
+	return 0;
+}
+
+int virtio_devices_update_disk(struct machine *m, unsigned index, const char *path,
+			       const struct rate_limit_config *rl)
+{
+	struct disk_config *d = &m->cfg.disks[index];
+	int err;
+
+	if (!m->virtio || index >= m->virtio->nr_blks)
+		return -ENODEV;
+	if (path) {
+		err = virtio_blk_set_path(m->virtio->blks[index], path);
+		if (err < 0)
+			return err;
+		snprintf(d->path, sizeof(d->path), "%s", path);
+	}
+	if (rl) {
+		virtio_blk_set_rate_limiter(m->virtio->blks[index], rl);
+		d->rate_limiter = *rl;
+	}
+	return 0;
+}
+
+int virtio_devices_update_net(struct machine *m, unsigned index,
+			      const struct rate_limit_config *rx,
+			      const struct rate_limit_config *tx)
+{
+	if (!m->virtio || index >= m->virtio->nr_nets)
+		return -ENODEV;
+	virtio_net_set_rate_limiters(m->virtio->nets[index], rx, tx);
+	if (rx)
+		m->cfg.nets[index].rx_rate_limiter = *rx;
+	if (tx)
+		m->cfg.nets[index].tx_rate_limiter = *tx;
 	return 0;
 }
 

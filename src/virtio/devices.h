@@ -3,6 +3,7 @@
 #define POPEK_VIRTIO_DEVICES_H
 
 struct machine;
+struct rate_limit_config;
 
 /* Creates every virtio device m->cfg asks for (disks, network interfaces,
  * rng, console, vsock, balloon), each in its own virtio-mmio slot, and sets
@@ -25,6 +26,19 @@ void virtio_devices_unquiesce(struct machine *m);
  * line and -EBUSY when another process holds one). */
 void virtio_devices_release_disks(struct machine *m);
 int virtio_devices_claim_disks(struct machine *m);
+
+/* PATCH /drives and /network-interfaces on a running machine (the API
+ * thread; device locks not held). index is the drive's place in
+ * m->cfg.disks (its virtio-blk device, in creation order), or the
+ * interface's in m->cfg.nets. A NULL argument is left as it is; what changed
+ * is written back into m->cfg (a later snapshot names the new file). The
+ * disk's file: 0, or -errno (logged) with the old file still in use;
+ * -ENODEV for an index without a device. */
+int virtio_devices_update_disk(struct machine *m, unsigned index, const char *path,
+			       const struct rate_limit_config *rl);
+int virtio_devices_update_net(struct machine *m, unsigned index,
+			      const struct rate_limit_config *rx,
+			      const struct rate_limit_config *tx);
 
 /* The machine's virtio-balloon, or NULL without --balloon. */
 struct virtio_balloon *virtio_devices_balloon(struct machine *m);

@@ -116,6 +116,8 @@ void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out)
 	*out = vm->stats;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		mmio_stats_add(out, &vm->q[i]);
+	if (vm->ops->throttled)
+		vm->ops->throttled(vm->opaque, out->throttled);
 	pthread_mutex_unlock(&vm->m->dev_lock);
 }
 

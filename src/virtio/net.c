@@ -14,7 +14,9 @@
 #include "core/snap_codec.h"
 #include "host/slirp.h"
 #include "host/tap.h"
+#include "popek/clock.h"
 #include "popek/log.h"
+#include "virtio/rate_limiter.h"
 #include "virtio/virtio.h"
 
 /* Frames kept for the guest while it has no receive buffers posted. */
@@ -41,6 +43,11 @@ struct virtio_net {
 	bool active;  /* DRIVER_OK seen and no reset since */
 	bool broken;  /* needs reset: touch no queue */
 	u64 features; /* negotiated */
+	/* rx/tx_rate_limiter: a queue whose bucket is short waits (frames for
+	 * the guest stay pending, the guest's stay in its TX ring) until
+	 * until_ns[q]. */
+	struct rate_limiter rl[2]; /* [VIRTIO_NET_RXQ], [VIRTIO_NET_TXQ] */
+	u64 until_ns[2];
 
 	/* The I/O thread's own. */
 	pthread_t thread;
@@ -107,14 +114,22 @@ int virtio_net_csum_complete(u8 *frame, size_t len, u16 start, u16 offset)
 int virtio_net_tx_pop(struct virtq *q, const struct guest_mem *mem, bool csum, struct virtq_elem *e,
 		      u8 *frame, size_t *len, const char **why)
 {
-	u8 hdr[VIRTIO_NET_HDR_LEN];
-	u64 flen;
 	int r;
 
 	*len = 0;
 	r = virtq_pop(q, mem, e, why);
 	if (r <= 0)
 		return r;
+	return virtio_net_tx_take(q, mem, csum, e, frame, len, why);
+}
+
+int virtio_net_tx_take(struct virtq *q, const struct guest_mem *mem, bool csum,
+		       const struct virtq_elem *e, u8 *frame, size_t *len, const char **why)
+{
+	u8 hdr[VIRTIO_NET_HDR_LEN];
+	u64 flen;
+
+	*len = 0;
 	/* 5.1.6.2: transmit buffers are device-readable only. */
 	if (e->nr_in)
 		return net_fail(why, "TX chain has a device-writable descriptor");
@@ -145,13 +160,22 @@ int virtio_net_rx_put(struct virtq *q, const struct guest_mem *mem, struct virtq
 		      const void *frame, size_t len, bool data_valid, u32 *used_len,
 		      const char **why)
 {
-	u8 hdr[VIRTIO_NET_HDR_LEN] = {0};
 	int r;
 
 	*used_len = 0;
 	r = virtq_pop(q, mem, e, why);
 	if (r <= 0)
 		return r;
+	return virtio_net_rx_fill(q, mem, e, frame, len, data_valid, used_len, why);
+}
+
+int virtio_net_rx_fill(struct virtq *q, const struct guest_mem *mem, const struct virtq_elem *e,
+		       const void *frame, size_t len, bool data_valid, u32 *used_len,
+		       const char **why)
+{
+	u8 hdr[VIRTIO_NET_HDR_LEN] = {0};
+
+	*used_len = 0;
 	/* 5.1.6.3: receive buffers are device-writable only. */
 	if (e->nr_out)
 		return net_fail(why, "RX chain has a device-readable descriptor");
@@ -206,6 +230,28 @@ static void net_pend_drop_all(struct virtio_net *n)
 	n->pend_bytes = 0;
 }
 
+/* With m->dev_lock held: whether queue qi's limiter lets a chain of bytes
+ * go now; if not, the chain goes back to the ring and the queue waits. */
+static bool net_admit(struct virtio_net *n, unsigned qi, struct virtq *q, u64 bytes)
+{
+	u64 now = clock_now_ns(), wait;
+
+	if (!rate_limiter_active(&n->rl[qi]))
+		return true;
+	wait = rate_limiter_consume(&n->rl[qi], now, bytes, 1);
+	if (!wait)
+		return true;
+	virtq_unpop(q, n->elem);
+	n->until_ns[qi] = now + wait;
+	return false;
+}
+
+/* Whether queue qi waits for its bucket (m->dev_lock held). */
+static bool net_throttled(const struct virtio_net *n, unsigned qi)
+{
+	return n->until_ns[qi] > clock_now_ns();
+}
+
 /* With m->dev_lock held: one frame into the guest's RX queue. Returns 1
  * when the frame is gone (delivered or dropped), 0 when no buffer. */
 static int net_rx_one(struct virtio_net *n, const void *frame, size_t len)
@@ -218,7 +264,13 @@ static int net_rx_one(struct virtio_net *n, const void *frame, size_t len)
 
 	if (!net_usable(n) || !q)
 		return 1; /* link not usable: the frame is lost */
-	r = virtio_net_rx_put(q, &n->m->mem, n->elem, frame, len, valid, &used, &why);
+	if (net_throttled(n, VIRTIO_NET_RXQ))
+		return 0; /* kept, as when the guest has no buffer */
+	r = virtq_pop(q, &n->m->mem, n->elem, &why);
+	if (r > 0 && !net_admit(n, VIRTIO_NET_RXQ, q, len))
+		return 0;
+	if (r > 0)
+		r = virtio_net_rx_fill(q, &n->m->mem, n->elem, frame, len, valid, &used, &why);
 	if (r < 0) {
 		net_break(n, why);
 		return 1;
@@ -306,9 +358,17 @@ static void net_tx_run(struct virtio_net *n)
 
 		virtio_mmio_lock(n->vm);
 		q = virtio_mmio_queue(n->vm, VIRTIO_NET_TXQ);
-		if (net_usable(n) && q) {
-			r = virtio_net_tx_pop(q, &n->m->mem, n->features >> VIRTIO_NET_F_CSUM & 1,
-					      n->elem, n->tx_buf, &len, &why);
+		if (net_usable(n) && q && !net_throttled(n, VIRTIO_NET_TXQ)) {
+			r = virtq_pop(q, &n->m->mem, n->elem, &why);
+			/* The frame's bytes, header aside, as the guest sent them. */
+			if (r > 0 && !net_admit(n, VIRTIO_NET_TXQ, q,
+						n->elem->out_len - MIN(n->elem->out_len,
+								       VIRTIO_NET_HDR_LEN)))
+				r = 0;
+			if (r > 0)
+				r = virtio_net_tx_take(q, &n->m->mem,
+						       n->features >> VIRTIO_NET_F_CSUM & 1,
+						       n->elem, n->tx_buf, &len, &why);
 			if (r < 0)
 				net_break(n, why);
 			else if (r > 0)
@@ -345,6 +405,26 @@ static void net_signal(struct virtio_net *n)
 	virtio_mmio_unlock(n->vm);
 }
 
+/* A throttled queue with work waiting is looked at again when its bucket
+ * has the tokens: the poll's timeout comes down to then (rounded up). */
+static void net_throttle_timeout(struct virtio_net *n, int *timeout_ms)
+{
+	u64 now = clock_now_ns(), until = 0;
+
+	virtio_mmio_lock(n->vm);
+	if (n->until_ns[VIRTIO_NET_TXQ] > now)
+		until = n->until_ns[VIRTIO_NET_TXQ];
+	if (n->pend_count && n->until_ns[VIRTIO_NET_RXQ] > now &&
+	    (!until || n->until_ns[VIRTIO_NET_RXQ] < until))
+		until = n->until_ns[VIRTIO_NET_RXQ];
+	virtio_mmio_unlock(n->vm);
+	if (until) {
+		u64 ms = (until - now + 999999) / 1000000;
+		if (*timeout_ms < 0 || ms < (u64)*timeout_ms)
+			*timeout_ms = (int)ms;
+	}
+}
+
 /* The I/O thread's side of net_park, at the top of each round. */
 static void net_park_point(struct virtio_net *n)
 {
@@ -376,6 +456,7 @@ static void *net_thread(void *arg)
 			break;
 		}
 		n->be->ops->poll_fill(n->be, &n->ps, &timeout, n->pend_count == 0);
+		net_throttle_timeout(n, &timeout);
 		r = poll(n->ps.fds, n->ps.nr, timeout);
 		if (r < 0 && errno != EINTR)
 			log_debug("net %s: poll: %s", n->be->ops->name, strerror(errno));
@@ -516,6 +597,14 @@ static int net_load(void *opaque, struct snap_in *in)
 	return 0;
 }
 
+static void net_throttled_stats(void *opaque, u64 out[2])
+{
+	struct virtio_net *n = opaque;
+
+	out[0] = n->rl[VIRTIO_NET_RXQ].throttled;
+	out[1] = n->rl[VIRTIO_NET_TXQ].throttled;
+}
+
 static const struct virtio_dev_ops net_ops = {
     .name = "net",
     .device_id = VIRTIO_ID_NET,
@@ -533,7 +622,24 @@ static const struct virtio_dev_ops net_ops = {
     .load = net_load,
     .quiesce = net_quiesce,
     .unquiesce = net_unpark,
+    .throttled = net_throttled_stats,
 };
+
+void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limit_config *rx,
+				  const struct rate_limit_config *tx)
+{
+	const struct rate_limit_config *cfg[2] = {[VIRTIO_NET_RXQ] = rx, [VIRTIO_NET_TXQ] = tx};
+
+	virtio_mmio_lock(n->vm);
+	for (unsigned q = 0; q < 2; q++) {
+		if (!cfg[q])
+			continue;
+		rate_limiter_init(&n->rl[q], cfg[q], clock_now_ns());
+		n->until_ns[q] = 0;
+	}
+	virtio_mmio_unlock(n->vm);
+	net_wake(n);
+}
 
 /* ---- creation ----------------------------------------------------------- */
 
@@ -590,6 +696,8 @@ static int net_alloc(struct machine *m, const struct net_config *cfg, unsigned i
 	}
 	n->config[6] = VIRTIO_NET_S_LINK_UP;
 	n->config[8] = 1;
+	rate_limiter_init(&n->rl[VIRTIO_NET_RXQ], &cfg->rx_rate_limiter, clock_now_ns());
+	rate_limiter_init(&n->rl[VIRTIO_NET_TXQ], &cfg->tx_rate_limiter, clock_now_ns());
 	*out = n;
 	return 0;
 }

@@ -47,6 +47,11 @@ int virtio_net_create(struct machine *m, const struct net_config *cfg, unsigned 
 int virtio_net_attach(struct machine *m, const struct net_config *cfg, unsigned index,
 		      struct net_backend *be, struct virtio_net **out);
 
+/* PATCH /network-interfaces on a running VM (not the I/O thread): replaces
+ * the receive and/or transmit buckets (NULL: that one stays), full again. */
+void virtio_net_set_rate_limiters(struct virtio_net *n, const struct rate_limit_config *rx,
+				  const struct rate_limit_config *tx);
+
 /* Stops the I/O thread, then frees the back-end and the transport. */
 void virtio_net_destroy(struct virtio_net *n);
 
@@ -68,6 +73,15 @@ int virtio_net_tx_pop(struct virtq *q, const struct guest_mem *mem, bool csum, s
 int virtio_net_rx_put(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e,
 		      const void *frame, size_t len, bool data_valid, u32 *used_len,
 		      const char **why);
+
+/* The same two on a chain the caller popped (a rate-limited device pops,
+ * asks its limiter, then either gives the chain back or goes on here).
+ * Return 1 or -EINVAL as above. */
+int virtio_net_tx_take(struct virtq *q, const struct guest_mem *mem, bool csum,
+		       const struct virtq_elem *e, u8 *frame, size_t *len, const char **why);
+int virtio_net_rx_fill(struct virtq *q, const struct guest_mem *mem, const struct virtq_elem *e,
+		       const void *frame, size_t len, bool data_valid, u32 *used_len,
+		       const char **why);
 
 /* Completes a partial checksum (5.1.6.2: sum from start to the end of the
  * frame, stored at start + offset). Returns 0 or -EINVAL when the fields do

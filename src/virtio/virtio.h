@@ -78,6 +78,10 @@ struct virtio_dev_ops {
 	void (*quiesce)(void *opaque);
 	/* The end of a quiesce (optional; device lock held). */
 	void (*unquiesce)(void *opaque);
+	/* Rate limiting (optional; device lock held): how many times each of
+	 * the device's limiters made it wait (blk, rng: out[0]; net: out[0]
+	 * receive, out[1] transmit). */
+	void (*throttled)(void *opaque, u64 out[2]);
 };
 
 /* Creates a virtio-mmio device in the next free slot (base and GSI from
@@ -99,6 +103,7 @@ pthread_mutex_t *virtio_mmio_lock_ptr(struct virtio_mmio *vm);
  * events. Takes the device lock. */
 struct virtio_dev_stats {
 	u64 requests, bytes_read, bytes_written, notifies, interrupts, errors;
+	u64 throttled[2]; /* ops->throttled's counts, 0 without it */
 };
 void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out);
 /* The device's short name ("blk", "net", ...). */

@@ -235,6 +235,13 @@ int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q, const struct virtq_elem *e)
+{
+	q->last_avail--;
+	q->nr_popped--;
+	q->bytes_read -= e->out_len;
+}
+
 int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len)
 {
 	struct vring_used *used;

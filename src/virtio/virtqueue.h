@@ -66,6 +66,11 @@ struct virtq_elem {
  * device must enter DEVICE_NEEDS_RESET. */
 int virtq_pop(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e, const char **why);
 
+/* Gives back e, the chain the last virtq_pop returned, before anything was
+ * pushed: the next virtq_pop returns it again. For a device that cannot
+ * serve the request yet (its rate limiter is empty); the counters forget it. */
+void virtq_unpop(struct virtq *q, const struct virtq_elem *e);
+
 /* Returns chain head with len bytes written to it to the used ring. */
 int virtq_push(struct virtq *q, const struct guest_mem *mem, u16 head, u32 len);
 

@@ -129,6 +129,22 @@ static void metrics_fastpath(struct machine *m, cJSON *doc)
 	cJSON_AddNumberToObject(o, "irqfd_resamples", (double)atomic_load(&f->irq_resamples));
 }
 
+/* How often a device's rate limiters made it wait, under Firecracker's
+ * names for these counters (block, net and entropy metrics). */
+static void metrics_throttled(cJSON *o, const char *type, const struct virtio_dev_stats *st)
+{
+	if (!strncmp(type, "blk", 3)) {
+		cJSON_AddNumberToObject(o, "rate_limiter_throttled_events",
+					(double)st->throttled[0]);
+	} else if (!strcmp(type, "net")) {
+		cJSON_AddNumberToObject(o, "rx_rate_limiter_throttled", (double)st->throttled[0]);
+		cJSON_AddNumberToObject(o, "tx_rate_limiter_throttled", (double)st->throttled[1]);
+	} else if (!strcmp(type, "rng")) {
+		cJSON_AddNumberToObject(o, "entropy_rate_limiter_throttled",
+					(double)st->throttled[0]);
+	}
+}
+
 /* Per virtio device: what its queues carried (src/virtio/virtio.h). */
 static void metrics_devices(struct machine *m, cJSON *doc)
 {
@@ -153,6 +169,7 @@ static void metrics_devices(struct machine *m, cJSON *doc)
 		cJSON_AddNumberToObject(o, "notifies", (double)st.notifies);
 		cJSON_AddNumberToObject(o, "interrupts", (double)st.interrupts);
 		cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+		metrics_throttled(o, virtio_mmio_name(vm), &st);
 		cJSON_AddItemToArray(arr, o);
 	}
 }

@@ -50,7 +50,7 @@ expect() {
 		echo "PASS api/$name"
 	fi
 }
-jq_body() { jq -r "$1" <<<"$BODY" 2>/dev/null; }
+jq_body() { jq -r "$@" <<<"$BODY" 2>/dev/null; }
 # check_unchanged NAME BEFORE AFTER: a count that must not move. Both must be
 # counts, and BEFORE above 0, so that an empty or missing value (no /metrics,
 # no output yet: "" equals "", "null" equals "null") fails instead of matching.
@@ -152,8 +152,30 @@ All previous unanswered requests will be dropped." }'
 expect still_not_started "$S" GET / 200 '"state":"Not started"'
 
 expect entropy "$S" PUT /entropy '{"rate_limiter": null}' 204
-expect entropy_rate_limiter "$S" PUT /entropy '{"rate_limiter": {"bandwidth": {"size": 1}}}' 400 \
-	"rate_limiter: not supported by popek"
+# Rate limiters (issue 13): Firecracker's token buckets, each bad key named.
+expect entropy_rate_limiter_bad "$S" PUT /entropy '{"rate_limiter": {"bandwidth": {"size": 1}}}' 400 \
+	"rate_limiter.bandwidth.refill_time: missing (an integer is required)"
+expect entropy_rate_limiter "$S" PUT /entropy \
+	'{"rate_limiter": {"bandwidth": {"size": 1000000, "refill_time": 1000}, "ops": {"size": 10, "refill_time": 100}}}' 204
+truncate -s 1M "$TMP/rl.img"
+truncate -s 3M "$TMP/rl2.img"
+RL='{"bandwidth": {"size": 2097152, "one_time_burst": 4096, "refill_time": 1000}}'
+expect drive_rate_limiter "$S" PUT /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": $RL}" 204
+expect drive_rate_limiter_neg "$S" PUT /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": -5, \"refill_time\": 1}}}" 400 \
+	"rate_limiter.ops.size: must be an integer from 0 to 9007199254740992 (got -5)"
+expect drive_rate_limiter_zero_refill "$S" PUT /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl.img\", \"is_root_device\": false, \"rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": 0}}}" 400 \
+	"rate_limiter.ops.refill_time: must be at least 1 (ms) when size is not 0"
+expect net_rate_limiter "$S" PUT /network-interfaces/eth0 '{"iface_id": "eth0", "mode": "user", "rx_rate_limiter": {}, "tx_rate_limiter": {"ops": {"size": 100, "refill_time": 10}}}' 204
+expect net_rate_limiter_bad "$S" PUT /network-interfaces/eth0 '{"iface_id": "eth0", "mode": "user", "rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1, "burst": 1}}}' 400 \
+	"rx_rate_limiter.bandwidth.burst: unknown key"
+expect rate_limiters_in_config "$S" GET /vm/config 200 "\"rate_limiter\":$(jq -c . <<<"$RL")"
+check net_limiter_in_config "$(jq_body -c '."network-interfaces"[0] | [.rx_rate_limiter, .tx_rate_limiter]')" \
+	'[null,{"ops":{"size":100,"refill_time":10}}]'
+check entropy_limiter_in_config "$(jq_body -c '.entropy.rate_limiter.ops')" '{"size":10,"refill_time":100}'
+expect patch_drive_before_start "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {}}' 400 \
+	"The requested operation is not supported before starting the microVM."
+expect patch_net_before_start "$S" PATCH /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 \
+	"not supported before starting"
 expect logger_bad_level "$S" PUT /logger '{"level": "Loud"}' 400 "level: 'Loud' is not Error"
 expect logger_bad_path "$S" PUT /logger '{"log_path": "/nonexistent/dir/log"}' 400 \
 	"log_path: cannot open '/nonexistent/dir/log'"
@@ -175,6 +197,37 @@ expect start_twice "$S" PUT /actions '{"action_type": "InstanceStart"}' 400 "alr
 expect put_after_start "$S" PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 64}' 400 \
 	"not supported after starting"
 expect vm_config "$S" GET /vm/config 200 "\"kernel_image_path\":\"$GUEST\""
+# PATCH on the running VM: rate limiters replaced, a drive's file swapped.
+expect patch_drive_limiter "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {"ops": {"size": 50, "refill_time": 1000}}}' 204
+api "$S" GET /vm/config
+check patch_drive_limiter_config "$(jq_body -c '.drives[0].rate_limiter')" \
+	'{"bandwidth":{"size":2097152,"one_time_burst":4096,"refill_time":1000},"ops":{"size":50,"refill_time":1000}}'
+expect patch_drive_limiter_off "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}' 204
+api "$S" GET /vm/config
+check patch_drive_limiter_off_config "$(jq_body -c '.drives[0].rate_limiter')" \
+	'{"ops":{"size":50,"refill_time":1000}}'
+expect patch_drive_path "$S" PATCH /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl2.img\"}" 204
+expect patch_drive_path_config "$S" GET /vm/config 200 "\"path_on_host\":\"$TMP/rl2.img\""
+# The same file again, grown in place: reopened (its lock taken back).
+truncate -s 4M "$TMP/rl2.img"
+expect patch_drive_same_path "$S" PATCH /drives/rl "{\"drive_id\": \"rl\", \"path_on_host\": \"$TMP/rl2.img\"}" 204
+expect patch_drive_path_missing "$S" PATCH /drives/rl '{"drive_id": "rl", "path_on_host": "/nonexistent/disk.img"}' 400 \
+	"path_on_host: cannot use '/nonexistent/disk.img': No such file or directory"
+expect patch_drive_unknown "$S" PATCH /drives/nope '{"drive_id": "nope"}' 400 "drive_id: no drive 'nope'"
+expect patch_drive_mismatch "$S" PATCH /drives/rl '{"drive_id": "other"}' 400 "does not match the id in the request path"
+expect patch_drive_bad_key "$S" PATCH /drives/rl '{"drive_id": "rl", "is_read_only": true}' 400 "is_read_only: unknown key"
+expect patch_drive_bad_limiter "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {"ops": {"size": "1"}}}' 400 \
+	"rate_limiter.ops.size: must be an integer, not a string"
+expect patch_net "$S" PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 10}}}' 204
+api "$S" GET /vm/config
+check patch_net_config "$(jq_body -c '."network-interfaces"[0] | [.rx_rate_limiter, .tx_rate_limiter]')" \
+	'[{"bandwidth":{"size":1000,"refill_time":10}},{"ops":{"size":100,"refill_time":10}}]'
+expect patch_net_unknown "$S" PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400 "iface_id: no network interface 'eth9'"
+expect metrics_throttle_names "$S" GET /metrics 200 '"rate_limiter_throttled_events":0'
+check metrics_throttle_net "$(jq_body -c '[.devices[] | select(.type == "net") | .rx_rate_limiter_throttled, .tx_rate_limiter_throttled]')" '[0,0]'
+check_has metrics_throttle_rng "$BODY" '"entropy_rate_limiter_throttled":'
+# Wrong methods still say so.
+expect drive_wrong_method "$S" GET /drives/rl 400 "Invalid request method"
 expect bad_state "$S" PATCH /vm '{"state": "Frozen"}' 400 "state: 'Frozen' is not"
 
 # Metrics, pause and resume: no tick and no guest instruction while paused.

@@ -50,6 +50,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		    memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)) || b.balloon != a.balloon ||
 		    b.balloon_target_bytes != a.balloon_target_bytes)
 			abort();
+		for (unsigned i = 0; i < a.nr_disks; i++)
+			if (memcmp(&b.disks[i].rate_limiter, &a.disks[i].rate_limiter,
+				   sizeof(a.disks[i].rate_limiter)))
+				abort();
+		if (memcmp(&b.rng_rate_limiter, &a.rng_rate_limiter, sizeof(a.rng_rate_limiter)))
+			abort();
 		if (config_finalize(&b, &sb, err, sizeof(err)) == 0 && sb.root_drive > 0)
 			abort();
 	}

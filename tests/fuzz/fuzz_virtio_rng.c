@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	struct fuzz_vm f;
 
 	fuzz_vm_init(&f);
-	if (virtio_rng_create(f.m, &r))
+	if (virtio_rng_create(f.m, &(struct rate_limit_config){0}, &r))
 		abort();
 	fuzz_vm_attach(&f, &fuzz_rng_dev, r);
 	fuzz_vm_play(&f, &cur);

@@ -73,7 +73,9 @@ static const char full_config[] =
     "     \"partuuid\": null, \"rate_limiter\": null},\n"
     "    {\"drive_id\": \"rootfs\", \"path_on_host\": \"DISK\", \"is_root_device\": true,\n"
     "     \"is_read_only\": false, \"cache_type\": \"Writeback\", \"io_engine\": \"Async\",\n"
-    "     \"partuuid\": \"0eaa91a0-01\"}\n"
+    "     \"partuuid\": \"0eaa91a0-01\", \"rate_limiter\": {\"bandwidth\": {\"size\": 2097152,\n"
+    "     \"one_time_burst\": 1048576, \"refill_time\": 1000}, \"ops\": {\"size\": 100,\n"
+    "     \"refill_time\": 10}}}\n"
     "  ],\n"
     "  \"machine-config\": {\"vcpu_count\": 2, \"mem_size_mib\": 512, \"smt\": false,\n"
     "                     \"track_dirty_pages\": false, \"engine\": \"soft\",\n"
@@ -82,7 +84,8 @@ static const char full_config[] =
     "  \"network-interfaces\": [\n"
     "    {\"iface_id\": \"eth0\", \"host_dev_name\": \"tap0\", \"guest_mac\": "
     "\"06:00:AC:10:00:02\", \"mtu\": 9000},\n"
-    "    {\"iface_id\": \"eth1\", \"mode\": \"user\", \"hostfwd\": [\n"
+    "    {\"iface_id\": \"eth1\", \"mode\": \"user\", \"rx_rate_limiter\": {},\n"
+    "     \"tx_rate_limiter\": {\"ops\": {\"size\": 5, \"refill_time\": 7}}, \"hostfwd\": [\n"
     "       {\"protocol\": \"tcp\", \"host_addr\": \"127.0.0.1\", \"host_port\": 2222, "
     "\"guest_port\": 22},\n"
     "       {\"host_port\": 8080, \"guest_port\": 80}]}\n"
@@ -92,7 +95,8 @@ static const char full_config[] =
     "1},\n"
     "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
     "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
-    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]}\n"
+    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]},\n"
+    "  \"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100}}}\n"
     "}\n";
 
 static void test_full_config(void)
@@ -117,6 +121,16 @@ static void test_full_config(void)
 	CHECK_EQ(cfg.nr_disks, 2);
 	CHECK(!strcmp(cfg.disks[0].id, "scratch") && cfg.disks[0].readonly);
 	CHECK(!strcmp(cfg.disks[1].id, "rootfs") && !cfg.disks[1].readonly);
+	CHECK_EQ(cfg.disks[0].rate_limiter.bandwidth.size, 0);
+	CHECK_EQ(cfg.disks[1].rate_limiter.bandwidth.size, 2097152);
+	CHECK_EQ(cfg.disks[1].rate_limiter.bandwidth.one_time_burst, 1048576);
+	CHECK_EQ(cfg.disks[1].rate_limiter.bandwidth.refill_time_ms, 1000);
+	CHECK_EQ(cfg.disks[1].rate_limiter.ops.size, 100);
+	CHECK_EQ(cfg.disks[1].rate_limiter.ops.refill_time_ms, 10);
+	CHECK_EQ(cfg.nets[1].rx_rate_limiter.bandwidth.size + cfg.nets[1].rx_rate_limiter.ops.size, 0);
+	CHECK_EQ(cfg.nets[1].tx_rate_limiter.ops.size, 5);
+	CHECK_EQ(cfg.nets[1].tx_rate_limiter.ops.refill_time_ms, 7);
+	CHECK(cfg.rng && cfg.rng_rate_limiter.bandwidth.size == 1000);
 	CHECK_EQ(st.root_drive, 1);
 	CHECK_EQ(cfg.nr_nets, 2);
 	CHECK_EQ(cfg.nets[0].mode, NET_TAP);
@@ -237,8 +251,37 @@ static void test_errors(void)
 		     "our documentation on setting up the network devices.");
 	expect_error(
 	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
-	    "false, \"rate_limiter\": {}}]}",
-	    "drives[0].rate_limiter: not supported by popek (must be null or absent)");
+	    "false, \"rate_limiter\": {\"bandwidth\": {\"size\": -1, \"refill_time\": 1}}}]}",
+	    "drives[0].rate_limiter.bandwidth.size: must be an integer from 0 to 9007199254740992 "
+	    "(got -1)");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"rate_limiter\": {\"ops\": {\"size\": 10, \"refill_time\": 0}}}]}",
+	    "drives[0].rate_limiter.ops.refill_time: must be at least 1 (ms) when size is not 0");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"rate_limiter\": {\"ops\": {\"size\": 10}}}]}",
+	    "drives[0].rate_limiter.ops.refill_time: missing (an integer is required)");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"rate_limiter\": {\"bytes\": {}}}]}",
+	    "drives[0].rate_limiter.bytes: unknown key");
+	expect_error(
+	    "{\"drives\": [{\"drive_id\": \"a\", \"path_on_host\": \"DISK\", \"is_root_device\": "
+	    "false, \"rate_limiter\": 5}]}",
+	    "drives[0].rate_limiter: must be a JSON object, not a number");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
+	    "\"tx_rate_limiter\": {\"bandwidth\": {\"size\": 1.5, \"refill_time\": 1}}}]}",
+	    "network-interfaces[0].tx_rate_limiter.bandwidth.size: must be an integer from 0 to "
+	    "9007199254740992 (got 1.5)");
+	expect_error(
+	    "{\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\", "
+	    "\"rx_rate_limiter\": {\"ops\": {\"size\": 1, \"refill_time\": 1, \"x\": 1}}}]}",
+	    "network-interfaces[0].rx_rate_limiter.ops.x: unknown key");
+	expect_error("{\"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1, "
+		     "\"refill_time\": 1, \"one_time_burst\": \"a\"}}}}",
+		     "entropy.rate_limiter.bandwidth.one_time_burst: must be an integer, not a string");
 	expect_error("{\"network-interfaces\": [{\"iface_id\": \"eth0\"}]}",
 		     "network-interfaces[0].host_dev_name: missing (a string is required)");
 	expect_error(
@@ -343,6 +386,9 @@ static void test_round_trip(void)
 	CHECK(a.cpuid_mods[0].leaf == 7 && a.cpuid_mods[0].subleaf_significant &&
 	      a.cpuid_mods[0].reg == 1 && a.cpuid_mods[0].mask == 0xa && a.cpuid_mods[0].value == 0x8);
 	CHECK(!memcmp(b.nets, a.nets, sizeof(a.nets)));
+	CHECK(!memcmp(&b.disks[1].rate_limiter, &a.disks[1].rate_limiter,
+		      sizeof(a.disks[1].rate_limiter)));
+	CHECK(!memcmp(&b.rng_rate_limiter, &a.rng_rate_limiter, sizeof(a.rng_rate_limiter)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));
 	CHECK(b.balloon && b.balloon_target_bytes == a.balloon_target_bytes);
 	CHECK(!strcmp(b.metrics_file, a.metrics_file));

@@ -144,9 +144,11 @@ struct rng_fix {
 
 static void rng_start(struct rng_fix *f, u64 features)
 {
+	static const struct rate_limit_config no_limit;
+
 	fd_machine_init(&f->fm);
-	CHECK_EQ(virtio_rng_create(f->fm.m, &f->r0), 0);
-	CHECK_EQ(virtio_rng_create(f->fm.m, &f->r1), 0); /* slot 1: the load target */
+	CHECK_EQ(virtio_rng_create(f->fm.m, &no_limit, &f->r0), 0);
+	CHECK_EQ(virtio_rng_create(f->fm.m, &no_limit, &f->r1), 0); /* slot 1: the load target */
 	fd_machine_start(&f->fm);
 	fd_driver_init(&f->d, &f->fm, 0, features, 1, QSZ);
 }

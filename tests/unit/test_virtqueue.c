@@ -103,6 +103,36 @@ static void test_simple_chain(void)
 	fix_fini(&f);
 }
 
+/* A chain given back (a rate-limited device) is popped again, the same, and
+ * the counters count it once. */
+static void test_unpop(void)
+{
+	struct fix f;
+	const char *why;
+
+	fix_init(&f);
+	desc(&f, 2, BUF, 16, 1, 4);
+	desc(&f, 4, BUF + 0x100, 64, 2, 0);
+	publish(&f, 2);
+	desc(&f, 1, BUF + 0x200, 8, 0, 0);
+	publish(&f, 1);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(f.e->head, 2);
+	virtq_unpop(&f.q, f.e);
+	CHECK_EQ(f.q.nr_popped, 0);
+	CHECK_EQ(f.q.bytes_read, 0);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(f.e->head, 2);
+	CHECK_EQ(f.e->out_len, 16);
+	CHECK_EQ(f.e->in_len, 64);
+	CHECK_EQ(pop(&f, &why), 1);
+	CHECK_EQ(f.e->head, 1);
+	CHECK_EQ(f.q.nr_popped, 2);
+	CHECK_EQ(f.q.bytes_read, 24);
+	CHECK_EQ(pop(&f, &why), 0);
+	fix_fini(&f);
+}
+
 static void test_hostile_chains(void)
 {
 	struct fix f;
@@ -425,6 +455,7 @@ static void test_iov(void)
 int main(void)
 {
 	TEST_RUN(test_simple_chain);
+	TEST_RUN(test_unpop);
 	TEST_RUN(test_hostile_chains);
 	TEST_RUN(test_indirect);
 	TEST_RUN(test_validate);
