@@ -169,9 +169,11 @@ expect net_rate_limiter "$S" PUT /network-interfaces/eth0 '{"iface_id": "eth0", 
 expect net_rate_limiter_bad "$S" PUT /network-interfaces/eth0 '{"iface_id": "eth0", "mode": "user", "rx_rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1, "burst": 1}}}' 400 \
 	"rx_rate_limiter.bandwidth.burst: unknown key"
 expect rate_limiters_in_config "$S" GET /vm/config 200 "\"rate_limiter\":$(jq -c . <<<"$RL")"
+check entropy_limiter_in_config "$(jq_body -c '.entropy.rate_limiter.ops')" '{"size":10,"refill_time":100}'
+# A user-mode interface is popek's: only /popek/vm/config shows it.
+api "$S" GET /popek/vm/config
 check net_limiter_in_config "$(jq_body -c '."network-interfaces"[0] | [.rx_rate_limiter, .tx_rate_limiter]')" \
 	'[null,{"ops":{"size":100,"refill_time":10}}]'
-check entropy_limiter_in_config "$(jq_body -c '.entropy.rate_limiter.ops')" '{"size":10,"refill_time":100}'
 expect patch_drive_before_start "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {}}' 400 \
 	"The requested operation is not supported before starting the microVM."
 expect patch_net_before_start "$S" PATCH /network-interfaces/eth0 '{"iface_id": "eth0"}' 400 \
@@ -219,7 +221,7 @@ expect patch_drive_bad_key "$S" PATCH /drives/rl '{"drive_id": "rl", "is_read_on
 expect patch_drive_bad_limiter "$S" PATCH /drives/rl '{"drive_id": "rl", "rate_limiter": {"ops": {"size": "1"}}}' 400 \
 	"rate_limiter.ops.size: must be an integer, not a string"
 expect patch_net "$S" PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 10}}}' 204
-api "$S" GET /vm/config
+api "$S" GET /popek/vm/config
 check patch_net_config "$(jq_body -c '."network-interfaces"[0] | [.rx_rate_limiter, .tx_rate_limiter]')" \
 	'[{"bandwidth":{"size":1000,"refill_time":10}},{"ops":{"size":100,"refill_time":10}}]'
 expect patch_net_unknown "$S" PATCH /network-interfaces/eth9 '{"iface_id": "eth9"}' 400 "iface_id: no network interface 'eth9'"
