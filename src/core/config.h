@@ -47,12 +47,30 @@ struct net_config {
 	u8 mac[6];
 	unsigned nr_hostfwd;
 	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
+	bool mmds;        /* listed in mmds-config's network_interfaces */
 };
 
 struct vsock_config {
 	bool enabled;
 	u32 guest_cid;     /* >= 3 */
 	char uds_path[CONFIG_UDS_PATH_MAX]; /* host connects here; guest port P at uds_path_P */
+};
+
+/* MMDS (PUT /mmds/config, the config file's "mmds-config"; src/vmm/mmds_store.h).
+ * Guest TCP connections to addr:80 on the interfaces with net_config.mmds
+ * reach the store. */
+#define CONFIG_MMDS_ADDR       0xA9FEA9FEu /* 169.254.169.254 */
+#define CONFIG_MMDS_SIZE_LIMIT 51200       /* Firecracker's --mmds-size-limit default */
+struct mmds_store;
+struct mmds_config {
+	bool enabled;       /* configured: at least one interface serves it */
+	unsigned version;   /* 1 or 2 */
+	u32 addr;           /* IPv4, host byte order, link-local 169.254.1.0-169.254.254.255 */
+	bool imds_compat;   /* always IMDS text, whatever the Accept header */
+	u64 size_limit;     /* bytes of the document as compact JSON; 0: CONFIG_MMDS_SIZE_LIMIT */
+	/* The data, shared by the API thread and the network threads; made and
+	 * owned by main (a run-time object, not configuration). NULL: none. */
+	struct mmds_store *store;
 };
 
 struct vm_config {
@@ -78,6 +96,7 @@ struct vm_config {
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
+	struct mmds_config mmds;
 
 	/* --restore / PUT /snapshot/load: the machine comes from a snapshot's
 	 * state file and memory file instead of a kernel (src/vmm/restore.c);
