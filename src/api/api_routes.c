@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_mmds.h"
 #include "api/api_snapshot.h"
 #include "api/cli.h"
 #include "vmm/vmm.h"
@@ -581,6 +582,11 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {
 		if (m == HTTP_GET)
 			api_json(&c, config_to_json(vm->cfg, vm->st));
+		else
+			goto bad_method;
+	} else if (!strcmp(res, "mmds") && (!id || !strcmp(id, "config"))) {
+		if ((!id && (m == HTTP_GET || m == HTTP_PUT || m == HTTP_PATCH)) || m == HTTP_PUT)
+			api_mmds(vm, m, id != NULL, c.body, status, out);
 		else
 			goto bad_method;
 	} else if (id) {

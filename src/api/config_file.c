@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/api_mmds.h"
 #include "popek/log.h"
 
 void config_store_init(struct config_store *st)
@@ -67,8 +68,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 		     char *err, size_t errlen)
 {
 	static const char *const sections[] = {
-	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", "logger", "entropy", NULL};
+	    "machine-config", "boot-source", "drives",  "network-interfaces", "vsock", "balloon",
+	    "metrics",        "logger",      "entropy", "mmds-config",        NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -131,6 +132,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_logger(it, cfg, st, &e);
 		else if (!strcmp(name, "entropy"))
 			r = config_set_entropy(it, cfg, &e);
+		else if (!strcmp(name, "mmds-config"))
+			r = config_set_mmds(it, cfg, st, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -308,6 +311,8 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
+	if (cfg->mmds.enabled)
+		cJSON_AddItemToObject(doc, "mmds-config", config_mmds_to_json(cfg, st));
 	if (cfg->rng)
 		cJSON_AddObjectToObject(doc, "entropy");
 	else

@@ -431,6 +431,7 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	if (idx == CONFIG_MAX_NETS)
 		return cfg_fail(e, "iface_id", "'%s': at most %d network interfaces", id,
 				CONFIG_MAX_NETS);
+	n.mmds = idx < cfg->nr_nets && cfg->nets[idx].mmds; /* mmds-config names it */
 	cfg->nets[idx] = n;
 	strcpy(st->iface_id[idx], id);
 	if (idx == cfg->nr_nets)

@@ -635,6 +635,20 @@ fail:
 	return err;
 }
 
+/* MMDS on this interface: guest connections to its address, port 80, are
+ * answered by the VMM's responder (a slirp service). */
+static int net_add_mmds(struct machine *m, struct net_backend *be)
+{
+	struct slirp_service svc = {m->cfg.mmds.addr, 80, m->mmds_serve, m->cfg.mmds.store};
+	int err = slirp_backend_add_service(be, &svc);
+
+	if (err < 0) {
+		log_error("--net user: cannot serve MMDS: %s", strerror(-err));
+		be->ops->destroy(be);
+	}
+	return err;
+}
+
 int virtio_net_create(struct machine *m, const struct net_config *cfg, unsigned index,
 		      struct virtio_net **out)
 {
@@ -645,9 +659,15 @@ int virtio_net_create(struct machine *m, const struct net_config *cfg, unsigned 
 	switch (cfg->mode) {
 	case NET_USER:
 		err = slirp_backend_create(cfg, NULL, NULL, &be);
+		if (!err && cfg->mmds && m->mmds_serve)
+			err = net_add_mmds(m, be);
 		break;
 	case NET_TAP:
 		err = tap_backend_create(cfg, NULL, NULL, &be);
+		if (!err && cfg->mmds && m->mmds_serve)
+			log_warn("--net tap,ifname=%s: MMDS is only served on user networking "
+				 "(\"mode\": \"user\") so far",
+				 cfg->ifname);
 		break;
 	default:
 		log_error("--net: unknown mode %d", (int)cfg->mode);
