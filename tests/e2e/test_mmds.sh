@@ -4,7 +4,8 @@
 # inside the guest at 169.254.169.254 (through its default route via
 # slirp's gateway): 401 without a token, a token from PUT /latest/api/token
 # (busybox nc), values and listings with the token (busybox wget --header),
-# JSON with Accept, a PATCH seen by the guest. Before the boot: the API's
+# JSON with Accept, a PATCH seen by the guest, and the same over an on-link
+# route (ARP for the address answered). Before the boot: the API's
 # and the config file's refusals with Firecracker's messages.
 set -u
 cd "$(dirname "$0")/../.."
@@ -109,10 +110,16 @@ expect patch PATCH /mmds '{"user-data": "patched", "latest": {"meta-data": {"hos
 expect get_patched GET /mmds 200 '{"latest":{"meta-data":{"ami-id":"ami-12345"}},"user-data":"patched"}'
 vm_send "echo \"RESULT patched \$(timeout 20 wget -q -O - --header \"X-metadata-token: \$T\" $M/user-data)\""
 vm_send "echo \"RESULT list2 \$(timeout 20 wget -q -O - --header \"X-metadata-token: \$T\" $M/latest/meta-data/ | paste -sd ,)\""
+# Firecracker's guide routes the address on-link: then the guest asks ARP.
+vm_send 'ip route add 169.254.169.254 dev eth0'
+vm_send "echo \"RESULT onlink \$(timeout 20 wget -q -O - --header \"X-metadata-token: \$T\" $M/latest/meta-data/ami-id)\""
+vm_send 'echo "RESULT neigh $(ip neigh show 169.254.169.254 | grep -o "lladdr [0-9a-f:]*")"'
 vm_send 'echo "RESULT round""2 done"'
 vm_wait "RESULT round2 done" 60 || echo "FAIL mmds/guest2: no answer from the guest's commands"
 check guest_patched "$(vm_result patched)" patched
 check guest_patched_listing "$(vm_result list2)" ami-id
+check guest_onlink "$(vm_result onlink)" ami-12345
+check guest_arp "$(vm_result neigh)" "lladdr 52:55:a9:fe:a9:fe"
 
 vm_send poweroff
 vm_wait_exit 60
