@@ -38,7 +38,11 @@ int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_s
 	struct in_addr ia;
 
 	if (!cJSON_IsObject(o)) {
-		snprintf(e->buf, e->len, "%smmds-config: must be a JSON object", e->prefix);
+		if (*e->prefix) /* "mmds-config." names the section */
+			snprintf(e->buf, e->len, "%.*s: must be a JSON object",
+				 (int)strlen(e->prefix) - 1, e->prefix);
+		else
+			snprintf(e->buf, e->len, "request body: must be a JSON object");
 		return -EINVAL;
 	}
 	cJSON_ArrayForEach(it, o)

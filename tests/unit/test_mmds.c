@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_mmds.h"
 #include "vmm/mmds_http.h"
 #include "test.h"
 
@@ -238,6 +239,90 @@ static void test_http_hostile(void)
 	mmds_store_destroy(s);
 }
 
+/* Loads a config document; returns its result with the message in err. */
+static int load(const char *json, struct vm_config *cfg, struct config_store *st, char *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	config_store_init(st);
+	err[0] = 0;
+	return config_json_load(json, strlen(json), cfg, st, err, 600);
+}
+
+#define NETS                                                                                       \
+	"\"network-interfaces\": [{\"iface_id\": \"eth0\", \"mode\": \"user\"}, "                  \
+	"{\"iface_id\": \"eth1\", \"mode\": \"user\"}], "
+
+/* The config file's mmds-config (and PUT /mmds/config's checks). */
+static void test_config_section(void)
+{
+	static const struct {
+		const char *mmds, *err;
+	} bad[] = {
+	    {"{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"169.254.0.5\"}",
+	     "mmds-config.ipv4_address: The MMDS IPv4 address is not link local."},
+	    {"{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"169.254.255.1\"}",
+	     "mmds-config.ipv4_address: The MMDS IPv4 address is not link local."},
+	    {"{\"network_interfaces\": [\"eth0\"], \"ipv4_address\": \"169.254.1\"}",
+	     "mmds-config.ipv4_address: must be an IPv4 address like 169.254.169.254"},
+	    {"{\"network_interfaces\": [\"eth0\"], \"version\": 2}",
+	     "mmds-config.version: must be \"V1\" or \"V2\""},
+	    {"{\"network_interfaces\": \"eth0\"}",
+	     "mmds-config.network_interfaces: must be a list of iface_id strings"},
+	    {"{\"network_interfaces\": [1]}",
+	     "mmds-config.network_interfaces: must be a list of iface_id strings"},
+	    {"{\"version\": \"V1\"}",
+	     "mmds-config.network_interfaces: missing (a list of iface_id is required)"},
+	    {"{\"network_interfaces\": [\"eth0\"], \"imds_compat\": 1}",
+	     "mmds-config.imds_compat: must be a boolean"},
+	    {"{\"network_interfaces\": [\"eth0\"], \"network_interfaces\": [\"eth1\"]}",
+	     "mmds-config.network_interfaces: given twice"},
+	    {"[]", "mmds-config: must be a JSON object"},
+	};
+	struct vm_config cfg;
+	struct config_store st;
+	char err[600], doc[512], *text;
+	cJSON *o, *net;
+
+	CHECK_EQ(load("{" NETS "\"mmds-config\": {\"network_interfaces\": [\"eth1\"], \"version\": "
+		      "\"V2\", \"ipv4_address\": \"169.254.170.2\", \"imds_compat\": true}}",
+		      &cfg, &st, err),
+		 0);
+	CHECK(cfg.mmds.enabled);
+	CHECK_EQ(cfg.mmds.version, 2);
+	CHECK_EQ(cfg.mmds.addr, 0xA9FEAA02u);
+	CHECK(cfg.mmds.imds_compat);
+	CHECK(!cfg.nets[0].mmds && cfg.nets[1].mmds);
+	o = config_to_json(&cfg, &st);
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "mmds-config"));
+	CHECK(text && !strcmp(text, "{\"version\":\"V2\",\"network_interfaces\":[\"eth1\"],"
+				    "\"ipv4_address\":\"169.254.170.2\",\"imds_compat\":true}"));
+	free(text);
+	cJSON_Delete(o);
+	/* Replacing a named interface keeps it named. */
+	net = cJSON_Parse("{\"iface_id\": \"eth1\", \"mode\": \"user\"}");
+	{
+		struct config_err e = {err, sizeof(err), ""};
+		CHECK_EQ(config_set_net(net, "eth1", &cfg, &st, &e), 0);
+	}
+	cJSON_Delete(net);
+	CHECK(cfg.nets[1].mmds);
+	/* Defaults: V1 at 169.254.169.254. */
+	CHECK_EQ(
+	    load("{" NETS "\"mmds-config\": {\"network_interfaces\": [\"eth0\"]}}", &cfg, &st, err),
+	    0);
+	CHECK_EQ(cfg.mmds.version, 1);
+	CHECK_EQ(cfg.mmds.addr, CONFIG_MMDS_ADDR);
+	CHECK(!cfg.mmds.imds_compat);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(doc, sizeof(doc), "{" NETS "\"mmds-config\": %s}", bad[i].mmds);
+		CHECK_EQ(load(doc, &cfg, &st, err), -EINVAL);
+		if (strcmp(err, bad[i].err)) {
+			printf("  %s: '%s'\n", bad[i].mmds, err);
+			test_state_g.failed_now = 1;
+		}
+	}
+}
+
 int main(void)
 {
 	TEST_RUN(test_store_get);
@@ -245,5 +330,6 @@ int main(void)
 	TEST_RUN(test_http_v1);
 	TEST_RUN(test_http_v2_tokens);
 	TEST_RUN(test_http_hostile);
+	TEST_RUN(test_config_section);
 	return test_done();
 }
