@@ -32,6 +32,18 @@ struct slirp_svc {
 	size_t out_len, out_off;
 	u8 *tx, *rx; /* rewritten frames, SLIRP_FRAME_MAX bytes each */
 	bool warned;
+	/* libslirp cannot close a guest forward: once the guest has closed
+	 * its side (FIN) and acknowledged every byte the service sent, popek
+	 * resets libslirp's side in the guest's name (RFC 9293 3.10.7.4),
+	 * else each connection would stay in CLOSE_WAIT for the VM's life. */
+	bool conn;       /* the current connection (the last SYN) is tracked */
+	bool guest_fin;  /* the guest sent its FIN */
+	u8 conn_eth[12]; /* its MAC addresses, from the guest's frames */
+	u32 guest_ip;    /* its address and port on the guest's side */
+	u16 guest_port;
+	u32 guest_nxt; /* the guest's sequence number after its FIN */
+	u32 guest_ack; /* the last acknowledgment the guest sent */
+	u32 svc_nxt;   /* the service's sequence number after what it sent */
 };
 
 struct slirp_backend {

@@ -93,6 +93,79 @@ static void slirp_svc_arp(struct slirp_backend *s, const u8 *f, size_t len)
 	s->b.rx(s->b.rx_opaque, r, sizeof(r));
 }
 
+/* A guest segment to the service (before rewriting): a SYN starts the
+ * connection that is served; its acknowledgments and FIN are followed. */
+static void slirp_svc_track_guest(struct slirp_svc *sv, const u8 *ip, const u8 *tcp)
+{
+	u8 flags = tcp[13];
+	u32 len = (u32)(rd16(ip + 2) - (size_t)(tcp - ip) - (size_t)(tcp[12] >> 4) * 4);
+
+	if ((flags & 0x12) == 0x02) { /* SYN without ACK: a new connection */
+		sv->in_len = 0;
+		sv->out_len = sv->out_off = 0;
+		sv->conn = true;
+		sv->guest_fin = false;
+		memcpy(sv->conn_eth, ip - ETH_HLEN, 12);
+		sv->guest_ip = rd32(ip + 12);
+		sv->guest_port = rd16(tcp);
+		sv->guest_ack = sv->svc_nxt = 0;
+		return;
+	}
+	if (!sv->conn || rd16(tcp) != sv->guest_port || rd32(ip + 12) != sv->guest_ip)
+		return;
+	if (flags & 0x04) { /* RST: libslirp closes its side itself */
+		sv->conn = false;
+		return;
+	}
+	if (flags & 0x10)
+		sv->guest_ack = rd32(tcp + 8);
+	if (flags & 0x01) {
+		sv->guest_fin = true;
+		sv->guest_nxt = rd32(tcp + 4) + len + 1;
+	}
+}
+
+static u32 sum16(const u8 *p, size_t n, u32 sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += rd16(p + i);
+	return sum;
+}
+
+static u16 sum_fold(u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xFFFF) + (sum >> 16);
+	return (u16)~sum;
+}
+
+/* The guest closed and has every byte: a RST from it ends libslirp's socket. */
+static void slirp_svc_reset(struct slirp_backend *s)
+{
+	struct slirp_svc *sv = s->svc;
+	u8 f[ETH_HLEN + 40] = {0}, *ip = f + ETH_HLEN, *tcp = ip + 20;
+
+	if (!sv->conn || !sv->guest_fin || sv->out_len || (s32)(sv->guest_ack - sv->svc_nxt) < 0)
+		return;
+	sv->conn = false;
+	memcpy(f, sv->conn_eth, 12);
+	wr16(f + 12, ETH_P_IPV4);
+	ip[0] = 0x45;
+	wr16(ip + 2, 40);
+	ip[8] = 64;
+	ip[9] = 6;
+	wr32(ip + 12, sv->guest_ip);
+	wr32(ip + 16, SLIRP_SVC_ALIAS);
+	wr16(ip + 10, sum_fold(sum16(ip, 20, 0)));
+	wr16(tcp, sv->guest_port);
+	wr16(tcp + 2, sv->svc.port);
+	wr32(tcp + 4, sv->guest_nxt);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x04; /* RST */
+	wr16(tcp + 16, sum_fold(sum16(tcp, 20, sum16(ip + 12, 8, 6 + 20))));
+	slirp_input(s->slirp, f, (int)sizeof(f));
+}
+
 const void *slirp_svc_from_guest(struct slirp_backend *s, const void *frame, size_t len)
 {
 	struct slirp_svc *sv = s->svc;
@@ -123,10 +196,7 @@ const void *slirp_svc_from_guest(struct slirp_backend *s, const void *frame, siz
 	ip = ipv4_tcp(sv->tx, len, &tcp);
 	if (!ip || rd16(tcp + 2) != sv->svc.port)
 		return NULL;
-	if ((tcp[13] & 0x12) == 0x02) { /* SYN without ACK: a new connection */
-		sv->in_len = 0;
-		sv->out_len = sv->out_off = 0;
-	}
+	slirp_svc_track_guest(sv, ip, tcp);
 	wr32(ip + 16, SLIRP_SVC_ALIAS);
 	csum_replace32(ip + 10, sv->svc.addr, SLIRP_SVC_ALIAS);
 	csum_replace32(tcp + 16, sv->svc.addr, SLIRP_SVC_ALIAS);
@@ -146,6 +216,12 @@ const void *slirp_svc_to_guest(struct slirp_backend *s, const void *frame, size_
 	ip = ipv4_tcp(sv->rx, len, &tcp);
 	if (!ip)
 		return frame;
+	if (sv->conn && rd16(tcp + 2) == sv->guest_port) {
+		u32 end = rd32(tcp + 4) + (u32)(rd16(ip + 2) - (tcp - ip) - (tcp[12] >> 4) * 4);
+		end += (tcp[13] & 0x02 ? 1 : 0) + (tcp[13] & 0x01 ? 1 : 0); /* SYN, FIN */
+		if ((s32)(end - sv->svc_nxt) > 0)
+			sv->svc_nxt = end;
+	}
 	wr32(ip + 12, sv->svc.addr);
 	csum_replace32(ip + 10, SLIRP_SVC_ALIAS, sv->svc.addr);
 	csum_replace32(tcp + 16, SLIRP_SVC_ALIAS, sv->svc.addr);
@@ -230,6 +306,7 @@ void slirp_svc_flush(struct slirp_backend *s)
 	if (sv->out_off == sv->out_len)
 		sv->out_off = sv->out_len = 0;
 	slirp_svc_serve(sv); /* requests that waited for room */
+	slirp_svc_reset(s);
 }
 
 int slirp_backend_add_service(struct net_backend *b, const struct slirp_service *svc)

@@ -1,14 +1,15 @@
 /* The slirp back-end's terminated TCP service (host/slirp_svc.c, MMDS's
  * transport) against real libslirp, with hand-made guest frames: ARP for the
  * service's address answered, a TCP handshake and a request to
- * 169.254.169.254:80 answered from that address with valid checksums, and
- * other traffic to the address (another port, UDP, the internal alias)
- * dropped. */
+ * 169.254.169.254:80 answered from that address with valid checksums, the
+ * connection gone from libslirp once the guest closed it, and other traffic
+ * to the address (another port, UDP, the internal alias) dropped. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/slirp.h"
+#include "host/slirp_priv.h"
 #include "test.h"
 
 #define SVC_ADDR 0xA9FEA9FEu
@@ -170,6 +171,20 @@ static ssize_t echo_serve(void *opaque, const char *in, size_t len, char **out, 
 	return (ssize_t)n;
 }
 
+/* libslirp's TCP sockets, by its own account. */
+static unsigned tcp_sockets(struct net_backend *be)
+{
+	char *info = slirp_connection_info(((struct slirp_backend *)be)->slirp), *p = info;
+	unsigned n = 0;
+
+	while ((p = strstr(p, "TCP[")) != NULL) {
+		n++;
+		p += 4;
+	}
+	free(info);
+	return n;
+}
+
 static void test_slirp_service(void)
 {
 	struct net_config cfg = {.mode = NET_USER};
@@ -207,6 +222,11 @@ static void test_slirp_service(void)
 	CHECK_EQ(be->ops->send(be, f, n), 0);
 	CHECK_EQ(sn.data_len, 9);
 	CHECK(!memcmp(sn.data, "OK:GET x\n", 9));
+	/* The guest closes with everything acknowledged: libslirp's side goes. */
+	CHECK_EQ(tcp_sockets(be), 1);
+	n = guest_frame(f, SVC_ADDR, 6, 80, 0x11, 1007, sn.seq, NULL);
+	CHECK_EQ(be->ops->send(be, f, n), 0);
+	CHECK_EQ(tcp_sockets(be), 0);
 
 	/* Dropped: another port, UDP, the internal alias 10.0.2.4. */
 	before = sn.frames;
