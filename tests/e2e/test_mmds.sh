@@ -5,7 +5,7 @@
 # slirp's gateway): 401 without a token, a token from PUT /latest/api/token
 # (busybox nc), values and listings with the token (busybox wget --header),
 # JSON with Accept, a PATCH seen by the guest, and the same over an on-link
-# route (ARP for the address answered). Before the boot: the API's
+# route (ARP for the address answered) and over a tap interface. Before the boot: the API's
 # and the config file's refusals with Firecracker's messages.
 # As root the test runs in a network namespace of its own (unshare --net),
 # where a tap interface carries a second guest interface: MMDS over a tap
