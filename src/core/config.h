@@ -47,7 +47,7 @@ struct net_config {
 	u8 mac[6];
 	unsigned nr_hostfwd;
 	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
-	bool mmds;        /* listed in mmds-config's network_interfaces */
+	bool mmds; /* listed in mmds-config's network_interfaces */
 };
 
 struct vsock_config {
@@ -63,11 +63,11 @@ struct vsock_config {
 #define CONFIG_MMDS_SIZE_LIMIT 51200       /* Firecracker's --mmds-size-limit default */
 struct mmds_store;
 struct mmds_config {
-	bool enabled;       /* configured: at least one interface serves it */
-	unsigned version;   /* 1 or 2 */
-	u32 addr;           /* IPv4, host byte order, link-local 169.254.1.0-169.254.254.255 */
-	bool imds_compat;   /* always IMDS text, whatever the Accept header */
-	u64 size_limit;     /* bytes of the document as compact JSON; 0: CONFIG_MMDS_SIZE_LIMIT */
+	bool enabled;     /* configured: at least one interface serves it */
+	unsigned version; /* 1 or 2 */
+	u32 addr;         /* IPv4, host byte order, link-local 169.254.1.0-169.254.254.255 */
+	bool imds_compat; /* always IMDS text, whatever the Accept header */
+	u64 size_limit;   /* bytes of the document as compact JSON; 0: CONFIG_MMDS_SIZE_LIMIT */
 	/* The data, shared by the API thread and the network threads; made and
 	 * owned by main (a run-time object, not configuration). NULL: none. */
 	struct mmds_store *store;
