@@ -87,7 +87,7 @@ fuzz: deps $(FUZZ_BINS)
 		n=$$(basename $$f); \
 		mkdir -p build/fuzz/corpus/$$n; \
 		seeds=; [ -d tests/fuzz/seeds/$$n ] && seeds=tests/fuzz/seeds/$$n; \
-		case $$n in fuzz_config_file|fuzz_http) dict=-dict=tests/fuzz/json.dict;; *) dict=;; esac; \
+		case $$n in fuzz_config_file|fuzz_http|fuzz_mmds_http) dict=-dict=tests/fuzz/json.dict;; *) dict=;; esac; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 		UBSAN_OPTIONS=$${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
 		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -close_fd_mask=3 $$dict \

@@ -19,6 +19,7 @@
 #include "vmm/metrics.h"
 #include "vmm/migrate.h"
 #include "vmm/snapshot_file.h"
+#include "vmm/mmds_store.h"
 #include "host/jail.h"
 #include "host/seccomp.h"
 #include "host/term.h"
@@ -234,7 +235,7 @@ int main(int argc, char **argv)
 	struct config_store st;
 	enum cli_action action;
 	struct machine *m;
-	int metrics_fd = -1, r;
+	int metrics_fd = -1, r, status;
 
 	if (cli_is_firecracker(argv[0])) {
 		r = main_firecracker(argc, argv, &cfg, &st);
@@ -267,9 +268,18 @@ run:
 		return 1;
 	if (main_logging(&cfg) < 0)
 		return 1;
-	if (cfg.api_sock)
-		return main_api(&cfg, &st);
-	if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
+	/* The MMDS document lives as long as the process: the API writes it
+	 * before and after the start, the guest reads it. */
+	if (mmds_store_create(cfg.mmds.size_limit, &cfg.mmds.store) < 0) {
+		log_error("cannot create the MMDS data store: out of memory");
 		return 1;
-	return main_serve(m, NULL, metrics_fd);
+	}
+	if (cfg.api_sock)
+		status = main_api(&cfg, &st);
+	else if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
+		status = 1;
+	else
+		status = main_serve(m, NULL, metrics_fd);
+	mmds_store_destroy(cfg.mmds.store);
+	return status;
 }

@@ -12,6 +12,7 @@
 
 #include "api/api_misc.h"
 #include "api/api_patch.h"
+#include "api/api_mmds.h"
 #include "api/api_snapshot.h"
 #include "api/config_cpu.h"
 #include "api/cli.h"
@@ -613,6 +614,11 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			goto bad_method;
 		api_json(&c, strcmp(id, "vm/config") ? api_popek_machine_json(vm)
 						     : config_to_json(vm->cfg, vm->st, true));
+	} else if (!strcmp(res, "mmds") && (!id || !strcmp(id, "config"))) {
+		if ((!id && (m == HTTP_GET || m == HTTP_PUT || m == HTTP_PATCH)) || m == HTTP_PUT)
+			api_mmds(vm, m, id != NULL, c.body, status, out);
+		else
+			goto bad_method;
 	} else if (id) {
 		goto unknown;
 	} else if (!*res) {

@@ -160,7 +160,7 @@ static int fc_option(int opt, const char *arg, struct vm_config *cfg, bool *no_a
 				      &cfg->api_max_payload);
 	case FC_MMDS_LIMIT:
 		return fc_parse_bytes("mmds-size-limit", arg, 1, HTTP_MAX_BODY_LIMIT,
-				      &cfg->mmds_size_limit);
+				      &cfg->mmds.size_limit);
 	case FC_NO_SECCOMP:
 		cfg->seccomp = false;
 		return 0;
@@ -236,8 +236,8 @@ int cli_firecracker_parse(int argc, char **argv, struct vm_config *cfg, struct c
 	}
 	if (config_file && config_file_load(config_file, cfg, st) < 0)
 		return -EINVAL;
-	if (!cfg->mmds_size_limit)
-		cfg->mmds_size_limit =
+	if (!cfg->mmds.size_limit)
+		cfg->mmds.size_limit =
 		    cfg->api_max_payload ? cfg->api_max_payload : HTTP_DEFAULT_BODY;
 	if (no_api)
 		cfg->api_sock = NULL;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/config_cpu.h"
+#include "api/api_mmds.h"
 #include "popek/log.h"
 
 void config_store_init(struct config_store *st)
@@ -68,8 +69,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 		     char *err, size_t errlen)
 {
 	static const char *const sections[] = {
-	    "machine-config", "boot-source", "drives",  "network-interfaces",
-	    "vsock",          "balloon",     "metrics", "logger", "entropy", "cpu-config", NULL};
+	    "machine-config", "boot-source", "drives",  "network-interfaces", "vsock", "balloon",
+	    "metrics",        "logger",      "entropy", "cpu-config",         "mmds-config", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -134,6 +135,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_entropy(it, cfg, &e);
 		else if (!strcmp(name, "cpu-config"))
 			r = config_set_cpu_config(it, cfg, &e);
+		else if (!strcmp(name, "mmds-config"))
+			r = config_set_mmds(it, cfg, st, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -349,6 +352,8 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	} else {
 		cJSON_AddNullToObject(doc, "metrics");
 	}
+	if (cfg->mmds.enabled)
+		cJSON_AddItemToObject(doc, "mmds-config", config_mmds_to_json(cfg, st));
 	o = config_cpu_config_json(cfg);
 	if (o)
 		cJSON_AddItemToObject(doc, "cpu-config", o);

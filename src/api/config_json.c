@@ -499,6 +499,7 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 				CONFIG_MAX_NETS);
 	if (cfg_net_conflict(e, cfg, idx, &n, mac) < 0)
 		return -EINVAL;
+	n.mmds = idx < cfg->nr_nets && cfg->nets[idx].mmds; /* mmds-config names it */
 	cfg->nets[idx] = n;
 	strcpy(st->iface_id[idx], id);
 	if (idx == cfg->nr_nets)

@@ -77,6 +77,7 @@ struct net_config {
 	unsigned nr_hostfwd;
 	struct hostfwd_config hostfwd[CONFIG_MAX_HOSTFWD];
 	struct rate_limit_config rx_rate_limiter, tx_rate_limiter;
+	bool mmds; /* listed in mmds-config's network_interfaces */
 };
 
 struct vsock_config {
@@ -93,6 +94,23 @@ struct cpuid_mod {
 	bool subleaf_significant; /* flags bit 0 (KVM_CPUID_FLAG_SIGNIFCANT_INDEX) */
 	u8 reg;                   /* 0 eax, 1 ebx, 2 ecx, 3 edx */
 	u32 mask, value;
+};
+
+/* MMDS (PUT /mmds/config, the config file's "mmds-config"; src/vmm/mmds_store.h).
+ * Guest TCP connections to addr:80 on the interfaces with net_config.mmds
+ * reach the store. */
+#define CONFIG_MMDS_ADDR       0xA9FEA9FEu /* 169.254.169.254 */
+#define CONFIG_MMDS_SIZE_LIMIT 51200       /* Firecracker's --mmds-size-limit default */
+struct mmds_store;
+struct mmds_config {
+	bool enabled;     /* configured: at least one interface serves it */
+	unsigned version; /* 1 or 2 */
+	u32 addr;         /* IPv4, host byte order, link-local 169.254.1.0-169.254.254.255 */
+	bool imds_compat; /* always IMDS text, whatever the Accept header */
+	u64 size_limit;   /* bytes of the document as compact JSON; 0: CONFIG_MMDS_SIZE_LIMIT */
+	/* The data, shared by the API thread and the network threads; made and
+	 * owned by main (a run-time object, not configuration). NULL: none. */
+	struct mmds_store *store;
 };
 
 struct vm_config {
@@ -119,6 +137,7 @@ struct vm_config {
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
+	struct mmds_config mmds;
 
 	/* --restore / PUT /snapshot/load: the machine comes from a snapshot's
 	 * state file and memory file instead of a kernel (src/vmm/restore.c);
@@ -135,7 +154,6 @@ struct vm_config {
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */
 	const char *api_sock;     /* --api-sock: HTTP API on this Unix socket, or NULL */
 	u64 api_max_payload;      /* --http-api-max-payload-size: bytes; 0: HTTP_DEFAULT_BODY */
-	u64 mmds_size_limit;      /* --mmds-size-limit: bytes of MMDS data; 0: api_max_payload */
 	const char *serial_out_path; /* PUT /serial: the UART's output goes there; NULL: stdout */
 	/* PUT /cpu-config (or the config file's cpu-config): CPUID modifiers,
 	 * applied in order to every CPUID answer of the soft engine; the KVM

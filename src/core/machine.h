@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "core/bus.h"
 #include "core/config.h"
@@ -58,6 +59,11 @@ struct machine {
 	struct engine_vm *evm;
 	const struct fastpath_ops *fastpath_ops; /* the engine's, for devices; NULL: none */
 	void (*kick_vcpus)(struct machine *m);   /* every vCPU leaves run() soon */
+	/* MMDS's guest requests (src/vmm/mmds_http.c, in host/slirp.h's
+	 * slirp_serve_fn shape; opaque is cfg.mmds.store), set by the VMM
+	 * before the devices when cfg.mmds is enabled; NULL: no MMDS. */
+	ssize_t (*mmds_serve)(void *opaque, const char *in, size_t len, char **out,
+			      size_t *out_len);
 	enum cpu_vendor cpu_vendor; /* the vendor the guest sees: cfg's, "host" resolved */
 	unsigned nr_vcpus;
 	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];

@@ -1,10 +1,10 @@
 /* libslirp (4.x) as a network back-end: its sockets and timers are served by
  * the device's I/O thread, one slirp_pollfds_fill/poll round per wake-up. */
 #include "host/slirp.h"
+#include "host/slirp_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <slirp/libslirp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,21 +12,6 @@
 
 #include "popek/clock.h"
 #include "popek/log.h"
-
-/* A slirp timer (libslirp uses them for IPv6 router advertisements). */
-struct slirp_timer {
-	SlirpTimerCb cb;
-	void *cb_opaque;
-	s64 expire_ms; /* -1: not armed */
-	struct slirp_timer *next;
-};
-
-struct slirp_backend {
-	struct net_backend b;
-	Slirp *slirp;
-	struct slirp_timer *timers;
-	struct net_pollset *ps; /* valid during poll_fill/poll_done */
-};
 
 /* ---- callbacks from libslirp (on the I/O thread) ----------------------- */
 
@@ -36,7 +21,7 @@ static ssize_t slirp_cb_send_packet(const void *buf, size_t len, void *opaque)
 
 	/* The device queues or drops what the guest has no room for; TCP
 	 * inside slirp retransmits (libslirp.h allows dropping here). */
-	s->b.rx(s->b.rx_opaque, buf, len);
+	s->b.rx(s->b.rx_opaque, slirp_svc_to_guest(s, buf, len), len);
 	return (ssize_t)len;
 }
 
@@ -188,6 +173,7 @@ static void slirp_poll_done(struct net_backend *b, const struct net_pollset *ps,
 	s->ps = (struct net_pollset *)ps;
 	slirp_pollfds_poll(s->slirp, poll_failed, slirp_get_revents, s);
 	s->ps = NULL;
+	slirp_svc_flush(s);
 	/* A callback may free or re-arm timers: restart the walk after each. */
 	do {
 		fired = false;
@@ -209,7 +195,11 @@ static int slirp_send(struct net_backend *b, const void *frame, size_t len)
 
 	if (len > INT32_MAX)
 		return -EMSGSIZE;
-	slirp_input(s->slirp, frame, (int)len);
+	frame = slirp_svc_from_guest(s, frame, len);
+	if (frame) {
+		slirp_input(s->slirp, frame, (int)len);
+		slirp_svc_flush(s);
+	}
 	return 0;
 }
 
@@ -224,6 +214,7 @@ static void slirp_destroy(struct net_backend *b)
 		s->timers = t->next;
 		free(t);
 	}
+	slirp_svc_destroy(s);
 	free(s);
 }
 
@@ -300,7 +291,7 @@ static const struct net_backend_ops slirp_ops = {
     .load = slirp_load_state,
 };
 
-static struct in_addr slirp_in_addr(u32 host_order)
+struct in_addr slirp_in_addr(u32 host_order)
 {
 	struct in_addr a = {.s_addr = htonl(host_order)};
 	return a;

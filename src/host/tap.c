@@ -1,6 +1,7 @@
 /* A Linux tap interface as a network back-end: one Ethernet frame per read()
  * and write() on /dev/net/tun (Documentation/networking/tuntap.rst). */
 #include "host/tap.h"
+#include "host/slirp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,12 @@ struct tap_backend {
 	int fd;
 	int poll_idx; /* index in the pollset, -1 when not polled */
 	char ifname[IFNAMSIZ];
+	/* A slirp service (MMDS) on this interface: the guest's frames for its
+	 * address go to a slirp stack of their own instead of the tap (they
+	 * never reach the host's network); its answers go to the guest. */
+	struct net_backend *svc;
+	u32 svc_addr;
+	u8 seeded[10]; /* the guest's MAC and IPv4 address last taught to it */
 	u8 buf[TAP_FRAME_MAX];
 };
 
@@ -28,15 +35,18 @@ static void tap_poll_fill(struct net_backend *b, struct net_pollset *ps, int *ti
 {
 	struct tap_backend *t = (struct tap_backend *)b;
 
-	(void)timeout_ms;
 	/* While the guest has no buffers, frames wait in the host's queue. */
 	t->poll_idx = can_rx ? net_pollset_add(ps, t->fd, POLLIN) : -1;
+	if (t->svc)
+		t->svc->ops->poll_fill(t->svc, ps, timeout_ms, can_rx);
 }
 
 static void tap_poll_done(struct net_backend *b, const struct net_pollset *ps, bool poll_failed)
 {
 	struct tap_backend *t = (struct tap_backend *)b;
 
+	if (t->svc)
+		t->svc->ops->poll_done(t->svc, ps, poll_failed);
 	if (poll_failed || t->poll_idx < 0 || (unsigned)t->poll_idx >= ps->nr)
 		return;
 	if (!(ps->fds[t->poll_idx].revents & (POLLIN | POLLERR | POLLHUP)))
@@ -56,10 +66,49 @@ static void tap_poll_done(struct net_backend *b, const struct net_pollset *ps, b
 	}
 }
 
+static u32 tap_rd32(const u8 *p)
+{
+	return (u32)p[0] << 24 | (u32)p[1] << 16 | (u32)p[2] << 8 | p[3];
+}
+
+/* Frames for the service: ARP requests for its address, IPv4 to it. */
+static bool tap_for_svc(const struct tap_backend *t, const u8 *f, size_t len)
+{
+	if (len >= 42 && f[12] == 0x08 && f[13] == 0x06)
+		return tap_rd32(f + 38) == t->svc_addr;
+	return len >= 34 && f[12] == 0x08 && f[13] == 0x00 && tap_rd32(f + 30) == t->svc_addr;
+}
+
+/* The service's slirp answers the guest's address, which is outside its
+ * network: a gratuitous ARP (its MAC and address) teaches it where to. */
+static void tap_svc_seed(struct tap_backend *t, const u8 *f)
+{
+	u8 arp[42] = {0};
+
+	if (!memcmp(t->seeded, f + 6, 6) && !memcmp(t->seeded + 6, f + 26, 4))
+		return;
+	memcpy(t->seeded, f + 6, 6);
+	memcpy(t->seeded + 6, f + 26, 4);
+	memset(arp, 0xFF, 6);
+	memcpy(arp + 6, f + 6, 6);
+	memcpy(arp + 12, "\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01", 10);
+	memcpy(arp + 22, f + 6, 6);  /* sender: the guest's MAC */
+	memcpy(arp + 28, f + 26, 4); /* and address */
+	memcpy(arp + 38, f + 26, 4); /* asking for itself */
+	t->svc->ops->send(t->svc, arp, sizeof(arp));
+}
+
 static int tap_send(struct net_backend *b, const void *frame, size_t len)
 {
 	struct tap_backend *t = (struct tap_backend *)b;
-	ssize_t n = write(t->fd, frame, len);
+	ssize_t n;
+
+	if (t->svc && tap_for_svc(t, frame, len)) {
+		if (((const u8 *)frame)[13] == 0x00)
+			tap_svc_seed(t, frame);
+		return t->svc->ops->send(t->svc, frame, len);
+	}
+	n = write(t->fd, frame, len);
 
 	/* A full host queue drops the frame, as a busy wire would. */
 	if (n < 0)
@@ -73,6 +122,8 @@ static void tap_destroy(struct net_backend *b)
 
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->svc)
+		t->svc->ops->destroy(t->svc);
 	free(t);
 }
 
@@ -129,4 +180,31 @@ int tap_backend_create(const struct net_config *cfg, net_rx_fn *rx, void *opaque
 fail:
 	tap_destroy(&t->b);
 	return -err;
+}
+
+/* The service's answers, to the guest through this interface's device. */
+static bool tap_svc_rx(void *opaque, const void *frame, size_t len)
+{
+	struct tap_backend *t = opaque;
+
+	return t->b.rx(t->b.rx_opaque, frame, len);
+}
+
+int tap_backend_add_service(struct net_backend *b, const struct slirp_service *svc)
+{
+	struct tap_backend *t = (struct tap_backend *)b;
+	struct net_config user = {.mode = NET_USER};
+	int err;
+
+	if (t->svc)
+		return -EEXIST;
+	err = slirp_backend_create(&user, tap_svc_rx, t, &t->svc);
+	if (!err)
+		err = slirp_backend_add_service(t->svc, svc);
+	if (err < 0 && t->svc) {
+		t->svc->ops->destroy(t->svc);
+		t->svc = NULL;
+	}
+	t->svc_addr = svc->addr;
+	return err;
 }

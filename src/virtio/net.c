@@ -743,6 +743,22 @@ fail:
 	return err;
 }
 
+/* MMDS on this interface: guest connections to its address, port 80, are
+ * answered by the VMM's responder (a slirp service, on the slirp stack or,
+ * for a tap, on one of its own). */
+static int net_add_mmds(struct machine *m, struct net_backend *be,
+			int (*add)(struct net_backend *, const struct slirp_service *))
+{
+	struct slirp_service svc = {m->cfg.mmds.addr, 80, m->mmds_serve, m->cfg.mmds.store};
+	int err = add(be, &svc);
+
+	if (err < 0) {
+		log_error("--net %s: cannot serve MMDS: %s", be->ops->name, strerror(-err));
+		be->ops->destroy(be);
+	}
+	return err;
+}
+
 int virtio_net_create(struct machine *m, const struct net_config *cfg, unsigned index,
 		      struct virtio_net **out)
 {
@@ -753,9 +769,13 @@ int virtio_net_create(struct machine *m, const struct net_config *cfg, unsigned 
 	switch (cfg->mode) {
 	case NET_USER:
 		err = slirp_backend_create(cfg, NULL, NULL, &be);
+		if (!err && cfg->mmds && m->mmds_serve)
+			err = net_add_mmds(m, be, slirp_backend_add_service);
 		break;
 	case NET_TAP:
 		err = tap_backend_create(cfg, NULL, NULL, &be);
+		if (!err && cfg->mmds && m->mmds_serve)
+			err = net_add_mmds(m, be, tap_backend_add_service);
 		break;
 	default:
 		log_error("--net: unknown mode %d", (int)cfg->mode);

@@ -20,6 +20,7 @@
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
 #include "vmm/metrics.h"
+#include "vmm/mmds_http.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm.h"
 
@@ -217,6 +218,13 @@ static int machine_create_vcpus(struct machine *m, const struct boot_result *boo
 /* The machine from cfg; with r, restored from a snapshot: RAM is the memory
  * file, no tables or kernel are written, and the state comes from r; with
  * incoming too, RAM and state come later (an incoming migration). */
+/* m->mmds_serve: the guest's MMDS requests, answered at the current time. */
+static ssize_t machine_mmds_serve(void *opaque, const char *in, size_t len, char **out,
+				  size_t *out_len)
+{
+	return mmds_http_serve(opaque, in, len, clock_now_ms(), out, out_len);
+}
+
 static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r, bool incoming,
 			 struct machine **out)
 {
@@ -273,6 +281,10 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 	err = devices_create(m);
 	if (err < 0)
 		goto fail;
+	if (cfg->mmds.enabled && cfg->mmds.store) {
+		mmds_store_configure(cfg->mmds.store, cfg->mmds.version, cfg->mmds.imds_compat);
+		m->mmds_serve = machine_mmds_serve;
+	}
 	err = virtio_devices_create(m);
 	if (err < 0)
 		goto fail;
