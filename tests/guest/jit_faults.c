@@ -122,9 +122,27 @@ static void timer_into_loop(void)
 	check(spins > 100, "the loop spun between ticks (%lu rounds)", spins);
 }
 
+/* Immediates near 2^31 in a translated loop: the translator once added
+ * every instruction's immediate to its offset in the block as if it were
+ * a branch (a signed overflow the sanitizer build stops on). */
+static void large_immediates(void)
+{
+	u64 a = 0, b = 0;
+
+	for (int i = 0; i < 5000; i++)
+		asm volatile("add $0x7fffffff, %0\n\tand $0x7ffffff8, %k0\n\t"
+			     "mov $0x7fffffff, %k1\n\tmovabs $0xffffffff7fffffff, %1"
+			     : "+r"(a), "=r"(b));
+	check_eq("add/and/mov with imm32 0x7fffffff in a translated loop", b,
+		 0xffffffff7fffffffULL);
+	check(a < 0x80000000ULL, "and kept the low 31 bits (%#lx)", a);
+}
+
 void test_main(void)
 {
 	u64 np = (u64)np_page + 0x238;
+
+	large_immediates();
 
 	divide_error();
 	invalid_opcode();

@@ -693,6 +693,12 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 		enum jit_native_kind kind = jit_native_kind(&in[i]);
 		const bool ax_word = word_in_ax; /* the last instruction stored them */
 
+		/* A relative branch to more than 2 GiB from the block's start
+		 * has no s32 offset from it (set_rip): its handler runs it. */
+		if ((kind == JN_JCC || kind == JN_CALL || kind == JN_JMP) &&
+		    ((s64)next + (s32)in[i].imm > INT32_MAX || (s64)next + (s32)in[i].imm < INT32_MIN))
+			kind = JN_NONE;
+
 		word_in_ax = false;
 
 		/* A shift by CL with live flags, or a 32-bit one (a zero count
@@ -754,7 +760,7 @@ static bool translate_pass(struct jit_emit *ep, const struct soft_insn *in, unsi
 			kind = JN_NONE; /* (they end their block) */
 		last_native = kind != JN_NONE;
 		jumps = kind == JN_CALL || kind == JN_JMP;
-		end = next + (s32)in[i].imm;
+		end = jumps ? next + (s32)in[i].imm : 0; /* only a jump has a target */
 		rip_stored = kind == JN_RET || kind == JN_IND;
 		if (kind == JN_JMP) {
 			off = next;
