@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_balloon.h"
 #include "api/api_snapshot.h"
 #include "api/cli.h"
 #include "vmm/vmm.h"
@@ -17,7 +18,6 @@
 #include "dev/devices.h"
 #include "popek/clock.h"
 #include "popek/log.h"
-#include "virtio/balloon.h"
 #include "virtio/devices.h"
 
 #define API_AFTER_START "The requested operation is not supported after starting the microVM."
@@ -438,66 +438,21 @@ static void api_get_metrics(struct api_ctx *c)
 	api_json(c, doc);
 }
 
-static void api_balloon(struct api_ctx *c, enum http_method method, bool statistics)
+static void api_balloon_req(struct api_ctx *c, enum http_method method, const char *sub)
 {
-	static const char *const names[BALLOON_NR_STATS] = {
-	    "swap_in",          "swap_out",    "major_faults",
-	    "minor_faults",     "free_memory", "total_memory",
-	    "available_memory", "disk_caches", "hugetlb_allocations",
-	    "hugetlb_failures"};
-	struct api_vm *vm = c->vm;
-	struct balloon_stats bs;
-	u64 mib;
-	cJSON *o;
+	char msg[300];
+	cJSON *doc = NULL;
+	int r = api_balloon(c->vm, method, sub, c->body, &doc, msg, sizeof(msg));
 
-	if (!vm->cfg->balloon) {
-		api_fail(c, 400, "no balloon device is configured (PUT /balloon before the start)");
-		return;
-	}
-	if (method == HTTP_PATCH && !statistics) {
-		o = cJSON_GetObjectItemCaseSensitive(c->body, "amount_mib");
-		if (!cJSON_IsObject(c->body) || cJSON_GetArraySize(c->body) != 1 ||
-		    !cJSON_IsNumber(o) || o->valuedouble < 0 || o->valuedouble > 1024.0 * 1024 ||
-		    o->valuedouble != (double)(u64)o->valuedouble) {
-			api_fail(c, 400, "request body: must be {\"amount_mib\": N} (an integer)");
-			return;
-		}
-		mib = (u64)o->valuedouble;
-		if (vm->phase != API_RUNNING)
-			vm->cfg->balloon_target_bytes = mib * MiB;
-		else if (balloon_set_target(vm->m, mib * MiB) < 0) {
-			api_fail(c, 400, "amount_mib: %llu MiB is more than the guest's memory",
-				 (unsigned long long)mib);
-			return;
-		}
+	if (r == 200)
+		api_json(c, doc);
+	else if (r == 204)
 		api_done(c);
-		return;
-	}
-	if (statistics && !api_running(c, "GET /balloon/statistics"))
-		return;
-	o = cJSON_CreateObject();
-	if (vm->phase != API_RUNNING || balloon_get_stats(vm->m, &bs) < 0) {
-		cJSON_AddNumberToObject(o, "amount_mib",
-					(double)(vm->cfg->balloon_target_bytes / MiB));
-		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
-		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
-		api_json(c, o);
-		return;
-	}
-	if (!statistics) {
-		cJSON_AddNumberToObject(o, "amount_mib", (double)(bs.target_bytes / MiB));
-		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
-		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
-	} else {
-		cJSON_AddNumberToObject(o, "target_pages", (double)(bs.target_bytes / 4096));
-		cJSON_AddNumberToObject(o, "actual_pages", (double)(bs.actual_bytes / 4096));
-		cJSON_AddNumberToObject(o, "target_mib", (double)(bs.target_bytes / MiB));
-		cJSON_AddNumberToObject(o, "actual_mib", (double)(bs.actual_bytes / MiB));
-		for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
-			if (bs.valid & (1u << i))
-				cJSON_AddNumberToObject(o, names[i], (double)bs.val[i]);
-	}
-	api_json(c, o);
+	else if (r == 400)
+		api_fail(c, 400, "%s", msg);
+	else
+		api_fail(c, 400, "Invalid request method: %s %s", c->req->method_name,
+			 c->req->path);
 }
 
 /* Body of a PUT/PATCH as JSON; NULL (answered 400) when malformed. */
@@ -558,7 +513,10 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	pthread_mutex_lock(&vm->lock);
 	vm->requests++;
 	c.id = id;
-	if ((m == HTTP_PUT || m == HTTP_PATCH) && !(c.body = api_parse_body(&c, body, body_len)))
+	/* PATCH /balloon/hinting/{start,stop} may come without a body. */
+	if ((m == HTTP_PUT || m == HTTP_PATCH) &&
+	    !(m == HTTP_PATCH && !body_len && !strncmp(req->path, "/balloon/hinting/", 17)) &&
+	    !(c.body = api_parse_body(&c, body, body_len)))
 		goto out;
 
 #define ROUTE(name, meth) (!strcmp(res, name) && m == (meth))
@@ -568,11 +526,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			api_put_config(&c, res);
 		else
 			goto bad_method;
-	} else if (id && !strcmp(res, "balloon") && !strcmp(id, "statistics")) {
-		if (m == HTTP_GET)
-			api_balloon(&c, m, true);
-		else
-			goto bad_method;
+	} else if (id && !strcmp(res, "balloon")) {
+		api_balloon_req(&c, m, id);
 	} else if (id && !strcmp(res, "snapshot") && (!strcmp(id, "create") || !strcmp(id, "load"))) {
 		if (m == HTTP_PUT)
 			api_put_snapshot(&c, id);
@@ -600,7 +555,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		   ROUTE("entropy", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
-		api_balloon(&c, m, false);
+		api_balloon_req(&c, m, NULL);
 	} else if (ROUTE("migrate", HTTP_PUT)) {
 		api_put_migrate(&c);
 	} else if (ROUTE("actions", HTTP_PUT)) {

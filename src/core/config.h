@@ -77,6 +77,9 @@ struct vm_config {
 	bool rng;                 /* virtio-rng (default on) */
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
+	u32 balloon_stats_interval_s; /* > 0: statistics queue, polled this often */
+	bool balloon_deflate_on_oom;  /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM offered */
+	bool balloon_reporting;       /* free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
 
 	/* --restore / PUT /snapshot/load: the machine comes from a snapshot's
