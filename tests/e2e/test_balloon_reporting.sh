@@ -8,7 +8,9 @@
 #     by at least 200 MiB.
 # Also, through the API of that VM: GET /balloon shows the configuration,
 # GET /balloon/statistics the guest's numbers, PATCH /balloon/statistics
-# changes the interval but cannot turn statistics off.
+# changes the interval but cannot turn statistics off; and, before a start,
+# Firecracker's refusals (a target above the memory, PATCH before the
+# start, memory shrunk below the target, hinting).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
@@ -26,12 +28,39 @@ res() {
 rss_anon_kib() {
 	awk '/^RssAnon:/ { print $2 }' "/proc/$VM_PID/status" 2>/dev/null
 }
+SOCK=$TMP/api.sock
 api() { # method path [json]: the answer without blanks, or the fault message
-	build/popek ctl --sock "$TMP/api.sock" request "$@" 2>&1 | tr -d '[:space:]'
+	build/popek ctl --sock "$SOCK" request "$@" 2>&1 | tr -d '[:space:]'
 }
 fault() { # method path json: the fault message of a refused request
-	build/popek ctl --sock "$TMP/api.sock" request "$@" 2>&1 | sed 's/^popek: error: ctl: [A-Z]* [^ ]*: 400: //'
+	build/popek ctl --sock "$SOCK" request "$@" 2>&1 | sed 's/^popek: error: ctl: [A-Z]* [^ ]*: 400: //'
 }
+
+# --- before a start (a popek waiting for its configuration)
+SOCK=$TMP/pre.sock
+build/popek run --api-sock "$SOCK" >"$TMP/pre.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+PRE="The requested operation is not supported before starting the microVM."
+check balloon_reporting/pre_no_balloon "$(fault GET /balloon)" "Balloon config error: No balloon device found."
+check balloon_reporting/pre_over_ram "$(fault PUT /balloon '{"amount_mib": 300, "deflate_on_oom": false}')" \
+	"amount_mib: Amount of pages requested is too large (300 MiB, the guest has 256 MiB)"
+check balloon_reporting/pre_hinting "$(fault PUT /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true}')" \
+	"free_page_hinting: not supported by popek (only false)"
+api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 512}' >/dev/null
+check balloon_reporting/pre_put "$(api PUT /balloon '{"amount_mib": 300, "deflate_on_oom": false, "free_page_reporting": true}')" ""
+check balloon_reporting/pre_shrink "$(fault PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}')" \
+	"mem_size_mib: The memory size (MiB) is smaller than the previously set balloon device target size."
+check balloon_reporting/pre_patch "$(fault PATCH /balloon '{"amount_mib": 1}')" "$PRE"
+check balloon_reporting/pre_patch_stats "$(fault PATCH /balloon/statistics '{"stats_polling_interval_s": 1}')" "$PRE"
+check balloon_reporting/pre_stats "$(fault GET /balloon/statistics)" "$PRE"
+check balloon_reporting/pre_hint_status "$(fault GET /balloon/hinting/status)" "$PRE"
+check balloon_reporting/pre_hint_start "$(fault PATCH /balloon/hinting/start)" "$PRE"
+check balloon_reporting/pre_unknown "$(fault GET /balloon/nothing)" 'Unrecognized GET request path `nothing`.'
+check balloon_reporting/pre_get "$(api GET /balloon)" \
+	'{"amount_mib":300,"deflate_on_oom":false,"stats_polling_interval_s":0,"free_page_hinting":false,"free_page_reporting":true}'
+kill "${PIDS[-1]}" 2>/dev/null
+SOCK=$TMP/api.sock
 
 cat >"$TMP/vm.json" <<JSON
 {
@@ -64,6 +93,8 @@ check balloon_reporting/stats_off_refused "$(fault PATCH /balloon/statistics '{"
 check balloon_reporting/stats_interval "$(api PATCH /balloon/statistics '{"stats_polling_interval_s": 2}')" ""
 check balloon_reporting/amount_over_ram "$(fault PATCH /balloon '{"amount_mib": 513}')" \
 	"Balloon update error: Balloon: Requested memory should be less than 512MiB"
+check balloon_reporting/hinting_off "$(fault PATCH /balloon/hinting/start)" \
+	"Balloon update error: Balloon: Attempting to use hinting when not enabled"
 
 # --- no reporting: the driver is unloaded while the guest fills and frees.
 vm_send 'R=RESULT; mkdir -p /mnt/fill && mount -t tmpfs -o size=90% fill /mnt/fill'
