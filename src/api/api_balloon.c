@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/machine.h"
 #include "virtio/balloon.h"
+#include "virtio/devices.h"
 
 #define PRE_BOOT  "The requested operation is not supported before starting the microVM."
 #define NO_DEVICE "Failed perform action on device: Device not found"
@@ -52,10 +54,12 @@ static int balloon_get(struct api_vm *vm, cJSON **json, char *msg, size_t len)
 				    vm->cfg->balloon_deflate_on_oom, vm->cfg->balloon_reporting};
 	cJSON *o;
 
-	if (!vm->cfg->balloon)
-		return bad(msg, len, "Balloon config error: No balloon device found.");
+	/* Once running, the machine's device answers (a restored machine's
+	 * came from its snapshot, not from this configuration). */
 	if (vm->phase == API_RUNNING && balloon_get_config(vm->m, &bc) < 0)
 		return bad(msg, len, "Internal VMM error: " NO_DEVICE);
+	if (vm->phase != API_RUNNING && !vm->cfg->balloon)
+		return bad(msg, len, "Balloon config error: No balloon device found.");
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "amount_mib", (double)(bc.target_bytes / MiB));
 	cJSON_AddBoolToObject(o, "deflate_on_oom", bc.deflate_on_oom);
@@ -113,7 +117,7 @@ static int balloon_patch(struct api_vm *vm, const cJSON *body, char *msg, size_t
 		return bad(
 		    msg, len,
 		    "Balloon update error: Balloon: Requested memory should be less than %lluMiB",
-		    (unsigned long long)(vm->cfg->mem_size / MiB));
+		    (unsigned long long)(vm->m->mem.ram_size / MiB));
 	return 204;
 }
 
@@ -154,7 +158,7 @@ int api_balloon(struct api_vm *vm, enum http_method m, const char *sub, const cJ
 		return 0;
 	if (vm->phase != API_RUNNING)
 		return bad(msg, len, PRE_BOOT);
-	if (!vm->cfg->balloon)
+	if (!virtio_devices_balloon(vm->m))
 		return bad(msg, len, "%s" NO_DEVICE,
 			   get ? "Internal VMM error: " : "Balloon update error: ");
 	if (hint_get || hint_patch) /* popek offers no free page hinting */

@@ -6,7 +6,8 @@
 #     (RssAnon: guest RAM is a private anonymous mapping) stays up;
 #   - once the driver is loaded, it reports the free pages and RssAnon falls
 #     by at least 200 MiB.
-# Also, through the API of that VM: GET /balloon shows the configuration,
+# The same after a snapshot is restored in a new popek. Also, through the
+# API of that VM: GET /balloon shows the configuration,
 # GET /balloon/statistics the guest's numbers, PATCH /balloon/statistics
 # changes the interval but cannot turn statistics off; and, before a start,
 # Firecracker's refusals (a target above the memory, PATCH before the
@@ -25,8 +26,10 @@ check() {
 res() {
 	tr -d '\r' <"$VM_OUT" | sed -n "s/^RESULT $1 //p" | sed 's/popek: .*$//' | tail -1
 }
-rss_anon_kib() {
-	awk '/^RssAnon:/ { print $2 }' "/proc/$VM_PID/status" 2>/dev/null
+rss_anon_kib() { # 0 once popek is gone
+	local v
+	v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$VM_PID/status" 2>/dev/null)
+	echo "${v:-0}"
 }
 SOCK=$TMP/api.sock
 api() { # method path [json]: the answer without blanks, or the fault message
@@ -131,6 +134,49 @@ check balloon_reporting/reporting_drops_rss "$((rss2 - rss3 >= 200 * 1024))" 1
 vm_send "dd if=/dev/zero of=/mnt/fill/g bs=1M count=$FILL_MIB 2>/dev/null; cmp -n 1048576 /mnt/fill/g /dev/zero; echo \"\$R refilled \$?\""
 vm_wait "RESULT refilled" 120
 check balloon_reporting/refill "$(res refilled)" 0
+
+vm_send 'rm /mnt/fill/g; echo "$R removed2 $?"'
+vm_wait "RESULT removed2" 60
+
+# --- a snapshot keeps the balloon's configuration and queues: the restored
+# guest's reports still reach popek (new writes are private copies of the
+# memory file's pages, in RssAnon, and reported free they go again).
+snap_ok=0
+if build/popek ctl --sock "$SOCK" pause >/dev/null 2>"$TMP/ctl" &&
+	build/popek ctl --sock "$SOCK" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl"; then
+	snap_ok=1
+fi
+check balloon_reporting/snapshot "$snap_ok$(cat "$TMP/ctl")" 1
+vm_cleanup
+SOCK=$TMP/api2.sock
+vm_start run --engine soft --restore "$TMP/s.st" --mem-file "$TMP/s.mem" --api-sock "$SOCK"
+cfg=""
+for _ in $(seq 100); do
+	kill -0 "$VM_PID" 2>/dev/null || break
+	cfg=$(api GET /balloon)
+	[ "${cfg#\{}" != "$cfg" ] && break
+	sleep 0.1
+done
+if ! kill -0 "$VM_PID" 2>/dev/null; then
+	echo "FAIL balloon_reporting/restore: $(tr -d '\r' <"$VM_OUT" | grep -a 'popek: ' | head -2)"
+	vm_cleanup
+	exit 0
+fi
+check balloon_reporting/restored_config "$cfg" \
+	'{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":2,"free_page_hinting":false,"free_page_reporting":true}'
+vm_send "dd if=/dev/zero of=/mnt/fill/h bs=1M count=$FILL_MIB 2>/dev/null; echo \"\$R filled3 \$?\""
+vm_wait "RESULT filled3" 120
+rss4=$(rss_anon_kib)
+vm_send 'rm /mnt/fill/h; echo "$R removed3 $?"'
+vm_wait "RESULT removed3" 60
+rss5=$rss4
+for _ in $(seq 60); do
+	rss5=$(rss_anon_kib)
+	[ $((rss4 - rss5)) -ge $((200 * 1024)) ] && break
+	sleep 0.5
+done
+echo "  (restored: RssAnon ${rss4} KiB filled -> ${rss5} KiB freed with reporting)"
+check balloon_reporting/restored_reporting "$((rss4 - rss5 >= 200 * 1024))" 1
 
 vm_send 'poweroff'
 vm_wait_exit 60
