@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,33 +14,22 @@
 #define PRE_BOOT  "The requested operation is not supported before starting the microVM."
 #define NO_DEVICE "Failed perform action on device: Device not found"
 
-static int bad(char *msg, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
-static int bad(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return 400;
-}
-
 /* body must be {key: integer 0..max} and nothing else. */
 static int one_uint(const cJSON *body, const char *key, u64 max, u64 *out, char *msg, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
 
 	if (!cJSON_IsObject(body))
-		return bad(msg, len, "request body: must be a JSON object");
+		return api_bad(msg, len, "request body: must be a JSON object");
 	for (const cJSON *it = body->child; it; it = it->next)
 		if (strcmp(it->string, key))
-			return bad(msg, len, "%.64s: unknown key", it->string);
+			return api_bad(msg, len, "%.64s: unknown key", it->string);
 	if (!v)
-		return bad(msg, len, "%s: missing (an integer is required)", key);
+		return api_bad(msg, len, "%s: missing (an integer is required)", key);
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
 	    v->valuedouble > (double)max || v->valuedouble != floor(v->valuedouble))
-		return bad(msg, len, "%s: must be an integer from 0 to %llu", key,
-			   (unsigned long long)max);
+		return api_bad(msg, len, "%s: must be an integer from 0 to %llu", key,
+			       (unsigned long long)max);
 	*out = (u64)v->valuedouble;
 	return 0;
 }
@@ -57,9 +45,9 @@ static int balloon_get(struct api_vm *vm, cJSON **json, char *msg, size_t len)
 	/* Once running, the machine's device answers (a restored machine's
 	 * came from its snapshot, not from this configuration). */
 	if (vm->phase == API_RUNNING && balloon_get_config(vm->m, &bc) < 0)
-		return bad(msg, len, "Internal VMM error: " NO_DEVICE);
+		return api_bad(msg, len, "Internal VMM error: " NO_DEVICE);
 	if (vm->phase != API_RUNNING && !vm->cfg->balloon)
-		return bad(msg, len, "Balloon config error: No balloon device found.");
+		return api_bad(msg, len, "Balloon config error: No balloon device found.");
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "amount_mib", (double)(bc.target_bytes / MiB));
 	cJSON_AddBoolToObject(o, "deflate_on_oom", bc.deflate_on_oom);
@@ -86,9 +74,9 @@ static int balloon_statistics(struct api_vm *vm, cJSON **json, char *msg, size_t
 	cJSON *o;
 
 	if (balloon_get_config(vm->m, &bc) < 0 || balloon_get_stats(vm->m, &bs) < 0)
-		return bad(msg, len, "Internal VMM error: " NO_DEVICE);
+		return api_bad(msg, len, "Internal VMM error: " NO_DEVICE);
 	if (!bc.stats_interval_s)
-		return bad(
+		return api_bad(
 		    msg, len,
 		    "Internal VMM error: Balloon: Received stats query when stats are disabled.");
 	o = cJSON_CreateObject();
@@ -112,9 +100,9 @@ static int balloon_patch(struct api_vm *vm, const cJSON *body, char *msg, size_t
 		return r;
 	r = balloon_set_target(vm->m, mib * MiB);
 	if (r == -ENODEV)
-		return bad(msg, len, "Balloon update error: " NO_DEVICE);
+		return api_bad(msg, len, "Balloon update error: " NO_DEVICE);
 	if (r < 0)
-		return bad(
+		return api_bad(
 		    msg, len,
 		    "Balloon update error: Balloon: Requested memory should be less than %lluMiB",
 		    (unsigned long long)(vm->m->mem.ram_size / MiB));
@@ -131,11 +119,11 @@ static int balloon_patch_statistics(struct api_vm *vm, const cJSON *body, char *
 		return r;
 	r = balloon_set_stats_interval(vm->m, (u32)s);
 	if (r == -ENODEV)
-		return bad(msg, len, "Balloon update error: " NO_DEVICE);
+		return api_bad(msg, len, "Balloon update error: " NO_DEVICE);
 	if (r < 0)
-		return bad(msg, len,
-			   "Balloon update error: Balloon: Statistics cannot be "
-			   "enabled/disabled after activation.");
+		return api_bad(msg, len,
+			       "Balloon update error: Balloon: Statistics cannot be "
+			       "enabled/disabled after activation.");
 	return 204;
 }
 
@@ -149,20 +137,20 @@ int api_balloon(struct api_vm *vm, enum http_method m, const char *sub, const cJ
 
 	if (sub && !stats && !hint_get && !hint_patch)
 		return !get && !patch ? 0
-				      : bad(msg, len, "Unrecognized %s request path `%.64s`.",
-					    get ? "GET" : "PATCH", sub);
+				      : api_bad(msg, len, "Unrecognized %s request path `%.64s`.",
+						get ? "GET" : "PATCH", sub);
 	if (!sub && get)
 		return balloon_get(vm, json, msg, len);
 	if (!((stats && (get || patch)) || (!sub && patch) || (hint_get && get) ||
 	      (hint_patch && patch)))
 		return 0;
 	if (vm->phase != API_RUNNING)
-		return bad(msg, len, PRE_BOOT);
+		return api_bad(msg, len, PRE_BOOT);
 	if (!virtio_devices_balloon(vm->m))
-		return bad(msg, len, "%s" NO_DEVICE,
-			   get ? "Internal VMM error: " : "Balloon update error: ");
+		return api_bad(msg, len, "%s" NO_DEVICE,
+			       get ? "Internal VMM error: " : "Balloon update error: ");
 	if (hint_get || hint_patch) /* popek offers no free page hinting */
-		return bad(
+		return api_bad(
 		    msg, len,
 		    "Balloon update error: Balloon: Attempting to use hinting when not enabled");
 	if (stats)

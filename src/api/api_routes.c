@@ -44,6 +44,16 @@ char *api_fault(const char *msg)
 	return s;
 }
 
+int api_bad(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return 400;
+}
+
 static void api_fail(struct api_ctx *c, int status, const char *fmt, ...) PRINTF_FMT(3, 4);
 
 static void api_fail(struct api_ctx *c, int status, const char *fmt, ...)

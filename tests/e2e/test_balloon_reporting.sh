@@ -32,6 +32,16 @@ rss_anon_kib() { # 0 once popek is gone
 	echo "${v:-0}"
 }
 SOCK=$TMP/api.sock
+# rss_after_drop FROM: RssAnon once it is 200 MiB below FROM KiB, or after 30 s.
+rss_after_drop() {
+	local v=$1
+	for _ in $(seq 60); do
+		v=$(rss_anon_kib)
+		[ $(($1 - v)) -ge $((200 * 1024)) ] && break
+		sleep 0.5
+	done
+	echo "$v"
+}
 api() { # method path [json]: the answer without blanks, or the fault message
 	build/popek ctl --sock "$SOCK" request "$@" 2>&1 | tr -d '[:space:]'
 }
@@ -121,12 +131,7 @@ check balloon_reporting/no_reporting_no_drop "$((rss1 - rss2 < 50 * 1024))" 1
 t0=$SECONDS
 vm_send 'modprobe virtio_balloon; echo "$R loaded $?"'
 vm_wait "RESULT loaded" 60
-rss3=$rss2
-for _ in $(seq 60); do
-	rss3=$(rss_anon_kib)
-	[ $((rss2 - rss3)) -ge $((200 * 1024)) ] && break
-	sleep 0.5
-done
+rss3=$(rss_after_drop "$rss2")
 echo "  (RssAnon ${rss2} KiB -> ${rss3} KiB with reporting, $((SECONDS - t0)) s)"
 check balloon_reporting/reporting_drops_rss "$((rss2 - rss3 >= 200 * 1024))" 1
 
@@ -169,12 +174,7 @@ vm_wait "RESULT filled3" 120
 rss4=$(rss_anon_kib)
 vm_send 'rm /mnt/fill/h; echo "$R removed3 $?"'
 vm_wait "RESULT removed3" 60
-rss5=$rss4
-for _ in $(seq 60); do
-	rss5=$(rss_anon_kib)
-	[ $((rss4 - rss5)) -ge $((200 * 1024)) ] && break
-	sleep 0.5
-done
+rss5=$(rss_after_drop "$rss4")
 echo "  (restored: RssAnon ${rss4} KiB filled -> ${rss5} KiB freed with reporting)"
 check balloon_reporting/restored_reporting "$((rss4 - rss5 >= 200 * 1024))" 1
 
