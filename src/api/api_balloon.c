@@ -34,13 +34,25 @@ static int one_uint(const cJSON *body, const char *key, u64 max, u64 *out, char 
 	return 0;
 }
 
-/* GET /balloon: the configuration, as PUT /balloon takes it. */
+/* The configuration as PUT /balloon takes it. */
+static cJSON *balloon_json(const struct balloon_config *bc)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "amount_mib", (double)(bc->target_bytes / MiB));
+	cJSON_AddBoolToObject(o, "deflate_on_oom", bc->deflate_on_oom);
+	cJSON_AddNumberToObject(o, "stats_polling_interval_s", bc->stats_interval_s);
+	cJSON_AddBoolToObject(o, "free_page_hinting", false);
+	cJSON_AddBoolToObject(o, "free_page_reporting", bc->page_reporting);
+	return o;
+}
+
+/* GET /balloon. */
 static int balloon_get(struct api_vm *vm, cJSON **json, char *msg, size_t len)
 {
 	struct balloon_config bc = {vm->cfg->balloon_target_bytes,
 				    vm->cfg->balloon_stats_interval_s,
 				    vm->cfg->balloon_deflate_on_oom, vm->cfg->balloon_reporting};
-	cJSON *o;
 
 	/* Once running, the machine's device answers (a restored machine's
 	 * came from its snapshot, not from this configuration). */
@@ -48,14 +60,17 @@ static int balloon_get(struct api_vm *vm, cJSON **json, char *msg, size_t len)
 		return api_bad(msg, len, "Internal VMM error: " NO_DEVICE);
 	if (vm->phase != API_RUNNING && !vm->cfg->balloon)
 		return api_bad(msg, len, "Balloon config error: No balloon device found.");
-	o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "amount_mib", (double)(bc.target_bytes / MiB));
-	cJSON_AddBoolToObject(o, "deflate_on_oom", bc.deflate_on_oom);
-	cJSON_AddNumberToObject(o, "stats_polling_interval_s", bc.stats_interval_s);
-	cJSON_AddBoolToObject(o, "free_page_hinting", false);
-	cJSON_AddBoolToObject(o, "free_page_reporting", bc.page_reporting);
-	*json = o;
+	*json = balloon_json(&bc);
 	return 200;
+}
+
+cJSON *api_balloon_vm_config(struct api_vm *vm, cJSON *doc)
+{
+	struct balloon_config bc;
+
+	if (doc && vm->phase == API_RUNNING && balloon_get_config(vm->m, &bc) == 0)
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, "balloon", balloon_json(&bc));
+	return doc;
 }
 
 /* GET /balloon/statistics: Firecracker's BalloonStats, the guest's values

@@ -15,4 +15,9 @@
 int api_balloon(struct api_vm *vm, enum http_method m, const char *sub, const cJSON *body,
 		cJSON **json, char *msg, size_t len);
 
+/* GET /vm/config: once the VM runs, doc's "balloon" becomes what the
+ * device holds (a target PATCHed since, a restored machine's balloon).
+ * Returns doc. */
+cJSON *api_balloon_vm_config(struct api_vm *vm, cJSON *doc);
+
 #endif

@@ -545,7 +545,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			goto bad_method;
 	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {
 		if (m == HTTP_GET)
-			api_json(&c, config_to_json(vm->cfg, vm->st));
+			api_json(&c, api_balloon_vm_config(vm, config_to_json(vm->cfg, vm->st)));
 		else
 			goto bad_method;
 	} else if (id) {

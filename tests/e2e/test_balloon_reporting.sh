@@ -92,8 +92,6 @@ vm_ready 60 || echo "FAIL balloon_reporting/ready: the shell takes no input"
 cfg=$(api GET /balloon)
 check balloon_reporting/get_balloon "$cfg" \
 	'{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":true}'
-check balloon_reporting/vm_config "$(api GET /vm/config | grep -o '"balloon":{[^}]*}')" \
-	'"balloon":{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":1,"free_page_hinting":false,"free_page_reporting":true}'
 total=""
 for _ in $(seq 20); do
 	total=$(api GET /balloon/statistics | grep -o '"total_memory":[0-9]*' | cut -d: -f2)
@@ -104,6 +102,11 @@ check balloon_reporting/stats_total_memory "$((${total:-0} > 400 * 1024 * 1024))
 check balloon_reporting/stats_off_refused "$(fault PATCH /balloon/statistics '{"stats_polling_interval_s": 0}')" \
 	"Balloon update error: Balloon: Statistics cannot be enabled/disabled after activation."
 check balloon_reporting/stats_interval "$(api PATCH /balloon/statistics '{"stats_polling_interval_s": 2}')" ""
+# GET /vm/config shows the device as it is now: PATCHed target and interval.
+check balloon_reporting/patch_amount "$(api PATCH /balloon '{"amount_mib": 16}')" ""
+check balloon_reporting/vm_config "$(api GET /vm/config | grep -o '"balloon":{[^}]*}')" \
+	'"balloon":{"amount_mib":16,"deflate_on_oom":true,"stats_polling_interval_s":2,"free_page_hinting":false,"free_page_reporting":true}'
+api PATCH /balloon '{"amount_mib": 0}' >/dev/null
 check balloon_reporting/amount_over_ram "$(fault PATCH /balloon '{"amount_mib": 513}')" \
 	"Balloon update error: Balloon: Requested memory should be less than 512MiB"
 check balloon_reporting/hinting_off "$(fault PATCH /balloon/hinting/start)" \
@@ -169,6 +172,7 @@ if ! kill -0 "$VM_PID" 2>/dev/null; then
 fi
 check balloon_reporting/restored_config "$cfg" \
 	'{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":2,"free_page_hinting":false,"free_page_reporting":true}'
+check balloon_reporting/restored_vm_config "$(api GET /vm/config | grep -o '"balloon":{[^}]*}')" "\"balloon\":$cfg"
 vm_send "dd if=/dev/zero of=/mnt/fill/h bs=1M count=$FILL_MIB 2>/dev/null; echo \"\$R filled3 \$?\""
 vm_wait "RESULT filled3" 120
 rss4=$(rss_anon_kib)
@@ -183,4 +187,5 @@ vm_wait_exit 60
 check balloon_reporting/poweroff_status "$VM_STATUS" 0
 bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'needs reset|BUG|WARNING|Oops|Kernel panic' | head -3)
 check balloon_reporting/clean_log "$bad" ""
+[ -n "$bad" ] && tr -d '\r' <"$VM_OUT" | grep -a -B12 -m1 -E 'needs reset|BUG|WARNING|Oops|Kernel panic' | sed 's/^/    | /'
 vm_cleanup
