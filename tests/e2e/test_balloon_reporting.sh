@@ -185,7 +185,7 @@ check balloon_reporting/restored_reporting "$((rss4 - rss5 >= 200 * 1024))" 1
 vm_send 'poweroff'
 vm_wait_exit 60
 check balloon_reporting/poweroff_status "$VM_STATUS" 0
-bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'needs reset|BUG|WARNING|Oops|Kernel panic' | head -3)
+bad=$(tr -d '\r' <"$VM_OUT" | grep -aE 'needs reset|BUG|WARNING|Oops|Kernel panic|is not a head|out of range' | head -3)
 check balloon_reporting/clean_log "$bad" ""
-[ -n "$bad" ] && tr -d '\r' <"$VM_OUT" | grep -a -B12 -m1 -E 'needs reset|BUG|WARNING|Oops|Kernel panic' | sed 's/^/    | /'
+[ -n "$bad" ] && tr -d '\r' <"$VM_OUT" | grep -a -B12 -m1 -E 'needs reset|BUG|WARNING|Oops|Kernel panic|is not a head|out of range' | sed 's/^/    | /'
 vm_cleanup
