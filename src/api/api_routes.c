@@ -13,6 +13,7 @@
 #include "api/api_misc.h"
 #include "api/api_patch.h"
 #include "api/api_mmds.h"
+#include "api/api_balloon.h"
 #include "api/api_snapshot.h"
 #include "api/config_cpu.h"
 #include "api/cli.h"
@@ -22,7 +23,6 @@
 #include "dev/devices.h"
 #include "popek/clock.h"
 #include "popek/log.h"
-#include "virtio/balloon.h"
 #include "virtio/devices.h"
 
 #define API_AFTER_START "The requested operation is not supported after starting the microVM."
@@ -47,6 +47,16 @@ char *api_fault(const char *msg)
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
+}
+
+int api_bad(char *msg, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
+	va_end(ap);
+	return 400;
 }
 
 static void api_fail(struct api_ctx *c, int status, const char *fmt, ...) PRINTF_FMT(3, 4);
@@ -454,66 +464,21 @@ static void api_get_metrics(struct api_ctx *c)
 	api_json(c, doc);
 }
 
-static void api_balloon(struct api_ctx *c, enum http_method method, bool statistics)
+static void api_balloon_req(struct api_ctx *c, enum http_method method, const char *sub)
 {
-	static const char *const names[BALLOON_NR_STATS] = {
-	    "swap_in",          "swap_out",    "major_faults",
-	    "minor_faults",     "free_memory", "total_memory",
-	    "available_memory", "disk_caches", "hugetlb_allocations",
-	    "hugetlb_failures"};
-	struct api_vm *vm = c->vm;
-	struct balloon_stats bs;
-	u64 mib;
-	cJSON *o;
+	char msg[300];
+	cJSON *doc = NULL;
+	int r = api_balloon(c->vm, method, sub, c->body, &doc, msg, sizeof(msg));
 
-	if (!vm->cfg->balloon) {
-		api_fail(c, 400, "no balloon device is configured (PUT /balloon before the start)");
-		return;
-	}
-	if (method == HTTP_PATCH && !statistics) {
-		o = cJSON_GetObjectItemCaseSensitive(c->body, "amount_mib");
-		if (!cJSON_IsObject(c->body) || cJSON_GetArraySize(c->body) != 1 ||
-		    !cJSON_IsNumber(o) || o->valuedouble < 0 || o->valuedouble > 1024.0 * 1024 ||
-		    o->valuedouble != (double)(u64)o->valuedouble) {
-			api_fail(c, 400, "request body: must be {\"amount_mib\": N} (an integer)");
-			return;
-		}
-		mib = (u64)o->valuedouble;
-		if (vm->phase != API_RUNNING)
-			vm->cfg->balloon_target_bytes = mib * MiB;
-		else if (balloon_set_target(vm->m, mib * MiB) < 0) {
-			api_fail(c, 400, "amount_mib: %llu MiB is more than the guest's memory",
-				 (unsigned long long)mib);
-			return;
-		}
+	if (r == 200)
+		api_json(c, doc);
+	else if (r == 204)
 		api_done(c);
-		return;
-	}
-	if (statistics && !api_running(c, "GET /balloon/statistics"))
-		return;
-	o = cJSON_CreateObject();
-	if (vm->phase != API_RUNNING || balloon_get_stats(vm->m, &bs) < 0) {
-		cJSON_AddNumberToObject(o, "amount_mib",
-					(double)(vm->cfg->balloon_target_bytes / MiB));
-		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
-		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
-		api_json(c, o);
-		return;
-	}
-	if (!statistics) {
-		cJSON_AddNumberToObject(o, "amount_mib", (double)(bs.target_bytes / MiB));
-		cJSON_AddBoolToObject(o, "deflate_on_oom", false);
-		cJSON_AddNumberToObject(o, "stats_polling_interval_s", 0);
-	} else {
-		cJSON_AddNumberToObject(o, "target_pages", (double)(bs.target_bytes / 4096));
-		cJSON_AddNumberToObject(o, "actual_pages", (double)(bs.actual_bytes / 4096));
-		cJSON_AddNumberToObject(o, "target_mib", (double)(bs.target_bytes / MiB));
-		cJSON_AddNumberToObject(o, "actual_mib", (double)(bs.actual_bytes / MiB));
-		for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
-			if (bs.valid & (1u << i))
-				cJSON_AddNumberToObject(o, names[i], (double)bs.val[i]);
-	}
-	api_json(c, o);
+	else if (r == 400)
+		api_fail(c, 400, "%s", msg);
+	else
+		api_fail(c, 400, "Invalid request method: %s %s", c->req->method_name,
+			 c->req->path);
 }
 
 /* Body of a PUT/PATCH as JSON; NULL (answered 400) when malformed. */
@@ -593,11 +558,8 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			api_patch_device(&c, res);
 		else
 			goto bad_method;
-	} else if (id && !strcmp(res, "balloon") && !strcmp(id, "statistics")) {
-		if (m == HTTP_GET)
-			api_balloon(&c, m, true);
-		else
-			goto bad_method;
+	} else if (id && !strcmp(res, "balloon")) {
+		api_balloon_req(&c, m, id);
 	} else if (id && !strcmp(res, "snapshot") && (!strcmp(id, "create") || !strcmp(id, "load"))) {
 		if (m == HTTP_PUT)
 			api_put_snapshot(&c, id);
@@ -605,15 +567,16 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			goto bad_method;
 	} else if (id && !strcmp(res, "vm") && !strcmp(id, "config")) {
 		if (m == HTTP_GET)
-			api_json(&c, config_to_json(vm->cfg, vm->st, false));
+			api_json(&c, api_balloon_vm_config(vm, config_to_json(vm->cfg, vm->st, false)));
 		else
 			goto bad_method;
 	} else if (id && !strcmp(res, "popek") &&
 		   (!strcmp(id, "machine-config") || !strcmp(id, "vm/config"))) {
 		if (m != HTTP_GET)
 			goto bad_method;
-		api_json(&c, strcmp(id, "vm/config") ? api_popek_machine_json(vm)
-						     : config_to_json(vm->cfg, vm->st, true));
+		api_json(&c, strcmp(id, "vm/config")
+				 ? api_popek_machine_json(vm)
+				 : api_balloon_vm_config(vm, config_to_json(vm->cfg, vm->st, true)));
 	} else if (!strcmp(res, "mmds") && (!id || !strcmp(id, "config"))) {
 		if ((!id && (m == HTTP_GET || m == HTTP_PUT || m == HTTP_PATCH)) || m == HTTP_PUT)
 			api_mmds(vm, m, id != NULL, c.body, status, out);
@@ -639,7 +602,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 		   ROUTE("cpu-config", HTTP_PUT)) {
 		api_put_config(&c, res);
 	} else if (!strcmp(res, "balloon") && (m == HTTP_GET || m == HTTP_PATCH)) {
-		api_balloon(&c, m, false);
+		api_balloon_req(&c, m, NULL);
 	} else if (ROUTE("migrate", HTTP_PUT)) {
 		api_put_migrate(&c);
 	} else if (ROUTE("actions", HTTP_PUT)) {

@@ -61,5 +61,7 @@ void api_routes_tick(struct api_vm *vm);
 
 /* {"fault_message": msg} as a malloc'd JSON text (NULL if out of memory). */
 char *api_fault(const char *msg);
+/* Formats a fault message into msg (len bytes); returns 400. */
+int api_bad(char *msg, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
 
 #endif

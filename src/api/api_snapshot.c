@@ -1,7 +1,6 @@
 /* The API's snapshot and migration resources (api_snapshot.h). */
 #include "api/api_snapshot.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,24 +8,13 @@
 #include "vmm/migrate.h"
 #include "vmm/vmm.h"
 
-static int bad(char *msg, size_t len, const char *fmt, ...) PRINTF_FMT(3, 4);
-static int bad(char *msg, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, len, fmt, ap);
-	va_end(ap);
-	return 400;
-}
-
 /* Each key of o must be in keys (NULL-terminated): else a 400 naming it. */
 static int only_keys(const cJSON *o, const char *const *keys, char *msg, size_t len)
 {
 	const cJSON *it;
 
 	if (!cJSON_IsObject(o))
-		return bad(msg, len, "request body: must be a JSON object");
+		return api_bad(msg, len, "request body: must be a JSON object");
 	cJSON_ArrayForEach(it, o)
 	{
 		bool known = false;
@@ -34,7 +22,7 @@ static int only_keys(const cJSON *o, const char *const *keys, char *msg, size_t 
 		for (unsigned i = 0; keys[i]; i++)
 			known |= !strcmp(it->string, keys[i]);
 		if (!known)
-			return bad(msg, len, "%.64s: unknown key", it->string);
+			return api_bad(msg, len, "%.64s: unknown key", it->string);
 	}
 	return 0;
 }
@@ -48,9 +36,9 @@ static const char *path_field(const cJSON *o, const char *key, bool optional, ch
 	if (!v && optional)
 		return NULL;
 	if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= CONFIG_PATH_MAX) {
-		*status = bad(msg, len, "%s: %s", key,
-			      v ? "must be a non-empty path shorter than 4096 bytes"
-				: "missing (a path is required)");
+		*status = api_bad(msg, len, "%s: %s", key,
+				  v ? "must be a non-empty path shorter than 4096 bytes"
+				    : "missing (a path is required)");
 		return NULL;
 	}
 	return v->valuestring;
@@ -62,7 +50,7 @@ static bool bool_field(const cJSON *o, const char *key, char *msg, size_t len, i
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
 	if (v && !cJSON_IsBool(v))
-		*status = bad(msg, len, "%s: must be true or false", key);
+		*status = api_bad(msg, len, "%s: must be true or false", key);
 	return cJSON_IsTrue(v);
 }
 
@@ -78,16 +66,16 @@ int api_snapshot_create(struct api_vm *vm, const cJSON *body, char *msg, size_t 
 		return status;
 	if (type && !(cJSON_IsString(type) &&
 		      (!strcmp(type->valuestring, "Full") || !strcmp(type->valuestring, "Diff"))))
-		return bad(msg, len, "snapshot_type: must be \"Full\" or \"Diff\"");
+		return api_bad(msg, len, "snapshot_type: must be \"Full\" or \"Diff\"");
 	state = path_field(body, "snapshot_path", false, msg, len, &status);
 	mem = status ? NULL : path_field(body, "mem_file_path", false, msg, len, &status);
 	if (status)
 		return status;
 	if (vm->phase != API_RUNNING)
-		return bad(msg, len, "Cannot create a snapshot: the microVM is not running");
+		return api_bad(msg, len, "Cannot create a snapshot: the microVM is not running");
 	msg[0] = 0;
-	err = machine_snapshot_create(vm->m, state, mem,
-				      type && !strcmp(type->valuestring, "Diff"), msg, len);
+	err = machine_snapshot_create(vm->m, state, mem, type && !strcmp(type->valuestring, "Diff"),
+				      msg, len);
 	if (err < 0) {
 		log_warn("api: snapshot not taken: %s", msg);
 		return 400;
@@ -117,8 +105,9 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	if (status)
 		return status;
 	if (backend && mem)
-		return bad(msg, len, "mem_backend: give either mem_backend or mem_file_path, not "
-			   "both");
+		return api_bad(msg, len,
+			       "mem_backend: give either mem_backend or mem_file_path, not "
+			       "both");
 	if (backend) {
 		status = only_keys(backend, backend_keys, msg, len);
 		if (status)
@@ -126,15 +115,17 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 		type = cJSON_GetObjectItemCaseSensitive(backend, "backend_type");
 		if (!cJSON_IsString(type) ||
 		    (strcmp(type->valuestring, "File") && strcmp(type->valuestring, "Uffd")))
-			return bad(msg, len, "mem_backend.backend_type: must be \"File\" or \"Uffd\"");
+			return api_bad(msg, len,
+				       "mem_backend.backend_type: must be \"File\" or \"Uffd\"");
 		if (!strcmp(type->valuestring, "Uffd"))
-			return bad(msg, len, "mem_backend.backend_type: Uffd is not supported (use "
-				   "File)");
+			return api_bad(msg, len,
+				       "mem_backend.backend_type: Uffd is not supported (use "
+				       "File)");
 		mem = path_field(backend, "backend_path", false, msg, len, &status);
 		if (status)
 			return status;
 	} else if (!mem) {
-		return bad(msg, len, "mem_backend: missing (a memory backend is required)");
+		return api_bad(msg, len, "mem_backend: missing (a memory backend is required)");
 	}
 	/* enable_diff_snapshots: the name Firecracker deprecated for track_dirty_pages. */
 	track = bool_field(body, "enable_diff_snapshots", msg, len, &status);
@@ -144,10 +135,11 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	if (status)
 		return status;
 	if (overrides && (!cJSON_IsArray(overrides) || cJSON_GetArraySize(overrides)))
-		return bad(msg, len, "network_overrides: not supported yet (must be empty)");
+		return api_bad(msg, len, "network_overrides: not supported yet (must be empty)");
 	if (vm->phase != API_NOT_STARTED || vm->configured)
-		return bad(msg, len, "Loading a microVM snapshot not allowed after configuring "
-			   "boot-specific resources.");
+		return api_bad(msg, len,
+			       "Loading a microVM snapshot not allowed after configuring "
+			       "boot-specific resources.");
 	snprintf(vm->st->snapshot, sizeof(vm->st->snapshot), "%s", state);
 	snprintf(vm->st->snapshot_mem, sizeof(vm->st->snapshot_mem), "%s", mem);
 	vm->cfg->restore_path = vm->st->snapshot;
@@ -173,12 +165,13 @@ int api_migrate(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
 	if (dt) {
 		if (!cJSON_IsNumber(dt) || dt->valuedouble < 0 || dt->valuedouble > 3600000 ||
 		    dt->valuedouble != (double)(unsigned)dt->valuedouble)
-			return bad(msg, len, "max_downtime_ms: must be a whole number of ms, 0 to "
-				   "3600000");
+			return api_bad(msg, len,
+				       "max_downtime_ms: must be a whole number of ms, 0 to "
+				       "3600000");
 		max_downtime_ms = (unsigned)dt->valuedouble;
 	}
 	if (vm->phase != API_RUNNING)
-		return bad(msg, len, "Cannot migrate: the microVM is not running");
+		return api_bad(msg, len, "Cannot migrate: the microVM is not running");
 	if (machine_migrate(vm->m, uri, max_downtime_ms, msg, len) < 0)
 		return 400;
 	/* The destination runs the VM: this process ends, status 0. */

@@ -52,7 +52,10 @@ void cli_print_help(void)
 	       "  --vsock cid=N,path=SOCKET\n"
 	       "                     virtio-vsock; the host connects to SOCKET and sends\n"
 	       "                     \"CONNECT port\\n\"; guest connections to port P reach SOCKET_P\n"
-	       "  --balloon[=SIZE]   virtio-balloon, optionally inflated to SIZE at start\n"
+	       "  --balloon[=SIZE][,stats=S][,deflate-on-oom][,reporting]\n"
+	       "                     virtio-balloon, optionally inflated to SIZE at start;\n"
+	       "                     statistics every S seconds, deflate on OOM, free page\n"
+	       "                     reporting\n"
 	       "  --no-rng           no virtio-rng (present by default)\n"
 	       "  --virtio-console   terminal input goes to hvc0 (virtio-console) instead of\n"
 	       "                     ttyS0; kernel messages may then appear on both\n"
@@ -170,18 +173,45 @@ static int cli_parse_cpus(const char *s, unsigned *out)
 	return 0;
 }
 
+/* --balloon[=[SIZE][,stats=SECONDS][,deflate-on-oom][,reporting]]: the
+ * config file's balloon fields (stats_polling_interval_s, deflate_on_oom,
+ * free_page_reporting) on the command line. */
 static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
 {
+	char buf[128], *tok, *save = NULL;
 	u64 bytes;
 
 	if (!arg)
 		return 0;
-	if (cli_parse_size(arg, &bytes) < 0 || bytes % (4 * KiB)) {
-		log_error("--balloon '%s': not a size (use e.g. --balloon=64M)", arg);
-		return -EINVAL;
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+
+		if (!strncmp(tok, "stats=", 6)) {
+			unsigned long s = strtoul(tok + 6, &end, 10);
+
+			if (!tok[6] || *end || s > 65535)
+				goto bad;
+			cfg->balloon_stats_interval_s = (u32)s;
+		} else if (!strcmp(tok, "deflate-on-oom")) {
+			cfg->balloon_deflate_on_oom = true;
+		} else if (!strcmp(tok, "reporting")) {
+			cfg->balloon_reporting = true;
+		} else if (tok == buf && arg[0] != ',' && cli_parse_size(tok, &bytes) == 0 &&
+			   !(bytes % (4 * KiB))) {
+			cfg->balloon_target_bytes = bytes;
+		} else {
+			goto bad;
+		}
 	}
-	cfg->balloon_target_bytes = bytes;
 	return 0;
+bad:
+	log_error("--balloon '%s': not SIZE[,stats=SECONDS][,deflate-on-oom][,reporting] "
+		  "(use e.g. --balloon=64M,stats=5)",
+		  arg);
+	return -EINVAL;
 }
 
 static int cli_parse_engine(const char *s, enum engine_kind *out)

@@ -241,6 +241,10 @@ int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct confi
 	bool track = false; /* Diff snapshots need it (vmm/dirty_log.c) */
 	if (cfg_get_bool(e, o, "track_dirty_pages", false, &track) < 0)
 		return -EINVAL;
+	if (cfg->balloon && mib * MiB < cfg->balloon_target_bytes) /* as Firecracker */
+		return cfg_fail(e, "mem_size_mib",
+				"The memory size (MiB) is smaller than the previously set balloon "
+				"device target size.");
 	cfg->nr_cpus = (unsigned)cpus;
 	cfg->mem_size = mib * MiB;
 	cfg->engine = engine;
@@ -542,20 +546,32 @@ int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct confi
 
 int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
-	static const char *const keys[] = {"amount_mib", "deflate_on_oom",
-					   "stats_polling_interval_s", NULL};
-	u64 mib = 0, interval;
-	bool deflate;
+	static const char *const keys[] = {
+	    "amount_mib",        "deflate_on_oom",      "stats_polling_interval_s",
+	    "free_page_hinting", "free_page_reporting", NULL};
+	u64 mib = 0, interval = 0;
+	bool deflate, hinting = false, reporting = false;
 
 	if (cfg_check_keys(e, o, keys) < 0 ||
 	    cfg_get_uint(e, o, "amount_mib", true, 0, 1024 * 1024, &mib) < 0 ||
 	    cfg_get_bool(e, o, "deflate_on_oom", true, &deflate) < 0 ||
-	    cfg_get_uint(e, o, "stats_polling_interval_s", false, 0, 86400, &interval) < 0)
+	    cfg_get_uint(e, o, "stats_polling_interval_s", false, 0, 65535, &interval) < 0 ||
+	    cfg_get_bool(e, o, "free_page_hinting", false, &hinting) < 0 ||
+	    cfg_get_bool(e, o, "free_page_reporting", false, &reporting) < 0)
 		return -EINVAL;
-	/* deflate_on_oom and the polling interval are accepted for
-	 * compatibility: popek's balloon asks for statistics on each read. */
+	/* Firecracker refuses a target above the memory configured so far. */
+	if (mib * MiB > cfg->mem_size)
+		return cfg_fail(e, "amount_mib",
+				"Amount of pages requested is too large (%llu MiB, the guest "
+				"has %llu MiB)",
+				(unsigned long long)mib, (unsigned long long)(cfg->mem_size / MiB));
+	if (hinting)
+		return cfg_fail(e, "free_page_hinting", "not supported by popek (only false)");
 	cfg->balloon = true;
 	cfg->balloon_target_bytes = mib * MiB;
+	cfg->balloon_stats_interval_s = (u32)interval;
+	cfg->balloon_deflate_on_oom = deflate;
+	cfg->balloon_reporting = reporting;
 	return 0;
 }
 

@@ -136,6 +136,9 @@ struct vm_config {
 	struct rate_limit_config rng_rate_limiter; /* PUT /entropy's rate_limiter */
 	bool balloon;             /* virtio-balloon */
 	u64 balloon_target_bytes; /* initial balloon size (--balloon=SIZE) */
+	u32 balloon_stats_interval_s; /* > 0: statistics queue, polled this often */
+	bool balloon_deflate_on_oom;  /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM offered */
+	bool balloon_reporting;       /* free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
 	struct mmds_config mmds;
 

@@ -1,6 +1,7 @@
 /* virtio-balloon device (virtio 1.2 section 5.5): inflate/deflate queues of
- * 4 KiB page frame numbers and the memory statistics queue, served on the
- * machine's event loop thread. */
+ * 4 KiB page frame numbers, the memory statistics queue (polled on a timer)
+ * and the free page reporting queue, served on the machine's event loop
+ * thread. */
 #include "virtio/balloon.h"
 
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/machine.h"
@@ -17,15 +19,18 @@
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
 
-#define VIRTIO_ID_BALLOON         5
-#define VIRTIO_BALLOON_F_STATS_VQ 1
-#define BALLOON_INFLATEQ          0
-#define BALLOON_DEFLATEQ          1
-#define BALLOON_STATSQ            2
-#define BALLOON_QUEUE_MAX         128
-#define BALLOON_PAGE              4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest's page size */
-#define BALLOON_MAX_REQUEST       (64 * KiB) /* 16384 PFNs; Linux sends 256 at most */
-#define BALLOON_MAX_STATS         64         /* entries read from one report */
+#define VIRTIO_ID_BALLOON               5
+#define VIRTIO_BALLOON_F_STATS_VQ       1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_PAGE_REPORTING 5
+#define BALLOON_INFLATEQ                0
+#define BALLOON_DEFLATEQ                1
+
+#define BALLOON_NO_QUEUE    0xff
+#define BALLOON_QUEUE_MAX   128
+#define BALLOON_PAGE        4096 /* VIRTIO_BALLOON_PFN_SHIFT 12, whatever the guest's page size */
+#define BALLOON_MAX_REQUEST (64 * KiB) /* 16384 PFNs; Linux sends 256 at most */
+#define BALLOON_MAX_STATS   64         /* entries read from one report */
 
 struct balloon_stat_entry { /* struct virtio_balloon_stat (5.5.6.3) */
 	u16 tag;
@@ -36,15 +41,20 @@ struct virtio_balloon {
 	struct machine *m;
 	struct virtio_mmio *vm;
 	struct event_loop *loop;
-	int kick_fd;
+	struct virtio_dev_ops ops; /* balloon_ops with this device's features and queues */
+	int kick_fd, timer_fd;
+	bool loop_added; /* both fds are on the event loop */
 
 	/* Under the device lock. */
 	bool active;
+	u8 statsq, reportq;    /* queue index by the features accepted, or BALLOON_NO_QUEUE */
 	u32 num_pages, actual; /* struct virtio_balloon_config (5.5.4) */
+	u32 stats_interval_s;  /* 0: no statistics queue (fixed at creation) */
+	bool rearm;            /* the loop sets the timer to stats_interval_s */
 	bool stats_held;       /* the driver's stats buffer waits for a request */
 	u16 stats_head;
 	struct balloon_stats stats;
-	struct virtq_elem elem;            /* loop thread, or get_stats, both with the lock */
+	struct virtq_elem elem;            /* loop thread, or poll_stats, both with the lock */
 	u32 pfns[BALLOON_MAX_REQUEST / 4]; /* the request being served (loop thread) */
 };
 
@@ -84,9 +94,15 @@ static void balloon_config_write(void *opaque, u32 offset, const void *buf, u32 
 static int balloon_activate(void *opaque, u64 features)
 {
 	struct virtio_balloon *b = opaque;
+	u8 next = BALLOON_DEFLATEQ + 1;
 
-	(void)features;
+	/* 5.5.2: statsq and reporting_vq exist only with their feature, and
+	 * the queues that exist are numbered one after another (Linux's
+	 * virtio-mmio find_vqs skips the absent ones). */
+	b->statsq = features >> VIRTIO_BALLOON_F_STATS_VQ & 1 ? next++ : BALLOON_NO_QUEUE;
+	b->reportq = features >> VIRTIO_BALLOON_F_PAGE_REPORTING & 1 ? next : BALLOON_NO_QUEUE;
 	b->active = true;
+	b->rearm = true; /* the polling timer starts with the driver */
 	balloon_kick(b);
 	return 0;
 }
@@ -103,19 +119,25 @@ static void balloon_reset(void *opaque)
 
 	b->active = false;
 	b->stats_held = false;
+	b->statsq = b->reportq = BALLOON_NO_QUEUE;
 	b->actual = 0; /* a new driver starts with an empty balloon */
 }
 
-/* Saved state: u32 num_pages, u32 actual (5.5.4), bool the driver's
- * statistics buffer is held, u16 its head, u32 which statistics the guest
- * reported (bit per tag) and u64 each of the BALLOON_NR_STATS values. The
- * held buffer stays held: the driver waits for the request it stands for. */
+/* Saved state: u32 num_pages, u32 actual (5.5.4), u32 the statistics
+ * polling interval in seconds (0 with no statistics queue; PATCH may have
+ * changed it), bool the driver's statistics buffer is held, u16 its head,
+ * u32 which statistics the guest reported (bit per tag) and u64 each of the
+ * BALLOON_NR_STATS values. The held buffer stays held: the driver waits for
+ * the request it stands for. Free page reports need nothing: each is
+ * answered before the loop lets go of the device lock, so none is in
+ * flight. The queue numbers follow from the features (activate). */
 static int balloon_save(void *opaque, struct snap_out *o)
 {
 	struct virtio_balloon *b = opaque;
 
 	snap_put_u32(o, b->num_pages);
 	snap_put_u32(o, b->actual);
+	snap_put_u32(o, b->stats_interval_s);
 	snap_put_bool(o, b->stats_held);
 	snap_put_u16(o, b->stats_head);
 	snap_put_u32(o, b->stats.valid);
@@ -129,6 +151,7 @@ static int balloon_load(void *opaque, struct snap_in *in)
 	struct virtio_balloon *b = opaque;
 	u64 pages_max = b->m->mem.ram_size / BALLOON_PAGE, val[BALLOON_NR_STATS];
 	u32 num_pages = snap_get_u32(in), actual = snap_get_u32(in), valid;
+	u32 interval = snap_get_u32(in);
 	bool held = snap_get_bool(in);
 	u16 head = snap_get_u16(in);
 
@@ -140,12 +163,16 @@ static int balloon_load(void *opaque, struct snap_in *in)
 	if (num_pages > pages_max)
 		return snap_reject(in, "target of %u pages is more than the guest's %llu",
 				   num_pages, (unsigned long long)pages_max);
-	if (held && head >= BALLOON_QUEUE_MAX)
+	if (!interval != !b->stats_interval_s || interval > BALLOON_STATS_INTERVAL_MAX)
+		return snap_reject(in, "statistics interval %u s where this device's is %u s",
+				   interval, b->stats_interval_s);
+	if (held && (head >= BALLOON_QUEUE_MAX || !interval))
 		return snap_reject(in, "statistics buffer %u is out of range", head);
 	if (valid >> BALLOON_NR_STATS)
 		return snap_reject(in, "statistics mask %#x has unknown tags", valid);
 	b->num_pages = num_pages;
 	b->actual = actual;
+	b->stats_interval_s = interval;
 	b->stats_held = held;
 	b->stats_head = head;
 	b->stats.valid = valid;
@@ -157,8 +184,6 @@ static int balloon_load(void *opaque, struct snap_in *in)
 static const struct virtio_dev_ops balloon_ops = {
     .name = "balloon",
     .device_id = VIRTIO_ID_BALLOON,
-    .features = 1ull << VIRTIO_BALLOON_F_STATS_VQ,
-    .nr_queues = 3,
     .queue_max = BALLOON_QUEUE_MAX,
     .config_size = 8,
     .config_read = balloon_config_read,
@@ -171,7 +196,6 @@ static const struct virtio_dev_ops balloon_ops = {
 };
 
 /* ---- queues (loop thread, device lock held) ------------------------------ */
-
 /* One inflate or deflate request: an array of le32 PFNs (5.5.6). The list is
  * copied once (the guest may change it while we look) and checked whole
  * before any page goes back to the host, so that a refused request has no
@@ -238,6 +262,36 @@ static void balloon_stats_take(struct virtio_balloon *b)
 	b->stats_head = e->head;
 }
 
+/* One free page report (5.5.6.8): a chain of page ranges the guest leaves
+ * alone until the buffer is used, whatever their direction (Linux makes
+ * them device-writable). Each segment lies in RAM (virtq_pop checked it);
+ * only the whole 4 KiB pages inside it go back to the host, since madvise
+ * would round a partial page's length up past the segment. The pages read
+ * as zeroes afterwards: the dirty log and the translator's code cache hear
+ * of it as of the inflated pages. */
+static void balloon_report(struct virtio_balloon *b)
+{
+	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
+	const struct virtq_elem *e = &b->elem;
+	u64 bytes = 0;
+
+	for (unsigned i = 0; i < e->nr_out + e->nr_in; i++) {
+		u64 p = (u64)(uintptr_t)e->iov[i].iov_base;
+		u64 start = ALIGN_UP(p, BALLOON_PAGE),
+		    end = ALIGN_DOWN(p + e->iov[i].iov_len, BALLOON_PAGE);
+
+		if (end <= start)
+			continue;
+		madvise((void *)(uintptr_t)start, end - start, MADV_DONTNEED);
+		guest_mem_dirty_mark_host(mem, (void *)(uintptr_t)start, end - start);
+		bytes += end - start;
+	}
+	if (bytes)
+		guest_mem_dma_written(mem, 0, 0);
+	b->stats.reports++;
+	b->stats.reported_bytes += bytes;
+}
+
 /* Serves queue q. Returns false when the device had to stop. */
 static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 {
@@ -247,13 +301,21 @@ static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 	const char *why = NULL;
 	int r;
 
+	if (q != BALLOON_INFLATEQ && q != BALLOON_DEFLATEQ && q != b->statsq && q != b->reportq)
+		return true; /* no such queue with the features accepted: never looked at */
 	while ((r = virtq_pop(vq, mem, &b->elem, &why)) > 0) {
-		if (b->elem.nr_in) { /* all three queues carry driver-readable buffers (5.5.6) */
+		if (q == b->reportq) {
+			balloon_report(b);
+			virtq_push(vq, mem, b->elem.head, 0);
+			pushed = true;
+			continue;
+		}
+		if (b->elem.nr_in) { /* the other queues carry driver-readable buffers (5.5.6) */
 			why = "balloon buffer is device-writable";
 			r = -EINVAL;
 			break;
 		}
-		if (q == BALLOON_STATSQ) {
+		if (q == b->statsq) {
 			if (b->stats_held) { /* a second buffer: give the first back */
 				virtq_push(vq, mem, b->stats_head, 0);
 				pushed = true;
@@ -278,6 +340,29 @@ static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 	return true;
 }
 
+/* Gives the driver its statistics buffer back: that is the request for new
+ * statistics (5.5.6.3). Device lock held. */
+static void balloon_request_stats(struct virtio_balloon *b)
+{
+	if (!b->active || !b->stats_held || b->statsq == BALLOON_NO_QUEUE ||
+	    virtio_mmio_quiesced(b->vm))
+		return;
+	virtq_push(virtio_mmio_queue(b->vm, b->statsq), virtio_mmio_mem(b->vm), b->stats_head, 0);
+	virtio_mmio_signal_used(b->vm, b->statsq);
+	b->stats_held = false;
+}
+
+/* The polling timer follows stats_interval_s (loop thread, lock held). */
+static void balloon_arm(struct virtio_balloon *b)
+{
+	struct itimerspec its = {{b->stats_interval_s, 0}, {b->stats_interval_s, 0}};
+
+	b->rearm = false;
+	if (b->timer_fd >= 0 && b->stats_interval_s &&
+	    timerfd_settime(b->timer_fd, 0, &its, NULL) < 0)
+		log_warn("balloon: cannot set the statistics timer: %s", strerror(errno));
+}
+
 static void balloon_on_kick(void *opaque, int fd, u32 events)
 {
 	struct virtio_balloon *b = opaque;
@@ -288,9 +373,25 @@ static void balloon_on_kick(void *opaque, int fd, u32 events)
 		/* spurious wake-up */
 	}
 	virtio_mmio_lock(b->vm);
-	for (unsigned q = 0; q < 3 && b->active; q++)
+	if (b->rearm)
+		balloon_arm(b);
+	for (unsigned q = 0; q < b->ops.nr_queues && b->active; q++)
 		if (!balloon_queue(b, q))
 			break;
+	virtio_mmio_unlock(b->vm);
+}
+
+static void balloon_on_timer(void *opaque, int fd, u32 events)
+{
+	struct virtio_balloon *b = opaque;
+	u64 v;
+
+	(void)events;
+	if (read(fd, &v, sizeof(v)) < 0) {
+		/* not expired after all */
+	}
+	virtio_mmio_lock(b->vm);
+	balloon_request_stats(b);
 	virtio_mmio_unlock(b->vm);
 }
 
@@ -332,14 +433,45 @@ void virtio_balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *ou
 	*out = b->stats;
 	out->target_bytes = (u64)b->num_pages * BALLOON_PAGE;
 	out->actual_bytes = (u64)b->actual * BALLOON_PAGE;
-	if (b->active && b->stats_held && !virtio_mmio_quiesced(b->vm)) {
-		/* Using the buffer is the request for new statistics (5.5.6.3). */
-		virtq_push(virtio_mmio_queue(b->vm, BALLOON_STATSQ), virtio_mmio_mem(b->vm),
-			   b->stats_head, 0);
-		virtio_mmio_signal_used(b->vm, BALLOON_STATSQ);
-		b->stats_held = false;
+	virtio_mmio_unlock(b->vm);
+}
+
+void virtio_balloon_poll_stats(struct virtio_balloon *b)
+{
+	virtio_mmio_lock(b->vm);
+	balloon_request_stats(b);
+	virtio_mmio_unlock(b->vm);
+}
+
+void virtio_balloon_get_config(struct virtio_balloon *b, struct balloon_config *out)
+{
+	virtio_mmio_lock(b->vm);
+	out->target_bytes = (u64)b->num_pages * BALLOON_PAGE;
+	out->stats_interval_s = b->stats_interval_s;
+	out->deflate_on_oom = b->ops.features >> VIRTIO_BALLOON_F_DEFLATE_ON_OOM & 1;
+	out->page_reporting = b->ops.features >> VIRTIO_BALLOON_F_PAGE_REPORTING & 1;
+	virtio_mmio_unlock(b->vm);
+}
+
+int virtio_balloon_set_stats_interval(struct virtio_balloon *b, u32 interval_s)
+{
+	int err = 0;
+
+	if (interval_s > BALLOON_STATS_INTERVAL_MAX)
+		return -EINVAL;
+	virtio_mmio_lock(b->vm);
+	if (!interval_s != !b->stats_interval_s) {
+		err = -EPERM;
+	} else if (interval_s != b->stats_interval_s) {
+		/* The first request at once, then every interval_s (on the
+		 * loop thread, which owns the timer). */
+		b->stats_interval_s = interval_s;
+		balloon_request_stats(b);
+		b->rearm = true;
+		balloon_kick(b);
 	}
 	virtio_mmio_unlock(b->vm);
+	return err;
 }
 
 int balloon_set_target(struct machine *m, u64 bytes)
@@ -363,7 +495,27 @@ int balloon_get_stats(struct machine *m, struct balloon_stats *out)
 	return 0;
 }
 
-int virtio_balloon_create(struct machine *m, u64 target_bytes, struct virtio_balloon **out)
+int balloon_get_config(struct machine *m, struct balloon_config *out)
+{
+	struct virtio_balloon *b = virtio_devices_balloon(m);
+
+	if (!b)
+		return -ENODEV;
+	virtio_balloon_get_config(b, out);
+	return 0;
+}
+
+int balloon_set_stats_interval(struct machine *m, u32 interval_s)
+{
+	struct virtio_balloon *b = virtio_devices_balloon(m);
+
+	if (!b)
+		return -ENODEV;
+	return virtio_balloon_set_stats_interval(b, interval_s);
+}
+
+int virtio_balloon_create(struct machine *m, const struct balloon_config *cfg,
+			  struct virtio_balloon **out)
 {
 	struct virtio_balloon *b = calloc(1, sizeof(*b));
 	int err;
@@ -372,28 +524,47 @@ int virtio_balloon_create(struct machine *m, u64 target_bytes, struct virtio_bal
 		return -ENOMEM;
 	b->m = m;
 	b->loop = &m->loop;
-	err = balloon_check_target(b, target_bytes, &b->num_pages);
+	b->kick_fd = b->timer_fd = -1;
+	b->statsq = b->reportq = BALLOON_NO_QUEUE;
+	err = balloon_check_target(b, cfg->target_bytes, &b->num_pages);
+	if (!err && cfg->stats_interval_s > BALLOON_STATS_INTERVAL_MAX) {
+		log_error("--balloon: statistics interval %u s is over %u s", cfg->stats_interval_s,
+			  BALLOON_STATS_INTERVAL_MAX);
+		err = -EINVAL;
+	}
 	if (err < 0) {
 		free(b);
 		return err;
 	}
+	b->stats_interval_s = cfg->stats_interval_s;
+	b->ops = balloon_ops;
+	b->ops.nr_queues = 2 + !!cfg->stats_interval_s + cfg->page_reporting;
+	b->ops.features = (u64) !!cfg->stats_interval_s << VIRTIO_BALLOON_F_STATS_VQ |
+			  (u64)cfg->deflate_on_oom << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
+			  (u64)cfg->page_reporting << VIRTIO_BALLOON_F_PAGE_REPORTING;
 	b->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->kick_fd < 0) {
+	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->kick_fd < 0 || b->timer_fd < 0) {
 		err = -errno;
-		log_error("--balloon: cannot create an eventfd: %s", strerror(-err));
-		free(b);
-		return err;
+		log_error("--balloon: cannot create an eventfd or a timer: %s", strerror(-err));
+		goto fail;
 	}
-	err = virtio_mmio_create(m, &balloon_ops, b, &b->vm);
+	err = virtio_mmio_create(m, &b->ops, b, &b->vm);
 	if (err < 0) {
 		log_error("--balloon: cannot add the device: %s", strerror(-err));
 		goto fail;
 	}
 	err = event_loop_add(b->loop, b->kick_fd, balloon_on_kick, b);
+	if (!err) {
+		err = event_loop_add(b->loop, b->timer_fd, balloon_on_timer, b);
+		if (err < 0)
+			event_loop_remove(b->loop, b->kick_fd);
+	}
 	if (err < 0) {
 		log_error("--balloon: cannot add to the event loop: %s", strerror(-err));
 		goto fail;
 	}
+	b->loop_added = true;
 	*out = b;
 	return 0;
 fail:
@@ -405,10 +576,14 @@ void virtio_balloon_destroy(struct virtio_balloon *b)
 {
 	if (!b)
 		return;
-	if (b->kick_fd >= 0) {
+	if (b->loop_added) {
 		event_loop_remove(b->loop, b->kick_fd);
-		close(b->kick_fd);
+		event_loop_remove(b->loop, b->timer_fd);
 	}
+	if (b->kick_fd >= 0)
+		close(b->kick_fd);
+	if (b->timer_fd >= 0)
+		close(b->timer_fd);
 	if (b->vm)
 		virtio_mmio_destroy(b->vm);
 	free(b);

@@ -45,8 +45,9 @@ void metrics_detach(struct machine *m);
  *     (bytes_from_guest: readable buffers the device popped, e.g. data
  *     written to a disk plus request headers; bytes_to_guest: what it
  *     wrote into the guest's buffers),
- *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages} when
- *     the machine has a balloon,
+ *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages,
+ *     free_page_report_count (reports served), free_page_report_freed
+ *     (bytes they gave back)} when the machine has a balloon,
  *   migration: {rounds, pages, last_pages, total_ms, downtime_ms, done}
  *     after a live migration was tried (struct migration_stats).
  * NULL when out of memory. The caller frees it with cJSON_Delete.

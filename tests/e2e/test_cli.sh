@@ -85,6 +85,8 @@ expect_error tap_without_ifname "tap needs ifname=NAME" run --kernel "$TMP/junk"
 expect_error disk_bad_option "unknown or bad option 'rw'" run --kernel "$TMP/junk" --disk "$TMP/junk,rw"
 expect_error vsock_bad_cid "bad cid '2'" run --kernel "$TMP/junk" --vsock cid=2,path=/tmp/v.sock
 expect_error balloon_bad_size "--balloon 'huge'" run --kernel "$TMP/junk" --balloon=huge
+expect_error balloon_bad_stats "--balloon '64M,stats=70000'" run --kernel "$TMP/junk" --balloon=64M,stats=70000
+expect_error balloon_bad_option "--balloon ',reporting,x'" run --kernel "$TMP/junk" --balloon=,reporting,x
 
 # --engine kvm where there is no KVM: POPEK_KVM_DEVICE points the probe elsewhere.
 POPEK_KVM_DEVICE=/nonexistent/kvm expect_error engine_kvm_without_kvm "--engine kvm: no /nonexistent/kvm" \

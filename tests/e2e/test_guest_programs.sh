@@ -199,7 +199,7 @@ run_one() { # engine name
 			sleep 0.05
 		done
 	fi
-	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon)
+	[ "$2" = virtio_balloon_hostile ] && args+=(--balloon=0,stats=3600)
 	[ "$2" = hypercall_nopv ] && args+=(--no-pv)
 	[ "$2" = high_mem ] && args+=(--mem 3328M) # 256 MiB above 4 GiB
 	if [ "$2" = virtio_console_hostile ]; then # input waiting for hvc0

@@ -21,8 +21,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	size_t len;
 	const u8 *state;
 
+	struct balloon_config bc = {0, 1, true, true}; /* every queue */
+
 	fuzz_vm_init(&f);
-	if (virtio_balloon_create(f.m, 0, &b))
+	if (virtio_balloon_create(f.m, &bc, &b))
 		abort();
 	fuzz_vm_attach(&f, &fuzz_state_dev, b);
 	state = fuzz_take_bytes(&cur, fuzz_take16(&cur), &len);

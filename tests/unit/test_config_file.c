@@ -91,8 +91,8 @@ static const char full_config[] =
     "       {\"host_port\": 8080, \"guest_port\": 80}]}\n"
     "  ],\n"
     "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"},\n"
-    "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": false, \"stats_polling_interval_s\": "
-    "1},\n"
+    "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": "
+    "1, \"free_page_hinting\": false, \"free_page_reporting\": true},\n"
     "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
     "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
     "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]},\n"
@@ -144,6 +144,8 @@ static void test_full_config(void)
 	CHECK(cfg.vsock.enabled && cfg.vsock.guest_cid == 3);
 	CHECK(!strcmp(cfg.vsock.uds_path, "/tmp/v.sock"));
 	CHECK(cfg.balloon && cfg.balloon_target_bytes == 64 * MiB);
+	CHECK(cfg.balloon_deflate_on_oom && cfg.balloon_reporting);
+	CHECK_EQ(cfg.balloon_stats_interval_s, 1);
 	CHECK(cfg.metrics_file && !strcmp(cfg.metrics_file, "/tmp/m.json"));
 
 	/* The root drive goes first and the command line names it. */
@@ -312,6 +314,27 @@ static void test_errors(void)
 		     "vsock.guest_cid: must be an integer from 3 to 4294967294 (got 2)");
 	expect_error("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": false}}",
 		     "balloon.amount_mib: must be an integer from 0 to 1048576 (got -1)");
+	/* Firecracker's balloon rules: the target within the memory configured
+	 * so far (default 256 MiB), the memory not below the target after. */
+	expect_error("{\"balloon\": {\"amount_mib\": 257, \"deflate_on_oom\": false}}",
+		     "balloon.amount_mib: Amount of pages requested is too large (257 MiB, the "
+		     "guest has 256 MiB)");
+	expect_error("{\"machine-config\": {\"vcpu_count\": 1, \"mem_size_mib\": 128}, "
+		     "\"balloon\": {\"amount_mib\": 129, \"deflate_on_oom\": false}}",
+		     "balloon.amount_mib: Amount of pages requested is too large (129 MiB, the "
+		     "guest has 128 MiB)");
+	expect_error(
+	    "{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, "
+	    "\"stats_polling_interval_s\": 65536}}",
+	    "balloon.stats_polling_interval_s: must be an integer from 0 to 65535 (got 65536)");
+	expect_error("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, "
+		     "\"free_page_reporting\": 1}}",
+		     "balloon.free_page_reporting: must be true or false, not a number");
+	expect_error("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, "
+		     "\"free_page_hinting\": true}}",
+		     "balloon.free_page_hinting: not supported by popek (only false)");
+	expect_error("{\"balloon\": {\"amount_mib\": 0}}",
+		     "balloon.deflate_on_oom: missing (true or false is required)");
 	expect_error("{\"metrics\": {\"metrics_path\": \"\"}}",
 		     "metrics.metrics_path: must not be empty");
 	expect_error("{\"boot-source\": {\"kernel_image_path\": \"a\\u0001b\"}}",
@@ -391,6 +414,8 @@ static void test_round_trip(void)
 	CHECK(!memcmp(&b.rng_rate_limiter, &a.rng_rate_limiter, sizeof(a.rng_rate_limiter)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));
 	CHECK(b.balloon && b.balloon_target_bytes == a.balloon_target_bytes);
+	CHECK(b.balloon_deflate_on_oom && b.balloon_reporting);
+	CHECK_EQ(b.balloon_stats_interval_s, a.balloon_stats_interval_s);
 	CHECK(!strcmp(b.metrics_file, a.metrics_file));
 	free(text);
 	cJSON_Delete(doc);

@@ -158,6 +158,8 @@ static void machine_sample(struct vm_config *c)
 	c->nr_cpus = 2;
 	c->rng = c->balloon = true;
 	c->balloon_target_bytes = 64 * MiB;
+	c->balloon_stats_interval_s = 7;
+	c->balloon_deflate_on_oom = c->balloon_reporting = true;
 	c->nr_disks = 2;
 	strcpy(c->disks[0].path, "/var/lib/vm/root.img");
 	strcpy(c->disks[1].path, "/tmp/data.img");
@@ -191,6 +193,8 @@ static void test_machine_round_trip(void)
 	CHECK(!strcmp(sm.engine, "soft"));
 	CHECK(b->rng && b->balloon && !b->no_pv && !b->testdev && !b->virtio_console);
 	CHECK_EQ(b->balloon_target_bytes, 64 * MiB);
+	CHECK_EQ(b->balloon_stats_interval_s, 7);
+	CHECK(b->balloon_deflate_on_oom && b->balloon_reporting);
 	CHECK_EQ(b->nr_disks, 2);
 	CHECK(!strcmp(b->disks[1].path, "/tmp/data.img") && b->disks[1].readonly);
 	CHECK(!strcmp(b->disks[1].id, "data"));
@@ -231,14 +235,17 @@ static void machine_refused(unsigned off, u8 byte, const char *want)
 static void test_machine_damage(void)
 {
 	/* Offsets: mem 0-7, vCPUs 8-11, vendor 12, engine length 13-16 and
-	 * "kvm" 17-19, flags 20, balloon 21-28, disk count 29-32, then the
-	 * first disk's path length 33-36. */
+	 * "kvm" 17-19, flags 20, balloon target 21-28 and statistics
+	 * interval 29-32, disk count 33-36, then the first disk's path length
+	 * 37-40. */
 	machine_refused(1, 0x01, "memory size");     /* not a multiple of 4 KiB */
 	machine_refused(8, 0, "0 vCPUs");
 	machine_refused(12, 3, "CPU vendor 3");
-	machine_refused(20, 0x40, "device flags");
-	machine_refused(29, 9, "disk count 9");
-	machine_refused(36, 0x10, "disk path");      /* a length of 256 MiB */
+	machine_refused(20, 0x80, "device flags");
+	machine_refused(31, 0x01, "statistics interval 65543 s"); /* 7 + 2^16 */
+	machine_refused(28, 0x01, "balloon target");              /* above RAM */
+	machine_refused(33, 9, "disk count 9");
+	machine_refused(40, 0x10, "disk path");      /* a length of 256 MiB */
 	machine_refused(17, 0, "NUL");
 	machine_refused(100000, 0, "truncated");
 }

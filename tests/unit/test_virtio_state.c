@@ -862,28 +862,38 @@ static void test_balloon_round_trip(void)
 {
 	struct fd_machine fm;
 	struct fd_driver d, d1;
-	struct virtio_balloon *b[2];
+	struct virtio_balloon *b[3];
 	struct balloon_stats st;
+	struct balloon_config bc;
+	struct balloon_config c0 = {4 * MiB, 10, true, true}, c1 = {1 * MiB, 10, true, true};
+	struct balloon_config c2 = {0, 0, true, true}; /* no statistics queue */
 	struct snap_out o;
 	char why[160];
 
 	fd_machine_init(&fm);
-	CHECK_EQ(virtio_balloon_create(fm.m, 4 * MiB, &b[0]), 0);
-	CHECK_EQ(virtio_balloon_create(fm.m, 1 * MiB, &b[1]), 0);
+	CHECK_EQ(virtio_balloon_create(fm.m, &c0, &b[0]), 0);
+	CHECK_EQ(virtio_balloon_create(fm.m, &c1, &b[1]), 0);
+	CHECK_EQ(virtio_balloon_create(fm.m, &c2, &b[2]), 0);
 	fd_machine_start(&fm);
-	fd_driver_init(&d, &fm, 0, 1ull << 1 /* STATS_VQ */, 3, QSZ);
+	/* STATS_VQ, DEFLATE_ON_OOM, PAGE_REPORTING: four queues. */
+	fd_driver_init(&d, &fm, 0, 1ull << 1 | 1ull << 2 | 1ull << 5, 4, QSZ);
 	fd_cfg_write(&d, 4, 4, 512); /* actual */
 	CHECK_EQ(virtio_balloon_set_target(b[0], 8 * MiB), 0);
+	CHECK_EQ(virtio_balloon_set_stats_interval(b[0], 20), 0);
 	virtio_mmio_quiesce(slot_dev(&fm, 0));
 	save(slot_dev(&fm, 0), &o);
+	CHECK(load(slot_dev(&fm, 2), o.buf, o.len, why, sizeof(why)) < 0);
 	CHECK_EQ(load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	d1 = driver_at(&d, 1);
-	check_same_regs(&d, &d1, 3);
+	check_same_regs(&d, &d1, 4);
 	virtio_balloon_get_stats(b[1], &st);
 	CHECK_EQ(st.target_bytes, 8 * MiB);
 	CHECK_EQ(st.actual_bytes, 512 * 4096);
+	virtio_balloon_get_config(b[1], &bc);
+	CHECK_EQ(bc.stats_interval_s, 20);
 	snap_out_free(&o);
 	fd_machine_stop(&fm);
+	virtio_balloon_destroy(b[2]);
 	virtio_balloon_destroy(b[1]);
 	virtio_balloon_destroy(b[0]);
 	fd_machine_fini(&fm);
