@@ -5,7 +5,7 @@ set -e
 # libzydis-dev: unit/test_soft_decode compares the soft decoder with Zydis 4.
 # liblz4-dev, liblzma-dev, zlib1g-dev, libzstd-dev: a bzImage's LZ4, XZ, gzip or
 # zstd payload is unpacked on the host (src/boot/unpack*.c).
-PKGS="gcc make libc6-dev liblz4-dev liblzma-dev zlib1g-dev libzstd-dev busybox-static cpio gzip e2fsprogs clang libclang-rt-14-dev qemu-system-x86 lz4 acpica-tools bc libslirp-dev libcjson-dev libseccomp-dev curl python3 jq libzydis-dev"
+PKGS="gcc make libc6-dev liblz4-dev liblzma-dev zlib1g-dev libzstd-dev busybox-static cpio gzip e2fsprogs clang libclang-rt-14-dev qemu-system-x86 lz4 acpica-tools bc libslirp-dev libcjson-dev libseccomp-dev curl python3 jq libzydis-dev gdb"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -15,6 +15,7 @@
 #include "api/cli_firecracker.h"
 #include "api/config_file.h"
 #include "api/ctl.h"
+#include "api/gdb_stub.h"
 #include "vmm/vmm.h"
 #include "vmm/metrics.h"
 #include "vmm/migrate.h"
@@ -97,10 +98,19 @@ static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
 	struct term_state term;
 	int status;
 
+	struct gdb_stub *gdb = NULL;
+
+	if (m->cfg.gdb && gdb_stub_create(m, m->cfg.gdb, m->cfg.gdb_wait, &gdb) < 0) {
+		api_server_destroy(s);
+		if (metrics_fd >= 0)
+			close(metrics_fd);
+		return 1;
+	}
 	memset(&term, 0, sizeof(term));
 	term_raw(&term, 0);
 	status = machine_run(m);
 	term_restore(&term);
+	gdb_stub_destroy(gdb);
 	api_server_destroy(s);
 	if (metrics_fd >= 0) {
 		int err = metrics_write(m, metrics_fd);

@@ -70,6 +70,11 @@ void cli_print_help(void)
 	       "                     continue the VM it sends instead of booting a kernel\n"
 	       "                     (HOST defaults to 127.0.0.1); like --restore, the\n"
 	       "                     source sets memory, vCPUs and devices\n"
+	       "  --gdb unix:PATH | tcp:[HOST:]PORT\n"
+	       "                     a GDB stub there, for one debugger at a time (HOST\n"
+	       "                     defaults to 127.0.0.1): target remote HOST:PORT\n"
+	       "  --gdb-wait         with --gdb: the VM waits for the debugger before its\n"
+	       "                     first instruction\n"
 	       "  --track-dirty-pages\n"
 	       "                     log the pages the guest writes, so that snapshots can\n"
 	       "                     be Diff snapshots (Firecracker's track_dirty_pages);\n"
@@ -238,6 +243,8 @@ enum {
 	OPT_ENGINE,
 	OPT_TESTDEV,
 	OPT_TRACK_DIRTY,
+	OPT_GDB,
+	OPT_GDB_WAIT,
 	OPT_INCOMING,
 	OPT_HELP,
 	OPT_VERSION,
@@ -278,6 +285,8 @@ static const struct option cli_options[] = {
 	{"soft-jit-cache", required_argument, NULL, OPT_SOFT_JIT_CACHE},
 	{"test-device", no_argument, NULL, OPT_TESTDEV},
 	{"track-dirty-pages", no_argument, NULL, OPT_TRACK_DIRTY},
+	{"gdb", required_argument, NULL, OPT_GDB},
+	{"gdb-wait", no_argument, NULL, OPT_GDB_WAIT},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{"disk", required_argument, NULL, OPT_DISK},
@@ -428,6 +437,12 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_TRACK_DIRTY:
 		cfg->track_dirty_pages = true;
 		return 0;
+	case OPT_GDB:
+		cfg->gdb = arg;
+		return 0;
+	case OPT_GDB_WAIT:
+		cfg->gdb_wait = true;
+		return 0;
 	case OPT_DISK:
 		return cli_parse_disk(arg, cfg);
 	case OPT_NET:
@@ -505,6 +520,10 @@ static int cli_check_jail(const struct vm_config *cfg)
  * --incoming does of both. */
 static int cli_check_restore(const struct vm_config *cfg)
 {
+	if (cfg->gdb_wait && !cfg->gdb) {
+		log_error("--gdb-wait: needs --gdb ADDRESS (where the debugger connects)");
+		return -EINVAL;
+	}
 	if (cfg->incoming && (cfg->restore_path || cfg->kernel_path)) {
 		log_error("--incoming '%s' and %s: the VM comes from the migration's source",
 			  cfg->incoming, cfg->restore_path ? "--restore" : "--kernel");

@@ -152,6 +152,10 @@ struct vm_config {
 	/* --incoming: the machine comes from a live migration's source
 	 * (src/vmm/migrate_recv.c), which connects to this address. */
 	const char *incoming;         /* "unix:PATH" or "tcp:[HOST:]PORT", or NULL */
+	/* --gdb: a GDB stub listens there (src/api/gdb_stub.c); --gdb-wait:
+	 * the VM waits for the debugger before its first instruction. */
+	const char *gdb;              /* "unix:PATH" or "tcp:[HOST:]PORT", or NULL */
+	bool gdb_wait;
 
 	/* Control plane (src/api): */
 	char vm_id[CONFIG_VM_ID_MAX + 1]; /* --id; "" means CONFIG_DEFAULT_VM_ID */

@@ -64,6 +64,11 @@ struct machine {
 	 * before the devices when cfg.mmds is enabled; NULL: no MMDS. */
 	ssize_t (*mmds_serve)(void *opaque, const char *in, size_t len, char **out,
 			      size_t *out_len);
+	/* A debugger attached (the GDB stub, src/api/gdb_stub.c): a vCPU that
+	 * stopped for it (VCPU_EXIT_DEBUG; kind is enum engine_debug_kind)
+	 * calls this on its own thread, then parks. NULL: none. */
+	void (*debug_stopped)(void *opaque, unsigned vcpu, int kind, u64 addr);
+	void *debug_opaque;
 	enum cpu_vendor cpu_vendor; /* the vendor the guest sees: cfg's, "host" resolved */
 	unsigned nr_vcpus;
 	struct machine_vcpu vcpus[CONFIG_MAX_CPUS];

@@ -18,11 +18,34 @@ enum vcpu_exit_reason {
 	VCPU_EXIT_HLT,      /* only another vCPU can wake it (HLT with IF=0, wait for SIPI) */
 	VCPU_EXIT_SHUTDOWN, /* triple fault or shutdown: the guest crashed */
 	VCPU_EXIT_ERROR,    /* the engine failed (message in vcpu_exit.msg) */
+	VCPU_EXIT_DEBUG,    /* a debugger's breakpoint, watchpoint or step (vcpu_exit.debug) */
+};
+
+/* A debugger's own breakpoints (the GDB stub), apart from the guest's
+ * debug registers, which it never sees or changes. Addresses are linear. */
+#define ENGINE_DEBUG_MAX_BP    64
+#define ENGINE_DEBUG_MAX_WATCH 4
+enum engine_debug_kind { ENGINE_DEBUG_STEP, ENGINE_DEBUG_BREAK, ENGINE_DEBUG_WATCH };
+struct engine_debug {
+	bool step; /* stop after one instruction */
+	unsigned nr_bp;
+	u64 bp[ENGINE_DEBUG_MAX_BP]; /* stop before the instruction at each */
+	unsigned nr_watch;
+	struct {
+		u64 addr;
+		u32 len;    /* 1 to 8 bytes */
+		bool read;  /* stop after an instruction that read or ... */
+		bool write; /* ... wrote one of its bytes */
+	} watch[ENGINE_DEBUG_MAX_WATCH];
 };
 
 struct vcpu_exit {
 	enum vcpu_exit_reason reason;
 	char msg[160];
+	struct {
+		enum engine_debug_kind kind;
+		u64 addr; /* BREAK: the breakpoint; WATCH: the watched address hit */
+	} debug;
 };
 
 struct engine_ops {
@@ -89,6 +112,12 @@ struct engine_ops {
 	int (*dirty_log_start)(struct engine_vm *vm);
 	int (*dirty_log_sync)(struct engine_vm *vm);
 
+	/* Optional (NULL: no debugger on this engine). Replaces the vCPU's
+	 * debugger state (NULL: none); while one is set, run() returns
+	 * VCPU_EXIT_DEBUG where it says. Called while the vCPU is not in
+	 * run(). The first instruction after it is not stopped by a
+	 * breakpoint at its own address (the one the debugger continues from). */
+	int (*set_debug)(struct engine_vcpu *vcpu, const struct engine_debug *d);
 	/* Optional host fast paths (KVM's ioeventfd and irqfd): src/core/fastpath.h. */
 	struct fastpath_ops fastpath;
 };

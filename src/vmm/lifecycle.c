@@ -14,10 +14,8 @@ void vmm_kick_vcpus(struct machine *m)
 			m->engine->kick(m->vcpus[i].ev);
 }
 
-int machine_pause(struct machine *m)
+void machine_pause_nowait(struct machine *m)
 {
-	struct timespec ts;
-
 	pthread_mutex_lock(&m->pause_lock);
 	if (!atomic_load(&m->pause_requested)) {
 		atomic_store(&m->pause_requested, true);
@@ -28,6 +26,13 @@ int machine_pause(struct machine *m)
 	 * from its next run at once, then parks. */
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		m->engine->kick(m->vcpus[i].ev);
+}
+
+int machine_pause(struct machine *m)
+{
+	struct timespec ts;
+
+	machine_pause_nowait(m);
 	pthread_mutex_lock(&m->pause_lock);
 	while (m->nr_parked < m->nr_vcpu_threads && !machine_stopping(m)) {
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -63,6 +63,11 @@ static void *machine_vcpu_thread(void *arg)
 			log_error("vCPU %u: %s", v->id, exit.msg);
 			machine_request_stop(m, MACHINE_STOP_ERROR, 1);
 			break;
+		case VCPU_EXIT_DEBUG:
+			if (m->debug_stopped)
+				m->debug_stopped(m->debug_opaque, v->id, (int)exit.debug.kind,
+						 exit.debug.addr);
+			break;
 		}
 	}
 	pthread_mutex_lock(&m->pause_lock);

@@ -26,6 +26,8 @@ void machine_destroy(struct machine *m);
  * -ESHUTDOWN when the machine is stopping (a stop also releases parked vCPUs).
  */
 int machine_pause(struct machine *m);
+/* Asks every vCPU to park, without waiting (from a vCPU thread too). */
+void machine_pause_nowait(struct machine *m);
 void machine_resume(struct machine *m);
 bool machine_paused(struct machine *m);
 

@@ -157,6 +157,14 @@ struct soft_cpu {
 	bool db_ss_shadow;         /* MOV/POP SS: no #DB after this instruction */
 	bool db_fault_rf;          /* the pending #DB is a fault that pushes RF (DR7.GD) */
 	bool db_delivered;         /* the instruction delivered an event (exception.c) */
+	/* A debugger's own breakpoints (engine set_debug; cpu/engine.h), NULL:
+	 * none; the guest never sees them. dbg_stop: why the vCPU stopped for
+	 * it (enum engine_debug_kind + 1; 0: it did not). */
+	const struct engine_debug *dbg;
+	bool dbg_skip;             /* no breakpoint stop at dbg_skip_rip, once */
+	u64 dbg_skip_rip;
+	u8 dbg_stop;
+	u64 dbg_stop_addr;
 	struct soft_dcache *dcache; /* decoded-instruction cache (interp.c), NULL: none */
 
 	u64 stat_insns;            /* instructions retired */
@@ -192,8 +200,14 @@ void soft_debug_update(struct soft_cpu *cpu);
 /* Whether the run loop must take the one-instruction debug path. */
 static inline bool soft_debug_active(const struct soft_cpu *cpu)
 {
-	return cpu->db_exec | cpu->db_data || (cpu->rflags & (X86_RFLAGS_TF | (1ULL << 16)));
+	return cpu->db_exec | cpu->db_data || cpu->dbg ||
+	       (cpu->rflags & (X86_RFLAGS_TF | (1ULL << 16)));
 }
+/* The debugger's checks around one instruction at linear address lin:
+ * before it, whether a breakpoint stops the vCPU there (dbg_stop set);
+ * after it, a step or a watchpoint hit. */
+bool soft_debug_dbg_before(struct soft_cpu *cpu, u64 lin);
+void soft_debug_dbg_after(struct soft_cpu *cpu);
 /* The execute breakpoints at linear address lin (bit n for DRn). */
 unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin);
 /* A data access of len bytes at lin: records which data breakpoints it hit. */

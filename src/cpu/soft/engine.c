@@ -501,6 +501,12 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 
 		if (atomic_exchange(&cpu->kick, false))
 			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
+		if (__builtin_expect(cpu->dbg_stop != 0, 0)) {
+			exit->debug.kind = (enum engine_debug_kind)(cpu->dbg_stop - 1);
+			exit->debug.addr = cpu->dbg_stop_addr;
+			cpu->dbg_stop = 0;
+			return vcpu_exit(v, exit, VCPU_EXIT_DEBUG);
+		}
 		if (cpu->shutdown)
 			return vcpu_exit(v, exit, VCPU_EXIT_SHUTDOWN);
 		/* Cleared before looking: a wake-up after this point is not lost. */
@@ -519,6 +525,8 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 				  cpu->pending_vector, cpu->pending_error,
 				  (unsigned long long)cpu->rip);
 			soft_deliver_exception(cpu);
+			if (cpu->dbg && cpu->dbg->step && !cpu->dbg_stop)
+				cpu->dbg_stop = ENGINE_DEBUG_STEP + 1; /* stepped into the handler */
 			continue;
 		}
 		/* KVM_HC_KICK_CPU ends a HLT, or the next one (pv.h). */
@@ -579,6 +587,28 @@ static int soft_load_vcpu(struct engine_vcpu *ev, const struct x86_vcpu_state *s
 	return soft_vcpu_load((struct soft_vcpu *)ev, st, why, why_len);
 }
 
+/* The debugger's breakpoints take the one-instruction path (interp.c
+ * debug_step): slow, but exact, and guest memory is never patched. */
+static int soft_set_debug(struct engine_vcpu *ev, const struct engine_debug *d)
+{
+	struct soft_vcpu *v = (struct soft_vcpu *)ev;
+	struct soft_cpu *cpu = &v->cpu;
+
+	if (d && (d->nr_bp > ENGINE_DEBUG_MAX_BP || d->nr_watch > ENGINE_DEBUG_MAX_WATCH))
+		return -EINVAL;
+	for (unsigned i = 0; d && i < d->nr_watch; i++)
+		if (d->watch[i].len < 1 || d->watch[i].len > 8)
+			return -EINVAL;
+	if (d)
+		v->dbg = *d;
+	cpu->dbg = d ? &v->dbg : NULL;
+	cpu->dbg_skip = true;
+	cpu->dbg_skip_rip = cpu->rip;
+	cpu->dbg_stop = 0;
+	soft_debug_update(cpu);
+	return 0;
+}
+
 const struct engine_ops soft_engine_ops = {
     .name = "soft",
     .probe = soft_probe,
@@ -599,4 +629,5 @@ const struct engine_ops soft_engine_ops = {
     .load_vcpu = soft_load_vcpu,
     .dirty_log_start = soft_dirty_log_rearm,
     .dirty_log_sync = soft_dirty_log_rearm,
+    .set_debug = soft_set_debug,
 };

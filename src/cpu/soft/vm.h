@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "core/config.h"
+#include "cpu/engine.h"
 #include "cpu/soft/cpu.h"
 #include "cpu/soft/decode/decode.h"
 #include "cpu/soft/irqchip/irqchip.h"
@@ -20,6 +21,7 @@ struct soft_vcpu {
 	struct soft_lapic lapic;
 	struct soft_vm *vm;
 	struct soft_profile *profile; /* POPEK_SOFT_PROFILE sampling, or NULL */
+	struct engine_debug dbg;      /* a debugger's breakpoints: cpu.dbg points here */
 
 	/* Sleeping in HLT or waiting for a SIPI: woken by wake (kick, IPI,
 	 * interrupt, timer). */

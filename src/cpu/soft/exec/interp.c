@@ -822,6 +822,8 @@ static void debug_step(struct soft_cpu *cpu, struct soft_insn *scratch, bool tra
 	if (!cpu->db_ss_shadow)
 		cpu->db_hits = 0;
 	cpu->db_ss_shadow = false;
+	if (cpu->dbg && soft_debug_dbg_before(cpu, lin))
+		return; /* a debugger's breakpoint: the run loop reports it */
 	if (cpu->db_exec && !(cpu->rflags & (1ULL << 16))) {
 		unsigned hit = soft_debug_exec_hits(cpu, lin);
 		if (hit) {
@@ -833,6 +835,8 @@ static void debug_step(struct soft_cpu *cpu, struct soft_insn *scratch, bool tra
 	cpu->intr_shadow = 0;
 	cpu->db_delivered = false;
 	exec_one(cpu, scratch, trace);
+	if (cpu->dbg)
+		soft_debug_dbg_after(cpu);
 	if (cpu->db_ss_shadow)
 		return; /* the next instruction reports these hits too */
 	bits = cpu->db_hits;

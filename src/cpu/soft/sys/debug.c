@@ -1,5 +1,6 @@
 /* Debug registers: breakpoint matching, DR6 and DR7.GD (Intel SDM Vol. 3B
  * 18.2-18.3). The one-instruction path that uses them is in exec/interp.c. */
+#include "cpu/engine.h"
 #include "cpu/soft/mmu/mmu.h"
 #include "cpu/soft/sys/sys.h"
 
@@ -41,11 +42,24 @@ void soft_debug_update(struct soft_cpu *cpu)
 		}
 	}
 	cpu->db_exec = exec;
+	/* The debugger's watchpoints are data breakpoints too (bits 4-7). */
+	for (unsigned n = 0; cpu->dbg && n < cpu->dbg->nr_watch && n < 4; n++)
+		data |= 0x10u << n;
 	/* Pages a breakpoint watches must take the slow path: drop what the
 	 * TLB holds now (soft_debug_page_watched keeps them out after). */
 	if (data || cpu->db_data)
 		soft_tlb_flush(cpu, false);
 	cpu->db_data = data;
+}
+
+/* Watchpoint n of the debugger as [start, start + len). */
+static bool dbg_watch(const struct soft_cpu *cpu, unsigned n, u64 *start, u64 *len)
+{
+	if (!cpu->dbg || n >= cpu->dbg->nr_watch)
+		return false;
+	*start = cpu->dbg->watch[n].addr;
+	*len = cpu->dbg->watch[n].len;
+	return true;
 }
 
 unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin)
@@ -60,7 +74,14 @@ unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin)
 
 void soft_debug_data(struct soft_cpu *cpu, u64 lin, unsigned len, bool write)
 {
-	u64 dr7 = cpu->dr[7];
+	u64 dr7 = cpu->dr[7], ws, wl;
+
+	for (unsigned n = 0; n < 4 && dbg_watch(cpu, n, &ws, &wl); n++)
+		if ((write ? cpu->dbg->watch[n].write : cpu->dbg->watch[n].read) &&
+		    lin < ws + wl && ws < lin + len && !cpu->dbg_stop) {
+			cpu->dbg_stop = ENGINE_DEBUG_WATCH + 1;
+			cpu->dbg_stop_addr = ws;
+		}
 
 	for (unsigned n = 0; n < 4; n++) {
 		if (!(cpu->db_data & (1u << n)) || (!write && dr7_rw(dr7, n) != 3))
@@ -74,7 +95,11 @@ void soft_debug_data(struct soft_cpu *cpu, u64 lin, unsigned len, bool write)
 
 bool soft_debug_page_watched(const struct soft_cpu *cpu, u64 lin)
 {
-	u64 page = lin & ~0xfffULL, dr7 = cpu->dr[7];
+	u64 page = lin & ~0xfffULL, dr7 = cpu->dr[7], ws, wl;
+
+	for (unsigned n = 0; n < 4 && dbg_watch(cpu, n, &ws, &wl); n++)
+		if ((ws & ~0xfffULL) == page || ((ws + wl - 1) & ~0xfffULL) == page)
+			return true;
 
 	for (unsigned n = 0; n < 4; n++) {
 		if (!(cpu->db_data & (1u << n)))
@@ -106,4 +131,26 @@ void soft_debug_check_gd(struct soft_cpu *cpu)
 	cpu->dr[7] &= ~DR7_GD;
 	cpu->db_fault_rf = true;
 	soft_raise(cpu, EXC_DB, 0);
+}
+
+bool soft_debug_dbg_before(struct soft_cpu *cpu, u64 lin)
+{
+	bool skip = cpu->dbg_skip && cpu->dbg_skip_rip == cpu->rip;
+
+	cpu->dbg_skip = false;
+	if (!cpu->dbg || skip)
+		return false;
+	for (unsigned i = 0; i < cpu->dbg->nr_bp; i++)
+		if (cpu->dbg->bp[i] == lin) {
+			cpu->dbg_stop = ENGINE_DEBUG_BREAK + 1;
+			cpu->dbg_stop_addr = lin;
+			return true;
+		}
+	return false;
+}
+
+void soft_debug_dbg_after(struct soft_cpu *cpu)
+{
+	if (cpu->dbg && cpu->dbg->step && !cpu->dbg_stop)
+		cpu->dbg_stop = ENGINE_DEBUG_STEP + 1;
 }
