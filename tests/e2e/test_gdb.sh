@@ -1,6 +1,7 @@
 #!/bin/bash
 # The GDB stub (issue 14) driven by the real gdb in batch mode, on the soft
-# engine: a guest program with symbols (tests/guest/gdb_target.c): break on
+# engine (and KVM where /dev/kvm works): a guest program with symbols
+# (tests/guest/gdb_target.c): break on
 # a function, info registers, step, x/4i, a watchpoint that fires on a
 # write, a register changed so that the exit status changes; its hostile
 # input (tests/e2e/gdb_hostile.py: bad checksums, huge lengths, addresses
@@ -38,15 +39,17 @@ popek_gdb() {
 	local n=$1
 	shift
 	PORT=$(free_port)
-	POPEK_LOG=info "$POPEK" run --engine soft --gdb "tcp:$PORT" "$@" >"$TMP/$n.out" 2>"$TMP/$n.err" &
+	POPEK_LOG=info "$POPEK" run --gdb "tcp:$PORT" "$@" >"$TMP/$n.out" 2>"$TMP/$n.err" &
 	VM=$!
 	PIDS+=("$VM")
 	wait_for "$TMP/$n.err" "gdb: waiting for a debugger" 20 || fail "$n" "no stub: $(tail -2 "$TMP/$n.err")"
 }
 
-# 1. The guest program, stopped before its first instruction.
-popek_gdb prog --test-device --kernel "$PROG" --gdb-wait
-cat >"$TMP/prog.gdb" <<EOF
+# 1. The guest program, stopped before its first instruction; on each engine.
+prog_case() { # engine
+	local e=$1 n=prog_$1 log st after add
+	popek_gdb "$n" --engine "$e" --test-device --kernel "$PROG" --gdb-wait
+	cat >"$TMP/$n.gdb" <<EOF
 set confirm off
 set pagination off
 target remote 127.0.0.1:$PORT
@@ -63,30 +66,40 @@ set \$rdi = 40
 delete
 continue
 EOF
-timeout 120 gdb -nx -batch -x "$TMP/prog.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/prog.log" 2>&1
-timeout 30 tail --pid="$VM" -f /dev/null
-wait "$VM"
-st=$?
-log=$(cat "$TMP/prog.log")
-grep -q 'Thread 1 (vCPU 0)' <<<"$log" && pass threads || fail threads "$(grep -m1 Thread <<<"$log")"
-grep -q 'Breakpoint 1, gdb_add (a=a@entry=20, b=b@entry=1)' <<<"$log" && pass break_function ||
-	fail break_function "$(tail -5 "$TMP/prog.log" | tr '\n' '|')"
-add=$(nm tests/guest/build/gdb_target.elf64 | awk '$3 == "gdb_add" { print $1 }' | sed 's/^0*//')
-grep -Eq "^rip +0x$add +0x$add <gdb_add>" <<<"$log" && pass info_registers_rip ||
-	fail info_registers_rip "$(grep -m1 '^rip' <<<"$log")"
-grep -Eq '^rdi +0x14 +20' <<<"$log" && pass info_registers_rdi || fail info_registers_rdi "$(grep -m1 '^rdi' <<<"$log")"
-[ "$(grep -c '^   0x\|^=> 0x' <<<"$log")" = 4 ] && pass x_4i || fail x_4i "$(grep -c '0x' <<<"$log") lines"
-# The first instruction of gdb_add is 7 bytes long (mov rip-relative).
-after=$(printf '%#x' $((0x$add + 7)))
-grep -q "after stepi pc=$after" <<<"$log" && pass stepi || fail stepi "$(grep -m1 'after stepi' <<<"$log"), want $after"
-grep -q 'Hardware watchpoint 2: gdb_counter' <<<"$log" && grep -q 'New value = 23' <<<"$log" &&
-	pass watchpoint_write || fail watchpoint_write "$(grep -A3 'Old value' <<<"$log" | tr '\n' '|')"
-# rdi 40 at gdb_add: debug_exit(41), status 83 (43 untouched).
-grep -q 'exited with code 0123' <<<"$log" && pass exit_reported || fail exit_reported "$(tail -2 "$TMP/prog.log" | tr '\n' '|')"
-check register_changed_exit_status "$st" 83
+	timeout 120 gdb -nx -batch -x "$TMP/$n.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/$n.log" 2>&1
+	timeout 30 tail --pid="$VM" -f /dev/null
+	wait "$VM"
+	st=$?
+	log=$(cat "$TMP/$n.log")
+	grep -q 'Thread 1 (vCPU 0)' <<<"$log" && pass "$e/threads" || fail "$e/threads" "$(grep -m1 Thread <<<"$log")"
+	grep -q 'Breakpoint 1, gdb_add (a=a@entry=20, b=b@entry=1)' <<<"$log" && pass "$e/break_function" ||
+		fail "$e/break_function" "$(tail -5 "$TMP/$n.log" | tr '\n' '|')"
+	add=$(nm tests/guest/build/gdb_target.elf64 | awk '$3 == "gdb_add" { print $1 }' | sed 's/^0*//')
+	grep -Eq "^rip +0x$add +0x$add <gdb_add>" <<<"$log" && pass "$e/info_registers_rip" ||
+		fail "$e/info_registers_rip" "$(grep -m1 '^rip' <<<"$log")"
+	grep -Eq '^rdi +0x14 +20' <<<"$log" && pass "$e/info_registers_rdi" ||
+		fail "$e/info_registers_rdi" "$(grep -m1 '^rdi' <<<"$log")"
+	[ "$(grep -c '^   0x\|^=> 0x' <<<"$log")" = 4 ] && pass "$e/x_4i" || fail "$e/x_4i" "$(grep -c '0x' <<<"$log") lines"
+	# The first instruction of gdb_add is 7 bytes long (mov rip-relative).
+	after=$(printf '%#x' $((0x$add + 7)))
+	grep -q "after stepi pc=$after" <<<"$log" && pass "$e/stepi" ||
+		fail "$e/stepi" "$(grep -m1 'after stepi' <<<"$log"), want $after"
+	grep -q 'Hardware watchpoint 2: gdb_counter' <<<"$log" && grep -q 'New value = 23' <<<"$log" &&
+		pass "$e/watchpoint_write" || fail "$e/watchpoint_write" "$(grep -A3 'Old value' <<<"$log" | tr '\n' '|')"
+	# rdi 40 at gdb_add: debug_exit(41), status 83 (43 untouched).
+	grep -q 'exited with code 0123' <<<"$log" && pass "$e/exit_reported" ||
+		fail "$e/exit_reported" "$(tail -2 "$TMP/$n.log" | tr '\n' '|')"
+	check "$e/register_changed_exit_status" "$st" 83
+}
+prog_case soft
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	prog_case kvm
+else
+	echo "SKIP gdb/kvm: no /dev/kvm"
+fi
 
 # 2. Hostile packets, Ctrl-C and two vCPUs, without gdb.
-popek_gdb hostile --test-device --kernel "$PROG" --gdb-wait --cpus 2 --cmdline "spin=1"
+popek_gdb hostile --engine soft --test-device --kernel "$PROG" --gdb-wait --cpus 2 --cmdline "spin=1"
 python3 tests/e2e/gdb_hostile.py "$PORT"
 kill "$VM" 2>/dev/null
 wait "$VM" 2>/dev/null

@@ -375,6 +375,7 @@ const struct engine_ops kvm_engine_ops = {
     .load_vcpu = kvm_load_vcpu,
     .dirty_log_start = kvm_dirty_log_start,
     .dirty_log_sync = kvm_dirty_log_sync,
+    .set_debug = kvm_vcpu_set_debug,
     .fastpath = {.add_notify_fd = kvm_add_notify_fd,
 		 .del_notify_fd = kvm_del_notify_fd,
 		 .level_irq_fd = kvm_level_irq_fd},

@@ -81,12 +81,21 @@ struct engine_vcpu {
 	atomic_bool kick_pending;
 
 	_Atomic u64 stats[KVM_STAT_NR];
+
+	/* A debugger's hardware breakpoints (kvm_debug.c): per DR slot, its
+	 * enum engine_debug_kind + 1 (0: unused) and address. */
+	u8 dbg_kind[4];
+	u64 dbg_addr[4];
 };
 
 /* kvm.c */
 int kvm_vm_create_opts(struct machine *m, const struct kvm_vm_opts *opts, struct engine_vm **out);
 /* Opens /dev/kvm and checks the API version; on failure writes why. */
 int kvm_open_dev(char *why, size_t whylen);
+
+/* kvm_debug.c: engine_ops.set_debug; KVM_EXIT_DEBUG into *exit. */
+int kvm_vcpu_set_debug(struct engine_vcpu *vcpu, const struct engine_debug *d);
+void kvm_vcpu_debug_exit(struct engine_vcpu *vcpu, struct vcpu_exit *exit);
 
 /* kvm_vcpu.c: the engine_ops entries for vCPUs. */
 int kvm_vcpu_create(struct engine_vm *vm, unsigned id, struct engine_vcpu **out);

@@ -266,6 +266,9 @@ static int kvm_vcpu_exit_dispatch(struct engine_vcpu *vcpu, struct vcpu_exit *ex
 	case KVM_EXIT_INTR:
 		kvm_stat_inc(vcpu, KVM_STAT_INTR);
 		return 2;
+	case KVM_EXIT_DEBUG:
+		kvm_vcpu_debug_exit(vcpu, exit);
+		return 0;
 	case KVM_EXIT_SYSTEM_EVENT:
 		kvm_stat_inc(vcpu, KVM_STAT_SYSTEM_EVENT);
 		kvm_exit_system_event(vcpu);
