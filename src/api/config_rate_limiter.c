@@ -73,16 +73,26 @@ static bool rl_bucket_set(const struct bucket_config *b)
 	return b->size || b->one_time_burst || b->refill_time_ms;
 }
 
+/* An integer written out exactly: cJSON prints numbers with 15 significant
+ * digits, which would turn 2^53 into 9.00719925474099e+15. */
+static void rl_add_u64(cJSON *o, const char *key, u64 v)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
+	cJSON_AddRawToObject(o, key, text);
+}
+
 static void rl_bucket_json(cJSON *o, const char *key, const struct bucket_config *b)
 {
 	cJSON *j;
 
 	if (!rl_bucket_set(b) || !(j = cJSON_AddObjectToObject(o, key)))
 		return;
-	cJSON_AddNumberToObject(j, "size", (double)b->size);
+	rl_add_u64(j, "size", b->size);
 	if (b->one_time_burst)
-		cJSON_AddNumberToObject(j, "one_time_burst", (double)b->one_time_burst);
-	cJSON_AddNumberToObject(j, "refill_time", (double)b->refill_time_ms);
+		rl_add_u64(j, "one_time_burst", b->one_time_burst);
+	rl_add_u64(j, "refill_time", b->refill_time_ms);
 }
 
 void config_add_rate_limiter(cJSON *o, const char *key, const struct rate_limit_config *rl)

@@ -141,7 +141,7 @@ static int seccomp_open_for_drive(scmp_filter_ctx ctx, bool read_only_too)
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, OPEN_MASK, O_RDONLY));
 	if (!err && read_only_too)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				       SCMP_A1(SCMP_CMP_EQ, BLKGETSIZE64));
+				       SCMP_A1(SCMP_CMP_EQ, BLKGETSIZE64, 0));
 	return err;
 }
 
