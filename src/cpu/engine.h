@@ -114,9 +114,10 @@ struct engine_ops {
 
 	/* Optional (NULL: no debugger on this engine). Replaces the vCPU's
 	 * debugger state (NULL: none); while one is set, run() returns
-	 * VCPU_EXIT_DEBUG where it says. Called while the vCPU is not in
-	 * run(). The first instruction after it is not stopped by a
-	 * breakpoint at its own address (the one the debugger continues from). */
+	 * VCPU_EXIT_DEBUG where it says, even for a breakpoint at the address
+	 * it resumes from (gdb steps over its breakpoints itself, with the
+	 * breakpoint removed; another vCPU parked on one reports it again).
+	 * Called while the vCPU is not in run(). */
 	int (*set_debug)(struct engine_vcpu *vcpu, const struct engine_debug *d);
 	/* Optional host fast paths (KVM's ioeventfd and irqfd): src/core/fastpath.h. */
 	struct fastpath_ops fastpath;

@@ -8,8 +8,6 @@
 
 #include "cpu/kvm/kvm.h"
 
-#define RFLAGS_RF (1ULL << 16)
-
 /* DR7 LEN field for a watch of len bytes (SDM Vol. 3B 18.2.4); -1: none. */
 static int dr7_len(u32 len)
 {
@@ -30,7 +28,6 @@ static int dr7_len(u32 len)
 int kvm_vcpu_set_debug(struct engine_vcpu *vcpu, const struct engine_debug *d)
 {
 	struct kvm_guest_debug g;
-	struct kvm_regs regs;
 	unsigned slot = 0;
 	u64 dr7 = 0;
 
@@ -63,13 +60,6 @@ int kvm_vcpu_set_debug(struct engine_vcpu *vcpu, const struct engine_debug *d)
 	}
 	if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &g) < 0)
 		return -errno;
-	/* Resuming at a breakpoint's own address must not stop there again:
-	 * RF skips instruction breakpoints for one instruction (18.3.1.1). */
-	if (d && d->nr_bp && ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0) {
-		regs.rflags |= RFLAGS_RF;
-		if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0)
-			return -errno;
-	}
 	return 0;
 }
 

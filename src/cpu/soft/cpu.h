@@ -161,8 +161,6 @@ struct soft_cpu {
 	 * none; the guest never sees them. dbg_stop: why the vCPU stopped for
 	 * it (enum engine_debug_kind + 1; 0: it did not). */
 	const struct engine_debug *dbg;
-	bool dbg_skip;             /* no breakpoint stop at dbg_skip_rip, once */
-	u64 dbg_skip_rip;
 	u8 dbg_stop;
 	u64 dbg_stop_addr;
 	struct soft_dcache *dcache; /* decoded-instruction cache (interp.c), NULL: none */

@@ -602,8 +602,6 @@ static int soft_set_debug(struct engine_vcpu *ev, const struct engine_debug *d)
 	if (d)
 		v->dbg = *d;
 	cpu->dbg = d ? &v->dbg : NULL;
-	cpu->dbg_skip = true;
-	cpu->dbg_skip_rip = cpu->rip;
 	cpu->dbg_stop = 0;
 	soft_debug_update(cpu);
 	return 0;

@@ -135,10 +135,7 @@ void soft_debug_check_gd(struct soft_cpu *cpu)
 
 bool soft_debug_dbg_before(struct soft_cpu *cpu, u64 lin)
 {
-	bool skip = cpu->dbg_skip && cpu->dbg_skip_rip == cpu->rip;
-
-	cpu->dbg_skip = false;
-	if (!cpu->dbg || skip)
+	if (!cpu->dbg)
 		return false;
 	for (unsigned i = 0; i < cpu->dbg->nr_bp; i++)
 		if (cpu->dbg->bp[i] == lin) {
