@@ -93,7 +93,23 @@ static int main_start(struct vm_config *cfg, struct config_store *st, struct mac
 	return err;
 }
 
-static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
+/* The last line of the metrics file, once the machine stopped: with the
+ * API's counters when there is an API. */
+static void main_write_metrics(struct machine *m, struct api_server *s,
+			       const struct config_store *st, int metrics_fd)
+{
+	struct metrics_file_in in = {0};
+	int err;
+
+	for (unsigned i = 0; i < m->cfg.nr_nets && i < CONFIG_MAX_NETS; i++)
+		in.net_ids[i] = st->iface_id[i];
+	err = s ? api_server_write_metrics(s, metrics_fd) : metrics_write(m, &in, metrics_fd);
+	if (err < 0)
+		log_warn("--metrics-file: cannot write: %s", strerror(-err));
+}
+
+static int main_serve(struct machine *m, struct api_server *s, const struct config_store *st,
+		      int metrics_fd)
 {
 	struct term_state term;
 	int status;
@@ -111,13 +127,11 @@ static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
 	status = machine_run(m);
 	term_restore(&term);
 	gdb_stub_destroy(gdb);
-	api_server_destroy(s);
 	if (metrics_fd >= 0) {
-		int err = metrics_write(m, metrics_fd);
-		if (err < 0)
-			log_warn("--metrics-file: cannot write: %s", strerror(-err));
+		main_write_metrics(m, s, st, metrics_fd);
 		close(metrics_fd);
 	}
+	api_server_destroy(s);
 	machine_destroy(m);
 	return status;
 }
@@ -149,7 +163,7 @@ static int main_api(struct vm_config *cfg, struct config_store *st)
 		if (api_server_started(s, m, err, log_last_error(), metrics_fd, &status) < 0)
 			break;
 		if (m)
-			return main_serve(m, s, metrics_fd);
+			return main_serve(m, s, st, metrics_fd);
 		if (autostart) {
 			status = 1;
 			break;
@@ -289,7 +303,7 @@ run:
 	else if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
 		status = 1;
 	else
-		status = main_serve(m, NULL, metrics_fd);
+		status = main_serve(m, NULL, &st, metrics_fd);
 	mmds_store_destroy(cfg.mmds.store);
 	return status;
 }

@@ -7,6 +7,7 @@
 
 #include "api/config_file.h"
 #include "api/http.h"
+#include "vmm/metrics.h"
 
 struct machine;
 
@@ -38,6 +39,8 @@ struct api_vm {
 	struct machine *m;    /* once running */
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
 	u64 requests, errors;
+	/* Firecracker's request counters (api_metrics.c). */
+	struct metrics_api_counts fc;
 	u64 cad_deadline_ms; /* SendCtrlAltDel: hard stop at this CLOCK_MONOTONIC ms; 0 */
 	/* The request api_route just answered used a deprecated field: its
 	 * answer carries "Deprecation: true" (set by api_route, read by the API

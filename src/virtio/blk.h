@@ -72,6 +72,10 @@ struct virtio_blk_req_env {
 	u64 features;                      /* negotiated */
 	u8 id[VIRTIO_BLK_ID_BYTES];        /* GET_ID answer, zero-padded */
 	struct iovec data[VIRTQ_MAX_SEGS]; /* scratch */
+	/* Counted by virtio_blk_execute (for the metrics): reads and writes
+	 * that succeeded and their data bytes, flushes that succeeded, and
+	 * requests refused as malformed or out of range. */
+	u64 reads, writes, read_bytes, write_bytes, flushes, invalid;
 };
 
 /* Executes the request in e (5.2.6) against env->disk and writes its status
