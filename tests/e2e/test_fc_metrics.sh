@@ -8,7 +8,9 @@
 # FlushMetrics line, block write_bytes moves only in the line after the
 # write), uart write_count counts the boot's console output, popek's own
 # counters sit under "popek", and the last line is written at exit.
-# Environment: POPEK (default build/popek), POPEK_BOOT_LIMIT (s).
+# A second run with --net user: net_eth0 and "net" count the DHCP frames.
+# Environment: POPEK (default build/popek), POPEK_BOOT_LIMIT (s), KEEP=1
+# keeps the work directory.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
@@ -83,3 +85,19 @@ check ctrl_alt_del "$code" 204
 vm_wait_exit 60
 check exit_status "$VM_STATUS" 0
 check exit_line "$(jq -c -s '[length, .[3].put_api_requests.actions_count]' "$M" 2>&1)" '[4,1]'
+
+# A network interface (--net user: no tap needed; popek's own command line,
+# the same file format): once the guest has its DHCP lease, net_eth0 and
+# the "net" sum count frames both ways; poweroff writes the line.
+M2=$T/net-metrics.json
+vm_start run --kernel "$KERNEL" --initrd "$INITRD" --mem 128M --net user --metrics-file "$M2"
+vm_booted fc_metrics_net "$BOOT_LIMIT" || exit 0
+vm_ready 60 || echo "FAIL fc_metrics/net_shell: the shell does not answer"
+vm_send 'for i in $(seq 100); do ip -4 addr show eth0 | grep -q inet && break; sleep 0.1; done; echo "NET$((6 * 7))"'
+vm_wait "NET42" 30 || echo "FAIL fc_metrics/net_lease: no DHCP lease"
+vm_send poweroff
+vm_wait_exit 60
+check net_exit_status "$VM_STATUS" 0
+check net_frames "$(jq -c '[.net_eth0.rx_packets_count > 0, .net_eth0.tx_packets_count > 0,
+	.net_eth0.rx_bytes_count > .net_eth0.rx_packets_count * 60, .net.tx_bytes_count == .net_eth0.tx_bytes_count,
+	.net_eth0.rx_rate_limiter_throttled]' "$M2" 2>&1)" '[true,true,true,true,0]'
