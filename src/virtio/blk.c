@@ -154,7 +154,7 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 		 * whose data sits in writable buffers. */
 		if (data_out || data_in % DISK_SECTOR || !blk_in_range(env, sector, data_in)) {
 			status = VIRTIO_BLK_S_IOERR;
-			env->invalid++;
+			env->counts.invalid++;
 			break;
 		}
 		n = blk_slice(env, e->in, e->nr_in, 0, data_in);
@@ -163,15 +163,15 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 			status = VIRTIO_BLK_S_IOERR;
 		} else {
 			written = (u32)MIN(data_in, UINT32_MAX - 1);
-			env->reads++;
-			env->read_bytes += data_in;
+			env->counts.reads++;
+			env->counts.read_bytes += data_in;
 		}
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (env->disk->readonly || data_in || data_out % DISK_SECTOR ||
 		    !blk_in_range(env, sector, data_out)) {
 			status = VIRTIO_BLK_S_IOERR;
-			env->invalid++;
+			env->counts.invalid++;
 			break;
 		}
 		n = blk_slice(env, e->out, e->nr_out, VIRTIO_BLK_HDR_LEN, data_out);
@@ -179,8 +179,8 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 		if (err < 0) {
 			status = VIRTIO_BLK_S_IOERR;
 		} else {
-			env->writes++;
-			env->write_bytes += data_out;
+			env->counts.writes++;
+			env->counts.write_bytes += data_out;
 		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
@@ -191,7 +191,7 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 		else if (disk_flush(env->disk) < 0)
 			status = VIRTIO_BLK_S_IOERR;
 		else
-			env->flushes++;
+			env->counts.flushes++;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		written = (u32)MIN(data_in, VIRTIO_BLK_ID_BYTES);
@@ -261,7 +261,7 @@ struct virtio_blk {
 	struct rate_limiter rl;  /* rate_limiter: requests wait, never dropped */
 	u64 throttled_until_ns;  /* the queue waits for the bucket until then */
 	/* env's counters, copied under the lock for blk_counts. */
-	struct virtio_dev_stats counts;
+	struct virtio_blk_counts counts;
 };
 
 static void blk_config_read(void *opaque, u32 offset, void *buf, u32 len)
@@ -382,12 +382,7 @@ static bool blk_admit(struct virtio_blk *b, struct virtq *q)
  * env counted, for blk_counts on other threads. */
 static void blk_copy_counts(struct virtio_blk *b)
 {
-	b->counts.dev_reads = b->env.reads;
-	b->counts.dev_writes = b->env.writes;
-	b->counts.dev_read_bytes = b->env.read_bytes;
-	b->counts.dev_write_bytes = b->env.write_bytes;
-	b->counts.dev_flushes = b->env.flushes;
-	b->counts.dev_invalid = b->env.invalid;
+	b->counts = b->env.counts;
 }
 
 /* Serves the queue until it is empty or the rate limiter says wait (device
@@ -489,12 +484,12 @@ static void blk_counts(void *opaque, struct virtio_dev_stats *out)
 {
 	const struct virtio_blk *b = opaque;
 
-	out->dev_reads = b->counts.dev_reads;
-	out->dev_writes = b->counts.dev_writes;
-	out->dev_read_bytes = b->counts.dev_read_bytes;
-	out->dev_write_bytes = b->counts.dev_write_bytes;
-	out->dev_flushes = b->counts.dev_flushes;
-	out->dev_invalid = b->counts.dev_invalid;
+	out->dev_reads = b->counts.reads;
+	out->dev_writes = b->counts.writes;
+	out->dev_read_bytes = b->counts.read_bytes;
+	out->dev_write_bytes = b->counts.write_bytes;
+	out->dev_flushes = b->counts.flushes;
+	out->dev_invalid = b->counts.invalid;
 }
 
 static void blk_throttled(void *opaque, u64 out[2])

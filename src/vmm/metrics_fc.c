@@ -130,6 +130,17 @@ static void fc_stats_sum(struct virtio_dev_stats *sum, const struct virtio_dev_s
 		d[i] += a[i];
 }
 
+/* A device's group, "<kind>_<id>"; without an id the name the API's GET
+ * /vm/config gives it ("<unnamed><index>": drive0, eth0). */
+static void fc_device_group(char *buf, size_t len, const char *kind, const char *id,
+			    const char *unnamed, unsigned index)
+{
+	if (id && id[0])
+		snprintf(buf, len, "%s_%s", kind, id);
+	else
+		snprintf(buf, len, "%s_%s%u", kind, unnamed, index);
+}
+
 static void fc_devices(struct fc_line *l, struct machine *m, const struct metrics_file_in *in)
 {
 	struct virtio_dev_stats blk_sum = {0}, net_sum = {0};
@@ -147,20 +158,14 @@ static void fc_devices(struct fc_line *l, struct machine *m, const struct metric
 			continue;
 		virtio_mmio_stats(vm, &st);
 		if (!strncmp(type, "blk", 3) && nr_blk < m->cfg.nr_disks) {
-			const char *id = m->cfg.disks[nr_blk].id;
-			if (id[0])
-				snprintf(group, sizeof(group), "block_%s", id);
-			else
-				snprintf(group, sizeof(group), "block_drive%u", nr_blk);
+			fc_device_group(group, sizeof(group), "block", m->cfg.disks[nr_blk].id,
+					"drive", nr_blk);
 			fc_block(l, group, &st);
 			fc_stats_sum(&blk_sum, &st);
 			nr_blk++;
 		} else if (!strcmp(type, "net") && nr_net < CONFIG_MAX_NETS) {
-			const char *id = in->net_ids[nr_net];
-			if (id && id[0])
-				snprintf(group, sizeof(group), "net_%s", id);
-			else
-				snprintf(group, sizeof(group), "net_eth%u", nr_net);
+			fc_device_group(group, sizeof(group), "net", in->net_ids[nr_net], "eth",
+					nr_net);
 			fc_net(l, group, &st);
 			fc_stats_sum(&net_sum, &st);
 			nr_net++;
