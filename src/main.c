@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,9 +109,46 @@ static void main_write_metrics(struct machine *m, struct api_server *s,
 		log_warn("--metrics-file: cannot write: %s", strerror(-err));
 }
 
+/* Without an API, the periodic metrics line (Firecracker writes one every
+ * minute) comes from a timer on the machine's event loop; with one, the
+ * API thread writes it (api_routes_tick). */
+struct main_metrics_timer {
+	struct machine *m;
+	const struct config_store *st;
+	int metrics_fd, timer_fd;
+};
+
+static void main_metrics_tick(void *opaque, int fd, u32 events)
+{
+	struct main_metrics_timer *t = opaque;
+	u64 expired;
+
+	(void)events;
+	if (read(fd, &expired, sizeof(expired)) == sizeof(expired))
+		main_write_metrics(t->m, NULL, t->st, t->metrics_fd);
+}
+
+static void main_metrics_timer_start(struct main_metrics_timer *t)
+{
+	u64 ms = metrics_period_ms();
+	struct itimerspec its = {{(time_t)(ms / 1000), (long)(ms % 1000) * 1000000},
+				 {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000}};
+
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->timer_fd >= 0 && timerfd_settime(t->timer_fd, 0, &its, NULL) == 0 &&
+	    event_loop_add(&t->m->loop, t->timer_fd, main_metrics_tick, t) == 0)
+		return;
+	log_warn("--metrics-file: no periodic line (cannot set a timer): only FlushMetrics "
+		 "and the exit write");
+	if (t->timer_fd >= 0)
+		close(t->timer_fd);
+	t->timer_fd = -1;
+}
+
 static int main_serve(struct machine *m, struct api_server *s, const struct config_store *st,
 		      int metrics_fd)
 {
+	struct main_metrics_timer timer = {m, st, metrics_fd, -1};
 	struct term_state term;
 	int status;
 
@@ -122,11 +160,17 @@ static int main_serve(struct machine *m, struct api_server *s, const struct conf
 			close(metrics_fd);
 		return 1;
 	}
+	if (!s && metrics_fd >= 0)
+		main_metrics_timer_start(&timer);
 	memset(&term, 0, sizeof(term));
 	term_raw(&term, 0);
 	status = machine_run(m);
 	term_restore(&term);
 	gdb_stub_destroy(gdb);
+	if (timer.timer_fd >= 0) {
+		event_loop_remove(&m->loop, timer.timer_fd);
+		close(timer.timer_fd);
+	}
 	if (metrics_fd >= 0) {
 		main_write_metrics(m, s, st, metrics_fd);
 		close(metrics_fd);

@@ -368,6 +368,17 @@ void api_routes_tick(struct api_vm *vm)
 			machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
 		}
 	}
+	/* Firecracker writes a metrics line every minute too; a failure is
+	 * counted in the next line's logger.metrics_fails. */
+	if (vm->phase == API_RUNNING && vm->metrics_fd >= 0) {
+		u64 now = clock_now_ms();
+		if (!vm->metrics_next_ms) {
+			vm->metrics_next_ms = now + metrics_period_ms();
+		} else if (now >= vm->metrics_next_ms) {
+			vm->metrics_next_ms = now + metrics_period_ms();
+			api_metrics_write(vm, vm->metrics_fd);
+		}
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
 

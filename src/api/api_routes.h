@@ -38,6 +38,7 @@ struct api_vm {
 	bool configured;      /* a boot-specific resource was set: no snapshot load */
 	struct machine *m;    /* once running */
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
+	u64 metrics_next_ms;  /* the next periodic metrics line (CLOCK_MONOTONIC); 0 */
 	u64 requests, errors;
 	/* Firecracker's request counters (api_metrics.c). */
 	struct metrics_api_counts fc;

@@ -113,4 +113,9 @@ struct metrics_file_in {
  */
 int metrics_write(struct machine *m, const struct metrics_file_in *in, int fd);
 
+/* How often a running VM's metrics file gets a line without FlushMetrics:
+ * Firecracker's 60 s, or POPEK_METRICS_PERIOD_MS (100 to 3600000) for
+ * tests. */
+u64 metrics_period_ms(void);
+
 #endif

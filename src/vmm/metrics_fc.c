@@ -230,6 +230,17 @@ static int fc_write_all(int fd, const char *text, size_t len)
 	return 0;
 }
 
+u64 metrics_period_ms(void)
+{
+	const char *env = getenv("POPEK_METRICS_PERIOD_MS");
+	char *end;
+	unsigned long long v = env ? strtoull(env, &end, 10) : 0;
+
+	if (env && *env && !*end && v >= 100 && v <= 3600000)
+		return v;
+	return 60000;
+}
+
 int metrics_write(struct machine *m, const struct metrics_file_in *in, int fd)
 {
 	struct metrics *mt = m->metrics;

@@ -87,10 +87,13 @@ check exit_status "$VM_STATUS" 0
 check exit_line "$(jq -c -s '[length, .[3].put_api_requests.actions_count]' "$M" 2>&1)" '[4,1]'
 
 # A network interface (--net user: no tap needed; popek's own command line,
-# the same file format): once the guest has its DHCP lease, net_eth0 and
-# the "net" sum count frames both ways; poweroff writes the line.
+# the same file format, no API): once the guest has its DHCP lease, net_eth0
+# and the "net" sum count frames both ways, summed over the lines (deltas):
+# periodic ones (every 300 ms here, Firecracker's minute otherwise) and the
+# one at exit.
 M2=$T/net-metrics.json
-vm_start run --kernel "$KERNEL" --initrd "$INITRD" --mem 128M --net user --metrics-file "$M2"
+POPEK_METRICS_PERIOD_MS=300 vm_start run --kernel "$KERNEL" --initrd "$INITRD" --mem 128M \
+	--net user --metrics-file "$M2"
 vm_booted fc_metrics_net "$BOOT_LIMIT" || exit 0
 vm_ready 60 || echo "FAIL fc_metrics/net_shell: the shell does not answer"
 vm_send 'for i in $(seq 100); do ip -4 addr show eth0 | grep -q inet && break; sleep 0.1; done; echo "NET$((6 * 7))"'
@@ -98,6 +101,20 @@ vm_wait "NET42" 30 || echo "FAIL fc_metrics/net_lease: no DHCP lease"
 vm_send poweroff
 vm_wait_exit 60
 check net_exit_status "$VM_STATUS" 0
-check net_frames "$(jq -c '[.net_eth0.rx_packets_count > 0, .net_eth0.tx_packets_count > 0,
-	.net_eth0.rx_bytes_count > .net_eth0.rx_packets_count * 60, .net.tx_bytes_count == .net_eth0.tx_bytes_count,
-	.net_eth0.rx_rate_limiter_throttled]' "$M2" 2>&1)" '[true,true,true,true,0]'
+check net_frames "$(jq -c -s 'def sum(f): [.[] | f] | add;
+	[sum(.net_eth0.rx_packets_count) > 0, sum(.net_eth0.tx_packets_count) > 0,
+	sum(.net_eth0.rx_bytes_count) > sum(.net_eth0.rx_packets_count) * 60,
+	sum(.net.tx_bytes_count) == sum(.net_eth0.tx_bytes_count),
+	sum(.net_eth0.rx_rate_limiter_throttled)]' "$M2" 2>&1)" '[true,true,true,true,0]'
+check periodic_lines "$(jq -s 'length > 2' "$M2")" true
+
+# The same periodic line with the API (written by its thread).
+M3=$T/api-periodic.json
+sed "s|$M|$M3|" "$T/vm.json" >"$T/vm3.json"
+S=$T/fc3.sock
+POPEK=$T/bin/firecracker POPEK_METRICS_PERIOD_MS=300 vm_start --api-sock "$S" \
+	--config-file "$T/vm3.json" --id fc-metrics-periodic
+vm_booted fc_metrics_periodic "$BOOT_LIMIT" || exit 0
+for i in $(seq 50); do [ "$(wc -l <"$M3")" -ge 2 ] && break; sleep 0.2; done
+check api_periodic_lines "$(jq -s 'length >= 2 and (map(has("put_api_requests")) | all)' "$M3")" true
+vm_cleanup
