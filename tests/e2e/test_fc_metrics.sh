@@ -51,6 +51,12 @@ flush() {
 # line N EXPR: jq EXPR on line N of the metrics file (compact output).
 line() { sed -n "$1p" "$M" | jq -c "$2" 2>&1; }
 
+# Requests the first line counts: two GETs, and a PUT refused after the start.
+api() { curl -s -m 20 --unix-socket "$S" -o /dev/null -w '%{http_code}' "$@"; }
+check get_root "$(api http://localhost/)" 200
+check get_machine "$(api http://localhost/machine-config)" 200
+check put_machine_late "$(api -X PUT -d '{"vcpu_count": 1, "mem_size_mib": 128}' \
+	http://localhost/machine-config)" 400
 check flush1 "$(flush)" 204
 # 64 KiB written by the guest, straight to the device.
 # (The marker waited for is computed, so the echo of the typed line is not it.)
@@ -71,6 +77,10 @@ check block_names "$(line 1 '.block | [has("read_bytes", "write_bytes", "read_co
 check no_popek_shape_at_top "$(line 1 '[has("engine"), has("vcpus"), has("devices")] | any')" false
 check popek_group "$(line 1 '.popek | [.engine != null, (.vcpus | length)]')" '[true,1]'
 # FlushMetrics is counted by the request that writes the line, once per line.
+check api_counts "$(line 1 '[.get_api_requests.instance_info_count, .get_api_requests.machine_cfg_count,
+	.put_api_requests.machine_cfg_count, .put_api_requests.machine_cfg_fails, .put_api_requests.actions_fails]')" \
+	'[1,1,1,1,0]'
+check api_counts_delta "$(line 2 '[.get_api_requests.instance_info_count, .put_api_requests.machine_cfg_fails]')" '[0,0]'
 check actions_delta "$(jq -c -s '[.[].put_api_requests.actions_count]' "$M")" '[1,1,1]'
 check uart_writes "$(line 1 '.uart.write_count > 100')" true
 check uart_is_delta "$(jq -s '.[2].uart.write_count < .[0].uart.write_count' "$M")" true
