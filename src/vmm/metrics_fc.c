@@ -145,6 +145,7 @@ static void fc_devices(struct fc_line *l, struct machine *m, const struct metric
 {
 	struct virtio_dev_stats blk_sum = {0}, net_sum = {0};
 	unsigned nr_blk = 0, nr_net = 0;
+	u64 irqs = 0;
 	char group[96];
 
 	/* Slots are filled in creation order: disks, then interfaces, in the
@@ -157,6 +158,7 @@ static void fc_devices(struct fc_line *l, struct machine *m, const struct metric
 		if (!vm)
 			continue;
 		virtio_mmio_stats(vm, &st);
+		irqs += st.interrupts;
 		if (!strncmp(type, "blk", 3) && nr_blk < m->cfg.nr_disks) {
 			fc_device_group(group, sizeof(group), "block", m->cfg.disks[nr_blk].id,
 					"drive", nr_blk);
@@ -179,6 +181,8 @@ static void fc_devices(struct fc_line *l, struct machine *m, const struct metric
 			fc_inc(l, "vsock", "tx_packets_count", st.q_requests[1]);
 		}
 	}
+	/* Firecracker counts its virtio devices' interrupts. */
+	fc_inc(l, "interrupts", "triggers", irqs);
 	if (nr_blk)
 		fc_block(l, "block", &blk_sum);
 	if (nr_net)
@@ -188,14 +192,11 @@ static void fc_devices(struct fc_line *l, struct machine *m, const struct metric
 static void fc_machine(struct fc_line *l, struct machine *m)
 {
 	struct balloon_stats bs;
-	u64 failures = 0, edges = 0;
+	u64 failures = 0;
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		failures += atomic_load(&m->vcpus[i].exits[VCPU_EXIT_ERROR]);
 	fc_inc(l, "vcpu", "failures", failures);
-	for (unsigned g = 0; g < METRICS_MAX_GSI; g++)
-		edges += atomic_load(&m->metrics->edges[g]);
-	fc_inc(l, "interrupts", "triggers", edges);
 	if (m->devs) {
 		const struct uart *u = &m->devs->uart0;
 		u64 written = atomic_load(&u->write_count);
