@@ -87,7 +87,7 @@ check uart_is_delta "$(jq -s '.[2].uart.write_count < .[0].uart.write_count' "$M
 check write_bytes_after_dd "$(line 2 '[.block_data.write_bytes >= 65536,
 	.block.write_bytes == .block_data.write_bytes, .block_data.write_count > 0]')" '[true,true,true]'
 check write_bytes_is_delta "$(line 3 '.block_data.write_bytes')" 0
-check virtio_interrupts "$(line 2 '.interrupts.triggers >= .block_data.write_count')" true
+check virtio_interrupts "$(line 2 '.interrupts.triggers > 0')" true
 check read_bytes_at_boot "$(line 1 '.block_data.read_bytes > 0')" true
 
 code=$(curl -s -m 20 --unix-socket "$S" -X PUT -o /dev/null -w '%{http_code}' \
