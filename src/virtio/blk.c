@@ -261,7 +261,7 @@ struct virtio_blk {
 	struct rate_limiter rl;  /* rate_limiter: requests wait, never dropped */
 	u64 throttled_until_ns;  /* the queue waits for the bucket until then */
 	/* env's counters, copied under the lock for blk_counts. */
-	struct virtio_blk_counts counts;
+	struct virtio_dev_counts counts;
 };
 
 static void blk_config_read(void *opaque, u32 offset, void *buf, u32 len)
@@ -484,12 +484,7 @@ static void blk_counts(void *opaque, struct virtio_dev_stats *out)
 {
 	const struct virtio_blk *b = opaque;
 
-	out->dev_reads = b->counts.reads;
-	out->dev_writes = b->counts.writes;
-	out->dev_read_bytes = b->counts.read_bytes;
-	out->dev_write_bytes = b->counts.write_bytes;
-	out->dev_flushes = b->counts.flushes;
-	out->dev_invalid = b->counts.invalid;
+	out->dev = b->counts;
 }
 
 static void blk_throttled(void *opaque, u64 out[2])

@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "host/disk.h"
+#include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 
 struct machine;
@@ -66,20 +67,13 @@ int virtio_blk_set_path(struct virtio_blk *b, const char *path);
 
 /* ---- Request execution, without threads or transport (tests, fuzzing) --- */
 
-/* For the metrics: reads and writes that succeeded and their data bytes,
- * flushes that succeeded, and requests refused as malformed or out of
- * range. */
-struct virtio_blk_counts {
-	u64 reads, writes, read_bytes, write_bytes, flushes, invalid;
-};
-
 struct virtio_blk_req_env {
 	struct disk *disk;
 	u64 capacity;                      /* sectors */
 	u64 features;                      /* negotiated */
 	u8 id[VIRTIO_BLK_ID_BYTES];        /* GET_ID answer, zero-padded */
 	struct iovec data[VIRTQ_MAX_SEGS]; /* scratch */
-	struct virtio_blk_counts counts;   /* by virtio_blk_execute */
+	struct virtio_dev_counts counts;   /* by virtio_blk_execute (metrics) */
 };
 
 /* Executes the request in e (5.2.6) against env->disk and writes its status

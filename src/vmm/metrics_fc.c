@@ -1,6 +1,8 @@
 /* The metrics file in Firecracker's format: its groups and counter names
  * where popek counts the same thing (docs/api.md "Metrics" has the table),
  * popek's own counters under "popek". */
+#include "vmm/metrics.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,12 +98,12 @@ static void fc_api(struct fc_line *l, const struct metrics_api_counts *a)
 /* One virtio-blk device: its own group and its share of "block". */
 static void fc_block(struct fc_line *l, const char *group, const struct virtio_dev_stats *s)
 {
-	fc_inc(l, group, "read_bytes", s->dev_read_bytes);
-	fc_inc(l, group, "write_bytes", s->dev_write_bytes);
-	fc_inc(l, group, "read_count", s->dev_reads);
-	fc_inc(l, group, "write_count", s->dev_writes);
-	fc_inc(l, group, "flush_count", s->dev_flushes);
-	fc_inc(l, group, "invalid_reqs_count", s->dev_invalid);
+	fc_inc(l, group, "read_bytes", s->dev.read_bytes);
+	fc_inc(l, group, "write_bytes", s->dev.write_bytes);
+	fc_inc(l, group, "read_count", s->dev.reads);
+	fc_inc(l, group, "write_count", s->dev.writes);
+	fc_inc(l, group, "flush_count", s->dev.flushes);
+	fc_inc(l, group, "invalid_reqs_count", s->dev.invalid);
 	fc_inc(l, group, "queue_event_count", s->notifies);
 	fc_inc(l, group, "rate_limiter_throttled_events", s->throttled[0]);
 }
