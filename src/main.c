@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,8 +94,61 @@ static int main_start(struct vm_config *cfg, struct config_store *st, struct mac
 	return err;
 }
 
-static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
+/* The last line of the metrics file, once the machine stopped: with the
+ * API's counters when there is an API. */
+static void main_write_metrics(struct machine *m, struct api_server *s,
+			       const struct config_store *st, int metrics_fd)
 {
+	struct metrics_file_in in = {0};
+	int err;
+
+	for (unsigned i = 0; i < m->cfg.nr_nets && i < CONFIG_MAX_NETS; i++)
+		in.net_ids[i] = st->iface_id[i];
+	err = s ? api_server_write_metrics(s, metrics_fd) : metrics_write(m, &in, metrics_fd);
+	if (err < 0)
+		log_warn("--metrics-file: cannot write: %s", strerror(-err));
+}
+
+/* Without an API, the periodic metrics line (Firecracker writes one every
+ * minute) comes from a timer on the machine's event loop; with one, the
+ * API thread writes it (api_routes_tick). */
+struct main_metrics_timer {
+	struct machine *m;
+	const struct config_store *st;
+	int metrics_fd, timer_fd;
+};
+
+static void main_metrics_tick(void *opaque, int fd, u32 events)
+{
+	struct main_metrics_timer *t = opaque;
+	u64 expired;
+
+	(void)events;
+	if (read(fd, &expired, sizeof(expired)) == sizeof(expired))
+		main_write_metrics(t->m, NULL, t->st, t->metrics_fd);
+}
+
+static void main_metrics_timer_start(struct main_metrics_timer *t)
+{
+	u64 ms = metrics_period_ms();
+	struct itimerspec its = {{(time_t)(ms / 1000), (long)(ms % 1000) * 1000000},
+				 {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000}};
+
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->timer_fd >= 0 && timerfd_settime(t->timer_fd, 0, &its, NULL) == 0 &&
+	    event_loop_add(&t->m->loop, t->timer_fd, main_metrics_tick, t) == 0)
+		return;
+	log_warn("--metrics-file: no periodic line (cannot set a timer): only FlushMetrics "
+		 "and the exit write");
+	if (t->timer_fd >= 0)
+		close(t->timer_fd);
+	t->timer_fd = -1;
+}
+
+static int main_serve(struct machine *m, struct api_server *s, const struct config_store *st,
+		      int metrics_fd)
+{
+	struct main_metrics_timer timer = {m, st, metrics_fd, -1};
 	struct term_state term;
 	int status;
 
@@ -106,18 +160,22 @@ static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
 			close(metrics_fd);
 		return 1;
 	}
+	if (!s && metrics_fd >= 0)
+		main_metrics_timer_start(&timer);
 	memset(&term, 0, sizeof(term));
 	term_raw(&term, 0);
 	status = machine_run(m);
 	term_restore(&term);
 	gdb_stub_destroy(gdb);
-	api_server_destroy(s);
+	if (timer.timer_fd >= 0) {
+		event_loop_remove(&m->loop, timer.timer_fd);
+		close(timer.timer_fd);
+	}
 	if (metrics_fd >= 0) {
-		int err = metrics_write(m, metrics_fd);
-		if (err < 0)
-			log_warn("--metrics-file: cannot write: %s", strerror(-err));
+		main_write_metrics(m, s, st, metrics_fd);
 		close(metrics_fd);
 	}
+	api_server_destroy(s);
 	machine_destroy(m);
 	return status;
 }
@@ -149,7 +207,7 @@ static int main_api(struct vm_config *cfg, struct config_store *st)
 		if (api_server_started(s, m, err, log_last_error(), metrics_fd, &status) < 0)
 			break;
 		if (m)
-			return main_serve(m, s, metrics_fd);
+			return main_serve(m, s, st, metrics_fd);
 		if (autostart) {
 			status = 1;
 			break;
@@ -289,7 +347,7 @@ run:
 	else if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
 		status = 1;
 	else
-		status = main_serve(m, NULL, metrics_fd);
+		status = main_serve(m, NULL, &st, metrics_fd);
 	mmds_store_destroy(cfg.mmds.store);
 	return status;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_metrics.h"
 #include "api/api_misc.h"
 #include "api/api_patch.h"
 #include "api/api_mmds.h"
@@ -367,6 +368,17 @@ void api_routes_tick(struct api_vm *vm)
 			machine_request_stop(vm->m, MACHINE_STOP_USER, 0);
 		}
 	}
+	/* Firecracker writes a metrics line every minute too; a failure is
+	 * counted in the next line's logger.metrics_fails. */
+	if (vm->phase == API_RUNNING && vm->metrics_fd >= 0) {
+		u64 now = clock_now_ms();
+		if (!vm->metrics_next_ms) {
+			vm->metrics_next_ms = now + metrics_period_ms();
+		} else if (now >= vm->metrics_next_ms) {
+			vm->metrics_next_ms = now + metrics_period_ms();
+			api_metrics_write(vm, vm->metrics_fd);
+		}
+	}
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -403,7 +415,7 @@ static void api_put_actions(struct api_ctx *c)
 				 "FlushMetrics: no metrics file (--metrics-file or PUT /metrics)");
 			return;
 		}
-		err = metrics_write(vm->m, vm->metrics_fd);
+		err = api_metrics_write(vm, vm->metrics_fd);
 		if (err < 0)
 			api_fail(c, 400, "FlushMetrics: cannot write the metrics file: %s",
 				 strerror(-err));
@@ -421,6 +433,7 @@ static void api_patch_vm(struct api_ctx *c)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(c->body, "state");
 	const cJSON *it;
+	u64 t0;
 
 	cJSON_ArrayForEach(it, c->body)
 	{
@@ -439,11 +452,15 @@ static void api_patch_vm(struct api_ctx *c)
 	}
 	if (!api_running(c, "PATCH /vm"))
 		return;
+	t0 = clock_now_ns();
 	if (!strcmp(s->valuestring, "Resumed")) {
 		machine_resume(c->vm->m);
+		c->vm->fc.resume_us = MAX((clock_now_ns() - t0) / 1000, 1);
 	} else if (machine_pause(c->vm->m) < 0) {
 		api_fail(c, 400, "PATCH /vm: the microVM is stopping");
 		return;
+	} else {
+		c->vm->fc.pause_us = MAX((clock_now_ns() - t0) / 1000, 1);
 	}
 	log_info("api: VM %s", s->valuestring);
 	api_done(c);
@@ -530,6 +547,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	const char *res;
 	char *id, msg[160];
 	size_t n;
+	int fc_req;
 
 	snprintf(path, sizeof(path), "%s", req->path);
 	n = strlen(path);
@@ -539,6 +557,7 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 	pthread_mutex_lock(&vm->lock);
 	vm->requests++;
 	vm->deprecation = false;
+	fc_req = api_metrics_count(&vm->fc, m, res, id);
 	c.id = id;
 	if (!api_request_shape_ok(m, res, body_len, msg, sizeof(msg))) {
 		api_fail(&c, 400, "%s", msg);
@@ -624,6 +643,7 @@ unknown:
 out:
 	if (*status >= 400)
 		vm->errors++;
+	api_metrics_answered(&vm->fc, fc_req, *status, vm->deprecation);
 	pthread_mutex_unlock(&vm->lock);
 	cJSON_Delete(c.body);
 }

@@ -7,6 +7,7 @@
 
 #include "api/config_file.h"
 #include "api/http.h"
+#include "vmm/metrics.h"
 
 struct machine;
 
@@ -37,7 +38,10 @@ struct api_vm {
 	bool configured;      /* a boot-specific resource was set: no snapshot load */
 	struct machine *m;    /* once running */
 	int metrics_fd;       /* --metrics-file / PUT /metrics, opened by main; -1 */
+	u64 metrics_next_ms;  /* the next periodic metrics line (CLOCK_MONOTONIC); 0 */
 	u64 requests, errors;
+	/* Firecracker's request counters (api_metrics.c). */
+	struct metrics_api_counts fc;
 	u64 cad_deadline_ms; /* SendCtrlAltDel: hard stop at this CLOCK_MONOTONIC ms; 0 */
 	/* The request api_route just answered used a deprecated field: its
 	 * answer carries "Deprecation: true" (set by api_route, read by the API

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api_metrics.h"
 #include "api/api_routes.h"
 #include "vmm/vmm.h"
 #include "host/seccomp.h"
@@ -555,6 +556,16 @@ int api_server_started(struct api_server *s, struct machine *m, int err, const c
 		/* the thread also wakes every second */
 	}
 	return r;
+}
+
+int api_server_write_metrics(struct api_server *s, int fd)
+{
+	int err;
+
+	pthread_mutex_lock(&s->vm.lock);
+	err = s->vm.m ? api_metrics_write(&s->vm, fd) : -ENODEV;
+	pthread_mutex_unlock(&s->vm.lock);
+	return err;
 }
 
 void api_server_destroy(struct api_server *s)

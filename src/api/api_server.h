@@ -45,6 +45,10 @@ int api_server_started(struct api_server *s, struct machine *m, int err, const c
 		       int metrics_fd,
 		       int *status);
 
+/* main, once the machine stopped and before api_server_destroy: the last
+ * line of the metrics file, with the API's counters. Returns 0 or -errno. */
+int api_server_write_metrics(struct api_server *s, int fd);
+
 /* Stops the API thread, closes every connection and removes the socket
  * file. The machine may be destroyed after this returns. NULL is ignored. */
 void api_server_destroy(struct api_server *s);

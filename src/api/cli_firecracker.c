@@ -38,7 +38,7 @@ void cli_firecracker_help(void)
 	       "  --log-path PATH     log to this file or FIFO instead of stderr\n"
 	       "  --show-level, --show-log-origin, --module M\n"
 	       "                      accepted; popek's log lines always show the level\n"
-	       "  --metrics-path PATH metrics as JSON lines (FlushMetrics and at exit)\n"
+	       "  --metrics-path PATH metrics as JSON lines (FlushMetrics, every minute, at exit)\n"
 	       "  --http-api-max-payload-size N\n"
 	       "                      largest request body in bytes (default %d)\n"
 	       "  --mmds-size-limit N largest MMDS data store in bytes (default: the above)\n"

@@ -178,6 +178,7 @@ static u8 uart_rx_pop(struct uart *u)
 	r->rbr_last = r->rx_fifo[r->rx_head];
 	r->rx_head = (r->rx_head + 1) % UART_FIFO_SIZE;
 	r->rx_count--;
+	atomic_fetch_add_explicit(&u->read_count, 1, memory_order_relaxed);
 	return r->rbr_last;
 }
 
@@ -189,8 +190,10 @@ static void uart_output(struct uart *u, u8 c)
 		return;
 	for (;;) {
 		ssize_t n = write(u->out_fd, &c, 1);
-		if (n == 1)
+		if (n == 1) {
+			atomic_fetch_add_explicit(&u->write_count, 1, memory_order_relaxed);
 			return;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

@@ -2,6 +2,8 @@
 #ifndef POPEK_UART_H
 #define POPEK_UART_H
 
+#include <stdatomic.h>
+
 #include "core/bus.h"
 #include "core/irq.h"
 #include "core/snap_codec.h"
@@ -59,6 +61,9 @@ struct uart {
 	bool out_failed; /* out_fd broke: logged once, output dropped */
 	uart_rx_ready_fn *rx_ready;
 	void *rx_opaque;
+	/* For the metrics (read from other threads): bytes the guest took
+	 * from the receive FIFO, bytes it sent to out_fd. */
+	_Atomic u64 read_count, write_count;
 };
 
 /* Resets u and claims [base, base + 8) on pio. out_fd may be -1. Returns 0

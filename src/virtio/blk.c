@@ -154,25 +154,34 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 		 * whose data sits in writable buffers. */
 		if (data_out || data_in % DISK_SECTOR || !blk_in_range(env, sector, data_in)) {
 			status = VIRTIO_BLK_S_IOERR;
+			env->counts.invalid++;
 			break;
 		}
 		n = blk_slice(env, e->in, e->nr_in, 0, data_in);
 		err = n ? disk_preadv(env->disk, env->data, n, sector * DISK_SECTOR) : 0;
-		if (err < 0)
+		if (err < 0) {
 			status = VIRTIO_BLK_S_IOERR;
-		else
+		} else {
 			written = (u32)MIN(data_in, UINT32_MAX - 1);
+			env->counts.reads++;
+			env->counts.read_bytes += data_in;
+		}
 		break;
 	case VIRTIO_BLK_T_OUT:
 		if (env->disk->readonly || data_in || data_out % DISK_SECTOR ||
 		    !blk_in_range(env, sector, data_out)) {
 			status = VIRTIO_BLK_S_IOERR;
+			env->counts.invalid++;
 			break;
 		}
 		n = blk_slice(env, e->out, e->nr_out, VIRTIO_BLK_HDR_LEN, data_out);
 		err = n ? disk_pwritev(env->disk, env->data, n, sector * DISK_SECTOR) : 0;
-		if (err < 0)
+		if (err < 0) {
 			status = VIRTIO_BLK_S_IOERR;
+		} else {
+			env->counts.writes++;
+			env->counts.write_bytes += data_out;
+		}
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		/* 5.2.6.4: completed writes are durable before the flush completes.
@@ -181,6 +190,8 @@ int virtio_blk_execute(struct virtio_blk_req_env *env, const struct virtq_elem *
 			status = VIRTIO_BLK_S_UNSUPP;
 		else if (disk_flush(env->disk) < 0)
 			status = VIRTIO_BLK_S_IOERR;
+		else
+			env->counts.flushes++;
 		break;
 	case VIRTIO_BLK_T_GET_ID:
 		written = (u32)MIN(data_in, VIRTIO_BLK_ID_BYTES);
@@ -249,6 +260,8 @@ struct virtio_blk {
 	struct virtq_elem elem;
 	struct rate_limiter rl;  /* rate_limiter: requests wait, never dropped */
 	u64 throttled_until_ns;  /* the queue waits for the bucket until then */
+	/* env's counters, copied under the lock for blk_counts. */
+	struct virtio_dev_counts counts;
 };
 
 static void blk_config_read(void *opaque, u32 offset, void *buf, u32 len)
@@ -365,6 +378,13 @@ static bool blk_admit(struct virtio_blk *b, struct virtq *q)
 	return false;
 }
 
+/* The thread, device lock held again after a request: publishes what its
+ * env counted, for blk_counts on other threads. */
+static void blk_copy_counts(struct virtio_blk *b)
+{
+	b->counts = b->env.counts;
+}
+
 /* Serves the queue until it is empty or the rate limiter says wait (device
  * lock held on entry and exit). Returns how many ns the queue must wait
  * before it is served again, 0 when it need not. */
@@ -395,6 +415,7 @@ static u64 blk_drain(struct virtio_blk *b)
 		r = virtio_blk_execute(&b->env, &b->elem, &used, &why);
 		virtio_mmio_lock(b->vm);
 		b->busy = false;
+		blk_copy_counts(b);
 		pthread_cond_broadcast(&b->idle);
 		if (gen != b->gen)
 			return 0; /* reset while we worked: drop the completion */
@@ -457,6 +478,13 @@ static void blk_make_id(struct virtio_blk *b, const struct disk_config *cfg)
 struct disk *virtio_blk_disk(struct virtio_blk *b)
 {
 	return &b->disk;
+}
+
+static void blk_counts(void *opaque, struct virtio_dev_stats *out)
+{
+	const struct virtio_blk *b = opaque;
+
+	out->dev = b->counts;
 }
 
 static void blk_throttled(void *opaque, u64 out[2])
@@ -555,6 +583,7 @@ int virtio_blk_create(struct machine *m, const struct disk_config *cfg, unsigned
 	    .load = blk_load,
 	    .quiesce = blk_quiesce,
 	    .throttled = blk_throttled,
+	    .counts = blk_counts,
 	};
 	b->kick_fd = eventfd(0, EFD_CLOEXEC);
 	if (b->kick_fd < 0) {

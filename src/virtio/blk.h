@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "host/disk.h"
+#include "virtio/virtio.h"
 #include "virtio/virtqueue.h"
 
 struct machine;
@@ -72,6 +73,7 @@ struct virtio_blk_req_env {
 	u64 features;                      /* negotiated */
 	u8 id[VIRTIO_BLK_ID_BYTES];        /* GET_ID answer, zero-padded */
 	struct iovec data[VIRTQ_MAX_SEGS]; /* scratch */
+	struct virtio_dev_counts counts;   /* by virtio_blk_execute (metrics) */
 };
 
 /* Executes the request in e (5.2.6) against env->disk and writes its status

@@ -103,11 +103,16 @@ void virtio_mmio_needs_reset(struct virtio_mmio *vm, const char *why)
 	}
 }
 
-static void mmio_stats_add(struct virtio_dev_stats *st, const struct virtq *q)
+static void mmio_stats_add(struct virtio_dev_stats *st, const struct virtq *q, unsigned i)
 {
 	st->requests += q->nr_popped;
 	st->bytes_read += q->bytes_read;
 	st->bytes_written += q->bytes_written;
+	if (i < ARRAY_SIZE(st->q_requests)) {
+		st->q_requests[i] += q->nr_popped;
+		st->q_bytes_read[i] += q->bytes_read;
+		st->q_bytes_written[i] += q->bytes_written;
+	}
 }
 
 void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out)
@@ -115,9 +120,11 @@ void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out)
 	pthread_mutex_lock(&vm->m->dev_lock);
 	*out = vm->stats;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		mmio_stats_add(out, &vm->q[i]);
+		mmio_stats_add(out, &vm->q[i], i);
 	if (vm->ops->throttled)
 		vm->ops->throttled(vm->opaque, out->throttled);
+	if (vm->ops->counts)
+		vm->ops->counts(vm->opaque, out);
 	pthread_mutex_unlock(&vm->m->dev_lock);
 }
 
@@ -140,7 +147,7 @@ static void mmio_reset(struct virtio_mmio *vm)
 	vm->broken = false;
 	memset(vm->queue_ready, 0, sizeof(vm->queue_ready));
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		mmio_stats_add(&vm->stats, &vm->q[i]);
+		mmio_stats_add(&vm->stats, &vm->q[i], i);
 	memset(vm->q, 0, sizeof(vm->q));
 	memset(vm->used_signalled, 0, sizeof(vm->used_signalled));
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)

@@ -26,6 +26,7 @@
 struct machine;
 struct snap_in;
 struct snap_out;
+struct virtio_dev_stats;
 struct virtio_mmio;
 
 #define VIRTIO_MAX_QUEUES 8
@@ -82,6 +83,9 @@ struct virtio_dev_ops {
 	 * the device's limiters made it wait (blk, rng: out[0]; net: out[0]
 	 * receive, out[1] transmit). */
 	void (*throttled)(void *opaque, u64 out[2]);
+	/* What only the device can tell apart (optional; device lock held):
+	 * fills out->dev (struct virtio_dev_counts). */
+	void (*counts)(void *opaque, struct virtio_dev_stats *out);
 };
 
 /* Creates a virtio-mmio device in the next free slot (base and GSI from
@@ -101,9 +105,19 @@ pthread_mutex_t *virtio_mmio_lock_ptr(struct virtio_mmio *vm);
  * bytes it wrote back into guest buffers (written), QueueNotify writes,
  * interrupts raised (rising edges of its line) and DEVICE_NEEDS_RESET
  * events. Takes the device lock. */
+/* What only a device can tell apart, for the metrics (ops->counts). blk:
+ * reads and writes that succeeded and their data bytes, flushes that
+ * succeeded, and requests refused as malformed or out of range. */
+struct virtio_dev_counts {
+	u64 reads, writes, read_bytes, write_bytes, flushes, invalid;
+};
 struct virtio_dev_stats {
 	u64 requests, bytes_read, bytes_written, notifies, interrupts, errors;
 	u64 throttled[2]; /* ops->throttled's counts, 0 without it */
+	/* The same three for each of the first two queues alone (net: 0
+	 * receive, 1 transmit). */
+	u64 q_requests[2], q_bytes_read[2], q_bytes_written[2];
+	struct virtio_dev_counts dev; /* ops->counts's, 0 without it */
 };
 void virtio_mmio_stats(struct virtio_mmio *vm, struct virtio_dev_stats *out);
 /* The device's short name ("blk", "net", ...). */

@@ -9,19 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/metrics_priv.h"
 #include "vmm/vmm.h"
 #include "cpu/engine.h"
 #include "virtio/balloon.h"
 #include "virtio/virtio.h"
-
-struct metrics {
-	struct irq_router engine_irq; /* what the shim forwards to */
-	_Atomic bool level[METRICS_MAX_GSI];
-	_Atomic u64 edges[METRICS_MAX_GSI];
-	pthread_mutex_t lock; /* migration */
-	struct migration_stats migration;
-	bool has_migration;
-};
 
 /* The interrupt shim: counts low-to-high changes, forwards every call. */
 static void metrics_irq_set(void *opaque, unsigned gsi, bool level)
@@ -44,6 +36,7 @@ int metrics_attach(struct machine *m)
 	if (!mt)
 		return -ENOMEM;
 	pthread_mutex_init(&mt->lock, NULL);
+	pthread_mutex_init(&mt->file_lock, NULL);
 	mt->engine_irq = m->irq;
 	m->irq.set = metrics_irq_set;
 	m->irq.opaque = mt;
@@ -57,6 +50,8 @@ void metrics_detach(struct machine *m)
 		return;
 	m->irq = m->metrics->engine_irq;
 	pthread_mutex_destroy(&m->metrics->lock);
+	pthread_mutex_destroy(&m->metrics->file_lock);
+	cJSON_Delete(m->metrics->flushed);
 	free(m->metrics);
 	m->metrics = NULL;
 }
@@ -255,30 +250,4 @@ cJSON *metrics_collect(struct machine *m)
 	metrics_balloon(m, doc);
 	metrics_migration(m, doc);
 	return doc;
-}
-
-int metrics_write(struct machine *m, int fd)
-{
-	cJSON *doc = metrics_collect(m);
-	char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
-	size_t len, off = 0;
-	int err = 0;
-
-	cJSON_Delete(doc);
-	if (!text)
-		return -ENOMEM;
-	len = strlen(text);
-	text[len] = '\n'; /* replaces the NUL: the line is written by length */
-	while (off < len + 1) {
-		ssize_t n = write(fd, text + off, len + 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	free(text);
-	return err;
 }

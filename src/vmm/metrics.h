@@ -1,10 +1,12 @@
 /* Per-VM counters (vCPU exits, engine statistics, interrupts, balloon) as
- * JSON, for the API's GET /metrics, FlushMetrics and --metrics-file. */
+ * JSON: popek's own shape for the API's GET /metrics, Firecracker's for
+ * FlushMetrics and --metrics-file. */
 #ifndef POPEK_METRICS_H
 #define POPEK_METRICS_H
 
 #include <cjson/cJSON.h>
 
+#include "core/config.h"
 #include "popek/types.h"
 
 struct machine;
@@ -58,8 +60,62 @@ cJSON *metrics_collect(struct machine *m);
  * total_ms, downtime_ms, done}) from now on. */
 void metrics_set_migration(struct machine *m, const struct migration_stats *s);
 
-/* Appends metrics_collect() as one line of JSON to fd (Firecracker's
- * metrics file format: one object per flush). Returns 0 or -errno. */
-int metrics_write(struct machine *m, int fd);
+/* The API requests Firecracker counts (put_api_requests and its siblings),
+ * counted by the API (src/api/api_metrics.c): for each, how many came and
+ * how many were answered with an error. */
+enum metrics_api_req {
+	METRICS_GET_INSTANCE_INFO, /* GET / */
+	METRICS_GET_MACHINE_CFG,
+	METRICS_GET_MMDS,
+	METRICS_GET_VERSION,
+	METRICS_PUT_ACTIONS,
+	METRICS_PUT_BOOT_SOURCE,
+	METRICS_PUT_DRIVE,
+	METRICS_PUT_LOGGER,
+	METRICS_PUT_MACHINE_CFG,
+	METRICS_PUT_CPU_CFG,
+	METRICS_PUT_METRICS,
+	METRICS_PUT_NETWORK,
+	METRICS_PUT_MMDS, /* /mmds and /mmds/config */
+	METRICS_PUT_VSOCK,
+	METRICS_PUT_SERIAL,
+	METRICS_PATCH_DRIVE,
+	METRICS_PATCH_NETWORK,
+	METRICS_PATCH_MACHINE_CFG,
+	METRICS_PATCH_MMDS,
+	METRICS_API_NR
+};
+
+struct metrics_api_counts {
+	u64 count[METRICS_API_NR], fails[METRICS_API_NR];
+	/* Requests that used a deprecated field. */
+	u64 deprecated;
+	/* How long the last PATCH /vm Paused and Resumed took; 0: none. */
+	u64 pause_us, resume_us;
+};
+
+/* What the metrics file needs from above the VMM: the API's counters (NULL
+ * without an API server) and the iface_id of each of cfg.nets (NULL or "":
+ * "eth<index>", as GET /vm/config names it). */
+struct metrics_file_in {
+	const struct metrics_api_counts *api;
+	const char *net_ids[CONFIG_MAX_NETS];
+};
+
+/*
+ * Appends one line to fd in Firecracker's metrics format (one JSON object
+ * per flush; src/vmm/metrics_fc.c, docs/api.md "Metrics"): its groups and
+ * names where popek has a counterpart, counters that Firecracker resets at
+ * each flush written as the change since the last line written to fd, the
+ * others as they are, and metrics_collect() under "popek". Serialized with
+ * other writers; a failed write leaves the baseline of the next line as it
+ * was and is counted in logger.metrics_fails. Returns 0 or -errno.
+ */
+int metrics_write(struct machine *m, const struct metrics_file_in *in, int fd);
+
+/* How often a running VM's metrics file gets a line without FlushMetrics:
+ * Firecracker's 60 s, or POPEK_METRICS_PERIOD_MS (100 to 3600000) for
+ * tests. */
+u64 metrics_period_ms(void);
 
 #endif

@@ -52,10 +52,11 @@ run() {
 	echo $? >"$TMP/$name.rc"
 }
 
-# metric NAME EXPR: a value from the metrics, e.g. fast_paths.ioeventfd.
+# metric NAME EXPR: a value from popek's own metrics (the "popek" group of
+# the metrics file's last line), e.g. fast_paths.ioeventfd.
 metric() {
 	python3 -c 'import json, sys
-d = json.loads(open(sys.argv[1]).readlines()[-1])
+d = json.loads(open(sys.argv[1]).readlines()[-1])["popek"]
 for k in sys.argv[2].split("."):
     d = d[int(k)] if isinstance(d, list) else d[k]
 print(str(d).lower())' "$TMP/$1.json" "$2" 2>/dev/null

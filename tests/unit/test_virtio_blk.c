@@ -141,6 +141,13 @@ static void test_read_write(void)
 	CHECK_EQ(big[512], VIRTIO_BLK_S_OK);
 	CHECK_EQ(big[0], pattern(512));
 	CHECK_EQ(used, 513);
+	/* The metrics' counts: two reads, one write, their data bytes, a flush. */
+	CHECK_EQ(f.env->counts.reads, 2);
+	CHECK_EQ(f.env->counts.read_bytes, 1024 + 512);
+	CHECK_EQ(f.env->counts.writes, 1);
+	CHECK_EQ(f.env->counts.write_bytes, 512);
+	CHECK_EQ(f.env->counts.flushes, 1);
+	CHECK_EQ(f.env->counts.invalid, 0);
 	fix_fini(&f);
 }
 
@@ -175,6 +182,9 @@ static void test_bad_requests(void)
 	CHECK(!memcmp(before, after, 512));
 	CHECK_EQ(run(&f, VIRTIO_BLK_T_IN, 0, 512, true, &used), 0);
 	CHECK_EQ(f.status, VIRTIO_BLK_S_IOERR);
+	/* Each refusal counted as invalid, none as a read or a write. */
+	CHECK_EQ(f.env->counts.invalid, 8);
+	CHECK_EQ(f.env->counts.reads + f.env->counts.writes, 0);
 	/* Zero-length read at the very end is fine. */
 	CHECK_EQ(run(&f, VIRTIO_BLK_T_IN, SECTORS, 0, false, &used), 0);
 	CHECK_EQ(f.status, VIRTIO_BLK_S_OK);
