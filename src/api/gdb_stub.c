@@ -249,9 +249,9 @@ static void cmd_regs(struct gdb_stub *s, const char *p, char op)
 			stub_reply(s, "E01");
 			return;
 		}
-	} else { /* P n=value */
+	} else { /* P n=value: the general registers, RIP and RFLAGS only */
 		unsigned off, size;
-		if (!gdb_parse_hex(&p, &n) || *p != '=' ||
+		if (!gdb_parse_hex(&p, &n) || n > 17 || *p != '=' ||
 		    !gdb_reg_slot((unsigned)MIN(n, 999), &off, &size) ||
 		    strlen(p + 1) != 2 * size || !gdb_hex_decode(p + 1, size, regs + off)) {
 			stub_reply(s, "E01");

@@ -99,6 +99,7 @@ def main():
     check("write_unmapped", st.ask(b"Mffff800000000000,1:00"), "E14")
     check("reg_huge_number", st.ask(b"p3e7"), "E01")
     check("reg_write_bad", st.ask(b"P0=12"), "E01")
+    check("reg_write_cr3_refused", st.ask(b"P3d=" + b"00" * 8), "E01")
     check("reg_rip", st.ask(b"p10"), lambda r: len(r) == 16)
     check("G_short", st.ask(b"G00"), "E01")
     check("watch_bad_kind", st.ask(b"Z2,100000,9"), "E22")
