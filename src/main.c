@@ -149,15 +149,15 @@ static int main_serve(struct machine *m, struct api_server *s, const struct conf
 		      int metrics_fd)
 {
 	struct main_metrics_timer timer = {m, st, metrics_fd, -1};
+	struct gdb_stub *gdb = NULL;
 	struct term_state term;
 	int status;
-
-	struct gdb_stub *gdb = NULL;
 
 	if (m->cfg.gdb && gdb_stub_create(m, m->cfg.gdb, m->cfg.gdb_wait, &gdb) < 0) {
 		api_server_destroy(s);
 		if (metrics_fd >= 0)
 			close(metrics_fd);
+		machine_destroy(m);
 		return 1;
 	}
 	if (!s && metrics_fd >= 0)

@@ -165,3 +165,4 @@ else
 fi
 kill "$VM" 2>/dev/null
 wait "$VM" 2>/dev/null
+exit 0
