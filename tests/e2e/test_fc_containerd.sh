@@ -9,6 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
+. tests/e2e/lib/api_curl.sh
 POPEK=${POPEK:-build/popek}
 vm_default_guest fc_containerd
 if ! command -v curl >/dev/null; then
@@ -26,13 +27,6 @@ check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS fc_containerd/$1"; else echo "FAIL fc_containerd/$1: got '$2', wanted '$3'"; fi
 }
 S=$TMP/fc.sock
-api() { # METHOD PATH [BODY]: sets CODE and BODY
-	local m=$1 p=$2
-	shift 2
-	CODE=$(curl -s -m 20 --unix-socket "$S" -X "$m" -o "$TMP/body" -w '%{http_code}' \
-		-H 'Content-Type: application/json' ${1+--data-binary "$1"} "http://localhost$p")
-	BODY=$(cat "$TMP/body" 2>/dev/null)
-}
 expect() { # name METHOD PATH BODY CODE
 	api "$2" "$3" "$4"
 	check "$1" "$CODE" "$5"
@@ -94,10 +88,5 @@ check old_image_untouched "$(tr -d '\0' <"$TMP/data1.img" | wc -c)" 0
 vm_send poweroff
 vm_wait_exit 60
 check exit_status "$VM_STATUS" 0
-if grep -aq 'ERROR\|AddressSanitizer\|runtime error' "$TMP/fc.out"; then
-	echo "FAIL fc_containerd/log: popek logged errors:"
-	grep -a 'ERROR\|AddressSanitizer\|runtime error' "$TMP/fc.out" | head -5 | sed 's/^/    | /'
-else
-	echo "PASS fc_containerd/log"
-fi
+log_clean fc_containerd "$TMP/fc.out"
 exit 0

@@ -42,6 +42,7 @@ TAP=
 [ "${POPEK_MMDS_NETNS:-}" = 1 ] && TAP=mtap0
 unset POPEK_MMDS_NETNS
 . tests/e2e/lib/vm_console.sh
+. tests/e2e/lib/api_curl.sh
 POPEK=${POPEK:-build/popek}
 vm_default_guest mmds
 if ! command -v curl >/dev/null; then
@@ -58,14 +59,6 @@ trap cleanup EXIT
 
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS mmds/$1"; else echo "FAIL mmds/$1: got '$2', wanted '$3'"; fi
-}
-# api METHOD PATH [BODY]: sets CODE and BODY.
-api() {
-	local m=$1 p=$2
-	shift 2
-	CODE=$(curl -s -m 20 --unix-socket "$S" -X "$m" -o "$TMP/body" -w '%{http_code}' \
-		-H 'Content-Type: application/json' ${1+--data-binary "$1"} "http://localhost$p")
-	BODY=$(cat "$TMP/body" 2>/dev/null)
 }
 expect() { # name METHOD PATH [BODY] CODE [BODY-WANTED]
 	local name=$1 m=$2 p=$3
@@ -187,10 +180,5 @@ fi
 vm_send poweroff
 vm_wait_exit 60
 check exit_status "$VM_STATUS" 0
-if grep -aq 'ERROR\|AddressSanitizer\|runtime error' "$VM_OUT"; then
-	echo "FAIL mmds/log: popek logged errors:"
-	grep -a 'ERROR\|AddressSanitizer\|runtime error' "$VM_OUT" | head -5 | sed 's/^/    | /'
-else
-	echo "PASS mmds/log"
-fi
+log_clean mmds "$VM_OUT"
 exit 0
