@@ -52,14 +52,29 @@ void soft_debug_update(struct soft_cpu *cpu)
 	cpu->db_data = data;
 }
 
-/* Watchpoint n of the debugger as [start, start + len). */
-static bool dbg_watch(const struct soft_cpu *cpu, unsigned n, u64 *start, u64 *len)
+/* Data breakpoint slot n as [start, start + len): 0-3 the guest's DR0-DR3
+ * (aligned to their length), 4-7 the debugger's watchpoints; false when
+ * the slot is not enabled (db_data). */
+static bool data_slot(const struct soft_cpu *cpu, unsigned n, u64 *start, u64 *len)
 {
-	if (!cpu->dbg || n >= cpu->dbg->nr_watch)
+	if (!(cpu->db_data & (1u << n)))
 		return false;
-	*start = cpu->dbg->watch[n].addr;
-	*len = cpu->dbg->watch[n].len;
+	if (n < 4) {
+		*len = dr7_len(cpu->dr[7], n);
+		*start = cpu->dr[n] & ~(*len - 1);
+	} else {
+		*start = cpu->dbg->watch[n - 4].addr;
+		*len = cpu->dbg->watch[n - 4].len;
+	}
 	return true;
+}
+
+/* Whether slot n watches reads too, or writes. */
+static bool slot_sees(const struct soft_cpu *cpu, unsigned n, bool write)
+{
+	if (n < 4)
+		return write || dr7_rw(cpu->dr[7], n) == 3;
+	return write ? cpu->dbg->watch[n - 4].write : cpu->dbg->watch[n - 4].read;
 }
 
 unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin)
@@ -74,40 +89,30 @@ unsigned soft_debug_exec_hits(const struct soft_cpu *cpu, u64 lin)
 
 void soft_debug_data(struct soft_cpu *cpu, u64 lin, unsigned len, bool write)
 {
-	u64 dr7 = cpu->dr[7], ws, wl;
+	u64 start, blen;
 
-	for (unsigned n = 0; n < 4 && dbg_watch(cpu, n, &ws, &wl); n++)
-		if ((write ? cpu->dbg->watch[n].write : cpu->dbg->watch[n].read) &&
-		    lin < ws + wl && ws < lin + len && !cpu->dbg_stop) {
-			cpu->dbg_stop = ENGINE_DEBUG_WATCH + 1;
-			cpu->dbg_stop_addr = ws;
-		}
-
-	for (unsigned n = 0; n < 4; n++) {
-		if (!(cpu->db_data & (1u << n)) || (!write && dr7_rw(dr7, n) != 3))
-			continue;
-		u64 blen = dr7_len(dr7, n), start = cpu->dr[n] & ~(blen - 1);
+	for (unsigned n = 0; n < 8; n++) {
 		/* The access [lin, lin+len) overlaps [start, start+blen). */
-		if (lin < start + blen && start < lin + len)
+		if (!data_slot(cpu, n, &start, &blen) || !slot_sees(cpu, n, write) ||
+		    lin >= start + blen || start >= lin + len)
+			continue;
+		if (n < 4) {
 			cpu->db_hits |= 1u << n;
+		} else if (!cpu->dbg_stop) {
+			cpu->dbg_stop = ENGINE_DEBUG_WATCH + 1;
+			cpu->dbg_stop_addr = start;
+		}
 	}
 }
 
 bool soft_debug_page_watched(const struct soft_cpu *cpu, u64 lin)
 {
-	u64 page = lin & ~0xfffULL, dr7 = cpu->dr[7], ws, wl;
+	u64 page = lin & ~0xfffULL, start, blen;
 
-	for (unsigned n = 0; n < 4 && dbg_watch(cpu, n, &ws, &wl); n++)
-		if ((ws & ~0xfffULL) == page || ((ws + wl - 1) & ~0xfffULL) == page)
+	for (unsigned n = 0; n < 8; n++)
+		if (data_slot(cpu, n, &start, &blen) &&
+		    ((start & ~0xfffULL) == page || ((start + blen - 1) & ~0xfffULL) == page))
 			return true;
-
-	for (unsigned n = 0; n < 4; n++) {
-		if (!(cpu->db_data & (1u << n)))
-			continue;
-		u64 blen = dr7_len(dr7, n), start = cpu->dr[n] & ~(blen - 1);
-		if ((start & ~0xfffULL) == page || ((start + blen - 1) & ~0xfffULL) == page)
-			return true;
-	}
 	return false;
 }
 
