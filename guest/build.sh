@@ -21,7 +21,7 @@ META_PKG=linux-image-cloud-amd64
 # Modules the guest needs; their dependencies are added from modules.dep.
 MODULES="virtio_mmio virtio virtio_ring virtio_blk virtio_net net_failover failover
 virtio_console virtio-rng virtio_balloon vsock vmw_vsock_virtio_transport
-vmw_vsock_virtio_transport_common"
+vmw_vsock_virtio_transport_common virtio_pmem nd_pmem virtio_mem"
 
 die() {
 	echo "guest/build.sh: error: $*" >&2

@@ -15,6 +15,7 @@
 #include "api/api_patch.h"
 #include "api/api_mmds.h"
 #include "api/api_balloon.h"
+#include "api/api_memdev.h"
 #include "api/api_snapshot.h"
 #include "api/config_cpu.h"
 #include "api/cli.h"
@@ -481,6 +482,22 @@ static void api_get_metrics(struct api_ctx *c)
 	api_json(c, doc);
 }
 
+/* /pmem/{id} (pmem true) and /hotplug/memory (api_memdev.c). */
+static void api_memdev_req(struct api_ctx *c, enum http_method method, bool pmem)
+{
+	char msg[600] = "";
+	cJSON *doc = NULL;
+	int r = pmem ? api_pmem(c->vm, method, c->id, c->body, msg, sizeof(msg))
+		     : api_hotplug(c->vm, method, c->body, &doc, msg, sizeof(msg));
+
+	if (r == 200)
+		api_json(c, doc);
+	else if (r == 204)
+		api_done(c);
+	else
+		api_fail(c, r, "%s", msg);
+}
+
 static void api_balloon_req(struct api_ctx *c, enum http_method method, const char *sub)
 {
 	char msg[300];
@@ -575,6 +592,16 @@ void api_route(struct api_vm *vm, const struct http_request *req, const char *bo
 			api_put_config(&c, res);
 		else if (m == HTTP_PATCH)
 			api_patch_device(&c, res);
+		else
+			goto bad_method;
+	} else if (id && !strcmp(res, "pmem") && *id && !strchr(id, '/')) {
+		if (m == HTTP_PUT || m == HTTP_PATCH)
+			api_memdev_req(&c, m, true);
+		else
+			goto bad_method;
+	} else if (id && !strcmp(res, "hotplug") && !strcmp(id, "memory")) {
+		if (m == HTTP_PUT || m == HTTP_PATCH || m == HTTP_GET)
+			api_memdev_req(&c, m, false);
 		else
 			goto bad_method;
 	} else if (id && !strcmp(res, "balloon")) {

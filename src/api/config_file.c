@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/config_cpu.h"
+#include "api/config_memdev.h"
 #include "api/api_mmds.h"
 #include "popek/log.h"
 
@@ -36,7 +37,8 @@ static void config_position(const char *text, size_t off, unsigned *line, unsign
 	}
 }
 
-/* Applies each element of an array section ("drives", "network-interfaces"). */
+/* Applies each element of an array section ("drives", "pmem",
+ * "network-interfaces"). */
 static int config_load_array(const cJSON *arr, const char *name, struct vm_config *cfg,
 			     struct config_store *st, char *err, size_t errlen)
 {
@@ -57,6 +59,8 @@ static int config_load_array(const cJSON *arr, const char *name, struct vm_confi
 		e.prefix = prefix;
 		if (!strcmp(name, "drives"))
 			r = config_set_drive(it, NULL, cfg, st, &e);
+		else if (!strcmp(name, "pmem"))
+			r = config_set_pmem(it, NULL, cfg, st, &e);
 		else
 			r = config_set_net(it, NULL, cfg, st, &e);
 		if (r < 0)
@@ -70,7 +74,8 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 {
 	static const char *const sections[] = {
 	    "machine-config", "boot-source", "drives",  "network-interfaces", "vsock", "balloon",
-	    "metrics",        "logger",      "entropy", "cpu-config",         "mmds-config", NULL};
+	    "metrics",        "logger",      "entropy", "cpu-config",         "mmds-config",
+	    "pmem",           "memory-hotplug", NULL};
 	const char *end = NULL;
 	const cJSON *it;
 	cJSON *doc;
@@ -123,8 +128,11 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 			r = config_set_machine(it, cfg, &e);
 		else if (!strcmp(name, "boot-source"))
 			r = config_set_boot_source(it, cfg, st, &e);
-		else if (!strcmp(name, "drives") || !strcmp(name, "network-interfaces"))
+		else if (!strcmp(name, "drives") || !strcmp(name, "network-interfaces") ||
+			 !strcmp(name, "pmem"))
 			r = config_load_array(it, name, cfg, st, err, errlen);
+		else if (!strcmp(name, "memory-hotplug"))
+			r = config_set_memory_hotplug(it, cfg, &e);
 		else if (!strcmp(name, "vsock"))
 			r = config_set_vsock(it, cfg, &e);
 		else if (!strcmp(name, "balloon"))
@@ -192,8 +200,21 @@ int config_file_load(const char *path, struct vm_config *cfg, struct config_stor
 int config_finalize(struct vm_config *cfg, struct config_store *st, char *err, size_t errlen)
 {
 	const char *args = cfg->cmdline ? cfg->cmdline : "";
+	char pmem_root[40];
 	int n;
 
+	if (st->root_drive < 0 && config_pmem_root_arg(cfg, pmem_root, sizeof(pmem_root)) > 0) {
+		if (strstr(args, "root="))
+			return 0;
+		n = snprintf(st->cmdline, sizeof(st->cmdline), "%s%s%s", args, *args ? " " : "",
+			     pmem_root);
+		if (n < 0 || (size_t)n >= sizeof(st->cmdline)) {
+			snprintf(err, errlen, "boot_args: too long to add %s", pmem_root);
+			return -ENOSPC;
+		}
+		cfg->cmdline = st->cmdline;
+		return 0;
+	}
 	if (st->root_drive < 0)
 		return 0;
 	if (st->root_drive > 0) {
@@ -361,6 +382,8 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddItemToObject(doc, "cpu-config", o);
 	else
 		cJSON_AddNullToObject(doc, "cpu-config");
+	cJSON_AddItemToObject(doc, "pmem", config_pmem_json(cfg));
+	cJSON_AddItemToObject(doc, "memory-hotplug", config_hotplug_json(&cfg->hotplug));
 	if (cfg->rng && (o = cJSON_AddObjectToObject(doc, "entropy")))
 		config_add_rate_limiter(o, "rate_limiter", &cfg->rng_rate_limiter);
 	else if (!cfg->rng)

@@ -111,8 +111,8 @@ int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bo
 	return 1;
 }
 
-static int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *key, bool required,
-			bool *out)
+int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		 bool *out)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 
@@ -351,6 +351,10 @@ int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	if (root && st->root_drive >= 0 && (unsigned)st->root_drive != idx)
 		return cfg_fail(e, "is_root_device", "drive '%s' is already the root device",
 				cfg->disks[st->root_drive].id);
+	for (unsigned i = 0; root && i < cfg->nr_pmem; i++)
+		if (cfg->pmem[i].root_device)
+			return cfg_fail(e, "is_root_device", "pmem '%s' is already the root device",
+					cfg->pmem[i].id);
 	cfg->disks[idx] = d;
 	if (idx == cfg->nr_disks)
 		cfg->nr_disks++;

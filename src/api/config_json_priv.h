@@ -18,6 +18,9 @@ int cfg_check_keys(const struct config_err *e, const cJSON *o, const char *const
  * required, -EINVAL otherwise: an integer in [min, max]. */
 int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bool required,
 		 u64 min, u64 max, u64 *out);
+/* The same for true or false. */
+int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *key, bool required,
+		 bool *out);
 /* The same for a non-empty string shorter than size, without control bytes. */
 int cfg_get_str(const struct config_err *e, const cJSON *o, const char *key, bool required,
 		char *out, size_t size);

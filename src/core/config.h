@@ -20,6 +20,7 @@ enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 #define CONFIG_MAX_NETS 4
 #define CONFIG_MAX_HOSTFWD 8
 #define CONFIG_DISK_ID_LEN 20 /* virtio-blk serial (VIRTIO_BLK_ID_BYTES) */
+#define CONFIG_ID_LEN 64      /* Firecracker's resource ids (iface_id, pmem id) */
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_UDS_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
@@ -96,6 +97,26 @@ struct cpuid_mod {
 	u32 mask, value;
 };
 
+/* A virtio-pmem device (PUT /pmem/{id}, the config file's "pmem"): the
+ * file mapped into guest physical memory (core/guest_mem.h), /dev/pmemN in
+ * the guest in configuration order. */
+#define CONFIG_MAX_PMEM 8 /* GUEST_MEM_MAX_FILES */
+struct pmem_config {
+	char id[CONFIG_ID_LEN + 1];
+	char path[CONFIG_PATH_MAX];
+	bool root_device; /* root=/dev/pmemN on the kernel command line */
+	bool read_only;   /* the file is never written: the guest's writes are dropped */
+	struct rate_limit_config rate_limiter; /* on its flush requests */
+};
+
+/* virtio-mem (PUT /hotplug/memory, the config file's "memory-hotplug"): an
+ * area of total_size bytes after RAM, handed to the guest in blocks of
+ * block_size as the host asks (PATCH requested_size_mib). slot_size is
+ * Firecracker's unit of protection, kept and shown. total_size 0: none. */
+struct hotplug_config {
+	u64 total_size, block_size, slot_size; /* bytes */
+};
+
 /* MMDS (PUT /mmds/config, the config file's "mmds-config"; src/vmm/mmds_store.h).
  * Guest TCP connections to addr:80 on the interfaces with net_config.mmds
  * reach the store. */
@@ -140,6 +161,9 @@ struct vm_config {
 	bool balloon_deflate_on_oom;  /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM offered */
 	bool balloon_reporting;       /* free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
+	unsigned nr_pmem;
+	struct pmem_config pmem[CONFIG_MAX_PMEM];
+	struct hotplug_config hotplug;
 	struct mmds_config mmds;
 
 	/* --restore / PUT /snapshot/load: the machine comes from a snapshot's

@@ -1,4 +1,5 @@
-/* Guest RAM mapping and the checked gpa -> host pointer translation. */
+/* Guest memory mappings (RAM, the hot-plug area, pmem files) and the
+ * checked gpa -> host pointer translation. */
 #include "core/guest_mem.h"
 
 #include <errno.h>
@@ -32,7 +33,7 @@ static void *ram_map(u64 size)
 
 void guest_mem_huge(struct guest_mem *mem)
 {
-	madvise(mem->base, mem->ram_size, MADV_HUGEPAGE);
+	madvise(mem->base, mem->map_size, MADV_HUGEPAGE);
 }
 
 /* Whether fd's pagemap says a page in use is present: a kernel (or a
@@ -49,17 +50,35 @@ static bool pagemap_works(int fd)
 
 int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 {
+	return guest_mem_init_hotplug(mem, ram_size, 0);
+}
+
+/* The first gpa at or above every region's end and 4 GiB, aligned. */
+static u64 next_gpa(const struct guest_mem *mem, u64 align)
+{
+	u64 end = LAYOUT_HIGH_RAM_START;
+
+	for (unsigned i = 0; i < mem->nr_mapped; i++)
+		end = MAX(end, mem->regions[i].gpa + mem->regions[i].size);
+	return (end + align - 1) & ~(align - 1);
+}
+
+int guest_mem_init_hotplug(struct guest_mem *mem, u64 ram_size, u64 hotplug_size)
+{
 	u64 low;
 	void *p;
 
 	memset(mem, 0, sizeof(*mem));
-	if (ram_size < 2 * MiB || ram_size % (4 * KiB))
+	mem->hotplug = -1;
+	if (ram_size < 2 * MiB || ram_size % (4 * KiB) || hotplug_size % (2 * MiB) ||
+	    ram_size > GUEST_MEM_MAX_GPA || hotplug_size > GUEST_MEM_MAX_GPA)
 		return -EINVAL;
-	p = ram_map(ram_size);
+	p = ram_map(ram_size + hotplug_size);
 	if (!p)
 		return -ENOMEM;
 	mem->base = p;
 	mem->ram_size = ram_size;
+	mem->map_size = ram_size + hotplug_size;
 	mem->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	mem->has_pagemap = mem->pagemap_fd >= 0;
 	if (mem->has_pagemap && !pagemap_works(mem->pagemap_fd)) {
@@ -67,31 +86,73 @@ int guest_mem_init(struct guest_mem *mem, u64 ram_size)
 		mem->has_pagemap = false;
 	}
 	low = MIN(ram_size, LAYOUT_MMIO_HOLE_START);
-	mem->regions[0] = (struct guest_mem_region){0, low, mem->base};
+	mem->regions[0] = (struct guest_mem_region){0, low, mem->base, 0};
 	mem->nr_regions = 1;
 	if (ram_size > low) {
 		mem->regions[1] = (struct guest_mem_region){
-			LAYOUT_HIGH_RAM_START, ram_size - low, mem->base + low};
+			LAYOUT_HIGH_RAM_START, ram_size - low, mem->base + low, 0};
 		mem->nr_regions = 2;
+	}
+	mem->nr_mapped = mem->nr_regions;
+	if (hotplug_size) {
+		gpa_t at = next_gpa(mem, GUEST_MEM_HOTPLUG_ALIGN);
+
+		if (at + hotplug_size > GUEST_MEM_MAX_GPA) {
+			guest_mem_destroy(mem);
+			return -E2BIG;
+		}
+		mem->hotplug = (int)mem->nr_mapped;
+		mem->regions[mem->nr_mapped++] =
+		    (struct guest_mem_region){at, hotplug_size, mem->base + ram_size, 0};
 	}
 	return 0;
 }
 
+int guest_mem_add_file(struct guest_mem *mem, int fd, u64 size, bool read_only)
+{
+	u64 len = (size + 2 * MiB - 1) & ~(2 * MiB - 1);
+	gpa_t at = next_gpa(mem, GUEST_MEM_FILE_ALIGN);
+	u8 *p;
+
+	if (!size)
+		return -EINVAL;
+	if (mem->nr_mapped == GUEST_MEM_MAX_REGIONS || len > GUEST_MEM_MAX_GPA ||
+	    at + len > GUEST_MEM_MAX_GPA)
+		return -E2BIG;
+	/* Zeroes for the padding, then the file over its start. */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (mmap(p, size, PROT_READ | PROT_WRITE, (read_only ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED,
+		 fd, 0) == MAP_FAILED) {
+		int err = -errno;
+		munmap(p, len);
+		return err;
+	}
+	mem->regions[mem->nr_mapped] = (struct guest_mem_region){
+	    at, len, p, GUEST_MEM_FILE | (read_only ? GUEST_MEM_READONLY : 0)};
+	return (int)mem->nr_mapped++;
+}
+
 void guest_mem_destroy(struct guest_mem *mem)
 {
+	for (unsigned i = 0; i < mem->nr_mapped; i++)
+		if (mem->regions[i].flags & GUEST_MEM_FILE)
+			munmap(mem->regions[i].host, mem->regions[i].size);
 	if (mem->base)
-		munmap(mem->base, mem->ram_size);
+		munmap(mem->base, mem->map_size);
 	if (mem->has_pagemap)
 		close(mem->pagemap_fd);
 	free(mem->dirty);
 	memset(mem, 0, sizeof(*mem));
 }
 
-void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len)
+void *guest_mem_ptr_flags(const struct guest_mem *mem, gpa_t gpa, u64 len, u32 *flags)
 {
 	if (!len)
 		len = 1;
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
+	for (unsigned i = 0; i < mem->nr_mapped; i++) {
 		const struct guest_mem_region *r = &mem->regions[i];
 		/* Written so that no addition can overflow: off < size, len <= size - off. */
 		if (gpa < r->gpa)
@@ -99,9 +160,17 @@ void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len)
 		u64 off = gpa - r->gpa;
 		if (off >= r->size || len > r->size - off)
 			continue;
+		*flags = r->flags;
 		return r->host + off;
 	}
 	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, gpa_t gpa, u64 len)
+{
+	u32 flags;
+
+	return guest_mem_ptr_flags(mem, gpa, len, &flags);
 }
 
 int guest_mem_read(const struct guest_mem *mem, gpa_t gpa, void *dst, u64 len)
@@ -182,7 +251,7 @@ static bool page_used(const struct guest_mem *mem, u64 off, u64 *map, u64 *map_o
 	return !page_zero(mem->base + off);
 }
 
-/* Makes fd a ram_size file holding the pages keep() says (the rest holes),
+/* Makes fd a map_size file holding the pages keep() says (the rest holes),
  * written in runs, and syncs it. */
 static int save_runs(const struct guest_mem *mem, int fd, u64 *written,
 		     bool (*keep)(const struct guest_mem *mem, u64 off, void *ctx), void *ctx)
@@ -191,10 +260,10 @@ static int save_runs(const struct guest_mem *mem, int fd, u64 *written,
 	int err;
 
 	*written = 0;
-	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)mem->ram_size) < 0)
+	if (ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)mem->map_size) < 0)
 		return -errno;
-	for (u64 off = 0; off <= mem->ram_size; off += 4096) {
-		if (off < mem->ram_size && keep(mem, off, ctx)) {
+	for (u64 off = 0; off <= mem->map_size; off += 4096) {
+		if (off < mem->map_size && keep(mem, off, ctx)) {
 			if (!len)
 				run = off;
 			len += 4096;
@@ -233,7 +302,7 @@ void guest_mem_used_pages(const struct guest_mem *mem, u64 *out)
 {
 	struct pagemap_cache c = {.off = UINT64_MAX};
 
-	for (u64 off = 0; off < mem->ram_size; off += 4096)
+	for (u64 off = 0; off < mem->map_size; off += 4096)
 		if (keep_used(mem, off, &c))
 			out[off / 4096 / 64] |= 1ULL << (off / 4096 % 64);
 }
@@ -258,9 +327,9 @@ int guest_mem_map_file(struct guest_mem *mem, int fd)
 
 	if (fstat(fd, &sb) < 0)
 		return -errno;
-	if (!S_ISREG(sb.st_mode) || (u64)sb.st_size != mem->ram_size)
+	if (!S_ISREG(sb.st_mode) || (u64)sb.st_size != mem->map_size)
 		return -EMSGSIZE;
-	p = mmap(mem->base, mem->ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	p = mmap(mem->base, mem->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	mem->file_backed = true;

@@ -7,7 +7,7 @@
 
 u64 guest_mem_dirty_words(const struct guest_mem *mem)
 {
-	return (mem->ram_size / 4096 + 63) / 64;
+	return (mem->map_size / 4096 + 63) / 64;
 }
 
 int guest_mem_dirty_start(struct guest_mem *mem)
@@ -40,10 +40,12 @@ void guest_mem_dirty_mark(const struct guest_mem *mem, gpa_t gpa, u64 len)
 		len = 1;
 	/* A range past 2^64 ends there: its RAM part is still written. */
 	u64 last = gpa + len - 1 < gpa ? UINT64_MAX : gpa + len - 1;
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
+	for (unsigned i = 0; i < mem->nr_mapped; i++) {
 		const struct guest_mem_region *r = &mem->regions[i];
 		u64 start, end;
 
+		if (!guest_mem_in_file(mem, i))
+			continue;
 		/* The part of [gpa, last] inside r. */
 		if (gpa >= r->gpa + r->size || last < r->gpa)
 			continue;
@@ -57,8 +59,8 @@ void guest_mem_dirty_mark_host(const struct guest_mem *mem, const void *p, u64 l
 {
 	const u8 *b = p;
 
-	if (!mem->dirty || !len || b < mem->base || b >= mem->base + mem->ram_size ||
-	    len > (u64)(mem->base + mem->ram_size - b))
+	if (!mem->dirty || !len || b < mem->base || b >= mem->base + mem->map_size ||
+	    len > (u64)(mem->base + mem->map_size - b))
 		return;
 	mark_off(mem, (u64)(b - mem->base), len);
 }

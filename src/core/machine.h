@@ -75,6 +75,12 @@ struct machine {
 
 	struct machine_devices *devs;
 	struct machine_virtio *virtio; /* src/virtio/devices.h */
+	/* The pmem files, opened and mapped (guest_mem_add_file) before the
+	 * engine maps memory; a virtio-pmem device takes its fd over (-1
+	 * then). pmem_region[i]: cfg.pmem[i]'s index in mem.regions. */
+	unsigned nr_pmem_fds;
+	int pmem_fd[CONFIG_MAX_PMEM];
+	unsigned pmem_region[CONFIG_MAX_PMEM];
 
 	/* virtio-mmio slots in use, for the ACPI DSDT (filled by virtio_mmio_create). */
 	unsigned nr_virtio_slots;

@@ -46,6 +46,7 @@ static const char *const seccomp_io[] = {
     "pwritev2",
     "fsync",
     "fdatasync",
+    "msync", /* a virtio-pmem flush */
     "fallocate",
     "ftruncate",
     "epoll_wait",

@@ -1,6 +1,6 @@
 /* Creation of the configured virtio devices, each in its own virtio-mmio
  * slot, in a fixed order: disks (so --disk number 0 is slot 0 and /dev/vda),
- * network interfaces, rng, console, vsock, balloon. */
+ * network interfaces, rng, console, vsock, balloon, pmem, mem. */
 #include "virtio/devices.h"
 
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include "virtio/net.h"
 #include "virtio/balloon.h"
 #include "virtio/console.h"
+#include "virtio/mem.h"
+#include "virtio/pmem.h"
 #include "virtio/virtio.h"
 #include "virtio/vsock.h"
 
@@ -33,6 +35,9 @@ struct machine_virtio {
 	struct virtio_net *nets[CONFIG_MAX_NETS]; /* PATCH /network-interfaces */
 	unsigned nr_nets;
 	struct virtio_rng *rng;
+	struct virtio_pmem *pmems[CONFIG_MAX_PMEM]; /* PATCH /pmem */
+	unsigned nr_pmems;
+	struct virtio_mem *mem; /* PATCH /hotplug/memory */
 };
 
 static void virtio_track(struct machine_virtio *v, virtio_destroy_fn *destroy, void *dev)
@@ -71,6 +76,16 @@ static void vsock_destroy_fn(void *dev)
 static void balloon_destroy_fn(void *dev)
 {
 	virtio_balloon_destroy(dev);
+}
+
+static void pmem_destroy_fn(void *dev)
+{
+	virtio_pmem_destroy(dev);
+}
+
+static void mem_destroy_fn(void *dev)
+{
+	virtio_mem_destroy(dev);
 }
 
 int virtio_devices_create(struct machine *m)
@@ -135,6 +150,27 @@ int virtio_devices_create(struct machine *m)
 			goto fail;
 		virtio_track(v, balloon_destroy_fn, b);
 		v->balloon = b;
+	}
+
+	for (unsigned i = 0; i < m->nr_pmem_fds; i++) {
+		struct virtio_pmem *p;
+		int fd = m->pmem_fd[i];
+
+		m->pmem_fd[i] = -1; /* the device owns it now, even when it fails */
+		err = virtio_pmem_create(m, &m->cfg.pmem[i], m->pmem_region[i], fd, &p);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, pmem_destroy_fn, p);
+		v->pmems[v->nr_pmems++] = p;
+	}
+
+	if (m->mem.hotplug >= 0) {
+		struct virtio_mem *d;
+		err = virtio_mem_create(m, &m->cfg.hotplug, &d);
+		if (err < 0)
+			goto fail;
+		virtio_track(v, mem_destroy_fn, d);
+		v->mem = d;
 	}
 
 	return 0;
@@ -213,6 +249,21 @@ int virtio_devices_update_net(struct machine *m, unsigned index,
 struct virtio_balloon *virtio_devices_balloon(struct machine *m)
 {
 	return m->virtio ? m->virtio->balloon : NULL;
+}
+
+int virtio_devices_update_pmem(struct machine *m, unsigned index,
+			       const struct rate_limit_config *rl)
+{
+	if (!m->virtio || index >= m->virtio->nr_pmems)
+		return -ENODEV;
+	virtio_pmem_set_rate_limiter(m->virtio->pmems[index], rl);
+	m->cfg.pmem[index].rate_limiter = *rl;
+	return 0;
+}
+
+struct virtio_mem *virtio_devices_mem(struct machine *m)
+{
+	return m->virtio ? m->virtio->mem : NULL;
 }
 
 /* Reverse order; each destroy stops the device's thread or event source

@@ -6,7 +6,7 @@ struct machine;
 struct rate_limit_config;
 
 /* Creates every virtio device m->cfg asks for (disks, network interfaces,
- * rng, console, vsock, balloon), each in its own virtio-mmio slot, and sets
+ * rng, console, vsock, balloon, pmem, mem), each in its own virtio-mmio slot, and sets
  * m->virtio. Logs one error line naming the option and value on failure and
  * returns -errno with nothing left half-made. */
 int virtio_devices_create(struct machine *m);
@@ -42,5 +42,11 @@ int virtio_devices_update_net(struct machine *m, unsigned index,
 
 /* The machine's virtio-balloon, or NULL without --balloon. */
 struct virtio_balloon *virtio_devices_balloon(struct machine *m);
+/* PATCH /pmem/{id}: the flush limiter of m->cfg.pmem[index]'s device,
+ * written back into m->cfg. 0 or -ENODEV. */
+int virtio_devices_update_pmem(struct machine *m, unsigned index,
+			       const struct rate_limit_config *rl);
+/* The machine's virtio-mem, or NULL without a hot-plug area. */
+struct virtio_mem *virtio_devices_mem(struct machine *m);
 
 #endif

@@ -251,12 +251,17 @@ static int machine_build(const struct vm_config *cfg, struct snapshot_restore *r
 		log_error("cannot create the event loop: %s", strerror(-err));
 		goto fail;
 	}
-	err = guest_mem_init(&m->mem, cfg->mem_size);
+	err = guest_mem_init_hotplug(&m->mem, cfg->mem_size, cfg->hotplug.total_size);
 	if (err < 0) {
-		log_error("--mem %llu MiB: cannot map guest RAM: %s",
-			  (unsigned long long)(cfg->mem_size / MiB), strerror(-err));
+		log_error("--mem %llu MiB (and %llu MiB to hot-plug): cannot map guest memory: %s",
+			  (unsigned long long)(cfg->mem_size / MiB),
+			  (unsigned long long)(cfg->hotplug.total_size / MiB),
+			  err == -E2BIG ? "past the guest's physical address space" : strerror(-err));
 		goto fail;
 	}
+	err = machine_map_pmem(m); /* before the engine maps memory */
+	if (err < 0)
+		goto fail;
 	if (r && !incoming)
 		err = snapshot_restore_memory(m, cfg->restore_mem_path);
 	else if (!cfg->balloon)
@@ -354,6 +359,7 @@ void machine_destroy(struct machine *m)
 		devices_destroy(m);
 	if (m->evm)
 		m->engine->vm_destroy(m->evm);
+	machine_close_pmem(m);
 	guest_mem_destroy(&m->mem);
 	event_loop_destroy(&m->loop);
 	pthread_cond_destroy(&m->pause_cond);

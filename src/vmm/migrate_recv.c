@@ -49,7 +49,7 @@ static int recv_payload(int fd, u32 want, u8 **buf, size_t *len)
 /* A PAGES frame's payload (len bytes) straight into RAM. */
 static int recv_pages(int fd, struct machine *m, u64 len, u64 *received)
 {
-	u64 head[2], npages = m->mem.ram_size / 4096;
+	u64 head[2], npages = m->mem.map_size / 4096;
 	int err;
 
 	if (len < sizeof(head))

@@ -38,7 +38,7 @@ struct mig_out {
 static s64 send_pages(struct mig_out *o)
 {
 	const struct guest_mem *mem = &o->m->mem;
-	u64 npages = mem->ram_size / 4096, sent = 0, t0 = clock_now_ns();
+	u64 npages = mem->map_size / 4096, sent = 0, t0 = clock_now_ns();
 
 	for (u64 pg = 0; pg < npages;) {
 		u64 head[2], n = 0;

@@ -135,7 +135,7 @@ int snapshot_restore_memory(struct machine *m, const char *mem_path)
 	close(fd); /* the mapping keeps the file */
 	if (err == -EMSGSIZE)
 		log_error("memory file '%s': not a file of %llu MiB, the snapshot's RAM", mem_path,
-			  (unsigned long long)(m->mem.ram_size / MiB));
+			  (unsigned long long)(m->mem.map_size / MiB));
 	else if (err < 0)
 		log_error("memory file '%s': cannot map it: %s", mem_path, strerror(-err));
 	return err;

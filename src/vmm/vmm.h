@@ -76,6 +76,12 @@ void vmm_kick_vcpus(struct machine *m);
 /* On a vCPU thread between runs: waits while a pause is requested. */
 void machine_vcpu_park(struct machine *m);
 
+/* memdev.c: opens and maps each pmem file of m->cfg (before the engine
+ * maps memory), one line and -errno on failure; close_pmem closes the
+ * files no device took. */
+int machine_map_pmem(struct machine *m);
+void machine_close_pmem(struct machine *m);
+
 /* machine_halt.c: the guest stopped for good (every vCPU stuck in a halt). */
 void machine_vcpu_halted(struct machine *m, struct machine_vcpu *v); /* run() said HLT */
 void machine_vcpu_running(struct machine_vcpu *v);                   /* any other exit */

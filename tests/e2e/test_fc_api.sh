@@ -67,8 +67,11 @@ if start post --id fc-post --level Warning; then
 	codes+=" $(put "$S" /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}')"
 	codes+=" $(put "$S" /boot-source "{\"kernel_image_path\": \"$GUEST\"}")"
 	codes+=" $(put "$S" /metrics "{\"metrics_path\": \"$TMP/post-metrics.json\"}")"
+	# The memory devices, so that their PATCH and GET have one to act on.
+	codes+=" $(put "$S" /pmem/pmem0 "{\"id\": \"pmem0\", \"path_on_host\": \"$DISK\"}")"
+	codes+=" $(put "$S" /hotplug/memory '{"total_size_mib": 128}')"
 	codes+=" $(put "$S" /actions '{"action_type": "InstanceStart"}')"
-	check post_setup "$codes" "204 204 204 204 204"
+	check post_setup "$codes" "204 204 204 204 204 204 204"
 	# PUT /serial: the guest's serial output goes to the file, not stdout.
 	if wait_text "$TMP/serial.out" "tick 2" 60; then
 		echo "PASS fc_api/serial_out_path"

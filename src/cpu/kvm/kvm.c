@@ -289,13 +289,19 @@ static int kvm_vm_create(struct machine *m, struct engine_vm **out)
 	return kvm_vm_create_opts(m, &opts, out);
 }
 
-/* Gives KVM guest RAM as one memory slot per region (slot i: region i). */
-static int set_slots(struct engine_vm *vm, u32 flags)
+/* Gives KVM guest memory as one memory slot per region (slot i: region
+ * i): RAM and the hot-plug area logged when asked, a read-only pmem file
+ * as a read-only slot (the guest's writes exit as MMIO, which nobody
+ * claims, so they are dropped). */
+static int set_slots(struct engine_vm *vm, u32 log_flag)
 {
 	const struct guest_mem *mem = &vm->m->mem;
 
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
+	for (unsigned i = 0; i < mem->nr_mapped; i++) {
 		const struct guest_mem_region *g = &mem->regions[i];
+		u32 flags = guest_mem_in_file(mem, i) ? log_flag : 0;
+		if (g->flags & GUEST_MEM_READONLY)
+			flags |= KVM_MEM_READONLY;
 		struct kvm_userspace_memory_region r = {
 		    .slot = i,
 		    .flags = flags,
@@ -334,8 +340,10 @@ static int kvm_dirty_log_sync(struct engine_vm *vm)
 {
 	const struct guest_mem *mem = &vm->m->mem;
 
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
+	for (unsigned i = 0; i < mem->nr_mapped; i++) {
 		const struct guest_mem_region *g = &mem->regions[i];
+		if (!guest_mem_in_file(mem, i))
+			continue; /* a pmem file is the user's, never logged */
 		u64 pages = g->size / 4096, *bits = calloc((pages + 63) / 64, sizeof(u64));
 		struct kvm_dirty_log d = {.slot = i, .dirty_bitmap = bits};
 

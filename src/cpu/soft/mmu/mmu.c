@@ -260,7 +260,7 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 {
 	struct soft_tlb_entry *e = soft_tlb_slot(cpu, lin, priv);
 	struct soft_walk w;
-	u32 err;
+	u32 err, flags;
 	u8 *host;
 
 	if (e->tag[acc] == (lin & ~0xfffULL)) {
@@ -274,9 +274,13 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 		soft_raise(cpu, EXC_PF, err);
 	}
 	*gpa = w.gpa;
-	host = guest_mem_ptr(&cpu->m->mem, w.gpa & ~0xfffULL, 4096);
+	host = guest_mem_ptr_flags(&cpu->m->mem, w.gpa & ~0xfffULL, 4096, &flags);
 	if (!host)
 		return NULL; /* MMIO: never cached */
+	/* A read-only pmem page: its writes go to the bus, which drops them. */
+	bool read_only = flags & GUEST_MEM_READONLY;
+	if (read_only && acc == SOFT_ACC_WRITE)
+		return NULL;
 	if (__builtin_expect(cpu->db_data, 0) && soft_debug_page_watched(cpu, lin))
 		return host + (lin & 0xfff); /* each access is checked (db_check) */
 	/* With the dirty log on, a write tag comes only from a write, which
@@ -286,7 +290,7 @@ static u8 *lin_page(struct soft_cpu *cpu, u64 lin, enum soft_access acc, unsigne
 	if (logged && acc == SOFT_ACC_WRITE)
 		guest_mem_dirty_mark_host(&cpu->m->mem, host, 4096);
 	soft_tlb_fill(&cpu->tlb, lin, priv, host, w.gpa, w.readable,
-		      w.writable && w.dirty && !cpu->tlb.no_write &&
+		      w.writable && w.dirty && !cpu->tlb.no_write && !read_only &&
 			  (!logged || acc == SOFT_ACC_WRITE),
 		      w.executable, w.global, w.shift, w.pkey);
 	return host + (lin & 0xfff);

@@ -250,7 +250,7 @@ int soft_codemap_init(struct soft_codemap *map, const struct guest_mem *mem,
 	u64 end = 0;
 
 	memset(map, 0, sizeof(*map));
-	for (unsigned i = 0; i < mem->nr_regions; i++)
+	for (unsigned i = 0; i < mem->nr_mapped; i++)
 		end = MAX(end, mem->regions[i].gpa + mem->regions[i].size);
 	map->npages = end >> 12;
 	map->bits = calloc((map->npages + 63) / 64 + 1, sizeof(u64));
