@@ -45,6 +45,15 @@ void cli_print_help(void)
 	       "                     (default 32M)\n"
 	       "  --disk PATH[,ro][,id=NAME]\n"
 	       "                     raw disk image as virtio-blk (repeatable; /dev/vda, vdb...)\n"
+	       "  --pmem PATH[,ro][,root][,id=NAME]\n"
+	       "                     a file as virtio-pmem, mapped into guest memory\n"
+	       "                     (/dev/pmem0, pmem1... in configuration order); ro: the\n"
+	       "                     file is never written, the guest's writes are dropped;\n"
+	       "                     root: root=/dev/pmemN on the kernel command line\n"
+	       "  --mem-hotplug SIZE[,block=SIZE]\n"
+	       "                     virtio-mem: SIZE (a multiple of 128M) more memory the\n"
+	       "                     guest can be given at run time (PATCH /hotplug/memory,\n"
+	       "                     in blocks of 2M by default); none of it at the start\n"
 	       "  --net user[,hostfwd=tcp:[ADDR]:PORT-:GPORT...][,mac=MAC]\n"
 	       "                     user-mode network (guest 10.0.2.15, host loopback 10.0.2.2)\n"
 	       "  --net tap,ifname=NAME[,mac=MAC]\n"
@@ -182,6 +191,33 @@ static int cli_parse_cpus(const char *s, unsigned *out)
 /* --balloon[=[SIZE][,stats=SECONDS][,deflate-on-oom][,reporting]]: the
  * config file's balloon fields (stats_polling_interval_s, deflate_on_oom,
  * free_page_reporting) on the command line. */
+/* --mem-hotplug SIZE[,block=SIZE]: Firecracker's rules (total a multiple of
+ * the 128 MiB slot, block a power of 2 from 2 MiB). */
+static int cli_parse_mem_hotplug(const char *arg, struct vm_config *cfg)
+{
+	char buf[64], *block = NULL;
+	u64 total, bsize = 2 * MiB;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	if ((block = strchr(buf, ','))) {
+		*block++ = 0;
+		if (strncmp(block, "block=", 6) || cli_parse_size(block + 6, &bsize) < 0)
+			goto bad;
+	}
+	if (cli_parse_size(buf, &total) < 0 || !total || total % (128 * MiB) ||
+	    total > 256 * GiB || bsize < 2 * MiB || (bsize & (bsize - 1)) || bsize > 128 * MiB)
+		goto bad;
+	cfg->hotplug = (struct hotplug_config){total, bsize, 128 * MiB};
+	return 0;
+bad:
+	log_error("--mem-hotplug '%s': want SIZE[,block=SIZE]: SIZE a multiple of 128M up to "
+		  "256G, the block a power of 2 from 2M to 128M",
+		  arg);
+	return -EINVAL;
+}
+
 static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
 {
 	char buf[128], *tok, *save = NULL;
@@ -253,6 +289,8 @@ enum {
 	OPT_NET,
 	OPT_VSOCK,
 	OPT_BALLOON,
+	OPT_PMEM,
+	OPT_MEM_HOTPLUG,
 	OPT_NO_RNG,
 	OPT_VIRTIO_CONSOLE,
 	OPT_CONFIG_FILE,
@@ -294,6 +332,8 @@ static const struct option cli_options[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
 	{"balloon", optional_argument, NULL, OPT_BALLOON},
+	{"pmem", required_argument, NULL, OPT_PMEM},
+	{"mem-hotplug", required_argument, NULL, OPT_MEM_HOTPLUG},
 	{"no-rng", no_argument, NULL, OPT_NO_RNG},
 	{"virtio-console", no_argument, NULL, OPT_VIRTIO_CONSOLE},
 	{"config-file", required_argument, NULL, OPT_CONFIG_FILE},
@@ -453,6 +493,10 @@ static int cli_parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_BALLOON:
 		cfg->balloon = true;
 		return cli_parse_balloon(arg, cfg);
+	case OPT_PMEM:
+		return cli_parse_pmem(arg, cfg);
+	case OPT_MEM_HOTPLUG:
+		return cli_parse_mem_hotplug(arg, cfg);
 	case OPT_NO_RNG:
 		cfg->rng = false;
 		return 0;

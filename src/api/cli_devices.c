@@ -1,4 +1,5 @@
-/* --disk, --net and --vsock option syntax (comma-separated key=value lists). */
+/* --disk, --pmem, --net and --vsock option syntax (comma-separated key=value
+ * lists). */
 #include "api/cli_devices.h"
 
 #include <arpa/inet.h>
@@ -69,6 +70,48 @@ int cli_parse_disk(const char *arg, struct vm_config *cfg)
 		}
 	}
 	cfg->nr_disks++;
+	return 0;
+}
+
+int cli_parse_pmem(const char *arg, struct vm_config *cfg)
+{
+	const char *comma = strchr(arg, ','), *s = comma ? comma + 1 : NULL;
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+	char item[CLI_ITEM_MAX];
+	struct pmem_config *p;
+
+	if (cfg->nr_pmem == CONFIG_MAX_PMEM) {
+		log_error("--pmem '%s': at most %d pmem devices", arg, CONFIG_MAX_PMEM);
+		return -EINVAL;
+	}
+	p = &cfg->pmem[cfg->nr_pmem];
+	memset(p, 0, sizeof(*p));
+	if (!len || len >= sizeof(p->path)) {
+		log_error("--pmem '%.64s': no file path, or one too long", arg);
+		return -EINVAL;
+	}
+	memcpy(p->path, arg, len);
+	snprintf(p->id, sizeof(p->id), "pmem%u", cfg->nr_pmem);
+	while (cli_next_item(&s, item)) {
+		if (!strcmp(item, "ro")) {
+			p->read_only = true;
+		} else if (!strcmp(item, "root")) {
+			p->root_device = true;
+		} else if (!strncmp(item, "id=", 3) && item[3] && strlen(item + 3) <= CONFIG_ID_LEN) {
+			strcpy(p->id, item + 3);
+		} else {
+			log_error("--pmem '%s': unknown or bad option '%s' (ro, root, id=NAME)", arg,
+				  item);
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; p->root_device && i < cfg->nr_pmem; i++)
+		if (cfg->pmem[i].root_device) {
+			log_error("--pmem '%s': pmem '%s' is already the root device", arg,
+				  cfg->pmem[i].id);
+			return -EINVAL;
+		}
+	cfg->nr_pmem++;
 	return 0;
 }
 

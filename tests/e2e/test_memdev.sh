@@ -120,3 +120,20 @@ vm_send 'sync; poweroff -f'
 vm_wait_exit 60
 check exit "$VM_STATUS" 0
 log_clean memdev "$VM_OUT"
+
+# ---- the same devices from the command line ----
+vm_cleanup
+S=$TMP/api2.sock
+vm_start --kernel "$KERNEL" --initrd "$INITRD" --cmdline "console=ttyS0 panic=-1" --api-sock "$S" \
+	--pmem "$TMP/ro.img,ro,root,id=rootfs" --mem-hotplug 128M,block=4M
+vm_booted memdev_cli "$BOOT_LIMIT" || exit 0
+vm_ready 60 || echo "FAIL memdev/cli_shell: the shell does not answer"
+vm_send 'echo "RESULT c""li $(grep -o "root=[^ ]* r[ow]" /proc/cmdline) $(cat /sys/block/pmem0/size)"'
+vm_wait "RESULT cli " 30
+check cli_pmem_root "$(vm_result cli)" "root=/dev/pmem0 ro 4096"
+api GET /hotplug/memory
+check cli_hotplug "$(jq -c '[.total_size_mib, .block_size_mib]' <<<"$BODY")" "[128,4]"
+vm_send 'poweroff -f'
+vm_wait_exit 60
+check cli_exit "$VM_STATUS" 0
+log_clean memdev_cli "$VM_OUT"
