@@ -1,5 +1,5 @@
 /* Firecracker's custom CPU template (its CpuConfig definition) into
- * struct vm_config's CPUID modifiers, and back (see config_cpu.h). */
+ * struct vm_config's CPUID and MSR modifiers, and back (see config_cpu.h). */
 #include "api/config_cpu.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu/msr_mods.h"
 #include "popek/log.h"
 
 static int cpu_fail(const struct config_err *e, const char *where, const char *fmt, ...)
@@ -193,28 +194,37 @@ static int cpu_leaf(const struct config_err *e, const cJSON *lm, unsigned i, str
 	return 0;
 }
 
-/* msr_modifiers: checked as Firecracker checks them, then refused. */
-static int cpu_msrs(const struct config_err *e, const cJSON *arr)
+/* msr_modifiers: each parsed as Firecracker does, then held to what popek's
+ * engines can honour (cpu/msr_mods.h). */
+static int cpu_msrs(const struct config_err *e, const cJSON *arr, struct msr_mod *mods,
+		    unsigned *nr)
 {
 	static const char *const keys[] = {"addr", "bitmap", NULL};
 	const cJSON *it;
-	unsigned i = 0;
-	u64 addr, mask, value;
+	u64 addr;
 
+	*nr = 0;
 	cJSON_ArrayForEach(it, arr)
 	{
-		char where[64];
-		snprintf(where, sizeof(where), "msr_modifiers[%u]", i++);
+		const char *field;
+		char where[64], why[200];
+		struct msr_mod *m;
+
+		if (*nr == CONFIG_MAX_MSR_MODS)
+			return cpu_fail(e, "msr_modifiers", "at most %d MSR modifiers",
+					CONFIG_MAX_MSR_MODS);
+		m = &mods[*nr];
+		snprintf(where, sizeof(where), "msr_modifiers[%u]", *nr);
 		if (cpu_keys(e, where, it, keys, 2) < 0 ||
 		    cpu_get_number(e, where, it, "addr", 0xffffffffULL, &addr) < 0 ||
-		    cpu_bitmap(e, where, cJSON_GetObjectItemCaseSensitive(it, "bitmap"), 64, &mask,
-			       &value) < 0)
+		    cpu_bitmap(e, where, cJSON_GetObjectItemCaseSensitive(it, "bitmap"), 64,
+			       &m->mask, &m->value) < 0)
 			return -EINVAL;
+		m->addr = (u32)addr;
+		if (msr_mods_check(mods, *nr, &field, why, sizeof(why)) < 0)
+			return cpu_fail(e, where, "%s: %s", field, why);
+		(*nr)++;
 	}
-	if (i)
-		return cpu_fail(
-		    e, "msr_modifiers",
-		    "not applied by popek yet (only cpuid_modifiers are): must be empty");
 	return 0;
 }
 
@@ -223,8 +233,9 @@ int config_set_cpu_config(const cJSON *o, struct vm_config *cfg, const struct co
 	static const char *const keys[] = {"kvm_capabilities", "cpuid_modifiers", "msr_modifiers",
 					   "reg_modifiers",    "vcpu_features",   NULL};
 	struct cpuid_mod mods[CONFIG_MAX_CPUID_MODS];
+	struct msr_mod msr_mods[CONFIG_MAX_MSR_MODS];
 	const cJSON *a, *it;
-	unsigned nr = 0, i = 0;
+	unsigned nr = 0, nr_msr, i = 0;
 	int err;
 
 	if (cpu_keys(e, "request body", o, keys, 0) < 0)
@@ -248,7 +259,7 @@ int config_set_cpu_config(const cJSON *o, struct vm_config *cfg, const struct co
 				"not supported by popek (its KVM engine takes no capability "
 				"changes): must be empty");
 	a = cpu_array(e, o, "msr_modifiers", &err);
-	if (err || cpu_msrs(e, a) < 0)
+	if (err || cpu_msrs(e, a, msr_mods, &nr_msr) < 0)
 		return -EINVAL;
 	for (unsigned k = 3; k < 5; k++) {
 		a = cpu_array(e, o, keys[k], &err);
@@ -263,8 +274,23 @@ int config_set_cpu_config(const cJSON *o, struct vm_config *cfg, const struct co
 	cJSON_ArrayForEach(it, a) if (cpu_leaf(e, it, i++, mods, &nr) < 0) return -EINVAL;
 	memcpy(cfg->cpuid_mods, mods, nr * sizeof(mods[0]));
 	cfg->nr_cpuid_mods = nr;
+	memcpy(cfg->msr_mods, msr_mods, nr_msr * sizeof(msr_mods[0]));
+	cfg->nr_msr_mods = nr_msr;
 	cfg->has_cpu_config = true;
 	return 0;
+}
+
+/* The bitmap string of cpu_bitmap(), back: buf holds at least bits + 3. */
+static const char *cpu_bitmap_str(char *buf, u64 mask, u64 value, unsigned bits)
+{
+	buf[0] = '0';
+	buf[1] = 'b';
+	for (unsigned b = 0; b < bits; b++) {
+		unsigned bit = bits - 1 - b;
+		buf[2 + b] = !(mask >> bit & 1) ? 'x' : (value >> bit & 1) ? '1' : '0';
+	}
+	buf[2 + bits] = 0;
+	return buf;
 }
 
 cJSON *config_cpu_config_json(const struct vm_config *cfg)
@@ -279,7 +305,7 @@ cJSON *config_cpu_config_json(const struct vm_config *cfg)
 	for (unsigned i = 0; arr && i < cfg->nr_cpuid_mods; i++) {
 		const struct cpuid_mod *m = &cfg->cpuid_mods[i];
 		cJSON *lm = cJSON_CreateObject(), *mods, *rm;
-		char num[16], bitmap[40] = "0b";
+		char num[16], bitmap[70];
 
 		snprintf(num, sizeof(num), "0x%x", m->leaf);
 		cJSON_AddStringToObject(lm, "leaf", num);
@@ -289,15 +315,22 @@ cJSON *config_cpu_config_json(const struct vm_config *cfg)
 		mods = cJSON_AddArrayToObject(lm, "modifiers");
 		rm = cJSON_CreateObject();
 		cJSON_AddStringToObject(rm, "register", regs[m->reg & 3]);
-		for (int b = 31; b >= 0; b--)
-			bitmap[2 + 31 - b] = !(m->mask >> b & 1)   ? 'x'
-					     : (m->value >> b & 1) ? '1'
-								   : '0';
-		bitmap[34] = 0;
-		cJSON_AddStringToObject(rm, "bitmap", bitmap);
+		cJSON_AddStringToObject(rm, "bitmap",
+					cpu_bitmap_str(bitmap, m->mask, m->value, 32));
 		cJSON_AddItemToArray(mods, rm);
 		cJSON_AddItemToArray(arr, lm);
 	}
-	cJSON_AddArrayToObject(o, "msr_modifiers");
+	arr = cJSON_AddArrayToObject(o, "msr_modifiers");
+	for (unsigned i = 0; arr && i < cfg->nr_msr_mods; i++) {
+		const struct msr_mod *m = &cfg->msr_mods[i];
+		cJSON *mm = cJSON_CreateObject();
+		char num[16], bitmap[70];
+
+		snprintf(num, sizeof(num), "0x%x", m->addr);
+		cJSON_AddStringToObject(mm, "addr", num);
+		cJSON_AddStringToObject(mm, "bitmap",
+					cpu_bitmap_str(bitmap, m->mask, m->value, 64));
+		cJSON_AddItemToArray(arr, mm);
+	}
 	return o;
 }

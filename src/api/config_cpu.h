@@ -9,9 +9,12 @@
  * Applies a CpuConfig object to cfg: cpuid_modifiers (leaf and subleaf as
  * "0x..", "0b.." or decimal strings, flags, modifiers of eax/ebx/ecx/edx
  * with a "0b" bitmap of 32 0/1/x characters, '_' allowed) are kept and the
- * soft engine applies them. kvm_capabilities and msr_modifiers are
- * validated and must be empty (popek does not apply them yet);
- * reg_modifiers and vcpu_features are aarch64's and must be empty. Errors
+ * soft engine applies them. msr_modifiers ("addr" as a number string, a
+ * "0b" bitmap of 64 0/1/x characters) are kept if cpu/msr_mods.h allows the
+ * MSR and the bits (at most CONFIG_MAX_MSR_MODS, one per MSR) and both
+ * engines apply them when a vCPU is created. kvm_capabilities is validated
+ * and must be empty; reg_modifiers and vcpu_features are aarch64's and must
+ * be empty. Errors
  * name the field ("cpuid_modifiers[0].modifiers[1].bitmap: ..."); cfg is
  * then unchanged.
  */

@@ -117,6 +117,15 @@ struct hotplug_config {
 	u64 total_size, block_size, slot_size; /* bytes */
 };
 
+/* One MSR modifier of a Firecracker custom CPU template (PUT /cpu-config):
+ * the bits in mask of MSR addr take their value from value in the MSR's
+ * value at vCPU creation; which MSRs and bits: src/cpu/msr_mods.h. */
+#define CONFIG_MAX_MSR_MODS 32
+struct msr_mod {
+	u32 addr;
+	u64 mask, value;
+};
+
 /* MMDS (PUT /mmds/config, the config file's "mmds-config"; src/vmm/mmds_store.h).
  * Guest TCP connections to addr:80 on the interfaces with net_config.mmds
  * reach the store. */
@@ -187,11 +196,14 @@ struct vm_config {
 	u64 api_max_payload;      /* --http-api-max-payload-size: bytes; 0: HTTP_DEFAULT_BODY */
 	const char *serial_out_path; /* PUT /serial: the UART's output goes there; NULL: stdout */
 	/* PUT /cpu-config (or the config file's cpu-config): CPUID modifiers,
-	 * applied in order to every CPUID answer of the soft engine; the KVM
-	 * engine refuses a template that has any. */
+	 * applied in order to every CPUID answer of the soft engine (the KVM
+	 * engine refuses a template that has any), and MSR modifiers, applied
+	 * by both engines to each vCPU's MSRs when it is created. */
 	bool has_cpu_config;
 	unsigned nr_cpuid_mods;
 	struct cpuid_mod cpuid_mods[CONFIG_MAX_CPUID_MODS];
+	unsigned nr_msr_mods;
+	struct msr_mod msr_mods[CONFIG_MAX_MSR_MODS];
 	const char *metrics_file; /* --metrics-file: JSON lines appended, or NULL */
 	int log_level;            /* enum log_level from --log-level or "logger"; -1: POPEK_LOG */
 	const char *log_path;     /* --log-path or logger.log_path: stderr goes there, or NULL */

@@ -13,6 +13,7 @@
 #include "boot/mptable.h"
 #include "cpu/engine.h"
 #include "cpu/kvm/kvm.h"
+#include "cpu/msr_mods.h"
 #include "dev/devices.h"
 #include "host/host_cpu.h"
 #include "popek/clock.h"
@@ -32,6 +33,17 @@ static int machine_pick_engine(struct machine *m)
 	char why[160] = "";
 
 	m->cpu_vendor = host_cpu_vendor_resolve(m->cfg.cpu_vendor);
+	/* The template's MSRs were checked when it was given, but for the
+	 * vendor, known only now (machine-config or the host). */
+	for (unsigned i = 0; i < m->cfg.nr_msr_mods; i++)
+		if (m->cpu_vendor == CPU_VENDOR_AMD &&
+		    msr_mods_intel_only(m->cfg.msr_mods[i].addr)) {
+			log_error(
+			    "cpu-config: msr_modifiers[%u]: addr: MSR %#x is Intel's and this "
+			    "VM's CPU is AMD",
+			    i, m->cfg.msr_mods[i].addr);
+			return -EINVAL;
+		}
 	switch (m->cfg.engine) {
 	case ENGINE_KVM:
 		if (m->cpu_vendor != host) {

@@ -316,21 +316,52 @@ def front(sock, tmp):
     s, _, t = request(sock, "GET", "/vm/config")
     nets = json.loads(t).get("network-interfaces", [])
     check("one_net", [x["iface_id"] for x in nets], ["a"])
-    # PUT /cpu-config: CPUID modifiers kept (and shown), the rest refused.
+    # PUT /cpu-config: CPUID and MSR modifiers kept (and shown), the rest refused.
     leaf = {"leaf": "0x1", "subleaf": "0x0", "flags": 0,
             "modifiers": [{"register": "ecx", "bitmap": "0bxxxxxxxx0xxxxxxxxxxxxxxxxxxxxxxx"}]}
-    s, _, t = request(sock, "PUT", "/cpu-config", {"cpuid_modifiers": [leaf]})
+    # IA32_ARCH_CAPABILITIES as Firecracker's T2S template writes it (every
+    # bit given: RSBA, SKIP_L1DFL_VMENTRY, PSCHANGE_MC_NO, MISC_PACKAGE_CTRLS,
+    # ENERGY_FILTERING_CTL, RRSBA), MISC_ENABLE's fast strings off, PAT's
+    # last entry WC; shown back as given ('_' dropped, "0x" and lower case).
+    msrs = [{"addr": "0x10a", "bitmap": "0b" + "0" * 44 + "1000" + "0000110001001100"},
+            {"addr": "0x1a0", "bitmap": "0b" + "x" * 63 + "0"},
+            {"addr": "0x277", "bitmap": "0b00000001" + "x" * 56}]
+    s, _, t = request(sock, "PUT", "/cpu-config", {"cpuid_modifiers": [leaf], "msr_modifiers":
+                                                   [dict(msrs[0], addr="266")] + msrs[1:]})
     check("cpu_config", s, 204)
     s, _, t = request(sock, "GET", "/vm/config")
-    check("cpu_config_shown", (json.loads(t).get("cpu-config") or {}).get("cpuid_modifiers"), [leaf])
+    shown = json.loads(t).get("cpu-config") or {}
+    check("cpu_config_shown", shown.get("cpuid_modifiers"), [leaf])
+    check("cpu_config_msr_shown", shown.get("msr_modifiers"), msrs)
     bad = dict(leaf, modifiers=[{"register": "ecx", "bitmap": "0b101"}])
     s, _, t = request(sock, "PUT", "/cpu-config", {"cpuid_modifiers": [bad]})
     check("cpu_config_bad_bitmap", (s, fault(t)),
           (400, "cpuid_modifiers[0].modifiers[0]: bitmap: 3 bits, not 32"))
-    s, _, t = request(sock, "PUT", "/cpu-config",
-                      {"msr_modifiers": [{"addr": "0x10a", "bitmap": "0b" + "x" * 64}]})
-    check("cpu_config_msr", (s, fault(t)),
-          (400, "msr_modifiers: not applied by popek yet (only cpuid_modifiers are): must be empty"))
+    # MSR modifiers popek's engines cannot honour: refused, the field named.
+    x56 = "x" * 56
+    for name, mods, want in [
+        ("cpu_config_msr_unknown", [{"addr": "0xc0000080", "bitmap": "0b" + x56 + "xxxxxxx1"}],
+         "msr_modifiers[0]: addr: MSR 0xc0000080 cannot be changed by a CPU template in popek "
+         "(only 0x10a IA32_ARCH_CAPABILITIES, 0x1a0 IA32_MISC_ENABLE and 0x277 IA32_PAT)"),
+        ("cpu_config_msr_reserved", msrs[1:] + [{"addr": "0x10a", "bitmap": "0b1" + "x" * 63}],
+         "msr_modifiers[2]: bitmap: IA32_ARCH_CAPABILITIES bits 0x8000000000000000 cannot be "
+         "set to 1 in popek"),
+        ("cpu_config_msr_readonly", [{"addr": "0x1a0", "bitmap": "0b" + x56[:-8] + "xxx0" + "x" * 12}],
+         "msr_modifiers[0]: bitmap: IA32_MISC_ENABLE bits 0x1000 cannot be cleared in popek"),
+        ("cpu_config_msr_pat", [{"addr": "0x277", "bitmap": "0b" + x56 + "00000011"}],
+         "msr_modifiers[0]: bitmap: IA32_PAT would be 0x7040600070403: a byte is not a memory "
+         "type"),
+        ("cpu_config_msr_addr", [{"addr": "0x1" + "0" * 8, "bitmap": "0b" + "x" * 64}],
+         "msr_modifiers[0]: addr: must be a string holding a number (\"0x..\", \"0b..\" or "
+         "decimal) up to 0xffffffff"),
+        ("cpu_config_msr_bitmap", [{"addr": "0x277", "bitmap": "0b" + "x" * 65}],
+         "msr_modifiers[0]: bitmap: must be \"0b\" and 64 characters 0, 1 or x"),
+        ("cpu_config_msr_many", msrs[2:] * 33, "msr_modifiers: at most 32 MSR modifiers")]:
+        s, _, t = request(sock, "PUT", "/cpu-config", {"msr_modifiers": mods})
+        check(name, (s, fault(t)), (400, want))
+    # A refused template leaves the one before.
+    s, _, t = request(sock, "GET", "/vm/config")
+    check("cpu_config_kept", (json.loads(t).get("cpu-config") or {}).get("msr_modifiers"), msrs)
     s, _, t = request(sock, "GET", "/popek/machine-config")
     check("popek_machine_config", (s, sorted(json.loads(t))),
           (200, ["cpu_vendor", "engine", "pv", "soft_jit", "soft_jit_cache_mib"]))

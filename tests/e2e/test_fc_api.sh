@@ -4,7 +4,8 @@
 # test_fc_api.py) on a popek not started and on a running one, Firecracker's
 # request rules (unknown paths, bodies, the body size limit, the Deprecation
 # header, duplicate MAC or tap), --http-api-max-payload-size, PUT /serial's
-# file, and popek started under the name `firecracker` with Firecracker's
+# file, a CPU template's MSR modifiers refused at InstanceStart for the VM's
+# CPU vendor, and popek started under the name `firecracker` with Firecracker's
 # flags only. The running VM is the tiny API guest (tests/e2e/lib/api_guest.c).
 # Environment: POPEK (default build/asan/popek).
 set -u
@@ -81,6 +82,21 @@ if start post --id fc-post --level Warning; then
 	grep -q "^tick" "$TMP/post.out" && echo "FAIL fc_api/serial_not_stdout: ticks on stdout" ||
 		echo "PASS fc_api/serial_not_stdout"
 	$CHECK walk "$SCHEMA" "$S" post "$TMP" "$GUEST" "$DISK"
+	kill "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+fi
+
+# === 2b. A CPU template's MSR modifiers for MSRs the VM's CPU lacks: known
+# only at the start (the vendor may come later, or from the host).
+if start tmpl --id fc-tmpl; then
+	S=$TMP/tmpl.sock
+	codes="$(put "$S" /machine-config '{"vcpu_count": 1, "mem_size_mib": 32, "cpu_vendor": "amd"}')"
+	codes+=" $(put "$S" /boot-source "{\"kernel_image_path\": \"$GUEST\"}")"
+	codes+=" $(put "$S" /cpu-config '{"msr_modifiers": [{"addr": "0x277", "bitmap": "0b'"$(printf 'x%.0s' {1..64})"'"}, {"addr": "0x1a0", "bitmap": "0b'"$(printf 'x%.0s' {1..63})"'0"}]}')"
+	check tmpl_setup "$codes" "204 204 204"
+	got=$(curl -s -m 30 --unix-socket "$S" -X PUT -H 'Content-Type: application/json' \
+		-d '{"action_type": "InstanceStart"}' -w ' %{http_code}' http://localhost/actions)
+	check tmpl_msr_vendor "$got" '{"fault_message":"InstanceStart failed: cpu-config: msr_modifiers[1]: addr: MSR 0x1a0 is Intel'"'"'s and this VM'"'"'s CPU is AMD"} 400'
 	kill "$PID" 2>/dev/null
 	wait "$PID" 2>/dev/null
 fi

@@ -29,6 +29,7 @@ runs_of() { # name
 	syscall_compat | misc_enable | apic_disable) echo "$1@intel $1@amd" ;;
 	clock_warp) echo "$1 $1@break_tsc" ;; # @break_tsc: the control that must see warps
 	debug_regs) echo "$1 $1@nojit" ;;      # the translator on (default) and off
+	msr_template) echo "$1@intel" ;;       # its MSRs are Intel's
 	*) echo "$1" ;;
 	esac
 }
@@ -165,6 +166,23 @@ text_of() { # hex: its printable characters
 	printf '%b' "$(printf %s "$1" | sed 's/../\\x&/g')" | tr -cd '[:print:]'
 }
 
+# msr_template's CPU template (Firecracker's msr_modifiers): ARCH_CAPABILITIES
+# in full, RSBA SKIP_L1DFL_VMENTRY PSCHANGE_MC_NO TSX_CTRL MISC_PACKAGE_CTRLS
+# ENERGY_FILTERING_CTL RRSBA (bits 2 3 6 7 10 11 19) and no other; MISC_ENABLE
+# without fast strings (0), with SpeedStep (16); PAT's last entry WC. Then
+# the values the guest must read: the reset MISC_ENABLE is 0x1801 and the
+# reset PAT 0x0007040600070406 (src/cpu/reset_msrs.h).
+msr_template_json() {
+	local x="xxxxxxxx"
+	cat <<EOF
+{"cpu-config": {"msr_modifiers": [
+  {"addr": "0x10a", "bitmap": "0b$(printf '0%.0s' {1..44})1000_0000110011001100"},
+  {"addr": "0x1a0", "bitmap": "0b$x$x$x$x${x}xxxxxxx1_${x}xxxxxxx0"},
+  {"addr": "0x277", "bitmap": "0b00000001$x$x$x$x$x$x$x"}]}}
+EOF
+}
+MSR_TEMPLATE_WANT="arch_caps=$((0x80ccc)) misc_enable=$((0x11800)) pat=$((0x0107040600070406))"
+
 run_one() { # engine name
 	local args=(run --kernel "$BUILD/${2%@*}.elf" --test-device --engine "$1" --mem 64M) in=/dev/null
 	local wrap=() reason listener=
@@ -178,6 +196,10 @@ run_one() { # engine name
 	clock_warp@break_tsc) args+=(--cpus 2 --cmdline "cpus=2 seconds=2 break_tsc=1") ;;
 	*@nojit) [ "$1" = soft ] && args+=(--soft-jit off) ;;
 	esac
+	if [ "${2%@*}" = msr_template ]; then # a CPU template and what it makes of the MSRs
+		msr_template_json >"$TMP/$1.msr_template.json"
+		args+=(--config-file "$TMP/$1.msr_template.json" --cmdline "$MSR_TEMPLATE_WANT")
+	fi
 	[ "$2" = multiboot ] && args+=(--cmdline "popek-multiboot-test arg=1"
 		--initrd "$BUILD/mod1.bin mod-one,$BUILD/mod2.bin mod-two")
 	if [ "$2" = virtio_net_hostile ]; then

@@ -236,19 +236,6 @@ static void test_sched_yield(void)
 #endif
 }
 
-/* Runs rdmsr or wrmsr on msr and returns whether it raised #GP(0). */
-static bool msr_faults(u32 msr, bool write, u64 v)
-{
-	trap_reset();
-	if (write)
-		asm volatile(CATCH("wrmsr") ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
-			     : "r11", "memory");
-	else
-		asm volatile(CATCH("rdmsr") ::"c"(msr) : "rax", "rdx", "r11", "memory");
-	return last_trap.count == 1 && last_trap.vector == 13 && last_trap.error == 0 &&
-	       last_trap.rip == catch_start;
-}
-
 #ifndef PV_OFF
 /* struct kvm_steal_time (msr.rst). */
 static struct {
@@ -304,16 +291,18 @@ static u64 steal_read(u32 *version)
 static void test_steal_time(void)
 {
 #ifdef PV_OFF
-	check(msr_faults(MSR_KVM_STEAL_TIME, false, 0), "--no-pv: RDMSR MSR_KVM_STEAL_TIME: #GP");
-	check(msr_faults(MSR_KVM_STEAL_TIME, true, 0), "--no-pv: WRMSR MSR_KVM_STEAL_TIME: #GP");
+	check(msr_access_faults(MSR_KVM_STEAL_TIME, false, 0),
+	      "--no-pv: RDMSR MSR_KVM_STEAL_TIME: #GP");
+	check(msr_access_faults(MSR_KVM_STEAL_TIME, true, 0),
+	      "--no-pv: WRMSR MSR_KVM_STEAL_TIME: #GP");
 #else
 	u64 s0, s1;
 	u32 v0, v1;
 
 	check_eq("MSR_KVM_STEAL_TIME reads 0 at first", rdmsr(MSR_KVM_STEAL_TIME), 0);
-	check(msr_faults(MSR_KVM_STEAL_TIME, true, (u64)&st | 2 | 1),
+	check(msr_access_faults(MSR_KVM_STEAL_TIME, true, (u64)&st | 2 | 1),
 	      "reserved bits (5:1) set: #GP");
-	check(!msr_faults(MSR_KVM_STEAL_TIME, true, TESTDEV_MMIO | 1),
+	check(!msr_access_faults(MSR_KVM_STEAL_TIME, true, TESTDEV_MMIO | 1),
 	      "a struct outside RAM: accepted, as KVM does");
 	check_eq("and read back", rdmsr(MSR_KVM_STEAL_TIME), TESTDEV_MMIO | 1);
 	memset(&st, 0, sizeof(st));
@@ -372,17 +361,21 @@ static void self_ipi(u8 vec)
 static void test_pv_eoi(void)
 {
 #ifdef PV_OFF
-	check(msr_faults(MSR_KVM_PV_EOI_EN, false, 0), "--no-pv: RDMSR MSR_KVM_PV_EOI_EN: #GP");
-	check(msr_faults(MSR_KVM_PV_EOI_EN, true, 0), "--no-pv: WRMSR MSR_KVM_PV_EOI_EN: #GP");
+	check(msr_access_faults(MSR_KVM_PV_EOI_EN, false, 0),
+	      "--no-pv: RDMSR MSR_KVM_PV_EOI_EN: #GP");
+	check(msr_access_faults(MSR_KVM_PV_EOI_EN, true, 0),
+	      "--no-pv: WRMSR MSR_KVM_PV_EOI_EN: #GP");
 #else
 	u64 base = (u64)&pv_eoi_word, bits;
 	bool ok;
 
 	check_eq("MSR_KVM_PV_EOI_EN reads 0 at first", rdmsr(MSR_KVM_PV_EOI_EN), 0);
-	check(msr_faults(MSR_KVM_PV_EOI_EN, true, (base + 2) | 1), "an address not 4-byte aligned: #GP");
-	check(msr_faults(MSR_KVM_PV_EOI_EN, true, TESTDEV_MMIO | 1), "enabled outside RAM: #GP");
+	check(msr_access_faults(MSR_KVM_PV_EOI_EN, true, (base + 2) | 1),
+	      "an address not 4-byte aligned: #GP");
+	check(msr_access_faults(MSR_KVM_PV_EOI_EN, true, TESTDEV_MMIO | 1),
+	      "enabled outside RAM: #GP");
 	pv_eoi_word = 0;
-	check(!msr_faults(MSR_KVM_PV_EOI_EN, true, base | 1), "enabled in RAM");
+	check(!msr_access_faults(MSR_KVM_PV_EOI_EN, true, base | 1), "enabled in RAM");
 	check_eq("and read back", rdmsr(MSR_KVM_PV_EOI_EN), base | 1);
 	lapic_enable();
 	trap_set_handler(EOI_VEC, on_eoi_ipi);

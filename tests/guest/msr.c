@@ -3,19 +3,6 @@
 
 #define MSR_UNKNOWN 0x12345
 
-/* Runs rdmsr or wrmsr on msr and returns whether it raised #GP(0). */
-static bool msr_faults(u32 msr, bool write, u64 v)
-{
-	trap_reset();
-	if (write)
-		asm volatile(CATCH("wrmsr") ::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
-			     : "r11", "memory");
-	else
-		asm volatile(CATCH("rdmsr") ::"c"(msr) : "rax", "rdx", "r11", "memory");
-	return last_trap.count == 1 && last_trap.vector == 13 && last_trap.error == 0 &&
-	       last_trap.rip == catch_start;
-}
-
 static void round_trip(const char *name, u32 msr, u64 v)
 {
 	u64 old = rdmsr(msr);
@@ -60,13 +47,13 @@ void test_main(void)
 
 	/* Intel SDM Vol. 2B RDMSR/WRMSR: #GP(0) for reserved or unimplemented
 	 * MSRs and for non-canonical addresses in the *_BASE/LSTAR MSRs. */
-	check(msr_faults(MSR_UNKNOWN, false, 0), "rdmsr %#x (unknown) raises #GP(0) at rdmsr",
+	check(msr_access_faults(MSR_UNKNOWN, false, 0),
+	      "rdmsr %#x (unknown) raises #GP(0) at rdmsr", MSR_UNKNOWN);
+	check(msr_access_faults(MSR_UNKNOWN, true, 1), "wrmsr %#x (unknown) raises #GP(0) at wrmsr",
 	      MSR_UNKNOWN);
-	check(msr_faults(MSR_UNKNOWN, true, 1), "wrmsr %#x (unknown) raises #GP(0) at wrmsr",
-	      MSR_UNKNOWN);
-	check(msr_faults(MSR_LSTAR, true, 0x8000000000000000ULL),
+	check(msr_access_faults(MSR_LSTAR, true, 0x8000000000000000ULL),
 	      "wrmsr LSTAR with a non-canonical address raises #GP(0)");
-	check(msr_faults(MSR_EFER, true, efer | (1ULL << 63)),
+	check(msr_access_faults(MSR_EFER, true, efer | (1ULL << 63)),
 	      "wrmsr EFER with a reserved bit raises #GP(0)");
 	check_eq("EFER unchanged after the faulting writes", rdmsr(MSR_EFER), efer);
 }

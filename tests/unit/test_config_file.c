@@ -63,6 +63,9 @@ static int load(const char *text, struct vm_config *cfg, struct config_store *st
 	return config_json_load(buf, strlen(buf), cfg, st, err, 600);
 }
 
+/* 56 bits of a 64-bit MSR bitmap left as they are. */
+#define X56 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+
 static const char full_config[] =
     "{\n"
     "  \"boot-source\": {\"kernel_image_path\": \"KERNEL\", \"initrd_path\": \"INITRD\",\n"
@@ -95,12 +98,15 @@ static const char full_config[] =
     "1, \"free_page_hinting\": false, \"free_page_reporting\": true},\n"
     "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
     "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
-    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}]},\n"
+    "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}],\n"
+    "    \"msr_modifiers\": [{\"addr\": \"0x277\", \"bitmap\": \"0b00000001" X56 "\"},\n"
+    "      {\"addr\": \"416\", \"bitmap\": \"0b" X56 "xxxxxx10\"}]},\n"
     "  \"entropy\": {\"rate_limiter\": {\"bandwidth\": {\"size\": 1000, \"refill_time\": 100}}}\n"
     "}\n";
 
 static void test_full_config(void)
 {
+	const struct msr_mod *mm;
 	struct vm_config cfg;
 	struct config_store st;
 	char err[600];
@@ -147,6 +153,10 @@ static void test_full_config(void)
 	CHECK(cfg.balloon_deflate_on_oom && cfg.balloon_reporting);
 	CHECK_EQ(cfg.balloon_stats_interval_s, 1);
 	CHECK(cfg.metrics_file && !strcmp(cfg.metrics_file, "/tmp/m.json"));
+	CHECK_EQ(cfg.nr_msr_mods, 2);
+	mm = cfg.msr_mods;
+	CHECK(mm[0].addr == 0x277 && mm[0].mask == 0xffULL << 56 && mm[0].value == 1ULL << 56);
+	CHECK(mm[1].addr == 0x1a0 && mm[1].mask == 3 && mm[1].value == 2);
 
 	/* The root drive goes first and the command line names it. */
 	CHECK_EQ(config_finalize(&cfg, &st, err, sizeof(err)), 0);
@@ -310,6 +320,44 @@ static void test_errors(void)
 		     "\"0b..\" or decimal) up to 0xffffffff");
 	expect_error("{\"cpu-config\": {\"reg_modifiers\": [{\"addr\": \"0x0\", \"bitmap\": \"0b1\"}]}}",
 		     "cpu-config.reg_modifiers: aarch64 only: must be empty on x86-64");
+	/* MSR modifiers: only the MSRs and bits cpu/msr_mods.h allows. */
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x10b\", \"bitmap\": "
+	    "\"0b" X56 "xxxxxxx1\"}]}}",
+	    "cpu-config.msr_modifiers[0]: addr: MSR 0x10b cannot be changed by a CPU template "
+	    "in popek (only 0x10a IA32_ARCH_CAPABILITIES, 0x1a0 IA32_MISC_ENABLE and 0x277 "
+	    "IA32_PAT)");
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x10a\", \"bitmap\": "
+	    "\"0b" X56 "xxxxxxx1\"}, {\"addr\": \"0x10a\", \"bitmap\": \"0b" X56
+	    "0000001x\"}, {\"addr\": \"0x10a\", \"bitmap\": "
+	    "\"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxx1xxxx_xxxxxxxx\"}]}}",
+	    "cpu-config.msr_modifiers[2]: bitmap: IA32_ARCH_CAPABILITIES bits 0x1000 cannot be "
+	    "set to 1 in popek");
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x10a\", \"bitmap\": "
+	    "\"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxx1x_xxxxxxxx\"}]}}",
+	    "cpu-config.msr_modifiers[0]: bitmap: IA32_ARCH_CAPABILITIES bits 0x200 cannot be "
+	    "set to 1 in popek");
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x1a0\", \"bitmap\": "
+	    "\"0b" X56 "1xxxxxxx\"}]}}",
+	    "cpu-config.msr_modifiers[0]: bitmap: IA32_MISC_ENABLE bits 0x80 cannot be set to 1 "
+	    "in popek");
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x1a0\", \"bitmap\": "
+	    "\"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxxxxxxx_xxx0xxxx_xxxxxxxx\"}]}}",
+	    "cpu-config.msr_modifiers[0]: bitmap: IA32_MISC_ENABLE bits 0x1000 cannot be "
+	    "cleared in popek");
+	/* PAT: each modifier over the one before must leave memory types. */
+	expect_error(
+	    "{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x277\", \"bitmap\": "
+	    "\"0b" X56 "xxxxx00x\"}, {\"addr\": \"0x277\", \"bitmap\": \"0b" X56 "xxxxxx1x\"}]}}",
+	    "cpu-config.msr_modifiers[1]: bitmap: IA32_PAT would be 0x7040600070402: a byte "
+	    "is not a memory type");
+	expect_error("{\"cpu-config\": {\"msr_modifiers\": [{\"addr\": \"0x1a0\", \"bitmap\": "
+		     "\"0b" X56 "xxxxxxx\"}]}}",
+		     "cpu-config.msr_modifiers[0]: bitmap: 63 bits, not 64");
 	expect_error("{\"vsock\": {\"guest_cid\": 2, \"uds_path\": \"/tmp/v\"}}",
 		     "vsock.guest_cid: must be an integer from 3 to 4294967294 (got 2)");
 	expect_error("{\"balloon\": {\"amount_mib\": -1, \"deflate_on_oom\": false}}",
@@ -406,6 +454,11 @@ static void test_round_trip(void)
 	CHECK_EQ(b.nets[0].mtu, 9000);
 	CHECK(b.has_cpu_config && b.nr_cpuid_mods == 1);
 	CHECK(!memcmp(b.cpuid_mods, a.cpuid_mods, sizeof(a.cpuid_mods[0])));
+	CHECK(b.nr_msr_mods == 2 && a.nr_msr_mods == 2);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(b.msr_mods[i].addr == a.msr_mods[i].addr &&
+		      b.msr_mods[i].mask == a.msr_mods[i].mask &&
+		      b.msr_mods[i].value == a.msr_mods[i].value);
 	CHECK(a.cpuid_mods[0].leaf == 7 && a.cpuid_mods[0].subleaf_significant &&
 	      a.cpuid_mods[0].reg == 1 && a.cpuid_mods[0].mask == 0xa && a.cpuid_mods[0].value == 0x8);
 	CHECK(!memcmp(b.nets, a.nets, sizeof(a.nets)));

@@ -99,6 +99,46 @@ static void test_msrs(void)
 	fx_free(f);
 }
 
+/* A CPU template's MSR modifiers (cpu/msr_mods.h) over the reset values;
+ * those that IA32_ARCH_CAPABILITIES then names exist. */
+static void test_msr_template(void)
+{
+	struct fx *f = fx_new_vendor(CPU_VENDOR_INTEL);
+	struct soft_cpu *cpu = &f->cpu;
+	struct vm_config *cfg = &f->m.cfg;
+	u64 v = 0;
+
+	CHECK_FAULT(cpu, soft_rdmsr(cpu, 0x122, &v), EXC_GP, 0); /* no TSX_CTRL by default */
+	CHECK_FAULT(cpu, soft_rdmsr(cpu, 0xbc, &v), EXC_GP, 0);
+	cfg->msr_mods[0] = (struct msr_mod){0x10a, .mask = 0xfff, .value = 0xc84}; /* 2 7 10 11 */
+	cfg->msr_mods[1] = (struct msr_mod){0x1a0, .mask = 1ULL << 16, .value = 1ULL << 16};
+	cfg->msr_mods[2] = (struct msr_mod){0x277, .mask = 0xffULL << 56, .value = 1ULL << 56};
+	cfg->msr_mods[3] = (struct msr_mod){0x10a, .mask = 1ULL << 62, .value = 0};
+	cfg->nr_msr_mods = 4;
+	soft_reset(cpu);
+	OK(cpu, soft_rdmsr(cpu, 0x10a, &v));
+	CHECK_EQ(v, 0xc84ULL | (0x7ULL << 13) | (1ULL << 20) | (1ULL << 24) | (0x3ULL << 26));
+	OK(cpu, soft_rdmsr(cpu, 0x1a0, &v));
+	CHECK_EQ(v, 0x1801ULL | (1ULL << 16));
+	OK(cpu, soft_rdmsr(cpu, 0x277, &v));
+	CHECK_EQ(v, 0x0107040600070406ULL);
+	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0x10a, 0), EXC_GP, 0); /* read-only */
+	/* TSX_CTRL: RTM_DISABLE and TSX_CPUID_CLEAR, nothing else. */
+	OK(cpu, soft_wrmsr(cpu, 0x122, 3));
+	OK(cpu, soft_rdmsr(cpu, 0x122, &v));
+	CHECK_EQ(v, 3);
+	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0x122, 4), EXC_GP, 0);
+	/* MISC_PACKAGE_CTLS: ENERGY_FILTERING_ENABLE only with ARCH_CAPS bit 11. */
+	OK(cpu, soft_wrmsr(cpu, 0xbc, 1));
+	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0xbc, 2), EXC_GP, 0);
+	cfg->msr_mods[0].value = 0x484; /* bit 11 clear */
+	soft_reset(cpu);
+	CHECK_FAULT(cpu, soft_wrmsr(cpu, 0xbc, 1), EXC_GP, 0);
+	OK(cpu, soft_rdmsr(cpu, 0xbc, &v));
+	CHECK_EQ(v, 0);
+	fx_free(f);
+}
+
 static void test_kvmclock(void)
 {
 	struct fx *f = fx_new();
@@ -190,6 +230,7 @@ int main(void)
 	TEST_RUN(test_reset);
 	TEST_RUN(test_cr_rules);
 	TEST_RUN(test_msrs);
+	TEST_RUN(test_msr_template);
 	TEST_RUN(test_kvmclock);
 	TEST_RUN(test_cpuid);
 	return test_done();

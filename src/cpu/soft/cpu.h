@@ -56,6 +56,8 @@ struct soft_msrs {
 	u64 kvm_system_time;       /* MSR_KVM_SYSTEM_TIME_NEW (kvmclock) */
 	u64 kvm_wall_clock;
 	u64 spec_ctrl;
+	u64 arch_caps;                        /* IA32_ARCH_CAPABILITIES, read-only: sys/reset.c */
+	u64 tsx_ctrl, misc_package_ctls;      /* when arch_caps names them (sys/msr.c) */
 	u64 amd_hwcr, amd_nb_cfg, amd_de_cfg; /* AMD model only (msr_amd.c) */
 };
 

@@ -154,6 +154,9 @@ void trap_reset(void);
  * error code, RIP and CR2 (0 where the trap sets none). */
 bool check_trap(const char *what, u64 vector, u64 error, u64 rip, u64 cr2);
 void trap_set_handler(unsigned vector, trap_fn fn);
+/* Runs rdmsr (write false) or wrmsr of v on msr; true if it raised #GP(0)
+ * at that instruction. */
+bool msr_access_faults(u32 msr, bool write, u64 v);
 /* A handler that runs before anything is recorded in last_trap and before
  * trap_resume is looked at: for vectors that are no trap to a test, such as
  * lib/ring3.c's way back from ring 3. */

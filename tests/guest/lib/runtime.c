@@ -402,6 +402,18 @@ const char *cpu_vendor(void)
 	return name;
 }
 
+bool msr_access_faults(u32 msr, bool write, u64 v)
+{
+	trap_reset();
+	if (write)
+		asm volatile(CATCH("wrmsr")::"c"(msr), "a"((u32)v), "d"((u32)(v >> 32))
+			     : "r11", "memory");
+	else
+		asm volatile(CATCH("rdmsr")::"c"(msr) : "rax", "rdx", "r11", "memory");
+	return last_trap.count == 1 && last_trap.vector == 13 && last_trap.error == 0 &&
+	       last_trap.rip == catch_start;
+}
+
 bool testdev_present(void)
 {
 	return inb(TESTDEV_PORT + 4) == 0x5A;

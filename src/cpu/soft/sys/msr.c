@@ -3,6 +3,7 @@
  * probes expect. */
 #include <errno.h>
 
+#include "cpu/msr_mods.h"
 #include "cpu/soft/irqchip/irqchip.h"
 #include "cpu/soft/mmu/mmu.h"
 #include "cpu/soft/pv/pv.h"
@@ -18,7 +19,9 @@
 #define MSR_FEATURE_CONTROL     0x3a
 #define MSR_BIOS_SIGN_ID        0x8b
 #define MSR_MTRRCAP             0xfe
+#define MSR_MISC_PACKAGE_CTLS   0xbc
 #define MSR_ARCH_CAPABILITIES   0x10a
+#define MSR_TSX_CTRL            0x122
 #define MSR_SYSENTER_CS         0x174
 #define MSR_SYSENTER_ESP        0x175
 #define MSR_SYSENTER_EIP        0x176
@@ -41,28 +44,21 @@
 #define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 
-/* IA32_ARCH_CAPABILITIES (advertised by CPUID.7.0:EDX[29], cpuid.c): this
- * CPU does not speculate, so it has none of the problems the bits deny and
- * a guest needs no page-table isolation, buffer clearing, retpolines or
- * return thunks (each costs interpreted instructions). RDCL_NO(0),
- * IBRS_ALL(1: "enhanced IBRS", SPEC_CTRL below), SKIP_L1DFL_VMENTRY(3),
- * SSB_NO(4), MDS_NO(5), PSCHANGE_MC_NO(6), TAA_NO(8), SBDR_SSDP_NO(13),
- * FBSDP_NO(14), PSDP_NO(15), BHI_NO(20), PBRSB_NO(24), GDS_NO(26),
- * RFDS_NO(27), ITS_NO(62). */
-#define SOFT_ARCH_CAPS                                                                             \
-	((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) |       \
-	 (1ULL << 8) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 20) | (1ULL << 24) |  \
-	 (1ULL << 26) | (1ULL << 27) | (1ULL << 62))
-
 /* IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2) as KVM lets a guest write it
  * (arch/x86/kvm/x86.c, kvm_set_msr_common): BTS_UNAVAILABLE and
  * PEBS_UNAVAILABLE are read-only, a write changing them raises #GP; EMON
  * ("performance monitoring available": no PMU here) ignores writes; every
  * other bit keeps what the guest wrote and, as under KVM, changes nothing:
  * fast strings (0), thermal control (3), SpeedStep (16), MONITOR FSM (18,
- * CPUID has no MONITOR), limit CPUID (22), xTPR disable (23), XD disable (34). */
-#define MISC_ENABLE_EMON     (1ULL << 7)
-#define MISC_ENABLE_READONLY ((1ULL << 11) | (1ULL << 12))
+ * CPUID has no MONITOR), limit CPUID (22), xTPR disable (23), XD disable (34). The masks:
+ * cpu/msr_mods.h (a CPU template may change the bits a guest may). */
+
+/* IA32_TSX_CTRL (Intel's TSX memory ordering update, SDM Vol. 4 Table 2-2):
+ * RTM_DISABLE (0) and TSX_CPUID_CLEAR (1); kept, as CPUID shows neither RTM
+ * nor HLE. IA32_MISC_PACKAGE_CTLS: ENERGY_FILTERING_ENABLE (0), kept (no
+ * energy counters here). Each exists when IA32_ARCH_CAPABILITIES says so,
+ * which only a CPU template does (msr_mods.h). */
+#define TSX_CTRL_BITS 0x3ULL
 
 /* The MTRRs: 8 variable ranges, fixed ranges, write combining (SDM Vol. 3A 11.11.1). */
 #define SOFT_MTRRCAP (8u | (1u << 8) | (1u << 10))
@@ -77,20 +73,6 @@ static int mtrr_fixed_slot(u32 index)
 		if (mtrr_fixed_idx[i] == index)
 			return (int)i;
 	return -1;
-}
-
-/* Memory types valid in PAT entries and MTRRs: UC WC WT WP WB (and UC- in PAT). */
-static bool mem_type_ok(u8 t, bool pat)
-{
-	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6 || (pat && t == 7);
-}
-
-static bool bytes_types_ok(u64 v, bool pat)
-{
-	for (unsigned i = 0; i < 8; i++)
-		if (!mem_type_ok((u8)(v >> (8 * i)), pat))
-			return false;
-	return true;
 }
 
 static _Noreturn void msr_fault(struct soft_cpu *cpu, const char *op, u32 index, u64 value)
@@ -137,7 +119,17 @@ void soft_rdmsr(struct soft_cpu *cpu, u32 index, u64 *value)
 		*value = SOFT_MTRRCAP;
 		return;
 	case MSR_ARCH_CAPABILITIES:
-		*value = SOFT_ARCH_CAPS;
+		*value = m->arch_caps;
+		return;
+	case MSR_TSX_CTRL:
+		if (!(m->arch_caps & MSR_ARCH_CAP_TSX_CTRL))
+			msr_fault(cpu, "read", index, 0);
+		*value = m->tsx_ctrl;
+		return;
+	case MSR_MISC_PACKAGE_CTLS:
+		if (!(m->arch_caps & MSR_ARCH_CAP_MISC_PKG_CTRLS))
+			msr_fault(cpu, "read", index, 0);
+		*value = m->misc_package_ctls;
 		return;
 	case MSR_SYSENTER_CS:
 		*value = m->sysenter_cs;
@@ -266,6 +258,17 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 			msr_fault(cpu, "write", index, v);
 		m->spec_ctrl = v;
 		return;
+	case MSR_TSX_CTRL:
+		if (!(m->arch_caps & MSR_ARCH_CAP_TSX_CTRL) || (v & ~TSX_CTRL_BITS))
+			msr_fault(cpu, "write", index, v);
+		m->tsx_ctrl = v;
+		return;
+	case MSR_MISC_PACKAGE_CTLS:
+		if (!(m->arch_caps & MSR_ARCH_CAP_MISC_PKG_CTRLS) ||
+		    (v & ~(m->arch_caps & MSR_ARCH_CAP_ENERGY_FILTER ? 1ULL : 0ULL)))
+			msr_fault(cpu, "write", index, v);
+		m->misc_package_ctls = v;
+		return;
 	case MSR_PRED_CMD:
 		if (v & ~1ULL) /* IBPB: a barrier with nothing to flush */
 			msr_fault(cpu, "write", index, v);
@@ -286,17 +289,18 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 		m->sysenter_eip = v;
 		return;
 	case MSR_MISC_ENABLE:
-		if ((v ^ m->misc_enable) & MISC_ENABLE_READONLY)
+		if ((v ^ m->misc_enable) & MSR_MISC_ENABLE_READONLY)
 			msr_fault(cpu, "write", index, v);
-		m->misc_enable = (v & ~MISC_ENABLE_EMON) | (m->misc_enable & MISC_ENABLE_EMON);
+		m->misc_enable =
+		    (v & ~MSR_MISC_ENABLE_EMON) | (m->misc_enable & MSR_MISC_ENABLE_EMON);
 		return;
 	case MSR_PAT:
-		if (!bytes_types_ok(v, true))
+		if (!msr_mem_types_ok(v, true))
 			msr_fault(cpu, "write", index, v);
 		m->pat = v;
 		return;
 	case MSR_MTRR_DEF_TYPE:
-		if ((v & ~0xcffULL) || !mem_type_ok((u8)v, false))
+		if ((v & ~0xcffULL) || !msr_mem_types_ok((u8)v, false) /* a byte: the rest UC */)
 			msr_fault(cpu, "write", index, v);
 		m->mtrr_def_type = v;
 		return;
@@ -348,13 +352,13 @@ void soft_wrmsr(struct soft_cpu *cpu, u32 index, u64 v)
 	if (index >= MSR_MTRR_VAR_FIRST && index <= MSR_MTRR_VAR_LAST) {
 		/* PhysBase: type in 7:0, bits 11:8 reserved; PhysMask: bits 10:0 reserved. */
 		u64 rsvd = (~0ULL << SOFT_MAXPHYADDR) | ((index & 1) ? 0x7ffULL : 0xf00ULL);
-		if ((v & rsvd) || (!(index & 1) && !mem_type_ok((u8)v, false)))
+		if ((v & rsvd) || (!(index & 1) && !msr_mem_types_ok((u8)v, false)))
 			msr_fault(cpu, "write", index, v);
 		m->mtrr_var[index - MSR_MTRR_VAR_FIRST] = v;
 		return;
 	}
 	if ((slot = mtrr_fixed_slot(index)) >= 0) {
-		if (!bytes_types_ok(v, false))
+		if (!msr_mem_types_ok(v, false))
 			msr_fault(cpu, "write", index, v);
 		m->mtrr_fixed[slot] = v;
 		return;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/machine.h"
+#include "cpu/msr_mods.h"
 #include "cpu/reset_msrs.h"
 #include "cpu/soft/mmu/mmu.h"
 #include "cpu/soft/sys/sys.h"
@@ -61,6 +62,43 @@ static void reset_regs(struct soft_cpu *cpu)
 	soft_mode_update(cpu);
 }
 
+/* IA32_ARCH_CAPABILITIES (advertised by CPUID.7.0:EDX[29], cpuid.c): this
+ * CPU does not speculate, so it has none of the problems the bits deny and
+ * a guest needs no page-table isolation, buffer clearing, retpolines or
+ * return thunks (each costs interpreted instructions). RDCL_NO(0),
+ * IBRS_ALL(1: "enhanced IBRS", SPEC_CTRL in msr.c), SKIP_L1DFL_VMENTRY(3),
+ * SSB_NO(4), MDS_NO(5), PSCHANGE_MC_NO(6), TAA_NO(8), SBDR_SSDP_NO(13),
+ * FBSDP_NO(14), PSDP_NO(15), BHI_NO(20), PBRSB_NO(24), GDS_NO(26),
+ * RFDS_NO(27), ITS_NO(62). */
+#define SOFT_ARCH_CAPS                                                                             \
+	((1ULL << 0) | (1ULL << 1) | (1ULL << 3) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) |       \
+	 (1ULL << 8) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15) | (1ULL << 20) | (1ULL << 24) |  \
+	 (1ULL << 26) | (1ULL << 27) | (1ULL << 62))
+
+/* A CPU template's MSR modifiers (PUT /cpu-config), over the reset values:
+ * msr_mods_check() let through only these MSRs, and only bits this engine
+ * honours; the vendor was checked at start (vmm/build.c). */
+static void reset_msr_template(struct soft_cpu *cpu)
+{
+	const struct vm_config *cfg = &cpu->m->cfg;
+	struct soft_msrs *msr = &cpu->msr;
+
+	for (unsigned i = 0; i < cfg->nr_msr_mods; i++) {
+		const struct msr_mod *mod = &cfg->msr_mods[i];
+		switch (mod->addr) {
+		case MSR_MODS_ARCH_CAPABILITIES:
+			msr->arch_caps = msr_mods_apply(mod, msr->arch_caps);
+			break;
+		case MSR_MODS_MISC_ENABLE:
+			msr->misc_enable = msr_mods_apply(mod, msr->misc_enable);
+			break;
+		case MSR_MODS_PAT:
+			msr->pat = msr_mods_apply(mod, msr->pat);
+			break;
+		}
+	}
+}
+
 void soft_reset(struct soft_cpu *cpu)
 {
 	struct soft_msrs *msr = &cpu->msr;
@@ -79,6 +117,9 @@ void soft_reset(struct soft_cpu *cpu)
 		msr->mtrr_fixed[i] = RESET_MTRR_FIXED;
 	msr->mtrr_var[0] = reset_mtrr_var0_base();
 	msr->mtrr_var[1] = reset_mtrr_var0_mask(SOFT_MAXPHYADDR);
+	msr->arch_caps = SOFT_ARCH_CAPS;
+	if (cpu->m) /* unit tests' bare vCPUs have no machine */
+		reset_msr_template(cpu);
 	soft_fpu_reset(cpu);
 }
 
