@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		return 0;
 	}
 	if (a.nr_cpus < 1 || a.nr_cpus > CONFIG_MAX_CPUS || a.nr_disks > CONFIG_MAX_DISKS ||
-	    a.nr_nets > CONFIG_MAX_NETS || a.mem_size < CONFIG_MIN_MEM)
+	    a.nr_nets > CONFIG_MAX_NETS || a.mem_size < CONFIG_MIN_MEM ||
+	    a.nr_pmem > CONFIG_MAX_PMEM || a.hotplug.total_size % (2 * MiB))
 		abort();
 	doc = config_to_json(&a, &sa, true);
 	text = doc ? cJSON_PrintUnformatted(doc) : NULL;
@@ -55,6 +56,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				   sizeof(a.disks[i].rate_limiter)))
 				abort();
 		if (memcmp(&b.rng_rate_limiter, &a.rng_rate_limiter, sizeof(a.rng_rate_limiter)))
+			abort();
+		if (b.nr_pmem != a.nr_pmem || memcmp(b.pmem, a.pmem, sizeof(a.pmem)) ||
+		    memcmp(&b.hotplug, &a.hotplug, sizeof(a.hotplug)))
 			abort();
 		if (config_finalize(&b, &sb, err, sizeof(err)) == 0 && sb.root_drive > 0)
 			abort();
