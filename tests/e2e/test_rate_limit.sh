@@ -7,6 +7,7 @@
 # (config-change interrupt); the NIC's transmit limiter (user networking, to a
 # listener on the host's 127.0.0.1) holds the guest's TCP upload within 10% of
 # 512 KiB/s (counted in frames, as the limiter counts), and PATCH lifts it;
+# its receive limiter, set by PATCH, holds a download from the host the same;
 # the entropy device's limiter holds /dev/hwrng to 32 KiB/s. The metrics count the throttling.
 # Rates are measured by the guest (/proc/uptime around each transfer). Typed
 # lines spell the markers "RES""ULT" so that their echo never matches.
@@ -77,6 +78,31 @@ PIDS+=($!)
 for _ in $(seq 1 50); do [ -f "$WORK/port" ] && break; sleep 0.1; done
 PORT=$(cat "$WORK/port" 2>/dev/null)
 [ -n "$PORT" ] || { echo "FAIL rate_limit/sink: the host listener did not start"; exit 0; }
+# And one that sends: the client's first line is how many MiB it wants.
+cat >"$WORK/source.py" <<'EOF'
+import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+chunk = bytes(1 << 16)
+while True:
+    c, _ = s.accept()
+    line = c.makefile("rb").readline()
+    try:
+        for _ in range(int(line) * 16):
+            c.sendall(chunk)
+    except (ValueError, OSError):
+        pass
+    c.close()
+EOF
+python3 "$WORK/source.py" "$WORK/port2" &
+PIDS+=($!)
+for _ in $(seq 1 50); do [ -f "$WORK/port2" ] && break; sleep 0.1; done
+PORT2=$(cat "$WORK/port2" 2>/dev/null)
+[ -n "$PORT2" ] || { echo "FAIL rate_limit/source: the host sender did not start"; exit 0; }
 
 DISK_BPS=$((2 * 1024 * 1024)) NET_BPS=$((512 * 1024))
 truncate -s 16M "$WORK/disk.img"
@@ -159,6 +185,29 @@ check net_patch_off "$CODE" 204
 nc_rate net_unlimited 4
 faster net_tx_unlimited_much_faster "$(rate net_unlimited)" "$NET_BPS" 3
 
+# The receive side: the guest downloads from the host's sender through
+# slirp, its NIC's rx_rate_limiter at 512 KiB/s (frames held in popek while
+# the bucket is short, so the host's TCP slows down).
+api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 262144, "refill_time": 500}}}'
+check net_rx_patch_on "$CODE" 204
+RXB=/sys/class/net/eth0/statistics/rx_bytes
+nc_rx_rate() {
+	vm_send "b0=\$(cat $RXB); t0=\$(cut -d' ' -f1 /proc/uptime); echo $2 | nc 10.0.2.2 $PORT2 | wc -c >/tmp/n; t1=\$(cut -d' ' -f1 /proc/uptime); echo \"RES\"\"ULT $1 \$((\$(cat $RXB) - b0)) \$(echo \"\$t1 - \$t0\" | bc) \$(cat /tmp/n)\""
+	vm_wait "RESULT $1 " 120 || echo "  (no result for $1)"
+}
+nc_rx_rate net_rx_prime 1
+nc_rx_rate net_rx_limited 4
+check net_rx_all_bytes "$(vm_result net_rx_limited | awk '{print $3}')" 4194304
+within net_rx_512KiBps "$(rate net_rx_limited)" "$NET_BPS" 10
+api GET /metrics
+rx=$(jq '[.devices[] | select(.type == "net") | .rx_rate_limiter_throttled] | add' <<<"$BODY")
+[ "${rx:-0}" -gt 0 ] 2>/dev/null && echo "PASS rate_limit/net_rx_throttled ($rx)" ||
+	echo "FAIL rate_limit/net_rx_throttled: '$rx'"
+api PATCH /network-interfaces/eth0 '{"iface_id": "eth0", "rx_rate_limiter": {"bandwidth": {"size": 0, "refill_time": 0}}}'
+check net_rx_patch_off "$CODE" 204
+nc_rx_rate net_rx_unlimited 4
+faster net_rx_unlimited_much_faster "$(rate net_rx_unlimited)" "$NET_BPS" 3
+
 # Entropy: 32 KiB/s (8 KiB per 250 ms); the guest reads /dev/hwrng. The
 # kernel's hwrng thread may take some of the tokens too: at most the rate.
 RNG_BPS=$((32 * 1024))
@@ -173,7 +222,7 @@ ev=$(jq '[.devices[] | select(.type == "rng") | .entropy_rate_limiter_throttled]
 api GET /vm/config
 check config_shows_patches "$(jq -c '[.drives[0].path_on_host == "'"$WORK/disk2.img"'", .drives[0].rate_limiter, .["network-interfaces"][0].tx_rate_limiter]' <<<"$BODY")" \
 	'[true,null,null]'
-for r in disk_limited disk_unlimited net_limited net_unlimited rng; do
+for r in disk_limited disk_unlimited net_limited net_unlimited net_rx_limited net_rx_unlimited rng; do
 	echo "  $r: $(vm_result "$r") -> $(rate "$r") B/s"
 done
 popek_msgs=$(grep -a '^popek: ' "$VM_OUT" | grep -v 'received signal' | head -3)
