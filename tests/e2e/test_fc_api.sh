@@ -67,8 +67,12 @@ if start post --id fc-post --level Warning; then
 	codes+=" $(put "$S" /machine-config '{"vcpu_count": 1, "mem_size_mib": 32}')"
 	codes+=" $(put "$S" /boot-source "{\"kernel_image_path\": \"$GUEST\"}")"
 	codes+=" $(put "$S" /metrics "{\"metrics_path\": \"$TMP/post-metrics.json\"}")"
+	# A balloon with hinting, so that the walk's GET /balloon/hinting/status
+	# meets a real BalloonHintingStatus (the guest has no driver: start and
+	# stop are refused, 400).
+	codes+=" $(put "$S" /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true}')"
 	codes+=" $(put "$S" /actions '{"action_type": "InstanceStart"}')"
-	check post_setup "$codes" "204 204 204 204 204"
+	check post_setup "$codes" "204 204 204 204 204 204"
 	# PUT /serial: the guest's serial output goes to the file, not stdout.
 	if wait_text "$TMP/serial.out" "tick 2" 60; then
 		echo "PASS fc_api/serial_out_path"
