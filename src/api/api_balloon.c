@@ -42,7 +42,7 @@ static cJSON *balloon_json(const struct balloon_config *bc)
 	cJSON_AddNumberToObject(o, "amount_mib", (double)(bc->target_bytes / MiB));
 	cJSON_AddBoolToObject(o, "deflate_on_oom", bc->deflate_on_oom);
 	cJSON_AddNumberToObject(o, "stats_polling_interval_s", bc->stats_interval_s);
-	cJSON_AddBoolToObject(o, "free_page_hinting", false);
+	cJSON_AddBoolToObject(o, "free_page_hinting", bc->page_hinting);
 	cJSON_AddBoolToObject(o, "free_page_reporting", bc->page_reporting);
 	return o;
 }
@@ -50,9 +50,9 @@ static cJSON *balloon_json(const struct balloon_config *bc)
 /* GET /balloon. */
 static int balloon_get(struct api_vm *vm, cJSON **json, char *msg, size_t len)
 {
-	struct balloon_config bc = {vm->cfg->balloon_target_bytes,
-				    vm->cfg->balloon_stats_interval_s,
-				    vm->cfg->balloon_deflate_on_oom, vm->cfg->balloon_reporting};
+	struct balloon_config bc = {
+	    vm->cfg->balloon_target_bytes, vm->cfg->balloon_stats_interval_s,
+	    vm->cfg->balloon_deflate_on_oom, vm->cfg->balloon_reporting, vm->cfg->balloon_hinting};
 
 	/* Once running, the machine's device answers (a restored machine's
 	 * came from its snapshot, not from this configuration). */
@@ -142,6 +142,68 @@ static int balloon_patch_statistics(struct api_vm *vm, const cJSON *body, char *
 	return 204;
 }
 
+/* PATCH /balloon/hinting/start's optional BalloonStartCmd
+ * {"acknowledge_on_stop": bool} (true when absent, as in Firecracker) and
+ * /stop's optional empty object. */
+static int hint_body(const cJSON *body, bool start, bool *ack, char *msg, size_t len)
+{
+	const cJSON *v;
+
+	*ack = true;
+	if (!body)
+		return 0;
+	if (!cJSON_IsObject(body))
+		return api_bad(msg, len, "request body: must be a JSON object");
+	for (const cJSON *it = body->child; it; it = it->next)
+		if (!start || strcmp(it->string, "acknowledge_on_stop"))
+			return api_bad(msg, len, "%.64s: unknown key", it->string);
+	v = cJSON_GetObjectItemCaseSensitive(body, "acknowledge_on_stop");
+	if (v && !cJSON_IsBool(v))
+		return api_bad(msg, len, "acknowledge_on_stop: must be true or false");
+	if (v)
+		*ack = cJSON_IsTrue(v);
+	return 0;
+}
+
+/* /balloon/hinting/{start,status,stop} (virtio 1.2 5.5.6.7): a new command
+ * id, the host's and the guest's last ones, DONE. Firecracker answers all
+ * three with its balloon update errors. */
+static int balloon_hinting_req(struct api_vm *vm, const char *what, const cJSON *body, cJSON **json,
+			       char *msg, size_t len)
+{
+	struct balloon_hint_status hs;
+	bool ack;
+	int r;
+
+	if (!strcmp(what, "status")) {
+		r = balloon_hinting_status(vm->m, &hs);
+	} else {
+		r = hint_body(body, !strcmp(what, "start"), &ack, msg, len);
+		if (r)
+			return r;
+		r = !strcmp(what, "start") ? balloon_hinting_start(vm->m, ack)
+					   : balloon_hinting_stop(vm->m);
+	}
+	if (r == -ENODEV)
+		return api_bad(msg, len, "Balloon update error: " NO_DEVICE);
+	if (r == -EOPNOTSUPP)
+		return api_bad(
+		    msg, len,
+		    "Balloon update error: Balloon: Attempting to use hinting when not enabled");
+	if (r < 0) /* -EAGAIN: the guest's driver has not started the device */
+		return api_bad(msg, len,
+			       "Balloon update error: Balloon: Device not activated yet.");
+	if (strcmp(what, "status"))
+		return 204;
+	*json = cJSON_CreateObject();
+	cJSON_AddNumberToObject(*json, "host_cmd", hs.host_cmd);
+	if (hs.guest_seen) /* Firecracker's None before the driver sent one */
+		cJSON_AddNumberToObject(*json, "guest_cmd", hs.guest_cmd);
+	else
+		cJSON_AddNullToObject(*json, "guest_cmd");
+	return 200;
+}
+
 int api_balloon(struct api_vm *vm, enum http_method m, const char *sub, const cJSON *body,
 		cJSON **json, char *msg, size_t len)
 {
@@ -164,10 +226,8 @@ int api_balloon(struct api_vm *vm, enum http_method m, const char *sub, const cJ
 	if (!virtio_devices_balloon(vm->m))
 		return api_bad(msg, len, "%s" NO_DEVICE,
 			       get ? "Internal VMM error: " : "Balloon update error: ");
-	if (hint_get || hint_patch) /* popek offers no free page hinting */
-		return api_bad(
-		    msg, len,
-		    "Balloon update error: Balloon: Attempting to use hinting when not enabled");
+	if (hint_get || hint_patch)
+		return balloon_hinting_req(vm, sub + strlen("hinting/"), body, json, msg, len);
 	if (stats)
 		return get ? balloon_statistics(vm, json, msg, len)
 			   : balloon_patch_statistics(vm, body, msg, len);

@@ -61,10 +61,10 @@ void cli_print_help(void)
 	       "  --vsock cid=N,path=SOCKET\n"
 	       "                     virtio-vsock; the host connects to SOCKET and sends\n"
 	       "                     \"CONNECT port\\n\"; guest connections to port P reach SOCKET_P\n"
-	       "  --balloon[=SIZE][,stats=S][,deflate-on-oom][,reporting]\n"
+	       "  --balloon[=SIZE][,stats=S][,deflate-on-oom][,reporting][,hinting]\n"
 	       "                     virtio-balloon, optionally inflated to SIZE at start;\n"
 	       "                     statistics every S seconds, deflate on OOM, free page\n"
-	       "                     reporting\n"
+	       "                     reporting, free page hinting (runs started by the API)\n"
 	       "  --no-rng           no virtio-rng (present by default)\n"
 	       "  --virtio-console   terminal input goes to hvc0 (virtio-console) instead of\n"
 	       "                     ttyS0; kernel messages may then appear on both\n"
@@ -188,9 +188,6 @@ static int cli_parse_cpus(const char *s, unsigned *out)
 	return 0;
 }
 
-/* --balloon[=[SIZE][,stats=SECONDS][,deflate-on-oom][,reporting]]: the
- * config file's balloon fields (stats_polling_interval_s, deflate_on_oom,
- * free_page_reporting) on the command line. */
 /* --mem-hotplug SIZE[,block=SIZE]: Firecracker's rules (total a multiple of
  * the 128 MiB slot, block a power of 2 from 2 MiB). */
 static int cli_parse_mem_hotplug(const char *arg, struct vm_config *cfg)
@@ -218,6 +215,10 @@ bad:
 	return -EINVAL;
 }
 
+/* --balloon[=[SIZE][,stats=SECONDS][,deflate-on-oom][,reporting][,hinting]]:
+ * the config file's balloon fields (stats_polling_interval_s,
+ * deflate_on_oom, free_page_reporting, free_page_hinting) on the command
+ * line. */
 static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
 {
 	char buf[128], *tok, *save = NULL;
@@ -241,6 +242,8 @@ static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
 			cfg->balloon_deflate_on_oom = true;
 		} else if (!strcmp(tok, "reporting")) {
 			cfg->balloon_reporting = true;
+		} else if (!strcmp(tok, "hinting")) {
+			cfg->balloon_hinting = true;
 		} else if (tok == buf && arg[0] != ',' && cli_parse_size(tok, &bytes) == 0 &&
 			   !(bytes % (4 * KiB))) {
 			cfg->balloon_target_bytes = bytes;
@@ -250,7 +253,8 @@ static int cli_parse_balloon(const char *arg, struct vm_config *cfg)
 	}
 	return 0;
 bad:
-	log_error("--balloon '%s': not SIZE[,stats=SECONDS][,deflate-on-oom][,reporting] "
+	log_error("--balloon '%s': not "
+		  "SIZE[,stats=SECONDS][,deflate-on-oom][,reporting][,hinting] "
 		  "(use e.g. --balloon=64M,stats=5)",
 		  arg);
 	return -EINVAL;

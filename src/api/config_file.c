@@ -364,7 +364,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddNumberToObject(o, "amount_mib", (double)(cfg->balloon_target_bytes / MiB));
 		cJSON_AddBoolToObject(o, "deflate_on_oom", cfg->balloon_deflate_on_oom);
 		cJSON_AddNumberToObject(o, "stats_polling_interval_s", cfg->balloon_stats_interval_s);
-		cJSON_AddBoolToObject(o, "free_page_hinting", false);
+		cJSON_AddBoolToObject(o, "free_page_hinting", cfg->balloon_hinting);
 		cJSON_AddBoolToObject(o, "free_page_reporting", cfg->balloon_reporting);
 	} else {
 		cJSON_AddNullToObject(doc, "balloon");

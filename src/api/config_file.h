@@ -68,7 +68,7 @@ struct config_err {
  *   vsock: guest_cid, uds_path (required), vsock_id.
  *   balloon: amount_mib (at most mem_size_mib), deflate_on_oom (required),
  *       stats_polling_interval_s (0-65535), free_page_reporting,
- *       free_page_hinting (false only).
+ *       free_page_hinting.
  *   metrics: metrics_path (required).
  */
 int config_set_machine(const cJSON *o, struct vm_config *cfg, const struct config_err *e);

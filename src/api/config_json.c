@@ -569,13 +569,12 @@ int config_set_balloon(const cJSON *o, struct vm_config *cfg, const struct confi
 				"Amount of pages requested is too large (%llu MiB, the guest "
 				"has %llu MiB)",
 				(unsigned long long)mib, (unsigned long long)(cfg->mem_size / MiB));
-	if (hinting)
-		return cfg_fail(e, "free_page_hinting", "not supported by popek (only false)");
 	cfg->balloon = true;
 	cfg->balloon_target_bytes = mib * MiB;
 	cfg->balloon_stats_interval_s = (u32)interval;
 	cfg->balloon_deflate_on_oom = deflate;
 	cfg->balloon_reporting = reporting;
+	cfg->balloon_hinting = hinting;
 	return 0;
 }
 

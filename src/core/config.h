@@ -169,6 +169,7 @@ struct vm_config {
 	u32 balloon_stats_interval_s; /* > 0: statistics queue, polled this often */
 	bool balloon_deflate_on_oom;  /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM offered */
 	bool balloon_reporting;       /* free page reporting (VIRTIO_BALLOON_F_PAGE_REPORTING) */
+	bool balloon_hinting;         /* free page hinting (VIRTIO_BALLOON_F_FREE_PAGE_HINT) */
 	bool virtio_console;      /* virtio-console (hvc0) in addition to ttyS0 */
 	unsigned nr_pmem;
 	struct pmem_config pmem[CONFIG_MAX_PMEM];

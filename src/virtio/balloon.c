@@ -1,5 +1,6 @@
 /* virtio-balloon device (virtio 1.2 section 5.5): inflate/deflate queues of
- * 4 KiB page frame numbers, the memory statistics queue (polled on a timer)
+ * 4 KiB page frame numbers, the memory statistics queue (polled on a timer),
+ * the free page hinting queue (runs started from the API; balloon_hint.c)
  * and the free page reporting queue, served on the machine's event loop
  * thread. */
 #include "virtio/balloon.h"
@@ -16,12 +17,13 @@
 #include "core/snap_codec.h"
 #include "popek/clock.h"
 #include "popek/log.h"
-#include "virtio/devices.h"
+#include "virtio/balloon_hint.h"
 #include "virtio/virtio.h"
 
 #define VIRTIO_ID_BALLOON               5
 #define VIRTIO_BALLOON_F_STATS_VQ       1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
 #define BALLOON_INFLATEQ                0
 #define BALLOON_DEFLATEQ                1
@@ -47,16 +49,22 @@ struct virtio_balloon {
 
 	/* Under the device lock. */
 	bool active;
-	u8 statsq, reportq;    /* queue index by the features accepted, or BALLOON_NO_QUEUE */
-	u32 num_pages, actual; /* struct virtio_balloon_config (5.5.4) */
-	u32 stats_interval_s;  /* 0: no statistics queue (fixed at creation) */
-	bool rearm;            /* the loop sets the timer to stats_interval_s */
-	bool stats_held;       /* the driver's stats buffer waits for a request */
+	u8 statsq, hintq, reportq; /* queue index by the features accepted, or BALLOON_NO_QUEUE */
+	u32 num_pages, actual;     /* struct virtio_balloon_config (5.5.4) */
+	u32 stats_interval_s;      /* 0: no statistics queue (fixed at creation) */
+	bool rearm;                /* the loop sets the timer to stats_interval_s */
+	bool stats_held;           /* the driver's stats buffer waits for a request */
 	u16 stats_head;
 	struct balloon_stats stats;
+	struct balloon_hint hint;          /* free_page_hint_cmd_id and the runs (5.5.6.7) */
 	struct virtq_elem elem;            /* loop thread, or poll_stats, both with the lock */
 	u32 pfns[BALLOON_MAX_REQUEST / 4]; /* the request being served (loop thread) */
 };
+
+static bool balloon_hinting(const struct virtio_balloon *b)
+{
+	return b->ops.features >> VIRTIO_BALLOON_F_FREE_PAGE_HINT & 1;
+}
 
 /* ---- transport callbacks (vCPU thread, device lock held) ----------------- */
 
@@ -69,10 +77,13 @@ static void balloon_kick(struct virtio_balloon *b)
 	}
 }
 
+/* struct virtio_balloon_config (5.5.4): num_pages, actual,
+ * free_page_hint_cmd_id, poison_val (not offered: reads 0); config_size
+ * shows only the first two without hinting. */
 static void balloon_config_read(void *opaque, u32 offset, void *buf, u32 len)
 {
 	struct virtio_balloon *b = opaque;
-	u32 cfg[2] = {b->num_pages, b->actual};
+	u32 cfg[4] = {b->num_pages, b->actual, b->hint.host_cmd, 0};
 
 	memset(buf, 0, len);
 	if (offset < sizeof(cfg))
@@ -84,7 +95,8 @@ static void balloon_config_write(void *opaque, u32 offset, const void *buf, u32 
 	struct virtio_balloon *b = opaque;
 	u32 cfg[2] = {b->num_pages, b->actual};
 
-	/* Only actual is the driver's to write (5.5.4). */
+	/* Only actual is the driver's to write (5.5.4; free_page_hint_cmd_id
+	 * is read-only, poison_val comes with PAGE_POISON, not offered). */
 	if (offset < 4 || offset >= sizeof(cfg))
 		return;
 	memcpy((u8 *)cfg + offset, buf, MIN(len, sizeof(cfg) - offset));
@@ -96,13 +108,18 @@ static int balloon_activate(void *opaque, u64 features)
 	struct virtio_balloon *b = opaque;
 	u8 next = BALLOON_DEFLATEQ + 1;
 
-	/* 5.5.2: statsq and reporting_vq exist only with their feature, and
-	 * the queues that exist are numbered one after another (Linux's
-	 * virtio-mmio find_vqs skips the absent ones). */
+	/* 5.5.2: statsq, free_page_vq and reporting_vq exist only with their
+	 * feature, and the queues that exist are numbered one after another
+	 * (Linux's virtio-mmio find_vqs skips the absent ones). */
 	b->statsq = features >> VIRTIO_BALLOON_F_STATS_VQ & 1 ? next++ : BALLOON_NO_QUEUE;
+	b->hintq = features >> VIRTIO_BALLOON_F_FREE_PAGE_HINT & 1 ? next++ : BALLOON_NO_QUEUE;
 	b->reportq = features >> VIRTIO_BALLOON_F_PAGE_REPORTING & 1 ? next : BALLOON_NO_QUEUE;
 	b->active = true;
-	b->rearm = true; /* the polling timer starts with the driver */
+	b->rearm = true;    /* the polling timer starts with the driver */
+	if (b->hint.tell) { /* restored: the driver learns of the DONE */
+		b->hint.tell = false;
+		virtio_mmio_signal_config(b->vm);
+	}
 	balloon_kick(b);
 	return 0;
 }
@@ -119,8 +136,9 @@ static void balloon_reset(void *opaque)
 
 	b->active = false;
 	b->stats_held = false;
-	b->statsq = b->reportq = BALLOON_NO_QUEUE;
+	b->statsq = b->hintq = b->reportq = BALLOON_NO_QUEUE;
 	b->actual = 0; /* a new driver starts with an empty balloon */
+	balloon_hint_reset(&b->hint);
 }
 
 /* Saved state: u32 num_pages, u32 actual (5.5.4), u32 the statistics
@@ -130,7 +148,10 @@ static void balloon_reset(void *opaque)
  * BALLOON_NR_STATS values. The held buffer stays held: the driver waits for
  * the request it stands for. Free page reports need nothing: each is
  * answered before the loop lets go of the device lock, so none is in
- * flight. The queue numbers follow from the features (activate). */
+ * flight. The queue numbers follow from the features (activate). A device
+ * offering free page hinting then has its run's state (balloon_hint_save);
+ * one without has nothing more, so that its section is the same as before
+ * hinting existed. */
 static int balloon_save(void *opaque, struct snap_out *o)
 {
 	struct virtio_balloon *b = opaque;
@@ -143,6 +164,8 @@ static int balloon_save(void *opaque, struct snap_out *o)
 	snap_put_u32(o, b->stats.valid);
 	for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
 		snap_put_u64(o, b->stats.val[i]);
+	if (balloon_hinting(b))
+		balloon_hint_save(&b->hint, o);
 	return 0;
 }
 
@@ -154,10 +177,13 @@ static int balloon_load(void *opaque, struct snap_in *in)
 	u32 interval = snap_get_u32(in);
 	bool held = snap_get_bool(in);
 	u16 head = snap_get_u16(in);
+	struct balloon_hint hint = b->hint;
 
 	valid = snap_get_u32(in);
 	for (unsigned i = 0; i < BALLOON_NR_STATS; i++)
 		val[i] = snap_get_u64(in);
+	if (balloon_hinting(b) && balloon_hint_load(&hint, in) < 0)
+		return -EINVAL;
 	if (snap_in_end(in) < 0)
 		return -EINVAL;
 	if (num_pages > pages_max)
@@ -178,6 +204,7 @@ static int balloon_load(void *opaque, struct snap_in *in)
 	b->stats.valid = valid;
 	memcpy(b->stats.val, val, sizeof(val));
 	b->stats.updated_ms = valid ? clock_now_ms() : 0; /* as of the snapshot */
+	b->hint = hint;
 	return 0;
 }
 
@@ -265,29 +292,12 @@ static void balloon_stats_take(struct virtio_balloon *b)
 /* One free page report (5.5.6.8): a chain of page ranges the guest leaves
  * alone until the buffer is used, whatever their direction (Linux makes
  * them device-writable). Each segment lies in RAM (virtq_pop checked it);
- * only the whole 4 KiB pages inside it go back to the host, since madvise
- * would round a partial page's length up past the segment. The pages read
- * as zeroes afterwards: the dirty log and the translator's code cache hear
- * of it as of the inflated pages. */
+ * its whole 4 KiB pages go back to the host (balloon_discard). */
 static void balloon_report(struct virtio_balloon *b)
 {
-	const struct guest_mem *mem = virtio_mmio_mem(b->vm);
 	const struct virtq_elem *e = &b->elem;
-	u64 bytes = 0;
+	u64 bytes = balloon_discard(virtio_mmio_mem(b->vm), e->iov, e->nr_out + e->nr_in);
 
-	for (unsigned i = 0; i < e->nr_out + e->nr_in; i++) {
-		u64 p = (u64)(uintptr_t)e->iov[i].iov_base;
-		u64 start = ALIGN_UP(p, BALLOON_PAGE),
-		    end = ALIGN_DOWN(p + e->iov[i].iov_len, BALLOON_PAGE);
-
-		if (end <= start)
-			continue;
-		madvise((void *)(uintptr_t)start, end - start, MADV_DONTNEED);
-		guest_mem_dirty_mark_host(mem, (void *)(uintptr_t)start, end - start);
-		bytes += end - start;
-	}
-	if (bytes)
-		guest_mem_dma_written(mem, 0, 0);
 	b->stats.reports++;
 	b->stats.reported_bytes += bytes;
 }
@@ -301,9 +311,21 @@ static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 	const char *why = NULL;
 	int r;
 
-	if (q != BALLOON_INFLATEQ && q != BALLOON_DEFLATEQ && q != b->statsq && q != b->reportq)
+	bool tell = false;
+
+	if (q != BALLOON_INFLATEQ && q != BALLOON_DEFLATEQ && q != b->statsq && q != b->hintq &&
+	    q != b->reportq)
 		return true; /* no such queue with the features accepted: never looked at */
 	while ((r = virtq_pop(vq, mem, &b->elem, &why)) > 0) {
+		if (q == b->hintq) {
+			r = balloon_hint_chain(&b->hint, mem, &b->elem, &why);
+			if (r < 0)
+				break;
+			tell |= r;
+			virtq_push(vq, mem, b->elem.head, 0);
+			pushed = true;
+			continue;
+		}
 		if (q == b->reportq) {
 			balloon_report(b);
 			virtq_push(vq, mem, b->elem.head, 0);
@@ -337,6 +359,8 @@ static bool balloon_queue(struct virtio_balloon *b, unsigned q)
 	}
 	if (pushed)
 		virtio_mmio_signal_used(b->vm, q);
+	if (tell) /* DONE: the driver may use its hinted pages again */
+		virtio_mmio_signal_config(b->vm);
 	return true;
 }
 
@@ -433,6 +457,8 @@ void virtio_balloon_get_stats(struct virtio_balloon *b, struct balloon_stats *ou
 	*out = b->stats;
 	out->target_bytes = (u64)b->num_pages * BALLOON_PAGE;
 	out->actual_bytes = (u64)b->actual * BALLOON_PAGE;
+	out->hinted_ranges = b->hint.ranges;
+	out->hinted_bytes = b->hint.bytes;
 	virtio_mmio_unlock(b->vm);
 }
 
@@ -450,7 +476,60 @@ void virtio_balloon_get_config(struct virtio_balloon *b, struct balloon_config *
 	out->stats_interval_s = b->stats_interval_s;
 	out->deflate_on_oom = b->ops.features >> VIRTIO_BALLOON_F_DEFLATE_ON_OOM & 1;
 	out->page_reporting = b->ops.features >> VIRTIO_BALLOON_F_PAGE_REPORTING & 1;
+	out->page_hinting = balloon_hinting(b);
 	virtio_mmio_unlock(b->vm);
+}
+
+/* A new free_page_hint_cmd_id: the driver rereads it on the config change
+ * (5.5.6.7). Device lock held. */
+static int balloon_hint_set(struct virtio_balloon *b, bool start, bool ack_on_stop)
+{
+	if (!balloon_hinting(b))
+		return -EOPNOTSUPP;
+	if (!b->active)
+		return -EAGAIN; /* no driver to tell (Firecracker refuses it too) */
+	if (start)
+		balloon_hint_begin(&b->hint, ack_on_stop);
+	else
+		b->hint.host_cmd = BALLOON_CMD_ID_DONE;
+	virtio_mmio_signal_config(b->vm);
+	return 0;
+}
+
+int virtio_balloon_hint_start(struct virtio_balloon *b, bool ack_on_stop)
+{
+	int err;
+
+	virtio_mmio_lock(b->vm);
+	err = balloon_hint_set(b, true, ack_on_stop);
+	virtio_mmio_unlock(b->vm);
+	return err;
+}
+
+int virtio_balloon_hint_stop(struct virtio_balloon *b)
+{
+	int err;
+
+	virtio_mmio_lock(b->vm);
+	err = balloon_hint_set(b, false, false);
+	virtio_mmio_unlock(b->vm);
+	return err;
+}
+
+int virtio_balloon_hint_status(struct virtio_balloon *b, struct balloon_hint_status *out)
+{
+	int err = 0;
+
+	virtio_mmio_lock(b->vm);
+	if (!balloon_hinting(b)) {
+		err = -EOPNOTSUPP;
+	} else {
+		out->host_cmd = b->hint.host_cmd;
+		out->guest_cmd = b->hint.guest_cmd;
+		out->guest_seen = b->hint.guest_seen;
+	}
+	virtio_mmio_unlock(b->vm);
+	return err;
 }
 
 int virtio_balloon_set_stats_interval(struct virtio_balloon *b, u32 interval_s)
@@ -474,46 +553,6 @@ int virtio_balloon_set_stats_interval(struct virtio_balloon *b, u32 interval_s)
 	return err;
 }
 
-int balloon_set_target(struct machine *m, u64 bytes)
-{
-	struct virtio_balloon *b = virtio_devices_balloon(m);
-
-	if (!b) {
-		log_error("balloon: this machine has no balloon (start it with --balloon)");
-		return -ENODEV;
-	}
-	return virtio_balloon_set_target(b, bytes);
-}
-
-int balloon_get_stats(struct machine *m, struct balloon_stats *out)
-{
-	struct virtio_balloon *b = virtio_devices_balloon(m);
-
-	if (!b)
-		return -ENODEV;
-	virtio_balloon_get_stats(b, out);
-	return 0;
-}
-
-int balloon_get_config(struct machine *m, struct balloon_config *out)
-{
-	struct virtio_balloon *b = virtio_devices_balloon(m);
-
-	if (!b)
-		return -ENODEV;
-	virtio_balloon_get_config(b, out);
-	return 0;
-}
-
-int balloon_set_stats_interval(struct machine *m, u32 interval_s)
-{
-	struct virtio_balloon *b = virtio_devices_balloon(m);
-
-	if (!b)
-		return -ENODEV;
-	return virtio_balloon_set_stats_interval(b, interval_s);
-}
-
 int virtio_balloon_create(struct machine *m, const struct balloon_config *cfg,
 			  struct virtio_balloon **out)
 {
@@ -525,7 +564,7 @@ int virtio_balloon_create(struct machine *m, const struct balloon_config *cfg,
 	b->m = m;
 	b->loop = &m->loop;
 	b->kick_fd = b->timer_fd = -1;
-	b->statsq = b->reportq = BALLOON_NO_QUEUE;
+	b->statsq = b->hintq = b->reportq = BALLOON_NO_QUEUE;
 	err = balloon_check_target(b, cfg->target_bytes, &b->num_pages);
 	if (!err && cfg->stats_interval_s > BALLOON_STATS_INTERVAL_MAX) {
 		log_error("--balloon: statistics interval %u s is over %u s", cfg->stats_interval_s,
@@ -538,10 +577,13 @@ int virtio_balloon_create(struct machine *m, const struct balloon_config *cfg,
 	}
 	b->stats_interval_s = cfg->stats_interval_s;
 	b->ops = balloon_ops;
-	b->ops.nr_queues = 2 + !!cfg->stats_interval_s + cfg->page_reporting;
+	b->ops.nr_queues = 2 + !!cfg->stats_interval_s + cfg->page_hinting + cfg->page_reporting;
 	b->ops.features = (u64) !!cfg->stats_interval_s << VIRTIO_BALLOON_F_STATS_VQ |
 			  (u64)cfg->deflate_on_oom << VIRTIO_BALLOON_F_DEFLATE_ON_OOM |
+			  (u64)cfg->page_hinting << VIRTIO_BALLOON_F_FREE_PAGE_HINT |
 			  (u64)cfg->page_reporting << VIRTIO_BALLOON_F_PAGE_REPORTING;
+	if (cfg->page_hinting) /* free_page_hint_cmd_id and poison_val (5.5.4) */
+		b->ops.config_size = 16;
 	b->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (b->kick_fd < 0 || b->timer_fd < 0) {

@@ -144,7 +144,8 @@ int virtio_devices_create(struct machine *m)
 	if (m->cfg.balloon) {
 		struct virtio_balloon *b;
 		struct balloon_config bc = {m->cfg.balloon_target_bytes, m->cfg.balloon_stats_interval_s,
-					    m->cfg.balloon_deflate_on_oom, m->cfg.balloon_reporting};
+					    m->cfg.balloon_deflate_on_oom, m->cfg.balloon_reporting,
+					    m->cfg.balloon_hinting};
 		err = virtio_balloon_create(m, &bc, &b);
 		if (err < 0)
 			goto fail;

@@ -183,9 +183,11 @@ static void metrics_balloon(struct machine *m, cJSON *doc)
 	cJSON_AddNumberToObject(o, "actual_mib", (double)(bs.actual_bytes / MiB));
 	cJSON_AddNumberToObject(o, "inflated_pages", (double)bs.inflated_pages);
 	cJSON_AddNumberToObject(o, "deflated_pages", (double)bs.deflated_pages);
-	/* Firecracker's names for the free page reporting counters. */
+	/* Firecracker's names for the free page reporting and hinting counters. */
 	cJSON_AddNumberToObject(o, "free_page_report_count", (double)bs.reports);
 	cJSON_AddNumberToObject(o, "free_page_report_freed", (double)bs.reported_bytes);
+	cJSON_AddNumberToObject(o, "free_page_hint_count", (double)bs.hinted_ranges);
+	cJSON_AddNumberToObject(o, "free_page_hint_freed", (double)bs.hinted_bytes);
 }
 
 void metrics_set_migration(struct machine *m, const struct migration_stats *s)

@@ -49,7 +49,9 @@ void metrics_detach(struct machine *m);
  *     wrote into the guest's buffers),
  *   balloon: {target_mib, actual_mib, inflated_pages, deflated_pages,
  *     free_page_report_count (reports served), free_page_report_freed
- *     (bytes they gave back)} when the machine has a balloon,
+ *     (bytes they gave back), free_page_hint_count (hinted ranges
+ *     discarded), free_page_hint_freed (their bytes)} when the machine has
+ *     a balloon,
  *   migration: {rounds, pages, last_pages, total_ms, downtime_ms, done}
  *     after a live migration was tried (struct migration_stats).
  * NULL when out of memory. The caller frees it with cJSON_Delete.

@@ -210,6 +210,8 @@ static void fc_machine(struct fc_line *l, struct machine *m)
 	if (balloon_get_stats(m, &bs) == 0) {
 		fc_inc(l, "balloon", "free_page_report_count", bs.reports);
 		fc_inc(l, "balloon", "free_page_report_freed", bs.reported_bytes);
+		fc_inc(l, "balloon", "free_page_hint_count", bs.hinted_ranges);
+		fc_inc(l, "balloon", "free_page_hint_freed", bs.hinted_bytes);
 	}
 	/* Zero by construction: popek never unwinds from a panic, and its
 	 * seccomp filter kills the process at the first violation. */

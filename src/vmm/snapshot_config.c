@@ -3,7 +3,8 @@
  * Order: u64 memory size, u32 vCPUs, u8 CPU vendor (1 Intel, 2 AMD), a
  * string (u32 length, bytes) naming the engine, u8 flags (bit 0 no_pv,
  * 1 testdev, 2 rng, 3 balloon, 4 virtio-console, 5 balloon deflate-on-OOM,
- * 6 balloon free page reporting), u64 balloon target, u32 balloon
+ * 6 balloon free page reporting, 7 balloon free page hinting: a new bit,
+ * which older files never set), u64 balloon target, u32 balloon
  * statistics interval (s; 0: none; the state file's version 3); u32
  * disks, each: path string, u8 read-only, id string, u64 size; u32 network
  * interfaces, each: u8 mode (0 user, 1 tap), ifname string, u8 has_mac, 6
@@ -48,7 +49,7 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 	put_str(o, engine);
 	snap_put_u8(o, (u8)(cfg->no_pv | cfg->testdev << 1 | cfg->rng << 2 | cfg->balloon << 3 |
 			    cfg->virtio_console << 4 | cfg->balloon_deflate_on_oom << 5 |
-			    cfg->balloon_reporting << 6));
+			    cfg->balloon_reporting << 6 | cfg->balloon_hinting << 7));
 	snap_put_u64(o, cfg->balloon_target_bytes);
 	snap_put_u32(o, cfg->balloon_stats_interval_s);
 	snap_put_u32(o, cfg->nr_disks);
@@ -100,8 +101,9 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 				   CONFIG_MAX_CPUS);
 	if (vendor != CPU_VENDOR_INTEL && vendor != CPU_VENDOR_AMD)
 		return snap_reject(in, "CPU vendor %u is neither Intel (1) nor AMD (2)", vendor);
-	if (flags >> 7)
-		return snap_reject(in, "device flags 0x%x have unknown bits", flags);
+	if (!(flags >> 3 & 1) && flags >> 5)
+		return snap_reject(in, "device flags 0x%x have balloon features without a balloon",
+				   flags);
 	sm->vendor = (enum cpu_vendor)vendor;
 	cfg->no_pv = flags & 1;
 	cfg->testdev = flags >> 1 & 1;
@@ -110,6 +112,7 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 	cfg->virtio_console = flags >> 4 & 1;
 	cfg->balloon_deflate_on_oom = flags >> 5 & 1;
 	cfg->balloon_reporting = flags >> 6 & 1;
+	cfg->balloon_hinting = flags >> 7 & 1;
 	if (cfg->balloon_stats_interval_s > 65535 || cfg->balloon_target_bytes > cfg->mem_size)
 		return snap_reject(in, "balloon target %llu bytes or statistics interval %u s",
 				   (unsigned long long)cfg->balloon_target_bytes,

@@ -11,11 +11,14 @@
 # GET /balloon/statistics the guest's numbers, PATCH /balloon/statistics
 # changes the interval but cannot turn statistics off; and, before a start,
 # Firecracker's refusals (a target above the memory, PATCH before the
-# start, memory shrunk below the target, hinting).
+# start, memory shrunk below the target); the /balloon/hinting paths
+# refused as Firecracker refuses them when hinting is off (its own test:
+# test_balloon_hinting.sh).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
 . tests/e2e/lib/scratch.sh
+. tests/e2e/lib/balloon.sh
 vm_default_guest balloon_reporting
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
 FILL_MIB=300
@@ -26,22 +29,7 @@ check() {
 res() {
 	tr -d '\r' <"$VM_OUT" | sed -n "s/^RESULT $1 //p" | sed 's/popek: .*$//' | tail -1
 }
-rss_anon_kib() { # 0 once popek is gone
-	local v
-	v=$(awk '/^RssAnon:/ { print $2 }' "/proc/$VM_PID/status" 2>/dev/null)
-	echo "${v:-0}"
-}
 SOCK=$TMP/api.sock
-# rss_after_drop FROM: RssAnon once it is 200 MiB below FROM KiB, or after 30 s.
-rss_after_drop() {
-	local v=$1
-	for _ in $(seq 60); do
-		v=$(rss_anon_kib)
-		[ $(($1 - v)) -ge $((200 * 1024)) ] && break
-		sleep 0.5
-	done
-	echo "$v"
-}
 api() { # method path [json]: the answer without blanks, or the fault message
 	build/popek ctl --sock "$SOCK" request "$@" 2>&1 | tr -d '[:space:]'
 }
@@ -58,8 +46,9 @@ PRE="The requested operation is not supported before starting the microVM."
 check balloon_reporting/pre_no_balloon "$(fault GET /balloon)" "Balloon config error: No balloon device found."
 check balloon_reporting/pre_over_ram "$(fault PUT /balloon '{"amount_mib": 300, "deflate_on_oom": false}')" \
 	"amount_mib: Amount of pages requested is too large (300 MiB, the guest has 256 MiB)"
-check balloon_reporting/pre_hinting "$(fault PUT /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true}')" \
-	"free_page_hinting: not supported by popek (only false)"
+check balloon_reporting/pre_hinting "$(api PUT /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true}')" ""
+check balloon_reporting/pre_get_hinting "$(api GET /balloon)" \
+	'{"amount_mib":0,"deflate_on_oom":false,"stats_polling_interval_s":0,"free_page_hinting":true,"free_page_reporting":false}'
 api PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 512}' >/dev/null
 check balloon_reporting/pre_put "$(api PUT /balloon '{"amount_mib": 300, "deflate_on_oom": false, "free_page_reporting": true}')" ""
 check balloon_reporting/pre_shrink "$(fault PUT /machine-config '{"vcpu_count": 1, "mem_size_mib": 256}')" \
@@ -111,6 +100,10 @@ check balloon_reporting/amount_over_ram "$(fault PATCH /balloon '{"amount_mib": 
 	"Balloon update error: Balloon: Requested memory should be less than 512MiB"
 check balloon_reporting/hinting_off "$(fault PATCH /balloon/hinting/start)" \
 	"Balloon update error: Balloon: Attempting to use hinting when not enabled"
+check balloon_reporting/hinting_off_status "$(fault GET /balloon/hinting/status)" \
+	"Balloon update error: Balloon: Attempting to use hinting when not enabled"
+check balloon_reporting/hinting_off_stop "$(fault PATCH /balloon/hinting/stop)" \
+	"Balloon update error: Balloon: Attempting to use hinting when not enabled"
 
 # --- no reporting: the driver is unloaded while the guest fills and frees.
 vm_send 'R=RESULT; mkdir -p /mnt/fill && mount -t tmpfs -o size=90% fill /mnt/fill'
@@ -149,27 +142,9 @@ vm_wait "RESULT removed2" 60
 # --- a snapshot keeps the balloon's configuration and queues: the restored
 # guest's reports still reach popek (new writes are private copies of the
 # memory file's pages, in RssAnon, and reported free they go again).
-snap_ok=0
-if build/popek ctl --sock "$SOCK" pause >/dev/null 2>"$TMP/ctl" &&
-	build/popek ctl --sock "$SOCK" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl"; then
-	snap_ok=1
-fi
-check balloon_reporting/snapshot "$snap_ok$(cat "$TMP/ctl")" 1
-vm_cleanup
+balloon_restart balloon_reporting "$SOCK" "$TMP/api2.sock" || exit 0
 SOCK=$TMP/api2.sock
-vm_start run --engine soft --restore "$TMP/s.st" --mem-file "$TMP/s.mem" --api-sock "$SOCK"
-cfg=""
-for _ in $(seq 100); do
-	kill -0 "$VM_PID" 2>/dev/null || break
-	cfg=$(api GET /balloon)
-	[ "${cfg#\{}" != "$cfg" ] && break
-	sleep 0.1
-done
-if ! kill -0 "$VM_PID" 2>/dev/null; then
-	echo "FAIL balloon_reporting/restore: $(tr -d '\r' <"$VM_OUT" | grep -a 'popek: ' | head -2)"
-	vm_cleanup
-	exit 0
-fi
+cfg=$(api GET /balloon)
 check balloon_reporting/restored_config "$cfg" \
 	'{"amount_mib":0,"deflate_on_oom":true,"stats_polling_interval_s":2,"free_page_hinting":false,"free_page_reporting":true}'
 check balloon_reporting/restored_vm_config "$(api GET /vm/config | grep -o '"balloon":{[^}]*}')" "\"balloon\":$cfg"

@@ -71,8 +71,12 @@ if start post --id fc-post --level Warning; then
 	# The memory devices, so that their PATCH and GET have one to act on.
 	codes+=" $(put "$S" /pmem/pmem0 "{\"id\": \"pmem0\", \"path_on_host\": \"$DISK\"}")"
 	codes+=" $(put "$S" /hotplug/memory '{"total_size_mib": 128}')"
+	# A balloon with hinting, so that the walk's GET /balloon/hinting/status
+	# meets a real BalloonHintingStatus (the guest has no driver: start and
+	# stop are refused, 400).
+	codes+=" $(put "$S" /balloon '{"amount_mib": 0, "deflate_on_oom": false, "free_page_hinting": true}')"
 	codes+=" $(put "$S" /actions '{"action_type": "InstanceStart"}')"
-	check post_setup "$codes" "204 204 204 204 204 204 204"
+	check post_setup "$codes" "204 204 204 204 204 204 204 204"
 	# PUT /serial: the guest's serial output goes to the file, not stdout.
 	if wait_text "$TMP/serial.out" "tick 2" 60; then
 		echo "PASS fc_api/serial_out_path"

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	size_t len;
 	const u8 *state;
 
-	struct balloon_config bc = {0, 1, true, true}; /* every queue */
+	struct balloon_config bc = {0, 1, true, true, true}; /* every queue */
 
 	fuzz_vm_init(&f);
 	if (virtio_balloon_create(f.m, &bc, &b))

@@ -95,7 +95,7 @@ static const char full_config[] =
     "  ],\n"
     "  \"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/tmp/v.sock\", \"vsock_id\": \"vsock0\"},\n"
     "  \"balloon\": {\"amount_mib\": 64, \"deflate_on_oom\": true, \"stats_polling_interval_s\": "
-    "1, \"free_page_hinting\": false, \"free_page_reporting\": true},\n"
+    "1, \"free_page_hinting\": true, \"free_page_reporting\": true},\n"
     "  \"metrics\": {\"metrics_path\": \"/tmp/m.json\"},\n"
     "  \"cpu-config\": {\"cpuid_modifiers\": [{\"leaf\": \"0x7\", \"subleaf\": \"0b0\", \"flags\": 1,\n"
     "    \"modifiers\": [{\"register\": \"ebx\", \"bitmap\": \"0bxxxxxxxx_xxxxxxxx_xxxxxxxx_xxxx1x0x\"}]}],\n"
@@ -150,7 +150,7 @@ static void test_full_config(void)
 	CHECK(cfg.vsock.enabled && cfg.vsock.guest_cid == 3);
 	CHECK(!strcmp(cfg.vsock.uds_path, "/tmp/v.sock"));
 	CHECK(cfg.balloon && cfg.balloon_target_bytes == 64 * MiB);
-	CHECK(cfg.balloon_deflate_on_oom && cfg.balloon_reporting);
+	CHECK(cfg.balloon_deflate_on_oom && cfg.balloon_reporting && cfg.balloon_hinting);
 	CHECK_EQ(cfg.balloon_stats_interval_s, 1);
 	CHECK(cfg.metrics_file && !strcmp(cfg.metrics_file, "/tmp/m.json"));
 	CHECK_EQ(cfg.nr_msr_mods, 2);
@@ -379,8 +379,8 @@ static void test_errors(void)
 		     "\"free_page_reporting\": 1}}",
 		     "balloon.free_page_reporting: must be true or false, not a number");
 	expect_error("{\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": false, "
-		     "\"free_page_hinting\": true}}",
-		     "balloon.free_page_hinting: not supported by popek (only false)");
+		     "\"free_page_hinting\": \"yes\"}}",
+		     "balloon.free_page_hinting: must be true or false, not a string");
 	expect_error("{\"balloon\": {\"amount_mib\": 0}}",
 		     "balloon.deflate_on_oom: missing (true or false is required)");
 	expect_error("{\"metrics\": {\"metrics_path\": \"\"}}",
@@ -467,7 +467,7 @@ static void test_round_trip(void)
 	CHECK(!memcmp(&b.rng_rate_limiter, &a.rng_rate_limiter, sizeof(a.rng_rate_limiter)));
 	CHECK(!memcmp(&b.vsock, &a.vsock, sizeof(a.vsock)));
 	CHECK(b.balloon && b.balloon_target_bytes == a.balloon_target_bytes);
-	CHECK(b.balloon_deflate_on_oom && b.balloon_reporting);
+	CHECK(b.balloon_deflate_on_oom && b.balloon_reporting && b.balloon_hinting);
 	CHECK_EQ(b.balloon_stats_interval_s, a.balloon_stats_interval_s);
 	CHECK(!strcmp(b.metrics_file, a.metrics_file));
 	free(text);

@@ -159,7 +159,7 @@ static void machine_sample(struct vm_config *c)
 	c->rng = c->balloon = true;
 	c->balloon_target_bytes = 64 * MiB;
 	c->balloon_stats_interval_s = 7;
-	c->balloon_deflate_on_oom = c->balloon_reporting = true;
+	c->balloon_deflate_on_oom = c->balloon_reporting = c->balloon_hinting = true;
 	c->nr_disks = 2;
 	strcpy(c->disks[0].path, "/var/lib/vm/root.img");
 	strcpy(c->disks[1].path, "/tmp/data.img");
@@ -194,7 +194,7 @@ static void test_machine_round_trip(void)
 	CHECK(b->rng && b->balloon && !b->no_pv && !b->testdev && !b->virtio_console);
 	CHECK_EQ(b->balloon_target_bytes, 64 * MiB);
 	CHECK_EQ(b->balloon_stats_interval_s, 7);
-	CHECK(b->balloon_deflate_on_oom && b->balloon_reporting);
+	CHECK(b->balloon_deflate_on_oom && b->balloon_reporting && b->balloon_hinting);
 	CHECK_EQ(b->nr_disks, 2);
 	CHECK(!strcmp(b->disks[1].path, "/tmp/data.img") && b->disks[1].readonly);
 	CHECK(!strcmp(b->disks[1].id, "data"));
@@ -241,7 +241,7 @@ static void test_machine_damage(void)
 	machine_refused(1, 0x01, "memory size");     /* not a multiple of 4 KiB */
 	machine_refused(8, 0, "0 vCPUs");
 	machine_refused(12, 3, "CPU vendor 3");
-	machine_refused(20, 0x80, "device flags");
+	machine_refused(20, 0x80, "device flags"); /* hinting without a balloon */
 	machine_refused(31, 0x01, "statistics interval 65543 s"); /* 7 + 2^16 */
 	machine_refused(28, 0x01, "balloon target");              /* above RAM */
 	machine_refused(33, 9, "disk count 9");

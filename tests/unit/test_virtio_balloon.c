@@ -4,7 +4,6 @@
  * the dirty log), bad requests. */
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "virtio/balloon.h"
@@ -36,7 +35,7 @@ static void fix_start_cfg(struct fix *f, const struct balloon_config *cfg, u64 w
 /* Statistics on (polled hourly: only when a test asks), no reporting. */
 static void fix_start(struct fix *f, u64 target)
 {
-	struct balloon_config cfg = {target, 3600, false, false};
+	struct balloon_config cfg = {target, 3600, false, false, false};
 
 	fd_machine_init(&f->fm);
 	CHECK_EQ(virtio_balloon_create(f->fm.m, &cfg, &f->b), 0);
@@ -66,24 +65,9 @@ static bool pfns(struct fix *f, unsigned q, u32 first_pfn, u32 npages)
 	return fd_used(&f->d, q, &id, &len, 1000);
 }
 
-/* How many of the n pages at gpa are resident in the host. */
 static unsigned resident(struct fix *f, gpa_t gpa, unsigned n)
 {
-	unsigned char vec[256];
-	unsigned count = 0;
-
-	CHECK(n <= sizeof(vec));
-	CHECK_EQ(mincore(fd_ptr(&f->d, gpa, (u64)n * 4096), (size_t)n * 4096, vec), 0);
-	for (unsigned i = 0; i < n; i++)
-		count += vec[i] & 1;
-	return count;
-}
-
-static void wait_status(struct fd_driver *d, u32 bit)
-{
-	for (int i = 0; i < 1000 && !(fd_status(d) & bit); i++)
-		fd_sleep_ms(1);
-	CHECK(fd_status(d) & bit);
+	return fd_resident(&f->d, gpa, n);
 }
 
 static void test_inflate_deflate(void)
@@ -180,7 +164,7 @@ static void test_bad_requests(void)
 	fix_start(&f, 0);
 	/* A PFN beyond RAM: DEVICE_NEEDS_RESET, nothing answered. */
 	CHECK(!pfns(&f, INFLATEQ, (u32)(FD_RAM >> 12), 1));
-	wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
+	fd_wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
 	/* Reset, then a request that is not a whole number of PFNs. */
 	fd_driver_init(&f.d, &f.fm, 0, F_STATS_VQ, 3, QSZ);
 	CHECK(pfns(&f, INFLATEQ, 100, 1));
@@ -190,7 +174,7 @@ static void test_bad_requests(void)
 		fd_add(&f.d, DEFLATEQ, &b, 1);
 		fd_kick(&f.d, DEFLATEQ);
 	}
-	wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
+	fd_wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
 	virtio_balloon_get_stats(f.b, &st);
 	CHECK_EQ(st.inflated_pages, 1);
 	fix_stop(&f);
@@ -200,8 +184,8 @@ static void test_bad_target(void)
 {
 	struct fd_machine fm;
 	struct virtio_balloon *b;
-	struct balloon_config big = {FD_RAM * 2, 0, false, false};
-	struct balloon_config slow = {0, BALLOON_STATS_INTERVAL_MAX + 1, false, false};
+	struct balloon_config big = {FD_RAM * 2, 0, false, false, false};
+	struct balloon_config slow = {0, BALLOON_STATS_INTERVAL_MAX + 1, false, false, false};
 
 	fd_machine_init(&fm);
 	CHECK_EQ(virtio_balloon_create(fm.m, &big, &b), -EINVAL);
@@ -214,7 +198,7 @@ static void test_bad_target(void)
 static void test_features(void)
 {
 	struct fix f;
-	struct balloon_config none = {0, 0, false, false}, all = {0, 7, true, true};
+	struct balloon_config none = {0, 0, false, false, false}, all = {0, 7, true, true, false};
 	struct balloon_config got;
 	u64 offered;
 
@@ -251,7 +235,7 @@ static bool report(struct fix *f, unsigned q, const struct fd_buf *r, unsigned n
 static void test_reporting(void)
 {
 	struct fix f;
-	struct balloon_config cfg = {0, 0, false, true};
+	struct balloon_config cfg = {0, 0, false, true, false};
 	struct balloon_stats st;
 	const gpa_t area = 8 * MiB;
 	u64 *bits;
@@ -295,7 +279,7 @@ static void test_reporting(void)
 static void test_reporting_queue_number(void)
 {
 	struct fix f;
-	struct balloon_config cfg = {0, 3600, false, true};
+	struct balloon_config cfg = {0, 3600, false, true, false};
 	const gpa_t area = 8 * MiB;
 	struct fd_buf r = {area, 64 * 1024, true};
 	u32 len;
@@ -311,7 +295,7 @@ static void test_reporting_queue_number(void)
 	CHECK_EQ(resident(&f, area, 16), 0);
 	/* Queue 2 is statsq now: a writable buffer there is the guest's error. */
 	CHECK(!report(&f, 2, &r, 1, &len));
-	wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
+	fd_wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
 	fix_stop(&f);
 }
 
@@ -319,7 +303,7 @@ static void test_reporting_queue_number(void)
 static void test_reporting_bad(void)
 {
 	struct fix f;
-	struct balloon_config cfg = {0, 0, false, true};
+	struct balloon_config cfg = {0, 0, false, true, false};
 	struct balloon_stats st;
 	struct fd_buf r[2] = {{8 * MiB, 4096, true}, {FD_RAM - 4096, 8192, true}};
 	u32 len;
@@ -327,7 +311,7 @@ static void test_reporting_bad(void)
 	fix_start_cfg(&f, &cfg, F_REPORT, 3);
 	memset(fd_ptr(&f.d, 8 * MiB, 4096), 1, 4096);
 	CHECK(!report(&f, 2, r, 2, &len));
-	wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
+	fd_wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
 	CHECK_EQ(resident(&f, 8 * MiB, 1), 1);
 	virtio_balloon_get_stats(f.b, &st);
 	CHECK_EQ(st.reports, 0);
@@ -339,7 +323,7 @@ static void test_reporting_bad(void)
 static void test_stats_interval(void)
 {
 	struct fix f;
-	struct balloon_config on = {0, 1, false, false}, off = {0, 0, false, false};
+	struct balloon_config on = {0, 1, false, false, false}, off = {0, 0, false, false, false};
 	struct fd_buf b;
 	u32 id, len;
 

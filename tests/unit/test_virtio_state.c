@@ -865,8 +865,9 @@ static void test_balloon_round_trip(void)
 	struct virtio_balloon *b[3];
 	struct balloon_stats st;
 	struct balloon_config bc;
-	struct balloon_config c0 = {4 * MiB, 10, true, true}, c1 = {1 * MiB, 10, true, true};
-	struct balloon_config c2 = {0, 0, true, true}; /* no statistics queue */
+	struct balloon_config c0 = {4 * MiB, 10, true, true, false};
+	struct balloon_config c1 = {1 * MiB, 10, true, true, false};
+	struct balloon_config c2 = {0, 0, true, true, false}; /* no statistics queue */
 	struct snap_out o;
 	char why[160];
 

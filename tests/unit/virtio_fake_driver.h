@@ -6,6 +6,7 @@
 #define POPEK_VIRTIO_FAKE_DRIVER_H
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "core/machine.h"
@@ -249,11 +250,33 @@ static inline u32 fd_status(struct fd_driver *d)
 	return fd_rd(d, 0x70);
 }
 
+/* How many of the n 4 KiB pages of guest RAM at gpa the host holds (the
+ * balloon's tests: pages given back are not resident). */
+static inline unsigned fd_resident(struct fd_driver *d, gpa_t gpa, unsigned n)
+{
+	unsigned char vec[256];
+	unsigned count = 0;
+
+	CHECK(n <= sizeof(vec));
+	CHECK_EQ(mincore(fd_ptr(d, gpa, (u64)n * 4096), (size_t)n * 4096, vec), 0);
+	for (unsigned i = 0; i < n; i++)
+		count += vec[i] & 1;
+	return count;
+}
+
 static inline void fd_sleep_ms(int ms)
 {
 	const struct timespec t = {ms / 1000, (ms % 1000) * 1000 * 1000};
 
 	nanosleep(&t, NULL);
+}
+
+/* Waits up to a second for bit in the device status (NEEDS_RESET). */
+static inline void fd_wait_status(struct fd_driver *d, u32 bit)
+{
+	for (int i = 0; i < 1000 && !(fd_status(d) & bit); i++)
+		fd_sleep_ms(1);
+	CHECK(fd_status(d) & bit);
 }
 
 #endif
