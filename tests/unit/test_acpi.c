@@ -400,9 +400,10 @@ static void test_not_ram(void)
 
 	memset(&mem, 0, sizeof(mem));
 	mem.base = host;
-	mem.ram_size = 0xE8000;
-	mem.nr_regions = 1;
-	mem.regions[0] = (struct guest_mem_region){0, 0xE8000, host};
+	mem.ram_size = mem.map_size = 0xE8000;
+	mem.nr_regions = mem.nr_mapped = 1;
+	mem.hotplug = -1;
+	mem.regions[0] = (struct guest_mem_region){0, 0xE8000, host, 0};
 	config_default(&cfg, 1, 1);
 	CHECK_EQ(acpi_build(&mem, &cfg, &rsdp), -EFAULT);
 	CHECK_EQ(rsdp, 0);
