@@ -99,6 +99,7 @@ int guest_mem_init_hotplug(struct guest_mem *mem, u64 ram_size, u64 hotplug_size
 
 		if (at + hotplug_size > GUEST_MEM_MAX_GPA) {
 			guest_mem_destroy(mem);
+			mem->hotplug = -1;
 			return -E2BIG;
 		}
 		mem->hotplug = (int)mem->nr_mapped;
