@@ -3,9 +3,10 @@
 # mode on the soft engine (and KVM where /dev/kvm works): the guest program
 # tests/guest/gdb_target.c with "smp=1", whose vCPU 1 runs gdb_ap_work.
 # info threads lists both vCPUs, thread 2's registers are its own, a
-# hardware breakpoint hit by vCPU 1 stops thread 2 and one hit by vCPU 0
-# thread 1, a register written on thread 2 changes the exit status, and
-# stepi and continue go on from either.
+# hardware breakpoint hit by vCPU 1 stops thread 2 (stop reply hwbreak,
+# thread:2) and one hit by vCPU 0 thread 1, stepi on thread 2 and a continue
+# with the scheduler locked leave vCPU 0 stopped (gdb's vCont naming one
+# thread), a register written on thread 2 changes the exit status.
 # Environment: POPEK (default build/asan/popek).
 set -u
 cd "$(dirname "$0")/../.."
@@ -13,27 +14,12 @@ POPEK=${POPEK:-build/asan/popek}
 PROG=tests/guest/build/gdb_target.elf
 . tests/e2e/lib/scratch.sh
 
-pass() { echo "PASS gdb_smp/$1"; }
-fail() { echo "FAIL gdb_smp/$1: $2"; }
-check() { # name got want
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', wanted '$3'"; fi
-}
+GROUP=gdb_smp
+. tests/e2e/lib/gdb_setup.sh
+
 # has NAME PATTERN WHAT: PASS when the gdb log has a line matching PATTERN.
 has() {
 	if grep -Eq "$2" <<<"$log"; then pass "$1"; else fail "$1" "no '$2' in gdb's output ($3)"; fi
-}
-
-if ! command -v gdb >/dev/null; then
-	echo "SKIP gdb_smp/all: no gdb (apt-get install gdb)"
-	exit 0
-fi
-if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
-	fail setup "no $POPEK or $PROG (run make test)"
-	exit 1
-fi
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 sym() { # the address of symbol $1, as gdb prints it
@@ -41,21 +27,14 @@ sym() { # the address of symbol $1, as gdb prints it
 }
 
 smp_case() { # engine
-	local e=$1 n=smp_$1 st port vm ap
-	port=$(free_port)
-	POPEK_LOG=info "$POPEK" run --gdb "tcp:$port" --gdb-wait --engine "$e" --test-device \
-		--kernel "$PROG" --cpus 2 --cmdline "smp=1" >"$TMP/$n.out" 2>"$TMP/$n.err" &
-	vm=$!
-	PIDS+=("$vm")
-	if ! wait_for "$TMP/$n.err" "gdb: waiting for a debugger" 20; then
-		fail "$e/setup" "no stub: $(tail -2 "$TMP/$n.err" | tr '\n' '|')"
-		return
-	fi
+	local e=$1 n=smp_$1 st ap log
+	popek_gdb "$n" --gdb-wait --engine "$e" --test-device --kernel "$PROG" --cpus 2 \
+		--cmdline "smp=1" || return
 	cat >"$TMP/$n.gdb" <<EOF
 set confirm off
 set pagination off
 set remotelogfile $TMP/$n.rlog
-target remote 127.0.0.1:$port
+target remote 127.0.0.1:$PORT
 info threads
 thread 2
 printf "thread2 rip=%#lx\n", \$rip
@@ -85,8 +64,8 @@ delete
 continue
 EOF
 	timeout 180 gdb -nx -batch -x "$TMP/$n.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/$n.log" 2>&1
-	timeout 30 tail --pid="$vm" -f /dev/null
-	wait "$vm"
+	timeout 30 tail --pid="$VM" -f /dev/null
+	wait "$VM"
 	st=$?
 	log=$(cat "$TMP/$n.log")
 	ap=$(sym gdb_ap_work)
