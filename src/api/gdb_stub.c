@@ -46,12 +46,16 @@ struct gdb_stub {
 	int stop_kind;
 	u64 stop_addr;
 	struct engine_debug dbg; /* gdb's breakpoints and watchpoints */
+	u64 bp_hw;               /* dbg.bp[i] came from Z1 (bit i): a hwbreak stop */
+	u8 act[CONFIG_MAX_CPUS]; /* the next resume, per vCPU (enum resume_act) */
 	struct gdb_rx rx;
 	char reply[2 * GDB_PACKET_MAX + 8], framed[4 * GDB_PACKET_MAX + 16];
 	size_t framed_len;
 	u8 mem[GDB_PACKET_MAX / 2];
 	struct x86_vcpu_state vs;
 };
+
+_Static_assert(ENGINE_DEBUG_MAX_BP <= 64, "bp_hw has a bit per breakpoint");
 
 static void stub_send_raw(struct gdb_stub *s, const char *buf, size_t len)
 {
@@ -94,6 +98,15 @@ static void stub_vcpu_stopped(void *opaque, unsigned vcpu, int kind, u64 addr)
 		log_debug("gdb: cannot wake the stub: %s", strerror(errno));
 }
 
+/* Whether the breakpoint at addr came from Z1 (a hardware breakpoint). */
+static bool bp_is_hw(const struct gdb_stub *s, u64 addr)
+{
+	for (unsigned i = 0; i < s->dbg.nr_bp; i++)
+		if (s->dbg.bp[i] == addr)
+			return s->bp_hw & (1ULL << i);
+	return false;
+}
+
 static void stop_reply(struct gdb_stub *s, int sig, unsigned cpu, int kind, u64 addr)
 {
 	char buf[96];
@@ -102,36 +115,52 @@ static void stop_reply(struct gdb_stub *s, int sig, unsigned cpu, int kind, u64 
 		snprintf(buf, sizeof(buf), "T%02xwatch:%llx;thread:%x;", sig,
 			 (unsigned long long)addr, cpu + 1);
 	else if (sig == SIGTRAP && kind == ENGINE_DEBUG_BREAK)
-		snprintf(buf, sizeof(buf), "T%02xswbreak:;thread:%x;", sig, cpu + 1);
+		snprintf(buf, sizeof(buf), "T%02x%s:;thread:%x;", sig,
+			 bp_is_hw(s, addr) ? "hwbreak" : "swbreak", cpu + 1);
 	else
 		snprintf(buf, sizeof(buf), "T%02xthread:%x;", sig, cpu + 1);
 	s->g_cpu = s->c_cpu = cpu;
 	stub_reply(s, buf);
 }
 
-/* Each vCPU gets gdb's breakpoints; only cpu steps (step). */
-static int stub_resume(struct gdb_stub *s, bool step, unsigned cpu)
+/* What a resume does with each vCPU (s->act). */
+enum resume_act { ACT_HOLD, ACT_RUN, ACT_STEP };
+
+/* Lets the vCPUs go as s->act says: each runs with gdb's breakpoints,
+ * steps (stops after one instruction), or stays stopped (held) while the
+ * others run, as gdb's vCont asks for threads it gives no action. */
+static int stub_resume(struct gdb_stub *s)
 {
 	struct machine *m = s->m;
 	bool any = s->dbg.nr_bp || s->dbg.nr_watch;
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct engine_debug d = s->dbg;
-		d.step = step && i == cpu;
+		d.step = s->act[i] == ACT_STEP;
 		if (!m->engine->set_debug) {
-			if (step)
+			if (d.step)
 				return -EOPNOTSUPP;
 			continue;
 		}
 		if (m->engine->set_debug(m->vcpus[i].ev, any || d.step ? &d : NULL) < 0)
 			return -EINVAL;
 	}
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		machine_vcpu_hold(m, i, s->act[i] == ACT_HOLD);
 	pthread_mutex_lock(&s->lock);
 	s->stopped = false;
 	pthread_mutex_unlock(&s->lock);
 	s->running = true;
 	machine_resume(m);
 	return 0;
+}
+
+/* Every vCPU runs; cpu steps if step (c and s, detach). */
+static int stub_resume_all(struct gdb_stub *s, bool step, unsigned cpu)
+{
+	for (unsigned i = 0; i < s->m->nr_vcpus; i++)
+		s->act[i] = step && i == cpu ? ACT_STEP : ACT_RUN;
+	return stub_resume(s);
 }
 
 static int cpu_state(struct gdb_stub *s, unsigned cpu)
@@ -295,8 +324,14 @@ static void cmd_point(struct gdb_stub *s, const char *p, bool insert)
 			}
 			d->bp[d->nr_bp++] = addr;
 		} else if (!insert && i < d->nr_bp) {
-			d->bp[i] = d->bp[--d->nr_bp];
+			/* The last one moves to i, its kind with it. */
+			unsigned last = --d->nr_bp;
+			d->bp[i] = d->bp[last];
+			s->bp_hw = (s->bp_hw & ~(1ULL << i)) | (((s->bp_hw >> last) & 1) << i);
+			s->bp_hw &= ~(1ULL << last);
 		}
+		if (insert)
+			s->bp_hw = type == 1 ? s->bp_hw | (1ULL << i) : s->bp_hw & ~(1ULL << i);
 		stub_reply(s, "OK");
 		return;
 	}
@@ -338,30 +373,40 @@ static bool parse_thread(struct gdb_stub *s, const char *p, unsigned *cpu)
 	return true;
 }
 
-/* vCont;ACTION[:TID]...: the step, if any, goes to its thread. */
+/* vCont;ACTION[:TID]...: c or s (C and S: their signal is ignored) for
+ * thread TID, or without TID for every thread no earlier action named;
+ * a thread no action names stays stopped (gdb's "Remote Protocol", vCont
+ * packet: gdb steps one thread over a breakpoint so, and so it locks the
+ * scheduler). The first action that applies to a thread is its. */
 static void cmd_vcont(struct gdb_stub *s, const char *p)
 {
 	static char buf[GDB_PACKET_MAX + 1]; /* the stub's thread only */
-	bool step = false;
-	unsigned cpu = s->c_cpu;
+	const unsigned n = s->m->nr_vcpus;
+	bool named[CONFIG_MAX_CPUS] = {false}, any = false;
 	char *save = NULL, *tok;
 
+	memset(s->act, ACT_HOLD, sizeof(s->act));
 	snprintf(buf, sizeof(buf), "%s", p);
 	for (tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
 		char *colon = strchr(tok, ':');
-		if (tok[0] != 'c' && tok[0] != 'C' && tok[0] != 's' && tok[0] != 'S') {
+		char a = tok[0];
+		unsigned cpu = n; /* no TID, or -1: all not yet named */
+		if (colon && !strcmp(colon + 1, "0"))
+			cpu = s->c_cpu; /* any thread: the one gdb last looked at */
+		else if (colon && !parse_thread(s, colon + 1, &cpu))
+			cpu = CONFIG_MAX_CPUS + 1;
+		if ((a != 'c' && a != 'C' && a != 's' && a != 'S') || cpu > n) {
 			stub_reply(s, "E01");
 			return;
 		}
-		if ((tok[0] == 's' || tok[0] == 'S') && !step) {
-			step = true;
-			if (colon && !parse_thread(s, colon + 1, &cpu)) {
-				stub_reply(s, "E01");
-				return;
-			}
+		for (unsigned i = 0; i < n; i++) {
+			if (named[i] || (cpu < n && i != cpu))
+				continue;
+			named[i] = any = true;
+			s->act[i] = a == 's' || a == 'S' ? ACT_STEP : ACT_RUN;
 		}
 	}
-	if (stub_resume(s, step, cpu) < 0)
+	if (!any || stub_resume(s) < 0)
 		stub_reply(s, "E01");
 }
 
@@ -491,7 +536,7 @@ static void stub_packet(struct gdb_stub *s, const char *p, size_t len)
 			stub_reply(s, "E01");
 			break;
 		}
-		if (stub_resume(s, p[0] == 's', s->c_cpu) < 0)
+		if (stub_resume_all(s, p[0] == 's', s->c_cpu) < 0)
 			stub_reply(s, "E01");
 		break;
 	case 'H':
@@ -533,8 +578,9 @@ static void stub_packet(struct gdb_stub *s, const char *p, size_t len)
 		break;
 	case 'D': /* detach: the VM runs on without breakpoints */
 		memset(&s->dbg, 0, sizeof(s->dbg));
+		s->bp_hw = 0;
 		stub_reply(s, "OK");
-		stub_resume(s, false, 0);
+		stub_resume_all(s, false, 0);
 		s->running = false;
 		close(s->fd);
 		s->fd = -1;
@@ -642,7 +688,8 @@ static void stub_connection(struct gdb_stub *s)
 	if (s->fd < 0 && !machine_stopping(s->m)) {
 		/* Gone or detached: no breakpoints left behind. */
 		memset(&s->dbg, 0, sizeof(s->dbg));
-		stub_resume(s, false, 0);
+		s->bp_hw = 0;
+		stub_resume_all(s, false, 0);
 		s->running = false;
 	}
 }

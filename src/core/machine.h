@@ -41,6 +41,7 @@ struct machine_vcpu {
 	_Atomic u64 exits[4]; /* run() returns by enum vcpu_exit_reason, for metrics */
 	_Atomic bool dead_halt; /* halted with interrupts disabled (machine_halt.c) */
 	_Atomic u64 dead_round, dead_since; /* halt-probe rounds of the last report, of the first */
+	_Atomic bool held; /* a debugger keeps it parked while the others run (machine_vcpu_hold) */
 };
 
 struct machine {

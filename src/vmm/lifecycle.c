@@ -63,19 +63,37 @@ bool machine_paused(struct machine *m)
 	return atomic_load(&m->pause_requested);
 }
 
-/* On a vCPU thread between runs: waits while a pause is requested. */
-void machine_vcpu_park(struct machine *m)
+static bool vcpu_parks(struct machine_vcpu *v)
 {
-	if (!atomic_load(&m->pause_requested))
+	return (atomic_load(&v->m->pause_requested) || atomic_load(&v->held)) &&
+	       !machine_stopping(v->m);
+}
+
+/* On a vCPU thread between runs: waits while a pause is requested or a
+ * debugger holds the vCPU (a held one counts as parked for machine_pause). */
+void machine_vcpu_park(struct machine_vcpu *v)
+{
+	struct machine *m = v->m;
+
+	if (!atomic_load(&m->pause_requested) && !atomic_load(&v->held))
 		return;
 	pthread_mutex_lock(&m->pause_lock);
-	if (atomic_load(&m->pause_requested) && !machine_stopping(m)) {
+	if (vcpu_parks(v)) {
 		m->nr_parked++;
 		pthread_cond_broadcast(&m->pause_cond);
-		while (atomic_load(&m->pause_requested) && !machine_stopping(m))
+		while (vcpu_parks(v))
 			pthread_cond_wait(&m->pause_cond, &m->pause_lock);
 		m->nr_parked--;
 	}
 	pthread_mutex_unlock(&m->pause_lock);
 }
 
+void machine_vcpu_hold(struct machine *m, unsigned id, bool hold)
+{
+	if (id >= m->nr_vcpus)
+		return;
+	pthread_mutex_lock(&m->pause_lock);
+	atomic_store(&m->vcpus[id].held, hold);
+	pthread_cond_broadcast(&m->pause_cond); /* a released one looks again */
+	pthread_mutex_unlock(&m->pause_lock);
+}

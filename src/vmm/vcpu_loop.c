@@ -36,7 +36,7 @@ static void *machine_vcpu_thread(void *arg)
 	if (m->cfg.seccomp && seccomp_apply(SECCOMP_ROLE_VCPU, false) < 0)
 		machine_request_stop(m, MACHINE_STOP_ERROR, 1);
 	while (!machine_stopping(m)) {
-		machine_vcpu_park(m);
+		machine_vcpu_park(v);
 		if (machine_stopping(m))
 			break;
 		int err = m->engine->run(v->ev, &exit);

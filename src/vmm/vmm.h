@@ -73,8 +73,13 @@ int vmm_fail(char *why, size_t why_len, int err, const char *fmt, ...) PRINTF_FM
 
 /* The hook machine_request_stop() calls (lifecycle.c). */
 void vmm_kick_vcpus(struct machine *m);
-/* On a vCPU thread between runs: waits while a pause is requested. */
-void machine_vcpu_park(struct machine *m);
+/* On a vCPU thread between runs: waits while a pause is requested or a
+ * debugger holds it. */
+void machine_vcpu_park(struct machine_vcpu *v);
+/* A debugger's all-stop resume that lets only some vCPUs go (gdb's vCont
+ * with no action for the others): while held, vCPU id stays parked after
+ * machine_resume(). Set while the machine is paused; lifecycle.c. */
+void machine_vcpu_hold(struct machine *m, unsigned id, bool hold);
 
 /* memdev.c: opens and maps each pmem file of m->cfg (before the engine
  * maps memory), one line and -errno on failure; close_pmem closes the

@@ -126,6 +126,10 @@ def main():
     check("xfer_other_annex", st.ask(b"qXfer:features:read:../../etc/passwd:0,10"), "E00")
     check("unknown_empty", st.ask(b"qNoSuchThing"), "")
     check("vcont_bad", st.ask(b"vCont;x"), "E01")
+    # A thread that is not there, or none at all, resumes nothing.
+    check("vcont_thread_3_absent", st.ask(b"vCont;s:3;c"), "E01")
+    check("vcont_thread_junk", st.ask(b"vCont;c:zz"), "E01")
+    check("vcont_no_action", st.ask(b"vCont;"), "E01")
     # Ctrl-C stops a running VM with SIGINT; then the stub answers again.
     st.raw(frame(b"c"))
     check("continue_ack", st.ack(), "+")

@@ -14,36 +14,8 @@ cd "$(dirname "$0")/../.."
 POPEK=${POPEK:-build/asan/popek}
 PROG=tests/guest/build/gdb_target.elf
 . tests/e2e/lib/scratch.sh
-
-pass() { echo "PASS gdb/$1"; }
-fail() { echo "FAIL gdb/$1: $2"; }
-check() { # name got want
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', wanted '$3'"; fi
-}
-
-if ! command -v gdb >/dev/null; then
-	echo "SKIP gdb/all: no gdb (apt-get install gdb)"
-	exit 0
-fi
-if [ ! -x "$POPEK" ] || [ ! -f "$PROG" ]; then
-	fail setup "no $POPEK or $PROG (run make test)"
-	exit 1
-fi
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# popek_gdb NAME ARGS...: popek with --gdb on a free port (PORT), pid in VM.
-popek_gdb() {
-	local n=$1
-	shift
-	PORT=$(free_port)
-	POPEK_LOG=info "$POPEK" run --gdb "tcp:$PORT" "$@" >"$TMP/$n.out" 2>"$TMP/$n.err" &
-	VM=$!
-	PIDS+=("$VM")
-	wait_for "$TMP/$n.err" "gdb: waiting for a debugger" 20 || fail "$n" "no stub: $(tail -2 "$TMP/$n.err")"
-}
+GROUP=gdb
+. tests/e2e/lib/gdb_setup.sh
 
 # 1. The guest program, stopped before its first instruction; on each engine.
 prog_case() { # engine

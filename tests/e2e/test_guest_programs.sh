@@ -28,7 +28,7 @@ runs_of() { # name
 	*@*) echo "$1" ;;
 	syscall_compat | misc_enable | apic_disable) echo "$1@intel $1@amd" ;;
 	clock_warp) echo "$1 $1@break_tsc" ;; # @break_tsc: the control that must see warps
-	debug_regs) echo "$1 $1@nojit" ;;      # the translator on (default) and off
+	debug_regs | debug_syscall) echo "$1 $1@nojit" ;; # the translator on (default) and off
 	msr_template) echo "$1@intel" ;;       # its MSRs are Intel's
 	*) echo "$1" ;;
 	esac

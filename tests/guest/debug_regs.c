@@ -1,7 +1,7 @@
 /* Guest program: the debug architecture (Intel SDM Vol. 3B ch. 18): execute
  * and data breakpoints of each length, DR6's B0-B3/BD/BS bits, DR7.GD,
  * single-step over POPF and MOV SS, RF in the frames of faults and traps,
- * INT1 (ICEBP). */
+ * INT1 (ICEBP), REP string instructions one iteration at a time. */
 #include "guest.h"
 
 #define RFLAGS_RF (1UL << 16)
@@ -18,7 +18,7 @@ enum { LEN1 = 0, LEN2 = 1, LEN8 = 2, LEN4 = 3 };
 
 /* Every #DB: where it came from, DR6 at that point, the frame's RF. */
 static volatile u64 db_count, db_rip, db_dr6, db_rf, db_dr7;
-static volatile u64 db_rips[16];
+static volatile u64 db_rips[16], db_rcxs[16], db_rdis[16], db_rsis[16], db_rfs[16], db_dr6s[16];
 static volatile u64 watched[4] __attribute__((aligned(32)));
 
 #define SET_DR(n, v) asm volatile("mov %0, %%dr" #n ::"r"((u64)(v)) : "memory")
@@ -30,8 +30,14 @@ static void on_db(struct trap_frame *f)
 
 	GET_DR(6, dr6);
 	GET_DR(7, dr7);
-	if (db_count < 16)
+	if (db_count < 16) {
 		db_rips[db_count] = f->rip;
+		db_rcxs[db_count] = f->rcx;
+		db_rdis[db_count] = f->rdi;
+		db_rsis[db_count] = f->rsi;
+		db_rfs[db_count] = f->rflags & RFLAGS_RF;
+		db_dr6s[db_count] = dr6;
+	}
 	db_count++;
 	db_rip = f->rip;
 	db_dr6 = dr6;
@@ -222,6 +228,180 @@ static void iret_step(void)
 	check_eq("IRET with TF set: its trap at its target", db_rips[10], target);
 }
 
+/* REP string instructions, one iteration at a time under TF: a trap after
+ * each, RIP still on the instruction while iterations remain and RCX/RSI/
+ * RDI those of the finished ones (SDM Vol. 2B "REP": the instruction is
+ * restartable between iterations; 18.3.1.4). The frame of a trap between
+ * iterations holds RF set, so that an instruction breakpoint on the REP
+ * does not fire again when it resumes (18.3.1.1; Bochs and KVM's emulator
+ * do the same). The host CPU is the oracle for the iterations and RIPs. */
+enum { R_MOVS, R_STOS, R_LODS, R_CMPS, R_SCAS, R_MOVS0 };
+static const char rep_src[8] = "abcdefgh";
+static char rep_dst[8];
+
+/* Runs REP instruction k with TF set (then pushf, and, popf clear it);
+ * *rep and *after: its address and the next instruction's. */
+__attribute__((noinline)) static void rep_traced(unsigned k, u64 *rep, u64 *after)
+{
+#define REP_TF(insn, count, ...)                                                                   \
+	asm volatile("lea 1f(%%rip), %0\n\tlea 2f(%%rip), %1\n\tmov $" #count ", %%ecx\n\t"        \
+		     "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n1:\t" insn "\n2:\tpushfq\n\t"        \
+		     "andq $~0x100, (%%rsp)\n\tpopfq"                                              \
+		     : "=&r"(*rep), "=&r"(*after), "+S"(s), "+D"(d), "+a"(a)                       \
+		     :                                                                             \
+		     : "rcx", "memory", "cc")
+	u64 s = (u64)rep_src, d = (u64)rep_dst, a = 0;
+
+	memcpy(rep_dst, "abcxefgh", 8);
+	switch (k) {
+	case R_MOVS:
+		REP_TF("rep movsb", 3);
+		break;
+	case R_STOS:
+		REP_TF("rep stosb", 3);
+		break;
+	case R_LODS:
+		REP_TF("rep lodsb", 3);
+		break;
+	case R_CMPS: /* rep_dst differs from rep_src at its fourth byte */
+		REP_TF("repe cmpsb", 8);
+		break;
+	case R_SCAS: /* 'c' is rep_src's third byte */
+		d = (u64)rep_src;
+		a = 'c';
+		REP_TF("repne scasb", 8);
+		break;
+	default:
+		REP_TF("rep movsb", 0);
+	}
+#undef REP_TF
+}
+
+static void rep_step(void)
+{
+	static const struct {
+		const char *name;
+		unsigned iters, rcx0; /* iterations run; RCX before */
+		bool si_moves, di_moves;
+	} c[] = {
+	    [R_MOVS] = {"REP MOVSB", 3, 3, true, true},
+	    [R_STOS] = {"REP STOSB", 3, 3, false, true},
+	    [R_LODS] = {"REP LODSB", 3, 3, true, false},
+	    [R_CMPS] = {"REPE CMPSB", 4, 8, true, true},
+	    [R_SCAS] = {"REPNE SCASB", 3, 8, false, true},
+	    [R_MOVS0] = {"REP MOVSB, RCX 0", 0, 0, true, true},
+	};
+	u64 rep, after;
+
+	for (unsigned k = 0; k <= R_MOVS0; k++) {
+		u64 di0 = k == R_SCAS ? (u64)rep_src : (u64)rep_dst;
+		unsigned n = c[k].iters, last = n ? n - 1 : 0;
+		bool ok = true;
+
+		db_reset();
+		rep_traced(k, &rep, &after);
+		/* One trap per iteration (one for none), then pushf, and, popf. */
+		check(db_count == (n ? n : 1) + 3, "%s under TF: %u traps, got %lu", c[k].name,
+		      (n ? n : 1) + 3, db_count);
+		for (unsigned i = 0; i < n && i < 16; i++) {
+			u64 want_rip = i < last ? rep : after;
+			ok &= db_rips[i] == want_rip && db_rcxs[i] == c[k].rcx0 - i - 1 &&
+			      db_rdis[i] == (c[k].di_moves ? di0 + i + 1 : di0) &&
+			      db_rsis[i] == (u64)rep_src + (c[k].si_moves ? i + 1 : 0) &&
+			      !db_rfs[i] == (i == last);
+			if (!ok) {
+				printf(
+				    "# %s: trap %u at %#lx (rep %#lx, after %#lx) rcx %lu rdi %#lx "
+				    "rsi %#lx RF %lu\n",
+				    c[k].name, i, db_rips[i], rep, after, db_rcxs[i], db_rdis[i],
+				    db_rsis[i], db_rfs[i]);
+				break;
+			}
+		}
+		check(ok,
+		      "%s under TF: each trap after one iteration, RIP on the REP until the "
+		      "last, RCX/RSI/RDI advanced by one, RF set but after the last",
+		      c[k].name);
+		if (!n)
+			check_eq("REP MOVSB, RCX 0: the trap after it", db_rips[0], after);
+	}
+
+	/* An instruction breakpoint on the REP: one fault, then the iterations'
+	 * traps resume it with RF set, so it does not fire again. */
+	db_reset();
+	SET_DR(0, 0);
+	rep_traced(R_MOVS, &rep, &after); /* rep's address, for DR0 */
+	db_reset();
+	SET_DR(0, rep);
+	SET_DR(7, DR7_L(0) | DR7_RW(0, RW_EXEC) | DR7_LEN(0, LEN1));
+	rep_traced(R_MOVS, &rep, &after);
+	SET_DR(7, 0);
+	check_eq("REP MOVSB with an instruction breakpoint on it, under TF: 1 fault + 3 + 3 traps",
+		 db_count, 7);
+	check_eq("... the fault first (B0)", db_dr6s[0] & 0x600f, DR6_B(0));
+}
+
+static volatile u64 rep_buf[4] __attribute__((aligned(32)));
+
+/* A data breakpoint on a location one iteration touches: the trap after
+ * that iteration (SDM 18.3.1.2), with RIP on the REP while iterations
+ * remain, then none for the other iterations. */
+static void rep_data_breakpoint(void)
+{
+	u8 *b = (u8 *)rep_buf;
+	u64 rep, after, rcx, di, si;
+
+	SET_DR(1, (u64)&b[5]);
+	SET_DR(7, DR7_L(1) | DR7_RW(1, RW_WRITE) | DR7_LEN(1, LEN1));
+	db_reset();
+	rcx = 8;
+	di = (u64)b;
+	asm volatile("lea 1f(%%rip), %0\n\tlea 2f(%%rip), %1\n1:\trep stosb\n2:"
+		     : "=&r"(rep), "=&r"(after), "+c"(rcx), "+D"(di)
+		     : "a"(0x5a)
+		     : "memory");
+	check_eq("REP STOSB over a write breakpoint: one #DB", db_count, 1);
+	check_eq("REP STOSB: RIP on the REP (2 iterations left)", db_rips[0], rep);
+	check(db_rcxs[0] == 2 && db_rdis[0] == (u64)&b[6],
+	      "REP STOSB: the trap after the 6th iteration (RCX %lu, RDI +%ld)", db_rcxs[0],
+	      (s64)(db_rdis[0] - (u64)b));
+	check_eq("REP STOSB: DR6.B1", db_dr6 & 0x600f, DR6_B(1));
+	check(db_rfs[0], "REP STOSB: the frame's RF set (iterations remain)");
+	check(rcx == 0 && di == (u64)&b[8] && b[7] == 0x5a, "REP STOSB: then finished");
+
+	/* On the last iteration's byte: RIP after it, RF clear. */
+	SET_DR(1, (u64)&b[7]);
+	db_reset();
+	rcx = 8;
+	di = (u64)b;
+	asm volatile("lea 2f(%%rip), %0\n\trep stosb\n2:"
+		     : "=&r"(after), "+c"(rcx), "+D"(di)
+		     : "a"(0x5b)
+		     : "memory");
+	check(db_count == 1 && db_rips[0] == after && db_rcxs[0] == 0 && !db_rfs[0],
+	      "REP STOSB, breakpoint on the last byte: one trap after it, RF clear (%lu traps)",
+	      db_count);
+
+	/* A read/write breakpoint on a REP MOVSQ's source (an 8-byte one). */
+	SET_DR(1, (u64)&rep_buf[1]);
+	SET_DR(7, DR7_L(1) | DR7_RW(1, RW_ACCESS) | DR7_LEN(1, LEN8));
+	db_reset();
+	static u64 dst[4];
+	rcx = 4;
+	si = (u64)rep_buf;
+	di = (u64)dst;
+	asm volatile("lea 1f(%%rip), %0\n1:\trep movsq"
+		     : "=&r"(rep), "+c"(rcx), "+S"(si), "+D"(di)
+		     :
+		     : "memory");
+	SET_DR(7, 0);
+	check(db_count == 1 && db_rips[0] == rep && db_rcxs[0] == 2 &&
+		  db_rsis[0] == (u64)&rep_buf[2],
+	      "REP MOVSQ reading a read/write breakpoint: one trap after the 2nd iteration (%lu "
+	      "traps, RCX %lu)",
+	      db_count, db_rcxs[0]);
+}
+
 static volatile u64 ud_rf, ud_count;
 
 static void on_ud(struct trap_frame *f)
@@ -284,4 +464,6 @@ void test_main(void)
 	fault_rf();
 	general_detect();
 	icebp();
+	rep_step();
+	rep_data_breakpoint();
 }

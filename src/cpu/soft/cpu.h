@@ -159,6 +159,7 @@ struct soft_cpu {
 	bool db_ss_shadow;         /* MOV/POP SS: no #DB after this instruction */
 	bool db_fault_rf;          /* the pending #DB is a fault that pushes RF (DR7.GD) */
 	bool db_delivered;         /* the instruction delivered an event (exception.c) */
+	u8 db_rep;                 /* how a REP instruction runs (SOFT_REP_*) */
 	/* A debugger's own breakpoints (engine set_debug; cpu/engine.h), NULL:
 	 * none; the guest never sees them. dbg_stop: why the vCPU stopped for
 	 * it (enum engine_debug_kind + 1; 0: it did not). */
@@ -197,6 +198,11 @@ void soft_deliver_interrupt(struct soft_cpu *cpu, int vector, enum soft_int_kind
 /* Recomputes db_exec/db_data from DR7 (after MOV DR7, reset or a load);
  * a change of data breakpoints flushes the TLB. */
 void soft_debug_update(struct soft_cpu *cpu);
+/* cpu->db_rep: a REP string instruction runs up to a chunk of iterations
+ * (BATCH). On the debug path it sets RF when it stops with iterations left
+ * (RF), and stops after each iteration when a #DB trap may follow one (ONE:
+ * TF, data breakpoints, a debugger's step) (SDM Vol. 3B 18.3.1.1-18.3.1.4). */
+enum { SOFT_REP_BATCH, SOFT_REP_RF, SOFT_REP_ONE };
 /* Whether the run loop must take the one-instruction debug path. */
 static inline bool soft_debug_active(const struct soft_cpu *cpu)
 {

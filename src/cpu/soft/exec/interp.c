@@ -834,7 +834,11 @@ static void debug_step(struct soft_cpu *cpu, struct soft_insn *scratch, bool tra
 	cpu->rflags &= ~(1ULL << 16);
 	cpu->intr_shadow = 0;
 	cpu->db_delivered = false;
+	/* A REP instruction: one iteration when a trap may follow each. */
+	cpu->db_rep = tf || cpu->db_data || (cpu->dbg && cpu->dbg->step) ? SOFT_REP_ONE
+									  : SOFT_REP_RF;
 	exec_one(cpu, scratch, trace);
+	cpu->db_rep = SOFT_REP_BATCH;
 	if (cpu->dbg)
 		soft_debug_dbg_after(cpu);
 	if (cpu->db_ss_shadow)
@@ -855,6 +859,7 @@ static u64 exec_batch(struct soft_cpu *cpu, u64 budget)
 	if (setjmp(cpu->fault_jmp)) {
 		/* soft_raise(): the exception is pending, RIP is back on the
 		 * faulting instruction; the run loop delivers it. */
+		cpu->db_rep = SOFT_REP_BATCH; /* a fault on the debug path */
 		fault_cleanup(cpu);
 		if (dc && cpu->run)
 			block_retired(cpu);

@@ -2,11 +2,13 @@
  * any address size and DF (Intel SDM Vol. 2B "REP/REPE/REPZ/REPNE/REPNZ",
  * Vol. 1 7.3.9). A REP instruction runs a bounded number of iterations per
  * execution and then restarts itself (RIP stays on it), so interrupts are
- * taken between iterations as on hardware. REP MOVS/STOS forward copies
+ * taken between iterations as on hardware; on the debug path, one iteration
+ * when a #DB trap may follow it (cpu.h db_rep). REP MOVS/STOS forward copies
  * run a page at a time on host memory when the TLB has both pages. */
 #include <string.h>
 
 #include "cpu/soft/exec/exec.h"
+#include "cpu/soft/sys/sys.h"
 #include "cpu/soft/vendor.h"
 
 #define REP_CHUNK 4096 /* iterations (or bytes on the fast path) per execution */
@@ -187,8 +189,11 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 		cpu->undo_rflags = soft_flags_get(cpu);
 		cpu->undo_flags = true;
 	}
-	bool fast_ok = c.delta > 0 && (in->opcode == 0xa4 || in->opcode == 0xa5 ||
-				       in->opcode == 0xaa || in->opcode == 0xab);
+	/* The debug path may want one iteration at a time (cpu.h db_rep). */
+	const u64 chunk = cpu->db_rep == SOFT_REP_ONE ? 1 : REP_CHUNK;
+	bool fast_ok =
+	    c.delta > 0 && chunk > 1 &&
+	    (in->opcode == 0xa4 || in->opcode == 0xa5 || in->opcode == 0xaa || in->opcode == 0xab);
 	while (count) {
 		u64 n = fast_ok ? str_fast(cpu, in, &c, count) : 0;
 		bool go = true;
@@ -201,8 +206,12 @@ void soft_op_string(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_reg_set(cpu, X86_RCX, c.as, true, count);
 		if (!go)
 			break;
-		if (count && done >= REP_CHUNK) {
+		if (count && done >= chunk) {
 			cpu->rip = cpu->insn_rip; /* continue later: interrupt window */
+			/* Its breakpoint does not fire again as it resumes, not
+			 * even after an event's IRET (SDM Vol. 3B 18.3.1.1). */
+			if (cpu->db_rep)
+				cpu->rflags |= RFLAGS_RF;
 			break;
 		}
 	}
