@@ -45,6 +45,12 @@ struct gdb_stub {
 	unsigned stop_cpu;
 	int stop_kind;
 	u64 stop_addr;
+	/* A watchpoint that fired on another vCPU after the first stop: it
+	 * trapped after the write, so it would not fire again on resume; it
+	 * is reported at the next resume instead (bit i: vCPU i, its address
+	 * in watch_addr[i]). */
+	u64 watch_pending;
+	u64 watch_addr[CONFIG_MAX_CPUS];
 	struct engine_debug dbg; /* gdb's breakpoints and watchpoints */
 	u64 bp_hw;               /* dbg.bp[i] came from Z1 (bit i): a hwbreak stop */
 	u8 act[CONFIG_MAX_CPUS]; /* the next resume, per vCPU (enum resume_act) */
@@ -91,6 +97,9 @@ static void stub_vcpu_stopped(void *opaque, unsigned vcpu, int kind, u64 addr)
 		s->stop_cpu = vcpu;
 		s->stop_kind = kind;
 		s->stop_addr = addr;
+	} else if (kind == ENGINE_DEBUG_WATCH && vcpu < 64) {
+		s->watch_pending |= 1ULL << vcpu;
+		s->watch_addr[vcpu] = addr;
 	}
 	pthread_mutex_unlock(&s->lock);
 	machine_pause_nowait(s->m);
@@ -129,10 +138,40 @@ enum resume_act { ACT_HOLD, ACT_RUN, ACT_STEP };
 /* Lets the vCPUs go as s->act says: each runs with gdb's breakpoints,
  * steps (stops after one instruction), or stays stopped (held) while the
  * others run, as gdb's vCont asks for threads it gives no action. */
+/* A pending watchpoint stop of a vCPU this resume would let run, whose
+ * watchpoint gdb still has: reported now, as if it had just fired (the
+ * vCPUs stay paused). Returns true when one was. */
+static bool stub_pending_watch(struct gdb_stub *s)
+{
+	for (unsigned i = 0; i < s->m->nr_vcpus && i < 64; i++) {
+		bool still = false, pending;
+		u64 addr;
+
+		pthread_mutex_lock(&s->lock);
+		pending = s->watch_pending >> i & 1;
+		s->watch_pending &= ~(1ULL << i);
+		addr = s->watch_addr[i];
+		pthread_mutex_unlock(&s->lock);
+		if (!pending)
+			continue;
+		for (unsigned w = 0; w < s->dbg.nr_watch; w++)
+			still |= addr >= s->dbg.watch[w].addr &&
+				 addr - s->dbg.watch[w].addr < s->dbg.watch[w].len;
+		if (still && s->act[i] != ACT_HOLD) {
+			stop_reply(s, SIGTRAP, i, ENGINE_DEBUG_WATCH, addr);
+			return true;
+		}
+	}
+	return false;
+}
+
 static int stub_resume(struct gdb_stub *s)
 {
 	struct machine *m = s->m;
 	bool any = s->dbg.nr_bp || s->dbg.nr_watch;
+
+	if (stub_pending_watch(s))
+		return 0;
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct engine_debug d = s->dbg;

@@ -6,7 +6,9 @@
  * With "spin=1" on its command line it never ends. With "smp=1" (and 2
  * vCPUs) vCPU 1 first runs gdb_ap_work(1), which adds its argument to
  * gdb_ap_runs, the b of gdb_add: a debugger that sets rdi to 5 there, on
- * thread 2, makes the status (2 * 25) | 1 = 51 (tests/e2e/test_gdb_smp.sh). */
+ * thread 2, makes the status (2 * 25) | 1 = 51 (tests/e2e/test_gdb_smp.sh).
+ * With "race=1" as well, both vCPUs meet at a barrier and then add to
+ * gdb_race at the same moment: a watchpoint on it fires on both at once. */
 #include "guest.h"
 
 volatile u64 gdb_counter;
@@ -18,6 +20,16 @@ __attribute__((noinline)) u64 gdb_add(u64 a, u64 b)
 }
 
 volatile u64 gdb_ap_runs, gdb_ap_loops, gdb_bsp_spins;
+volatile u64 gdb_race, gdb_race_ready;
+
+/* Both vCPUs write gdb_race right after the last of them arrives. */
+static void race(void)
+{
+	__atomic_fetch_add(&gdb_race_ready, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&gdb_race_ready, __ATOMIC_ACQUIRE) < 2)
+		;
+	__atomic_fetch_add(&gdb_race, 1, __ATOMIC_SEQ_CST);
+}
 
 __attribute__((noinline)) void gdb_ap_work(u64 n)
 {
@@ -33,6 +45,10 @@ __attribute__((noinline)) void gdb_ap_done(void)
 
 static void ap_main(unsigned cpu)
 {
+	if (cmdline_u64("race", 0)) {
+		race();
+		return;
+	}
 	gdb_ap_work(cpu);
 	for (int i = 0; i < 100000; i++)
 		gdb_ap_loops++;
@@ -46,6 +62,10 @@ void test_main(void)
 	if (cmdline_u64("smp", 0)) {
 		if (smp_start(2, ap_main) != 2)
 			printf("not ok - vCPU 1 did not start\n");
+		if (cmdline_u64("race", 0)) {
+			race();
+			gdb_ap_runs = 1;
+		}
 		while (__atomic_load_n(&smp_done, __ATOMIC_ACQUIRE) < 1)
 			gdb_bsp_spins++; /* shows whether vCPU 0 ran */
 		b = gdb_ap_runs;

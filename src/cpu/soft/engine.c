@@ -499,14 +499,17 @@ static int soft_run(struct engine_vcpu *ev, struct vcpu_exit *exit)
 	for (;;) {
 		u64 deadline;
 
-		if (atomic_exchange(&cpu->kick, false))
-			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
+		/* A debugger's stop before a kick: a vCPU kicked by another's
+		 * stop still reports its own (the stub keeps it for later);
+		 * the next set_debug would drop it. */
 		if (__builtin_expect(cpu->dbg_stop != 0, 0)) {
 			exit->debug.kind = (enum engine_debug_kind)(cpu->dbg_stop - 1);
 			exit->debug.addr = cpu->dbg_stop_addr;
 			cpu->dbg_stop = 0;
 			return vcpu_exit(v, exit, VCPU_EXIT_DEBUG);
 		}
+		if (atomic_exchange(&cpu->kick, false))
+			return vcpu_exit(v, exit, VCPU_EXIT_KICKED);
 		if (cpu->shutdown)
 			return vcpu_exit(v, exit, VCPU_EXIT_SHUTDOWN);
 		/* Cleared before looking: a wake-up after this point is not lost. */
