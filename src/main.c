@@ -96,14 +96,13 @@ static int main_start(struct vm_config *cfg, struct config_store *st, struct mac
 
 /* The last line of the metrics file, once the machine stopped: with the
  * API's counters when there is an API. */
-static void main_write_metrics(struct machine *m, struct api_server *s,
-			       const struct config_store *st, int metrics_fd)
+static void main_write_metrics(struct machine *m, struct api_server *s, int metrics_fd)
 {
 	struct metrics_file_in in = {0};
 	int err;
 
 	for (unsigned i = 0; i < m->cfg.nr_nets && i < CONFIG_MAX_NETS; i++)
-		in.net_ids[i] = st->iface_id[i];
+		in.net_ids[i] = m->cfg.nets[i].id;
 	err = s ? api_server_write_metrics(s, metrics_fd) : metrics_write(m, &in, metrics_fd);
 	if (err < 0)
 		log_warn("--metrics-file: cannot write: %s", strerror(-err));
@@ -114,7 +113,6 @@ static void main_write_metrics(struct machine *m, struct api_server *s,
  * API thread writes it (api_routes_tick). */
 struct main_metrics_timer {
 	struct machine *m;
-	const struct config_store *st;
 	int metrics_fd, timer_fd;
 };
 
@@ -125,7 +123,7 @@ static void main_metrics_tick(void *opaque, int fd, u32 events)
 
 	(void)events;
 	if (read(fd, &expired, sizeof(expired)) == sizeof(expired))
-		main_write_metrics(t->m, NULL, t->st, t->metrics_fd);
+		main_write_metrics(t->m, NULL, t->metrics_fd);
 }
 
 static void main_metrics_timer_start(struct main_metrics_timer *t)
@@ -145,10 +143,9 @@ static void main_metrics_timer_start(struct main_metrics_timer *t)
 	t->timer_fd = -1;
 }
 
-static int main_serve(struct machine *m, struct api_server *s, const struct config_store *st,
-		      int metrics_fd)
+static int main_serve(struct machine *m, struct api_server *s, int metrics_fd)
 {
-	struct main_metrics_timer timer = {m, st, metrics_fd, -1};
+	struct main_metrics_timer timer = {m, metrics_fd, -1};
 	struct gdb_stub *gdb = NULL;
 	struct term_state term;
 	int status;
@@ -172,7 +169,7 @@ static int main_serve(struct machine *m, struct api_server *s, const struct conf
 		close(timer.timer_fd);
 	}
 	if (metrics_fd >= 0) {
-		main_write_metrics(m, s, st, metrics_fd);
+		main_write_metrics(m, s, metrics_fd);
 		close(metrics_fd);
 	}
 	api_server_destroy(s);
@@ -207,7 +204,7 @@ static int main_api(struct vm_config *cfg, struct config_store *st)
 		if (api_server_started(s, m, err, log_last_error(), metrics_fd, &status) < 0)
 			break;
 		if (m)
-			return main_serve(m, s, st, metrics_fd);
+			return main_serve(m, s, metrics_fd);
 		if (autostart) {
 			status = 1;
 			break;
@@ -347,7 +344,7 @@ run:
 	else if (main_start(&cfg, &st, &m, &metrics_fd) < 0)
 		status = 1;
 	else
-		status = main_serve(m, NULL, &st, metrics_fd);
+		status = main_serve(m, NULL, metrics_fd);
 	mmds_store_destroy(cfg.mmds.store);
 	return status;
 }

@@ -68,6 +68,6 @@ int api_metrics_write(struct api_vm *vm, int fd)
 	struct metrics_file_in in = {.api = &vm->fc};
 
 	for (unsigned i = 0; i < vm->cfg->nr_nets && i < CONFIG_MAX_NETS; i++)
-		in.net_ids[i] = vm->st->iface_id[i];
+		in.net_ids[i] = vm->cfg->nets[i].id;
 	return metrics_write(vm->m, &in, fd);
 }

@@ -29,8 +29,7 @@ static bool mmds_addr_ok(u32 a)
 	return (a >> 16) == 0xA9FE && ((a >> 8) & 0xFF) != 0 && ((a >> 8) & 0xFF) != 0xFF;
 }
 
-int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_store *st,
-		    const struct config_err *e)
+int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_err *e)
 {
 	const cJSON *it, *ifs, *v;
 	struct mmds_config m = {.version = 1, .addr = CONFIG_MMDS_ADDR};
@@ -94,7 +93,7 @@ int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_s
 			return mmds_fail(e, "network_interfaces",
 					 "must be a list of iface_id strings");
 		for (i = 0; i < cfg->nr_nets; i++)
-			if (st->iface_id[i][0] && !strcmp(st->iface_id[i], it->valuestring))
+			if (cfg->nets[i].id[0] && !strcmp(cfg->nets[i].id, it->valuestring))
 				break;
 		if (i == cfg->nr_nets)
 			return mmds_fail(e, "network_interfaces", MMDS_BAD_IFACE);
@@ -111,7 +110,7 @@ int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_s
 	return 0;
 }
 
-cJSON *config_mmds_to_json(const struct vm_config *cfg, const struct config_store *st)
+cJSON *config_mmds_to_json(const struct vm_config *cfg)
 {
 	cJSON *o, *ifs;
 	struct in_addr ia = {htonl(cfg->mmds.addr)};
@@ -123,7 +122,7 @@ cJSON *config_mmds_to_json(const struct vm_config *cfg, const struct config_stor
 	ifs = cJSON_AddArrayToObject(o, "network_interfaces");
 	for (unsigned i = 0; i < cfg->nr_nets; i++)
 		if (cfg->nets[i].mmds)
-			cJSON_AddItemToArray(ifs, cJSON_CreateString(st->iface_id[i]));
+			cJSON_AddItemToArray(ifs, cJSON_CreateString(cfg->nets[i].id));
 	inet_ntop(AF_INET, &ia, addr, sizeof(addr));
 	cJSON_AddStringToObject(o, "ipv4_address", addr);
 	cJSON_AddBoolToObject(o, "imds_compat", cfg->mmds.imds_compat);
@@ -145,7 +144,7 @@ static int api_mmds_answer(struct api_vm *vm, enum http_method method, bool conf
 				 "the microVM.");
 			return 400;
 		}
-		return config_set_mmds(body, vm->cfg, vm->st, &e) < 0 ? 400 : 204;
+		return config_set_mmds(body, vm->cfg, &e) < 0 ? 400 : 204;
 	}
 	if (!s) {
 		snprintf(msg, len, "The MMDS data store is not initialized.");

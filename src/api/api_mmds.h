@@ -15,12 +15,11 @@
  * Sets cfg->mmds and the interfaces' mmds flag. 0 or -EINVAL with one
  * message in e naming the key (Firecracker's text where it has one).
  */
-int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_store *st,
-		    const struct config_err *e);
+int config_set_mmds(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 
 /* cfg->mmds as Firecracker's "mmds-config" object (GET /vm/config), or
  * NULL when it is not configured. */
-cJSON *config_mmds_to_json(const struct vm_config *cfg, const struct config_store *st);
+cJSON *config_mmds_to_json(const struct vm_config *cfg);
 
 /*
  * Answers one request to /mmds (config false: GET, PUT, PATCH) or to

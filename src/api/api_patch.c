@@ -87,7 +87,7 @@ int api_patch_net(struct api_vm *vm, const char *id, const cJSON *body, char *ms
 	if (patch_check(vm, body, &e, keys) < 0 || patch_id(&e, body, "iface_id", id) < 0)
 		return 400;
 	for (idx = 0; idx < vm->cfg->nr_nets; idx++)
-		if (!strcmp(vm->st->iface_id[idx], id))
+		if (!strcmp(vm->cfg->nets[idx].id, id))
 			break;
 	if (idx == vm->cfg->nr_nets) {
 		cfg_fail(&e, "iface_id", "no network interface '%.64s'", id);

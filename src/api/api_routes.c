@@ -185,7 +185,7 @@ static void api_put_config(struct api_ctx *c, const char *res)
 	else if (!strcmp(res, "drives"))
 		r = config_set_drive(c->body, c->id, vm->cfg, vm->st, &e);
 	else if (!strcmp(res, "network-interfaces"))
-		r = config_set_net(c->body, c->id, vm->cfg, vm->st, &e);
+		r = config_set_net(c->body, c->id, vm->cfg, &e);
 	else if (!strcmp(res, "vsock"))
 		r = config_set_vsock(c->body, vm->cfg, &e);
 	else if (!strcmp(res, "balloon"))

@@ -540,6 +540,11 @@ int api_server_started(struct api_server *s, struct machine *m, int err, const c
 	pthread_mutex_lock(&s->vm.lock);
 	s->vm.start_requested = false;
 	if (m) {
+		/* A restored or migrated machine is the snapshot's (its devices,
+		 * rate limiters, MMDS and CPU template): the API's configuration
+		 * (GET /vm/config, PATCH) is that from now on. */
+		if (s->vm.cfg->restore_path || s->vm.cfg->incoming)
+			*s->vm.cfg = m->cfg;
 		s->vm.m = m;
 		s->vm.metrics_fd = metrics_fd;
 		s->vm.phase = API_RUNNING;

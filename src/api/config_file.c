@@ -62,7 +62,7 @@ static int config_load_array(const cJSON *arr, const char *name, struct vm_confi
 		else if (!strcmp(name, "pmem"))
 			r = config_set_pmem(it, NULL, cfg, st, &e);
 		else
-			r = config_set_net(it, NULL, cfg, st, &e);
+			r = config_set_net(it, NULL, cfg, &e);
 		if (r < 0)
 			return r;
 	}
@@ -144,7 +144,7 @@ int config_json_load(const char *text, size_t len, struct vm_config *cfg, struct
 		else if (!strcmp(name, "cpu-config"))
 			r = config_set_cpu_config(it, cfg, &e);
 		else if (!strcmp(name, "mmds-config"))
-			r = config_set_mmds(it, cfg, st, &e);
+			r = config_set_mmds(it, cfg, &e);
 		else
 			r = config_set_metrics(it, cfg, st, &e);
 	}
@@ -264,15 +264,14 @@ static void config_add_str(cJSON *o, const char *key, const char *s)
 		cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *config_net_json(const struct vm_config *cfg, const struct config_store *st,
-			      unsigned i, bool popek)
+static cJSON *config_net_json(const struct vm_config *cfg, unsigned i, bool popek)
 {
 	const struct net_config *n = &cfg->nets[i];
 	cJSON *o = cJSON_CreateObject(), *fwd;
 	char name[24], mac[24];
 
 	snprintf(name, sizeof(name), "eth%u", i);
-	cJSON_AddStringToObject(o, "iface_id", st->iface_id[i][0] ? st->iface_id[i] : name);
+	cJSON_AddStringToObject(o, "iface_id", n->id[0] ? n->id : name);
 	if (popek)
 		cJSON_AddStringToObject(o, "mode", n->mode == NET_TAP ? "tap" : "user");
 	if (n->mode == NET_TAP)
@@ -351,7 +350,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 	arr = cJSON_AddArrayToObject(doc, "network-interfaces");
 	for (unsigned i = 0; i < cfg->nr_nets; i++)
 		if (popek || cfg->nets[i].mode == NET_TAP)
-			cJSON_AddItemToArray(arr, config_net_json(cfg, st, i, popek));
+			cJSON_AddItemToArray(arr, config_net_json(cfg, i, popek));
 	if (cfg->vsock.enabled) {
 		o = cJSON_AddObjectToObject(doc, "vsock");
 		cJSON_AddNumberToObject(o, "guest_cid", cfg->vsock.guest_cid);
@@ -376,7 +375,7 @@ cJSON *config_to_json(const struct vm_config *cfg, const struct config_store *st
 		cJSON_AddNullToObject(doc, "metrics");
 	}
 	if (cfg->mmds.enabled)
-		cJSON_AddItemToObject(doc, "mmds-config", config_mmds_to_json(cfg, st));
+		cJSON_AddItemToObject(doc, "mmds-config", config_mmds_to_json(cfg));
 	o = config_cpu_config_json(cfg);
 	if (o)
 		cJSON_AddItemToObject(doc, "cpu-config", o);

@@ -25,7 +25,6 @@ struct config_store {
 	char cmdline[CONFIG_CMDLINE_MAX + 64]; /* boot_args + root=, by config_finalize */
 	char metrics[CONFIG_PATH_MAX];
 	char log_path[CONFIG_PATH_MAX];
-	char iface_id[CONFIG_MAX_NETS][CONFIG_ID_MAX + 1]; /* "" for --net interfaces */
 	char snapshot[CONFIG_PATH_MAX];     /* PUT /snapshot/load: the state file */
 	char snapshot_mem[CONFIG_PATH_MAX]; /* and the memory file */
 	char serial_out[CONFIG_PATH_MAX];   /* PUT /serial: serial_out_path */
@@ -77,7 +76,7 @@ int config_set_boot_source(const cJSON *o, struct vm_config *cfg, struct config_
 int config_set_drive(const cJSON *o, const char *path_id, struct vm_config *cfg,
 		     struct config_store *st, const struct config_err *e);
 int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
-		   struct config_store *st, const struct config_err *e);
+		   const struct config_err *e);
 /* entropy: Firecracker's virtio-rng (popek has one by default), rate_limiter. */
 int config_set_entropy(const cJSON *o, struct vm_config *cfg, const struct config_err *e);
 int config_set_vsock(const cJSON *o, struct vm_config *cfg, const struct config_err *e);

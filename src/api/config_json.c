@@ -452,7 +452,7 @@ static int cfg_net_conflict(const struct config_err *e, const struct vm_config *
 }
 
 int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
-		   struct config_store *st, const struct config_err *e)
+		   const struct config_err *e)
 {
 	static const char *const keys[] = {
 	    "iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter", "tx_rate_limiter",
@@ -500,7 +500,7 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 			return -EINVAL;
 	}
 	for (idx = 0; idx < cfg->nr_nets; idx++)
-		if (!strcmp(st->iface_id[idx], id))
+		if (!strcmp(cfg->nets[idx].id, id))
 			break;
 	if (idx == CONFIG_MAX_NETS)
 		return cfg_fail(e, "iface_id", "'%s': at most %d network interfaces", id,
@@ -508,8 +508,8 @@ int config_set_net(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	if (cfg_net_conflict(e, cfg, idx, &n, mac) < 0)
 		return -EINVAL;
 	n.mmds = idx < cfg->nr_nets && cfg->nets[idx].mmds; /* mmds-config names it */
+	strcpy(n.id, id);
 	cfg->nets[idx] = n;
-	strcpy(st->iface_id[idx], id);
 	if (idx == cfg->nr_nets)
 		cfg->nr_nets++;
 	return 0;

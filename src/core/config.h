@@ -20,7 +20,8 @@ enum cpu_vendor { CPU_VENDOR_HOST, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 #define CONFIG_MAX_NETS 4
 #define CONFIG_MAX_HOSTFWD 8
 #define CONFIG_DISK_ID_LEN 20 /* virtio-blk serial (VIRTIO_BLK_ID_BYTES) */
-#define CONFIG_ID_LEN 64      /* Firecracker's resource ids (iface_id, pmem id) */
+#define CONFIG_NET_ID_LEN  64 /* Firecracker's iface_id */
+#define CONFIG_ID_LEN 64      /* other resources' ids (pmem id) */
 
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_UDS_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
@@ -70,6 +71,7 @@ struct hostfwd_config {
 };
 
 struct net_config {
+	char id[CONFIG_NET_ID_LEN + 1]; /* iface_id; "" for --net interfaces */
 	enum net_mode mode;
 	char ifname[16];  /* tap */
 	bool has_mac;

@@ -45,6 +45,14 @@ void snap_put_bytes(struct snap_out *o, const void *p, size_t n)
 	o->len += n;
 }
 
+void snap_put_str(struct snap_out *o, const char *s)
+{
+	u32 n = (u32)strlen(s);
+
+	snap_put_u32(o, n);
+	snap_put_bytes(o, s, n);
+}
+
 static void put_le(struct snap_out *o, u64 v, unsigned n)
 {
 	u8 b[8];
@@ -88,6 +96,23 @@ void snap_get_bytes(struct snap_in *in, void *dst, size_t n)
 	}
 	memcpy(dst, in->p + in->pos, n);
 	in->pos += n;
+}
+
+void snap_get_str(struct snap_in *in, char *dst, size_t cap, const char *name)
+{
+	u32 n = snap_get_u32(in);
+
+	dst[0] = 0;
+	if (in->bad)
+		return;
+	if (n >= cap) {
+		snap_reject(in, "%s: %u bytes, at most %zu", name, n, cap - 1);
+		return;
+	}
+	snap_get_bytes(in, dst, n);
+	dst[n] = 0;
+	if (strlen(dst) != n)
+		snap_reject(in, "%s holds a NUL byte", name);
 }
 
 static u64 get_le(struct snap_in *in, unsigned n)

@@ -25,6 +25,7 @@ void snap_put_u32(struct snap_out *o, u32 v);
 void snap_put_u64(struct snap_out *o, u64 v);
 void snap_put_bool(struct snap_out *o, bool v); /* one byte, 0 or 1 */
 void snap_put_bytes(struct snap_out *o, const void *p, size_t n);
+void snap_put_str(struct snap_out *o, const char *s); /* u32 length, the bytes */
 
 /* A reader over one payload. Past the end (or after a rejection) every get
  * returns 0 and bad is set. */
@@ -42,6 +43,9 @@ u32 snap_get_u32(struct snap_in *in);
 u64 snap_get_u64(struct snap_in *in);
 bool snap_get_bool(struct snap_in *in); /* a byte other than 0 or 1 is rejected */
 void snap_get_bytes(struct snap_in *in, void *dst, size_t n); /* zeroes dst when short */
+/* What snap_put_str wrote, into dst (cap bytes, NUL-terminated; "" when
+ * bad): rejected, naming name, when it has cap bytes or more, or a NUL. */
+void snap_get_str(struct snap_in *in, char *dst, size_t cap, const char *name);
 /* A value read is not acceptable: records fmt (the first reason wins) and
  * marks in bad. Returns -EINVAL. */
 int snap_reject(struct snap_in *in, const char *fmt, ...) PRINTF_FMT(2, 3);

@@ -347,6 +347,10 @@ int slirp_backend_create(const struct net_config *cfg, net_rx_fn *rx, void *opaq
 	sc.in6_enabled = false;
 	sc.disable_host_loopback = false; /* 10.0.2.2 reaches the host's 127.0.0.1 */
 	sc.enable_emu = false;
+	/* The stack at the other end of the link uses the guest's MTU (0:
+	 * libslirp's 1500), so its frames never exceed what the guest takes;
+	 * libslirp's largest is 65521 (IF_MTU_MAX). */
+	sc.if_mtu = sc.if_mru = MIN(cfg->mtu, 65521u);
 	s->slirp = slirp_new(&sc, &slirp_callbacks, s);
 	if (!s->slirp) {
 		log_error("--net user: cannot create the user-mode network stack (libslirp %s)",

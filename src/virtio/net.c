@@ -25,8 +25,10 @@
 /* TX chains handled per loop round, so RX and the back-end get their turn. */
 #define NET_TX_BUDGET 128
 
-/* struct virtio_net_config (5.1.4): mac, status, max_virtqueue_pairs. */
-#define NET_CONFIG_SIZE 10
+/* struct virtio_net_config (5.1.4): mac[6], le16 status, le16
+ * max_virtqueue_pairs, le16 mtu (read by a driver only with VIRTIO_NET_F_MTU). */
+#define NET_CONFIG_SIZE 12
+#define NET_CONFIG_MTU  10
 
 struct net_pending {
 	u8 *data;
@@ -37,7 +39,9 @@ struct virtio_net {
 	struct machine *m;
 	struct virtio_mmio *vm;
 	struct net_backend *be;
+	struct virtio_dev_ops ops; /* net_ops, with VIRTIO_NET_F_MTU when an mtu is set */
 	u8 config[NET_CONFIG_SIZE];
+	u16 mtu; /* the config's, 0: not offered */
 
 	/* Under m->dev_lock. */
 	bool active;  /* DRIVER_OK seen and no reset since */
@@ -156,6 +160,11 @@ int virtio_net_tx_take(struct virtq *q, const struct guest_mem *mem, bool csum,
 	return 1;
 }
 
+bool virtio_net_rx_too_long(size_t len, u16 mtu)
+{
+	return mtu && len > (size_t)mtu + VIRTIO_NET_ETH_HLEN + 4;
+}
+
 int virtio_net_rx_put(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e,
 		      const void *frame, size_t len, bool data_valid, u32 *used_len,
 		      const char **why)
@@ -264,6 +273,10 @@ static int net_rx_one(struct virtio_net *n, const void *frame, size_t len)
 
 	if (!net_usable(n) || !q)
 		return 1; /* link not usable: the frame is lost */
+	if (virtio_net_rx_too_long(len, n->features >> VIRTIO_NET_F_MTU & 1 ? n->mtu : 0)) {
+		n->rx_dropped++; /* 5.1.4.2: never above the MTU the driver accepted */
+		return 1;
+	}
 	if (net_throttled(n, VIRTIO_NET_RXQ))
 		return 0; /* kept, as when the guest has no buffer */
 	r = virtq_pop(q, &n->m->mem, n->elem, &why);
@@ -696,6 +709,10 @@ static int net_alloc(struct machine *m, const struct net_config *cfg, unsigned i
 	}
 	n->config[6] = VIRTIO_NET_S_LINK_UP;
 	n->config[8] = 1;
+	/* Linux's virtio_net makes it the interface's MTU and its max_mtu. */
+	n->mtu = cfg->mtu;
+	n->config[NET_CONFIG_MTU] = (u8)cfg->mtu;
+	n->config[NET_CONFIG_MTU + 1] = (u8)(cfg->mtu >> 8);
 	rate_limiter_init(&n->rl[VIRTIO_NET_RXQ], &cfg->rx_rate_limiter, clock_now_ns());
 	rate_limiter_init(&n->rl[VIRTIO_NET_TXQ], &cfg->tx_rate_limiter, clock_now_ns());
 	*out = n;
@@ -718,7 +735,10 @@ int virtio_net_attach(struct machine *m, const struct net_config *cfg, unsigned 
 	n->be = be;
 	be->rx = net_backend_rx;
 	be->rx_opaque = n;
-	err = virtio_mmio_create(m, &net_ops, n, &n->vm);
+	n->ops = net_ops;
+	if (n->mtu)
+		n->ops.features |= 1ULL << VIRTIO_NET_F_MTU;
+	err = virtio_mmio_create(m, &n->ops, n, &n->vm);
 	if (err < 0) {
 		log_error("--net %s: cannot create the virtio-mmio device: %s", be->ops->name,
 			  strerror(-err));

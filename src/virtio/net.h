@@ -15,6 +15,7 @@ struct virtio_net;
 /* Feature bits (virtio 1.2 section 5.1.3). */
 #define VIRTIO_NET_F_CSUM       0 /* the device completes TX checksums */
 #define VIRTIO_NET_F_GUEST_CSUM 1 /* RX frames may be marked DATA_VALID */
+#define VIRTIO_NET_F_MTU        3 /* config's mtu is the link's (the net_config's mtu) */
 #define VIRTIO_NET_F_MAC        5
 #define VIRTIO_NET_F_STATUS     16
 
@@ -69,7 +70,8 @@ int virtio_net_tx_pop(struct virtq *q, const struct guest_mem *mem, bool csum, s
 /* Pops one RX chain from q and writes the header (DATA_VALID when
  * data_valid) and frame into it. Returns 1 when the chain was used (*used_len
  * bytes written; 0 when the frame did not fit and was dropped), 0 when the
- * guest posted no buffer, or -EINVAL with *why set. */
+ * guest posted no buffer, or -EINVAL with *why set. The caller drops frames
+ * longer than the negotiated MTU allows (virtio_net_rx_too_long) first. */
 int virtio_net_rx_put(struct virtq *q, const struct guest_mem *mem, struct virtq_elem *e,
 		      const void *frame, size_t len, bool data_valid, u32 *used_len,
 		      const char **why);
@@ -82,6 +84,12 @@ int virtio_net_tx_take(struct virtq *q, const struct guest_mem *mem, bool csum,
 int virtio_net_rx_fill(struct virtq *q, const struct guest_mem *mem, const struct virtq_elem *e,
 		       const void *frame, size_t len, bool data_valid, u32 *used_len,
 		       const char **why);
+
+/* Whether a frame of len bytes is over what the link's MTU lets the device
+ * give the driver (mtu 0: VIRTIO_NET_F_MTU not negotiated, no limit but the
+ * buffer's): virtio 1.2 5.1.4.2, mtu plus the Ethernet header, and a VLAN
+ * tag, as Linux sizes its buffers (GOOD_PACKET_LEN for 1500). */
+bool virtio_net_rx_too_long(size_t len, u16 mtu);
 
 /* Completes a partial checksum (5.1.6.2: sum from start to the end of the
  * frame, stored at start + offset). Returns 0 or -EINVAL when the fields do

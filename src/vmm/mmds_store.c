@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "core/config.h"
+#include "core/snap_codec.h"
 
 struct mmds_token {
 	char hex[MMDS_TOKEN_CHARS];
@@ -191,6 +192,75 @@ char *mmds_store_json(struct mmds_store *s)
 	text = s->doc ? cJSON_PrintUnformatted(s->doc) : strdup("{}");
 	pthread_mutex_unlock(&s->lock);
 	return text;
+}
+
+int mmds_store_save(struct mmds_store *s, struct snap_out *o)
+{
+	char *text = NULL;
+	bool has;
+	u32 n;
+
+	pthread_mutex_lock(&s->lock);
+	has = s->doc != NULL;
+	if (has)
+		text = cJSON_PrintUnformatted(s->doc);
+	pthread_mutex_unlock(&s->lock);
+	if (has && !text)
+		return -ENOMEM;
+	n = text ? (u32)strlen(text) : 0;
+	snap_put_bool(o, has);
+	snap_put_u32(o, n);
+	snap_put_bytes(o, text, n);
+	free(text);
+	return 0;
+}
+
+int mmds_store_load(struct mmds_store *s, struct snap_in *in)
+{
+	bool has = snap_get_bool(in);
+	u32 n = snap_get_u32(in);
+	cJSON *doc = NULL;
+	char *text;
+	int err;
+
+	if (in->bad)
+		return -EINVAL;
+	if (n > in->len - in->pos)
+		return snap_reject(in, "MMDS data: %u bytes, more than the section holds", n);
+	if (!has && n)
+		return snap_reject(in, "MMDS data of %u bytes marked absent", n);
+	text = malloc((size_t)n + 1);
+	if (!text)
+		return snap_reject(in, "MMDS data: out of memory");
+	snap_get_bytes(in, text, n);
+	text[n] = 0;
+	/* The whole of it one JSON value, as a PUT /mmds body is. */
+	if (has && !(doc = cJSON_ParseWithOpts(text, NULL, true))) {
+		free(text);
+		return snap_reject(in, "MMDS data is not one JSON value");
+	}
+	free(text);
+	if (snap_in_end(in) < 0) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (has) {
+		err = mmds_store_install(s, doc);
+	} else {
+		cJSON_Delete(s->doc);
+		s->doc = NULL;
+		err = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (err == -EFBIG)
+		return snap_reject(in,
+				   "MMDS data of %u bytes is above this process's limit of %zu "
+				   "(--mmds-size-limit)",
+				   n, s->limit);
+	if (err < 0)
+		return snap_reject(in, "MMDS data: out of memory");
+	return 0;
 }
 
 /* One reference token of a JSON pointer (RFC 6901 section 4): the bytes up

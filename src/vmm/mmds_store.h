@@ -34,6 +34,18 @@ int mmds_store_patch(struct mmds_store *s, const cJSON *patch);
  * malloc'd; NULL when out of memory. */
 char *mmds_store_json(struct mmds_store *s);
 
+/* Snapshots (the MMDS 0 section, src/vmm/snapshot.h): bool there is a
+ * document (a PUT was made), then the document as compact JSON, a u32
+ * length and its bytes. V2 tokens are not saved: the guest asks for a new
+ * one when the old is refused (401). save: 0 or -ENOMEM. load: replaces
+ * the document with the saved one, all of in read; -EINVAL with the
+ * reason in in (not JSON, above this store's limit, bytes left over), the
+ * document then unchanged. */
+struct snap_out;
+struct snap_in;
+int mmds_store_save(struct mmds_store *s, struct snap_out *o);
+int mmds_store_load(struct mmds_store *s, struct snap_in *in);
+
 /*
  * The guest's view of the value at path, a JSON pointer (RFC 6901) with an
  * optional trailing '/' ("" or "/" is the whole document). json: as JSON;

@@ -3,12 +3,15 @@
  * container), then one section per piece of state, each encoded field by
  * field (core/snap_codec.h), documented above its encoder:
  *   MACH 0   the machine (snapshot_config.c)
+ *   FCFG 0   the Firecracker settings: rate limiters, MTUs, MMDS
+ *            configuration, CPU template (snapshot_fc.c)
  *   CLCK 0   the guest clock (ns, TSC rate) and the interrupt controllers
  *            (core/irqchip_state.c)
  *   VCPU n   vCPU n (core/vcpu_state.c)
  *   UART 0, RTC_ 0, I842 0, ACPM 0, FWCF 0, TDEV 0 (with the test device):
  *            the legacy devices (src/dev, each X_save)
- *   VIRT n   virtio-mmio slot n: transport, queues, device (virtio_mmio_save) */
+ *   VIRT n   virtio-mmio slot n: transport, queues, device (virtio_mmio_save)
+ *   MMDS 0   the MMDS data (mmds_store_save) */
 #ifndef POPEK_VMM_SNAPSHOT_H
 #define POPEK_VMM_SNAPSHOT_H
 
@@ -16,6 +19,7 @@
 #include "core/machine.h"
 #include "core/snap_codec.h"
 #include "vmm/snapshot_config.h"
+#include "vmm/snapshot_fc.h"
 #include "vmm/snapshot_file.h"
 
 #define SNAP_MACH SNAP_TYPE('M', 'A', 'C', 'H')
@@ -28,6 +32,8 @@
 #define SNAP_FWCF SNAP_TYPE('F', 'W', 'C', 'F')
 #define SNAP_TDEV SNAP_TYPE('T', 'D', 'E', 'V')
 #define SNAP_VIRT SNAP_TYPE('V', 'I', 'R', 'T')
+#define SNAP_FCFG SNAP_TYPE('F', 'C', 'F', 'G')
+#define SNAP_MMDS SNAP_TYPE('M', 'M', 'D', 'S')
 
 /* The largest state file a restore reads (a 64-vCPU machine's is ~150 KiB). */
 #define SNAP_STATE_MAX (64 * MiB)

@@ -14,39 +14,13 @@
 
 #include "vmm/snapshot_config.h"
 
-static void put_str(struct snap_out *o, const char *s)
-{
-	u32 n = (u32)strlen(s);
-
-	snap_put_u32(o, n);
-	snap_put_bytes(o, s, n);
-}
-
-/* A string of fewer than cap bytes without NULs. */
-static void get_str(struct snap_in *in, char *dst, size_t cap, const char *name)
-{
-	u32 n = snap_get_u32(in);
-
-	dst[0] = 0;
-	if (in->bad)
-		return;
-	if (n >= cap) {
-		snap_reject(in, "%s: %u bytes, at most %zu", name, n, cap - 1);
-		return;
-	}
-	snap_get_bytes(in, dst, n);
-	dst[n] = 0;
-	if (strlen(dst) != n)
-		snap_reject(in, "%s holds a NUL byte", name);
-}
-
 void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 			    const char *engine, const u64 *disk_sizes, struct snap_out *o)
 {
 	snap_put_u64(o, cfg->mem_size);
 	snap_put_u32(o, cfg->nr_cpus);
 	snap_put_u8(o, (u8)vendor);
-	put_str(o, engine);
+	snap_put_str(o, engine);
 	snap_put_u8(o, (u8)(cfg->no_pv | cfg->testdev << 1 | cfg->rng << 2 | cfg->balloon << 3 |
 			    cfg->virtio_console << 4 | cfg->balloon_deflate_on_oom << 5 |
 			    cfg->balloon_reporting << 6 | cfg->balloon_hinting << 7));
@@ -54,9 +28,9 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 	snap_put_u32(o, cfg->balloon_stats_interval_s);
 	snap_put_u32(o, cfg->nr_disks);
 	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		put_str(o, cfg->disks[i].path);
+		snap_put_str(o, cfg->disks[i].path);
 		snap_put_bool(o, cfg->disks[i].readonly);
-		put_str(o, cfg->disks[i].id);
+		snap_put_str(o, cfg->disks[i].id);
 		snap_put_u64(o, disk_sizes[i]);
 	}
 	snap_put_u32(o, cfg->nr_nets);
@@ -64,7 +38,7 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 		const struct net_config *n = &cfg->nets[i];
 
 		snap_put_u8(o, n->mode == NET_TAP);
-		put_str(o, n->ifname);
+		snap_put_str(o, n->ifname);
 		snap_put_bool(o, n->has_mac);
 		snap_put_bytes(o, n->mac, 6);
 		snap_put_u32(o, n->nr_hostfwd);
@@ -76,7 +50,7 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 	}
 	snap_put_bool(o, cfg->vsock.enabled);
 	snap_put_u32(o, cfg->vsock.guest_cid);
-	put_str(o, cfg->vsock.uds_path);
+	snap_put_str(o, cfg->vsock.uds_path);
 }
 
 int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct snapshot_machine *sm)
@@ -87,7 +61,7 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 	cfg->mem_size = snap_get_u64(in);
 	cfg->nr_cpus = snap_get_u32(in);
 	vendor = snap_get_u8(in);
-	get_str(in, sm->engine, sizeof(sm->engine), "engine name");
+	snap_get_str(in, sm->engine, sizeof(sm->engine), "engine name");
 	flags = snap_get_u8(in);
 	cfg->balloon_target_bytes = snap_get_u64(in);
 	cfg->balloon_stats_interval_s = snap_get_u32(in);
@@ -121,9 +95,9 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 	for (unsigned i = 0; i < cfg->nr_disks && !in->bad; i++) {
 		struct disk_config *d = &cfg->disks[i];
 
-		get_str(in, d->path, sizeof(d->path), "disk path");
+		snap_get_str(in, d->path, sizeof(d->path), "disk path");
 		d->readonly = snap_get_bool(in);
-		get_str(in, d->id, sizeof(d->id), "disk id");
+		snap_get_str(in, d->id, sizeof(d->id), "disk id");
 		sm->disk_sizes[i] = snap_get_u64(in);
 	}
 	cfg->nr_nets = snap_get_index(in, CONFIG_MAX_NETS + 1, "network interface count");
@@ -135,7 +109,7 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 			snap_reject(in, "network interface %u: mode %u is neither user nor tap", i,
 				    mode);
 		n->mode = mode ? NET_TAP : NET_USER;
-		get_str(in, n->ifname, sizeof(n->ifname), "tap name");
+		snap_get_str(in, n->ifname, sizeof(n->ifname), "tap name");
 		n->has_mac = snap_get_bool(in);
 		snap_get_bytes(in, n->mac, 6);
 		n->nr_hostfwd = snap_get_index(in, CONFIG_MAX_HOSTFWD + 1, "host forward count");
@@ -147,7 +121,7 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 	}
 	cfg->vsock.enabled = snap_get_bool(in);
 	cfg->vsock.guest_cid = snap_get_u32(in);
-	get_str(in, cfg->vsock.uds_path, sizeof(cfg->vsock.uds_path), "vsock socket path");
+	snap_get_str(in, cfg->vsock.uds_path, sizeof(cfg->vsock.uds_path), "vsock socket path");
 	if (!in->bad && cfg->vsock.enabled && cfg->vsock.guest_cid < 3)
 		snap_reject(in, "vsock guest CID %u is below 3", cfg->vsock.guest_cid);
 	return snap_in_end(in);

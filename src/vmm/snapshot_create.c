@@ -13,6 +13,7 @@
 #include "popek/log.h"
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
+#include "vmm/mmds_store.h"
 #include "vmm/snapshot.h"
 #include "vmm/vmm.h"
 
@@ -32,6 +33,7 @@ static int save_machine(struct machine *m, struct snap_writer *w)
 {
 	u64 sizes[CONFIG_MAX_DISKS] = {0};
 	struct snap_out o;
+	int err;
 
 	for (unsigned i = 0; i < m->cfg.nr_disks; i++) {
 		struct stat sb;
@@ -41,7 +43,28 @@ static int save_machine(struct machine *m, struct snap_writer *w)
 	}
 	snap_out_init(&o);
 	snapshot_config_encode(&m->cfg, m->cpu_vendor, m->engine->name, sizes, &o);
-	return add(w, SNAP_MACH, 0, &o, 0);
+	err = add(w, SNAP_MACH, 0, &o, 0);
+	if (err < 0)
+		return err;
+	snap_out_init(&o);
+	snapshot_fc_encode(&m->cfg, &o);
+	return add(w, SNAP_FCFG, 0, &o, 0);
+}
+
+/* The MMDS data; a machine without a store (tests) saves none. */
+static int save_mmds(struct machine *m, struct snap_writer *w)
+{
+	struct snap_out o;
+	int err = 0;
+
+	snap_out_init(&o);
+	if (m->cfg.mmds.store) {
+		err = mmds_store_save(m->cfg.mmds.store, &o);
+	} else {
+		snap_put_bool(&o, false);
+		snap_put_u32(&o, 0);
+	}
+	return add(w, SNAP_MMDS, 0, &o, err);
 }
 
 static int save_cpus(struct machine *m, struct snap_writer *w, char *why, size_t why_len)
@@ -151,6 +174,8 @@ int machine_snapshot_encode(struct machine *m, u8 **buf, size_t *len, char *why,
 	pthread_mutex_unlock(&m->dev_lock);
 	if (!err)
 		err = save_virtio(m, &w);
+	if (!err)
+		err = save_mmds(m, &w);
 	if (!err)
 		err = snap_writer_finish(&w, buf, len);
 	else

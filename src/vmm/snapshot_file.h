@@ -18,8 +18,9 @@
 #include "popek/types.h"
 
 /* 2: the CLCK section carries the guest TSC's rate. 3: the balloon's
- * configuration (machine section) and statistics interval (its device). */
-#define SNAP_FILE_VERSION      3
+ * configuration (machine section) and statistics interval (its device).
+ * 4: the FCFG and MMDS sections (rate limiters, MTUs, MMDS, CPU template). */
+#define SNAP_FILE_VERSION      4
 #define SNAP_FILE_MAX_SECTIONS 4096
 
 /* A section type from four characters, e.g. SNAP_TYPE('V','C','P','U'). */

@@ -13,6 +13,7 @@
 #include "dev/devices.h"
 #include "popek/log.h"
 #include "virtio/virtio.h"
+#include "vmm/mmds_store.h"
 #include "vmm/snapshot.h"
 
 /* Disks are the user's files: the snapshot names them, and each must be
@@ -60,6 +61,17 @@ static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 	err = snapshot_config_decode(&in, cfg, &r->sm);
 	if (err < 0) {
 		log_error("snapshot '%s': machine section: %s", r->path, in.why);
+		return err;
+	}
+	s = snap_file_find(&r->file, SNAP_FCFG, 0);
+	if (!s) {
+		log_error("snapshot '%s': no Firecracker settings section", r->path);
+		return -EINVAL;
+	}
+	snap_in_init(&in, s->data, s->len);
+	err = snapshot_fc_decode(&in, cfg);
+	if (err < 0) {
+		log_error("snapshot '%s': Firecracker settings: %s", r->path, in.why);
 		return err;
 	}
 	cfg->cpu_vendor = r->sm.vendor;
@@ -252,6 +264,18 @@ static int load_virtio(struct machine *m, struct snapshot_restore *r)
 	}
 	return 0;
 }
+
+/* The MMDS data into the process's store (none in tests: not looked at). */
+static int load_mmds(struct machine *m, struct snapshot_restore *r)
+{
+	const struct snap_section *s;
+	struct snap_in in;
+	int err = 0;
+
+	if (m->cfg.mmds.store)
+		LOAD(SNAP_MMDS, 0, "the MMDS data", mmds_store_load(m->cfg.mmds.store, &in));
+	return 0;
+}
 #undef LOAD
 
 int snapshot_restore_apply(struct machine *m, struct snapshot_restore *r)
@@ -270,6 +294,8 @@ int snapshot_restore_apply(struct machine *m, struct snapshot_restore *r)
 	pthread_mutex_unlock(&m->dev_lock);
 	if (!err)
 		err = load_virtio(m, r);
+	if (!err)
+		err = load_mmds(m, r);
 	if (!err)
 		log_info("restore: '%s' (%s engine's snapshot) loaded on the %s engine", r->path,
 			 r->sm.engine, m->engine->name);

@@ -4,7 +4,8 @@
 # virtio-pmem shows a host file as /dev/pmemN (its bytes read in the guest,
 # the guest's writes and flush in the file; a read-only file never written),
 # and virtio-mem grows the guest's memory when PATCH /hotplug/memory asks
-# and shrinks it again, the host getting the pages back.
+# and shrinks it again, the host getting the pages back; a snapshot keeps
+# both (restored in a new process: the plugged memory, the file's bytes).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/vm_console.sh
@@ -116,10 +117,45 @@ check hotplug_after_start "$CODE" 400
 api PATCH /pmem/pm0 '{"id": "pm0", "rate_limiter": {"ops": {"size": 10, "refill_time": 1000}}}'
 check pmem_patch "$CODE $(curl -s --unix-socket "$S" http://localhost/vm/config | jq -c '.pmem[0].rate_limiter.ops')" \
 	'204 {"size":10,"refill_time":1000}'
-vm_send 'sync; poweroff -f'
-vm_wait_exit 60
-check exit "$VM_STATUS" 0
+
+# ---- a snapshot keeps both devices ----
+api PATCH /hotplug/memory '{"requested_size_mib": 128}'
+if wait_plugged 128 90; then echo "PASS memdev/plugged_128"; else echo "FAIL memdev/plugged_128: $BODY"; fi
+grown=$(mem_total 3)
+if build/popek ctl --sock "$S" pause >/dev/null 2>"$TMP/ctl" &&
+	build/popek ctl --sock "$S" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl" &&
+	[ ! -s "$TMP/ctl" ]; then
+	echo "PASS memdev/snapshot"
+else
+	echo "FAIL memdev/snapshot: $(head -c 300 "$TMP/ctl")"
+fi
+# The memory file is RAM and the hot-plug area: 256 + 512 MiB.
+check snapshot_mem_file_size "$(stat -c %s "$TMP/s.mem" 2>/dev/null)" $((768 * 1048576))
 log_clean memdev "$VM_OUT"
+vm_cleanup
+S=$TMP/api3.sock
+vm_start --restore "$TMP/s.st" --mem-file "$TMP/s.mem" --api-sock "$S"
+for _ in $(seq 100); do
+	api GET /hotplug/memory
+	[ "$CODE" = 200 ] && break
+	sleep 0.1
+done
+check restored_hotplug "$(jq -c '[.plugged_size_mib, .requested_size_mib]' <<<"$BODY")" "[128,128]"
+vm_send 'echo "RESULT rest""ored $(dd if=/dev/pmem0 bs=4096 skip=1 count=1 2>/dev/null | head -c 16)"'
+vm_wait "RESULT restored " 60
+check restored_pmem "$(vm_result restored)" GUEST-WROTE-THIS
+check restored_memtotal "$(mem_total 4)" "$grown"
+api PATCH /hotplug/memory '{"requested_size_mib": 0}'
+if wait_plugged 0 120; then echo "PASS memdev/restored_unplug"; else echo "FAIL memdev/restored_unplug: $BODY"; fi
+vm_send 'poweroff -f'
+vm_wait_exit 60
+check restored_exit "$VM_STATUS" 0
+log_clean memdev_restored "$VM_OUT"
+# A pmem file whose size changed since the snapshot: one line, exit 1.
+truncate -s 8M "$TMP/pm.img"
+build/popek --restore "$TMP/s.st" --mem-file "$TMP/s.mem" >"$TMP/bad.out" 2>&1
+check restore_pmem_resized "$? $(grep -c . "$TMP/bad.out") $(grep -o "pmem 'pm0': '[^']*' is 8388608 bytes, the snapshot's was 5242880" "$TMP/bad.out" | sed "s|$TMP/||")" \
+	"1 1 pmem 'pm0': 'pm.img' is 8388608 bytes, the snapshot's was 5242880"
 
 # ---- the same devices from the command line ----
 vm_cleanup

@@ -143,6 +143,8 @@ vm_send 'for i in $(seq 1 300); do ip -4 addr show eth0 2>/dev/null | grep -q "i
 vm_send 'echo "RESULT ip $(ip -4 addr show eth0 | sed -n "s/.*inet \([0-9.]*\).*/\1/p")"'
 vm_send 'echo "RESULT route $(ip route | sed -n "s/^default via \([0-9.]*\).*/\1/p")"'
 vm_send 'echo "RESULT mac $(cat /sys/class/net/eth0/address)"'
+# No mtu configured: VIRTIO_NET_F_MTU (bit 3) not offered, Linux's 1500.
+vm_send 'echo "RESULT mtu $(cat /sys/class/net/eth0/mtu) $(cut -c4 /sys/class/net/eth0/device/features)"'
 # Negotiated feature bits, bit 0 first: CSUM, GUEST_CSUM, MAC (5), STATUS (16).
 vm_send 'f=$(cat /sys/class/net/eth0/device/features); echo "RESULT features $(echo $f | cut -c1-2)$(echo $f | cut -c6)$(echo $f | cut -c17)"'
 vm_send "echo \"RESULT page \$(timeout 60 wget -q -O - http://10.0.2.2:$HTTP_PORT/page.txt)\""
@@ -155,6 +157,7 @@ vm_wait "RESULT listening" 600 || echo "  (guest commands did not finish)"
 check virtio_net/dhcp_address "$(vm_result ip)" 10.0.2.15
 check virtio_net/dhcp_route "$(vm_result route)" 10.0.2.2
 check virtio_net/mac_option "$(vm_result mac)" 52:54:00:ab:cd:ef
+check virtio_net/default_mtu "$(vm_result mtu)" "1500 0"
 check virtio_net/features_csum_mac_status "$(vm_result features)" 1111
 check virtio_net/wget_page "$(vm_result page)" "$token"
 check virtio_net/wget_1MiB "$(vm_result big)" "$big_sha"

@@ -41,7 +41,8 @@ static struct machine *m;
 static struct vm_config cfg; /* the HELLO's, as migrate_incoming passes it */
 static u8 *guard[2];         /* below and above m's RAM, or NULL */
 
-/* The HELLO a source would send for that machine: its machine section alone. */
+/* The HELLO a source would send for that machine: its machine section and
+ * its Firecracker settings (none set). */
 static void hello_bytes(u8 **buf, size_t *len)
 {
 	struct vm_config src = {
@@ -56,6 +57,12 @@ static void hello_bytes(u8 **buf, size_t *len)
 		abort();
 	snap_writer_init(&w);
 	snap_writer_add(&w, SNAP_MACH, 0, o.buf, o.len);
+	snap_out_free(&o);
+	snap_out_init(&o);
+	snapshot_fc_encode(&src, &o);
+	if (o.err)
+		abort();
+	snap_writer_add(&w, SNAP_FCFG, 0, o.buf, o.len);
 	snap_out_free(&o);
 	if (snap_writer_finish(&w, buf, len))
 		abort();

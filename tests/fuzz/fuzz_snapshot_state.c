@@ -1,7 +1,9 @@
 /* libFuzzer harness for a snapshot's state sections (issue 12): the first
  * byte picks a section kind, the rest is its payload. A vCPU section that
  * decodes is loaded into a soft-engine vCPU and run a little, the clock and the interrupt
- * controllers into a soft VM, the machine section decoded and encoded again: each must be
+ * controllers into a soft VM, the machine section and the Firecracker settings (issue
+ * 13; the second byte gives the machine's disk and interface counts) decoded and
+ * encoded again, the MMDS data loaded into a store and saved again: each must be
  * accepted or refused with a reason, never crash popek, and what a load
  * accepted must save and decode again. */
 #include <errno.h>
@@ -13,7 +15,9 @@
 #include "cpu/engine.h"
 #include "cpu/soft/vm.h"
 #include "harness.h"
+#include "vmm/mmds_store.h"
 #include "vmm/snapshot_config.h"
+#include "vmm/snapshot_fc.h"
 
 #define FUZZ_STATE_RAM (4 * MiB)
 
@@ -123,21 +127,81 @@ static void machine_section(const u8 *p, size_t n)
 	snap_out_free(&o);
 }
 
+/* The FCFG section, for a machine of counts' disks (low nibble, up to 8)
+ * and interfaces (high nibble, up to 4): the same bytes encode again. */
+static void fc_section(u8 counts, const u8 *p, size_t n)
+{
+	static struct vm_config cfg, cfg2;
+	struct snap_out o;
+	struct snap_in in;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_disks = (counts & 15) % (CONFIG_MAX_DISKS + 1);
+	cfg.nr_nets = (counts >> 4) % (CONFIG_MAX_NETS + 1);
+	snap_in_init(&in, p, n);
+	if (snapshot_fc_decode(&in, &cfg)) {
+		if (!in.why[0])
+			abort();
+		return;
+	}
+	snap_out_init(&o);
+	snapshot_fc_encode(&cfg, &o);
+	cfg2 = cfg;
+	snap_in_init(&in, o.buf, o.len);
+	if (o.err || snapshot_fc_decode(&in, &cfg2) || o.len != n || memcmp(o.buf, p, n))
+		abort();
+	snap_out_free(&o);
+}
+
+/* The MMDS section, into a store of the default limit: a document loaded
+ * saves to a section that loads again. */
+static void mmds_section(const u8 *p, size_t n)
+{
+	struct mmds_store *s, *t;
+	struct snap_out o;
+	struct snap_in in;
+
+	if (mmds_store_create(0, &s) || mmds_store_create(0, &t))
+		abort();
+	snap_in_init(&in, p, n);
+	if (mmds_store_load(s, &in)) {
+		if (!in.why[0])
+			abort();
+	} else {
+		snap_out_init(&o);
+		if (mmds_store_save(s, &o) || o.err)
+			abort();
+		snap_in_init(&in, o.buf, o.len);
+		if (mmds_store_load(t, &in))
+			abort();
+		snap_out_free(&o);
+	}
+	mmds_store_destroy(s);
+	mmds_store_destroy(t);
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	if (!m)
 		setup();
 	if (!size)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		vcpu_section(data + 1, size - 1);
 		break;
 	case 1:
 		clock_section(data + 1, size - 1);
 		break;
-	default:
+	case 2:
 		machine_section(data + 1, size - 1);
+		break;
+	case 3:
+		if (size >= 2)
+			fc_section(data[1], data + 2, size - 2);
+		break;
+	default:
+		mmds_section(data + 1, size - 1);
 		break;
 	}
 	return 0;

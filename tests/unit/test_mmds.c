@@ -302,7 +302,7 @@ static void test_config_section(void)
 	net = cJSON_Parse("{\"iface_id\": \"eth1\", \"mode\": \"user\"}");
 	{
 		struct config_err e = {err, sizeof(err), ""};
-		CHECK_EQ(config_set_net(net, "eth1", &cfg, &st, &e), 0);
+		CHECK_EQ(config_set_net(net, "eth1", &cfg, &e), 0);
 	}
 	cJSON_Delete(net);
 	CHECK(cfg.nets[1].mmds);

@@ -114,11 +114,11 @@ static void test_damage(void)
 	FRESH();
 	put32(b + 8, SNAP_FILE_VERSION + 1);
 	reseal(b);
-	refused("version", b, len, -EPROTO, "version 4, this popek reads version 3");
+	refused("version", b, len, -EPROTO, "version 5, this popek reads version 4");
 	FRESH();
-	put32(b + 8, SNAP_FILE_VERSION - 1); /* before the balloon's configuration */
+	put32(b + 8, SNAP_FILE_VERSION - 1); /* before the Firecracker settings */
 	reseal(b);
-	refused("old version", b, len, -EPROTO, "version 2, this popek reads version 3");
+	refused("old version", b, len, -EPROTO, "version 3, this popek reads version 4");
 	refused("truncated", good, len - 8, -EINVAL, "truncated or extended");
 	FRESH();
 	memset(b + len, 0, 8);

@@ -399,6 +399,17 @@ static void test_rx_fill(void)
 	CHECK_EQ(got[0], 0);
 }
 
+/* 5.1.4.2: with VIRTIO_NET_F_MTU, no frame above mtu + Ethernet header
+ * (and a VLAN tag) reaches the driver; without it, only the buffer limits. */
+static void test_rx_too_long(void)
+{
+	CHECK(!virtio_net_rx_too_long(1418, 1400));
+	CHECK(virtio_net_rx_too_long(1419, 1400));
+	CHECK(!virtio_net_rx_too_long(65535 + 18, 65535));
+	CHECK(virtio_net_rx_too_long(87, 68));
+	CHECK(!virtio_net_rx_too_long(VIRTIO_NET_FRAME_MAX, 0));
+}
+
 static void test_rx_small_buffer_and_hostile(void)
 {
 	struct qfix f;
@@ -809,6 +820,7 @@ int main(void)
 	TEST_RUN(test_tx_csum_offload);
 	TEST_RUN(test_tx_too_long_outside_ram_loop);
 	TEST_RUN(test_rx_fill);
+	TEST_RUN(test_rx_too_long);
 	TEST_RUN(test_rx_small_buffer_and_hostile);
 	TEST_RUN(test_device_end_to_end);
 	TEST_RUN(test_tap_bad_name);

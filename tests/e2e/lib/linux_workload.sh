@@ -21,10 +21,6 @@ vm_run() {
 	done
 }
 
-check() { # name got want
-	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
-}
-
 # Runs the workload: the kernel's release, sha256 of a sequence, floating
 # point in awk, a sort of 100k lines, the CPUs online, and the CPU vendor
 # Linux saw (for the caller to check). workload_check checks the rest.

@@ -95,3 +95,8 @@ vm_cleanup() {
 vm_result() {
 	tr -d '\r' <"$VM_OUT" | sed -n "s/^RESULT $1 //p" | tail -1
 }
+
+# check NAME GOT WANT: "PASS NAME" when GOT is WANT, else "FAIL NAME" with both.
+check() { # name got want
+	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
+}
