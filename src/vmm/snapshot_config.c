@@ -13,14 +13,15 @@
 #include <string.h>
 
 #include "vmm/snapshot_config.h"
+#include "vmm/snapshot_memdev.h"
 
-void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
-			    const char *engine, const u64 *disk_sizes, struct snap_out *o)
+void snapshot_config_encode(const struct vm_config *cfg, const struct snapshot_machine *sm,
+			    struct snap_out *o)
 {
 	snap_put_u64(o, cfg->mem_size);
 	snap_put_u32(o, cfg->nr_cpus);
-	snap_put_u8(o, (u8)vendor);
-	snap_put_str(o, engine);
+	snap_put_u8(o, (u8)sm->vendor);
+	snap_put_str(o, sm->engine);
 	snap_put_u8(o, (u8)(cfg->no_pv | cfg->testdev << 1 | cfg->rng << 2 | cfg->balloon << 3 |
 			    cfg->virtio_console << 4 | cfg->balloon_deflate_on_oom << 5 |
 			    cfg->balloon_reporting << 6 | cfg->balloon_hinting << 7));
@@ -31,7 +32,7 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 		snap_put_str(o, cfg->disks[i].path);
 		snap_put_bool(o, cfg->disks[i].readonly);
 		snap_put_str(o, cfg->disks[i].id);
-		snap_put_u64(o, disk_sizes[i]);
+		snap_put_u64(o, sm->disk_sizes[i]);
 	}
 	snap_put_u32(o, cfg->nr_nets);
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
@@ -51,6 +52,7 @@ void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
 	snap_put_bool(o, cfg->vsock.enabled);
 	snap_put_u32(o, cfg->vsock.guest_cid);
 	snap_put_str(o, cfg->vsock.uds_path);
+	snapshot_memdev_encode(cfg, sm->pmem_sizes, o);
 }
 
 int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct snapshot_machine *sm)
@@ -124,5 +126,7 @@ int snapshot_config_decode(struct snap_in *in, struct vm_config *cfg, struct sna
 	snap_get_str(in, cfg->vsock.uds_path, sizeof(cfg->vsock.uds_path), "vsock socket path");
 	if (!in->bad && cfg->vsock.enabled && cfg->vsock.guest_cid < 3)
 		snap_reject(in, "vsock guest CID %u is below 3", cfg->vsock.guest_cid);
+	if (!in->bad)
+		snapshot_memdev_decode(in, cfg, sm->pmem_sizes);
 	return snap_in_end(in);
 }

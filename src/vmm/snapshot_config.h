@@ -9,16 +9,16 @@
 #include "core/config.h"
 #include "core/snap_codec.h"
 
-/* vendor: the one the guest saw (never CPU_VENDOR_HOST); engine: the one
- * that ran it (recorded, not binding); disk_sizes: bytes of each disk. */
-void snapshot_config_encode(const struct vm_config *cfg, enum cpu_vendor vendor,
-			    const char *engine, const u64 *disk_sizes, struct snap_out *o);
-
 struct snapshot_machine {
-	enum cpu_vendor vendor;
-	char engine[16];
-	u64 disk_sizes[CONFIG_MAX_DISKS];
+	enum cpu_vendor vendor; /* the one the guest saw (never CPU_VENDOR_HOST) */
+	char engine[16];        /* the one that ran it (recorded, not binding) */
+	u64 disk_sizes[CONFIG_MAX_DISKS]; /* bytes of each disk */
+	u64 pmem_sizes[CONFIG_MAX_PMEM];  /* bytes of each pmem file */
 };
+
+/* The machine section of cfg; sm gives what cfg does not hold. */
+void snapshot_config_encode(const struct vm_config *cfg, const struct snapshot_machine *sm,
+			    struct snap_out *o);
 
 /* Overwrites cfg's machine fields with the section's and fills *sm. 0, or
  * -EINVAL with the reason in in->why (cfg then partly written). */

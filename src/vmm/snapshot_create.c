@@ -31,18 +31,20 @@ static int add(struct snap_writer *w, u32 type, u32 index, struct snap_out *o, i
 
 static int save_machine(struct machine *m, struct snap_writer *w)
 {
-	u64 sizes[CONFIG_MAX_DISKS] = {0};
+	struct snapshot_machine sm = {.vendor = m->cpu_vendor};
 	struct snap_out o;
+	struct stat sb;
 	int err;
 
-	for (unsigned i = 0; i < m->cfg.nr_disks; i++) {
-		struct stat sb;
-
+	snprintf(sm.engine, sizeof(sm.engine), "%s", m->engine->name);
+	for (unsigned i = 0; i < m->cfg.nr_disks; i++)
 		if (stat(m->cfg.disks[i].path, &sb) == 0)
-			sizes[i] = (u64)sb.st_size;
-	}
+			sm.disk_sizes[i] = (u64)sb.st_size;
+	for (unsigned i = 0; i < m->cfg.nr_pmem; i++)
+		if (stat(m->cfg.pmem[i].path, &sb) == 0)
+			sm.pmem_sizes[i] = (u64)sb.st_size;
 	snap_out_init(&o);
-	snapshot_config_encode(&m->cfg, m->cpu_vendor, m->engine->name, sizes, &o);
+	snapshot_config_encode(&m->cfg, &sm, &o);
 	err = add(w, SNAP_MACH, 0, &o, 0);
 	if (err < 0)
 		return err;

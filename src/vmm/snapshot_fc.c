@@ -6,7 +6,9 @@
  * (1 or 2), u32 IPv4 address (host order), bool imds_compat; the CPU
  * template: bool configured, u32 CPUID modifiers, each: u32 leaf, u32
  * subleaf, bool subleaf significant, u8 register (0 eax .. 3 edx), u32
- * mask, u32 value. A rate limiter is its bandwidth bucket, then its
+ * mask, u32 value; u32 MSR modifiers, each: u32 MSR, u64 mask, u64 value
+ * (which MSRs and bits a template may change is checked again when the
+ * vCPUs are made, src/cpu/msr_mods.c). A rate limiter is its bandwidth bucket, then its
  * operations bucket, each u64 size, u64 one_time_burst, u64 refill time
  * (ms): the configuration, so the buckets start full again in the restored
  * VM (Firecracker carries each bucket's budget; see docs/snapshots.md). */
@@ -76,8 +78,12 @@ void snapshot_fc_encode(const struct vm_config *cfg, struct snap_out *o)
 		snap_put_u32(o, m->mask);
 		snap_put_u32(o, m->value);
 	}
-	/* The CPU template's MSR modifiers go here when popek has them
-	 * (branch msr): a u32 count and the entries, with a version bump. */
+	snap_put_u32(o, cfg->nr_msr_mods);
+	for (unsigned i = 0; i < cfg->nr_msr_mods; i++) {
+		snap_put_u32(o, cfg->msr_mods[i].addr);
+		snap_put_u64(o, cfg->msr_mods[i].mask);
+		snap_put_u64(o, cfg->msr_mods[i].value);
+	}
 }
 
 static void get_mmds(struct snap_in *in, struct vm_config *cfg)
@@ -121,8 +127,18 @@ static void get_cpu_template(struct snap_in *in, struct vm_config *cfg)
 			snap_reject(in, "CPUID modifier %u: register %u is not eax..edx (0-3)", i,
 				    m->reg);
 	}
-	if (!in->bad && cfg->nr_cpuid_mods && !cfg->has_cpu_config)
-		snap_reject(in, "CPUID modifiers without a CPU template");
+	cfg->nr_msr_mods = snap_get_index(in, CONFIG_MAX_MSR_MODS + 1, "MSR modifier count");
+	for (unsigned i = 0; i < cfg->nr_msr_mods && !in->bad; i++) {
+		struct msr_mod *m = &cfg->msr_mods[i];
+
+		m->addr = snap_get_u32(in);
+		m->mask = snap_get_u64(in);
+		m->value = snap_get_u64(in);
+		if (!in->bad && (m->value & ~m->mask))
+			snap_reject(in, "MSR modifier %u: value bits outside its mask", i);
+	}
+	if (!in->bad && (cfg->nr_cpuid_mods || cfg->nr_msr_mods) && !cfg->has_cpu_config)
+		snap_reject(in, "CPUID or MSR modifiers without a CPU template");
 }
 
 int snapshot_fc_decode(struct snap_in *in, struct vm_config *cfg)

@@ -39,6 +39,28 @@ static int check_disks(const struct snapshot_restore *r, const struct vm_config 
 	return 0;
 }
 
+/* pmem files too: each must have the size the guest's device had. */
+static int check_pmem(const struct snapshot_restore *r, const struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_pmem; i++) {
+		const struct pmem_config *p = &cfg->pmem[i];
+		struct stat sb;
+
+		if (stat(p->path, &sb) < 0) {
+			log_error("snapshot '%s': pmem '%s': '%s': %s", r->path, p->id, p->path,
+				  strerror(errno));
+			return -ENOENT;
+		}
+		if ((u64)sb.st_size != r->sm.pmem_sizes[i]) {
+			log_error("snapshot '%s': pmem '%s': '%s' is %llu bytes, the snapshot's was %llu",
+				  r->path, p->id, p->path, (unsigned long long)sb.st_size,
+				  (unsigned long long)r->sm.pmem_sizes[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Checks r->state's container and decodes its machine section into cfg. */
 static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 {
@@ -75,7 +97,8 @@ static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 		return err;
 	}
 	cfg->cpu_vendor = r->sm.vendor;
-	return check_disks(r, cfg);
+	err = check_disks(r, cfg);
+	return err < 0 ? err : check_pmem(r, cfg);
 }
 
 int snapshot_restore_open(const char *path, struct vm_config *cfg, struct snapshot_restore **out)

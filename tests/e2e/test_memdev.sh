@@ -140,7 +140,7 @@ for _ in $(seq 100); do
 	[ "$CODE" = 200 ] && break
 	sleep 0.1
 done
-check restored_hotplug "$(jq -c '[.plugged_size_mib, .requested_size_mib]' <<<"$BODY")" "[128,128]"
+check restored_hotplug "$CODE $(jq -c '[.plugged_size_mib, .requested_size_mib]' <<<"$BODY" 2>/dev/null)" "200 [128,128]"
 vm_send 'echo "RESULT rest""ored $(dd if=/dev/pmem0 bs=4096 skip=1 count=1 2>/dev/null | head -c 16)"'
 vm_wait "RESULT restored " 60
 check restored_pmem "$(vm_result restored)" GUEST-WROTE-THIS

@@ -47,12 +47,12 @@ static void hello_bytes(u8 **buf, size_t *len)
 {
 	struct vm_config src = {
 	    .mem_size = FUZZ_MIG_RAM, .nr_cpus = FUZZ_MIG_CPUS, .testdev = true, .rng = true};
-	u64 sizes[CONFIG_MAX_DISKS] = {0};
+	const struct snapshot_machine sm = {.vendor = CPU_VENDOR_INTEL, .engine = "soft"};
 	struct snap_writer w;
 	struct snap_out o;
 
 	snap_out_init(&o);
-	snapshot_config_encode(&src, CPU_VENDOR_INTEL, "soft", sizes, &o);
+	snapshot_config_encode(&src, &sm, &o);
 	if (o.err)
 		abort();
 	snap_writer_init(&w);

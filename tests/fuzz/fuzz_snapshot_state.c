@@ -120,7 +120,7 @@ static void machine_section(const u8 *p, size_t n)
 		return;
 	}
 	snap_out_init(&o);
-	snapshot_config_encode(&cfg, sm.vendor, sm.engine, sm.disk_sizes, &o);
+	snapshot_config_encode(&cfg, &sm, &o);
 	snap_in_init(&in, o.buf, o.len);
 	if (o.err || snapshot_config_decode(&in, &cfg2, &sm2) || o.len != n || memcmp(o.buf, p, n))
 		abort();

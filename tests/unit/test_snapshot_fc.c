@@ -29,6 +29,8 @@ static void sample(struct vm_config *c)
 	c->nr_cpuid_mods = 2;
 	c->cpuid_mods[0] = (struct cpuid_mod){1, 0, false, 2, 1u << 23, 0};
 	c->cpuid_mods[1] = (struct cpuid_mod){7, 0, true, 1, 0xff, 0x12};
+	c->nr_msr_mods = 1;
+	c->msr_mods[0] = (struct msr_mod){0x10a, 0xff, 0x0c};
 }
 
 static struct snap_out encoded(const struct vm_config *c)
@@ -63,6 +65,8 @@ static void test_round_trip(void)
 	CHECK(d.mmds.enabled && d.mmds.version == 2 && d.mmds.addr == 0xA9FE0102);
 	CHECK(d.has_cpu_config && d.nr_cpuid_mods == 2 && d.cpuid_mods[1].subleaf_significant);
 	CHECK_EQ(d.cpuid_mods[0].mask, 1u << 23);
+	CHECK(d.nr_msr_mods == 1 && d.msr_mods[0].addr == 0x10a && d.msr_mods[0].mask == 0xff &&
+	      d.msr_mods[0].value == 0x0c);
 	/* Everything else: what d encodes to is what c did. */
 	struct snap_out again = encoded(&d);
 	CHECK(again.len == o.len && !memcmp(again.buf, o.buf, o.len));
@@ -127,7 +131,13 @@ static void test_refused(void)
 	refused("cpuid count", &c, OFF_CPU + 1, 4, CONFIG_MAX_CPUID_MODS + 1,
 		"CPUID modifier count 65 is out of range");
 	refused("mods without template", &c, OFF_CPU, 1, 0,
-		"CPUID modifiers without a CPU template");
+		"modifiers without a CPU template");
+	/* The MSR modifier's value (after 2 CPUID modifiers of 18 bytes, the
+	 * MSR count, address and mask): bit 8, outside its mask 0xff. */
+	refused("msr value", &c, OFF_CPU + 5 + 2 * 18 + 4 + 4 + 8 + 1, 1, 1,
+		"value bits outside its mask");
+	refused("msr count", &c, OFF_CPU + 5 + 2 * 18, 4, CONFIG_MAX_MSR_MODS + 1,
+		"MSR modifier count 33 is out of range");
 	/* MMDS on with no interface serving it. */
 	c.nets[0].mmds = false;
 	refused("mmds without interface", &c, OFF_MMDS + 1, 1, 2, "but no network interface");

@@ -172,11 +172,18 @@ static void machine_sample(struct vm_config *c)
 	c->nets[0].nr_hostfwd = 1;
 	c->nets[0].hostfwd[0] = (struct hostfwd_config){0x7f000001, 2222, 22};
 	c->vsock = (struct vsock_config){true, 5, "/tmp/v.sock"};
+	c->hotplug = (struct hotplug_config){512 * MiB, 2 * MiB, 128 * MiB};
+	c->nr_pmem = 1;
+	strcpy(c->pmem[0].id, "pm0");
+	strcpy(c->pmem[0].path, "/tmp/pm.img");
+	c->pmem[0].read_only = true;
 }
 
 static void test_machine_round_trip(void)
 {
-	static const u64 sizes[CONFIG_MAX_DISKS] = {1 * GiB, 4096};
+	const struct snapshot_machine in_sm = {
+	    .vendor = CPU_VENDOR_AMD, .engine = "soft", .disk_sizes = {1 * GiB, 4096},
+	    .pmem_sizes = {5 * MiB}};
 	struct vm_config *a = malloc(sizeof(*a)), *b = calloc(1, sizeof(*b));
 	struct snapshot_machine sm;
 	struct snap_out o;
@@ -184,7 +191,7 @@ static void test_machine_round_trip(void)
 
 	machine_sample(a);
 	snap_out_init(&o);
-	snapshot_config_encode(a, CPU_VENDOR_AMD, "soft", sizes, &o);
+	snapshot_config_encode(a, &in_sm, &o);
 	snap_in_init(&in, o.buf, o.len);
 	CHECK_EQ(snapshot_config_decode(&in, b, &sm), 0);
 	CHECK_EQ(b->mem_size, a->mem_size);
@@ -202,6 +209,9 @@ static void test_machine_round_trip(void)
 	CHECK_EQ(b->nr_nets, 1);
 	CHECK(!memcmp(&b->nets[0], &a->nets[0], sizeof(b->nets[0])));
 	CHECK(!memcmp(&b->vsock, &a->vsock, sizeof(b->vsock)));
+	CHECK(!memcmp(&b->hotplug, &a->hotplug, sizeof(b->hotplug)));
+	CHECK(b->nr_pmem == 1 && !memcmp(&b->pmem[0], &a->pmem[0], sizeof(b->pmem[0])));
+	CHECK_EQ(sm.pmem_sizes[0], 5 * MiB);
 	snap_out_free(&o);
 	free(a);
 	free(b);
@@ -209,7 +219,7 @@ static void test_machine_round_trip(void)
 
 static void machine_refused(unsigned off, u8 byte, const char *want)
 {
-	static const u64 sizes[CONFIG_MAX_DISKS];
+	const struct snapshot_machine in_sm = {.vendor = CPU_VENDOR_INTEL, .engine = "kvm"};
 	struct vm_config *c = malloc(sizeof(*c));
 	struct snapshot_machine sm;
 	struct snap_out o;
@@ -217,7 +227,7 @@ static void machine_refused(unsigned off, u8 byte, const char *want)
 
 	machine_sample(c);
 	snap_out_init(&o);
-	snapshot_config_encode(c, CPU_VENDOR_INTEL, "kvm", sizes, &o);
+	snapshot_config_encode(c, &in_sm, &o);
 	if (off < o.len)
 		o.buf[off] = byte;
 	else
@@ -248,6 +258,41 @@ static void test_machine_damage(void)
 	machine_refused(40, 0x10, "disk path");      /* a length of 256 MiB */
 	machine_refused(17, 0, "NUL");
 	machine_refused(100000, 0, "truncated");
+}
+
+/* The memory devices at the section's end (snapshot_memdev.c): u64 total,
+ * block, slot, u32 pmem count, then pmem 0: id "pm0" (4 + 3), path
+ * "/tmp/pm.img" (4 + 11), flags, u64 size: 59 bytes. from_end: where the
+ * byte is, counted back from the end. */
+static void memdev_refused(unsigned from_end, u8 byte, const char *want)
+{
+	const struct snapshot_machine in_sm = {.vendor = CPU_VENDOR_INTEL, .engine = "soft"};
+	struct vm_config *c = malloc(sizeof(*c));
+	struct snapshot_machine sm;
+	struct snap_out o;
+	struct snap_in in;
+
+	machine_sample(c);
+	snap_out_init(&o);
+	snapshot_config_encode(c, &in_sm, &o);
+	o.buf[o.len - from_end] = byte;
+	snap_in_init(&in, o.buf, o.len);
+	CHECK_EQ(snapshot_config_decode(&in, c, &sm), -EINVAL);
+	if (!strstr(in.why, want)) {
+		printf("  reason '%s' lacks '%s'\n", in.why, want);
+		CHECK(!"the reason names the problem");
+	}
+	snap_out_free(&o);
+	free(c);
+}
+
+static void test_machine_memdev_damage(void)
+{
+	memdev_refused(59 - 8 - 2, 0x30, "hot-plug area"); /* block 3 MiB: not a power of 2 */
+	memdev_refused(59 - 5, 0x01, "hot-plug area");     /* total 512 MiB + 2^40 */
+	memdev_refused(59 - 24, 9, "pmem count 9");
+	memdev_refused(9, 4, "flags 0x4");
+	memdev_refused(59 - 28 - 4 - 1, 0, "NUL");          /* in "pm0" */
 }
 
 /* The clock: u64 ns, u32 TSC kHz; a rate of 0 is damage. */
@@ -290,5 +335,6 @@ int main(void)
 	TEST_RUN(test_clock);
 	TEST_RUN(test_machine_round_trip);
 	TEST_RUN(test_machine_damage);
+	TEST_RUN(test_machine_memdev_damage);
 	return test_done();
 }

@@ -5,6 +5,7 @@
 api() {
 	local m=$1 p=$2
 	shift 2
+	rm -f "$TMP/body" # a failed request must not leave the last answer as its own
 	CODE=$(curl -s -m 20 --unix-socket "$S" -X "$m" -o "$TMP/body" -w '%{http_code}' \
 		-H 'Content-Type: application/json' ${1+--data-binary "$1"} "http://localhost$p")
 	BODY=$(cat "$TMP/body" 2>/dev/null)
