@@ -24,6 +24,15 @@ has() {
 	if grep -Eq "$2" <<<"$log"; then pass "$1"; else fail "$1" "no '$2' in gdb's output ($3)"; fi
 }
 
+# gdb_batch NAME: gdb runs $TMP/NAME.gdb on the program (log in
+# $TMP/NAME.log), then popek's status once it ends is VM_STATUS.
+gdb_batch() {
+	timeout 180 gdb -nx -batch -x "$TMP/$1.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/$1.log" 2>&1
+	timeout 30 tail --pid="$VM" -f /dev/null
+	wait "$VM"
+	VM_STATUS=$?
+}
+
 sym() { # the address of symbol $1, as gdb prints it
 	nm tests/guest/build/gdb_target.elf64 | awk -v s="$1" '$3 == s { print $1 }' | sed 's/^0*/0x/'
 }
@@ -65,10 +74,8 @@ printf "at add thread=%d rsi=%ld\n", \$_thread, \$rsi
 delete
 continue
 EOF
-	timeout 180 gdb -nx -batch -x "$TMP/$n.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/$n.log" 2>&1
-	timeout 30 tail --pid="$VM" -f /dev/null
-	wait "$VM"
-	st=$?
+	gdb_batch "$n"
+	st=$VM_STATUS
 	log=$(cat "$TMP/$n.log")
 	ap=$(sym gdb_ap_work)
 	has "$e/info_threads_1" '^\* 1 +Thread 1 \(vCPU 0\)' "$(grep -m2 Thread <<<"$log" | tr '\n' '|')"
@@ -128,10 +135,8 @@ printf "race stop thread=%d value=%ld\n", \$_thread, gdb_race
 delete
 continue
 EOF
-	timeout 180 gdb -nx -batch -x "$TMP/$n.gdb" tests/guest/build/gdb_target.elf64 >"$TMP/$n.log" 2>&1
-	timeout 30 tail --pid="$VM" -f /dev/null
-	wait "$VM"
-	st=$?
+	gdb_batch "$n"
+	st=$VM_STATUS
 	log=$(cat "$TMP/$n.log")
 	stops=$(grep '^race stop' <<<"$log" | sed 's/ value=.*//' | sort -u | tr '\n' '|')
 	check "$e/race_both_watch_stops" "$stops" "race stop thread=1|race stop thread=2|"
