@@ -56,30 +56,13 @@ api() { # METHOD PATH [BODY]: sets CODE and BODY
 		CODE=$(curl -s -m 20 --unix-socket "$S" -X "$1" -o "$WORK/body" -w '%{http_code}' "http://localhost$2")
 	fi
 	BODY=$(cat "$WORK/body" 2>/dev/null)
+	rm -f "$WORK/body" # the next request's failure must not show this answer
 }
 
-# A listener on the host's loopback that reads uploads to the end.
-cat >"$WORK/sink.py" <<'EOF'
-import os, socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(4)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-while True:
-    c, _ = s.accept()
-    while c.recv(1 << 16):
-        pass
-    c.close()
-EOF
-python3 "$WORK/sink.py" "$WORK/port" &
-PIDS+=($!)
-for _ in $(seq 1 50); do [ -f "$WORK/port" ] && break; sleep 0.1; done
-PORT=$(cat "$WORK/port" 2>/dev/null)
-[ -n "$PORT" ] || { echo "FAIL rate_limit/sink: the host listener did not start"; exit 0; }
-# And one that sends: the client's first line is how many MiB it wants.
-cat >"$WORK/source.py" <<'EOF'
+# Host loopback servers for the guest's transfers through slirp: "sink"
+# reads uploads to the end; "source" sends as many MiB as the client's first
+# line asks for. Each writes its port to the file named first.
+cat >"$WORK/serve.py" <<'EOF'
 import os, socket, sys
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
@@ -90,19 +73,27 @@ os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 chunk = bytes(1 << 16)
 while True:
     c, _ = s.accept()
-    line = c.makefile("rb").readline()
-    try:
-        for _ in range(int(line) * 16):
-            c.sendall(chunk)
-    except (ValueError, OSError):
-        pass
+    if sys.argv[2] == "sink":
+        while c.recv(1 << 16):
+            pass
+    else:
+        line = c.makefile("rb").readline()
+        try:
+            for _ in range(int(line) * 16):
+                c.sendall(chunk)
+        except (ValueError, OSError):
+            pass
     c.close()
 EOF
-python3 "$WORK/source.py" "$WORK/port2" &
-PIDS+=($!)
-for _ in $(seq 1 50); do [ -f "$WORK/port2" ] && break; sleep 0.1; done
-PORT2=$(cat "$WORK/port2" 2>/dev/null)
-[ -n "$PORT2" ] || { echo "FAIL rate_limit/source: the host sender did not start"; exit 0; }
+serve() { # PORTFILE sink|source: starts one and waits for its port file
+	python3 "$WORK/serve.py" "$1" "$2" </dev/null >/dev/null &
+	PIDS+=($!)
+	for _ in $(seq 1 50); do [ -f "$1" ] && break; sleep 0.1; done
+}
+serve "$WORK/port" sink
+serve "$WORK/port2" source
+PORT=$(cat "$WORK/port" 2>/dev/null) PORT2=$(cat "$WORK/port2" 2>/dev/null)
+[ -n "$PORT" ] && [ -n "$PORT2" ] || { echo "FAIL rate_limit/servers: the host's sink or source did not start"; exit 0; }
 
 DISK_BPS=$((2 * 1024 * 1024)) NET_BPS=$((512 * 1024))
 truncate -s 16M "$WORK/disk.img"
