@@ -83,6 +83,54 @@ int api_snapshot_create(struct api_vm *vm, const cJSON *body, char *msg, size_t 
 	return 204;
 }
 
+/* network_overrides: [{"iface_id", "host_dev_name"}], at most one per
+ * interface; whether each names an interface of the snapshot is checked
+ * when it is read (snapshot_restore.c). 0 or 400 with msg. */
+static int net_overrides(struct vm_config *cfg, const cJSON *arr, char *msg, size_t len)
+{
+	static const char *const keys[] = {"iface_id", "host_dev_name", NULL};
+	struct net_override o[CONFIG_MAX_NETS];
+	const cJSON *it;
+	unsigned n = 0;
+	int status;
+
+	if (!cJSON_IsArray(arr))
+		return api_bad(msg, len, "network_overrides: must be an array");
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "iface_id");
+		const cJSON *dev = cJSON_GetObjectItemCaseSensitive(it, "host_dev_name");
+
+		if ((status = only_keys(it, keys, msg, len)))
+			return status;
+		if (n == CONFIG_MAX_NETS)
+			return api_bad(msg, len, "network_overrides: at most %d", CONFIG_MAX_NETS);
+		if (!cJSON_IsString(id) || !*id->valuestring ||
+		    strlen(id->valuestring) > CONFIG_NET_ID_LEN)
+			return api_bad(msg, len,
+				       "network_overrides[%u].iface_id: a string of 1 to %d "
+				       "characters is required",
+				       n, CONFIG_NET_ID_LEN);
+		if (!cJSON_IsString(dev) || !*dev->valuestring ||
+		    strlen(dev->valuestring) >= sizeof(o[0].ifname))
+			return api_bad(msg, len,
+				       "network_overrides[%u].host_dev_name: a tap name of 1 to "
+				       "%zu characters is required",
+				       n, sizeof(o[0].ifname) - 1);
+		for (unsigned i = 0; i < n; i++)
+			if (!strcmp(o[i].id, id->valuestring))
+				return api_bad(msg, len,
+					       "network_overrides[%u].iface_id: '%s' is given twice",
+					       n, id->valuestring);
+		snprintf(o[n].id, sizeof(o[n].id), "%s", id->valuestring);
+		snprintf(o[n].ifname, sizeof(o[n].ifname), "%s", dev->valuestring);
+		n++;
+	}
+	memcpy(cfg->net_overrides, o, n * sizeof(o[0]));
+	cfg->nr_net_overrides = n;
+	return 0;
+}
+
 int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t len)
 {
 	static const char *const keys[] = {"snapshot_path", "mem_file_path", "mem_backend",
@@ -134,8 +182,8 @@ int api_snapshot_load(struct api_vm *vm, const cJSON *body, char *msg, size_t le
 	resume = status ? false : bool_field(body, "resume_vm", msg, len, &status);
 	if (status)
 		return status;
-	if (overrides && (!cJSON_IsArray(overrides) || cJSON_GetArraySize(overrides)))
-		return api_bad(msg, len, "network_overrides: not supported yet (must be empty)");
+	if (overrides && (status = net_overrides(vm->cfg, overrides, msg, len)))
+		return status;
 	if (vm->phase != API_NOT_STARTED || vm->configured)
 		return api_bad(msg, len,
 			       "Loading a microVM snapshot not allowed after configuring "

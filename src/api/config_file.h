@@ -50,8 +50,8 @@ struct config_err {
  * and out-of-range values fail with -EINVAL and one message in e naming the
  * key; cfg is then unchanged. path_id is the {id} of an API path (it must
  * equal the body's id) or NULL.
- *   machine-config: vcpu_count, mem_size_mib (required); smt, track_dirty_pages
- *       (false only), cpu_template, huge_pages ("None" only); popek: engine.
+ *   machine-config: vcpu_count, mem_size_mib (required); smt (false only),
+ *       track_dirty_pages, cpu_template and huge_pages ("None" only); popek: engine.
  *   boot-source: kernel_image_path (required), initrd_path, boot_args.
  *   drives: drive_id, path_on_host, is_root_device (required), is_read_only,
  *       partuuid (the root drive's: root=PARTUUID=...), cache_type

@@ -83,6 +83,13 @@ struct net_config {
 	bool mmds; /* listed in mmds-config's network_interfaces */
 };
 
+/* PUT /snapshot/load's network_overrides: the restored VM's interface
+ * iface_id uses the tap host_dev_name instead of the snapshot's. */
+struct net_override {
+	char id[CONFIG_NET_ID_LEN + 1];
+	char ifname[16];
+};
+
 struct vsock_config {
 	bool enabled;
 	u32 guest_cid;     /* >= 3 */
@@ -184,6 +191,8 @@ struct vm_config {
 	 * above but the engine and the kernel's. */
 	const char *restore_path;     /* NULL: boot a kernel */
 	const char *restore_mem_path; /* its memory file */
+	unsigned nr_net_overrides;    /* applied to the snapshot's interfaces */
+	struct net_override net_overrides[CONFIG_MAX_NETS];
 	bool restore_paused;          /* the vCPUs stay parked until resumed */
 	/* --incoming: the machine comes from a live migration's source
 	 * (src/vmm/migrate_recv.c), which connects to this address. */

@@ -61,6 +61,29 @@ static int check_pmem(const struct snapshot_restore *r, const struct vm_config *
 	return 0;
 }
 
+/* PUT /snapshot/load's network_overrides: each names an interface of the
+ * snapshot (by iface_id), which then uses that tap. */
+static int apply_net_overrides(const struct snapshot_restore *r, struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_net_overrides; i++) {
+		const struct net_override *o = &cfg->net_overrides[i];
+		unsigned n;
+
+		for (n = 0; n < cfg->nr_nets && strcmp(cfg->nets[n].id, o->id); n++)
+			;
+		if (n == cfg->nr_nets) {
+			log_error("snapshot '%s': network_overrides: no network interface '%s' in "
+				  "the snapshot",
+				  r->path, o->id);
+			return -EINVAL;
+		}
+		cfg->nets[n].mode = NET_TAP;
+		_Static_assert(sizeof(cfg->nets[n].ifname) == sizeof(o->ifname), "tap names");
+		memcpy(cfg->nets[n].ifname, o->ifname, sizeof(o->ifname));
+	}
+	return 0;
+}
+
 /* Checks r->state's container and decodes its machine section into cfg. */
 static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 {
@@ -97,6 +120,9 @@ static int restore_parse(struct snapshot_restore *r, struct vm_config *cfg)
 		return err;
 	}
 	cfg->cpu_vendor = r->sm.vendor;
+	err = apply_net_overrides(r, cfg);
+	if (err < 0)
+		return err;
 	err = check_disks(r, cfg);
 	return err < 0 ? err : check_pmem(r, cfg);
 }

@@ -15,29 +15,8 @@
 # without namespaces the tap part is a SKIP.
 set -u
 cd "$(dirname "$0")/../.."
-if [ "${POPEK_NET_NETNS_INSIDE:-}" != 1 ] && [ "$(id -u)" = 0 ] &&
-	unshare --net true 2>/dev/null; then
-	POPEK_NET_NETNS_FROM=$(readlink /proc/self/ns/net)
-	export POPEK_NET_NETNS_INSIDE=1 POPEK_NET_NETNS_FROM
-	exec unshare --net -- bash "$0" "$@"
-fi
-OWN_NETNS=
-if [ "${POPEK_NET_NETNS_INSIDE:-}" = 1 ]; then
-	here=$(readlink /proc/self/ns/net)
-	# Configure only a namespace made for us: not the one we came from, and
-	# with no interface but lo (the environment variables could lie).
-	links=$(ip -o link show | awk -F': ' '{ print $2 }' | paste -sd ' ')
-	if [ -z "$here" ] || [ "$here" = "${POPEK_NET_NETNS_FROM:-}" ] || [ "$links" != lo ]; then
-		echo "FAIL virtio_net/netns: not in a network namespace of its own: configuring nothing"
-		exit 0
-	fi
-	if ! ip link set lo up; then
-		echo "FAIL virtio_net/netns: cannot bring up lo in the test's network namespace"
-		exit 0
-	fi
-	OWN_NETNS=1
-fi
-unset POPEK_NET_NETNS_INSIDE POPEK_NET_NETNS_FROM
+NETNS_GROUP=virtio_net
+. tests/e2e/lib/own_netns.sh
 . tests/e2e/lib/vm_console.sh
 POPEK=${POPEK:-build/popek}
 vm_default_guest virtio_net
