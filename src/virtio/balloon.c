@@ -239,9 +239,13 @@ static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 	if (e->out_len > BALLOON_MAX_REQUEST)
 		return "balloon request over 64 KiB"; /* bounds the time under the lock */
 	iov_to_buf(e->out, e->nr_out, 0, b->pfns, e->out_len);
-	for (size_t i = 0; i < n; i++)
-		if (!guest_mem_ptr(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE))
+	/* RAM or the hot-plug area; a pmem file's pages are not the guest's to give. */
+	for (size_t i = 0; i < n; i++) {
+		u32 flags;
+		if (!guest_mem_ptr_flags(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE, &flags) ||
+		    (flags & GUEST_MEM_FILE))
 			return "balloon page frame number outside RAM";
+	}
 	for (size_t i = 0; inflate && i < n; i++) {
 		u8 *p = guest_mem_ptr(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE);
 

@@ -180,6 +180,31 @@ static void test_bad_requests(void)
 	fix_stop(&f);
 }
 
+/* A pmem file's pages are guest memory but not RAM: inflating one is
+ * refused (DEVICE_NEEDS_RESET) and its bytes stay. */
+static void test_pmem_pages_refused(void)
+{
+	struct balloon_config cfg = {0, 0, false, false, false};
+	int fd = memfd_create("pmem", MFD_CLOEXEC), r;
+	struct fix f;
+	u8 *p;
+
+	CHECK(fd >= 0 && ftruncate(fd, 2 * MiB) == 0);
+	fd_machine_init(&f.fm);
+	r = guest_mem_add_file(&f.fm.m->mem, fd, 2 * MiB, false);
+	CHECK(r > 0);
+	p = f.fm.m->mem.regions[r].host;
+	p[0] = 0x5a;
+	CHECK_EQ(virtio_balloon_create(f.fm.m, &cfg, &f.b), 0);
+	fd_machine_start(&f.fm);
+	fd_driver_init(&f.d, &f.fm, 0, 0, 2, QSZ);
+	CHECK(!pfns(&f, INFLATEQ, (u32)(f.fm.m->mem.regions[r].gpa >> 12), 1));
+	fd_wait_status(&f.d, VIRTIO_STATUS_NEEDS_RESET);
+	CHECK_EQ(p[0], 0x5a);
+	fix_stop(&f);
+	close(fd);
+}
+
 static void test_bad_target(void)
 {
 	struct fd_machine fm;
@@ -352,6 +377,7 @@ static void test_stats_interval(void)
 int main(void)
 {
 	TEST_RUN(test_inflate_deflate);
+	TEST_RUN(test_pmem_pages_refused);
 	TEST_RUN(test_stats);
 	TEST_RUN(test_bad_requests);
 	TEST_RUN(test_bad_target);
