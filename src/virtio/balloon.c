@@ -241,9 +241,10 @@ static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 	iov_to_buf(e->out, e->nr_out, 0, b->pfns, e->out_len);
 	/* RAM or the hot-plug area; a pmem file's pages are not the guest's to give. */
 	for (size_t i = 0; i < n; i++) {
+		gpa_t gpa = (gpa_t)b->pfns[i] * BALLOON_PAGE;
 		u32 flags;
-		if (!guest_mem_ptr_flags(mem, (gpa_t)b->pfns[i] * BALLOON_PAGE, BALLOON_PAGE, &flags) ||
-		    (flags & GUEST_MEM_FILE))
+
+		if (!guest_mem_ptr_flags(mem, gpa, BALLOON_PAGE, &flags) || (flags & GUEST_MEM_FILE))
 			return "balloon page frame number outside RAM";
 	}
 	for (size_t i = 0; inflate && i < n; i++) {
