@@ -244,7 +244,8 @@ static const char *balloon_pages(struct virtio_balloon *b, bool inflate)
 		gpa_t gpa = (gpa_t)b->pfns[i] * BALLOON_PAGE;
 		u32 flags;
 
-		if (!guest_mem_ptr_flags(mem, gpa, BALLOON_PAGE, &flags) || (flags & GUEST_MEM_FILE))
+		if (!guest_mem_ptr_flags(mem, gpa, BALLOON_PAGE, &flags) ||
+		    (flags & GUEST_MEM_FILE))
 			return "balloon page frame number outside RAM";
 	}
 	for (size_t i = 0; inflate && i < n; i++) {
