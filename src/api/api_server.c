@@ -543,8 +543,10 @@ int api_server_started(struct api_server *s, struct machine *m, int err, const c
 		/* A restored or migrated machine is the snapshot's (its devices,
 		 * rate limiters, MMDS and CPU template): the API's configuration
 		 * (GET /vm/config, PATCH) is that from now on. */
-		if (s->vm.cfg->restore_path || s->vm.cfg->incoming)
+		if (s->vm.cfg->restore_path || s->vm.cfg->incoming) {
 			*s->vm.cfg = m->cfg;
+			s->vm.st->root_drive = m->cfg.disk0_is_root ? 0 : -1;
+		}
 		s->vm.m = m;
 		s->vm.metrics_fd = metrics_fd;
 		s->vm.phase = API_RUNNING;

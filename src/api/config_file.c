@@ -217,6 +217,7 @@ int config_finalize(struct vm_config *cfg, struct config_store *st, char *err, s
 	}
 	if (st->root_drive < 0)
 		return 0;
+	cfg->disk0_is_root = true; /* a snapshot keeps it (snapshot_fc.c) */
 	if (st->root_drive > 0) {
 		struct disk_config root = cfg->disks[st->root_drive];
 		memmove(&cfg->disks[1], &cfg->disks[0], (size_t)st->root_drive * sizeof(root));

@@ -168,6 +168,7 @@ struct vm_config {
 
 	unsigned nr_disks;
 	struct disk_config disks[CONFIG_MAX_DISKS];
+	bool disk0_is_root;       /* config_finalize put the root drive first (is_root_device) */
 	unsigned nr_nets;
 	struct net_config nets[CONFIG_MAX_NETS];
 	struct vsock_config vsock;

@@ -1,6 +1,7 @@
 /* The snapshot's Firecracker settings section (snapshot_fc.h).
  *
- * Order: u32 disks, each: its rate limiter; u32 network interfaces, each:
+ * Order: u32 disks, each: its rate limiter; bool the first disk is the root
+ * drive (GET /vm/config's is_root_device); u32 network interfaces, each:
  * iface_id (u32 length, bytes; "" for --net ones), u16 mtu (0: not offered), receive then transmit
  * rate limiter, bool MMDS on it; the entropy device's rate limiter; MMDS: bool enabled, u8 version
  * (1 or 2), u32 IPv4 address (host order), bool imds_compat; the CPU
@@ -53,6 +54,7 @@ void snapshot_fc_encode(const struct vm_config *cfg, struct snap_out *o)
 	snap_put_u32(o, cfg->nr_disks);
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		put_limiter(o, &cfg->disks[i].rate_limiter);
+	snap_put_bool(o, cfg->disk0_is_root);
 	snap_put_u32(o, cfg->nr_nets);
 	for (unsigned i = 0; i < cfg->nr_nets; i++) {
 		snap_put_str(o, cfg->nets[i].id);
@@ -150,6 +152,9 @@ int snapshot_fc_decode(struct snap_in *in, struct vm_config *cfg)
 				   cfg->nr_disks);
 	for (unsigned i = 0; i < cfg->nr_disks && !in->bad; i++)
 		get_limiter(in, &cfg->disks[i].rate_limiter, "a disk's rate limiter");
+	cfg->disk0_is_root = snap_get_bool(in);
+	if (!in->bad && cfg->disk0_is_root && !cfg->nr_disks)
+		return snap_reject(in, "a root drive, but no drive");
 	n = snap_get_u32(in);
 	if (!in->bad && n != cfg->nr_nets)
 		return snap_reject(in, "settings of %u network interfaces, the machine has %u", n,

@@ -61,7 +61,7 @@ cat >"$TMP/vm.json" <<EOF
                   "initrd_path": "$(realpath "$INITRD")",
                   "boot_args": "console=ttyS0 panic=-1 cryptomgr.notests"},
   "machine-config": {"vcpu_count": 1, "mem_size_mib": 256},
-  "drives": [{"drive_id": "data", "path_on_host": "$TMP/data.img", "is_root_device": false,
+  "drives": [{"drive_id": "data", "path_on_host": "$TMP/data.img", "is_root_device": true,
               "is_read_only": false,
               "rate_limiter": {"bandwidth": {"size": 262144, "refill_time": 1000}}}],
   "network-interfaces": [{"iface_id": "eth0", "mode": "user", "mtu": 1400,
@@ -75,10 +75,11 @@ EOF
 DATA='{"latest": {"meta-data": {"ami-id": "ami-snap", "hostname": "restored"}}}'
 WANT_MMDS='{"latest":{"meta-data":{"ami-id":"ami-snap","hostname":"restored"}}}'
 # The settings GET /popek/vm/config shows (Firecracker's view leaves out
-# user-mode interfaces), as one line.
+# user-mode interfaces), as one line. The drive is the root device (the
+# initramfs guest ignores root=): a restore still says so.
 settings() {
 	api GET /popek/vm/config
-	jq -c '[.drives[0].rate_limiter, .["network-interfaces"][0].mtu,
+	jq -c '[.drives[0].is_root_device, .drives[0].rate_limiter, .["network-interfaces"][0].mtu,
 		.["network-interfaces"][0].iface_id, .["network-interfaces"][0].tx_rate_limiter, .entropy.rate_limiter,
 		.["mmds-config"], (.["cpu-config"].cpuid_modifiers | length)]' <<<"$BODY"
 }
@@ -142,7 +143,7 @@ check snapshot_fc/before/mtu_is_max "$(vm_result raise)" "refused 1400"
 check snapshot_fc/before/ping_above_mtu "$(vm_result bigping)" 0
 BEFORE=$(settings)
 check snapshot_fc/before/settings "$BEFORE" \
-	'[{"bandwidth":{"size":262144,"refill_time":1000}},1400,"eth0",{"ops":{"size":100000,"refill_time":1000}},{"bandwidth":{"size":4096,"refill_time":100}},{"version":"V1","network_interfaces":["eth0"],"ipv4_address":"169.254.169.254","imds_compat":false},1]'
+	'[true,{"bandwidth":{"size":262144,"refill_time":1000}},1400,"eth0",{"ops":{"size":100000,"refill_time":1000}},{"bandwidth":{"size":4096,"refill_time":100}},{"version":"V1","network_interfaces":["eth0"],"ipv4_address":"169.254.169.254","imds_compat":false},1]'
 
 api PATCH /vm '{"state": "Paused"}'
 check snapshot_fc/pause "$CODE" 204

@@ -29,6 +29,7 @@ static void sample(struct vm_config *c)
 	c->nr_cpuid_mods = 2;
 	c->cpuid_mods[0] = (struct cpuid_mod){1, 0, false, 2, 1u << 23, 0};
 	c->cpuid_mods[1] = (struct cpuid_mod){7, 0, true, 1, 0xff, 0x12};
+	c->disk0_is_root = true;
 	c->nr_msr_mods = 1;
 	c->msr_mods[0] = (struct msr_mod){0x10a, 0xff, 0x0c};
 }
@@ -65,6 +66,7 @@ static void test_round_trip(void)
 	CHECK(d.mmds.enabled && d.mmds.version == 2 && d.mmds.addr == 0xA9FE0102);
 	CHECK(d.has_cpu_config && d.nr_cpuid_mods == 2 && d.cpuid_mods[1].subleaf_significant);
 	CHECK_EQ(d.cpuid_mods[0].mask, 1u << 23);
+	CHECK(d.disk0_is_root);
 	CHECK(d.nr_msr_mods == 1 && d.msr_mods[0].addr == 0x10a && d.msr_mods[0].mask == 0xff &&
 	      d.msr_mods[0].value == 0x0c);
 	/* Everything else: what d encodes to is what c did. */
@@ -97,11 +99,12 @@ static void refused(const char *name, const struct vm_config *c, size_t off, uns
 	snap_out_free(&o);
 }
 
-/* Offsets in the sample's section: u32 disks, 2 limiters of 48 bytes; u32
+/* Offsets in the sample's section: u32 disks, 2 limiters of 48 bytes, the
+ * root flag; u32
  * nets; eth0: u32 4 + "eth0", u16 mtu, 2 limiters, bool; eth1 the same;
  * the rng's limiter; MMDS: bool, u8 version, u32 address, bool; the
  * template: bool, u32 count, entries of 18 bytes. */
-#define OFF_NETS (4 + 2 * 48)
+#define OFF_NETS (4 + 2 * 48 + 1)
 #define OFF_MTU0 (OFF_NETS + 4 + 8)
 #define OFF_ETH1 (OFF_MTU0 + 2 + 96 + 1)
 #define OFF_RNG  (OFF_ETH1 + 8 + 2 + 96 + 1)
@@ -117,6 +120,7 @@ static void test_refused(void)
 
 	sample(&c);
 	refused("disk count", &c, 0, 4, 3, "rate limiters of 3 disks, the machine has 2");
+	refused("root flag", &c, OFF_NETS - 1, 1, 2, "not 0 or 1");
 	refused("net count", &c, OFF_NETS, 4, 1, "settings of 1 network interfaces");
 	refused("mtu", &c, OFF_MTU0, 2, 67, "mtu 67 is below 68");
 	refused("iface_id length", &c, OFF_NETS + 4, 4, 65, "iface_id: 65 bytes, at most 64");
