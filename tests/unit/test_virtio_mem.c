@@ -426,22 +426,6 @@ static void test_short_buffers(void)
 
 /* ---- saved state ------------------------------------------------------- */
 
-static void save(struct virtio_mmio *vm, struct snap_out *o)
-{
-	snap_out_init(o);
-	CHECK_EQ(virtio_mmio_save(vm, o), 0);
-}
-
-static int load(struct virtio_mmio *vm, const u8 *p, size_t len, char *why, size_t why_len)
-{
-	struct snap_in in;
-	int err;
-
-	snap_in_init(&in, p, len);
-	err = virtio_mmio_load(vm, &in);
-	snprintf(why, why_len, "%s", in.why);
-	return err;
-}
 
 /* The device's state ends the transport's: u64 blocks, u64 requested,
  * then the bitmap (one word for 16 blocks). */
@@ -484,7 +468,7 @@ static void test_save_load(void)
 	CHECK_EQ(send(&f.d, REQ_PLUG, ADDR + 1 * BLOCK, 1), RESP_ACK);
 	CHECK_EQ(send(&f.d, REQ_PLUG, ADDR + 14 * BLOCK, 2), RESP_ACK);
 	virtio_mmio_quiesce(src);
-	save(src, &o);
+	fd_state_save(src, &o);
 	CHECK(o.len > DEV_STATE_LEN);
 	base = o.len - DEV_STATE_LEN;
 	CHECK_EQ(get_le(o.buf + base - 4, 4), DEV_STATE_LEN); /* the transport's length */
@@ -500,7 +484,7 @@ static void test_save_load(void)
 
 		memcpy(buf, o.buf, o.len);
 		memcpy(buf + base + damage[i].off, &damage[i].value, 8);
-		err = load(dst, buf, o.len, why, sizeof(why));
+		err = fd_state_load(dst, buf, o.len, why, sizeof(why));
 		if (err != -EINVAL || !strstr(why, damage[i].reason))
 			printf("  damage %u: %d '%s'\n", i, err, why);
 		CHECK_EQ(err, -EINVAL);
@@ -512,7 +496,7 @@ static void test_save_load(void)
 	}
 	free(buf);
 
-	CHECK_EQ(load(dst, o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(dst, o.buf, o.len, why, sizeof(why)), 0);
 	CHECK_EQ(cfg64(&d1, CFG_PLUGGED), 3 * BLOCK);
 	CHECK_EQ(cfg64(&d1, CFG_REQUESTED), 3 * BLOCK);
 	CHECK_EQ(fd_status(&d1), fd_status(&f.d));

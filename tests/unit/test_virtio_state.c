@@ -116,23 +116,6 @@ static u16 used_idx(struct fd_driver *d, unsigned q)
 	return __atomic_load_n(&used[1], __ATOMIC_ACQUIRE);
 }
 
-static void save(struct virtio_mmio *vm, struct snap_out *o)
-{
-	snap_out_init(o);
-	CHECK_EQ(virtio_mmio_save(vm, o), 0);
-	CHECK(o->len > 0);
-}
-
-static int load(struct virtio_mmio *vm, const void *p, size_t len, char *why, size_t why_len)
-{
-	struct snap_in in;
-	int err;
-
-	snap_in_init(&in, p, len);
-	err = virtio_mmio_load(vm, &in);
-	snprintf(why, why_len, "%s", in.why);
-	return err;
-}
 
 /* ---- rng: round trip and damage ---------------------------------------------- */
 
@@ -175,10 +158,10 @@ static void test_rng_round_trip(void)
 	expect_used(&f.d, 0, rng_request(&f.d), 64);
 	CHECK_EQ(fd_rd(&f.d, 0x60), 1); /* the driver has not acknowledged */
 	virtio_mmio_quiesce(slot_dev(&f.fm, 0));
-	save(slot_dev(&f.fm, 0), &o);
+	fd_state_save(slot_dev(&f.fm, 0), &o);
 
 	irqs = f.fm.irqs;
-	CHECK_EQ(load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	CHECK_EQ(f.fm.irqs, irqs + 1); /* InterruptStatus 1: the line is up again */
 	d1 = driver_at(&f.d, 1);
 	check_same_regs(&f.d, &d1, 1);
@@ -363,7 +346,7 @@ static void test_rng_damage(void)
 	expect_used(&f.d, 0, rng_request(&f.d), 64);
 	expect_used(&f.d, 0, rng_request(&f.d), 64);
 	virtio_mmio_quiesce(slot_dev(&f.fm, 0));
-	save(slot_dev(&f.fm, 0), &o);
+	fd_state_save(slot_dev(&f.fm, 0), &o);
 	buf = malloc(o.len + 16);
 	d1 = driver_at(&f.d, 1);
 	read_regs(&d1, 1, before);
@@ -375,7 +358,7 @@ static void test_rng_damage(void)
 
 		memcpy(buf, o.buf, o.len);
 		dm->hurt(buf, &len);
-		err = load(slot_dev(&f.fm, 1), buf, len, why, sizeof(why));
+		err = fd_state_load(slot_dev(&f.fm, 1), buf, len, why, sizeof(why));
 		if (err != -EINVAL || !strstr(why, dm->reason) || strncmp(why, "virtio-rng: ", 12))
 			printf("  %s: %d, '%s' (expected '%s')\n", dm->what, err, why, dm->reason);
 		CHECK_EQ(err, -EINVAL);
@@ -387,10 +370,10 @@ static void test_rng_damage(void)
 		CHECK_EQ(f.fm.irqs, irqs);
 	}
 	/* The device refused all that and still takes the real state. */
-	CHECK_EQ(load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	check_same_regs(&f.d, &d1, 1);
 	/* A device in use takes none. */
-	CHECK_EQ(load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), -EBUSY);
+	CHECK_EQ(fd_state_load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), -EBUSY);
 	CHECK(strstr(why, "virtio-rng: the device is in use") != NULL);
 	free(buf);
 	snap_out_free(&o);
@@ -503,13 +486,13 @@ static void test_blk_round_trip(void)
 	expect_used(&f.d, 0, blk_request(&f.d, VIRTIO_BLK_T_FLUSH, 0, 0, 0, &st), 1);
 	CHECK_EQ(*st, VIRTIO_BLK_S_OK);
 	CHECK_EQ(virtio_devices_quiesce(f.fm.m), 0);
-	save(slot_dev(&f.fm, 0), &o);
+	fd_state_save(slot_dev(&f.fm, 0), &o);
 	read_regs(&f.d, 1, regs);
 	/* As in a restore, the disk passes to a new device (its lock too). */
 	virtio_blk_destroy(f.b[0]);
 	f.b[0] = NULL;
 	blk_add(&f, f.path[0]); /* slot 1 */
-	CHECK_EQ(load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(slot_dev(&f.fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	d1 = driver_at(&f.d, 1);
 	check_regs(regs, &d1, 1);
 
@@ -528,7 +511,7 @@ static void test_blk_round_trip(void)
 	/* A disk of another size: refused, naming the disk. */
 	make_image(f.path[1], SECTORS * 512 / 2);
 	blk_add(&f, f.path[1]);
-	CHECK_EQ(load(slot_dev(&f.fm, 2), o.buf, o.len, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(fd_state_load(slot_dev(&f.fm, 2), o.buf, o.len, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "virtio-blk2: disk ") != NULL);
 	CHECK(strstr(why, f.path[1]) != NULL);
 	CHECK(strstr(why, "has 1024 sectors, the saved state 2048") != NULL);
@@ -755,7 +738,7 @@ static void test_net_round_trip(void)
 	CHECK_EQ(be[0]->sent, 1);
 	be[0]->tag = 0x1234;
 	virtio_mmio_quiesce(slot_dev(&fm, 0));
-	save(slot_dev(&fm, 0), &o);
+	fd_state_save(slot_dev(&fm, 0), &o);
 
 	/* A link status with unknown bits: refused, and the MAC stays. The
 	 * payload ends with status (u16), bool, the back-end's u32. */
@@ -763,18 +746,18 @@ static void test_net_round_trip(void)
 	bad = malloc(o.len);
 	memcpy(bad, o.buf, o.len);
 	bad[o.len - 6] = 0x80; /* status high byte */
-	CHECK_EQ(load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "virtio-net: link status 0x8001 has unknown bits") != NULL);
 	CHECK_EQ(fd_cfg_read(&d2, 5, 1), 0x12);
 	/* The back-end refusing its state: refused with its reason. */
 	memcpy(bad, o.buf, o.len);
 	memcpy(bad + o.len - 4, "\xad\xde\0\0", 4);
-	CHECK_EQ(load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 2), bad, o.len, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "count: tag 0xdead") != NULL);
 
 	/* The loaded device shows the saved MAC, not its own, and sends the
 	 * next frame as used entry 1. */
-	CHECK_EQ(load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	d1 = driver_at(&d, 1);
 	check_same_regs(&d, &d1, 2);
 	CHECK_EQ(fd_cfg_read(&d1, 5, 1), 0x10);
@@ -831,14 +814,14 @@ static void test_vsock_transport_reset(void)
 	fd_sleep_ms(20);
 	CHECK_EQ(used_idx(&d, VSOCK_EVQ), 0); /* no event before a load */
 	virtio_mmio_quiesce(slot_dev(&fm, 0));
-	save(slot_dev(&fm, 0), &o);
+	fd_state_save(slot_dev(&fm, 0), &o);
 
-	CHECK_EQ(load(slot_dev(&fm, 2), o.buf, o.len, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 2), o.buf, o.len, why, sizeof(why)), -EINVAL);
 	CHECK(strstr(why, "virtio-vsock: guest CID 7 was saved, --vsock gives 8") != NULL);
 
 	/* After the load the driver hears of the reset, in the buffer it
 	 * posted before the snapshot, without a notification. */
-	CHECK_EQ(load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	d1 = driver_at(&d, 1);
 	CHECK(fd_used(&d1, VSOCK_EVQ, &id, &len, 2000));
 	CHECK_EQ(id, head);
@@ -882,9 +865,9 @@ static void test_balloon_round_trip(void)
 	CHECK_EQ(virtio_balloon_set_target(b[0], 8 * MiB), 0);
 	CHECK_EQ(virtio_balloon_set_stats_interval(b[0], 20), 0);
 	virtio_mmio_quiesce(slot_dev(&fm, 0));
-	save(slot_dev(&fm, 0), &o);
-	CHECK(load(slot_dev(&fm, 2), o.buf, o.len, why, sizeof(why)) < 0);
-	CHECK_EQ(load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
+	fd_state_save(slot_dev(&fm, 0), &o);
+	CHECK(fd_state_load(slot_dev(&fm, 2), o.buf, o.len, why, sizeof(why)) < 0);
+	CHECK_EQ(fd_state_load(slot_dev(&fm, 1), o.buf, o.len, why, sizeof(why)), 0);
 	d1 = driver_at(&d, 1);
 	check_same_regs(&d, &d1, 4);
 	virtio_balloon_get_stats(b[1], &st);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/machine.h"
+#include "core/snap_codec.h"
 #include "test.h"
 #include "virtio/virtio.h"
 
@@ -277,6 +278,28 @@ static inline void fd_wait_status(struct fd_driver *d, u32 bit)
 	for (int i = 0; i < 1000 && !(fd_status(d) & bit); i++)
 		fd_sleep_ms(1);
 	CHECK(fd_status(d) & bit);
+}
+
+/* A device's saved state (transport and device, virtio_mmio_save) into o,
+ * which the caller frees; it is never empty. */
+static inline void fd_state_save(struct virtio_mmio *vm, struct snap_out *o)
+{
+	snap_out_init(o);
+	CHECK_EQ(virtio_mmio_save(vm, o), 0);
+	CHECK(o->len > 0);
+}
+
+/* Loads len bytes of saved state into vm; the loader's reason into why. */
+static inline int fd_state_load(struct virtio_mmio *vm, const void *p, size_t len, char *why,
+				size_t why_len)
+{
+	struct snap_in in;
+	int err;
+
+	snap_in_init(&in, p, len);
+	err = virtio_mmio_load(vm, &in);
+	snprintf(why, why_len, "%s", in.why);
+	return err;
 }
 
 #endif
