@@ -122,13 +122,7 @@ check pmem_patch "$CODE $(curl -s --unix-socket "$S" http://localhost/vm/config 
 api PATCH /hotplug/memory '{"requested_size_mib": 128}'
 if wait_plugged 128 90; then echo "PASS memdev/plugged_128"; else echo "FAIL memdev/plugged_128: $BODY"; fi
 grown=$(mem_total 3)
-if build/popek ctl --sock "$S" pause >/dev/null 2>"$TMP/ctl" &&
-	build/popek ctl --sock "$S" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl" &&
-	[ ! -s "$TMP/ctl" ]; then
-	echo "PASS memdev/snapshot"
-else
-	echo "FAIL memdev/snapshot: $(head -c 300 "$TMP/ctl")"
-fi
+vm_snapshot memdev "$S"
 # The memory file is RAM and the hot-plug area: 256 + 512 MiB.
 check snapshot_mem_file_size "$(stat -c %s "$TMP/s.mem" 2>/dev/null)" $((768 * 1048576))
 log_clean memdev "$VM_OUT"

@@ -50,13 +50,7 @@ vm_start --api-sock "$S" --config-file "$TMP/vm.json"
 vm_booted snapshot_netoverride "$BOOT_LIMIT" || exit 0
 vm_ready 60 || echo "FAIL snapshot_netoverride/shell: the shell does not answer"
 guest_ping ping_ptapA 10.198.0
-if build/popek ctl --sock "$S" pause >/dev/null 2>"$TMP/ctl" &&
-	build/popek ctl --sock "$S" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl" &&
-	[ ! -s "$TMP/ctl" ]; then
-	echo "PASS snapshot_netoverride/snapshot"
-else
-	echo "FAIL snapshot_netoverride/snapshot: $(head -c 300 "$TMP/ctl")"
-fi
+vm_snapshot snapshot_netoverride "$S"
 vm_cleanup
 
 # load_with NAME OVERRIDES: a new popek, the snapshot loaded through the

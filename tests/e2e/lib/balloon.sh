@@ -27,13 +27,7 @@ rss_after_drop() {
 # GET /balloon answers 200 there. Returns 1, after "FAIL NAME/restore", when
 # the restored popek does not get that far (it is then ended).
 balloon_restart() {
-	if build/popek ctl --sock "$2" pause >/dev/null 2>"$TMP/ctl" &&
-		build/popek ctl --sock "$2" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl" &&
-		[ ! -s "$TMP/ctl" ]; then
-		echo "PASS $1/snapshot"
-	else
-		echo "FAIL $1/snapshot: $(head -c 300 "$TMP/ctl")"
-	fi
+	vm_snapshot "$1" "$2"
 	vm_cleanup
 	vm_start run --engine soft --restore "$TMP/s.st" --mem-file "$TMP/s.mem" --api-sock "$3"
 	for _ in $(seq 100); do

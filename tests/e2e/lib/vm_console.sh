@@ -100,3 +100,16 @@ vm_result() {
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS $1"; else echo "FAIL $1: got '$2', wanted '$3'"; fi
 }
+
+# vm_snapshot NAME SOCK: pauses the VM behind the API socket SOCK and
+# snapshots it into $TMP/s.st and $TMP/s.mem with popek ctl: "PASS
+# NAME/snapshot", or FAIL with what ctl said.
+vm_snapshot() {
+	if build/popek ctl --sock "$2" pause >/dev/null 2>"$TMP/ctl" &&
+		build/popek ctl --sock "$2" snapshot create "$TMP/s.st" "$TMP/s.mem" >/dev/null 2>>"$TMP/ctl" &&
+		[ ! -s "$TMP/ctl" ]; then
+		echo "PASS $1/snapshot"
+	else
+		echo "FAIL $1/snapshot: $(head -c 300 "$TMP/ctl")"
+	fi
+}
