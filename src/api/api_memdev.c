@@ -1,5 +1,5 @@
 /* PUT /pmem/{id} before the start, PATCH /pmem/{id} (its rate_limiter)
- * after; PUT /hotplug/memory before the start, PATCH (requested_size_mib)
+ * after (api_patch.c); PUT /hotplug/memory before the start, PATCH (requested_size_mib)
  * after, GET at any time once configured. */
 #include "api/api_memdev.h"
 
@@ -7,45 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api_patch.h"
 #include "api/config_json_priv.h"
 #include "api/config_memdev.h"
 #include "core/machine.h"
 #include "virtio/devices.h"
 #include "virtio/mem.h"
-
-#define API_BEFORE_START "The requested operation is not supported before starting the microVM."
-#define API_AFTER_START  "The requested operation is not supported after starting the microVM."
-
-static int pmem_patch(struct api_vm *vm, const char *id, const cJSON *body,
-		      const struct config_err *e)
-{
-	static const char *const keys[] = {"id", "rate_limiter", NULL};
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "id");
-	struct rate_limit_config rl;
-	unsigned idx;
-
-	if (cfg_check_keys(e, body, keys) < 0)
-		return 400;
-	if (!cJSON_IsString(v) || strcmp(v->valuestring, id)) {
-		cfg_fail(e, "id", "must be the id in the request path ('%.64s')", id);
-		return 400;
-	}
-	for (idx = 0; idx < vm->cfg->nr_pmem && strcmp(vm->cfg->pmem[idx].id, id); idx++)
-		;
-	if (idx == vm->cfg->nr_pmem) {
-		cfg_fail(e, "id", "no pmem device '%.64s'", id);
-		return 400;
-	}
-	rl = vm->cfg->pmem[idx].rate_limiter;
-	if (config_get_rate_limiter(e, body, "rate_limiter", &rl) < 0)
-		return 400;
-	if (virtio_devices_update_pmem(vm->m, idx, &rl) < 0) {
-		cfg_fail(e, "id", "pmem device '%.64s' has no device", id);
-		return 400;
-	}
-	vm->cfg->pmem[idx].rate_limiter = rl; /* GET /vm/config shows it */
-	return 204;
-}
 
 int api_pmem(struct api_vm *vm, enum http_method method, const char *id, const cJSON *body,
 	     char *msg, size_t len)
@@ -62,11 +29,7 @@ int api_pmem(struct api_vm *vm, enum http_method method, const char *id, const c
 		vm->configured = true;
 		return 204;
 	}
-	if (vm->phase != API_RUNNING) {
-		snprintf(msg, len, "%s", API_BEFORE_START);
-		return 400;
-	}
-	return pmem_patch(vm, id, body, &e);
+	return api_patch_pmem(vm, id, body, msg, len);
 }
 
 static cJSON *hotplug_status(const struct api_vm *vm)

@@ -1,4 +1,4 @@
-/* PATCH /drives/{id} and PATCH /network-interfaces/{id} on a running VM:
+/* PATCH /drives/{id}, /network-interfaces/{id} and /pmem/{id} on a running VM:
  * the body checked whole, then handed to the devices (virtio/devices.h),
  * then written into the configuration GET /vm/config shows. */
 #include "api/api_patch.h"
@@ -9,8 +9,6 @@
 
 #include "api/config_json_priv.h"
 #include "virtio/devices.h"
-
-#define API_BEFORE_START "The requested operation is not supported before starting the microVM."
 
 /* The body's id: a string equal to the path's {id}. */
 static int patch_id(const struct config_err *e, const cJSON *body, const char *key,
@@ -107,5 +105,31 @@ int api_patch_net(struct api_vm *vm, const char *id, const cJSON *body, char *ms
 	}
 	vm->cfg->nets[idx].rx_rate_limiter = rx;
 	vm->cfg->nets[idx].tx_rate_limiter = tx;
+	return 204;
+}
+
+int api_patch_pmem(struct api_vm *vm, const char *id, const cJSON *body, char *msg, size_t len)
+{
+	static const char *const keys[] = {"id", "rate_limiter", NULL};
+	struct config_err e = {msg, len, ""};
+	struct rate_limit_config rl;
+	unsigned idx;
+
+	if (patch_check(vm, body, &e, keys) < 0 || patch_id(&e, body, "id", id) < 0)
+		return 400;
+	for (idx = 0; idx < vm->cfg->nr_pmem && strcmp(vm->cfg->pmem[idx].id, id); idx++)
+		;
+	if (idx == vm->cfg->nr_pmem) {
+		cfg_fail(&e, "id", "no pmem device '%.64s'", id);
+		return 400;
+	}
+	rl = vm->cfg->pmem[idx].rate_limiter;
+	if (config_get_rate_limiter(&e, body, "rate_limiter", &rl) < 0)
+		return 400;
+	if (virtio_devices_update_pmem(vm->m, idx, &rl) < 0) {
+		cfg_fail(&e, "id", "'%.64s' has no device", id);
+		return 400;
+	}
+	vm->cfg->pmem[idx].rate_limiter = rl; /* GET /vm/config shows it */
 	return 204;
 }

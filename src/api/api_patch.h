@@ -14,5 +14,7 @@
 int api_patch_drive(struct api_vm *vm, const char *id, const cJSON *body, char *msg, size_t len);
 /* {iface_id, rx_rate_limiter?, tx_rate_limiter?}: 204 or 400 with msg. */
 int api_patch_net(struct api_vm *vm, const char *id, const cJSON *body, char *msg, size_t len);
+/* {id, rate_limiter?} (the pmem device's flush limiter): 204 or 400 with msg. */
+int api_patch_pmem(struct api_vm *vm, const char *id, const cJSON *body, char *msg, size_t len);
 
 #endif

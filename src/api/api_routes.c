@@ -27,8 +27,6 @@
 #include "popek/log.h"
 #include "virtio/devices.h"
 
-#define API_AFTER_START "The requested operation is not supported after starting the microVM."
-
 struct api_ctx {
 	struct api_vm *vm;
 	const struct http_request *req;

@@ -49,6 +49,10 @@ struct api_vm {
 	bool deprecation;
 };
 
+/* Firecracker's answers to a resource in the wrong phase. */
+#define API_BEFORE_START "The requested operation is not supported before starting the microVM."
+#define API_AFTER_START "The requested operation is not supported after starting the microVM."
+
 /* How long SendCtrlAltDel waits for the guest to shut down before stopping
  * it (checked once a second by api_routes_tick). */
 #define API_CAD_GRACE_MS 10000

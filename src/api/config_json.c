@@ -288,9 +288,7 @@ int config_set_boot_source(const cJSON *o, struct vm_config *cfg, struct config_
 	return 0;
 }
 
-/* Firecracker's ids: letters, digits and underscores. */
-static int cfg_check_id(const struct config_err *e, const char *key, const char *id,
-			const char *path_id)
+int cfg_check_id(const struct config_err *e, const char *key, const char *id, const char *path_id)
 {
 	for (const char *p = id; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

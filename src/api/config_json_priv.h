@@ -18,6 +18,10 @@ int cfg_check_keys(const struct config_err *e, const cJSON *o, const char *const
  * required, -EINVAL otherwise: an integer in [min, max]. */
 int cfg_get_uint(const struct config_err *e, const cJSON *o, const char *key, bool required,
 		 u64 min, u64 max, u64 *out);
+/* Firecracker's ids (drive_id, iface_id, pmem id): letters, digits and
+ * underscores, and equal to path_id, the API path's {id}, unless NULL. */
+int cfg_check_id(const struct config_err *e, const char *key, const char *id,
+		 const char *path_id);
 /* The same for true or false. */
 int cfg_get_bool(const struct config_err *e, const cJSON *o, const char *key, bool required,
 		 bool *out);

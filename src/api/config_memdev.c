@@ -12,13 +12,6 @@
 
 #include "api/config_json_priv.h"
 
-/* Firecracker's ids: letters, digits and underscores. */
-static bool id_ok(const char *id)
-{
-	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
-	       strlen(id);
-}
-
 /* The file must be a regular file popek can map: non-empty, opened as the
  * device will (read-only or read-write). */
 static int pmem_file_ok(const struct config_err *e, const struct pmem_config *p)
@@ -56,12 +49,7 @@ int config_set_pmem(const cJSON *o, const char *path_id, struct vm_config *cfg,
 	    cfg_get_bool(e, o, "read_only", false, &p.read_only) < 0 ||
 	    config_get_rate_limiter(e, o, "rate_limiter", &p.rate_limiter) < 0)
 		return -EINVAL;
-	if (!id_ok(p.id))
-		return cfg_fail(e, "id", "'%s' may only contain letters, digits and '_'", p.id);
-	if (path_id && strcmp(path_id, p.id))
-		return cfg_fail(e, "id", "'%s' does not match the id in the request path ('%s')",
-				p.id, path_id);
-	if (pmem_file_ok(e, &p) < 0)
+	if (cfg_check_id(e, "id", p.id, path_id) < 0 || pmem_file_ok(e, &p) < 0)
 		return -EINVAL;
 	for (idx = 0; idx < cfg->nr_pmem; idx++)
 		if (!strcmp(cfg->pmem[idx].id, p.id))
