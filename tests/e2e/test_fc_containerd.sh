@@ -16,12 +16,8 @@ if ! command -v curl >/dev/null; then
 	echo "SKIP fc_containerd: curl is needed for the API"
 	exit 0
 fi
-TMP=$(mktemp -d)
-cleanup() {
-	[ -n "${VM_PID:-}" ] && vm_cleanup
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
+trap '[ -n "${VM_PID:-}" ] && vm_cleanup; cleanup' EXIT
 
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS fc_containerd/$1"; else echo "FAIL fc_containerd/$1: got '$2', wanted '$3'"; fi

@@ -50,12 +50,8 @@ if ! command -v curl >/dev/null; then
 	exit 0
 fi
 BOOT_LIMIT=${POPEK_BOOT_LIMIT:-300}
-TMP=$(mktemp -d)
-cleanup() {
-	[ -n "${VM_PID:-}" ] && vm_cleanup
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. tests/e2e/lib/scratch.sh
+trap '[ -n "${VM_PID:-}" ] && vm_cleanup; cleanup' EXIT
 
 check() { # name got want
 	if [ "$2" = "$3" ]; then echo "PASS mmds/$1"; else echo "FAIL mmds/$1: got '$2', wanted '$3'"; fi
